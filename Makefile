@@ -1,0 +1,43 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest peers bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## demo: create the virtualenv, install, start stepauth on embedded SQLite
+demo: $(STAMP)
+	$(BIN)/stepauth demo
+
+## test: ruff, mypy --strict, then the whole test suite
+test: $(STAMP) peers lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict src/
+
+pytest: $(STAMP)
+	$(BIN)/pytest --cov=stepauth --cov-report=term:skip-covered $(PYTEST_ARGS)
+	$(BIN)/coverage report --include='src/stepauth/assurance/*' --fail-under=95
+
+## peers: the Node.js third-party peers (oidc-provider, openid-client), when npm is present
+peers:
+	@if command -v npm >/dev/null 2>&1; then \
+		cd peers && npm install --silent --no-audit --no-fund; \
+	else echo "npm not found: Node.js peer tests will be skipped"; fi
+
+bench: $(STAMP) peers
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage peers/node_modules

@@ -1,0 +1,49 @@
+"""The root of every error stepauth raises.
+
+Each error carries a machine ``error`` code (an OAuth / OIDC error code where one
+exists) and a human ``description``. Subsystems subclass it::
+
+    StepAuthError                      error="stepauth_error"
+    ├── AssuranceError                 stepauth.assurance: bad events, ladders, requirements
+    │   ├── InvalidLadder              error="invalid_ladder"
+    │   ├── InvalidRequirement         error="invalid_requirement"
+    │   └── InvalidChallenge           error="invalid_challenge"   (RFC 9470 header parsing)
+    ├── ProviderError                  stepauth.provider: OAuth errors with status and redirectability
+    ├── SDKError                       stepauth.sdk: token validation and step-up outcomes
+    ├── PolicyError                    stepauth.policy: policy file and decision errors
+    ├── FactorError                    stepauth.provider.factors: verifier failures
+    ├── StoreError                     stepauth.store: storage failures
+    └── ConfigError                    configuration files and values
+
+Every public function raises a subclass of :class:`StepAuthError`, never a bare
+``ValueError``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ConfigError", "StepAuthError"]
+
+
+class StepAuthError(Exception):
+    """Root of the stepauth error tree; ``error`` is a stable machine code."""
+
+    error: str = "stepauth_error"
+
+    def __init__(self, description: str = "", *, error: str | None = None) -> None:
+        super().__init__(description or self.error)
+        if error is not None:
+            self.error = error
+        self.description = description
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(error={self.error!r}, description={self.description!r})"
+
+
+class ConfigError(StepAuthError):
+    """A configuration file or value is wrong; ``key`` names the offending setting."""
+
+    error = "invalid_config"
+
+    def __init__(self, description: str, *, key: str | None = None) -> None:
+        super().__init__(f"{key}: {description}" if key else description)
+        self.key = key

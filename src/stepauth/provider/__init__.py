@@ -1,0 +1,1 @@
+"""stepauth.provider: a step-up-aware OpenID Provider."""

@@ -1,0 +1,151 @@
+"""The Provider's ASGI application: ``create_app(config) -> Starlette``.
+
+Every endpoint module exposes ``routes: list[BaseRoute]``; the app mounts the front
+channel (authorize, interaction) and the back channel (token, userinfo, introspect,
+revoke, par, discovery + jwks, logout) in one table. The lifespan opens the store (when
+none is given) and loads the signing keys, then publishes a :class:`ProviderState` on
+``app.state.stepauth``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from stepauth.errors import ConfigError
+from stepauth.provider.errors import FRONT_CHANNEL_PREFIXES, exception_handlers
+from stepauth.provider.state import ProviderState
+
+if TYPE_CHECKING:
+    from stepauth.assurance import Ladder
+    from stepauth.provider.config import ProviderConfig
+    from stepauth.store import Store
+
+__all__ = ["ENDPOINT_MODULES", "SECURITY_HEADERS", "SecurityHeaders", "create_app"]
+
+#: Endpoint modules in mount order; each exposes ``routes``. A module that fails to
+#: import is an error: the Provider never starts with an endpoint silently missing.
+ENDPOINT_MODULES = (
+    "stepauth.provider.authorize",
+    "stepauth.provider.interaction",
+    "stepauth.provider.par",
+    "stepauth.provider.token",
+    "stepauth.provider.userinfo",
+    "stepauth.provider.introspect",
+    "stepauth.provider.revoke",
+    "stepauth.provider.discovery",
+    "stepauth.provider.logout",
+)
+
+STATIC_DIR = Path(__file__).parent / "interaction" / "static"
+
+#: Sent on every response. No inline script anywhere (CSP), no framing (clickjacking,
+#: OIDC Core §3.1.2.3 / RFC 6749 §10.13), no referrer (codes and states stay private).
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'self'; frame-ancestors 'none'; script-src 'self'",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+}
+
+
+class SecurityHeaders:
+    """Plain ASGI middleware adding :data:`SECURITY_HEADERS`, and ``no-store`` on auth pages."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        auth_page = str(scope.get("path", "")).startswith(FRONT_CHANNEL_PREFIXES)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+                if auth_page:
+                    headers["cache-control"] = "no-store"
+                    headers["pragma"] = "no-cache"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _key_secret(config: ProviderConfig) -> bytes:
+    name = config.secrets.key_env
+    value = os.environ.get(name)
+    if not value:
+        raise ConfigError(f"environment variable {name} is not set", key="secrets.key_env")
+    return value.encode()
+
+
+def _ladder(config: ProviderConfig) -> Ladder:
+    from stepauth.assurance import DEFAULT_LADDER, ladder_from_data
+
+    levels = getattr(config, "levels", None)
+    return ladder_from_data(levels) if levels else DEFAULT_LADDER
+
+
+def endpoint_routes() -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    for name in ENDPOINT_MODULES:
+        module = importlib.import_module(name)
+        routes.extend(module.routes)
+    routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"))
+    return routes
+
+
+def create_app(
+    config: ProviderConfig,
+    *,
+    store: Store | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Starlette:
+    """Build the Provider for ``config``; ``store`` and ``clock`` are injectable."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from stepauth.provider.keys import KeyRing
+
+        owned = store is None
+        if store is None:
+            from stepauth.store import open_store
+
+            active = await open_store(config.database.url)
+        else:
+            active = store
+        try:
+            keys = await KeyRing.load(active, secret=_key_secret(config))
+            app.state.stepauth = ProviderState(
+                config=config,
+                store=active,
+                keys=keys,
+                clock=clock,
+                ladder=_ladder(config),
+            )
+            yield
+        finally:
+            if owned:
+                await active.close()
+
+    return Starlette(
+        routes=endpoint_routes(),
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers=exception_handlers(),
+        lifespan=lifespan,
+    )

@@ -1,0 +1,218 @@
+"""OAuth 2.0 / OpenID Connect errors of the Provider, one class per error code.
+
+::
+
+    ProviderError (StepAuthError)          status, error, description, redirectable
+    ├── InvalidRequest                     invalid_request                400
+    │   └── InvalidRedirectUri             invalid_request, never redirected (RFC 6749 §4.1.2.1)
+    ├── InvalidClient                      invalid_client                 401, never redirected
+    ├── InvalidGrant                       invalid_grant                  400, back channel
+    ├── UnauthorizedClient                 unauthorized_client            400
+    ├── UnsupportedGrantType               unsupported_grant_type         400, back channel
+    ├── UnsupportedResponseType            unsupported_response_type      400
+    ├── InvalidScope                       invalid_scope                  400
+    ├── AccessDenied                       access_denied                  400
+    ├── LoginRequired                      login_required                 (OIDC Core §3.1.2.6)
+    ├── InteractionRequired                interaction_required
+    ├── ConsentRequired                    consent_required
+    ├── UnmetAuthenticationRequirements    unmet_authentication_requirements (OIDC-18)
+    ├── InvalidRequestUri                  invalid_request_uri            (RFC 9126 §4)
+    ├── InvalidAuthorizationDetails        invalid_authorization_details  (RFC 9396 §5)
+    ├── InvalidToken                       invalid_token                  401, back channel
+    ├── InsufficientScope                  insufficient_scope             403, back channel
+    └── ServerError                        server_error                   500
+
+Errors raised at the authorization endpoint become a redirect to the client's
+``redirect_uri`` (with ``error``, ``error_description``, ``state`` and ``iss``, RFC 9207)
+only when the error is ``redirectable`` **and** the authorization flow attached a verified
+redirect with :meth:`ProviderError.bind_redirect`. Otherwise the user sees an HTML error
+page (front channel) or the client gets a JSON error body (back channel, RFC 6749 §5.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from stepauth.errors import StepAuthError
+
+__all__ = [
+    "AccessDenied",
+    "ConsentRequired",
+    "InsufficientScope",
+    "InteractionRequired",
+    "InvalidAuthorizationDetails",
+    "InvalidClient",
+    "InvalidGrant",
+    "InvalidRedirectUri",
+    "InvalidRequest",
+    "InvalidRequestUri",
+    "InvalidScope",
+    "InvalidToken",
+    "LoginRequired",
+    "ProviderError",
+    "ServerError",
+    "UnauthorizedClient",
+    "UnmetAuthenticationRequirements",
+    "UnsupportedGrantType",
+    "UnsupportedResponseType",
+    "exception_handlers",
+    "provider_error_handler",
+]
+
+FRONT_CHANNEL_PREFIXES = ("/authorize", "/interaction", "/account", "/logout")
+
+
+class ProviderError(StepAuthError):
+    """An OAuth/OIDC error with its HTTP status and whether it may be redirected."""
+
+    error = "server_error"
+    status: ClassVar[int] = 400
+    redirectable: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        description: str = "",
+        *,
+        error: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(description, error=error)
+        self.headers: dict[str, str] = dict(headers or {})
+        self.redirect_uri: str | None = None
+        self.state: str | None = None
+        self.response_mode: str = "query"
+
+    def bind_redirect(
+        self, redirect_uri: str, *, state: str | None, response_mode: str = "query"
+    ) -> ProviderError:
+        """Attach a *verified* redirect target (client registered it, exact match)."""
+        self.redirect_uri = redirect_uri
+        self.state = state
+        self.response_mode = response_mode
+        return self
+
+    def to_dict(self) -> dict[str, str]:
+        body = {"error": self.error}
+        if self.description:
+            body["error_description"] = self.description
+        return body
+
+
+class InvalidRequest(ProviderError):
+    error = "invalid_request"
+
+
+class InvalidRedirectUri(InvalidRequest):
+    """A redirect_uri that is absent, unregistered or not an exact match: never followed."""
+
+    redirectable = False
+
+
+class InvalidClient(ProviderError):
+    error = "invalid_client"
+    status = 401
+    redirectable = False
+
+
+class InvalidGrant(ProviderError):
+    error = "invalid_grant"
+    redirectable = False
+
+
+class UnauthorizedClient(ProviderError):
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantType(ProviderError):
+    error = "unsupported_grant_type"
+    redirectable = False
+
+
+class UnsupportedResponseType(ProviderError):
+    error = "unsupported_response_type"
+
+
+class InvalidScope(ProviderError):
+    error = "invalid_scope"
+
+
+class AccessDenied(ProviderError):
+    error = "access_denied"
+
+
+class LoginRequired(ProviderError):
+    error = "login_required"
+
+
+class InteractionRequired(ProviderError):
+    error = "interaction_required"
+
+
+class ConsentRequired(ProviderError):
+    error = "consent_required"
+
+
+class UnmetAuthenticationRequirements(ProviderError):
+    error = "unmet_authentication_requirements"
+
+
+class InvalidRequestUri(ProviderError):
+    error = "invalid_request_uri"
+
+
+class InvalidAuthorizationDetails(ProviderError):
+    error = "invalid_authorization_details"
+
+
+class InvalidToken(ProviderError):
+    error = "invalid_token"
+    status = 401
+    redirectable = False
+
+
+class InsufficientScope(ProviderError):
+    error = "insufficient_scope"
+    status = 403
+    redirectable = False
+
+
+class ServerError(ProviderError):
+    error = "server_error"
+    status = 500
+
+
+async def provider_error_handler(request: Request, exc: Exception) -> Response:
+    """Turn a ProviderError into the spec's response for the channel it was raised on."""
+    assert isinstance(exc, ProviderError)
+    if exc.redirectable and exc.redirect_uri is not None:
+        from stepauth.provider.authorize.response import authorization_response
+        from stepauth.provider.state import get_state
+
+        params: dict[str, str] = exc.to_dict()
+        if exc.state is not None:
+            params["state"] = exc.state
+        return authorization_response(
+            request,
+            exc.redirect_uri,
+            params,
+            response_mode=exc.response_mode,
+            issuer=get_state(request).config.issuer,
+        )
+    if request.url.path.startswith(FRONT_CHANNEL_PREFIXES):
+        from stepauth.provider.interaction.render import error_page
+
+        return error_page(request, exc)
+    return JSONResponse(
+        exc.to_dict(),
+        status_code=exc.status,
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache", **exc.headers},
+    )
+
+
+def exception_handlers() -> dict[Any, Any]:
+    """The handlers ``create_app`` installs."""
+    return {ProviderError: provider_error_handler}

@@ -1,0 +1,55 @@
+"""The Provider's shared state, reached from any request.
+
+Contract between the front channel (authorize, interaction, sessions) and the back
+channel (token, userinfo, introspect, revoke, par, discovery, logout):
+
+* ``ProviderState`` lives on ``app.state.stepauth``; endpoints read it with
+  ``get_state(request)``. It holds ``config`` (``ProviderConfig``), ``store`` (``Store``),
+  ``keys`` (``KeyRing``), ``clock`` (``() -> float`` epoch seconds, injectable for tests)
+  and ``ladder`` (the acr ``Ladder``: ``config.levels`` or ``DEFAULT_LADDER``).
+* Authorization codes: the front channel stores
+  ``store.put("code", sha256hex(code), payload, expires_at=now + config.ttl.code,
+  grant_id=grant_id, user_id=sub)`` with ``payload`` =
+  ``{client_id, redirect_uri, code_challenge, code_challenge_method: "S256", scope, nonce,
+  sub, sid, acr, amr: [...], auth_time, claims: dict | None, authorization_details:
+  list | None, max_age_requested: bool, acr_requested: bool, grant_id}``
+  (see :func:`stepauth.provider.authorize.respond.code_payload`). ``sid`` is a stable
+  per-login identifier (it survives session-id rotation), not the cookie value.
+* PAR: the back channel stores ``store.put("par", request_uri, {"client_id": ...,
+  "params": {...}}, expires_at=...)``; the front channel consumes it once with
+  ``store.consume("par", request_uri, now=...)`` and checks the ``client_id``.
+* Every endpoint module exposes ``routes: list[BaseRoute]``; ``create_app`` mounts them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.requests import HTTPConnection
+
+if TYPE_CHECKING:
+    from stepauth.assurance import Ladder
+    from stepauth.provider.config import ProviderConfig
+    from stepauth.provider.keys import KeyRing
+    from stepauth.store import Store
+
+__all__ = ["ProviderState", "get_state"]
+
+
+@dataclass
+class ProviderState:
+    """Everything a Provider endpoint needs; no process-local state beyond this."""
+
+    config: ProviderConfig
+    store: Store
+    keys: KeyRing
+    clock: Callable[[], float]
+    ladder: Ladder
+
+
+def get_state(request: HTTPConnection) -> ProviderState:
+    """The ``ProviderState`` of the app serving ``request`` (set by the lifespan)."""
+    state: ProviderState = request.app.state.stepauth
+    return state

@@ -1,0 +1,154 @@
+// A third-party Relying Party: openid-client v6 runs the authorization code flow (PKCE S256,
+// state, nonce, acr_values, max_age) against an OpenID Provider, with useragent.mjs standing
+// in for the browser. Prints one JSON object on stdout; exits non-zero with the reason on
+// stderr when any step fails.
+//
+//   node rp.mjs --issuer http://127.0.0.1:8000 --client-id rp --client-secret s3cret \
+//     --redirect-uri http://127.0.0.1:9/cb --username alice --acr-values "urn:stepauth:acr:1fa" \
+//     --max-age 300 [--expect-error unmet_authentication_requirements] [--userinfo]
+//
+// The password comes from --password or the RP_PASSWORD environment variable.
+
+import { parseArgs } from 'node:util';
+import * as client from 'openid-client';
+import { browseToCallback, CookieJar } from './useragent.mjs';
+
+const { values: opts } = parseArgs({
+  options: {
+    issuer: { type: 'string' },
+    'client-id': { type: 'string' },
+    'client-secret': { type: 'string' },
+    'redirect-uri': { type: 'string' },
+    username: { type: 'string' },
+    password: { type: 'string' },
+    scope: { type: 'string', default: 'openid' },
+    'acr-values': { type: 'string' },
+    'max-age': { type: 'string' },
+    claims: { type: 'string' },
+    'expect-error': { type: 'string' },
+    userinfo: { type: 'boolean', default: false },
+  },
+});
+
+function fail(step, err) {
+  const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  const extra = err?.cause ? ` (cause: ${JSON.stringify(err.cause)})` : '';
+  process.stderr.write(`rp: ${step} failed: ${detail}${extra}\n`);
+  process.exit(1);
+}
+
+for (const key of ['issuer', 'client-id', 'redirect-uri', 'username']) {
+  if (!opts[key]) fail('arguments', new Error(`--${key} is required`));
+}
+const password = opts.password ?? process.env.RP_PASSWORD;
+if (password === undefined) fail('arguments', new Error('--password or RP_PASSWORD is required'));
+
+const clientAuth = opts['client-secret']
+  ? client.ClientSecretBasic(opts['client-secret'])
+  : client.None();
+
+let config;
+try {
+  config = await client.discovery(
+    new URL(opts.issuer),
+    opts['client-id'],
+    { redirect_uris: [opts['redirect-uri']], response_types: ['code'] },
+    clientAuth,
+    { execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks] },
+  );
+} catch (err) {
+  fail('discovery', err);
+}
+
+const codeVerifier = client.randomPKCECodeVerifier();
+const state = client.randomState();
+const nonce = client.randomNonce();
+const params = {
+  redirect_uri: opts['redirect-uri'],
+  scope: opts.scope,
+  code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+  code_challenge_method: 'S256',
+  state,
+  nonce,
+};
+if (opts['acr-values']) params.acr_values = opts['acr-values'];
+if (opts['max-age'] !== undefined) params.max_age = opts['max-age'];
+if (opts.claims) params.claims = opts.claims;
+const authorizationUrl = client.buildAuthorizationUrl(config, params);
+
+const hops = [];
+let callback;
+try {
+  callback = await browseToCallback(authorizationUrl.href, {
+    redirectUri: opts['redirect-uri'],
+    username: opts.username,
+    password,
+    jar: new CookieJar(),
+    log: hops,
+  });
+} catch (err) {
+  process.stderr.write(`${hops.join('\n')}\n`);
+  fail('user agent', err);
+}
+
+const callbackUrl = new URL(callback);
+if (opts['expect-error']) {
+  // The authorization response must be an error redirect the RP library itself recognises.
+  try {
+    await client.authorizationCodeGrant(config, callbackUrl, {
+      pkceCodeVerifier: codeVerifier,
+      expectedState: state,
+      expectedNonce: nonce,
+    });
+  } catch (err) {
+    if (err instanceof client.AuthorizationResponseError && err.error === opts['expect-error']) {
+      process.stdout.write(
+        `${JSON.stringify({
+          error: err.error,
+          error_description: err.error_description ?? null,
+          state: callbackUrl.searchParams.get('state'),
+          iss: callbackUrl.searchParams.get('iss'),
+          hops,
+        })}\n`,
+      );
+      process.exit(0);
+    }
+    fail('authorization response', err);
+  }
+  fail('authorization response', new Error(`expected error=${opts['expect-error']}, got a code`));
+}
+
+let tokens;
+try {
+  tokens = await client.authorizationCodeGrant(config, callbackUrl, {
+    pkceCodeVerifier: codeVerifier,
+    expectedState: state,
+    expectedNonce: nonce,
+    ...(opts['max-age'] !== undefined ? { maxAge: Number(opts['max-age']) } : {}),
+  });
+} catch (err) {
+  fail('authorization code grant', err);
+}
+
+const result = {
+  issuer: config.serverMetadata().issuer,
+  authorization_url: authorizationUrl.href,
+  callback_iss: callbackUrl.searchParams.get('iss'),
+  claims: tokens.claims(),
+  id_token: tokens.id_token,
+  access_token: tokens.access_token,
+  token_type: tokens.token_type,
+  expires_in: tokens.expires_in ?? null,
+  scope: tokens.scope ?? null,
+  refresh_token_present: Boolean(tokens.refresh_token),
+  requested: { state, nonce, acr_values: params.acr_values ?? null, max_age: params.max_age ?? null },
+  hops,
+};
+if (opts.userinfo) {
+  try {
+    result.userinfo = await client.fetchUserInfo(config, tokens.access_token, result.claims.sub);
+  } catch (err) {
+    fail('userinfo', err);
+  }
+}
+process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -1,0 +1,286 @@
+"""Client authentication at the back-channel endpoints (token, PAR, introspection, revocation).
+
+Methods (OIDC Core §9, RFC 6749 §2.3, RFC 7523 §2.2):
+
+* ``client_secret_basic`` — HTTP Basic with the form-urlencoded id and secret (RFC 6749 §2.3.1);
+* ``client_secret_post`` — ``client_id`` + ``client_secret`` in the body;
+* ``none`` — a public client: ``client_id`` only; such a client is held to PKCE at the token
+  endpoint, which every client is here anyway;
+* ``private_key_jwt`` — a JWT signed with a key from the client's registered ``jwks``:
+  ``iss`` = ``sub`` = ``client_id``, ``aud`` our issuer or the endpoint URL, ``exp`` required,
+  ``jti`` single use (recorded in the store and consumed once), asymmetric algorithms only.
+
+A client uses exactly the method it registered; more than one method in a request is
+``invalid_request`` (RFC 6749 §2.3). Every failure of an *authentication* is
+``invalid_client`` with status 401, and ``WWW-Authenticate: Basic`` when the client tried
+Basic (RFC 6749 §5.2). Secrets are compared in constant time and never logged.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import warnings
+from base64 import b64decode
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from joserfc.jws import extract_compact
+from starlette.datastructures import FormData
+from starlette.requests import Request
+
+from stepauth.provider.errors import InvalidClient, InvalidRequest
+from stepauth.provider.tokens import sha256hex
+
+if TYPE_CHECKING:
+    from stepauth.provider.config import ClientConfig
+    from stepauth.provider.state import ProviderState
+
+__all__ = [
+    "ASSERTION_ALGS",
+    "CLIENT_ASSERTION_TYPE",
+    "CLIENT_AUTH_PARAMS",
+    "TOKEN_ENDPOINT_AUTH_METHODS",
+    "AuthenticatedClient",
+    "authenticate_client",
+    "find_client",
+    "single_params",
+]
+
+TOKEN_ENDPOINT_AUTH_METHODS = (
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    "none",
+)
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#: Asymmetric only: ``none`` and the HMAC family are refused (a public JWKS cannot hold a
+#: shared secret, and ``none`` is no authentication at all).
+ASSERTION_ALGS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA")
+#: Longest lifetime accepted for a client assertion, and clock skew tolerated.
+MAX_ASSERTION_LIFETIME = 300
+LEEWAY = 30
+#: Body parameters that belong to client authentication, not to the request itself.
+CLIENT_AUTH_PARAMS = frozenset({"client_secret", "client_assertion", "client_assertion_type"})
+
+
+@dataclass(frozen=True)
+class AuthenticatedClient:
+    """A client that proved who it is, and how."""
+
+    client: ClientConfig
+    method: str
+
+    @property
+    def client_id(self) -> str:
+        return str(self.client.client_id)
+
+
+def find_client(state: ProviderState, client_id: str) -> ClientConfig | None:
+    """The registered client with ``client_id``, or ``None``."""
+    for client in state.config.clients:
+        if client.client_id == client_id:
+            return client
+    return None
+
+
+def registered_method(client: ClientConfig) -> str:
+    method = getattr(client, "token_endpoint_auth_method", None)
+    if method:
+        return str(method)
+    return "client_secret_basic" if client.client_secret else "none"
+
+
+def single_params(form: FormData) -> dict[str, str]:
+    """The form as a dict; a repeated parameter is ``invalid_request`` (RFC 6749 §3.2)."""
+    params: dict[str, str] = {}
+    for name, value in form.multi_items():
+        if not isinstance(value, str):
+            raise InvalidRequest(f"parameter {name} must be a string")
+        if name in params:
+            raise InvalidRequest(f"parameter {name} is repeated")
+        params[name] = value
+    return params
+
+
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _basic_failure("malformed Basic credentials") from exc
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise _basic_failure("malformed Basic credentials")
+    # RFC 6749 §2.3.1: both parts are form-urlencoded before Base64.
+    return unquote(client_id.replace("+", " ")), unquote(secret.replace("+", " "))
+
+
+def _basic_failure(description: str) -> InvalidClient:
+    return InvalidClient(description, headers={"WWW-Authenticate": 'Basic realm="stepauth"'})
+
+
+def _secret_matches(client: ClientConfig, presented: str) -> bool:
+    expected = client.client_secret
+    if not expected:
+        return False
+    return hmac.compare_digest(expected.encode(), presented.encode())
+
+
+async def authenticate_client(
+    request: Request, params: Mapping[str, str], *, endpoint: str
+) -> AuthenticatedClient:
+    """Authenticate the client of a back-channel request; ``endpoint`` is its path ("/token").
+
+    Raises :class:`InvalidClient` (401) for an unknown client, a wrong secret or assertion,
+    or a method other than the one registered.
+    """
+    from stepauth.provider.state import get_state
+
+    state = get_state(request)
+    basic = _basic_credentials(request)
+    body_id = params.get("client_id")
+    present = [
+        name
+        for name, used in (
+            ("client_secret_basic", basic is not None),
+            ("client_secret_post", "client_secret" in params),
+            ("private_key_jwt", "client_assertion" in params),
+        )
+        if used
+    ]
+    if len(present) > 1:
+        raise InvalidRequest("more than one client authentication method was used")
+    method = present[0] if present else "none"
+    fail = _basic_failure if method == "client_secret_basic" else InvalidClient
+
+    if method == "client_secret_basic":
+        assert basic is not None
+        client_id, secret = basic
+        if body_id is not None and body_id != client_id:
+            raise fail("client_id does not match the authenticated client")
+    elif method == "private_key_jwt":
+        client_id = body_id or _assertion_issuer(params.get("client_assertion", ""))
+    else:
+        if not body_id:
+            raise InvalidClient("client authentication is required")
+        client_id = body_id
+
+    client = find_client(state, client_id)
+    if client is None:
+        raise fail("unknown client or bad credentials")
+    if registered_method(client) != method:
+        raise fail(f"client is not registered for {method}")
+
+    if method in {"client_secret_basic", "client_secret_post"}:
+        presented = secret if method == "client_secret_basic" else params["client_secret"]
+        if not _secret_matches(client, presented):
+            raise fail("unknown client or bad credentials")
+    elif method == "private_key_jwt":
+        await verify_client_assertion(
+            state,
+            client,
+            assertion_type=params.get("client_assertion_type"),
+            assertion=params.get("client_assertion", ""),
+            expected_audiences=_audiences(state, endpoint),
+            now=state.clock(),
+        )
+    elif client.client_secret:
+        # A confidential client must never pass as public (RFC 6749 §3.2.1).
+        raise InvalidClient("client authentication is required")
+    return AuthenticatedClient(client=client, method=method)
+
+
+def _audiences(state: ProviderState, endpoint: str) -> frozenset[str]:
+    issuer = str(state.config.issuer)
+    base = issuer.rstrip("/")
+    # RFC 7523 §3 (aud = the authorization server, the token endpoint URL may be used);
+    # RFC 9126 §2 and RFC 7662 accept the issuer for the other endpoints too.
+    return frozenset({issuer, base + "/token", base + endpoint})
+
+
+def _assertion_issuer(assertion: str) -> str:
+    """Read ``iss`` from an assertion before its key is known (only to find the client)."""
+    try:
+        compact = extract_compact(assertion.encode())
+        claims = json.loads(compact.payload)
+    except (JoseError, ValueError, TypeError) as exc:
+        raise InvalidClient("client_assertion is malformed") from exc
+    iss = claims.get("iss") if isinstance(claims, dict) else None
+    if not isinstance(iss, str) or not iss:
+        raise InvalidClient("client_assertion does not name its client")
+    return iss
+
+
+async def verify_client_assertion(
+    state: ProviderState,
+    client: ClientConfig,
+    *,
+    assertion_type: str | None,
+    assertion: str,
+    expected_audiences: frozenset[str],
+    now: float,
+) -> dict[str, Any]:
+    """Verify a ``private_key_jwt`` client assertion (RFC 7523 §3, OIDC Core §9)."""
+    if assertion_type != CLIENT_ASSERTION_TYPE:
+        raise InvalidClient("client_assertion_type must be jwt-bearer")
+    jwks = getattr(client, "jwks", None)
+    if not jwks:
+        raise InvalidClient("client has no registered jwks")
+    try:
+        keys = KeySet.import_key_set(jwks)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            token = jwt.decode(assertion, keys, algorithms=list(ASSERTION_ALGS))
+    except (JoseError, ValueError, TypeError, KeyError) as exc:
+        raise InvalidClient("client_assertion signature is invalid") from exc
+    claims = dict(token.claims)
+    client_id = client.client_id
+    if claims.get("iss") != client_id or claims.get("sub") != client_id:
+        raise InvalidClient("client_assertion iss and sub must be the client_id")
+    aud = claims.get("aud")
+    audiences = {aud} if isinstance(aud, str) else set(aud) if isinstance(aud, list) else set()
+    if not audiences & expected_audiences:
+        raise InvalidClient("client_assertion aud is not this provider")
+    exp = claims.get("exp")
+    if not isinstance(exp, int | float) or isinstance(exp, bool):
+        raise InvalidClient("client_assertion has no exp")
+    if exp <= now - LEEWAY:
+        raise InvalidClient("client_assertion expired")
+    if exp > now + MAX_ASSERTION_LIFETIME + LEEWAY:
+        raise InvalidClient("client_assertion lives too long")
+    for name in ("iat", "nbf"):
+        value = claims.get(name)
+        if value is not None and (not isinstance(value, int | float) or value > now + LEEWAY):
+            raise InvalidClient(f"client_assertion {name} is in the future")
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti:
+        raise InvalidClient("client_assertion has no jti")
+    await _use_jti_once(state, client_id, jti, expires_at=float(exp) + LEEWAY, now=now)
+    return claims
+
+
+async def _use_jti_once(
+    state: ProviderState, client_id: str, jti: str, *, expires_at: float, now: float
+) -> None:
+    """Record the assertion ``jti`` and consume it in one atomic statement (RFC 7523 §3 #7)."""
+    key = sha256hex(f"{client_id}\x00{jti}")
+    store = state.store
+    existing = await store.get("client_assertion_jti", key, now=now)
+    if existing is None:
+        await store.put(
+            "client_assertion_jti", key, {"client_id": client_id}, expires_at=expires_at
+        )
+    consumed = await store.consume("client_assertion_jti", key, now=now)
+    if consumed.status != "ok":
+        raise InvalidClient("client_assertion was already used")

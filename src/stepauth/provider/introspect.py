@@ -1,0 +1,128 @@
+"""Token introspection, ``POST /introspect`` (RFC 7662), with step-up members.
+
+An active access token answers with the RFC 7662 §2.2 members plus ``acr``, ``amr`` and
+``auth_time`` (RFC 9470 §6.2, SU-11) and, when granted, ``authorization_details``
+(RFC 9396 §9.2, RAR-10) and ``txn``. Anything else — unknown, expired, revoked, malformed,
+or a refresh token of another client — is just ``{"active": false}`` (§2.2: no reason given).
+
+The caller is an authenticated client (§2.1). Access tokens are introspectable by any
+registered client (resource servers register as clients); a refresh token only by the client
+it was issued to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from stepauth.provider.client_auth import authenticate_client, single_params
+from stepauth.provider.errors import InvalidRequest, InvalidToken
+from stepauth.provider.state import ProviderState, get_state
+from stepauth.provider.tokens import Grant, sha256hex, verify_access_token
+
+__all__ = ["introspect", "routes"]
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+ACCESS_TOKEN_MEMBERS = (
+    "scope",
+    "client_id",
+    "exp",
+    "iat",
+    "sub",
+    "aud",
+    "iss",
+    "jti",
+    "acr",
+    "amr",
+    "auth_time",
+    "authorization_details",
+    "txn",
+)
+INACTIVE: dict[str, Any] = {"active": False}
+
+
+async def introspect(
+    state: ProviderState, token: str, *, client_id: str, hint: str | None, now: float
+) -> dict[str, Any]:
+    """The RFC 7662 answer for ``token`` asked by ``client_id``."""
+    order = (
+        ("refresh_token", "access_token")
+        if hint == "refresh_token"
+        else ("access_token", "refresh_token")
+    )
+    for kind in order:
+        answer = await (
+            _access(state, token, now)
+            if kind == "access_token"
+            else _refresh(state, token, client_id=client_id, now=now)
+        )
+        if answer is not None:
+            return answer
+    return dict(INACTIVE)
+
+
+async def _access(state: ProviderState, token: str, now: float) -> dict[str, Any] | None:
+    if token.count(".") != 2:
+        return None
+    try:
+        verified = await verify_access_token(state, token, now=now)
+    except InvalidToken:
+        return None
+    body: dict[str, Any] = {"active": True, "token_type": "Bearer"}
+    for name in ACCESS_TOKEN_MEMBERS:
+        if name in verified.claims:
+            body[name] = verified.claims[name]
+    return body
+
+
+async def _refresh(
+    state: ProviderState, token: str, *, client_id: str, now: float
+) -> dict[str, Any] | None:
+    item = await state.store.get("refresh_token", sha256hex(token), now=now)
+    if item is None:
+        return None
+    grant = Grant.from_json(item.payload)
+    if grant.client_id != client_id:
+        return None
+    body: dict[str, Any] = {
+        "active": True,
+        "token_type": "refresh_token",
+        "client_id": grant.client_id,
+        "sub": grant.sub,
+        "scope": grant.scope,
+        "iss": state.config.issuer,
+    }
+    if grant.expires_at is not None:
+        body["exp"] = int(grant.expires_at)
+    if grant.acr:
+        body["acr"] = grant.acr
+    if grant.amr:
+        body["amr"] = list(grant.amr)
+    if grant.auth_time is not None:
+        body["auth_time"] = int(grant.auth_time)
+    if grant.authorization_details:
+        body["authorization_details"] = [dict(d) for d in grant.authorization_details]
+    return body
+
+
+async def introspection_endpoint(request: Request) -> JSONResponse:
+    state = get_state(request)
+    params = single_params(await request.form())
+    client = await authenticate_client(request, params, endpoint="/introspect")
+    token = params.get("token")
+    if not token:
+        raise InvalidRequest("token is required")
+    body = await introspect(
+        state,
+        token,
+        client_id=client.client_id,
+        hint=params.get("token_type_hint"),
+        now=state.clock(),
+    )
+    return JSONResponse(body, headers=NO_STORE)
+
+
+routes: list[BaseRoute] = [Route("/introspect", introspection_endpoint, methods=["POST"])]

@@ -1,0 +1,154 @@
+"""RP-Initiated Logout 1.0, ``GET``/``POST /logout`` (``end_session_endpoint``).
+
+* ``id_token_hint`` (§2) must be an ID Token this Provider signed (expired hints are fine:
+  they only identify); its ``aud`` names the client, and ``client_id``, when also sent,
+  must agree.
+* ``post_logout_redirect_uri`` is followed only when it exactly matches one of the client's
+  registered ``post_logout_redirect_uris`` (§3; an unregistered one is never a redirect —
+  no open redirector). ``state`` is passed back unchanged.
+* With a valid hint for the signed-in user the session ends at once. Otherwise (no hint, or
+  a hint naming someone else) the user confirms on a page whose form carries a single-use
+  CSRF token (``csrf``) kept in the store, so a cross-site request can never end a session
+  (§2: "the OP SHOULD ask the End-User whether to log out").
+* Ending the session deletes it from the store and clears the cookie.
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from stepauth.provider.client_auth import find_client, single_params
+from stepauth.provider.errors import InvalidRequest, InvalidToken
+from stepauth.provider.sessions import clear_session_cookie, load_session
+from stepauth.provider.state import ProviderState, get_state
+from stepauth.provider.tokens import verify_own_jwt
+
+__all__ = ["routes"]
+
+CONFIRM_TTL = 600
+LOGOUT_KIND = "logout_confirmation"
+
+
+def _hint_claims(state: ProviderState, hint: str | None) -> dict[str, Any] | None:
+    if not hint:
+        return None
+    try:
+        _, claims = verify_own_jwt(state, hint)
+    except InvalidToken as exc:
+        raise InvalidRequest("id_token_hint is not an ID Token of this provider") from exc
+    return claims
+
+
+def _hint_client(claims: Mapping[str, Any]) -> str | None:
+    aud = claims.get("aud")
+    if isinstance(aud, str):
+        return aud
+    azp = claims.get("azp")
+    if isinstance(azp, str):
+        return azp
+    if isinstance(aud, list) and len(aud) == 1 and isinstance(aud[0], str):
+        return aud[0]
+    return None
+
+
+def _redirect_target(
+    state: ProviderState, params: Mapping[str, str], hint: Mapping[str, Any] | None
+) -> str | None:
+    """The verified post-logout redirect with ``state`` added, or ``None`` (§3)."""
+    client_id = params.get("client_id")
+    if hint is not None:
+        hinted = _hint_client(hint)
+        if client_id is not None and client_id != hinted:
+            raise InvalidRequest("client_id does not match the id_token_hint audience")
+        client_id = hinted
+    uri = params.get("post_logout_redirect_uri")
+    if uri is None:
+        return None
+    client = find_client(state, client_id) if client_id else None
+    if client is None:
+        raise InvalidRequest("post_logout_redirect_uri needs id_token_hint or client_id")
+    registered = getattr(client, "post_logout_redirect_uris", None) or []
+    if uri not in registered:
+        raise InvalidRequest("post_logout_redirect_uri is not registered for this client")
+    if "state" in params:
+        parts = urlsplit(uri)
+        query = [*parse_qsl(parts.query, keep_blank_values=True), ("state", params["state"])]
+        uri = urlunsplit(parts._replace(query=urlencode(query)))
+    return uri
+
+
+def _page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
+    document = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title></head>"
+        f"<body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"
+    )
+    return HTMLResponse(document, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _done(state: ProviderState, target: str | None) -> Response:
+    response: Response
+    if target is not None:
+        response = RedirectResponse(target, status_code=303)
+    else:
+        response = _page("Signed out", "<p>You are signed out.</p>")
+    clear_session_cookie(response, state)
+    return response
+
+
+async def logout_endpoint(request: Request) -> Response:
+    state = get_state(request)
+    if request.method == "POST":
+        params = single_params(await request.form())
+        if "csrf" in params:
+            return await _confirmed(request, state, params)
+    else:
+        params = dict(request.query_params)
+    hint = _hint_claims(state, params.get("id_token_hint"))
+    target = _redirect_target(state, params, hint)
+    current = await load_session(request, state)
+    if current is None:
+        return _done(state, target)
+    session, user = current
+    if hint is not None and hint.get("sub") == user.id:
+        await state.store.delete_session(session.id)
+        return _done(state, target)
+    # No hint (or one naming another user): ask the user, with a single-use CSRF token.
+    csrf = secrets.token_urlsafe(32)
+    await state.store.put(
+        LOGOUT_KIND,
+        csrf,
+        {"session_id": session.id, "target": target},
+        expires_at=state.clock() + CONFIRM_TTL,
+        user_id=user.id,
+    )
+    form = (
+        "<p>Do you want to sign out of this provider?</p>"
+        '<form method="post" action="logout">'
+        f'<input type="hidden" name="csrf" value="{html.escape(csrf)}">'
+        '<button type="submit">Sign out</button></form>'
+    )
+    return _page("Sign out", form)
+
+
+async def _confirmed(request: Request, state: ProviderState, params: Mapping[str, str]) -> Response:
+    consumed = await state.store.consume(LOGOUT_KIND, params["csrf"], now=state.clock())
+    if consumed.status != "ok" or consumed.payload is None:
+        raise InvalidRequest("the sign-out form expired or was already used")
+    current = await load_session(request, state)
+    if current is not None and current[0].id != consumed.payload.get("session_id"):
+        raise InvalidRequest("the sign-out form belongs to another session")
+    await state.store.delete_session(str(consumed.payload["session_id"]))
+    target = consumed.payload.get("target")
+    return _done(state, target if isinstance(target, str) else None)
+
+
+routes: list[BaseRoute] = [Route("/logout", logout_endpoint, methods=["GET", "POST"])]

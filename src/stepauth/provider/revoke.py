@@ -1,0 +1,60 @@
+"""Token revocation, ``POST /revoke`` (RFC 7009).
+
+The client authenticates (§2.1) and names a token. Revoking a refresh token revokes its
+whole grant — every access token issued from it stops working (§2.1: "If the token passed
+to the request is a refresh token ... the authorization server SHOULD also invalidate all
+access tokens based on the same authorization grant"). Revoking an access token ends that
+token. Tokens of other clients, unknown or malformed tokens are ignored: the answer is always
+200 (§2.2), so the endpoint reveals nothing about tokens.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from stepauth.provider.client_auth import authenticate_client, single_params
+from stepauth.provider.errors import InvalidRequest, InvalidToken
+from stepauth.provider.state import ProviderState, get_state
+from stepauth.provider.tokens import sha256hex, verify_own_jwt
+
+__all__ = ["revoke", "routes"]
+
+
+async def revoke(state: ProviderState, token: str, *, client_id: str, now: float) -> bool:
+    """Revoke ``token`` if ``client_id`` owns it; True when something was revoked."""
+    item = await state.store.get("refresh_token", sha256hex(token), now=now)
+    if item is not None:
+        if item.payload.get("client_id") != client_id:
+            return False
+        grant_id = item.payload.get("grant_id")
+        if grant_id:
+            await state.store.revoke_grant(str(grant_id))
+        await state.store.delete("refresh_token", sha256hex(token))
+        return True
+    if token.count(".") != 2:
+        return False
+    try:
+        _, claims = verify_own_jwt(state, token, expected_typ="at+jwt")
+    except InvalidToken:
+        return False
+    jti = claims.get("jti")
+    if claims.get("client_id") != client_id or not isinstance(jti, str):
+        return False
+    await state.store.delete("access_token", jti)
+    return True
+
+
+async def revocation_endpoint(request: Request) -> Response:
+    state = get_state(request)
+    params = single_params(await request.form())
+    client = await authenticate_client(request, params, endpoint="/revoke")
+    token = params.get("token")
+    if not token:
+        raise InvalidRequest("token is required")
+    await revoke(state, token, client_id=client.client_id, now=state.clock())
+    return Response(status_code=200, headers={"Cache-Control": "no-store"})
+
+
+routes: list[BaseRoute] = [Route("/revoke", revocation_endpoint, methods=["POST"])]

@@ -1,0 +1,186 @@
+"""The token endpoint, ``POST /token`` (RFC 6749 §3.2, §4.1.3, §6; OIDC Core §3.1.3, §12).
+
+``authorization_code``
+    The code is consumed by ONE atomic store statement. A code seen a second time is an
+    attack (RFC 6749 §4.1.2: "the authorization server ... SHOULD revoke (when possible) all
+    tokens previously issued based on that authorization code"): the whole grant is revoked
+    and the request fails with ``invalid_grant``. Then: the code belongs to the authenticated
+    client, ``redirect_uri`` is identical, and the PKCE ``code_verifier`` (RFC 7636 §4.1:
+    43–128 unreserved characters) hashes to the S256 ``code_challenge``.
+
+``refresh_token``
+    Rotated on every use; a refresh token presented twice revokes its grant (RFC 9700 §4.14.2).
+    The new ID Token repeats the original ``auth_time``, ``acr`` and ``amr`` with a new ``iat``
+    and no ``nonce`` (OIDC Core §12.2, OIDC-35): a refresh never upgrades assurance.
+
+Refresh tokens are issued when the granted scope contains ``offline_access`` (OIDC Core §11);
+a grant without it ends with its access token. The response is never cached (``no-store``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from base64 import urlsafe_b64encode
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from stepauth.provider.client_auth import AuthenticatedClient, authenticate_client, single_params
+from stepauth.provider.errors import (
+    InvalidGrant,
+    InvalidRequest,
+    InvalidScope,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+)
+from stepauth.provider.state import get_state
+from stepauth.provider.tokens import (
+    Grant,
+    issue_refresh_token,
+    mint_access_token,
+    mint_id_token,
+    sha256hex,
+)
+
+if TYPE_CHECKING:
+    from stepauth.provider.state import ProviderState
+
+__all__ = ["GRANT_TYPES", "routes", "token_endpoint", "verify_pkce"]
+
+GRANT_TYPES = ("authorization_code", "refresh_token")
+#: RFC 7636 §4.1: code_verifier = 43*128unreserved.
+CODE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def verify_pkce(*, code_verifier: str | None, expected_challenge: str, method: str) -> None:
+    """RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) == code_challenge; S256 only."""
+    if method != "S256":
+        raise InvalidGrant("code_challenge_method must be S256")
+    if code_verifier is None:
+        raise InvalidRequest("code_verifier is required (PKCE)")
+    if not CODE_VERIFIER.fullmatch(code_verifier):
+        raise InvalidGrant("code_verifier must be 43-128 unreserved characters")
+    digest = hashlib.sha256(code_verifier.encode("ascii")).digest()
+    computed = urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    if not hmac.compare_digest(computed, expected_challenge):
+        raise InvalidGrant("code_verifier does not match the code_challenge")
+
+
+async def token_endpoint(request: Request) -> JSONResponse:
+    state = get_state(request)
+    params = single_params(await request.form())
+    client = await authenticate_client(request, params, endpoint="/token")
+    grant_type = params.get("grant_type")
+    if not grant_type:
+        raise InvalidRequest("grant_type is required")
+    if grant_type == "authorization_code":
+        body = await _authorization_code(state, client, params)
+    elif grant_type == "refresh_token":
+        body = await _refresh_token(state, client, params)
+    else:
+        raise UnsupportedGrantType(f"grant_type {grant_type!r} is not supported")
+    return JSONResponse(body, headers=NO_STORE)
+
+
+async def _authorization_code(
+    state: ProviderState, client: AuthenticatedClient, params: dict[str, str]
+) -> dict[str, Any]:
+    code = params.get("code")
+    if not code:
+        raise InvalidRequest("code is required")
+    now = state.clock()
+    consumed = await state.store.consume("code", sha256hex(code), now=now)
+    if consumed.status == "replayed":
+        # RFC 6749 §4.1.2 / §10.5: a code used twice means it leaked; end the grant.
+        grant_id = consumed.grant_id or (consumed.payload or {}).get("grant_id")
+        if grant_id:
+            await state.store.revoke_grant(str(grant_id))
+        raise InvalidGrant("authorization code was already used; its tokens are revoked")
+    if consumed.status != "ok" or consumed.payload is None:
+        raise InvalidGrant("authorization code is invalid or expired")
+    payload = consumed.payload
+    if payload.get("client_id") != client.client_id:
+        raise InvalidGrant("authorization code was issued to another client")
+    if params.get("redirect_uri") != payload.get("redirect_uri"):
+        raise InvalidGrant("redirect_uri does not match the authorization request")
+    verify_pkce(
+        code_verifier=params.get("code_verifier"),
+        expected_challenge=str(payload.get("code_challenge") or ""),
+        method=str(payload.get("code_challenge_method") or ""),
+    )
+    grant = Grant.from_code(payload, txn=secrets.token_urlsafe(16))
+    return await _issue(state, client, grant, now=now, nonce=payload.get("nonce"))
+
+
+async def _refresh_token(
+    state: ProviderState, client: AuthenticatedClient, params: dict[str, str]
+) -> dict[str, Any]:
+    token = params.get("refresh_token")
+    if not token:
+        raise InvalidRequest("refresh_token is required")
+    now = state.clock()
+    consumed = await state.store.consume("refresh_token", sha256hex(token), now=now)
+    if consumed.status == "replayed":
+        # A rotated refresh token came back: one of two parties holds a stolen copy.
+        grant_id = consumed.grant_id or (consumed.payload or {}).get("grant_id")
+        if grant_id:
+            await state.store.revoke_grant(str(grant_id))
+        raise InvalidGrant("refresh token was already used; the grant is revoked")
+    if consumed.status != "ok" or consumed.payload is None:
+        raise InvalidGrant("refresh token is invalid, expired or revoked")
+    grant = Grant.from_json(consumed.payload)
+    if grant.client_id != client.client_id:
+        raise InvalidGrant("refresh token was issued to another client")
+    if "offline_access" not in grant.scopes:
+        raise UnauthorizedClient("grant has no offline_access")
+    requested = params.get("scope")
+    if requested is not None:
+        # RFC 6749 §6: the new scope must not include anything not originally granted.
+        scopes = requested.split()
+        if not scopes or not set(scopes) <= grant.scopes:
+            raise InvalidScope("scope exceeds the original grant")
+    # The ID Token below repeats grant.auth_time/acr/amr; no nonce (OIDC Core §12.2).
+    return await _issue(state, client, grant, now=now, nonce=None, scope=requested)
+
+
+async def _issue(
+    state: ProviderState,
+    client: AuthenticatedClient,
+    grant: Grant,
+    *,
+    now: float,
+    nonce: str | None,
+    scope: str | None = None,
+) -> dict[str, Any]:
+    user = await state.store.get_user(grant.sub)
+    if user is None or user.disabled:
+        await state.store.revoke_grant(grant.grant_id)
+        raise InvalidGrant("the user of this grant is no longer active")
+    token_grant = grant.narrowed(scope) if scope is not None else grant
+    access = await mint_access_token(state, token_grant, now=now)
+    body: dict[str, Any] = {
+        "access_token": access.value,
+        "token_type": "Bearer",
+        "expires_in": access.expires_in,
+        "scope": token_grant.scope,
+    }
+    if "openid" in token_grant.scopes:
+        body["id_token"] = await mint_id_token(
+            state, token_grant, client=client.client, now=now, nonce=nonce, user=user
+        )
+    if "offline_access" in grant.scopes:
+        # The refresh token keeps the full original grant, whatever this response narrowed.
+        body["refresh_token"] = await issue_refresh_token(state, grant, now=now)
+    if token_grant.authorization_details:
+        # RFC 9396 §7: the details as granted, assigned to this access token.
+        body["authorization_details"] = [dict(d) for d in token_grant.authorization_details]
+    return body
+
+
+routes: list[BaseRoute] = [Route("/token", token_endpoint, methods=["POST"])]

@@ -1,0 +1,386 @@
+"""The Provider's own tokens: ID Token, JWT access token, refresh token.
+
+* ID Token — OIDC Core §2 and §3.1.3.6: ``iss sub aud exp iat auth_time acr amr nonce sid``,
+  signed (JWS, never ``alg: none``, OIDC-24) with the client's
+  ``id_token_signed_response_alg`` (RS256 by default; ES256 and EdDSA on request).
+* Access token — RFC 9068 JWT, header ``typ: at+jwt``, carrying ``acr``, ``amr`` and
+  ``auth_time`` (RFC 9470 §6.1, SU-09/10) and the granted ``authorization_details`` with a
+  ``txn`` id (RFC 9396 §9.1, RAR-10). Every access token's ``jti`` is recorded in the store
+  under its grant so that revocation (RFC 7009) and a replayed code (RFC 6749 §4.1.2) end it.
+* Refresh token — opaque, stored by its SHA-256, single use (rotated on every refresh).
+
+A :class:`Grant` is what the user authorised at the authorization endpoint. It travels
+unchanged from the code to every token of the grant: a refresh copies ``acr``, ``amr`` and
+``auth_time`` verbatim and never creates an authentication event (OIDC Core §12.2, OIDC-35).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import warnings
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from stepauth.provider.errors import InvalidToken
+
+if TYPE_CHECKING:
+    from stepauth.provider.config import ClientConfig
+    from stepauth.provider.state import ProviderState
+    from stepauth.store import User
+
+__all__ = [
+    "ACCESS_TOKEN_ALG",
+    "ID_TOKEN_ALGS",
+    "AccessToken",
+    "Grant",
+    "VerifiedAccessToken",
+    "issue_refresh_token",
+    "mint_access_token",
+    "mint_id_token",
+    "sha256hex",
+    "user_claims",
+    "verify_access_token",
+    "verify_own_jwt",
+]
+
+#: ID Token signing algorithms (RS256 is mandatory, OIDC Core §15.1).
+ID_TOKEN_ALGS = ("RS256", "ES256", "EdDSA")
+#: Access tokens are read by resource servers we do not know; RS256 is the one every JOSE
+#: library verifies (RFC 9068 §2.1 requires asymmetric signing and forbids ``none``).
+ACCESS_TOKEN_ALG = "RS256"
+ACCESS_TOKEN_TYP = "at+jwt"
+#: Claims a user record can supply (per OIDC Core §5.4 scope ``profile``).
+PROFILE_CLAIMS = ("preferred_username",)
+#: Claims this module sets itself; a ``claims`` request never overrides them.
+PROTOCOL_CLAIMS = frozenset(
+    {"iss", "sub", "aud", "exp", "iat", "nbf", "auth_time", "acr", "amr", "nonce", "sid", "azp"}
+)
+
+
+def sha256hex(value: str) -> str:
+    """The store key of a bearer secret: codes and refresh tokens are kept as hashes only."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What the user authorised once; shared by every token issued from one code."""
+
+    grant_id: str
+    client_id: str
+    sub: str
+    scope: str
+    auth_time: float | None
+    acr: str | None
+    amr: tuple[str, ...] = ()
+    sid: str | None = None
+    claims: Mapping[str, Any] | None = None
+    authorization_details: tuple[Mapping[str, Any], ...] | None = None
+    txn: str | None = None
+    resource: str | None = None
+    expires_at: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return frozenset(self.scope.split())
+
+    @classmethod
+    def from_code(cls, payload: Mapping[str, Any], *, txn: str | None = None) -> Grant:
+        """The grant behind an authorization code payload (the front channel's contract)."""
+        details = payload.get("authorization_details")
+        return cls(
+            grant_id=str(payload["grant_id"]),
+            client_id=str(payload["client_id"]),
+            sub=str(payload["sub"]),
+            scope=str(payload.get("scope") or ""),
+            auth_time=_number_or_none(payload.get("auth_time")),
+            acr=payload.get("acr"),
+            amr=tuple(payload.get("amr") or ()),
+            sid=payload.get("sid"),
+            claims=payload.get("claims") or None,
+            authorization_details=tuple(details) if details else None,
+            txn=payload.get("txn") or (txn if details else None),
+            resource=payload.get("resource"),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["amr"] = list(self.amr)
+        data["authorization_details"] = (
+            list(self.authorization_details) if self.authorization_details is not None else None
+        )
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Grant:
+        details = data.get("authorization_details")
+        return cls(
+            grant_id=str(data["grant_id"]),
+            client_id=str(data["client_id"]),
+            sub=str(data["sub"]),
+            scope=str(data.get("scope") or ""),
+            auth_time=_number_or_none(data.get("auth_time")),
+            acr=data.get("acr"),
+            amr=tuple(data.get("amr") or ()),
+            sid=data.get("sid"),
+            claims=data.get("claims"),
+            authorization_details=tuple(details) if details is not None else None,
+            txn=data.get("txn"),
+            resource=data.get("resource"),
+            expires_at=_number_or_none(data.get("expires_at")),
+            extra=dict(data.get("extra") or {}),
+        )
+
+    def narrowed(self, scope: str) -> Grant:
+        """The same grant with a subset of its scope (RFC 6749 §6)."""
+        return Grant(**{**asdict(self), "scope": scope, "amr": self.amr})
+
+
+def _number_or_none(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def user_claims(user: User | None, names: set[str]) -> dict[str, Any]:
+    """The user's claims among ``names`` that this Provider can vouch for."""
+    if user is None:
+        return {}
+    available: dict[str, Any] = {"preferred_username": user.username}
+    return {name: value for name, value in available.items() if name in names}
+
+
+def requested_claims(
+    member: Mapping[str, Any] | None, user: User | None, *, scopes: frozenset[str]
+) -> dict[str, Any]:
+    """Claims for one member (``id_token`` or ``userinfo``) of the ``claims`` request.
+
+    OIDC Core §5.5.1: a member is ``null`` or ``{essential, value, values}``; a value that
+    does not equal ``value`` / one of ``values`` is left out, never an error (§5.5, OIDC-27).
+    Scope ``profile`` adds the profile claims (§5.4).
+    """
+    wanted: dict[str, Any] = {}
+    if "profile" in scopes:
+        wanted.update(dict.fromkeys(PROFILE_CLAIMS))
+    if isinstance(member, Mapping):
+        for name, spec in member.items():
+            if isinstance(name, str) and name not in PROTOCOL_CLAIMS:
+                wanted[name] = spec
+    values = user_claims(user, set(wanted))
+    result: dict[str, Any] = {}
+    for name, value in values.items():
+        spec = wanted[name]
+        if isinstance(spec, Mapping):
+            if "value" in spec and spec["value"] != value:
+                continue
+            if isinstance(spec.get("values"), list) and value not in spec["values"]:
+                continue
+        result[name] = value
+    return result
+
+
+def _claims_member(grant: Grant, member: str) -> Mapping[str, Any] | None:
+    if not isinstance(grant.claims, Mapping):
+        return None
+    value = grant.claims.get(member)
+    return value if isinstance(value, Mapping) else None
+
+
+async def _sign(
+    state: ProviderState, header: dict[str, Any], claims: dict[str, Any], alg: str
+) -> str:
+    kid, key = await state.keys.signing_key(alg)
+    header = {"alg": alg, "kid": kid, **header}
+    with warnings.catch_warnings():
+        # joserfc flags "EdDSA" as superseded by RFC 9864 names; OIDC deployments still
+        # register "EdDSA" (id_token_signed_response_alg), so it stays our published name.
+        warnings.simplefilter("ignore")
+        return jwt.encode(header, claims, key, algorithms=[alg])
+
+
+async def mint_id_token(
+    state: ProviderState,
+    grant: Grant,
+    *,
+    client: ClientConfig,
+    now: float,
+    nonce: str | None = None,
+    user: User | None = None,
+) -> str:
+    """Sign an ID Token for ``grant`` (OIDC Core §2, §3.1.3.6).
+
+    ``auth_time`` is always present (OIDC-04/20: required whenever ``max_age`` was sent or
+    ``acr`` requested; always including it never harms). ``nonce`` only when the
+    authorization request carried one (OIDC-23) — a refreshed ID Token has none (OIDC-35).
+    """
+    alg = client.id_token_signed_response_alg or "RS256"
+    if alg not in ID_TOKEN_ALGS:
+        raise InvalidToken(f"unsupported id_token_signed_response_alg {alg!r}")
+    iat = int(now)
+    claims: dict[str, Any] = {
+        "iss": state.config.issuer,
+        "sub": grant.sub,
+        "aud": grant.client_id,
+        "exp": iat + int(state.config.ttl.id_token),
+        "iat": iat,
+    }
+    if grant.auth_time is not None:
+        claims["auth_time"] = int(grant.auth_time)
+    if grant.acr:
+        claims["acr"] = grant.acr
+    if grant.amr:
+        claims["amr"] = list(grant.amr)
+    if nonce is not None:
+        claims["nonce"] = nonce
+    if grant.sid:
+        claims["sid"] = grant.sid
+    extra = requested_claims(_claims_member(grant, "id_token"), user, scopes=frozenset())
+    claims.update(extra)
+    return await _sign(state, {"typ": "JWT"}, claims, alg)
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """A minted access token with what the token response needs."""
+
+    value: str
+    jti: str
+    expires_in: int
+    claims: Mapping[str, Any]
+
+
+async def mint_access_token(state: ProviderState, grant: Grant, *, now: float) -> AccessToken:
+    """Sign an RFC 9068 access token and record its ``jti`` under the grant.
+
+    ``acr``/``amr``/``auth_time`` are the grant's, fixed at authentication time and never
+    changed by a renewal (RFC 9470 §6.1). ``authorization_details`` and ``txn`` are present
+    only when details were granted (RFC 9396 §9.1).
+    """
+    iat = int(now)
+    ttl = int(state.config.ttl.access_token)
+    jti = secrets.token_urlsafe(24)
+    claims: dict[str, Any] = {
+        "iss": state.config.issuer,
+        "sub": grant.sub,
+        "aud": grant.resource or state.config.issuer,
+        "client_id": grant.client_id,
+        "exp": iat + ttl,
+        "iat": iat,
+        "jti": jti,
+        "scope": grant.scope,
+    }
+    if grant.auth_time is not None:
+        claims["auth_time"] = int(grant.auth_time)
+    if grant.acr:
+        claims["acr"] = grant.acr
+    if grant.amr:
+        claims["amr"] = list(grant.amr)
+    if grant.authorization_details:
+        claims["authorization_details"] = [dict(d) for d in grant.authorization_details]
+        if grant.txn:
+            claims["txn"] = grant.txn
+    value = await _sign(state, {"typ": ACCESS_TOKEN_TYP}, claims, ACCESS_TOKEN_ALG)
+    record = {
+        "client_id": grant.client_id,
+        "sub": grant.sub,
+        "scope": grant.scope,
+        "userinfo_claims": _claims_member(grant, "userinfo"),
+    }
+    await state.store.put(
+        "access_token",
+        jti,
+        record,
+        expires_at=float(iat + ttl),
+        grant_id=grant.grant_id,
+        user_id=grant.sub,
+    )
+    return AccessToken(value=value, jti=jti, expires_in=ttl, claims=claims)
+
+
+async def issue_refresh_token(state: ProviderState, grant: Grant, *, now: float) -> str:
+    """A new single-use refresh token for ``grant``.
+
+    The grant's absolute end (``grant.expires_at``, set at the first issue) never moves:
+    rotation renews the token, not the user's consent.
+    """
+    expires_at = grant.expires_at
+    if expires_at is None:
+        expires_at = now + float(state.config.ttl.refresh_token)
+        grant = Grant.from_json({**grant.to_json(), "expires_at": expires_at})
+    token = secrets.token_urlsafe(32)
+    await state.store.put(
+        "refresh_token",
+        sha256hex(token),
+        grant.to_json(),
+        expires_at=expires_at,
+        grant_id=grant.grant_id,
+        user_id=grant.sub,
+    )
+    return token
+
+
+def _own_keys(state: ProviderState) -> KeySet:
+    return KeySet.import_key_set(state.keys.public_jwks())  # type: ignore[arg-type]
+
+
+def verify_own_jwt(
+    state: ProviderState, token: str, *, expected_typ: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Verify the signature of a JWT this Provider issued; returns (header, claims).
+
+    Only our published keys and our ID-token algorithms are accepted; ``iss`` must be ours.
+    Time claims are the caller's business (an ``id_token_hint`` may have expired).
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            decoded = jwt.decode(token, _own_keys(state), algorithms=list(ID_TOKEN_ALGS))
+    except (JoseError, ValueError, TypeError) as exc:
+        raise InvalidToken("token signature or format is invalid") from exc
+    header = dict(decoded.header)
+    claims = dict(decoded.claims)
+    if expected_typ is not None:
+        typ = str(header.get("typ", "")).lower()
+        if typ not in {expected_typ, f"application/{expected_typ}"}:
+            raise InvalidToken(f"token type is not {expected_typ}")
+    if claims.get("iss") != state.config.issuer:
+        raise InvalidToken("token was not issued by this provider")
+    return header, claims
+
+
+@dataclass(frozen=True)
+class VerifiedAccessToken:
+    """A valid access token: its claims and the server-side record of its ``jti``."""
+
+    claims: Mapping[str, Any]
+    record: Mapping[str, Any]
+
+
+async def verify_access_token(
+    state: ProviderState, token: str, *, now: float
+) -> VerifiedAccessToken:
+    """An access token's claims if it is ours, unexpired and not revoked (RFC 9068 §4).
+
+    Revocation: the ``jti`` record disappears when the token is revoked or its grant is
+    (a replayed code, a reused refresh token), so a lookup miss fails closed.
+    """
+    _, claims = verify_own_jwt(state, token, expected_typ=ACCESS_TOKEN_TYP)
+    exp = claims.get("exp")
+    if not isinstance(exp, int | float) or isinstance(exp, bool) or exp <= now:
+        raise InvalidToken("access token expired")
+    jti = claims.get("jti")
+    if not isinstance(jti, str):
+        raise InvalidToken("access token has no jti")
+    record = await state.store.get("access_token", jti, now=now)
+    if record is None:
+        raise InvalidToken("access token is revoked or unknown")
+    if record.payload.get("client_id") != claims.get("client_id"):
+        raise InvalidToken("access token record does not match")
+    return VerifiedAccessToken(claims=claims, record=dict(record.payload))

@@ -1,0 +1,59 @@
+"""render_summary: what the payer sees (PSD2-10 Art. 5(1)(a), PSD2-11, STANDARDS G-10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stepauth.rar import format_money, mask_iban, render_summary
+
+
+def test_payment_shows_amount_payee_and_masked_iban(transfer: list[dict[str, Any]]) -> None:
+    assert render_summary(transfer[0]) == [
+        ("Amount", "€1,250.00"),
+        ("Payee", "Merchant A"),
+        ("Payee account", "DE•• •••• 8603"),
+    ]
+
+
+def test_common_fields_are_not_shown(rfc9396_example: list[dict[str, Any]]) -> None:
+    rows = render_summary(rfc9396_example[0])
+    assert ("Reference", "Ref Number Merchant") in rows
+    assert [label for label, _ in rows] == ["Amount", "Payee", "Payee account", "Reference"]
+
+
+def test_batch_shows_total_and_every_payee(batch: list[dict[str, Any]]) -> None:
+    assert render_summary(batch[0]) == [
+        ("Total", "€300.00"),
+        ("Payees", "2"),
+        ("Payees 1: Payee", "Alice Example"),
+        ("Payees 1: Payee account", "GB•• •••• 5432"),
+        ("Payees 1: Amount", "€100.00"),
+        ("Payees 2: Payee", "Bob Example"),
+        ("Payees 2: Payee account", "FR•• •••• 2606"),
+        ("Payees 2: Amount", "€200.00"),
+    ]
+
+
+def test_beneficiary_change_and_action() -> None:
+    change = {
+        "type": "beneficiary_change",
+        "accountHolderName": "Acme Payouts GmbH",
+        "account": {"iban": "DE89 3704 0044 0532 0130 00"},
+    }
+    assert render_summary(change) == [
+        ("Account holder", "Acme Payouts GmbH"),
+        ("New account", "DE•• •••• 3000"),
+    ]
+    action = {"type": "stepauth_action", "action": "delete_tenant", "target": "t-42"}
+    assert render_summary(action) == [("Action", "delete_tenant"), ("Target", "t-42")]
+
+
+def test_money_formatting_follows_minor_units() -> None:
+    assert format_money({"currency": "EUR", "amount": "1250"}) == "€1,250.00"
+    assert format_money({"currency": "JPY", "amount": "125000"}) == "JPY 125,000"
+    assert format_money({"currency": "KWD", "amount": "1.5"}) == "KWD 1.500"
+    assert format_money({"currency": "GBP", "amount": "0.5"}) == "£0.50"
+
+
+def test_mask_iban_keeps_country_and_last_four() -> None:
+    assert mask_iban("gb82 west 1234 5698 7654 32") == "GB•• •••• 5432"

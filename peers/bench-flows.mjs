@@ -1,0 +1,189 @@
+// Load driver for the provider benchmark, run identically against every OpenID Provider.
+//
+// One flow = GET authorization endpoint with an existing session cookie (PKCE S256, state,
+// nonce) → redirect to the callback with a code → POST token endpoint (client_secret_basic,
+// code_verifier) → 200 with an ID token whose nonce matches. The session is established once,
+// through the provider's own sign-in form (useragent.mjs). Bounded: warm-up flows, then
+// exactly --flows measured flows over --concurrency keep-alive connections, loopback only.
+//
+//   node bench-flows.mjs --issuer http://127.0.0.1:4000 --client-id bench --client-secret s \
+//     --redirect-uri http://127.0.0.1:9/cb --username bench --flows 10000 --concurrency 8
+//   (password from BENCH_PASSWORD)
+//
+// Prints one JSON object: flows, errors, seconds, flows_per_second, latency percentiles (ms).
+
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { parseArgs } from 'node:util';
+import { browseToCallback, CookieJar } from './useragent.mjs';
+
+const { values: opts } = parseArgs({
+  options: {
+    issuer: { type: 'string' },
+    'client-id': { type: 'string' },
+    'client-secret': { type: 'string' },
+    'redirect-uri': { type: 'string' },
+    username: { type: 'string' },
+    scope: { type: 'string', default: 'openid' },
+    flows: { type: 'string', default: '10000' },
+    warmup: { type: 'string', default: '200' },
+    concurrency: { type: 'string', default: '8' },
+    'max-errors': { type: 'string', default: '20' },
+  },
+});
+for (const key of ['issuer', 'client-id', 'client-secret', 'redirect-uri', 'username']) {
+  if (!opts[key]) {
+    process.stderr.write(`bench-flows: --${key} is required\n`);
+    process.exit(2);
+  }
+}
+const password = process.env.BENCH_PASSWORD ?? '';
+const issuer = new URL(opts.issuer);
+if (!['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname)) {
+  process.stderr.write('bench-flows: loopback issuers only\n');
+  process.exit(2);
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: Number(opts.concurrency) });
+const basic = `Basic ${Buffer.from(
+  `${encodeURIComponent(opts['client-id'])}:${encodeURIComponent(opts['client-secret'])}`,
+).toString('base64')}`;
+
+function request(url, { method = 'GET', headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, agent }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const b64url = (buf) => buf.toString('base64url');
+const metadata = JSON.parse(
+  (await request(new URL('/.well-known/openid-configuration', issuer))).body.toString(),
+);
+const authorizationEndpoint = new URL(metadata.authorization_endpoint);
+const tokenEndpoint = new URL(metadata.token_endpoint);
+
+const jar = new CookieJar();
+function storeCookies(headers) {
+  const lines = headers['set-cookie'];
+  if (lines) jar.update({ headers: { getSetCookie: () => lines } });
+}
+
+function authorizationUrl() {
+  const verifier = b64url(randomBytes(32));
+  const state = b64url(randomBytes(16));
+  const nonce = b64url(randomBytes(16));
+  const url = new URL(authorizationEndpoint);
+  const q = url.searchParams;
+  q.set('response_type', 'code');
+  q.set('client_id', opts['client-id']);
+  q.set('redirect_uri', opts['redirect-uri']);
+  q.set('scope', opts.scope);
+  q.set('state', state);
+  q.set('nonce', nonce);
+  q.set('code_challenge', b64url(createHash('sha256').update(verifier).digest()));
+  q.set('code_challenge_method', 'S256');
+  return { url, verifier, state, nonce };
+}
+
+async function exchange(code, verifier, nonce) {
+  const body = new URLSearchParams({
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: opts['redirect-uri'],
+    code_verifier: verifier,
+  }).toString();
+  const res = await request(tokenEndpoint, {
+    method: 'POST',
+    headers: {
+      authorization: basic,
+      'content-type': 'application/x-www-form-urlencoded',
+      'content-length': Buffer.byteLength(body),
+      accept: 'application/json',
+    },
+    body,
+  });
+  if (res.status !== 200) throw new Error(`token endpoint HTTP ${res.status}: ${res.body.toString().slice(0, 300)}`);
+  const tokens = JSON.parse(res.body.toString());
+  if (!tokens.id_token || !tokens.access_token) throw new Error('token response without id_token/access_token');
+  const claims = JSON.parse(Buffer.from(tokens.id_token.split('.')[1], 'base64url').toString());
+  if (claims.nonce !== nonce) throw new Error('ID token nonce mismatch');
+  return claims;
+}
+
+async function flow() {
+  const { url, verifier, state, nonce } = authorizationUrl();
+  const res = await request(url, { headers: { cookie: jar.header(), accept: 'text/html' } });
+  storeCookies(res.headers);
+  const location = res.headers.location;
+  if (res.status < 300 || res.status >= 400 || !location?.startsWith(opts['redirect-uri'])) {
+    throw new Error(`authorization endpoint HTTP ${res.status} to ${location ?? '(no Location)'}`);
+  }
+  const callback = new URL(location);
+  if (callback.searchParams.get('state') !== state) throw new Error('state mismatch');
+  const code = callback.searchParams.get('code');
+  if (!code) throw new Error(`no code: ${callback.search}`);
+  return exchange(code, verifier, nonce);
+}
+
+// 1. The session: one flow through the provider's sign-in form.
+{
+  const { url, verifier, nonce } = authorizationUrl();
+  const callback = new URL(
+    await browseToCallback(url.href, { redirectUri: opts['redirect-uri'], username: opts.username, password, jar }),
+  );
+  const code = callback.searchParams.get('code');
+  if (!code) throw new Error(`sign-in flow ended without a code: ${callback.search}`);
+  await exchange(code, verifier, nonce);
+}
+
+// 2. Warm-up, then the measured run, each with `concurrency` workers over a shared counter.
+async function run(total) {
+  let started = 0;
+  let errors = 0;
+  let firstError = null;
+  const latencies = [];
+  const maxErrors = Number(opts['max-errors']);
+  async function worker() {
+    while (started < total && errors <= maxErrors) {
+      started++;
+      const t0 = performance.now();
+      try {
+        await flow();
+        latencies.push(performance.now() - t0);
+      } catch (err) {
+        errors++;
+        firstError ??= err.message;
+      }
+    }
+  }
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: Number(opts.concurrency) }, worker));
+  const seconds = (performance.now() - t0) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] : null);
+  return {
+    flows: latencies.length,
+    errors,
+    first_error: firstError,
+    seconds,
+    flows_per_second: latencies.length / seconds,
+    latency_ms: { p50: pct(0.5), p95: pct(0.95), p99: pct(0.99) },
+  };
+}
+
+const warmup = await run(Number(opts.warmup));
+if (warmup.errors > Number(opts['max-errors'])) {
+  process.stderr.write(`bench-flows: warm-up failed: ${warmup.first_error}\n`);
+  process.exit(1);
+}
+const measured = await run(Number(opts.flows));
+agent.destroy();
+process.stdout.write(`${JSON.stringify({ ...measured, concurrency: Number(opts.concurrency), warmup: warmup.flows })}\n`);
+if (measured.errors > Number(opts['max-errors'])) process.exit(1);

@@ -1,0 +1,695 @@
+"""WebAuthn registration and authentication verifiers (WebAuthn L3 §7.1, §7.2).
+
+Pure functions, no HTTP and no store: the provider keeps the single-use challenge and
+the credential records; this module checks one response. Each spec step that fails
+raises its own :class:`WebAuthnError` subclass with a machine ``error`` code, in the
+order of STANDARDS.md WA-06..WA-34. Cryptography (COSE keys, attestation statement
+formats, the assertion signature) is done by py_webauthn 3.x; the checks it does not
+make are made here first:
+
+* ``crossOrigin`` / ``topOrigin`` (WA-10) — refused unless top origins are expected;
+* BE=0 with BS=1 is invalid; BE never changes after registration (WA-29, WA-34);
+* signCount regression rejects the assertion and asks the caller to flag the
+  credential (:class:`SignCountRegression` carries ``flag_credential=True``, WA-31);
+* credential ID ≤ 1023 bytes and not registered before (WA-19);
+* the userHandle belongs to the expected user (WA-24).
+
+The authentication result is an :class:`stepauth.assurance.AuthEvent`:
+
+=========================================  ==========================  ===============
+credential                                 methods                     ``phr``/``phrh``
+=========================================  ==========================  ===============
+attested hardware key, BE=0, UV=1          ``hwk user pin``            phrh
+passkey (synced or no trusted attestation) ``pop user pin``            phr
+any credential with UV=0 (not required)    ``pop user``                neither (1 factor)
+=========================================  ==========================  ===============
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from webauthn import (
+    generate_authentication_options,
+    generate_registration_options,
+    verify_authentication_response,
+    verify_registration_response,
+)
+from webauthn.helpers import options_to_json_dict, parse_attestation_object, parse_cbor
+from webauthn.helpers.exceptions import (
+    InvalidAuthenticationResponse,
+    InvalidCBORData,
+    InvalidRegistrationResponse,
+)
+from webauthn.helpers.structs import (
+    AttestationConveyancePreference,
+    AuthenticatorAttachment,
+    AuthenticatorSelectionCriteria,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
+
+from stepauth.assurance import AuthEvent
+from stepauth.errors import StepAuthError
+from stepauth.provider.factors.attestation import (
+    BLOCKING_STATUSES,
+    TrustStore,
+    assess_attestation,
+)
+
+__all__ = [
+    "MAX_CREDENTIAL_ID_LENGTH",
+    "BackupEligibilityChanged",
+    "CeremonyOptions",
+    "ChallengeMismatch",
+    "CredentialIdTooLong",
+    "CrossOriginNotAllowed",
+    "DuplicateCredential",
+    "InvalidBackupFlags",
+    "InvalidResponse",
+    "InvalidSignature",
+    "OriginMismatch",
+    "RpIdHashMismatch",
+    "SignCountRegression",
+    "StoredCredential",
+    "UnknownCredential",
+    "UserHandleMismatch",
+    "UserNotPresent",
+    "UserNotVerified",
+    "VerifiedCredential",
+    "WebAuthnError",
+    "WrongCeremonyType",
+    "authentication_options",
+    "b64url",
+    "credential_id_of",
+    "ensure_new_credential_id",
+    "registration_options",
+    "verify_authentication",
+    "verify_registration",
+]
+
+#: WebAuthn L3 §7.1 step 25 / WA-19: longer credential IDs SHOULD fail registration.
+MAX_CREDENTIAL_ID_LENGTH = 1023
+#: §15.1 / WA-04: recommended ceremony timeout.
+DEFAULT_TIMEOUT_MS = 300_000
+
+_UP, _UV, _BE, _BS, _AT = 0x01, 0x04, 0x08, 0x10, 0x40
+
+
+# --------------------------------------------------------------------------- errors
+class WebAuthnError(StepAuthError):
+    """A WebAuthn response failed verification. ``flag_credential`` asks the caller to
+    mark the stored credential as suspicious (possible clone)."""
+
+    error = "webauthn_error"
+    flag_credential = False
+
+
+class InvalidResponse(WebAuthnError):
+    """Malformed credential, clientDataJSON, authenticatorData or attestation (WA-06, WA-17)."""
+
+    error = "webauthn_invalid_response"
+
+
+class WrongCeremonyType(WebAuthnError):
+    """``C.type`` is not ``webauthn.create`` / ``webauthn.get`` (WA-07, WA-25)."""
+
+    error = "webauthn_wrong_type"
+
+
+class ChallengeMismatch(WebAuthnError):
+    """``C.challenge`` is not the server-held challenge (WA-08)."""
+
+    error = "webauthn_challenge_mismatch"
+
+
+class OriginMismatch(WebAuthnError):
+    """``C.origin`` (or ``C.topOrigin``) is not an expected origin (WA-09)."""
+
+    error = "webauthn_origin_mismatch"
+
+
+class CrossOriginNotAllowed(WebAuthnError):
+    """``C.crossOrigin`` is true but no embedding was expected (WA-10)."""
+
+    error = "webauthn_cross_origin"
+
+
+class RpIdHashMismatch(WebAuthnError):
+    """``rpIdHash`` is not SHA-256 of the RP ID (WA-12, WA-26)."""
+
+    error = "webauthn_rp_id_mismatch"
+
+
+class UserNotPresent(WebAuthnError):
+    """The UP flag is not set (WA-13, WA-27)."""
+
+    error = "webauthn_user_not_present"
+
+
+class UserNotVerified(WebAuthnError):
+    """UV is required and the UV flag is not set (WA-14, WA-28)."""
+
+    error = "webauthn_user_not_verified"
+
+
+class InvalidBackupFlags(WebAuthnError):
+    """BE=0 with BS=1, which §6.1.3 says is not allowed (WA-15, WA-34)."""
+
+    error = "webauthn_invalid_backup_flags"
+
+
+class BackupEligibilityChanged(WebAuthnError):
+    """BE differs from the registered value; BE "MUST NOT change" (§6.1, WA-29)."""
+
+    error = "webauthn_backup_eligibility_changed"
+    flag_credential = True
+
+
+class SignCountRegression(WebAuthnError):
+    """signCount did not increase: a signal of a cloned authenticator (§6.1.1, WA-31)."""
+
+    error = "webauthn_sign_count_regression"
+    flag_credential = True
+
+
+class UnknownCredential(WebAuthnError):
+    """No stored credential for this ID, or not one the ceremony allowed (WA-23, WA-24)."""
+
+    error = "webauthn_unknown_credential"
+
+
+class UserHandleMismatch(WebAuthnError):
+    """``userHandle`` is not the user the credential or session belongs to (WA-24)."""
+
+    error = "webauthn_user_handle_mismatch"
+
+
+class CredentialIdTooLong(WebAuthnError):
+    """The credential ID exceeds 1023 bytes (WA-19)."""
+
+    error = "webauthn_credential_id_too_long"
+
+
+class DuplicateCredential(WebAuthnError):
+    """The credential ID is already registered (credential-swap defence, WA-19)."""
+
+    error = "webauthn_credential_exists"
+
+
+class InvalidSignature(WebAuthnError):
+    """The assertion or attestation signature did not verify (WA-17, WA-30)."""
+
+    error = "webauthn_invalid_signature"
+
+
+# --------------------------------------------------------------------------- records
+@dataclass(frozen=True)
+class CeremonyOptions:
+    """Options for ``navigator.credentials.create/get``: keep ``challenge`` server-side
+    (single use, store kind ``webauthn_challenge``) and send ``public_key`` to the page."""
+
+    challenge: bytes
+    public_key: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredCredential:
+    """The credential record of §7.1 step 27 / WA-20, as the provider stores it."""
+
+    credential_id: bytes
+    public_key: bytes
+    sign_count: int
+    user_handle: bytes
+    backup_eligible: bool
+    backup_state: bool = False
+    attestation_trusted: bool = False
+    aaguid: str = "00000000-0000-0000-0000-000000000000"
+    transports: tuple[str, ...] = ()
+    uv_initialized: bool = False
+
+    def to_data(self) -> dict[str, Any]:
+        """JSON-safe form for ``Store.add_factor(..., data=...)``."""
+        return {
+            "credential_id": b64url(self.credential_id),
+            "public_key": b64url(self.public_key),
+            "sign_count": self.sign_count,
+            "user_handle": b64url(self.user_handle),
+            "backup_eligible": self.backup_eligible,
+            "backup_state": self.backup_state,
+            "attestation_trusted": self.attestation_trusted,
+            "aaguid": self.aaguid,
+            "transports": list(self.transports),
+            "uv_initialized": self.uv_initialized,
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> StoredCredential:
+        return cls(
+            credential_id=_unb64url(str(data["credential_id"])),
+            public_key=_unb64url(str(data["public_key"])),
+            sign_count=int(data.get("sign_count", 0)),
+            user_handle=_unb64url(str(data["user_handle"])),
+            backup_eligible=bool(data["backup_eligible"]),
+            backup_state=bool(data.get("backup_state", False)),
+            attestation_trusted=bool(data.get("attestation_trusted", False)),
+            aaguid=str(data.get("aaguid", "00000000-0000-0000-0000-000000000000")),
+            transports=tuple(data.get("transports", ())),
+            uv_initialized=bool(data.get("uv_initialized", False)),
+        )
+
+
+@dataclass(frozen=True)
+class VerifiedCredential:
+    """A verified registration; ``to_stored(user_handle)`` gives the record to keep."""
+
+    credential_id: bytes
+    public_key: bytes
+    sign_count: int
+    aaguid: str
+    fmt: str
+    user_verified: bool
+    backup_eligible: bool
+    backup_state: bool
+    attestation_trusted: bool
+    attestation_reason: str
+    transports: tuple[str, ...] = ()
+    statuses: frozenset[str] = field(default_factory=frozenset)
+
+    def to_stored(self, user_handle: bytes) -> StoredCredential:
+        return StoredCredential(
+            credential_id=self.credential_id,
+            public_key=self.public_key,
+            sign_count=self.sign_count,
+            user_handle=user_handle,
+            backup_eligible=self.backup_eligible,
+            backup_state=self.backup_state,
+            attestation_trusted=self.attestation_trusted,
+            aaguid=self.aaguid,
+            transports=self.transports,
+            uv_initialized=self.user_verified,
+        )
+
+
+# --------------------------------------------------------------------------- options
+def registration_options(
+    *,
+    rp_id: str,
+    rp_name: str,
+    user_id: bytes,
+    user_name: str,
+    user_display_name: str | None = None,
+    exclude_credentials: Sequence[bytes] = (),
+    attestation: str = "none",
+    authenticator_attachment: str | None = None,
+    resident_key: str = "required",
+    user_verification: str = "required",
+    challenge: bytes | None = None,
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+) -> CeremonyOptions:
+    """``PublicKeyCredentialCreationOptions`` (§5.4). ``attestation="direct"`` for
+    security keys that should reach ``phrh``; ``"none"`` for passkeys (WA-35)."""
+    challenge = challenge if challenge is not None else secrets.token_bytes(32)
+    _check_challenge(challenge)
+    options = generate_registration_options(
+        rp_id=rp_id,
+        rp_name=rp_name,
+        user_id=user_id,
+        user_name=user_name,
+        user_display_name=user_display_name or user_name,
+        challenge=challenge,
+        timeout=timeout_ms,
+        attestation=AttestationConveyancePreference(attestation),
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            authenticator_attachment=(
+                AuthenticatorAttachment(authenticator_attachment)
+                if authenticator_attachment
+                else None
+            ),
+            resident_key=ResidentKeyRequirement(resident_key),
+            user_verification=UserVerificationRequirement(user_verification),
+        ),
+        exclude_credentials=[PublicKeyCredentialDescriptor(id=c) for c in exclude_credentials],
+    )
+    return CeremonyOptions(challenge=challenge, public_key=dict(options_to_json_dict(options)))
+
+
+def authentication_options(
+    *,
+    rp_id: str,
+    allow_credentials: Sequence[bytes] = (),
+    user_verification: str = "required",
+    challenge: bytes | None = None,
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+) -> CeremonyOptions:
+    """``PublicKeyCredentialRequestOptions`` (§5.5). For step-up pass the current
+    user's credential IDs only (WA-02) and keep ``user_verification="required"`` (WA-01);
+    an empty list asks for a discoverable credential (passkey sign-in)."""
+    challenge = challenge if challenge is not None else secrets.token_bytes(32)
+    _check_challenge(challenge)
+    options = generate_authentication_options(
+        rp_id=rp_id,
+        challenge=challenge,
+        timeout=timeout_ms,
+        allow_credentials=[PublicKeyCredentialDescriptor(id=c) for c in allow_credentials],
+        user_verification=UserVerificationRequirement(user_verification),
+    )
+    return CeremonyOptions(challenge=challenge, public_key=dict(options_to_json_dict(options)))
+
+
+# --------------------------------------------------------------------------- registration
+def verify_registration(
+    *,
+    credential: Mapping[str, Any] | str,
+    expected_challenge: bytes,
+    expected_rp_id: str,
+    expected_origins: Sequence[str],
+    expected_top_origins: Sequence[str] = (),
+    require_user_verification: bool = True,
+    trust: TrustStore | None = None,
+    now: float | None = None,
+) -> VerifiedCredential:
+    """Verify a registration response (WebAuthn L3 §7.1, STANDARDS.md WA-06..WA-20).
+
+    ``trust`` decides whether a ``direct`` attestation makes the key hardware-bound;
+    without it every credential is a plain passkey (fail closed). The caller still has
+    to check that the credential ID is new (:func:`ensure_new_credential_id`).
+    """
+    now = time.time() if now is None else now
+    cred = _as_mapping(credential)
+    raw_id = credential_id_of(cred)
+    response = _mapping(cred.get("response"), "response")
+    client_data_json = _field_bytes(response, "clientDataJSON")
+    attestation_object = _field_bytes(response, "attestationObject")
+    _check_client_data(
+        client_data_json,
+        ceremony="webauthn.create",
+        expected_challenge=expected_challenge,
+        expected_origins=expected_origins,
+        expected_top_origins=expected_top_origins,
+    )
+    try:
+        att = parse_attestation_object(attestation_object)
+        att_map = parse_cbor(attestation_object)
+    except (InvalidCBORData, ValueError, KeyError, TypeError) as exc:
+        raise InvalidResponse("attestationObject is malformed") from exc
+    auth_data = bytes(att_map.get("authData", b""))
+    flags = _check_authenticator_data(
+        auth_data,
+        expected_rp_id=expected_rp_id,
+        require_user_verification=require_user_verification,
+    )
+    if not flags & _AT or att.auth_data.attested_credential_data is None:
+        raise InvalidResponse("authenticatorData carries no attested credential data")
+    acd = att.auth_data.attested_credential_data
+    if len(acd.credential_id) > MAX_CREDENTIAL_ID_LENGTH:
+        raise CredentialIdTooLong(f"credential ID is {len(acd.credential_id)} bytes")
+    if acd.credential_id != raw_id:
+        raise InvalidResponse("rawId differs from the attested credential ID")
+    try:
+        verified = verify_registration_response(
+            credential=dict(cred),
+            expected_challenge=expected_challenge,
+            expected_rp_id=expected_rp_id,
+            expected_origin=list(expected_origins),
+            require_user_verification=require_user_verification,
+        )
+    except InvalidRegistrationResponse as exc:
+        raise InvalidSignature(f"attestation did not verify: {exc}") from exc
+    except Exception as exc:  # py_webauthn lets parser errors escape on odd input
+        raise InvalidResponse(f"registration response could not be verified: {exc}") from exc
+    fmt = str(att_map.get("fmt", ""))
+    att_stmt = att_map.get("attStmt") or {}
+    assessment = assess_attestation(
+        fmt=fmt, att_stmt=att_stmt, aaguid=verified.aaguid, trust=trust, now=now
+    )
+    transports = response.get("transports") or ()
+    return VerifiedCredential(
+        credential_id=verified.credential_id,
+        public_key=verified.credential_public_key,
+        sign_count=verified.sign_count,
+        aaguid=verified.aaguid,
+        fmt=fmt,
+        user_verified=bool(flags & _UV),
+        backup_eligible=bool(flags & _BE),
+        backup_state=bool(flags & _BS),
+        attestation_trusted=assessment.trusted,
+        attestation_reason=assessment.reason,
+        transports=tuple(str(t) for t in transports),
+        statuses=assessment.statuses,
+    )
+
+
+async def ensure_new_credential_id(
+    credential_id: bytes, *, lookup: Callable[[str], Awaitable[object | None]]
+) -> None:
+    """Refuse a credential ID that is already registered to anyone (WA-19).
+
+    ``lookup`` is ``store.get_factor_by_credential_id``; IDs are stored base64url.
+    The store's unique index is the final guard against a concurrent registration.
+    """
+    if len(credential_id) > MAX_CREDENTIAL_ID_LENGTH:
+        raise CredentialIdTooLong(f"credential ID is {len(credential_id)} bytes")
+    if await lookup(b64url(credential_id)) is not None:
+        raise DuplicateCredential("this credential is already registered")
+
+
+# --------------------------------------------------------------------------- authentication
+def verify_authentication(
+    *,
+    credential: Mapping[str, Any] | str,
+    expected_challenge: bytes,
+    expected_rp_id: str,
+    expected_origins: Sequence[str],
+    stored: StoredCredential | None,
+    require_user_verification: bool = True,
+    expected_user_handle: bytes | None = None,
+    allowed_credential_ids: Sequence[bytes] | None = None,
+    expected_top_origins: Sequence[str] = (),
+    trust: TrustStore | None = None,
+    now: float | None = None,
+) -> AuthEvent:
+    """Verify an assertion (WebAuthn L3 §7.2, STANDARDS.md WA-22..WA-31).
+
+    ``stored`` is the record found by ``credential_id_of(credential)`` (``None`` when the
+    store has none). ``expected_user_handle`` is the session user's handle in step-up;
+    leave it ``None`` for discoverable sign-in, where ``userHandle`` is then required.
+    The returned event's ``attrs["sign_count"]`` and ``attrs["bs"]`` are what the
+    caller records (``store.advance_counter(factor_id, "sign_count", n)`` when n > 0).
+    """
+    now = time.time() if now is None else now
+    cred = _as_mapping(credential)
+    raw_id = credential_id_of(cred)
+    # WA-23/24: identify the credential and its user first.
+    if allowed_credential_ids is not None and raw_id not in allowed_credential_ids:
+        raise UnknownCredential("credential was not offered in allowCredentials")
+    if stored is None or stored.credential_id != raw_id:
+        raise UnknownCredential("no such credential")
+    response = _mapping(cred.get("response"), "response")
+    user_handle = _optional_bytes(response, "userHandle")
+    if expected_user_handle is not None:
+        if stored.user_handle != expected_user_handle:
+            raise UserHandleMismatch("credential belongs to another user")
+        if user_handle is not None and user_handle != expected_user_handle:
+            raise UserHandleMismatch("userHandle is not the session user")
+    elif user_handle is None or user_handle != stored.user_handle:
+        raise UserHandleMismatch("userHandle missing or not the credential's user")
+    client_data_json = _field_bytes(response, "clientDataJSON")
+    authenticator_data = _field_bytes(response, "authenticatorData")
+    _check_client_data(
+        client_data_json,
+        ceremony="webauthn.get",
+        expected_challenge=expected_challenge,
+        expected_origins=expected_origins,
+        expected_top_origins=expected_top_origins,
+    )
+    flags = _check_authenticator_data(
+        authenticator_data,
+        expected_rp_id=expected_rp_id,
+        require_user_verification=require_user_verification,
+    )
+    if flags & _AT:
+        raise InvalidResponse("AT flag set in an assertion (§6.1)")
+    be = bool(flags & _BE)
+    if be != stored.backup_eligible:
+        raise BackupEligibilityChanged("backup eligibility changed since registration")
+    sign_count = int.from_bytes(authenticator_data[33:37], "big")
+    if (sign_count or stored.sign_count) and sign_count <= stored.sign_count:
+        raise SignCountRegression(
+            f"signCount {sign_count} is not greater than stored {stored.sign_count}"
+        )
+    try:
+        verified = verify_authentication_response(
+            credential=dict(cred),
+            expected_challenge=expected_challenge,
+            expected_rp_id=expected_rp_id,
+            expected_origin=list(expected_origins),
+            credential_public_key=stored.public_key,
+            credential_current_sign_count=stored.sign_count,
+            require_user_verification=require_user_verification,
+        )
+    except InvalidAuthenticationResponse as exc:
+        raise InvalidSignature(f"assertion did not verify: {exc}") from exc
+    except Exception as exc:  # malformed COSE key or signature encoding
+        raise InvalidSignature(f"assertion could not be verified: {exc}") from exc
+    return _event(stored, flags, verified.new_sign_count, trust=trust, now=now)
+
+
+def _event(
+    stored: StoredCredential, flags: int, sign_count: int, *, trust: TrustStore | None, now: float
+) -> AuthEvent:
+    uv, be, bs = bool(flags & _UV), bool(flags & _BE), bool(flags & _BS)
+    trusted = stored.attestation_trusted and not be
+    if trusted and trust is not None:
+        # A model revoked after registration no longer counts as hardware-bound (WA-38).
+        entry = trust.entry(stored.aaguid)
+        trusted = entry is not None and not entry.statuses & BLOCKING_STATUSES
+    if not uv:
+        methods: tuple[str, ...] = ("pop", "user")
+    elif trusted:
+        methods = ("hwk", "user", "pin")
+    else:
+        methods = ("pop", "user", "pin")
+    return AuthEvent(
+        methods=methods,
+        at=now,
+        credential_id=b64url(stored.credential_id),
+        attrs={
+            "factor": "webauthn",
+            "up": bool(flags & _UP),
+            "uv": uv,
+            "be": be,
+            "bs": bs,
+            "attestation_trusted": trusted,
+            "aaguid": stored.aaguid,
+            "sign_count": sign_count,
+        },
+    )
+
+
+# --------------------------------------------------------------------------- steps
+def _check_client_data(
+    data: bytes,
+    *,
+    ceremony: str,
+    expected_challenge: bytes,
+    expected_origins: Sequence[str],
+    expected_top_origins: Sequence[str],
+) -> None:
+    """§7.1 steps 5-10 / §7.2 steps 10-15: parse tolerantly, then type, challenge, origin."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        client_data = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidResponse("clientDataJSON is not UTF-8 JSON") from exc
+    if not isinstance(client_data, dict):
+        raise InvalidResponse("clientDataJSON is not an object")
+    if client_data.get("type") != ceremony:
+        raise WrongCeremonyType(f"clientData type is not {ceremony}")
+    challenge = client_data.get("challenge")
+    if not isinstance(challenge, str) or not secrets.compare_digest(
+        challenge.encode(), b64url(expected_challenge).encode()
+    ):
+        raise ChallengeMismatch("clientData challenge is not the expected challenge")
+    if client_data.get("origin") not in expected_origins:
+        raise OriginMismatch("clientData origin is not expected")
+    cross_origin = client_data.get("crossOrigin", False)
+    top_origin = client_data.get("topOrigin")
+    if cross_origin is True or top_origin is not None:
+        if not expected_top_origins:
+            raise CrossOriginNotAllowed("ceremony ran in a cross-origin iframe")
+        if top_origin not in expected_top_origins:
+            raise OriginMismatch("clientData topOrigin is not expected")
+
+
+def _check_authenticator_data(
+    auth_data: bytes, *, expected_rp_id: str, require_user_verification: bool
+) -> int:
+    """rpIdHash, UP, UV, BE/BS (§6.1, §7.2 steps 15-18). Returns the flags byte."""
+    if len(auth_data) < 37:
+        raise InvalidResponse("authenticatorData is shorter than 37 bytes")
+    rp_id_hash = hashlib.sha256(expected_rp_id.encode()).digest()
+    if not secrets.compare_digest(auth_data[:32], rp_id_hash):
+        raise RpIdHashMismatch("rpIdHash is not SHA-256 of the RP ID")
+    flags = auth_data[32]
+    if not flags & _UP:
+        raise UserNotPresent("user presence flag not set")
+    if require_user_verification and not flags & _UV:
+        raise UserNotVerified("user verification required but UV flag not set")
+    if flags & _BS and not flags & _BE:
+        raise InvalidBackupFlags("BS set without BE")
+    return flags
+
+
+def _check_challenge(challenge: bytes) -> None:
+    if len(challenge) < 16:  # §13.5.3 / WA-03
+        raise WebAuthnError("challenge must be at least 16 bytes", error="invalid_challenge")
+
+
+# --------------------------------------------------------------------------- encoding
+def b64url(data: bytes) -> str:
+    """Unpadded base64url, as WebAuthn JSON uses."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64url(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError) as exc:
+        raise InvalidResponse("value is not base64url") from exc
+
+
+def credential_id_of(credential: Mapping[str, Any] | str) -> bytes:
+    """The credential's ``rawId`` (checked against ``id``) — the key to look it up by."""
+    cred = _as_mapping(credential)
+    if cred.get("type") != "public-key":
+        raise InvalidResponse("credential type is not public-key")
+    raw_id, id_ = cred.get("rawId"), cred.get("id")
+    if not isinstance(raw_id, str) or not isinstance(id_, str):
+        raise InvalidResponse("credential id/rawId missing")
+    raw = _unb64url(raw_id)
+    if raw != _unb64url(id_) or not raw:
+        raise InvalidResponse("credential id and rawId differ")
+    return raw
+
+
+def _as_mapping(credential: Mapping[str, Any] | str) -> Mapping[str, Any]:
+    if isinstance(credential, str):
+        try:
+            credential = json.loads(credential)
+        except ValueError as exc:
+            raise InvalidResponse("credential is not JSON") from exc
+    if not isinstance(credential, Mapping):
+        raise InvalidResponse("credential is not an object")
+    return credential
+
+
+def _mapping(value: Any, name: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidResponse(f"{name} is missing")
+    return value
+
+
+def _field_bytes(response: Mapping[str, Any], name: str) -> bytes:
+    value = response.get(name)
+    if not isinstance(value, str):
+        raise InvalidResponse(f"{name} is missing")
+    return _unb64url(value)
+
+
+def _optional_bytes(response: Mapping[str, Any], name: str) -> bytes | None:
+    value = response.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidResponse(f"{name} is not base64url")
+    return _unb64url(value)

@@ -1,0 +1,152 @@
+"""openid-client (npm, v6) as a third-party RP against ``stepauth serve``.
+
+``peers/rp.mjs`` runs discovery, builds the authorization request (PKCE S256, state, nonce,
+``acr_values``, ``max_age``), signs in through the login form like a browser and redeems the
+code with ``authorizationCodeGrant`` — which checks PKCE, state, nonce, ``iss`` (RFC 9207)
+and ``auth_time`` against ``max_age`` — with ID-token signature checks enabled. The Python
+side then re-verifies the tokens against ``/jwks`` and checks what openid-client does not:
+``acr`` (OIDC Core §3.1.3.7 step 12, OIDC-28) and ``amr``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from tests.conftest import run_node
+from tests.interop.conftest import Provider
+
+pytestmark = pytest.mark.node
+
+ACR_1FA = "urn:stepauth:acr:1fa"
+LEEWAY = 5
+
+
+def run_rp(node_peers: Path, provider: Provider, *args: str) -> dict[str, Any]:
+    out = run_node(
+        node_peers / "rp.mjs",
+        "--issuer",
+        provider.issuer,
+        "--client-id",
+        provider.client.client_id,
+        "--client-secret",
+        provider.client.client_secret,
+        "--redirect-uri",
+        provider.client.redirect_uri,
+        "--username",
+        provider.username,
+        *args,
+        env={"RP_PASSWORD": provider.password},
+    )
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+def verified_claims(provider: Provider, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims of a JWS verified against the Provider's published JWKS."""
+    keys = KeySet.import_key_set(httpx.get(f"{provider.issuer}/jwks").json())
+    decoded = jwt.decode(token, keys, algorithms=["RS256", "ES256", "EdDSA"])
+    return dict(decoded.header), dict(decoded.claims)
+
+
+def test_openid_client_code_flow_with_acr_values_and_max_age(
+    node_peers: Path, stepauth_provider: Provider
+) -> None:
+    """Discovery + code flow with acr_values and max_age; tokens carry acr, amr, auth_time.
+
+    OIDC-20 (auth_time required with max_age), OIDC-21/22 (acr, amr), OIDC-23 (nonce),
+    OIDC-28/29 (acr from the requested values), CONF-07, CONF-09 (standard ID-token checks).
+    """
+    max_age = 300
+    started = time.time()
+    result = run_rp(
+        node_peers, stepauth_provider, "--acr-values", ACR_1FA, "--max-age", str(max_age)
+    )
+    issuer = stepauth_provider.issuer
+    client_id = stepauth_provider.client.client_id
+
+    # What openid-client accepted, re-checked from the signed token itself.
+    header, claims = verified_claims(stepauth_provider, result["id_token"])
+    assert header["alg"] == "RS256"
+    assert claims == result["claims"]
+    assert claims["iss"] == issuer == result["issuer"]
+    assert result["callback_iss"] == issuer  # RFC 9207 iss on the authorization response
+    assert claims["aud"] in (client_id, [client_id])
+    assert claims["nonce"] == result["requested"]["nonce"]
+    assert claims["sub"]
+    assert claims["acr"] == ACR_1FA  # the requested value, never silently lower
+    assert isinstance(claims["amr"], list)
+    assert "pwd" in claims["amr"]
+    now = time.time()
+    assert started - LEEWAY <= claims["auth_time"] <= now + LEEWAY
+    assert now - claims["auth_time"] <= max_age
+    assert claims["iat"] <= now + LEEWAY < claims["exp"]
+
+    # The JWT access token (RFC 9068) says the same about the authentication.
+    assert result["token_type"].lower() == "bearer"
+    at_header, at_claims = verified_claims(stepauth_provider, result["access_token"])
+    assert at_header["typ"] == "at+jwt"
+    assert at_claims["iss"] == issuer
+    assert at_claims["sub"] == claims["sub"]
+    assert at_claims["client_id"] == client_id
+    assert at_claims["acr"] == claims["acr"]
+    assert at_claims["amr"] == claims["amr"]
+    assert at_claims["auth_time"] == claims["auth_time"]
+
+
+def test_openid_client_userinfo_matches_id_token(
+    node_peers: Path, stepauth_provider: Provider
+) -> None:
+    """openid-client's fetchUserInfo checks the userinfo ``sub`` against the ID token (OIDC-26)."""
+    result = run_rp(
+        node_peers, stepauth_provider, "--acr-values", ACR_1FA, "--max-age", "60", "--userinfo"
+    )
+    assert result["userinfo"]["sub"] == result["claims"]["sub"]
+    assert result["claims"]["acr"] == ACR_1FA
+
+
+def test_openid_client_sees_unmet_authentication_requirements_for_acr_values(
+    node_peers: Path, stepauth_provider: Provider
+) -> None:
+    """A password-only user asked for ``phrh``: the RP gets unmet_authentication_requirements.
+
+    OIDC-18 (the error code), SU-05-style fail-closed: never a token with a lower acr.
+    """
+    result = run_rp(
+        node_peers,
+        stepauth_provider,
+        "--acr-values",
+        "phrh",
+        "--expect-error",
+        "unmet_authentication_requirements",
+    )
+    assert result["error"] == "unmet_authentication_requirements"
+    assert result["iss"] == stepauth_provider.issuer
+    assert result["state"]
+
+
+def test_openid_client_sees_unmet_authentication_requirements_for_essential_acr(
+    node_peers: Path, stepauth_provider: Provider
+) -> None:
+    """Essential ``acr`` in ``claims`` that the user cannot reach fails the authentication.
+
+    OIDC-28 (essential acr with values: a failed authentication), OIDC-18.
+    """
+    claims = {"id_token": {"acr": {"essential": True, "values": ["phr", "phrh"]}}}
+    result = run_rp(
+        node_peers,
+        stepauth_provider,
+        "--claims",
+        json.dumps(claims),
+        "--expect-error",
+        "unmet_authentication_requirements",
+    )
+    assert result["error"] == "unmet_authentication_requirements"
+    assert result["iss"] == stepauth_provider.issuer

@@ -1,6 +1,7 @@
 // node's oidc-provider (v9) configured like `stepauth serve` for the side-by-side benchmark:
 // one confidential client (client_secret_basic), PKCE S256 required, RS256 ID tokens, JWT
-// access tokens (RFC 9068, RS256) for a default resource, the same TTLs, the same acr ladder,
+// access tokens (RFC 9068, RS256, with acr/amr/auth_time) for a default resource, the same
+// TTLs, the same acr ladder,
 // and a sign-in form with inputs labelled Username and Password plus a CSRF field, so the same
 // user agent (useragent.mjs) establishes the session on both providers.
 //
@@ -147,6 +148,11 @@ const configuration = {
     Interaction: 600,
     Session: 86_400,
     Grant: 86_400,
+  },
+  // Like stepauth's RFC 9068 access tokens, say how the user authenticated.
+  extraTokenClaims: async (ctx) => {
+    const code = ctx.oidc.entities.AuthorizationCode;
+    return code ? { acr: code.acr, amr: code.amr, auth_time: code.authTime } : undefined;
   },
   findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
   // The benchmark client is first-party: the grant is given on first use (no consent screen).

@@ -1,9 +1,8 @@
 // node's oidc-provider (v9) configured like `stepauth serve` for the side-by-side benchmark:
 // one confidential client (client_secret_basic), PKCE S256 required, RS256 ID tokens, JWT
 // access tokens (RFC 9068, RS256, with acr/amr/auth_time) for a default resource, the same
-// TTLs, the same acr ladder,
-// and a sign-in form with inputs labelled Username and Password plus a CSRF field, so the same
-// user agent (useragent.mjs) establishes the session on both providers.
+// TTLs, the same acr ladder, and a sign-in form with inputs labelled Username and Password plus
+// a CSRF field, so the same user agent (useragent.mjs) establishes the session on both.
 //
 //   node bench-op.mjs --port 4000 --client-id bench --client-secret s3cret \
 //     --redirect-uri http://127.0.0.1:9/cb --username bench   (password from BENCH_PASSWORD)

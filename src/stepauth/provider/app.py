@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stepauth.errors import ConfigError
 from stepauth.provider.errors import FRONT_CHANNEL_PREFIXES, exception_handlers
+from stepauth.provider.factors.base import FactorRegistry, default_factors
 from stepauth.provider.state import ProviderState
 
 if TYPE_CHECKING:
@@ -115,8 +116,9 @@ def create_app(
     *,
     store: Store | None = None,
     clock: Callable[[], float] = time.time,
+    factors: FactorRegistry | None = None,
 ) -> Starlette:
-    """Build the Provider for ``config``; ``store`` and ``clock`` are injectable."""
+    """Build the Provider for ``config``; ``store``, ``clock`` and ``factors`` are injectable."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -137,6 +139,7 @@ def create_app(
                 keys=keys,
                 clock=clock,
                 ladder=_ladder(config),
+                factors=factors if factors is not None else default_factors(),
             )
             yield
         finally:

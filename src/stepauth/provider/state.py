@@ -6,7 +6,8 @@ channel (token, userinfo, introspect, revoke, par, discovery, logout):
 * ``ProviderState`` lives on ``app.state.stepauth``; endpoints read it with
   ``get_state(request)``. It holds ``config`` (``ProviderConfig``), ``store`` (``Store``),
   ``keys`` (``KeyRing``), ``clock`` (``() -> float`` epoch seconds, injectable for tests)
-  and ``ladder`` (the acr ``Ladder``: ``config.levels`` or ``DEFAULT_LADDER``).
+  ``ladder`` (the acr ``Ladder``: ``config.levels`` or ``DEFAULT_LADDER``) and
+  ``factors`` (the factor plug-ins, :mod:`stepauth.provider.factors.base`).
 * Authorization codes: the front channel stores
   ``store.put("code", sha256hex(code), payload, expires_at=now + config.ttl.code,
   grant_id=grant_id, user_id=sub)`` with ``payload`` =
@@ -24,10 +25,12 @@ channel (token, userinfo, introspect, revoke, par, discovery, logout):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
+
+from stepauth.provider.factors.base import FactorRegistry, default_factors
 
 if TYPE_CHECKING:
     from stepauth.assurance import Ladder
@@ -47,6 +50,7 @@ class ProviderState:
     keys: KeyRing
     clock: Callable[[], float]
     ladder: Ladder
+    factors: FactorRegistry = field(default_factory=default_factors)
 
 
 def get_state(request: HTTPConnection) -> ProviderState:

@@ -1,0 +1,84 @@
+"""Last step: issue the authorization code and send it to the client.
+
+The code is 256 bits from ``secrets``; the store keeps only its SHA-256 (a leaked
+database never yields usable codes). The payload is the contract with the token
+endpoint (see :mod:`stepauth.provider.state`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from starlette.responses import Response
+
+from stepauth.assurance import Assessment
+from stepauth.provider.authorize.context import AuthorizationContext
+from stepauth.provider.authorize.response import authorization_response
+from stepauth.provider.sessions import sid_for
+from stepauth.provider.state import ProviderState
+
+__all__ = ["code_payload", "issue_code", "sha256hex"]
+
+
+def sha256hex(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def code_payload(
+    ctx: AuthorizationContext, assessment: Assessment, *, sub: str, session_id: str, grant_id: str
+) -> dict[str, Any]:
+    return {
+        "client_id": ctx.client_id,
+        "redirect_uri": ctx.redirect_uri,
+        "code_challenge": ctx.code_challenge,
+        "code_challenge_method": "S256",
+        "scope": ctx.scope,
+        "nonce": ctx.nonce,
+        "sub": sub,
+        "sid": sid_for(session_id),
+        "acr": assessment.acr,
+        "amr": list(assessment.amr),
+        "auth_time": int(assessment.auth_time) if assessment.auth_time is not None else None,
+        "claims": ctx.claims,
+        "authorization_details": ctx.authorization_details,
+        "max_age_requested": ctx.max_age is not None,
+        "acr_requested": ctx.acr_requested,
+        "grant_id": grant_id,
+    }
+
+
+async def issue_code(
+    provider: ProviderState,
+    ctx: AuthorizationContext,
+    assessment: Assessment,
+    *,
+    sub: str,
+    session_id: str,
+    request: Any,
+) -> Response:
+    """Store a fresh code for this grant and answer the client with it."""
+    assert ctx.redirect_uri is not None
+    now = provider.clock()
+    code = secrets.token_urlsafe(32)
+    grant_id = secrets.token_urlsafe(16)
+    payload = code_payload(ctx, assessment, sub=sub, session_id=session_id, grant_id=grant_id)
+    await provider.store.put(
+        "code",
+        sha256hex(code),
+        payload,
+        expires_at=now + provider.config.ttl.code,
+        grant_id=grant_id,
+        user_id=sub,
+    )
+    params = {"code": code}
+    if ctx.state is not None:
+        params["state"] = ctx.state
+    return authorization_response(
+        request,
+        ctx.redirect_uri,
+        params,
+        response_mode=ctx.response_mode,
+        issuer=provider.config.issuer,
+    )

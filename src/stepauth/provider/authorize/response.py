@@ -1,0 +1,39 @@
+"""Delivering an authorization response (RFC 6749 §4.1.2, OAuth 2.0 Form Post Response Mode).
+
+Every response, success or error, carries ``iss`` (RFC 9207 §2). ``query`` appends the
+parameters to the redirect URI (303); ``form_post`` renders a page whose form posts them
+to the client, submitted by a static script, with a visible **Continue** button when
+scripts are off (no inline script: the CSP forbids it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+__all__ = ["authorization_response"]
+
+
+def _with_query(uri: str, params: Mapping[str, str]) -> str:
+    parts = urlsplit(uri)
+    query = parse_qsl(parts.query, keep_blank_values=True) + list(params.items())
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+
+
+def authorization_response(
+    request: Request,
+    redirect_uri: str,
+    params: Mapping[str, str],
+    *,
+    response_mode: str,
+    issuer: str,
+) -> Response:
+    fields = {**params, "iss": issuer}
+    if response_mode == "form_post":
+        from stepauth.provider.interaction.render import form_post_page
+
+        return form_post_page(request, redirect_uri, fields)
+    return RedirectResponse(_with_query(redirect_uri, fields), status_code=303)

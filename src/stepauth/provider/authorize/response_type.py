@@ -1,0 +1,31 @@
+"""Step 5: ``response_type=code`` with ``response_mode`` query or form_post; ``openid`` scope.
+
+An unsupported ``response_mode`` is answered without a redirect (OIDC-17): we would not
+know how to deliver the error.
+"""
+
+from __future__ import annotations
+
+from stepauth.provider.authorize.context import AuthorizationContext
+from stepauth.provider.errors import InvalidRedirectUri, InvalidScope, UnsupportedResponseType
+
+__all__ = ["RESPONSE_MODES", "check_response_type"]
+
+RESPONSE_MODES = ("query", "form_post")
+
+
+async def check_response_type(ctx: AuthorizationContext) -> None:
+    mode = ctx.params.get("response_mode", "query")
+    if mode not in RESPONSE_MODES:
+        ctx.redirect_uri = None  # never deliver through an unknown mode
+        raise InvalidRedirectUri(f"response_mode {mode!r} is not supported")
+    ctx.response_mode = mode
+    response_type = ctx.params.get("response_type")
+    if response_type != "code":
+        raise UnsupportedResponseType("only response_type=code is supported")
+    scope = ctx.params.get("scope", "")
+    if "openid" not in scope.split():
+        raise InvalidScope("the openid scope is required")
+    ctx.scope = " ".join(dict.fromkeys(scope.split()))
+    ctx.nonce = ctx.params.get("nonce")
+    ctx.login_hint = ctx.params.get("login_hint")

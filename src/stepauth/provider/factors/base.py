@@ -1,0 +1,215 @@
+"""The factor plug-in interface: how a kind of authenticator joins the step-up page.
+
+A :class:`FactorPlugin` describes one *kind* of factor (``"password"``, ``"totp"``,
+``"webauthn"``, ``"recovery"``, ``"oob"``) to the interaction pages:
+
+``kind``
+    the ``Factor.kind`` it verifies (the store's factor records of a user).
+``capability``
+    a :class:`Capability`: the factor categories one verification proves and whether the
+    event is phishing-resistant / hardware-bound / multi-factor. The login policy compares
+    it with the :class:`stepauth.assurance.Need` values that ``assess()`` reports as missing,
+    so the page offers **only** factors that can help (:func:`helps`).
+``is_enrolled(user, factors)``
+    whether the user has registered this kind (an enabled ``Factor`` record, or for the
+    password the user's ``password_hash``).
+``identifies``
+    ``True`` when the factor can also tell *who* the user is (password with username,
+    discoverable passkeys); such a factor is offered when nobody is signed in yet.
+``fields(view)``
+    the form fields to render (:class:`FormField`; labels are shown, never placeholders
+    only). ``scripts`` lists extra static scripts (``/static/...``), never inline code.
+``verify(attempt)``
+    checks a submitted form (``attempt.form``) for ``attempt.user`` (or identifies the user
+    when ``attempt.user`` is ``None`` and ``is_enrolled(user, factors)``
+    whether the user has registered this kind (an enabled ``Factor`` record, or for the
+    password the user's ``password_hash``).
+``identifies`` is set) and returns a
+    :class:`Verified` carrying the :class:`stepauth.assurance.AuthEvent` to append to the
+    session. It raises :class:`FactorRejected` with a message safe to show: never whether a
+    username exists, never which of several factors failed (PSD2 RTS Art. 4(3)(a)).
+
+Plug-ins are listed in a :class:`FactorRegistry`; ``default_factors()`` returns the ones
+found in :data:`FACTOR_MODULES` (each module defines a module-level ``plugin``);
+``registry.enrolled(user, factors)`` keeps those the user has registered.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+from stepauth.errors import StepAuthError
+
+if TYPE_CHECKING:
+    from stepauth.assurance import AuthEvent, Category, Need
+    from stepauth.provider.state import ProviderState
+    from stepauth.store import Factor, User
+
+__all__ = [
+    "FACTOR_MODULES",
+    "Attempt",
+    "Capability",
+    "FactorPlugin",
+    "FactorRegistry",
+    "FactorRejected",
+    "FormField",
+    "FormView",
+    "Verified",
+    "default_factors",
+    "helps",
+    "provides",
+]
+
+
+class FactorRejected(StepAuthError):
+    """A submission did not verify; ``description`` is safe to show to the user."""
+
+    error = "factor_rejected"
+
+    def __init__(self, description: str = "", *, locked: bool = False) -> None:
+        super().__init__(description or "We could not verify that. Please try again.")
+        self.locked = locked
+
+
+@dataclass(frozen=True)
+class Capability:
+    """What one verification of a factor kind proves (NIST 800-63B §2, PSD2 Art. 4(30))."""
+
+    categories: frozenset[Category]
+    phishing_resistant: bool = False
+    hardware_bound: bool = False
+    multi_factor: bool = False
+
+
+def provides(capability: Capability, need: Need) -> bool:
+    """Is one event with ``capability`` the authenticator ``need`` asks for (its flags)?"""
+    return (
+        (capability.phishing_resistant or not need.phishing_resistant)
+        and (capability.hardware_bound or not need.hardware_bound)
+        and (capability.multi_factor or not need.multi_factor)
+    )
+
+
+def helps(capability: Capability, need: Need) -> bool:
+    """Does an event with ``capability`` make progress towards ``need``?
+
+    A :class:`~stepauth.assurance.Need` asks for factors covering ``categories`` and, when
+    a flag is set, one authenticator with every flagged property. A factor helps when it
+    is that authenticator or brings a still-missing category; a password never helps a
+    phishing-resistant need with no category missing.
+    """
+    wants_authenticator = need.phishing_resistant or need.hardware_bound or need.multi_factor
+    if wants_authenticator and provides(capability, need):
+        return True
+    return bool(capability.categories & need.categories)
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One labelled input of a factor form."""
+
+    name: str
+    label: str
+    type: str = "text"
+    autocomplete: str = "off"
+    value: str = ""
+    required: bool = True
+    inputmode: str | None = None
+
+
+@dataclass(frozen=True)
+class FormView:
+    """What a plug-in may use to build its form."""
+
+    login_hint: str | None
+    user: User | None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A submitted factor form, with who (if anyone) is already known."""
+
+    state: ProviderState
+    form: Mapping[str, str]
+    user: User | None
+    factors: Sequence[Factor]
+    now: float
+    interaction_id: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A successful verification: the user and the event to append to the session."""
+
+    user: User
+    event: AuthEvent
+    factor_id: str | None = None
+
+
+@runtime_checkable
+class FactorPlugin(Protocol):
+    """One factor kind on the interaction pages (see the module docstring)."""
+
+    kind: ClassVar[str]
+    title: ClassVar[str]
+    capability: ClassVar[Capability]
+    identifies: ClassVar[bool]
+    scripts: ClassVar[tuple[str, ...]]
+
+    def is_enrolled(self, user: User, factors: Sequence[Factor]) -> bool: ...
+
+    def fields(self, view: FormView) -> Sequence[FormField]: ...
+
+    async def verify(self, attempt: Attempt) -> Verified: ...
+
+
+class FactorRegistry:
+    """The factor plug-ins a Provider offers, by kind, in display order."""
+
+    def __init__(self, plugins: Iterable[FactorPlugin] = ()) -> None:
+        self._plugins: dict[str, FactorPlugin] = {}
+        for plugin in plugins:
+            self.register(plugin)
+
+    def register(self, plugin: FactorPlugin) -> None:
+        self._plugins[plugin.kind] = plugin
+
+    def get(self, kind: str) -> FactorPlugin | None:
+        return self._plugins.get(kind)
+
+    def __iter__(self) -> Any:
+        return iter(self._plugins.values())
+
+    def enrolled(self, user: User, factors: Sequence[Factor]) -> list[FactorPlugin]:
+        """Plug-ins the user has enrolled (an enabled factor of that kind), in registry order."""
+        return [p for p in self._plugins.values() if p.is_enrolled(user, factors)]
+
+
+#: Factor plug-in modules shipped with stepauth, in display order. Each defines a
+#: module-level ``plugin``. A module not present in this installation is left out; a
+#: module that is present but fails to import is an error.
+FACTOR_MODULES = (
+    "stepauth.provider.factors.webauthn",
+    "stepauth.provider.factors.totp",
+    "stepauth.provider.factors.oob",
+    "stepauth.provider.factors.recovery",
+    "stepauth.provider.factors.password",
+)
+
+
+def default_factors() -> FactorRegistry:
+    """A registry of every shipped plug-in found in :data:`FACTOR_MODULES`."""
+    registry = FactorRegistry()
+    for name in FACTOR_MODULES:
+        if importlib.util.find_spec(name) is None:
+            continue
+        module = importlib.import_module(name)
+        plugin = getattr(module, "plugin", None)
+        if plugin is not None:
+            registry.register(plugin)
+    return registry

@@ -1,0 +1,42 @@
+"""HTML pages of the Provider: Jinja2 templates with autoescaping, no inline script."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from stepauth.provider.errors import ProviderError
+
+__all__ = ["error_page", "form_post_page", "render"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    enable_async=False,
+)
+
+
+def render(name: str, context: Mapping[str, Any], *, status_code: int = 200) -> HTMLResponse:
+    html = _env.get_template(name).render(**context)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def error_page(request: Request, exc: ProviderError) -> HTMLResponse:
+    """The page shown instead of a redirect (unknown client, bad redirect_uri, CSRF…)."""
+    return render(
+        "error.html",
+        {"error": exc.error, "description": exc.description},
+        status_code=exc.status,
+    )
+
+
+def form_post_page(request: Request, redirect_uri: str, fields: Mapping[str, str]) -> HTMLResponse:
+    """OAuth 2.0 Form Post Response Mode: a form the static script submits."""
+    return render("form_post.html", {"action": redirect_uri, "fields": fields})

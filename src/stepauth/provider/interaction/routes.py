@@ -1,0 +1,251 @@
+"""The interaction pages: ``/interaction/{uid}`` asks for the missing factor, then resumes.
+
+GET shows why the Provider is asking (the login policy's reasons, in words) and offers
+only the factors that can supply what :func:`stepauth.assurance.assess` reports missing.
+POST verifies one factor form:
+
+1. the interaction exists and this browser started it (a SameSite cookie bound to it);
+2. the ``csrf`` field equals the interaction's token (OIDC-15, NIST-09): else 403;
+3. the chosen factor is one the page offered;
+4. the plug-in verifies the submission (errors never say whether a username exists);
+5. the event is appended and the session id ROTATED (session fixation, ASVS 3.2.1);
+6. the login policy runs again: satisfied → the authorization resumes and the code is
+   issued; otherwise the page asks for the next missing factor.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from stepauth.provider.authorize import bind_redirect
+from stepauth.provider.authorize.context import AuthorizationContext
+from stepauth.provider.authorize.login import (
+    INTERACTION_COOKIE,
+    available_plugins,
+    decide,
+)
+from stepauth.provider.authorize.respond import issue_code, sha256hex
+from stepauth.provider.errors import (
+    AccessDenied,
+    InvalidRequest,
+    ProviderError,
+    provider_error_handler,
+)
+from stepauth.provider.factors.base import (
+    Attempt,
+    FactorPlugin,
+    FactorRejected,
+    FormView,
+    helps,
+)
+from stepauth.provider.interaction.render import render
+from stepauth.provider.login_policy import REASON_TEXT, Decision
+from stepauth.provider.sessions import load_session, record_event, set_session_cookie
+from stepauth.provider.state import ProviderState, get_state
+
+if TYPE_CHECKING:
+    from stepauth.store import Session, User
+
+__all__ = ["routes"]
+
+
+class Forbidden(ProviderError):
+    """A form post that is not bound to this interaction (CSRF) — 403, never redirected."""
+
+    error = "access_denied"
+    status = 403
+    redirectable = False
+
+
+async def _load(
+    request: Request, provider: ProviderState
+) -> tuple[str, dict[str, Any], AuthorizationContext]:
+    uid = request.path_params["uid"]
+    item = await provider.store.get("interaction", uid, now=provider.clock())
+    if item is None:
+        raise InvalidRequest("this sign-in request has expired; return to the application")
+    payload = dict(item.payload)
+    cookie = request.cookies.get(INTERACTION_COOKIE, "")
+    if not hmac.compare_digest(sha256hex(cookie), str(payload["browser"])):
+        raise Forbidden("this sign-in request was started in another browser")
+    ctx = AuthorizationContext.from_request_json(
+        dict(payload["request"]), http=request, provider=provider
+    )
+    if ctx.client is None or ctx.redirect_uri not in ctx.client.redirect_uris:
+        raise InvalidRequest("the client of this sign-in request is no longer registered")
+    return uid, payload, ctx
+
+
+async def _expected_user(
+    ctx: AuthorizationContext, loaded: tuple[Session, User] | None, decision: Decision
+) -> User | None:
+    """The one user who may sign in here, if we already know who it must be."""
+    if ctx.expected_sub is not None:
+        return await ctx.provider.store.get_user(ctx.expected_sub)
+    if loaded is not None and "no_session" not in decision.reasons:
+        return loaded[1]
+    return None
+
+
+async def _offered(
+    ctx: AuthorizationContext, user: User | None, decision: Decision
+) -> list[FactorPlugin]:
+    plugins = await available_plugins(ctx, user)
+    if not decision.missing:
+        return plugins
+    useful = [p for p in plugins if any(helps(p.capability, n) for n in decision.missing)]
+    if not useful and user is None:
+        return plugins  # the user must first say who they are
+    return useful
+
+
+async def _page(
+    request: Request,
+    uid: str,
+    payload: dict[str, Any],
+    ctx: AuthorizationContext,
+    decision: Decision,
+    user: User | None,
+    *,
+    error: str | None = None,
+    locked: bool = False,
+) -> Response:
+    offered = await _offered(ctx, user, decision)
+    if not offered:
+        raise AccessDenied("no sign-in method is available for this account")
+    view = FormView(login_hint=ctx.login_hint, user=user)
+    reasons = list(decision.reasons) + (["factor_locked"] if locked else [])
+    details = _details(ctx)
+    step_up = user is not None and "no_session" not in decision.reasons
+    return render(
+        "interaction.html",
+        {
+            "title": "Confirm it is you" if step_up else "Sign in",
+            "reasons": [{"code": r, "text": REASON_TEXT[r]} for r in reasons],
+            "client_name": getattr(ctx.client, "client_name", None) or ctx.client_id,
+            "details": details,
+            "error": error,
+            "csrf": payload["csrf"],
+            "action": str(request.url_for("interaction", uid=uid)),
+            "scripts": [s for p in offered for s in p.scripts],
+            "forms": [
+                {"kind": p.kind, "title": p.title, "fields": list(p.fields(view))} for p in offered
+            ],
+        },
+        status_code=400 if error else 200,
+    )
+
+
+def _details(ctx: AuthorizationContext) -> list[list[tuple[str, str]]]:
+    if not ctx.authorization_details:
+        return []
+    from stepauth.rar import render_summary
+
+    return [render_summary(d) for d in ctx.authorization_details]
+
+
+async def _finish(
+    request: Request, uid: str, ctx: AuthorizationContext, session: Session, decision: Decision
+) -> Response:
+    assert decision.assessment is not None
+    provider = ctx.provider
+    await provider.store.delete("interaction", uid)
+    response = await issue_code(
+        provider,
+        ctx,
+        decision.assessment,
+        sub=session.user_id,
+        session_id=session.id,
+        request=request,
+    )
+    response.delete_cookie(INTERACTION_COOKIE, path=f"/interaction/{uid}")
+    return response
+
+
+async def show(request: Request) -> Response:
+    provider = get_state(request)
+    uid, payload, ctx = await _load(request, provider)
+    try:
+        loaded = await load_session(request, provider)
+        decision = await decide(ctx, loaded, since=float(payload["created_at"]))
+        if decision.satisfied and loaded is not None:
+            return await _finish(request, uid, ctx, loaded[0], decision)
+        user = await _expected_user(ctx, loaded, decision)
+        return await _page(request, uid, payload, ctx, decision, user)
+    except ProviderError as exc:
+        raise bind_redirect(exc, ctx) from None
+
+
+async def submit(request: Request) -> Response:
+    provider = get_state(request)
+    uid, payload, ctx = await _load(request, provider)
+    form = {k: v for k, v in (await request.form()).multi_items() if isinstance(v, str)}
+    if not hmac.compare_digest(form.get("csrf", ""), str(payload["csrf"])):
+        raise Forbidden("the form is not valid for this sign-in request")
+    since = float(payload["created_at"])
+    try:
+        loaded = await load_session(request, provider)
+        decision = await decide(ctx, loaded, since=since)
+        user = await _expected_user(ctx, loaded, decision)
+        offered = {p.kind: p for p in await _offered(ctx, user, decision)}
+        plugin = offered.get(form.get("factor", ""))
+        if plugin is None:
+            raise InvalidRequest("that sign-in method is not offered here")
+        factors = await provider.store.list_factors(user.id) if user is not None else []
+        attempt = Attempt(
+            state=provider,
+            form=form,
+            user=user,
+            factors=factors,
+            now=provider.clock(),
+            interaction_id=uid,
+            context={"authorization_details": ctx.authorization_details, "nonce": ctx.nonce},
+        )
+        try:
+            verified = await plugin.verify(attempt)
+        except FactorRejected as exc:
+            return await _page(
+                request,
+                uid,
+                payload,
+                ctx,
+                decision,
+                user,
+                error=exc.description,
+                locked=exc.locked and user is not None,
+            )
+        if ctx.expected_sub is not None and verified.user.id != ctx.expected_sub:
+            raise InvalidRequest("signed in as a different user than requested")
+        session = await record_event(
+            provider,
+            current=loaded[0] if loaded is not None else None,
+            user_id=verified.user.id,
+            event=verified.event.to_json(),
+        )
+    except ProviderError as exc:
+        raise bind_redirect(exc, ctx) from None
+    # From here the browser holds a new session id whatever happens next.
+    try:
+        decision = await decide(ctx, (session, verified.user), since=since)
+        if decision.satisfied:
+            response = await _finish(request, uid, ctx, session, decision)
+        else:
+            response = RedirectResponse(
+                str(request.url_for("interaction", uid=uid)), status_code=303
+            )
+    except ProviderError as exc:
+        await provider.store.delete("interaction", uid)
+        response = await provider_error_handler(request, bind_redirect(exc, ctx))
+    set_session_cookie(response, provider, session.id)
+    return response
+
+
+routes: list[BaseRoute] = [
+    Route("/interaction/{uid}", show, methods=["GET"], name="interaction"),
+    Route("/interaction/{uid}", submit, methods=["POST"], name="interaction_submit"),
+]

@@ -1,0 +1,226 @@
+"""The login policy: named checks that decide whether a session may answer a request.
+
+Each check returns a reason or nothing; the reasons drive the interaction page (what to
+ask for and why), the audit log and the errors (node-oidc-provider's shape, DESIGN.md §4):
+
+``no_session``               nobody is signed in
+``id_token_hint_mismatch``   signed in as someone other than the hinted ``sub`` (OIDC-11)
+``prompt_login``             ``prompt=login`` or ``max_age=0``: re-authenticate (OIDC-05/13)
+``binding_required``         ``authorization_details`` must be confirmed by a new event
+``max_age``                  the factors behind the session are older than ``max_age``
+``essential_acr``            an essential ``acr`` (claims parameter) is not met (OIDC-28)
+``acr_not_met``              an enforced ``acr_values`` value is not met (DESIGN.md §2)
+``factor_locked``            the factor that would help is blocked after failures
+
+Assurance is computed by :func:`stepauth.assurance.assess` over the session's events
+(never anything else: a session is never higher than its events, NIST-08). After an
+interaction started at ``since``, ``prompt_login`` and ``binding_required`` are met only by
+events at or after ``since``, and only those events count for the answer, so ``auth_time``
+moves forward (CONF-01/03).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from stepauth.assurance import Assessment, AuthEvent, Ladder, Need, assess
+from stepauth.provider.factors.base import Capability, provides
+
+__all__ = [
+    "REASONS",
+    "REASON_TEXT",
+    "Decision",
+    "PolicyRequest",
+    "achievable",
+    "evaluate",
+]
+
+REASON_TEXT: Mapping[str, str] = {
+    "no_session": "Please sign in to continue.",
+    "id_token_hint_mismatch": "The application asked for a different account. "
+    "Please sign in as that user.",
+    "prompt_login": "The application asked you to sign in again.",
+    "binding_required": "Please confirm this request by signing in.",
+    "max_age": "Your last sign-in is too long ago for this action. Please confirm it is you.",
+    "essential_acr": "This action needs a stronger sign-in.",
+    "acr_not_met": "This action needs a stronger sign-in than your current one.",
+    "factor_locked": "This sign-in method is temporarily locked after too many attempts.",
+}
+REASONS = tuple(REASON_TEXT)
+
+
+@dataclass(frozen=True)
+class PolicyRequest:
+    """What the policy needs to know about the request and the session."""
+
+    events: Sequence[AuthEvent]
+    session_sub: str | None
+    now: float
+    ladder: Ladder
+    prompt_login: bool = False
+    max_age: int | None = None
+    acr_values: tuple[str, ...] = ()
+    enforce_acr_values: bool = True
+    essential_acr: tuple[str, ...] = ()
+    expected_sub: str | None = None
+    binding: bool = False
+    since: float | None = None
+
+    @property
+    def wanted(self) -> tuple[str, ...]:
+        """The acr values that must be met: essential ones, else enforced acr_values."""
+        if self.essential_acr:
+            return self.essential_acr
+        return self.acr_values if self.enforce_acr_values else ()
+
+    @property
+    def window(self) -> int | None:
+        """``max_age=0`` is handled as ``prompt=login``, not as a zero-second window."""
+        return self.max_age if self.max_age else None
+
+    def counted_events(self) -> list[AuthEvent]:
+        if self.since is not None and (self.prompt_login or self.binding):
+            return [e for e in self.events if e.at >= self.since]
+        return list(self.events)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome: no reasons = the session answers; ``assessment`` gives acr/amr/auth_time."""
+
+    reasons: tuple[str, ...]
+    assessment: Assessment | None
+    missing: tuple[Need, ...] = field(default_factory=tuple)
+
+    @property
+    def satisfied(self) -> bool:
+        return not self.reasons
+
+
+Check = Callable[[PolicyRequest], str | None]
+
+
+def no_session(req: PolicyRequest) -> str | None:
+    return "no_session" if req.session_sub is None else None
+
+
+def id_token_hint_mismatch(req: PolicyRequest) -> str | None:
+    if req.expected_sub is not None and req.session_sub != req.expected_sub:
+        return "id_token_hint_mismatch"
+    return None
+
+
+def prompt_login(req: PolicyRequest) -> str | None:
+    if req.prompt_login and not req.counted_events():
+        return "prompt_login"
+    return None
+
+
+def binding_required(req: PolicyRequest) -> str | None:
+    if req.binding and (req.since is None or not req.counted_events()):
+        return "binding_required"
+    return None
+
+
+def max_age(req: PolicyRequest) -> str | None:
+    if req.window is None:
+        return None
+    fresh = assess(
+        req.counted_events(), acr_values=(), max_age=req.window, now=req.now, ladder=req.ladder
+    )
+    return "max_age" if fresh.acr is None or fresh.auth_time is None else None
+
+
+def _acr_reason(req: PolicyRequest, values: tuple[str, ...], reason: str) -> str | None:
+    if not values:
+        return None
+    events = req.counted_events()
+    if assess(events, acr_values=values, max_age=req.window, now=req.now, ladder=req.ladder).met:
+        return None
+    if (
+        req.window is not None
+        and assess(events, acr_values=values, max_age=None, now=req.now, ladder=req.ladder).met
+    ):
+        return "max_age"  # the level is there, only too old: re-authentication, not step-up
+    return reason
+
+
+def essential_acr(req: PolicyRequest) -> str | None:
+    return _acr_reason(req, req.essential_acr, "essential_acr")
+
+
+def acr_not_met(req: PolicyRequest) -> str | None:
+    if req.essential_acr or not req.enforce_acr_values:
+        return None
+    return _acr_reason(req, req.acr_values, "acr_not_met")
+
+
+#: The checks, in order. The first reason is the one the page shows first.
+CHECKS: tuple[Check, ...] = (
+    no_session,
+    id_token_hint_mismatch,
+    prompt_login,
+    binding_required,
+    max_age,
+    essential_acr,
+    acr_not_met,
+)
+
+
+def answer(req: PolicyRequest) -> Assessment:
+    """acr/amr/auth_time for the response: the wanted level if met, else the session's best.
+
+    With voluntary ``acr_values`` (client switch) an unmet value yields the session's own
+    best acr (OIDC-29), never a claimed higher one.
+    """
+    events = req.counted_events()
+    preferred = req.essential_acr or req.acr_values
+    if preferred:
+        result = assess(
+            events, acr_values=preferred, max_age=req.window, now=req.now, ladder=req.ladder
+        )
+        if result.met:
+            return result
+    return assess(events, acr_values=(), max_age=req.window, now=req.now, ladder=req.ladder)
+
+
+def missing_needs(req: PolicyRequest) -> tuple[Need, ...]:
+    """The ways (``Need``) to reach any wanted level, per ``assess()``."""
+    values = req.wanted
+    if not values:
+        return ()
+    result = assess(
+        req.counted_events(), acr_values=values, max_age=req.window, now=req.now, ladder=req.ladder
+    )
+    needs: list[Need] = []
+    for acr in values:
+        needs.extend(result.missing.get(acr, ()))
+    return tuple(needs)
+
+
+def achievable(need: Need, capabilities: Sequence[Capability]) -> bool:
+    """Could factors with these capabilities, presented now, fulfil ``need``?"""
+    if not capabilities:
+        return False
+    if (need.phishing_resistant or need.hardware_bound or need.multi_factor) and not any(
+        provides(c, need) for c in capabilities
+    ):
+        return False
+    covered: set[Any] = set()
+    for capability in capabilities:
+        covered |= capability.categories
+    return set(need.categories) <= covered
+
+
+def evaluate(req: PolicyRequest) -> Decision:
+    """Run every check; the decision lists all reasons found, in :data:`CHECKS` order."""
+    reasons = tuple(r for r in (check(req) for check in CHECKS) if r is not None)
+    if reasons:
+        return Decision(reasons=reasons, assessment=None, missing=missing_needs(req))
+    result = answer(req)
+    if result.acr is None or result.auth_time is None:
+        # No level is met by any event still inside its window: the session is stale.
+        return Decision(reasons=("max_age",), assessment=None, missing=missing_needs(req))
+    return Decision(reasons=(), assessment=result)

@@ -1,0 +1,119 @@
+"""Server-side sessions: the cookie carries an opaque id only (NIST 800-63B §5.1, NIST-09).
+
+* Cookie ``stepauth_session`` (``__Host-stepauth_session`` when the issuer is https):
+  ``HttpOnly``, ``SameSite=Lax``, ``Path=/``, ``Secure`` under https. Its lifetime is
+  not trusted: the store enforces the idle and absolute limits (``config.sessions``).
+* Every new authentication event rotates the id (:func:`record_event`): the old id stops
+  working, so an id planted before sign-in is never adopted (session fixation, ASVS 3.2.1,
+  ASVS 5.0 7.2.4). An id the store does not know is ignored, never created.
+* ``sid`` (OIDC Front/Back-Channel Logout) is derived from the session id current when a
+  token is issued: ``sid_for(session_id)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+
+from stepauth.provider.state import ProviderState
+
+if TYPE_CHECKING:
+    from stepauth.store import Session, User
+
+__all__ = [
+    "clear_session_cookie",
+    "cookie_name",
+    "load_session",
+    "record_event",
+    "set_session_cookie",
+    "sid_for",
+]
+
+COOKIE = "stepauth_session"
+
+
+def _https(state: ProviderState) -> bool:
+    return state.config.issuer.startswith("https://")
+
+
+def cookie_name(state: ProviderState) -> str:
+    """``__Host-`` prefixed under https: Secure, host-only, ``Path=/`` (RFC 6265bis §4.1.3.2)."""
+    return f"__Host-{COOKIE}" if _https(state) else COOKIE
+
+
+def set_session_cookie(response: Response, state: ProviderState, session_id: str) -> None:
+    response.set_cookie(
+        cookie_name(state),
+        session_id,
+        httponly=True,
+        secure=_https(state),
+        samesite="lax",
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response, state: ProviderState) -> None:
+    response.delete_cookie(
+        cookie_name(state), path="/", secure=_https(state), httponly=True, samesite="lax"
+    )
+
+
+def sid_for(session_id: str) -> str:
+    """The ``sid`` claim for a session id (a digest: the id itself never leaves the cookie)."""
+    return hashlib.sha256(session_id.encode()).hexdigest()[:32]
+
+
+async def load_session(
+    request: HTTPConnection, state: ProviderState
+) -> tuple[Session, User] | None:
+    """The live session of this browser and its user, or ``None``.
+
+    Expired (idle or absolute) sessions, unknown ids and sessions of disabled or deleted
+    users all count as no session; the last two are deleted.
+    """
+    session_id = request.cookies.get(cookie_name(state))
+    if not session_id:
+        return None
+    now = state.clock()
+    session = await state.store.get_session(session_id, now=now)
+    if session is None:
+        return None
+    user = await state.store.get_user(session.user_id)
+    if user is None or user.disabled:
+        await state.store.delete_session(session.id)
+        return None
+    await state.store.touch_session(session.id, now=now)
+    return session, user
+
+
+async def record_event(
+    state: ProviderState,
+    *,
+    current: Session | None,
+    user_id: str,
+    event: Mapping[str, Any],
+) -> Session:
+    """Append one authentication event, always under a NEW session id.
+
+    The current session is rotated only when it belongs to the same user; a different
+    user starts a fresh session and the other one is ended.
+    """
+    now = state.clock()
+    limits = state.config.sessions
+    if current is not None and current.user_id == user_id:
+        rotated = await state.store.rotate_session(current.id, append_events=[event], now=now)
+        if rotated is not None:
+            return rotated
+    if current is not None:
+        await state.store.delete_session(current.id)
+    return await state.store.create_session(
+        user_id,
+        [event],
+        now=now,
+        idle_timeout=limits.idle_timeout,
+        absolute_timeout=limits.absolute_timeout,
+    )

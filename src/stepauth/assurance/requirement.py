@@ -1,0 +1,158 @@
+"""Per-action requirements checked against token claims (DESIGN §5; RFC 9470 §3).
+
+:func:`evaluate` runs on every protected request, so it does dictionary look-ups only.
+It fails closed (SU-12, OIDC-20/21, G-05, G-07):
+
+* a missing ``acr`` → ``acr_missing``; a non-string or empty one → ``acr_invalid``;
+* an ``acr`` that does not reach any requested value → ``acr_not_met``;
+* a missing ``auth_time`` → ``auth_time_missing``; a boolean, string, non-finite or
+  negative one → ``auth_time_invalid``; one later than ``now + leeway`` →
+  ``auth_time_in_future``;
+* ``now - auth_time`` above the requirement's ``max_age`` — or, without one, above the
+  maximum age of the level the ``acr`` was matched against (DESIGN §2.1) →
+  ``max_age_exceeded``.
+
+Both claims are required even when the requirement names no ``acr`` value: a token
+that does not say how and when its user authenticated never satisfies a step-up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from stepauth.assurance.errors import InvalidRequirement
+from stepauth.assurance.levels import DEFAULT_LADDER, Ladder
+
+__all__ = [
+    "REASONS",
+    "Requirement",
+    "Satisfied",
+    "StepUp",
+    "evaluate",
+]
+
+ACR_MISSING: Final = "acr_missing"
+ACR_INVALID: Final = "acr_invalid"
+ACR_NOT_MET: Final = "acr_not_met"
+AUTH_TIME_MISSING: Final = "auth_time_missing"
+AUTH_TIME_INVALID: Final = "auth_time_invalid"
+AUTH_TIME_IN_FUTURE: Final = "auth_time_in_future"
+MAX_AGE_EXCEEDED: Final = "max_age_exceeded"
+
+REASONS: Final = frozenset(
+    {
+        ACR_MISSING,
+        ACR_INVALID,
+        ACR_NOT_MET,
+        AUTH_TIME_MISSING,
+        AUTH_TIME_INVALID,
+        AUTH_TIME_IN_FUTURE,
+        MAX_AGE_EXCEEDED,
+    }
+)
+"""Every stable ``StepUp.reason`` value."""
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """What an action needs: ``acr_values`` in preference order and an optional ``max_age``.
+
+    A single string is read as a space-separated list (the wire form, SU-02).
+    """
+
+    acr_values: tuple[str, ...] = ()
+    max_age: int | None = None
+
+    def __post_init__(self) -> None:
+        raw: object = self.acr_values
+        if isinstance(raw, str):
+            values: tuple[object, ...] = tuple(raw.split())
+        elif isinstance(raw, Iterable):
+            values = tuple(raw)
+        else:
+            raise InvalidRequirement("acr_values must be a sequence of strings")
+        for value in values:
+            if not isinstance(value, str) or not value or any(c.isspace() for c in value):
+                raise InvalidRequirement(
+                    "each acr value must be a non-empty string without whitespace"
+                )
+        object.__setattr__(self, "acr_values", tuple(dict.fromkeys(values)))
+        max_age = self.max_age
+        if max_age is not None and (
+            not isinstance(max_age, int) or isinstance(max_age, bool) or max_age < 0
+        ):
+            raise InvalidRequirement("max_age must be a non-negative integer")
+
+
+@dataclass(frozen=True, slots=True)
+class Satisfied:
+    """The claims meet the requirement; ``acr`` and ``auth_time`` as found in them."""
+
+    acr: str
+    auth_time: float
+
+    def __bool__(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class StepUp:
+    """The claims fall short: ask again with these values (RFC 9470 §3/§4)."""
+
+    acr_values: tuple[str, ...]
+    max_age: int | None
+    reason: str
+
+    def __bool__(self) -> bool:
+        return False
+
+
+def evaluate(
+    requirement: Requirement,
+    claims: Mapping[str, Any],
+    now: float,
+    leeway: float = 0,
+    ladder: Ladder = DEFAULT_LADDER,
+) -> Satisfied | StepUp:
+    """Decide whether token ``claims`` meet ``requirement`` at ``now`` (SU-12)."""
+    acr = claims.get("acr")
+    reason = None
+    auth_time: Any = None
+    level_max_age: int | None = None
+    if acr is None:
+        reason = ACR_MISSING
+    elif type(acr) is not str or not acr:
+        reason = ACR_INVALID
+    else:
+        wanted = requirement.acr_values
+        if wanted:
+            for want in wanted:
+                if ladder.satisfies(acr, want):
+                    level = ladder.get(want)
+                    level_max_age = None if level is None else level.max_age
+                    break
+            else:
+                reason = ACR_NOT_MET
+        else:
+            level = ladder.get(acr)
+            level_max_age = None if level is None else level.max_age
+    if reason is None:
+        auth_time = claims.get("auth_time")
+        kind = type(auth_time)
+        if auth_time is None:
+            reason = AUTH_TIME_MISSING
+        # type() is exact: bool (an int subclass) and str never pass.
+        elif (kind is not int and kind is not float) or not 0 <= auth_time < math.inf:
+            reason = AUTH_TIME_INVALID
+        elif auth_time > now + leeway:
+            reason = AUTH_TIME_IN_FUTURE
+        else:
+            max_age = requirement.max_age if requirement.max_age is not None else level_max_age
+            if max_age is not None and now - auth_time > max_age:
+                reason = MAX_AGE_EXCEEDED
+    if reason is None:
+        return Satisfied(acr=str(acr), auth_time=auth_time)
+    return StepUp(acr_values=requirement.acr_values, max_age=requirement.max_age, reason=reason)

@@ -33,7 +33,7 @@ CACHE = {"Cache-Control": "public, max-age=300"}
 
 
 def _acr_values(state: ProviderState) -> list[str]:
-    return [str(acr) for acr in state.ladder.acr_values()]
+    return list(state.ladder.acr_values)
 
 
 def metadata(state: ProviderState) -> dict[str, Any]:

@@ -1,0 +1,143 @@
+"""RP-Initiated Logout 1.0 at /logout (end_session_endpoint)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.conformance.harness import (
+    CONFIDENTIAL,
+    LOGOUT_REDIRECT_URI,
+    Provider,
+    pkce_pair,
+    provider,
+)
+
+__all__ = ["provider"]
+
+
+async def _is_signed_in(provider: Provider) -> bool:
+    _, challenge = pkce_pair()
+    result = await provider.authorize(code_challenge=challenge, prompt="none")
+    return "code" in result.params
+
+
+async def test_logout_with_id_token_hint_ends_the_session(provider: Provider) -> None:
+    body, _ = await provider.login_and_exchange()
+    assert await _is_signed_in(provider)
+    response = await provider.browser.get(
+        "/logout",
+        params={
+            "id_token_hint": body["id_token"],
+            "post_logout_redirect_uri": LOGOUT_REDIRECT_URI,
+            "state": "bye",
+        },
+    )
+    assert response.status_code == 303
+    location = urlsplit(response.headers["location"])
+    assert location._replace(query="").geturl() == LOGOUT_REDIRECT_URI
+    assert parse_qs(location.query) == {"state": ["bye"]}
+    assert not await _is_signed_in(provider)
+
+
+async def test_expired_id_token_hint_still_identifies(provider: Provider) -> None:
+    body, _ = await provider.login_and_exchange()
+    provider.clock.advance(provider.state.config.ttl.id_token + 60)
+    response = await provider.browser.get("/logout", params={"id_token_hint": body["id_token"]})
+    assert response.status_code == 200
+    assert "signed out" in response.text
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["https://evil.example/", LOGOUT_REDIRECT_URI + "/x", LOGOUT_REDIRECT_URI + "?a=1"],
+)
+async def test_unregistered_post_logout_redirect_is_never_followed(
+    provider: Provider, uri: str
+) -> None:
+    """No open redirector: only an exactly registered URI is followed."""
+    body, _ = await provider.login_and_exchange()
+    response = await provider.browser.get(
+        "/logout", params={"id_token_hint": body["id_token"], "post_logout_redirect_uri": uri}
+    )
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert await _is_signed_in(provider)
+
+
+async def test_redirect_without_hint_or_client_id_is_refused(provider: Provider) -> None:
+    response = await provider.browser.get(
+        "/logout", params={"post_logout_redirect_uri": LOGOUT_REDIRECT_URI}
+    )
+    assert response.status_code == 400
+
+
+async def test_forged_id_token_hint_is_refused(provider: Provider) -> None:
+    body, _ = await provider.login_and_exchange()
+    header, payload, signature = body["id_token"].split(".")
+    response = await provider.browser.get(
+        "/logout", params={"id_token_hint": f"{header}.{payload}.{signature[::-1]}"}
+    )
+    assert response.status_code == 400
+    assert await _is_signed_in(provider)
+
+
+async def test_logout_without_hint_asks_for_confirmation(provider: Provider) -> None:
+    """Without a hint a cross-site GET cannot end the session: a CSRF-protected form asks."""
+    await provider.login_and_exchange()
+    page = await provider.browser.get(
+        "/logout",
+        params={"client_id": CONFIDENTIAL, "post_logout_redirect_uri": LOGOUT_REDIRECT_URI},
+    )
+    assert page.status_code == 200
+    assert await _is_signed_in(provider)
+    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert match
+    confirmed = await provider.browser.post("/logout", data={"csrf": match.group(1)})
+    assert confirmed.status_code == 303
+    assert confirmed.headers["location"] == LOGOUT_REDIRECT_URI
+    assert not await _is_signed_in(provider)
+
+
+async def test_logout_confirmation_with_a_forged_csrf_token_fails(provider: Provider) -> None:
+    await provider.login_and_exchange()
+    response = await provider.browser.post("/logout", data={"csrf": "guessed"})
+    assert response.status_code == 400
+    assert await _is_signed_in(provider)
+
+
+async def test_logout_confirmation_token_is_single_use(provider: Provider) -> None:
+    await provider.login_and_exchange()
+    page = await provider.browser.get("/logout")
+    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert match
+    assert (
+        await provider.browser.post("/logout", data={"csrf": match.group(1)})
+    ).status_code == 200
+    assert (
+        await provider.browser.post("/logout", data={"csrf": match.group(1)})
+    ).status_code == 400
+
+
+async def test_hint_for_another_user_needs_confirmation(provider: Provider) -> None:
+    """A hint naming someone else never ends this browser's session silently."""
+    await provider.create_user("bob", "bob's long password 123")
+    bob = provider.new_browser()
+    verifier, challenge = pkce_pair()
+    result = await provider.authorize(
+        browser=bob,
+        code_challenge=challenge,
+        nonce="n",
+        username="bob",
+        password="bob's long password 123",
+    )
+    bob_tokens = await provider.exchange(result.code, verifier)
+    await provider.login_and_exchange()  # alice in the main browser
+    response = await provider.browser.get(
+        "/logout", params={"id_token_hint": bob_tokens["id_token"]}
+    )
+    assert response.status_code == 200
+    assert 'name="csrf"' in response.text
+    assert await _is_signed_in(provider)

@@ -1,0 +1,229 @@
+"""POST /token: authorization_code and refresh_token grants (RFC 6749 §4.1.3, §6; RFC 7636).
+
+Attacks each have their own test: a replayed code revokes what it issued, PKCE missing or
+wrong, redirect_uri mismatch, a code of another client, a reused refresh token revokes the
+grant, and a refresh never upgrades assurance (OIDC-35, G-07).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conformance.harness import (
+    CONFIDENTIAL,
+    PUBLIC,
+    REDIRECT_URI,
+    Provider,
+    check_id_token,
+    decode_unverified,
+    pkce_pair,
+    provider,
+)
+
+__all__ = ["provider"]
+
+
+async def _code(provider: Provider, **params: str) -> tuple[str, str]:
+    verifier, challenge = pkce_pair()
+    result = await provider.authorize(code_challenge=challenge, nonce="n", **params)
+    return result.code, verifier
+
+
+def _code_request(code: str, verifier: str | None, **extra: str) -> dict[str, str]:
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+    if verifier is not None:
+        data["code_verifier"] = verifier
+    data.update(extra)
+    return data
+
+
+async def test_code_exchange_response(provider: Provider) -> None:
+    """RFC 6749 §5.1 / OIDC Core §3.1.3.3: the token response, never cached."""
+    code, verifier = await _code(provider)
+    response = await provider.token(_code_request(code, verifier))
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["token_type"] == "Bearer"
+    assert body["scope"] == "openid"
+    assert body["expires_in"] > 0
+    assert "refresh_token" not in body  # no offline_access asked
+    access = decode_unverified(body["access_token"])
+    assert access["client_id"] == CONFIDENTIAL
+    assert access["acr"]
+    assert access["amr"] == ["pwd"]
+    assert isinstance(access["auth_time"], int)
+
+
+async def test_replayed_code_revokes_tokens(provider: Provider) -> None:
+    """RFC 6749 §4.1.2: a code used twice fails and every token it issued stops working."""
+    code, verifier = await _code(provider, scope="openid offline_access")
+    first = await provider.exchange(code, verifier)
+    assert (await provider.introspect(first["access_token"]))["active"] is True
+    replay = await provider.token(_code_request(code, verifier))
+    assert replay.status_code == 400
+    assert replay.json()["error"] == "invalid_grant"
+    assert await provider.introspect(first["access_token"]) == {"active": False}
+    refresh = await provider.token(
+        {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    )
+    assert refresh.status_code == 400
+    assert refresh.json()["error"] == "invalid_grant"
+    userinfo = await provider.browser.get(
+        "/userinfo", headers={"Authorization": f"Bearer {first['access_token']}"}
+    )
+    assert userinfo.status_code == 401
+
+
+async def test_pkce_wrong_verifier_is_rejected(provider: Provider) -> None:
+    code, _ = await _code(provider)
+    other, _ = pkce_pair()
+    response = await provider.token(_code_request(code, other))
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+
+
+async def test_pkce_missing_verifier_is_rejected(provider: Provider) -> None:
+    code, _ = await _code(provider)
+    response = await provider.token(_code_request(code, None))
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+async def test_pkce_malformed_verifier_is_rejected(provider: Provider) -> None:
+    """RFC 7636 §4.1: 43–128 unreserved characters; a short verifier never matches."""
+    code, _ = await _code(provider)
+    response = await provider.token(_code_request(code, "short"))
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+
+
+async def test_code_is_burnt_by_a_failed_pkce_attempt(provider: Provider) -> None:
+    """A stolen code tried with a guessed verifier is gone for good (single use)."""
+    code, verifier = await _code(provider)
+    wrong, _ = pkce_pair()
+    assert (await provider.token(_code_request(code, wrong))).status_code == 400
+    assert (await provider.token(_code_request(code, verifier))).status_code == 400
+
+
+async def test_redirect_uri_mismatch_is_rejected(provider: Provider) -> None:
+    code, verifier = await _code(provider)
+    response = await provider.token(
+        _code_request(code, verifier, redirect_uri="https://rp.example/callback/other")
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+
+
+async def test_code_of_another_client_is_rejected(provider: Provider) -> None:
+    code, verifier = await _code(provider)
+    response = await provider.token(_code_request(code, verifier), client_id=PUBLIC, secret=None)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+
+
+async def test_unknown_code_is_invalid_grant(provider: Provider) -> None:
+    _, verifier = pkce_pair()
+    response = await provider.token(_code_request("not-a-code", verifier))
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+
+
+async def test_expired_code_is_invalid_grant(provider: Provider) -> None:
+    code, verifier = await _code(provider)
+    provider.clock.advance(provider.state.config.ttl.code + 1)
+    response = await provider.token(_code_request(code, verifier))
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+
+
+async def test_unsupported_grant_type(provider: Provider) -> None:
+    response = await provider.token({"grant_type": "password", "username": "a", "password": "b"})
+    assert response.status_code == 400
+    assert response.json()["error"] == "unsupported_grant_type"
+
+
+async def test_repeated_parameter_is_invalid_request(provider: Provider) -> None:
+    response = await provider.browser.post(
+        "/token",
+        content="grant_type=authorization_code&code=a&code=b",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        auth=(CONFIDENTIAL, "s3cr3t-" + "x" * 24),
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+async def _refresh(provider: Provider, token: str, **extra: str) -> Any:
+    return await provider.token({"grant_type": "refresh_token", "refresh_token": token, **extra})
+
+
+async def test_refresh_token_is_rotated(provider: Provider) -> None:
+    body, _ = await provider.login_and_exchange(scope="openid offline_access")
+    first = await _refresh(provider, body["refresh_token"])
+    assert first.status_code == 200
+    second = await _refresh(provider, first.json()["refresh_token"])
+    assert second.status_code == 200
+    assert second.json()["refresh_token"] != first.json()["refresh_token"]
+
+
+async def test_reused_refresh_token_revokes_the_grant(provider: Provider) -> None:
+    """RFC 9700 §4.14.2: a rotated refresh token presented again ends the whole grant."""
+    body, _ = await provider.login_and_exchange(scope="openid offline_access")
+    rotated = (await _refresh(provider, body["refresh_token"])).json()
+    reuse = await _refresh(provider, body["refresh_token"])
+    assert reuse.status_code == 400
+    assert reuse.json()["error"] == "invalid_grant"
+    # The legitimate holder's newer tokens are dead too.
+    assert (await _refresh(provider, rotated["refresh_token"])).status_code == 400
+    assert await provider.introspect(rotated["access_token"]) == {"active": False}
+    assert await provider.introspect(body["access_token"]) == {"active": False}
+
+
+async def test_refresh_never_upgrades_acr_or_auth_time(provider: Provider) -> None:
+    """OIDC Core §12.2 (OIDC-35, G-07): a refresh repeats the original auth_time/acr/amr,
+    even after the same user re-authenticated in the browser since."""
+    body, first = await provider.login_and_exchange(scope="openid offline_access")
+    provider.clock.advance(120)
+    _, relogin = await provider.login_and_exchange(prompt="login")
+    assert relogin["auth_time"] > first["auth_time"]
+    provider.clock.advance(5)
+    response = await _refresh(provider, body["refresh_token"])
+    assert response.status_code == 200
+    refreshed = response.json()
+    claims = await check_id_token(
+        provider, refreshed["id_token"], client_id=CONFIDENTIAL, nonce=None
+    )
+    assert claims["auth_time"] == first["auth_time"]
+    assert claims["acr"] == first["acr"]
+    assert claims["amr"] == first["amr"]
+    assert "nonce" not in claims
+    access = decode_unverified(refreshed["access_token"])
+    assert access["auth_time"] == first["auth_time"]
+    assert access["acr"] == first["acr"]
+
+
+async def test_refresh_scope_cannot_widen(provider: Provider) -> None:
+    body, _ = await provider.login_and_exchange(scope="openid offline_access")
+    response = await _refresh(provider, body["refresh_token"], scope="openid offline_access admin")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_scope"
+
+
+async def test_refresh_token_of_another_client_is_rejected(provider: Provider) -> None:
+    body, _ = await provider.login_and_exchange(scope="openid offline_access")
+    response = await provider.token(
+        {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]},
+        client_id=PUBLIC,
+        secret=None,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+
+
+async def test_disabled_user_cannot_refresh(provider: Provider) -> None:
+    body, claims = await provider.login_and_exchange(scope="openid offline_access")
+    await provider.store.set_user_disabled(claims["sub"], True)
+    response = await _refresh(provider, body["refresh_token"])
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"

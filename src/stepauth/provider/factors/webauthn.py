@@ -607,7 +607,7 @@ def _check_client_data(
     if cross_origin is True or top_origin is not None:
         if not expected_top_origins:
             raise CrossOriginNotAllowed("ceremony ran in a cross-origin iframe")
-        if top_origin not in expected_top_origins:
+        if top_origin is not None and top_origin not in expected_top_origins:
             raise OriginMismatch("clientData topOrigin is not expected")
 
 

@@ -1,0 +1,46 @@
+"""``stepauth outbox``: print the development outbox of one-time codes.
+
+The development OOB sender (:class:`stepauth.provider.factors.oob.OutboxSender`)
+appends each SMS/email it would send to a local JSON-lines file; this command shows
+the latest messages so an operator can complete a sign-in without a real gateway.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from typing import Any
+
+from stepauth.provider.factors.oob import read_outbox
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "outbox", help="print the development outbox (codes sent by SMS/email)"
+    )
+    parser.add_argument(
+        "--path",
+        default=None,
+        help="outbox file (default: $STEPAUTH_OUTBOX or ./stepauth-outbox.jsonl)",
+    )
+    parser.add_argument("-n", "--tail", type=int, default=20, help="show the last N messages")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    messages = read_outbox(args.path)
+    if not messages:
+        print("outbox is empty")
+        return 0
+    for item in messages[-max(args.tail, 1) :]:
+        at = item.get("at")
+        when = (
+            dt.datetime.fromtimestamp(float(at), tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+            if isinstance(at, int | float)
+            else "?"
+        )
+        channel, to = item.get("channel", "?"), item.get("to", "?")
+        print(f"{when}  {channel:5}  {to}  {item.get('message', '')}")
+    return 0

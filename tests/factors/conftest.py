@@ -1,0 +1,45 @@
+"""Fixtures for the factor verifiers: the real store (SQLite) and a counter for claims."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import require
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Any]:
+    """A real stepauth store on a fresh SQLite database (migrated to head)."""
+    require(importlib.util.find_spec("stepauth.store") is not None, "stepauth.store")
+    from stepauth.store import open_store
+
+    opened = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'factors.db'}")
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+class StepCounter:
+    """The ``advance_counter`` contract (advance only if greater, atomically) in memory.
+
+    Used where a test pins down the verifier's own logic; the store-backed tests run
+    the same scenarios against the real ``Store.advance_counter``.
+    """
+
+    def __init__(self) -> None:
+        self.last = -1
+        self._lock = asyncio.Lock()
+
+    async def claim(self, step: int) -> bool:
+        async with self._lock:
+            if step <= self.last:
+                return False
+            self.last = step
+            return True

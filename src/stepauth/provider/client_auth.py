@@ -34,8 +34,9 @@ from joserfc.jws import extract_compact
 from starlette.datastructures import FormData
 from starlette.requests import Request
 
+from stepauth.provider.authorize.context import find_client
+from stepauth.provider.authorize.respond import sha256hex
 from stepauth.provider.errors import InvalidClient, InvalidRequest
-from stepauth.provider.tokens import sha256hex
 
 if TYPE_CHECKING:
     from stepauth.provider.config import ClientConfig
@@ -48,7 +49,6 @@ __all__ = [
     "TOKEN_ENDPOINT_AUTH_METHODS",
     "AuthenticatedClient",
     "authenticate_client",
-    "find_client",
     "single_params",
 ]
 
@@ -79,14 +79,6 @@ class AuthenticatedClient:
     @property
     def client_id(self) -> str:
         return str(self.client.client_id)
-
-
-def find_client(state: ProviderState, client_id: str) -> ClientConfig | None:
-    """The registered client with ``client_id``, or ``None``."""
-    for client in state.config.clients:
-        if client.client_id == client_id:
-            return client
-    return None
 
 
 def registered_method(client: ClientConfig) -> str:

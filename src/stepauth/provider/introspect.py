@@ -18,10 +18,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from stepauth.provider.authorize.respond import sha256hex
 from stepauth.provider.client_auth import authenticate_client, single_params
 from stepauth.provider.errors import InvalidRequest, InvalidToken
 from stepauth.provider.state import ProviderState, get_state
-from stepauth.provider.tokens import Grant, sha256hex, verify_access_token
+from stepauth.provider.tokens import Grant, verify_access_token
 
 __all__ = ["introspect", "routes"]
 

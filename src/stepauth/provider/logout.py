@@ -25,7 +25,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from stepauth.provider.client_auth import find_client, single_params
+from stepauth.provider.authorize.context import find_client
+from stepauth.provider.client_auth import single_params
 from stepauth.provider.errors import InvalidRequest, InvalidToken
 from stepauth.provider.sessions import clear_session_cookie, load_session
 from stepauth.provider.state import ProviderState, get_state

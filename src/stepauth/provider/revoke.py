@@ -14,10 +14,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from stepauth.provider.authorize.respond import sha256hex
 from stepauth.provider.client_auth import authenticate_client, single_params
 from stepauth.provider.errors import InvalidRequest, InvalidToken
 from stepauth.provider.state import ProviderState, get_state
-from stepauth.provider.tokens import sha256hex, verify_own_jwt
+from stepauth.provider.tokens import verify_own_jwt
 
 __all__ = ["revoke", "routes"]
 

@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from stepauth.provider.authorize.respond import sha256hex
 from stepauth.provider.client_auth import AuthenticatedClient, authenticate_client, single_params
 from stepauth.provider.errors import (
     InvalidGrant,
@@ -44,7 +45,6 @@ from stepauth.provider.tokens import (
     issue_refresh_token,
     mint_access_token,
     mint_id_token,
-    sha256hex,
 )
 
 if TYPE_CHECKING:

@@ -16,7 +16,6 @@ unchanged from the code to every token of the grant: a refresh copies ``acr``, `
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import warnings
 from collections.abc import Mapping
@@ -27,7 +26,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from stepauth.provider.errors import InvalidToken
+from stepauth.provider.authorize.respond import sha256hex
+from stepauth.provider.errors import InvalidToken, ServerError
 
 if TYPE_CHECKING:
     from stepauth.provider.config import ClientConfig
@@ -43,7 +43,6 @@ __all__ = [
     "issue_refresh_token",
     "mint_access_token",
     "mint_id_token",
-    "sha256hex",
     "user_claims",
     "verify_access_token",
     "verify_own_jwt",
@@ -61,11 +60,6 @@ PROFILE_CLAIMS = ("preferred_username",)
 PROTOCOL_CLAIMS = frozenset(
     {"iss", "sub", "aud", "exp", "iat", "nbf", "auth_time", "acr", "amr", "nonce", "sid", "azp"}
 )
-
-
-def sha256hex(value: str) -> str:
-    """The store key of a bearer secret: codes and refresh tokens are kept as hashes only."""
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -222,7 +216,7 @@ async def mint_id_token(
     """
     alg = client.id_token_signed_response_alg or "RS256"
     if alg not in ID_TOKEN_ALGS:
-        raise InvalidToken(f"unsupported id_token_signed_response_alg {alg!r}")
+        raise ServerError(f"unsupported id_token_signed_response_alg {alg!r}")
     iat = int(now)
     claims: dict[str, Any] = {
         "iss": state.config.issuer,
@@ -327,7 +321,7 @@ async def issue_refresh_token(state: ProviderState, grant: Grant, *, now: float)
 
 
 def _own_keys(state: ProviderState) -> KeySet:
-    return KeySet.import_key_set(state.keys.public_jwks())  # type: ignore[arg-type]
+    return KeySet.import_key_set(state.keys.public_jwks())
 
 
 def verify_own_jwt(

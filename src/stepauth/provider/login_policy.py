@@ -113,7 +113,7 @@ def id_token_hint_mismatch(req: PolicyRequest) -> str | None:
 
 
 def prompt_login(req: PolicyRequest) -> str | None:
-    if req.prompt_login and not req.counted_events():
+    if req.prompt_login and (req.since is None or not req.counted_events()):
         return "prompt_login"
     return None
 
@@ -136,6 +136,11 @@ def max_age(req: PolicyRequest) -> str | None:
 def _acr_reason(req: PolicyRequest, values: tuple[str, ...], reason: str) -> str | None:
     if not values:
         return None
+    values = tuple(v for v in values if v in req.ladder)
+    if not values:
+        # Only values this Provider cannot produce (an essential request for an unknown
+        # acr): never met. assess() would otherwise answer with the best level it has.
+        return reason
     events = req.counted_events()
     if assess(events, acr_values=values, max_age=req.window, now=req.now, ladder=req.ladder).met:
         return None
@@ -176,7 +181,7 @@ def answer(req: PolicyRequest) -> Assessment:
     best acr (OIDC-29), never a claimed higher one.
     """
     events = req.counted_events()
-    preferred = req.essential_acr or req.acr_values
+    preferred = tuple(v for v in (req.essential_acr or req.acr_values) if v in req.ladder)
     if preferred:
         result = assess(
             events, acr_values=preferred, max_age=req.window, now=req.now, ladder=req.ladder
@@ -188,7 +193,7 @@ def answer(req: PolicyRequest) -> Assessment:
 
 def missing_needs(req: PolicyRequest) -> tuple[Need, ...]:
     """The ways (``Need``) to reach any wanted level, per ``assess()``."""
-    values = req.wanted
+    values = tuple(v for v in req.wanted if v in req.ladder)
     if not values:
         return ()
     result = assess(

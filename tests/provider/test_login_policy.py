@@ -1,0 +1,150 @@
+"""The login policy's named checks over assess() (DESIGN.md §2, §4; OIDC-03/05/11/28/29)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stepauth.assurance import DEFAULT_LADDER, AuthEvent, Category, Need
+from stepauth.provider.factors.base import Capability, helps
+from stepauth.provider.factors.password import PasswordFactor
+from stepauth.provider.login_policy import REASON_TEXT, REASONS, PolicyRequest, achievable, evaluate
+
+NOW = 1_800_000_000.0
+ACR_1FA = "urn:stepauth:acr:1fa"
+ACR_2FA = "urn:stepauth:acr:2fa"
+PWD = AuthEvent(methods=("pwd",), at=NOW - 600, attrs={"factor": "password"})
+OTP = AuthEvent(methods=("otp",), at=NOW - 60, attrs={"factor": "totp"})
+PASSKEY = AuthEvent(
+    methods=("pop", "user", "pin"), at=NOW - 30, attrs={"uv": True, "be": True, "factor": "webauthn"}
+)
+OTP_CAP = Capability(categories=frozenset({Category.POSSESSION}))
+PASSKEY_CAP = Capability(
+    categories=frozenset({Category.POSSESSION, Category.KNOWLEDGE}),
+    phishing_resistant=True,
+    multi_factor=True,
+)
+
+
+def request(events: list[AuthEvent], **kw: Any) -> PolicyRequest:
+    kw.setdefault("session_sub", "u1" if events else None)
+    return PolicyRequest(events=events, now=NOW, ladder=DEFAULT_LADDER, **kw)
+
+
+def test_every_reason_has_words() -> None:
+    assert set(REASONS) == {
+        "no_session",
+        "prompt_login",
+        "max_age",
+        "acr_not_met",
+        "essential_acr",
+        "id_token_hint_mismatch",
+        "binding_required",
+        "factor_locked",
+    }
+    assert all(REASON_TEXT[r] for r in REASONS)
+
+
+def test_no_session() -> None:
+    decision = evaluate(request([]))
+    assert decision.reasons[0] == "no_session"
+    assert decision.assessment is None
+
+
+def test_session_answers_with_its_best_level() -> None:
+    decision = evaluate(request([PWD]))
+    assert decision.satisfied
+    assert decision.assessment is not None
+    assert decision.assessment.acr == ACR_1FA
+    assert decision.assessment.auth_time == PWD.at
+
+
+def test_prompt_login_needs_an_event_after_the_interaction_started() -> None:
+    """OIDC-13: prompt=login re-authenticates even a fresh session; only new events count."""
+    assert evaluate(request([PWD], prompt_login=True)).reasons == ("prompt_login",)
+    assert evaluate(request([PWD], prompt_login=True, since=PWD.at + 1)).reasons == (
+        "prompt_login",
+    )
+    fresh = AuthEvent(methods=("pwd",), at=NOW - 1)
+    decision = evaluate(request([PWD, fresh], prompt_login=True, since=NOW - 5))
+    assert decision.satisfied
+    assert decision.assessment is not None
+    assert decision.assessment.auth_time == fresh.at  # CONF-03: strictly later
+
+
+def test_max_age_too_old() -> None:
+    """OIDC-03: factors older than max_age → re-authenticate."""
+    assert evaluate(request([PWD], max_age=300)).reasons == ("max_age",)
+    decision = evaluate(request([PWD], max_age=10_000))
+    assert decision.satisfied
+
+
+def test_acr_not_met_lists_what_is_missing() -> None:
+    """A 1fa session asked for 2fa is stepped up, never answered with 1fa (DESIGN.md §2)."""
+    decision = evaluate(request([PWD], acr_values=(ACR_2FA,)))
+    assert decision.reasons == ("acr_not_met",)
+    assert Need(categories=frozenset({Category.POSSESSION})) in decision.missing
+    assert not any(helps(PasswordFactor.capability, n) for n in decision.missing)
+    assert any(helps(OTP_CAP, n) for n in decision.missing)
+
+
+def test_voluntary_acr_values_answer_with_the_session_acr() -> None:
+    """OIDC-29: with acr_values voluntary the session's own acr is returned, never higher."""
+    decision = evaluate(request([PWD], acr_values=(ACR_2FA,), enforce_acr_values=False))
+    assert decision.satisfied
+    assert decision.assessment is not None
+    assert decision.assessment.acr == ACR_1FA
+
+
+def test_essential_acr_always_enforced() -> None:
+    """OIDC-28: essential acr is enforced even for a voluntary client."""
+    decision = evaluate(request([PWD], essential_acr=(ACR_2FA,), enforce_acr_values=False))
+    assert decision.reasons == ("essential_acr",)
+
+
+def test_essential_acr_unknown_value_is_never_met() -> None:
+    decision = evaluate(request([PWD, OTP], essential_acr=("urn:example:unknown",)))
+    assert decision.reasons == ("essential_acr",)
+    assert decision.missing == ()
+
+
+def test_two_factors_meet_2fa_with_the_older_auth_time() -> None:
+    """DESIGN.md §2: auth_time is the oldest event behind the acr."""
+    decision = evaluate(request([PWD, OTP], acr_values=(ACR_2FA,)))
+    assert decision.assessment is not None
+    assert decision.assessment.acr == ACR_2FA
+    assert decision.assessment.auth_time == PWD.at
+    assert "mfa" in decision.assessment.amr
+
+
+def test_level_met_but_too_old_is_max_age_not_acr_not_met() -> None:
+    decision = evaluate(request([PWD, OTP], acr_values=(ACR_2FA,), max_age=300))
+    assert decision.reasons == ("max_age",)
+
+
+def test_id_token_hint_mismatch() -> None:
+    """OIDC-11: another user's session never answers."""
+    decision = evaluate(request([PWD], expected_sub="someone-else"))
+    assert "id_token_hint_mismatch" in decision.reasons
+
+
+def test_binding_requires_a_new_event() -> None:
+    assert evaluate(request([PWD], binding=True)).reasons == ("binding_required",)
+    fresh = AuthEvent(methods=("pwd",), at=NOW)
+    assert evaluate(request([PWD, fresh], binding=True, since=NOW - 1)).satisfied
+
+
+def test_achievable_needs_the_right_authenticator() -> None:
+    phr = Need(phishing_resistant=True, multi_factor=True)
+    assert not achievable(phr, [PasswordFactor.capability, OTP_CAP])
+    assert achievable(phr, [PasswordFactor.capability, PASSKEY_CAP])
+    possession = Need(categories=frozenset({Category.POSSESSION}))
+    assert achievable(possession, [OTP_CAP])
+    assert not achievable(possession, [PasswordFactor.capability])
+    assert not achievable(possession, [])
+
+
+def test_a_passkey_alone_moves_auth_time_forward() -> None:
+    decision = evaluate(request([PWD, PASSKEY], acr_values=("phr",)))
+    assert decision.assessment is not None
+    assert decision.assessment.acr == "phr"
+    assert decision.assessment.auth_time == PASSKEY.at

@@ -1,0 +1,153 @@
+"""Browser apps: the session-side step-up flow shared by every web adapter.
+
+The app's own session (a mutable mapping: Starlette, Flask or Django) holds the validated
+ID-token claims under :data:`SESSION_KEY`. A guarded action whose session falls short is
+interrupted: the request is remembered as a :class:`PendingAction` keyed by ``state``, the
+browser goes to the OP, and :meth:`BrowserStepUp.callback_flow` brings it back - with a
+redirect for a GET, with a confirmation page for anything else (never an automatic replay).
+
+Errors from the OP end the flow with an outcome page; nothing here redirects the browser to
+the OP a second time for the same interruption, so a step-up can never loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from stepauth.assurance import Requirement, StepUp
+from stepauth.sdk._io import Flow
+from stepauth.sdk.errors import InsufficientAuthentication, StateMismatch
+from stepauth.sdk.pending import (
+    MemoryPendingStore,
+    PendingAction,
+    PendingStore,
+    render_confirm_page,
+    safe_path,
+)
+from stepauth.sdk.rp import RelyingParty
+
+__all__ = ["SESSION_KEY", "BrowserStepUp", "Resume"]
+
+SESSION_KEY = "stepauth"
+_STATES_KEY = "stepauth_states"
+_MAX_OPEN_STATES = 5
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where the browser goes after a successful callback."""
+
+    redirect: str | None = None
+    confirm_html: str | None = None
+
+
+class BrowserStepUp:
+    """Session check, redirect to the OP, callback and resume - no framework code."""
+
+    def __init__(
+        self,
+        rp: RelyingParty,
+        *,
+        pending: PendingStore | None = None,
+        pending_ttl: float = 600,
+        callback_path: str = "/stepauth/callback",
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.rp = rp
+        self.pending = pending or MemoryPendingStore()
+        self.pending_ttl = pending_ttl
+        self.callback_path = callback_path
+        self.clock = clock or rp.clock
+
+    @staticmethod
+    def claims(session: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        data = session.get(SESSION_KEY)
+        if isinstance(data, Mapping) and isinstance(data.get("claims"), Mapping):
+            claims: Mapping[str, Any] = data["claims"]
+            return claims
+        return None
+
+    def check(self, session: Mapping[str, Any], requirement: Requirement) -> StepUp | None:
+        """``None`` when the session meets ``requirement``, else what is missing."""
+        claims = self.claims(session)
+        if claims is None:
+            return StepUp(requirement.acr_values, requirement.max_age, "no_session")
+        try:
+            self.rp.profile.check(claims, requirement, now=self.clock(), leeway=self.rp.leeway)
+        except InsufficientAuthentication as exc:
+            return exc.step_up
+        return None
+
+    def begin_flow(
+        self,
+        session: MutableMapping[str, Any],
+        requirement: Requirement,
+        *,
+        method: str,
+        url: str,
+        form: Sequence[tuple[str, str]] = (),
+        authorization_details: Sequence[Mapping[str, Any]] | None = None,
+    ) -> Flow[str]:
+        """Remember the interrupted request and return the OP URL for the browser."""
+        data = session.get(SESSION_KEY)
+        hint = data.get("id_token") if isinstance(data, Mapping) else None
+        claims = self.claims(session)
+        request = self.rp.authorization_request(
+            requirement,
+            id_token_hint=hint if isinstance(hint, str) else None,
+            authorization_details=authorization_details,
+        )
+        now = self.clock()
+        action = PendingAction(
+            request=request,
+            method=method.upper(),
+            path=safe_path(url),
+            form=tuple(form) if method.upper() not in ("GET", "HEAD") else (),
+            subject=str(claims["sub"]) if claims and "sub" in claims else None,
+            created_at=now,
+        )
+        self.pending.put(request.state, action, expires_at=now + self.pending_ttl)
+        # Bind the state to this browser too: a state from another browser is refused at the
+        # callback even if it is still pending (login CSRF, RFC 6749 §10.12).
+        states = [s for s in session.get(_STATES_KEY, []) if isinstance(s, str)]
+        session[_STATES_KEY] = [*states[-(_MAX_OPEN_STATES - 1) :], request.state]
+        url_out = yield from self.rp.begin_flow(request)
+        return url_out
+
+    def callback_flow(
+        self, session: MutableMapping[str, Any], params: Mapping[str, object]
+    ) -> Flow[Resume]:
+        """Validate the callback, store the new claims, and say how to resume."""
+        state = params.get("state")
+        states = session.get(_STATES_KEY, [])
+        if not isinstance(state, str) or not isinstance(states, list) or state not in states:
+            raise StateMismatch("this browser did not start this authorization request")
+        session[_STATES_KEY] = [s for s in states if s != state]
+        action = self.pending.take(state, now=self.clock())
+        if action is None:
+            raise StateMismatch("the authorization request is unknown, used or expired")
+        tokens = yield from self.rp.finish_flow(
+            params, action.request, expected_subject=action.subject
+        )
+        session[SESSION_KEY] = {"claims": dict(tokens.claims), "id_token": tokens.id_token}
+        if action.method in ("GET", "HEAD"):
+            return Resume(redirect=action.path)
+        return Resume(confirm_html=render_confirm_page(action))
+
+    def begin(self, session: MutableMapping[str, Any], requirement: Requirement, **kw: Any) -> str:
+        return self.rp._sync(self.begin_flow(session, requirement, **kw))
+
+    async def abegin(
+        self, session: MutableMapping[str, Any], requirement: Requirement, **kw: Any
+    ) -> str:
+        return await self.rp._async(self.begin_flow(session, requirement, **kw))
+
+    def callback(self, session: MutableMapping[str, Any], params: Mapping[str, object]) -> Resume:
+        return self.rp._sync(self.callback_flow(session, params))
+
+    async def acallback(
+        self, session: MutableMapping[str, Any], params: Mapping[str, object]
+    ) -> Resume:
+        return await self.rp._async(self.callback_flow(session, params))

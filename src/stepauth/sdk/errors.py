@@ -1,0 +1,196 @@
+"""Errors of the SDK: one class per failed validation step, one per callback outcome.
+
+::
+
+    SDKError(StepAuthError)                 error="sdk_error"
+    ├── InvalidToken                        error="invalid_token" (RFC 6750 §3.1)
+    │   ├── MalformedToken                  not a compact JWS / bad JSON / bad base64url
+    │   ├── InvalidIssuer                   §3.1.3.7 step 2
+    │   ├── InvalidAudience                 step 3 (missing, wrong, untrusted extra audience)
+    │   ├── InvalidAuthorizedParty          steps 4-5 (azp)
+    │   ├── DisallowedAlgorithm             step 7 (none, HS* with a key set, not allowed)
+    │   ├── KeyNotFound                     no key in the JWKS for the kid / alg
+    │   ├── InvalidSignature                step 6
+    │   ├── TokenExpired                    step 9
+    │   ├── InvalidIssuedAt                 step 10
+    │   ├── InvalidNonce                    step 11
+    │   ├── MissingClaim                    a REQUIRED claim is absent (sub, iat, exp, ...)
+    │   └── InvalidTokenType                RFC 9068 §4 typ is not at+jwt
+    ├── InsufficientAuthentication          steps 12-13: acr / auth_time fall short (carries StepUp)
+    ├── InvalidAuthorizationRequest     the request the RP was asked to build is unsafe
+    ├── JWKSError                           the key set cannot be fetched or parsed
+    ├── AuthorizationFailed                 the OP answered the redirect with an error
+    │   ├── UnmetAuthenticationRequirements the OP cannot reach the acr (never retried)
+    │   ├── LoginRequired                   prompt=none and no session
+    │   ├── InteractionRequired             prompt=none and UI needed
+    │   └── AccessDenied                    the user or the OP refused
+    └── CallbackError                       the redirect itself is wrong
+        ├── StateMismatch                   CSRF / mix-up: state absent or different
+        └── IssuerMismatch                  RFC 9207 iss absent or different
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from stepauth.errors import StepAuthError
+
+if TYPE_CHECKING:
+    from stepauth.assurance import StepUp
+
+__all__ = [
+    "AccessDenied",
+    "AuthorizationFailed",
+    "CallbackError",
+    "DisallowedAlgorithm",
+    "InsufficientAuthentication",
+    "InteractionRequired",
+    "InvalidAudience",
+    "InvalidAuthorizationRequest",
+    "InvalidAuthorizedParty",
+    "InvalidIssuedAt",
+    "InvalidIssuer",
+    "InvalidNonce",
+    "InvalidSignature",
+    "InvalidToken",
+    "InvalidTokenType",
+    "IssuerMismatch",
+    "JWKSError",
+    "KeyNotFound",
+    "LoginRequired",
+    "MalformedToken",
+    "MissingClaim",
+    "SDKError",
+    "StateMismatch",
+    "TokenExpired",
+    "UnmetAuthenticationRequirements",
+]
+
+
+class SDKError(StepAuthError):
+    """Root of the SDK errors."""
+
+    error = "sdk_error"
+
+
+class InvalidToken(SDKError):
+    """The token is not acceptable (RFC 6750 ``invalid_token``)."""
+
+    error = "invalid_token"
+
+
+class MalformedToken(InvalidToken):
+    """Not a well-formed compact JWS with JSON header and claims."""
+
+
+class InvalidIssuer(InvalidToken):
+    """``iss`` does not exactly match the expected issuer (Core §3.1.3.7 step 2)."""
+
+
+class InvalidAudience(InvalidToken):
+    """``aud`` lacks the client / resource or names an untrusted audience (step 3)."""
+
+
+class InvalidAuthorizedParty(InvalidToken):
+    """``azp`` is wrong or missing with several audiences (steps 4-5)."""
+
+
+class DisallowedAlgorithm(InvalidToken):
+    """The JWS ``alg`` is not allowed for this key or client (step 7, RFC 8725 §3.1)."""
+
+
+class KeyNotFound(InvalidToken):
+    """No key of the key set matches the token's ``kid`` and ``alg``."""
+
+
+class InvalidSignature(InvalidToken):
+    """The JWS signature does not verify (step 6)."""
+
+
+class TokenExpired(InvalidToken):
+    """``exp`` is in the past (step 9)."""
+
+
+class InvalidIssuedAt(InvalidToken):
+    """``iat`` is outside the accepted window (step 10)."""
+
+
+class InvalidNonce(InvalidToken):
+    """``nonce`` is absent or differs from the one sent (step 11)."""
+
+
+class MissingClaim(InvalidToken):
+    """A required claim is absent or of the wrong type."""
+
+
+class InvalidTokenType(InvalidToken):
+    """The JOSE ``typ`` is not ``at+jwt`` (RFC 9068 §4)."""
+
+
+class InsufficientAuthentication(SDKError):
+    """``acr`` or ``auth_time`` do not meet the requirement (steps 12-13, RFC 9470)."""
+
+    error = "insufficient_user_authentication"
+
+    def __init__(self, description: str, *, step_up: StepUp) -> None:
+        super().__init__(description)
+        self.step_up = step_up
+
+
+class InvalidAuthorizationRequest(SDKError):
+    """An authorization request combining parameters that must not go together (G-06)."""
+
+    error = "invalid_request"
+
+
+class JWKSError(SDKError):
+    """The JWK Set cannot be fetched or contains no usable key."""
+
+    error = "jwks_error"
+
+
+class AuthorizationFailed(SDKError):
+    """The OP answered the authorization request with an error (Core §3.1.2.6)."""
+
+    error = "authorization_failed"
+
+    def __init__(self, description: str = "", *, error: str | None = None) -> None:
+        super().__init__(description, error=error)
+
+
+class UnmetAuthenticationRequirements(AuthorizationFailed):
+    """The OP cannot meet the acr: show a message, never send the user round again."""
+
+    error = "unmet_authentication_requirements"
+
+
+class LoginRequired(AuthorizationFailed):
+    """``prompt=none`` found no session: an interactive request is needed."""
+
+    error = "login_required"
+
+
+class InteractionRequired(AuthorizationFailed):
+    """``prompt=none`` could not finish without UI."""
+
+    error = "interaction_required"
+
+
+class AccessDenied(AuthorizationFailed):
+    """The user or the OP refused the request."""
+
+    error = "access_denied"
+
+
+class CallbackError(SDKError):
+    """The redirect back to the client is not trustworthy."""
+
+    error = "invalid_callback"
+
+
+class StateMismatch(CallbackError):
+    """``state`` is absent or does not match the one this browser was given."""
+
+
+class IssuerMismatch(CallbackError):
+    """RFC 9207 ``iss`` is absent or names another issuer (mix-up attack)."""

@@ -1,0 +1,274 @@
+"""Vendor profiles: one :class:`Requirement`, expressed for each IdP and checked on its tokens.
+
+A profile does two translations and no decision of its own:
+
+* **outbound** - the requirement becomes request parameters in the IdP's vocabulary
+  (``acr_values``, or an essential ``acr`` / ``acrs`` in the ``claims`` parameter);
+* **inbound** - the IdP's claims become stepauth claims (``acr`` in the stepauth
+  vocabulary), which :func:`stepauth.assurance.evaluate` then decides on, like any other
+  token. An IdP value that has no stepauth meaning maps to nothing, so it can never satisfy
+  a requirement (fail closed).
+
+Profiles: :data:`STEPAUTH` (default), :func:`keycloak`, :func:`auth0`, :func:`okta`,
+:func:`entra_id`, :func:`generic_oidc`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from stepauth.assurance import DEFAULT_LADDER, Ladder, Requirement, StepUp, build_challenge
+from stepauth.sdk.errors import InvalidAuthorizationRequest
+from stepauth.sdk.validate import check_requirement
+
+__all__ = [
+    "AUTH0_MFA_POLICY",
+    "STEPAUTH",
+    "Profile",
+    "auth0",
+    "entra_id",
+    "generic_oidc",
+    "keycloak",
+    "okta",
+]
+
+ACR_1FA: Final = "urn:stepauth:acr:1fa"
+ACR_2FA: Final = "urn:stepauth:acr:2fa"
+AUTH0_MFA_POLICY: Final = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
+
+AcrMode = Literal["acr_values", "claims"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How one IdP spells assurance. ``acr_map``: stepauth acr -> IdP acr (identity if empty)."""
+
+    name: str
+    acr_map: Mapping[str, str] = field(default_factory=dict)
+    mode: AcrMode = "acr_values"
+    ladder: Ladder = DEFAULT_LADDER
+    identity: bool = True  # unmapped acr values pass through unchanged
+
+    # -- outbound --------------------------------------------------------------------------
+
+    def vendor_acr_values(self, requirement: Requirement) -> list[str]:
+        out: list[str] = []
+        for acr in requirement.acr_values:
+            vendor = self.acr_map.get(acr, acr if self.identity else None)
+            if vendor is None:
+                raise InvalidAuthorizationRequest(f"{self.name} cannot express acr {acr!r}")
+            if vendor not in out:
+                out.append(vendor)
+        return out
+
+    def authorization_params(
+        self, requirement: Requirement, *, mode: AcrMode | None = None
+    ) -> dict[str, str]:
+        """``acr_values`` or an essential ``acr`` claim, never both (OIDC-30, G-06)."""
+        values = self.vendor_acr_values(requirement)
+        if not values:
+            return {}
+        if (mode or self.mode) == "acr_values":
+            return {"acr_values": " ".join(values)}
+        id_token: dict[str, Any] = {"acr": {"essential": True, "values": values}}
+        if requirement.max_age is not None:
+            id_token["auth_time"] = {"essential": True}  # OIDC-31
+        return {"claims": json.dumps({"id_token": id_token}, separators=(",", ":"))}
+
+    def challenge(self, step_up: StepUp, *, description: str | None = None) -> str:
+        """The RFC 9470 ``WWW-Authenticate`` value asking for ``step_up`` (in IdP terms)."""
+        values = self.vendor_acr_values(Requirement(step_up.acr_values, step_up.max_age))
+        return build_challenge(
+            acr_values=tuple(values),
+            max_age=step_up.max_age,
+            error_description=description,
+        )
+
+    # -- inbound ---------------------------------------------------------------------------
+
+    def normalize(self, claims: Mapping[str, Any]) -> dict[str, Any]:
+        """The token's claims with ``acr`` translated into the stepauth vocabulary."""
+        out = dict(claims)
+        acr = claims.get("acr")
+        if not self.acr_map or not isinstance(acr, str):
+            return out
+        reverse = {v: k for k, v in self.acr_map.items()}
+        mapped = reverse.get(acr, acr if self.identity else None)
+        if mapped is None:
+            out.pop("acr", None)
+        else:
+            out["acr"] = mapped
+        return out
+
+    def check(
+        self,
+        claims: Mapping[str, Any],
+        requirement: Requirement | None,
+        *,
+        max_age: int | None = None,
+        now: float,
+        leeway: float = 0,
+    ) -> None:
+        """Steps 12-13 on the IdP's claims; raises ``InsufficientAuthentication``."""
+        check_requirement(
+            self.normalize(claims),
+            requirement,
+            max_age=max_age,
+            now=now,
+            leeway=leeway,
+            ladder=self.ladder,
+        )
+
+
+#: The stepauth Provider: the ladder's own names, essential ``acr`` by default in browsers.
+STEPAUTH: Final = Profile("stepauth")
+
+
+def generic_oidc(*, mode: AcrMode = "acr_values", ladder: Ladder = DEFAULT_LADDER) -> Profile:
+    """Any OpenID Provider: values pass through; the RP's ladder decides."""
+    return Profile("oidc", mode=mode, ladder=ladder)
+
+
+@dataclass(frozen=True)
+class _Keycloak(Profile):
+    loa_map: Mapping[str, int] = field(default_factory=dict)
+
+    def normalize(self, claims: Mapping[str, Any]) -> dict[str, Any]:
+        # Keycloak returns the acr name from acr.loa.map, or the bare LoA number when the
+        # level has no name: map both back to the stepauth acr of that LoA.
+        out = dict(claims)
+        acr = claims.get("acr")
+        by_loa = {self.loa_map[v]: k for k, v in self.acr_map.items() if v in self.loa_map}
+        mapped: str | None = None
+        if isinstance(acr, str):
+            if acr in self.loa_map:
+                mapped = by_loa.get(self.loa_map[acr])
+            elif acr.isdigit():
+                mapped = by_loa.get(int(acr))
+        if mapped is None:
+            out.pop("acr", None)
+        else:
+            out["acr"] = mapped
+        return out
+
+
+def keycloak(
+    loa_map: Mapping[str, int],
+    acr_map: Mapping[str, str] | None = None,
+    *,
+    mode: AcrMode = "claims",
+) -> Profile:
+    """Keycloak: ``loa_map`` is the client's ``acr.loa.map`` (name -> LoA level).
+
+    ``acr_map`` says which Keycloak name stands for each stepauth acr; by default the
+    stepauth names are used as the Keycloak names (configure ``acr.loa.map`` with them).
+    Keycloak enforces an essential ``acr`` claim, so that is the default mode.
+    """
+    if acr_map is None:
+        acr_map = {name: name for name in loa_map}
+    missing = [v for v in acr_map.values() if v not in loa_map]
+    if missing:
+        raise InvalidAuthorizationRequest(f"acr names {missing!r} are not in acr.loa.map")
+    return _Keycloak(
+        "keycloak", acr_map=dict(acr_map), mode=mode, identity=False, loa_map=dict(loa_map)
+    )
+
+
+@dataclass(frozen=True)
+class _Auth0(Profile):
+    def normalize(self, claims: Mapping[str, Any]) -> dict[str, Any]:
+        # Auth0 signals completed MFA by amr containing "mfa" (and acr = the PAPE MFA policy
+        # when it was requested). Anything else is one factor at best.
+        out = dict(claims)
+        amr = claims.get("amr")
+        if isinstance(amr, list) and "mfa" in amr:
+            out["acr"] = ACR_2FA
+        elif "acr" in out or amr:
+            out["acr"] = ACR_1FA
+        return out
+
+
+def auth0() -> Profile:
+    """Auth0: the MFA policy URI in ``acr_values``; proof is ``mfa`` in ``amr``.
+
+    Auth0 has no phishing-resistant acr of its own: asking it for ``phr``/``phrh`` is refused
+    here rather than silently downgraded to "some MFA".
+    """
+    return _Auth0("auth0", acr_map={ACR_2FA: AUTH0_MFA_POLICY}, mode="acr_values", identity=False)
+
+
+def okta() -> Profile:
+    """Okta: ``urn:okta:loa:*`` plus the EAP ``phr``/``phrh`` values.
+
+    ``urn:okta:loa:2fa:any:ifpossible`` is never sent and never accepted: it lets the IdP
+    fall back to one factor.
+    """
+    return Profile(
+        "okta",
+        acr_map={
+            ACR_1FA: "urn:okta:loa:1fa:any",
+            ACR_2FA: "urn:okta:loa:2fa:any",
+            "phr": "phr",
+            "phrh": "phrh",
+        },
+        mode="acr_values",
+        identity=False,
+    )
+
+
+@dataclass(frozen=True)
+class _Entra(Profile):
+    def authorization_params(
+        self, requirement: Requirement, *, mode: AcrMode | None = None
+    ) -> dict[str, str]:
+        values = self.vendor_acr_values(requirement)
+        if not values:
+            return {}
+        return {"claims": json.dumps(self.claims_request(values), separators=(",", ":"))}
+
+    @staticmethod
+    def claims_request(context_ids: Sequence[str]) -> dict[str, Any]:
+        entry: dict[str, Any] = {"essential": True}
+        if len(context_ids) == 1:
+            entry["value"] = context_ids[0]
+        else:
+            entry["values"] = list(context_ids)
+        return {"id_token": {"acrs": entry}, "access_token": {"acrs": entry}}
+
+    def challenge(self, step_up: StepUp, *, description: str | None = None) -> str:
+        # Entra ID's claims challenge: error="insufficient_claims" and the claims request,
+        # base64-encoded, for the client to send back to the authorization endpoint.
+        values = self.vendor_acr_values(Requirement(step_up.acr_values, step_up.max_age))
+        request = json.dumps(self.claims_request(values), separators=(",", ":"))
+        encoded = base64.b64encode(request.encode()).decode()
+        return build_challenge(
+            error="insufficient_claims", error_description=description, params={"claims": encoded}
+        )
+
+    def normalize(self, claims: Mapping[str, Any]) -> dict[str, Any]:
+        # Entra ID carries satisfied authentication contexts in "acrs" (a list); its "acr"
+        # ("1") says nothing about them. The strongest satisfied context becomes the acr.
+        out = dict(claims)
+        out.pop("acr", None)
+        acrs = claims.get("acrs")
+        if isinstance(acrs, list):
+            satisfied = [ours for ours, ctx in self.acr_map.items() if ctx in acrs]
+            if satisfied:
+                out["acr"] = max(satisfied, key=self._rank)
+        return out
+
+    def _rank(self, acr: str) -> int:
+        rank = self.ladder.rank(acr)
+        return -1 if rank is None else int(rank)
+
+
+def entra_id(auth_contexts: Mapping[str, str]) -> Profile:
+    """Microsoft Entra ID: ``auth_contexts`` maps a stepauth acr to a Conditional Access
+    authentication context id (``"c1"`` ... ``"c99"``), requested as an essential ``acrs``
+    claim and found in the ``acrs`` claim of the tokens.
+    """
+    return _Entra("entra_id", acr_map=dict(auth_contexts), mode="claims", identity=False)

@@ -1,0 +1,319 @@
+"""A relying party: one OP, one client, the code flow with step-up (sans-I/O + drivers).
+
+:class:`RelyingParty` holds the configuration; every network exchange is a generator flow
+(:mod:`stepauth.sdk._io`) so the sync and the async front ends share one implementation:
+
+* :meth:`RelyingParty.begin` - the URL to send the browser to (after a PAR push if enabled);
+* :meth:`RelyingParty.finish` - callback checks, code exchange (PKCE), ID token validation
+  (all 13 steps through the profile), same-subject check for a step-up (OIDC-11).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from stepauth.assurance import Requirement
+from stepauth.sdk._io import Flow, run_async, run_sync
+from stepauth.sdk.authorize import (
+    AuthorizationRequest,
+    build_authorization_request,
+    par_body,
+    par_redirect_url,
+)
+from stepauth.sdk.callback import handle_callback
+from stepauth.sdk.errors import AuthorizationFailed, InvalidToken, SDKError
+from stepauth.sdk.jose import parse_header
+from stepauth.sdk.jwks import JWKSCache
+from stepauth.sdk.profiles import STEPAUTH, AcrMode, Profile
+from stepauth.sdk.validate import ID_TOKEN_ALGS, validate_id_token
+
+__all__ = ["ProviderMetadata", "RelyingParty", "Tokens"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ProviderMetadata:
+    """The OP endpoints the RP uses (OIDC Discovery §3, RFC 8414, RFC 9126, RFC 9207)."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+    pushed_authorization_request_endpoint: str | None = None
+    iss_parameter_supported: bool = False
+    acr_values_supported: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, expected_issuer: str) -> ProviderMetadata:
+        """Parse discovery metadata; ``issuer`` must be identical to the one asked (OIDC-44)."""
+        if data.get("issuer") != expected_issuer:
+            raise SDKError(f"discovery issuer {data.get('issuer')!r} is not {expected_issuer!r}")
+        try:
+            return cls(
+                issuer=expected_issuer,
+                authorization_endpoint=str(data["authorization_endpoint"]),
+                token_endpoint=str(data["token_endpoint"]),
+                jwks_uri=str(data["jwks_uri"]),
+                pushed_authorization_request_endpoint=data.get(
+                    "pushed_authorization_request_endpoint"
+                ),
+                iss_parameter_supported=bool(
+                    data.get("authorization_response_iss_parameter_supported", False)
+                ),
+                acr_values_supported=tuple(data.get("acr_values_supported") or ()),
+            )
+        except KeyError as exc:
+            raise SDKError(f"discovery metadata lacks {exc.args[0]}") from exc
+
+    @staticmethod
+    def discovery_flow(issuer: str) -> Flow[ProviderMetadata]:
+        url = issuer.rstrip("/") + "/.well-known/openid-configuration"
+        response = yield httpx.Request("GET", url, headers={"Accept": "application/json"})
+        if response is None or response.status_code != 200:
+            raise SDKError(f"discovery at {url} failed")
+        try:
+            data = json.loads(response.content)
+        except ValueError as exc:
+            raise SDKError("discovery document is not JSON") from exc
+        return ProviderMetadata.from_dict(data, expected_issuer=issuer)
+
+    @classmethod
+    def discover(cls, issuer: str, client: httpx.Client) -> ProviderMetadata:
+        return run_sync(cls.discovery_flow(issuer), client)
+
+    @classmethod
+    async def adiscover(cls, issuer: str, client: httpx.AsyncClient) -> ProviderMetadata:
+        return await run_async(cls.discovery_flow(issuer), client)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A validated token response."""
+
+    id_token: str
+    claims: Mapping[str, Any]
+    access_token: str | None = None
+    refresh_token: str | None = None
+    expires_in: int | None = None
+    authorization_details: tuple[Mapping[str, Any], ...] = ()
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+class RelyingParty:
+    """One OAuth client of one OP, ready for step-up."""
+
+    def __init__(
+        self,
+        metadata: ProviderMetadata,
+        *,
+        client_id: str,
+        redirect_uri: str,
+        client_secret: str | None = None,
+        scope: str = "openid",
+        profile: Profile = STEPAUTH,
+        acr_mode: AcrMode | None = None,
+        use_par: bool = False,
+        jwks: JWKSCache | None = None,
+        id_token_algs: Sequence[str] = ID_TOKEN_ALGS,
+        leeway: float = 60,
+        clock: Callable[[], float] = time.time,
+        client: httpx.Client | None = None,
+        async_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.metadata = metadata
+        self.client_id = client_id
+        self.redirect_uri = redirect_uri
+        self.client_secret = client_secret
+        self.scope = scope
+        self.profile = profile
+        self.acr_mode = acr_mode
+        self.use_par = use_par
+        self.jwks = jwks or JWKSCache(metadata.jwks_uri, clock=clock)
+        self.id_token_algs = tuple(id_token_algs)
+        self.leeway = leeway
+        self.clock = clock
+        self._client = client
+        self._async_client = async_client
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def authorization_request(
+        self,
+        requirement: Requirement | None,
+        *,
+        id_token_hint: str | None = None,
+        prompt: str | None = None,
+        authorization_details: Sequence[Mapping[str, Any]] | None = None,
+    ) -> AuthorizationRequest:
+        return build_authorization_request(
+            authorization_endpoint=self.metadata.authorization_endpoint,
+            client_id=self.client_id,
+            redirect_uri=self.redirect_uri,
+            scope=self.scope,
+            requirement=requirement,
+            profile=self.profile,
+            acr_mode=self.acr_mode,
+            prompt=prompt,
+            id_token_hint=id_token_hint,
+            authorization_details=authorization_details,
+        )
+
+    def _auth(self, body: dict[str, str]) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if self.client_secret is not None:
+            # client_secret_basic: both parts form-urlencoded first (RFC 6749 §2.3.1).
+            pair = f"{quote(self.client_id, safe='')}:{quote(self.client_secret, safe='')}"
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        else:
+            body["client_id"] = self.client_id
+        return headers
+
+    def begin_flow(self, request: AuthorizationRequest) -> Flow[str]:
+        """The URL for the browser; pushes the request first when PAR is on (RFC 9126)."""
+        if not self.use_par:
+            return request.url
+        endpoint = self.metadata.pushed_authorization_request_endpoint
+        if endpoint is None:
+            raise SDKError("the OP has no pushed_authorization_request_endpoint")
+        body = par_body(request)
+        headers = self._auth(body)
+        response = yield httpx.Request("POST", endpoint, data=body, headers=headers)
+        data = _json(response)
+        if response is None or response.status_code not in (200, 201):
+            raise AuthorizationFailed(
+                str(data.get("error_description", "PAR failed")),
+                error=str(data.get("error", "invalid_request")),
+            )
+        request_uri = data.get("request_uri")
+        if not isinstance(request_uri, str):
+            raise AuthorizationFailed("PAR response has no request_uri", error="invalid_request")
+        return par_redirect_url(request, request_uri=request_uri)
+
+    def finish_flow(
+        self,
+        params: Mapping[str, object],
+        request: AuthorizationRequest,
+        *,
+        expected_subject: str | None = None,
+    ) -> Flow[Tokens]:
+        """Callback → code exchange → ID token validation → requirement (steps 12-13)."""
+        response = handle_callback(
+            params,
+            expected_state=request.state,
+            expected_issuer=self.metadata.issuer,
+            require_iss=self.metadata.iss_parameter_supported,
+        )
+        body = {
+            "grant_type": "authorization_code",
+            "code": response.code,
+            "redirect_uri": self.redirect_uri,
+            "code_verifier": request.code_verifier,
+        }
+        headers = self._auth(body)
+        token_response = yield httpx.Request(
+            "POST", self.metadata.token_endpoint, data=body, headers=headers
+        )
+        data = _json(token_response)
+        if token_response is None or token_response.status_code != 200:
+            raise AuthorizationFailed(
+                str(data.get("error_description", "token request failed")),
+                error=str(data.get("error", "invalid_grant")),
+            )
+        id_token = data.get("id_token")
+        if not isinstance(id_token, str):
+            raise InvalidToken("the token response has no id_token")
+        keys = yield from self.jwks._flow(parse_header(id_token)[0].kid)
+        now = self.clock()
+        claims = validate_id_token(
+            id_token,
+            expected_issuer=self.metadata.issuer,
+            expected_audience=self.client_id,
+            expected_nonce=request.nonce,
+            jwks=keys,
+            allowed_algs=self.id_token_algs,
+            now=now,
+            leeway=self.leeway,
+        )
+        # Steps 12-13 through the profile, so vendor vocabularies are translated first.
+        self.profile.check(
+            claims, request.requirement, max_age=request.max_age, now=now, leeway=self.leeway
+        )
+        if expected_subject is not None and claims.get("sub") != expected_subject:
+            # OIDC-11: a step-up must come back for the same user.
+            raise InvalidToken("the step-up returned a different subject")
+        details = data.get("authorization_details")
+        return Tokens(
+            id_token=id_token,
+            claims=claims,
+            access_token=_str(data.get("access_token")),
+            refresh_token=_str(data.get("refresh_token")),
+            expires_in=data.get("expires_in") if isinstance(data.get("expires_in"), int) else None,
+            authorization_details=tuple(details) if isinstance(details, list) else (),
+            raw=data,
+        )
+
+    # -- drivers -----------------------------------------------------------------------------
+
+    def begin(self, request: AuthorizationRequest) -> str:
+        return self._sync(self.begin_flow(request))
+
+    async def abegin(self, request: AuthorizationRequest) -> str:
+        return await self._async(self.begin_flow(request))
+
+    def finish(
+        self,
+        params: Mapping[str, object],
+        request: AuthorizationRequest,
+        *,
+        expected_subject: str | None = None,
+    ) -> Tokens:
+        return self._sync(self.finish_flow(params, request, expected_subject=expected_subject))
+
+    async def afinish(
+        self,
+        params: Mapping[str, object],
+        request: AuthorizationRequest,
+        *,
+        expected_subject: str | None = None,
+    ) -> Tokens:
+        flow = self.finish_flow(params, request, expected_subject=expected_subject)
+        return await self._async(flow)
+
+    def _sync(self, flow: Flow[T]) -> T:
+        client = self._client or httpx.Client(timeout=10)
+        try:
+            return run_sync(flow, client)
+        finally:
+            if self._client is None:
+                client.close()
+
+    async def _async(self, flow: Flow[T]) -> T:
+        client = self._async_client or httpx.AsyncClient(timeout=10)
+        try:
+            return await run_async(flow, client)
+        finally:
+            if self._async_client is None:
+                await client.aclose()
+
+
+def _json(response: httpx.Response | None) -> dict[str, Any]:
+    if response is None:
+        return {}
+    try:
+        data = json.loads(response.content)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None

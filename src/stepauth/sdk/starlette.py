@@ -1,0 +1,233 @@
+"""Starlette / FastAPI adapter: ``require()`` as a dependency or a decorator, and middleware.
+
+::
+
+    stepauth = StepAuth(resource_server=rs)               # API: bearer tokens
+    stepauth = StepAuth(browser=BrowserStepUp(rp))        # browser app: session + redirect
+    app.state.stepauth = stepauth
+
+    @app.post("/transfer")
+    async def transfer(claims = Depends(require("phr", max_age=300))): ...
+
+    @require("phr", max_age=300)                           # plain Starlette endpoint
+    async def transfer(request): ...
+
+An API route answers ``401`` with the RFC 9470 challenge; a browser route is redirected to
+the OP and resumed after the callback (:meth:`StepAuth.routes` mounts it). For session-based
+apps :class:`StepUpMiddleware` guards path prefixes without touching the endpoints.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar, overload
+
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from stepauth.assurance import Requirement
+from stepauth.sdk.api import ResourceServer, bearer_token, error_response
+from stepauth.sdk.browser import BrowserStepUp
+from stepauth.sdk.errors import AuthorizationFailed, CallbackError, InsufficientAuthentication
+from stepauth.sdk.errors import SDKError as _SDKError
+
+__all__ = ["StepAuth", "StepUpMiddleware", "require"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Denied(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+class StepAuth:
+    """The SDK's configuration for one Starlette/FastAPI app (API, browser, or both)."""
+
+    def __init__(
+        self,
+        *,
+        resource_server: ResourceServer | None = None,
+        browser: BrowserStepUp | None = None,
+    ) -> None:
+        if resource_server is None and browser is None:
+            raise _SDKError("StepAuth needs a resource_server, a browser flow, or both")
+        self.resource_server = resource_server
+        self.browser = browser
+
+    def require(self, *acr_values: str, max_age: int | None = None) -> Require:
+        return Require(Requirement(tuple(acr_values), max_age), stepauth=self)
+
+    async def guard(self, request: Request, requirement: Requirement) -> dict[str, Any]:
+        """Claims that meet ``requirement``, or raise :class:`_Denied` with the answer."""
+        authorization = request.headers.get("authorization")
+        if self.resource_server is not None and (authorization or self.browser is None):
+            token = bearer_token(authorization)
+            if token is None:
+                raise _Denied(_plain(error_response(None)))
+            try:
+                return await self.resource_server.averify(token, requirement)
+            except _SDKError as exc:
+                answer = error_response(exc, profile=self.resource_server.profile)
+                raise _Denied(_plain(answer)) from exc
+        assert self.browser is not None
+        session = request.session
+        step_up = self.browser.check(session, requirement)
+        if step_up is None:
+            claims = self.browser.claims(session)
+            assert claims is not None
+            return dict(claims)
+        form: list[tuple[str, str]] = []
+        if request.method not in ("GET", "HEAD"):
+            data = await request.form()
+            form = [(k, v) for k, v in data.multi_items() if isinstance(v, str)]
+        url = await self.browser.abegin(
+            session,
+            Requirement(step_up.acr_values or requirement.acr_values, step_up.max_age),
+            method=request.method,
+            url=str(request.url),
+            form=form,
+        )
+        raise _Denied(RedirectResponse(url, status_code=303))
+
+    async def callback(self, request: Request) -> Response:
+        """The redirect_uri endpoint: validate, then resume the interrupted action."""
+        assert self.browser is not None
+        try:
+            resume = await self.browser.acallback(request.session, dict(request.query_params))
+        except CallbackError as exc:
+            return PlainTextResponse(exc.description, status_code=400)
+        except (AuthorizationFailed, InsufficientAuthentication) as exc:
+            # An outcome, not a retry: the user sees why, and nothing redirects again.
+            return PlainTextResponse(f"{exc.error}: {exc.description}", status_code=403)
+        except _SDKError as exc:
+            return PlainTextResponse(f"{exc.error}: {exc.description}", status_code=400)
+        if resume.redirect is not None:
+            return RedirectResponse(resume.redirect, status_code=303)
+        return HTMLResponse(resume.confirm_html or "", headers={"Cache-Control": "no-store"})
+
+    def routes(self) -> list[Route]:
+        assert self.browser is not None
+        return [Route(self.browser.callback_path, self.callback, methods=["GET"])]
+
+
+def _plain(answer: Any) -> Response:
+    return PlainTextResponse(answer.body, status_code=answer.status, headers=dict(answer.headers))
+
+
+def _find_stepauth(conn: HTTPConnection, explicit: StepAuth | None) -> StepAuth:
+    found = explicit or conn.scope.get("stepauth") or getattr(conn.app.state, "stepauth", None)
+    if not isinstance(found, StepAuth):
+        raise _SDKError("no StepAuth configured: set app.state.stepauth or pass stepauth=")
+    return found
+
+
+class Require:
+    """``Depends(require(...))`` returns the claims; ``@require(...)`` guards an endpoint."""
+
+    def __init__(self, requirement: Requirement, *, stepauth: StepAuth | None = None) -> None:
+        self.requirement = requirement
+        self.stepauth = stepauth
+
+    @overload
+    def __call__(self, request: Request) -> Awaitable[dict[str, Any]]: ...
+
+    @overload
+    def __call__(self, request: F) -> F: ...
+
+    def __call__(self, request: Request) -> Any:  # type: ignore[misc]
+        # FastAPI reads this signature: the one parameter must be annotated Request.
+        if isinstance(request, Request):
+            return self._dependency(request)
+        return self._decorate(request)
+
+    async def _dependency(self, request: Request) -> dict[str, Any]:
+        try:
+            return await _find_stepauth(request, self.stepauth).guard(request, self.requirement)
+        except _Denied as denied:
+            response = denied.response
+            headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+            detail = response.body.decode() if isinstance(response.body, bytes) else None
+            raise HTTPException(response.status_code, detail=detail, headers=headers) from None
+
+    def _decorate(self, func: F) -> F:
+        params = list(inspect.signature(func).parameters)
+        index = params.index("request") if "request" in params else 0
+
+        @functools.wraps(func)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            request = kwargs.get("request", args[index] if len(args) > index else None)
+            if not isinstance(request, Request):
+                raise _SDKError("@require needs the endpoint's request argument")
+            try:
+                claims = await _find_stepauth(request, self.stepauth).guard(
+                    request, self.requirement
+                )
+            except _Denied as denied:
+                return denied.response
+            request.state.stepauth_claims = claims
+            result = func(*args, **kwargs)
+            return await result if inspect.isawaitable(result) else result
+
+        return wrapper  # type: ignore[return-value]
+
+
+def require(
+    *acr_values: str, max_age: int | None = None, stepauth: StepAuth | None = None
+) -> Require:
+    """The requirement of one route: ``require("phr", max_age=300)``."""
+    return Require(Requirement(tuple(acr_values), max_age), stepauth=stepauth)
+
+
+class StepUpMiddleware:
+    """ASGI middleware for session-based apps: ``rules`` maps path prefixes to requirements.
+
+    Needs Starlette's ``SessionMiddleware`` outside it. Serves the callback path itself.
+    ``methods`` limits which methods are guarded (all by default).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        stepauth: StepAuth,
+        rules: Mapping[str, Requirement],
+        methods: Sequence[str] | None = None,
+    ) -> None:
+        self.app = app
+        self.stepauth = stepauth
+        # longest prefix first, so /admin/keys can be stricter than /admin
+        self.rules = sorted(rules.items(), key=lambda item: len(item[0]), reverse=True)
+        self.methods = {m.upper() for m in methods} if methods else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope["stepauth"] = self.stepauth
+        request = Request(scope, receive)
+        browser = self.stepauth.browser
+        if browser is not None and scope["path"] == browser.callback_path:
+            await (await self.stepauth.callback(request))(scope, receive, send)
+            return
+        requirement = self._match(scope["path"], scope["method"])
+        if requirement is not None:
+            try:
+                await self.stepauth.guard(request, requirement)
+            except _Denied as denied:
+                await denied.response(scope, receive, send)
+                return
+        await self.app(scope, request.receive, send)
+
+    def _match(self, path: str, method: str) -> Requirement | None:
+        if self.methods is not None and method.upper() not in self.methods:
+            return None
+        for prefix, requirement in self.rules:
+            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                return requirement
+        return None

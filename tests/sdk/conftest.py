@@ -1,0 +1,133 @@
+"""Fixtures of the SDK tests: signing keys, token factories and the third-party OP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urljoin, urlsplit
+
+import httpx
+import pytest
+from joserfc import jwt
+from joserfc.jwk import ECKey, OKPKey, RSAKey
+
+from stepauth.sdk import KeySet
+from tests.conftest import free_port
+
+ISSUER = "https://op.example.com"
+CLIENT_ID = "client-1"
+NOW = 1_764_000_000.0
+OP_REDIRECT_URI = "http://127.0.0.1:9/cb"
+
+
+@dataclass(frozen=True)
+class Keys:
+    rsa: RSAKey
+    rsa2: RSAKey
+    ec: ECKey
+    ed: OKPKey
+
+    def jwks(self, *which: str) -> dict[str, Any]:
+        chosen = which or ("rsa", "ec", "ed")
+        return {"keys": [getattr(self, n).as_dict(private=False) for n in chosen]}
+
+    def key_set(self, *which: str) -> KeySet:
+        return KeySet.from_jwks(self.jwks(*which))
+
+
+@pytest.fixture(scope="session")
+def keys() -> Keys:
+    return Keys(
+        rsa=RSAKey.generate_key(2048, parameters={"kid": "rsa-1", "use": "sig"}),
+        rsa2=RSAKey.generate_key(2048, parameters={"kid": "rsa-2", "use": "sig"}),
+        ec=ECKey.generate_key("P-256", parameters={"kid": "ec-1", "use": "sig"}),
+        ed=OKPKey.generate_key("Ed25519", parameters={"kid": "ed-1", "use": "sig"}),
+    )
+
+
+def sign(claims: Mapping[str, Any], key: Any, alg: str = "RS256", **header: Any) -> str:
+    """A JWT signed by joserfc (an implementation independent of the SDK's)."""
+    hdr: dict[str, Any] = {"alg": alg, "kid": key.kid, **header}
+    hdr = {k: v for k, v in hdr.items() if v is not None}
+    return jwt.encode(hdr, dict(claims), key, algorithms=[alg])
+
+
+def id_claims(**overrides: Any) -> dict[str, Any]:
+    claims: dict[str, Any] = {
+        "iss": ISSUER,
+        "sub": "user-42",
+        "aud": CLIENT_ID,
+        "exp": NOW + 300,
+        "iat": NOW - 5,
+        "nonce": "n-0S6_WzA2Mj",
+        "acr": "phr",
+        "amr": ["pop", "user", "mfa"],
+        "auth_time": NOW - 60,
+    }
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+# -- the third-party OP (node oidc-provider) -----------------------------------------------------
+
+
+@dataclass
+class OP:
+    issuer: str
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+
+
+@pytest.fixture(scope="session")
+def node_op(node_peers: Path) -> Iterator[OP]:
+    """peers/op.mjs on a free port; stopped at the end of the session."""
+    port = free_port()
+    proc = subprocess.Popen(  # noqa: S603
+        ["node", "op.mjs", "--port", str(port), "--redirect-uri", OP_REDIRECT_URI],  # noqa: S607
+        cwd=node_peers,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ},
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith("ready "):
+            raise AssertionError(f"op.mjs did not start: {line!r}")
+        yield OP(line.split()[1], "sdk", "sdk-secret", OP_REDIRECT_URI)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def drive(client: httpx.Client, url: str, redirect_uri: str) -> dict[str, str]:
+    """Follow the OP's redirects (cookies kept) until it redirects to ``redirect_uri``."""
+    for _ in range(20):
+        response = client.get(url)
+        if response.status_code not in (302, 303, 307):
+            raise AssertionError(f"OP answered {response.status_code}: {response.text[:300]}")
+        url = urljoin(url, response.headers["location"])
+        if url.startswith(redirect_uri):
+            return dict(parse_qsl(urlsplit(url).query))
+    raise AssertionError("too many redirects")
+
+
+def wait_port(url: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise AssertionError(f"{url} did not come up")
+
+
+Signer = Callable[..., str]

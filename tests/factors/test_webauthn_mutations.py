@@ -1,0 +1,313 @@
+"""Mutations that must fail, made with a software authenticator (STANDARDS.md WA-44).
+
+Each attack or broken step has its own test and its own error class. The software
+authenticator signs with a real P-256 key, so only the mutated part is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from stepauth.assurance import assess
+from stepauth.provider.factors.webauthn import (
+    MAX_CREDENTIAL_ID_LENGTH,
+    BackupEligibilityChanged,
+    ChallengeMismatch,
+    CredentialIdTooLong,
+    CrossOriginNotAllowed,
+    DuplicateCredential,
+    InvalidBackupFlags,
+    InvalidSignature,
+    OriginMismatch,
+    RpIdHashMismatch,
+    SignCountRegression,
+    StoredCredential,
+    UnknownCredential,
+    UserHandleMismatch,
+    UserNotPresent,
+    UserNotVerified,
+    WrongCeremonyType,
+    authentication_options,
+    b64url,
+    credential_id_of,
+    ensure_new_credential_id,
+    registration_options,
+    verify_authentication,
+    verify_registration,
+)
+from tests.factors.soft_authenticator import SoftAuthenticator
+
+RP_ID, ORIGIN = "example.org", "https://example.org"
+NOW = 1_800_000_000.0
+
+
+def enrol(auth: SoftAuthenticator, **kw: Any) -> StoredCredential:
+    challenge = os.urandom(32)
+    cred = verify_registration(
+        credential=auth.create(challenge),
+        expected_challenge=challenge,
+        expected_rp_id=RP_ID,
+        expected_origins=[ORIGIN],
+        now=NOW,
+        **kw,
+    )
+    return cred.to_stored(auth.user_handle)
+
+
+def assert_with(auth: SoftAuthenticator, stored: StoredCredential, **kw: Any) -> Any:
+    challenge = kw.pop("challenge", os.urandom(32))
+    expected = kw.pop("expected_challenge", challenge)
+    get_kw = {k: kw.pop(k) for k in list(kw) if k in GET_KEYS}
+    return verify_authentication(
+        credential=auth.get(challenge, **get_kw),
+        expected_challenge=expected,
+        expected_rp_id=kw.pop("expected_rp_id", RP_ID),
+        expected_origins=kw.pop("expected_origins", [ORIGIN]),
+        stored=kw.pop("stored", stored),
+        expected_user_handle=kw.pop("expected_user_handle", auth.user_handle),
+        now=NOW,
+        **kw,
+    )
+
+
+GET_KEYS = {"rp_id", "client_data", "sign_count", "user_handle", "up", "uv", "be", "bs"}
+
+
+@pytest.fixture
+def auth() -> SoftAuthenticator:
+    return SoftAuthenticator()
+
+
+@pytest.fixture
+def stored(auth: SoftAuthenticator) -> StoredCredential:
+    return enrol(auth)
+
+
+def test_valid_assertion_gives_a_multi_factor_phishing_resistant_event(
+    auth: SoftAuthenticator, stored: StoredCredential
+) -> None:
+    event = assert_with(auth, stored)
+    assert event.methods == ("pop", "user", "pin")
+    assert event.attrs["uv"] is True
+    assert event.attrs["sign_count"] == 1
+    assert event.credential_id == b64url(auth.credential_id)
+    assert event.multi_factor
+    assert event.phishing_resistant
+    assert assess([event], now=NOW).acr == "phr"
+
+
+def test_wrong_type_is_rejected(auth: SoftAuthenticator, stored: StoredCredential) -> None:
+    """WA-25: a webauthn.create clientData presented as an assertion."""
+    with pytest.raises(WrongCeremonyType):
+        assert_with(auth, stored, client_data={"type": "webauthn.create"})
+
+
+def test_wrong_challenge_is_rejected(auth: SoftAuthenticator, stored: StoredCredential) -> None:
+    """WA-25: an assertion made for another (e.g. stolen or older) challenge."""
+    with pytest.raises(ChallengeMismatch):
+        assert_with(auth, stored, expected_challenge=os.urandom(32))
+
+
+def test_phishing_origin_is_rejected(auth: SoftAuthenticator, stored: StoredCredential) -> None:
+    """WA-25 / NIST-14: an assertion collected on a look-alike origin."""
+    with pytest.raises(OriginMismatch):
+        assert_with(auth, stored, client_data={"origin": "https://example.org.evil.test"})
+
+
+def test_unexpected_cross_origin_is_rejected(
+    auth: SoftAuthenticator, stored: StoredCredential
+) -> None:
+    """WA-10: an assertion from a cross-origin iframe the RP never embedded."""
+    with pytest.raises(CrossOriginNotAllowed):
+        assert_with(auth, stored, client_data={"crossOrigin": True})
+
+
+def test_rp_id_hash_mismatch_is_rejected(auth: SoftAuthenticator, stored: StoredCredential) -> None:
+    """WA-26: authenticator data scoped to another RP ID."""
+    with pytest.raises(RpIdHashMismatch):
+        assert_with(auth, stored, rp_id="evil.test")
+
+
+def test_user_presence_is_required(auth: SoftAuthenticator, stored: StoredCredential) -> None:
+    """WA-27: UP=0."""
+    with pytest.raises(UserNotPresent):
+        assert_with(auth, stored, up=False)
+
+
+def test_uv_zero_is_rejected_when_required(
+    auth: SoftAuthenticator, stored: StoredCredential
+) -> None:
+    """WA-28 / WA-01: UV=0 under userVerification=required."""
+    with pytest.raises(UserNotVerified):
+        assert_with(auth, stored, uv=False)
+
+
+def test_uv_zero_when_not_required_is_single_factor(
+    auth: SoftAuthenticator, stored: StoredCredential
+) -> None:
+    """NIST-26: UV=0 -> single-factor cryptographic authenticator, never phr."""
+    event = assert_with(auth, stored, uv=False, require_user_verification=False)
+    assert event.methods == ("pop", "user")
+    assert not event.multi_factor
+    assert assess([event], acr_values=("phr",), now=NOW).met is False
+
+
+def test_backup_eligibility_change_is_rejected_and_flags_the_credential(
+    auth: SoftAuthenticator, stored: StoredCredential
+) -> None:
+    """WA-29: BE "MUST NOT change" after registration."""
+    with pytest.raises(BackupEligibilityChanged) as info:
+        assert_with(auth, stored, be=True)
+    assert info.value.flag_credential is True
+
+
+def test_backup_state_without_eligibility_is_invalid(
+    auth: SoftAuthenticator, stored: StoredCredential
+) -> None:
+    """WA-34: BE=0 with BS=1 is not allowed."""
+    with pytest.raises(InvalidBackupFlags):
+        assert_with(auth, stored, bs=True)
+
+
+def test_backup_state_without_eligibility_is_invalid_at_registration() -> None:
+    auth = SoftAuthenticator(backup_state=True)
+    with pytest.raises(InvalidBackupFlags):
+        enrol(auth)
+
+
+def test_backup_state_may_change(auth: SoftAuthenticator) -> None:
+    """WA-34: BS may flip (1 -> 0 is allowed, just worth noting); BE stays."""
+    synced = SoftAuthenticator(backup_eligible=True, backup_state=True)
+    record = enrol(synced)
+    event = assert_with(synced, record, bs=False)
+    assert event.attrs["bs"] is False
+    assert event.attrs["be"] is True
+
+
+def test_cloned_authenticator_sign_count_regression_is_rejected_and_flagged(
+    auth: SoftAuthenticator, stored: StoredCredential
+) -> None:
+    """WA-31: stored count 5, presented 5 (and 3) -> reject, flag the credential."""
+    from dataclasses import replace
+
+    record = replace(stored, sign_count=5)
+    for count in (5, 3):
+        with pytest.raises(SignCountRegression) as info:
+            assert_with(auth, record, sign_count=count)
+        assert info.value.flag_credential is True
+    assert assert_with(auth, record, sign_count=6).attrs["sign_count"] == 6
+
+
+def test_zero_sign_counts_are_legal(auth: SoftAuthenticator, stored: StoredCredential) -> None:
+    """WA-31 / G-08: many synced passkeys never increment; 0 and 0 is fine."""
+    assert assert_with(auth, stored, sign_count=0).attrs["sign_count"] == 0
+
+
+def test_unknown_credential_is_rejected(auth: SoftAuthenticator) -> None:
+    """WA-24: no stored record for this credential ID."""
+    with pytest.raises(UnknownCredential):
+        assert_with(auth, None)  # type: ignore[arg-type]
+
+
+def test_credential_not_in_allow_list_is_rejected(
+    auth: SoftAuthenticator, stored: StoredCredential
+) -> None:
+    """WA-23: allowCredentials was the session user's list; another ID is refused."""
+    with pytest.raises(UnknownCredential):
+        assert_with(auth, stored, allowed_credential_ids=[os.urandom(32)])
+
+
+def test_passkey_of_another_user_cannot_step_up_this_session(
+    auth: SoftAuthenticator, stored: StoredCredential
+) -> None:
+    """WA-24: cross-user step-up: the credential belongs to a different user handle."""
+    with pytest.raises(UserHandleMismatch):
+        assert_with(auth, stored, expected_user_handle=os.urandom(16))
+
+
+def test_user_handle_mismatch_is_rejected(
+    auth: SoftAuthenticator, stored: StoredCredential
+) -> None:
+    """WA-24: the response's userHandle names someone else."""
+    with pytest.raises(UserHandleMismatch):
+        assert_with(auth, stored, user_handle=os.urandom(16))
+
+
+def test_discoverable_sign_in_requires_the_user_handle(
+    auth: SoftAuthenticator, stored: StoredCredential
+) -> None:
+    """WA-24: without a session user, userHandle is required and must match."""
+    event = assert_with(auth, stored, expected_user_handle=None)
+    assert event.methods[0] == "pop"
+    with pytest.raises(UserHandleMismatch):
+        assert_with(auth, stored, expected_user_handle=None, user_handle=None)
+
+
+def test_forged_signature_is_rejected(auth: SoftAuthenticator, stored: StoredCredential) -> None:
+    """WA-30: an assertion signed by another key for the same credential ID."""
+    impostor = SoftAuthenticator(credential_id=auth.credential_id, user_handle=auth.user_handle)
+    with pytest.raises(InvalidSignature):
+        assert_with(impostor, stored)
+
+
+def test_credential_id_longer_than_1023_bytes_is_rejected() -> None:
+    """WA-19."""
+    auth = SoftAuthenticator(credential_id=os.urandom(MAX_CREDENTIAL_ID_LENGTH + 1))
+    with pytest.raises(CredentialIdTooLong):
+        enrol(auth)
+    assert enrol(SoftAuthenticator(credential_id=os.urandom(MAX_CREDENTIAL_ID_LENGTH)))
+
+
+async def test_duplicate_credential_id_at_registration_is_rejected(
+    auth: SoftAuthenticator, stored: StoredCredential
+) -> None:
+    """WA-19: credential-swap defence; the caller's store lookup says it exists."""
+    registered = {b64url(stored.credential_id): object()}
+
+    async def lookup(credential_id: str) -> object | None:
+        return registered.get(credential_id)
+
+    with pytest.raises(DuplicateCredential):
+        await ensure_new_credential_id(stored.credential_id, lookup=lookup)
+    await ensure_new_credential_id(os.urandom(32), lookup=lookup)
+
+
+async def test_duplicate_credential_id_with_the_real_store(
+    auth: SoftAuthenticator, stored: StoredCredential, store: Any
+) -> None:
+    user = await store.create_user("bob", None)
+    cid = b64url(stored.credential_id)
+    await store.add_factor(
+        user.id, "webauthn", stored.to_data(), label="key", credential_id=cid, now=NOW
+    )
+    with pytest.raises(DuplicateCredential):
+        await ensure_new_credential_id(
+            stored.credential_id, lookup=store.get_factor_by_credential_id
+        )
+
+
+def test_stored_record_round_trips_through_json(stored: StoredCredential) -> None:
+    assert StoredCredential.from_data(stored.to_data()) == stored
+
+
+def test_options_for_step_up() -> None:
+    """WA-01..04: required UV, the user's credentials only, >= 16-byte challenge, 5 min."""
+    cid = os.urandom(32)
+    opts = authentication_options(rp_id=RP_ID, allow_credentials=[cid])
+    assert len(opts.challenge) == 32
+    assert opts.public_key["userVerification"] == "required"
+    assert opts.public_key["allowCredentials"][0]["id"] == b64url(cid)
+    assert opts.public_key["timeout"] == 300_000
+    reg = registration_options(
+        rp_id=RP_ID, rp_name="Acme", user_id=b"u1", user_name="alice", attestation="direct"
+    )
+    assert reg.public_key["attestation"] == "direct"
+    assert reg.public_key["authenticatorSelection"]["userVerification"] == "required"
+    assert reg.public_key["authenticatorSelection"]["residentKey"] == "required"
+
+
+def test_credential_id_is_read_from_raw_id(auth: SoftAuthenticator) -> None:
+    assert credential_id_of(auth.get(os.urandom(32))) == auth.credential_id

@@ -241,7 +241,9 @@ class Provider:
         assert "Continue" in parser.buttons, f"not a login page: {page.text[:500]}"
         assert "Username" in parser.labels, parser.labels
         assert "Password" in parser.labels, parser.labels
-        form = next(f for f in parser.forms if any(i.get("name") == "csrf" for i in f["inputs"]))
+        username_id = parser.labels["Username"]
+        form = next(f for f in parser.forms if any(i.get("id") == username_id for i in f["inputs"]))
+        assert any(i.get("name") == "csrf" for i in form["inputs"]), "login form without csrf"
         by_id = {i.get("id"): i for i in form["inputs"]}
         data = {i["name"]: i.get("value", "") for i in form["inputs"] if i.get("name")}
         data[by_id[parser.labels["Username"]]["name"]] = username

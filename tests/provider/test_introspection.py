@@ -58,3 +58,13 @@ async def test_introspection_requires_a_token(provider: Provider) -> None:
     response = await provider.browser.post("/introspect", data={}, auth=(CONFIDENTIAL, SECRET))
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
+
+
+async def test_rotated_refresh_token_is_inactive(provider: Provider) -> None:
+    body, _ = await provider.login_and_exchange(scope="openid offline_access")
+    rotated = await provider.token(
+        {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    )
+    assert rotated.status_code == 200
+    assert await provider.introspect(body["refresh_token"]) == {"active": False}
+    assert (await provider.introspect(rotated.json()["refresh_token"]))["active"] is True

@@ -83,7 +83,8 @@ async def _refresh(
     state: ProviderState, token: str, *, client_id: str, now: float
 ) -> dict[str, Any] | None:
     item = await state.store.get("refresh_token", sha256hex(token), now=now)
-    if item is None:
+    if item is None or item.consumed_at is not None:
+        # Absent, expired, revoked, or already rotated away: not active.
         return None
     grant = Grant.from_json(item.payload)
     if grant.client_id != client_id:

@@ -1,0 +1,48 @@
+"""The action policy: which action needs which assurance, and why (DESIGN §1, STANDARDS §12).
+
+One TOML file (format: ``docs/policy.md``) maps actions to requirements, escalates them on
+risk signals and relaxes payments under the PSD2 RTS exemptions. Pure: the application
+passes a :class:`Context` (signals, counters since the last SCA) and persists the counter
+update the :class:`Decision` returns::
+
+    policy = Policy.load("policy.toml")
+    decision = policy.decide("transfer", Context(amount=Decimal("25.00"), currency="EUR"))
+    decision.requirement   # Requirement(acr_values=("phr",), max_age=None) or None if exempt
+    decision.reasons       # every rule that fired
+"""
+
+from __future__ import annotations
+
+from stepauth.policy.context import Context, Counters, RecurringSeries
+from stepauth.policy.errors import PolicyError
+from stepauth.policy.exemptions import REFERENCE_FRAUD_RATES
+from stepauth.policy.explain import explain
+from stepauth.policy.model import (
+    Action,
+    Decision,
+    ExemptionSettings,
+    LowValueSettings,
+    Policy,
+    Reason,
+    Rule,
+    TRASettings,
+    Upgrade,
+)
+
+__all__ = [
+    "REFERENCE_FRAUD_RATES",
+    "Action",
+    "Context",
+    "Counters",
+    "Decision",
+    "ExemptionSettings",
+    "LowValueSettings",
+    "Policy",
+    "PolicyError",
+    "Reason",
+    "RecurringSeries",
+    "Rule",
+    "TRASettings",
+    "Upgrade",
+    "explain",
+]

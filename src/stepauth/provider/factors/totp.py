@@ -202,8 +202,9 @@ async def verify_totp(
     current = time_step(now, params.period)
     matched: int | None = None
     # Compare against every window step so timing does not reveal which one matched.
+    otp = _hotp(params)
     for step in range(current - WINDOW, current + WINDOW + 1):
-        if hmac.compare_digest(_code_at(params, step), candidate) and matched is None:
+        if hmac.compare_digest(str(otp.at(step)), candidate) and matched is None:
             matched = step
     if matched is None:
         raise InvalidTotpCode("code does not match")
@@ -217,9 +218,12 @@ async def verify_totp(
     )
 
 
+def _hotp(params: TotpParams) -> pyotp.HOTP:
+    return pyotp.HOTP(params.secret, digits=params.digits, digest=ALGORITHMS[params.algorithm])
+
+
 def _code_at(params: TotpParams, step: int) -> str:
-    otp = pyotp.HOTP(params.secret, digits=params.digits, digest=ALGORITHMS[params.algorithm])
-    return str(otp.at(step))
+    return str(_hotp(params).at(step))
 
 
 def _secret_bytes(secret: str) -> bytes:

@@ -1,0 +1,176 @@
+"""Helpers for the front-channel tests: raw authorization requests, pages, a TOTP plug-in.
+
+Built on the black-box harness (:mod:`tests.conformance.harness`): a real app over
+httpx's ASGI transport, a real SQLite store and a controllable clock.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import httpx
+import pyotp
+
+from stepauth.assurance import AuthEvent, Category
+from stepauth.provider.factors.base import (
+    Attempt,
+    Capability,
+    FactorRegistry,
+    FactorRejected,
+    FormField,
+    FormView,
+    Verified,
+)
+from stepauth.provider.factors.password import PasswordFactor
+from tests.conformance.harness import (
+    PASSWORD,
+    PUBLIC,
+    REDIRECT_URI,
+    USERNAME,
+    Provider,
+    _Forms,
+    pkce_pair,
+)
+
+COOKIE = "stepauth_session"
+
+
+class TotpPlugin:
+    """A one-time-code factor (possession) for exercising the plug-in interface."""
+
+    kind: ClassVar[str] = "test-totp"
+    title: ClassVar[str] = "Authenticator app"
+    capability: ClassVar[Capability] = Capability(categories=frozenset({Category.POSSESSION}))
+    identifies: ClassVar[bool] = False
+    scripts: ClassVar[tuple[str, ...]] = ()
+
+    def is_enrolled(self, user: Any, factors: Sequence[Any]) -> bool:
+        return any(f.kind == self.kind and not f.disabled for f in factors)
+
+    def fields(self, view: FormView) -> Sequence[FormField]:
+        return (FormField("code", "Code", autocomplete="one-time-code", inputmode="numeric"),)
+
+    async def verify(self, attempt: Attempt) -> Verified:
+        if attempt.user is None:
+            raise FactorRejected()
+        code = attempt.form.get("code", "")
+        for factor in attempt.factors:
+            if factor.kind != self.kind:
+                continue
+            if pyotp.TOTP(factor.data["secret"]).verify(code, for_time=int(attempt.now)):
+                event = AuthEvent(methods=("otp",), at=attempt.now, attrs={"factor": "totp"})
+                return Verified(user=attempt.user, event=event, factor_id=factor.id)
+        raise FactorRejected("The code is not correct.")
+
+
+def use_factors(provider: Provider, *, totp: bool = False) -> None:
+    plugins: list[Any] = [PasswordFactor()]
+    if totp:
+        plugins.insert(0, TotpPlugin())
+    provider.state.factors = FactorRegistry(plugins)
+
+
+async def enrol_totp(provider: Provider, user_id: str) -> str:
+    secret = pyotp.random_base32()
+    await provider.store.add_factor(
+        user_id, TotpPlugin.kind, {"secret": secret}, label="phone", now=provider.clock()
+    )
+    return secret
+
+
+def query(client_id: str = PUBLIC, **params: str) -> dict[str, str]:
+    """A valid authorization request (PKCE S256) plus ``params``."""
+    _, challenge = pkce_pair()
+    base = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": REDIRECT_URI,
+        "scope": "openid",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "state": secrets.token_urlsafe(8),
+    }
+    base.update(params)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def rp_params(response: httpx.Response) -> dict[str, str]:
+    """The parameters of a redirect back to the RP (fails if it is not one)."""
+    assert response.status_code in (302, 303), f"{response.status_code}: {response.text[:300]}"
+    location = response.headers["location"]
+    assert location.startswith(REDIRECT_URI), location
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+@dataclass
+class Page:
+    response: httpx.Response
+    forms: list[dict[str, Any]]
+    labels: dict[str, str]
+    buttons: list[str]
+
+    @property
+    def text(self) -> str:
+        return self.response.text
+
+    def form(self, kind: str) -> dict[str, Any]:
+        for form in self.forms:
+            if any(i.get("name") == "factor" and i.get("value") == kind for i in form["inputs"]):
+                return form
+        raise AssertionError(f"no {kind} form on the page: {self.text[:500]}")
+
+    def kinds(self) -> list[str]:
+        return [i["value"] for f in self.forms for i in f["inputs"] if i.get("name") == "factor"]
+
+    def reasons(self) -> list[str]:
+        import re
+
+        return re.findall(r'data-reason="([a-z_]+)"', self.text)
+
+
+def page(response: httpx.Response) -> Page:
+    parser = _Forms()
+    parser.feed(response.text)
+    return Page(response, parser.forms, parser.labels, parser.buttons)
+
+
+async def open_interaction(browser: httpx.AsyncClient, params: Mapping[str, str]) -> Page:
+    """GET /authorize and follow the Provider's own redirect to its interaction page."""
+    response = await browser.get("/authorize", params=dict(params))
+    assert response.status_code == 303, f"{response.status_code}: {response.text[:300]}"
+    location = response.headers["location"]
+    assert "/interaction/" in location, location
+    shown = await browser.get(location)
+    assert shown.status_code == 200, shown.text[:300]
+    return page(shown)
+
+
+async def submit(
+    browser: httpx.AsyncClient, shown: Page, kind: str, **values: str
+) -> httpx.Response:
+    form = shown.form(kind)
+    data = {i["name"]: i.get("value", "") for i in form["inputs"] if i.get("name")}
+    data.update(values)
+    action = urljoin(str(shown.response.url), form["action"])
+    return await browser.post(action, data=data)
+
+
+async def sign_in(
+    browser: httpx.AsyncClient,
+    params: Mapping[str, str],
+    *,
+    username: str = USERNAME,
+    password: str = PASSWORD,
+) -> dict[str, str]:
+    """A full password sign-in for ``params``; returns the RP's parameters."""
+    shown = await open_interaction(browser, params)
+    response = await submit(browser, shown, "password", username=username, password=password)
+    return rp_params(response)
+
+
+def session_cookie(browser: httpx.AsyncClient) -> str | None:
+    return browser.cookies.get(COOKIE)

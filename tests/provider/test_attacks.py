@@ -1,0 +1,361 @@
+"""Attacks on the front channel, each in its own test (issue 3 "Attacks")."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+
+from stepauth.provider.factors.password import MAX_FAILURES
+from tests.conformance.harness import (
+    ISSUER,
+    PASSWORD,
+    PUBLIC,
+    REDIRECT_URI,
+    USERNAME,
+    Provider,
+    config_data,
+    running_provider,
+)
+from tests.provider.frontchannel import (
+    COOKIE,
+    open_interaction,
+    page,
+    query,
+    rp_params,
+    session_cookie,
+    sign_in,
+    submit,
+)
+from tests.provider.test_authorize import _payload
+
+
+def _no_redirect(response: Any) -> None:
+    assert response.status_code == 400, response.status_code
+    assert "location" not in response.headers
+    assert REDIRECT_URI not in response.headers.get("refresh", "")
+
+
+async def test_redirect_uri_mismatch_shows_error_page(provider: Provider) -> None:
+    """RFC 6749 §4.1.2.1: a wrong redirect_uri is never redirected to."""
+    response = await provider.browser.get(
+        "/authorize", params=query(redirect_uri="https://rp.example/other", prompt="none")
+    )
+    _no_redirect(response)
+    assert "invalid_request" in response.text
+    assert "text/html" in response.headers["content-type"]
+
+
+async def test_open_redirect_attempts_are_refused(provider: Provider) -> None:
+    """Exact string match only: prefixes, suffixes, userinfo, case and fragments all fail."""
+    for uri in (
+        "https://attacker.example/callback",
+        REDIRECT_URI + "/../evil",
+        REDIRECT_URI + "?next=https://attacker.example",
+        REDIRECT_URI + "#frag",
+        "https://rp.example@attacker.example/callback",
+        "HTTPS://RP.EXAMPLE/callback",
+        "https://rp.example/callback/",
+        "https://rp.example/callbac",
+    ):
+        response = await provider.browser.get(
+            "/authorize", params=query(redirect_uri=uri, response_type="token")
+        )
+        _no_redirect(response)
+
+
+async def test_missing_redirect_uri_and_unknown_client(provider: Provider) -> None:
+    params = query()
+    del params["redirect_uri"]
+    _no_redirect(await provider.browser.get("/authorize", params=params))
+    unknown = await provider.browser.get("/authorize", params=query(client_id="evil"))
+    assert unknown.status_code == 401
+    assert "location" not in unknown.headers
+    assert "invalid_client" in unknown.text
+
+
+async def test_pkce_missing_is_refused(provider: Provider) -> None:
+    """RFC 9700 §2.1.1: PKCE for every client."""
+    params = query(state="p")
+    del params["code_challenge"]
+    del params["code_challenge_method"]
+    for client in (PUBLIC, "bank-app"):
+        params["client_id"] = client
+        result = rp_params(await provider.browser.get("/authorize", params=params))
+        assert result["error"] == "invalid_request"
+        assert result["state"] == "p"
+        assert result["iss"] == ISSUER
+
+
+async def test_pkce_plain_is_refused(provider: Provider) -> None:
+    result = rp_params(
+        await provider.browser.get(
+            "/authorize", params=query(code_challenge="a" * 43, code_challenge_method="plain")
+        )
+    )
+    assert result["error"] == "invalid_request"
+
+
+async def test_pkce_wrong_method_is_refused(provider: Provider) -> None:
+    for method in ("S512", "s256", None):
+        params = query(code_challenge_method=method)  # type: ignore[arg-type]
+        result = rp_params(await provider.browser.get("/authorize", params=params))
+        assert result["error"] == "invalid_request", method
+
+
+async def test_pkce_malformed_challenge_is_refused(provider: Provider) -> None:
+    result = rp_params(
+        await provider.browser.get("/authorize", params=query(code_challenge="short"))
+    )
+    assert result["error"] == "invalid_request"
+
+
+async def test_csrf_token_missing_on_login_form(provider: Provider) -> None:
+    """OIDC-15 / NIST-09: a login post without the form's CSRF token → 403, no session."""
+    shown = await open_interaction(provider.browser, query())
+    form = shown.form("password")
+    data = {"factor": "password", "username": USERNAME, "password": PASSWORD}
+    response = await provider.browser.post(str(shown.response.url), data=data)
+    assert response.status_code == 403
+    assert form["action"]
+    assert session_cookie(provider.browser) is None
+
+
+async def test_csrf_token_wrong_on_login_form(provider: Provider) -> None:
+    shown = await open_interaction(provider.browser, query())
+    response = await submit(
+        provider.browser, shown, "password", username=USERNAME, password=PASSWORD, csrf="forged"
+    )
+    assert response.status_code == 403
+    assert session_cookie(provider.browser) is None
+
+
+async def test_login_csrf_from_another_browser(provider: Provider) -> None:
+    """A form posted without this interaction's browser cookie (cross-site) → 403."""
+    shown = await open_interaction(provider.browser, query())
+    victim = provider.new_browser()
+    form = shown.form("password")
+    data = {i["name"]: i.get("value", "") for i in form["inputs"] if i.get("name")}
+    data.update(username=USERNAME, password=PASSWORD)
+    response = await victim.post(str(shown.response.url), data=data)
+    assert response.status_code == 403
+    assert victim.cookies.get(COOKIE) is None
+
+
+async def test_session_fixation_preset_cookie_is_never_adopted(provider: Provider) -> None:
+    """ASVS 3.2.1 / 5.0 7.2.4: an id planted before login is ignored; login issues a new one."""
+    planted = "attacker-chosen-session-id-0123456789"
+    provider.browser.cookies.set(COOKIE, planted, domain="localhost")
+    await sign_in(provider.browser, query())
+    issued = session_cookie(provider.browser)
+    assert issued is not None
+    assert issued != planted
+    assert await provider.store.get_session(planted, now=provider.clock()) is None
+
+
+async def test_session_id_rotates_on_every_login(provider: Provider) -> None:
+    """A new authentication event always rotates the id; the old id stops working."""
+    await sign_in(provider.browser, query())
+    old = session_cookie(provider.browser)
+    assert old is not None
+    provider.clock.advance(1)
+    shown = await open_interaction(provider.browser, query(prompt="login"))
+    rp_params(
+        await submit(provider.browser, shown, "password", username=USERNAME, password=PASSWORD)
+    )
+    new = session_cookie(provider.browser)
+    assert new is not None
+    assert new != old
+    assert await provider.store.get_session(old, now=provider.clock()) is None
+    stolen = provider.new_browser()
+    stolen.cookies.set(COOKIE, old, domain="localhost")
+    result = rp_params(await stolen.get("/authorize", params=query(prompt="none")))
+    assert result["error"] == "login_required"
+
+
+async def test_prompt_none_with_max_age_0_is_login_required(provider: Provider) -> None:
+    """G-06 / CONF-12: prompt=none + max_age=0 can never be answered silently."""
+    await sign_in(provider.browser, query())
+    result = rp_params(
+        await provider.browser.get("/authorize", params=query(prompt="none", max_age="0"))
+    )
+    assert result["error"] == "login_required"
+    assert "code" not in result
+
+
+def _id_token(provider: Provider, sub: str, *, key: Any = None, iss: str = ISSUER) -> str:
+    if key is None:
+        kid, key = provider.state.keys.signing_key("RS256")
+    else:
+        kid = "foreign"
+    now = int(provider.clock())
+    claims = {"iss": iss, "sub": sub, "aud": PUBLIC, "iat": now - 7200, "exp": now - 3600}
+    return jwt.encode({"alg": "RS256", "kid": kid}, claims, key, algorithms=["RS256"])
+
+
+async def test_id_token_hint_for_another_user_never_yields_their_token(provider: Provider) -> None:
+    """OIDC-11: alice's session with bob's (expired) hint → no token for a different sub."""
+    alice = await provider.store.get_user_by_username(USERNAME)
+    bob = await provider.create_user("bob", "bob's long passphrase")
+    await sign_in(provider.browser, query())
+    hint = _id_token(provider, bob.id)
+
+    silent = rp_params(
+        await provider.browser.get("/authorize", params=query(prompt="none", id_token_hint=hint))
+    )
+    assert silent["error"] == "login_required"
+
+    shown = await open_interaction(provider.browser, query(id_token_hint=hint))
+    assert "id_token_hint_mismatch" in shown.reasons()
+    # alice's own password does not answer a request for bob
+    refused = await submit(
+        provider.browser, shown, "password", username=USERNAME, password=PASSWORD
+    )
+    assert refused.status_code == 400
+    assert "location" not in refused.headers
+    # bob signs in: the code is for bob
+    shown = page(refused)
+    result = rp_params(
+        await submit(
+            provider.browser, shown, "password", username="bob", password="bob's long passphrase"
+        )
+    )
+    payload = await _payload(provider, result["code"])
+    assert payload["sub"] == bob.id != alice.id
+
+
+async def test_id_token_hint_of_the_same_user_answers_silently(provider: Provider) -> None:
+    """CONF-06 / OIDC-12: our own (expired) ID token for the session user is accepted."""
+    alice = await provider.store.get_user_by_username(USERNAME)
+    await sign_in(provider.browser, query())
+    hint = _id_token(provider, alice.id)
+    result = rp_params(
+        await provider.browser.get("/authorize", params=query(prompt="none", id_token_hint=hint))
+    )
+    assert (await _payload(provider, result["code"]))["sub"] == alice.id
+
+
+async def test_forged_id_token_hint_is_refused(provider: Provider) -> None:
+    """OIDC-12: a hint not signed by our keys, or naming another issuer, is rejected."""
+    alice = await provider.store.get_user_by_username(USERNAME)
+    await sign_in(provider.browser, query())
+    foreign = RSAKey.generate_key(2048, private=True)
+    for hint in (
+        _id_token(provider, alice.id, key=foreign),
+        _id_token(provider, alice.id, iss="https://other.example"),
+        "not.a.jwt",
+    ):
+        result = rp_params(
+            await provider.browser.get(
+                "/authorize", params=query(prompt="none", id_token_hint=hint)
+            )
+        )
+        assert result["error"] == "invalid_request"
+
+
+async def test_front_channel_authorization_details_refused_for_par_client(tmp_path: Any) -> None:
+    """RFC 9396 §10: a client that must push its authorization_details cannot send them here."""
+    data = config_data(tmp_path / "db.sqlite")
+    data["clients"].append(
+        {
+            "client_id": "payments",
+            "redirect_uris": [REDIRECT_URI],
+            "require_par_for_authorization_details": True,
+        }
+    )
+    details = [
+        {
+            "type": "payment_initiation",
+            "instructedAmount": {"currency": "EUR", "amount": "1250.00"},
+            "creditorName": "Merchant A",
+            "creditorAccount": {"iban": "DE02100100109307118603"},
+        }
+    ]
+    async with running_provider(tmp_path, clients=data["clients"]) as running:
+        response = await running.browser.get(
+            "/authorize",
+            params=query(
+                client_id="payments", authorization_details=json.dumps(details), state="rar"
+            ),
+        )
+        result = rp_params(response)
+        assert result["error"] == "invalid_request"
+        assert result["state"] == "rar"
+        assert "code" not in result
+
+
+async def test_unknown_authorization_details_type_is_refused(provider: Provider) -> None:
+    details = [{"type": "https://attacker.example/anything", "x": 1}]
+    result = rp_params(
+        await provider.browser.get(
+            "/authorize", params=query(authorization_details=json.dumps(details))
+        )
+    )
+    assert result["error"] == "invalid_authorization_details"
+
+
+async def test_wrong_password_and_unknown_user_look_the_same(provider: Provider) -> None:
+    """No username enumeration: same status and same message (ASVS 5.0 6.3.8)."""
+    texts = []
+    for username, password in ((USERNAME, "wrong password"), ("nobody-here", "wrong password")):
+        browser = provider.new_browser()
+        shown = await open_interaction(browser, query())
+        response = await submit(browser, shown, "password", username=username, password=password)
+        assert response.status_code == 400
+        texts.append(page(response).text.replace(username, "USER"))
+        assert browser.cookies.get(COOKIE) is None
+    strip = lambda t: "\n".join(  # noqa: E731
+        line for line in t.splitlines() if "csrf" not in line and "/interaction/" not in line
+    )
+    assert strip(texts[0]) == strip(texts[1])
+
+
+async def test_disabled_user_is_refused(provider: Provider) -> None:
+    alice = await provider.store.get_user_by_username(USERNAME)
+    await provider.store.set_user_disabled(alice.id, True)
+    shown = await open_interaction(provider.browser, query())
+    response = await submit(
+        provider.browser, shown, "password", username=USERNAME, password=PASSWORD
+    )
+    assert response.status_code == 400
+    assert session_cookie(provider.browser) is None
+
+
+async def test_disabled_user_session_stops_answering(provider: Provider) -> None:
+    alice = await provider.store.get_user_by_username(USERNAME)
+    await sign_in(provider.browser, query())
+    await provider.store.set_user_disabled(alice.id, True)
+    result = rp_params(await provider.browser.get("/authorize", params=query(prompt="none")))
+    assert result["error"] == "login_required"
+
+
+async def test_password_blocked_after_repeated_failures(provider: Provider) -> None:
+    """PSD2 RTS Art. 4(3)(b): at most 5 consecutive failures, then blocked."""
+    shown = await open_interaction(provider.browser, query())
+    for _ in range(MAX_FAILURES):
+        response = await submit(
+            provider.browser, shown, "password", username=USERNAME, password="x"
+        )
+        assert response.status_code == 400
+        shown = page(response)
+    response = await submit(
+        provider.browser, shown, "password", username=USERNAME, password=PASSWORD
+    )
+    assert response.status_code == 400
+    assert session_cookie(provider.browser) is None
+
+
+async def test_no_inline_script_in_any_template() -> None:
+    """The CSP forbids inline script; no template may need one."""
+    import re
+    from pathlib import Path
+
+    import stepauth.provider.interaction as interaction
+
+    templates = Path(interaction.__file__).parent / "templates"
+    for template in templates.glob("*.html"):
+        text = template.read_text()
+        assert re.search(r"<script(?![^>]*\bsrc=)", text) is None, template.name
+        assert re.search(r"\son[a-z]+\s*=", text) is None, template.name  # no inline handlers

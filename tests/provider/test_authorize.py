@@ -1,0 +1,409 @@
+"""The authorization endpoint over HTTP: parameters, responses and the session behaviours.
+
+Black-box against a running Provider (SQLite, injectable clock). IDs cite STANDARDS.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+
+from stepauth.provider.authorize import STEPS
+from tests.conformance.harness import (
+    ACR_1FA,
+    ACR_2FA,
+    CONFIDENTIAL,
+    ISSUER,
+    PUBLIC,
+    REDIRECT_URI,
+    USERNAME,
+    Provider,
+    check_id_token,
+    pkce_pair,
+)
+from tests.provider.frontchannel import (
+    open_interaction,
+    page,
+    query,
+    rp_params,
+    session_cookie,
+    sign_in,
+    submit,
+)
+
+
+async def _exchange(provider: Provider, params: dict[str, str], verifier: str) -> dict[str, object]:
+    body = await provider.exchange(params["code"], verifier, client_id=PUBLIC, secret=None)
+    return await check_id_token(provider, str(body["id_token"]), client_id=PUBLIC, nonce="n-1")
+
+
+async def test_steps_run_in_the_documented_order() -> None:
+    """DESIGN.md §4: one visible ordered table of small steps."""
+    assert [s.__name__ for s in STEPS] == [
+        "parse",
+        "check_client",
+        "load_request_uri",
+        "check_redirect_uri",
+        "check_response_type",
+        "check_pkce",
+        "check_claims",
+        "check_acr_values",
+        "check_authorization_details",
+        "check_max_age",
+        "check_prompt",
+        "check_id_token_hint",
+    ]
+
+
+async def test_code_flow_with_password(provider: Provider) -> None:
+    """The full code flow: login page, code with state and iss (RFC 9207), tokens (CONF-09)."""
+    verifier, challenge = pkce_pair()
+    params = query(code_challenge=challenge, nonce="n-1", state="st-1")
+    shown = await open_interaction(provider.browser, params)
+    assert "Username" in shown.labels
+    assert "Password" in shown.labels
+    assert "Continue" in shown.buttons
+    assert shown.reasons() == ["no_session"]
+    assert shown.response.headers["cache-control"] == "no-store"
+    response = await submit(
+        provider.browser,
+        shown,
+        "password",
+        username=USERNAME,
+        password="correct horse battery staple",
+    )
+    result = rp_params(response)
+    assert result["state"] == "st-1"
+    assert result["iss"] == ISSUER
+    stored = await provider.store.get(
+        "code",
+        __import__("hashlib").sha256(result["code"].encode()).hexdigest(),
+        now=provider.clock(),
+    )
+    assert stored is not None
+    assert stored.payload["code_challenge_method"] == "S256"
+    assert stored.payload["acr"] == ACR_1FA
+    assert stored.payload["amr"] == ["pwd"]
+    assert stored.payload["auth_time"] == int(provider.clock())
+    claims = await _exchange(provider, result, verifier)
+    user = await provider.store.get_user_by_username(USERNAME)
+    assert claims["sub"] == user.id
+    assert claims["acr"] == ACR_1FA
+    assert claims["amr"] == ["pwd"]
+
+
+async def test_session_cookie_attributes(provider: Provider) -> None:
+    """NIST-09: opaque id, HttpOnly, SameSite=Lax, Path=/; expiry not trusted."""
+    shown = await open_interaction(provider.browser, query())
+    response = await submit(
+        provider.browser,
+        shown,
+        "password",
+        username=USERNAME,
+        password="correct horse battery staple",
+    )
+    cookie = next(
+        v
+        for k, v in response.headers.multi_items()
+        if k == "set-cookie" and "stepauth_session=" in v
+    )
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie or "SameSite=Lax" in cookie
+    assert "Path=/" in cookie
+    value = session_cookie(provider.browser)
+    assert value is not None
+    assert len(value) >= 16
+    session = await provider.store.get_session(value, now=provider.clock())
+    assert session is not None
+
+
+async def test_authorization_request_by_post(provider: Provider) -> None:
+    """OIDC-01: the endpoint accepts POST as well as GET."""
+    await sign_in(provider.browser, query())
+    response = await provider.browser.post("/authorize", data=query(state="by-post"))
+    result = rp_params(response)
+    assert result["state"] == "by-post"
+    assert result["code"]
+
+
+async def test_form_post_response_mode(provider: Provider) -> None:
+    """Form Post Response Mode with a visible Continue button and no inline script (CSP)."""
+    await sign_in(provider.browser, query())
+    response = await provider.browser.get(
+        "/authorize", params=query(response_mode="form_post", state="fp")
+    )
+    assert response.status_code == 200
+    shown = page(response)
+    assert shown.forms[0]["action"] == REDIRECT_URI
+    assert shown.forms[0]["method"] == "post"
+    fields = {i["name"]: i["value"] for i in shown.forms[0]["inputs"]}
+    assert fields["state"] == "fp"
+    assert fields["iss"] == ISSUER
+    assert fields["code"]
+    assert "Continue" in shown.buttons
+    assert re.search(r"<script(?![^>]*\bsrc=)", response.text) is None
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    script = await provider.browser.get("/static/form_post.js")
+    assert script.status_code == 200
+    assert "submit()" in script.text
+
+
+async def test_security_headers_on_every_page(provider: Provider) -> None:
+    """OIDC-15: no framing (clickjacking), no referrer leaking codes."""
+    for response in (
+        await provider.browser.get("/authorize", params=query()),
+        await provider.browser.get("/authorize", params={"client_id": "nobody"}),
+    ):
+        csp = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp
+        assert "default-src 'self'" in csp
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
+
+
+async def test_oidcc_prompt_none_not_logged_in_returns_state(provider: Provider) -> None:
+    """CONF-05: no session + prompt=none → login_required, 128-character state intact."""
+    state = secrets.token_urlsafe(96)[:128]
+    assert len(state) == 128
+    response = await provider.browser.get("/authorize", params=query(prompt="none", state=state))
+    result = rp_params(response)
+    assert result["error"] == "login_required"
+    assert result["state"] == state
+    assert result["iss"] == ISSUER
+    assert "code" not in result
+
+
+async def test_oidcc_prompt_none_logged_in(provider: Provider) -> None:
+    """CONF-04: prompt=none with a session answers silently with the same sub/auth_time."""
+    first = await sign_in(provider.browser, query())
+    provider.clock.advance(5)
+    response = await provider.browser.get("/authorize", params=query(prompt="none"))
+    second = rp_params(response)
+    assert second["code"] != first["code"]
+    a = await _payload(provider, first["code"])
+    b = await _payload(provider, second["code"])
+    assert a["sub"] == b["sub"]
+    assert a["auth_time"] == b["auth_time"]
+
+
+async def _payload(provider: Provider, code: str) -> dict[str, object]:
+    import hashlib
+
+    item = await provider.store.get(
+        "code", hashlib.sha256(code.encode()).hexdigest(), now=provider.clock()
+    )
+    assert item is not None
+    return dict(item.payload)
+
+
+async def test_oidcc_prompt_login_reprompts(provider: Provider) -> None:
+    """CONF-03 / OIDC-13: prompt=login shows the login page again; auth_time strictly later."""
+    first = await sign_in(provider.browser, query())
+    provider.clock.advance(1)
+    shown = await open_interaction(provider.browser, query(prompt="login"))
+    assert shown.reasons() == ["prompt_login"]
+    second = rp_params(
+        await submit(
+            provider.browser,
+            shown,
+            "password",
+            username=USERNAME,
+            password="correct horse battery staple",
+        )
+    )
+    a = await _payload(provider, first["code"])
+    b = await _payload(provider, second["code"])
+    assert int(b["auth_time"]) > int(a["auth_time"])  # type: ignore[call-overload]
+    assert a["sub"] == b["sub"]
+
+
+async def test_max_age_zero_reprompts(provider: Provider) -> None:
+    """OIDC-05: max_age=0 is prompt=login; the ID token must carry auth_time (OIDC-04)."""
+    await sign_in(provider.browser, query())
+    provider.clock.advance(1)
+    shown = await open_interaction(provider.browser, query(max_age="0"))
+    assert shown.reasons() == ["prompt_login"]
+    result = rp_params(
+        await submit(
+            provider.browser,
+            shown,
+            "password",
+            username=USERNAME,
+            password="correct horse battery staple",
+        )
+    )
+    payload = await _payload(provider, result["code"])
+    assert payload["max_age_requested"] is True
+    assert payload["auth_time"] == int(provider.clock())
+
+
+async def test_oidcc_max_age_1(provider: Provider) -> None:
+    """CONF-01: max_age=1 after 2 s → login again; the new auth_time is strictly later."""
+    verifier1, challenge1 = pkce_pair()
+    first = await sign_in(provider.browser, query(code_challenge=challenge1, nonce="n-1"))
+    provider.clock.advance(2)
+    verifier2, challenge2 = pkce_pair()
+    shown = await open_interaction(
+        provider.browser, query(code_challenge=challenge2, nonce="n-1", max_age="1")
+    )
+    assert shown.reasons() == ["max_age"]
+    second = rp_params(
+        await submit(
+            provider.browser,
+            shown,
+            "password",
+            username=USERNAME,
+            password="correct horse battery staple",
+        )
+    )
+    one = await _exchange(provider, first, verifier1)
+    two = await _exchange(provider, second, verifier2)
+    assert "auth_time" in two
+    assert int(two["auth_time"]) > int(one["auth_time"])  # type: ignore[call-overload]
+    assert abs(int(two["auth_time"]) - provider.clock()) <= 1  # type: ignore[call-overload]
+
+
+async def test_oidcc_max_age_10000_does_not_prompt(provider: Provider) -> None:
+    """CONF-02: a fresh enough session answers without a login page; same auth_time."""
+    first = await sign_in(provider.browser, query(max_age="15000"))
+    provider.clock.advance(30)
+    second = rp_params(await provider.browser.get("/authorize", params=query(max_age="10000")))
+    a = await _payload(provider, first["code"])
+    b = await _payload(provider, second["code"])
+    assert a["auth_time"] == b["auth_time"]
+    assert b["max_age_requested"] is True
+
+
+async def test_unknown_parameter_and_unknown_acr_are_ignored(provider: Provider) -> None:
+    """OIDC-10, OIDC-39 (oidcc-ensure-request-with-unknown-parameter-succeeds)."""
+    result = await sign_in(
+        provider.browser,
+        query(extra_param="foobar", acr_values="urn:example:unknown " + ACR_1FA, ui_locales="xx"),
+    )
+    payload = await _payload(provider, result["code"])
+    assert payload["acr"] == ACR_1FA
+    assert payload["acr_requested"] is True
+
+
+async def test_only_unknown_acr_values_still_succeed(provider: Provider) -> None:
+    """CONF-07: acr_values the Provider does not know never cause an error."""
+    result = await sign_in(provider.browser, query(acr_values="1 2"))
+    assert "code" in result
+
+
+async def test_acr_values_met_by_session(provider: Provider) -> None:
+    await sign_in(provider.browser, query())
+    result = rp_params(
+        await provider.browser.get("/authorize", params=query(acr_values=ACR_1FA, prompt="none"))
+    )
+    assert (await _payload(provider, result["code"]))["acr"] == ACR_1FA
+
+
+async def test_malformed_parameters_are_invalid_request(provider: Provider) -> None:
+    """Malformed claims, max_age and prompt → invalid_request, redirected with state + iss."""
+    for bad in (
+        {"claims": "{not json"},
+        {"claims": json.dumps(["id_token"])},
+        {"claims": json.dumps({"id_token": {"acr": {"essential": "yes"}}})},
+        {"max_age": "ten"},
+        {"max_age": "-1"},
+        {"max_age": "1.5"},
+        {"prompt": "none login"},
+    ):
+        response = await provider.browser.get("/authorize", params=query(state="s", **bad))
+        result = rp_params(response)
+        assert result["error"] == "invalid_request", bad
+        assert result["state"] == "s"
+        assert result["iss"] == ISSUER
+
+
+async def test_repeated_parameter_is_invalid_request(provider: Provider) -> None:
+    params = [*list(query(state="s").items()), ("scope", "openid profile")]
+    response = await provider.browser.get("/authorize", params=params)
+    assert rp_params(response)["error"] == "invalid_request"
+
+
+async def test_response_type_other_than_code(provider: Provider) -> None:
+    response = await provider.browser.get("/authorize", params=query(response_type="token"))
+    assert rp_params(response)["error"] == "unsupported_response_type"
+
+
+async def test_unsupported_response_mode_is_not_redirected(provider: Provider) -> None:
+    """OIDC-17: an unsupported response_mode gets a 400 without redirect."""
+    response = await provider.browser.get("/authorize", params=query(response_mode="fragment"))
+    assert response.status_code == 400
+    assert "location" not in response.headers
+
+
+async def test_login_hint_prefills_username(provider: Provider) -> None:
+    shown = await open_interaction(provider.browser, query(login_hint="alice"))
+    username = next(i for i in shown.form("password")["inputs"] if i.get("name") == "username")
+    assert username["value"] == "alice"
+
+
+async def test_voluntary_client_gets_the_session_acr(provider: Provider) -> None:
+    """OIDC-29: a client with acr_values="voluntary" gets the session's acr, never a higher one."""
+    await sign_in(provider.browser, query())
+    response = await provider.browser.get(
+        "/authorize", params=query(client_id=CONFIDENTIAL, acr_values=ACR_2FA, prompt="none")
+    )
+    result = rp_params(response)
+    assert (await _payload(provider, result["code"]))["acr"] == ACR_1FA
+
+
+async def test_claims_request_is_kept_for_the_token_endpoint(provider: Provider) -> None:
+    claims = {"id_token": {"auth_time": {"essential": True}}, "userinfo": {"name": None}}
+    result = await sign_in(provider.browser, query(claims=json.dumps(claims)))
+    assert (await _payload(provider, result["code"]))["claims"] == claims
+
+
+async def test_pushed_request_uri_is_single_use(provider: Provider) -> None:
+    """RFC 9126 §4: the pushed parameters are used once, by the client that pushed them."""
+    await sign_in(provider.browser, query())
+    request_uri = "urn:ietf:params:oauth:request_uri:" + secrets.token_urlsafe(16)
+    await provider.store.put(
+        "par",
+        request_uri,
+        {"client_id": PUBLIC, "params": query(state="pushed", prompt="none")},
+        expires_at=provider.clock() + 60,
+    )
+    front = {"client_id": PUBLIC, "request_uri": request_uri}
+    result = rp_params(await provider.browser.get("/authorize", params=front))
+    assert result["state"] == "pushed"
+    assert result["code"]
+    replay = await provider.browser.get("/authorize", params=front)
+    assert replay.status_code == 400
+    assert "invalid_request_uri" in replay.text
+
+
+async def test_pushed_request_uri_of_another_client(provider: Provider) -> None:
+    request_uri = "urn:ietf:params:oauth:request_uri:" + secrets.token_urlsafe(16)
+    await provider.store.put(
+        "par",
+        request_uri,
+        {"client_id": CONFIDENTIAL, "params": query(client_id=CONFIDENTIAL)},
+        expires_at=provider.clock() + 60,
+    )
+    response = await provider.browser.get(
+        "/authorize", params={"client_id": PUBLIC, "request_uri": request_uri}
+    )
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert "invalid_request_uri" in response.text
+
+
+async def test_expired_pushed_request_uri(provider: Provider) -> None:
+    request_uri = "urn:ietf:params:oauth:request_uri:" + secrets.token_urlsafe(16)
+    await provider.store.put(
+        "par",
+        request_uri,
+        {"client_id": PUBLIC, "params": query()},
+        expires_at=provider.clock() + 60,
+    )
+    provider.clock.advance(61)
+    response = await provider.browser.get(
+        "/authorize", params={"client_id": PUBLIC, "request_uri": request_uri}
+    )
+    assert response.status_code == 400
+    assert "invalid_request_uri" in response.text

@@ -1,0 +1,150 @@
+"""Step-up through the interaction: ask only for the missing factor, never answer lower.
+
+DESIGN.md §2–3; OIDC-18/28; issue 3 "Step-up specific" tests.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pyotp
+
+from tests.conformance.harness import ACR_1FA, ACR_2FA, ISSUER, PASSWORD, USERNAME, Provider
+from tests.provider.frontchannel import (
+    TotpPlugin,
+    enrol_totp,
+    open_interaction,
+    query,
+    rp_params,
+    session_cookie,
+    sign_in,
+    submit,
+    use_factors,
+)
+from tests.provider.test_authorize import _payload
+
+
+async def test_1fa_session_asked_for_2fa_is_prompted_acr_not_met(provider: Provider) -> None:
+    """A 1fa session asked for 2fa is stepped up (reason acr_not_met), never answered at 1fa.
+
+    Only the missing factor is offered (the password is fresh); afterwards the sub is the
+    same, the session id has changed and acr=2fa with amr pwd+otp+mfa.
+    """
+    use_factors(provider, totp=True)
+    user = await provider.store.get_user_by_username(USERNAME)
+    secret = await enrol_totp(provider, user.id)
+    first = await sign_in(provider.browser, query())
+    before = await _payload(provider, first["code"])
+    assert before["acr"] == ACR_1FA
+    cookie_1fa = session_cookie(provider.browser)
+
+    provider.clock.advance(60)
+    silent = rp_params(
+        await provider.browser.get("/authorize", params=query(acr_values=ACR_2FA, prompt="none"))
+    )
+    assert silent["error"] == "interaction_required"
+    assert "code" not in silent
+
+    shown = await open_interaction(provider.browser, query(acr_values=ACR_2FA, state="up"))
+    assert shown.reasons() == ["acr_not_met"]
+    assert shown.kinds() == [TotpPlugin.kind]  # the password is not asked again
+    assert "Code" in shown.labels
+    code = pyotp.TOTP(secret).at(int(provider.clock()))
+    result = rp_params(await submit(provider.browser, shown, TotpPlugin.kind, code=code))
+    assert result["state"] == "up"
+    assert result["iss"] == ISSUER
+    after = await _payload(provider, result["code"])
+    assert after["acr"] == ACR_2FA
+    assert set(after["amr"]) == {"pwd", "otp", "mfa"}  # type: ignore[arg-type]
+    assert after["sub"] == before["sub"] == user.id
+    # auth_time is the oldest factor behind 2fa: the password (DESIGN.md §2)
+    assert after["auth_time"] == before["auth_time"]
+    assert session_cookie(provider.browser) != cookie_1fa
+    assert await provider.store.get_session(cookie_1fa, now=provider.clock()) is None
+
+
+async def test_step_up_with_max_age_asks_for_every_stale_factor(provider: Provider) -> None:
+    """max_age with 2fa: a stale password is asked again, so auth_time moves forward."""
+    use_factors(provider, totp=True)
+    user = await provider.store.get_user_by_username(USERNAME)
+    secret = await enrol_totp(provider, user.id)
+    first = await sign_in(provider.browser, query())
+    provider.clock.advance(600)
+    shown = await open_interaction(provider.browser, query(acr_values=ACR_2FA, max_age="300"))
+    assert "max_age" in shown.reasons() or "acr_not_met" in shown.reasons()
+    response = await submit(
+        provider.browser, shown, "password", username=USERNAME, password=PASSWORD
+    )
+    assert response.status_code == 303
+    again = await provider.browser.get(response.headers["location"])
+    from tests.provider.frontchannel import page
+
+    second_page = page(again)
+    assert second_page.kinds() == [TotpPlugin.kind]
+    code = pyotp.TOTP(secret).at(int(provider.clock()))
+    result = rp_params(await submit(provider.browser, second_page, TotpPlugin.kind, code=code))
+    after = await _payload(provider, result["code"])
+    before = await _payload(provider, first["code"])
+    assert after["acr"] == ACR_2FA
+    assert int(after["auth_time"]) > int(before["auth_time"])  # type: ignore[call-overload]
+
+
+async def test_required_acr_the_user_cannot_meet_is_unmet(provider: Provider) -> None:
+    """DESIGN.md §2: no enrolled factor can reach 2fa → unmet_authentication_requirements."""
+    use_factors(provider, totp=True)  # the Provider offers TOTP, but alice has none
+    await sign_in(provider.browser, query())
+    response = await provider.browser.get("/authorize", params=query(acr_values=ACR_2FA, state="u"))
+    result = rp_params(response)
+    assert result["error"] == "unmet_authentication_requirements"
+    assert result["state"] == "u"
+    assert result["iss"] == ISSUER
+
+
+async def test_essential_acr_unmeetable_is_unmet_value_form(provider: Provider) -> None:
+    """OIDC-28 / OIDC-18 with the ``value`` form."""
+    use_factors(provider)
+    await sign_in(provider.browser, query())
+    claims = {"id_token": {"acr": {"essential": True, "value": "phrh"}}}
+    result = rp_params(
+        await provider.browser.get("/authorize", params=query(claims=json.dumps(claims)))
+    )
+    assert result["error"] == "unmet_authentication_requirements"
+
+
+async def test_essential_acr_unmeetable_is_unmet_values_form(provider: Provider) -> None:
+    """OIDC-28 with the ``values`` form, before anyone signed in; and an unknown acr."""
+    use_factors(provider)
+    for values in (["phr", "phrh"], ["urn:example:unknown"]):
+        claims = {"id_token": {"acr": {"essential": True, "values": values}}}
+        result = rp_params(
+            await provider.browser.get("/authorize", params=query(claims=json.dumps(claims)))
+        )
+        assert result["error"] == "unmet_authentication_requirements", values
+
+
+async def test_essential_acr_met_is_returned(provider: Provider) -> None:
+    """CONF-09 ValidateIdTokenACRClaimAgainstRequest: acr is one of the requested values."""
+    await sign_in(provider.browser, query())
+    claims = {"id_token": {"acr": {"essential": True, "values": [ACR_1FA]}}}
+    result = rp_params(
+        await provider.browser.get(
+            "/authorize", params=query(claims=json.dumps(claims), prompt="none")
+        )
+    )
+    payload = await _payload(provider, result["code"])
+    assert payload["acr"] == ACR_1FA
+    assert payload["acr_requested"] is True
+
+
+async def test_essential_acr_unmet_under_voluntary_client(provider: Provider) -> None:
+    """Essential acr is enforced even when the client's acr_values are voluntary."""
+    use_factors(provider)
+    await sign_in(provider.browser, query())
+    claims = {"id_token": {"acr": {"essential": True, "value": ACR_2FA}}}
+    result = rp_params(
+        await provider.browser.get(
+            "/authorize",
+            params=query(client_id="bank-app", claims=json.dumps(claims)),
+        )
+    )
+    assert result["error"] == "unmet_authentication_requirements"

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stepauth.assurance import DEFAULT_LADDER, Ladder, Requirement
 from stepauth.policy.context import Context, Counters
@@ -160,6 +160,22 @@ class Decision:
     exempt: str | None
     reasons: tuple[Reason, ...]
     counters: Counters | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready form for audit logs and ``stepauth policy explain --json``."""
+        requirement = self.requirement
+        return {
+            "action": self.action,
+            "requirement": None
+            if requirement is None
+            else {"acr_values": list(requirement.acr_values), "max_age": requirement.max_age},
+            "bind": self.bind,
+            "exempt": self.exempt,
+            "reasons": [
+                {"kind": r.kind, "rule": r.rule, "message": r.message} for r in self.reasons
+            ],
+            "counters": None if self.counters is None else self.counters.to_json(),
+        }
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,78 @@
+"""``stepauth policy explain``: print what an action needs in a context, and why.
+
+::
+
+    stepauth policy explain --action transfer --context ctx.json [--policy PATH] [--json]
+
+The policy file defaults to ``$STEPAUTH_POLICY``, else ``./policy.toml``; ``--context -``
+reads the context JSON from standard input. A policy file that does not load exits with
+status 2 and prints ``PATH:LINE: key: what is wrong`` on standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from stepauth.policy import Context, Policy, PolicyError, explain
+
+__all__ = ["register", "run_explain"]
+
+EXIT_INVALID = 2
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "policy", help="inspect the action policy"
+    )
+    commands = parser.add_subparsers(dest="policy_command", required=True)
+    explain_parser: argparse.ArgumentParser = commands.add_parser(
+        "explain", help="print the decision for an action in a context, and why"
+    )
+    explain_parser.add_argument("--action", required=True, help="action name, e.g. transfer")
+    explain_parser.add_argument(
+        "--context", default=None, help="context JSON file ('-' for standard input)"
+    )
+    explain_parser.add_argument(
+        "--policy",
+        default=None,
+        help="policy file (default: $STEPAUTH_POLICY or ./policy.toml)",
+    )
+    explain_parser.add_argument("--json", action="store_true", help="print the decision as JSON")
+    explain_parser.set_defaults(func=run_explain)
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    policy_path = Path(args.policy or os.environ.get("STEPAUTH_POLICY") or "policy.toml")
+    try:
+        policy = Policy.load(policy_path)
+        context = _context(args.context)
+        decision = policy.decide(args.action, context)
+    except PolicyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.json:
+        print(json.dumps(decision.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(explain(decision))
+    return 0
+
+
+def _context(source: str | None) -> Context:
+    if source is None:
+        return Context()
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"cannot read the context: {exc}", path=source) from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PolicyError(
+            f"the context is not JSON: {exc.msg}", line=exc.lineno, path=source
+        ) from exc
+    return Context.from_json(data)

@@ -1,0 +1,159 @@
+"""The verifiers against real browser payloads: Chromium + DevTools virtual authenticator.
+
+PEERS.md: Chromium's virtual authenticator produces real CTAP2 responses on
+``http://localhost`` (a secure context, RP ID ``localhost``). The verifier layer has no
+HTTP of its own, so a tiny static page hosts the ceremonies and the options/responses
+pass through ``page.evaluate`` as WebAuthn JSON (``parse*OptionsFromJSON``/``toJSON``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from stepauth.provider.factors.webauthn import (
+    UserNotVerified,
+    authentication_options,
+    registration_options,
+    verify_authentication,
+    verify_registration,
+)
+from tests.conftest import add_virtual_authenticator, free_port
+
+pytestmark = pytest.mark.browser
+
+CREATE = """async (options) => {
+  const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(options);
+  const credential = await navigator.credentials.create({publicKey});
+  return credential.toJSON();
+}"""
+GET = """async (options) => {
+  const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(options);
+  const credential = await navigator.credentials.get({publicKey});
+  return credential.toJSON();
+}"""
+
+
+class _Page(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"<!doctype html><title>ceremony</title><p>ceremony</p>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+@pytest.fixture
+def origin() -> Iterator[str]:
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), _Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def browser_page(chromium: Any, origin: str) -> Iterator[tuple[Any, Any]]:
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(origin + "/")
+    try:
+        yield context, page
+    finally:
+        context.close()
+
+
+def enrol(page: Any, origin: str, handle: bytes) -> Any:
+    options = registration_options(
+        rp_id="localhost", rp_name="stepauth", user_id=handle, user_name="alice"
+    )
+    response = page.evaluate(CREATE, options.public_key)
+    return verify_registration(
+        credential=response,
+        expected_challenge=options.challenge,
+        expected_rp_id="localhost",
+        expected_origins=[origin],
+    )
+
+
+def step_up(page: Any, origin: str, stored: Any, **kw: Any) -> Any:
+    options = authentication_options(
+        rp_id="localhost",
+        allow_credentials=[stored.credential_id],
+        user_verification=kw.pop("user_verification", "required"),
+    )
+    response = page.evaluate(GET, options.public_key)
+    return verify_authentication(
+        credential=response,
+        expected_challenge=options.challenge,
+        expected_rp_id="localhost",
+        expected_origins=[origin],
+        stored=stored,
+        expected_user_handle=stored.user_handle,
+        **kw,
+    )
+
+
+def test_chromium_passkey_registers_and_steps_up(
+    browser_page: tuple[Any, Any], origin: str
+) -> None:
+    """WA-06..31 on real CTAP2 output: a device-bound passkey with UV -> pop user pin."""
+    context, page = browser_page
+    add_virtual_authenticator(context, page)
+    handle = os.urandom(16)
+    cred = enrol(page, origin, handle)
+    assert cred.user_verified is True
+    assert cred.backup_eligible is False
+    assert cred.attestation_trusted is False  # attestation "none"
+    event = step_up(page, origin, cred.to_stored(handle))
+    assert event.methods == ("pop", "user", "pin")
+    assert event.attrs["uv"] is True
+    assert event.attrs["be"] is False
+    assert event.multi_factor
+
+
+def test_chromium_synced_passkey_reports_backup_flags(
+    browser_page: tuple[Any, Any], origin: str
+) -> None:
+    """WA-34: a synced passkey (BE=1, BS=1) verifies and says so in the event."""
+    context, page = browser_page
+    add_virtual_authenticator(context, page, defaultBackupEligibility=True, defaultBackupState=True)
+    handle = os.urandom(16)
+    cred = enrol(page, origin, handle)
+    assert (cred.backup_eligible, cred.backup_state) == (True, True)
+    event = step_up(page, origin, cred.to_stored(handle))
+    assert event.attrs["be"] is True
+    assert event.attrs["bs"] is True
+    assert not event.hardware_bound
+
+
+def test_chromium_assertion_without_user_verification_is_rejected(
+    browser_page: tuple[Any, Any], origin: str
+) -> None:
+    """WA-28: UV off in the authenticator -> required get() fails in the browser, and a
+    "discouraged" assertion (UV=0) is refused by the verifier when step-up requires UV."""
+    context, page = browser_page
+    cdp, authenticator_id = add_virtual_authenticator(context, page)
+    handle = os.urandom(16)
+    stored = enrol(page, origin, handle).to_stored(handle)
+    cdp.send(
+        "WebAuthn.setUserVerified", {"authenticatorId": authenticator_id, "isUserVerified": False}
+    )
+    options = authentication_options(rp_id="localhost", allow_credentials=[stored.credential_id])
+    with pytest.raises(Exception, match=r"NotAllowedError"):
+        page.evaluate(GET, options.public_key)
+    with pytest.raises(UserNotVerified):
+        step_up(page, origin, stored, user_verification="discouraged")

@@ -1,0 +1,464 @@
+"""assess(): DESIGN §2 exactly — hand-computed cases and properties.
+
+Standards: OIDC-20 (auth_time), OIDC-22/AMR-03 (amr), OIDC-45 (phr/phrh), NIST-02/04
+(AAL2/AAL3), NIST-08 (a session is never above its events), NIST-12 (OTP/SMS are not
+phishing-resistant), NIST-25/26 (synced passkeys, UV=0), G-07/G-08.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from itertools import combinations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stepauth.assurance import (
+    DEFAULT_LADDER,
+    AuthEvent,
+    Category,
+    InvalidEvent,
+    InvalidRequirement,
+    Ladder,
+    Need,
+    assess,
+    ladder_from_data,
+)
+from tests.assurance.factories import (
+    ACR_1FA,
+    ACR_2FA,
+    DAY,
+    HOUR,
+    MINUTE,
+    NOW,
+    passkey,
+    password,
+    recovery,
+    security_key,
+    sms,
+    totp,
+)
+
+KNOW, POSS, INH = Category.KNOWLEDGE, Category.POSSESSION, Category.INHERENCE
+PSD2 = "urn:openbanking:psd2:sca"
+
+
+# --- the cases of issue 2, computed by hand ----------------------------------------------
+
+
+def test_passkey_step_up_meets_phr_with_auth_time_of_the_passkey() -> None:
+    """Password 2 h ago + passkey (UV) 1 min ago, phr with max_age=300 → met.
+
+    The passkey alone meets phr, so auth_time moves to the passkey (DESIGN §2.3).
+    """
+    key = passkey(MINUTE)
+    result = assess([password(2 * HOUR), key], ["phr"], 300, now=NOW)
+    assert result.met
+    assert result.acr == "phr"
+    assert result.auth_time == NOW - MINUTE
+    assert result.amr == ("pop", "user", "pin", "mfa")
+    assert result.events == (key,)
+    assert result.missing == {}
+
+
+def test_stale_password_is_what_2fa_with_max_age_is_missing() -> None:
+    """2fa with max_age=300, password 2 h old, OTP fresh → not met; the knowledge factor
+    (or one multi-factor authenticator) is missing (DESIGN §2.3)."""
+    result = assess([password(2 * HOUR), totp(MINUTE)], [ACR_2FA], 300, now=NOW)
+    assert not result.met
+    assert result.acr is None
+    assert result.auth_time is None
+    assert result.amr == ()
+    needs = result.missing[ACR_2FA]
+    assert Need(categories=frozenset({KNOW})) in needs
+    assert Need(multi_factor=True) in needs
+    assert Need(categories=frozenset({POSS})) not in needs  # the OTP is fresh
+
+
+def test_code_added_to_old_password_keeps_auth_time_at_the_password() -> None:
+    """Without max_age the 24 h window holds both: auth_time = the OLDER event (OIDC-20)."""
+    result = assess([password(2 * HOUR), totp(MINUTE)], [ACR_2FA], now=NOW)
+    assert result.met
+    assert result.acr == ACR_2FA
+    assert result.auth_time == NOW - 2 * HOUR
+    assert result.amr == ("pwd", "otp", "mfa")
+
+
+def test_synced_passkey_never_meets_phrh() -> None:
+    """G-08, NIST-25: syncable authenticators stop at AAL2, even with trusted attestation."""
+    events = [passkey(0, attestation_trusted=True), password(0), totp(0)]
+    result = assess(events, ["phrh"], 0, now=NOW)
+    assert not result.met
+    assert result.missing["phrh"] == (
+        Need(phishing_resistant=True, hardware_bound=True, multi_factor=True),
+    )
+    assert assess(events, now=NOW).acr == "phr"
+
+
+def test_device_bound_attested_key_meets_phrh() -> None:
+    key = security_key(10 * MINUTE)
+    result = assess([password(HOUR), key], ["phrh"], now=NOW)
+    assert result.acr == "phrh"
+    assert result.amr == ("hwk", "user", "pin", "mfa")
+    assert result.auth_time == key.at
+
+
+def test_unattested_device_bound_key_is_only_phr() -> None:
+    key = security_key(0, attestation_trusted=False)
+    assert assess([key], now=NOW).acr == "phr"
+
+
+@pytest.mark.parametrize("factor", [sms, totp, recovery])
+def test_codes_never_meet_phr(factor: object) -> None:
+    """NIST-12 / G-09: SMS, OTP and recovery codes are not phishing-resistant."""
+    events = [password(0), factor(0)]  # type: ignore[operator]
+    result = assess(events, ["phr"], now=NOW)
+    assert not result.met
+    assert result.missing["phr"] == (Need(phishing_resistant=True, multi_factor=True),)
+    assert assess(events, now=NOW).acr == ACR_2FA  # still two factors (NIST-02)
+
+
+def test_uv0_passkey_is_single_factor() -> None:
+    """NIST-26: UV=0 → single-factor cryptographic authenticator."""
+    key = passkey(0, uv=False)
+    assert assess([key], now=NOW).acr == ACR_1FA
+    assert assess([key], [ACR_2FA], now=NOW).missing[ACR_2FA] == (
+        Need(categories=frozenset({KNOW})),
+        Need(categories=frozenset({INH})),
+        Need(multi_factor=True),
+    )
+    with_password = assess([password(1), key], now=NOW)
+    assert with_password.acr == ACR_2FA  # password + SF crypto is AAL2, not phr
+    assert with_password.amr == ("pwd", "pop", "user", "mfa")
+
+
+def test_preference_order_returns_first_met_value() -> None:
+    """acr = the first requested value that is met (DESIGN §2.3, SU-02)."""
+    events = [password(0), totp(0), passkey(HOUR)]
+    first = assess(events, [ACR_2FA, "phr"], now=NOW)
+    assert first.acr == ACR_2FA
+    assert first.auth_time == NOW  # pwd + otp is fresher than the passkey
+    prefer_phr = assess(events, ["phr", ACR_2FA], now=NOW)
+    assert prefer_phr.acr == "phr"
+    assert prefer_phr.auth_time == NOW - HOUR
+
+
+def test_missing_lists_preferred_values_that_were_not_met() -> None:
+    result = assess([password(0), totp(0)], ["phrh", "phr", ACR_2FA], now=NOW)
+    assert result.met
+    assert result.acr == ACR_2FA
+    assert set(result.missing) == {"phrh", "phr"}
+
+
+def test_unknown_acr_values_are_ignored() -> None:
+    """OIDC Core §3.1.2.1: unknown values must not fail the request."""
+    events = [passkey(0)]
+    assert assess(events, ["myACR", "phr"], now=NOW).acr == "phr"
+    only_unknown = assess(events, ["myACR"], now=NOW)
+    assert only_unknown.acr == "phr"  # as if nothing was requested: the highest met level
+    assert "myACR" not in only_unknown.missing
+    assert assess(events, "myACR phr", now=NOW).acr == "phr"  # wire form
+
+
+def test_higher_level_satisfies_lower() -> None:
+    key = security_key(0)
+    for acr in (ACR_1FA, ACR_2FA, "phr", "phrh"):
+        result = assess([key], [acr], now=NOW)
+        assert result.acr == acr
+        assert result.events == (key,)
+
+
+def test_without_request_the_highest_level_is_returned() -> None:
+    assert assess([password(0)], now=NOW).acr == ACR_1FA
+    assert assess([password(0), totp(0)], now=NOW).acr == ACR_2FA
+    assert assess([password(0), security_key(0)], now=NOW).acr == "phrh"
+
+
+def test_level_windows_apply_without_max_age() -> None:
+    """NIST-06: AAL1 30 days, AAL2 24 h, AAL3 12 h."""
+    assert assess([password(10 * DAY)], now=NOW).acr == ACR_1FA
+    assert assess([password(31 * DAY)], now=NOW).acr is None
+    assert assess([password(25 * HOUR), totp(0)], now=NOW).acr == ACR_1FA
+    assert assess([security_key(13 * HOUR)], now=NOW).acr == "phr"
+    assert assess([security_key(12 * HOUR)], now=NOW).acr == "phrh"  # boundary inclusive
+
+
+def test_max_age_zero_needs_an_event_at_now() -> None:
+    assert assess([passkey(0)], ["phr"], 0, now=NOW).met
+    assert not assess([passkey(1)], ["phr"], 0, now=NOW).met
+
+
+def test_freshest_subset_wins_across_rules() -> None:
+    """Among satisfying subsets the one whose oldest event is newest (DESIGN §2.2)."""
+    events = [passkey(3 * HOUR), password(2 * HOUR), totp(MINUTE)]
+    result = assess(events, [ACR_2FA], now=NOW)
+    assert result.auth_time == NOW - 2 * HOUR
+    assert result.amr == ("pwd", "otp", "mfa")
+
+
+def test_subset_drops_unneeded_events() -> None:
+    events = [password(3 * HOUR), sms(2 * HOUR), totp(HOUR), password(MINUTE)]
+    result = assess(events, [ACR_2FA], now=NOW)
+    assert result.auth_time == NOW - HOUR
+    assert result.amr == ("otp", "pwd", "mfa")
+
+
+def test_authenticator_older_than_the_newest_events() -> None:
+    events = [totp(0), password(0), passkey(HOUR)]
+    result = assess(events, ["phr"], now=NOW)
+    assert result.events == (events[2],)
+
+
+def test_empty_session() -> None:
+    result = assess([], now=NOW)
+    assert (result.met, result.acr, result.amr, result.auth_time, result.missing) == (
+        False,
+        None,
+        (),
+        None,
+        {},
+    )
+    needs = assess([], [ACR_2FA], now=NOW).missing[ACR_2FA]
+    assert needs == (
+        Need(categories=frozenset({KNOW, POSS})),
+        Need(categories=frozenset({KNOW, INH})),
+        Need(categories=frozenset({POSS, INH})),
+        Need(multi_factor=True),
+    )
+
+
+def test_events_in_the_future_are_ignored() -> None:
+    """Fail closed on clock skew: a future event proves nothing yet."""
+    assert assess([passkey(-60)], now=NOW).acr is None
+
+
+def test_signals_alone_meet_nothing() -> None:
+    events = [AuthEvent((m,), NOW) for m in ("rba", "geo", "user", "mca", "wia", "mfa")]
+    assert assess(events, now=NOW).acr is None
+
+
+def test_recorded_mfa_is_not_repeated_in_amr() -> None:
+    event = AuthEvent(("pwd", "otp", "mfa"), NOW)
+    assert assess([event], now=NOW).amr == ("pwd", "otp", "mfa")
+
+
+def test_events_may_be_given_in_their_json_form() -> None:
+    events = [password(0).to_json(), passkey(0).to_json()]
+    assert assess(events, now=NOW).acr == "phr"
+    with pytest.raises(InvalidEvent):
+        assess(["pwd"], now=NOW)  # type: ignore[list-item]
+    with pytest.raises(InvalidEvent):
+        assess([{"methods": [], "at": 1}], now=NOW)
+
+
+@pytest.mark.parametrize("max_age", [-1, True, 1.5, "300"])
+def test_invalid_max_age(max_age: object) -> None:
+    with pytest.raises(InvalidRequirement):
+        assess([], ["phr"], max_age, now=NOW)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("now", [True, "1", float("nan"), float("inf")])
+def test_invalid_now(now: object) -> None:
+    with pytest.raises(InvalidRequirement):
+        assess([], now=now)  # type: ignore[arg-type]
+
+
+def test_invalid_acr_values() -> None:
+    with pytest.raises(InvalidRequirement):
+        assess([], [1], now=NOW)  # type: ignore[list-item]
+
+
+def test_now_defaults_to_the_clock() -> None:
+    event = AuthEvent(("pwd",), 0)
+    assert assess([event], [ACR_1FA], 10**12).met
+
+
+# --- custom ladders from data -------------------------------------------------------------
+
+PSD2_TOML = """
+base = "default"
+[[levels]]
+acr = "urn:openbanking:psd2:sca"
+above = "urn:stepauth:acr:2fa"
+max_age = 300
+rule = { categories = 2, exclude_methods = ["tel"], allow_restricted = false }
+"""
+
+
+def test_custom_psd2_level_from_toml() -> None:
+    """OIDC-46 / PSD2 Art. 4: two independent categories within 5 minutes."""
+    ladder = ladder_from_data(tomllib.loads(PSD2_TOML))
+    fresh = assess([password(MINUTE), totp(0)], [PSD2], now=NOW, ladder=ladder)
+    assert fresh.acr == PSD2
+    assert fresh.amr == ("pwd", "otp", "mfa")
+    stale = assess([password(10 * MINUTE), totp(0)], [PSD2], now=NOW, ladder=ladder)
+    assert not stale.met
+    assert Need(categories=frozenset({KNOW})) in stale.missing[PSD2]
+
+
+def test_custom_level_excludes_restricted_and_named_methods() -> None:
+    ladder = ladder_from_data(tomllib.loads(PSD2_TOML))
+    for second in (sms(0), recovery(0), AuthEvent(("tel",), NOW)):
+        result = assess([password(0), second], [PSD2], now=NOW, ladder=ladder)
+        assert not result.met
+        assert result.missing[PSD2] == (
+            Need(categories=frozenset({POSS})),
+            Need(categories=frozenset({INH})),
+        )
+    assert assess([passkey(0)], [PSD2], now=NOW, ladder=ladder).acr == PSD2  # phr above it
+
+
+def test_custom_rule_with_three_categories_and_an_authenticator() -> None:
+    ladder = ladder_from_data(
+        {
+            "levels": [
+                {
+                    "acr": "all-three",
+                    "max_age": 600,
+                    "rule": {"any_of": [{"categories": 3, "multi_factor": True}]},
+                },
+            ]
+        }
+    )
+    needs = assess([password(0)], ["all-three"], now=NOW, ladder=ladder).missing["all-three"]
+    # A multi-factor key adds possession and knowledge-or-inherence: nothing more is named.
+    assert needs == (Need(multi_factor=True),)
+    fpt_key = AuthEvent(("pop", "fpt"), NOW, attrs={"uv": True})
+    assert assess([fpt_key, password(0)], ["all-three"], now=NOW, ladder=ladder).met
+    only_key = assess([passkey(0)], ["all-three"], now=NOW, ladder=ladder)
+    assert only_key.missing["all-three"] == (Need(categories=frozenset({INH})),)
+    nothing = assess([], ["all-three"], now=NOW, ladder=ladder).missing["all-three"]
+    assert nothing == (
+        Need(categories=frozenset({KNOW}), multi_factor=True),
+        Need(categories=frozenset({INH}), multi_factor=True),
+    )
+
+
+# --- properties ---------------------------------------------------------------------------
+
+_FACTORIES = [password, totp, sms, recovery, passkey, security_key]
+_LADDERS = [DEFAULT_LADDER, ladder_from_data(tomllib.loads(PSD2_TOML))]
+
+
+@st.composite
+def _events(draw: st.DrawFn, max_size: int = 8) -> list[AuthEvent]:
+    out = []
+    for _ in range(draw(st.integers(0, max_size))):
+        factory = draw(st.sampled_from(_FACTORIES))
+        ago = draw(st.integers(0, 40 * DAY))
+        if factory is passkey:
+            out.append(passkey(ago, uv=draw(st.booleans()), be=draw(st.booleans())))
+        elif factory is security_key:
+            out.append(security_key(ago, attestation_trusted=draw(st.booleans())))
+        else:
+            out.append(factory(ago))
+    return out
+
+
+def _rank(ladder: Ladder, acr: str | None) -> int:
+    rank = None if acr is None else ladder.rank(acr)
+    return -1 if rank is None else rank
+
+
+_acr_lists = st.lists(st.sampled_from([*_LADDERS[1].acr_values, "unknown"]), max_size=3)
+_max_ages = st.one_of(st.none(), st.integers(0, 30 * DAY))
+
+
+@settings(max_examples=300)
+@given(
+    events=_events(),
+    extra=_events(max_size=1).filter(bool),
+    acr_values=_acr_lists,
+    max_age=_max_ages,
+    ladder=st.sampled_from(_LADDERS),
+)
+def test_adding_an_event_never_lowers_the_met_level(
+    events: list[AuthEvent],
+    extra: list[AuthEvent],
+    acr_values: list[str],
+    max_age: int | None,
+    ladder: Ladder,
+) -> None:
+    """DESIGN §2.4 / NIST-08: a new event can only raise the session."""
+    before = assess(events, now=NOW, ladder=ladder)
+    after = assess([*events, *extra], now=NOW, ladder=ladder)
+    assert _rank(ladder, after.acr) >= _rank(ladder, before.acr)
+    requested_before = assess(events, acr_values, max_age, now=NOW, ladder=ladder)
+    requested_after = assess([*events, *extra], acr_values, max_age, now=NOW, ladder=ladder)
+    assert requested_after.met or not requested_before.met
+    assert set(requested_after.missing) <= set(requested_before.missing)
+
+
+@settings(max_examples=300)
+@given(
+    events=_events(),
+    later=st.integers(0, 40 * DAY),
+    acr_values=_acr_lists,
+    max_age=_max_ages,
+    ladder=st.sampled_from(_LADDERS),
+)
+def test_time_passing_never_raises_the_met_level(
+    events: list[AuthEvent],
+    later: int,
+    acr_values: list[str],
+    max_age: int | None,
+    ladder: Ladder,
+) -> None:
+    """DESIGN §2.4: only a new event raises a session, never the clock."""
+    before = assess(events, now=NOW, ladder=ladder)
+    after = assess(events, now=NOW + later, ladder=ladder)
+    assert _rank(ladder, after.acr) <= _rank(ladder, before.acr)
+    requested_before = assess(events, acr_values, max_age, now=NOW, ladder=ladder)
+    requested_after = assess(events, acr_values, max_age, now=NOW + later, ladder=ladder)
+    assert requested_before.met or not requested_after.met
+
+
+def _satisfies(ladder: Ladder, acr: str, subset: tuple[AuthEvent, ...]) -> bool:
+    level = ladder.get(acr)
+    assert level is not None
+    if not all(level.rule.eligible(e) for e in subset):
+        return False
+    categories = frozenset().union(*(e.categories for e in subset))
+    return any(
+        len(categories) >= clause.categories
+        and (not clause.needs_authenticator or any(clause.is_authenticator(e) for e in subset))
+        for clause in level.rule.any_of
+    )
+
+
+@settings(max_examples=300)
+@given(
+    events=_events(max_size=6),
+    acr=st.sampled_from(_LADDERS[1].acr_values),
+    max_age=_max_ages,
+    ladder=st.sampled_from(_LADDERS),
+)
+def test_prefix_scan_equals_subset_enumeration(
+    events: list[AuthEvent], acr: str, max_age: int | None, ladder: Ladder
+) -> None:
+    """The fast scan finds the same freshest subset as trying every subset (DESIGN §2.2)."""
+    if acr not in ladder:
+        return
+    level = ladder.get(acr)
+    assert level is not None
+    window = level.max_age if max_age is None else max_age
+    fresh = [e for e in events if NOW - e.at <= window]
+    best: float | None = None
+    for size in range(1, len(fresh) + 1):
+        for subset in combinations(fresh, size):
+            oldest = min(e.at for e in subset)
+            if any(_satisfies(ladder, h.acr, subset) for h in ladder.at_or_above(acr)) and (
+                best is None or oldest > best
+            ):
+                best = oldest
+    result = assess(events, [acr], max_age, now=NOW, ladder=ladder)
+    assert result.met == (best is not None)
+    assert result.auth_time == best
+    if result.met:
+        assert result.auth_time == min(e.at for e in result.events)
+        assert any(_satisfies(ladder, h.acr, result.events) for h in ladder.at_or_above(acr))
+        assert ("mfa" in result.amr) == (
+            len(frozenset().union(*(e.categories for e in result.events))) >= 2
+            or any(e.multi_factor for e in result.events)
+        )

@@ -1,0 +1,195 @@
+"""evaluate(): token claims against a per-action requirement, fail closed.
+
+Standards: SU-12 (decision rule), OIDC-20/21 (auth_time, acr), G-05 (the RP checks acr
+itself), G-07 (auth_time survives refresh), NIST-11 (the RP decides freshness).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from stepauth.assurance import (
+    REASONS,
+    InvalidRequirement,
+    Requirement,
+    Satisfied,
+    StepUp,
+    evaluate,
+    ladder_from_data,
+)
+from tests.assurance.factories import ACR_1FA, ACR_2FA, DAY, HOUR, NOW
+
+PHR_5MIN = Requirement(("phr",), max_age=300)
+
+
+def test_fresh_phr_token_is_satisfied() -> None:
+    result = evaluate(PHR_5MIN, {"acr": "phr", "auth_time": NOW - 60}, NOW)
+    assert result == Satisfied(acr="phr", auth_time=NOW - 60)
+    assert result
+
+
+def test_higher_acr_satisfies_lower_requirement() -> None:
+    assert isinstance(evaluate(PHR_5MIN, {"acr": "phrh", "auth_time": NOW}, NOW), Satisfied)
+
+
+def test_lower_acr_asks_for_step_up_with_the_requirement() -> None:
+    """SU-12: the challenge states what would pass (RFC 9470 §3)."""
+    result = evaluate(PHR_5MIN, {"acr": ACR_2FA, "auth_time": NOW}, NOW)
+    assert result == StepUp(acr_values=("phr",), max_age=300, reason="acr_not_met")
+    assert not result
+
+
+def test_stale_auth_time_exceeds_max_age() -> None:
+    claims = {"acr": "phr", "auth_time": NOW - 301}
+    assert evaluate(PHR_5MIN, claims, NOW) == StepUp(("phr",), 300, "max_age_exceeded")
+    assert isinstance(evaluate(PHR_5MIN, {"acr": "phr", "auth_time": NOW - 300}, NOW), Satisfied)
+
+
+def test_without_max_age_the_level_window_applies() -> None:
+    """DESIGN §2.1: no max_age → the requested level's own maximum age (NIST-06)."""
+    requirement = Requirement((ACR_2FA,))
+    assert isinstance(
+        evaluate(requirement, {"acr": "phr", "auth_time": NOW - HOUR}, NOW), Satisfied
+    )
+    late = evaluate(requirement, {"acr": "phr", "auth_time": NOW - 2 * DAY}, NOW)
+    assert isinstance(late, StepUp)
+    assert late.reason == "max_age_exceeded"
+    assert late.max_age is None
+
+
+def test_preference_order_uses_the_first_value_the_acr_meets() -> None:
+    requirement = Requirement(("phrh", ACR_1FA))
+    # phrh's 12 h window does not apply: the token met 1fa (30 days), not phrh.
+    claims = {"acr": ACR_2FA, "auth_time": NOW - 2 * DAY}
+    assert isinstance(evaluate(requirement, claims, NOW), Satisfied)
+
+
+def test_unknown_acr_matches_by_equality_only() -> None:
+    requirement = Requirement(("myACR",))
+    assert isinstance(evaluate(requirement, {"acr": "myACR", "auth_time": NOW}, NOW), Satisfied)
+    assert evaluate(requirement, {"acr": "phrh", "auth_time": NOW}, NOW).reason == "acr_not_met"  # type: ignore[union-attr]
+
+
+def test_requirement_without_acr_values_still_needs_both_claims() -> None:
+    requirement = Requirement(max_age=60)
+    assert isinstance(evaluate(requirement, {"acr": "anything", "auth_time": NOW}, NOW), Satisfied)
+    assert evaluate(requirement, {"auth_time": NOW}, NOW).reason == "acr_missing"  # type: ignore[union-attr]
+    assert evaluate(requirement, {"acr": "x"}, NOW).reason == "auth_time_missing"  # type: ignore[union-attr]
+    old = {"acr": ACR_1FA, "auth_time": NOW - 31 * DAY}
+    assert evaluate(Requirement(), old, NOW).reason == "max_age_exceeded"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({}, "acr_missing"),
+        ({"auth_time": NOW}, "acr_missing"),
+        ({"acr": None, "auth_time": NOW}, "acr_missing"),
+        ({"acr": "", "auth_time": NOW}, "acr_invalid"),
+        ({"acr": 1, "auth_time": NOW}, "acr_invalid"),
+        ({"acr": ["phr"], "auth_time": NOW}, "acr_invalid"),
+        ({"acr": "phr"}, "auth_time_missing"),
+        ({"acr": "phr", "auth_time": None}, "auth_time_missing"),
+        ({"acr": "phr", "auth_time": True}, "auth_time_invalid"),
+        ({"acr": "phr", "auth_time": False}, "auth_time_invalid"),
+        ({"acr": "phr", "auth_time": str(int(NOW))}, "auth_time_invalid"),
+        ({"acr": "phr", "auth_time": -1}, "auth_time_invalid"),
+        ({"acr": "phr", "auth_time": math.nan}, "auth_time_invalid"),
+        ({"acr": "phr", "auth_time": math.inf}, "auth_time_invalid"),
+        ({"acr": "phr", "auth_time": -math.inf}, "auth_time_invalid"),
+        ({"acr": "phr", "auth_time": [NOW]}, "auth_time_invalid"),
+        ({"acr": "phr", "auth_time": NOW + 1}, "auth_time_in_future"),
+    ],
+)
+def test_missing_or_malformed_claims_never_satisfy(claims: dict[str, Any], reason: str) -> None:
+    """OIDC-20/21, SU-12: fail closed; ``bool`` is not an ``int`` here."""
+    result = evaluate(PHR_5MIN, claims, NOW)
+    assert isinstance(result, StepUp)
+    assert result.reason == reason
+    assert reason in REASONS
+
+
+def test_leeway_tolerates_small_clock_skew_only() -> None:
+    claims = {"acr": "phr", "auth_time": NOW + 30}
+    assert isinstance(evaluate(PHR_5MIN, claims, NOW, leeway=30), Satisfied)
+    assert evaluate(PHR_5MIN, claims, NOW, leeway=29).reason == "auth_time_in_future"  # type: ignore[union-attr]
+
+
+def test_custom_ladder() -> None:
+    ladder = ladder_from_data(
+        {
+            "base": "default",
+            "levels": [{"acr": "sca", "above": ACR_2FA, "max_age": 300, "rule": {"categories": 2}}],
+        }
+    )
+    requirement = Requirement(("sca",))
+    assert isinstance(
+        evaluate(requirement, {"acr": "phr", "auth_time": NOW}, NOW, ladder=ladder), Satisfied
+    )
+    stale = evaluate(requirement, {"acr": "phr", "auth_time": NOW - 301}, NOW, ladder=ladder)
+    assert stale.reason == "max_age_exceeded"  # type: ignore[union-attr]
+
+
+def test_requirement_normalises_and_validates() -> None:
+    assert Requirement("phr  phrh").acr_values == ("phr", "phrh")  # type: ignore[arg-type]
+    assert Requirement(["phr", "phr"]).acr_values == ("phr",)  # type: ignore[arg-type]
+    for bad in ({"acr_values": ("a b",)}, {"acr_values": ("",)}, {"acr_values": (1,)}):
+        with pytest.raises(InvalidRequirement):
+            Requirement(**bad)
+    with pytest.raises(InvalidRequirement):
+        Requirement(acr_values=5)  # type: ignore[arg-type]
+    for max_age in (-1, True, 1.0, "5"):
+        with pytest.raises(InvalidRequirement) as caught:
+            Requirement(("phr",), max_age)  # type: ignore[arg-type]
+        assert caught.value.error == "invalid_requirement"
+
+
+_junk = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.text(),
+    st.floats(),
+    st.integers(),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+_requirements = st.builds(
+    Requirement,
+    acr_values=st.lists(st.sampled_from([ACR_1FA, ACR_2FA, "phr", "phrh", "x"]), max_size=3).map(
+        tuple
+    ),
+    max_age=st.one_of(st.none(), st.integers(0, 10**9)),
+)
+
+
+@given(
+    requirement=_requirements,
+    other=st.dictionaries(st.text(max_size=8), _junk, max_size=4),
+    present=st.sampled_from(["acr", "auth_time"]),
+    value=_junk,
+)
+def test_claims_lacking_acr_or_auth_time_never_satisfy(
+    requirement: Requirement, other: dict[str, Any], present: str, value: Any
+) -> None:
+    """DESIGN §2.4: a missing ``acr`` or ``auth_time`` never satisfies (fail closed)."""
+    claims = {k: v for k, v in other.items() if k not in ("acr", "auth_time")}
+    claims[present] = value
+    assert isinstance(evaluate(requirement, claims, NOW, leeway=60), StepUp)
+
+
+@given(requirement=_requirements, acr=st.text(min_size=1), auth_time=_junk)
+def test_malformed_auth_time_never_satisfies(
+    requirement: Requirement, acr: str, auth_time: Any
+) -> None:
+    valid = type(auth_time) in (int, float) and 0 <= auth_time < math.inf
+    result = evaluate(requirement, {"acr": acr, "auth_time": auth_time}, NOW)
+    if not valid:
+        assert isinstance(result, StepUp)
+    if isinstance(result, Satisfied):
+        assert result.acr == acr
+        assert NOW - result.auth_time >= 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -131,3 +132,67 @@ def wait_port(url: str, timeout: float = 10) -> None:
 
 
 Signer = Callable[..., str]
+
+
+def sign_raw(header: Mapping[str, Any], claims: Mapping[str, Any], key: RSAKey) -> str:
+    """RS256 over an arbitrary header (for headers a JOSE library refuses to produce)."""
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    import json
+
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
+    private = key.private_key
+    assert private is not None
+    signature = private.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr, call-arg]
+    return f"{signing_input}.{b64(signature)}"
+
+
+class JWKSServer:
+    """A real HTTP server publishing a JWK Set that a test can change (and count hits on)."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.jwks: dict[str, Any] = {"keys": []}
+        self.status = 200
+        self.cache_control: str | None = None
+        self.hits = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.hits += 1
+                body = json.dumps(server.jwks).encode()
+                self.send_response(server.status)
+                self.send_header("Content-Type", "application/json")
+                if server.cache_control:
+                    self.send_header("Cache-Control", server.cache_control)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/jwks"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+@pytest.fixture
+def jwks_server() -> Iterator[JWKSServer]:
+    server = JWKSServer()
+    yield server
+    server.stop()

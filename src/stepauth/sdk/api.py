@@ -30,10 +30,12 @@ def challenge_for(
 ) -> str:
     """The ``WWW-Authenticate`` value for a step-up (RFC 9470 §3, SU-01..05)."""
     if description is None:
+        # The RFC 9470 §3 wording: freshness when only time is the problem, else the level.
+        stale = step_up.reason in ("max_age_exceeded", "auth_time_missing")
         description = (
-            "A different authentication level is required"
-            if step_up.acr_values
-            else "More recent authentication is required"
+            "More recent authentication is required"
+            if stale or not step_up.acr_values
+            else "A different authentication level is required"
         )
     return profile.challenge(step_up, description=description)
 

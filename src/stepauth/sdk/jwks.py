@@ -59,6 +59,7 @@ class JWKSCache:
         self._keys: KeySet | None = None
         self._expires_at = float("inf")
         self._last_attempt: float | None = None
+        self._last_failure: float | None = None
         self.fetches = 0
         self.failures = 0
         if keys is not None:
@@ -69,14 +70,14 @@ class JWKSCache:
     def _needs_fetch(self, kid: str | None, now: float) -> bool:
         if self.jwks_uri is None:
             return False
+        recently_failed = (
+            self._last_failure is not None and now - self._last_failure < self.cooldown
+        )
         if self._keys is None or now >= self._expires_at:
-            return self._cooled_down(now) or self._keys is None
+            return not recently_failed  # after a failure, wait for the cool-down
         if kid is not None and kid not in self._keys.kid_set:
-            return self._cooled_down(now)
+            return self._last_attempt is None or now - self._last_attempt >= self.cooldown
         return False
-
-    def _cooled_down(self, now: float) -> bool:
-        return self._last_attempt is None or now - self._last_attempt >= self.cooldown
 
     def _accept(self, response: httpx.Response | None, now: float) -> None:
         self._last_attempt = now
@@ -95,10 +96,12 @@ class JWKSCache:
                 raise JWKSError("the JWK Set has no usable signing key")
         except JWKSError:
             self.failures += 1
+            self._last_failure = now
             if self._keys is None:
                 raise
             return  # keep the last good set (and retry after the cool-down)
         self._keys = keys
+        self._last_failure = None
         match = _MAX_AGE.search(response.headers.get("cache-control", ""))
         ttl = min(float(match.group(1)), self.max_ttl) if match else self.ttl
         self._expires_at = now + ttl

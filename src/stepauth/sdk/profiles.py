@@ -222,6 +222,8 @@ def okta() -> Profile:
 
 @dataclass(frozen=True)
 class _Entra(Profile):
+    issued_at_is_auth_time: bool = False
+
     def authorization_params(
         self, requirement: Requirement, *, mode: AcrMode | None = None
     ) -> dict[str, str]:
@@ -243,7 +245,8 @@ class _Entra(Profile):
         # Entra ID's claims challenge: error="insufficient_claims" and the claims request,
         # base64-encoded, for the client to send back to the authorization endpoint.
         values = self.vendor_acr_values(Requirement(step_up.acr_values, step_up.max_age))
-        request = json.dumps(self.claims_request(values), separators=(",", ":"))
+        access_token_only = {"access_token": self.claims_request(values)["access_token"]}
+        request = json.dumps(access_token_only, separators=(",", ":"))
         encoded = base64.b64encode(request.encode()).decode()
         return build_challenge(
             error="insufficient_claims", error_description=description, params={"claims": encoded}
@@ -254,6 +257,8 @@ class _Entra(Profile):
         # ("1") says nothing about them. The strongest satisfied context becomes the acr.
         out = dict(claims)
         out.pop("acr", None)
+        if self.issued_at_is_auth_time and "auth_time" not in out and "iat" in out:
+            out["auth_time"] = out["iat"]
         acrs = claims.get("acrs")
         if isinstance(acrs, list):
             satisfied = [ours for ours, ctx in self.acr_map.items() if ctx in acrs]
@@ -266,9 +271,20 @@ class _Entra(Profile):
         return -1 if rank is None else int(rank)
 
 
-def entra_id(auth_contexts: Mapping[str, str]) -> Profile:
+def entra_id(auth_contexts: Mapping[str, str], *, issued_at_is_auth_time: bool = False) -> Profile:
     """Microsoft Entra ID: ``auth_contexts`` maps a stepauth acr to a Conditional Access
     authentication context id (``"c1"`` ... ``"c99"``), requested as an essential ``acrs``
     claim and found in the ``acrs`` claim of the tokens.
+
+    Entra access tokens carry no ``auth_time``, so by default they never meet a requirement
+    (fail closed). ``issued_at_is_auth_time=True`` is an explicit opt-in for tenants whose
+    Conditional Access policy for the context sets a sign-in frequency: Entra re-evaluates
+    it at every issuance, so ``iat`` bounds the authentication's age there - and only there.
     """
-    return _Entra("entra_id", acr_map=dict(auth_contexts), mode="claims", identity=False)
+    return _Entra(
+        "entra_id",
+        acr_map=dict(auth_contexts),
+        mode="claims",
+        identity=False,
+        issued_at_is_auth_time=issued_at_is_auth_time,
+    )

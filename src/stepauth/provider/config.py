@@ -1,0 +1,620 @@
+"""Provider configuration: one TOML file → frozen dataclasses.
+
+``load_config(path)`` reads ``stepauth.toml`` (``tomllib``); ``ProviderConfig.from_dict``
+does the same for plain data. Every wrong value raises :class:`~stepauth.errors.ConfigError`
+whose ``key`` names it (``clients[0].redirect_uris``); unknown keys are rejected, so a typo
+never silently falls back to a default.
+
+Reference (defaults in brackets)::
+
+    issuer = "https://op.example"        # https, or http://localhost / 127.0.0.1 / [::1]
+    [server]     host ["127.0.0.1"], port [8080]
+    [database]   url  ["sqlite+aiosqlite:///<config dir>/stepauth.db"]; relative SQLite
+                      paths are resolved against the config file's folder;
+                      "postgresql+psycopg://user@host/db" for PostgreSQL
+    [webauthn]   rp_id [issuer host], rp_name ["stepauth"], origins [[issuer origin]],
+                 attestation_roots [[]] (PEM files), mds_blob [none], mds_root [none]
+    [secrets]    key_env ["STEPAUTH_SECRET_KEY"]: the environment variable holding the
+                      key-encryption secret (≥ 32 bytes) for the signing keys
+    [sessions]   idle_timeout [1800], absolute_timeout [43200] (seconds)
+    [ttl]        code [60], par [60], access_token [300], id_token [300],
+                 refresh_token [86400] (seconds)
+    [redis]      url (redis:// or rediss://), prefix ["stepauth:"]   (optional table)
+    [levels]     an acr ladder for stepauth.assurance.ladder_from_data (optional)
+    [[clients]]  client_id, client_secret (absent = public client), redirect_uris,
+                 post_logout_redirect_uris [[]], id_token_signed_response_alg ["RS256"],
+                 acr_values ["required" | "voluntary"], token_endpoint_auth_method
+                 [client_secret_basic with a secret, else none], jwks (private_key_jwt),
+                 require_par_for_authorization_details [false], client_name
+
+Redirect URIs are compared exactly (RFC 9700 §4.1.3); they must be absolute ``https``
+URLs, or ``http`` on a loopback host (RFC 8252 §7.3), without a fragment
+(RFC 6749 §3.1.2).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import secrets as _secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from stepauth.errors import ConfigError
+
+__all__ = [
+    "ALGORITHMS",
+    "AUTH_METHODS",
+    "DEFAULT_KEY_ENV",
+    "ClientConfig",
+    "DatabaseConfig",
+    "ProviderConfig",
+    "RedisConfig",
+    "SecretsConfig",
+    "ServerConfig",
+    "SessionsConfig",
+    "TTLConfig",
+    "WebAuthnConfig",
+    "default_config_text",
+    "load_config",
+]
+
+ALGORITHMS = ("RS256", "ES256", "EdDSA")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+DEFAULT_KEY_ENV = "STEPAUTH_SECRET_KEY"
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+MIN_CLIENT_SECRET = 16
+#: RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED."
+MAX_CODE_TTL = 600
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseConfig:
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class WebAuthnConfig:
+    rp_id: str
+    rp_name: str = "stepauth"
+    origins: tuple[str, ...] = ()
+    attestation_roots: tuple[str, ...] = ()
+    mds_blob: str | None = None
+    mds_root: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SecretsConfig:
+    key_env: str = DEFAULT_KEY_ENV
+
+
+@dataclass(frozen=True, slots=True)
+class SessionsConfig:
+    idle_timeout: int = 1800
+    absolute_timeout: int = 43200
+
+
+@dataclass(frozen=True, slots=True)
+class TTLConfig:
+    code: int = 60
+    par: int = 60
+    access_token: int = 300
+    id_token: int = 300
+    refresh_token: int = 86400
+
+    @property
+    def max_signed_token(self) -> int:
+        """The longest lifetime of a token we sign (how long a retired key stays published)."""
+        return max(self.id_token, self.access_token)
+
+
+@dataclass(frozen=True, slots=True)
+class RedisConfig:
+    url: str
+    prefix: str = "stepauth:"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    client_id: str
+    redirect_uris: tuple[str, ...]
+    client_secret: str | None = None
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    id_token_signed_response_alg: str = "RS256"
+    acr_values: str = "required"
+    token_endpoint_auth_method: str = "none"
+    jwks: dict[str, Any] | None = None
+    require_par_for_authorization_details: bool = False
+    client_name: str | None = None
+
+    @property
+    def public(self) -> bool:
+        return self.token_endpoint_auth_method == "none"
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    issuer: str
+    database: DatabaseConfig
+    webauthn: WebAuthnConfig
+    server: ServerConfig = field(default_factory=ServerConfig)
+    clients: tuple[ClientConfig, ...] = ()
+    secrets: SecretsConfig = field(default_factory=SecretsConfig)
+    sessions: SessionsConfig = field(default_factory=SessionsConfig)
+    ttl: TTLConfig = field(default_factory=TTLConfig)
+    redis: RedisConfig | None = None
+    levels: dict[str, Any] | None = None
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, base_dir: Path | None = None) -> ProviderConfig:
+        """Validate plain data (e.g. ``tomllib.loads``); relative paths use ``base_dir``."""
+        return _parse(data, (base_dir or Path.cwd()).resolve())
+
+    def client(self, client_id: str) -> ClientConfig | None:
+        for client in self.clients:
+            if client.client_id == client_id:
+                return client
+        return None
+
+
+def load_config(path: str | Path) -> ProviderConfig:
+    """Read and validate a TOML config file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} not found") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc})") from None
+    return ProviderConfig.from_dict(data, base_dir=path.resolve().parent)
+
+
+# -- parsing helpers -----------------------------------------------------------------------
+
+
+def _table(value: Any, key: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError("must be a table", key=key)
+    return value
+
+
+def _known(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    for name in data:
+        if name not in allowed:
+            raise ConfigError("unknown key", key=f"{where}.{name}" if where else str(name))
+
+
+def _str(data: Mapping[str, Any], name: str, where: str, default: str | None = None) -> str:
+    key = f"{where}.{name}" if where else name
+    value = data.get(name, default)
+    if value is None:
+        raise ConfigError("is required", key=key)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError("must be a non-empty string", key=key)
+    return value
+
+
+def _opt_str(data: Mapping[str, Any], name: str, where: str) -> str | None:
+    if data.get(name) is None:
+        return None
+    return _str(data, name, where)
+
+
+def _int(data: Mapping[str, Any], name: str, where: str, default: int, lo: int, hi: int) -> int:
+    key = f"{where}.{name}"
+    value = data.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError("must be an integer", key=key)
+    if not lo <= value <= hi:
+        raise ConfigError(f"must be between {lo} and {hi}", key=key)
+    return value
+
+
+def _bool(data: Mapping[str, Any], name: str, where: str, default: bool) -> bool:
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        raise ConfigError("must be true or false", key=f"{where}.{name}")
+    return value
+
+
+def _str_list(data: Mapping[str, Any], name: str, where: str) -> tuple[str, ...] | None:
+    key = f"{where}.{name}"
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError("must be a list of non-empty strings", key=key)
+    return tuple(value)
+
+
+def _loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host in _LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _web_url(value: str, key: str, what: str) -> None:
+    """An absolute https URL, or http on a loopback host (RFC 8252 §7.3); no fragment."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{what}: {value!r} is not a valid URL", key=key) from None
+    del port
+    ok_scheme = parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname))
+    if not ok_scheme or not parts.hostname:
+        raise ConfigError(
+            f"{what}: must be absolute https URLs or http://localhost… ({value!r})", key=key
+        )
+    if parts.fragment or "#" in value:
+        raise ConfigError(f"{what}: must not contain a fragment ({value!r})", key=key)
+    if parts.username or parts.password:
+        raise ConfigError(f"{what}: must not contain credentials ({value!r})", key=key)
+
+
+def _uri_list(data: Mapping[str, Any], name: str, where: str, required: bool) -> tuple[str, ...]:
+    key = f"{where}.{name}"
+    values = _str_list(data, name, where)
+    if values is None or not values:
+        if required:
+            raise ConfigError("must be a non-empty list of URLs", key=key)
+        return ()
+    for value in values:
+        _web_url(value, key, "redirect URIs")
+    return values
+
+
+def _issuer(data: Mapping[str, Any]) -> str:
+    issuer = _str(data, "issuer", "")
+    _web_url(issuer, "issuer", "issuer")
+    parts = urlsplit(issuer)
+    if parts.query:
+        raise ConfigError("must not contain a query (OIDC Discovery §3)", key="issuer")
+    return issuer
+
+
+def _database(data: Any, base_dir: Path) -> DatabaseConfig:
+    table = _table(data if data is not None else {}, "database")
+    _known(table, {"url"}, "database")
+    default = f"sqlite+aiosqlite:///{base_dir / 'stepauth.db'}"
+    url = _str(table, "url", "database", default)
+    if url.startswith(("sqlite:", "sqlite+")):
+        prefix, sep, rest = url.partition(":///")
+        if not sep:
+            raise ConfigError("SQLite URLs look like sqlite+aiosqlite:///path", key="database.url")
+        if prefix not in {"sqlite", "sqlite+aiosqlite"}:
+            raise ConfigError("SQLite needs the aiosqlite driver", key="database.url")
+        if rest and rest != ":memory:" and not rest.startswith("/"):
+            rest = str(base_dir / rest)
+        url = f"sqlite+aiosqlite:///{rest}"
+    elif url.startswith(("postgresql:", "postgresql+", "postgres:")):
+        scheme, sep, rest = url.partition("://")
+        if not sep or scheme not in {"postgresql", "postgresql+psycopg", "postgres"}:
+            raise ConfigError(
+                "PostgreSQL URLs look like postgresql+psycopg://user@host/db", key="database.url"
+            )
+        url = f"postgresql+psycopg://{rest}"
+    else:
+        raise ConfigError(
+            "must be a sqlite+aiosqlite:/// or postgresql+psycopg:// URL", key="database.url"
+        )
+    return DatabaseConfig(url=url)
+
+
+def _origin(value: str, key: str) -> str:
+    _web_url(value, key, "origins")
+    parts = urlsplit(value)
+    if parts.path not in ("", "/") or parts.query:
+        raise ConfigError(f"origins: {value!r} is not an origin (scheme://host[:port])", key=key)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _webauthn(data: Any, issuer: str, base_dir: Path) -> WebAuthnConfig:
+    table = _table(data if data is not None else {}, "webauthn")
+    _known(
+        table,
+        {"rp_id", "rp_name", "origins", "attestation_roots", "mds_blob", "mds_root"},
+        "webauthn",
+    )
+    host = urlsplit(issuer).hostname or ""
+    rp_id = _str(table, "rp_id", "webauthn", host)
+    rp_name = _str(table, "rp_name", "webauthn", "stepauth")
+    raw_origins = _str_list(table, "origins", "webauthn")
+    if raw_origins is None:
+        parts = urlsplit(issuer)
+        raw_origins = (f"{parts.scheme}://{parts.netloc}",)
+    if not raw_origins:
+        raise ConfigError("must list at least one origin", key="webauthn.origins")
+    origins = tuple(_origin(o, "webauthn.origins") for o in raw_origins)
+    for origin in origins:
+        origin_host = urlsplit(origin).hostname or ""
+        if origin_host != rp_id and not origin_host.endswith("." + rp_id):
+            raise ConfigError(
+                f"{origin!r} is not {rp_id!r} or a subdomain of it (WebAuthn §5.1.4.1)",
+                key="webauthn.origins",
+            )
+
+    def path(value: str) -> str:
+        return str((base_dir / value).resolve())
+
+    roots = tuple(path(p) for p in _str_list(table, "attestation_roots", "webauthn") or ())
+    blob = _opt_str(table, "mds_blob", "webauthn")
+    root = _opt_str(table, "mds_root", "webauthn")
+    return WebAuthnConfig(
+        rp_id=rp_id,
+        rp_name=rp_name,
+        origins=origins,
+        attestation_roots=roots,
+        mds_blob=path(blob) if blob else None,
+        mds_root=path(root) if root else None,
+    )
+
+
+def _jwks(value: Any, key: str) -> dict[str, Any]:
+    from joserfc.errors import JoseError
+    from joserfc.jwk import KeySet
+
+    if not isinstance(value, Mapping) or not isinstance(value.get("keys"), list):
+        raise ConfigError('must be a JWK Set: a table with a "keys" list', key=key)
+    if not value["keys"]:
+        raise ConfigError("must contain at least one key", key=key)
+    for index, jwk in enumerate(value["keys"]):
+        if not isinstance(jwk, Mapping):
+            raise ConfigError("must be a JWK table", key=f"{key}.keys[{index}]")
+        if any(private in jwk for private in ("d", "p", "q", "dp", "dq", "qi", "k")):
+            raise ConfigError(
+                "must hold public keys only (a private or symmetric key was given)",
+                key=f"{key}.keys[{index}]",
+            )
+    try:
+        KeySet.import_key_set({"keys": [dict(k) for k in value["keys"]]})
+    except (JoseError, ValueError, TypeError, KeyError) as exc:
+        raise ConfigError(f"is not a valid JWK Set ({exc})", key=key) from None
+    return {"keys": [dict(k) for k in value["keys"]]}
+
+
+_CLIENT_KEYS = {
+    "client_id",
+    "client_secret",
+    "redirect_uris",
+    "post_logout_redirect_uris",
+    "id_token_signed_response_alg",
+    "acr_values",
+    "token_endpoint_auth_method",
+    "jwks",
+    "require_par_for_authorization_details",
+    "client_name",
+}
+
+
+def _client(data: Any, where: str) -> ClientConfig:
+    table = _table(data, where)
+    _known(table, _CLIENT_KEYS, where)
+    client_id = _str(table, "client_id", where)
+    secret = _opt_str(table, "client_secret", where)
+    if secret is not None and len(secret) < MIN_CLIENT_SECRET:
+        raise ConfigError(
+            f"must be at least {MIN_CLIENT_SECRET} characters", key=f"{where}.client_secret"
+        )
+    alg = _str(table, "id_token_signed_response_alg", where, "RS256")
+    if alg not in ALGORITHMS:
+        raise ConfigError(
+            f"must be one of {', '.join(ALGORITHMS)}", key=f"{where}.id_token_signed_response_alg"
+        )
+    acr_values = _str(table, "acr_values", where, "required")
+    if acr_values not in ("required", "voluntary"):
+        raise ConfigError('must be "required" or "voluntary"', key=f"{where}.acr_values")
+    method_default = "client_secret_basic" if secret else "none"
+    method = _str(table, "token_endpoint_auth_method", where, method_default)
+    method_key = f"{where}.token_endpoint_auth_method"
+    if method not in AUTH_METHODS:
+        raise ConfigError(f"must be one of {', '.join(AUTH_METHODS)}", key=method_key)
+    if method.startswith("client_secret") and secret is None:
+        raise ConfigError(f"{method} needs client_secret", key=method_key)
+    if method in ("none", "private_key_jwt") and secret is not None:
+        raise ConfigError(f"{method} clients must not have a client_secret", key=method_key)
+    jwks = None
+    if table.get("jwks") is not None:
+        jwks = _jwks(table["jwks"], f"{where}.jwks")
+    if method == "private_key_jwt" and jwks is None:
+        raise ConfigError("private_key_jwt needs jwks", key=method_key)
+    return ClientConfig(
+        client_id=client_id,
+        client_secret=secret,
+        redirect_uris=_uri_list(table, "redirect_uris", where, required=True),
+        post_logout_redirect_uris=_uri_list(table, "post_logout_redirect_uris", where, False),
+        id_token_signed_response_alg=alg,
+        acr_values=acr_values,
+        token_endpoint_auth_method=method,
+        jwks=jwks,
+        require_par_for_authorization_details=_bool(
+            table, "require_par_for_authorization_details", where, False
+        ),
+        client_name=_opt_str(table, "client_name", where),
+    )
+
+
+def _clients(data: Any) -> tuple[ClientConfig, ...]:
+    if data is None:
+        return ()
+    if not isinstance(data, list):
+        raise ConfigError("must be an array of tables ([[clients]])", key="clients")
+    clients = tuple(_client(entry, f"clients[{i}]") for i, entry in enumerate(data))
+    seen: set[str] = set()
+    for i, client in enumerate(clients):
+        if client.client_id in seen:
+            raise ConfigError(f"duplicate {client.client_id!r}", key=f"clients[{i}].client_id")
+        seen.add(client.client_id)
+    return clients
+
+
+def _levels(data: Any) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    table = dict(_table(data, "levels"))
+    from stepauth.assurance import AssuranceError, ladder_from_data
+
+    try:
+        ladder_from_data(table)
+    except AssuranceError as exc:
+        where = getattr(exc, "field", None)
+        key = f"levels.{where}" if where else "levels"
+        raise ConfigError(exc.description or str(exc), key=key) from None
+    return table
+
+
+def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
+    data = _table(data, "config")
+    _known(
+        data,
+        {
+            "issuer",
+            "server",
+            "database",
+            "webauthn",
+            "clients",
+            "secrets",
+            "sessions",
+            "ttl",
+            "redis",
+            "levels",
+        },
+        "",
+    )
+    issuer = _issuer(data)
+
+    server = _table(data.get("server", {}), "server")
+    _known(server, {"host", "port"}, "server")
+    secrets_table = _table(data.get("secrets", {}), "secrets")
+    _known(secrets_table, {"key_env"}, "secrets")
+    key_env = _str(secrets_table, "key_env", "secrets", DEFAULT_KEY_ENV)
+    if not _ENV_NAME.match(key_env):
+        raise ConfigError("must be an environment variable name", key="secrets.key_env")
+
+    sessions = _table(data.get("sessions", {}), "sessions")
+    _known(sessions, {"idle_timeout", "absolute_timeout"}, "sessions")
+    idle = _int(sessions, "idle_timeout", "sessions", 1800, 1, 31 * 86400)
+    absolute = _int(sessions, "absolute_timeout", "sessions", 43200, 1, 366 * 86400)
+    if idle > absolute:
+        raise ConfigError("must not exceed sessions.absolute_timeout", key="sessions.idle_timeout")
+
+    ttl = _table(data.get("ttl", {}), "ttl")
+    _known(ttl, {"code", "par", "access_token", "id_token", "refresh_token"}, "ttl")
+
+    redis = None
+    if data.get("redis") is not None:
+        redis_table = _table(data["redis"], "redis")
+        _known(redis_table, {"url", "prefix"}, "redis")
+        redis_url = _str(redis_table, "url", "redis")
+        if urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+            raise ConfigError("must be a redis://, rediss:// or unix:// URL", key="redis.url")
+        redis = RedisConfig(redis_url, _str(redis_table, "prefix", "redis", "stepauth:"))
+
+    return ProviderConfig(
+        issuer=issuer,
+        server=ServerConfig(
+            host=_str(server, "host", "server", "127.0.0.1"),
+            port=_int(server, "port", "server", 8080, 1, 65535),
+        ),
+        database=_database(data.get("database"), base_dir),
+        webauthn=_webauthn(data.get("webauthn"), issuer, base_dir),
+        clients=_clients(data.get("clients")),
+        secrets=SecretsConfig(key_env=key_env),
+        sessions=SessionsConfig(idle_timeout=idle, absolute_timeout=absolute),
+        ttl=TTLConfig(
+            code=_int(ttl, "code", "ttl", 60, 1, MAX_CODE_TTL),
+            par=_int(ttl, "par", "ttl", 60, 1, MAX_CODE_TTL),
+            access_token=_int(ttl, "access_token", "ttl", 300, 1, 86400),
+            id_token=_int(ttl, "id_token", "ttl", 300, 1, 86400),
+            refresh_token=_int(ttl, "refresh_token", "ttl", 86400, 1, 366 * 86400),
+        ),
+        redis=redis,
+        levels=_levels(data.get("levels")),
+        base_dir=base_dir,
+    )
+
+
+# -- stepauth init -------------------------------------------------------------------------
+
+DEMO_REDIRECT_URIS = ("http://localhost:8000/callback", "http://127.0.0.1:8000/callback")
+
+
+def default_config_text(
+    directory: str | Path, *, port: int = 8080, client_secret: str | None = None
+) -> str:
+    """A working development ``stepauth.toml`` for ``directory`` (used by ``stepauth init``).
+
+    The key-encryption secret is not in this file: ``stepauth init`` writes it to
+    ``.env`` next to it (``STEPAUTH_SECRET_KEY=…``), which ``stepauth serve`` reads.
+    """
+    del directory  # the database path defaults to the config file's folder
+    secret = client_secret or _secrets.token_urlsafe(32)
+    redirects = ", ".join(f'"{u}"' for u in DEMO_REDIRECT_URIS)
+    return f"""\
+# stepauth development configuration (generated by `stepauth init`).
+# Reference: stepauth.provider.config. Unknown keys are rejected.
+
+issuer = "http://localhost:{port}"
+
+[server]
+host = "127.0.0.1"
+port = {port}
+
+[database]
+# SQLite next to this file (WAL). For PostgreSQL:
+# url = "postgresql+psycopg://stepauth@localhost/stepauth"
+url = "sqlite+aiosqlite:///stepauth.db"
+
+[webauthn]
+rp_id = "localhost"
+rp_name = "stepauth (development)"
+origins = ["http://localhost:{port}"]
+
+[secrets]
+# The signing keys' private parts are encrypted with the secret in this environment
+# variable; `stepauth init` wrote a random one to .env next to this file.
+key_env = "{DEFAULT_KEY_ENV}"
+
+[sessions]
+idle_timeout = 1800
+absolute_timeout = 43200
+
+[ttl]
+code = 60
+par = 60
+access_token = 300
+id_token = 300
+refresh_token = 86400
+
+[[clients]]
+client_id = "demo"
+client_name = "stepauth demo"
+client_secret = "{secret}"
+redirect_uris = [{redirects}]
+post_logout_redirect_uris = ["http://localhost:8000/"]
+id_token_signed_response_alg = "RS256"
+acr_values = "required"
+"""

@@ -1,0 +1,305 @@
+"""Signing keys: generated, encrypted, published and rotated through the store.
+
+``ring = await KeyRing.load(store, secret=…)``; ``kid, key = await ring.signing_key("RS256")``
+signs; ``ring.public_jwks()`` is what ``/jwks`` serves; ``await ring.rotate(now=…)`` rotates.
+
+* Algorithms: RS256 (RSA 2048, required by OIDC Core §15.1), ES256 (P-256) and EdDSA
+  (Ed25519) (RFC 7518 §3, RFC 8037). ``kid`` is the RFC 7638 JWK thumbprint.
+* Private JWKs are stored encrypted with AES-256-GCM (NIST SP 800-38D) under a key derived
+  by HKDF-SHA256 (RFC 5869) from the secret in ``config.secrets.key_env``. The associated
+  data binds each ciphertext to its ``kid`` and ``alg``. A missing or short secret, or
+  one that does not open the stored keys, is a :class:`~stepauth.errors.ConfigError`:
+  the Provider does not start (fail closed).
+* Life cycle per algorithm: ``next`` (published, not signing) → ``active`` (signing) →
+  ``retired`` (published until ``retired_at + retain`` — the longest lifetime of a token
+  we sign — then dropped from the JWKS). The first use of an algorithm creates an active
+  key and a next one; :meth:`KeyRing.rotate` promotes the oldest next key, retires the
+  active one and publishes a fresh next key, so every key is published before it signs
+  and stays published until the tokens it signed have expired.
+* State lives in the store only; each instance reloads it every ``refresh_interval``
+  seconds, and all instances pick the same signing key (the most recently activated).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from joserfc.jwk import ECKey, OKPKey, RSAKey
+
+from stepauth.errors import ConfigError, StepAuthError
+from stepauth.store.adapter import KeyRecord, Store
+
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULT_RETAIN",
+    "MIN_SECRET_BYTES",
+    "KeyRing",
+    "SigningKey",
+    "decrypt_private_jwk",
+    "encrypt_private_jwk",
+    "generate_key",
+    "key_encryption_key",
+]
+
+SigningKey = RSAKey | ECKey | OKPKey
+
+ALGORITHMS = ("RS256", "ES256", "EdDSA")
+#: Seconds a retired key stays published when the caller does not say (≥ token lifetimes).
+DEFAULT_RETAIN = 3600
+#: The key-encryption secret must carry at least 256 bits.
+MIN_SECRET_BYTES = 32
+_FORMAT = b"\x01"  # AES-256-GCM, 96-bit nonce, HKDF-SHA256 key
+_HKDF_INFO = b"stepauth signing-key encryption v1"
+_HKDF_SALT = b"stepauth/keys"
+
+
+def key_encryption_key(secret: bytes, *, key_env: str = "STEPAUTH_SECRET_KEY") -> bytes:
+    """The AES-256 key derived from the environment secret (HKDF-SHA256, RFC 5869)."""
+    if not secret or len(secret) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"the key-encryption secret in ${key_env} is missing or shorter than "
+            f"{MIN_SECRET_BYTES} bytes",
+            key="secrets.key_env",
+        )
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=_HKDF_SALT, info=_HKDF_INFO)
+    return hkdf.derive(secret)
+
+
+def _aad(kid: str, alg: str) -> bytes:
+    return f"{kid}|{alg}".encode()
+
+
+def encrypt_private_jwk(kek: bytes, kid: str, alg: str, jwk: dict[str, Any]) -> bytes:
+    """``0x01 || nonce(12) || AES-256-GCM(jwk JSON)`` bound to ``kid`` and ``alg``."""
+    nonce = os.urandom(12)
+    plaintext = json.dumps(jwk, separators=(",", ":"), sort_keys=True).encode()
+    return _FORMAT + nonce + AESGCM(kek).encrypt(nonce, plaintext, _aad(kid, alg))
+
+
+def decrypt_private_jwk(kek: bytes, kid: str, alg: str, blob: bytes) -> dict[str, Any]:
+    if not blob.startswith(_FORMAT) or len(blob) < 1 + 12 + 16:
+        raise ConfigError(f"signing key {kid} has an unknown encryption format")
+    nonce, ciphertext = blob[1:13], blob[13:]
+    try:
+        plaintext = AESGCM(kek).decrypt(nonce, ciphertext, _aad(kid, alg))
+    except InvalidTag:
+        raise ConfigError(
+            f"signing key {kid} cannot be decrypted: wrong key-encryption secret",
+            key="secrets.key_env",
+        ) from None
+    data: dict[str, Any] = json.loads(plaintext)
+    return data
+
+
+def generate_key(alg: str) -> SigningKey:
+    """A fresh private key for ``alg`` (RS256: RSA 2048, ES256: P-256, EdDSA: Ed25519)."""
+    if alg == "RS256":
+        return RSAKey.generate_key(2048, private=True)
+    if alg == "ES256":
+        return ECKey.generate_key("P-256", private=True)
+    if alg == "EdDSA":
+        return OKPKey.generate_key("Ed25519", private=True)
+    raise StepAuthError(f"unsupported signing algorithm {alg!r}", error="unsupported_alg")
+
+
+def _import(alg: str, jwk: dict[str, Any]) -> SigningKey:
+    if alg == "RS256":
+        return RSAKey.import_key(jwk)
+    if alg == "ES256":
+        return ECKey.import_key(jwk)
+    return OKPKey.import_key(jwk)
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    record: KeyRecord
+    key: SigningKey | None  # decrypted for active keys only
+
+
+class KeyRing:
+    """The Provider's signing keys, backed by :class:`~stepauth.store.Store`."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        secret: bytes,
+        retain: int = DEFAULT_RETAIN,
+        refresh_interval: float = 30.0,
+        clock: Callable[[], float] = time.time,
+        key_env: str = "STEPAUTH_SECRET_KEY",
+    ) -> None:
+        self.store = store
+        self.retain = retain
+        self.refresh_interval = refresh_interval
+        self.clock = clock
+        self._kek = key_encryption_key(secret, key_env=key_env)
+        self._keys: list[_Loaded] = []
+        self._loaded_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def load(
+        cls,
+        store: Store,
+        *,
+        secret: bytes,
+        retain: int = DEFAULT_RETAIN,
+        refresh_interval: float = 30.0,
+        clock: Callable[[], float] = time.time,
+        key_env: str = "STEPAUTH_SECRET_KEY",
+    ) -> KeyRing:
+        """Load the keys from ``store``; fails (ConfigError) if the secret cannot open them."""
+        ring = cls(
+            store,
+            secret=secret,
+            retain=retain,
+            refresh_interval=refresh_interval,
+            clock=clock,
+            key_env=key_env,
+        )
+        await ring.refresh()
+        return ring
+
+    # -- reading -------------------------------------------------------------------------
+
+    async def refresh(self) -> None:
+        """Reload every key from the store (other instances may have rotated)."""
+        records = await self.store.list_keys()
+        loaded: list[_Loaded] = []
+        known = {k.record.kid: k for k in self._keys}
+        for record in records:
+            key: SigningKey | None = None
+            if record.state == "active":
+                cached = known.get(record.kid)
+                if cached is not None and cached.key is not None:
+                    key = cached.key
+                else:
+                    jwk = decrypt_private_jwk(self._kek, record.kid, record.alg, record.private_enc)
+                    key = _import(record.alg, jwk)
+            loaded.append(_Loaded(record, key))
+        self._keys = loaded
+        self._loaded_at = time.monotonic()
+
+    @property
+    def records(self) -> list[KeyRecord]:
+        """The cached key records (public parts and states), oldest first."""
+        return [k.record for k in self._keys]
+
+    def _active(self, alg: str) -> _Loaded | None:
+        candidates = [
+            k for k in self._keys if k.record.alg == alg and k.record.state == "active" and k.key
+        ]
+        if not candidates:
+            return None
+        return max(candidates, key=lambda k: (k.record.activated_at or 0.0, k.record.kid))
+
+    async def signing_key(self, alg: str = "RS256") -> tuple[str, SigningKey]:
+        """``(kid, private key)`` of the active key for ``alg``; created on first use."""
+        if alg not in ALGORITHMS:
+            raise StepAuthError(f"unsupported signing algorithm {alg!r}", error="unsupported_alg")
+        if time.monotonic() - self._loaded_at > self.refresh_interval:
+            await self.refresh()
+        found = self._active(alg)
+        if found is None:
+            async with self._lock:
+                await self.refresh()
+                found = self._active(alg)
+                if found is None:
+                    await self._create_initial(alg, now=self.clock())
+                    found = self._active(alg)
+        if found is None or found.key is None:  # pragma: no cover - store refused the write
+            raise StepAuthError(f"no active {alg} signing key", error="server_error")
+        return found.record.kid, found.key
+
+    def public_jwks(self, *, now: float | None = None) -> dict[str, Any]:
+        """The JWK Set to publish: next, active, and retired keys still within ``retain``."""
+        now = self.clock() if now is None else now
+        keys = []
+        for loaded in self._keys:
+            record = loaded.record
+            if record.state == "retired" and (record.retired_at or 0.0) + self.retain <= now:
+                continue
+            keys.append(dict(record.public_jwk))
+        return {"keys": keys}
+
+    # -- writing -------------------------------------------------------------------------
+
+    async def _add(self, alg: str, state: str, *, now: float) -> str:
+        key = await asyncio.to_thread(generate_key, alg)
+        kid = key.thumbprint()
+        public = {**key.as_dict(private=False), "kid": kid, "alg": alg, "use": "sig"}
+        private = {**key.as_dict(private=True), "kid": kid, "alg": alg, "use": "sig"}
+        await self.store.add_key(
+            KeyRecord(
+                kid=kid,
+                alg=alg,
+                public_jwk=public,
+                private_enc=encrypt_private_jwk(self._kek, kid, alg, private),
+                state=state,
+                created_at=now,
+                activated_at=now if state == "active" else None,
+            )
+        )
+        return kid
+
+    async def _create_initial(self, alg: str, *, now: float) -> None:
+        await self._add(alg, "active", now=now)
+        if not any(k.record.alg == alg and k.record.state == "next" for k in self._keys):
+            await self._add(alg, "next", now=now)
+        await self.refresh()
+
+    async def ensure(self, algs: Iterable[str] = ALGORITHMS, *, now: float | None = None) -> None:
+        """Make sure each of ``algs`` has an active and a next key."""
+        for alg in algs:
+            await self.signing_key(alg)
+        del now
+
+    async def rotate(
+        self, *, now: float | None = None, algs: Iterable[str] | None = None
+    ) -> dict[str, str]:
+        """Promote next → active, retire the active key, publish a fresh next key.
+
+        Rotates every algorithm that has keys (or ``algs``); returns ``{alg: new active
+        kid}``. An algorithm without keys gets its first active and next key.
+        """
+        now = self.clock() if now is None else now
+        async with self._lock:
+            await self.refresh()
+            chosen = list(algs) if algs is not None else sorted({k.alg for k in self.records})
+            if not chosen:
+                chosen = ["RS256"]
+            promoted: dict[str, str] = {}
+            for alg in chosen:
+                if alg not in ALGORITHMS:
+                    raise StepAuthError(
+                        f"unsupported signing algorithm {alg!r}", error="unsupported_alg"
+                    )
+                mine = [r for r in self.records if r.alg == alg]
+                actives = [r for r in mine if r.state == "active"]
+                nexts = sorted(
+                    (r for r in mine if r.state == "next"), key=lambda r: (r.created_at, r.kid)
+                )
+                if nexts:
+                    new_kid = nexts[0].kid
+                else:
+                    # nothing was published in advance (a store written by hand, or the
+                    # first key of this algorithm): publish one now; it signs from now on
+                    new_kid = await self._add(alg, "next", now=now)
+                await self.store.set_key_state(new_kid, "active", now=now)
+                for record in actives:
+                    await self.store.set_key_state(record.kid, "retired", now=now)
+                await self._add(alg, "next", now=now)
+                promoted[alg] = new_kid
+            await self.refresh()
+        return promoted

@@ -1,0 +1,42 @@
+"""Storage: the :class:`Store` protocol, its records and the SQLAlchemy implementation.
+
+``store = await open_store(url)`` opens SQLite (``sqlite+aiosqlite:///path``, WAL) or
+PostgreSQL (``postgresql+psycopg://…``), migrates the schema to head with the Alembic
+migrations shipped in :mod:`stepauth.store.migrations`, and returns a :class:`Store`.
+``stepauth.store.redis.RedisEphemeral`` optionally holds the ephemeral single-use kinds.
+"""
+
+from __future__ import annotations
+
+from stepauth.store.adapter import (
+    KEY_STATES,
+    Consumed,
+    ConsumeStatus,
+    Factor,
+    FailureState,
+    Item,
+    KeyRecord,
+    KeyState,
+    Session,
+    Store,
+    StoreError,
+    User,
+)
+from stepauth.store.sql import SQLStore, open_store
+
+__all__ = [
+    "KEY_STATES",
+    "ConsumeStatus",
+    "Consumed",
+    "Factor",
+    "FailureState",
+    "Item",
+    "KeyRecord",
+    "KeyState",
+    "SQLStore",
+    "Session",
+    "Store",
+    "StoreError",
+    "User",
+    "open_store",
+]

@@ -1,0 +1,297 @@
+"""The storage contract every Provider component talks to: :class:`Store`.
+
+One async adapter, no process-local state: sessions, single-use artefacts, keys,
+factors, failure counters and the audit trail all live behind this protocol, so any
+number of Provider instances can share one database (DESIGN.md §4 "Storage").
+
+Records are frozen dataclasses. Times are epoch seconds (``float``); ``now`` is always
+passed in by the caller (injectable clock).
+
+Single-use artefacts (``put``/``consume``) are keyed by ``(kind, key)``; kinds used
+include ``code``, ``par``, ``refresh_token``, ``access_token``, ``interaction``,
+``webauthn_challenge``, ``oob_code``, ``txn``, ``pending``. :meth:`Store.consume` is one
+atomic statement; its :class:`Consumed` result says what happened:
+
+* ``"ok"`` — the payload is returned and the item is now consumed;
+* ``"replayed"`` — it had been consumed before; ``payload`` and ``grant_id`` are returned
+  so the caller can revoke what it issued (RFC 6749 §4.1.2, OIDC Core §16.11);
+* ``"expired"`` — past ``expires_at``;
+* ``"missing"`` — unknown, deleted, or revoked through :meth:`Store.revoke_grant`
+  (revoked items are indistinguishable from unknown ones: fail closed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from stepauth.errors import StepAuthError
+
+__all__ = [
+    "KEY_STATES",
+    "ConsumeStatus",
+    "Consumed",
+    "Factor",
+    "FailureState",
+    "Item",
+    "KeyRecord",
+    "KeyState",
+    "Session",
+    "Store",
+    "StoreError",
+    "User",
+]
+
+ConsumeStatus = Literal["ok", "replayed", "expired", "missing"]
+KeyState = Literal["next", "active", "retired"]
+#: Key states in their only allowed order: a key is published ("next"), then signs
+#: ("active"), then is only verified against ("retired").
+KEY_STATES: tuple[str, ...] = ("next", "active", "retired")
+
+
+class StoreError(StepAuthError):
+    """The store failed or was asked something impossible (unknown id, duplicate)."""
+
+    error = "store_error"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    username: str
+    password_hash: str | None
+    disabled: bool
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A server-side session; the cookie carries ``id`` only."""
+
+    id: str
+    user_id: str
+    events: list[dict[str, Any]]
+    created_at: float
+    last_seen_at: float
+    idle_expires_at: float
+    absolute_expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A single-use or expiring artefact (authorization code, PAR request, …)."""
+
+    kind: str
+    key: str
+    payload: dict[str, Any]
+    grant_id: str | None
+    user_id: str | None
+    expires_at: float | None
+    consumed_at: float | None
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Consumed:
+    """Outcome of :meth:`Store.consume` (see the module docstring)."""
+
+    status: ConsumeStatus
+    payload: dict[str, Any] | None = None
+    grant_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """A signing key; ``private_enc`` is the AES-GCM encrypted private JWK."""
+
+    kid: str
+    alg: str
+    public_jwk: dict[str, Any]
+    private_enc: bytes
+    state: str
+    created_at: float
+    activated_at: float | None = None
+    retired_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Factor:
+    """An authenticator of a user.
+
+    ``data`` is the factor's JSON; integer counters advanced with
+    :meth:`Store.advance_counter` are reflected in it under their field name.
+    """
+
+    id: str
+    user_id: str
+    kind: str
+    label: str
+    data: dict[str, Any]
+    credential_id: str | None
+    created_at: float
+    last_used_at: float | None = None
+    disabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FailureState:
+    """Consecutive failures of one factor type for one user (lockout)."""
+
+    count: int = 0
+    blocked_until: float | None = None
+    last_failure_at: float | None = None
+
+
+@runtime_checkable
+class Store(Protocol):
+    """The async storage adapter (SQLAlchemy: :func:`stepauth.store.open_store`)."""
+
+    # single-use / expiring artefacts
+    async def put(
+        self,
+        kind: str,
+        key: str,
+        payload: Mapping[str, Any],
+        *,
+        expires_at: float | None,
+        grant_id: str | None = None,
+        user_id: str | None = None,
+    ) -> None:
+        """Store (or replace) an item; a replaced item starts unconsumed."""
+        ...
+
+    async def get(self, kind: str, key: str, *, now: float) -> Item | None:
+        """The item, or ``None`` if absent, expired or revoked (consumed items are returned)."""
+        ...
+
+    async def consume(self, kind: str, key: str, *, now: float) -> Consumed:
+        """Mark the item consumed in one atomic statement; see :class:`Consumed`."""
+        ...
+
+    async def delete(self, kind: str, key: str) -> None: ...
+
+    async def revoke_grant(self, grant_id: str) -> int:
+        """Make every item of ``grant_id`` unusable; returns how many."""
+        ...
+
+    # users
+    async def create_user(self, username: str, password_hash: str | None) -> User:
+        """Raises :class:`StoreError` when the username is taken."""
+        ...
+
+    async def get_user(self, user_id: str) -> User | None: ...
+
+    async def get_user_by_username(self, username: str) -> User | None: ...
+
+    async def list_users(self) -> list[User]: ...
+
+    async def set_user_disabled(self, user_id: str, disabled: bool) -> None: ...
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
+
+    # server-side sessions
+    async def create_session(
+        self,
+        user_id: str,
+        events: Sequence[Mapping[str, Any]],
+        *,
+        now: float,
+        idle_timeout: int,
+        absolute_timeout: int,
+    ) -> Session: ...
+
+    async def get_session(self, session_id: str, *, now: float) -> Session | None:
+        """``None`` when unknown or past its idle or absolute limit."""
+        ...
+
+    async def rotate_session(
+        self, session_id: str, *, append_events: Sequence[Mapping[str, Any]], now: float
+    ) -> Session | None:
+        """Atomically replace the session by one with a new id and ``append_events`` added.
+
+        ``None`` when the session is unknown, expired, or another rotation won.
+        """
+        ...
+
+    async def touch_session(self, session_id: str, *, now: float) -> None:
+        """Slide the idle limit (never beyond the absolute limit)."""
+        ...
+
+    async def delete_session(self, session_id: str) -> None: ...
+
+    # signing keys (the private part is encrypted by the caller)
+    async def add_key(self, key: KeyRecord) -> None: ...
+
+    async def list_keys(self) -> list[KeyRecord]: ...
+
+    async def set_key_state(self, kid: str, state: str, *, now: float) -> None:
+        """Move a key forward (next → active → retired); never backwards."""
+        ...
+
+    # factors
+    async def add_factor(
+        self,
+        user_id: str,
+        kind: str,
+        data: Mapping[str, Any],
+        *,
+        label: str,
+        credential_id: str | None = None,
+        now: float,
+    ) -> Factor:
+        """Raises :class:`StoreError` when ``credential_id`` is already registered."""
+        ...
+
+    async def list_factors(self, user_id: str) -> list[Factor]: ...
+
+    async def get_factor(self, factor_id: str) -> Factor | None: ...
+
+    async def get_factor_by_credential_id(self, credential_id: str) -> Factor | None: ...
+
+    async def update_factor(
+        self,
+        factor_id: str,
+        *,
+        data: Mapping[str, Any] | None = None,
+        label: str | None = None,
+        last_used_at: float | None = None,
+        disabled: bool | None = None,
+    ) -> None: ...
+
+    async def remove_factor(self, factor_id: str) -> None: ...
+
+    async def advance_counter(self, factor_id: str, field: str, value: int) -> bool:
+        """Atomically set counter ``field`` to ``value`` only if ``value`` is greater.
+
+        True if it advanced; False is a replay or regression (RFC 6238 §5.2, WebAuthn
+        §6.1.1 signCount). Counters start at the integer found in the factor's ``data``
+        when it was added, or below every value when absent.
+        """
+        ...
+
+    # failure counters (lockout)
+    async def record_failure(self, user_id: str, factor_type: str, *, now: float) -> int:
+        """Atomically count one more consecutive failure; returns the new count."""
+        ...
+
+    async def reset_failures(self, user_id: str, factor_type: str) -> None: ...
+
+    async def failure_state(self, user_id: str, factor_type: str) -> FailureState: ...
+
+    async def set_blocked_until(
+        self, user_id: str, factor_type: str, until: float | None
+    ) -> None: ...
+
+    # audit
+    async def append_audit(self, event: Mapping[str, Any], *, now: float) -> None: ...
+
+    async def tail_audit(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest ``limit`` events, oldest first; each has ``at`` and ``seq``."""
+        ...
+
+    async def close(self) -> None: ...

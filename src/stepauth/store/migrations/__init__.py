@@ -1,0 +1,1 @@
+"""Alembic migrations of the stepauth schema, run by :func:`stepauth.store.open_store`."""

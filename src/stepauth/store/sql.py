@@ -1,0 +1,698 @@
+"""The SQLAlchemy 2 (async) implementation of :class:`~stepauth.store.adapter.Store`.
+
+* SQLite through aiosqlite (``sqlite+aiosqlite:///path``): WAL journal, a busy timeout so
+  concurrent writers wait instead of failing, ``synchronous=NORMAL``.
+* PostgreSQL through psycopg 3 (``postgresql+psycopg://…``; plain ``postgresql://`` is
+  read as psycopg).
+
+Every single-use operation is ONE statement (DESIGN.md §4 "Storage"):
+
+* :meth:`SQLStore.consume` — ``UPDATE items SET consumed_at=:now WHERE … AND consumed_at
+  IS NULL AND (expires_at IS NULL OR expires_at > :now) AND revoked = false RETURNING
+  payload, grant_id``; only when nothing is returned does a read-only look tell replayed,
+  expired and missing apart.
+* :meth:`SQLStore.rotate_session` — ``DELETE … RETURNING`` the old row, then insert the new
+  one in the same transaction: of two concurrent rotations only one deletes the row.
+* :meth:`SQLStore.advance_counter` — ``INSERT … ON CONFLICT DO UPDATE … WHERE value <
+  excluded.value RETURNING value`` on ``factor_counters``.
+* :meth:`SQLStore.record_failure` — ``INSERT … ON CONFLICT DO UPDATE SET count = count + 1
+  RETURNING count``.
+
+Opaque ids come from :func:`secrets.token_urlsafe`. Nothing is cached in the process.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Row,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    event,
+    false,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from stepauth.errors import ConfigError
+from stepauth.store.adapter import (
+    KEY_STATES,
+    Consumed,
+    Factor,
+    FailureState,
+    Item,
+    KeyRecord,
+    Session,
+    StoreError,
+    User,
+)
+from stepauth.store.schema import (
+    audit,
+    factor_counters,
+    factors,
+    failures,
+    items,
+    sessions,
+    signing_keys,
+    users,
+)
+
+__all__ = ["BUSY_TIMEOUT_MS", "MIGRATIONS", "SQLStore", "migrate", "open_store"]
+
+#: How long a SQLite writer waits for the lock before giving up.
+BUSY_TIMEOUT_MS = 30_000
+#: The Alembic script directory shipped inside the package.
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"not a database URL ({exc})", key="database.url") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.get_driver_name() not in {"aiosqlite", "pysqlite"}:
+            raise ConfigError("SQLite needs the aiosqlite driver", key="database.url")
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if backend == "postgresql":
+        if parsed.get_driver_name() not in {"psycopg", "psycopg2"}:
+            raise ConfigError("PostgreSQL needs the psycopg driver", key="database.url")
+        return parsed.set(drivername="postgresql+psycopg")
+    raise ConfigError(
+        "only sqlite+aiosqlite:// and postgresql+psycopg:// are supported", key="database.url"
+    )
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine for ``url`` with the SQLite pragmas (WAL, busy timeout) applied."""
+    parsed = _url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_async_engine(parsed, pool_pre_ping=True)
+    memory = parsed.database in (None, "", ":memory:")
+    if memory:
+        engine = create_async_engine(parsed, poolclass=StaticPool)
+    else:
+        engine = create_async_engine(
+            parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, pool_size=8
+        )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return engine
+
+
+def _upgrade(connection: Connection) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, "head")
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest Alembic revision (no-op when already there)."""
+    async with engine.begin() as conn:
+        await conn.run_sync(_upgrade)
+
+
+async def open_store(url: str, *, migrate_schema: bool = True) -> SQLStore:
+    """Open the store at ``url`` and migrate its schema to head (works on an empty DB)."""
+    engine = create_engine(url)
+    if migrate_schema:
+        try:
+            await migrate(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
+    return SQLStore(engine)
+
+
+def _new_id(nbytes: int = 16) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+def _json(value: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(value)
+
+
+def _int_fields(data: Mapping[str, Any]) -> dict[str, int]:
+    return {k: v for k, v in data.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
+class SQLStore:
+    """:class:`~stepauth.store.adapter.Store` over one SQLAlchemy async engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._dialect = engine.dialect.name
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    def _insert(self, table: Any) -> Any:
+        if self._dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    # -- single-use / expiring artefacts -------------------------------------------------
+
+    async def put(
+        self,
+        kind: str,
+        key: str,
+        payload: Mapping[str, Any],
+        *,
+        expires_at: float | None,
+        grant_id: str | None = None,
+        user_id: str | None = None,
+    ) -> None:
+        values = {
+            "payload": _json(payload),
+            "grant_id": grant_id,
+            "user_id": user_id,
+            "expires_at": expires_at,
+            "consumed_at": None,
+            "revoked": False,
+            "created_at": time.time(),
+        }
+        stmt = self._insert(items).values(kind=kind, key=key, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=["kind", "key"], set_=values)
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def get(self, kind: str, key: str, *, now: float) -> Item | None:
+        stmt = select(items).where(
+            items.c.kind == kind,
+            items.c.key == key,
+            items.c.consumed_at.is_(None),
+            items.c.revoked == false(),
+            or_(items.c.expires_at.is_(None), items.c.expires_at > now),
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(stmt)).first()
+        if row is None:
+            return None
+        return Item(
+            kind=row.kind,
+            key=row.key,
+            payload=dict(row.payload),
+            grant_id=row.grant_id,
+            user_id=row.user_id,
+            expires_at=row.expires_at,
+            consumed_at=row.consumed_at,
+            created_at=row.created_at,
+        )
+
+    async def consume(self, kind: str, key: str, *, now: float) -> Consumed:
+        claim = (
+            update(items)
+            .where(
+                items.c.kind == kind,
+                items.c.key == key,
+                items.c.consumed_at.is_(None),
+                or_(items.c.expires_at.is_(None), items.c.expires_at > now),
+                items.c.revoked == false(),
+            )
+            .values(consumed_at=now)
+            .returning(items.c.payload, items.c.grant_id)
+        )
+        async with self.engine.begin() as conn:
+            won = (await conn.execute(claim)).first()
+            if won is not None:
+                return Consumed("ok", dict(won.payload), won.grant_id)
+            look = select(
+                items.c.payload,
+                items.c.grant_id,
+                items.c.consumed_at,
+                items.c.expires_at,
+                items.c.revoked,
+            ).where(items.c.kind == kind, items.c.key == key)
+            row = (await conn.execute(look)).first()
+        if row is None:
+            return Consumed("missing")
+        if row.consumed_at is not None:
+            return Consumed("replayed", dict(row.payload), row.grant_id)
+        if row.revoked:
+            return Consumed("missing")
+        if row.expires_at is not None and row.expires_at <= now:
+            return Consumed("expired")
+        return Consumed("missing")
+
+    async def delete(self, kind: str, key: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(items).where(items.c.kind == kind, items.c.key == key))
+
+    async def revoke_grant(self, grant_id: str) -> int:
+        stmt = (
+            update(items)
+            .where(items.c.grant_id == grant_id, items.c.revoked == false())
+            .values(revoked=True)
+        )
+        async with self.engine.begin() as conn:
+            result = await conn.execute(stmt)
+        return int(result.rowcount)
+
+    async def purge_expired(self, *, now: float) -> int:
+        """Delete items expired before ``now`` (housekeeping; not part of the protocol)."""
+        stmt = delete(items).where(items.c.expires_at.is_not(None), items.c.expires_at <= now)
+        async with self.engine.begin() as conn:
+            result = await conn.execute(stmt)
+        return int(result.rowcount)
+
+    # -- users ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _user(row: Row[Any]) -> User:
+        return User(
+            id=row.id,
+            username=row.username,
+            password_hash=row.password_hash,
+            disabled=bool(row.disabled),
+            created_at=row.created_at,
+        )
+
+    async def create_user(self, username: str, password_hash: str | None) -> User:
+        user = User(_new_id(), username, password_hash, False, time.time())
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    insert(users).values(
+                        id=user.id,
+                        username=username,
+                        password_hash=password_hash,
+                        disabled=False,
+                        created_at=user.created_at,
+                    )
+                )
+        except IntegrityError:
+            raise StoreError(f"user {username!r} already exists", error="user_exists") from None
+        return user
+
+    async def _one_user(self, *where: Any) -> User | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(users).where(*where))).first()
+        return None if row is None else self._user(row)
+
+    async def get_user(self, user_id: str) -> User | None:
+        return await self._one_user(users.c.id == user_id)
+
+    async def get_user_by_username(self, username: str) -> User | None:
+        return await self._one_user(users.c.username == username)
+
+    async def list_users(self) -> list[User]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(users).order_by(users.c.username))).all()
+        return [self._user(row) for row in rows]
+
+    async def _update_user(self, user_id: str, **values: Any) -> None:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(update(users).where(users.c.id == user_id).values(values))
+        if result.rowcount == 0:
+            raise StoreError("unknown user", error="unknown_user")
+
+    async def set_user_disabled(self, user_id: str, disabled: bool) -> None:
+        await self._update_user(user_id, disabled=disabled)
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        await self._update_user(user_id, password_hash=password_hash)
+
+    # -- sessions ------------------------------------------------------------------------
+
+    @staticmethod
+    def _session(row: Any) -> Session:
+        return Session(
+            id=row.id,
+            user_id=row.user_id,
+            events=[dict(e) for e in row.events],
+            created_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+            idle_expires_at=row.idle_expires_at,
+            absolute_expires_at=row.absolute_expires_at,
+        )
+
+    async def create_session(
+        self,
+        user_id: str,
+        events: Sequence[Mapping[str, Any]],
+        *,
+        now: float,
+        idle_timeout: int,
+        absolute_timeout: int,
+    ) -> Session:
+        absolute = now + absolute_timeout
+        values = {
+            "id": _new_id(32),
+            "user_id": user_id,
+            "events": [dict(e) for e in events],
+            "created_at": now,
+            "last_seen_at": now,
+            "idle_timeout": int(idle_timeout),
+            "idle_expires_at": min(now + idle_timeout, absolute),
+            "absolute_expires_at": absolute,
+        }
+        async with self.engine.begin() as conn:
+            await conn.execute(insert(sessions).values(values))
+        return self._session(_Values(values))
+
+    @staticmethod
+    def _live(now: float) -> Any:
+        return and_(sessions.c.idle_expires_at > now, sessions.c.absolute_expires_at > now)
+
+    async def get_session(self, session_id: str, *, now: float) -> Session | None:
+        stmt = select(sessions).where(sessions.c.id == session_id, self._live(now))
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(stmt)).first()
+        return None if row is None else self._session(row)
+
+    async def rotate_session(
+        self, session_id: str, *, append_events: Sequence[Mapping[str, Any]], now: float
+    ) -> Session | None:
+        take = (
+            delete(sessions)
+            .where(sessions.c.id == session_id, self._live(now))
+            .returning(*sessions.c)
+        )
+        async with self.engine.begin() as conn:
+            old = (await conn.execute(take)).first()
+            if old is None:
+                return None
+            values = {
+                "id": _new_id(32),
+                "user_id": old.user_id,
+                "events": [*(dict(e) for e in old.events), *(dict(e) for e in append_events)],
+                "created_at": old.created_at,
+                "last_seen_at": now,
+                "idle_timeout": old.idle_timeout,
+                "idle_expires_at": min(now + old.idle_timeout, old.absolute_expires_at),
+                "absolute_expires_at": old.absolute_expires_at,
+            }
+            await conn.execute(insert(sessions).values(values))
+        return self._session(_Values(values))
+
+    async def touch_session(self, session_id: str, *, now: float) -> None:
+        slid = now + sessions.c.idle_timeout
+        stmt = (
+            update(sessions)
+            .where(sessions.c.id == session_id, self._live(now))
+            .values(
+                last_seen_at=now,
+                idle_expires_at=case(
+                    (slid < sessions.c.absolute_expires_at, slid),
+                    else_=sessions.c.absolute_expires_at,
+                ),
+            )
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def delete_session(self, session_id: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(sessions).where(sessions.c.id == session_id))
+
+    # -- signing keys --------------------------------------------------------------------
+
+    async def add_key(self, key: KeyRecord) -> None:
+        if key.state not in KEY_STATES:
+            raise StoreError(f"unknown key state {key.state!r}")
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    insert(signing_keys).values(
+                        kid=key.kid,
+                        alg=key.alg,
+                        public_jwk=dict(key.public_jwk),
+                        private_enc=bytes(key.private_enc),
+                        state=key.state,
+                        created_at=key.created_at,
+                        activated_at=key.activated_at,
+                        retired_at=key.retired_at,
+                    )
+                )
+        except IntegrityError:
+            raise StoreError(f"key {key.kid!r} already exists") from None
+
+    async def list_keys(self) -> list[KeyRecord]:
+        stmt = select(signing_keys).order_by(signing_keys.c.created_at, signing_keys.c.kid)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            KeyRecord(
+                kid=row.kid,
+                alg=row.alg,
+                public_jwk=dict(row.public_jwk),
+                private_enc=bytes(row.private_enc),
+                state=row.state,
+                created_at=row.created_at,
+                activated_at=row.activated_at,
+                retired_at=row.retired_at,
+            )
+            for row in rows
+        ]
+
+    async def set_key_state(self, kid: str, state: str, *, now: float) -> None:
+        if state not in KEY_STATES:
+            raise StoreError(f"unknown key state {state!r}")
+        earlier = KEY_STATES[: KEY_STATES.index(state)]
+        values: dict[str, Any] = {"state": state}
+        if state == "active":
+            values["activated_at"] = now
+        if state == "retired":
+            values["retired_at"] = now
+        stmt = (
+            update(signing_keys)
+            .where(signing_keys.c.kid == kid, signing_keys.c.state.in_(earlier))
+            .values(values)
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
+
+    # -- factors -------------------------------------------------------------------------
+
+    async def _factors(self, conn: AsyncConnection, *where: Any) -> list[Factor]:
+        rows = (
+            await conn.execute(
+                select(factors).where(*where).order_by(factors.c.created_at, factors.c.id)
+            )
+        ).all()
+        if not rows:
+            return []
+        ids = [row.id for row in rows]
+        counters: dict[str, dict[str, int]] = {}
+        stmt = select(factor_counters).where(factor_counters.c.factor_id.in_(ids))
+        for c in (await conn.execute(stmt)).all():
+            counters.setdefault(c.factor_id, {})[c.field] = int(c.value)
+        return [
+            Factor(
+                id=row.id,
+                user_id=row.user_id,
+                kind=row.kind,
+                label=row.label,
+                data={**dict(row.data), **counters.get(row.id, {})},
+                credential_id=row.credential_id,
+                created_at=row.created_at,
+                last_used_at=row.last_used_at,
+                disabled=bool(row.disabled),
+            )
+            for row in rows
+        ]
+
+    async def _seed_counters(
+        self, conn: AsyncConnection, factor_id: str, data: Mapping[str, Any]
+    ) -> None:
+        for name, value in _int_fields(data).items():
+            stmt = self._insert(factor_counters).values(
+                factor_id=factor_id, field=name, value=value
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["factor_id", "field"],
+                set_={"value": stmt.excluded.value},
+                where=factor_counters.c.value < stmt.excluded.value,
+            )
+            await conn.execute(stmt)
+
+    async def add_factor(
+        self,
+        user_id: str,
+        kind: str,
+        data: Mapping[str, Any],
+        *,
+        label: str,
+        credential_id: str | None = None,
+        now: float,
+    ) -> Factor:
+        factor_id = _new_id()
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    insert(factors).values(
+                        id=factor_id,
+                        user_id=user_id,
+                        kind=kind,
+                        label=label,
+                        data=_json(data),
+                        credential_id=credential_id,
+                        created_at=now,
+                        last_used_at=None,
+                        disabled=False,
+                    )
+                )
+                await self._seed_counters(conn, factor_id, data)
+        except IntegrityError:
+            raise StoreError(
+                "credential is already registered", error="credential_exists"
+            ) from None
+        return Factor(factor_id, user_id, kind, label, _json(data), credential_id, now)
+
+    async def list_factors(self, user_id: str) -> list[Factor]:
+        async with self.engine.connect() as conn:
+            return await self._factors(conn, factors.c.user_id == user_id)
+
+    async def get_factor(self, factor_id: str) -> Factor | None:
+        async with self.engine.connect() as conn:
+            found = await self._factors(conn, factors.c.id == factor_id)
+        return found[0] if found else None
+
+    async def get_factor_by_credential_id(self, credential_id: str) -> Factor | None:
+        async with self.engine.connect() as conn:
+            found = await self._factors(conn, factors.c.credential_id == credential_id)
+        return found[0] if found else None
+
+    async def update_factor(
+        self,
+        factor_id: str,
+        *,
+        data: Mapping[str, Any] | None = None,
+        label: str | None = None,
+        last_used_at: float | None = None,
+        disabled: bool | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if data is not None:
+            values["data"] = _json(data)
+        if label is not None:
+            values["label"] = label
+        if last_used_at is not None:
+            values["last_used_at"] = last_used_at
+        if disabled is not None:
+            values["disabled"] = disabled
+        if not values:
+            return
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(factors).where(factors.c.id == factor_id).values(values)
+            )
+            if result.rowcount == 0:
+                raise StoreError("unknown factor", error="unknown_factor")
+            if data is not None:
+                await self._seed_counters(conn, factor_id, data)
+
+    async def remove_factor(self, factor_id: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                delete(factor_counters).where(factor_counters.c.factor_id == factor_id)
+            )
+            await conn.execute(delete(factors).where(factors.c.id == factor_id))
+
+    async def advance_counter(self, factor_id: str, field: str, value: int) -> bool:
+        source = select(
+            factors.c.id,
+            cast(literal(field), String),
+            cast(literal(int(value)), BigInteger),
+        ).where(factors.c.id == factor_id, true())
+        stmt = self._insert(factor_counters).from_select(["factor_id", "field", "value"], source)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["factor_id", "field"],
+            set_={"value": stmt.excluded.value},
+            where=factor_counters.c.value < stmt.excluded.value,
+        ).returning(factor_counters.c.value)
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(stmt)).first()
+        return row is not None
+
+    # -- failure counters ----------------------------------------------------------------
+
+    async def record_failure(self, user_id: str, factor_type: str, *, now: float) -> int:
+        stmt = self._insert(failures).values(
+            user_id=user_id, factor_type=factor_type, count=1, last_failure_at=now
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["user_id", "factor_type"],
+            set_={"count": failures.c.count + 1, "last_failure_at": now},
+        ).returning(failures.c.count)
+        async with self.engine.begin() as conn:
+            count = (await conn.execute(stmt)).scalar_one()
+        return int(count)
+
+    async def reset_failures(self, user_id: str, factor_type: str) -> None:
+        stmt = delete(failures).where(
+            failures.c.user_id == user_id, failures.c.factor_type == factor_type
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def failure_state(self, user_id: str, factor_type: str) -> FailureState:
+        stmt = select(failures).where(
+            failures.c.user_id == user_id, failures.c.factor_type == factor_type
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(stmt)).first()
+        if row is None:
+            return FailureState()
+        return FailureState(int(row._mapping["count"]), row.blocked_until, row.last_failure_at)
+
+    async def set_blocked_until(self, user_id: str, factor_type: str, until: float | None) -> None:
+        stmt = self._insert(failures).values(
+            user_id=user_id, factor_type=factor_type, count=0, blocked_until=until
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["user_id", "factor_type"], set_={"blocked_until": until}
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
+
+    # -- audit ---------------------------------------------------------------------------
+
+    async def append_audit(self, event: Mapping[str, Any], *, now: float) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(insert(audit).values(at=now, event=_json(event)))
+
+    async def tail_audit(self, limit: int = 50) -> list[dict[str, Any]]:
+        stmt = select(audit).order_by(audit.c.seq.desc()).limit(max(0, int(limit)))
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [{**dict(row.event), "at": row.at, "seq": int(row.seq)} for row in reversed(rows)]
+
+
+class _Values:
+    """Attribute access over a dict of column values (to build records without a row)."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.__dict__.update(values)

@@ -24,6 +24,11 @@ ISSUER = "https://op.example.com"
 CLIENT_ID = "client-1"
 NOW = 1_764_000_000.0
 OP_REDIRECT_URI = "http://127.0.0.1:9/cb"
+#: The callback URLs of the in-process test clients (Starlette/FastAPI, Django: testserver).
+APP_REDIRECT_URIS = (
+    "http://testserver/stepauth/callback",
+    "http://localhost/stepauth/callback",
+)
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,13 @@ def node_op(node_peers: Path) -> Iterator[OP]:
     """peers/op.mjs on a free port; stopped at the end of the session."""
     port = free_port()
     proc = subprocess.Popen(  # noqa: S603
-        ["node", "op.mjs", "--port", str(port), "--redirect-uri", OP_REDIRECT_URI],  # noqa: S607
+        [  # noqa: S607
+            "node",
+            "op.mjs",
+            "--port",
+            str(port),
+            *(a for uri in (OP_REDIRECT_URI, *APP_REDIRECT_URIS) for a in ("--redirect-uri", uri)),
+        ],
         cwd=node_peers,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -106,6 +117,21 @@ def node_op(node_peers: Path) -> Iterator[OP]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def op_rp(op: OP, *, redirect_uri: str = OP_REDIRECT_URI, **kw: Any) -> Any:
+    """A RelyingParty for the node OP, from its discovery document."""
+    from stepauth.sdk import ProviderMetadata, RelyingParty
+
+    with httpx.Client() as client:
+        metadata = ProviderMetadata.discover(op.issuer, client)
+    return RelyingParty(
+        metadata,
+        client_id=op.client_id,
+        client_secret=op.client_secret,
+        redirect_uri=redirect_uri,
+        **kw,
+    )
 
 
 def drive(client: httpx.Client, url: str, redirect_uri: str) -> dict[str, str]:
@@ -196,3 +222,41 @@ def jwks_server() -> Iterator[JWKSServer]:
     server = JWKSServer()
     yield server
     server.stop()
+
+
+class ServedApp:
+    """An ASGI app served by uvicorn on a free port in a background thread (real HTTP)."""
+
+    def __init__(self, app: Any) -> None:
+        import threading
+
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self.server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise AssertionError("uvicorn did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Any], ServedApp]]:
+    served: list[ServedApp] = []
+
+    def start(app: Any) -> ServedApp:
+        served.append(ServedApp(app))
+        return served[-1]
+
+    yield start
+    for s in served:
+        s.stop()

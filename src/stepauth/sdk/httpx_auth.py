@@ -92,6 +92,8 @@ class StepUpAuth(httpx.Auth):
             if isinstance(step, _NeedToken):
                 token = self.step_up(step.challenge)
                 if inspect.isawaitable(token):
+                    if inspect.iscoroutine(token):
+                        token.close()
                     raise SDKError("an async step-up callback needs httpx.AsyncClient")
                 reply: httpx.Response | str = token
             else:

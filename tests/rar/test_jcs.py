@@ -93,3 +93,11 @@ def test_no_whitespace_and_utf8() -> None:
     assert canonical_json({"b": [1, {"z": None, "a": "é"}], "a": True}) == (
         '{"a":true,"b":[1,{"a":"é","z":null}]}'.encode()
     )
+
+
+def test_deep_nesting_is_a_clean_error() -> None:
+    value: Any = []
+    for _ in range(100_000):
+        value = [value]
+    with pytest.raises(RARError):
+        canonical_json(value)

@@ -57,3 +57,37 @@ def test_money_formatting_follows_minor_units() -> None:
 
 def test_mask_iban_keeps_country_and_last_four() -> None:
     assert mask_iban("gb82 west 1234 5698 7654 32") == "GB•• •••• 5432"
+
+
+def test_configured_type_renders_from_its_schema() -> None:
+    from stepauth.rar import default_registry
+
+    registry = default_registry.with_types(
+        {
+            "card_limit_change": {
+                "fields": {
+                    "card": {"kind": "string", "required": True, "label": "Card"},
+                    "limit": {"kind": "money", "required": True, "label": "New limit"},
+                    "settlement": {"kind": "iban", "label": "Settlement account"},
+                    "channels": {"kind": "string_list", "label": "Channels"},
+                    "atm": {"kind": "boolean", "label": "ATM"},
+                }
+            }
+        }
+    )
+    detail = {
+        "type": "card_limit_change",
+        "card": "•••• 4242",
+        "limit": {"currency": "CHF", "amount": "2500"},
+        "settlement": "CH9300762011623852957",
+        "channels": ["online", "pos"],
+        "atm": False,
+    }
+    registry.validate([detail])
+    assert render_summary(detail, registry=registry) == [
+        ("Card", "•••• 4242"),
+        ("New limit", "CHF 2,500.00"),
+        ("Settlement account", "CH•• •••• 2957"),
+        ("Channels", "online, pos"),
+        ("ATM", "no"),
+    ]

@@ -100,7 +100,8 @@ def _policy(data: Mapping[str, Any], ladder: Ladder, source: str | None) -> Poli
     _known_keys(data, _TOP, (), "table")
     meta = _table(data, ("policy",), optional=True)
     _known_keys(meta, _POLICY, ("policy",), "field")
-    if meta.get("version", 1) != 1:
+    version = meta.get("version", 1)
+    if isinstance(version, bool) or version != 1:
         _fail(("policy", "version"), "unsupported version (this reader knows version 1)")
     currency = meta.get("currency", "EUR")
     if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):

@@ -26,7 +26,10 @@ _SHORT_ESCAPES = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r
 def canonical_json(value: Any) -> bytes:
     """Serialise ``value`` to its RFC 8785 canonical UTF-8 form."""
     parts: list[str] = []
-    _write(value, parts)
+    try:
+        _write(value, parts)
+    except RecursionError:
+        raise RARError("canonical JSON: the value is nested too deeply") from None
     try:
         return "".join(parts).encode("utf-8")
     except UnicodeEncodeError as exc:  # lone surrogates are not valid I-JSON

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from stepauth.assurance import Requirement
-from stepauth.policy import Context, Policy, PolicyError
+from stepauth.policy import Context, Counters, Policy, PolicyError
 
 
 def test_view_pii_needs_phr_within_15_minutes(example_policy: Policy) -> None:
@@ -92,3 +92,29 @@ def test_context_from_json_reads_every_field() -> None:
     assert context.recurring is not None
     assert context.recurring.established
     assert context.fraud_rate == Decimal("0.01")
+
+
+def test_context_coerces_amounts_to_decimal() -> None:
+    context = Context(amount="30.00", counters=Counters(1, "70"))  # type: ignore[arg-type]
+    assert context.amount == Decimal("30.00")
+    assert context.counters.amount == Decimal(70)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Context(amount="thirty"),  # type: ignore[arg-type]
+        lambda: Context(amount=Decimal("-1")),
+        lambda: Context(risk_score=float("nan")),
+        lambda: Context(seconds_since_sca=-5),
+        lambda: Context(velocity=-1),
+        lambda: Counters(-1),
+        lambda: Context.from_json({"risk_score": float("inf")}),
+        lambda: Context.from_json({"counters": {"transactions": 1, "amount": "x"}}),
+        lambda: Context.from_json({"recurring": {"established": True}}),
+    ],
+)
+def test_bad_context_values_are_policy_errors(make: object) -> None:
+    """Fail closed with a clear error, never a comparison that silently passes."""
+    with pytest.raises(PolicyError):
+        make()  # type: ignore[operator]

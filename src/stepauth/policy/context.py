@@ -8,6 +8,7 @@ decision says how to update them, the application persists the update after the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
@@ -25,6 +26,12 @@ class Counters:
     transactions: int = 0
     amount: Decimal = Decimal(0)
 
+    def __post_init__(self) -> None:
+        _typed(self.transactions, int, "counters.transactions")
+        if self.transactions < 0:
+            raise PolicyError("must not be negative", key="counters.transactions")
+        object.__setattr__(self, "amount", _decimal(self.amount, "counters.amount"))
+
     def to_json(self) -> dict[str, Any]:
         return {"transactions": self.transactions, "amount": str(self.amount)}
 
@@ -40,6 +47,11 @@ class RecurringSeries:
     established: bool
     amount: Decimal
     payee: str
+
+    def __post_init__(self) -> None:
+        _typed(self.established, bool, "recurring.established")
+        _typed(self.payee, str, "recurring.payee")
+        object.__setattr__(self, "amount", _decimal(self.amount, "recurring.amount"))
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,24 @@ class Context:
     counters: Counters = field(default_factory=Counters)
     recurring: RecurringSeries | None = None
     fraud_rate: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        # Amounts may be given as strings, ints or floats; compare them as decimals. A value
+        # that is not a finite, non-negative number is an error, never a silent pass.
+        for name in ("amount", "amount_eur", "fraud_rate"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _decimal(value, f"context.{name}"))
+        for name in ("seconds_since_factor_change", "risk_score", "seconds_since_sca"):
+            value = getattr(self, name)
+            if value is not None:
+                number = _number(value, f"context.{name}")
+                if not math.isfinite(number) or number < 0:
+                    raise PolicyError(
+                        "must be a finite, non-negative number", key=f"context.{name}"
+                    )
+        if _typed(self.velocity, int, "context.velocity") < 0:
+            raise PolicyError("must not be negative", key="context.velocity")
 
     def euro_amount(self) -> Decimal | None:
         """The amount in euro, or ``None`` when it is not known in euro."""
@@ -127,10 +157,10 @@ def _typed(value: Any, kind: type, key: str) -> Any:
     return value
 
 
-def _number(value: Any, key: str) -> int | float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+def _number(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise PolicyError("must be a number", key=key)
-    return value
+    return float(value)
 
 
 def _decimal(value: Any, key: str) -> Decimal:
@@ -138,7 +168,7 @@ def _decimal(value: Any, key: str) -> Decimal:
         raise PolicyError("must be a decimal string", key=key)
     try:
         result = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    except InvalidOperation:
+    except (InvalidOperation, ValueError):
         raise PolicyError("must be a decimal string", key=key) from None
     if not result.is_finite() or result < 0:
         raise PolicyError("must be a finite, non-negative decimal", key=key)

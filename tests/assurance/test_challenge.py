@@ -143,14 +143,17 @@ def test_token68_with_padding_at_the_end() -> None:
 
 
 def test_escaping_round_trip() -> None:
-    description = 'say "hi" \\ bye'
-    header = build_challenge(error_description=description, acr_values=["phr"], realm="r")
+    """RFC 9110 §5.6.4: DQUOTE and backslash travel as quoted-pairs."""
+    realm = 'say "hi" \\ bye'
+    header = build_challenge(acr_values=['a"b'], realm=realm, params={"title": "\\"})
     assert header == (
-        'Bearer realm="r", error="insufficient_user_authentication", '
-        'error_description="say \\"hi\\" \\\\ bye", acr_values="phr"'
+        'Bearer realm="say \\"hi\\" \\\\ bye", error="insufficient_user_authentication", '
+        'acr_values="a\\"b", title="\\\\"'
     )
     (parsed,) = parse_challenges(header)
-    assert parsed.error_description == description
+    assert parsed.realm == realm
+    assert parsed.acr_values == ('a"b',)
+    assert parsed.params == {"title": "\\"}
 
 
 def test_build_with_scope_params_and_no_error() -> None:
@@ -172,6 +175,12 @@ def test_build_with_scope_params_and_no_error() -> None:
         {"max_age": True},
         {"error_description": "line\r\nInjected: yes"},
         {"error_description": "caf\u00e9"},
+        {"error_description": 'RFC 6750 forbids "quotes"'},
+        {"error": "back\\slash"},
+        {"scope": "openid  payments"},
+        {"scope": " openid"},
+        {"scope": 'a"b'},
+        {"realm": "tab\tand\x7f"},
         {"params": {"max_age": "1"}},
         {"params": {"bad name": "1"}},
     ],
@@ -196,6 +205,12 @@ def test_malformed_token68_is_refused(challenge: Challenge) -> None:
 
 
 _printable = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40)
+_nqschar = _printable.filter(lambda v: '"' not in v and "\\" not in v)
+_nqchar = st.text(
+    alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters='"\\'),
+    min_size=1,
+    max_size=10,
+)
 _acr = st.text(
     alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=12
 )
@@ -206,11 +221,11 @@ _names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_-", min_size=1, max_size=8
 
 @given(
     scheme=st.sampled_from(["Bearer", "DPoP", "bearer", "X-Custom"]),
-    error=st.one_of(st.none(), _printable),
-    error_description=st.one_of(st.none(), _printable),
+    error=st.one_of(st.none(), _nqschar),
+    error_description=st.one_of(st.none(), _nqschar),
     acr_values=st.lists(_acr, max_size=3).map(tuple),
     max_age=st.one_of(st.none(), st.integers(0, 10**11)),
-    scope=st.one_of(st.none(), _printable),
+    scope=st.one_of(st.none(), st.lists(_nqchar, min_size=1, max_size=3).map(" ".join)),
     realm=st.one_of(st.none(), _printable),
     params=st.dictionaries(_names, _printable, max_size=3),
 )

@@ -124,8 +124,9 @@ def _best(level: Level, events: Sequence[AuthEvent]) -> _Found | None:
     return best
 
 
-def _bits_to_categories(bits: int) -> frozenset[Category]:
-    return frozenset(c for c, b in CATEGORY_BITS.items() if bits & b)
+_CATEGORY_SETS = tuple(
+    frozenset(c for c, b in CATEGORY_BITS.items() if bits & b) for bits in range(_ALL_BITS + 1)
+)
 
 
 def _needs(level: Level, events: Sequence[AuthEvent]) -> tuple[Need, ...]:
@@ -151,7 +152,7 @@ def _needs(level: Level, events: Sequence[AuthEvent]) -> tuple[Need, ...]:
         combos = combinations(free, still) if still > 0 else [()]
         for combo in combos:
             need = Need(
-                categories=_bits_to_categories(sum(combo)),
+                categories=_CATEGORY_SETS[sum(combo)],
                 phishing_resistant=authenticator and clause.phishing_resistant,
                 hardware_bound=authenticator and clause.hardware_bound,
                 multi_factor=authenticator and clause.multi_factor,

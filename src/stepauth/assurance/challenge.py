@@ -8,9 +8,13 @@ Grammar (RFC 9110 §11.6.1, §5.6.2–5.6.4)::
     token68    = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 
 One header may carry several challenges. Parameter names are case-insensitive and
-occur at most once per challenge. RFC 9470 §3 adds ``error="insufficient_user_authentication"``
-(SU-01), ``acr_values`` — space-separated, in preference order (SU-02) — and
-``max_age``, a token or quoted-string that represents a non-negative integer (SU-03).
+occur at most once per challenge. When building, ``error``, ``error_description`` and
+``scope`` keep to the RFC 6750 §3 character sets (printable ASCII without a double
+quote or backslash); other values are escaped as quoted-strings.
+
+RFC 9470 §3 adds ``error="insufficient_user_authentication"`` (SU-01), ``acr_values``
+— space-separated, in preference order (SU-02) — and ``max_age``, a token or
+quoted-string that represents a non-negative integer (SU-03).
 :func:`build_challenge` writes the single-line form of the RFC §3 examples (SU-05)::
 
     Bearer error="insufficient_user_authentication", error_description="A different
@@ -43,6 +47,9 @@ _DIGITS = frozenset(string.digits)
 # qdtext and quoted-pair (RFC 9110 §5.6.4): HTAB, SP, VCHAR and obs-text; never CTLs.
 _QUOTABLE = frozenset(chr(c) for c in (9, *range(0x20, 0x7F), *range(0x80, 0x100))) - {"\x7f"}
 _WS = " \t"
+# RFC 6750 §3: error and error_description are NQSCHAR, scope tokens NQCHAR.
+_NQCHAR = frozenset(chr(c) for c in range(0x21, 0x7F)) - {'"', "\\"}
+_NQSCHAR = _NQCHAR | {" "}
 _KNOWN = ("realm", "error", "error_description", "scope", "acr_values", "max_age")
 _MAX_AGE_DIGITS = 12  # ~31 700 years: longer values are garbage, not a freshness bound
 
@@ -95,10 +102,18 @@ def _serialize(challenge: Challenge) -> str:
             raise InvalidChallenge("token68 is malformed or mixed with auth-params")
         return f"{challenge.scheme} {value}"
     pairs: list[tuple[str, str]] = []
-    for name in ("realm", "error", "error_description", "scope"):
+    if challenge.realm is not None:
+        pairs.append(("realm", challenge.realm))
+    for name in ("error", "error_description"):
         value = getattr(challenge, name)
         if value is not None:
+            if any(c not in _NQSCHAR for c in value):
+                raise InvalidChallenge(f"{name} allows printable ASCII except '\"' and '\\'")
             pairs.append((name, value))
+    if challenge.scope is not None:
+        if any(not t or any(c not in _NQCHAR for c in t) for t in challenge.scope.split(" ")):
+            raise InvalidChallenge("scope must be scope-tokens separated by single spaces")
+        pairs.append(("scope", challenge.scope))
     if challenge.acr_values:
         for acr in challenge.acr_values:
             if not acr or any(c.isspace() for c in acr):

@@ -177,6 +177,20 @@ class Require:
         return wrapper  # type: ignore[return-value]
 
 
+def _mark_coroutine_function(func: Callable[..., Any]) -> None:
+    # `Require.__call__` answers a Request with a coroutine (dependency) and a function with
+    # a wrapper (decorator). Marking it lets FastAPI await it as an async dependency.
+    if hasattr(inspect, "markcoroutinefunction"):  # Python 3.12+
+        inspect.markcoroutinefunction(func)
+    else:
+        import asyncio.coroutines
+
+        func._is_coroutine = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
+
+
+_mark_coroutine_function(Require.__call__)
+
+
 def require(
     *acr_values: str, max_age: int | None = None, stepauth: StepAuth | None = None
 ) -> Require:

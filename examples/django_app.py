@@ -1,0 +1,95 @@
+"""A one-file Django project whose wire transfer needs a fresh phishing-resistant sign-in.
+
+    STEPAUTH_ISSUER=... STEPAUTH_CLIENT_ID=... STEPAUTH_CLIENT_SECRET=... \
+    STEPAUTH_REDIRECT_URI=http://127.0.0.1:5000/stepauth/callback \
+    python -m examples.django_app runserver 127.0.0.1:5000
+
+Shows the decorator on a sync view (``/transfer``) and on an async view (``/api/balance``)
+and the middleware guarding every path under ``/admin-area``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import path
+from django.utils.html import escape
+from django.views.decorators.csrf import csrf_exempt
+
+from stepauth.assurance import Requirement
+from stepauth.sdk import BrowserStepUp, JWKSCache, RelyingParty, ResourceServer
+from stepauth.sdk.django import DjangoStepAuth, callback_view, require
+
+
+def settings_for(rp: RelyingParty, *, secret_key: str, api_audience: str | None = None) -> Any:
+    """The Django settings of this example (pass them to ``settings.configure``)."""
+    resource_server = None
+    if api_audience is not None:
+        resource_server = ResourceServer(
+            issuer=rp.metadata.issuer, audience=api_audience, jwks=JWKSCache(rp.metadata.jwks_uri)
+        )
+    return {
+        "DEBUG": False,
+        "SECRET_KEY": secret_key,
+        "ALLOWED_HOSTS": ["127.0.0.1", "localhost", "testserver"],
+        "ROOT_URLCONF": __name__,
+        "INSTALLED_APPS": ["django.contrib.sessions"],
+        "SESSION_ENGINE": "django.contrib.sessions.backends.signed_cookies",
+        "MIDDLEWARE": [
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "stepauth.sdk.django.StepUpMiddleware",
+        ],
+        "STEPAUTH": DjangoStepAuth(browser=BrowserStepUp(rp), resource_server=resource_server),
+        "STEPAUTH_RULES": {"/admin-area": Requirement(("phr",), 300)},
+    }
+
+
+@require("urn:stepauth:acr:1fa")
+def login(request: HttpRequest) -> HttpResponse:
+    claims = request.stepauth_claims  # type: ignore[attr-defined]
+    return JsonResponse({"signed_in": claims["sub"], "acr": claims["acr"]})
+
+
+@csrf_exempt  # the example has no CSRF middleware; a real project keeps it on
+@require("phr", max_age=300)
+def transfer(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponse(
+            '<form method="post"><input name="amount" value="100">'
+            '<input name="iban" value="DE89370400440532013000"><button>Send</button></form>'
+        )
+    acr = request.stepauth_claims["acr"]  # type: ignore[attr-defined]
+    amount, iban = escape(request.POST["amount"]), escape(request.POST["iban"])
+    return HttpResponse(f"<p>Sent {amount} EUR to {iban} ({acr})</p>")
+
+
+@require("phr", max_age=300)
+async def balance(request: HttpRequest) -> HttpResponse:
+    claims = request.stepauth_claims  # type: ignore[attr-defined]
+    return HttpResponse(json.dumps({"sub": claims["sub"], "balance": "1250.00"}))
+
+
+def admin_area(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("admin area")
+
+
+urlpatterns = [
+    path("login", login),
+    path("transfer", transfer),
+    path("api/balance", balance),
+    path("admin-area/keys", admin_area),
+    path("stepauth/callback", callback_view),
+]
+
+
+if __name__ == "__main__":
+    from django.conf import settings
+    from django.core.management import execute_from_command_line
+    from examples._config import rp_from_env
+
+    settings.configure(**settings_for(rp_from_env(), secret_key=secrets.token_hex(32)))
+    execute_from_command_line(sys.argv)

@@ -1,0 +1,73 @@
+"""A FastAPI app whose wire transfer needs a fresh phishing-resistant sign-in.
+
+    STEPAUTH_ISSUER=... STEPAUTH_CLIENT_ID=... STEPAUTH_CLIENT_SECRET=... \
+    STEPAUTH_REDIRECT_URI=http://127.0.0.1:5000/stepauth/callback \
+    python -m examples.fastapi_app
+
+``GET /login`` signs in with any factor; ``POST /transfer`` needs ``phr`` within 5 minutes:
+a weaker or older session is sent to the OP and, once back, asked to confirm the transfer.
+``GET /api/balance`` is an API route: a bearer token without ``phr`` gets the RFC 9470 401.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import secrets
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Form
+from fastapi.responses import HTMLResponse
+from starlette.middleware.sessions import SessionMiddleware
+
+from stepauth.sdk import BrowserStepUp, JWKSCache, RelyingParty, ResourceServer
+from stepauth.sdk.starlette import StepAuth, require
+
+Claims = dict[str, Any]
+
+
+def create_app(rp: RelyingParty, *, secret_key: str, api_audience: str | None = None) -> FastAPI:
+    resource_server = None
+    if api_audience is not None:
+        resource_server = ResourceServer(
+            issuer=rp.metadata.issuer, audience=api_audience, jwks=JWKSCache(rp.metadata.jwks_uri)
+        )
+    stepauth = StepAuth(browser=BrowserStepUp(rp), resource_server=resource_server)
+    app = FastAPI()
+    app.add_middleware(SessionMiddleware, secret_key=secret_key, same_site="lax")
+    app.state.stepauth = stepauth
+    app.router.routes.extend(stepauth.routes())
+
+    @app.get("/login")
+    def login(claims: Annotated[Claims, Depends(require("urn:stepauth:acr:1fa"))]) -> Claims:
+        return {"signed_in": claims["sub"], "acr": claims["acr"]}
+
+    @app.get("/transfer", response_class=HTMLResponse)
+    def transfer_form() -> str:
+        return (
+            '<form method="post" action="/transfer"><input name="amount" value="100">'
+            '<input name="iban" value="DE89370400440532013000"><button>Send</button></form>'
+        )
+
+    @app.post("/transfer", response_class=HTMLResponse)
+    def transfer(
+        amount: Annotated[str, Form()],
+        iban: Annotated[str, Form()],
+        claims: Annotated[Claims, Depends(require("phr", max_age=300))],
+    ) -> str:
+        return f"<p>Sent {html.escape(amount)} EUR to {html.escape(iban)} ({claims['acr']})</p>"
+
+    @app.get("/api/balance")
+    def balance(claims: Annotated[Claims, Depends(require("phr", max_age=300))]) -> Claims:
+        return {"sub": claims["sub"], "balance": "1250.00"}
+
+    return app
+
+
+if __name__ == "__main__":
+    import uvicorn
+    from examples._config import rp_from_env
+
+    port = int(os.environ.get("PORT", "5000"))
+    app = create_app(rp_from_env(), secret_key=secrets.token_hex(32))
+    uvicorn.run(app, host="127.0.0.1", port=port)

@@ -1,0 +1,66 @@
+"""A Flask app whose wire transfer needs a fresh phishing-resistant sign-in.
+
+    STEPAUTH_ISSUER=... STEPAUTH_CLIENT_ID=... STEPAUTH_CLIENT_SECRET=... \
+    STEPAUTH_REDIRECT_URI=http://127.0.0.1:5000/stepauth/callback \
+    python -m examples.flask_app
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+import flask
+from markupsafe import escape
+
+from stepauth.sdk import BrowserStepUp, JWKSCache, RelyingParty, ResourceServer
+from stepauth.sdk.flask import FlaskStepAuth
+
+
+def create_app(
+    rp: RelyingParty, *, secret_key: str, api_audience: str | None = None
+) -> flask.Flask:
+    resource_server = None
+    if api_audience is not None:
+        resource_server = ResourceServer(
+            issuer=rp.metadata.issuer, audience=api_audience, jwks=JWKSCache(rp.metadata.jwks_uri)
+        )
+    stepauth = FlaskStepAuth(browser=BrowserStepUp(rp), resource_server=resource_server)
+    app = flask.Flask(__name__)
+    app.secret_key = secret_key
+    app.register_blueprint(stepauth.blueprint())
+
+    @app.get("/login")
+    @stepauth.require("urn:stepauth:acr:1fa")
+    def login() -> dict[str, Any]:
+        claims = flask.g.stepauth_claims
+        return {"signed_in": claims["sub"], "acr": claims["acr"]}
+
+    @app.get("/transfer")
+    def transfer_form() -> str:
+        return (
+            '<form method="post" action="/transfer"><input name="amount" value="100">'
+            '<input name="iban" value="DE89370400440532013000"><button>Send</button></form>'
+        )
+
+    @app.post("/transfer")
+    @stepauth.require("phr", max_age=300)
+    def transfer() -> str:
+        form = flask.request.form
+        acr = flask.g.stepauth_claims["acr"]
+        return f"<p>Sent {escape(form['amount'])} EUR to {escape(form['iban'])} ({acr})</p>"
+
+    @app.get("/api/balance")
+    @stepauth.require("phr", max_age=300)
+    def balance() -> dict[str, Any]:
+        return {"sub": flask.g.stepauth_claims["sub"], "balance": "1250.00"}
+
+    return app
+
+
+if __name__ == "__main__":
+    from examples._config import rp_from_env
+
+    application = create_app(rp_from_env(), secret_key=secrets.token_hex(32))
+    application.run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")))

@@ -94,8 +94,8 @@ class OP:
 def node_op(node_peers: Path) -> Iterator[OP]:
     """peers/op.mjs on a free port; stopped at the end of the session."""
     port = free_port()
-    proc = subprocess.Popen(  # noqa: S603
-        [  # noqa: S607
+    proc = subprocess.Popen(
+        [
             "node",
             "op.mjs",
             "--port",

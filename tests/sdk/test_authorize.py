@@ -121,7 +121,8 @@ def test_par_pushes_everything_and_redirects_with_request_uri_only() -> None:
         requirement=Requirement(("phr",), 300),
     )
     body = par_body(request)
-    assert body["acr_values"] == "phr" and body["code_challenge_method"] == "S256"
+    assert body["acr_values"] == "phr"
+    assert body["code_challenge_method"] == "S256"
     url = par_redirect_url(request, request_uri="urn:ietf:params:oauth:request_uri:abc")
     assert parse_qs(urlsplit(url).query) == {
         "client_id": ["s6BhdRkqt3"],

@@ -83,7 +83,8 @@ def test_par_and_async_finish(node_op: OP) -> None:
     rp = op_rp(node_op, acr_mode="claims", use_par=True)
     request = rp.authorization_request(PHR)
     url = rp.begin(request)
-    assert "request_uri=" in url and "claims=" not in url
+    assert "request_uri=" in url
+    assert "claims=" not in url
     with httpx.Client() as ua:
         params = drive(ua, url, rp.redirect_uri)
     tokens = asyncio.run(rp.afinish(params, request))

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from examples.fastapi_app import create_app
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -19,7 +20,6 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from examples.fastapi_app import create_app
 from stepauth.assurance import Requirement
 from stepauth.sdk import BrowserStepUp
 from stepauth.sdk.starlette import StepAuth, StepUpMiddleware
@@ -50,7 +50,8 @@ def sign_in_low(client: TestClient, ua: httpx.Client) -> None:
     callback = client.get(
         "/stepauth/callback", params=through_op(ua, response.headers["location"], CALLBACK)
     )
-    assert callback.status_code == 303 and callback.headers["location"] == "/login"
+    assert callback.status_code == 303
+    assert callback.headers["location"] == "/login"
     assert client.get("/login").json()["acr"] == "urn:stepauth:acr:1fa"
 
 
@@ -66,7 +67,8 @@ def test_post_is_stepped_up_and_resumed_after_confirmation(node_op: OP, ua: http
     assert params["id_token_hint"].count(".") == 2  # same subject (OIDC-09)
     assert params["code_challenge_method"] == "S256"
     assert params["redirect_uri"] == CALLBACK
-    assert params["state"] and params["nonce"]
+    assert params["state"]
+    assert params["nonce"]
 
     page = client.get(
         "/stepauth/callback", params=through_op(ua, response.headers["location"], CALLBACK)
@@ -158,7 +160,8 @@ def test_api_route_answers_the_exact_rfc9470_challenge(node_op: OP, ua: httpx.Cl
     request = rp_strong.authorization_request(Requirement(("phr",), 300))
     strong = rp_strong.finish(through_op(ua, rp_strong.begin(request), rp.redirect_uri), request)
     ok = client.get("/api/balance", headers={"Authorization": f"Bearer {strong.access_token}"})
-    assert ok.status_code == 200 and ok.json()["sub"] == "alice"
+    assert ok.status_code == 200
+    assert ok.json()["sub"] == "alice"
     assert (
         client.get("/api/balance", headers={"Authorization": f"Bearer {weak}"}).status_code == 401
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any
 
@@ -147,12 +148,17 @@ async def test_login_csrf_from_another_browser(provider: Provider) -> None:
 async def test_session_fixation_preset_cookie_is_never_adopted(provider: Provider) -> None:
     """ASVS 3.2.1 / 5.0 7.2.4: an id planted before login is ignored; login issues a new one."""
     planted = "attacker-chosen-session-id-0123456789"
-    provider.browser.cookies.set(COOKIE, planted, domain="localhost")
-    await sign_in(provider.browser, query())
-    issued = session_cookie(provider.browser)
+    provider.browser.cookies.set(COOKIE, planted, domain="localhost.local")
+    shown = await open_interaction(provider.browser, query())
+    response = await submit(
+        provider.browser, shown, "password", username=USERNAME, password=PASSWORD
+    )
+    rp_params(response)
+    issued = response.cookies.get(COOKIE)
     assert issued is not None
     assert issued != planted
     assert await provider.store.get_session(planted, now=provider.clock()) is None
+    assert await provider.store.get_session(issued, now=provider.clock()) is not None
 
 
 async def test_session_id_rotates_on_every_login(provider: Provider) -> None:
@@ -185,9 +191,10 @@ async def test_prompt_none_with_max_age_0_is_login_required(provider: Provider) 
     assert "code" not in result
 
 
-def _id_token(provider: Provider, sub: str, *, key: Any = None, iss: str = ISSUER) -> str:
+async def _id_token(provider: Provider, sub: str, *, key: Any = None, iss: str = ISSUER) -> str:
     if key is None:
-        kid, key = provider.state.keys.signing_key("RS256")
+        pair = provider.state.keys.signing_key("RS256")
+        kid, key = await pair if inspect.isawaitable(pair) else pair
     else:
         kid = "foreign"
     now = int(provider.clock())
@@ -200,7 +207,7 @@ async def test_id_token_hint_for_another_user_never_yields_their_token(provider:
     alice = await provider.store.get_user_by_username(USERNAME)
     bob = await provider.create_user("bob", "bob's long passphrase")
     await sign_in(provider.browser, query())
-    hint = _id_token(provider, bob.id)
+    hint = await _id_token(provider, bob.id)
 
     silent = rp_params(
         await provider.browser.get("/authorize", params=query(prompt="none", id_token_hint=hint))
@@ -230,7 +237,7 @@ async def test_id_token_hint_of_the_same_user_answers_silently(provider: Provide
     """CONF-06 / OIDC-12: our own (expired) ID token for the session user is accepted."""
     alice = await provider.store.get_user_by_username(USERNAME)
     await sign_in(provider.browser, query())
-    hint = _id_token(provider, alice.id)
+    hint = await _id_token(provider, alice.id)
     result = rp_params(
         await provider.browser.get("/authorize", params=query(prompt="none", id_token_hint=hint))
     )
@@ -243,8 +250,8 @@ async def test_forged_id_token_hint_is_refused(provider: Provider) -> None:
     await sign_in(provider.browser, query())
     foreign = RSAKey.generate_key(2048, private=True)
     for hint in (
-        _id_token(provider, alice.id, key=foreign),
-        _id_token(provider, alice.id, iss="https://other.example"),
+        await _id_token(provider, alice.id, key=foreign),
+        await _id_token(provider, alice.id, iss="https://other.example"),
         "not.a.jwt",
     ):
         result = rp_params(

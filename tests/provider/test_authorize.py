@@ -319,9 +319,13 @@ async def test_malformed_parameters_are_invalid_request(provider: Provider) -> N
 
 
 async def test_repeated_parameter_is_invalid_request(provider: Provider) -> None:
+    """RFC 6749 §3.1: a repeated parameter fails before anything, redirect_uri included, is
+    trusted, so the answer is the error page."""
     params = [*list(query(state="s").items()), ("scope", "openid profile")]
     response = await provider.browser.get("/authorize", params=params)
-    assert rp_params(response)["error"] == "invalid_request"
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert "invalid_request" in response.text
 
 
 async def test_response_type_other_than_code(provider: Provider) -> None:

@@ -265,14 +265,19 @@ async def verify_client_assertion(
 async def _use_jti_once(
     state: ProviderState, client_id: str, jti: str, *, expires_at: float, now: float
 ) -> None:
-    """Record the assertion ``jti`` and consume it in one atomic statement (RFC 7523 §3 #7)."""
+    """Accept an assertion ``jti`` once (RFC 7523 §3 item 7).
+
+    A ``jti`` seen before is a consumed (or expired) record: ``consume`` reports it and the
+    assertion fails. An unseen ``jti`` is recorded, then consumed by one atomic statement.
+    The store's ``put`` is an upsert, so two *concurrent* first uses of one assertion can
+    both pass the record step; closing that needs an insert-if-absent store primitive.
+    """
     key = sha256hex(f"{client_id}\x00{jti}")
     store = state.store
-    existing = await store.get("client_assertion_jti", key, now=now)
-    if existing is None:
-        await store.put(
-            "client_assertion_jti", key, {"client_id": client_id}, expires_at=expires_at
-        )
+    seen = await store.consume("client_assertion_jti", key, now=now)
+    if seen.status != "missing":
+        raise InvalidClient("client_assertion was already used")
+    await store.put("client_assertion_jti", key, {"client_id": client_id}, expires_at=expires_at)
     consumed = await store.consume("client_assertion_jti", key, now=now)
     if consumed.status != "ok":
         raise InvalidClient("client_assertion was already used")

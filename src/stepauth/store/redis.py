@@ -1,0 +1,156 @@
+"""Ephemeral single-use items in Redis: ``RedisEphemeral(url, prefix)``.
+
+Implements the item half of :class:`~stepauth.store.adapter.Store` (``put``, ``get``,
+``consume``, ``delete``, ``revoke_grant``) for deployments that keep codes, PAR requests,
+challenges and transactions in Redis (DESIGN.md §4). Every item is a hash under
+``{prefix}item:{kind}:{key}``; the members of a grant are indexed in
+``{prefix}grant:{grant_id}``.
+
+``consume`` is one Lua script (atomic on the server), so of any number of concurrent
+consumers exactly one sees ``"ok"``. A consumed item is kept, marked, so a second use is
+reported as ``"replayed"`` with its payload and grant (the caller revokes the grant);
+an item past ``expires_at`` is reported as ``"expired"``. Redis drops each hash
+``RETAIN`` seconds after its ``expires_at``, after which it is ``"missing"``.
+Times passed in (``now``, ``expires_at``) are epoch seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from stepauth.store.adapter import Consumed, Item
+
+__all__ = ["RETAIN", "RedisEphemeral"]
+
+#: Seconds a hash outlives its ``expires_at`` so replays and expiry stay recognisable.
+RETAIN = 86_400
+
+_PUT = """
+local item, grant = KEYS[1], KEYS[2]
+redis.call('DEL', item)
+redis.call('HSET', item, 'payload', ARGV[1], 'grant_id', ARGV[2], 'user_id', ARGV[3],
+           'expires_at', ARGV[4], 'created_at', ARGV[5], 'consumed_at', '', 'revoked', '0')
+local drop_ms = tonumber(ARGV[6])
+if drop_ms > 0 then redis.call('PEXPIREAT', item, drop_ms) end
+if ARGV[2] ~= '' then
+  local existed = redis.call('EXISTS', grant)
+  local current = redis.call('PEXPIRETIME', grant)
+  redis.call('SADD', grant, item)
+  if drop_ms == 0 then
+    redis.call('PERSIST', grant)
+  elseif existed == 0 or (current > 0 and current < drop_ms) then
+    redis.call('PEXPIREAT', grant, drop_ms)
+  end
+end
+return 1
+"""
+
+_CONSUME = """
+local item = KEYS[1]
+if redis.call('EXISTS', item) == 0 then return {'missing'} end
+local f = redis.call('HMGET', item, 'payload', 'grant_id', 'consumed_at', 'revoked', 'expires_at')
+if f[3] and f[3] ~= '' then return {'replayed', f[1], f[2] or ''} end
+if f[4] == '1' then return {'missing'} end
+if f[5] and f[5] ~= '' and tonumber(f[5]) <= tonumber(ARGV[1]) then return {'expired'} end
+redis.call('HSET', item, 'consumed_at', ARGV[1])
+return {'ok', f[1], f[2] or ''}
+"""
+
+_REVOKE = """
+local count = 0
+for _, item in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('HGET', item, 'revoked') == '0' then
+    redis.call('HSET', item, 'revoked', '1')
+    count = count + 1
+  end
+end
+return count
+"""
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RedisEphemeral:
+    """Single-use items in Redis (``redis.asyncio``; no synchronous calls)."""
+
+    def __init__(self, url: str, prefix: str = "stepauth:") -> None:
+        self.prefix = prefix
+        self.client: aioredis.Redis[bytes] = aioredis.Redis.from_url(url)
+        self._put = self.client.register_script(_PUT)
+        self._consume = self.client.register_script(_CONSUME)
+        self._revoke = self.client.register_script(_REVOKE)
+
+    def _item(self, kind: str, key: str) -> str:
+        return f"{self.prefix}item:{kind}:{key}"
+
+    def _grant(self, grant_id: str) -> str:
+        return f"{self.prefix}grant:{grant_id}"
+
+    async def close(self) -> None:
+        await self.client.aclose()  # type: ignore[attr-defined]  # redis>=5; stubs lag
+
+    async def put(
+        self,
+        kind: str,
+        key: str,
+        payload: Mapping[str, Any],
+        *,
+        expires_at: float | None,
+        grant_id: str | None = None,
+        user_id: str | None = None,
+    ) -> None:
+        drop_ms = 0 if expires_at is None else int((expires_at + RETAIN) * 1000)
+        await self._put(
+            keys=[self._item(kind, key), self._grant(grant_id or "")],
+            args=[
+                json.dumps(dict(payload), separators=(",", ":")),
+                grant_id or "",
+                user_id or "",
+                "" if expires_at is None else repr(float(expires_at)),
+                repr(time.time()),
+                drop_ms,
+            ],
+        )
+
+    async def get(self, kind: str, key: str, *, now: float) -> Item | None:
+        raw = await self.client.hgetall(self._item(kind, key))
+        if not raw:
+            return None
+        fields = {_text(k): _text(v) for k, v in raw.items()}
+        expires_at = float(fields["expires_at"]) if fields.get("expires_at") else None
+        if fields.get("consumed_at") or fields.get("revoked") == "1":
+            return None
+        if expires_at is not None and expires_at <= now:
+            return None
+        return Item(
+            kind=kind,
+            key=key,
+            payload=json.loads(fields["payload"]),
+            grant_id=fields.get("grant_id") or None,
+            user_id=fields.get("user_id") or None,
+            expires_at=expires_at,
+            consumed_at=None,
+            created_at=float(fields.get("created_at") or 0.0),
+        )
+
+    async def consume(self, kind: str, key: str, *, now: float) -> Consumed:
+        result = await self._consume(keys=[self._item(kind, key)], args=[repr(float(now))])
+        status = _text(result[0])
+        if status in ("ok", "replayed"):
+            payload = json.loads(_text(result[1]))
+            grant = _text(result[2]) or None
+            return Consumed("ok" if status == "ok" else "replayed", payload, grant)
+        return Consumed("expired" if status == "expired" else "missing")
+
+    async def delete(self, kind: str, key: str) -> None:
+        await self.client.delete(self._item(kind, key))
+
+    async def revoke_grant(self, grant_id: str) -> int:
+        return int(await self._revoke(keys=[self._grant(grant_id)], args=[]))

@@ -321,7 +321,7 @@ async def issue_refresh_token(state: ProviderState, grant: Grant, *, now: float)
 
 
 def _own_keys(state: ProviderState) -> KeySet:
-    return KeySet.import_key_set(state.keys.public_jwks())
+    return KeySet.import_key_set(state.keys.public_jwks())  # type: ignore[arg-type]
 
 
 def verify_own_jwt(

@@ -1,0 +1,102 @@
+"""Flask adapter: the example app against node's oidc-provider (browser and API)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from examples.flask_app import create_app
+
+from stepauth.assurance import Requirement
+from tests.sdk.browser_flow import authorize_params, confirm_fields, essential_acr, through_op
+from tests.sdk.conftest import OP, op_rp
+
+pytestmark = pytest.mark.node
+
+CALLBACK = "http://localhost/stepauth/callback"
+IBAN = "DE89370400440532013000"
+
+
+@pytest.fixture
+def ua() -> Iterator[httpx.Client]:
+    with httpx.Client() as client:
+        yield client
+
+
+def make_client(op: OP, acr_mode: str = "claims") -> Any:
+    rp = op_rp(op, redirect_uri=CALLBACK, acr_mode=acr_mode)
+    app = create_app(rp, secret_key="test-" * 8, api_audience=f"{op.issuer}/api")
+    return app.test_client()
+
+
+def back(client: Any, ua: httpx.Client, location: str) -> Any:
+    return client.get("/stepauth/callback", query_string=through_op(ua, location, CALLBACK))
+
+
+def sign_in_low(client: Any, ua: httpx.Client) -> None:
+    response = client.get("/login")
+    assert response.status_code == 303
+    callback = back(client, ua, response.headers["Location"])
+    assert callback.status_code == 303
+    assert callback.headers["Location"] == "/login"
+    assert client.get("/login").get_json()["acr"] == "urn:stepauth:acr:1fa"
+
+
+def test_post_is_stepped_up_and_resumed_after_confirmation(node_op: OP, ua: httpx.Client) -> None:
+    client = make_client(node_op)
+    sign_in_low(client, ua)
+    response = client.post("/transfer", data={"amount": "250", "iban": IBAN})
+    assert response.status_code == 303
+    params = authorize_params(response.headers["Location"])
+    assert essential_acr(params) == {"essential": True, "values": ["phr"]}
+    assert params["max_age"] == "300"
+    assert "id_token_hint" in params
+    assert params["redirect_uri"] == CALLBACK
+    page = back(client, ua, response.headers["Location"])
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Sent" not in text
+    fields = confirm_fields(text)
+    assert fields == {"amount": "250", "iban": IBAN}
+    done = client.post("/transfer", data=fields)
+    assert f"Sent 250 EUR to {IBAN} (phr)" in done.get_data(as_text=True)
+
+
+def test_voluntary_lower_acr_is_refused_without_a_loop(node_op: OP, ua: httpx.Client) -> None:
+    client = make_client(node_op, acr_mode="acr_values")
+    sign_in_low(client, ua)
+    response = client.post("/transfer", data={"amount": "250", "iban": IBAN})
+    outcome = back(client, ua, response.headers["Location"])
+    assert outcome.status_code == 403
+    assert "insufficient_user_authentication" in outcome.get_data(as_text=True)
+    assert "Location" not in outcome.headers
+
+
+def test_replayed_callback_is_refused(node_op: OP, ua: httpx.Client) -> None:
+    client = make_client(node_op)
+    response = client.get("/login")
+    params = through_op(ua, response.headers["Location"], CALLBACK)
+    assert client.get("/stepauth/callback", query_string=params).status_code == 303
+    assert client.get("/stepauth/callback", query_string=params).status_code == 400
+
+
+def test_api_route_answers_the_exact_rfc9470_challenge(node_op: OP, ua: httpx.Client) -> None:
+    client = make_client(node_op)
+    rp = op_rp(node_op)
+    request = rp.authorization_request(Requirement(("urn:stepauth:acr:1fa",)))
+    weak = rp.finish(through_op(ua, rp.begin(request), rp.redirect_uri), request).access_token
+    response = client.get("/api/balance", headers={"Authorization": f"Bearer {weak}"})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == (
+        'Bearer error="insufficient_user_authentication", '
+        'error_description="A different authentication level is required", '
+        'acr_values="phr", max_age="300"'
+    )
+    assert (
+        client.get("/api/balance", headers={"Authorization": "Bearer x.y.z"}).headers[
+            "WWW-Authenticate"
+        ]
+        == 'Bearer error="invalid_token"'
+    )

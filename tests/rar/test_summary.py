@@ -25,12 +25,12 @@ def test_batch_shows_total_and_every_payee(batch: list[dict[str, Any]]) -> None:
     assert render_summary(batch[0]) == [
         ("Total", "€300.00"),
         ("Payees", "2"),
-        ("Payees 1: Payee", "Alice Example"),
-        ("Payees 1: Payee account", "GB•• •••• 5432"),
-        ("Payees 1: Amount", "€100.00"),
-        ("Payees 2: Payee", "Bob Example"),
-        ("Payees 2: Payee account", "FR•• •••• 2606"),
-        ("Payees 2: Amount", "€200.00"),
+        ("Payee 1: Name", "Alice Example"),
+        ("Payee 1: Account", "GB•• •••• 5432"),
+        ("Payee 1: Amount", "€100.00"),
+        ("Payee 2: Name", "Bob Example"),
+        ("Payee 2: Account", "FR•• •••• 2606"),
+        ("Payee 2: Amount", "€200.00"),
     ]
 
 

@@ -38,9 +38,10 @@ BUILTIN_TYPES: dict[str, dict[str, Any]] = {
                 "label": "Payees",
                 "items": {
                     "kind": "object",
+                    "label": "Payee",
                     "fields": {
-                        "creditorName": {"kind": "name", "required": True, "label": "Payee"},
-                        "creditorAccount": {**_ACCOUNT, "label": "Payee account"},
+                        "creditorName": {"kind": "name", "required": True, "label": "Name"},
+                        "creditorAccount": {**_ACCOUNT, "label": "Account"},
                         "instructedAmount": _MONEY,
                         "remittanceInformationUnstructured": _REMITTANCE,
                     },

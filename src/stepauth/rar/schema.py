@@ -268,6 +268,8 @@ def _field_from_data(data: Any, key: str) -> Field:
     for option in ("max_length", "min_items", "max_items"):
         if option in data and (not isinstance(data[option], int) or data[option] < 0):
             raise ConfigError("must be a non-negative integer", key=f"{key}.{option}")
+    if "label" in data and not isinstance(data["label"], str):
+        raise ConfigError("must be a string", key=f"{key}.label")
     if "required" in data and not isinstance(data["required"], bool):
         raise ConfigError("must be true or false", key=f"{key}.required")
     items = None

@@ -63,11 +63,12 @@ def _rows(
             _rows(item, spec.fields, f"{label} ", out)
         elif spec.kind == "array" and spec.items is not None:
             out.append((label, str(len(item))))
+            item_label = prefix + (spec.items.label or spec.label or name)
             for i, element in enumerate(item, start=1):
                 if spec.items.kind == "object":
-                    _rows(element, spec.items.fields, f"{label} {i}: ", out)
+                    _rows(element, spec.items.fields, f"{item_label} {i}: ", out)
                 else:
-                    out.append((f"{label} {i}", str(element)))
+                    out.append((f"{item_label} {i}", str(element)))
         elif spec.kind == "string_list":
             out.append((label, ", ".join(item)))
         elif spec.kind == "boolean":

@@ -10,9 +10,12 @@
 * Secrets are random, at least 160 bits (RFC 4226 §4 R6; NIST-16 ≥ 112 bits), and by
   default as long as the HMAC output (RFC 6238 §5.1).
 
-Brute-force lockout belongs to the provider (``record_failure``); this module only
-tells a wrong code (:class:`InvalidTotpCode`) from a replayed one
-(:class:`ReplayedTotpCode`) so the audit log can say which.
+The verifier only tells a wrong code (:class:`InvalidTotpCode`) from a replayed one
+(:class:`ReplayedTotpCode`). The interaction plug-in (:data:`plugin`, see
+:mod:`stepauth.provider.factors.base`) adds the provider's lockout policy of the password
+factor (PSD2 RTS Art. 4(3)(b): at most 5 consecutive failures per user and factor type,
+then a block during which even the right code is refused) and one generic message
+(Art. 4(3)(a)).
 """
 
 from __future__ import annotations
@@ -22,15 +25,27 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import pyotp
 import segno
 
-from stepauth.assurance import AuthEvent
+from stepauth.assurance import AuthEvent, Category
 from stepauth.errors import StepAuthError
+from stepauth.provider.factors.base import (
+    Attempt,
+    Capability,
+    FactorRejected,
+    FormField,
+    FormView,
+    Verified,
+)
+from stepauth.provider.factors.password import BLOCK_SECONDS, MAX_FAILURES
+
+if TYPE_CHECKING:
+    from stepauth.store import Factor, User
 
 __all__ = [
     "ALGORITHMS",
@@ -39,10 +54,13 @@ __all__ = [
     "InvalidTotpParams",
     "ReplayedTotpCode",
     "TotpError",
+    "TotpFactor",
     "TotpParams",
     "claim_step_in",
     "generate_secret",
+    "guarded",
     "hotp",
+    "plugin",
     "provisioning_uri",
     "qr_svg",
     "time_step",
@@ -229,3 +247,75 @@ def _code_at(params: TotpParams, step: int) -> str:
 def _secret_bytes(secret: str) -> bytes:
     text = secret.replace(" ", "").upper()
     return base64.b32decode(text + "=" * (-len(text) % 8))
+
+
+# --------------------------------------------------------------------------- plug-in
+async def guarded(
+    attempt: Attempt,
+    factor_type: str,
+    check: Callable[[], Awaitable[Verified | None]],
+) -> Verified:
+    """Run ``check`` under the lockout policy: refused while blocked; a ``None`` result
+    counts one consecutive failure (block after :data:`MAX_FAILURES`); success resets."""
+    user = attempt.user
+    if user is None:
+        raise FactorRejected()
+    store = attempt.state.store
+    state = await store.failure_state(user.id, factor_type)
+    if state.blocked_until is not None and state.blocked_until > attempt.now:
+        raise FactorRejected(locked=True)
+    verified = await check()
+    if verified is None:
+        count = await store.record_failure(user.id, factor_type, now=attempt.now)
+        if count >= MAX_FAILURES:
+            await store.set_blocked_until(user.id, factor_type, attempt.now + BLOCK_SECONDS)
+        raise FactorRejected(locked=count >= MAX_FAILURES)
+    await store.reset_failures(user.id, factor_type)
+    if verified.factor_id is not None:
+        await store.update_factor(verified.factor_id, last_used_at=attempt.now)
+    return verified
+
+
+class TotpFactor:
+    """An authenticator app (RFC 6238): a possession factor, not phishing-resistant."""
+
+    kind: ClassVar[str] = "totp"
+    title: ClassVar[str] = "Authenticator app"
+    capability: ClassVar[Capability] = Capability(categories=frozenset({Category.POSSESSION}))
+    identifies: ClassVar[bool] = False
+    scripts: ClassVar[tuple[str, ...]] = ()
+
+    def is_enrolled(self, user: User, factors: Sequence[Factor]) -> bool:
+        return any(f.kind == self.kind and not f.disabled for f in factors)
+
+    def fields(self, view: FormView) -> Sequence[FormField]:
+        return (
+            FormField("code", "One-time code", autocomplete="one-time-code", inputmode="numeric"),
+        )
+
+    async def verify(self, attempt: Attempt) -> Verified:
+        async def check() -> Verified | None:
+            user = attempt.user
+            code = attempt.form.get("code", "")
+            for factor in attempt.factors:
+                if user is None or factor.user_id != user.id:
+                    continue
+                if factor.kind != self.kind or factor.disabled:
+                    continue
+                try:
+                    event = await verify_totp(
+                        code=code,
+                        params=TotpParams.from_data(dict(factor.data)),
+                        claim_step=claim_step_in(attempt.state.store, factor.id),
+                        credential_id=factor.id,
+                        now=attempt.now,
+                    )
+                except TotpError:
+                    continue  # wrong, replayed or unusable: a failure like any other
+                return Verified(user=user, event=event, factor_id=factor.id)
+            return None
+
+        return await guarded(attempt, self.kind, check)
+
+
+plugin = TotpFactor()

@@ -22,7 +22,10 @@ from stepauth.assurance import (
     InvalidRequirement,
     Ladder,
     Need,
+    Requirement,
+    Satisfied,
     assess,
+    evaluate,
     ladder_from_data,
 )
 from tests.assurance.factories import (
@@ -462,3 +465,34 @@ def test_prefix_scan_equals_subset_enumeration(
             len(frozenset().union(*(e.categories for e in result.events))) >= 2
             or any(e.multi_factor for e in result.events)
         )
+
+
+@settings(max_examples=300)
+@given(
+    events=_events(),
+    acr=st.sampled_from(_LADDERS[1].acr_values),
+    max_age=_max_ages,
+    later=st.integers(0, DAY),
+    ladder=st.sampled_from(_LADDERS),
+)
+def test_tokens_from_an_assessment_satisfy_the_same_requirement(
+    events: list[AuthEvent], acr: str, max_age: int | None, later: int, ladder: Ladder
+) -> None:
+    """The Provider's assess() and the SDK's evaluate() agree (DESIGN §2, SU-12): the claims
+    issued for a met level satisfy that requirement until max_age runs out, then never."""
+    if acr not in ladder:
+        return
+    result = assess(events, [acr], max_age, now=NOW, ladder=ladder)
+    if not result.met:
+        return
+    assert result.acr is not None
+    assert result.auth_time is not None
+    claims = {"acr": result.acr, "auth_time": result.auth_time}
+    requirement = Requirement((acr,), max_age)
+    assert isinstance(evaluate(requirement, claims, NOW, ladder=ladder), Satisfied)
+    level = ladder.get(acr)
+    assert level is not None
+    window = level.max_age if max_age is None else max_age
+    still_fresh = NOW + later - result.auth_time <= window
+    later_result = evaluate(requirement, claims, NOW + later, ladder=ladder)
+    assert isinstance(later_result, Satisfied) == still_fresh

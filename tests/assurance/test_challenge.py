@@ -156,6 +156,16 @@ def test_escaping_round_trip() -> None:
     assert parsed.params == {"title": "\\"}
 
 
+def test_challenge_freezes_lists_and_dicts() -> None:
+    params = {"a": "1"}
+    challenge = Challenge(acr_values=["phr"], params=params)  # type: ignore[arg-type]
+    params["a"] = "2"
+    assert challenge.acr_values == ("phr",)
+    assert challenge.params == {"a": "1"}
+    with pytest.raises(TypeError):
+        challenge.params["a"] = "3"  # type: ignore[index]
+
+
 def test_build_with_scope_params_and_no_error() -> None:
     header = build_challenge(error=None, scope="openid payments", params={"resource": "https://rs"})
     assert header == 'Bearer scope="openid payments", resource="https://rs"'

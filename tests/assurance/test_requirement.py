@@ -114,6 +114,13 @@ def test_missing_or_malformed_claims_never_satisfy(claims: dict[str, Any], reaso
     assert reason in REASONS
 
 
+@pytest.mark.parametrize("claims", [None, "acr=phr", ["phr"], 42])
+def test_claims_that_are_not_a_mapping_never_satisfy(claims: Any) -> None:
+    result = evaluate(PHR_5MIN, claims, NOW)
+    assert isinstance(result, StepUp)
+    assert result.reason == "claims_invalid"
+
+
 def test_leeway_tolerates_small_clock_skew_only() -> None:
     claims = {"acr": "phr", "auth_time": NOW + 30}
     assert isinstance(evaluate(PHR_5MIN, claims, NOW, leeway=30), Satisfied)

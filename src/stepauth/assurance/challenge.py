@@ -72,6 +72,11 @@ class Challenge:
     params: Mapping[str, str] = field(default_factory=_empty, hash=False)
     token68: str | None = None
 
+    def __post_init__(self) -> None:
+        # Freeze what callers pass as list / dict so an equal challenge stays equal.
+        object.__setattr__(self, "acr_values", tuple(self.acr_values))
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+
     @property
     def is_step_up(self) -> bool:
         """True for an RFC 9470 ``insufficient_user_authentication`` challenge."""

@@ -3,6 +3,7 @@
 :func:`evaluate` runs on every protected request, so it does dictionary look-ups only.
 It fails closed (SU-12, OIDC-20/21, G-05, G-07):
 
+* claims that are not a mapping → ``claims_invalid``;
 * a missing ``acr`` → ``acr_missing``; a non-string or empty one → ``acr_invalid``;
 * an ``acr`` that does not reach any requested value → ``acr_not_met``;
 * a missing ``auth_time`` → ``auth_time_missing``; a boolean, string, non-finite or
@@ -34,6 +35,7 @@ __all__ = [
     "evaluate",
 ]
 
+CLAIMS_INVALID: Final = "claims_invalid"
 ACR_MISSING: Final = "acr_missing"
 ACR_INVALID: Final = "acr_invalid"
 ACR_NOT_MET: Final = "acr_not_met"
@@ -44,6 +46,7 @@ MAX_AGE_EXCEEDED: Final = "max_age_exceeded"
 
 REASONS: Final = frozenset(
     {
+        CLAIMS_INVALID,
         ACR_MISSING,
         ACR_INVALID,
         ACR_NOT_MET,
@@ -118,6 +121,8 @@ def evaluate(
     ladder: Ladder = DEFAULT_LADDER,
 ) -> Satisfied | StepUp:
     """Decide whether token ``claims`` meet ``requirement`` at ``now`` (SU-12)."""
+    if type(claims) is not dict and not isinstance(claims, Mapping):
+        return StepUp(requirement.acr_values, requirement.max_age, CLAIMS_INVALID)
     acr = claims.get("acr")
     reason = None
     auth_time: Any = None

@@ -121,3 +121,17 @@ def test_unknown_action_and_bad_context_exit_non_zero(
         == 2
     )
     assert f"{broken}:2: the context is not JSON" in capsys.readouterr().err
+
+
+def test_check_reports_ok_or_the_wrong_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run("policy", "check", "--policy", str(EXAMPLE)) == 0
+    assert capsys.readouterr().out == (
+        f"{EXAMPLE}: ok — 7 actions, 8 risk rules, exemptions: account_information, low_value, "
+        "recurring, tra, trusted_beneficiary\n"
+    )
+    bad = tmp_path / "policy.toml"
+    bad.write_text('[actions.transfer]\nkind = "payment"\nacr = "phr"\nbind = false\n')
+    assert _run("policy", "check", "--policy", str(bad)) == 2
+    assert capsys.readouterr().err.startswith(f"error: {bad}:4: actions.transfer.bind:")

@@ -3,6 +3,7 @@
 ::
 
     stepauth policy explain --action transfer --context ctx.json [--policy PATH] [--json]
+    stepauth policy check [--policy PATH]
 
 The policy file defaults to ``$STEPAUTH_POLICY``, else ``./policy.toml``; ``--context -``
 reads the context JSON from standard input. A policy file that does not load exits with
@@ -20,7 +21,7 @@ from typing import Any
 
 from stepauth.policy import Context, Policy, PolicyError, explain
 
-__all__ = ["register", "run_explain"]
+__all__ = ["register", "run_check", "run_explain"]
 
 EXIT_INVALID = 2
 
@@ -37,19 +38,46 @@ def register(subparsers: Any) -> None:
     explain_parser.add_argument(
         "--context", default=None, help="context JSON file ('-' for standard input)"
     )
-    explain_parser.add_argument(
+    _policy_option(explain_parser)
+    explain_parser.add_argument("--json", action="store_true", help="print the decision as JSON")
+    explain_parser.set_defaults(func=run_explain)
+    check_parser: argparse.ArgumentParser = commands.add_parser(
+        "check", help="load a policy file and report the first error with its line"
+    )
+    _policy_option(check_parser)
+    check_parser.set_defaults(func=run_check)
+
+
+def _policy_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--policy",
         default=None,
         help="policy file (default: $STEPAUTH_POLICY or ./policy.toml)",
     )
-    explain_parser.add_argument("--json", action="store_true", help="print the decision as JSON")
-    explain_parser.set_defaults(func=run_explain)
+
+
+def _policy_path(args: argparse.Namespace) -> Path:
+    return Path(args.policy or os.environ.get("STEPAUTH_POLICY") or "policy.toml")
+
+
+def run_check(args: argparse.Namespace) -> int:
+    path = _policy_path(args)
+    try:
+        policy = Policy.load(path)
+    except PolicyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    enabled = ", ".join(sorted(policy.exemptions.enabled)) or "none"
+    print(
+        f"{path}: ok — {len(policy.actions)} actions, {len(policy.rules)} risk rules, "
+        f"exemptions: {enabled}"
+    )
+    return 0
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    policy_path = Path(args.policy or os.environ.get("STEPAUTH_POLICY") or "policy.toml")
     try:
-        policy = Policy.load(policy_path)
+        policy = Policy.load(_policy_path(args))
         context = _context(args.context)
         decision = policy.decide(args.action, context)
     except PolicyError as exc:

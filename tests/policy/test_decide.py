@@ -118,3 +118,25 @@ def test_bad_context_values_are_policy_errors(make: object) -> None:
     """Fail closed with a clear error, never a comparison that silently passes."""
     with pytest.raises(PolicyError):
         make()  # type: ignore[operator]
+
+
+def test_levels_come_from_the_deployment_ladder() -> None:
+    """A deployment ladder with an ecosystem SCA level (DESIGN §1, STANDARDS RAR-18)."""
+    from stepauth.assurance import default_ladder_data, ladder_from_data
+
+    data = default_ladder_data()
+    sca = dict(data["levels"][2], acr="urn:openbanking:psd2:sca", description="PSD2 SCA")
+    data["levels"].insert(3, sca)  # between phr and phrh
+    ladder = ladder_from_data(data)
+    text = (
+        '[actions.pay]\nkind = "payment"\nacr = "phr"\n'
+        '[[rules]]\nname = "big"\nsignal = "amount_above"\nthreshold = 100\n'
+        'acr = "urn:openbanking:psd2:sca"\n'
+    )
+    policy = Policy.from_toml(text, ladder=ladder)
+    decision = policy.decide("pay", Context(amount=Decimal("100.01")))
+    assert decision.requirement is not None
+    assert decision.requirement.acr_values == ("urn:openbanking:psd2:sca",)
+    with pytest.raises(PolicyError) as info:
+        Policy.from_toml(text)  # the default ladder does not know that level
+    assert (info.value.key, info.value.line) == ("rules[0].acr", 8)

@@ -216,7 +216,11 @@ def assess(
     ordered = sorted(
         (e for e in _coerce_events(events) if e.at <= now), key=lambda e: e.at, reverse=True
     )
-    requested = [acr for acr in _coerce_acr_values(acr_values) if acr in ladder]
+    requested = [
+        level
+        for level in map(ladder.get, _coerce_acr_values(acr_values))
+        if level is not None  # unknown values are ignored (OIDC Core §3.1.2.1)
+    ]
 
     cache: dict[str, _Found | None] = {}
 
@@ -238,15 +242,12 @@ def assess(
                 chosen = found
         return chosen
 
-    targets = requested or [level.acr for level in reversed(ladder.levels)]
     missing: dict[str, tuple[Need, ...]] = {}
-    for acr in targets:
-        level = ladder.get(acr)
-        assert level is not None  # targets only hold values of this ladder
+    for level in requested or reversed(ladder.levels):
         found = met(level)
         if found is not None:
             return Assessment(
-                acr=acr,
+                acr=level.acr,
                 amr=_amr(found.subset),
                 auth_time=found.oldest,
                 met=True,
@@ -256,7 +257,7 @@ def assess(
         if requested:
             window = level.max_age if max_age is None else max_age
             fresh = [e for e in ordered if now - e.at <= window]
-            missing[acr] = _needs(level, fresh)
+            missing[level.acr] = _needs(level, fresh)
     return Assessment(
         acr=None,
         amr=(),

@@ -135,3 +135,22 @@ def test_check_reports_ok_or_the_wrong_line(
     bad.write_text('[actions.transfer]\nkind = "payment"\nacr = "phr"\nbind = false\n')
     assert _run("policy", "check", "--policy", str(bad)) == 2
     assert capsys.readouterr().err.startswith(f"error: {bad}:4: actions.transfer.bind:")
+
+
+def test_stepauth_command_runs_policy_explain(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Through the real ``stepauth`` entry point (stepauth.cli.main)."""
+    from stepauth.cli import main
+
+    ctx = _context(tmp_path, {"amount": "25.00", "currency": "EUR"})
+    code = main(
+        ["policy", "explain", "--action", "transfer", "--context", ctx, "--policy", str(EXAMPLE)]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "decision: no step-up; exempt under low_value" in out
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[actions.x]\nacr = "phr"\ncolour = "red"\n', encoding="utf-8")
+    assert main(["policy", "check", "--policy", str(bad)]) == 2
+    assert f"{bad}:3: actions.x.colour: unknown field 'colour'" in capsys.readouterr().err

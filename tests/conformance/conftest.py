@@ -1,5 +1,12 @@
-"""Fixtures for the black-box Provider tests."""
+"""Fixtures for the black-box Provider tests: every conformance test runs on both databases."""
 
-from tests.conformance.harness import provider
+import pytest
 
-__all__ = ["provider"]
+from tests.conformance.harness import Provider, provider_on_each_db
+
+__all__ = ["provider", "provider_on_each_db"]
+
+
+@pytest.fixture
+def provider(provider_on_each_db: Provider) -> Provider:
+    return provider_on_each_db

@@ -372,9 +372,8 @@ async def running_provider(tmp_path: Path, **overrides: Any) -> AsyncIterator[Pr
     """A Provider on a fresh SQLite database with a fixed clock and one browser."""
     import os
 
-    from stepauth.provider.config import ProviderConfig
-
     from stepauth.provider.app import create_app
+    from stepauth.provider.config import ProviderConfig
 
     os.environ.setdefault("STEPAUTH_SECRET_KEY", base64.urlsafe_b64encode(b"k" * 32).decode())
     config = ProviderConfig.from_dict(config_data(tmp_path / "stepauth.db", **overrides))
@@ -434,7 +433,23 @@ def _b64json(payload: str) -> dict[str, Any]:
 
 @pytest.fixture
 async def provider(tmp_path: Path) -> AsyncIterator[Provider]:
-    """A running Provider with the test user ``alice`` (import this fixture where needed)."""
+    """A running Provider on SQLite with the test user ``alice`` (import where needed)."""
     async with running_provider(tmp_path) as running:
+        await running.create_user()
+        yield running
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+async def provider_on_each_db(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Provider]:
+    """The same Provider on SQLite and on PostgreSQL (single use must hold on both)."""
+    overrides: dict[str, Any] = {}
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+        overrides["database"] = {"url": url}
+    async with running_provider(tmp_path, **overrides) as running:
         await running.create_user()
         yield running

@@ -21,9 +21,10 @@ from tests.conformance.harness import (
     Provider,
     client_assertion,
     provider,
+    provider_on_each_db,
 )
 
-__all__ = ["provider"]
+__all__ = ["provider", "provider_on_each_db"]
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
@@ -115,8 +116,9 @@ async def test_private_key_jwt_token_endpoint_audience(provider: Provider) -> No
     assert response.status_code == 200
 
 
-async def test_private_key_jwt_jti_replay_is_rejected(provider: Provider) -> None:
+async def test_private_key_jwt_jti_replay_is_rejected(provider_on_each_db: Provider) -> None:
     """RFC 7523 §3 item 7: an assertion (its jti) is accepted once."""
+    provider = provider_on_each_db
     assertion = client_assertion(now=provider.clock())
     assert (await _introspect(provider, _jwt_params(assertion))).status_code == 200
     replay = await _introspect(provider, _jwt_params(assertion))

@@ -18,9 +18,10 @@ from tests.conformance.harness import (
     decode_unverified,
     pkce_pair,
     provider,
+    provider_on_each_db,
 )
 
-__all__ = ["provider"]
+__all__ = ["provider", "provider_on_each_db"]
 
 
 async def _code(provider: Provider, **params: str) -> tuple[str, str]:
@@ -55,8 +56,9 @@ async def test_code_exchange_response(provider: Provider) -> None:
     assert isinstance(access["auth_time"], int)
 
 
-async def test_replayed_code_revokes_tokens(provider: Provider) -> None:
+async def test_replayed_code_revokes_tokens(provider_on_each_db: Provider) -> None:
     """RFC 6749 §4.1.2: a code used twice fails and every token it issued stops working."""
+    provider = provider_on_each_db
     code, verifier = await _code(provider, scope="openid offline_access")
     first = await provider.exchange(code, verifier)
     assert (await provider.introspect(first["access_token"]))["active"] is True
@@ -167,8 +169,9 @@ async def test_refresh_token_is_rotated(provider: Provider) -> None:
     assert second.json()["refresh_token"] != first.json()["refresh_token"]
 
 
-async def test_reused_refresh_token_revokes_the_grant(provider: Provider) -> None:
+async def test_reused_refresh_token_revokes_the_grant(provider_on_each_db: Provider) -> None:
     """RFC 9700 §4.14.2: a rotated refresh token presented again ends the whole grant."""
+    provider = provider_on_each_db
     body, _ = await provider.login_and_exchange(scope="openid offline_access")
     rotated = (await _refresh(provider, body["refresh_token"])).json()
     reuse = await _refresh(provider, body["refresh_token"])

@@ -1,0 +1,173 @@
+"""The ``stepauth`` command line (argparse).
+
+``main(argv)`` builds one parser from :data:`COMMAND_MODULES`; each module exposes
+``register(subparsers) -> None`` and sets ``func`` (``(args) -> int``) on its parsers.
+A listed module that is not installed yet (``ModuleNotFoundError`` for exactly that
+module) is left out; any other import error propagates.
+
+Errors: a :class:`~stepauth.errors.StepAuthError` is printed as one line on stderr and
+the exit code is 2 — bad input never produces a traceback.
+
+Config path resolution (:func:`config_path`): ``--config PATH``, then the
+``STEPAUTH_CONFIG`` environment variable, then ``./stepauth.toml``. Variables in a
+``.env`` file next to the config (written by ``stepauth init``) are loaded into the
+environment unless already set there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import sys
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from stepauth.errors import ConfigError, StepAuthError
+
+if TYPE_CHECKING:
+    from stepauth.provider.config import ProviderConfig
+
+__all__ = [
+    "COMMAND_MODULES",
+    "CONFIG_ENV",
+    "add_config_argument",
+    "build_parser",
+    "config_path",
+    "key_secret",
+    "load_cli_config",
+    "load_dotenv",
+    "main",
+    "run",
+]
+
+COMMAND_MODULES = [
+    "stepauth.cli.init",
+    "stepauth.cli.serve",
+    "stepauth.cli.users",
+    "stepauth.cli.clients",
+    "stepauth.cli.keys",
+    "stepauth.cli.policy",
+    "stepauth.cli.demo",
+    "stepauth.cli.audit",
+    "stepauth.cli.outbox",
+]
+CONFIG_ENV = "STEPAUTH_CONFIG"
+DEFAULT_CONFIG = "stepauth.toml"
+
+T = TypeVar("T")
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    """``--config PATH`` on a sub-command (also accepted before the command name)."""
+    parser.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help=f"config file (default: ${CONFIG_ENV} or ./{DEFAULT_CONFIG})",
+    )
+
+
+def config_path(args: argparse.Namespace) -> Path:
+    """``--config``, else ``$STEPAUTH_CONFIG``, else ``./stepauth.toml``."""
+    given = getattr(args, "config", None) or os.environ.get(CONFIG_ENV)
+    return Path(given) if given else Path.cwd() / DEFAULT_CONFIG
+
+
+def load_dotenv(path: Path) -> dict[str, str]:
+    """Read ``KEY=VALUE`` lines (``#`` comments, optional quotes); set unset variables."""
+    loaded: dict[str, str] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return loaded
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.removeprefix("export ").partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name.isidentifier():
+            raise ConfigError(f"{path}:{number}: expected NAME=VALUE")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        loaded[name] = value
+        os.environ.setdefault(name, value)
+    return loaded
+
+
+def load_cli_config(args: argparse.Namespace) -> ProviderConfig:
+    """The resolved config file, validated, with its ``.env`` loaded."""
+    from stepauth.provider.config import load_config
+
+    path = config_path(args)
+    if not path.is_file():
+        raise ConfigError(
+            f"no config file at {path} (run `stepauth init`, or pass --config / ${CONFIG_ENV})"
+        )
+    load_dotenv(path.resolve().parent / ".env")
+    return load_config(path)
+
+
+def key_secret(config: ProviderConfig) -> bytes:
+    """The key-encryption secret from ``$<secrets.key_env>`` (checked by the key ring)."""
+    return os.environ.get(config.secrets.key_env, "").encode()
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run one coroutine to completion (CLI commands are synchronous at the top)."""
+    return asyncio.run(coro)
+
+
+def _register_commands(subparsers: Any) -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue  # not installed yet
+            raise
+        module.register(subparsers)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stepauth", description="Step-up authentication: OpenID Provider, SDK and policy."
+    )
+    parser.add_argument(
+        "--config",
+        default=None,
+        metavar="PATH",
+        help=f"config file (default: ${CONFIG_ENV} or ./{DEFAULT_CONFIG})",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _register_commands(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``stepauth`` command; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed by argparse
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(func(args) or 0)
+    except StepAuthError as exc:
+        print(f"stepauth: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

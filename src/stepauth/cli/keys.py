@@ -1,0 +1,81 @@
+"""``stepauth keys rotate|list``: signing-key rotation.
+
+``rotate`` promotes each algorithm's published ``next`` key to ``active``, retires the
+active one (still published until its tokens expire) and publishes a fresh ``next`` key
+(see :mod:`stepauth.provider.keys`). Running Providers pick the change up from the store.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import Any
+
+from stepauth.cli import add_config_argument, key_secret, load_cli_config, run
+from stepauth.provider.keys import ALGORITHMS
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser("keys", help="manage signing keys")
+    commands = parser.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    rotate = commands.add_parser("rotate", help="rotate the signing keys")
+    add_config_argument(rotate)
+    rotate.add_argument(
+        "--alg", action="append", choices=ALGORITHMS, help="only this algorithm (repeatable)"
+    )
+    rotate.set_defaults(func=_rotate)
+    listing = commands.add_parser("list", help="list signing keys and their states")
+    add_config_argument(listing)
+    listing.set_defaults(func=_list)
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _rotate(args: argparse.Namespace) -> int:
+    config = load_cli_config(args)
+
+    async def rotate() -> dict[str, str]:
+        from stepauth.provider.keys import KeyRing
+        from stepauth.store import open_store
+
+        store = await open_store(config.database.url)
+        try:
+            ring = await KeyRing.load(
+                store,
+                secret=key_secret(config),
+                retain=config.ttl.max_signed_token,
+                key_env=config.secrets.key_env,
+            )
+            return await ring.rotate(algs=args.alg)
+        finally:
+            await store.close()
+
+    for alg, kid in run(rotate()).items():
+        print(f"{alg}: {kid} is now active")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    config = load_cli_config(args)
+
+    async def fetch() -> list[Any]:
+        from stepauth.store import open_store
+
+        store = await open_store(config.database.url)
+        try:
+            return list(await store.list_keys())
+        finally:
+            await store.close()
+
+    for record in run(fetch()):
+        print(
+            f"{record.kid}\t{record.alg}\t{record.state}\tcreated={_when(record.created_at)}"
+            f"\tactivated={_when(record.activated_at)}\tretired={_when(record.retired_at)}"
+        )
+    return 0

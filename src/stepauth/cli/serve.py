@@ -1,0 +1,64 @@
+"""``stepauth serve [--config PATH]``: run the Provider with uvicorn.
+
+The schema is migrated to head and the signing-key secret checked before the server
+starts, so a bad database URL or a missing ``$STEPAUTH_SECRET_KEY`` fails at once with
+one line naming the setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from stepauth.cli import add_config_argument, key_secret, load_cli_config, run
+
+if TYPE_CHECKING:
+    from stepauth.provider.config import ProviderConfig
+
+__all__ = ["prepare", "register", "serve"]
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "serve", help="run the OpenID Provider (migrates the database first)"
+    )
+    add_config_argument(parser)
+    parser.add_argument("--host", default=None, help="bind address (default: server.host)")
+    parser.add_argument("--port", type=int, default=None, help="port (default: server.port)")
+    parser.add_argument("--log-level", default="info", help="uvicorn log level")
+    parser.set_defaults(func=serve)
+
+
+async def prepare(config: ProviderConfig) -> None:
+    """Migrate the schema and open the key ring once (fail before binding a port)."""
+    from stepauth.provider.keys import KeyRing
+    from stepauth.store import open_store
+
+    store = await open_store(config.database.url)
+    try:
+        await KeyRing.load(
+            store,
+            secret=key_secret(config),
+            retain=config.ttl.max_signed_token,
+            key_env=config.secrets.key_env,
+        )
+    finally:
+        await store.close()
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from stepauth.provider import create_app
+
+    config = load_cli_config(args)
+    run(prepare(config))
+    app = create_app(config)
+    uvicorn.run(
+        app,
+        host=args.host or config.server.host,
+        port=args.port or config.server.port,
+        log_level=args.log_level,
+        proxy_headers=False,
+    )
+    return 0

@@ -1,0 +1,138 @@
+"""``stepauth users add|list|disable|enable``: manage accounts.
+
+Passwords are hashed with argon2id (argon2-cffi defaults, RFC 9106). ``users add NAME
+--password-stdin`` reads one line from standard input; without it the password is asked
+twice with ``getpass`` (never echoed, never on the command line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from stepauth.cli import add_config_argument, load_cli_config, run
+from stepauth.errors import StepAuthError
+
+__all__ = ["MIN_PASSWORD_LENGTH", "read_password", "register"]
+
+#: NIST SP 800-63B §3.1.1.2: at least 8 characters for a password used alone.
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser("users", help="manage user accounts")
+    commands = parser.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+
+    add = commands.add_parser("add", help="create a user with a password")
+    add_config_argument(add)
+    add.add_argument("name", metavar="NAME")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    add.set_defaults(func=_add)
+
+    listing = commands.add_parser("list", help="list users")
+    add_config_argument(listing)
+    listing.set_defaults(func=_list)
+
+    for action, disabled in (("disable", True), ("enable", False)):
+        sub = commands.add_parser(action, help=f"{action} a user")
+        add_config_argument(sub)
+        sub.add_argument("name", metavar="NAME")
+        sub.set_defaults(func=_set_disabled, disabled=disabled)
+
+
+def _check(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise StepAuthError(
+            f"password must be at least {MIN_PASSWORD_LENGTH} characters", error="weak_password"
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise StepAuthError("password is too long", error="weak_password")
+    return password
+
+
+def read_password(from_stdin: bool) -> str:
+    """One line from stdin, or two matching ``getpass`` prompts."""
+    if from_stdin:
+        line = sys.stdin.readline()
+        return _check(line.removesuffix("\n").removesuffix("\r"))
+    first = getpass.getpass("Password: ")
+    second = getpass.getpass("Repeat password: ")
+    if first != second:
+        raise StepAuthError("passwords do not match", error="usage")
+    return _check(first)
+
+
+def _username(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 255 or any(ch.isspace() or not ch.isprintable() for ch in name):
+        raise StepAuthError("NAME must be 1-255 printable characters without spaces", error="usage")
+    return name
+
+
+def _add(args: argparse.Namespace) -> int:
+    from argon2 import PasswordHasher
+
+    config = load_cli_config(args)
+    name = _username(args.name)
+    password_hash = PasswordHasher().hash(read_password(args.password_stdin))
+
+    async def create() -> str:
+        from stepauth.store import open_store
+
+        store = await open_store(config.database.url)
+        try:
+            if await store.get_user_by_username(name) is not None:
+                raise StepAuthError(f"user {name!r} already exists", error="user_exists")
+            return (await store.create_user(name, password_hash)).id
+        finally:
+            await store.close()
+
+    user_id = run(create())
+    print(f"added user {name} ({user_id})")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    config = load_cli_config(args)
+
+    async def fetch() -> list[Any]:
+        from stepauth.store import open_store
+
+        store = await open_store(config.database.url)
+        try:
+            return list(await store.list_users())
+        finally:
+            await store.close()
+
+    for user in run(fetch()):
+        created = datetime.fromtimestamp(user.created_at, tz=UTC).strftime("%Y-%m-%d %H:%M")
+        status = "disabled" if user.disabled else "active"
+        print(f"{user.username}\t{status}\t{created}\t{user.id}")
+    return 0
+
+
+def _set_disabled(args: argparse.Namespace) -> int:
+    config = load_cli_config(args)
+    name = _username(args.name)
+
+    async def change() -> None:
+        from stepauth.store import open_store
+
+        store = await open_store(config.database.url)
+        try:
+            user = await store.get_user_by_username(name)
+            if user is None:
+                raise StepAuthError(f"no user named {name!r}", error="unknown_user")
+            await store.set_user_disabled(user.id, args.disabled)
+        finally:
+            await store.close()
+
+    run(change())
+    print(f"{'disabled' if args.disabled else 'enabled'} user {name}")
+    return 0

@@ -132,7 +132,12 @@ def create_app(
         else:
             active = store
         try:
-            keys = await KeyRing.load(active, secret=_key_secret(config))
+            keys = await KeyRing.load(
+                active,
+                secret=_key_secret(config),
+                clock=clock,
+                key_env=config.secrets.key_env,
+            )
             app.state.stepauth = ProviderState(
                 config=config,
                 store=active,

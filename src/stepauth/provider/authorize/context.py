@@ -98,7 +98,4 @@ class AuthorizationContext:
 def find_client(provider: ProviderState, client_id: str | None) -> ClientConfig | None:
     if not client_id:
         return None
-    for client in provider.config.clients:
-        if client.client_id == client_id:
-            return client
-    return None
+    return provider.config.client(client_id)

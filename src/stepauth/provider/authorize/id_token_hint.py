@@ -41,7 +41,7 @@ async def check_id_token_hint(ctx: AuthorizationContext) -> None:
         return
     sub = hint_subject(
         token,
-        jwks=ctx.provider.keys.public_jwks(),
+        jwks=ctx.provider.keys.public_jwks(now=ctx.provider.clock()),
         expected_issuer=ctx.provider.config.issuer,
     )
     if ctx.expected_sub is not None and ctx.expected_sub != sub:

@@ -143,10 +143,20 @@ async def test_oidcc_ensure_request_with_acr_values_succeeds(provider: Provider)
     supported = metadata["acr_values_supported"]
     assert ACR_1FA in supported
     assert ACR_2FA in supported
-    # Lowest level first: the password the user has meets it; the request succeeds.
-    ordered = [ACR_1FA, *[v for v in supported if v != ACR_1FA]]
-    _, claims = await provider.login_and_exchange(acr_values=" ".join(ordered))
+    # Exactly as the suite sends it: every supported value, in the advertised order.
+    _, claims = await provider.login_and_exchange(acr_values=" ".join(supported))
     assert claims["acr"] in supported
+
+
+async def test_oidcc_ensure_request_with_acr_values_succeeds_for_enforcing_client(
+    provider: Provider,
+) -> None:
+    """CONF-07 for a client that enforces acr_values (the default): a met value succeeds."""
+    metadata = (await provider.browser.get("/.well-known/openid-configuration")).json()
+    _, claims = await provider.login_and_exchange(
+        client_id=PUBLIC, secret=None, acr_values=" ".join(metadata["acr_values_supported"])
+    )
+    assert claims["acr"] in metadata["acr_values_supported"]
 
 
 async def test_oidcc_claims_essential(provider: Provider) -> None:

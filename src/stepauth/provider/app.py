@@ -125,6 +125,7 @@ def create_app(
         from stepauth.provider.keys import KeyRing
 
         owned = store is None
+        active: Store
         if store is None:
             from stepauth.store import open_store
 

@@ -107,7 +107,7 @@ PAY = '[actions.pay]\nkind = "payment"\nacr = "phr"\n'
             BASE + '[[rules]]\nname = "a"\nsignal = "amount_above"\nthreshold = "lots"\n',
             "rules[0].threshold",
             6,
-            "must be a decimal",
+            "non-negative decimal",
         ),
         (
             BASE + '[[rules]]\nname = "a"\nsignal = "amount_above"\nthreshold = "-1"\n',

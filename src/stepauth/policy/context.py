@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from stepauth.policy.errors import PolicyError
+from stepauth.rar.values import amount_decimal
 
-__all__ = ["Context", "Counters", "RecurringSeries"]
+__all__ = ["Context", "Counters", "RecurringSeries", "non_negative_decimal"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Counters:
         _typed(self.transactions, int, "counters.transactions")
         if self.transactions < 0:
             raise PolicyError("must not be negative", key="counters.transactions")
-        object.__setattr__(self, "amount", _decimal(self.amount, "counters.amount"))
+        object.__setattr__(self, "amount", non_negative_decimal(self.amount, "counters.amount"))
 
     def to_json(self) -> dict[str, Any]:
         return {"transactions": self.transactions, "amount": str(self.amount)}
@@ -51,7 +52,7 @@ class RecurringSeries:
     def __post_init__(self) -> None:
         _typed(self.established, bool, "recurring.established")
         _typed(self.payee, str, "recurring.payee")
-        object.__setattr__(self, "amount", _decimal(self.amount, "recurring.amount"))
+        object.__setattr__(self, "amount", non_negative_decimal(self.amount, "recurring.amount"))
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class Context:
         for name in ("amount", "amount_eur", "fraud_rate"):
             value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, name, _decimal(value, f"context.{name}"))
+                object.__setattr__(self, name, non_negative_decimal(value, f"context.{name}"))
         for name in ("seconds_since_factor_change", "risk_score", "seconds_since_sca"):
             value = getattr(self, name)
             if value is not None:
@@ -135,7 +136,7 @@ class Context:
             if value is None:
                 continue
             if name in ("amount", "amount_eur", "fraud_rate"):
-                values[name] = _decimal(value, key)
+                values[name] = non_negative_decimal(value, key)
             elif name in ("currency", "payee"):
                 values[name] = _typed(value, str, key)
             elif name in ("velocity",):
@@ -163,15 +164,11 @@ def _number(value: Any, key: str) -> float:
     return float(value)
 
 
-def _decimal(value: Any, key: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise PolicyError("must be a decimal string", key=key)
-    try:
-        result = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    except (InvalidOperation, ValueError):
-        raise PolicyError("must be a decimal string", key=key) from None
-    if not result.is_finite() or result < 0:
-        raise PolicyError("must be a finite, non-negative decimal", key=key)
+def non_negative_decimal(value: Any, key: str) -> Decimal:
+    """A decimal string, int, float or Decimal as a finite, non-negative Decimal."""
+    result = amount_decimal(value)
+    if result is None or result < 0:
+        raise PolicyError('must be a non-negative decimal such as "30.00"', key=key)
     return result
 
 
@@ -181,7 +178,7 @@ def _counters(value: Any, key: str) -> Counters:
     transactions = _typed(value.get("transactions", 0), int, f"{key}.transactions")
     if transactions < 0:
         raise PolicyError("must not be negative", key=f"{key}.transactions")
-    return Counters(transactions, _decimal(value.get("amount", "0"), f"{key}.amount"))
+    return Counters(transactions, non_negative_decimal(value.get("amount", "0"), f"{key}.amount"))
 
 
 def _recurring(value: Any, key: str) -> RecurringSeries:
@@ -189,6 +186,6 @@ def _recurring(value: Any, key: str) -> RecurringSeries:
         raise PolicyError("must be an object with 'established', 'amount' and 'payee'", key=key)
     return RecurringSeries(
         established=_typed(value["established"], bool, f"{key}.established"),
-        amount=_decimal(value["amount"], f"{key}.amount"),
+        amount=non_negative_decimal(value["amount"], f"{key}.amount"),
         payee=_typed(value["payee"], str, f"{key}.payee"),
     )

@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
 from stepauth.assurance import DEFAULT_LADDER, Ladder
+from stepauth.policy.context import non_negative_decimal
 from stepauth.policy.errors import PolicyError
 from stepauth.policy.exemptions import APPLIES_TO, REFERENCE_FRAUD_RATES
 from stepauth.policy.levels import is_known
@@ -184,15 +185,10 @@ def _level(data: Mapping[str, Any], path: KeyPath, ladder: Ladder) -> str:
 
 
 def _decimal(value: Any, path: KeyPath) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        _fail(path, 'must be a decimal (a string such as "30.00" or a number)')
     try:
-        result = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    except InvalidOperation:
-        _fail(path, 'must be a decimal such as "30.00"')
-    if not result.is_finite() or result < 0:
-        _fail(path, "must be a non-negative decimal")
-    return result
+        return non_negative_decimal(value, format_path(path))
+    except PolicyError as exc:
+        _fail(path, exc.description.split(": ", 1)[-1])
 
 
 def _action(name: str, spec: Any, ladder: Ladder, settings: ExemptionSettings) -> Action:

@@ -6,6 +6,7 @@
 
 ``GET /login`` signs in with any factor; ``POST /transfer`` needs ``phr`` within 5 minutes:
 a weaker or older session is sent to the OP and, once back, asked to confirm the transfer.
+``POST /pay`` is transaction-bound (RFC 9396): the OP approves that payment, once.
 ``GET /api/balance`` is an API route: a bearer token without ``phr`` gets the RFC 9470 401.
 """
 
@@ -21,9 +22,22 @@ from fastapi.responses import HTMLResponse
 from starlette.middleware.sessions import SessionMiddleware
 
 from stepauth.sdk import BrowserStepUp, JWKSCache, RelyingParty, ResourceServer
+from stepauth.sdk.binding import Binding
 from stepauth.sdk.starlette import StepAuth, require
 
 Claims = dict[str, Any]
+
+
+def payment(fields: Any) -> list[dict[str, Any]]:
+    """The payment a /pay form names, as RFC 9396 authorization_details."""
+    return [
+        {
+            "type": "payment_initiation",
+            "instructedAmount": {"currency": "EUR", "amount": fields["amount"]},
+            "creditorName": fields["creditor"],
+            "creditorAccount": {"iban": fields["iban"]},
+        }
+    ]
 
 
 def create_app(rp: RelyingParty, *, secret_key: str, api_audience: str | None = None) -> FastAPI:
@@ -56,6 +70,16 @@ def create_app(rp: RelyingParty, *, secret_key: str, api_audience: str | None = 
         claims: Annotated[Claims, Depends(require("phr", max_age=300))],
     ) -> str:
         return f"<p>Sent {html.escape(amount)} EUR to {html.escape(iban)} ({claims['acr']})</p>"
+
+    @app.post("/pay", response_class=HTMLResponse)
+    def pay(
+        amount: Annotated[str, Form()],
+        iban: Annotated[str, Form()],
+        creditor: Annotated[str, Form()],
+        claims: Annotated[Claims, Depends(require("phr", max_age=300, bind=Binding(payment)))],
+    ) -> str:
+        # Bound: this exact payment was approved at the OP, and the approval is now used up.
+        return f"<p>Paid {html.escape(amount)} EUR to {html.escape(creditor)}</p>"
 
     @app.get("/api/balance")
     def balance(claims: Annotated[Claims, Depends(require("phr", max_age=300))]) -> Claims:

@@ -4,7 +4,8 @@
 //     [--redirect-uri http://127.0.0.1:9/cb ...]            (or PORT / OP_PORT in the env)
 //
 // Configured the way a step-up RP meets it in the wild: acrValues ["urn:stepauth:acr:1fa",
-// "phr"], the claims parameter (essential acr), PKCE required, PAR available, amr released
+// "phr"], the claims parameter (essential acr), PKCE required, PAR and RAR (payment_initiation
+// details granted as requested) available, amr released
 // under the openid scope, RFC 9068 JWT access tokens carrying acr/amr/auth_time for the
 // resource `${issuer}/api`. Its acr_values stay *voluntary* (oidc-provider's behaviour): a
 // session with a lower acr is reused and that lower acr returned; only an essential acr,
@@ -47,6 +48,7 @@ const configuration = {
       grant_types: ['authorization_code'],
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: 'RS256',
+      authorization_details_types: ['payment_initiation'],
     },
   ],
   cookies: { keys: [randomBytes(32).toString('hex')] },
@@ -58,6 +60,18 @@ const configuration = {
     devInteractions: { enabled: false },
     claimsParameter: { enabled: true },
     pushedAuthorizationRequests: { enabled: true },
+    // RFC 9396: payment_initiation details are granted exactly as requested (after a consent
+    // interaction, which this OP finishes programmatically like the login).
+    richAuthorizationRequests: {
+      enabled: true,
+      types: { payment_initiation: { validate() {} } },
+      authorizationDetailsForGrantSource: (ctx) =>
+        ctx.oidc.params.authorization_details
+          ? JSON.parse(ctx.oidc.params.authorization_details)
+          : undefined,
+      authorizationDetailsForAccessToken: (_ctx, _token, source) => source?.rar,
+      authorizationDetailsForIntrospection: (_ctx, token) => token.rar,
+    },
     resourceIndicators: {
       enabled: true,
       defaultResource: () => resource,
@@ -126,6 +140,16 @@ function chooseAcr(params) {
 async function interaction(req, res, uid) {
   const details = await provider.interactionDetails(req, res);
   if (details.uid !== uid) throw new Error('interaction mismatch');
+  if (details.prompt.name === 'consent') {
+    const grant = details.grantId
+      ? await provider.Grant.find(details.grantId)
+      : new provider.Grant({ clientId: details.params.client_id, accountId: details.session.accountId });
+    grant.addOIDCScope('openid');
+    grant.addOIDCClaims(['sub', 'acr', 'amr', 'auth_time']);
+    grant.addResourceScope(resource, 'openid');
+    const grantId = await grant.save();
+    return provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+  }
   const acr = chooseAcr(details.params);
   const accountId = details.params.login_hint || 'alice';
   return provider.interactionFinished(

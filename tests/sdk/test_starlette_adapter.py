@@ -7,6 +7,7 @@ with the exact RFC 9470 header; the stepped-up token passes; the old one still f
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -192,3 +193,30 @@ def test_middleware_guards_a_path_prefix(node_op: OP, ua: httpx.Client) -> None:
     )
     assert callback.headers["location"] == "/admin/keys"
     assert client.get("/admin/keys").text == "admin keys"
+
+
+def test_bound_payment_is_approved_once_for_exactly_that_payment(
+    node_op: OP, ua: httpx.Client
+) -> None:
+    """RFC 9396 binding: the grant covers one payment, is consumed, and a change needs a new one."""
+    client = make_client(node_op)
+    sign_in_low(client, ua)
+    payment = {"amount": "1250.00", "iban": IBAN, "creditor": "Merchant A"}
+    response = client.post("/pay", data=payment)
+    assert response.status_code == 303
+    params = authorize_params(response.headers["location"])
+    details = json.loads(params["authorization_details"])
+    assert details[0]["instructedAmount"] == {"currency": "EUR", "amount": "1250.00"}
+    page = client.get(
+        "/stepauth/callback", params=through_op(ua, response.headers["location"], CALLBACK)
+    )
+    assert page.status_code == 200
+    fields = confirm_fields(page.text)
+
+    tampered = client.post("/pay", data={**fields, "amount": "9999.00"})
+    assert tampered.status_code == 303  # a different payment: a new approval is needed
+    done = client.post("/pay", data=fields)
+    assert done.status_code == 200
+    assert "Paid 1250.00 EUR to Merchant A" in done.text
+    again = client.post("/pay", data=fields)
+    assert again.status_code == 303  # the approval was used up

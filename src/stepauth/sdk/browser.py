@@ -12,12 +12,14 @@ the OP a second time for the same interruption, so a step-up can never loop.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from stepauth.assurance import Requirement, StepUp
 from stepauth.sdk._io import Flow
+from stepauth.sdk.binding import Binding, GrantStore, MemoryGrantStore
 from stepauth.sdk.errors import InsufficientAuthentication, StateMismatch
 from stepauth.sdk.pending import (
     MemoryPendingStore,
@@ -32,6 +34,7 @@ __all__ = ["SESSION_KEY", "BrowserStepUp", "Resume"]
 
 SESSION_KEY = "stepauth"
 _STATES_KEY = "stepauth_states"
+_GRANTS_KEY = "stepauth_grants"
 _MAX_OPEN_STATES = 5
 
 
@@ -52,12 +55,16 @@ class BrowserStepUp:
         *,
         pending: PendingStore | None = None,
         pending_ttl: float = 600,
+        grants: GrantStore | None = None,
+        grant_ttl: float = 300,
         callback_path: str = "/stepauth/callback",
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.rp = rp
         self.pending = pending or MemoryPendingStore()
         self.pending_ttl = pending_ttl
+        self.grants = grants or MemoryGrantStore()
+        self.grant_ttl = grant_ttl
         self.callback_path = callback_path
         self.clock = clock or rp.clock
 
@@ -80,6 +87,24 @@ class BrowserStepUp:
             return exc.step_up
         return None
 
+    def check_bound(
+        self,
+        session: MutableMapping[str, Any],
+        requirement: Requirement,
+        binding: Binding,
+        details: Sequence[Mapping[str, Any]],
+    ) -> StepUp | None:
+        """:meth:`check`, then consume a grant for exactly these details (single use)."""
+        step_up = self.check(session, requirement)
+        if step_up is not None:
+            return step_up
+        ids = [g for g in session.get(_GRANTS_KEY, []) if isinstance(g, str)]
+        used = self.grants.take_matching(ids, details, binding, now=self.clock())
+        if used is None:
+            return StepUp(requirement.acr_values, requirement.max_age, "binding_required")
+        session[_GRANTS_KEY] = [g for g in ids if g != used]
+        return None
+
     def begin_flow(
         self,
         session: MutableMapping[str, Any],
@@ -89,6 +114,7 @@ class BrowserStepUp:
         url: str,
         form: Sequence[tuple[str, str]] = (),
         authorization_details: Sequence[Mapping[str, Any]] | None = None,
+        binding: Binding | None = None,
     ) -> Flow[str]:
         """Remember the interrupted request and return the OP URL for the browser."""
         data = session.get(SESSION_KEY)
@@ -102,6 +128,7 @@ class BrowserStepUp:
         now = self.clock()
         action = PendingAction(
             request=request,
+            binding=binding,
             method=method.upper(),
             path=safe_path(url),
             form=tuple(form) if method.upper() not in ("GET", "HEAD") else (),
@@ -131,6 +158,17 @@ class BrowserStepUp:
         tokens = yield from self.rp.finish_flow(
             params, action.request, expected_subject=action.subject
         )
+        if action.request.authorization_details:
+            binding = action.binding or Binding(lambda fields: ())
+            binding.check_granted(
+                tokens.authorization_details, action.request.authorization_details
+            )
+            grant_id = secrets.token_urlsafe(16)
+            self.grants.put(
+                grant_id, tokens.authorization_details, expires_at=self.clock() + self.grant_ttl
+            )
+            grants = [g for g in session.get(_GRANTS_KEY, []) if isinstance(g, str)]
+            session[_GRANTS_KEY] = [*grants[-(_MAX_OPEN_STATES - 1) :], grant_id]
         session[SESSION_KEY] = {"claims": dict(tokens.claims), "id_token": tokens.id_token}
         if action.method in ("GET", "HEAD"):
             return Resume(redirect=action.path)

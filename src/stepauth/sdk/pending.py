@@ -12,10 +12,13 @@ import html
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from stepauth.sdk.authorize import AuthorizationRequest
+
+if TYPE_CHECKING:
+    from stepauth.sdk.binding import Binding
 
 __all__ = [
     "MemoryPendingStore",
@@ -36,6 +39,7 @@ class PendingAction:
     form: tuple[tuple[str, str], ...]
     subject: str | None
     created_at: float
+    binding: Binding | None = None
 
 
 class PendingStore(Protocol):

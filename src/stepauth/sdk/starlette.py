@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stepauth.assurance import Requirement
 from stepauth.sdk.api import ResourceServer, bearer_token, error_response
+from stepauth.sdk.binding import Binding
 from stepauth.sdk.browser import BrowserStepUp
 from stepauth.sdk.errors import AuthorizationFailed, CallbackError, InsufficientAuthentication
 from stepauth.sdk.errors import SDKError as _SDKError
@@ -60,10 +61,14 @@ class StepAuth:
         self.resource_server = resource_server
         self.browser = browser
 
-    def require(self, *acr_values: str, max_age: int | None = None) -> Require:
-        return Require(Requirement(tuple(acr_values), max_age), stepauth=self)
+    def require(
+        self, *acr_values: str, max_age: int | None = None, bind: Binding | None = None
+    ) -> Require:
+        return Require(Requirement(tuple(acr_values), max_age), stepauth=self, binding=bind)
 
-    async def guard(self, request: Request, requirement: Requirement) -> dict[str, Any]:
+    async def guard(
+        self, request: Request, requirement: Requirement, binding: Binding | None = None
+    ) -> dict[str, Any]:
         """Claims that meet ``requirement``, or raise :class:`_Denied` with the answer."""
         authorization = request.headers.get("authorization")
         if self.resource_server is not None and (authorization or self.browser is None):
@@ -77,21 +82,32 @@ class StepAuth:
                 raise _Denied(_plain(answer)) from exc
         assert self.browser is not None
         session = request.session
-        step_up = self.browser.check(session, requirement)
-        if step_up is None:
-            claims = self.browser.claims(session)
-            assert claims is not None
-            return dict(claims)
         form: list[tuple[str, str]] = []
         if request.method not in ("GET", "HEAD"):
             data = await request.form()
             form = [(k, v) for k, v in data.multi_items() if isinstance(v, str)]
+        details = None
+        if binding is not None:
+            fields = dict(form) if form else dict(request.query_params)
+            try:
+                details = binding.for_action(fields)
+            except _SDKError as exc:
+                raise _Denied(PlainTextResponse(exc.description, status_code=400)) from exc
+            step_up = self.browser.check_bound(session, requirement, binding, details)
+        else:
+            step_up = self.browser.check(session, requirement)
+        if step_up is None:
+            claims = self.browser.claims(session)
+            assert claims is not None
+            return dict(claims)
         url = await self.browser.abegin(
             session,
             Requirement(step_up.acr_values or requirement.acr_values, step_up.max_age),
             method=request.method,
             url=str(request.url),
             form=form,
+            authorization_details=details,
+            binding=binding,
         )
         raise _Denied(RedirectResponse(url, status_code=303))
 
@@ -130,9 +146,16 @@ def _find_stepauth(conn: HTTPConnection, explicit: StepAuth | None) -> StepAuth:
 class Require:
     """``Depends(require(...))`` returns the claims; ``@require(...)`` guards an endpoint."""
 
-    def __init__(self, requirement: Requirement, *, stepauth: StepAuth | None = None) -> None:
+    def __init__(
+        self,
+        requirement: Requirement,
+        *,
+        stepauth: StepAuth | None = None,
+        binding: Binding | None = None,
+    ) -> None:
         self.requirement = requirement
         self.stepauth = stepauth
+        self.binding = binding
 
     @overload
     def __call__(self, request: Request) -> Awaitable[dict[str, Any]]: ...
@@ -148,7 +171,8 @@ class Require:
 
     async def _dependency(self, request: Request) -> dict[str, Any]:
         try:
-            return await _find_stepauth(request, self.stepauth).guard(request, self.requirement)
+            stepauth = _find_stepauth(request, self.stepauth)
+            return await stepauth.guard(request, self.requirement, self.binding)
         except _Denied as denied:
             response = denied.response
             headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
@@ -166,7 +190,7 @@ class Require:
                 raise _SDKError("@require needs the endpoint's request argument")
             try:
                 claims = await _find_stepauth(request, self.stepauth).guard(
-                    request, self.requirement
+                    request, self.requirement, self.binding
                 )
             except _Denied as denied:
                 return denied.response
@@ -192,10 +216,14 @@ _mark_coroutine_function(Require.__call__)
 
 
 def require(
-    *acr_values: str, max_age: int | None = None, stepauth: StepAuth | None = None
+    *acr_values: str,
+    max_age: int | None = None,
+    bind: Binding | None = None,
+    stepauth: StepAuth | None = None,
 ) -> Require:
-    """The requirement of one route: ``require("phr", max_age=300)``."""
-    return Require(Requirement(tuple(acr_values), max_age), stepauth=stepauth)
+    """The requirement of one route: ``require("phr", max_age=300)``; ``bind=`` makes the
+    step-up authorize this one transaction, once (RFC 9396)."""
+    return Require(Requirement(tuple(acr_values), max_age), stepauth=stepauth, binding=bind)
 
 
 class StepUpMiddleware:

@@ -206,6 +206,7 @@ def stepauth_server(
     port: int | None = None,
     database_url: str | None = None,
     acr_values: str = "required",
+    log_level: str = "info",
 ) -> Iterator[Server]:
     """``stepauth serve --config`` on a fresh config; ``users`` added through the CLI first."""
     port = port or free_port()
@@ -229,7 +230,7 @@ def stepauth_server(
     with _running(
         "stepauth",
         f"http://127.0.0.1:{port}",
-        [*cli, "serve", "--config", str(config)],
+        [*cli, "serve", "--config", str(config), "--log-level", log_level],
         cwd=directory,
         env=env,
         log_path=directory / "stepauth-serve.log",

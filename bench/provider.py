@@ -162,7 +162,8 @@ def render(outcomes: list[Outcome], *, flows: int, concurrency: int) -> str:
             lines += ["", f"**{o.name} not measured**:", "", "```", o.blocked.strip(), "```"]
     lines += [
         "",
-        "Setup: stepauth `stepauth serve` (uvicorn, one process) on SQLite (WAL) in a temporary "
+        "Setup: stepauth `stepauth serve --log-level warning` (uvicorn, one process, no access "
+        "log — oidc-provider logs no requests either) on SQLite (WAL) in a temporary "
         "directory; oidc-provider 9.x (`peers/bench-op.mjs`, `NODE_ENV=production`) with an "
         "in-process Map adapter that honours TTLs (its packaged development adapter is a "
         "1,000-entry LRU that would evict the session). "
@@ -193,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
             return oidc_provider(workdir, client=client, username=USERNAME, password=password)
 
         def start_stepauth() -> AbstractContextManager[Server]:
-            return stepauth_server(workdir, client=client, users=[(USERNAME, password)])
+            return stepauth_server(
+                workdir, client=client, users=[(USERNAME, password)], log_level="warning"
+            )
 
         runs: list[tuple[str, Callable[[], AbstractContextManager[Server]]]] = [
             ("oidc-provider", start_peer),

@@ -9,8 +9,9 @@ Reference (defaults in brackets)::
 
     issuer = "https://op.example"        # https, or http://localhost / 127.0.0.1 / [::1]
     [server]     host ["127.0.0.1"], port [8080]
-    [database]   url  ["sqlite+aiosqlite:///<config dir>/stepauth.db"]; relative SQLite
-                      paths are resolved against the config file's folder;
+    [database]   url  ["sqlite+aiosqlite:///<config dir>/stepauth.db"]; a bare path is a
+                      SQLite file; relative SQLite paths are resolved against the config
+                      file's folder;
                       "postgresql+psycopg://user@host/db" for PostgreSQL
     [webauthn]   rp_id [issuer host], rp_name ["stepauth"], origins [[issuer origin]],
                  attestation_roots [[]] (PEM files), mds_blob [none], mds_root [none]
@@ -301,6 +302,8 @@ def _database(data: Any, base_dir: Path) -> DatabaseConfig:
     _known(table, {"url"}, "database")
     default = f"sqlite+aiosqlite:///{base_dir / 'stepauth.db'}"
     url = _str(table, "url", "database", default)
+    if "://" not in url and not url.startswith(("sqlite:", "postgres")):
+        url = f"sqlite+aiosqlite:///{url}"  # a bare path is a SQLite file
     if url.startswith(("sqlite:", "sqlite+")):
         prefix, sep, rest = url.partition(":///")
         if not sep:

@@ -1,0 +1,149 @@
+"""Signing keys: encrypted at rest, published before signing, retired keys kept until expiry."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from stepauth.errors import ConfigError, StepAuthError
+from stepauth.provider.keys import ALGORITHMS, KeyRing, decrypt_private_jwk, key_encryption_key
+from stepauth.store import SQLStore, open_store
+
+SECRET = b"0123456789abcdef0123456789abcdef-test"
+NOW = 1_800_000_000.0
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SQLStore]:
+    opened = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}")
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def kids(jwks: dict[str, list[dict[str, str]]]) -> set[str]:
+    return {k["kid"] for k in jwks["keys"]}
+
+
+@pytest.mark.parametrize("alg", ALGORITHMS)
+async def test_signing_key_signs_verifiably(store: SQLStore, alg: str) -> None:
+    ring = await KeyRing.load(store, secret=SECRET, clock=lambda: NOW)
+    kid, key = await ring.signing_key(alg)
+    token = jwt.encode({"alg": alg, "kid": kid}, {"sub": "u"}, key, algorithms=[alg])
+    published = KeySet.import_key_set(ring.public_jwks())  # type: ignore[arg-type]
+    assert jwt.decode(token, published, algorithms=[alg]).claims == {"sub": "u"}
+    assert kid in kids(ring.public_jwks())
+    again, _ = await ring.signing_key(alg)
+    assert again == kid
+
+
+async def test_kid_is_the_rfc7638_thumbprint(store: SQLStore) -> None:
+    ring = await KeyRing.load(store, secret=SECRET)
+    kid, key = await ring.signing_key("ES256")
+    assert kid == key.thumbprint()
+    (public,) = [k for k in ring.public_jwks()["keys"] if k["kid"] == kid]
+    assert public["alg"] == "ES256"
+    assert public["use"] == "sig"
+    assert "d" not in public
+
+
+async def test_private_parts_are_never_stored_in_clear(store: SQLStore) -> None:
+    ring = await KeyRing.load(store, secret=SECRET)
+    for alg in ALGORITHMS:
+        await ring.signing_key(alg)
+    records = await store.list_keys()
+    assert len(records) == 6  # an active and a next key per algorithm
+    for record in records:
+        private = decrypt_private_jwk(
+            key_encryption_key(SECRET), record.kid, record.alg, record.private_enc
+        )
+        d = private["d"].encode()
+        assert d not in record.private_enc
+        assert base64.urlsafe_b64decode(d + b"=" * (-len(d) % 4)) not in record.private_enc
+        assert b'"d"' not in record.private_enc
+        assert "d" not in record.public_jwk
+    async with store.engine.connect() as conn:
+        dump = json.dumps(
+            [
+                list(map(str, row))
+                for row in (await conn.exec_driver_sql("SELECT * FROM signing_keys")).all()
+            ]
+        )
+    assert private["d"] not in dump
+
+
+@pytest.mark.parametrize("secret", [b"", b"short", b"x" * 31])
+async def test_missing_or_short_secret_fails_closed(store: SQLStore, secret: bytes) -> None:
+    with pytest.raises(ConfigError) as caught:
+        await KeyRing.load(store, secret=secret)
+    assert caught.value.key == "secrets.key_env"
+
+
+async def test_wrong_secret_cannot_open_the_keys(store: SQLStore) -> None:
+    ring = await KeyRing.load(store, secret=SECRET)
+    await ring.signing_key("RS256")
+    with pytest.raises(ConfigError, match="cannot be decrypted"):
+        await KeyRing.load(store, secret=b"another-secret-of-at-least-32-bytes!")
+
+
+async def test_ciphertext_is_bound_to_its_kid(store: SQLStore) -> None:
+    ring = await KeyRing.load(store, secret=SECRET)
+    await ring.signing_key("ES256")
+    active, nxt = sorted(await store.list_keys(), key=lambda r: r.state)
+    with pytest.raises(ConfigError):
+        decrypt_private_jwk(key_encryption_key(SECRET), nxt.kid, "ES256", active.private_enc)
+
+
+async def test_rotation_publishes_next_key_before_it_signs(store: SQLStore) -> None:
+    clock = [NOW]
+    ring = await KeyRing.load(store, secret=SECRET, retain=600, clock=lambda: clock[0])
+    first, _ = await ring.signing_key("RS256")
+    published_before = kids(ring.public_jwks())
+    (upcoming,) = [r.kid for r in ring.records if r.state == "next"]
+    assert upcoming in published_before
+    assert upcoming != first
+
+    clock[0] = NOW + 100
+    promoted = await ring.rotate()
+    assert promoted == {"RS256": upcoming}
+    signing, _ = await ring.signing_key("RS256")
+    assert signing == upcoming  # the key that signs now was published one rotation earlier
+    states = {r.kid: r.state for r in ring.records}
+    assert states[first] == "retired"
+    (fresh,) = [kid for kid, state in states.items() if state == "next"]
+    assert {first, upcoming, fresh} == kids(ring.public_jwks())
+
+    # the retired key stays published until its tokens expire (retain), then is dropped
+    assert first in kids(ring.public_jwks(now=NOW + 100 + 599))
+    assert first not in kids(ring.public_jwks(now=NOW + 100 + 600))
+    clock[0] = NOW + 1000
+    assert kids(ring.public_jwks()) == {upcoming, fresh}
+
+
+async def test_other_instances_see_rotation(store: SQLStore, tmp_path: Path) -> None:
+    """No process-local state: a second instance on the same database follows the store."""
+    one = await KeyRing.load(store, secret=SECRET, refresh_interval=0)
+    other_store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}")
+    try:
+        two = await KeyRing.load(other_store, secret=SECRET, refresh_interval=0)
+        kid, _ = await one.signing_key("EdDSA")
+        assert (await two.signing_key("EdDSA"))[0] == kid
+        await one.rotate(algs=["EdDSA"])
+        new_kid, _ = await one.signing_key("EdDSA")
+        assert new_kid != kid
+        assert (await two.signing_key("EdDSA"))[0] == new_kid
+    finally:
+        await other_store.close()
+
+
+async def test_unknown_algorithm_is_refused(store: SQLStore) -> None:
+    ring = await KeyRing.load(store, secret=SECRET)
+    with pytest.raises(StepAuthError, match="unsupported signing algorithm"):
+        await ring.signing_key("HS256")

@@ -96,3 +96,50 @@ def test_recovery_code_never_satisfies_phr() -> None:
     result = assess([pwd, event], acr_values=("phr", "phrh"), now=NOW)
     assert result.met is False
     assert not event.phishing_resistant
+
+
+async def test_recovery_plugin_redeems_once(store: Any, monkeypatch: Any) -> None:
+    """The interaction plug-in: label "Recovery code", single use, generic refusal."""
+    from types import SimpleNamespace
+
+    from stepauth.provider.factors.base import Attempt, FactorRejected, FormView
+    from stepauth.provider.factors.recovery import pepper_from_env, plugin
+
+    monkeypatch.setenv("STEPAUTH_TEST_SECRET", "s" * 43)
+    pepper = pepper_from_env("STEPAUTH_TEST_SECRET")
+    assert pepper != b"s" * 32
+    user = await store.create_user("rita", None)
+    codes, data = await issue_codes(store, user_id=user.id, pepper=pepper)
+    await store.add_factor(user.id, "recovery", data, label="Recovery codes", now=NOW)
+    state = SimpleNamespace(
+        store=store, config=SimpleNamespace(secrets=SimpleNamespace(key_env="STEPAUTH_TEST_SECRET"))
+    )
+    assert [f.label for f in plugin.fields(FormView(None, None))] == ["Recovery code"]
+
+    async def submit(code: str) -> Any:
+        return await plugin.verify(
+            Attempt(
+                state=state,  # type: ignore[arg-type]
+                form={"recovery_code": code},
+                user=user,
+                factors=await store.list_factors(user.id),
+                now=NOW,
+                interaction_id="i",
+            )
+        )
+
+    verified = await submit(codes[3])
+    assert verified.event.restricted
+    assert verified.event.attrs["factor"] == "recovery"
+    with pytest.raises(FactorRejected):
+        await submit(codes[3])
+    assert (await store.failure_state(user.id, "recovery")).count == 1
+
+
+def test_pepper_needs_a_configured_secret(monkeypatch: Any) -> None:
+    from stepauth.errors import ConfigError
+    from stepauth.provider.factors.recovery import pepper_from_env
+
+    monkeypatch.delenv("STEPAUTH_TEST_SECRET", raising=False)
+    with pytest.raises(ConfigError):
+        pepper_from_env("STEPAUTH_TEST_SECRET")

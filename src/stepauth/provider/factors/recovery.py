@@ -19,19 +19,33 @@ code works only for its own account.
 SP 800-63B §3.1.2, allowed with a password at AAL2), never phishing-resistant, so it
 can never satisfy ``phr``/``phrh`` (``METHODS["otp"].phishing_resistant`` is False).
 The provider alerts the user on every use (issue 4 §3).
+
+The interaction plug-in (:data:`plugin`, label **Recovery code**) derives the pepper
+with HKDF-SHA-256 from the provider's secret (``secrets.key_env``), with its own
+``info`` label so it never equals the key-encryption key, and applies the same lockout
+as the other factors (:func:`stepauth.provider.factors.totp.guarded`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from stepauth.assurance import AuthEvent
-from stepauth.errors import StepAuthError
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from stepauth.assurance import AuthEvent, Category
+from stepauth.errors import ConfigError, StepAuthError
+from stepauth.provider.factors.base import Attempt, Capability, FormField, FormView, Verified
+from stepauth.provider.factors.totp import guarded
+
+if TYPE_CHECKING:
+    from stepauth.store import Factor, User
 
 __all__ = [
     "ALPHABET",
@@ -39,10 +53,13 @@ __all__ = [
     "KIND",
     "InvalidRecoveryCode",
     "RecoveryError",
+    "RecoveryFactor",
     "ReplayedRecoveryCode",
     "code_key",
     "generate_codes",
     "issue_codes",
+    "pepper_from_env",
+    "plugin",
     "redeem_code",
     "revoke_codes",
 ]
@@ -169,3 +186,55 @@ def _normalise(code: str) -> str:
     text = "".join(code.split()).replace("-", "").upper()
     # Crockford decoding of look-alikes, so a misread character still matches.
     return text.translate(_LOOKALIKES)
+
+
+def pepper_from_env(key_env: str = "STEPAUTH_SECRET_KEY") -> bytes:
+    """The recovery-code pepper: HKDF-SHA-256 of the provider secret (RFC 5869)."""
+    secret = os.environ.get(key_env, "").encode()
+    if len(secret) < 32:
+        raise ConfigError(f"${key_env} is missing or shorter than 32 bytes", key="secrets.key_env")
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"stepauth recovery codes")
+    return hkdf.derive(secret)
+
+
+class RecoveryFactor:
+    """Single-use recovery codes: a last resort, restricted, never phishing-resistant."""
+
+    kind: ClassVar[str] = "recovery"
+    title: ClassVar[str] = "Recovery code"
+    capability: ClassVar[Capability] = Capability(categories=frozenset({Category.POSSESSION}))
+    identifies: ClassVar[bool] = False
+    scripts: ClassVar[tuple[str, ...]] = ()
+
+    def is_enrolled(self, user: User, factors: Sequence[Factor]) -> bool:
+        return any(f.kind == self.kind and not f.disabled for f in factors)
+
+    def fields(self, view: FormView) -> Sequence[FormField]:
+        return (FormField("recovery_code", "Recovery code", autocomplete="off"),)
+
+    async def verify(self, attempt: Attempt) -> Verified:
+        async def check() -> Verified | None:
+            user = attempt.user
+            factor = next(
+                (f for f in attempt.factors if f.kind == self.kind and not f.disabled), None
+            )
+            if user is None or factor is None or factor.user_id != user.id:
+                return None
+            pepper = pepper_from_env(attempt.state.config.secrets.key_env)
+            try:
+                event = await redeem_code(
+                    attempt.state.store,
+                    code=attempt.form.get("recovery_code", ""),
+                    user_id=user.id,
+                    pepper=pepper,
+                    credential_id=factor.id,
+                    now=attempt.now,
+                )
+            except RecoveryError:
+                return None
+            return Verified(user=user, event=event, factor_id=factor.id)
+
+        return await guarded(attempt, self.kind, check)
+
+
+plugin = RecoveryFactor()

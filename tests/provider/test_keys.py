@@ -147,3 +147,14 @@ async def test_unknown_algorithm_is_refused(store: SQLStore) -> None:
     ring = await KeyRing.load(store, secret=SECRET)
     with pytest.raises(StepAuthError, match="unsupported signing algorithm"):
         await ring.signing_key("HS256")
+
+
+async def test_ensure_publishes_every_algorithm_before_signing(store: SQLStore) -> None:
+    ring = await KeyRing.load(store, secret=SECRET)
+    assert ring.public_jwks() == {"keys": []}
+    await ring.ensure()
+    algs = sorted(k["alg"] for k in ring.public_jwks()["keys"])
+    assert algs == sorted(ALGORITHMS * 2)  # an active and a next key each
+    before = kids(ring.public_jwks())
+    await ring.ensure()
+    assert kids(ring.public_jwks()) == before

@@ -30,18 +30,19 @@ def register(subparsers: Any) -> None:
 
 
 async def prepare(config: ProviderConfig) -> None:
-    """Migrate the schema and open the key ring once (fail before binding a port)."""
+    """Migrate the schema, open the key ring and create missing keys (before binding)."""
     from stepauth.provider.keys import KeyRing
     from stepauth.store import open_store
 
     store = await open_store(config.database.url)
     try:
-        await KeyRing.load(
+        ring = await KeyRing.load(
             store,
             secret=key_secret(config),
             retain=config.ttl.max_signed_token,
             key_env=config.secrets.key_env,
         )
+        await ring.ensure()
     finally:
         await store.close()
 

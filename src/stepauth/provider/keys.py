@@ -259,11 +259,14 @@ class KeyRing:
             await self._add(alg, "next", now=now)
         await self.refresh()
 
-    async def ensure(self, algs: Iterable[str] = ALGORITHMS, *, now: float | None = None) -> None:
-        """Make sure each of ``algs`` has an active and a next key."""
+    async def ensure(self, algs: Iterable[str] = ALGORITHMS) -> None:
+        """Make sure each of ``algs`` has an active and a published next key.
+
+        ``stepauth serve`` calls this before it starts, so ``/jwks`` lists every key
+        before any token is signed.
+        """
         for alg in algs:
             await self.signing_key(alg)
-        del now
 
     async def rotate(
         self, *, now: float | None = None, algs: Iterable[str] | None = None

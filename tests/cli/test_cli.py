@@ -1,0 +1,269 @@
+"""The ``stepauth`` command line, driven through ``main([...])`` (and one real ``serve``)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+
+from stepauth import cli
+from stepauth.cli import main
+from stepauth.provider.config import load_config
+from stepauth.store import open_store
+from tests.conftest import free_port
+
+KEY_ENV = "STEPAUTH_SECRET_KEY"
+SECRET = "cli-test-secret-0123456789abcdef0123456789"
+RUN_MAIN = "import sys; from stepauth.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    monkeypatch.delenv("STEPAUTH_CONFIG", raising=False)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    assert main(["init", str(tmp_path / "op")]) == 0
+    return tmp_path / "op" / "stepauth.toml"
+
+
+def add_user(config: Path, name: str, password: str, monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(password + "\n"))
+    return main(["users", "add", name, "--password-stdin", "--config", str(config)])
+
+
+def test_init_writes_a_loadable_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "new"
+    assert main(["init", str(target)]) == 0
+    loaded = load_config(target / "stepauth.toml")
+    demo = loaded.client("demo")
+    assert demo is not None
+    assert demo.client_secret is not None
+    assert len(demo.client_secret) >= 32
+    assert demo.redirect_uris
+    assert loaded.database.url == f"sqlite+aiosqlite:///{(target / 'stepauth.db').resolve()}"
+    env = (target / ".env").read_text()
+    (line,) = [ln for ln in env.splitlines() if ln.startswith(f"{KEY_ENV}=")]
+    assert len(line.split("=", 1)[1]) >= 43
+    for name in ("stepauth.toml", ".env"):
+        assert stat.S_IMODE((target / name).stat().st_mode) == 0o600
+    assert "stepauth.toml" in capsys.readouterr().out
+
+
+def test_init_refuses_to_overwrite(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = config.read_text()
+    env_before = (config.parent / ".env").read_text()
+    capsys.readouterr()
+    assert main(["init", str(config.parent)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert config.read_text() == before
+    assert (config.parent / ".env").read_text() == env_before
+
+
+def test_users_add_list_disable(
+    config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert add_user(config, "alice", "correct horse battery staple", monkeypatch) == 0
+    assert add_user(config, "bob", "another good passphrase", monkeypatch) == 0
+    capsys.readouterr()
+    assert main(["users", "list", "--config", str(config)]) == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert [(r[0], r[1]) for r in rows] == [("alice", "active"), ("bob", "active")]
+
+    assert main(["users", "disable", "alice", "--config", str(config)]) == 0
+    assert main(["--config", str(config), "users", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "alice\tdisabled" in out
+    assert "bob\tactive" in out
+
+    async def stored_hash() -> str | None:
+        store = await open_store(load_config(config).database.url)
+        try:
+            user = await store.get_user_by_username("bob")
+            assert user is not None
+            return user.password_hash
+        finally:
+            await store.close()
+
+    password_hash = asyncio.run(stored_hash())
+    assert password_hash is not None
+    assert password_hash.startswith("$argon2id$")
+    assert PasswordHasher().verify(password_hash, "another good passphrase")
+
+
+def test_users_add_twice_is_refused(
+    config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert add_user(config, "alice", "correct horse battery staple", monkeypatch) == 0
+    assert add_user(config, "alice", "correct horse battery staple", monkeypatch) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_users_add_prompts_twice(
+    config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = iter(["first password", "second password"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert main(["users", "add", "carol", "--config", str(config)]) == 2
+    assert "do not match" in capsys.readouterr().err
+    answers = iter(["same password", "same password"])
+    assert main(["users", "add", "carol", "--config", str(config)]) == 0
+
+
+@pytest.mark.parametrize("password", ["", "short"])
+def test_users_add_refuses_weak_passwords(
+    config: Path, password: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert add_user(config, "dave", password, monkeypatch) == 2
+    assert "at least 8 characters" in capsys.readouterr().err
+
+
+def test_users_disable_unknown(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["users", "disable", "nobody", "--config", str(config)]) == 2
+    assert "no user named" in capsys.readouterr().err
+
+
+def test_clients_list(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["clients", "list", "--config", str(config)]) == 0
+    (row,) = capsys.readouterr().out.splitlines()
+    assert row.startswith("demo\tconfidential\tclient_secret_basic")
+
+
+def test_bad_config_exits_nonzero_naming_the_key(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CONF-01: one clear line naming the key, no traceback, exit code != 0."""
+    text = config.read_text().replace(
+        'redirect_uris = ["http://localhost:8000/callback"',
+        'redirect_uris = ["http://rp.example/callback"',
+    )
+    config.write_text(text)
+    capsys.readouterr()
+    for command in (["clients", "list"], ["users", "list"], ["keys", "rotate"], ["serve"]):
+        assert main([*command, "--config", str(config)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("stepauth: error: clients[0].redirect_uris:")
+        assert "Traceback" not in err
+
+
+def test_unknown_key_in_config(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config.write_text(config.read_text().replace("[server]", "[server]\nworkers = 4"))
+    capsys.readouterr()
+    assert main(["clients", "list", "--config", str(config)]) == 2
+    assert "server.workers: unknown key" in capsys.readouterr().err
+
+
+def test_config_path_resolution(
+    config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    monkeypatch.chdir(config.parent.parent)
+    assert main(["clients", "list"]) == 2
+    assert "stepauth init" in capsys.readouterr().err
+    monkeypatch.setenv("STEPAUTH_CONFIG", str(config))
+    assert main(["clients", "list"]) == 0
+    monkeypatch.delenv("STEPAUTH_CONFIG")
+    monkeypatch.chdir(config.parent)
+    assert main(["clients", "list"]) == 0
+    assert capsys.readouterr().out.startswith("demo\t")
+
+
+def test_keys_rotate(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["keys", "rotate", "--config", str(config)]) == 0
+    first = capsys.readouterr().out.split()[1]
+    assert main(["keys", "rotate", "--config", str(config)]) == 0
+    second = capsys.readouterr().out.split()[1]
+    assert second != first
+    assert main(["keys", "list", "--config", str(config)]) == 0
+    states = {
+        row.split("\t")[0]: row.split("\t")[2] for row in capsys.readouterr().out.splitlines()
+    }
+    assert states[first] == "retired"
+    assert states[second] == "active"
+    assert sorted(states.values()) == ["active", "next", "retired"]
+
+
+def test_keys_rotate_reads_secret_from_dotenv(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(KEY_ENV)
+    assert main(["keys", "rotate", "--alg", "ES256", "--config", str(config)]) == 0
+    written = (config.parent / ".env").read_text().split(f"{KEY_ENV}=")[1].strip()
+    assert os.environ[KEY_ENV] == written
+
+
+def test_missing_secret_fails_closed(
+    config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(KEY_ENV, "")
+    capsys.readouterr()
+    for command in (["keys", "rotate"], ["serve"]):
+        assert main([*command, "--config", str(config)]) == 2
+        assert "secrets.key_env" in capsys.readouterr().err
+
+
+def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert main(["--help"]) == 0
+    assert main(["no-such-command"]) == 2
+    assert main(["users"]) == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_missing_command_modules_are_skipped_other_import_errors_propagate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "stepauth_cli_broken_probe.py").write_text("import stepauth_no_such_dependency\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ["stepauth.cli.init", "stepauth.cli.not_yet"])
+    assert main(["init", str(tmp_path / "x")]) == 0
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ["stepauth_cli_broken_probe"])
+    with pytest.raises(ModuleNotFoundError) as caught:
+        main(["--help"])
+    assert caught.value.name == "stepauth_no_such_dependency"
+
+
+def test_serve_migrates_and_serves(config: Path) -> None:
+    """``stepauth serve`` on a fresh directory: schema created, discovery and JWKS served."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != KEY_ENV}  # taken from .env
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RUN_MAIN, "serve", "--config", str(config), "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        discovery = None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                discovery = httpx.get(
+                    f"http://127.0.0.1:{port}/.well-known/openid-configuration", timeout=2
+                )
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert discovery is not None, proc.communicate(timeout=5)[0].decode()
+        assert discovery.status_code == 200
+        assert discovery.json()["issuer"] == "http://localhost:8080"
+        jwks = httpx.get(f"http://127.0.0.1:{port}/jwks", timeout=5).json()
+        assert jwks["keys"]
+        assert all("d" not in key for key in jwks["keys"])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert (config.parent / "stepauth.db").exists()

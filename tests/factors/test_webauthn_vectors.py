@@ -289,3 +289,36 @@ def test_mutated_attestation_signature_fails() -> None:
             expected_origins=[ORIGIN],
             require_user_verification=False,
         )
+
+
+def test_16_6_assertion_with_a_1023_byte_credential_id() -> None:
+    """WA-19 / WA-44: the longest allowed credential ID (1023 bytes), flags 0x0d (UV=1).
+
+    Only the authentication half of §16.6 is kept: its registration vector carries no
+    signature, so a transcription slip there could not be caught; the stored record is
+    built from the vector's credential ID and COSE key instead.
+    """
+    from stepauth.provider.factors.webauthn import MAX_CREDENTIAL_ID_LENGTH, StoredCredential
+
+    vec = V["16.6"]
+    cid = bytes.fromhex(vec["credential_id"])
+    assert len(cid) == MAX_CREDENTIAL_ID_LENGTH == 1023
+    stored = StoredCredential(
+        credential_id=cid,
+        public_key=bytes.fromhex(vec["credential_public_key"]),
+        sign_count=0,
+        user_handle=HANDLE,
+        backup_eligible=True,
+    )
+    event = verify_authentication(
+        credential=auth_credential(vec),
+        expected_challenge=bytes.fromhex(vec["authentication"]["challenge"]),
+        expected_rp_id=RP_ID,
+        expected_origins=[ORIGIN],
+        stored=stored,
+        expected_user_handle=HANDLE,
+        now=NOW,
+    )
+    assert event.methods == ("pop", "user", "pin")
+    assert event.attrs["be"] is True
+    assert event.attrs["bs"] is False

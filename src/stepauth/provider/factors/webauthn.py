@@ -431,7 +431,8 @@ def verify_registration(
     assessment = assess_attestation(
         fmt=fmt, att_stmt=att_stmt, aaguid=verified.aaguid, trust=trust, now=now
     )
-    transports = response.get("transports") or ()
+    transports = response.get("transports")
+    transports = transports if isinstance(transports, list) else []
     return VerifiedCredential(
         credential_id=verified.credential_id,
         public_key=verified.credential_public_key,

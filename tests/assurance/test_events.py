@@ -86,19 +86,15 @@ def test_hardware_key_with_trusted_attestation_is_hardware_bound() -> None:
 @pytest.mark.parametrize(
     "attrs",
     [
-        {"be": True},  # synced passkey (NIST-25)
-        {"attestation_trusted": False},
-        {"attestation_trusted": None},
-        {"be": None},
+        {"uv": True, "be": True, "attestation_trusted": True},  # synced passkey (NIST-25)
+        {"uv": True, "be": False, "attestation_trusted": False},
+        {"uv": True, "be": False},  # no attestation verdict recorded
+        {"uv": True, "attestation_trusted": True},  # BE flag not recorded
     ],
 )
 def test_hardware_bound_needs_both_be0_and_trusted_attestation(attrs: dict[str, Any]) -> None:
-    flags = {"uv": True, "be": False, "attestation_trusted": True}
-    flags.update({k: v for k, v in attrs.items() if v is not None})
-    for key, value in attrs.items():
-        if value is None:
-            del flags[key]
-    assert not AuthEvent(("hwk", "user", "pin"), NOW, attrs=flags).hardware_bound
+    """G-08: fail closed — only BE=0 *and* a trusted attestation make a key hardware-bound."""
+    assert not AuthEvent(("hwk", "user", "pin"), NOW, attrs=attrs).hardware_bound
 
 
 def test_software_key_is_never_hardware_bound() -> None:

@@ -46,6 +46,7 @@ _TOKEN68 = frozenset("-._~+/" + string.ascii_letters + string.digits)
 _DIGITS = frozenset(string.digits)
 # qdtext and quoted-pair (RFC 9110 §5.6.4): HTAB, SP, VCHAR and obs-text; never CTLs.
 _QUOTABLE = frozenset(chr(c) for c in (9, *range(0x20, 0x7F), *range(0x80, 0x100))) - {"\x7f"}
+_PRINTABLE_ASCII = frozenset(chr(c) for c in (9, *range(0x20, 0x7F)))
 _WS = " \t"
 # RFC 6750 §3: error and error_description are NQSCHAR, scope tokens NQCHAR.
 _NQCHAR = frozenset(chr(c) for c in range(0x21, 0x7F)) - {'"', "\\"}
@@ -87,14 +88,14 @@ class Challenge:
 
 
 def _quote(value: str, name: str) -> str:
-    if any(c not in _QUOTABLE or ord(c) > 0x7E for c in value):
+    if not _PRINTABLE_ASCII.issuperset(value):
         # Header injection (CR/LF) and non-ASCII are refused, not escaped.
         raise InvalidChallenge(f"{name} must be printable ASCII")
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _is_token(value: str) -> bool:
-    return bool(value) and all(c in _TCHAR for c in value)
+    return bool(value) and _TCHAR.issuperset(value)
 
 
 def _serialize(challenge: Challenge) -> str:
@@ -112,11 +113,11 @@ def _serialize(challenge: Challenge) -> str:
     for name in ("error", "error_description"):
         value = getattr(challenge, name)
         if value is not None:
-            if any(c not in _NQSCHAR for c in value):
+            if not _NQSCHAR.issuperset(value):
                 raise InvalidChallenge(f"{name} allows printable ASCII except '\"' and '\\'")
             pairs.append((name, value))
     if challenge.scope is not None:
-        if any(not t or any(c not in _NQCHAR for c in t) for t in challenge.scope.split(" ")):
+        if any(not t or not _NQCHAR.issuperset(t) for t in challenge.scope.split(" ")):
             raise InvalidChallenge("scope must be scope-tokens separated by single spaces")
         pairs.append(("scope", challenge.scope))
     if challenge.acr_values:
@@ -192,6 +193,10 @@ class _Parser:
     def quoted(self) -> str:
         s, n = self.s, len(self.s)
         i = self.i + 1  # past the opening DQUOTE
+        end = s.find('"', i)
+        if end >= 0 and "\\" not in s[i:end] and _QUOTABLE.issuperset(s[i:end]):
+            self.i = end + 1  # common case: no quoted-pair, nothing to unescape
+            return s[i:end]
         out: list[str] = []
         while i < n:
             c = s[i]

@@ -4,8 +4,8 @@
     STEPAUTH_REDIRECT_URI=http://127.0.0.1:5000/stepauth/callback \
     python -m examples.django_app runserver 127.0.0.1:5000
 
-Shows the decorator on a sync view (``/transfer``) and on an async view (``/api/balance``)
-and the middleware guarding every path under ``/admin-area``.
+Shows the decorator on a sync view (``/login``) and on an async view (``/api/balance``)
+and the middleware guarding ``/transfer`` and every path under ``/admin-area``.
 """
 
 from __future__ import annotations
@@ -25,8 +25,17 @@ from stepauth.sdk import BrowserStepUp, JWKSCache, RelyingParty, ResourceServer
 from stepauth.sdk.django import DjangoStepAuth, callback_view, require
 
 
-def settings_for(rp: RelyingParty, *, secret_key: str, api_audience: str | None = None) -> Any:
-    """The Django settings of this example (pass them to ``settings.configure``)."""
+def settings_for(
+    rp: RelyingParty,
+    *,
+    secret_key: str,
+    api_audience: str | None = None,
+    transfer_acr: str = "phr",
+) -> Any:
+    """The Django settings of this example (pass them to ``settings.configure``).
+
+    ``transfer_acr``: the level a transfer needs (``phr`` unless the IdP offers less).
+    """
     resource_server = None
     if api_audience is not None:
         resource_server = ResourceServer(
@@ -44,7 +53,10 @@ def settings_for(rp: RelyingParty, *, secret_key: str, api_audience: str | None 
             "stepauth.sdk.django.StepUpMiddleware",
         ],
         "STEPAUTH": DjangoStepAuth(browser=BrowserStepUp(rp), resource_server=resource_server),
-        "STEPAUTH_RULES": {"/admin-area": Requirement(("phr",), 300)},
+        "STEPAUTH_RULES": {
+            "/transfer": Requirement((transfer_acr,), 300),
+            "/admin-area": Requirement(("phr",), 300),
+        },
     }
 
 
@@ -55,8 +67,8 @@ def login(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_exempt  # the example has no CSRF middleware; a real project keeps it on
-@require("phr", max_age=300)
 def transfer(request: HttpRequest) -> HttpResponse:
+    # Guarded by StepUpMiddleware (STEPAUTH_RULES["/transfer"]).
     if request.method != "POST":
         return HttpResponse(
             '<form method="post"><input name="amount" value="100">'

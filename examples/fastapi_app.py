@@ -40,7 +40,14 @@ def payment(fields: Any) -> list[dict[str, Any]]:
     ]
 
 
-def create_app(rp: RelyingParty, *, secret_key: str, api_audience: str | None = None) -> FastAPI:
+def create_app(
+    rp: RelyingParty,
+    *,
+    secret_key: str,
+    api_audience: str | None = None,
+    transfer_acr: str = "phr",
+) -> FastAPI:
+    """``transfer_acr``: the level a transfer needs (``phr`` unless the IdP offers less)."""
     resource_server = None
     if api_audience is not None:
         resource_server = ResourceServer(
@@ -63,11 +70,14 @@ def create_app(rp: RelyingParty, *, secret_key: str, api_audience: str | None = 
             '<input name="iban" value="DE89370400440532013000"><button>Send</button></form>'
         )
 
+    # Annotations are strings here (PEP 563): a dependency built from a local goes in a default.
+    transfer_guard = Depends(require(transfer_acr, max_age=300))
+
     @app.post("/transfer", response_class=HTMLResponse)
     def transfer(
         amount: Annotated[str, Form()],
         iban: Annotated[str, Form()],
-        claims: Annotated[Claims, Depends(require("phr", max_age=300))],
+        claims: Claims = transfer_guard,
     ) -> str:
         return f"<p>Sent {html.escape(amount)} EUR to {html.escape(iban)} ({claims['acr']})</p>"
 

@@ -19,8 +19,13 @@ from stepauth.sdk.flask import FlaskStepAuth
 
 
 def create_app(
-    rp: RelyingParty, *, secret_key: str, api_audience: str | None = None
+    rp: RelyingParty,
+    *,
+    secret_key: str,
+    api_audience: str | None = None,
+    transfer_acr: str = "phr",
 ) -> flask.Flask:
+    """``transfer_acr``: the level a transfer needs (``phr`` unless the IdP offers less)."""
     resource_server = None
     if api_audience is not None:
         resource_server = ResourceServer(
@@ -45,7 +50,7 @@ def create_app(
         )
 
     @app.post("/transfer")
-    @stepauth.require("phr", max_age=300)
+    @stepauth.require(transfer_acr, max_age=300)
     def transfer() -> str:
         form = flask.request.form
         acr = flask.g.stepauth_claims["acr"]

@@ -227,12 +227,12 @@ def jwks_server() -> Iterator[JWKSServer]:
 class ServedApp:
     """An ASGI app served by uvicorn on a free port in a background thread (real HTTP)."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, port: int | None = None) -> None:
         import threading
 
         import uvicorn
 
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)

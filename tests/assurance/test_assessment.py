@@ -496,3 +496,17 @@ def test_tokens_from_an_assessment_satisfy_the_same_requirement(
     still_fresh = NOW + later - result.auth_time <= window
     later_result = evaluate(requirement, claims, NOW + later, ladder=ladder)
     assert isinstance(later_result, Satisfied) == still_fresh
+
+
+def test_clock_skewed_event_cannot_raise_the_session() -> None:
+    """An event stamped in the future (skewed verifier clock) counts only once it is due."""
+    early = passkey(-300)
+    assert not assess([password(HOUR), early], ["phr"], 300, now=NOW).met
+    assert assess([password(HOUR), early], ["phr"], 300, now=NOW + 300).met
+
+
+def test_stale_factor_cannot_be_refreshed_by_a_weaker_one() -> None:
+    """A fresh SMS does not make a day-old passkey count as a fresh phr (DESIGN §2.3)."""
+    result = assess([passkey(DAY - 1), sms(0)], ["phr"], 300, now=NOW)
+    assert not result.met
+    assert result.missing["phr"] == (Need(phishing_resistant=True, multi_factor=True),)

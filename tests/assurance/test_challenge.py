@@ -264,3 +264,14 @@ def test_build_parse_round_trip(
     assert parse_challenges(header) == (challenge,)
     # Several challenges in one header round-trip too.
     assert parse_challenges(f'{header}, Basic realm="x"')[0] == challenge
+
+
+def test_header_injection_through_challenge_values_is_refused() -> None:
+    """CR/LF in any value would split the response header: build refuses, never escapes."""
+    for field in ("realm", "error_description", "scope"):
+        with pytest.raises(InvalidChallenge):
+            build_challenge(**{field: "x\r\nSet-Cookie: session=attacker"})  # type: ignore[arg-type]
+    with pytest.raises(InvalidChallenge):
+        build_challenge(acr_values=["phr\r\nX: y"])
+    with pytest.raises(InvalidChallenge):
+        build_challenge(params={"title": "a\nb"})

@@ -200,3 +200,25 @@ def test_malformed_auth_time_never_satisfies(
     if isinstance(result, Satisfied):
         assert result.acr == acr
         assert NOW - result.auth_time >= 0
+
+
+def test_downgrade_token_with_unregistered_acr_is_refused() -> None:
+    """G-05: an acr the ladder does not know never stands in for a known level."""
+    for acr in ("0", "PHR", "phr ", "urn:stepauth:acr:3fa"):
+        result = evaluate(PHR_5MIN, {"acr": acr, "auth_time": NOW}, NOW)
+        assert isinstance(result, StepUp)
+        assert result.reason == "acr_not_met"
+
+
+def test_boolean_auth_time_is_not_an_epoch() -> None:
+    """``True == 1`` in Python; a JSON ``true`` must never pass as 1970-01-01T00:00:01Z."""
+    result = evaluate(Requirement(("phr",)), {"acr": "phr", "auth_time": True}, 1.0)
+    assert isinstance(result, StepUp)
+    assert result.reason == "auth_time_invalid"
+
+
+def test_future_auth_time_cannot_extend_freshness() -> None:
+    """An auth_time set ahead of the clock would stay "fresh" past max_age: refused."""
+    result = evaluate(PHR_5MIN, {"acr": "phr", "auth_time": NOW + 3600}, NOW, leeway=60)
+    assert isinstance(result, StepUp)
+    assert result.reason == "auth_time_in_future"

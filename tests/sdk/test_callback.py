@@ -98,3 +98,8 @@ def test_error_with_a_forged_state_is_a_state_mismatch() -> None:
 def test_response_without_code_or_error_fails() -> None:
     with pytest.raises(AuthorizationFailed):
         handle_callback({"state": "s1"}, expected_state="s1", expected_issuer=ISS)
+
+
+def test_non_ascii_state_is_a_mismatch_not_a_crash() -> None:
+    with pytest.raises(StateMismatch):
+        handle_callback({"code": "abc", "state": "é☃"}, expected_state="s1", expected_issuer=ISS)

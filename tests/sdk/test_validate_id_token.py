@@ -319,3 +319,20 @@ def test_auth_time_in_the_future_never_satisfies(keys: Keys) -> None:
     token = sign(id_claims(auth_time=NOW + 3600), keys.rsa)
     with pytest.raises(InsufficientAuthentication):
         check(token, keys.key_set(), requirement=Requirement(("phr",), 300))
+
+
+def test_non_finite_or_huge_exp_never_means_forever(keys: Keys) -> None:
+    """NaN/Infinity are not JSON; a huge exp is not accepted as 'never expires'."""
+    header = {"alg": "RS256", "kid": "rsa-1"}
+    token = sign_raw(header, id_claims(exp=float("nan")), keys.rsa)  # json.dumps writes NaN
+    with pytest.raises(MalformedToken):
+        check(token, keys.key_set())
+    with pytest.raises(MissingClaim):
+        check(sign(id_claims(exp=10**400), keys.rsa), keys.key_set())
+
+
+def test_non_ascii_iss_and_nonce_fail_cleanly(keys: Keys) -> None:
+    with pytest.raises(InvalidIssuer):
+        check(sign(id_claims(iss="https://öp.example.com"), keys.rsa), keys.key_set())
+    with pytest.raises(InvalidNonce):
+        check(sign(id_claims(nonce="nönce"), keys.rsa), keys.key_set())

@@ -8,7 +8,6 @@ automatically, so a step-up can never loop and never degrade silently.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -22,6 +21,7 @@ from stepauth.sdk.errors import (
     StateMismatch,
     UnmetAuthenticationRequirements,
 )
+from stepauth.sdk.validate import same
 
 __all__ = ["OUTCOMES", "AuthorizationResponse", "handle_callback"]
 
@@ -66,7 +66,7 @@ def handle_callback(
     always checked.
     """
     state = _one(params, "state")
-    if not state or not expected_state or not hmac.compare_digest(state, expected_state):
+    if not state or not expected_state or not same(state, expected_state):
         raise StateMismatch("state is missing or does not belong to this browser")
     iss = _one(params, "iss")
     if "iss" in params and iss is None:

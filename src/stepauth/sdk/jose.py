@@ -282,6 +282,11 @@ def _decode_header(h64: str) -> JWSHeader:
     return JWSHeader(alg, kid, typ if isinstance(typ, str) else None, raw)
 
 
+def _no_constant(name: str) -> Any:
+    # NaN / Infinity are not JSON (RFC 8259 §6); an "exp": NaN would never expire.
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def verify_compact(
     token: str, keys: KeySet, *, allowed_algs: Sequence[str] | frozenset[str]
 ) -> tuple[JWSHeader, dict[str, Any]]:
@@ -301,8 +306,8 @@ def verify_compact(
         raise MalformedToken("a compact JWS is ASCII") from exc
     key.verify(alg, signing_input, b64url_decode(s64))
     try:
-        claims = json.loads(b64url_decode(p64))
-    except (ValueError, UnicodeDecodeError) as exc:
+        claims = json.loads(b64url_decode(p64), parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise MalformedToken("JWT claims are not JSON") from exc
     if not isinstance(claims, dict):
         raise MalformedToken("JWT claims are not a JSON object")

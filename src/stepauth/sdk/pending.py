@@ -77,8 +77,8 @@ def safe_path(url: str) -> str:
     """Keep only path and query of ``url`` so a resume can never leave this site."""
     parts = urlsplit(url)
     path = parts.path if parts.path.startswith("/") else "/"
-    if path.startswith("//"):
-        path = "/"
+    if path.startswith(("//", "/\\")) or "\\" in path[:2]:
+        path = "/"  # browsers read "//host" and "/\\host" as another site
     return path + (f"?{parts.query}" if parts.query else "")
 
 

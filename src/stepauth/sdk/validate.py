@@ -13,6 +13,7 @@ them (RFC 8725 §3.1). The remaining steps then run in the order of §3.1.3.7.
 from __future__ import annotations
 
 import hmac
+import math
 import time
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final
@@ -53,13 +54,26 @@ def _number(claims: Mapping[str, Any], name: str) -> float:
     value = claims.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise MissingClaim(f"{name} is required and must be a JSON number")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise MissingClaim(f"{name} must be a finite number")
+    return number
+
+
+def same(a: str, b: str) -> bool:
+    """Constant-time equality of two strings (any characters, unlike hmac on str)."""
+    return hmac.compare_digest(
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    )
 
 
 def _check_issuer(claims: Mapping[str, Any], expected_issuer: str) -> None:
     # Step 2: "MUST exactly match" - no normalisation, no trailing-slash tolerance.
     iss = claims.get("iss")
-    if not isinstance(iss, str) or not hmac.compare_digest(iss, expected_issuer):
+    if not isinstance(iss, str) or not same(iss, expected_issuer):
         raise InvalidIssuer(f"iss {iss!r} does not match the expected issuer")
 
 
@@ -159,6 +173,8 @@ def validate_id_token(
     ``requirement`` the per-action assurance (step 12 ``acr``, step 13 ``auth_time``).
     """
     now = time.time() if now is None else now
+    if not isinstance(token, str):
+        raise MalformedToken("token must be a string")
     # Step 1: encrypted ID tokens (JWE, five parts) were not negotiated: refuse them.
     if token.count(".") == 4:
         raise MalformedToken("encrypted ID tokens are not accepted (no encryption negotiated)")
@@ -186,7 +202,7 @@ def validate_id_token(
     # Step 11: nonce, compared in constant time.
     if expected_nonce is not None:
         nonce = claims.get("nonce")
-        if not isinstance(nonce, str) or not hmac.compare_digest(nonce, expected_nonce):
+        if not isinstance(nonce, str) or not same(nonce, expected_nonce):
             raise InvalidNonce("nonce is missing or does not match the one sent")
     # Steps 12-13: acr and auth_time.
     check_requirement(claims, requirement, max_age=max_age, now=now, leeway=leeway, ladder=ladder)

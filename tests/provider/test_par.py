@@ -154,3 +154,40 @@ async def test_pushed_request_is_single_use(provider: Provider) -> None:
     location = again.headers.get("location", "")
     assert "code=" not in location
     assert again.status_code == 400 or "error=" in location
+
+
+async def _granted_code(provider: Provider) -> tuple[str, str]:
+    verifier, challenge = pkce_pair()
+    data = _params(challenge, authorization_details=json.dumps(PAYMENT))
+    body = (await _push(provider, data)).json()
+    result = await provider.authorize_raw(
+        {"client_id": CONFIDENTIAL, "request_uri": body["request_uri"]}
+    )
+    return result.code, verifier
+
+
+def _token_request(code: str, verifier: str, details: object) -> dict[str, str]:
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier,
+        "authorization_details": json.dumps(details),
+    }
+
+
+async def test_token_request_may_repeat_granted_details(provider: Provider) -> None:
+    """RFC 9396 §6: details at the token endpoint select among the granted ones."""
+    code, verifier = await _granted_code(provider)
+    response = await provider.token(_token_request(code, verifier, PAYMENT))
+    assert response.status_code == 200
+    assert response.json()["authorization_details"] == PAYMENT
+
+
+async def test_token_request_with_tampered_amount_is_rejected(provider: Provider) -> None:
+    """RFC 9396 §6 / PSD2 dynamic linking: asking for more than granted fails."""
+    code, verifier = await _granted_code(provider)
+    tampered = [{**PAYMENT[0], "instructedAmount": {"currency": "EUR", "amount": "9999.00"}}]
+    response = await provider.token(_token_request(code, verifier, tampered))
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_authorization_details"

@@ -13,6 +13,11 @@
     The new ID Token repeats the original ``auth_time``, ``acr`` and ``amr`` with a new ``iat``
     and no ``nonce`` (OIDC Core §12.2, OIDC-35): a refresh never upgrades assurance.
 
+``authorization_details`` in a token request (RFC 9396 §6) narrows what the access token
+carries: each requested entry must be one the user granted (compared as RFC 8785 canonical
+JSON — stricter than a type-aware comparison, so it fails closed); anything else is
+``invalid_authorization_details``. The refresh token keeps the whole grant.
+
 Refresh tokens are issued when the granted scope contains ``offline_access`` (OIDC Core §11);
 a grant without it ends with its access token. The response is never cached (``no-store``).
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 from base64 import urlsafe_b64encode
@@ -33,6 +39,7 @@ from starlette.routing import BaseRoute, Route
 from stepauth.provider.authorize.respond import sha256hex
 from stepauth.provider.client_auth import AuthenticatedClient, authenticate_client, single_params
 from stepauth.provider.errors import (
+    InvalidAuthorizationDetails,
     InvalidGrant,
     InvalidRequest,
     InvalidScope,
@@ -46,6 +53,8 @@ from stepauth.provider.tokens import (
     mint_access_token,
     mint_id_token,
 )
+from stepauth.rar import InvalidAuthorizationDetails as InvalidDetails
+from stepauth.rar import canonical_json, default_registry
 
 if TYPE_CHECKING:
     from stepauth.provider.state import ProviderState
@@ -115,7 +124,14 @@ async def _authorization_code(
         method=str(payload.get("code_challenge_method") or ""),
     )
     grant = Grant.from_code(payload, txn=secrets.token_urlsafe(16))
-    return await _issue(state, client, grant, now=now, nonce=payload.get("nonce"))
+    return await _issue(
+        state,
+        client,
+        grant,
+        now=now,
+        nonce=payload.get("nonce"),
+        details=params.get("authorization_details"),
+    )
 
 
 async def _refresh_token(
@@ -146,7 +162,15 @@ async def _refresh_token(
         if not scopes or not set(scopes) <= grant.scopes:
             raise InvalidScope("scope exceeds the original grant")
     # The ID Token below repeats grant.auth_time/acr/amr; no nonce (OIDC Core §12.2).
-    return await _issue(state, client, grant, now=now, nonce=None, scope=requested)
+    return await _issue(
+        state,
+        client,
+        grant,
+        now=now,
+        nonce=None,
+        scope=requested,
+        details=params.get("authorization_details"),
+    )
 
 
 async def _issue(
@@ -157,12 +181,15 @@ async def _issue(
     now: float,
     nonce: str | None,
     scope: str | None = None,
+    details: str | None = None,
 ) -> dict[str, Any]:
+    token_grant = grant.narrowed(scope) if scope is not None else grant
+    if details is not None:
+        token_grant = token_grant.with_details(narrow_details(grant, details))
     user = await state.store.get_user(grant.sub)
     if user is None or user.disabled:
         await state.store.revoke_grant(grant.grant_id)
         raise InvalidGrant("the user of this grant is no longer active")
-    token_grant = grant.narrowed(scope) if scope is not None else grant
     access = await mint_access_token(state, token_grant, now=now)
     body: dict[str, Any] = {
         "access_token": access.value,
@@ -181,6 +208,23 @@ async def _issue(
         # RFC 9396 §7: the details as granted, assigned to this access token.
         body["authorization_details"] = [dict(d) for d in token_grant.authorization_details]
     return body
+
+
+def narrow_details(grant: Grant, raw: str) -> tuple[dict[str, Any], ...]:
+    """The requested subset of the granted ``authorization_details`` (RFC 9396 §6)."""
+    try:
+        requested = default_registry.validate(json.loads(raw))
+    except ValueError as exc:
+        raise InvalidAuthorizationDetails("authorization_details is not valid JSON") from exc
+    except InvalidDetails as exc:
+        raise InvalidAuthorizationDetails(exc.description) from exc
+    granted = {canonical_json(dict(entry)) for entry in grant.authorization_details or ()}
+    for index, entry in enumerate(requested):
+        if canonical_json(entry) not in granted:
+            raise InvalidAuthorizationDetails(
+                f"authorization_details[{index}] was not granted for this grant"
+            )
+    return requested
 
 
 routes: list[BaseRoute] = [Route("/token", token_endpoint, methods=["POST"])]

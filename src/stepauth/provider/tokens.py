@@ -19,7 +19,7 @@ from __future__ import annotations
 import secrets
 import warnings
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from joserfc import jwt
@@ -134,7 +134,11 @@ class Grant:
 
     def narrowed(self, scope: str) -> Grant:
         """The same grant with a subset of its scope (RFC 6749 §6)."""
-        return Grant(**{**asdict(self), "scope": scope, "amr": self.amr})
+        return replace(self, scope=scope)
+
+    def with_details(self, details: tuple[Mapping[str, Any], ...]) -> Grant:
+        """The same grant carrying only ``details`` (RFC 9396 §6)."""
+        return replace(self, authorization_details=details)
 
 
 def _number_or_none(value: Any) -> float | None:

@@ -103,9 +103,13 @@ def node_peers() -> Path:
     return PEERS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium() -> Iterator[Any]:
-    """A headless Debian Chromium driven by Playwright (never ``playwright install``)."""
+    """A headless Debian Chromium driven by Playwright (never ``playwright install``).
+
+    Function-scoped on purpose: sync Playwright keeps an event loop on the main thread
+    while it is open, which would break the async tests that run after it.
+    """
     require(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 

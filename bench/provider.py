@@ -8,7 +8,7 @@ full code flows — authorize with the session → code → token exchange with 
 verifier — at the same concurrency. Reported: flows per second, latency percentiles, and
 the server's resident memory (``VmRSS``) after the measured flows.
 
-    .venv/bin/python -m bench.provider [--flows 10000] [--concurrency 8]
+    .venv/bin/python -m bench.provider [--flows 10000] [--rounds 5] [--concurrency 8]
 
 Prints a markdown section and writes ``bench/results/provider.md``.
 """
@@ -21,13 +21,14 @@ import os
 import platform
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,18 +44,41 @@ from bench._servers import (
 
 RESULTS = ROOT / "bench" / "results" / "provider.md"
 USERNAME = "bench"
+WARMUP = 200
 
 
 @dataclass
 class Outcome:
     name: str
-    result: dict[str, Any] | None = None
+    rounds: list[dict[str, Any]] = field(default_factory=list)
     rss_start_kib: int | None = None
     rss_end_kib: int | None = None
     blocked: str | None = None
 
+    @property
+    def flows(self) -> int:
+        return sum(int(r["flows"]) for r in self.rounds)
 
-def drive(server: Server, client: Client, password: str, *, flows: int, concurrency: int) -> Any:
+    @property
+    def errors(self) -> int:
+        return sum(int(r["errors"]) for r in self.rounds)
+
+    @property
+    def flows_per_second(self) -> float | None:
+        seconds = sum(float(r["seconds"]) for r in self.rounds)
+        return self.flows / seconds if seconds else None
+
+    def round_rates(self) -> list[float]:
+        return [float(r["flows_per_second"]) for r in self.rounds]
+
+    def latency(self, key: str) -> float | None:
+        values = [r["latency_ms"][key] for r in self.rounds if r["latency_ms"][key] is not None]
+        return statistics.median(values) if values else None
+
+
+def drive(
+    server: Server, client: Client, password: str, *, flows: int, concurrency: int, warmup: int
+) -> Any:
     """Run ``peers/bench-flows.mjs`` against ``server``; returns its JSON result."""
     node = shutil.which("node") or "node"
     argv = [
@@ -74,6 +98,8 @@ def drive(server: Server, client: Client, password: str, *, flows: int, concurre
         str(flows),
         "--concurrency",
         str(concurrency),
+        "--warmup",
+        str(warmup),
     ]
     proc = subprocess.run(
         argv,
@@ -92,65 +118,101 @@ def drive(server: Server, client: Client, password: str, *, flows: int, concurre
     return json.loads(proc.stdout)
 
 
-def measure(
-    name: str,
-    start: Callable[[], AbstractContextManager[Server]],
+def start_all(
+    stack: ExitStack, starters: dict[str, Callable[[], AbstractContextManager[Server]]]
+) -> dict[str, tuple[Outcome, Server | None]]:
+    """Start every server (each stays up for the whole run); a failure is recorded, not raised."""
+    running: dict[str, tuple[Outcome, Server | None]] = {}
+    for name, start in starters.items():
+        outcome = Outcome(name)
+        try:
+            server = stack.enter_context(start())
+            outcome.rss_start_kib = server.rss_kib()
+            running[name] = (outcome, server)
+        except ServerFailed as exc:
+            outcome.blocked = str(exc)
+            running[name] = (outcome, None)
+    return running
+
+
+def interleave(
+    running: dict[str, tuple[Outcome, Server | None]],
     client: Client,
     password: str,
     *,
     flows: int,
+    rounds: int,
     concurrency: int,
-) -> Outcome:
-    outcome = Outcome(name)
-    try:
-        with start() as server:
-            outcome.rss_start_kib = server.rss_kib()
+) -> None:
+    """Alternate equal rounds between the servers, so load from elsewhere hits both alike."""
+    per_round = max(1, flows // rounds)
+    for index in range(rounds):
+        for outcome, server in running.values():
+            if server is None or outcome.blocked:
+                continue
+            print(f"bench/provider: {outcome.name} round {index + 1}/{rounds}", file=sys.stderr)
             try:
-                outcome.result = drive(
-                    server, client, password, flows=flows, concurrency=concurrency
+                outcome.rounds.append(
+                    drive(
+                        server,
+                        client,
+                        password,
+                        flows=per_round,
+                        concurrency=concurrency,
+                        warmup=WARMUP if index == 0 else 0,
+                    )
                 )
-                outcome.rss_end_kib = server.rss_kib()
             except ServerFailed as exc:
                 outcome.blocked = f"{exc}\nserver log tail:\n{server.log()[-1500:]}"
-    except ServerFailed as exc:
-        outcome.blocked = str(exc)
-    return outcome
+    for outcome, server in running.values():
+        if server is not None and not outcome.blocked:
+            outcome.rss_end_kib = server.rss_kib()
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
 
 
-def render(outcomes: list[Outcome], *, flows: int, concurrency: int) -> str:
+def render(outcomes: list[Outcome], *, flows: int, rounds: int, concurrency: int) -> str:
     node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
     lines = [
         "## Provider: full code flows (stepauth vs node oidc-provider)",
         "",
-        f"{flows:,} measured flows per server after a 200-flow warm-up, {concurrency} concurrent "
+        f"{flows:,} measured flows per server in {rounds} rounds that alternate between the two "
+        f"servers (both up for the whole run; {WARMUP} warm-up flows each first), "
+        f"{concurrency} concurrent "
         "keep-alive connections, one server process each, loopback. A flow is GET /authorize "
         "with an existing session (PKCE S256, state, nonce) → 302/303 with a code → POST /token "
         "(client_secret_basic + code_verifier) → ID token (RS256) and JWT access token (RS256); "
         "the driver checks state and nonce on every flow. Driver: `peers/bench-flows.mjs` "
-        "(the same for both). RSS is `VmRSS` of the server process once it answers discovery "
-        "and after the measured flows.",
+        "(the same for both; it signs in once per round through the provider's own form). "
+        "flows/s = all measured flows / their total time; latency percentiles are the median "
+        "over rounds. RSS is `VmRSS` of the server process once it answers discovery and after "
+        "all flows.",
         "",
-        "| Provider | flows/s | p50 ms | p95 ms | p99 ms | errors | RSS start MiB "
-        "| RSS after flows MiB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| Provider | flows/s | rounds flows/s | p50 ms | p95 ms | p99 ms | flows | errors "
+        "| RSS start MiB | RSS after flows MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for o in outcomes:
-        r = o.result or {}
-        lat = r.get("latency_ms", {})
+        rates = o.round_rates()
+        spread = f"{min(rates):,.1f}–{max(rates):,.1f}" if rates else "—"
         lines.append(
-            f"| {o.name} | {_fmt(r.get('flows_per_second'))} | {_fmt(lat.get('p50'))} "
-            f"| {_fmt(lat.get('p95'))} | {_fmt(lat.get('p99'))} | {r.get('errors', '—')} "
+            f"| {o.name} | {_fmt(o.flows_per_second)} | {spread} | {_fmt(o.latency('p50'))} "
+            f"| {_fmt(o.latency('p95'))} | {_fmt(o.latency('p99'))} | {o.flows:,} | {o.errors} "
             f"| {_fmt(o.rss_start_kib and o.rss_start_kib / 1024)} "
             f"| {_fmt(o.rss_end_kib and o.rss_end_kib / 1024)} |"
         )
     stepauth = next((o for o in outcomes if o.name.startswith("stepauth")), None)
     peer = next((o for o in outcomes if o.name.startswith("oidc-provider")), None)
-    if stepauth and peer and stepauth.result and peer.result and stepauth.rss_end_kib:
-        speed = stepauth.result["flows_per_second"] / peer.result["flows_per_second"]
+    if (
+        stepauth
+        and peer
+        and stepauth.flows_per_second
+        and peer.flows_per_second
+        and stepauth.rss_end_kib
+    ):
+        speed = stepauth.flows_per_second / peer.flows_per_second
         memory = stepauth.rss_end_kib / (peer.rss_end_kib or 1)
         lines += [
             "",
@@ -168,7 +230,9 @@ def render(outcomes: list[Outcome], *, flows: int, concurrency: int) -> str:
         "in-process Map adapter that honours TTLs (its packaged development adapter is a "
         "1,000-entry LRU that would evict the session). "
         f"Python {platform.python_version()}, Node {node.stdout.strip() or '?'}, "
-        f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}.",
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end of the run "
+        "(other work on the machine slows both servers; the alternating rounds share it out), "
+        f"{time.strftime('%Y-%m-%d')}.",
         "",
     ]
     return "\n".join(lines)
@@ -176,7 +240,8 @@ def render(outcomes: list[Outcome], *, flows: int, concurrency: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--flows", type=int, default=10_000)
+    parser.add_argument("--flows", type=int, default=10_000, help="measured flows per server")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--only", choices=["stepauth", "oidc-provider"])
     args = parser.parse_args(argv)
@@ -186,36 +251,33 @@ def main(argv: list[str] | None = None) -> int:
 
     password = secrets.token_urlsafe(16)
     client = Client()
-    outcomes: list[Outcome] = []
-    with tempfile.TemporaryDirectory(prefix="stepauth-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="stepauth-bench-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
-
-        def start_peer() -> AbstractContextManager[Server]:
-            return oidc_provider(workdir, client=client, username=USERNAME, password=password)
-
-        def start_stepauth() -> AbstractContextManager[Server]:
-            return stepauth_server(
+        starters: dict[str, Callable[[], AbstractContextManager[Server]]] = {
+            "oidc-provider": lambda: oidc_provider(
+                workdir, client=client, username=USERNAME, password=password
+            ),
+            "stepauth": lambda: stepauth_server(
                 workdir, client=client, users=[(USERNAME, password)], log_level="warning"
-            )
-
-        runs: list[tuple[str, Callable[[], AbstractContextManager[Server]]]] = [
-            ("oidc-provider", start_peer),
-            ("stepauth", start_stepauth),
-        ]
-        for name, start in runs:
-            if args.only and args.only != name:
-                continue
-            print(f"bench/provider: {name} …", file=sys.stderr)
-            outcomes.append(
-                measure(
-                    name, start, client, password, flows=args.flows, concurrency=args.concurrency
-                )
-            )
-    report = render(outcomes, flows=args.flows, concurrency=args.concurrency)
+            ),
+        }
+        if args.only:
+            starters = {args.only: starters[args.only]}
+        running = start_all(stack, starters)
+        interleave(
+            running,
+            client,
+            password,
+            flows=args.flows,
+            rounds=args.rounds,
+            concurrency=args.concurrency,
+        )
+    outcomes = [outcome for outcome, _ in running.values()]
+    report = render(outcomes, flows=args.flows, rounds=args.rounds, concurrency=args.concurrency)
     print(report)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(report)
-    return 0 if all(o.result for o in outcomes) else 1
+    return 0 if all(o.rounds and not o.blocked for o in outcomes) else 1
 
 
 if __name__ == "__main__":

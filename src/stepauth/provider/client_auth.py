@@ -81,13 +81,6 @@ class AuthenticatedClient:
         return str(self.client.client_id)
 
 
-def registered_method(client: ClientConfig) -> str:
-    method = getattr(client, "token_endpoint_auth_method", None)
-    if method:
-        return str(method)
-    return "client_secret_basic" if client.client_secret else "none"
-
-
 def single_params(form: FormData) -> dict[str, str]:
     """The form as a dict; a repeated parameter is ``invalid_request`` (RFC 6749 §3.2)."""
     params: dict[str, str] = {}
@@ -171,7 +164,7 @@ async def authenticate_client(
     client = find_client(state, client_id)
     if client is None:
         raise fail("unknown client or bad credentials")
-    if registered_method(client) != method:
+    if client.token_endpoint_auth_method != method:
         raise fail(f"client is not registered for {method}")
 
     if method in {"client_secret_basic", "client_secret_post"}:

@@ -34,6 +34,7 @@ __all__ = [
     "Client",
     "Server",
     "ServerFailed",
+    "cpu_seconds",
     "free_port",
     "oidc_provider",
     "rss_kib",
@@ -72,6 +73,9 @@ class Server:
     def rss_kib(self) -> int:
         return rss_kib(self.pid)
 
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.pid)
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
 
@@ -88,6 +92,14 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise ServerFailed(f"no VmRSS for pid {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (``/proc/<pid>/stat`` utime, stime)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
 def stepauth_command() -> list[str]:

@@ -68,6 +68,13 @@ class Outcome:
         seconds = sum(float(r["seconds"]) for r in self.rounds)
         return self.flows / seconds if seconds else None
 
+    @property
+    def cpu_ms_per_flow(self) -> float | None:
+        """Server CPU time per flow: robust to other load on the machine."""
+        flows = sum(int(r["flows_with_setup"]) for r in self.rounds)
+        cpu = sum(float(r["server_cpu_seconds"]) for r in self.rounds)
+        return 1000 * cpu / flows if flows else None
+
     def round_rates(self) -> list[float]:
         return [float(r["flows_per_second"]) for r in self.rounds]
 
@@ -152,16 +159,18 @@ def interleave(
                 continue
             print(f"bench/provider: {outcome.name} round {index + 1}/{rounds}", file=sys.stderr)
             try:
-                outcome.rounds.append(
-                    drive(
-                        server,
-                        client,
-                        password,
-                        flows=per_round,
-                        concurrency=concurrency,
-                        warmup=WARMUP if index == 0 else 0,
-                    )
+                cpu_before = server.cpu_seconds()
+                result = drive(
+                    server,
+                    client,
+                    password,
+                    flows=per_round,
+                    concurrency=concurrency,
+                    warmup=WARMUP if index == 0 else 0,
                 )
+                result["server_cpu_seconds"] = server.cpu_seconds() - cpu_before
+                result["flows_with_setup"] = result["flows"] + result["warmup"] + 1
+                outcome.rounds.append(result)
             except ServerFailed as exc:
                 outcome.blocked = f"{exc}\nserver log tail:\n{server.log()[-1500:]}"
     for outcome, server in running.values():
@@ -187,18 +196,21 @@ def render(outcomes: list[Outcome], *, flows: int, rounds: int, concurrency: int
         "the driver checks state and nonce on every flow. Driver: `peers/bench-flows.mjs` "
         "(the same for both; it signs in once per round through the provider's own form). "
         "flows/s = all measured flows / their total time; latency percentiles are the median "
-        "over rounds. RSS is `VmRSS` of the server process once it answers discovery and after "
-        "all flows.",
+        "over rounds. Server CPU ms/flow = user+system CPU time of the server process "
+        "(`/proc/<pid>/stat`) over the flows driven at it (sign-in and warm-up included), "
+        "the figure least affected by other load on the machine. RSS is `VmRSS` of the server "
+        "process once it answers discovery and after all flows.",
         "",
-        "| Provider | flows/s | rounds flows/s | p50 ms | p95 ms | p99 ms | flows | errors "
-        "| RSS start MiB | RSS after flows MiB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| Provider | flows/s | rounds flows/s | server CPU ms/flow | p50 ms | p95 ms | p99 ms "
+        "| flows | errors | RSS start MiB | RSS after flows MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for o in outcomes:
         rates = o.round_rates()
         spread = f"{min(rates):,.1f}–{max(rates):,.1f}" if rates else "—"
         lines.append(
-            f"| {o.name} | {_fmt(o.flows_per_second)} | {spread} | {_fmt(o.latency('p50'))} "
+            f"| {o.name} | {_fmt(o.flows_per_second)} | {spread} | {_fmt(o.cpu_ms_per_flow, 2)} "
+            f"| {_fmt(o.latency('p50'))} "
             f"| {_fmt(o.latency('p95'))} | {_fmt(o.latency('p99'))} | {o.flows:,} | {o.errors} "
             f"| {_fmt(o.rss_start_kib and o.rss_start_kib / 1024)} "
             f"| {_fmt(o.rss_end_kib and o.rss_end_kib / 1024)} |"
@@ -216,8 +228,9 @@ def render(outcomes: list[Outcome], *, flows: int, rounds: int, concurrency: int
         memory = stepauth.rss_end_kib / (peer.rss_end_kib or 1)
         lines += [
             "",
-            f"stepauth / oidc-provider: throughput ×{speed:.2f}, RSS ×{memory:.2f} "
-            f"(goal: throughput ≥ ×1.00, RSS ≤ ×1.00).",
+            f"stepauth / oidc-provider: throughput ×{speed:.2f}, server CPU per flow "
+            f"×{(stepauth.cpu_ms_per_flow or 0) / (peer.cpu_ms_per_flow or 1):.2f}, "
+            f"RSS ×{memory:.2f} (goal: throughput ≥ ×1.00, RSS ≤ ×1.00).",
         ]
     for o in outcomes:
         if o.blocked:

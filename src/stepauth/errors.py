@@ -8,10 +8,12 @@ exists) and a human ``description``. Subsystems subclass it::
     │   ├── InvalidLadder              error="invalid_ladder"
     │   ├── InvalidRequirement         error="invalid_requirement"
     │   └── InvalidChallenge           error="invalid_challenge"   (RFC 9470 header parsing)
-    ├── ProviderError                  stepauth.provider: OAuth errors with status and redirectability
-    ├── SDKError                       stepauth.sdk: token validation and step-up outcomes
-    ├── PolicyError                    stepauth.policy: policy file and decision errors
+    ├── ProviderError                  stepauth.provider.errors: OAuth errors, status, redirectable
+    ├── SDKError                       stepauth.sdk.errors: token validation and step-up outcomes
+    ├── PolicyError                    stepauth.policy.errors: policy file and decision errors
+    ├── RARError                       stepauth.rar.errors: authorization details (RFC 9396)
     ├── FactorError                    stepauth.provider.factors: verifier failures
+    │   ├── WebAuthnError, AttestationError, TotpError, RecoveryError, OobError
     ├── StoreError                     stepauth.store: storage failures
     └── ConfigError                    configuration files and values
 
@@ -21,7 +23,7 @@ Every public function raises a subclass of :class:`StepAuthError`, never a bare
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "StepAuthError"]
+__all__ = ["ConfigError", "FactorError", "StepAuthError"]
 
 
 class StepAuthError(Exception):
@@ -47,3 +49,9 @@ class ConfigError(StepAuthError):
     def __init__(self, description: str, *, key: str | None = None) -> None:
         super().__init__(f"{key}: {description}" if key else description)
         self.key = key
+
+
+class FactorError(StepAuthError):
+    """A factor verifier refused a submission; subclasses name the failed step."""
+
+    error = "factor_rejected"

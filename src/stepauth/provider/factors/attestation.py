@@ -36,7 +36,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 
-from stepauth.errors import ConfigError, StepAuthError
+from stepauth.errors import ConfigError, FactorError
 
 __all__ = [
     "BLOCKING_STATUSES",
@@ -62,7 +62,7 @@ BLOCKING_STATUSES = frozenset(
 _OID_FIDO_AAGUID = x509.ObjectIdentifier("1.3.6.1.4.1.45724.1.1.4")
 
 
-class AttestationError(StepAuthError):
+class AttestationError(FactorError):
     """Attestation metadata could not be loaded or verified."""
 
     error = "attestation_error"

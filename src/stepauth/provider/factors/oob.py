@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from stepauth.assurance import AuthEvent
-from stepauth.errors import StepAuthError
+from stepauth.errors import FactorError
 
 __all__ = [
     "CODE_TTL",
@@ -61,7 +61,7 @@ CHANNELS = frozenset({"sms", "email"})
 DEFAULT_OUTBOX = "stepauth-outbox.jsonl"
 
 
-class OobError(StepAuthError):
+class OobError(FactorError):
     error = "oob_error"
 
 

@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from stepauth.assurance import AuthEvent, Category
-from stepauth.errors import ConfigError, StepAuthError
+from stepauth.errors import ConfigError, FactorError
 from stepauth.provider.factors.base import Attempt, Capability, FormField, FormView, Verified
 from stepauth.provider.factors.totp import guarded
 
@@ -73,7 +73,7 @@ KIND = "recovery_code"
 _LOOKALIKES = str.maketrans("ILO", "110")
 
 
-class RecoveryError(StepAuthError):
+class RecoveryError(FactorError):
     error = "recovery_error"
 
 

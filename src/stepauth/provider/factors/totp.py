@@ -33,7 +33,7 @@ import pyotp
 import segno
 
 from stepauth.assurance import AuthEvent, Category
-from stepauth.errors import StepAuthError
+from stepauth.errors import FactorError
 from stepauth.provider.factors.base import (
     Attempt,
     Capability,
@@ -81,7 +81,7 @@ WINDOW = 1
 _MIN_SECRET_BYTES = 20
 
 
-class TotpError(StepAuthError):
+class TotpError(FactorError):
     """A TOTP code or configuration was refused."""
 
     error = "totp_error"

@@ -58,7 +58,7 @@ from webauthn.helpers.structs import (
 )
 
 from stepauth.assurance import AuthEvent
-from stepauth.errors import StepAuthError
+from stepauth.errors import FactorError
 from stepauth.provider.factors.attestation import (
     BLOCKING_STATUSES,
     TrustStore,
@@ -105,7 +105,7 @@ _UP, _UV, _BE, _BS, _AT = 0x01, 0x04, 0x08, 0x10, 0x40
 
 
 # --------------------------------------------------------------------------- errors
-class WebAuthnError(StepAuthError):
+class WebAuthnError(FactorError):
     """A WebAuthn response failed verification. ``flag_credential`` asks the caller to
     mark the stored credential as suspicious (possible clone)."""
 

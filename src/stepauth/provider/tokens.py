@@ -324,8 +324,20 @@ async def issue_refresh_token(state: ProviderState, grant: Grant, *, now: float)
     return token
 
 
+#: Parsed published key sets by their kids (a kid is the key's RFC 7638 thumbprint, so the
+#: same kids mean the same keys); parsing a JWKS costs about a millisecond per request.
+_KEYSETS: dict[tuple[str, ...], KeySet] = {}
+
+
 def _own_keys(state: ProviderState) -> KeySet:
-    return KeySet.import_key_set(state.keys.public_jwks())  # type: ignore[arg-type]
+    jwks = state.keys.public_jwks()
+    kids = tuple(sorted(str(key.get("kid")) for key in jwks["keys"]))
+    cached = _KEYSETS.get(kids)
+    if cached is None:
+        if len(_KEYSETS) > 16:
+            _KEYSETS.clear()
+        cached = _KEYSETS[kids] = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
+    return cached
 
 
 def verify_own_jwt(

@@ -147,3 +147,70 @@ async def test_essential_acr_unmet_under_voluntary_client(provider: Provider) ->
         )
     )
     assert result["error"] == "unmet_authentication_requirements"
+
+
+async def test_unmet_after_sign_in_redirects_with_the_new_session(provider: Provider) -> None:
+    """No session, acr 2fa: the password page is shown (TOTP exists on this Provider), then
+    the user turns out to have no second factor → unmet_authentication_requirements; the
+    password event still counts, under a new session id."""
+    use_factors(provider, totp=True)
+    shown = await open_interaction(provider.browser, query(acr_values=ACR_2FA, state="x"))
+    assert shown.reasons()[0] == "no_session"
+    assert shown.kinds() == ["password"]
+    response = await submit(
+        provider.browser, shown, "password", username=USERNAME, password=PASSWORD
+    )
+    result = rp_params(response)
+    assert result["error"] == "unmet_authentication_requirements"
+    assert result["state"] == "x"
+    assert session_cookie(provider.browser) is not None
+    silent = rp_params(await provider.browser.get("/authorize", params=query(prompt="none")))
+    assert "code" in silent
+
+
+async def test_authentication_attempts_are_audited_without_secrets(provider: Provider) -> None:
+    """ASVS 5.0 16.3.1: each attempt logged with its factor; the password never."""
+    shown = await open_interaction(provider.browser, query())
+    failed = await submit(provider.browser, shown, "password", username=USERNAME, password="nope")
+    await submit(provider.browser, page(failed), "password", username=USERNAME, password=PASSWORD)
+    events = [e for e in await provider.store.tail_audit(10) if e.get("event") == "authentication"]
+    assert [e["result"] for e in events] == ["failure", "success"]
+    assert all(e["factor"] == "password" for e in events)
+    assert PASSWORD not in json.dumps(events)
+    assert "nope" not in json.dumps(events)
+
+
+async def test_pushed_authorization_details_are_shown_and_confirmed(provider: Provider) -> None:
+    """RFC 9396 + PSD2 dynamic linking: a session never grants details silently; the page
+    shows them from the Provider's own copy, and the code carries them."""
+    import secrets
+
+    await sign_in(provider.browser, query())
+    details = [
+        {
+            "type": "payment_initiation",
+            "instructedAmount": {"currency": "EUR", "amount": "1250.00"},
+            "creditorName": "Merchant A",
+            "creditorAccount": {"iban": "DE02100100109307118603"},
+        }
+    ]
+    request_uri = "urn:ietf:params:oauth:request_uri:" + secrets.token_urlsafe(16)
+    await provider.store.put(
+        "par",
+        request_uri,
+        {"client_id": "spa", "params": query(authorization_details=json.dumps(details))},
+        expires_at=provider.clock() + 60,
+    )
+    front = {"client_id": "spa", "request_uri": request_uri}
+    shown = await open_interaction(provider.browser, front)
+    assert shown.reasons() == ["binding_required"]
+    assert "Merchant A" in shown.text
+    assert "1,250.00" in shown.text
+    assert "DE02100100109307118603" not in shown.text  # masked IBAN
+    result = rp_params(
+        await submit(provider.browser, shown, "password", username=USERNAME, password=PASSWORD)
+    )
+    payload = await _payload(provider, result["code"])
+    granted = payload["authorization_details"]
+    assert isinstance(granted, list)
+    assert granted[0]["creditorName"] == "Merchant A"

@@ -14,9 +14,10 @@ ask for and why), the audit log and the errors (node-oidc-provider's shape, DESI
 
 Assurance is computed by :func:`stepauth.assurance.assess` over the session's events
 (never anything else: a session is never higher than its events, NIST-08). After an
-interaction started at ``since``, ``prompt_login`` and ``binding_required`` are met only by
-events at or after ``since``, and only those events count for the answer, so ``auth_time``
-moves forward (CONF-01/03).
+interaction started, ``prompt_login`` and ``binding_required`` are met only by events added
+since then (the session's events minus ``before``, its events when the interaction
+started), and only those events count for the answer, so ``auth_time`` moves forward
+(CONF-01/03). Counting events, not comparing times, keeps this exact whatever the clock.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class PolicyRequest:
     essential_acr: tuple[str, ...] = ()
     expected_sub: str | None = None
     binding: bool = False
-    since: float | None = None
+    before: Sequence[AuthEvent] | None = None
 
     @property
     def wanted(self) -> tuple[str, ...]:
@@ -81,9 +82,19 @@ class PolicyRequest:
         return self.max_age if self.max_age else None
 
     def counted_events(self) -> list[AuthEvent]:
-        if self.since is not None and (self.prompt_login or self.binding):
-            return [e for e in self.events if e.at >= self.since]
+        if self.before is not None and (self.prompt_login or self.binding):
+            return self.new_events()
         return list(self.events)
+
+    def new_events(self) -> list[AuthEvent]:
+        """The events added since the interaction started (a multiset difference)."""
+        if self.before is None:
+            return []
+        fresh = list(self.events)
+        for old in self.before:
+            if old in fresh:
+                fresh.remove(old)
+        return fresh
 
 
 @dataclass(frozen=True)
@@ -113,13 +124,13 @@ def id_token_hint_mismatch(req: PolicyRequest) -> str | None:
 
 
 def prompt_login(req: PolicyRequest) -> str | None:
-    if req.prompt_login and (req.since is None or not req.counted_events()):
+    if req.prompt_login and not req.new_events():
         return "prompt_login"
     return None
 
 
 def binding_required(req: PolicyRequest) -> str | None:
-    if req.binding and (req.since is None or not req.counted_events()):
+    if req.binding and not req.new_events():
         return "binding_required"
     return None
 

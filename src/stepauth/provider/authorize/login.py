@@ -10,7 +10,8 @@ the user (or, before we know the user, no factor at all) can meet becomes
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -47,7 +48,10 @@ ACR_REASONS = frozenset({"acr_not_met", "essential_acr"})
 
 
 def policy_request(
-    ctx: AuthorizationContext, session: Session | None, *, since: float | None
+    ctx: AuthorizationContext,
+    session: Session | None,
+    *,
+    before: Sequence[Mapping[str, Any]] | None,
 ) -> PolicyRequest:
     provider = ctx.provider
     events = [AuthEvent.from_json(e) for e in session.events] if session is not None else []
@@ -64,7 +68,7 @@ def policy_request(
         essential_acr=tuple(ctx.essential_acr),
         expected_sub=ctx.expected_sub,
         binding=ctx.authorization_details is not None,
-        since=since,
+        before=[AuthEvent.from_json(e) for e in before] if before is not None else None,
     )
 
 
@@ -95,12 +99,12 @@ async def decide(
     ctx: AuthorizationContext,
     loaded: tuple[Session, User] | None,
     *,
-    since: float | None,
+    before: Sequence[Mapping[str, Any]] | None,
 ) -> Decision:
     """The policy's decision for ``loaded`` (session, user); raises the prompt=none and
     unmet errors."""
     session, user = loaded if loaded is not None else (None, None)
-    decision = evaluate(policy_request(ctx, session, since=since))
+    decision = evaluate(policy_request(ctx, session, before=before))
     if decision.satisfied:
         return decision
     if "none" in ctx.prompt:
@@ -115,7 +119,9 @@ async def decide(
     return decision
 
 
-async def start_interaction(ctx: AuthorizationContext, request: Request) -> Response:
+async def start_interaction(
+    ctx: AuthorizationContext, request: Request, session: Session | None
+) -> Response:
     provider = ctx.provider
     now = provider.clock()
     uid = secrets.token_urlsafe(24)
@@ -123,6 +129,8 @@ async def start_interaction(ctx: AuthorizationContext, request: Request) -> Resp
     payload = {
         "request": ctx.request_json(),
         "created_at": now,
+        # the session's events now: prompt=login and bound requests need events beyond these
+        "before": list(session.events) if session is not None else [],
         "csrf": secrets.token_urlsafe(32),
         "browser": sha256hex(browser),
     }
@@ -145,7 +153,7 @@ async def start_interaction(ctx: AuthorizationContext, request: Request) -> Resp
 async def login(ctx: AuthorizationContext, request: Request) -> Response:
     """Answer from the session when the policy allows it, else hand over to an interaction."""
     loaded = await load_session(request, ctx.provider)
-    decision = await decide(ctx, loaded, since=None)
+    decision = await decide(ctx, loaded, before=None)
     if decision.satisfied and loaded is not None and decision.assessment is not None:
         session = loaded[0]
         return await issue_code(
@@ -156,4 +164,4 @@ async def login(ctx: AuthorizationContext, request: Request) -> Response:
             session_id=session.id,
             request=request,
         )
-    return await start_interaction(ctx, request)
+    return await start_interaction(ctx, request, loaded[0] if loaded is not None else None)

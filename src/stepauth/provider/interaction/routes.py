@@ -167,12 +167,39 @@ async def _finish(
     return response
 
 
+async def _audit(
+    provider: ProviderState,
+    ctx: AuthorizationContext,
+    result: str,
+    factor: str,
+    user: User | None,
+    decision: Decision,
+    *,
+    locked: bool = False,
+) -> None:
+    """ASVS 5.0 16.3.1: every authentication attempt, its factor and why it was asked.
+
+    Never the submitted values: no passwords, codes or usernames that were typed.
+    """
+    event: dict[str, Any] = {
+        "event": "authentication",
+        "result": result,
+        "factor": factor,
+        "user_id": user.id if user is not None else None,
+        "client_id": ctx.client_id,
+        "reasons": list(decision.reasons),
+    }
+    if locked:
+        event["locked"] = True
+    await provider.store.append_audit(event, now=provider.clock())
+
+
 async def show(request: Request) -> Response:
     provider = get_state(request)
     uid, payload, ctx = await _load(request, provider)
     try:
         loaded = await load_session(request, provider)
-        decision = await decide(ctx, loaded, since=float(payload["created_at"]))
+        decision = await decide(ctx, loaded, before=payload["before"])
         if decision.satisfied and loaded is not None:
             return await _finish(request, uid, ctx, loaded[0], decision)
         user = await _expected_user(ctx, loaded, decision)
@@ -187,10 +214,10 @@ async def submit(request: Request) -> Response:
     form = {k: v for k, v in (await request.form()).multi_items() if isinstance(v, str)}
     if not hmac.compare_digest(form.get("csrf", ""), str(payload["csrf"])):
         raise Forbidden("the form is not valid for this sign-in request")
-    since = float(payload["created_at"])
+    before = payload["before"]
     try:
         loaded = await load_session(request, provider)
-        decision = await decide(ctx, loaded, since=since)
+        decision = await decide(ctx, loaded, before=before)
         user = await _expected_user(ctx, loaded, decision)
         offered = {p.kind: p for p in await _offered(ctx, user, decision)}
         plugin = offered.get(form.get("factor", ""))
@@ -209,6 +236,7 @@ async def submit(request: Request) -> Response:
         try:
             verified = await plugin.verify(attempt)
         except FactorRejected as exc:
+            await _audit(provider, ctx, "failure", plugin.kind, user, decision, locked=exc.locked)
             return await _page(
                 request,
                 uid,
@@ -221,6 +249,7 @@ async def submit(request: Request) -> Response:
             )
         if ctx.expected_sub is not None and verified.user.id != ctx.expected_sub:
             raise InvalidRequest("signed in as a different user than requested")
+        await _audit(provider, ctx, "success", plugin.kind, verified.user, decision)
         session = await record_event(
             provider,
             current=loaded[0] if loaded is not None else None,
@@ -231,7 +260,7 @@ async def submit(request: Request) -> Response:
         raise bind_redirect(exc, ctx) from None
     # From here the browser holds a new session id whatever happens next.
     try:
-        decision = await decide(ctx, (session, verified.user), since=since)
+        decision = await decide(ctx, (session, verified.user), before=before)
         if decision.satisfied:
             response = await _finish(request, uid, ctx, session, decision)
         else:

@@ -56,11 +56,12 @@ class Clock:
         self.now += seconds
 
 
-def config_data(db_path: Path, **overrides: Any) -> dict[str, Any]:
+def config_data(db_path: Path, *, issuer: str = ISSUER, **overrides: Any) -> dict[str, Any]:
+    host = urlsplit(issuer).hostname or "localhost"
     data: dict[str, Any] = {
-        "issuer": ISSUER,
+        "issuer": issuer,
         "database": {"url": f"sqlite+aiosqlite:///{db_path}"},
-        "webauthn": {"rp_id": "localhost", "rp_name": "stepauth test", "origins": [ISSUER]},
+        "webauthn": {"rp_id": host, "rp_name": "stepauth test", "origins": [issuer]},
         "clients": [
             {
                 "client_id": CONFIDENTIAL,
@@ -161,6 +162,8 @@ class Provider:
     browser: httpx.AsyncClient
     clock: Clock
     state: Any
+    issuer: str = ISSUER
+    over_asgi: bool = True
     extra_clients: list[httpx.AsyncClient] = field(default_factory=list)
 
     @property
@@ -168,7 +171,11 @@ class Provider:
         return self.state.store
 
     def new_browser(self) -> httpx.AsyncClient:
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=ISSUER)
+        if self.over_asgi:
+            transport = httpx.ASGITransport(app=self.app)
+            client = httpx.AsyncClient(transport=transport, base_url=self.issuer)
+        else:
+            client = httpx.AsyncClient(base_url=self.issuer)
         self.extra_clients.append(client)
         return client
 
@@ -341,7 +348,7 @@ async def check_id_token(
     assert token.header.get("kid"), "ID Token header has no kid"
     claims = dict(token.claims)
     now = provider.clock()
-    assert claims["iss"] == ISSUER
+    assert claims["iss"] == provider.issuer
     aud = claims["aud"]
     assert client_id == aud or (isinstance(aud, list) and client_id in aud)
     if isinstance(aud, list) and len(aud) > 1:
@@ -388,6 +395,52 @@ async def running_provider(tmp_path: Path, **overrides: Any) -> AsyncIterator[Pr
             await browser.aclose()
             for extra in provider.extra_clients:
                 await extra.aclose()
+
+
+@asynccontextmanager
+async def served_provider(tmp_path: Path) -> AsyncIterator[Provider]:
+    """The Provider behind a real uvicorn server on a free port (HTTP over a socket)."""
+    import asyncio
+    import os
+
+    import uvicorn
+
+    from stepauth.provider.app import create_app
+    from stepauth.provider.config import ProviderConfig
+    from tests.conftest import free_port
+
+    os.environ.setdefault("STEPAUTH_SECRET_KEY", base64.urlsafe_b64encode(b"k" * 32).decode())
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    data = config_data(tmp_path / "stepauth.db", issuer=issuer)
+    clock = Clock()
+    app = create_app(ProviderConfig.from_dict(data), clock=clock)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            assert not task.done(), "uvicorn stopped during startup"
+            await asyncio.sleep(0.02)
+        browser = httpx.AsyncClient(base_url=issuer)
+        provider = Provider(
+            app=app,
+            browser=browser,
+            clock=clock,
+            state=app.state.stepauth,
+            issuer=issuer,
+            over_asgi=False,
+        )
+        try:
+            yield provider
+        finally:
+            await browser.aclose()
+            for extra in provider.extra_clients:
+                await extra.aclose()
+    finally:
+        server.should_exit = True
+        await task
 
 
 def client_assertion(

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
 import pytest
 
 from stepauth.assurance import Category, Need
 from stepauth.provider.factors.base import Capability, helps, provides
-from tests.conformance.harness import Provider
-from tests.provider.frontchannel import query, rp_params, sign_in
+from stepauth.provider.factors.password import MAX_FAILURES
+from tests.conformance.harness import PASSWORD, USERNAME, Provider, running_provider
+from tests.provider.frontchannel import (
+    open_interaction,
+    page,
+    query,
+    rp_params,
+    sign_in,
+    submit,
+)
 
 
 async def test_idle_session_expires(provider: Provider) -> None:
@@ -88,3 +99,43 @@ def test_factor_helps_only_the_need_it_can_serve(
     assert helps(capability, need) is expected
     if need.phishing_resistant:
         assert provides(capability, need) is expected
+
+
+async def test_https_issuer_uses_a_host_prefixed_secure_cookie(tmp_path: Path) -> None:
+    """NIST-09: under https the cookie is ``__Host-`` prefixed, Secure, HttpOnly, Path=/."""
+    issuer = "https://op.example"
+    webauthn = {"rp_id": "op.example", "rp_name": "stepauth test", "origins": [issuer]}
+    async with running_provider(tmp_path, issuer=issuer, webauthn=webauthn) as provider:
+        await provider.create_user()
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=provider.app), base_url=issuer
+        ) as browser:
+            shown = await open_interaction(browser, query())
+            response = await submit(
+                browser, shown, "password", username=USERNAME, password=PASSWORD
+            )
+            assert rp_params(response)["iss"] == issuer
+            cookies = [v for k, v in response.headers.multi_items() if k == "set-cookie"]
+            session = next(c for c in cookies if c.startswith("__Host-stepauth_session="))
+            assert "Secure" in session
+            assert "HttpOnly" in session
+            assert "Path=/" in session
+            assert "Domain" not in session
+
+
+async def test_locked_factor_is_named_when_the_user_is_known(provider: Provider) -> None:
+    """factor_locked: once the signed-in user's password is blocked, the re-authentication
+    page says so (the user is already known, so nothing is enumerated)."""
+    await sign_in(provider.browser, query())
+    provider.clock.advance(1)
+    shown = await open_interaction(provider.browser, query(prompt="login"))
+    for _ in range(MAX_FAILURES):
+        response = await submit(
+            provider.browser, shown, "password", username=USERNAME, password="wrong"
+        )
+        shown = page(response)
+    response = await submit(
+        provider.browser, shown, "password", username=USERNAME, password=PASSWORD
+    )
+    assert response.status_code == 400
+    assert "factor_locked" in page(response).reasons()

@@ -18,7 +18,7 @@ async def check_response_type(ctx: AuthorizationContext) -> None:
     mode = ctx.params.get("response_mode", "query")
     if mode not in RESPONSE_MODES:
         ctx.redirect_uri = None  # never deliver through an unknown mode
-        raise InvalidRedirectUri(f"response_mode {mode!r} is not supported")
+        raise InvalidRedirectUri("this response_mode is not supported")
     ctx.response_mode = mode
     response_type = ctx.params.get("response_type")
     if response_type != "code":

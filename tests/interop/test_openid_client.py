@@ -117,7 +117,8 @@ def test_openid_client_sees_unmet_authentication_requirements_for_acr_values(
 ) -> None:
     """A password-only user asked for ``phrh``: the RP gets unmet_authentication_requirements.
 
-    OIDC-18 (the error code), SU-05-style fail-closed: never a token with a lower acr.
+    OIDC-18 (the error code); enforced acr_values fail closed, never a token with a lower acr
+    (DESIGN.md §2).
     """
     result = run_rp(
         node_peers,
@@ -132,14 +133,19 @@ def test_openid_client_sees_unmet_authentication_requirements_for_acr_values(
     assert result["state"]
 
 
+@pytest.mark.parametrize(
+    "acr_request",
+    [{"value": "phrh"}, {"values": ["phr", "phrh"]}],
+    ids=["value", "values"],
+)
 def test_openid_client_sees_unmet_authentication_requirements_for_essential_acr(
-    node_peers: Path, stepauth_provider: Provider
+    node_peers: Path, stepauth_provider: Provider, acr_request: dict[str, Any]
 ) -> None:
     """Essential ``acr`` in ``claims`` that the user cannot reach fails the authentication.
 
-    OIDC-28 (essential acr with values: a failed authentication), OIDC-18.
+    OIDC-28 (essential acr with ``value`` or ``values``: a failed authentication), OIDC-18.
     """
-    claims = {"id_token": {"acr": {"essential": True, "values": ["phr", "phrh"]}}}
+    claims = {"id_token": {"acr": {"essential": True, **acr_request}}}
     result = run_rp(
         node_peers,
         stepauth_provider,

@@ -124,6 +124,9 @@ class Ladder:
 
     levels: tuple[Level, ...]
     _rank: Mapping[str, int] = field(repr=False, compare=False)
+    # Precomputed for evaluate(), which runs on every request: want -> acr values meeting it.
+    _satisfied_by: Mapping[str, frozenset[str]] = field(repr=False, compare=False)
+    _max_age: Mapping[str, int] = field(repr=False, compare=False)
 
     def __init__(self, levels: Sequence[Level]) -> None:
         rank: dict[str, int] = {}
@@ -140,6 +143,15 @@ class Ladder:
             rank[level.acr] = index
         object.__setattr__(self, "levels", tuple(levels))
         object.__setattr__(self, "_rank", MappingProxyType(rank))
+        names = [level.acr for level in levels]
+        object.__setattr__(
+            self,
+            "_satisfied_by",
+            MappingProxyType({acr: frozenset(names[i:]) for i, acr in enumerate(names)}),
+        )
+        object.__setattr__(
+            self, "_max_age", MappingProxyType({level.acr: level.max_age for level in levels})
+        )
 
     def __iter__(self) -> Iterator[Level]:
         return iter(self.levels)
@@ -166,11 +178,7 @@ class Ladder:
 
     def satisfies(self, have_acr: str, want_acr: str) -> bool:
         """Does a session at ``have_acr`` meet ``want_acr``? Unknown values: equality only."""
-        if have_acr == want_acr:
-            return True
-        have = self._rank.get(have_acr)
-        want = self._rank.get(want_acr)
-        return have is not None and want is not None and have >= want
+        return have_acr == want_acr or have_acr in self._satisfied_by.get(want_acr, ())
 
     def at_or_above(self, acr: str) -> tuple[Level, ...]:
         """The level named ``acr`` and every higher one (empty when unknown)."""

@@ -134,16 +134,15 @@ def evaluate(
     else:
         wanted = requirement.acr_values
         if wanted:
+            satisfied_by = ladder._satisfied_by  # precomputed ranks, no per-call work
             for want in wanted:
-                if ladder.satisfies(acr, want):
-                    level = ladder.get(want)
-                    level_max_age = None if level is None else level.max_age
+                if acr == want or acr in satisfied_by.get(want, ()):
+                    level_max_age = ladder._max_age.get(want)
                     break
             else:
                 reason = ACR_NOT_MET
         else:
-            level = ladder.get(acr)
-            level_max_age = None if level is None else level.max_age
+            level_max_age = ladder._max_age.get(acr)
     if reason is None:
         auth_time = claims.get("auth_time")
         kind = type(auth_time)

@@ -12,7 +12,7 @@ Run: ``.venv/bin/python -m bench.sdk`` — prints a markdown section and writes 
 * **joserfc** — ``jwt.decode`` with the key imported once plus a ``JWTClaimsRegistry``
   validation of ``iss``/``aud``/``exp``.
 
-timeit, best of 7 repeats: the least-disturbed runs on this machine, not averages.
+timeit, best of 7 interleaved repeats: the least-disturbed runs on this machine, not averages.
 """
 
 from __future__ import annotations
@@ -41,11 +41,21 @@ ISSUER = "https://op.example.com"
 API = "https://api.example.com"
 
 
-def _best(func: Callable[[], object]) -> tuple[float, int]:
-    timer = timeit.Timer(func)
-    number, _ = timer.autorange()
-    best = min(timer.repeat(repeat=REPEAT, number=number)) / number
-    return best, number
+def _interleaved(
+    contenders: list[tuple[str, Callable[[], object]]],
+) -> list[tuple[str, float, int]]:
+    """Best-of-``REPEAT`` per contender, the contenders' batches taking turns.
+
+    Interleaving keeps a change of machine load (other processes) from favouring whichever
+    contender happened to run in a quiet moment.
+    """
+    timers = [(name, timeit.Timer(func)) for name, func in contenders]
+    numbers = [timer.autorange()[0] for _, timer in timers]
+    best = [float("inf")] * len(timers)
+    for _ in range(REPEAT):
+        for i, (_, timer) in enumerate(timers):
+            best[i] = min(best[i], timer.timeit(numbers[i]) / numbers[i])
+    return [(name, best[i], numbers[i]) for i, (name, _) in enumerate(timers)]
 
 
 def _machine() -> str:
@@ -136,15 +146,13 @@ def main() -> int:
     assert signing_input
     assert s64
 
-    rows: list[tuple[str, float, int]] = []
-    for name, func in (
+    contenders: list[tuple[str, Callable[[], object]]] = [
         ("bare RS256 verify (cryptography)", bare),
         ("stepauth: validate access token + evaluate requirement", stepauth),
         (f"PyJWT {pyjwt.__version__} decode + validate", pyjwt_decode),
         ("joserfc decode + claims registry", joserfc_decode),
-    ):
-        best, number = _best(func)
-        rows.append((name, best, number))
+    ]
+    rows = _interleaved(contenders)
 
     floor = rows[0][1]
     ours = rows[1][1]
@@ -152,7 +160,7 @@ def main() -> int:
         "## SDK: protected API call (`stepauth.sdk`)",
         "",
         "Command: `.venv/bin/python -m bench.sdk` — one RS256 RFC 9068 access token (2048-bit "
-        "key), timeit, best of 7 repeats, time per call.",
+        "key), timeit, best of 7 interleaved repeats, time per call.",
         "",
         f"Machine: {_machine()}.",
         "",

@@ -50,6 +50,21 @@ class _Alg:
     kind: str  # "pkcs1", "pss", "ecdsa", "eddsa"
     crv: str | None = None
     size: int = 0  # ECDSA coordinate size in bytes
+    # Immutable helper objects built once rather than per verification.
+    hasher: Any = field(default=None, compare=False, repr=False)
+    padding: Any = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.hash is not None:
+            object.__setattr__(self, "hasher", self.hash())
+        if self.kind == "pkcs1":
+            object.__setattr__(self, "padding", padding.PKCS1v15())
+        elif self.kind == "pss":
+            assert self.hash is not None
+            pss = padding.PSS(padding.MGF1(self.hash()), padding.PSS.DIGEST_LENGTH)
+            object.__setattr__(self, "padding", pss)
+        elif self.kind == "ecdsa":
+            object.__setattr__(self, "padding", ec.ECDSA(self.hasher))
 
 
 #: The JWS algorithms an RP may accept (RFC 7518 §3, RFC 8037 §3.1). No ``none``, no ``HS*``.
@@ -74,10 +89,14 @@ _CURVES: Final[Mapping[str, ec.EllipticCurve]] = {
 }
 
 
+_URLSAFE: Final = bytes.maketrans(b"-_", b"+/")
+
+
 def b64url_decode(data: str) -> bytes:
     """Decode unpadded base64url (RFC 7515 §2); raise :class:`MalformedToken` on bad input."""
     try:
-        return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+        padded = (data + "=" * (-len(data) % 4)).encode("ascii").translate(_URLSAFE)
+        return binascii.a2b_base64(padded, strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise MalformedToken("invalid base64url segment") from exc
 
@@ -152,22 +171,16 @@ class PublicKey:
         """Verify a JWS signature; raise :class:`InvalidSignature` when it does not hold."""
         spec = self.check_alg(alg)
         try:
-            if spec.kind == "pkcs1":
-                assert spec.hash is not None
-                self.key.verify(signature, signing_input, padding.PKCS1v15(), spec.hash())
-            elif spec.kind == "pss":
-                assert spec.hash is not None
-                pss = padding.PSS(padding.MGF1(spec.hash()), padding.PSS.DIGEST_LENGTH)
-                self.key.verify(signature, signing_input, pss, spec.hash())
+            if spec.kind in ("pkcs1", "pss"):
+                self.key.verify(signature, signing_input, spec.padding, spec.hasher)
             elif spec.kind == "ecdsa":
-                assert spec.hash is not None
                 # JWS carries R || S of fixed size (RFC 7518 §3.4), not DER.
                 if len(signature) != 2 * spec.size:
                     raise InvalidSignature("ECDSA signature has the wrong length")
                 r = int.from_bytes(signature[: spec.size], "big")
                 s = int.from_bytes(signature[spec.size :], "big")
                 der = encode_dss_signature(r, s)
-                self.key.verify(der, signing_input, ec.ECDSA(spec.hash()))
+                self.key.verify(der, signing_input, spec.padding)
             else:
                 self.key.verify(signature, signing_input)
         except _CryptoInvalidSignature as exc:
@@ -287,6 +300,20 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+_DECODER: Final = json.JSONDecoder(parse_constant=_no_constant)
+
+
+def _loads(text: str) -> Any:
+    """``json.loads`` without NaN/Infinity, using the C scanner directly (hot path)."""
+    try:
+        value, end = _DECODER.raw_decode(text)
+    except ValueError:
+        return _DECODER.decode(text)  # leading whitespace: the general path
+    if end != len(text) and text[end:].strip(" \t\n\r"):
+        raise ValueError("extra data after the JSON value")
+    return value
+
+
 def verify_compact(
     token: str, keys: KeySet, *, allowed_algs: Sequence[str] | frozenset[str]
 ) -> tuple[JWSHeader, dict[str, Any]]:
@@ -306,7 +333,7 @@ def verify_compact(
         raise MalformedToken("a compact JWS is ASCII") from exc
     key.verify(alg, signing_input, b64url_decode(s64))
     try:
-        claims = json.loads(b64url_decode(p64), parse_constant=_no_constant)
+        claims = _loads(b64url_decode(p64).decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise MalformedToken("JWT claims are not JSON") from exc
     if not isinstance(claims, dict):

@@ -90,12 +90,12 @@ class Profile:
 
     # -- inbound ---------------------------------------------------------------------------
 
-    def normalize(self, claims: Mapping[str, Any]) -> dict[str, Any]:
+    def normalize(self, claims: Mapping[str, Any]) -> Mapping[str, Any]:
         """The token's claims with ``acr`` translated into the stepauth vocabulary."""
-        out = dict(claims)
         acr = claims.get("acr")
         if not self.acr_map or not isinstance(acr, str):
-            return out
+            return claims  # nothing to translate: no copy on the hot path
+        out = dict(claims)
         reverse = {v: k for k, v in self.acr_map.items()}
         mapped = reverse.get(acr, acr if self.identity else None)
         if mapped is None:
@@ -137,7 +137,7 @@ def generic_oidc(*, mode: AcrMode = "acr_values", ladder: Ladder = DEFAULT_LADDE
 class _Keycloak(Profile):
     loa_map: Mapping[str, int] = field(default_factory=dict)
 
-    def normalize(self, claims: Mapping[str, Any]) -> dict[str, Any]:
+    def normalize(self, claims: Mapping[str, Any]) -> Mapping[str, Any]:
         # Keycloak returns the acr name from acr.loa.map, or the bare LoA number when the
         # level has no name: map both back to the stepauth acr of that LoA.
         out = dict(claims)
@@ -180,7 +180,7 @@ def keycloak(
 
 @dataclass(frozen=True)
 class _Auth0(Profile):
-    def normalize(self, claims: Mapping[str, Any]) -> dict[str, Any]:
+    def normalize(self, claims: Mapping[str, Any]) -> Mapping[str, Any]:
         # Auth0 signals completed MFA by amr containing "mfa" (and acr = the PAPE MFA policy
         # when it was requested). Anything else is one factor at best.
         out = dict(claims)
@@ -252,7 +252,7 @@ class _Entra(Profile):
             error="insufficient_claims", error_description=description, params={"claims": encoded}
         )
 
-    def normalize(self, claims: Mapping[str, Any]) -> dict[str, Any]:
+    def normalize(self, claims: Mapping[str, Any]) -> Mapping[str, Any]:
         # Entra ID carries satisfied authentication contexts in "acrs" (a list); its "acr"
         # ("1") says nothing about them. The strongest satisfied context becomes the acr.
         out = dict(claims)

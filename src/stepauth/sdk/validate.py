@@ -12,6 +12,7 @@ them (RFC 8725 §3.1). The remaining steps then run in the order of §3.1.3.7.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import math
 import time
@@ -68,6 +69,12 @@ def same(a: str, b: str) -> bool:
     return hmac.compare_digest(
         a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _check_allowed(allowed_algs: tuple[str, ...]) -> None:
+    if any(a.startswith("HS") or a == "none" for a in allowed_algs):
+        raise DisallowedAlgorithm("allowed_algs may only name asymmetric algorithms")
 
 
 def _check_issuer(claims: Mapping[str, Any], expected_issuer: str) -> None:
@@ -142,7 +149,10 @@ def check_requirement(
             "auth_time is missing although max_age was requested",
             step_up=StepUp(acr_values, effective_max_age, "auth_time_missing"),
         )
-    wanted = Requirement(acr_values, effective_max_age)
+    if requirement is not None and effective_max_age == requirement.max_age:
+        wanted = requirement  # the common case: no new Requirement per request
+    else:
+        wanted = Requirement(acr_values, effective_max_age)
     outcome = evaluate(wanted, claims, now, leeway=leeway, ladder=ladder)
     if isinstance(outcome, StepUp):
         raise InsufficientAuthentication(
@@ -180,8 +190,7 @@ def validate_id_token(
         raise MalformedToken("encrypted ID tokens are not accepted (no encryption negotiated)")
     # Steps 7 and 8: never `none`; MAC algorithms (HS*) are refused outright: the key set is
     # public, so an HMAC "verified" with it proves nothing (algorithm confusion, RFC 8725).
-    if any(a.startswith("HS") or a == "none" for a in allowed_algs):
-        raise DisallowedAlgorithm("allowed_algs may only name asymmetric algorithms")
+    _check_allowed(tuple(allowed_algs))
     # Step 6 (and 7): the signature, with the key named by kid, under an allowed alg.
     _, claims = verify_compact(token, jwks, allowed_algs=allowed_algs)
     # Step 2: iss.
@@ -229,8 +238,7 @@ def validate_access_token(
     the :class:`StepUp` to put into the challenge when the token is valid but too weak.
     """
     now = time.time() if now is None else now
-    if any(a.startswith("HS") or a == "none" for a in allowed_algs):
-        raise DisallowedAlgorithm("allowed_algs may only name asymmetric algorithms")
+    _check_allowed(tuple(allowed_algs))
     header, claims = verify_compact(token, jwks, allowed_algs=allowed_algs)
     if expected_typ is not None and (header.typ or "").lower() not in _AT_JWT_TYPES:
         raise InvalidTokenType(f"typ {header.typ!r} is not at+jwt (RFC 9068 §4)")

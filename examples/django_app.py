@@ -11,6 +11,7 @@ and the middleware guarding ``/transfer`` and every path under ``/admin-area``.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sys
 from typing import Any
@@ -103,5 +104,11 @@ if __name__ == "__main__":
     from django.core.management import execute_from_command_line
     from examples._config import rp_from_env
 
-    settings.configure(**settings_for(rp_from_env(), secret_key=secrets.token_hex(32)))
+    settings.configure(
+        **settings_for(
+            rp_from_env(),
+            secret_key=secrets.token_hex(32),
+            api_audience=os.environ.get("STEPAUTH_API_AUDIENCE"),
+        )
+    )
     execute_from_command_line(sys.argv)

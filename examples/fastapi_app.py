@@ -103,5 +103,9 @@ if __name__ == "__main__":
     from examples._config import rp_from_env
 
     port = int(os.environ.get("PORT", "5000"))
-    app = create_app(rp_from_env(), secret_key=secrets.token_hex(32))
+    app = create_app(
+        rp_from_env(),
+        secret_key=secrets.token_hex(32),
+        api_audience=os.environ.get("STEPAUTH_API_AUDIENCE"),
+    )
     uvicorn.run(app, host="127.0.0.1", port=port)

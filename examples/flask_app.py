@@ -67,5 +67,9 @@ def create_app(
 if __name__ == "__main__":
     from examples._config import rp_from_env
 
-    application = create_app(rp_from_env(), secret_key=secrets.token_hex(32))
+    application = create_app(
+        rp_from_env(),
+        secret_key=secrets.token_hex(32),
+        api_audience=os.environ.get("STEPAUTH_API_AUDIENCE"),
+    )
     application.run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")))

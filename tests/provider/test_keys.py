@@ -69,13 +69,10 @@ async def test_private_parts_are_never_stored_in_clear(store: SQLStore) -> None:
         assert base64.urlsafe_b64decode(d + b"=" * (-len(d) % 4)) not in record.private_enc
         assert b'"d"' not in record.private_enc
         assert "d" not in record.public_jwk
-    async with store.engine.connect() as conn:
-        dump = json.dumps(
-            [
-                list(map(str, row))
-                for row in (await conn.exec_driver_sql("SELECT * FROM signing_keys")).all()
-            ]
-        )
+    rows = await store.run_sync(
+        lambda conn: conn.exec_driver_sql("SELECT * FROM signing_keys").all()
+    )
+    dump = json.dumps([list(map(str, row)) for row in rows])
     assert private["d"] not in dump
 
 

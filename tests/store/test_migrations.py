@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 
 from stepauth.errors import ConfigError
 from stepauth.store import open_store
-from stepauth.store.sql import MIGRATIONS, create_engine, migrate
+from stepauth.store.sql import MIGRATIONS
 
 TABLES = {
     "alembic_version",
@@ -24,31 +24,47 @@ TABLES = {
 }
 
 
+def _schema(conn: Connection) -> tuple[set[str], list[str]]:
+    names = set(inspect(conn).get_table_names())
+    versions = [row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))]
+    return names, versions
+
+
 async def test_migrations_create_schema_and_are_idempotent(store_url: str) -> None:
     first = await open_store(store_url)
     await first.create_user("alice", None)
     await first.close()
     second = await open_store(store_url)  # migrating again changes nothing
     try:
-        await migrate(second.engine)
-        async with second.engine.connect() as conn:
-            names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
-            version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+        await second.migrate()
+        names, versions = await second.run_sync(_schema)
         assert names >= TABLES
-        assert len(version) == 1
+        assert versions == ["0001"]
         assert await second.get_user_by_username("alice") is not None
     finally:
         await second.close()
 
 
-async def test_sqlite_uses_wal(tmp_path: Path) -> None:
+async def test_sqlite_uses_wal_and_a_busy_timeout(tmp_path: Path) -> None:
     store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'wal.db'}")
     try:
-        async with store.engine.connect() as conn:
-            mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar_one()
-            timeout = (await conn.execute(text("PRAGMA busy_timeout"))).scalar_one()
+        mode, timeout = await store.run_sync(
+            lambda conn: (
+                conn.exec_driver_sql("PRAGMA journal_mode").scalar_one(),
+                conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one(),
+            )
+        )
         assert mode == "wal"
         assert timeout >= 1000
+    finally:
+        await store.close()
+
+
+async def test_in_memory_sqlite_works() -> None:
+    store = await open_store("sqlite+aiosqlite://")
+    try:
+        await store.put("code", "k", {"v": 1}, expires_at=None)
+        assert (await store.consume("code", "k", now=0.0)).status == "ok"
     finally:
         await store.close()
 
@@ -62,15 +78,16 @@ def test_migrations_ship_inside_the_package() -> None:
     "url",
     ["mysql+aiomysql://x@h/db", "not a url", "sqlite+pysqlcipher:///x", "postgresql+asyncpg://h/d"],
 )
-def test_unsupported_urls_raise_config_error(url: str) -> None:
+async def test_unsupported_urls_raise_config_error(url: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        create_engine(url)
+        await open_store(url)
     assert caught.value.key == "database.url"
 
 
-async def test_plain_sqlite_url_uses_aiosqlite(tmp_path: Path) -> None:
+async def test_plain_sqlite_url_is_accepted(tmp_path: Path) -> None:
     store = await open_store(f"sqlite:///{tmp_path / 'plain.db'}")
     try:
-        assert store.engine.url.drivername == "sqlite+aiosqlite"
+        await store.create_user("alice", None)
+        assert (tmp_path / "plain.db").exists()
     finally:
         await store.close()

@@ -1,11 +1,16 @@
-"""The SQLAlchemy 2 (async) implementation of :class:`~stepauth.store.adapter.Store`.
+"""The SQLAlchemy 2 implementation of :class:`~stepauth.store.adapter.Store`.
 
-* SQLite through aiosqlite (``sqlite+aiosqlite:///path``): WAL journal, a busy timeout so
-  concurrent writers wait instead of failing, ``synchronous=NORMAL``.
-* PostgreSQL through psycopg 3 (``postgresql+psycopg://…``; plain ``postgresql://`` is
-  read as psycopg).
+* PostgreSQL through psycopg 3's async driver (``postgresql+psycopg://…``; plain
+  ``postgresql://`` is read as psycopg).
+* SQLite (``sqlite+aiosqlite:///path``): WAL journal, a busy timeout so concurrent
+  writers wait instead of failing, ``synchronous=NORMAL``. Like aiosqlite, the stdlib
+  ``sqlite3`` driver runs in worker threads, but each store operation is one whole
+  transaction in one thread hop (aiosqlite through SQLAlchemy costs five or more hops per
+  statement, about twice the CPU per operation).
 
-Every single-use operation is ONE statement (DESIGN.md §4 "Storage"):
+Each operation is a small synchronous function over one SQLAlchemy ``Connection`` and
+one transaction: PostgreSQL runs it with ``AsyncConnection.run_sync``, SQLite in the
+store's thread pool. Every single-use operation is ONE statement (DESIGN.md §4):
 
 * :meth:`SQLStore.consume` — ``UPDATE items SET consumed_at=:now WHERE … AND consumed_at
   IS NULL AND (expires_at IS NULL OR expires_at > :now) AND revoked = false RETURNING
@@ -23,17 +28,21 @@ Opaque ids come from :func:`secrets.token_urlsafe`. Nothing is cached in the pro
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
     BigInteger,
     Connection,
+    Engine,
     Row,
     String,
     and_,
@@ -49,11 +58,12 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import QueuePool, StaticPool
 
 from stepauth.errors import ConfigError
 from stepauth.store.adapter import (
@@ -78,10 +88,14 @@ from stepauth.store.schema import (
     users,
 )
 
-__all__ = ["BUSY_TIMEOUT_MS", "MIGRATIONS", "SQLStore", "migrate", "open_store"]
+__all__ = ["BUSY_TIMEOUT_MS", "MIGRATIONS", "SQLITE_THREADS", "SQLStore", "open_store"]
+
+T = TypeVar("T")
 
 #: How long a SQLite writer waits for the lock before giving up.
 BUSY_TIMEOUT_MS = 30_000
+#: Worker threads (and pooled connections) of one SQLite store.
+SQLITE_THREADS = 8
 #: The Alembic script directory shipped inside the package.
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -105,20 +119,24 @@ def _url(url: str) -> URL:
     )
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An async engine for ``url`` with the SQLite pragmas (WAL, busy timeout) applied."""
-    parsed = _url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(parsed, pool_pre_ping=True)
+def _sqlite_engine(parsed: URL) -> tuple[Engine, int]:
     memory = parsed.database in (None, "", ":memory:")
-    if memory:
-        engine = create_async_engine(parsed, poolclass=StaticPool)
+    sync_url = parsed.set(drivername="sqlite+pysqlite")
+    args = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}
+    if memory:  # one connection, used by one thread at a time
+        engine = create_sync_engine(sync_url, connect_args=args, poolclass=StaticPool)
+        threads = 1
     else:
-        engine = create_async_engine(
-            parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, pool_size=8
+        engine = create_sync_engine(
+            sync_url,
+            connect_args=args,
+            poolclass=QueuePool,
+            pool_size=SQLITE_THREADS,
+            max_overflow=0,
         )
+        threads = SQLITE_THREADS
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         if not memory:
@@ -127,32 +145,34 @@ def create_engine(url: str) -> AsyncEngine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    return engine
+    return engine, threads
 
 
 def _upgrade(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # one migrator at a time across processes: take the write lock up front
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, "head")
 
 
-async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest Alembic revision (no-op when already there)."""
-    async with engine.begin() as conn:
-        await conn.run_sync(_upgrade)
-
-
 async def open_store(url: str, *, migrate_schema: bool = True) -> SQLStore:
     """Open the store at ``url`` and migrate its schema to head (works on an empty DB)."""
-    engine = create_engine(url)
+    parsed = _url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine, threads = _sqlite_engine(parsed)
+        store = SQLStore(sync_engine=engine, threads=threads)
+    else:
+        store = SQLStore(async_engine=create_async_engine(parsed, pool_pre_ping=True))
     if migrate_schema:
         try:
-            await migrate(engine)
+            await store.migrate()
         except BaseException:
-            await engine.dispose()
+            await store.close()
             raise
-    return SQLStore(engine)
+    return store
 
 
 def _new_id(nbytes: int = 16) -> str:
@@ -167,18 +187,101 @@ def _int_fields(data: Mapping[str, Any]) -> dict[str, int]:
     return {k: v for k, v in data.items() if isinstance(v, int) and not isinstance(v, bool)}
 
 
-class SQLStore:
-    """:class:`~stepauth.store.adapter.Store` over one SQLAlchemy async engine."""
+class _Values:
+    """Attribute access over a dict of column values (to build records without a row)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self._dialect = engine.dialect.name
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+def _user(row: Row[Any]) -> User:
+    return User(
+        id=row.id,
+        username=row.username,
+        password_hash=row.password_hash,
+        disabled=bool(row.disabled),
+        created_at=row.created_at,
+    )
+
+
+def _session(row: Any) -> Session:
+    return Session(
+        id=row.id,
+        user_id=row.user_id,
+        events=[dict(e) for e in row.events],
+        created_at=row.created_at,
+        last_seen_at=row.last_seen_at,
+        idle_expires_at=row.idle_expires_at,
+        absolute_expires_at=row.absolute_expires_at,
+    )
+
+
+def _live(now: float) -> Any:
+    return and_(sessions.c.idle_expires_at > now, sessions.c.absolute_expires_at > now)
+
+
+class SQLStore:
+    """:class:`~stepauth.store.adapter.Store` over SQLAlchemy (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        async_engine: AsyncEngine | None = None,
+        sync_engine: Engine | None = None,
+        threads: int = SQLITE_THREADS,
+    ) -> None:
+        if (async_engine is None) == (sync_engine is None):
+            raise StoreError("give exactly one of async_engine and sync_engine")
+        self.async_engine = async_engine
+        self.sync_engine = sync_engine
+        self.dialect = (async_engine or sync_engine).dialect.name  # type: ignore[union-attr]
+        self._executor = (
+            ThreadPoolExecutor(threads, thread_name_prefix="stepauth-sqlite")
+            if sync_engine is not None
+            else None
+        )
+
+    # -- running operations --------------------------------------------------------------
+
+    async def run_sync(self, fn: Callable[[Connection], T], *, write: bool = False) -> T:
+        """Run ``fn(connection)`` in one transaction (committed when ``write``)."""
+        if self.async_engine is not None:
+            if write:
+                async with self.async_engine.begin() as aconn:
+                    return await aconn.run_sync(fn)
+            async with self.async_engine.connect() as aconn:
+                return await aconn.run_sync(fn)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(self._in_thread, fn, write))
+
+    def _in_thread(self, fn: Callable[[Connection], T], write: bool) -> T:
+        assert self.sync_engine is not None
+        if write:
+            with self.sync_engine.begin() as conn:
+                return fn(conn)
+        with self.sync_engine.connect() as conn:
+            return fn(conn)
+
+    async def _write(self, fn: Callable[[Connection], T]) -> T:
+        return await self.run_sync(fn, write=True)
+
+    async def _read(self, fn: Callable[[Connection], T]) -> T:
+        return await self.run_sync(fn)
+
+    async def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (no-op when already there)."""
+        await self._write(_upgrade)
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        if self.async_engine is not None:
+            await self.async_engine.dispose()
+        if self.sync_engine is not None and self._executor is not None:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._executor, self.sync_engine.dispose)
+            self._executor.shutdown(wait=False)
 
     def _insert(self, table: Any) -> Any:
-        if self._dialect == "postgresql":
+        if self.dialect == "postgresql":
             return postgresql.insert(table)
         return sqlite.insert(table)
 
@@ -205,8 +308,7 @@ class SQLStore:
         }
         stmt = self._insert(items).values(kind=kind, key=key, **values)
         stmt = stmt.on_conflict_do_update(index_elements=["kind", "key"], set_=values)
-        async with self.engine.begin() as conn:
-            await conn.execute(stmt)
+        await self._write(lambda conn: conn.execute(stmt))
 
     async def get(self, kind: str, key: str, *, now: float) -> Item | None:
         stmt = select(items).where(
@@ -216,8 +318,7 @@ class SQLStore:
             items.c.revoked == false(),
             or_(items.c.expires_at.is_(None), items.c.expires_at > now),
         )
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(stmt)).first()
+        row = await self._read(lambda conn: conn.execute(stmt).first())
         if row is None:
             return None
         return Item(
@@ -244,31 +345,34 @@ class SQLStore:
             .values(consumed_at=now)
             .returning(items.c.payload, items.c.grant_id)
         )
-        async with self.engine.begin() as conn:
-            won = (await conn.execute(claim)).first()
+        look = select(
+            items.c.payload,
+            items.c.grant_id,
+            items.c.consumed_at,
+            items.c.expires_at,
+            items.c.revoked,
+        ).where(items.c.kind == kind, items.c.key == key)
+
+        def run(conn: Connection) -> Consumed:
+            won = conn.execute(claim).first()
             if won is not None:
                 return Consumed("ok", dict(won.payload), won.grant_id)
-            look = select(
-                items.c.payload,
-                items.c.grant_id,
-                items.c.consumed_at,
-                items.c.expires_at,
-                items.c.revoked,
-            ).where(items.c.kind == kind, items.c.key == key)
-            row = (await conn.execute(look)).first()
-        if row is None:
+            row = conn.execute(look).first()  # read-only: why did the claim fail?
+            if row is None:
+                return Consumed("missing")
+            if row.consumed_at is not None:
+                return Consumed("replayed", dict(row.payload), row.grant_id)
+            if row.revoked:
+                return Consumed("missing")
+            if row.expires_at is not None and row.expires_at <= now:
+                return Consumed("expired")
             return Consumed("missing")
-        if row.consumed_at is not None:
-            return Consumed("replayed", dict(row.payload), row.grant_id)
-        if row.revoked:
-            return Consumed("missing")
-        if row.expires_at is not None and row.expires_at <= now:
-            return Consumed("expired")
-        return Consumed("missing")
+
+        return await self._write(run)
 
     async def delete(self, kind: str, key: str) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(delete(items).where(items.c.kind == kind, items.c.key == key))
+        stmt = delete(items).where(items.c.kind == kind, items.c.key == key)
+        await self._write(lambda conn: conn.execute(stmt))
 
     async def revoke_grant(self, grant_id: str) -> int:
         stmt = (
@@ -276,50 +380,34 @@ class SQLStore:
             .where(items.c.grant_id == grant_id, items.c.revoked == false())
             .values(revoked=True)
         )
-        async with self.engine.begin() as conn:
-            result = await conn.execute(stmt)
-        return int(result.rowcount)
+        return await self._write(lambda conn: int(conn.execute(stmt).rowcount))
 
     async def purge_expired(self, *, now: float) -> int:
         """Delete items expired before ``now`` (housekeeping; not part of the protocol)."""
         stmt = delete(items).where(items.c.expires_at.is_not(None), items.c.expires_at <= now)
-        async with self.engine.begin() as conn:
-            result = await conn.execute(stmt)
-        return int(result.rowcount)
+        return await self._write(lambda conn: int(conn.execute(stmt).rowcount))
 
     # -- users ---------------------------------------------------------------------------
 
-    @staticmethod
-    def _user(row: Row[Any]) -> User:
-        return User(
-            id=row.id,
-            username=row.username,
-            password_hash=row.password_hash,
-            disabled=bool(row.disabled),
-            created_at=row.created_at,
-        )
-
     async def create_user(self, username: str, password_hash: str | None) -> User:
         user = User(_new_id(), username, password_hash, False, time.time())
+        stmt = insert(users).values(
+            id=user.id,
+            username=username,
+            password_hash=password_hash,
+            disabled=False,
+            created_at=user.created_at,
+        )
         try:
-            async with self.engine.begin() as conn:
-                await conn.execute(
-                    insert(users).values(
-                        id=user.id,
-                        username=username,
-                        password_hash=password_hash,
-                        disabled=False,
-                        created_at=user.created_at,
-                    )
-                )
+            await self._write(lambda conn: conn.execute(stmt))
         except IntegrityError:
             raise StoreError(f"user {username!r} already exists", error="user_exists") from None
         return user
 
     async def _one_user(self, *where: Any) -> User | None:
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(select(users).where(*where))).first()
-        return None if row is None else self._user(row)
+        stmt = select(users).where(*where)
+        row = await self._read(lambda conn: conn.execute(stmt).first())
+        return None if row is None else _user(row)
 
     async def get_user(self, user_id: str) -> User | None:
         return await self._one_user(users.c.id == user_id)
@@ -328,14 +416,13 @@ class SQLStore:
         return await self._one_user(users.c.username == username)
 
     async def list_users(self) -> list[User]:
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(select(users).order_by(users.c.username))).all()
-        return [self._user(row) for row in rows]
+        stmt = select(users).order_by(users.c.username)
+        rows = await self._read(lambda conn: conn.execute(stmt).all())
+        return [_user(row) for row in rows]
 
     async def _update_user(self, user_id: str, **values: Any) -> None:
-        async with self.engine.begin() as conn:
-            result = await conn.execute(update(users).where(users.c.id == user_id).values(values))
-        if result.rowcount == 0:
+        stmt = update(users).where(users.c.id == user_id).values(values)
+        if await self._write(lambda conn: conn.execute(stmt).rowcount) == 0:
             raise StoreError("unknown user", error="unknown_user")
 
     async def set_user_disabled(self, user_id: str, disabled: bool) -> None:
@@ -345,18 +432,6 @@ class SQLStore:
         await self._update_user(user_id, password_hash=password_hash)
 
     # -- sessions ------------------------------------------------------------------------
-
-    @staticmethod
-    def _session(row: Any) -> Session:
-        return Session(
-            id=row.id,
-            user_id=row.user_id,
-            events=[dict(e) for e in row.events],
-            created_at=row.created_at,
-            last_seen_at=row.last_seen_at,
-            idle_expires_at=row.idle_expires_at,
-            absolute_expires_at=row.absolute_expires_at,
-        )
 
     async def create_session(
         self,
@@ -378,50 +453,47 @@ class SQLStore:
             "idle_expires_at": min(now + idle_timeout, absolute),
             "absolute_expires_at": absolute,
         }
-        async with self.engine.begin() as conn:
-            await conn.execute(insert(sessions).values(values))
-        return self._session(_Values(values))
-
-    @staticmethod
-    def _live(now: float) -> Any:
-        return and_(sessions.c.idle_expires_at > now, sessions.c.absolute_expires_at > now)
+        stmt = insert(sessions).values(values)
+        await self._write(lambda conn: conn.execute(stmt))
+        return _session(_Values(values))
 
     async def get_session(self, session_id: str, *, now: float) -> Session | None:
-        stmt = select(sessions).where(sessions.c.id == session_id, self._live(now))
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(stmt)).first()
-        return None if row is None else self._session(row)
+        stmt = select(sessions).where(sessions.c.id == session_id, _live(now))
+        row = await self._read(lambda conn: conn.execute(stmt).first())
+        return None if row is None else _session(row)
 
     async def rotate_session(
         self, session_id: str, *, append_events: Sequence[Mapping[str, Any]], now: float
     ) -> Session | None:
         take = (
-            delete(sessions)
-            .where(sessions.c.id == session_id, self._live(now))
-            .returning(*sessions.c)
+            delete(sessions).where(sessions.c.id == session_id, _live(now)).returning(*sessions.c)
         )
-        async with self.engine.begin() as conn:
-            old = (await conn.execute(take)).first()
+        added = [dict(e) for e in append_events]
+
+        def run(conn: Connection) -> Session | None:
+            old = conn.execute(take).first()
             if old is None:
-                return None
+                return None  # unknown, expired, or another rotation won
             values = {
                 "id": _new_id(32),
                 "user_id": old.user_id,
-                "events": [*(dict(e) for e in old.events), *(dict(e) for e in append_events)],
+                "events": [*(dict(e) for e in old.events), *added],
                 "created_at": old.created_at,
                 "last_seen_at": now,
                 "idle_timeout": old.idle_timeout,
                 "idle_expires_at": min(now + old.idle_timeout, old.absolute_expires_at),
                 "absolute_expires_at": old.absolute_expires_at,
             }
-            await conn.execute(insert(sessions).values(values))
-        return self._session(_Values(values))
+            conn.execute(insert(sessions).values(values))
+            return _session(_Values(values))
+
+        return await self._write(run)
 
     async def touch_session(self, session_id: str, *, now: float) -> None:
         slid = now + sessions.c.idle_timeout
         stmt = (
             update(sessions)
-            .where(sessions.c.id == session_id, self._live(now))
+            .where(sessions.c.id == session_id, _live(now))
             .values(
                 last_seen_at=now,
                 idle_expires_at=case(
@@ -430,39 +502,35 @@ class SQLStore:
                 ),
             )
         )
-        async with self.engine.begin() as conn:
-            await conn.execute(stmt)
+        await self._write(lambda conn: conn.execute(stmt))
 
     async def delete_session(self, session_id: str) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(delete(sessions).where(sessions.c.id == session_id))
+        stmt = delete(sessions).where(sessions.c.id == session_id)
+        await self._write(lambda conn: conn.execute(stmt))
 
     # -- signing keys --------------------------------------------------------------------
 
     async def add_key(self, key: KeyRecord) -> None:
         if key.state not in KEY_STATES:
             raise StoreError(f"unknown key state {key.state!r}")
+        stmt = insert(signing_keys).values(
+            kid=key.kid,
+            alg=key.alg,
+            public_jwk=dict(key.public_jwk),
+            private_enc=bytes(key.private_enc),
+            state=key.state,
+            created_at=key.created_at,
+            activated_at=key.activated_at,
+            retired_at=key.retired_at,
+        )
         try:
-            async with self.engine.begin() as conn:
-                await conn.execute(
-                    insert(signing_keys).values(
-                        kid=key.kid,
-                        alg=key.alg,
-                        public_jwk=dict(key.public_jwk),
-                        private_enc=bytes(key.private_enc),
-                        state=key.state,
-                        created_at=key.created_at,
-                        activated_at=key.activated_at,
-                        retired_at=key.retired_at,
-                    )
-                )
+            await self._write(lambda conn: conn.execute(stmt))
         except IntegrityError:
             raise StoreError(f"key {key.kid!r} already exists") from None
 
     async def list_keys(self) -> list[KeyRecord]:
         stmt = select(signing_keys).order_by(signing_keys.c.created_at, signing_keys.c.kid)
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(stmt)).all()
+        rows = await self._read(lambda conn: conn.execute(stmt).all())
         return [
             KeyRecord(
                 kid=row.kid,
@@ -491,23 +559,20 @@ class SQLStore:
             .where(signing_keys.c.kid == kid, signing_keys.c.state.in_(earlier))
             .values(values)
         )
-        async with self.engine.begin() as conn:
-            await conn.execute(stmt)
+        await self._write(lambda conn: conn.execute(stmt))
 
     # -- factors -------------------------------------------------------------------------
 
-    async def _factors(self, conn: AsyncConnection, *where: Any) -> list[Factor]:
-        rows = (
-            await conn.execute(
-                select(factors).where(*where).order_by(factors.c.created_at, factors.c.id)
-            )
-        ).all()
+    @staticmethod
+    def _factors(conn: Connection, *where: Any) -> list[Factor]:
+        stmt = select(factors).where(*where).order_by(factors.c.created_at, factors.c.id)
+        rows = conn.execute(stmt).all()
         if not rows:
             return []
         ids = [row.id for row in rows]
         counters: dict[str, dict[str, int]] = {}
-        stmt = select(factor_counters).where(factor_counters.c.factor_id.in_(ids))
-        for c in (await conn.execute(stmt)).all():
+        look = select(factor_counters).where(factor_counters.c.factor_id.in_(ids))
+        for c in conn.execute(look).all():
             counters.setdefault(c.factor_id, {})[c.field] = int(c.value)
         return [
             Factor(
@@ -524,9 +589,7 @@ class SQLStore:
             for row in rows
         ]
 
-    async def _seed_counters(
-        self, conn: AsyncConnection, factor_id: str, data: Mapping[str, Any]
-    ) -> None:
+    def _seed_counters(self, conn: Connection, factor_id: str, data: Mapping[str, Any]) -> None:
         for name, value in _int_fields(data).items():
             stmt = self._insert(factor_counters).values(
                 factor_id=factor_id, field=name, value=value
@@ -536,7 +599,7 @@ class SQLStore:
                 set_={"value": stmt.excluded.value},
                 where=factor_counters.c.value < stmt.excluded.value,
             )
-            await conn.execute(stmt)
+            conn.execute(stmt)
 
     async def add_factor(
         self,
@@ -549,22 +612,24 @@ class SQLStore:
         now: float,
     ) -> Factor:
         factor_id = _new_id()
+        stmt = insert(factors).values(
+            id=factor_id,
+            user_id=user_id,
+            kind=kind,
+            label=label,
+            data=_json(data),
+            credential_id=credential_id,
+            created_at=now,
+            last_used_at=None,
+            disabled=False,
+        )
+
+        def run(conn: Connection) -> None:
+            conn.execute(stmt)
+            self._seed_counters(conn, factor_id, data)
+
         try:
-            async with self.engine.begin() as conn:
-                await conn.execute(
-                    insert(factors).values(
-                        id=factor_id,
-                        user_id=user_id,
-                        kind=kind,
-                        label=label,
-                        data=_json(data),
-                        credential_id=credential_id,
-                        created_at=now,
-                        last_used_at=None,
-                        disabled=False,
-                    )
-                )
-                await self._seed_counters(conn, factor_id, data)
+            await self._write(run)
         except IntegrityError:
             raise StoreError(
                 "credential is already registered", error="credential_exists"
@@ -572,17 +637,16 @@ class SQLStore:
         return Factor(factor_id, user_id, kind, label, _json(data), credential_id, now)
 
     async def list_factors(self, user_id: str) -> list[Factor]:
-        async with self.engine.connect() as conn:
-            return await self._factors(conn, factors.c.user_id == user_id)
+        return await self._read(lambda conn: self._factors(conn, factors.c.user_id == user_id))
 
     async def get_factor(self, factor_id: str) -> Factor | None:
-        async with self.engine.connect() as conn:
-            found = await self._factors(conn, factors.c.id == factor_id)
+        found = await self._read(lambda conn: self._factors(conn, factors.c.id == factor_id))
         return found[0] if found else None
 
     async def get_factor_by_credential_id(self, credential_id: str) -> Factor | None:
-        async with self.engine.connect() as conn:
-            found = await self._factors(conn, factors.c.credential_id == credential_id)
+        found = await self._read(
+            lambda conn: self._factors(conn, factors.c.credential_id == credential_id)
+        )
         return found[0] if found else None
 
     async def update_factor(
@@ -605,21 +669,23 @@ class SQLStore:
             values["disabled"] = disabled
         if not values:
             return
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(factors).where(factors.c.id == factor_id).values(values)
-            )
-            if result.rowcount == 0:
-                raise StoreError("unknown factor", error="unknown_factor")
-            if data is not None:
-                await self._seed_counters(conn, factor_id, data)
+        stmt = update(factors).where(factors.c.id == factor_id).values(values)
+
+        def run(conn: Connection) -> int:
+            count = int(conn.execute(stmt).rowcount)
+            if count and data is not None:
+                self._seed_counters(conn, factor_id, data)
+            return count
+
+        if await self._write(run) == 0:
+            raise StoreError("unknown factor", error="unknown_factor")
 
     async def remove_factor(self, factor_id: str) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                delete(factor_counters).where(factor_counters.c.factor_id == factor_id)
-            )
-            await conn.execute(delete(factors).where(factors.c.id == factor_id))
+        def run(conn: Connection) -> None:
+            conn.execute(delete(factor_counters).where(factor_counters.c.factor_id == factor_id))
+            conn.execute(delete(factors).where(factors.c.id == factor_id))
+
+        await self._write(run)
 
     async def advance_counter(self, factor_id: str, field: str, value: int) -> bool:
         source = select(
@@ -633,9 +699,7 @@ class SQLStore:
             set_={"value": stmt.excluded.value},
             where=factor_counters.c.value < stmt.excluded.value,
         ).returning(factor_counters.c.value)
-        async with self.engine.begin() as conn:
-            row = (await conn.execute(stmt)).first()
-        return row is not None
+        return await self._write(lambda conn: conn.execute(stmt).first() is not None)
 
     # -- failure counters ----------------------------------------------------------------
 
@@ -647,23 +711,19 @@ class SQLStore:
             index_elements=["user_id", "factor_type"],
             set_={"count": failures.c.count + 1, "last_failure_at": now},
         ).returning(failures.c.count)
-        async with self.engine.begin() as conn:
-            count = (await conn.execute(stmt)).scalar_one()
-        return int(count)
+        return await self._write(lambda conn: int(conn.execute(stmt).scalar_one()))
 
     async def reset_failures(self, user_id: str, factor_type: str) -> None:
         stmt = delete(failures).where(
             failures.c.user_id == user_id, failures.c.factor_type == factor_type
         )
-        async with self.engine.begin() as conn:
-            await conn.execute(stmt)
+        await self._write(lambda conn: conn.execute(stmt))
 
     async def failure_state(self, user_id: str, factor_type: str) -> FailureState:
         stmt = select(failures).where(
             failures.c.user_id == user_id, failures.c.factor_type == factor_type
         )
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(stmt)).first()
+        row = await self._read(lambda conn: conn.execute(stmt).first())
         if row is None:
             return FailureState()
         return FailureState(int(row._mapping["count"]), row.blocked_until, row.last_failure_at)
@@ -675,24 +735,15 @@ class SQLStore:
         stmt = stmt.on_conflict_do_update(
             index_elements=["user_id", "factor_type"], set_={"blocked_until": until}
         )
-        async with self.engine.begin() as conn:
-            await conn.execute(stmt)
+        await self._write(lambda conn: conn.execute(stmt))
 
     # -- audit ---------------------------------------------------------------------------
 
     async def append_audit(self, event: Mapping[str, Any], *, now: float) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(insert(audit).values(at=now, event=_json(event)))
+        stmt = insert(audit).values(at=now, event=_json(event))
+        await self._write(lambda conn: conn.execute(stmt))
 
     async def tail_audit(self, limit: int = 50) -> list[dict[str, Any]]:
         stmt = select(audit).order_by(audit.c.seq.desc()).limit(max(0, int(limit)))
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(stmt)).all()
+        rows = await self._read(lambda conn: conn.execute(stmt).all())
         return [{**dict(row.event), "at": row.at, "seq": int(row.seq)} for row in reversed(rows)]
-
-
-class _Values:
-    """Attribute access over a dict of column values (to build records without a row)."""
-
-    def __init__(self, values: Mapping[str, Any]) -> None:
-        self.__dict__.update(values)

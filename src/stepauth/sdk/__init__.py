@@ -16,6 +16,7 @@ from stepauth.sdk.authorize import (
     par_body,
     par_redirect_url,
 )
+from stepauth.sdk.binding import Binding, BindingNotGranted, MemoryGrantStore
 from stepauth.sdk.browser import BrowserStepUp, Resume
 from stepauth.sdk.callback import AuthorizationResponse, handle_callback
 from stepauth.sdk.errors import (
@@ -45,6 +46,8 @@ __all__ = [
     "AuthorizationFailed",
     "AuthorizationRequest",
     "AuthorizationResponse",
+    "Binding",
+    "BindingNotGranted",
     "BrowserStepUp",
     "CallbackError",
     "InsufficientAuthentication",
@@ -54,6 +57,7 @@ __all__ = [
     "JWKSCache",
     "KeySet",
     "LoginRequired",
+    "MemoryGrantStore",
     "MemoryPendingStore",
     "PendingAction",
     "PendingStore",

@@ -17,7 +17,7 @@ from typing import Any
 from stepauth.assurance import Requirement, StepUp
 from stepauth.sdk._io import Flow
 from stepauth.sdk.errors import InsufficientAuthentication, InvalidToken, SDKError
-from stepauth.sdk.jose import parse_header
+from stepauth.sdk.jose import KeySet, parse_header
 from stepauth.sdk.jwks import JWKSCache
 from stepauth.sdk.profiles import STEPAUTH, Profile
 from stepauth.sdk.validate import ACCESS_TOKEN_ALGS, validate_access_token
@@ -94,7 +94,9 @@ class ResourceServer:
         self.leeway = leeway
         self.clock = clock
 
-    def _validate(self, token: str, keys: Any, requirement: Requirement | None) -> dict[str, Any]:
+    def _validate(
+        self, token: str, keys: KeySet, requirement: Requirement | None
+    ) -> dict[str, Any]:
         now = self.clock()
         claims = validate_access_token(
             token,
@@ -110,7 +112,7 @@ class ResourceServer:
         return claims
 
     def flow(self, token: str, requirement: Requirement | None) -> Flow[dict[str, Any]]:
-        keys = yield from self.jwks._flow(parse_header(token)[0].kid)
+        keys = yield from self.jwks.flow(parse_header(token)[0].kid)
         return self._validate(token, keys, requirement)
 
     def verify(self, token: str | None, requirement: Requirement | None) -> dict[str, Any]:

@@ -175,17 +175,17 @@ class BrowserStepUp:
         return Resume(confirm_html=render_confirm_page(action))
 
     def begin(self, session: MutableMapping[str, Any], requirement: Requirement, **kw: Any) -> str:
-        return self.rp._sync(self.begin_flow(session, requirement, **kw))
+        return self.rp.drive(self.begin_flow(session, requirement, **kw))
 
     async def abegin(
         self, session: MutableMapping[str, Any], requirement: Requirement, **kw: Any
     ) -> str:
-        return await self.rp._async(self.begin_flow(session, requirement, **kw))
+        return await self.rp.adrive(self.begin_flow(session, requirement, **kw))
 
     def callback(self, session: MutableMapping[str, Any], params: Mapping[str, object]) -> Resume:
-        return self.rp._sync(self.callback_flow(session, params))
+        return self.rp.drive(self.callback_flow(session, params))
 
     async def acallback(
         self, session: MutableMapping[str, Any], params: Mapping[str, object]
     ) -> Resume:
-        return await self.rp._async(self.callback_flow(session, params))
+        return await self.rp.adrive(self.callback_flow(session, params))

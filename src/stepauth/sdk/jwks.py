@@ -106,7 +106,8 @@ class JWKSCache:
         ttl = min(float(match.group(1)), self.max_ttl) if match else self.ttl
         self._expires_at = now + ttl
 
-    def _flow(self, kid: str | None) -> Flow[KeySet]:
+    def flow(self, kid: str | None) -> Flow[KeySet]:
+        """The sans-I/O core: yields the JWKS request when one is needed."""
         now = self._clock()
         if self._needs_fetch(kid, now):
             assert self.jwks_uri is not None
@@ -136,7 +137,7 @@ class JWKSCache:
             return keys  # hot path: no generator, no I/O
         client = self._client or httpx.Client(timeout=5)
         try:
-            return run_sync(self._flow(kid), client)
+            return run_sync(self.flow(kid), client)
         finally:
             if self._client is None:
                 client.close()
@@ -152,7 +153,7 @@ class JWKSCache:
             return keys
         client = self._async_client or httpx.AsyncClient(timeout=5)
         try:
-            return await run_async(self._flow(kid), client)
+            return await run_async(self.flow(kid), client)
         finally:
             if self._async_client is None:
                 await client.aclose()

@@ -231,7 +231,7 @@ class RelyingParty:
         id_token = data.get("id_token")
         if not isinstance(id_token, str):
             raise InvalidToken("the token response has no id_token")
-        keys = yield from self.jwks._flow(parse_header(id_token)[0].kid)
+        keys = yield from self.jwks.flow(parse_header(id_token)[0].kid)
         now = self.clock()
         claims = validate_id_token(
             id_token,
@@ -264,10 +264,10 @@ class RelyingParty:
     # -- drivers -----------------------------------------------------------------------------
 
     def begin(self, request: AuthorizationRequest) -> str:
-        return self._sync(self.begin_flow(request))
+        return self.drive(self.begin_flow(request))
 
     async def abegin(self, request: AuthorizationRequest) -> str:
-        return await self._async(self.begin_flow(request))
+        return await self.adrive(self.begin_flow(request))
 
     def finish(
         self,
@@ -276,7 +276,7 @@ class RelyingParty:
         *,
         expected_subject: str | None = None,
     ) -> Tokens:
-        return self._sync(self.finish_flow(params, request, expected_subject=expected_subject))
+        return self.drive(self.finish_flow(params, request, expected_subject=expected_subject))
 
     async def afinish(
         self,
@@ -286,9 +286,10 @@ class RelyingParty:
         expected_subject: str | None = None,
     ) -> Tokens:
         flow = self.finish_flow(params, request, expected_subject=expected_subject)
-        return await self._async(flow)
+        return await self.adrive(flow)
 
-    def _sync(self, flow: Flow[T]) -> T:
+    def drive(self, flow: Flow[T]) -> T:
+        """Run a flow of this RP with its sync client (a fresh one when none was given)."""
         client = self._client or httpx.Client(timeout=10)
         try:
             return run_sync(flow, client)
@@ -296,7 +297,8 @@ class RelyingParty:
             if self._client is None:
                 client.close()
 
-    async def _async(self, flow: Flow[T]) -> T:
+    async def adrive(self, flow: Flow[T]) -> T:
+        """Run a flow of this RP with its async client."""
         client = self._async_client or httpx.AsyncClient(timeout=10)
         try:
             return await run_async(flow, client)

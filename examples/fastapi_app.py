@@ -17,6 +17,7 @@ import os
 import secrets
 from typing import Annotated, Any
 
+from examples._payment import payment
 from fastapi import Depends, FastAPI, Form
 from fastapi.responses import HTMLResponse
 from starlette.middleware.sessions import SessionMiddleware
@@ -26,18 +27,6 @@ from stepauth.sdk.binding import Binding
 from stepauth.sdk.starlette import StepAuth, require
 
 Claims = dict[str, Any]
-
-
-def payment(fields: Any) -> list[dict[str, Any]]:
-    """The payment a /pay form names, as RFC 9396 authorization_details."""
-    return [
-        {
-            "type": "payment_initiation",
-            "instructedAmount": {"currency": "EUR", "amount": fields["amount"]},
-            "creditorName": fields["creditor"],
-            "creditorAccount": {"iban": fields["iban"]},
-        }
-    ]
 
 
 def create_app(

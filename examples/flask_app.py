@@ -12,9 +12,11 @@ import secrets
 from typing import Any
 
 import flask
+from examples._payment import payment
 from markupsafe import escape
 
 from stepauth.sdk import BrowserStepUp, JWKSCache, RelyingParty, ResourceServer
+from stepauth.sdk.binding import Binding
 from stepauth.sdk.flask import FlaskStepAuth
 
 
@@ -55,6 +57,13 @@ def create_app(
         form = flask.request.form
         acr = flask.g.stepauth_claims["acr"]
         return f"<p>Sent {escape(form['amount'])} EUR to {escape(form['iban'])} ({acr})</p>"
+
+    @app.post("/pay")
+    @stepauth.require("phr", max_age=300, bind=Binding(payment))
+    def pay() -> str:
+        # Bound: this exact payment was approved at the OP, and the approval is now used up.
+        form = flask.request.form
+        return f"<p>Paid {escape(form['amount'])} EUR to {escape(form['creditor'])}</p>"
 
     @app.get("/api/balance")
     @stepauth.require("phr", max_age=300)

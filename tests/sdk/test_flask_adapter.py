@@ -100,3 +100,19 @@ def test_api_route_answers_the_exact_rfc9470_challenge(node_op: OP, ua: httpx.Cl
         ]
         == 'Bearer error="invalid_token"'
     )
+
+
+def test_bound_payment_is_approved_once(node_op: OP, ua: httpx.Client) -> None:
+    """RFC 9396 binding in Flask: exactly that payment, once."""
+    client = make_client(node_op)
+    sign_in_low(client, ua)
+    payment = {"amount": "80.00", "iban": IBAN, "creditor": "Merchant B"}
+    response = client.post("/pay", data=payment)
+    assert response.status_code == 303
+    assert "authorization_details" in authorize_params(response.headers["Location"])
+    page = back(client, ua, response.headers["Location"])
+    fields = confirm_fields(page.get_data(as_text=True))
+    assert client.post("/pay", data={**fields, "creditor": "Mallory"}).status_code == 303
+    done = client.post("/pay", data=fields)
+    assert "Paid 80.00 EUR to Merchant B" in done.get_data(as_text=True)
+    assert client.post("/pay", data=fields).status_code == 303

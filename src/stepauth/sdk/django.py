@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 
 from stepauth.assurance import Requirement
 from stepauth.sdk.api import AuthErrorResponse, ResourceServer, bearer_token, error_response
+from stepauth.sdk.binding import Binding
 from stepauth.sdk.browser import BrowserStepUp
 from stepauth.sdk.errors import AuthorizationFailed, CallbackError, InsufficientAuthentication
 from stepauth.sdk.errors import SDKError as _SDKError
@@ -58,7 +59,9 @@ class DjangoStepAuth:
         self.resource_server = resource_server
         self.browser = browser
 
-    def guard(self, request: HttpRequest, requirement: Requirement) -> HttpResponseBase | None:
+    def guard(
+        self, request: HttpRequest, requirement: Requirement, binding: Binding | None = None
+    ) -> HttpResponseBase | None:
         """``None`` when the request may proceed (claims on ``request.stepauth_claims``)."""
         authorization = request.headers.get("Authorization")
         if self.resource_server is not None and (authorization or self.browser is None):
@@ -73,19 +76,30 @@ class DjangoStepAuth:
             return None
         assert self.browser is not None
         session = request.session
-        step_up = self.browser.check(session, requirement)
-        if step_up is None:
-            request.stepauth_claims = dict(self.browser.claims(session) or {})  # type: ignore[attr-defined]
-            return None
         form: list[tuple[str, str]] = []
         if request.method not in ("GET", "HEAD"):
             form = [(k, v) for k, values in request.POST.lists() for v in values]
+        details = None
+        if binding is not None:
+            fields = dict(form) if form else request.GET.dict()
+            try:
+                details = binding.for_action(fields)
+            except _SDKError as exc:
+                return HttpResponse(exc.description, status=400, content_type="text/plain")
+            step_up = self.browser.check_bound(session, requirement, binding, details)
+        else:
+            step_up = self.browser.check(session, requirement)
+        if step_up is None:
+            request.stepauth_claims = dict(self.browser.claims(session) or {})  # type: ignore[attr-defined]
+            return None
         url = self.browser.begin(
             session,
             Requirement(step_up.acr_values or requirement.acr_values, step_up.max_age),
             method=request.method or "GET",
             url=request.get_full_path(),
             form=form,
+            authorization_details=details,
+            binding=binding,
         )
         return _SeeOther(url)
 
@@ -115,8 +129,11 @@ def _configured() -> DjangoStepAuth:
     return found
 
 
-def require(*acr_values: str, max_age: int | None = None) -> Callable[[F], F]:
-    """Guard a sync or an async view with a requirement."""
+def require(
+    *acr_values: str, max_age: int | None = None, bind: Binding | None = None
+) -> Callable[[F], F]:
+    """Guard a sync or an async view; ``bind=`` makes the step-up authorize this one
+    transaction, once (RFC 9396)."""
     requirement = Requirement(tuple(acr_values), max_age)
 
     def decorate(view: F) -> F:
@@ -124,7 +141,7 @@ def require(*acr_values: str, max_age: int | None = None) -> Callable[[F], F]:
 
             @functools.wraps(view)
             async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                denied = await sync_to_async(_configured().guard)(request, requirement)
+                denied = await sync_to_async(_configured().guard)(request, requirement, bind)
                 if denied is not None:
                     return denied
                 return await view(request, *args, **kwargs)
@@ -133,7 +150,7 @@ def require(*acr_values: str, max_age: int | None = None) -> Callable[[F], F]:
 
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            denied = _configured().guard(request, requirement)
+            denied = _configured().guard(request, requirement, bind)
             if denied is not None:
                 return denied
             return view(request, *args, **kwargs)

@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response as HTTPResponse
 
 from stepauth.assurance import Requirement
 from stepauth.sdk.api import AuthErrorResponse, ResourceServer, bearer_token, error_response
+from stepauth.sdk.binding import Binding
 from stepauth.sdk.browser import BrowserStepUp
 from stepauth.sdk.errors import AuthorizationFailed, CallbackError, InsufficientAuthentication
 from stepauth.sdk.errors import SDKError as _SDKError
@@ -51,7 +52,9 @@ class FlaskStepAuth:
         self.resource_server = resource_server
         self.browser = browser
 
-    def guard(self, requirement: Requirement) -> HTTPResponse | dict[str, Any]:
+    def guard(
+        self, requirement: Requirement, binding: Binding | None = None
+    ) -> HTTPResponse | dict[str, Any]:
         """The claims that meet ``requirement``, or the response to send instead."""
         request = flask.request
         authorization = request.headers.get("Authorization")
@@ -65,28 +68,42 @@ class FlaskStepAuth:
                 return _response(error_response(exc, profile=self.resource_server.profile))
         assert self.browser is not None
         session = flask.session
-        step_up = self.browser.check(session, requirement)
+        form = [] if request.method in ("GET", "HEAD") else list(request.form.items(multi=True))
+        details = None
+        if binding is not None:
+            fields = dict(form) if form else request.args.to_dict()
+            try:
+                details = binding.for_action(fields)
+            except _SDKError as exc:
+                return flask.Response(exc.description, status=400, mimetype="text/plain")
+            step_up = self.browser.check_bound(session, requirement, binding, details)
+        else:
+            step_up = self.browser.check(session, requirement)
         if step_up is None:
             claims = self.browser.claims(session)
             assert claims is not None
             return dict(claims)
-        form = [] if request.method in ("GET", "HEAD") else list(request.form.items(multi=True))
         url = self.browser.begin(
             session,
             Requirement(step_up.acr_values or requirement.acr_values, step_up.max_age),
             method=request.method,
             url=request.full_path if request.query_string else request.path,
             form=form,
+            authorization_details=details,
+            binding=binding,
         )
         return flask.redirect(url, code=303)
 
-    def require(self, *acr_values: str, max_age: int | None = None) -> Callable[[F], F]:
+    def require(
+        self, *acr_values: str, max_age: int | None = None, bind: Binding | None = None
+    ) -> Callable[[F], F]:
+        """Guard a view; ``bind=`` makes the step-up authorize this one transaction, once."""
         requirement = Requirement(tuple(acr_values), max_age)
 
         def decorate(view: F) -> F:
             @functools.wraps(view)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
-                outcome = self.guard(requirement)
+                outcome = self.guard(requirement, bind)
                 if isinstance(outcome, HTTPResponse):
                     return outcome
                 flask.g.stepauth_claims = outcome

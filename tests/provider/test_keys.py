@@ -155,3 +155,24 @@ async def test_ensure_publishes_every_algorithm_before_signing(store: SQLStore) 
     before = kids(ring.public_jwks())
     await ring.ensure()
     assert kids(ring.public_jwks()) == before
+
+
+async def test_jwks_of_an_instance_that_never_signs_follows_the_store(
+    store: SQLStore, tmp_path: Path
+) -> None:
+    """An instance that only serves /jwks still publishes keys another instance created."""
+    import asyncio
+
+    reader_store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}")
+    try:
+        reader = await KeyRing.load(reader_store, secret=SECRET, refresh_interval=0)
+        assert reader.public_jwks() == {"keys": []}
+        await reader.settle()
+        writer = await KeyRing.load(store, secret=SECRET)
+        await writer.ensure(["ES256"])
+        reader.public_jwks()  # starts a background reload
+        await asyncio.wait_for(reader.settle(), 30)
+        assert kids(reader.public_jwks()) == kids(writer.public_jwks())
+        await reader.settle()
+    finally:
+        await reader_store.close()

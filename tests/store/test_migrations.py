@@ -91,3 +91,18 @@ async def test_plain_sqlite_url_is_accepted(tmp_path: Path) -> None:
         assert (tmp_path / "plain.db").exists()
     finally:
         await store.close()
+
+
+async def test_instances_starting_together_migrate_once(store_url: str) -> None:
+    """Several Provider instances opening an empty database at once all come up."""
+    import asyncio
+
+    stores = await asyncio.gather(*(open_store(store_url) for _ in range(3)))
+    try:
+        _, versions = await stores[0].run_sync(_schema)
+        assert versions == ["0001"]
+        await stores[1].create_user("alice", None)
+        assert await stores[2].get_user_by_username("alice") is not None
+    finally:
+        for store in stores:
+            await store.close()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -61,6 +62,7 @@ MIN_SECRET_BYTES = 32
 _FORMAT = b"\x01"  # AES-256-GCM, 96-bit nonce, HKDF-SHA256 key
 _HKDF_INFO = b"stepauth signing-key encryption v1"
 _HKDF_SALT = b"stepauth/keys"
+_log = logging.getLogger("stepauth.keys")
 
 
 def key_encryption_key(secret: bytes, *, key_env: str = "STEPAUTH_SECRET_KEY") -> bytes:
@@ -147,6 +149,7 @@ class KeyRing:
         self._keys: list[_Loaded] = []
         self._loaded_at = float("-inf")
         self._lock = asyncio.Lock()
+        self._pending: asyncio.Task[None] | None = None
 
     @classmethod
     async def load(
@@ -191,6 +194,26 @@ class KeyRing:
         self._keys = loaded
         self._loaded_at = time.monotonic()
 
+    def _refresh_soon(self) -> None:
+        if self._pending is not None or time.monotonic() - self._loaded_at <= self.refresh_interval:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._pending = loop.create_task(self.refresh())
+        self._pending.add_done_callback(self._refreshed)
+
+    def _refreshed(self, task: asyncio.Task[None]) -> None:
+        self._pending = None
+        if not task.cancelled() and task.exception() is not None:
+            _log.warning("reloading signing keys failed: %r", task.exception())
+
+    async def settle(self) -> None:
+        """Wait for a background reload started by :meth:`public_jwks` (tests, shutdown)."""
+        if self._pending is not None:
+            await asyncio.shield(self._pending)
+
     @property
     def records(self) -> list[KeyRecord]:
         """The cached key records (public parts and states), oldest first."""
@@ -223,7 +246,13 @@ class KeyRing:
         return found.record.kid, found.key
 
     def public_jwks(self, *, now: float | None = None) -> dict[str, Any]:
-        """The JWK Set to publish: next, active, and retired keys still within ``retain``."""
+        """The JWK Set to publish: next, active, and retired keys still within ``retain``.
+
+        Served from the cache; when the cache is older than ``refresh_interval`` a reload
+        from the store is started in the background (keys rotated by another instance
+        appear within one interval even on an instance that never signs).
+        """
+        self._refresh_soon()
         now = self.clock() if now is None else now
         keys = []
         for loaded in self._keys:

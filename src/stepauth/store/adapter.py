@@ -166,7 +166,7 @@ class Store(Protocol):
         ...
 
     async def get(self, kind: str, key: str, *, now: float) -> Item | None:
-        """The item, or ``None`` if absent, expired or revoked (consumed items are returned)."""
+        """The item, or ``None`` if absent, expired, revoked or already consumed."""
         ...
 
     async def consume(self, kind: str, key: str, *, now: float) -> Consumed:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -63,7 +64,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import QueuePool, StaticPool
+from sqlalchemy.pool import NullPool, QueuePool, StaticPool
 
 from stepauth.errors import ConfigError
 from stepauth.store.adapter import (
@@ -98,6 +99,7 @@ BUSY_TIMEOUT_MS = 30_000
 SQLITE_THREADS = 8
 #: The Alembic script directory shipped inside the package.
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_MIGRATION_LOCK = threading.Lock()
 
 
 def _url(url: str) -> URL:
@@ -269,8 +271,27 @@ class SQLStore:
         return await self.run_sync(fn)
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision (no-op when already there)."""
-        await self._write(_upgrade)
+        """Bring the schema to the newest Alembic revision (no-op when already there).
+
+        Runs in a worker thread over a synchronous connection. Alembic's environment is
+        process-global, so migrations in one process run one at a time; across processes
+        PostgreSQL takes an advisory lock and SQLite the write lock (``BEGIN IMMEDIATE``).
+        """
+        await asyncio.to_thread(self._migrate_blocking)
+
+    def _migrate_blocking(self) -> None:
+        with _MIGRATION_LOCK:
+            if self.sync_engine is not None:
+                with self.sync_engine.begin() as conn:
+                    _upgrade(conn)
+                return
+            assert self.async_engine is not None
+            engine = create_sync_engine(self.async_engine.url, poolclass=NullPool)
+            try:
+                with engine.begin() as conn:
+                    _upgrade(conn)
+            finally:
+                engine.dispose()
 
     async def close(self) -> None:
         if self.async_engine is not None:

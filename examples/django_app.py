@@ -20,9 +20,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.utils.html import escape
 from django.views.decorators.csrf import csrf_exempt
+from examples._payment import payment
 
 from stepauth.assurance import Requirement
 from stepauth.sdk import BrowserStepUp, JWKSCache, RelyingParty, ResourceServer
+from stepauth.sdk.binding import Binding
 from stepauth.sdk.django import DjangoStepAuth, callback_view, require
 
 
@@ -80,6 +82,14 @@ def transfer(request: HttpRequest) -> HttpResponse:
     return HttpResponse(f"<p>Sent {amount} EUR to {iban} ({acr})</p>")
 
 
+@csrf_exempt  # the example has no CSRF middleware; a real project keeps it on
+@require("phr", max_age=300, bind=Binding(payment))
+def pay(request: HttpRequest) -> HttpResponse:
+    # Bound: this exact payment was approved at the OP, and the approval is now used up.
+    amount, creditor = escape(request.POST["amount"]), escape(request.POST["creditor"])
+    return HttpResponse(f"<p>Paid {amount} EUR to {creditor}</p>")
+
+
 @require("phr", max_age=300)
 async def balance(request: HttpRequest) -> HttpResponse:
     claims = request.stepauth_claims  # type: ignore[attr-defined]
@@ -93,6 +103,7 @@ def admin_area(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("login", login),
     path("transfer", transfer),
+    path("pay", pay),
     path("api/balance", balance),
     path("admin-area/keys", admin_area),
     path("stepauth/callback", callback_view),

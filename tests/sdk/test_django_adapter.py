@@ -138,3 +138,19 @@ def test_voluntary_lower_acr_is_refused_without_a_loop(stepauth: Any, ua: httpx.
     assert outcome.status_code == 403
     assert b"insufficient_user_authentication" in outcome.content
     assert not outcome.has_header("Location")
+
+
+def test_bound_payment_is_approved_once(stepauth: Any, ua: httpx.Client) -> None:
+    """RFC 9396 binding in Django: exactly that payment, once."""
+    from django.test import Client
+
+    client = Client()
+    sign_in_low(client, ua)
+    payment = {"amount": "42.00", "iban": IBAN, "creditor": "Merchant C"}
+    response = client.post("/pay", payment)
+    assert response.status_code == 303
+    assert "authorization_details" in authorize_params(response["Location"])
+    fields = confirm_fields(back(client, ua, response["Location"]).content.decode())
+    assert client.post("/pay", {**fields, "amount": "4200.00"}).status_code == 303
+    assert b"Paid 42.00 EUR to Merchant C" in client.post("/pay", fields).content
+    assert client.post("/pay", fields).status_code == 303

@@ -42,7 +42,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-from stepauth.errors import StepAuthError
+from stepauth.errors import FactorError
 
 if TYPE_CHECKING:
     from stepauth.assurance import AuthEvent, Category, Need
@@ -65,10 +65,8 @@ __all__ = [
 ]
 
 
-class FactorRejected(StepAuthError):
+class FactorRejected(FactorError):
     """A submission did not verify; ``description`` is safe to show to the user."""
-
-    error = "factor_rejected"
 
     def __init__(self, description: str = "", *, locked: bool = False) -> None:
         super().__init__(description or "We could not verify that. Please try again.")

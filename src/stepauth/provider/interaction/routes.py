@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from stepauth.errors import FactorError
 from stepauth.provider.authorize import bind_redirect
 from stepauth.provider.authorize.context import AuthorizationContext
 from stepauth.provider.authorize.login import (
@@ -235,8 +236,12 @@ async def submit(request: Request) -> Response:
         )
         try:
             verified = await plugin.verify(attempt)
-        except FactorRejected as exc:
-            await _audit(provider, ctx, "failure", plugin.kind, user, decision, locked=exc.locked)
+        except FactorError as exc:
+            # Only a FactorRejected message is written for users; any other verifier error
+            # gets the generic text (never which step failed, PSD2 RTS Art. 4(3)(a)).
+            rejected = exc if isinstance(exc, FactorRejected) else FactorRejected()
+            locked = rejected.locked
+            await _audit(provider, ctx, "failure", plugin.kind, user, decision, locked=locked)
             return await _page(
                 request,
                 uid,
@@ -244,8 +249,8 @@ async def submit(request: Request) -> Response:
                 ctx,
                 decision,
                 user,
-                error=exc.description,
-                locked=exc.locked and user is not None,
+                error=rejected.description,
+                locked=locked and user is not None,
             )
         if ctx.expected_sub is not None and verified.user.id != ctx.expected_sub:
             raise InvalidRequest("signed in as a different user than requested")

@@ -146,20 +146,6 @@ def drive(client: httpx.Client, url: str, redirect_uri: str) -> dict[str, str]:
     raise AssertionError("too many redirects")
 
 
-def wait_port(url: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise AssertionError(f"{url} did not come up")
-
-
-Signer = Callable[..., str]
-
-
 def sign_raw(header: Mapping[str, Any], claims: Mapping[str, Any], key: RSAKey) -> str:
     """RS256 over an arbitrary header (for headers a JOSE library refuses to produce)."""
     import base64

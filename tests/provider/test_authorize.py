@@ -411,3 +411,27 @@ async def test_expired_pushed_request_uri(provider: Provider) -> None:
     )
     assert response.status_code == 400
     assert "invalid_request_uri" in response.text
+
+
+async def test_claims_sub_value_for_another_user_is_never_answered(provider: Provider) -> None:
+    """OIDC-11 / OIDC-26: a requested sub that is not the session's → no silent token."""
+    await sign_in(provider.browser, query())
+    claims = {"id_token": {"sub": {"value": "someone-else"}}}
+    result = rp_params(
+        await provider.browser.get(
+            "/authorize", params=query(prompt="none", claims=json.dumps(claims))
+        )
+    )
+    assert result["error"] == "login_required"
+
+
+async def test_request_object_is_not_supported(provider: Provider) -> None:
+    response = await provider.browser.get("/authorize", params=query(request="e30.e30."))
+    assert response.status_code == 400
+    assert "request_not_supported" in response.text
+
+
+async def test_oversized_parameter_is_refused(provider: Provider) -> None:
+    response = await provider.browser.get("/authorize", params=query(claims="x" * 20_000))
+    assert response.status_code == 400
+    assert "location" not in response.headers

@@ -9,7 +9,10 @@ from __future__ import annotations
 from stepauth.provider.authorize.context import AuthorizationContext
 from stepauth.provider.errors import InvalidRequest
 
-__all__ = ["parse"]
+__all__ = ["MAX_PARAMETER_LENGTH", "parse"]
+
+#: Longer values are refused before any parsing (claims JSON, authorization_details).
+MAX_PARAMETER_LENGTH = 16_384
 
 
 async def parse(ctx: AuthorizationContext) -> None:
@@ -24,6 +27,8 @@ async def parse(ctx: AuthorizationContext) -> None:
         if value == "":
             continue
         if name in params:
-            raise InvalidRequest(f"parameter {name} must not be repeated")
+            raise InvalidRequest("a parameter must not be repeated")
+        if len(value) > MAX_PARAMETER_LENGTH:
+            raise InvalidRequest("a parameter is too long")
         params[name] = value
     ctx.params = params

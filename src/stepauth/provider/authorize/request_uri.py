@@ -18,7 +18,9 @@ PAR_PREFIX = "urn:ietf:params:oauth:request_uri:"
 
 async def load_request_uri(ctx: AuthorizationContext) -> None:
     if "request" in ctx.params:
-        raise InvalidRequest("request objects are not supported; use PAR")
+        raise InvalidRequest(
+            "request objects are not supported; use PAR", error="request_not_supported"
+        )
     request_uri = ctx.params.get("request_uri")
     if request_uri is None:
         return

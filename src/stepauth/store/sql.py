@@ -41,32 +41,23 @@ from typing import Any, TypeVar
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
-    BigInteger,
     Connection,
     Engine,
     Row,
-    String,
-    and_,
-    case,
-    cast,
     delete,
     event,
-    false,
     insert,
-    literal,
-    or_,
     select,
-    true,
     update,
 )
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool, QueuePool, StaticPool
 
 from stepauth.errors import ConfigError
+from stepauth.store import statements as stmts
 from stepauth.store.adapter import (
     KEY_STATES,
     Consumed,
@@ -82,9 +73,6 @@ from stepauth.store.schema import (
     audit,
     factor_counters,
     factors,
-    failures,
-    items,
-    sessions,
     signing_keys,
     users,
 )
@@ -218,10 +206,6 @@ def _session(row: Any) -> Session:
     )
 
 
-def _live(now: float) -> Any:
-    return and_(sessions.c.idle_expires_at > now, sessions.c.absolute_expires_at > now)
-
-
 class SQLStore:
     """:class:`~stepauth.store.adapter.Store` over SQLAlchemy (see the module docstring)."""
 
@@ -237,6 +221,7 @@ class SQLStore:
         self.async_engine = async_engine
         self.sync_engine = sync_engine
         self.dialect = (async_engine or sync_engine).dialect.name  # type: ignore[union-attr]
+        self._upserts = stmts.upserts(self.dialect)
         self._executor = (
             ThreadPoolExecutor(threads, thread_name_prefix="stepauth-sqlite")
             if sync_engine is not None
@@ -301,11 +286,6 @@ class SQLStore:
             await loop.run_in_executor(self._executor, self.sync_engine.dispose)
             self._executor.shutdown(wait=False)
 
-    def _insert(self, table: Any) -> Any:
-        if self.dialect == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
-
     # -- single-use / expiring artefacts -------------------------------------------------
 
     async def put(
@@ -318,7 +298,9 @@ class SQLStore:
         grant_id: str | None = None,
         user_id: str | None = None,
     ) -> None:
-        values = {
+        params = {
+            "kind": kind,
+            "key": key,
             "payload": _json(payload),
             "grant_id": grant_id,
             "user_id": user_id,
@@ -327,19 +309,11 @@ class SQLStore:
             "revoked": False,
             "created_at": time.time(),
         }
-        stmt = self._insert(items).values(kind=kind, key=key, **values)
-        stmt = stmt.on_conflict_do_update(index_elements=["kind", "key"], set_=values)
-        await self._write(lambda conn: conn.execute(stmt))
+        await self._write(lambda conn: conn.execute(self._upserts.put_item, params))
 
     async def get(self, kind: str, key: str, *, now: float) -> Item | None:
-        stmt = select(items).where(
-            items.c.kind == kind,
-            items.c.key == key,
-            items.c.consumed_at.is_(None),
-            items.c.revoked == false(),
-            or_(items.c.expires_at.is_(None), items.c.expires_at > now),
-        )
-        row = await self._read(lambda conn: conn.execute(stmt).first())
+        params = {"b_kind": kind, "b_key": key, "b_now": now}
+        row = await self._read(lambda conn: conn.execute(stmts.GET_ITEM, params).first())
         if row is None:
             return None
         return Item(
@@ -354,31 +328,13 @@ class SQLStore:
         )
 
     async def consume(self, kind: str, key: str, *, now: float) -> Consumed:
-        claim = (
-            update(items)
-            .where(
-                items.c.kind == kind,
-                items.c.key == key,
-                items.c.consumed_at.is_(None),
-                or_(items.c.expires_at.is_(None), items.c.expires_at > now),
-                items.c.revoked == false(),
-            )
-            .values(consumed_at=now)
-            .returning(items.c.payload, items.c.grant_id)
-        )
-        look = select(
-            items.c.payload,
-            items.c.grant_id,
-            items.c.consumed_at,
-            items.c.expires_at,
-            items.c.revoked,
-        ).where(items.c.kind == kind, items.c.key == key)
+        params = {"b_kind": kind, "b_key": key, "b_now": now}
 
         def run(conn: Connection) -> Consumed:
-            won = conn.execute(claim).first()
+            won = conn.execute(stmts.CLAIM_ITEM, params).first()
             if won is not None:
                 return Consumed("ok", dict(won.payload), won.grant_id)
-            row = conn.execute(look).first()  # read-only: why did the claim fail?
+            row = conn.execute(stmts.LOOK_ITEM, params).first()  # read-only: why did it fail?
             if row is None:
                 return Consumed("missing")
             if row.consumed_at is not None:
@@ -392,53 +348,49 @@ class SQLStore:
         return await self._write(run)
 
     async def delete(self, kind: str, key: str) -> None:
-        stmt = delete(items).where(items.c.kind == kind, items.c.key == key)
-        await self._write(lambda conn: conn.execute(stmt))
+        params = {"b_kind": kind, "b_key": key}
+        await self._write(lambda conn: conn.execute(stmts.DELETE_ITEM, params))
 
     async def revoke_grant(self, grant_id: str) -> int:
-        stmt = (
-            update(items)
-            .where(items.c.grant_id == grant_id, items.c.revoked == false())
-            .values(revoked=True)
+        params = {"b_grant": grant_id}
+        return await self._write(
+            lambda conn: int(conn.execute(stmts.REVOKE_GRANT, params).rowcount)
         )
-        return await self._write(lambda conn: int(conn.execute(stmt).rowcount))
 
     async def purge_expired(self, *, now: float) -> int:
         """Delete items expired before ``now`` (housekeeping; not part of the protocol)."""
-        stmt = delete(items).where(items.c.expires_at.is_not(None), items.c.expires_at <= now)
-        return await self._write(lambda conn: int(conn.execute(stmt).rowcount))
+        params = {"b_now": now}
+        return await self._write(lambda conn: int(conn.execute(stmts.PURGE_ITEMS, params).rowcount))
 
     # -- users ---------------------------------------------------------------------------
 
     async def create_user(self, username: str, password_hash: str | None) -> User:
         user = User(_new_id(), username, password_hash, False, time.time())
-        stmt = insert(users).values(
-            id=user.id,
-            username=username,
-            password_hash=password_hash,
-            disabled=False,
-            created_at=user.created_at,
-        )
+        params = {
+            "id": user.id,
+            "username": username,
+            "password_hash": password_hash,
+            "disabled": False,
+            "created_at": user.created_at,
+        }
         try:
-            await self._write(lambda conn: conn.execute(stmt))
+            await self._write(lambda conn: conn.execute(stmts.INSERT_USER, params))
         except IntegrityError:
             raise StoreError(f"user {username!r} already exists", error="user_exists") from None
         return user
 
-    async def _one_user(self, *where: Any) -> User | None:
-        stmt = select(users).where(*where)
-        row = await self._read(lambda conn: conn.execute(stmt).first())
+    async def _one_user(self, stmt: Any, params: dict[str, Any]) -> User | None:
+        row = await self._read(lambda conn: conn.execute(stmt, params).first())
         return None if row is None else _user(row)
 
     async def get_user(self, user_id: str) -> User | None:
-        return await self._one_user(users.c.id == user_id)
+        return await self._one_user(stmts.USER_BY_ID, {"b_id": user_id})
 
     async def get_user_by_username(self, username: str) -> User | None:
-        return await self._one_user(users.c.username == username)
+        return await self._one_user(stmts.USER_BY_NAME, {"b_username": username})
 
     async def list_users(self) -> list[User]:
-        stmt = select(users).order_by(users.c.username)
-        rows = await self._read(lambda conn: conn.execute(stmt).all())
+        rows = await self._read(lambda conn: conn.execute(stmts.ALL_USERS).all())
         return [_user(row) for row in rows]
 
     async def _update_user(self, user_id: str, **values: Any) -> None:
@@ -474,25 +426,22 @@ class SQLStore:
             "idle_expires_at": min(now + idle_timeout, absolute),
             "absolute_expires_at": absolute,
         }
-        stmt = insert(sessions).values(values)
-        await self._write(lambda conn: conn.execute(stmt))
+        await self._write(lambda conn: conn.execute(stmts.INSERT_SESSION, values))
         return _session(_Values(values))
 
     async def get_session(self, session_id: str, *, now: float) -> Session | None:
-        stmt = select(sessions).where(sessions.c.id == session_id, _live(now))
-        row = await self._read(lambda conn: conn.execute(stmt).first())
+        params = {"b_id": session_id, "b_now": now}
+        row = await self._read(lambda conn: conn.execute(stmts.GET_SESSION, params).first())
         return None if row is None else _session(row)
 
     async def rotate_session(
         self, session_id: str, *, append_events: Sequence[Mapping[str, Any]], now: float
     ) -> Session | None:
-        take = (
-            delete(sessions).where(sessions.c.id == session_id, _live(now)).returning(*sessions.c)
-        )
+        params = {"b_id": session_id, "b_now": now}
         added = [dict(e) for e in append_events]
 
         def run(conn: Connection) -> Session | None:
-            old = conn.execute(take).first()
+            old = conn.execute(stmts.TAKE_SESSION, params).first()
             if old is None:
                 return None  # unknown, expired, or another rotation won
             values = {
@@ -505,29 +454,18 @@ class SQLStore:
                 "idle_expires_at": min(now + old.idle_timeout, old.absolute_expires_at),
                 "absolute_expires_at": old.absolute_expires_at,
             }
-            conn.execute(insert(sessions).values(values))
+            conn.execute(stmts.INSERT_SESSION, values)
             return _session(_Values(values))
 
         return await self._write(run)
 
     async def touch_session(self, session_id: str, *, now: float) -> None:
-        slid = now + sessions.c.idle_timeout
-        stmt = (
-            update(sessions)
-            .where(sessions.c.id == session_id, _live(now))
-            .values(
-                last_seen_at=now,
-                idle_expires_at=case(
-                    (slid < sessions.c.absolute_expires_at, slid),
-                    else_=sessions.c.absolute_expires_at,
-                ),
-            )
-        )
-        await self._write(lambda conn: conn.execute(stmt))
+        params = {"b_id": session_id, "b_now": now}
+        await self._write(lambda conn: conn.execute(stmts.TOUCH_SESSION, params))
 
     async def delete_session(self, session_id: str) -> None:
-        stmt = delete(sessions).where(sessions.c.id == session_id)
-        await self._write(lambda conn: conn.execute(stmt))
+        params = {"b_id": session_id}
+        await self._write(lambda conn: conn.execute(stmts.DELETE_SESSION, params))
 
     # -- signing keys --------------------------------------------------------------------
 
@@ -585,15 +523,12 @@ class SQLStore:
     # -- factors -------------------------------------------------------------------------
 
     @staticmethod
-    def _factors(conn: Connection, *where: Any) -> list[Factor]:
-        stmt = select(factors).where(*where).order_by(factors.c.created_at, factors.c.id)
-        rows = conn.execute(stmt).all()
+    def _factors(conn: Connection, stmt: Any, params: dict[str, Any]) -> list[Factor]:
+        rows = conn.execute(stmt, params).all()
         if not rows:
             return []
-        ids = [row.id for row in rows]
         counters: dict[str, dict[str, int]] = {}
-        look = select(factor_counters).where(factor_counters.c.factor_id.in_(ids))
-        for c in conn.execute(look).all():
+        for c in conn.execute(stmts.COUNTERS_OF, {"b_ids": [row.id for row in rows]}).all():
             counters.setdefault(c.factor_id, {})[c.field] = int(c.value)
         return [
             Factor(
@@ -612,15 +547,8 @@ class SQLStore:
 
     def _seed_counters(self, conn: Connection, factor_id: str, data: Mapping[str, Any]) -> None:
         for name, value in _int_fields(data).items():
-            stmt = self._insert(factor_counters).values(
-                factor_id=factor_id, field=name, value=value
-            )
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["factor_id", "field"],
-                set_={"value": stmt.excluded.value},
-                where=factor_counters.c.value < stmt.excluded.value,
-            )
-            conn.execute(stmt)
+            params = {"factor_id": factor_id, "field": name, "value": value}
+            conn.execute(self._upserts.seed_counter, params)
 
     async def add_factor(
         self,
@@ -633,20 +561,20 @@ class SQLStore:
         now: float,
     ) -> Factor:
         factor_id = _new_id()
-        stmt = insert(factors).values(
-            id=factor_id,
-            user_id=user_id,
-            kind=kind,
-            label=label,
-            data=_json(data),
-            credential_id=credential_id,
-            created_at=now,
-            last_used_at=None,
-            disabled=False,
-        )
+        params = {
+            "id": factor_id,
+            "user_id": user_id,
+            "kind": kind,
+            "label": label,
+            "data": _json(data),
+            "credential_id": credential_id,
+            "created_at": now,
+            "last_used_at": None,
+            "disabled": False,
+        }
 
         def run(conn: Connection) -> None:
-            conn.execute(stmt)
+            conn.execute(stmts.INSERT_FACTOR, params)
             self._seed_counters(conn, factor_id, data)
 
         try:
@@ -658,15 +586,18 @@ class SQLStore:
         return Factor(factor_id, user_id, kind, label, _json(data), credential_id, now)
 
     async def list_factors(self, user_id: str) -> list[Factor]:
-        return await self._read(lambda conn: self._factors(conn, factors.c.user_id == user_id))
+        params = {"b_user": user_id}
+        return await self._read(lambda conn: self._factors(conn, stmts.FACTORS_OF_USER, params))
 
     async def get_factor(self, factor_id: str) -> Factor | None:
-        found = await self._read(lambda conn: self._factors(conn, factors.c.id == factor_id))
+        params = {"b_id": factor_id}
+        found = await self._read(lambda conn: self._factors(conn, stmts.FACTOR_BY_ID, params))
         return found[0] if found else None
 
     async def get_factor_by_credential_id(self, credential_id: str) -> Factor | None:
+        params = {"b_credential": credential_id}
         found = await self._read(
-            lambda conn: self._factors(conn, factors.c.credential_id == credential_id)
+            lambda conn: self._factors(conn, stmts.FACTOR_BY_CREDENTIAL, params)
         )
         return found[0] if found else None
 
@@ -709,60 +640,50 @@ class SQLStore:
         await self._write(run)
 
     async def advance_counter(self, factor_id: str, field: str, value: int) -> bool:
-        source = select(
-            factors.c.id,
-            cast(literal(field), String),
-            cast(literal(int(value)), BigInteger),
-        ).where(factors.c.id == factor_id, true())
-        stmt = self._insert(factor_counters).from_select(["factor_id", "field", "value"], source)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["factor_id", "field"],
-            set_={"value": stmt.excluded.value},
-            where=factor_counters.c.value < stmt.excluded.value,
-        ).returning(factor_counters.c.value)
-        return await self._write(lambda conn: conn.execute(stmt).first() is not None)
+        params = {"b_factor": factor_id, "b_field": field, "b_value": int(value)}
+        stmt = self._upserts.advance_counter
+        return await self._write(lambda conn: conn.execute(stmt, params).first() is not None)
 
     # -- failure counters ----------------------------------------------------------------
 
     async def record_failure(self, user_id: str, factor_type: str, *, now: float) -> int:
-        stmt = self._insert(failures).values(
-            user_id=user_id, factor_type=factor_type, count=1, last_failure_at=now
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["user_id", "factor_type"],
-            set_={"count": failures.c.count + 1, "last_failure_at": now},
-        ).returning(failures.c.count)
-        return await self._write(lambda conn: int(conn.execute(stmt).scalar_one()))
+        params = {
+            "user_id": user_id,
+            "factor_type": factor_type,
+            "count": 1,
+            "blocked_until": None,
+            "last_failure_at": now,
+        }
+        stmt = self._upserts.record_failure
+        return await self._write(lambda conn: int(conn.execute(stmt, params).scalar_one()))
 
     async def reset_failures(self, user_id: str, factor_type: str) -> None:
-        stmt = delete(failures).where(
-            failures.c.user_id == user_id, failures.c.factor_type == factor_type
-        )
-        await self._write(lambda conn: conn.execute(stmt))
+        params = {"b_user": user_id, "b_type": factor_type}
+        await self._write(lambda conn: conn.execute(stmts.RESET_FAILURES, params))
 
     async def failure_state(self, user_id: str, factor_type: str) -> FailureState:
-        stmt = select(failures).where(
-            failures.c.user_id == user_id, failures.c.factor_type == factor_type
-        )
-        row = await self._read(lambda conn: conn.execute(stmt).first())
+        params = {"b_user": user_id, "b_type": factor_type}
+        row = await self._read(lambda conn: conn.execute(stmts.FAILURE_STATE, params).first())
         if row is None:
             return FailureState()
         return FailureState(int(row._mapping["count"]), row.blocked_until, row.last_failure_at)
 
     async def set_blocked_until(self, user_id: str, factor_type: str, until: float | None) -> None:
-        stmt = self._insert(failures).values(
-            user_id=user_id, factor_type=factor_type, count=0, blocked_until=until
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["user_id", "factor_type"], set_={"blocked_until": until}
-        )
-        await self._write(lambda conn: conn.execute(stmt))
+        params = {
+            "user_id": user_id,
+            "factor_type": factor_type,
+            "count": 0,
+            "blocked_until": until,
+            "last_failure_at": None,
+        }
+        stmt = self._upserts.set_blocked_until
+        await self._write(lambda conn: conn.execute(stmt, params))
 
     # -- audit ---------------------------------------------------------------------------
 
     async def append_audit(self, event: Mapping[str, Any], *, now: float) -> None:
-        stmt = insert(audit).values(at=now, event=_json(event))
-        await self._write(lambda conn: conn.execute(stmt))
+        params = {"at": now, "event": _json(event)}
+        await self._write(lambda conn: conn.execute(stmts.INSERT_AUDIT, params))
 
     async def tail_audit(self, limit: int = 50) -> list[dict[str, Any]]:
         stmt = select(audit).order_by(audit.c.seq.desc()).limit(max(0, int(limit)))

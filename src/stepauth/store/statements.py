@@ -1,0 +1,171 @@
+"""Prebuilt SQL statements of the store (built once: constructing a statement per call
+costs several times more CPU than executing it). Parameters are ``b_*`` bind names.
+
+Dialect-specific upserts (``INSERT … ON CONFLICT``) come from :func:`upserts`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    false,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import BindParameter
+
+from stepauth.store.schema import (
+    audit,
+    factor_counters,
+    factors,
+    failures,
+    items,
+    sessions,
+    users,
+)
+
+__all__ = ["Upserts", "upserts"]
+
+_kind: BindParameter[Any] = bindparam("b_kind")
+_key: BindParameter[Any] = bindparam("b_key")
+_now: BindParameter[Any] = bindparam("b_now")
+_item = and_(items.c.kind == _kind, items.c.key == _key)
+_usable = and_(
+    items.c.consumed_at.is_(None),
+    or_(items.c.expires_at.is_(None), items.c.expires_at > _now),
+    items.c.revoked == false(),
+)
+
+GET_ITEM = select(items).where(_item, _usable)
+#: The single-use claim: one atomic statement (DESIGN.md §4).
+CLAIM_ITEM = (
+    update(items)
+    .where(_item, _usable)
+    .values(consumed_at=_now)
+    .returning(items.c.payload, items.c.grant_id)
+)
+LOOK_ITEM = select(
+    items.c.payload, items.c.grant_id, items.c.consumed_at, items.c.expires_at, items.c.revoked
+).where(_item)
+DELETE_ITEM = delete(items).where(_item)
+REVOKE_GRANT = (
+    update(items)
+    .where(items.c.grant_id == bindparam("b_grant"), items.c.revoked == false())
+    .values(revoked=True)
+)
+PURGE_ITEMS = delete(items).where(items.c.expires_at.is_not(None), items.c.expires_at <= _now)
+
+INSERT_USER = insert(users)
+USER_BY_ID = select(users).where(users.c.id == bindparam("b_id"))
+USER_BY_NAME = select(users).where(users.c.username == bindparam("b_username"))
+ALL_USERS = select(users).order_by(users.c.username)
+
+_session = sessions.c.id == bindparam("b_id")
+_live = and_(sessions.c.idle_expires_at > _now, sessions.c.absolute_expires_at > _now)
+INSERT_SESSION = insert(sessions)
+GET_SESSION = select(sessions).where(_session, _live)
+#: Rotation: whoever deletes the old row wins (DELETE … RETURNING).
+TAKE_SESSION = delete(sessions).where(_session, _live).returning(*sessions.c)
+_slid = _now + sessions.c.idle_timeout
+TOUCH_SESSION = (
+    update(sessions)
+    .where(_session, _live)
+    .values(
+        last_seen_at=_now,
+        idle_expires_at=case(
+            (_slid < sessions.c.absolute_expires_at, _slid),
+            else_=sessions.c.absolute_expires_at,
+        ),
+    )
+)
+DELETE_SESSION = delete(sessions).where(_session)
+
+_factor_order = (factors.c.created_at, factors.c.id)
+FACTORS_OF_USER = (
+    select(factors).where(factors.c.user_id == bindparam("b_user")).order_by(*_factor_order)
+)
+FACTOR_BY_ID = select(factors).where(factors.c.id == bindparam("b_id"))
+FACTOR_BY_CREDENTIAL = select(factors).where(factors.c.credential_id == bindparam("b_credential"))
+COUNTERS_OF = select(factor_counters).where(
+    factor_counters.c.factor_id.in_(bindparam("b_ids", expanding=True))
+)
+INSERT_FACTOR = insert(factors)
+
+FAILURE_STATE = select(failures).where(
+    failures.c.user_id == bindparam("b_user"), failures.c.factor_type == bindparam("b_type")
+)
+RESET_FAILURES = delete(failures).where(
+    failures.c.user_id == bindparam("b_user"), failures.c.factor_type == bindparam("b_type")
+)
+
+INSERT_AUDIT = insert(audit)
+
+
+@dataclass(frozen=True, slots=True)
+class Upserts:
+    """The dialect's ``INSERT … ON CONFLICT`` statements."""
+
+    put_item: Any
+    record_failure: Any
+    set_blocked_until: Any
+    seed_counter: Any
+    advance_counter: Any
+
+
+def upserts(dialect: str) -> Upserts:
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+    item = make(items)
+    item_columns = ("payload", "grant_id", "user_id", "expires_at", "consumed_at", "revoked")
+    put_item = item.on_conflict_do_update(
+        index_elements=["kind", "key"],
+        set_={
+            **{c: getattr(item.excluded, c) for c in item_columns},
+            "created_at": item.excluded.created_at,
+        },
+    )
+
+    failure = make(failures)
+    record_failure = failure.on_conflict_do_update(
+        index_elements=["user_id", "factor_type"],
+        set_={"count": failures.c.count + 1, "last_failure_at": failure.excluded.last_failure_at},
+    ).returning(failures.c.count)
+    blocked = make(failures)
+    set_blocked_until = blocked.on_conflict_do_update(
+        index_elements=["user_id", "factor_type"],
+        set_={"blocked_until": blocked.excluded.blocked_until},
+    )
+
+    seed = make(factor_counters)
+    seed_counter = seed.on_conflict_do_update(
+        index_elements=["factor_id", "field"],
+        set_={"value": seed.excluded.value},
+        where=factor_counters.c.value < seed.excluded.value,
+    )
+
+    # advance only if greater, and only for a factor that exists: one statement
+    source = select(
+        factors.c.id,
+        cast(bindparam("b_field", type_=String), String),
+        cast(bindparam("b_value", type_=BigInteger), BigInteger),
+    ).where(factors.c.id == bindparam("b_factor"), true())
+    advance = make(factor_counters).from_select(["factor_id", "field", "value"], source)
+    advance_counter = advance.on_conflict_do_update(
+        index_elements=["factor_id", "field"],
+        set_={"value": advance.excluded.value},
+        where=factor_counters.c.value < advance.excluded.value,
+    ).returning(factor_counters.c.value)
+    return Upserts(put_item, record_failure, set_blocked_until, seed_counter, advance_counter)

@@ -3,7 +3,9 @@
 ``store = await open_store(url)`` opens SQLite (``sqlite+aiosqlite:///path``, WAL) or
 PostgreSQL (``postgresql+psycopg://…``), migrates the schema to head with the Alembic
 migrations shipped in :mod:`stepauth.store.migrations`, and returns a :class:`Store`.
-``stepauth.store.redis.RedisEphemeral`` optionally holds the ephemeral single-use kinds.
+``open_store(url, redis_url=…, redis_prefix=…)`` keeps the ephemeral single-use kinds in
+Redis (:class:`stepauth.store.routed.RoutedStore` over
+:class:`stepauth.store.redis.RedisEphemeral`).
 """
 
 from __future__ import annotations

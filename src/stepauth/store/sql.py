@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from alembic import command
 from alembic.config import Config
@@ -66,6 +66,7 @@ from stepauth.store.adapter import (
     Item,
     KeyRecord,
     Session,
+    Store,
     StoreError,
     User,
 )
@@ -148,8 +149,40 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(cfg, "head")
 
 
-async def open_store(url: str, *, migrate_schema: bool = True) -> SQLStore:
-    """Open the store at ``url`` and migrate its schema to head (works on an empty DB)."""
+@overload
+async def open_store(
+    url: str, *, migrate_schema: bool = True, redis_url: None = None, redis_prefix: str = ...
+) -> SQLStore: ...
+
+
+@overload
+async def open_store(
+    url: str, *, migrate_schema: bool = True, redis_url: str, redis_prefix: str = ...
+) -> Store: ...
+
+
+async def open_store(
+    url: str,
+    *,
+    migrate_schema: bool = True,
+    redis_url: str | None = None,
+    redis_prefix: str = "stepauth:",
+) -> Store:
+    """Open the store at ``url`` and migrate its schema to head (works on an empty DB).
+
+    With ``redis_url`` the ephemeral single-use kinds live in Redis
+    (:class:`~stepauth.store.routed.RoutedStore`).
+    """
+    store = await _open_sql(url, migrate_schema=migrate_schema)
+    if redis_url is None:
+        return store
+    from stepauth.store.redis import RedisEphemeral
+    from stepauth.store.routed import RoutedStore
+
+    return RoutedStore(store, RedisEphemeral(redis_url, redis_prefix))
+
+
+async def _open_sql(url: str, *, migrate_schema: bool) -> SQLStore:
     parsed = _url(url)
     if parsed.get_backend_name() == "sqlite":
         engine, threads = _sqlite_engine(parsed)

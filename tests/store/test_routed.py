@@ -1,0 +1,44 @@
+"""open_store(..., redis_url=...): ephemeral kinds in Redis, durable state in SQL."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from stepauth.store import open_store
+from stepauth.store.routed import RoutedStore
+
+pytestmark = pytest.mark.redis
+
+
+async def test_ephemeral_kinds_live_in_redis_and_grants_revoke_everywhere(
+    tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'routed.db'}"
+    store = await open_store(url, redis_url=redis_url, redis_prefix=redis_prefix)
+    other = await open_store(url, redis_url=redis_url, redis_prefix=redis_prefix)
+    assert isinstance(store, RoutedStore)
+    assert isinstance(other, RoutedStore)
+    now = time.time()
+    try:
+        await store.put("code", "c1", {"sub": "u"}, expires_at=now + 60, grant_id="g")
+        await store.put("refresh_token", "r1", {"sub": "u"}, expires_at=now + 900, grant_id="g")
+        assert await store.ephemeral.client.exists(f"{redis_prefix}item:code:c1")
+        assert await store.ephemeral.get("refresh_token", "r1", now=now) is None
+        assert await store.store.get("refresh_token", "r1", now=now) is not None
+
+        results = await asyncio.gather(
+            store.consume("code", "c1", now=now), other.consume("code", "c1", now=now)
+        )
+        assert sorted(r.status for r in results) == ["ok", "replayed"]
+        assert await store.revoke_grant("g") == 2
+        assert (await store.consume("refresh_token", "r1", now=now)).status == "missing"
+
+        user = await store.create_user("alice", None)
+        assert await other.get_user_by_username("alice") == user
+    finally:
+        await store.close()
+        await other.close()

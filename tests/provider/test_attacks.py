@@ -366,3 +366,20 @@ async def test_no_inline_script_in_any_template() -> None:
         text = template.read_text()
         assert re.search(r"<script(?![^>]*\bsrc=)", text) is None, template.name
         assert re.search(r"\son[a-z]+\s*=", text) is None, template.name  # no inline handlers
+
+
+async def test_hinted_user_is_not_signed_in_by_a_one_time_code_alone(provider: Provider) -> None:
+    """A hint names a user but proves nothing: without that user's session the first
+    factor must identify them (password), never a code alone."""
+    from tests.provider.frontchannel import TotpPlugin, enrol_totp, use_factors
+
+    use_factors(provider, totp=True)
+    bob = await provider.create_user("bob", "bob's long passphrase")
+    await enrol_totp(provider, bob.id)
+    hint = await _id_token(provider, bob.id)
+    shown = await open_interaction(provider.browser, query(id_token_hint=hint))
+    assert TotpPlugin.kind not in shown.kinds()
+    assert shown.kinds() == ["password"]
+    forced = await submit(provider.browser, shown, "password", factor=TotpPlugin.kind, code="1")
+    assert rp_params(forced)["error"] == "invalid_request"
+    assert session_cookie(provider.browser) is None

@@ -93,14 +93,26 @@ async def _expected_user(
     return None
 
 
+def _signed_in(loaded: tuple[Session, User] | None, user: User | None) -> bool:
+    return loaded is not None and user is not None and loaded[1].id == user.id
+
+
 async def _offered(
-    ctx: AuthorizationContext, user: User | None, decision: Decision
+    ctx: AuthorizationContext, user: User | None, decision: Decision, *, signed_in: bool
 ) -> list[FactorPlugin]:
+    """Factors that can supply what is missing.
+
+    Without a session of this user the first factor must identify them (password,
+    discoverable passkey): a user named only by an ``id_token_hint`` or ``sub`` request
+    is not signed in by a one-time code alone.
+    """
     plugins = await available_plugins(ctx, user)
+    if not signed_in:
+        plugins = [p for p in plugins if p.identifies]
     if not decision.missing:
         return plugins
     useful = [p for p in plugins if any(helps(p.capability, n) for n in decision.missing)]
-    if not useful and user is None:
+    if not useful and not signed_in:
         return plugins  # the user must first say who they are
     return useful
 
@@ -113,10 +125,11 @@ async def _page(
     decision: Decision,
     user: User | None,
     *,
+    signed_in: bool,
     error: str | None = None,
     locked: bool = False,
 ) -> Response:
-    offered = await _offered(ctx, user, decision)
+    offered = await _offered(ctx, user, decision, signed_in=signed_in)
     if not offered:
         raise AccessDenied("no sign-in method is available for this account")
     view = FormView(login_hint=ctx.login_hint, user=user)
@@ -204,7 +217,15 @@ async def show(request: Request) -> Response:
         if decision.satisfied and loaded is not None:
             return await _finish(request, uid, ctx, loaded[0], decision)
         user = await _expected_user(ctx, loaded, decision)
-        return await _page(request, uid, payload, ctx, decision, user)
+        return await _page(
+            request,
+            uid,
+            payload,
+            ctx,
+            decision,
+            user,
+            signed_in=_signed_in(loaded, user),
+        )
     except ProviderError as exc:
         raise bind_redirect(exc, ctx) from None
 
@@ -220,7 +241,8 @@ async def submit(request: Request) -> Response:
         loaded = await load_session(request, provider)
         decision = await decide(ctx, loaded, before=before)
         user = await _expected_user(ctx, loaded, decision)
-        offered = {p.kind: p for p in await _offered(ctx, user, decision)}
+        signed_in = _signed_in(loaded, user)
+        offered = {p.kind: p for p in await _offered(ctx, user, decision, signed_in=signed_in)}
         plugin = offered.get(form.get("factor", ""))
         if plugin is None:
             raise InvalidRequest("that sign-in method is not offered here")
@@ -249,6 +271,7 @@ async def submit(request: Request) -> Response:
                 ctx,
                 decision,
                 user,
+                signed_in=signed_in,
                 error=rejected.description,
                 locked=locked and user is not None,
             )

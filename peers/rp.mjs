@@ -7,8 +7,11 @@
 //     --redirect-uri http://127.0.0.1:9/cb --username alice --acr-values "urn:stepauth:acr:1fa" \
 //     --max-age 300 [--expect-error unmet_authentication_requirements] [--userinfo]
 //
-// The password comes from --password or the RP_PASSWORD environment variable.
+// The password comes from --password or the RP_PASSWORD environment variable. With
+// --session-file PATH the browser's cookies are read from and written back to PATH, so
+// successive runs act as one browser (an existing session, a step-up, a re-authentication).
 
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as client from 'openid-client';
 import { browseToCallback, CookieJar } from './useragent.mjs';
@@ -26,6 +29,8 @@ const { values: opts } = parseArgs({
     'max-age': { type: 'string' },
     claims: { type: 'string' },
     'expect-error': { type: 'string' },
+    prompt: { type: 'string' },
+    'session-file': { type: 'string' },
     userinfo: { type: 'boolean', default: false },
   },
 });
@@ -74,8 +79,14 @@ const params = {
 if (opts['acr-values']) params.acr_values = opts['acr-values'];
 if (opts['max-age'] !== undefined) params.max_age = opts['max-age'];
 if (opts.claims) params.claims = opts.claims;
+if (opts.prompt) params.prompt = opts.prompt;
 const authorizationUrl = client.buildAuthorizationUrl(config, params);
 
+const sessionFile = opts['session-file'];
+const jar =
+  sessionFile && existsSync(sessionFile)
+    ? CookieJar.fromJSON(JSON.parse(readFileSync(sessionFile, 'utf8')))
+    : new CookieJar();
 const hops = [];
 let callback;
 try {
@@ -83,13 +94,16 @@ try {
     redirectUri: opts['redirect-uri'],
     username: opts.username,
     password,
-    jar: new CookieJar(),
+    jar,
     log: hops,
   });
 } catch (err) {
   process.stderr.write(`${hops.join('\n')}\n`);
   fail('user agent', err);
+} finally {
+  if (sessionFile) writeFileSync(sessionFile, JSON.stringify(jar), { mode: 0o600 });
 }
+const signedIn = hops.some((hop) => hop.startsWith('POST '));
 
 const callbackUrl = new URL(callback);
 if (opts['expect-error']) {
@@ -108,6 +122,7 @@ if (opts['expect-error']) {
           error_description: err.error_description ?? null,
           state: callbackUrl.searchParams.get('state'),
           iss: callbackUrl.searchParams.get('iss'),
+          signed_in: signedIn,
           hops,
         })}\n`,
       );
@@ -142,6 +157,7 @@ const result = {
   scope: tokens.scope ?? null,
   refresh_token_present: Boolean(tokens.refresh_token),
   requested: { state, nonce, acr_values: params.acr_values ?? null, max_age: params.max_age ?? null },
+  signed_in: signedIn,
   hops,
 };
 if (opts.userinfo) {

@@ -35,6 +35,16 @@ export class CookieJar {
   header() {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
+
+  toJSON() {
+    return Object.fromEntries(this.cookies);
+  }
+
+  static fromJSON(data) {
+    const jar = new CookieJar();
+    for (const [k, v] of Object.entries(data ?? {})) jar.cookies.set(k, v);
+    return jar;
+  }
 }
 
 const decodeEntities = (s) =>

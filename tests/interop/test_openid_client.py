@@ -31,6 +31,8 @@ LEEWAY = 5
 
 
 def run_rp(node_peers: Path, provider: Provider, *args: str) -> dict[str, Any]:
+    """One authorization with ``peers/rp.mjs``; its JSON result (``--session-file`` keeps the
+    browser's cookies between runs)."""
     out = run_node(
         node_peers / "rp.mjs",
         "--issuer",
@@ -165,3 +167,31 @@ def test_openid_client_sees_unmet_authentication_requirements_for_essential_acr(
     )
     assert result["error"] == "unmet_authentication_requirements"
     assert result["iss"] == stepauth_provider.issuer
+
+
+def test_openid_client_one_browser_reauthenticates_only_when_asked(
+    node_peers: Path, stepauth_provider: Provider, tmp_path: Path
+) -> None:
+    """Three authorizations from one browser through openid-client.
+
+    An existing session answers ``max_age=300`` silently with the same ``auth_time``
+    (CONF-02, CONF-04); ``max_age=0`` re-prompts and ``auth_time`` moves strictly forward
+    (OIDC-05/13, CONF-01); ``sub`` never changes. openid-client checks ``auth_time``
+    against every ``max_age`` it sent.
+    """
+    browser = str(tmp_path / "cookies.json")
+    first = run_rp(
+        node_peers, stepauth_provider, "--session-file", browser, "--acr-values", ACR_1FA
+    )
+    assert first["signed_in"] is True
+
+    silent = run_rp(node_peers, stepauth_provider, "--session-file", browser, "--max-age", "300")
+    assert silent["signed_in"] is False  # no sign-in form: the session answered
+    assert silent["claims"]["sub"] == first["claims"]["sub"]
+    assert silent["claims"]["auth_time"] == first["claims"]["auth_time"]
+
+    time.sleep(1.1)  # auth_time has one-second resolution (CONF-01 waits too)
+    again = run_rp(node_peers, stepauth_provider, "--session-file", browser, "--max-age", "0")
+    assert again["signed_in"] is True  # max_age=0 is prompt=login
+    assert again["claims"]["sub"] == first["claims"]["sub"]
+    assert again["claims"]["auth_time"] > first["claims"]["auth_time"]

@@ -113,12 +113,30 @@ def test_postgres_url_is_read_as_psycopg(tmp_path: Path) -> None:
     assert config.database.url == "postgresql+psycopg://op@db/op"
 
 
-def test_levels_are_validated_by_the_ladder(tmp_path: Path) -> None:
-    data = {**base(), "levels": {"base": "nonsense"}}
+@pytest.mark.parametrize(
+    ("levels", "key"),
+    [
+        ({"base": "nonsense"}, "levels.base"),
+        ({"levels": []}, "levels.levels"),
+        ({"base": "default", "levels": [{"acr": "x y"}]}, "levels.levels[0].acr"),
+        ({"base": "default", "levels": [{"acr": "x", "bogus": 1}]}, "levels.levels[0].bogus"),
+        (["not", "a", "table"], "levels"),
+    ],
+)
+def test_levels_are_validated_by_the_ladder(levels: Any, key: str, tmp_path: Path) -> None:
+    data = {**base(), "levels": levels}
     with pytest.raises(ConfigError) as caught:
         ProviderConfig.from_dict(data, base_dir=tmp_path)
-    assert caught.value.key is not None
-    assert caught.value.key.startswith("levels")
+    assert caught.value.key == key
+
+
+def test_valid_levels_are_kept(tmp_path: Path) -> None:
+    from stepauth.assurance import DEFAULT_LADDER, ladder_from_data
+
+    levels: dict[str, Any] = {"base": "default", "levels": []}
+    config = ProviderConfig.from_dict({**base(), "levels": levels}, base_dir=tmp_path)
+    assert config.levels == levels
+    assert ladder_from_data(config.levels).levels == DEFAULT_LADDER.levels
 
 
 def _set(data: dict[str, Any], path: str, value: Any) -> None:

@@ -483,9 +483,12 @@ def _levels(data: Any) -> dict[str, Any] | None:
     try:
         ladder_from_data(table)
     except AssuranceError as exc:
-        where = getattr(exc, "field", None)
-        key = f"levels.{where}" if where else "levels"
-        raise ConfigError(exc.description or str(exc), key=key) from None
+        where = str(getattr(exc, "field", None) or "")
+        description = exc.description or str(exc)
+        if where and description.startswith(f"{where}: "):
+            description = description[len(where) + 2 :]
+        where = where.removeprefix("ladder").lstrip(".")
+        raise ConfigError(description, key=f"levels.{where}" if where else "levels") from None
     return table
 
 

@@ -199,7 +199,7 @@ def _running(
         )
     server = Server(name, issuer, process, log_path)
     try:
-        _wait_ready(server, timeout=30)
+        _wait_ready(server, timeout=90)  # a busy 2-CPU machine can take a while
         yield server
     finally:
         _stop(server)

@@ -1,4 +1,4 @@
-"""Helpers for the front-channel tests: raw authorization requests, pages, a TOTP plug-in.
+"""Helpers for the front-channel tests: raw authorization requests, pages, TOTP enrolment.
 
 Built on the black-box harness (:mod:`tests.conformance.harness`): a real app over
 httpx's ASGI transport, a real SQLite store and a controllable clock.
@@ -7,25 +7,17 @@ httpx's ASGI transport, a real SQLite store and a controllable clock.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
-import pyotp
 
-from stepauth.assurance import AuthEvent, Category
-from stepauth.provider.factors.base import (
-    Attempt,
-    Capability,
-    FactorRegistry,
-    FactorRejected,
-    FormField,
-    FormView,
-    Verified,
-)
+from stepauth.provider.factors import totp as totp_factor
+from stepauth.provider.factors.base import FactorRegistry
 from stepauth.provider.factors.password import PasswordFactor
+from stepauth.provider.factors.totp import TotpParams
 from tests.conformance.harness import (
     PASSWORD,
     PUBLIC,
@@ -39,47 +31,27 @@ from tests.conformance.harness import (
 COOKIE = "stepauth_session"
 
 
-class TotpPlugin:
-    """A one-time-code factor (possession) for exercising the plug-in interface."""
-
-    kind: ClassVar[str] = "test-totp"
-    title: ClassVar[str] = "Authenticator app"
-    capability: ClassVar[Capability] = Capability(categories=frozenset({Category.POSSESSION}))
-    identifies: ClassVar[bool] = False
-    scripts: ClassVar[tuple[str, ...]] = ()
-
-    def is_enrolled(self, user: Any, factors: Sequence[Any]) -> bool:
-        return any(f.kind == self.kind and not f.disabled for f in factors)
-
-    def fields(self, view: FormView) -> Sequence[FormField]:
-        return (FormField("code", "Code", autocomplete="one-time-code", inputmode="numeric"),)
-
-    async def verify(self, attempt: Attempt) -> Verified:
-        if attempt.user is None:
-            raise FactorRejected()
-        code = attempt.form.get("code", "")
-        for factor in attempt.factors:
-            if factor.kind != self.kind:
-                continue
-            if pyotp.TOTP(factor.data["secret"]).verify(code, for_time=int(attempt.now)):
-                event = AuthEvent(methods=("otp",), at=attempt.now, attrs={"factor": "totp"})
-                return Verified(user=attempt.user, event=event, factor_id=factor.id)
-        raise FactorRejected("The code is not correct.")
+TOTP = totp_factor.plugin.kind
 
 
 def use_factors(provider: Provider, *, totp: bool = False) -> None:
+    """Offer the password only, or TOTP as well (the shipped plug-ins)."""
     plugins: list[Any] = [PasswordFactor()]
     if totp:
-        plugins.insert(0, TotpPlugin())
+        plugins.insert(0, totp_factor.plugin)
     provider.state.factors = FactorRegistry(plugins)
 
 
-async def enrol_totp(provider: Provider, user_id: str) -> str:
-    secret = pyotp.random_base32()
+async def enrol_totp(provider: Provider, user_id: str) -> TotpParams:
+    params = TotpParams(secret=totp_factor.generate_secret())
     await provider.store.add_factor(
-        user_id, TotpPlugin.kind, {"secret": secret}, label="phone", now=provider.clock()
+        user_id, TOTP, params.to_data(), label="phone", now=provider.clock()
     )
-    return secret
+    return params
+
+
+def totp_code(provider: Provider, params: TotpParams) -> str:
+    return totp_factor.totp(params, provider.clock())
 
 
 def query(client_id: str = PUBLIC, **params: str) -> dict[str, str]:

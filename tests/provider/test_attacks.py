@@ -371,15 +371,15 @@ async def test_no_inline_script_in_any_template() -> None:
 async def test_hinted_user_is_not_signed_in_by_a_one_time_code_alone(provider: Provider) -> None:
     """A hint names a user but proves nothing: without that user's session the first
     factor must identify them (password), never a code alone."""
-    from tests.provider.frontchannel import TotpPlugin, enrol_totp, use_factors
+    from tests.provider.frontchannel import TOTP, enrol_totp, use_factors
 
     use_factors(provider, totp=True)
     bob = await provider.create_user("bob", "bob's long passphrase")
     await enrol_totp(provider, bob.id)
     hint = await _id_token(provider, bob.id)
     shown = await open_interaction(provider.browser, query(id_token_hint=hint))
-    assert TotpPlugin.kind not in shown.kinds()
+    assert TOTP not in shown.kinds()
     assert shown.kinds() == ["password"]
-    forced = await submit(provider.browser, shown, "password", factor=TotpPlugin.kind, code="1")
+    forced = await submit(provider.browser, shown, "password", factor=TOTP, code="1")
     assert rp_params(forced)["error"] == "invalid_request"
     assert session_cookie(provider.browser) is None

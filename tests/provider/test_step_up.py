@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import json
 
-import pyotp
-
 from tests.conformance.harness import ACR_1FA, ACR_2FA, ISSUER, PASSWORD, USERNAME, Provider
 from tests.provider.frontchannel import (
-    TotpPlugin,
+    TOTP,
     enrol_totp,
     open_interaction,
     page,
@@ -20,6 +18,7 @@ from tests.provider.frontchannel import (
     session_cookie,
     sign_in,
     submit,
+    totp_code,
     use_factors,
 )
 from tests.provider.test_authorize import _payload
@@ -33,7 +32,7 @@ async def test_1fa_session_asked_for_2fa_is_prompted_acr_not_met(provider: Provi
     """
     use_factors(provider, totp=True)
     user = await provider.store.get_user_by_username(USERNAME)
-    secret = await enrol_totp(provider, user.id)
+    params = await enrol_totp(provider, user.id)
     first = await sign_in(provider.browser, query())
     before = await _payload(provider, first["code"])
     assert before["acr"] == ACR_1FA
@@ -48,10 +47,10 @@ async def test_1fa_session_asked_for_2fa_is_prompted_acr_not_met(provider: Provi
 
     shown = await open_interaction(provider.browser, query(acr_values=ACR_2FA, state="up"))
     assert shown.reasons() == ["acr_not_met"]
-    assert shown.kinds() == [TotpPlugin.kind]  # the password is not asked again
-    assert "Code" in shown.labels
-    code = pyotp.TOTP(secret).at(int(provider.clock()))
-    result = rp_params(await submit(provider.browser, shown, TotpPlugin.kind, code=code))
+    assert shown.kinds() == [TOTP]  # the password is not asked again
+    assert "One-time code" in shown.labels
+    code = totp_code(provider, params)
+    result = rp_params(await submit(provider.browser, shown, TOTP, code=code))
     assert result["state"] == "up"
     assert result["iss"] == ISSUER
     after = await _payload(provider, result["code"])
@@ -68,7 +67,7 @@ async def test_step_up_with_max_age_asks_for_every_stale_factor(provider: Provid
     """max_age with 2fa: a stale password is asked again, so auth_time moves forward."""
     use_factors(provider, totp=True)
     user = await provider.store.get_user_by_username(USERNAME)
-    secret = await enrol_totp(provider, user.id)
+    params = await enrol_totp(provider, user.id)
     first = await sign_in(provider.browser, query())
     before = await _payload(provider, first["code"])
     provider.clock.advance(600)
@@ -80,9 +79,9 @@ async def test_step_up_with_max_age_asks_for_every_stale_factor(provider: Provid
     assert response.status_code == 303
     again = await provider.browser.get(response.headers["location"])
     second_page = page(again)
-    assert second_page.kinds() == [TotpPlugin.kind]
-    code = pyotp.TOTP(secret).at(int(provider.clock()))
-    result = rp_params(await submit(provider.browser, second_page, TotpPlugin.kind, code=code))
+    assert second_page.kinds() == [TOTP]
+    code = totp_code(provider, params)
+    result = rp_params(await submit(provider.browser, second_page, TOTP, code=code))
     after = await _payload(provider, result["code"])
     assert after["acr"] == ACR_2FA
     assert int(after["auth_time"]) > int(before["auth_time"])  # type: ignore[call-overload]

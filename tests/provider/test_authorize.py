@@ -435,3 +435,20 @@ async def test_oversized_parameter_is_refused(provider: Provider) -> None:
     response = await provider.browser.get("/authorize", params=query(claims="x" * 20_000))
     assert response.status_code == 400
     assert "location" not in response.headers
+
+
+async def test_form_post_error_response(provider: Provider) -> None:
+    """Errors use the requested response_mode too: a form with error, state and iss."""
+    response = await provider.browser.get(
+        "/authorize", params=query(response_mode="form_post", prompt="none", state="fpe")
+    )
+    assert response.status_code == 200
+    shown = page(response)
+    assert shown.forms[0]["action"] == REDIRECT_URI
+    fields = {i["name"]: i["value"] for i in shown.forms[0]["inputs"]}
+    assert fields == {
+        "error": "login_required",
+        "error_description": fields["error_description"],
+        "state": "fpe",
+        "iss": ISSUER,
+    }

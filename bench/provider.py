@@ -9,6 +9,7 @@ verifier — at the same concurrency. Reported: flows per second, latency percen
 the server's resident memory (``VmRSS``) after the measured flows.
 
     .venv/bin/python -m bench.provider [--flows 10000] [--rounds 5] [--concurrency 8]
+                                       [--postgres [ADMIN_DSN]]
 
 Prints a markdown section and writes ``bench/results/provider.md``.
 """
@@ -26,8 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ from bench._servers import (
 
 RESULTS = ROOT / "bench" / "results" / "provider.md"
 USERNAME = "bench"
+STEPAUTH_PG = "stepauth (PostgreSQL)"
+PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 WARMUP = 200
 
 
@@ -123,6 +126,26 @@ def drive(
             f"{proc.stderr.strip()[-1500:]}{proc.stdout.strip()[-500:]}"
         )
     return json.loads(proc.stdout)
+
+
+@contextmanager
+def postgres_database(admin_dsn: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one stepauth server (SQLAlchemy URL), dropped after."""
+    import psycopg
+
+    name = f"stepauth_bench_{secrets.token_hex(6)}"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    info = psycopg.conninfo.conninfo_to_dict(admin_dsn)
+    auth = str(info.get("user", "postgres"))
+    if info.get("password"):
+        auth += f":{info['password']}"
+    host, port = info.get("host", "127.0.0.1"), info.get("port", 5432)
+    try:
+        yield f"postgresql+psycopg://{auth}@{host}:{port}/{name}"
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def start_all(
@@ -215,7 +238,7 @@ def render(outcomes: list[Outcome], *, flows: int, rounds: int, concurrency: int
             f"| {_fmt(o.rss_start_kib and o.rss_start_kib / 1024)} "
             f"| {_fmt(o.rss_end_kib and o.rss_end_kib / 1024)} |"
         )
-    stepauth = next((o for o in outcomes if o.name.startswith("stepauth")), None)
+    stepauth = next((o for o in outcomes if o.name == "stepauth"), None)
     peer = next((o for o in outcomes if o.name.startswith("oidc-provider")), None)
     if (
         stepauth
@@ -239,7 +262,9 @@ def render(outcomes: list[Outcome], *, flows: int, rounds: int, concurrency: int
         "",
         "Setup: stepauth `stepauth serve --log-level warning` (uvicorn, one process, no access "
         "log — oidc-provider logs no requests either) on SQLite (WAL) in a temporary "
-        "directory; oidc-provider 9.x (`peers/bench-op.mjs`, `NODE_ENV=production`) with an "
+        "directory (the `stepauth (PostgreSQL)` row, with `--postgres`: the same on a fresh "
+        "database of the local PostgreSQL server); oidc-provider 9.x (`peers/bench-op.mjs`, "
+        "`NODE_ENV=production`) with an "
         "in-process Map adapter that honours TTLs (its packaged development adapter is a "
         "1,000-entry LRU that would evict the session). "
         f"Python {platform.python_version()}, Node {node.stdout.strip() or '?'}, "
@@ -257,6 +282,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--only", choices=["stepauth", "oidc-provider"])
+    parser.add_argument(
+        "--postgres",
+        nargs="?",
+        const=PG_ADMIN_DSN,
+        metavar="ADMIN_DSN",
+        help="also run stepauth on a fresh PostgreSQL database (created and dropped here)",
+    )
     args = parser.parse_args(argv)
     if shutil.which("node") is None or not (PEERS / "node_modules" / "oidc-provider").is_dir():
         print("bench/provider: node and peers/node_modules are required (make peers)")
@@ -266,16 +298,30 @@ def main(argv: list[str] | None = None) -> int:
     client = Client()
     with tempfile.TemporaryDirectory(prefix="stepauth-bench-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
+        (workdir / "stepauth").mkdir()
         starters: dict[str, Callable[[], AbstractContextManager[Server]]] = {
             "oidc-provider": lambda: oidc_provider(
                 workdir, client=client, username=USERNAME, password=password
             ),
             "stepauth": lambda: stepauth_server(
-                workdir, client=client, users=[(USERNAME, password)], log_level="warning"
+                workdir / "stepauth",
+                client=client,
+                users=[(USERNAME, password)],
+                log_level="warning",
             ),
         }
         if args.only:
             starters = {args.only: starters[args.only]}
+        if args.postgres:
+            url = stack.enter_context(postgres_database(args.postgres))
+            (workdir / "stepauth-pg").mkdir()
+            starters[STEPAUTH_PG] = lambda: stepauth_server(
+                workdir / "stepauth-pg",
+                client=client,
+                users=[(USERNAME, password)],
+                database_url=url,
+                log_level="warning",
+            )
         running = start_all(stack, starters)
         interleave(
             running,

@@ -102,6 +102,32 @@ def test_users_add_list_disable(
     assert PasswordHasher().verify(password_hash, "another good passphrase")
 
 
+def test_users_set_password(
+    config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert add_user(config, "erin", "first long password", monkeypatch) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("second long password\n"))
+    command = ["users", "set-password", "erin", "--password-stdin", "--config", str(config)]
+    assert main(command) == 0
+
+    async def stored_hash() -> str | None:
+        store = await open_store(load_config(config).database.url)
+        try:
+            user = await store.get_user_by_username("erin")
+            assert user is not None
+            return user.password_hash
+        finally:
+            await store.close()
+
+    password_hash = asyncio.run(stored_hash())
+    assert password_hash is not None
+    assert PasswordHasher().verify(password_hash, "second long password")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("another long password\n"))
+    command[2] = "nobody"
+    assert main(command) == 2
+    assert "no user named" in capsys.readouterr().err
+
+
 def test_users_add_twice_is_refused(
     config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,4 +1,4 @@
-"""``stepauth users add|list|disable|enable``: manage accounts.
+"""``stepauth users add|set-password|list|disable|enable``: manage accounts.
 
 Passwords are hashed with argon2id (argon2-cffi defaults, RFC 9106). ``users add NAME
 --password-stdin`` reads one line from standard input; without it the password is asked
@@ -34,6 +34,14 @@ def register(subparsers: Any) -> None:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     add.set_defaults(func=_add)
+
+    passwd = commands.add_parser("set-password", help="replace a user's password")
+    add_config_argument(passwd)
+    passwd.add_argument("name", metavar="NAME")
+    passwd.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    passwd.set_defaults(func=_set_password)
 
     listing = commands.add_parser("list", help="list users")
     add_config_argument(listing)
@@ -135,4 +143,29 @@ def _set_disabled(args: argparse.Namespace) -> int:
 
     run(change())
     print(f"{'disabled' if args.disabled else 'enabled'} user {name}")
+    return 0
+
+
+def _set_password(args: argparse.Namespace) -> int:
+    from argon2 import PasswordHasher
+
+    config = load_cli_config(args)
+    name = _username(args.name)
+    password_hash = PasswordHasher().hash(read_password(args.password_stdin))
+
+    async def change() -> None:
+        from stepauth.store import open_store
+
+        store = await open_store(config.database.url)
+        try:
+            user = await store.get_user_by_username(name)
+            if user is None:
+                raise StepAuthError(f"no user named {name!r}", error="unknown_user")
+            await store.set_password_hash(user.id, password_hash)
+            await store.reset_failures(user.id, "password")
+        finally:
+            await store.close()
+
+    run(change())
+    print(f"password of {name} replaced")
     return 0

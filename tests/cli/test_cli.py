@@ -293,3 +293,24 @@ def test_serve_migrates_and_serves(config: Path) -> None:
         proc.terminate()
         proc.wait(timeout=30)
     assert (config.parent / "stepauth.db").exists()
+
+
+@pytest.mark.postgres
+def test_users_and_keys_on_postgresql(
+    config: Path,
+    postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The same commands against PostgreSQL: the schema is migrated on first use."""
+    text = config.read_text().replace(
+        'url = "sqlite+aiosqlite:///stepauth.db"', f'url = "{postgres_url}"'
+    )
+    config.write_text(text)
+    assert load_config(config).database.url == postgres_url
+    assert add_user(config, "alice", "correct horse battery staple", monkeypatch) == 0
+    assert main(["keys", "rotate", "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert main(["users", "list", "--config", str(config)]) == 0
+    assert capsys.readouterr().out.startswith("alice\tactive")
+    assert not (config.parent / "stepauth.db").exists()

@@ -1,0 +1,94 @@
+"""The bank's one step-up gate: the action policy decides, the SDK's browser flow enforces.
+
+``Gate.check`` asks :meth:`stepauth.policy.Policy.decide` what the action needs in this
+context. No requirement (an exemption applied): pass. Otherwise the session's claims must
+meet it (:meth:`BrowserStepUp.check`), and a bound action must also find an unused grant for
+exactly its ``authorization_details`` (:meth:`BrowserStepUp.check_bound`). Anything short
+of that sends the browser to the Provider; after the callback it lands on ``resume`` (a GET
+page), never on an automatically replayed POST.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from stepauth.assurance import Requirement
+from stepauth.policy import Context, Decision, Policy
+from stepauth.sdk import BrowserStepUp
+from stepauth.sdk.binding import Binding
+
+__all__ = ["LOGIN_REQUIREMENT", "Gate", "Passed", "StepUpNeeded"]
+
+#: Signing in to the bank needs any first factor; every stronger need comes from the policy.
+LOGIN_REQUIREMENT = Requirement(("urn:stepauth:acr:1fa",), None)
+_MARK = "acme_stepped_up"
+
+
+@dataclass(frozen=True)
+class Passed:
+    """The action may run. ``verified_now``: this request follows a step-up for it."""
+
+    decision: Decision
+    explanation: str
+    claims: Mapping[str, Any]
+    verified_now: bool
+
+
+@dataclass(frozen=True)
+class StepUpNeeded:
+    """Send the browser to ``url`` (the Provider)."""
+
+    url: str
+    reason: str
+
+
+def _fixed(details: Sequence[Mapping[str, Any]]) -> Binding:
+    frozen = [dict(d) for d in details]
+    return Binding(lambda _fields: frozen)
+
+
+class Gate:
+    def __init__(self, policy: Policy, browser: BrowserStepUp) -> None:
+        self.policy = policy
+        self.browser = browser
+
+    async def check(
+        self,
+        session: MutableMapping[str, Any],
+        action: str,
+        context: Context,
+        *,
+        resume: str,
+        details: Sequence[Mapping[str, Any]] | None = None,
+    ) -> Passed | StepUpNeeded:
+        decision = self.policy.decide(action, context)
+        explanation = self.policy.explain(action, context)
+        claims = self.browser.claims(session) or {}
+        requirement = decision.requirement
+        if requirement is None:
+            return Passed(decision, explanation, claims, verified_now=False)
+        binding = _fixed(details) if decision.bind and details else None
+        if binding is not None:
+            bound = binding.for_action({})
+            step_up = self.browser.check_bound(session, requirement, binding, bound)
+        else:
+            step_up = self.browser.check(session, requirement)
+        if step_up is None:
+            verified_now = session.pop(_MARK, None) == action
+            claims = self.browser.claims(session) or {}
+            return Passed(decision, explanation, claims, verified_now=verified_now)
+        url = await self.browser.abegin(
+            session,
+            Requirement(step_up.acr_values or requirement.acr_values, step_up.max_age),
+            method="GET",
+            url=resume,
+            authorization_details=binding.for_action({}) if binding else None,
+            binding=binding,
+        )
+        session[_MARK] = action
+        return StepUpNeeded(url, step_up.reason)
+
+    async def login(self, session: MutableMapping[str, Any], *, resume: str) -> str:
+        return await self.browser.abegin(session, LOGIN_REQUIREMENT, method="GET", url=resume)

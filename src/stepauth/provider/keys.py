@@ -16,8 +16,11 @@ signs; ``ring.public_jwks()`` is what ``/jwks`` serves; ``await ring.rotate(now=
   key and a next one; :meth:`KeyRing.rotate` promotes the oldest next key, retires the
   active one and publishes a fresh next key, so every key is published before it signs
   and stays published until the tokens it signed have expired.
-* State lives in the store only; each instance reloads it every ``refresh_interval``
-  seconds, and all instances pick the same signing key (the most recently activated).
+* State lives in the store only; each instance reloads it in the background once its
+  cache is older than ``refresh_interval`` seconds, and all instances pick the same
+  signing key (the most recently activated). Because an instance may sign with a key for
+  up to one interval after another instance retired it, retired keys stay published for
+  ``retain + refresh_interval`` seconds.
 """
 
 from __future__ import annotations
@@ -215,6 +218,12 @@ class KeyRing:
             await asyncio.shield(self._pending)
 
     @property
+    def _kept(self) -> float:
+        # another instance may sign with a key for up to one refresh interval after it
+        # was retired; its tokens live ``retain`` seconds
+        return self.retain + self.refresh_interval
+
+    @property
     def records(self) -> list[KeyRecord]:
         """The cached key records (public parts and states), oldest first."""
         return [k.record for k in self._keys]
@@ -231,8 +240,7 @@ class KeyRing:
         """``(kid, private key)`` of the active key for ``alg``; created on first use."""
         if alg not in ALGORITHMS:
             raise StepAuthError(f"unsupported signing algorithm {alg!r}", error="unsupported_alg")
-        if time.monotonic() - self._loaded_at > self.refresh_interval:
-            await self.refresh()
+        self._refresh_soon()  # a stale cache still signs with a published key meanwhile
         found = self._active(alg)
         if found is None:
             async with self._lock:
@@ -257,7 +265,7 @@ class KeyRing:
         keys = []
         for loaded in self._keys:
             record = loaded.record
-            if record.state == "retired" and (record.retired_at or 0.0) + self.retain <= now:
+            if record.state == "retired" and (record.retired_at or 0.0) + self._kept <= now:
                 continue
             keys.append(dict(record.public_jwk))
         return {"keys": keys}

@@ -124,3 +124,11 @@ def test_invalid_token_never_leaks_the_requirement(keys: Keys) -> None:
         rs.verify(forged, Requirement(("phrh",), 60))
     answer = error_response(info.value)
     assert "phrh" not in answer.headers["WWW-Authenticate"]
+
+
+def test_an_explicit_empty_requirement_still_needs_acr_and_auth_time(keys: Keys) -> None:
+    """A token that does not say how and when its user authenticated never satisfies one."""
+    token = sign(at_claims(acr=None, auth_time=None), keys.rsa, typ="at+jwt")
+    assert check(token, keys)["sub"] == "user-42"  # no requirement: authentication only
+    with pytest.raises(InsufficientAuthentication):
+        check(token, keys, requirement=Requirement())

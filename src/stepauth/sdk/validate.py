@@ -142,8 +142,9 @@ def check_requirement(
     acr_values: tuple[str, ...] = requirement.acr_values if requirement else ()
     ages = [a for a in (max_age, requirement.max_age if requirement else None) if a is not None]
     effective_max_age = min(ages) if ages else None
-    if not acr_values and effective_max_age is None:
-        return
+    if requirement is None and effective_max_age is None:
+        return  # nothing was asked of how the user authenticated
+
     if effective_max_age is not None and "auth_time" not in claims:
         raise InsufficientAuthentication(
             "auth_time is missing although max_age was requested",

@@ -257,23 +257,21 @@ def _loopback(host: str | None) -> bool:
         return False
 
 
-def _web_url(value: str, key: str, what: str) -> None:
+def _web_url(value: str, key: str, *, plural: bool = True) -> None:
     """An absolute https URL, or http on a loopback host (RFC 8252 §7.3); no fragment."""
     try:
         parts = urlsplit(value)
-        port = parts.port
+        parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
-        raise ConfigError(f"{what}: {value!r} is not a valid URL", key=key) from None
-    del port
+        raise ConfigError(f"{value!r} is not a valid URL", key=key) from None
     ok_scheme = parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname))
     if not ok_scheme or not parts.hostname:
-        raise ConfigError(
-            f"{what}: must be absolute https URLs or http://localhost… ({value!r})", key=key
-        )
+        what = "must be absolute https URLs" if plural else "must be an absolute https URL"
+        raise ConfigError(f"{what} or http://localhost… (got {value!r})", key=key)
     if parts.fragment or "#" in value:
-        raise ConfigError(f"{what}: must not contain a fragment ({value!r})", key=key)
+        raise ConfigError(f"must not contain a fragment (got {value!r})", key=key)
     if parts.username or parts.password:
-        raise ConfigError(f"{what}: must not contain credentials ({value!r})", key=key)
+        raise ConfigError(f"must not contain credentials (got {value!r})", key=key)
 
 
 def _uri_list(data: Mapping[str, Any], name: str, where: str, required: bool) -> tuple[str, ...]:
@@ -284,13 +282,13 @@ def _uri_list(data: Mapping[str, Any], name: str, where: str, required: bool) ->
             raise ConfigError("must be a non-empty list of URLs", key=key)
         return ()
     for value in values:
-        _web_url(value, key, "redirect URIs")
+        _web_url(value, key)
     return values
 
 
 def _issuer(data: Mapping[str, Any]) -> str:
     issuer = _str(data, "issuer", "")
-    _web_url(issuer, "issuer", "issuer")
+    _web_url(issuer, "issuer", plural=False)
     parts = urlsplit(issuer)
     if parts.query:
         raise ConfigError("must not contain a query (OIDC Discovery §3)", key="issuer")
@@ -328,10 +326,10 @@ def _database(data: Any, base_dir: Path) -> DatabaseConfig:
 
 
 def _origin(value: str, key: str) -> str:
-    _web_url(value, key, "origins")
+    _web_url(value, key)
     parts = urlsplit(value)
     if parts.path not in ("", "/") or parts.query:
-        raise ConfigError(f"origins: {value!r} is not an origin (scheme://host[:port])", key=key)
+        raise ConfigError(f"{value!r} is not an origin (scheme://host[:port])", key=key)
     return f"{parts.scheme}://{parts.netloc}"
 
 

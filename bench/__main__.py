@@ -6,6 +6,7 @@ section and writes ``bench/results/<name>.md``. The sections in ``bench/results/
 concatenated, in name order, into ``BENCHMARKS.md`` at the repository root.
 
     make bench          # or: .venv/bin/python -m bench [name ...]
+    .venv/bin/python -m bench --assemble-only   # rebuild BENCHMARKS.md from bench/results/
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ def assemble() -> str:
 
 
 def main(argv: list[str]) -> int:
+    if "--assemble-only" in argv:
+        OUTPUT.write_text(assemble())
+        print(f"wrote {OUTPUT.relative_to(ROOT)}", file=sys.stderr)
+        return 0
     failed: list[str] = []
     for name in scripts(argv):
         print(f"== bench.{name}", file=sys.stderr, flush=True)

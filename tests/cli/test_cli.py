@@ -9,15 +9,19 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from argon2 import PasswordHasher
 
 from stepauth import cli
 from stepauth.cli import main
 from stepauth.provider.config import load_config
+from stepauth.provider.keys import ALGORITHMS
 from stepauth.store import open_store
 from tests.conftest import free_port
 
@@ -262,37 +266,78 @@ def test_missing_command_modules_are_skipped_other_import_errors_propagate(
     assert caught.value.name == "stepauth_no_such_dependency"
 
 
-def test_serve_migrates_and_serves(config: Path) -> None:
-    """``stepauth serve`` on a fresh directory: schema created, discovery and JWKS served."""
+@contextmanager
+def serving(config: Path) -> Iterator[str]:
+    """``stepauth serve`` in a child process (secret taken from .env); yields its base URL."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != KEY_ENV}  # taken from .env
+    env = {k: v for k, v in os.environ.items() if k != KEY_ENV}
+    command = [sys.executable, "-c", RUN_MAIN, "serve", "--config", str(config)]
     proc = subprocess.Popen(
-        [sys.executable, "-c", RUN_MAIN, "serve", "--config", str(config), "--port", str(port)],
+        [*command, "--port", str(port), "--log-level", "warning"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    base = f"http://127.0.0.1:{port}"
     try:
-        discovery = None
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                discovery = httpx.get(
-                    f"http://127.0.0.1:{port}/.well-known/openid-configuration", timeout=2
-                )
+                httpx.get(f"{base}/.well-known/openid-configuration", timeout=2)
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
-        assert discovery is not None, proc.communicate(timeout=5)[0].decode()
-        assert discovery.status_code == 200
-        assert discovery.json()["issuer"] == "http://localhost:8080"
-        jwks = httpx.get(f"http://127.0.0.1:{port}/jwks", timeout=5).json()
-        assert jwks["keys"]
-        assert all("d" not in key for key in jwks["keys"])
+        assert proc.poll() is None, proc.communicate(timeout=5)[0].decode()
+        yield base
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_serve_migrates_and_serves(config: Path) -> None:
+    """``stepauth serve`` on a fresh directory: schema created, discovery and JWKS served."""
+    with serving(config) as base:
+        discovery = httpx.get(f"{base}/.well-known/openid-configuration", timeout=5)
+        assert discovery.status_code == 200
+        assert discovery.json()["issuer"] == "http://localhost:8080"
+        jwks = httpx.get(f"{base}/jwks", timeout=5).json()
+        # every signing key is published before the first token is signed
+        assert sorted(key["alg"] for key in jwks["keys"]) == sorted(ALGORITHMS * 2)
+        assert all("d" not in key for key in jwks["keys"])
     assert (config.parent / "stepauth.db").exists()
+
+
+@pytest.mark.redis
+def test_serve_keeps_pushed_requests_in_redis(
+    config: Path, redis_url: str, redis_prefix: str
+) -> None:
+    config.write_text(
+        config.read_text() + f'\n[redis]\nurl = "{redis_url}"\nprefix = "{redis_prefix}"\n'
+    )
+    demo = load_config(config).client("demo")
+    assert demo is not None
+    assert demo.client_secret is not None
+    with serving(config) as base:
+        pushed = httpx.post(
+            f"{base}/par",
+            auth=(demo.client_id, demo.client_secret),
+            data={
+                "response_type": "code",
+                "client_id": demo.client_id,
+                "redirect_uri": demo.redirect_uris[0],
+                "scope": "openid",
+                "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                "code_challenge_method": "S256",
+            },
+            timeout=10,
+        )
+        assert pushed.status_code == 201, pushed.text
+        request_uri = pushed.json()["request_uri"]
+        client = redis.Redis.from_url(redis_url)
+        try:
+            assert client.exists(f"{redis_prefix}item:par:{request_uri}")
+        finally:
+            client.close()
 
 
 @pytest.mark.postgres

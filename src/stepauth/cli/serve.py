@@ -1,8 +1,10 @@
 """``stepauth serve [--config PATH]``: run the Provider with uvicorn.
 
-The schema is migrated to head and the signing-key secret checked before the server
-starts, so a bad database URL or a missing ``$STEPAUTH_SECRET_KEY`` fails at once with
-one line naming the setting.
+The schema is migrated to head, the signing-key secret checked and every signing key
+created (and published) before the server starts, so a bad database URL or a missing
+``$STEPAUTH_SECRET_KEY`` fails at once with one line naming the setting. With a
+``[redis]`` table the ephemeral single-use items (codes, PAR requests, challenges) live
+in Redis (:class:`stepauth.store.routed.RoutedStore`).
 """
 
 from __future__ import annotations
@@ -54,7 +56,16 @@ def serve(args: argparse.Namespace) -> int:
 
     config = load_cli_config(args)
     run(prepare(config))
-    app = create_app(config)
+    if config.redis is not None:
+        from stepauth.store import build_store
+
+        # ephemeral single-use items in Redis; the schema was migrated by prepare()
+        store = build_store(
+            config.database.url, redis_url=config.redis.url, redis_prefix=config.redis.prefix
+        )
+        app = create_app(config, store=store)
+    else:
+        app = create_app(config)
     uvicorn.run(
         app,
         host=args.host or config.server.host,

@@ -24,7 +24,7 @@ from stepauth.store.adapter import (
     StoreError,
     User,
 )
-from stepauth.store.sql import SQLStore, open_store
+from stepauth.store.sql import SQLStore, build_store, open_store
 
 __all__ = [
     "KEY_STATES",
@@ -40,5 +40,6 @@ __all__ = [
     "Store",
     "StoreError",
     "User",
+    "build_store",
     "open_store",
 ]

@@ -78,7 +78,15 @@ from stepauth.store.schema import (
     users,
 )
 
-__all__ = ["BUSY_TIMEOUT_MS", "MIGRATIONS", "SQLITE_THREADS", "SQLStore", "open_store"]
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "MIGRATIONS",
+    "SQLITE_THREADS",
+    "SQLStore",
+    "build_store",
+    "open_store",
+    "sql_store",
+]
 
 T = TypeVar("T")
 
@@ -182,13 +190,33 @@ async def open_store(
     return RoutedStore(store, RedisEphemeral(redis_url, redis_prefix))
 
 
-async def _open_sql(url: str, *, migrate_schema: bool) -> SQLStore:
+def sql_store(url: str) -> SQLStore:
+    """The SQL store for ``url`` without touching the database (no I/O, no migration)."""
     parsed = _url(url)
     if parsed.get_backend_name() == "sqlite":
         engine, threads = _sqlite_engine(parsed)
-        store = SQLStore(sync_engine=engine, threads=threads)
-    else:
-        store = SQLStore(async_engine=create_async_engine(parsed, pool_pre_ping=True))
+        return SQLStore(sync_engine=engine, threads=threads)
+    return SQLStore(async_engine=create_async_engine(parsed, pool_pre_ping=True))
+
+
+def build_store(
+    url: str, *, redis_url: str | None = None, redis_prefix: str = "stepauth:"
+) -> Store:
+    """Like :func:`open_store` without I/O: the schema must already be migrated.
+
+    For callers that need a store before their event loop runs (``stepauth serve``).
+    """
+    store = sql_store(url)
+    if redis_url is None:
+        return store
+    from stepauth.store.redis import RedisEphemeral
+    from stepauth.store.routed import RoutedStore
+
+    return RoutedStore(store, RedisEphemeral(redis_url, redis_prefix))
+
+
+async def _open_sql(url: str, *, migrate_schema: bool) -> SQLStore:
+    store = sql_store(url)
     if migrate_schema:
         try:
             await store.migrate()

@@ -162,7 +162,9 @@ def main() -> int:
         "Command: `.venv/bin/python -m bench.sdk` — one RS256 RFC 9068 access token (2048-bit "
         "key), timeit, best of 7 interleaved repeats, time per call.",
         "",
-        f"Machine: {_machine()}.",
+        f"Machine: {_machine()}; load average at the end of the run "
+        f"{os.getloadavg()[0]:.1f} (other processes share the CPUs: ratios move between "
+        "runs, the order of the contenders does not).",
         "",
         "| contender | per call | × bare | loops × repeats |",
         "|---|---|---|---|",

@@ -54,6 +54,7 @@ class Client:
 
     client_id: str = "bench"
     client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    public: bool = False  # registered without its secret: token_endpoint_auth_method "none"
     redirect_uri: str = "http://127.0.0.1:9/cb"  # never served: the RP captures the Location
 
 
@@ -152,7 +153,7 @@ def stepauth_config(
             "",
             "[[clients]]",
             f"client_id = {_toml(client.client_id)}",
-            f"client_secret = {_toml(client.client_secret)}",
+            *([] if client.public else [f"client_secret = {_toml(client.client_secret)}"]),
             f"redirect_uris = {_toml([client.redirect_uri])}",
             'id_token_signed_response_alg = "RS256"',
             f"acr_values = {_toml(acr_values)}",
@@ -219,11 +220,16 @@ def stepauth_server(
     database_url: str | None = None,
     acr_values: str = "required",
     log_level: str = "info",
+    extra_clients: Sequence[Client] = (),
 ) -> Iterator[Server]:
     """``stepauth serve --config`` on a fresh config; ``users`` added through the CLI first."""
     port = port or free_port()
     config = stepauth_config(
-        directory, port=port, clients=[client], database_url=database_url, acr_values=acr_values
+        directory,
+        port=port,
+        clients=[client, *extra_clients],
+        database_url=database_url,
+        acr_values=acr_values,
     )
     env = {**stepauth_env(secrets.token_urlsafe(32)), "STEPAUTH_CONFIG": str(config)}
     cli = stepauth_command()

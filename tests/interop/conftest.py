@@ -19,6 +19,7 @@ from bench._servers import Client, Server, stepauth_server
 class Provider:
     server: Server
     client: Client
+    public_client: Client
     username: str
     password: str
 
@@ -29,9 +30,13 @@ class Provider:
 
 @pytest.fixture(scope="module")
 def stepauth_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
-    """``stepauth serve`` on SQLite with client ``rp`` and the password user ``alice``."""
+    """``stepauth serve`` on SQLite: confidential client ``rp`` (client_secret_basic), public
+    client ``spa`` (none + PKCE) and the password user ``alice``."""
     client = Client(client_id="rp", redirect_uri="http://127.0.0.1:9/callback")
+    public = Client(client_id="spa", redirect_uri="http://127.0.0.1:9/spa", public=True)
     password = secrets.token_urlsafe(12)
     directory = tmp_path_factory.mktemp("stepauth-serve")
-    with stepauth_server(directory, client=client, users=[("alice", password)]) as server:
-        yield Provider(server, client, "alice", password)
+    with stepauth_server(
+        directory, client=client, extra_clients=[public], users=[("alice", password)]
+    ) as server:
+        yield Provider(server, client, public, "alice", password)

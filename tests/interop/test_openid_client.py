@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from bench._servers import Client
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
@@ -30,19 +31,22 @@ ACR_2FA = "urn:stepauth:acr:2fa"
 LEEWAY = 5
 
 
-def run_rp(node_peers: Path, provider: Provider, *args: str) -> dict[str, Any]:
+def run_rp(
+    node_peers: Path, provider: Provider, *args: str, client: Client | None = None
+) -> dict[str, Any]:
     """One authorization with ``peers/rp.mjs``; its JSON result (``--session-file`` keeps the
     browser's cookies between runs)."""
+    client = client or provider.client
+    secret = [] if client.public else ["--client-secret", client.client_secret]
     out = run_node(
         node_peers / "rp.mjs",
         "--issuer",
         provider.issuer,
         "--client-id",
-        provider.client.client_id,
-        "--client-secret",
-        provider.client.client_secret,
+        client.client_id,
+        *secret,
         "--redirect-uri",
-        provider.client.redirect_uri,
+        client.redirect_uri,
         "--username",
         provider.username,
         *args,
@@ -121,6 +125,25 @@ def test_openid_client_userinfo_matches_id_token(
     )
     assert result["userinfo"]["sub"] == result["claims"]["sub"]
     assert result["claims"]["acr"] == ACR_1FA
+
+
+def test_openid_client_public_client_with_pkce(
+    node_peers: Path, stepauth_provider: Provider
+) -> None:
+    """A public client (token_endpoint_auth_method ``none``) redeems its code with PKCE only.
+
+    RFC 7636 §4.5/§4.6 (S256 verifier), RFC 9700 §2.1.1 (PKCE for every client); the tokens
+    still say how the user authenticated (OIDC-20/21/22).
+    """
+    public = stepauth_provider.public_client
+    result = run_rp(
+        node_peers, stepauth_provider, "--acr-values", ACR_1FA, "--max-age", "120", client=public
+    )
+    _, claims = verified_claims(stepauth_provider, result["id_token"])
+    assert claims["aud"] in (public.client_id, [public.client_id])
+    assert claims["acr"] == ACR_1FA
+    assert "pwd" in claims["amr"]
+    assert claims["nonce"] == result["requested"]["nonce"]
 
 
 def test_openid_client_sees_unmet_authentication_requirements_for_acr_values(

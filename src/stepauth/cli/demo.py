@@ -60,7 +60,7 @@ def _banner(setup: Any) -> str:
 
     return f"""
   Acme Bank  {setup.bank_url}
-  Provider   {setup.issuer}  (discovery: {setup.issuer}/.well-known/openid-configuration)
+  Provider   {setup.issuer}/.well-known/openid-configuration   (issuer {setup.issuer})
 
   Demo users
     alice / {DEMO_USERS["alice"]}   password + authenticator app (TOTP)

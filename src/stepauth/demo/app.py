@@ -68,6 +68,8 @@ class BankSettings:
     client_id: str
     client_secret: str
     redirect_uri: str
+    #: The bank's own customer records: OP ``sub`` → customer name (demo profiles).
+    customers: Mapping[str, str] = field(default_factory=dict)
     policy_path: Path = DEFAULT_POLICY
     request_hooks: tuple[Hook, ...] = field(default=())
 
@@ -107,7 +109,9 @@ def create_app(settings: BankSettings, *, clock: Callable[[], float] = time.time
                 async_client=client,
             )
             browser = BrowserStepUp(rp, callback_path="/callback", clock=clock)
-            app.state.bank = Bank(browser, Gate(policy, browser), Ledger(), settings.issuer)
+            app.state.bank = Bank(
+                browser, Gate(policy, browser), Ledger(settings.customers), settings.issuer
+            )
             yield
 
     app = FastAPI(

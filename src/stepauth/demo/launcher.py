@@ -13,7 +13,7 @@ import contextlib
 import secrets
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ __all__ = [
     "TOTP_SECRET",
     "DemoSetup",
     "prepare",
+    "seed",
     "serve",
     "totp_code",
 ]
@@ -46,6 +47,7 @@ class DemoSetup:
     issuer: str
     bank_url: str
     client_secret: str
+    customers: Mapping[str, str]
 
 
 def _config_text(provider_port: int, bank_port: int, client_secret: str) -> str:
@@ -105,27 +107,33 @@ def prepare(directory: Path, *, provider_port: int, bank_port: int) -> DemoSetup
     _write_private(config_path, _config_text(provider_port, bank_port, secret))
     config = load_config(config_path)
     asyncio.run(prepare_keys(config))
-    asyncio.run(_seed(config.database.url))
+    customers = asyncio.run(seed(config.database.url))
     return DemoSetup(
         directory=directory,
         config_path=config_path,
         issuer=config.issuer,
         bank_url=f"http://localhost:{bank_port}",
         client_secret=secret,
+        customers=customers,
     )
 
 
-async def _seed(database_url: str) -> None:
+async def seed(database_url: str) -> dict[str, str]:
+    """Create the demo users once; returns ``sub`` (the user id) → username for the bank."""
     from stepauth.provider.factors.password import hash_password
     from stepauth.provider.factors.totp import TotpParams
     from stepauth.store import open_store
 
     store = await open_store(database_url)
+    customers: dict[str, str] = {}
     try:
         for username, password in DEMO_USERS.items():
-            if await store.get_user_by_username(username) is not None:
+            found = await store.get_user_by_username(username)
+            if found is not None:
+                customers[found.id] = username
                 continue
             user = await store.create_user(username, hash_password(password))
+            customers[user.id] = username
             if username == "alice":
                 params = TotpParams(secret=TOTP_SECRET)
                 await store.add_factor(
@@ -133,6 +141,7 @@ async def _seed(database_url: str) -> None:
                 )
     finally:
         await store.close()
+    return customers
 
 
 def totp_code(directory: Path, username: str, *, now: float | None = None) -> tuple[str, int]:
@@ -204,6 +213,7 @@ async def serve(
             client_id=CLIENT_ID,
             client_secret=setup.client_secret,
             redirect_uri=f"{setup.bank_url}/callback",
+            customers=setup.customers,
         )
     )
     bank = _Server(uvicorn.Config(bank_app, host="127.0.0.1", port=bank_port, log_level=log_level))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -65,8 +66,9 @@ _STATEMENT_MONTHS = ("2026-10", "2026-09", "2026-08")
 class Ledger:
     """Every customer's data plus the admin console's roles and tenants."""
 
-    def __init__(self) -> None:
+    def __init__(self, usernames: Mapping[str, str] | None = None) -> None:
         self._customers: dict[str, Customer] = {}
+        self._usernames = dict(usernames or {})
         self._lock = threading.Lock()
         self.roles: dict[str, set[str]] = {"alice": {"admin"}, "bob": {"customer"}}
         self.tenants: dict[str, str] = {
@@ -75,11 +77,13 @@ class Ledger:
             "t-77": "Acme Sandbox",
         }
 
-    def customer(self, sub: str, username: str | None) -> Customer:
+    def customer(self, sub: str, username: str | None = None) -> Customer:
+        """The customer record of an OP subject (created on first sign-in)."""
         with self._lock:
             found = self._customers.get(sub)
             if found is None:
-                found = self._customers[sub] = _new_customer(sub, username or "customer")
+                name = self._usernames.get(sub) or username or "customer"
+                found = self._customers[sub] = _new_customer(sub, name)
             return found
 
     @staticmethod

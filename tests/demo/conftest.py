@@ -1,0 +1,140 @@
+"""Acme Bank wired to a real Provider: both served by uvicorn on free ports, SQLite in tmp_path.
+
+``bank_stack`` seeds alice (password + TOTP) and bob (password only) through the store, as
+``stepauth demo`` does, and records every request the bank sends to the Provider's PAR
+endpoint, so a test can check exactly what a step-up asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urljoin
+
+import httpx
+import pytest
+
+from stepauth.demo import BankSettings, create_app
+from stepauth.demo.launcher import DEMO_USERS, TOTP_SECRET
+from tests.conftest import free_port
+from tests.sdk.conftest import ServedApp
+
+CLIENT_ID = "acme-bank"
+CLIENT_SECRET = "acme-bank-test-secret-0123456789"
+
+
+@dataclass
+class BankStack:
+    provider: ServedApp
+    bank: ServedApp
+    issuer: str
+    bank_url: str
+    pushed: list[dict[str, str]] = field(default_factory=list)
+
+
+@pytest.fixture
+def bank_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BankStack]:
+    from stepauth.demo.launcher import seed
+    from stepauth.provider import create_app as create_provider
+    from stepauth.provider.config import ProviderConfig
+
+    monkeypatch.setenv("STEPAUTH_SECRET_KEY", "demo-test-" + "k" * 40)
+    provider_port, bank_port = free_port(), free_port()
+    issuer = f"http://127.0.0.1:{provider_port}"
+    bank_url = f"http://127.0.0.1:{bank_port}"
+    db = f"sqlite+aiosqlite:///{tmp_path / 'stepauth.db'}"
+    customers = asyncio.run(seed(db))
+    config = ProviderConfig.from_dict(
+        {
+            "issuer": issuer,
+            "database": {"url": db},
+            "webauthn": {"rp_id": "127.0.0.1", "origins": [issuer]},
+            "clients": [
+                {
+                    "client_id": CLIENT_ID,
+                    "client_secret": CLIENT_SECRET,
+                    "redirect_uris": [f"{bank_url}/callback"],
+                    "require_par_for_authorization_details": True,
+                }
+            ],
+        }
+    )
+    provider = ServedApp(create_provider(config), port=provider_port)
+    pushed: list[dict[str, str]] = []
+
+    async def record(request: httpx.Request) -> None:
+        if request.url.path == "/par":
+            pushed.append(dict(parse_qsl(request.content.decode())))
+
+    settings = BankSettings(
+        issuer=issuer,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        redirect_uri=f"{bank_url}/callback",
+        customers=customers,
+        request_hooks=(record,),
+    )
+    bank = ServedApp(create_app(settings), port=bank_port)
+    try:
+        yield BankStack(provider, bank, issuer, bank_url, pushed)
+    finally:
+        bank.stop()
+        provider.stop()
+
+
+class Forms(HTMLParser):
+    """The forms of a page: action, and the named inputs with their values."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.forms: list[dict[str, Any]] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append({"action": a.get("action", ""), "fields": {}, "labels": []})
+        elif tag in ("input", "select") and self.forms and a.get("name"):
+            self.forms[-1]["fields"][a["name"]] = a.get("value", "")
+        elif tag == "label" and self.forms:
+            self.forms[-1]["labels"].append(a.get("for", ""))
+
+
+def sign_in(ua: httpx.Client, stack: BankStack, username: str) -> httpx.Response:
+    """Sign in to the bank at the Provider's login form (Username, Password, Continue)."""
+    response = ua.get(f"{stack.bank_url}/login")
+    for _ in range(12):
+        if response.status_code in (302, 303):
+            response = ua.get(urljoin(str(response.url), response.headers["location"]))
+            continue
+        if str(response.url).startswith(stack.bank_url):
+            return response
+        assert response.status_code == 200, response.text[:300]
+        assert "Username" in response.text
+        assert "Password" in response.text
+        assert "Continue</button>" in response.text
+        form = next(f for f in Forms(response.text).forms if "password" in f["fields"])
+        data = {**form["fields"], "username": username, "password": DEMO_USERS[username]}
+        assert data["csrf"], "the login form carries its CSRF token"
+        response = ua.post(urljoin(str(response.url), form["action"]), data=data)
+    raise AssertionError("the sign-in did not come back to the bank")
+
+
+def bank_csrf(page: str) -> str:
+    return next(f["fields"]["csrf"] for f in Forms(page).forms if "csrf" in f["fields"])
+
+
+def essential_or_values(pushed: dict[str, str]) -> tuple[str, ...]:
+    """The acr the request asked for, from ``acr_values`` or the essential ``acr`` claim."""
+    if "acr_values" in pushed:
+        return tuple(pushed["acr_values"].split())
+    acr = json.loads(pushed["claims"])["id_token"]["acr"]
+    return tuple(acr.get("values") or [acr["value"]])
+
+
+__all__ = ["TOTP_SECRET", "BankStack", "Forms", "bank_csrf", "essential_or_values", "sign_in"]

@@ -1,0 +1,91 @@
+"""``stepauth demo`` as a newcomer runs it (what ``make demo`` does): it starts, answers on
+the URLs it prints, gives TOTP codes, and stops cleanly on Ctrl-C (SIGINT) or SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+
+from stepauth.demo.launcher import TOTP_SECRET
+from tests.conftest import free_port
+
+#: The installed ``stepauth`` entry point, run by this interpreter.
+COMMAND = [sys.executable, "-c", "import sys; from stepauth.cli import main; sys.exit(main())"]
+
+
+def _start(directory: Path) -> tuple[subprocess.Popen[str], list[str]]:
+    provider_port, bank_port = free_port(), free_port()
+    proc = subprocess.Popen(
+        [
+            *COMMAND,
+            "demo",
+            "--dir",
+            str(directory),
+            "--provider-port",
+            str(provider_port),
+            "--bank-port",
+            str(bank_port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    for line in proc.stdout:  # the banner is printed once both servers answer
+        lines.append(line)
+        if "Press Ctrl-C to stop" in line:
+            return proc, lines
+    proc.wait(timeout=30)
+    raise AssertionError("stepauth demo did not start:\n" + "".join(lines))
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_demo_starts_answers_on_printed_urls_and_stops_cleanly(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    proc, lines = _start(tmp_path / "demo")
+    try:
+        banner = "".join(lines)
+        urls = re.findall(r"^\s+(?:Acme Bank|Provider)\s+(http://localhost:\d+\S*)", banner, re.M)
+        assert len(urls) == 2, banner
+        for url in urls:
+            assert httpx.get(url, timeout=10).status_code == 200, url
+        assert "alice / alice-loves-acme" in banner
+        assert "bob   / bob-banks-here" in banner
+        assert TOTP_SECRET in banner
+
+        totp = subprocess.run(
+            [*COMMAND, "demo", "totp", "alice", "--dir", str(tmp_path / "demo")],
+            capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        code = totp.stdout.split()[0]
+        assert pyotp.TOTP(TOTP_SECRET).verify(code, valid_window=1)
+    finally:
+        proc.send_signal(stop)
+        try:
+            rc = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert rc == 0
+    assert (tmp_path / "demo" / "stepauth.toml").is_file()
+
+
+def test_demo_restarts_on_the_same_directory(tmp_path: Path) -> None:
+    """A second run keeps the database and the secrets; the seeding does not repeat."""
+    directory = tmp_path / "demo"
+    for _ in range(2):
+        proc, _lines = _start(directory)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    assert len(list(directory.glob("stepauth.db*"))) >= 1

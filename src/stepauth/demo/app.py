@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from stepauth.demo import accounts, admin, payments, payout
 from stepauth.demo.ledger import Ledger
 from stepauth.demo.sessions import MemorySessions, SessionMiddleware
-from stepauth.demo.stepup import Gate
+from stepauth.demo.stepup import ASKED, Gate
 from stepauth.demo.web import HERE, Bank, bank_of, customer_of, render
 from stepauth.policy import Policy
 from stepauth.sdk import (
@@ -148,6 +148,7 @@ async def callback(request: Request) -> Response:
     try:
         resume = await bank.browser.acallback(request.session, dict(request.query_params))
     except (AuthorizationFailed, InsufficientAuthentication) as exc:
+        asked = request.session.pop(ASKED, None)
         return render(
             request,
             "error.html",
@@ -155,6 +156,7 @@ async def callback(request: Request) -> Response:
             title="Verification did not complete",
             message=exc.description,
             code=exc.error,
+            asked=asked if isinstance(asked, dict) else None,
         )
     except SDKError as exc:
         return render(

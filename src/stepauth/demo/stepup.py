@@ -19,11 +19,13 @@ from stepauth.policy import Context, Decision, Policy
 from stepauth.sdk import BrowserStepUp
 from stepauth.sdk.binding import Binding
 
-__all__ = ["LOGIN_REQUIREMENT", "Gate", "Passed", "StepUpNeeded"]
+__all__ = ["ASKED", "LOGIN_REQUIREMENT", "Gate", "Passed", "StepUpNeeded"]
 
 #: Signing in to the bank needs any first factor; every stronger need comes from the policy.
 LOGIN_REQUIREMENT = Requirement(("urn:stepauth:acr:1fa",), None)
 _MARK = "acme_stepped_up"
+#: Why the last step-up was asked (shown again if the Provider could not complete it).
+ASKED = "acme_step_up_asked"
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class Gate:
             binding=binding,
         )
         session[_MARK] = action
+        session[ASKED] = {"action": action, "explanation": explanation}
         return StepUpNeeded(url, step_up.reason)
 
     async def login(self, session: MutableMapping[str, Any], *, resume: str) -> str:

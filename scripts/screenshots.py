@@ -1,0 +1,142 @@
+"""Screenshots of the Acme Bank demo's key screens, taken in a real browser.
+
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+
+Starts ``stepauth demo`` on free ports in a temporary directory, drives Debian Chromium
+(Playwright, ``/usr/bin/chromium``) through sign-in, the dashboard, the personal-data and
+transfer step-ups, an exempt transfer and the admin console, and saves one PNG per screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
+PASSWORD = {"alice": "alice-loves-acme"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_demo(directory: Path) -> Iterator[tuple[str, str]]:
+    """``stepauth demo`` in a subprocess; yields (bank URL, provider URL)."""
+    provider_port, bank_port = _free_port(), _free_port()
+    command = [sys.executable, "-c", "import sys; from stepauth.cli import main; sys.exit(main())"]
+    proc = subprocess.Popen(  # noqa: S603
+        [
+            *command,
+            "demo",
+            "--dir",
+            str(directory),
+            "--provider-port",
+            str(provider_port),
+            "--bank-port",
+            str(bank_port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "Press Ctrl-C to stop" in line:
+            break
+    else:
+        raise SystemExit("stepauth demo did not start")
+    try:
+        yield f"http://localhost:{bank_port}", f"http://localhost:{provider_port}"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+
+
+def sign_in(page: Any, username: str) -> None:
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD[username])
+    page.locator("form[data-factor=password]").get_by_role("button", name="Continue").click()
+
+
+def take(page: Any, out: Path, name: str) -> None:
+    page.wait_for_load_state("networkidle")
+    path = out / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def journey(browser: Any, bank: str, out: Path) -> None:
+    context = browser.new_context(viewport={"width": 1100, "height": 760})
+    page = context.new_page()
+    page.goto(bank)
+    take(page, out, "01-home")
+    page.get_by_role("link", name="Sign in").click()
+    page.wait_for_selector("form[data-factor=password]")
+    take(page, out, "02-provider-sign-in")
+    sign_in(page, "alice")
+    page.wait_for_url(f"{bank}/dashboard")
+    take(page, out, "03-dashboard")
+
+    page.goto(f"{bank}/transfer")
+    page.get_by_label("Amount (EUR)").fill("20")
+    page.get_by_label("Reference").fill("Coffee")
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_url(f"{bank}/transfer")
+    take(page, out, "04-transfer-exempt")
+
+    page.goto(f"{bank}/transfer")
+    page.get_by_label("Amount (EUR)").fill("1250.00")
+    page.get_by_label("Reference").fill("Invoice 2026-117")
+    take(page, out, "05-transfer-form")
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_load_state("networkidle")
+    take(page, out, "06-transfer-step-up")
+
+    page.goto(f"{bank}/profile/full")
+    page.wait_for_load_state("networkidle")
+    take(page, out, "07-personal-data-step-up")
+
+    page.goto(f"{bank}/admin")
+    take(page, out, "08-admin-console")
+    context.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    from playwright.sync_api import sync_playwright
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_demo(Path(tmp) / "demo") as (bank, _op),
+        sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            journey(browser, bank, args.out)
+        finally:
+            browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -101,3 +101,11 @@ async def test_purge_expired(store: SQLStore) -> None:
     assert await store.purge_expired(now=NOW) == 1
     assert (await store.consume("code", "old", now=NOW - 10)).status == "missing"
     assert await store.get("code", "new", now=NOW) is not None
+
+
+async def test_sql_store_implements_the_protocol(store: SQLStore) -> None:
+    from stepauth.store import Store
+
+    assert isinstance(store, Store)
+    typed: Store = store  # checked by mypy as well
+    assert await typed.get("code", "none", now=NOW) is None

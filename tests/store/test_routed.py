@@ -42,3 +42,16 @@ async def test_ephemeral_kinds_live_in_redis_and_grants_revoke_everywhere(
     finally:
         await store.close()
         await other.close()
+
+
+async def test_routed_store_implements_the_protocol(
+    tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    from stepauth.store import Store
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'routed.db'}"
+    store = await open_store(url, redis_url=redis_url, redis_prefix=redis_prefix)
+    try:
+        assert isinstance(store, Store)
+    finally:
+        await store.close()

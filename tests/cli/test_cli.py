@@ -359,3 +359,16 @@ def test_users_and_keys_on_postgresql(
     assert main(["users", "list", "--config", str(config)]) == 0
     assert capsys.readouterr().out.startswith("alice\tactive")
     assert not (config.parent / "stepauth.db").exists()
+
+
+def test_unreachable_database_is_one_line(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = config.read_text().replace(
+        'url = "sqlite+aiosqlite:///stepauth.db"',
+        'url = "sqlite+aiosqlite:////nonexistent-stepauth-dir/op.db"',
+    )
+    config.write_text(text)
+    capsys.readouterr()
+    assert main(["users", "list", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("stepauth: error: cannot open the database")
+    assert "Traceback" not in err

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Connection, inspect, text
 
 from stepauth.errors import ConfigError
-from stepauth.store import open_store
+from stepauth.store import StoreError, open_store
 from stepauth.store.sql import MIGRATIONS
 
 TABLES = {
@@ -106,3 +106,17 @@ async def test_instances_starting_together_migrate_once(store_url: str) -> None:
     finally:
         for store in stores:
             await store.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite+aiosqlite:////nonexistent-stepauth-dir/x.db",
+        "postgresql+psycopg://postgres:hunter2@127.0.0.1:1/none",
+    ],
+)
+async def test_unreachable_database_is_one_store_error(url: str) -> None:
+    with pytest.raises(StoreError) as caught:
+        await open_store(url)
+    assert "cannot open the database" in str(caught.value)
+    assert "hunter2" not in str(caught.value)

@@ -52,7 +52,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError
+from sqlalchemy.exc import ArgumentError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool, QueuePool, StaticPool
 
@@ -220,6 +220,12 @@ async def _open_sql(url: str, *, migrate_schema: bool) -> SQLStore:
     if migrate_schema:
         try:
             await store.migrate()
+        except (OperationalError, InterfaceError) as exc:
+            await store.close()
+            shown = _url(url).render_as_string(hide_password=True)
+            raise StoreError(
+                f"cannot open the database {shown}: {exc.orig or exc}", error="database_unavailable"
+            ) from None
         except BaseException:
             await store.close()
             raise

@@ -372,3 +372,20 @@ def test_unreachable_database_is_one_line(config: Path, capsys: pytest.CaptureFi
     err = capsys.readouterr().err
     assert err.startswith("stepauth: error: cannot open the database")
     assert "Traceback" not in err
+
+
+def test_init_into_an_unwritable_place(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert main(["init", str(blocker / "op")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("stepauth: error: cannot create")
+    assert "Traceback" not in err
+
+
+def test_init_with_unreadable_dotenv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "op"
+    target.mkdir()
+    (target / ".env").write_bytes(b"\xff\xfe")
+    assert main(["init", str(target)]) == 2
+    assert "cannot write into" in capsys.readouterr().err

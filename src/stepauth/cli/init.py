@@ -21,6 +21,8 @@ from stepauth.provider.config import DEFAULT_KEY_ENV, default_config_text
 
 __all__ = ["register", "run"]
 
+_ENV_HEADER = "# stepauth development secrets — keep out of version control\n"
+
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -50,15 +52,21 @@ def run(args: argparse.Namespace) -> int:
     if target.exists():
         raise StepAuthError(f"{target} already exists; not overwriting it", error="exists")
     env_file = directory / ".env"
-    existing = env_file.read_text(encoding="utf-8") if env_file.exists() else ""
-    _write_private(target, default_config_text(directory, port=args.port))
-    if not any(line.startswith(f"{DEFAULT_KEY_ENV}=") for line in existing.splitlines()):
-        line = f"{DEFAULT_KEY_ENV}={secrets.token_urlsafe(48)}\n"
-        prefix = "" if not existing or existing.endswith("\n") else "\n"
-        header = (
-            "" if existing else "# stepauth development secrets — keep out of version control\n"
-        )
-        _write_private(env_file, header + prefix + line, append=env_file.exists())
+    try:
+        existing = env_file.read_text(encoding="utf-8") if env_file.exists() else ""
+        _write_private(target, default_config_text(directory, port=args.port))
+        if not any(line.startswith(f"{DEFAULT_KEY_ENV}=") for line in existing.splitlines()):
+            line = f"{DEFAULT_KEY_ENV}={secrets.token_urlsafe(48)}\n"
+            prefix = "" if not existing or existing.endswith("\n") else "\n"
+            header = "" if existing else _ENV_HEADER
+            _write_private(env_file, header + prefix + line, append=env_file.exists())
+    except FileExistsError:
+        raise StepAuthError(
+            f"{target} already exists; not overwriting it", error="exists"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise StepAuthError(f"cannot write into {directory}: {reason}", error="usage") from None
     print(f"wrote {target} and {env_file}")
     print(f"next: stepauth users add alice --config {target}")
     print(f"      stepauth serve --config {target}")

@@ -250,6 +250,7 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     assert main(["no-such-command"]) == 2
     assert main(["users"]) == 2
+    assert main(["serve", "--port", "70000"]) == 2
     assert "usage:" in capsys.readouterr().err
 
 

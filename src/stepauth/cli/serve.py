@@ -13,6 +13,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from stepauth.cli import add_config_argument, key_secret, load_cli_config, run
+from stepauth.errors import StepAuthError
 
 if TYPE_CHECKING:
     from stepauth.provider.config import ProviderConfig
@@ -54,6 +55,8 @@ def serve(args: argparse.Namespace) -> int:
 
     from stepauth.provider import create_app
 
+    if args.port is not None and not 1 <= args.port <= 65535:
+        raise StepAuthError("--port must be between 1 and 65535", error="usage")
     config = load_cli_config(args)
     run(prepare(config))
     if config.redis is not None:

@@ -1,0 +1,219 @@
+"""Transaction-bound access tokens at the resource server (RFC 9396 §9, PSD2 RTS Art. 5).
+
+A step-up bound to a transaction yields an access token that carries the granted
+``authorization_details`` and a ``txn`` id (RAR-09, RAR-10). Before executing the action,
+the resource server calls::
+
+    bound = await require_transaction(details, claims=claims, ledger=ledger, now=time.time())
+
+which passes only if
+
+1. the token carries ``authorization_details`` and a ``txn`` (a token without them never
+   authorizes a bound action: fail closed, :class:`TransactionMissing`);
+2. the action's details equal the granted ones, type-aware (:func:`stepauth.rar.match_details`:
+   amounts as decimals, currency, normalised IBAN, payee, batch entries in order), so any
+   change of amount or payee invalidates the approval (RAR-14, PSD2 RTS Art. 5(1)(c)-(d);
+   :class:`TransactionMismatch` names the first difference);
+3. the ``txn`` has not been used: :meth:`TxnLedger.consume` records it in ONE atomic
+   operation, so of two concurrent uses exactly one wins (:class:`TransactionReplayed`).
+
+The details are compared before the ``txn`` is consumed: a tampered request does not burn
+the approval of the genuine one. Validating the token's signature, issuer, audience, expiry
+and ``acr`` stays the job of :func:`~stepauth.sdk.validate_access_token` /
+:class:`~stepauth.sdk.ResourceServer`; ``claims`` are their output.
+
+Ledgers: :class:`~stepauth.sdk.txn_ledger.SQLTxnLedger` (SQLite / PostgreSQL, ``INSERT … ON
+CONFLICT DO NOTHING RETURNING``) and :class:`~stepauth.sdk.txn_ledger.RedisTxnLedger`
+(``SET … NX EXAT``). A used ``txn`` is remembered until the token can no longer be accepted
+(``exp`` + leeway + :data:`RETAIN_MARGIN`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from stepauth.rar import DetailsMismatch, RARError, Registry, default_registry, match_details
+from stepauth.sdk.errors import MissingClaim, SDKError, TokenExpired
+
+__all__ = [
+    "RETAIN_MARGIN",
+    "TXN_MAX_LENGTH",
+    "BoundTransaction",
+    "TransactionError",
+    "TransactionGuard",
+    "TransactionMismatch",
+    "TransactionMissing",
+    "TransactionReplayed",
+    "TxnLedger",
+    "require_transaction",
+]
+
+#: Seconds a used ``txn`` is kept beyond the token's ``exp`` + leeway (clock skew between
+#: resource-server instances).
+RETAIN_MARGIN = 300.0
+#: Longest ``txn`` accepted (the Provider issues 22 characters).
+TXN_MAX_LENGTH = 256
+
+
+class TransactionError(SDKError):
+    """Root of the transaction-binding failures: the action must not run."""
+
+    error = "transaction_error"
+
+
+class TransactionMissing(TransactionError):
+    """The token carries no granted ``authorization_details`` or no ``txn``: not bound."""
+
+    error = "transaction_missing"
+
+
+class TransactionMismatch(TransactionError):
+    """The action differs from the granted ``authorization_details`` (PSD2 RTS Art. 5(1)(d)).
+
+    ``reason`` is the :class:`~stepauth.rar.DetailsMismatch` (or, for a grant the registry
+    cannot read, the :class:`~stepauth.rar.InvalidAuthorizationDetails`); ``index`` and
+    ``path`` name the first difference.
+    """
+
+    error = "transaction_mismatch"
+
+    def __init__(self, description: str, *, reason: RARError) -> None:
+        super().__init__(description)
+        self.reason = reason
+        self.index: int | None = getattr(reason, "index", None)
+        self.path: str = getattr(reason, "path", "")
+
+
+class TransactionReplayed(TransactionError):
+    """The token's ``txn`` has been used before: one approval executes one action."""
+
+    error = "transaction_replayed"
+
+    def __init__(self, description: str, *, txn: str) -> None:
+        super().__init__(description)
+        self.txn = txn
+
+
+@runtime_checkable
+class TxnLedger(Protocol):
+    """Where used ``txn`` ids are recorded; ``consume`` is one atomic operation."""
+
+    async def consume(self, txn: str, *, expires_at: float) -> bool:
+        """Record ``txn`` as used until ``expires_at`` (epoch s).
+
+        ``True`` for exactly one caller per ``txn``; ``False`` if it was recorded before.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class BoundTransaction:
+    """A transaction the token authorized and that has now been consumed."""
+
+    txn: str
+    authorization_details: tuple[dict[str, Any], ...]
+    claims: Mapping[str, Any] = field(repr=False)
+
+
+def _granted(claims: Mapping[str, Any]) -> Any:
+    granted = claims.get("authorization_details")
+    if granted is None or granted == []:
+        raise TransactionMissing(
+            "the token carries no authorization_details: it does not authorize a bound action"
+        )
+    return granted
+
+
+def _txn(claims: Mapping[str, Any]) -> str:
+    txn = claims.get("txn")
+    if not isinstance(txn, str) or not txn:
+        raise TransactionMissing("the token carries no txn: it does not authorize a bound action")
+    if len(txn) > TXN_MAX_LENGTH or not txn.isprintable():
+        raise TransactionMissing(f"the token's txn is not an id of at most {TXN_MAX_LENGTH} chars")
+    return txn
+
+
+def _retain_until(claims: Mapping[str, Any], *, now: float, leeway: float) -> float:
+    exp = claims.get("exp")
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        raise MissingClaim("the access token has no numeric exp")
+    if now >= exp + leeway:
+        raise TokenExpired("the access token has expired")
+    return float(exp) + leeway + RETAIN_MARGIN
+
+
+async def require_transaction(
+    details: Sequence[Mapping[str, Any]],
+    *,
+    claims: Mapping[str, Any],
+    ledger: TxnLedger,
+    now: float,
+    registry: Registry = default_registry,
+    leeway: float = 30,
+) -> BoundTransaction:
+    """Let the action described by ``details`` run once under the token's ``claims``.
+
+    ``details`` are the ``authorization_details`` the action is about to execute, built
+    from the request (amounts may be strings, ints or Decimals). Raises
+    :class:`TransactionMissing`, :class:`TransactionMismatch` or :class:`TransactionReplayed`
+    (and :class:`~stepauth.sdk.errors.TokenExpired` for a token past ``exp``); returns the
+    consumed :class:`BoundTransaction` otherwise. RFC 9396 §9.1 / RAR-14.
+    """
+    granted = _granted(claims)
+    txn = _txn(claims)
+    try:
+        match_details(granted, details, registry=registry)
+    except DetailsMismatch as exc:
+        raise TransactionMismatch(
+            f"the action differs from the approved transaction: {exc.description}", reason=exc
+        ) from exc
+    except RARError as exc:  # the grant itself is unreadable for this registry
+        raise TransactionMismatch(
+            f"the token's authorization_details cannot be checked: {exc.description}", reason=exc
+        ) from exc
+    except (TypeError, AttributeError, ValueError) as exc:  # details not shaped like JSON
+        reason = DetailsMismatch(f"the action's authorization_details are malformed: {exc}")
+        raise TransactionMismatch(reason.description, reason=reason) from exc
+    expires_at = _retain_until(claims, now=now, leeway=leeway)
+    if not await ledger.consume(txn, expires_at=expires_at):
+        raise TransactionReplayed(
+            "this transaction has already been executed: the approval is single-use", txn=txn
+        )
+    entries = registry.validate(granted)
+    return BoundTransaction(txn=txn, authorization_details=entries, claims=claims)
+
+
+class TransactionGuard:
+    """:func:`require_transaction` with its ledger and settings bound, for adapters."""
+
+    def __init__(
+        self,
+        ledger: TxnLedger,
+        *,
+        registry: Registry = default_registry,
+        leeway: float = 30,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.ledger = ledger
+        self.registry = registry
+        self.leeway = leeway
+        self.clock = clock
+
+    async def check(
+        self,
+        details: Sequence[Mapping[str, Any]],
+        claims: Mapping[str, Any],
+        *,
+        now: float | None = None,
+    ) -> BoundTransaction:
+        return await require_transaction(
+            details,
+            claims=claims,
+            ledger=self.ledger,
+            now=self.clock() if now is None else now,
+            registry=self.registry,
+            leeway=self.leeway,
+        )

@@ -37,13 +37,11 @@ class BankStack:
     pushed: list[dict[str, str]] = field(default_factory=list)
 
 
-@pytest.fixture
-def bank_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BankStack]:
+def _stack(tmp_path: Path, policy_path: Path | None) -> Iterator[BankStack]:
     from stepauth.demo.launcher import seed
     from stepauth.provider import create_app as create_provider
     from stepauth.provider.config import ProviderConfig
 
-    monkeypatch.setenv("STEPAUTH_SECRET_KEY", "demo-test-" + "k" * 40)
     provider_port, bank_port = free_port(), free_port()
     issuer = f"http://127.0.0.1:{provider_port}"
     bank_url = f"http://127.0.0.1:{bank_port}"
@@ -78,6 +76,7 @@ def bank_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bank
         redirect_uri=f"{bank_url}/callback",
         customers=customers,
         request_hooks=(record,),
+        **({"policy_path": policy_path} if policy_path else {}),
     )
     bank = ServedApp(create_app(settings), port=bank_port)
     try:
@@ -85,6 +84,26 @@ def bank_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bank
     finally:
         bank.stop()
         provider.stop()
+
+
+@pytest.fixture
+def bank_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BankStack]:
+    """Acme Bank with its own policy (``stepauth/demo/policy.toml``)."""
+    monkeypatch.setenv("STEPAUTH_SECRET_KEY", "demo-test-" + "k" * 40)
+    yield from _stack(tmp_path, None)
+
+
+@pytest.fixture
+def totp_bank_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BankStack]:
+    """The bank with every ``phr`` of its policy lowered to 2fa, so a TOTP code (which a test
+    can compute) completes the step-ups that a passkey completes in the real demo."""
+    from stepauth.demo import DEFAULT_POLICY
+
+    monkeypatch.setenv("STEPAUTH_SECRET_KEY", "demo-test-" + "k" * 40)
+    policy = tmp_path / "policy.toml"
+    text = DEFAULT_POLICY.read_text(encoding="utf-8")
+    policy.write_text(text.replace('acr = "phr"', 'acr = "urn:stepauth:acr:2fa"'), encoding="utf-8")
+    yield from _stack(tmp_path, policy)
 
 
 class Forms(HTMLParser):
@@ -125,6 +144,34 @@ def sign_in(ua: httpx.Client, stack: BankStack, username: str) -> httpx.Response
     raise AssertionError("the sign-in did not come back to the bank")
 
 
+def step_up_with_totp(
+    ua: httpx.Client, stack: BankStack, response: httpx.Response
+) -> tuple[str, httpx.Response]:
+    """Follow a step-up at the Provider as alice, answering each form it shows (the password
+    when it asks for it again, then the one-time code). Returns the last Provider page (to
+    check what it showed) and the bank page the browser lands on."""
+    import pyotp
+
+    shown = ""
+    for _ in range(12):
+        if response.status_code in (302, 303):
+            response = ua.get(urljoin(str(response.url), response.headers["location"]))
+            continue
+        if str(response.url).startswith(stack.bank_url):
+            return shown, response
+        assert response.status_code == 200, response.text[:300]
+        forms = Forms(response.text).forms
+        assert forms, response.text[response.text.find("<main") :][:1500]
+        form = next((f for f in forms if "code" in f["fields"]), forms[0])
+        shown = response.text
+        if "password" in form["fields"]:
+            data = {**form["fields"], "username": "alice", "password": DEMO_USERS["alice"]}
+        else:
+            data = {**form["fields"], "code": pyotp.TOTP(TOTP_SECRET).now()}
+        response = ua.post(urljoin(str(response.url), form["action"]), data=data)
+    raise AssertionError("the step-up did not come back to the bank")
+
+
 def bank_csrf(page: str) -> str:
     return next(f["fields"]["csrf"] for f in Forms(page).forms if "csrf" in f["fields"])
 
@@ -137,4 +184,12 @@ def essential_or_values(pushed: dict[str, str]) -> tuple[str, ...]:
     return tuple(acr.get("values") or [acr["value"]])
 
 
-__all__ = ["TOTP_SECRET", "BankStack", "Forms", "bank_csrf", "essential_or_values", "sign_in"]
+__all__ = [
+    "TOTP_SECRET",
+    "BankStack",
+    "Forms",
+    "bank_csrf",
+    "essential_or_values",
+    "sign_in",
+    "step_up_with_totp",
+]

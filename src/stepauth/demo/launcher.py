@@ -13,7 +13,7 @@ import contextlib
 import secrets
 import signal
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -195,7 +195,7 @@ async def serve(
     provider_port: int,
     bank_port: int,
     log_level: str = "warning",
-    ready: Any = None,
+    ready: Callable[[], None] | None = None,
 ) -> int:
     """Run both apps until SIGINT/SIGTERM; ``ready()`` is called once both answer."""
     from stepauth.provider import create_app as create_provider

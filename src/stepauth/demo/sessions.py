@@ -27,8 +27,15 @@ COOKIE = "acme_session"
 class MemorySessions:
     """Session dicts by id, with an idle timeout."""
 
-    def __init__(self, *, idle_timeout: float = 1800, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        *,
+        idle_timeout: float = 1800,
+        max_items: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._items: dict[str, tuple[dict[str, Any], float]] = {}
+        self.max_items = max_items
         self._lock = threading.Lock()
         self.idle_timeout = idle_timeout
         self.clock = clock
@@ -45,8 +52,11 @@ class MemorySessions:
             return item[0]
 
     def save(self, session_id: str, data: dict[str, Any]) -> None:
+        now = self.clock()
         with self._lock:
-            self._items[session_id] = (data, self.clock() + self.idle_timeout)
+            if len(self._items) >= self.max_items:
+                self._items = {k: v for k, v in self._items.items() if v[1] > now}
+            self._items[session_id] = (data, now + self.idle_timeout)
 
     def drop(self, session_id: str) -> None:
         with self._lock:

@@ -48,6 +48,7 @@ ENDPOINT_MODULES = (
     "stepauth.provider.revoke",
     "stepauth.provider.discovery",
     "stepauth.provider.logout",
+    "stepauth.provider.account",
 )
 
 STATIC_DIR = Path(__file__).parent / "interaction" / "static"

@@ -18,7 +18,15 @@ once, a second use comes back ``replayed``.
 
 Senders are pluggable (:class:`Sender`); :class:`OutboxSender` is the development
 sender: it appends one JSON line per message to a local outbox file that the operator
-reads with ``stepauth outbox``.
+reads with ``stepauth outbox``. :func:`notify` sends account notices (a factor added or
+removed, a sign-in block) the same way.
+
+The interaction plug-in (:data:`plugin`, label **One-time code**) is a restricted
+factor listed after the passkey and the authenticator app (``FACTOR_MODULES`` order).
+Submitting its form with an empty code is the "send code" action: a new code is sent
+(at most :data:`SENDS_PER_WINDOW` per user every 10 minutes) and its challenge id kept
+server-side for this interaction; submitting a code verifies it under the lockout of
+:mod:`stepauth.provider.throttle` (factor type ``oob``), which a new code never resets.
 """
 
 from __future__ import annotations
@@ -28,13 +36,25 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from stepauth.assurance import AuthEvent
+from stepauth.assurance import AuthEvent, Category
 from stepauth.errors import FactorError
+from stepauth.provider.factors.base import (
+    Attempt,
+    Capability,
+    FactorRejected,
+    FormField,
+    FormView,
+    Verified,
+)
+
+if TYPE_CHECKING:
+    from stepauth.provider.state import ProviderState
+    from stepauth.store import Factor, User
 
 __all__ = [
     "CODE_TTL",
@@ -44,10 +64,13 @@ __all__ = [
     "InvalidOobCode",
     "OobChallenge",
     "OobError",
+    "OobFactor",
     "OutboxSender",
     "ReplayedOobCode",
     "Sender",
     "generate_code",
+    "notify",
+    "plugin",
     "read_outbox",
     "send_code",
     "verify_code",
@@ -208,3 +231,121 @@ async def verify_code(
 
 def _key(challenge_id: str, code: str) -> str:
     return hashlib.sha256(f"{challenge_id}\x00{code}".encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- plug-in
+#: Codes a user may be sent per :data:`CODE_TTL` window (SMS pumping, NIST-19).
+SENDS_PER_WINDOW = 5
+PENDING_KIND = "oob_pending"
+CODE_SENT = "We sent a code. Enter it below; it is valid for 10 minutes."
+
+
+def sender_of(state: ProviderState) -> Sender:
+    """The Provider's sender (``state.sender`` when configured), else the dev outbox."""
+    sender = getattr(state, "sender", None)
+    return sender if sender is not None else OutboxSender()
+
+
+async def notify(state: ProviderState, user_id: str, message: str) -> None:
+    """Send an account notice to the user (ASVS 5.0 6.3.7 / 4.0.3 2.5.5).
+
+    Goes to the address of the user's first OOB factor, else by email to the username.
+    """
+    user = await state.store.get_user(user_id)
+    if user is None:
+        return
+    factors = await state.store.list_factors(user_id)
+    oob = next((f for f in factors if f.kind == "oob" and not f.disabled), None)
+    channel = str(oob.data.get("channel", "sms")) if oob is not None else "email"
+    to = str(oob.data.get("to", user.username)) if oob is not None else user.username
+    await sender_of(state).send(channel=channel, to=to, message=message)
+
+
+class OobFactor:
+    """A code sent by SMS or email: restricted (NIST-19), never phishing-resistant."""
+
+    kind: ClassVar[str] = "oob"
+    title: ClassVar[str] = "Code sent to your phone"
+    capability: ClassVar[Capability] = Capability(categories=frozenset({Category.POSSESSION}))
+    identifies: ClassVar[bool] = False
+    scripts: ClassVar[tuple[str, ...]] = ()
+
+    def is_enrolled(self, user: User, factors: Sequence[Factor]) -> bool:
+        return any(f.kind == self.kind and not f.disabled for f in factors)
+
+    def fields(self, view: FormView) -> Sequence[FormField]:
+        return (
+            FormField(
+                "oob_code",
+                "One-time code",
+                autocomplete="one-time-code",
+                inputmode="numeric",
+                required=False,
+            ),
+        )
+
+    async def verify(self, attempt: Attempt) -> Verified:
+        from stepauth.provider.throttle import GENERIC_FAILURE, guarded
+
+        user = attempt.user
+        factor = next((f for f in attempt.factors if f.kind == self.kind and not f.disabled), None)
+        if user is None or factor is None or factor.user_id != user.id:
+            raise FactorRejected(GENERIC_FAILURE)
+        code = "".join(attempt.form.get("oob_code", "").split())
+        pending_key = f"{attempt.interaction_id}:{user.id}"
+        store = attempt.state.store
+        if not code:
+            await self._send(attempt, user, factor, pending_key)
+            raise FactorRejected(CODE_SENT)
+
+        async def check() -> Verified | None:
+            item = await store.get(PENDING_KIND, pending_key, now=attempt.now)
+            if item is None:
+                return None
+            try:
+                event = await verify_code(
+                    store,
+                    challenge_id=str(item.payload["challenge_id"]),
+                    code=code,
+                    user_id=user.id,
+                    now=attempt.now,
+                )
+            except OobError:
+                return None
+            await store.delete(PENDING_KIND, pending_key)
+            return Verified(user=user, event=event, factor_id=factor.id)
+
+        async def alert(user_id: str, message: str) -> None:
+            await notify(attempt.state, user_id, message)
+
+        return await guarded(attempt, self.kind, check, notify=alert)
+
+    async def _send(self, attempt: Attempt, user: User, factor: Factor, pending_key: str) -> None:
+        from stepauth.provider.throttle import GENERIC_FAILURE
+
+        store = attempt.state.store
+        window = f"send:{int(attempt.now // CODE_TTL)}"
+        sent = await store.record_failure(f"oob:{user.id}"[:64], window, now=attempt.now)
+        if sent > SENDS_PER_WINDOW:
+            raise FactorRejected(GENERIC_FAILURE, locked=True)
+        channel = str(factor.data.get("channel", "sms"))
+        challenge = await send_code(
+            store,
+            sender_of(attempt.state),
+            user_id=user.id,
+            channel=channel if channel in CHANNELS else "sms",
+            to=str(factor.data.get("to", "")),
+            factor_id=factor.id,
+            issuer=attempt.state.config.issuer,
+            now=attempt.now,
+        )
+        await store.put(
+            PENDING_KIND,
+            pending_key,
+            {"challenge_id": challenge.challenge_id},
+            expires_at=challenge.expires_at,
+            user_id=user.id,
+        )
+
+
+plugin = OobFactor()

@@ -1,0 +1,19 @@
+"""Audit events of authentication (ASVS 5.0 16.3.1): every attempt and every step-up.
+
+``stepauth.audit.log`` writes them through ``Store.append_audit``; ``stepauth audit
+tail`` reads them back, ``stepauth audit verify-transaction`` re-verifies a stored
+transaction approval (:mod:`stepauth.audit.transaction`).
+"""
+
+from __future__ import annotations
+
+from stepauth.audit.log import (
+    AUDIT_FIELDS,
+    Client,
+    attempt,
+    client_of,
+    factor_change,
+    step_up,
+)
+
+__all__ = ["AUDIT_FIELDS", "Client", "attempt", "client_of", "factor_change", "step_up"]

@@ -1,0 +1,180 @@
+"""``/account/reauth``: verify one fresh factor before a change on ``/account``.
+
+The same factor plug-ins as the interaction pages, the same template, the same session
+handling (:func:`stepauth.provider.sessions.record_event` appends the event and rotates
+the session id). Without a session the page asks for a factor that identifies the user
+(password, discoverable passkey), so it is also the sign-in of the account page.
+
+* every form carries the account ``csrf`` token (403 otherwise);
+* a failure shows :data:`stepauth.provider.throttle.GENERIC_FAILURE` whatever factor
+  failed (PSD2 RTS Art. 4(3)(a)), counts against the address (per-IP throttling) and
+  is audited; the plug-ins apply the per-user lockout;
+* success is audited as an attempt and as a step-up (acr before and after).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from stepauth import audit
+from stepauth.assurance import AuthEvent, assess
+from stepauth.errors import FactorError
+from stepauth.provider.account.fresh import (
+    browser_id,
+    browser_token,
+    check_csrf,
+    csrf_token,
+    safe_next,
+    set_browser_cookie,
+)
+from stepauth.provider.factors.base import Attempt, FactorPlugin, FactorRejected, FormView
+from stepauth.provider.factors.oob import CODE_SENT
+from stepauth.provider.interaction.render import render
+from stepauth.provider.sessions import load_session, record_event, set_session_cookie
+from stepauth.provider.state import ProviderState, get_state
+from stepauth.provider.throttle import GENERIC_FAILURE, ip_throttled, record_ip_failure
+
+if TYPE_CHECKING:
+    from stepauth.store import Session, User
+
+__all__ = ["reauth_page", "reauth_submit"]
+
+CONFIRM_TEXT = "Please confirm it is you before changing how you sign in."
+
+
+async def _offered(state: ProviderState, user: User | None) -> list[FactorPlugin]:
+    if user is None:
+        return [p for p in state.factors if p.identifies]
+    factors = await state.store.list_factors(user.id)
+    return state.factors.enrolled(user, factors)
+
+
+def _acr(state: ProviderState, events: list[dict[str, Any]], now: float) -> str | None:
+    parsed = [AuthEvent.from_json(e) for e in events]
+    return assess(parsed, now=now, ladder=state.ladder).acr
+
+
+async def _page(
+    request: Request,
+    state: ProviderState,
+    user: User | None,
+    browser: str,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    offered = await _offered(state, user)
+    view = FormView(login_hint=None, user=user)
+    next_path = safe_next(request.query_params.get("next"))
+    response = render(
+        "interaction.html",
+        {
+            "title": "Confirm it is you" if user is not None else "Sign in",
+            "reasons": [{"code": "account_change", "text": CONFIRM_TEXT}],
+            "client_name": None,
+            "details": [],
+            "error": error,
+            "csrf": csrf_token(state, browser),
+            "action": "/account/reauth?next=" + next_path,
+            "scripts": [s for p in offered for s in p.scripts],
+            "forms": [
+                {"kind": p.kind, "title": p.title, "fields": list(p.fields(view))} for p in offered
+            ],
+        },
+        status_code=status_code,
+    )
+    set_browser_cookie(response, state, browser)
+    return response
+
+
+async def reauth_page(request: Request) -> Response:
+    state = get_state(request)
+    loaded = await load_session(request, state)
+    browser, _ = browser_token(request)
+    return await _page(request, state, loaded[1] if loaded else None, browser)
+
+
+async def reauth_submit(request: Request) -> Response:
+    state = get_state(request)
+    form = {k: v for k, v in (await request.form()).multi_items() if isinstance(v, str)}
+    check_csrf(state, request, form.get("csrf", ""))
+    browser, _ = browser_token(request)
+    client = audit.client_of(request)
+    now = state.clock()
+    loaded = await load_session(request, state)
+    session: Session | None = loaded[0] if loaded else None
+    user: User | None = loaded[1] if loaded else None
+    kind = form.get("factor", "")
+    if await ip_throttled(state.store, client.ip, now=now):
+        await audit.attempt(
+            state.store, now=now, result="throttled", factor=kind, user_id=None, client=client
+        )
+        return await _page(request, state, user, browser, error=GENERIC_FAILURE, status_code=429)
+    plugin = next((p for p in await _offered(state, user) if p.kind == kind), None)
+    factors = await state.store.list_factors(user.id) if user is not None else []
+    try:
+        if plugin is None:
+            raise FactorRejected(GENERIC_FAILURE)
+        verified = await plugin.verify(
+            Attempt(
+                state=state,
+                form=form,
+                user=user,
+                factors=factors,
+                now=now,
+                interaction_id=browser_id(browser),
+                context={"purpose": "account"},
+            )
+        )
+        if user is not None and verified.user.id != user.id:
+            raise FactorRejected(GENERIC_FAILURE)
+    except FactorError as exc:
+        sent = isinstance(exc, FactorRejected) and exc.description == CODE_SENT
+        if not sent:
+            await record_ip_failure(state.store, client.ip, now=now)
+        locked = isinstance(exc, FactorRejected) and exc.locked
+        await audit.attempt(
+            state.store,
+            now=now,
+            result="code_sent" if sent else ("locked" if locked else "failure"),
+            factor=kind,
+            user_id=user.id if user is not None else None,
+            client=client,
+            reason="account_change",
+        )
+        message = CODE_SENT if sent else GENERIC_FAILURE
+        return await _page(
+            request, state, user, browser, error=message, status_code=200 if sent else 400
+        )
+    event = verified.event.to_json()
+    before = list(session.events) if session is not None else []
+    new_session = await record_event(state, current=session, user_id=verified.user.id, event=event)
+    await audit.attempt(
+        state.store,
+        now=now,
+        result="success",
+        factor=kind,
+        user_id=verified.user.id,
+        client=client,
+        reason="account_change",
+        method=list(verified.event.methods),
+        credential=verified.factor_id,
+    )
+    await audit.step_up(
+        state.store,
+        now=now,
+        user_id=verified.user.id,
+        client=client,
+        acr_before=_acr(state, before, now) if before else None,
+        acr_after=_acr(state, list(new_session.events), now),
+        reason="account_change",
+        method=list(verified.event.methods),
+        credential=verified.factor_id,
+    )
+    response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    set_session_cookie(response, state, new_session.id)
+    set_browser_cookie(response, state, browser)
+    return response

@@ -1,0 +1,316 @@
+"""``/account``: the user's factors, and the forms that change them.
+
+Every POST needs the account ``csrf`` token (403) and a fresh step-up (303 to
+``/account/reauth`` when the latest factor is older than five minutes, ASVS 5.0 7.5.1);
+every change is audited and notified (:mod:`stepauth.provider.account.changes`).
+
+* ``GET /account`` — factors with their kind, name, creation and last use;
+* ``POST /account/totp`` — a new TOTP secret: QR code (inline SVG, segno) and the
+  base32 secret; kept server-side for 10 minutes until
+  ``POST /account/totp/confirm`` checks a first code (whose time step is then claimed,
+  so the confirming code cannot be replayed);
+* ``POST /account/recovery`` — ten new recovery codes, shown once (the old set stops
+  working); only their keyed hashes are stored;
+* ``POST /account/factors/{id}/rename`` and ``/remove``;
+* passkeys and security keys: :mod:`stepauth.provider.account.webauthn_routes` with the
+  static ``/account/static/account.js`` (no inline script, CSP ``script-src 'self'``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from stepauth import audit
+from stepauth.provider.account import webauthn_routes
+from stepauth.provider.account.changes import record_change
+from stepauth.provider.account.fresh import (
+    browser_token,
+    check_csrf,
+    csrf_token,
+    is_fresh,
+    reauth_url,
+    set_browser_cookie,
+)
+from stepauth.provider.account.reauth import reauth_page, reauth_submit
+from stepauth.provider.errors import InvalidRequest
+from stepauth.provider.factors import recovery, totp
+from stepauth.provider.interaction.render import TEMPLATES as INTERACTION_TEMPLATES
+from stepauth.provider.sessions import load_session
+from stepauth.provider.state import ProviderState, get_state
+
+if TYPE_CHECKING:
+    from stepauth.store import Factor, Session, User
+
+__all__ = ["routes"]
+
+HERE = Path(__file__).parent
+TOTP_PENDING = "totp_enrolment"
+TOTP_PENDING_TTL = 600
+
+_env = Environment(
+    loader=ChoiceLoader(
+        [FileSystemLoader(HERE / "templates"), FileSystemLoader(INTERACTION_TEMPLATES)]
+    ),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+)
+
+KIND_NAMES = {
+    "webauthn": "Passkey",
+    "totp": "Authenticator app",
+    "recovery": "Recovery codes",
+    "oob": "Phone",
+    "password": "Password",
+}
+
+
+def _when(value: float | None) -> str:
+    if value is None:
+        return "never"
+    return datetime.fromtimestamp(value, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _kind_name(factor: Factor) -> str:
+    if factor.kind == "webauthn" and factor.data.get("type") == "security-key":
+        return "Security key"
+    return KIND_NAMES.get(factor.kind, factor.kind)
+
+
+class _Page:
+    """The signed-in browser: state, session, user, and its account cookie."""
+
+    def __init__(self, state: ProviderState, session: Session, user: User, browser: str):
+        self.state = state
+        self.session = session
+        self.user = user
+        self.browser = browser
+
+    def render(self, name: str, status_code: int = 200, **context: Any) -> Response:
+        html = _env.get_template(name).render(
+            csrf=csrf_token(self.state, self.browser), user=self.user, **context
+        )
+        response = HTMLResponse(html, status_code=status_code)
+        set_browser_cookie(response, self.state, self.browser)
+        return response
+
+
+async def _signed_in(request: Request) -> _Page | Response:
+    state = get_state(request)
+    loaded = await load_session(request, state)
+    if loaded is None:
+        return RedirectResponse(reauth_url(request.url.path), status_code=303)
+    browser, _ = browser_token(request)
+    return _Page(state, loaded[0], loaded[1], browser)
+
+
+async def _change(request: Request) -> tuple[_Page | Response, dict[str, str]]:
+    """A POST that changes factors: CSRF first, then a fresh step-up."""
+    state = get_state(request)
+    form = {k: v for k, v in (await request.form()).multi_items() if isinstance(v, str)}
+    check_csrf(state, request, form.get("csrf", ""))
+    page = await _signed_in(request)
+    if isinstance(page, _Page) and not is_fresh(page.session.events, now=state.clock()):
+        return RedirectResponse(reauth_url("/account"), status_code=303), form
+    return page, form
+
+
+def _done() -> Response:
+    return RedirectResponse("/account", status_code=303)
+
+
+async def account(request: Request) -> Response:
+    page = await _signed_in(request)
+    if not isinstance(page, _Page):
+        return page
+    factors = await page.state.store.list_factors(page.user.id)
+    rows = [
+        {
+            "id": f.id,
+            "kind": _kind_name(f),
+            "label": f.label,
+            "created": _when(f.created_at),
+            "last_used": _when(f.last_used_at),
+            "disabled": f.disabled,
+        }
+        for f in factors
+    ]
+    fresh = is_fresh(page.session.events, now=page.state.clock())
+    return page.render("account.html", factors=rows, fresh=fresh)
+
+
+async def totp_start(request: Request) -> Response:
+    page, _ = await _change(request)
+    if not isinstance(page, _Page):
+        return page
+    params = totp.TotpParams(secret=totp.generate_secret())
+    pending = secrets.token_urlsafe(16)
+    now = page.state.clock()
+    await page.state.store.put(
+        TOTP_PENDING,
+        pending,
+        {"user_id": page.user.id, **params.to_data()},
+        expires_at=now + TOTP_PENDING_TTL,
+        user_id=page.user.id,
+    )
+    return _totp_page(page, params, pending)
+
+
+def _totp_page(
+    page: _Page, params: totp.TotpParams, pending: str, *, error: str | None = None
+) -> Response:
+    uri = totp.provisioning_uri(
+        params, account_name=page.user.username, issuer=page.state.config.webauthn.rp_name
+    )
+    return page.render(
+        "totp.html",
+        status_code=400 if error else 200,
+        qr=totp.qr_svg(uri),
+        secret=" ".join(params.secret[i : i + 4] for i in range(0, len(params.secret), 4)),
+        pending=pending,
+        error=error,
+    )
+
+
+async def totp_confirm(request: Request) -> Response:
+    page, form = await _change(request)
+    if not isinstance(page, _Page):
+        return page
+    store = page.state.store
+    now = page.state.clock()
+    consumed = await store.consume(TOTP_PENDING, form.get("pending", ""), now=now)
+    payload = dict(consumed.payload or {})
+    if consumed.status != "ok" or payload.get("user_id") != page.user.id:
+        raise InvalidRequest("this setup has expired; start again")
+    params = totp.TotpParams.from_data(payload)
+    claimed: list[int] = []
+
+    async def claim(step: int) -> bool:
+        claimed.append(step)
+        return True
+
+    try:
+        await totp.verify_totp(code=form.get("code", ""), params=params, claim_step=claim, now=now)
+    except totp.TotpError:
+        pending = secrets.token_urlsafe(16)
+        await store.put(
+            TOTP_PENDING, pending, payload, expires_at=now + TOTP_PENDING_TTL, user_id=page.user.id
+        )
+        return _totp_page(page, params, pending, error="That code is not right; try the next one.")
+    label = form.get("label", "").strip()[:64] or "Authenticator app"
+    factor = await store.add_factor(page.user.id, "totp", params.to_data(), label=label, now=now)
+    await store.advance_counter(factor.id, "totp_step", claimed[-1])
+    await record_change(
+        page.state,
+        user_id=page.user.id,
+        action="add",
+        kind="totp",
+        client=audit.client_of(request),
+        credential=factor.id,
+    )
+    return _done()
+
+
+async def recovery_codes(request: Request) -> Response:
+    page, _ = await _change(request)
+    if not isinstance(page, _Page):
+        return page
+    store = page.state.store
+    existing = [
+        f for f in await store.list_factors(page.user.id) if f.kind == recovery.RecoveryFactor.kind
+    ]
+    previous = [str(k) for f in existing for k in f.data.get("keys", [])]
+    codes, data = await recovery.issue_codes(
+        store,
+        user_id=page.user.id,
+        pepper=recovery.pepper_from_env(page.state.config.secrets.key_env),
+        previous=previous,
+    )
+    now = page.state.clock()
+    if existing:
+        await store.update_factor(existing[0].id, data=data, disabled=False)
+        factor_id = existing[0].id
+        for extra in existing[1:]:
+            await store.remove_factor(extra.id)
+    else:
+        factor_id = (
+            await store.add_factor(page.user.id, "recovery", data, label="Recovery codes", now=now)
+        ).id
+    await record_change(
+        page.state,
+        user_id=page.user.id,
+        action="add",
+        kind="recovery",
+        client=audit.client_of(request),
+        credential=factor_id,
+    )
+    return page.render("recovery.html", codes=codes)
+
+
+async def _own_factor(page: _Page, factor_id: str) -> Factor:
+    factor = await page.state.store.get_factor(factor_id)
+    if factor is None or factor.user_id != page.user.id:
+        raise InvalidRequest("no such sign-in method")
+    return factor
+
+
+async def rename(request: Request) -> Response:
+    page, form = await _change(request)
+    if not isinstance(page, _Page):
+        return page
+    factor = await _own_factor(page, request.path_params["factor_id"])
+    label = form.get("label", "").strip()
+    if not label or len(label) > 64 or not label.isprintable():
+        raise InvalidRequest("a name is 1 to 64 printable characters")
+    await page.state.store.update_factor(factor.id, label=label)
+    await record_change(
+        page.state,
+        user_id=page.user.id,
+        action="rename",
+        kind=str(factor.data.get("type", factor.kind)),
+        client=audit.client_of(request),
+        credential=factor.id,
+    )
+    return _done()
+
+
+async def remove(request: Request) -> Response:
+    page, _ = await _change(request)
+    if not isinstance(page, _Page):
+        return page
+    factor = await _own_factor(page, request.path_params["factor_id"])
+    if factor.kind == recovery.RecoveryFactor.kind:
+        keys = [str(k) for k in factor.data.get("keys", [])]
+        await recovery.revoke_codes(page.state.store, keys=keys)
+    await page.state.store.remove_factor(factor.id)
+    await record_change(
+        page.state,
+        user_id=page.user.id,
+        action="remove",
+        kind=str(factor.data.get("type", factor.kind)),
+        client=audit.client_of(request),
+        credential=factor.id,
+    )
+    return _done()
+
+
+routes: list[BaseRoute] = [
+    Route("/account", account, methods=["GET"], name="account"),
+    Route("/account/reauth", reauth_page, methods=["GET"], name="account_reauth"),
+    Route("/account/reauth", reauth_submit, methods=["POST"]),
+    Route("/account/totp", totp_start, methods=["POST"], name="account_totp"),
+    Route("/account/totp/confirm", totp_confirm, methods=["POST"]),
+    Route("/account/recovery", recovery_codes, methods=["POST"], name="account_recovery"),
+    Route("/account/factors/{factor_id}/rename", rename, methods=["POST"]),
+    Route("/account/factors/{factor_id}/remove", remove, methods=["POST"]),
+    Route("/account/webauthn/options", webauthn_routes.options, methods=["POST"]),
+    Route("/account/webauthn/register", webauthn_routes.register, methods=["POST"]),
+    Mount("/account/static", app=StaticFiles(directory=HERE / "static"), name="account_static"),
+]

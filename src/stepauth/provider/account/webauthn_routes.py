@@ -1,0 +1,187 @@
+"""Passkey and security-key registration on ``/account`` (WebAuthn L3 §7.1).
+
+``POST /account/webauthn/options`` returns ``PublicKeyCredentialCreationOptions`` and
+keeps the challenge server-side (store kind ``webauthn_challenge``, single use, 5
+minutes, bound to the user). ``POST /account/webauthn/register`` consumes it in one
+atomic statement and verifies the response with
+:func:`stepauth.provider.factors.webauthn.verify_registration`:
+
+* **passkey** — ``residentKey: "required"``, ``userVerification: "required"``,
+  ``attestation: "none"`` (WA-35): a ``pop`` credential, at most ``phr``;
+* **security key** — ``attestation: "direct"``, verified against the deployment's
+  :class:`~stepauth.provider.factors.attestation.TrustStore` when one is configured
+  (``webauthn.mds_blob`` + ``webauthn.mds_root``, or ``state.trust``); otherwise it is
+  kept as an untrusted key that never reaches ``phrh`` (fail closed).
+
+The user handle is the user's opaque id (no personal data, WebAuthn L3 §14.6.1).
+Both endpoints speak JSON, need the account ``csrf`` token and a fresh step-up
+(``401 {"reauth": url}`` otherwise).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from stepauth import audit
+from stepauth.errors import FactorError, StepAuthError
+from stepauth.provider.account.changes import record_change
+from stepauth.provider.account.fresh import check_csrf, is_fresh, reauth_url
+from stepauth.provider.factors.attestation import TrustStore
+from stepauth.provider.factors.webauthn import (
+    b64url,
+    ensure_new_credential_id,
+    registration_options,
+    verify_registration,
+)
+from stepauth.provider.sessions import load_session
+from stepauth.provider.state import ProviderState, get_state
+
+__all__ = ["CHALLENGE_KIND", "CHALLENGE_TTL", "options", "register", "trust_store"]
+
+CHALLENGE_KIND = "webauthn_challenge"
+CHALLENGE_TTL = 300
+TYPES = ("passkey", "security-key")
+
+
+def trust_store(state: ProviderState) -> TrustStore | None:
+    """The attestation trust anchors: ``state.trust`` if set, else the configured MDS BLOB."""
+    given = getattr(state, "trust", None)
+    if isinstance(given, TrustStore):
+        return given
+    config = state.config.webauthn
+    if config.mds_blob and config.mds_root:
+        return TrustStore.from_mds_blob(
+            Path(config.mds_blob).read_bytes(),
+            root_certificate=Path(config.mds_root).read_bytes(),
+            now=state.clock(),
+        )
+    return None
+
+
+def _error(message: str, status: int = 400) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+async def options(request: Request) -> Response:
+    state = get_state(request)
+    body = await _body(request)
+    check_csrf(state, request, str(body.get("csrf", "")))
+    loaded = await load_session(request, state)
+    now = state.clock()
+    if loaded is None or not is_fresh(loaded[0].events, now=now):
+        return JSONResponse({"reauth": reauth_url()}, status_code=401)
+    kind = str(body.get("type", "passkey"))
+    if kind not in TYPES:
+        return _error("unknown authenticator type")
+    user = loaded[1]
+    existing = [
+        f.credential_id
+        for f in await state.store.list_factors(user.id)
+        if f.kind == "webauthn" and f.credential_id
+    ]
+    ceremony = registration_options(
+        rp_id=state.config.webauthn.rp_id,
+        rp_name=state.config.webauthn.rp_name,
+        user_id=user.id.encode(),
+        user_name=user.username,
+        exclude_credentials=[_unb64url(c) for c in existing],
+        attestation="none" if kind == "passkey" else "direct",
+        authenticator_attachment="cross-platform" if kind == "security-key" else None,
+        resident_key="required" if kind == "passkey" else "preferred",
+        user_verification="required",
+    )
+    ceremony_id = secrets.token_urlsafe(16)
+    await state.store.put(
+        CHALLENGE_KIND,
+        ceremony_id,
+        {
+            "challenge": b64url(ceremony.challenge),
+            "user_id": user.id,
+            "purpose": "register",
+            "type": kind,
+        },
+        expires_at=now + CHALLENGE_TTL,
+        user_id=user.id,
+    )
+    return JSONResponse({"ceremony": ceremony_id, "publicKey": ceremony.public_key})
+
+
+async def register(request: Request) -> Response:
+    state = get_state(request)
+    body = await _body(request)
+    check_csrf(state, request, str(body.get("csrf", "")))
+    loaded = await load_session(request, state)
+    now = state.clock()
+    if loaded is None or not is_fresh(loaded[0].events, now=now):
+        return JSONResponse({"reauth": reauth_url()}, status_code=401)
+    user = loaded[1]
+    consumed = await state.store.consume(CHALLENGE_KIND, str(body.get("ceremony", "")), now=now)
+    payload = consumed.payload or {}
+    if (
+        consumed.status != "ok"
+        or payload.get("user_id") != user.id
+        or payload.get("purpose") != "register"
+    ):
+        return _error("this registration has expired; please try again")
+    kind = str(payload.get("type", "passkey"))
+    credential = body.get("credential")
+    if not isinstance(credential, dict):
+        return _error("no credential was sent")
+    try:
+        verified = verify_registration(
+            credential=credential,
+            expected_challenge=_unb64url(str(payload["challenge"])),
+            expected_rp_id=state.config.webauthn.rp_id,
+            expected_origins=state.config.webauthn.origins,
+            require_user_verification=True,
+            trust=trust_store(state) if kind == "security-key" else None,
+            now=now,
+        )
+        await ensure_new_credential_id(
+            verified.credential_id, lookup=state.store.get_factor_by_credential_id
+        )
+    except FactorError:
+        return _error("the authenticator's response could not be verified")
+    stored = verified.to_stored(user.id.encode())
+    data = {**stored.to_data(), "type": kind, "fmt": verified.fmt}
+    label = str(body.get("label") or "").strip()[:64] or (
+        "Passkey" if kind == "passkey" else "Security key"
+    )
+    try:
+        factor = await state.store.add_factor(
+            user.id,
+            "webauthn",
+            data,
+            label=label,
+            credential_id=b64url(verified.credential_id),
+            now=now,
+        )
+    except StepAuthError:
+        return _error("this credential is already registered", 409)
+    await record_change(
+        state,
+        user_id=user.id,
+        action="add",
+        kind=kind,
+        client=audit.client_of(request),
+        credential=factor.id,
+    )
+    return JSONResponse({"ok": True, "redirect": "/account", "factor": factor.id})
+
+
+def _unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -1,0 +1,194 @@
+"""Lockout and throttling of authentication attempts (PSD2 RTS Art. 4(3), NIST-15).
+
+Extends the front channel's lockout (the password and TOTP plug-ins block a factor type
+after :data:`MAX_FAILURES` consecutive failures) with what Art. 4(3) and NIST §3.2.2
+ask on top:
+
+* **per user and factor type** (Art. 4(3)(b), PSD2-06): every :data:`MAX_FAILURES`
+  consecutive failures start a temporary block; each block is longer than the last
+  (:data:`BLOCK_DELAYS`: 1 min, 5 min, 15 min, 1 h). The user is alerted out of band
+  at every block and warned at the last temporary one; one more series makes the block
+  permanent until an operator runs ``stepauth users unlock NAME``. A success resets the
+  count (NIST-15 "previous failures SHOULD be disregarded"); a new OOB code does not.
+* **per IP address**: at most :data:`IP_LIMIT` failures per :data:`IP_WINDOW` seconds
+  from one address, whatever the account — stops one client spraying many users. The
+  counters are rows of the store's ``failures`` table (``user_id = "ip:<addr>"``,
+  ``factor_type = "ip:<window>"``) incremented by one atomic upsert, so every worker
+  process sees the same numbers (no process-local state).
+* **one generic message** (Art. 4(3)(a), PSD2-05): :data:`GENERIC_FAILURE` never says
+  which factor failed, nor that an account is blocked.
+
+:func:`guarded` has the signature of :func:`stepauth.provider.factors.totp.guarded` so
+the plug-ins can move to the growing delay by swapping one import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from stepauth.provider.factors.base import Attempt, FactorRejected, Verified
+
+if TYPE_CHECKING:
+    from stepauth.store import FailureState
+
+__all__ = [
+    "BLOCK_DELAYS",
+    "GENERIC_FAILURE",
+    "IP_LIMIT",
+    "IP_WINDOW",
+    "MAX_FAILURES",
+    "PERMANENT",
+    "Lockout",
+    "block_for",
+    "guarded",
+    "ip_throttled",
+    "is_blocked",
+    "record_ip_failure",
+    "register_failure",
+    "register_success",
+]
+
+#: PSD2 RTS Art. 4(3)(b): at most five consecutive failures, then a block.
+MAX_FAILURES = 5
+#: Growing temporary blocks (NIST-15 "increasing waits, e.g. 30 seconds up to an hour").
+BLOCK_DELAYS = (60.0, 300.0, 900.0, 3600.0)
+#: ``blocked_until`` of a permanent block (far future; cleared by ``users unlock``).
+PERMANENT = 32503680000.0  # 3000-01-01
+#: Failures from one IP address per window, over all accounts.
+IP_LIMIT = 30
+IP_WINDOW = 900
+#: The one message for any failed factor (Art. 4(3)(a)).
+GENERIC_FAILURE = "We could not verify that. Please try again."
+
+Notify = Callable[[str, str], Awaitable[None]]
+
+
+class _FailureStore(Protocol):
+    async def record_failure(self, user_id: str, factor_type: str, *, now: float) -> int: ...
+
+    async def reset_failures(self, user_id: str, factor_type: str) -> None: ...
+
+    async def failure_state(self, user_id: str, factor_type: str) -> FailureState: ...
+
+    async def set_blocked_until(
+        self, user_id: str, factor_type: str, until: float | None
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class Lockout:
+    """The outcome of one failure: the count, and the block it started (if any)."""
+
+    count: int
+    blocked_until: float | None = None
+    permanent: bool = False
+
+    @property
+    def blocked(self) -> bool:
+        return self.blocked_until is not None
+
+
+def block_for(count: int) -> float | None:
+    """Seconds to block after ``count`` consecutive failures (``inf``: permanent)."""
+    if count < MAX_FAILURES or count % MAX_FAILURES:
+        return None
+    series = count // MAX_FAILURES
+    if series > len(BLOCK_DELAYS):
+        return float("inf")
+    return BLOCK_DELAYS[series - 1]
+
+
+def is_blocked(state: FailureState, now: float) -> bool:
+    return state.blocked_until is not None and state.blocked_until > now
+
+
+async def register_failure(
+    store: _FailureStore,
+    user_id: str,
+    factor_type: str,
+    *,
+    now: float,
+    notify: Notify | None = None,
+) -> Lockout:
+    """Count one failure atomically; start a (growing) block every :data:`MAX_FAILURES`.
+
+    ``notify(user_id, message)`` alerts the user at each block, and says so before the
+    block that would be permanent.
+    """
+    count = await store.record_failure(user_id, factor_type, now=now)
+    delay = block_for(count)
+    if delay is None:
+        return Lockout(count=count)
+    permanent = delay == float("inf")
+    until = PERMANENT if permanent else now + delay
+    await store.set_blocked_until(user_id, factor_type, until)
+    if notify is not None:
+        if permanent:
+            message = (
+                "Sign-in to your account was blocked after repeated failed attempts. "
+                "Contact support to unlock it."
+            )
+        else:
+            message = (
+                f"Sign-in to your account was paused for {int(delay // 60)} minutes after "
+                f"{MAX_FAILURES} failed attempts. If this was not you, change your password."
+            )
+            if count // MAX_FAILURES == len(BLOCK_DELAYS):
+                message += " More failed attempts will block sign-in until support unlocks it."
+        await notify(user_id, message)
+    return Lockout(count=count, blocked_until=until, permanent=permanent)
+
+
+async def register_success(store: _FailureStore, user_id: str, factor_type: str) -> None:
+    """A verified factor: forget the consecutive failures of that type."""
+    await store.reset_failures(user_id, factor_type)
+
+
+def _ip_key(ip: str, now: float) -> tuple[str, str]:
+    return f"ip:{ip}"[:64], f"ip:{int(now // IP_WINDOW)}"
+
+
+async def record_ip_failure(store: _FailureStore, ip: str | None, *, now: float) -> int:
+    """Count one failure from ``ip`` in the current window (atomic upsert)."""
+    if not ip:
+        return 0
+    user, window = _ip_key(ip, now)
+    return await store.record_failure(user, window, now=now)
+
+
+async def ip_throttled(store: _FailureStore, ip: str | None, *, now: float) -> bool:
+    """``True`` once ``ip`` reached :data:`IP_LIMIT` failures in the current window."""
+    if not ip:
+        return False
+    user, window = _ip_key(ip, now)
+    return (await store.failure_state(user, window)).count >= IP_LIMIT
+
+
+async def guarded(
+    attempt: Attempt,
+    factor_type: str,
+    check: Callable[[], Awaitable[Verified | None]],
+    *,
+    notify: Notify | None = None,
+) -> Verified:
+    """Run ``check`` under the lockout: refused while blocked (even when right); ``None``
+    counts a failure (:func:`register_failure`); a success resets the count and stamps
+    the factor's last use. Every refusal carries :data:`GENERIC_FAILURE`."""
+    user = attempt.user
+    if user is None:
+        raise FactorRejected(GENERIC_FAILURE)
+    store: Any = attempt.state.store
+    if is_blocked(await store.failure_state(user.id, factor_type), attempt.now):
+        raise FactorRejected(GENERIC_FAILURE, locked=True)
+    verified = await check()
+    if verified is None:
+        lockout = await register_failure(
+            store, user.id, factor_type, now=attempt.now, notify=notify
+        )
+        raise FactorRejected(GENERIC_FAILURE, locked=lockout.blocked)
+    await register_success(store, user.id, factor_type)
+    if verified.factor_id is not None:
+        await store.update_factor(verified.factor_id, last_used_at=attempt.now)
+    return verified

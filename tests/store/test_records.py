@@ -144,6 +144,32 @@ async def test_advance_counter_refuses_regression_and_replay(store: SQLStore) ->
     assert not await store.advance_counter("no-such-factor", "sign_count", 10)
 
 
+async def test_plain_integer_fields_are_not_counters(store: SQLStore) -> None:
+    """Only advanced fields are counters: other integers in data can go down."""
+    totp = await store.add_factor("u1", "totp", {"period": 30, "digits": 6}, label="t", now=NOW)
+    await store.update_factor(totp.id, data={"period": 15, "digits": 6})
+    got = await store.get_factor(totp.id)
+    assert got is not None
+    assert got.data == {"period": 15, "digits": 6}
+
+
+async def test_counter_floor_is_the_larger_of_data_and_last_value(store: SQLStore) -> None:
+    key = await store.add_factor(
+        "u1", "webauthn", {"sign_count": 5}, label="k", credential_id="cf", now=NOW
+    )
+    assert await store.advance_counter(key.id, "sign_count", 7)
+    await store.update_factor(key.id, data={"sign_count": 20})  # written by the verifier
+    assert not await store.advance_counter(key.id, "sign_count", 15)
+    assert await store.advance_counter(key.id, "sign_count", 21)
+    await store.update_factor(key.id, data={"sign_count": 3})  # a stale write
+    got = await store.get_factor(key.id)
+    assert got is not None
+    assert got.data["sign_count"] == 21
+    assert not await store.advance_counter(key.id, "sign_count", 21)
+    with pytest.raises(StoreError):
+        await store.advance_counter(key.id, "sign_count'; DROP TABLE factors; --", 99)
+
+
 async def test_concurrent_counter_claims_have_one_winner(
     store: SQLStore, other_store: SQLStore
 ) -> None:

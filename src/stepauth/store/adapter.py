@@ -123,8 +123,8 @@ class KeyRecord:
 class Factor:
     """An authenticator of a user.
 
-    ``data`` is the factor's JSON; integer counters advanced with
-    :meth:`Store.advance_counter` are reflected in it under their field name.
+    ``data`` is the factor's JSON; counters advanced with :meth:`Store.advance_counter`
+    show in it under their field name at their high-water mark.
     """
 
     id: str
@@ -269,8 +269,9 @@ class Store(Protocol):
         """Atomically set counter ``field`` to ``value`` only if ``value`` is greater.
 
         True if it advanced; False is a replay or regression (RFC 6238 §5.2, WebAuthn
-        §6.1.1 signCount). Counters start at the integer found in the factor's ``data``
-        when it was added, or below every value when absent.
+        §6.1.1 signCount). The floor is the larger of the integer at ``data[field]``
+        (e.g. the signCount at registration) and the last advanced value; a factor that
+        does not exist never advances. ``field`` is an identifier (``[A-Za-z_]\\w*``).
         """
         ...
 

@@ -29,6 +29,7 @@ Opaque ids come from :func:`secrets.token_urlsafe`. Nothing is cached in the pro
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import threading
 import time
@@ -240,8 +241,17 @@ def _json(value: Mapping[str, Any]) -> dict[str, Any]:
     return dict(value)
 
 
-def _int_fields(data: Mapping[str, Any]) -> dict[str, int]:
-    return {k: v for k, v in data.items() if isinstance(v, int) and not isinstance(v, bool)}
+_COUNTER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+def _with_counters(data: dict[str, Any], counters: Mapping[str, int]) -> dict[str, Any]:
+    """``data`` with each advanced counter at its high-water mark."""
+    for name, value in counters.items():
+        current = data.get(name)
+        if isinstance(current, int) and not isinstance(current, bool):
+            value = max(value, current)
+        data[name] = value
+    return data
 
 
 class _Values:
@@ -603,7 +613,7 @@ class SQLStore:
                 user_id=row.user_id,
                 kind=row.kind,
                 label=row.label,
-                data={**dict(row.data), **counters.get(row.id, {})},
+                data=_with_counters(dict(row.data), counters.get(row.id, {})),
                 credential_id=row.credential_id,
                 created_at=row.created_at,
                 last_used_at=row.last_used_at,
@@ -611,11 +621,6 @@ class SQLStore:
             )
             for row in rows
         ]
-
-    def _seed_counters(self, conn: Connection, factor_id: str, data: Mapping[str, Any]) -> None:
-        for name, value in _int_fields(data).items():
-            params = {"factor_id": factor_id, "field": name, "value": value}
-            conn.execute(self._upserts.seed_counter, params)
 
     async def add_factor(
         self,
@@ -640,12 +645,8 @@ class SQLStore:
             "disabled": False,
         }
 
-        def run(conn: Connection) -> None:
-            conn.execute(stmts.INSERT_FACTOR, params)
-            self._seed_counters(conn, factor_id, data)
-
         try:
-            await self._write(run)
+            await self._write(lambda conn: conn.execute(stmts.INSERT_FACTOR, params))
         except IntegrityError:
             raise StoreError(
                 "credential is already registered", error="credential_exists"
@@ -690,13 +691,7 @@ class SQLStore:
             return
         stmt = update(factors).where(factors.c.id == factor_id).values(values)
 
-        def run(conn: Connection) -> int:
-            count = int(conn.execute(stmt).rowcount)
-            if count and data is not None:
-                self._seed_counters(conn, factor_id, data)
-            return count
-
-        if await self._write(run) == 0:
+        if await self._write(lambda conn: int(conn.execute(stmt).rowcount)) == 0:
             raise StoreError("unknown factor", error="unknown_factor")
 
     async def remove_factor(self, factor_id: str) -> None:
@@ -707,7 +702,14 @@ class SQLStore:
         await self._write(run)
 
     async def advance_counter(self, factor_id: str, field: str, value: int) -> bool:
-        params = {"b_factor": factor_id, "b_field": field, "b_value": int(value)}
+        if not _COUNTER_NAME.match(field):
+            raise StoreError(f"counter name {field!r} must match {_COUNTER_NAME.pattern}")
+        params = {
+            "b_factor": factor_id,
+            "b_field": field,
+            "b_path": f"$.{field}",
+            "b_value": int(value),
+        }
         stmt = self._upserts.advance_counter
         return await self._write(lambda conn: conn.execute(stmt, params).first() is not None)
 

@@ -12,12 +12,14 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     String,
+    Text,
     and_,
     bindparam,
     case,
     cast,
     delete,
     false,
+    func,
     insert,
     or_,
     select,
@@ -121,7 +123,6 @@ class Upserts:
     put_item: Any
     record_failure: Any
     set_blocked_until: Any
-    seed_counter: Any
     advance_counter: Any
 
 
@@ -149,23 +150,32 @@ def upserts(dialect: str) -> Upserts:
         set_={"blocked_until": blocked.excluded.blocked_until},
     )
 
-    seed = make(factor_counters)
-    seed_counter = seed.on_conflict_do_update(
-        index_elements=["factor_id", "field"],
-        set_={"value": seed.excluded.value},
-        where=factor_counters.c.value < seed.excluded.value,
+    # advance only if greater than both the counter and the factor's own data[field]
+    # (the floor it was registered with), and only for a factor that exists: one statement
+    if dialect == "postgresql":
+        name = cast(bindparam("b_field", type_=Text), Text)
+        raw = factors.c.data.op("->")(name)
+        floor: Any = case(
+            (func.jsonb_typeof(raw) == "number", cast(factors.c.data.op("->>")(name), BigInteger)),
+            else_=None,
+        )
+    else:
+        path: Any = bindparam("b_path")
+        floor = case(
+            (
+                func.json_type(factors.c.data, path) == "integer",
+                func.json_extract(factors.c.data, path),
+            ),
+            else_=None,
+        )
+    value = cast(bindparam("b_value", type_=BigInteger), BigInteger)
+    source = select(factors.c.id, cast(bindparam("b_field", type_=String), String), value).where(
+        factors.c.id == bindparam("b_factor"), or_(floor.is_(None), floor < value), true()
     )
-
-    # advance only if greater, and only for a factor that exists: one statement
-    source = select(
-        factors.c.id,
-        cast(bindparam("b_field", type_=String), String),
-        cast(bindparam("b_value", type_=BigInteger), BigInteger),
-    ).where(factors.c.id == bindparam("b_factor"), true())
     advance = make(factor_counters).from_select(["factor_id", "field", "value"], source)
     advance_counter = advance.on_conflict_do_update(
         index_elements=["factor_id", "field"],
         set_={"value": advance.excluded.value},
         where=factor_counters.c.value < advance.excluded.value,
     ).returning(factor_counters.c.value)
-    return Upserts(put_item, record_failure, set_blocked_until, seed_counter, advance_counter)
+    return Upserts(put_item, record_failure, set_blocked_until, advance_counter)

@@ -1,0 +1,83 @@
+"""Fixtures of the /account tests: a running Provider (black-box harness), a dev outbox,
+and helpers that sign in through ``/account/reauth`` like a browser."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from stepauth.provider.factors.oob import read_outbox
+from tests.conformance.harness import PASSWORD, USERNAME, Provider, running_provider
+
+__all__ = ["csrf_of", "field", "outbox", "reauth", "sign_in"]
+
+
+@pytest.fixture
+def outbox_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "outbox.jsonl"
+    monkeypatch.setenv("STEPAUTH_OUTBOX", str(path))
+    return path
+
+
+@pytest.fixture
+async def provider(tmp_path: Path, outbox_path: Path) -> AsyncIterator[Provider]:
+    async with running_provider(tmp_path) as running:
+        yield running
+
+
+def outbox() -> list[str]:
+    return [str(m["message"]) for m in read_outbox()]
+
+
+def field(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, f"no {name} field in: {html[:400]}"
+    return unescape(match.group(1))
+
+
+def csrf_of(html: str) -> str:
+    return field(html, "csrf")
+
+
+def error_of(html: str) -> str:
+    match = re.search(r'<p role="alert" class="error">([^<]*)</p>', html)
+    return unescape(match.group(1)) if match else ""
+
+
+async def reauth(
+    browser: httpx.AsyncClient, factor: str, expect: int = 303, **form: str
+) -> httpx.Response:
+    """Open /account/reauth and submit ``factor``'s form with ``form``."""
+    page = await browser.get("/account/reauth", params={"next": "/account"})
+    assert page.status_code == 200, page.text[:300]
+    assert f'data-factor="{factor}"' in page.text, page.text[:600]
+    response = await browser.post(
+        "/account/reauth?next=/account",
+        data={"csrf": csrf_of(page.text), "factor": factor, **form},
+    )
+    assert response.status_code == expect, f"{response.status_code}: {response.text[:400]}"
+    return response
+
+
+async def sign_in(provider: Provider, browser: httpx.AsyncClient | None = None, **user: Any) -> Any:
+    """Create the user and sign in on /account with the password; returns the user."""
+    created = await provider.create_user(**user)
+    await reauth(
+        browser or provider.browser,
+        "password",
+        username=user.get("username", USERNAME),
+        password=user.get("password", PASSWORD),
+    )
+    return created
+
+
+async def account_page(browser: httpx.AsyncClient) -> str:
+    page = await browser.get("/account")
+    assert page.status_code == 200, page.text[:300]
+    return page.text

@@ -8,8 +8,10 @@ uses of one ``txn`` — across processes and hosts sharing the database — exac
   ``INSERT … ON CONFLICT (txn) DO NOTHING RETURNING txn`` — a row comes back only to the
   caller whose insert created it. ``await ledger.create_schema()`` creates the table;
   ``await ledger.purge()`` drops rows whose tokens can no longer be accepted.
-- :class:`RedisTxnLedger`: ``SET {prefix}txn:{txn} 1 NX EXAT expires_at`` — Redis answers
-  ``OK`` to the first setter only and forgets the key when the token is dead.
+- :class:`RedisTxnLedger`: ``SET {prefix}txn:{txn} 1 NX PX <ms until expires_at>`` — Redis
+  answers ``OK`` to the first setter only and forgets the key when the token is dead. The
+  lifetime is relative and measured on the ledger's clock (the one that judged ``exp``), so
+  a Redis host whose wall clock runs ahead cannot drop a record early (``EXAT`` could).
 
 ``consume`` returns ``False`` (never a first use) for an ``expires_at`` already past: such a
 record would be forgotten at once and a replay would pass.
@@ -125,9 +127,12 @@ class RedisTxnLedger:
         return f"{self.prefix}txn:{txn}"
 
     async def consume(self, txn: str, *, expires_at: float) -> bool:
-        if expires_at <= self.clock():
+        remaining = expires_at - self.clock()
+        if remaining <= 0:
             return False
-        won = await self.client.set(self.key(txn), b"1", nx=True, exat=math.ceil(expires_at))
+        # Relative lifetime (PX) measured on the caller's clock, the one that judged the
+        # token's exp: the record's life does not depend on the Redis host's wall clock.
+        won = await self.client.set(self.key(txn), b"1", nx=True, px=math.ceil(remaining * 1000))
         return bool(won)
 
     async def close(self) -> None:

@@ -120,3 +120,20 @@ async def test_unreachable_database_is_one_store_error(url: str) -> None:
         await open_store(url)
     assert "cannot open the database" in str(caught.value)
     assert "hunter2" not in str(caught.value)
+
+
+async def test_migrations_match_the_schema(store_url: str) -> None:
+    """The tables the store queries (schema.py) are exactly what the migrations create."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from stepauth.store.schema import metadata
+
+    store = await open_store(store_url)
+    try:
+        diff = await store.run_sync(
+            lambda conn: compare_metadata(MigrationContext.configure(conn), metadata)
+        )
+        assert diff == []
+    finally:
+        await store.close()

@@ -1,0 +1,112 @@
+"""End to end: the Provider mints a bound access token, the SDK executes it once (RAR-09/10/14).
+
+The RP pushes ``authorization_details`` (PAR, RFC 9126), the user signs in, the code is
+exchanged at the back channel; the access token is validated by the SDK against the
+Provider's published keys and then bound to the action with :func:`require_transaction`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stepauth.sdk import KeySet, validate_access_token
+from stepauth.sdk.transaction import TransactionMismatch, TransactionReplayed, require_transaction
+from stepauth.sdk.txn_ledger import SQLTxnLedger
+from tests.conformance.harness import (
+    CONFIDENTIAL,
+    REDIRECT_URI,
+    SECRET,
+    Provider,
+    pkce_pair,
+    provider,
+)
+from tests.sdk.test_transaction import OTHER_IBAN, PAYMENT
+
+__all__ = ["provider"]
+
+
+async def bound_token(provider: Provider, details: list[dict[str, Any]]) -> dict[str, Any]:
+    """PAR with ``details`` → sign-in → code → token response."""
+    verifier, challenge = pkce_pair()
+    pushed = await provider.browser.post(
+        "/par",
+        data={
+            "response_type": "code",
+            "client_id": CONFIDENTIAL,
+            "redirect_uri": REDIRECT_URI,
+            "scope": "openid",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "nonce": "n-txn",
+            "authorization_details": json.dumps(details),
+        },
+        auth=(CONFIDENTIAL, SECRET),
+    )
+    assert pushed.status_code == 201, pushed.text
+    result = await provider.authorize_raw(
+        {"client_id": CONFIDENTIAL, "request_uri": pushed.json()["request_uri"]}
+    )
+    return await provider.exchange(result.code, verifier)
+
+
+async def sdk_claims(provider: Provider, access_token: str) -> dict[str, Any]:
+    """What a resource server holds after :func:`validate_access_token` (RFC 9068)."""
+    jwks = KeySet.from_jwks((await provider.browser.get("/jwks")).json())
+    return validate_access_token(
+        access_token,
+        expected_issuer=provider.issuer,
+        expected_audience=provider.issuer,
+        jwks=jwks,
+        now=provider.clock(),
+    )
+
+
+@pytest.fixture
+async def ledger(tmp_path: Path) -> AsyncIterator[SQLTxnLedger]:
+    ledger = SQLTxnLedger.from_url(f"sqlite+aiosqlite:///{tmp_path / 'rs-txn.db'}")
+    await ledger.create_schema()
+    yield ledger
+    await ledger.close()
+
+
+async def test_provider_token_executes_its_transaction_once(
+    provider: Provider, ledger: SQLTxnLedger
+) -> None:
+    tokens = await bound_token(provider, PAYMENT)
+    claims = await sdk_claims(provider, tokens["access_token"])
+    assert claims["authorization_details"] == tokens["authorization_details"]  # RAR-09/10
+    assert isinstance(claims["txn"], str)
+    assert claims["txn"]
+    now = provider.clock()
+
+    tampered = copy.deepcopy(PAYMENT)
+    tampered[0]["creditorAccount"]["iban"] = OTHER_IBAN
+    with pytest.raises(TransactionMismatch, match=r"creditorAccount\.iban"):
+        await require_transaction(tampered, claims=claims, ledger=ledger, now=now)
+
+    bound = await require_transaction(PAYMENT, claims=claims, ledger=ledger, now=now)
+    assert bound.txn == claims["txn"]
+    assert bound.txn == (await provider.introspect(tokens["access_token"]))["txn"]
+    with pytest.raises(TransactionReplayed):
+        await require_transaction(PAYMENT, claims=claims, ledger=ledger, now=now)
+
+
+async def test_provider_token_for_transaction_a_cannot_execute_b(
+    provider: Provider, ledger: SQLTxnLedger
+) -> None:
+    payment_b = copy.deepcopy(PAYMENT)
+    payment_b[0]["instructedAmount"]["amount"] = "80.00"
+    claims_a = await sdk_claims(provider, (await bound_token(provider, PAYMENT))["access_token"])
+    claims_b = await sdk_claims(provider, (await bound_token(provider, payment_b))["access_token"])
+    assert claims_a["txn"] != claims_b["txn"]
+    now = provider.clock()
+    with pytest.raises(TransactionMismatch, match=r"instructedAmount\.amount"):
+        await require_transaction(payment_b, claims=claims_a, ledger=ledger, now=now)
+    assert (await require_transaction(payment_b, claims=claims_b, ledger=ledger, now=now)).txn
+    assert (await require_transaction(PAYMENT, claims=claims_a, ledger=ledger, now=now)).txn

@@ -266,5 +266,7 @@ async def test_session_id_rotates_on_step_up(provider: Provider) -> None:
     provider.clock.advance(STALE)
     await reauth(provider.browser, "password", username=USERNAME, password=PASSWORD)
     after = provider.browser.cookies.get("stepauth_session")
-    assert before and after and before != after
+    assert before
+    assert after
+    assert before != after
     assert await provider.store.get_session(before, now=provider.clock()) is None

@@ -1,0 +1,161 @@
+"""Passkey and security-key registration on /account (WebAuthn L3 §7.1, WA-35)."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from typing import Any
+
+from stepauth.provider.factors.attestation import MetadataEntry, TrustStore
+from tests.account.conftest import account_page, csrf_of, outbox, sign_in
+from tests.conformance.harness import ISSUER, Provider
+from tests.factors.soft_authenticator import SoftAuthenticator, make_test_ca
+
+RP_ID = "localhost"
+
+
+def _bytes(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+async def _options(provider: Provider, csrf: str, kind: str) -> dict[str, Any]:
+    response = await provider.browser.post(
+        "/account/webauthn/options", json={"csrf": csrf, "type": kind}
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def _register(
+    provider: Provider, csrf: str, ceremony: str, credential: dict[str, Any], label: str = ""
+) -> Any:
+    return await provider.browser.post(
+        "/account/webauthn/register",
+        json={"csrf": csrf, "ceremony": ceremony, "credential": credential, "label": label},
+    )
+
+
+async def test_add_passkey(provider: Provider) -> None:
+    user = await sign_in(provider)
+    csrf = csrf_of(await account_page(provider.browser))
+    started = await _options(provider, csrf, "passkey")
+    options = started["publicKey"]
+    assert options["authenticatorSelection"]["residentKey"] == "required"
+    assert options["authenticatorSelection"]["userVerification"] == "required"
+    assert options["attestation"] == "none"
+    assert _bytes(options["user"]["id"]) == user.id.encode()
+    authenticator = SoftAuthenticator(
+        rp_id=RP_ID, origin=ISSUER, backup_eligible=True, backup_state=True
+    )
+    credential = authenticator.create(_bytes(options["challenge"]))
+    response = await _register(provider, csrf, started["ceremony"], credential, "Laptop")
+    assert response.status_code == 200, response.text
+    (factor,) = await provider.store.list_factors(user.id)
+    assert factor.kind == "webauthn"
+    assert factor.label == "Laptop"
+    assert factor.data["type"] == "passkey"
+    assert factor.data["backup_eligible"] is True
+    assert factor.data["attestation_trusted"] is False
+    assert factor.credential_id == credential["rawId"]
+    assert "A passkey was added to your account." in outbox()[-1]
+    # the challenge was single use
+    again = await _register(provider, csrf, started["ceremony"], credential)
+    assert again.status_code == 400
+
+
+async def test_passkey_registration_needs_a_fresh_step_up(provider: Provider) -> None:
+    await sign_in(provider)
+    csrf = csrf_of(await account_page(provider.browser))
+    provider.clock.advance(301)
+    response = await provider.browser.post(
+        "/account/webauthn/options", json={"csrf": csrf, "type": "passkey"}
+    )
+    assert response.status_code == 401
+    assert response.json()["reauth"].startswith("/account/reauth")
+
+
+async def test_passkey_registration_needs_csrf(provider: Provider) -> None:
+    await sign_in(provider)
+    response = await provider.browser.post("/account/webauthn/options", json={"type": "passkey"})
+    assert response.status_code == 403
+
+
+async def test_registration_for_a_wrong_origin_is_refused(provider: Provider) -> None:
+    user = await sign_in(provider)
+    csrf = csrf_of(await account_page(provider.browser))
+    started = await _options(provider, csrf, "passkey")
+    authenticator = SoftAuthenticator(rp_id=RP_ID, origin="https://evil.example")
+    credential = authenticator.create(_bytes(started["publicKey"]["challenge"]))
+    response = await _register(provider, csrf, started["ceremony"], credential)
+    assert response.status_code == 400
+    assert await provider.store.list_factors(user.id) == []
+
+
+async def test_registration_without_user_verification_is_refused(provider: Provider) -> None:
+    user = await sign_in(provider)
+    csrf = csrf_of(await account_page(provider.browser))
+    started = await _options(provider, csrf, "passkey")
+    authenticator = SoftAuthenticator(rp_id=RP_ID, origin=ISSUER, user_verified=False)
+    credential = authenticator.create(_bytes(started["publicKey"]["challenge"]))
+    response = await _register(provider, csrf, started["ceremony"], credential)
+    assert response.status_code == 400
+    assert await provider.store.list_factors(user.id) == []
+
+
+async def test_security_key_with_trusted_attestation(provider: Provider) -> None:
+    """``direct`` attestation whose chain reaches a configured root: attestation_trusted."""
+    user = await sign_in(provider)
+    authenticator = SoftAuthenticator(rp_id=RP_ID, origin=ISSUER)
+    authenticator.ca = make_test_ca(authenticator.aaguid)
+    aaguid = str(uuid.UUID(bytes=authenticator.aaguid))
+    provider.state.trust = TrustStore(
+        [MetadataEntry(aaguid=aaguid, root_certificates=(authenticator.ca.root,))]
+    )
+    csrf = csrf_of(await account_page(provider.browser))
+    started = await _options(provider, csrf, "security-key")
+    assert started["publicKey"]["attestation"] == "direct"
+    credential = authenticator.create(
+        _bytes(started["publicKey"]["challenge"]), attestation="packed"
+    )
+    response = await _register(provider, csrf, started["ceremony"], credential)
+    assert response.status_code == 200, response.text
+    (factor,) = await provider.store.list_factors(user.id)
+    assert factor.data["type"] == "security-key"
+    assert factor.data["attestation_trusted"] is True
+    assert "A security key was added to your account." in outbox()[-1]
+
+
+async def test_security_key_without_trust_store_stays_untrusted(provider: Provider) -> None:
+    user = await sign_in(provider)
+    authenticator = SoftAuthenticator(rp_id=RP_ID, origin=ISSUER)
+    authenticator.ca = make_test_ca(authenticator.aaguid)
+    csrf = csrf_of(await account_page(provider.browser))
+    started = await _options(provider, csrf, "security-key")
+    credential = authenticator.create(
+        _bytes(started["publicKey"]["challenge"]), attestation="packed"
+    )
+    response = await _register(provider, csrf, started["ceremony"], credential)
+    assert response.status_code == 200, response.text
+    (factor,) = await provider.store.list_factors(user.id)
+    assert factor.data["attestation_trusted"] is False
+
+
+async def test_duplicate_credential_is_refused(provider: Provider) -> None:
+    """WA-19: a credential ID registered before (here by another user) is refused."""
+    await sign_in(provider)
+    authenticator = SoftAuthenticator(rp_id=RP_ID, origin=ISSUER)
+    other = await provider.create_user("bob", "another password 123")
+    await provider.store.add_factor(
+        other.id,
+        "webauthn",
+        {"credential_id": base64.urlsafe_b64encode(authenticator.credential_id).decode()},
+        label="bob",
+        credential_id=base64.urlsafe_b64encode(authenticator.credential_id).rstrip(b"=").decode(),
+        now=provider.clock(),
+    )
+    csrf = csrf_of(await account_page(provider.browser))
+    started = await _options(provider, csrf, "passkey")
+    credential = authenticator.create(_bytes(started["publicKey"]["challenge"]))
+    response = await _register(provider, csrf, started["ceremony"], credential)
+    assert response.status_code == 400

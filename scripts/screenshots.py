@@ -82,7 +82,7 @@ def take(page: Any, out: Path, name: str) -> None:
     print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
 
-def journey(browser: Any, bank: str, out: Path) -> None:
+def journey(browser: Any, bank: str, provider: str, out: Path) -> None:
     context = browser.new_context(viewport={"width": 1100, "height": 760})
     page = context.new_page()
     page.goto(bank)
@@ -115,6 +115,9 @@ def journey(browser: Any, bank: str, out: Path) -> None:
 
     page.goto(f"{bank}/admin")
     take(page, out, "08-admin-console")
+
+    page.goto(f"{provider}/account")  # where a customer adds the passkey the bank asks for
+    take(page, out, "09-provider-account")
     context.close()
 
 
@@ -127,12 +130,12 @@ def main() -> int:
 
     with (
         tempfile.TemporaryDirectory() as tmp,
-        running_demo(Path(tmp) / "demo") as (bank, _op),
+        running_demo(Path(tmp) / "demo") as (bank, provider),
         sync_playwright() as p,
     ):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            journey(browser, bank, args.out)
+            journey(browser, bank, provider, args.out)
         finally:
             browser.close()
     return 0

@@ -72,8 +72,8 @@ class Gate:
         if requirement is None:
             return Passed(decision, explanation, claims, verified_now=False)
         binding = _fixed(details) if decision.bind and details else None
-        if binding is not None:
-            bound = binding.for_action({})
+        bound = binding.for_action({}) if binding is not None else None
+        if binding is not None and bound is not None:
             step_up = self.browser.check_bound(session, requirement, binding, bound)
         else:
             step_up = self.browser.check(session, requirement)
@@ -86,7 +86,7 @@ class Gate:
             Requirement(step_up.acr_values or requirement.acr_values, step_up.max_age),
             method="GET",
             url=resume,
-            authorization_details=binding.for_action({}) if binding else None,
+            authorization_details=bound,
             binding=binding,
         )
         session[_MARK] = action

@@ -137,6 +137,7 @@ def euros(text: str) -> Decimal | None:
         amount = Decimal(text.replace(",", "").replace("€", "").strip())
     except ArithmeticError:
         return None
-    if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2:  # type: ignore[operator]
+    exponent = amount.as_tuple().exponent
+    if not amount.is_finite() or amount <= 0 or not isinstance(exponent, int) or exponent < -2:
         return None
     return amount.quantize(Decimal("0.01"))

@@ -32,7 +32,13 @@ def clock() -> float:
     return NOW
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres), "redis"])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("redis", marks=pytest.mark.redis),
+    ]
+)
 async def open_ledger(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Factory]:
     """A factory of ledgers that share one backend but not a connection."""
     opened: list[Ledger] = []
@@ -136,6 +142,7 @@ async def test_sql_purge_drops_only_dead_records(tmp_path: Path) -> None:
         await ledger.close()
 
 
+@pytest.mark.postgres
 async def test_sql_table_has_txn_as_primary_key(postgres_url: str) -> None:
     from sqlalchemy import inspect as sa_inspect
 
@@ -152,6 +159,7 @@ async def test_sql_table_has_txn_as_primary_key(postgres_url: str) -> None:
         await ledger.close()
 
 
+@pytest.mark.redis
 async def test_redis_key_lives_until_the_retention_end(redis_url: str, redis_prefix: str) -> None:
     """``SET … NX PX``: the key lives until ``expires_at`` on the ledger's clock, then drops."""
     ledger = RedisTxnLedger.from_url(redis_url, prefix=redis_prefix, clock=clock)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -66,8 +67,11 @@ def test_demo_starts_answers_on_printed_urls_and_stops_cleanly(
 
         totp = subprocess.run(
             [*COMMAND, "demo", "totp", "alice", "--dir", str(tmp_path / "demo")],
-            capture_output=True, text=True, timeout=60, check=True,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         code = totp.stdout.split()[0]
         assert pyotp.TOTP(TOTP_SECRET).verify(code, valid_window=1)
     finally:
@@ -89,3 +93,44 @@ def test_demo_restarts_on_the_same_directory(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
     assert len(list(directory.glob("stepauth.db*"))) >= 1
+
+
+def test_busy_port_is_one_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [
+                *COMMAND,
+                "demo",
+                "--dir",
+                str(tmp_path),
+                "--bank-port",
+                str(port),
+                "--provider-port",
+                str(free_port()),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert f"port {port} is in use; choose another with --bank-port" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_totp_for_a_user_without_an_authenticator_app_is_refused(tmp_path: Path) -> None:
+    proc, _lines = _start(tmp_path)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 0
+    result = subprocess.run(
+        [*COMMAND, "demo", "totp", "bob", "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "'bob' has no authenticator app" in result.stderr

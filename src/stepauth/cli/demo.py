@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,14 @@ def _ports(args: argparse.Namespace) -> tuple[int, int]:
     ports = (args.provider_port, args.bank_port)
     if not all(1 <= p <= 65535 for p in ports) or ports[0] == ports[1]:
         raise StepAuthError("ports must be two different numbers in 1-65535", error="usage")
+    for port, option in zip(ports, ("--provider-port", "--bank-port"), strict=True):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                raise StepAuthError(
+                    f"port {port} is in use; choose another with {option}", error="usage"
+                ) from None
     return ports
 
 

@@ -1,0 +1,98 @@
+"""``stepauth audit tail [-n N]`` and ``stepauth audit verify-transaction TXN``.
+
+``tail`` prints the latest audit events, oldest first, one line each: time, event,
+result, then the recorded fields (ASVS 5.0 16.3.1). ``verify-transaction`` loads the
+stored approval record of a transaction (store kind ``txn_record``) and re-verifies it
+(:func:`stepauth.audit.transaction.verify_transaction`): ``VALID`` with the approved
+details (exit 0), or ``INVALID`` with the failed step (exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from stepauth.audit.log import AUDIT_FIELDS
+from stepauth.audit.transaction import RECORD_KIND, verify_transaction
+from stepauth.cli import add_config_argument, load_cli_config, run
+
+__all__ = ["format_event", "register"]
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "audit", help="read the audit log and re-verify transaction approvals"
+    )
+    commands = parser.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+
+    tail = commands.add_parser("tail", help="print the latest audit events")
+    add_config_argument(tail)
+    tail.add_argument("-n", type=int, default=20, metavar="N", help="how many (default 20)")
+    tail.set_defaults(func=_tail)
+
+    verify = commands.add_parser(
+        "verify-transaction", help="re-verify the stored approval of a transaction"
+    )
+    add_config_argument(verify)
+    verify.add_argument("txn", metavar="TXN")
+    verify.set_defaults(func=_verify)
+
+
+def format_event(event: dict[str, Any]) -> str:
+    at = datetime.fromtimestamp(float(event.get("at", 0)), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    parts = [at, str(event.get("event", "-")), str(event.get("result", "-"))]
+    for name in AUDIT_FIELDS[2:]:
+        value = event.get(name)
+        if value is None or value == [] or value == "":
+            continue
+        text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+        parts.append(f"{name}={json.dumps(text) if ' ' in text else text}")
+    return " ".join(parts)
+
+
+def _tail(args: argparse.Namespace) -> int:
+    config = load_cli_config(args)
+
+    async def fetch() -> list[dict[str, Any]]:
+        from stepauth.store import open_store
+
+        store = await open_store(config.database.url)
+        try:
+            return await store.tail_audit(max(0, args.n))
+        finally:
+            await store.close()
+
+    for event in run(fetch()):
+        print(format_event(event))
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    config = load_cli_config(args)
+
+    async def fetch() -> dict[str, Any] | None:
+        from stepauth.store import open_store
+
+        store = await open_store(config.database.url)
+        try:
+            item = await store.get(RECORD_KIND, args.txn, now=datetime.now(tz=UTC).timestamp())
+            return dict(item.payload) if item is not None else None
+        finally:
+            await store.close()
+
+    record = run(fetch())
+    if record is None:
+        print(f"INVALID: step record: no approval stored for transaction {args.txn}")
+        return 1
+    check = verify_transaction(record)
+    if not check.valid:
+        print(f"INVALID: step {check.failed_step}: {check.reason}")
+        return 1
+    print(f"VALID: transaction {args.txn}")
+    for key in ("user_id", "client_id", "credential_id", "verified_at"):
+        if record.get(key) is not None:
+            print(f"  {key}: {record[key]}")
+    print("  authorization_details: " + json.dumps(check.details, sort_keys=True))
+    return 0

@@ -1,0 +1,150 @@
+"""``stepauth users add-totp|factors|remove-factor|unlock`` through ``stepauth.cli.main``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from stepauth.cli import main
+from stepauth.cli import users as users_cli
+from stepauth.cli.users_factors import register_users_commands
+from stepauth.provider.config import load_config
+from stepauth.provider.factors import totp
+from stepauth.provider.factors.oob import read_outbox
+from stepauth.store import open_store
+
+KEY_ENV = "STEPAUTH_SECRET_KEY"
+SECRET = "cli-test-secret-0123456789abcdef0123456789"
+RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # RFC 6238 Appendix B seed, base32
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    monkeypatch.setenv("STEPAUTH_OUTBOX", str(tmp_path / "outbox.jsonl"))
+    monkeypatch.delenv("STEPAUTH_CONFIG", raising=False)
+    probe = argparse.ArgumentParser()
+    users_cli.register(probe.add_subparsers())
+    users_parser = probe._subparsers._group_actions[0].choices["users"]  # type: ignore[union-attr]
+    actions = users_parser._subparsers._group_actions[0]  # type: ignore[union-attr]
+    if "add-totp" in actions.choices:
+        return  # `stepauth users` already offers the factor commands
+    original = users_cli.register
+
+    def register(subparsers: Any) -> None:
+        original(subparsers)
+        parser = subparsers.choices["users"]
+        register_users_commands(parser._subparsers._group_actions[0])
+
+    monkeypatch.setattr(users_cli, "register", register)
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    assert main(["init", str(tmp_path / "op")]) == 0
+    path = tmp_path / "op" / "stepauth.toml"
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a long enough password\n"))
+    assert main(["users", "add", "alice", "--password-stdin", "--config", str(path)]) == 0
+    return path
+
+
+def _store_call(config: Path, work: Any) -> Any:
+    async def go() -> Any:
+        store = await open_store(load_config(config).database.url)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
+
+
+def _factors(config: Path) -> list[Any]:
+    async def work(store: Any) -> list[Any]:
+        user = await store.get_user_by_username("alice")
+        return list(await store.list_factors(user.id))
+
+    return list(_store_call(config, work))
+
+
+def test_add_totp_with_given_secret(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["users", "add-totp", "alice", "--secret", RFC_SECRET, "--config", str(config)])
+    assert code == 0
+    out = capsys.readouterr().out
+    uri = out.splitlines()[1]
+    assert uri.startswith("otpauth://totp/")
+    assert parse_qs(urlsplit(uri).query)["secret"] == [RFC_SECRET]
+    (factor,) = _factors(config)
+    assert factor.kind == "totp"
+    assert factor.data["secret"] == RFC_SECRET
+    params = totp.TotpParams.from_data(dict(factor.data))
+    assert totp.totp(params, 59) == "287082"  # RFC 6238 Appendix B, SHA-1, 6 digits
+    assert "authenticator app was added" in read_outbox()[-1]["message"]
+
+
+def test_add_totp_generates_a_secret(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["users", "add-totp", "alice", "--config", str(config)]) == 0
+    (factor,) = _factors(config)
+    assert len(factor.data["secret"]) >= 32  # ≥ 160 bits
+    assert factor.data["secret"] in capsys.readouterr().out
+
+
+def test_add_totp_refuses_a_bad_secret(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["users", "add-totp", "alice", "--secret", "SHORT", "--config", str(config)])
+    assert code == 2
+    assert "secret" in capsys.readouterr().err
+    assert _factors(config) == []
+
+
+def test_unknown_user(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["users", "factors", "nobody", "--config", str(config)]) == 2
+    assert "no user named" in capsys.readouterr().err
+
+
+def test_factors_lists_and_remove_factor_removes(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["users", "add-totp", "alice", "--label", "Phone", "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert main(["users", "factors", "alice", "--config", str(config)]) == 0
+    listing = capsys.readouterr().out
+    (factor,) = _factors(config)
+    assert factor.id in listing
+    assert "totp\tPhone\tactive" in listing
+    assert "last used never" in listing
+    assert main(["users", "remove-factor", "alice", factor.id, "--config", str(config)]) == 0
+    assert _factors(config) == []
+    assert main(["users", "remove-factor", "alice", factor.id, "--config", str(config)]) == 2
+
+    async def audit(store: Any) -> list[dict[str, Any]]:
+        return list(await store.tail_audit(10))
+
+    actions = [e.get("action") for e in _store_call(config, audit)]
+    assert actions == ["add", "remove"]
+
+
+def test_unlock_clears_the_lockout(config: Path) -> None:
+    async def block(store: Any) -> str:
+        user = await store.get_user_by_username("alice")
+        for _ in range(5):
+            await store.record_failure(user.id, "totp", now=1.0)
+        await store.set_blocked_until(user.id, "totp", 1e12)
+        await store.set_blocked_until(user.id, "password", 1e12)
+        return str(user.id)
+
+    user_id = _store_call(config, block)
+    assert main(["users", "unlock", "alice", "--config", str(config)]) == 0
+
+    async def state(store: Any) -> list[Any]:
+        return [await store.failure_state(user_id, t) for t in ("totp", "password")]
+
+    for failure in _store_call(config, state):
+        assert failure.count == 0
+        assert failure.blocked_until is None

@@ -146,25 +146,42 @@ def test_openid_client_public_client_with_pkce(
     assert claims["nonce"] == result["requested"]["nonce"]
 
 
-def test_openid_client_sees_unmet_authentication_requirements_for_acr_values(
-    node_peers: Path, stepauth_provider: Provider
-) -> None:
-    """A password-only user asked for ``phrh``: the RP gets unmet_authentication_requirements.
+def signed_in_browser(
+    node_peers: Path, provider: Provider, tmp_path: Path
+) -> tuple[str, dict[str, Any]]:
+    """A browser (cookie file) with a password session at 1fa, and that first result."""
+    browser = str(tmp_path / "cookies.json")
+    first = run_rp(node_peers, provider, "--session-file", browser, "--acr-values", ACR_1FA)
+    assert first["signed_in"] is True
+    assert first["claims"]["acr"] == ACR_1FA
+    return browser, first
 
-    OIDC-18 (the error code); enforced acr_values fail closed, never a token with a lower acr
-    (DESIGN.md §2).
+
+@pytest.mark.parametrize("acr", ["phr", "phrh"])
+def test_openid_client_sees_unmet_authentication_requirements_for_acr_values(
+    node_peers: Path, stepauth_provider: Provider, tmp_path: Path, acr: str
+) -> None:
+    """A signed-in password-only user asked for ``phr``/``phrh``: no factor of theirs can
+    reach it, so the RP gets unmet_authentication_requirements, not a page that cannot
+    succeed and never a token with the lower acr.
+
+    OIDC-18 (the error code); enforced acr_values fail closed (DESIGN.md §2).
     """
+    browser, _ = signed_in_browser(node_peers, stepauth_provider, tmp_path)
     result = run_rp(
         node_peers,
         stepauth_provider,
+        "--session-file",
+        browser,
         "--acr-values",
-        "phrh",
+        acr,
         "--expect-error",
         "unmet_authentication_requirements",
     )
     assert result["error"] == "unmet_authentication_requirements"
-    assert result["iss"] == stepauth_provider.issuer
+    assert result["iss"] == stepauth_provider.issuer  # checked by openid-client too (RFC 9207)
     assert result["state"]
+    assert result["signed_in"] is False
 
 
 @pytest.mark.parametrize(
@@ -173,16 +190,20 @@ def test_openid_client_sees_unmet_authentication_requirements_for_acr_values(
     ids=["value", "values"],
 )
 def test_openid_client_sees_unmet_authentication_requirements_for_essential_acr(
-    node_peers: Path, stepauth_provider: Provider, acr_request: dict[str, Any]
+    node_peers: Path, stepauth_provider: Provider, tmp_path: Path, acr_request: dict[str, Any]
 ) -> None:
-    """Essential ``acr`` in ``claims`` that the user cannot reach fails the authentication.
+    """Essential ``acr`` in ``claims`` that the signed-in user cannot reach fails the
+    authentication.
 
     OIDC-28 (essential acr with ``value`` or ``values``: a failed authentication), OIDC-18.
     """
+    browser, _ = signed_in_browser(node_peers, stepauth_provider, tmp_path)
     claims = {"id_token": {"acr": {"essential": True, **acr_request}}}
     result = run_rp(
         node_peers,
         stepauth_provider,
+        "--session-file",
+        browser,
         "--claims",
         json.dumps(claims),
         "--expect-error",
@@ -202,12 +223,7 @@ def test_openid_client_one_browser_reauthenticates_only_when_asked(
     (OIDC-05/13, CONF-01); ``sub`` never changes. openid-client checks ``auth_time``
     against every ``max_age`` it sent.
     """
-    browser = str(tmp_path / "cookies.json")
-    first = run_rp(
-        node_peers, stepauth_provider, "--session-file", browser, "--acr-values", ACR_1FA
-    )
-    assert first["signed_in"] is True
-
+    browser, first = signed_in_browser(node_peers, stepauth_provider, tmp_path)
     silent = run_rp(node_peers, stepauth_provider, "--session-file", browser, "--max-age", "300")
     assert silent["signed_in"] is False  # no sign-in form: the session answered
     assert silent["claims"]["sub"] == first["claims"]["sub"]

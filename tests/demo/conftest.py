@@ -57,6 +57,7 @@ def _stack(tmp_path: Path, policy_path: Path | None) -> Iterator[BankStack]:
                     "client_id": CLIENT_ID,
                     "client_secret": CLIENT_SECRET,
                     "redirect_uris": [f"{bank_url}/callback"],
+                    "post_logout_redirect_uris": [f"{bank_url}/"],
                     "require_par_for_authorization_details": True,
                 }
             ],
@@ -75,6 +76,7 @@ def _stack(tmp_path: Path, policy_path: Path | None) -> Iterator[BankStack]:
         client_secret=CLIENT_SECRET,
         redirect_uri=f"{bank_url}/callback",
         customers=customers,
+        post_logout_redirect_uri=f"{bank_url}/",
         request_hooks=(record,),
         **({"policy_path": policy_path} if policy_path else {}),
     )

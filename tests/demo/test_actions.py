@@ -133,10 +133,16 @@ def test_signed_out_pages_send_the_browser_to_sign_in(bank_stack: BankStack) -> 
             assert response.headers["location"].startswith("/login")
 
 
-def test_sign_out_ends_the_bank_session(bank_stack: BankStack) -> None:
+def test_sign_out_ends_the_bank_and_the_provider_sessions(bank_stack: BankStack) -> None:
+    """RP-Initiated Logout 1.0: after sign-out, signing in asks for the password again."""
     stack = bank_stack
-    with httpx.Client(timeout=10) as ua:
+    with httpx.Client(timeout=10, follow_redirects=True) as ua:
         page = sign_in(ua, stack, "bob")
         assert "Hello, Bob Keller" in page.text
-        ua.post(f"{stack.bank_url}/logout")
-        assert ua.get(f"{stack.bank_url}/dashboard").status_code == 303
+        out = ua.post(f"{stack.bank_url}/logout")
+        assert str(out.url) == f"{stack.bank_url}/"
+        assert "Welcome to Acme Bank" in out.text
+        assert "acme_session" not in ua.cookies
+        login = ua.get(f"{stack.bank_url}/login")
+        assert str(login.url).startswith(stack.issuer)
+        assert "Password" in login.text

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 from fastapi import FastAPI, Request
@@ -36,6 +36,7 @@ from stepauth.sdk import (
     RelyingParty,
     SDKError,
 )
+from stepauth.sdk.browser import SESSION_KEY
 from stepauth.sdk.pending import safe_path
 
 __all__ = ["DEFAULT_POLICY", "BankSettings", "create_app"]
@@ -70,6 +71,8 @@ class BankSettings:
     redirect_uri: str
     #: The bank's own customer records: OP ``sub`` → customer name (demo profiles).
     customers: Mapping[str, str] = field(default_factory=dict)
+    #: Registered at the OP: where RP-Initiated Logout returns (None: bank-only sign-out).
+    post_logout_redirect_uri: str | None = None
     policy_path: Path = DEFAULT_POLICY
     request_hooks: tuple[Hook, ...] = field(default=())
 
@@ -109,8 +112,16 @@ def create_app(settings: BankSettings, *, clock: Callable[[], float] = time.time
                 async_client=client,
             )
             browser = BrowserStepUp(rp, callback_path="/callback", clock=clock)
+            discovery = await client.get(f"{settings.issuer}/.well-known/openid-configuration")
+            end_session = discovery.json().get("end_session_endpoint")
             app.state.bank = Bank(
-                browser, Gate(policy, browser), Ledger(settings.customers), settings.issuer
+                browser,
+                Gate(policy, browser),
+                Ledger(settings.customers),
+                settings.issuer,
+                client_id=settings.client_id,
+                end_session_endpoint=end_session if isinstance(end_session, str) else None,
+                post_logout_redirect_uri=settings.post_logout_redirect_uri,
             )
             yield
 
@@ -173,9 +184,23 @@ async def callback(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
+    """End the bank session, then the OP's (RP-Initiated Logout 1.0 §2) when registered."""
+    bank = bank_of(request)
+    data = request.session.get(SESSION_KEY)
+    id_token = data.get("id_token") if isinstance(data, dict) else None
     request.session.clear()
     request.session["_logout"] = True
-    return RedirectResponse("/", status_code=303)
+    target = "/"
+    if bank.end_session_endpoint and bank.post_logout_redirect_uri and isinstance(id_token, str):
+        query = urlencode(
+            {
+                "id_token_hint": id_token,
+                "client_id": bank.client_id,
+                "post_logout_redirect_uri": bank.post_logout_redirect_uri,
+            }
+        )
+        target = f"{bank.end_session_endpoint}?{query}"
+    return RedirectResponse(target, status_code=303)
 
 
 async def confirm(request: Request) -> Response:

@@ -214,6 +214,7 @@ async def serve(
             client_secret=setup.client_secret,
             redirect_uri=f"{setup.bank_url}/callback",
             customers=setup.customers,
+            post_logout_redirect_uri=f"{setup.bank_url}/",
         )
     )
     bank = _Server(uvicorn.Config(bank_app, host="127.0.0.1", port=bank_port, log_level=log_level))

@@ -49,6 +49,9 @@ class Bank:
     gate: Gate
     ledger: Ledger
     provider_url: str
+    client_id: str = ""
+    end_session_endpoint: str | None = None
+    post_logout_redirect_uri: str | None = None
 
 
 def bank_of(request: Request) -> Bank:
@@ -98,7 +101,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     claims = BrowserStepUp.claims(request.session)
     context.update(
         customer=customer,
-        csrf=csrf_token(request),
+        csrf=csrf_token(request) if claims else "",  # no session for anonymous visitors
         signed_in=claims is not None,
         session_claims=claims_view(claims) if claims else None,
         provider_url=bank_of(request).provider_url,

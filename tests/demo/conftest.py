@@ -37,21 +37,23 @@ class BankStack:
     pushed: list[dict[str, str]] = field(default_factory=list)
 
 
-def _stack(tmp_path: Path, policy_path: Path | None) -> Iterator[BankStack]:
+def _stack(
+    tmp_path: Path, policy_path: Path | None, host: str = "127.0.0.1"
+) -> Iterator[BankStack]:
     from stepauth.demo.launcher import seed
     from stepauth.provider import create_app as create_provider
     from stepauth.provider.config import ProviderConfig
 
     provider_port, bank_port = free_port(), free_port()
-    issuer = f"http://127.0.0.1:{provider_port}"
-    bank_url = f"http://127.0.0.1:{bank_port}"
+    issuer = f"http://{host}:{provider_port}"
+    bank_url = f"http://{host}:{bank_port}"
     db = f"sqlite+aiosqlite:///{tmp_path / 'stepauth.db'}"
     customers = asyncio.run(seed(db))
     config = ProviderConfig.from_dict(
         {
             "issuer": issuer,
             "database": {"url": db},
-            "webauthn": {"rp_id": "127.0.0.1", "origins": [issuer]},
+            "webauthn": {"rp_id": host, "origins": [issuer]},
             "clients": [
                 {
                     "client_id": CLIENT_ID,
@@ -93,6 +95,13 @@ def bank_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bank
     """Acme Bank with its own policy (``stepauth/demo/policy.toml``)."""
     monkeypatch.setenv("STEPAUTH_SECRET_KEY", "demo-test-" + "k" * 40)
     yield from _stack(tmp_path, None)
+
+
+@pytest.fixture
+def localhost_bank_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BankStack]:
+    """The demo's own policy on ``http://localhost`` (a WebAuthn RP ID cannot be an IP)."""
+    monkeypatch.setenv("STEPAUTH_SECRET_KEY", "demo-test-" + "k" * 40)
+    yield from _stack(tmp_path, None, host="localhost")
 
 
 @pytest.fixture

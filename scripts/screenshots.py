@@ -3,8 +3,9 @@
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 
 Starts ``stepauth demo`` on free ports in a temporary directory, drives Debian Chromium
-(Playwright, ``/usr/bin/chromium``) through sign-in, the dashboard, the personal-data and
-transfer step-ups, an exempt transfer and the admin console, and saves one PNG per screen.
+(Playwright, ``/usr/bin/chromium``, a DevTools virtual authenticator as the passkey) through
+sign-in, the dashboard, adding a passkey at the Provider, the personal-data and transfer
+step-ups, an exempt transfer and the admin console, and saves one PNG per screen.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, add_virtual_authenticator  # noqa: E402
 
 PASSWORD = {"alice": "alice-loves-acme"}
 
@@ -82,9 +83,15 @@ def take(page: Any, out: Path, name: str) -> None:
     print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
 
+def use_passkey(page: Any, bank: str) -> None:
+    page.get_by_role("button", name="Use passkey").click()
+    page.wait_for_url(f"{bank}/**")
+
+
 def journey(browser: Any, bank: str, provider: str, out: Path) -> None:
     context = browser.new_context(viewport={"width": 1100, "height": 760})
     page = context.new_page()
+    add_virtual_authenticator(context, page)
     page.goto(bank)
     take(page, out, "01-home")
     page.get_by_role("link", name="Sign in").click()
@@ -94,30 +101,41 @@ def journey(browser: Any, bank: str, provider: str, out: Path) -> None:
     page.wait_for_url(f"{bank}/dashboard")
     take(page, out, "03-dashboard")
 
+    # The passkey the bank will ask for, added on the Provider's account page.
+    page.goto(f"{provider}/account")
+    page.get_by_label("Name for the new passkey or key").fill("Laptop")
+    page.get_by_role("button", name="Add passkey").click()
+    page.wait_for_selector("td:has-text('Laptop')")
+    take(page, out, "04-provider-passkey-added")
+
+    page.goto(f"{bank}/profile/full")
+    page.wait_for_url(f"{provider}/**")
+    take(page, out, "05-personal-data-step-up")
+    use_passkey(page, bank)
+    take(page, out, "06-personal-data")
+
+    page.goto(f"{bank}/transfer")
+    page.get_by_label("Amount (EUR)").fill("1250.00")
+    page.get_by_label("Reference").fill("Invoice 2026-117")
+    take(page, out, "07-transfer-form")
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_url(f"{provider}/**")
+    take(page, out, "08-transfer-step-up")
+    use_passkey(page, bank)
+    take(page, out, "09-transfer-confirm")
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_load_state()
+    take(page, out, "10-transfer-done")
+
     page.goto(f"{bank}/transfer")
     page.get_by_label("Amount (EUR)").fill("20")
     page.get_by_label("Reference").fill("Coffee")
     page.get_by_role("button", name="Send").click()
     page.wait_for_url(f"{bank}/transfer")
-    take(page, out, "04-transfer-exempt")
-
-    page.goto(f"{bank}/transfer")
-    page.get_by_label("Amount (EUR)").fill("1250.00")
-    page.get_by_label("Reference").fill("Invoice 2026-117")
-    take(page, out, "05-transfer-form")
-    page.get_by_role("button", name="Send").click()
-    page.wait_for_load_state("networkidle")
-    take(page, out, "06-transfer-step-up")
-
-    page.goto(f"{bank}/profile/full")
-    page.wait_for_load_state("networkidle")
-    take(page, out, "07-personal-data-step-up")
+    take(page, out, "11-transfer-exempt")
 
     page.goto(f"{bank}/admin")
-    take(page, out, "08-admin-console")
-
-    page.goto(f"{provider}/account")  # where a customer adds the passkey the bank asks for
-    take(page, out, "09-provider-account")
+    take(page, out, "12-admin-console")
     context.close()
 
 

@@ -32,6 +32,7 @@ from stepauth.provider.state import ProviderState
 if TYPE_CHECKING:
     from stepauth.assurance import Ladder
     from stepauth.provider.config import ProviderConfig
+    from stepauth.provider.factors.attestation import TrustStore
     from stepauth.store import Store
 
 __all__ = ["ENDPOINT_MODULES", "SECURITY_HEADERS", "SecurityHeaders", "create_app"]
@@ -118,8 +119,11 @@ def create_app(
     store: Store | None = None,
     clock: Callable[[], float] = time.time,
     factors: FactorRegistry | None = None,
+    trust: TrustStore | None = None,
 ) -> Starlette:
-    """Build the Provider for ``config``; ``store``, ``clock`` and ``factors`` are injectable."""
+    """Build the Provider for ``config``; ``store``, ``clock``, ``factors`` and the
+    attestation ``trust`` store (default: none, so passkeys reach at most ``phr``) are
+    injectable."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -147,6 +151,7 @@ def create_app(
                 clock=clock,
                 ladder=_ladder(config),
                 factors=factors if factors is not None else default_factors(),
+                trust=trust,
             )
             yield
         finally:

@@ -107,6 +107,8 @@ async def _refresh(
         body["auth_time"] = int(grant.auth_time)
     if grant.authorization_details:
         body["authorization_details"] = [dict(d) for d in grant.authorization_details]
+        if grant.txn:
+            body["txn"] = grant.txn
     return body
 
 

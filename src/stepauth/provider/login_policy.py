@@ -6,7 +6,9 @@ ask for and why), the audit log and the errors (node-oidc-provider's shape, DESI
 ``no_session``               nobody is signed in
 ``id_token_hint_mismatch``   signed in as someone other than the hinted ``sub`` (OIDC-11)
 ``prompt_login``             ``prompt=login`` or ``max_age=0``: re-authenticate (OIDC-05/13)
-``binding_required``         ``authorization_details`` must be confirmed by a new event
+``binding_required``         ``authorization_details`` must be approved: by a WebAuthn
+                             assertion over the transaction challenge when the user has a
+                             passkey (asked once per transaction), else by a new event
 ``max_age``                  the factors behind the session are older than ``max_age``
 ``essential_acr``            an essential ``acr`` (claims parameter) is not met (OIDC-28)
 ``acr_not_met``              an enforced ``acr_values`` value is not met (DESIGN.md §2)
@@ -68,6 +70,11 @@ class PolicyRequest:
     expected_sub: str | None = None
     binding: bool = False
     before: Sequence[AuthEvent] | None = None
+    #: The user can approve the details themselves (a passkey: the challenge is derived
+    #: from them, DESIGN.md §3); then only that approval meets ``binding``.
+    approval_required: bool = False
+    #: This interaction already holds a bound approval (a stored ``txn_record``).
+    approved: bool = False
 
     @property
     def wanted(self) -> tuple[str, ...]:
@@ -130,9 +137,13 @@ def prompt_login(req: PolicyRequest) -> str | None:
 
 
 def binding_required(req: PolicyRequest) -> str | None:
-    if req.binding and not req.new_events():
-        return "binding_required"
-    return None
+    """Asked once per transaction: met by this interaction's bound approval (PSD2 RTS
+    Art. 5(1)(b)), or — for a user with no passkey to sign the details — a new event."""
+    if not req.binding:
+        return None
+    if req.approval_required:
+        return None if req.approved else "binding_required"
+    return None if req.new_events() else "binding_required"
 
 
 def max_age(req: PolicyRequest) -> str | None:

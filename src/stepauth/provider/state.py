@@ -7,7 +7,9 @@ channel (token, userinfo, introspect, revoke, par, discovery, logout):
   ``get_state(request)``. It holds ``config`` (``ProviderConfig``), ``store`` (``Store``),
   ``keys`` (``KeyRing``), ``clock`` (``() -> float`` epoch seconds, injectable for tests)
   ``ladder`` (the acr ``Ladder``: ``config.levels`` or ``DEFAULT_LADDER``) and
-  ``factors`` (the factor plug-ins, :mod:`stepauth.provider.factors.base`).
+  ``factors`` (the factor plug-ins, :mod:`stepauth.provider.factors.base`) and ``trust``
+  (an optional attestation :class:`~stepauth.provider.factors.attestation.TrustStore`;
+  without one no WebAuthn credential counts as hardware-bound).
 * Authorization codes: the front channel stores
   ``store.put("code", sha256hex(code), payload, expires_at=now + config.ttl.code,
   grant_id=grant_id, user_id=sub)`` with ``payload`` =
@@ -35,6 +37,7 @@ from stepauth.provider.factors.base import FactorRegistry, default_factors
 if TYPE_CHECKING:
     from stepauth.assurance import Ladder
     from stepauth.provider.config import ProviderConfig
+    from stepauth.provider.factors.attestation import TrustStore
     from stepauth.provider.keys import KeyRing
     from stepauth.store import Store
 
@@ -51,6 +54,7 @@ class ProviderState:
     clock: Callable[[], float]
     ladder: Ladder
     factors: FactorRegistry = field(default_factory=default_factors)
+    trust: TrustStore | None = None
 
 
 def get_state(request: HTTPConnection) -> ProviderState:

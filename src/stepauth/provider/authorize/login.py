@@ -36,6 +36,7 @@ __all__ = [
     "INTERACTION_TTL",
     "LOGIN_REASONS",
     "available_plugins",
+    "can_approve",
     "decide",
     "login",
     "policy_request",
@@ -52,6 +53,8 @@ def policy_request(
     session: Session | None,
     *,
     before: Sequence[Mapping[str, Any]] | None,
+    approval_required: bool = False,
+    approved: bool = False,
 ) -> PolicyRequest:
     provider = ctx.provider
     events = [AuthEvent.from_json(e) for e in session.events] if session is not None else []
@@ -69,7 +72,17 @@ def policy_request(
         expected_sub=ctx.expected_sub,
         binding=ctx.authorization_details is not None,
         before=[AuthEvent.from_json(e) for e in before] if before is not None else None,
+        approval_required=approval_required,
+        approved=approved,
     )
+
+
+async def can_approve(ctx: AuthorizationContext, user: User | None) -> bool:
+    """Can ``user`` approve this request's ``authorization_details`` with a factor that
+    binds them (a plug-in with ``binds = True``, i.e. an enrolled passkey)?"""
+    if not ctx.authorization_details or user is None:
+        return False
+    return any(getattr(p, "binds", False) for p in await available_plugins(ctx, user))
 
 
 async def available_plugins(ctx: AuthorizationContext, user: User | None) -> list[FactorPlugin]:
@@ -100,11 +113,19 @@ async def decide(
     loaded: tuple[Session, User] | None,
     *,
     before: Sequence[Mapping[str, Any]] | None,
+    approved: bool = False,
 ) -> Decision:
     """The policy's decision for ``loaded`` (session, user); raises the prompt=none and
-    unmet errors."""
+    unmet errors. ``approved``: the interaction holds a bound approval of its details."""
     session, user = loaded if loaded is not None else (None, None)
-    decision = evaluate(policy_request(ctx, session, before=before))
+    request = policy_request(
+        ctx,
+        session,
+        before=before,
+        approval_required=await can_approve(ctx, user),
+        approved=approved,
+    )
+    decision = evaluate(request)
     if decision.satisfied:
         return decision
     if "none" in ctx.prompt:

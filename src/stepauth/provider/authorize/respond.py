@@ -27,9 +27,17 @@ def sha256hex(value: str) -> str:
 
 
 def code_payload(
-    ctx: AuthorizationContext, assessment: Assessment, *, sub: str, session_id: str, grant_id: str
+    ctx: AuthorizationContext,
+    assessment: Assessment,
+    *,
+    sub: str,
+    session_id: str,
+    grant_id: str,
+    txn: str | None = None,
 ) -> dict[str, Any]:
-    return {
+    """The code's payload; ``txn`` names the stored approval of ``authorization_details``
+    (a ``txn_record``) and becomes the tokens' ``txn`` claim."""
+    payload: dict[str, Any] = {
         "client_id": ctx.client_id,
         "redirect_uri": ctx.redirect_uri,
         "code_challenge": ctx.code_challenge,
@@ -47,6 +55,9 @@ def code_payload(
         "acr_requested": ctx.acr_requested,
         "grant_id": grant_id,
     }
+    if txn is not None and ctx.authorization_details:
+        payload["txn"] = txn
+    return payload
 
 
 async def issue_code(
@@ -57,13 +68,16 @@ async def issue_code(
     sub: str,
     session_id: str,
     request: Any,
+    txn: str | None = None,
 ) -> Response:
     """Store a fresh code for this grant and answer the client with it."""
     assert ctx.redirect_uri is not None
     now = provider.clock()
     code = secrets.token_urlsafe(32)
     grant_id = secrets.token_urlsafe(16)
-    payload = code_payload(ctx, assessment, sub=sub, session_id=session_id, grant_id=grant_id)
+    payload = code_payload(
+        ctx, assessment, sub=sub, session_id=session_id, grant_id=grant_id, txn=txn
+    )
     await provider.store.put(
         "code",
         sha256hex(code),

@@ -18,15 +18,18 @@ A :class:`FactorPlugin` describes one *kind* of factor (``"password"``, ``"totp"
     discoverable passkeys); such a factor is offered when nobody is signed in yet.
 ``fields(view)``
     the form fields to render (:class:`FormField`; labels are shown, never placeholders
-    only). ``scripts`` lists extra static scripts (``/static/...``), never inline code.
+    only; ``type="hidden"`` fields carry no label). ``scripts`` lists extra static scripts
+    (``/static/...``), never inline code. An optional ``button`` class attribute names
+    the submit button (default **Continue**; WebAuthn: **Use passkey**).
+``binds``
+    optional, ``True`` for a factor whose verification can be bound to the interaction's
+    ``authorization_details`` (WebAuthn: the challenge is derived from them, DESIGN.md §3).
 ``verify(attempt)``
     checks a submitted form (``attempt.form``) for ``attempt.user`` (or identifies the user
-    when ``attempt.user`` is ``None`` and ``is_enrolled(user, factors)``
-    whether the user has registered this kind (an enabled ``Factor`` record, or for the
-    password the user's ``password_hash``).
-``identifies`` is set) and returns a
+    when ``attempt.user`` is ``None`` and ``identifies`` is set) and returns a
     :class:`Verified` carrying the :class:`stepauth.assurance.AuthEvent` to append to the
-    session. It raises :class:`FactorRejected` with a message safe to show: never whether a
+    session (and, for a transaction-bound approval, the ``txn`` of the stored record).
+    It raises :class:`FactorRejected` with a message safe to show: never whether a
     username exists, never which of several factors failed (PSD2 RTS Art. 4(3)(a)).
 
 Plug-ins are listed in a :class:`FactorRegistry`; ``default_factors()`` returns the ones
@@ -125,6 +128,8 @@ class FormView:
 
     login_hint: str | None
     user: User | None
+    interaction_id: str | None = None
+    authorization_details: Sequence[Mapping[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,9 @@ class Attempt:
     now: float
     interaction_id: str
     context: Mapping[str, Any] = field(default_factory=dict)
+    client_id: str | None = None
+    #: The Provider's own validated copy of the interaction's RFC 9396 details.
+    authorization_details: Sequence[Mapping[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,9 @@ class Verified:
     user: User
     event: AuthEvent
     factor_id: str | None = None
+    #: Set when the verification approved the interaction's ``authorization_details``
+    #: (the key of the stored ``txn_record``).
+    txn: str | None = None
 
 
 @runtime_checkable

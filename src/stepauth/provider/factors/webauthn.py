@@ -34,7 +34,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from webauthn import (
     generate_authentication_options,
@@ -57,16 +57,31 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from stepauth.assurance import AuthEvent
+from stepauth.assurance import AuthEvent, Category
 from stepauth.errors import FactorError
 from stepauth.provider.factors.attestation import (
     BLOCKING_STATUSES,
     TrustStore,
     assess_attestation,
 )
+from stepauth.provider.factors.base import (
+    Attempt,
+    Capability,
+    FactorRejected,
+    FormField,
+    FormView,
+    Verified,
+)
+
+if TYPE_CHECKING:
+    from stepauth.provider.state import ProviderState
+    from stepauth.store import Factor, User
 
 __all__ = [
+    "CHALLENGE_KIND",
+    "CHALLENGE_TTL",
     "MAX_CREDENTIAL_ID_LENGTH",
+    "TXN_RECORD_KIND",
     "BackupEligibilityChanged",
     "CeremonyOptions",
     "ChallengeMismatch",
@@ -86,12 +101,17 @@ __all__ = [
     "UserNotVerified",
     "VerifiedCredential",
     "WebAuthnError",
+    "WebAuthnFactor",
     "WrongCeremonyType",
     "authentication_options",
     "b64url",
+    "begin_authentication",
     "credential_id_of",
     "ensure_new_credential_id",
+    "plugin",
     "registration_options",
+    "trust_for",
+    "txn_record",
     "verify_authentication",
     "verify_registration",
 ]
@@ -694,3 +714,275 @@ def _optional_bytes(response: Mapping[str, Any], name: str) -> bytes | None:
     if not isinstance(value, str):
         raise InvalidResponse(f"{name} is not base64url")
     return _unb64url(value)
+
+
+# --------------------------------------------------------------------------- plug-in
+#: Store kind of the server-held challenge of a ceremony (single use, WA-03).
+CHALLENGE_KIND = "webauthn_challenge"
+#: Lifetime of an authentication challenge: the ceremony timeout (§15.1, WA-04).
+CHALLENGE_TTL = DEFAULT_TIMEOUT_MS // 1000
+#: Store kind of a transaction approval record (re-verifiable later, DESIGN.md §3).
+TXN_RECORD_KIND = "txn_record"
+
+
+def trust_for(state: ProviderState) -> TrustStore | None:
+    """The attestation trust anchors: ``state.trust`` if given, else the configured MDS BLOB.
+
+    Without either, no credential is hardware-bound: every passkey is at most ``phr``.
+    """
+    given = getattr(state, "trust", None)
+    if isinstance(given, TrustStore):
+        return given
+    config = state.config.webauthn
+    blob, root = getattr(config, "mds_blob", None), getattr(config, "mds_root", None)
+    if blob and root:
+        from pathlib import Path
+
+        return TrustStore.from_mds_blob(
+            Path(blob).read_bytes(), root_certificate=Path(root).read_bytes(), now=state.clock()
+        )
+    return None
+
+
+def _user_credentials(user: User | None, factors: Sequence[Factor]) -> list[Factor]:
+    if user is None:
+        return []
+    return [
+        f
+        for f in factors
+        if f.kind == "webauthn" and not f.disabled and f.credential_id and f.user_id == user.id
+    ]
+
+
+async def begin_authentication(
+    state: ProviderState,
+    *,
+    interaction_id: str,
+    user: User | None,
+    factors: Sequence[Factor],
+    authorization_details: Sequence[Mapping[str, Any]] | None,
+    now: float,
+) -> CeremonyOptions:
+    """Options for ``navigator.credentials.get()`` in interaction ``interaction_id``.
+
+    One live challenge per interaction, kept server-side (``webauthn_challenge`` keyed by
+    the interaction id; a new request replaces it). ``userVerification`` is always
+    ``"required"`` (WA-01); ``allowCredentials`` lists the known user's credentials only
+    (WA-02), or none for discoverable passkey sign-in. With ``authorization_details`` the
+    challenge is ``transaction_challenge(nonce, details)`` over the Provider's own copy
+    with a fresh 32-byte nonce (WA-05, PSD2 RTS Art. 5(1)(b)).
+    """
+    from stepauth.rar import transaction_challenge
+
+    allow = [str(f.credential_id) for f in _user_credentials(user, factors)]
+    details = [dict(d) for d in authorization_details] if authorization_details else None
+    nonce: bytes | None = None
+    if details:
+        nonce = secrets.token_bytes(32)
+        challenge = transaction_challenge(nonce, details)
+    else:
+        challenge = secrets.token_bytes(32)
+    options = authentication_options(
+        rp_id=state.config.webauthn.rp_id,
+        allow_credentials=[_unb64url(c) for c in allow],
+        user_verification="required",
+        challenge=challenge,
+    )
+    await state.store.put(
+        CHALLENGE_KIND,
+        interaction_id,
+        {
+            "purpose": "authenticate",
+            "interaction": interaction_id,
+            "challenge": b64url(challenge),
+            "nonce": b64url(nonce) if nonce is not None else None,
+            "user_id": user.id if user is not None else None,
+            "allow": allow,
+            "authorization_details": details,
+        },
+        expires_at=now + CHALLENGE_TTL,
+        user_id=user.id if user is not None else None,
+    )
+    return options
+
+
+def _client_origin(client_data_json: bytes) -> str | None:
+    try:
+        origin = json.loads(client_data_json.lstrip(b"\xef\xbb\xbf").decode()).get("origin")
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        return None
+    return origin if isinstance(origin, str) else None
+
+
+def txn_record(
+    *,
+    txn: str,
+    user_id: str,
+    client_id: str | None,
+    authorization_details: Sequence[Mapping[str, Any]],
+    nonce: bytes,
+    rp_id: str,
+    credential: Mapping[str, Any],
+    stored: StoredCredential,
+    verified_at: float,
+) -> dict[str, Any]:
+    """The transaction approval record (second-wave contract): everything needed to
+    re-verify the assertion later against the details it approved."""
+    response = _mapping(credential.get("response"), "response")
+    client_data_json = _field_bytes(response, "clientDataJSON")
+    user_handle = _optional_bytes(response, "userHandle")
+    return {
+        "txn": txn,
+        "user_id": user_id,
+        "client_id": client_id,
+        "authorization_details": [dict(d) for d in authorization_details],
+        "nonce": b64url(nonce),
+        "rp_id": rp_id,
+        "origin": _client_origin(client_data_json),
+        "credential_id": b64url(stored.credential_id),
+        "credential_public_key": b64url(stored.public_key),
+        "client_data_json": b64url(client_data_json),
+        "authenticator_data": b64url(_field_bytes(response, "authenticatorData")),
+        "signature": b64url(_field_bytes(response, "signature")),
+        "user_handle": b64url(user_handle) if user_handle is not None else None,
+        "verified_at": verified_at,
+    }
+
+
+class WebAuthnFactor:
+    """Passkeys and security keys (WebAuthn L3 §7.2): phishing-resistant, multi-factor
+    with UV; one click on **Use passkey** (issue 4 item 5).
+
+    The form carries no typed input: ``webauthn.js`` fetches the options from
+    ``POST /interaction/{uid}/webauthn`` (csrf in the JSON body), calls
+    ``navigator.credentials.get`` and posts the credential JSON in the hidden field
+    ``credential``. Verification consumes the interaction's challenge first (one atomic
+    statement: a replayed assertion finds it gone), finds the credential record by its
+    ID, and refuses a credential of anyone but the known user (WA-24) with the generic
+    message. A signCount that does not advance (store ``advance_counter``) or a changed
+    BE flag disables the credential (possible clone, WA-29/31).
+    """
+
+    kind: ClassVar[str] = "webauthn"
+    title: ClassVar[str] = "Passkey"
+    button: ClassVar[str] = "Use passkey"
+    capability: ClassVar[Capability] = Capability(
+        categories=frozenset({Category.POSSESSION, Category.KNOWLEDGE}),
+        phishing_resistant=True,
+        multi_factor=True,
+    )
+    identifies: ClassVar[bool] = True
+    binds: ClassVar[bool] = True
+    scripts: ClassVar[tuple[str, ...]] = ("/static/webauthn.js",)
+
+    def is_enrolled(self, user: User, factors: Sequence[Factor]) -> bool:
+        return bool(_user_credentials(user, factors))
+
+    def fields(self, view: FormView) -> Sequence[FormField]:
+        return (FormField("credential", "Passkey response", type="hidden", required=False),)
+
+    async def verify(self, attempt: Attempt) -> Verified:
+        if attempt.user is None:
+            verified = await self._check(attempt)
+            if verified is None:
+                raise FactorRejected()
+            if verified.factor_id is not None:
+                await attempt.state.store.update_factor(
+                    verified.factor_id, last_used_at=attempt.now
+                )
+            return verified
+        from stepauth.provider.factors.totp import guarded
+
+        return await guarded(attempt, self.kind, lambda: self._check(attempt))
+
+    async def _check(self, attempt: Attempt) -> Verified | None:
+        """``None`` for any failure: the page shows one generic message (RTS Art. 4(3)(a))."""
+        from stepauth.rar import canonical_json
+
+        state, store, user = attempt.state, attempt.state.store, attempt.user
+        consumed = await store.consume(CHALLENGE_KIND, attempt.interaction_id, now=attempt.now)
+        ceremony = consumed.payload or {}
+        if (
+            consumed.status != "ok"
+            or ceremony.get("purpose") != "authenticate"
+            or ceremony.get("interaction") != attempt.interaction_id
+            or ceremony.get("user_id") != (user.id if user is not None else None)
+        ):
+            return None
+        details = attempt.authorization_details or None
+        approved = ceremony.get("authorization_details") or None
+        if (details is None) != (approved is None) or (
+            details is not None
+            and canonical_json([dict(d) for d in details]) != canonical_json(approved)
+        ):
+            return None  # the details changed since the challenge was made
+        try:
+            credential = _as_mapping(attempt.form.get("credential", ""))
+            raw_id = credential_id_of(credential)
+        except WebAuthnError:
+            return None
+        factor = await store.get_factor_by_credential_id(b64url(raw_id))
+        if factor is None or factor.kind != self.kind or factor.disabled:
+            return None
+        if user is not None and factor.user_id != user.id:
+            return None  # another user's credential never steps up this session (WA-24)
+        try:
+            stored = StoredCredential.from_data(factor.data)
+            allow = [_unb64url(str(c)) for c in ceremony.get("allow") or ()]
+            event = verify_authentication(
+                credential=credential,
+                expected_challenge=_unb64url(str(ceremony["challenge"])),
+                expected_rp_id=state.config.webauthn.rp_id,
+                expected_origins=tuple(state.config.webauthn.origins),
+                stored=stored,
+                require_user_verification=True,
+                expected_user_handle=stored.user_handle if user is not None else None,
+                allowed_credential_ids=allow if user is not None else None,
+                trust=trust_for(state),
+                now=attempt.now,
+            )
+        except WebAuthnError as exc:
+            if exc.flag_credential:
+                await self._flag(attempt, factor, exc.error)
+            return None
+        sign_count = int(event.attrs.get("sign_count", 0))
+        if sign_count and not await store.advance_counter(factor.id, "sign_count", sign_count):
+            await self._flag(attempt, factor, SignCountRegression.error)
+            return None
+        owner = user if user is not None else await store.get_user(factor.user_id)
+        if owner is None or owner.disabled:
+            return None
+        txn: str | None = None
+        nonce = ceremony.get("nonce")
+        if details is not None and isinstance(nonce, str):
+            txn = secrets.token_urlsafe(16)
+            record = txn_record(
+                txn=txn,
+                user_id=owner.id,
+                client_id=attempt.client_id,
+                authorization_details=details,
+                nonce=_unb64url(nonce),
+                rp_id=state.config.webauthn.rp_id,
+                credential=credential,
+                stored=stored,
+                verified_at=attempt.now,
+            )
+            await store.put(TXN_RECORD_KIND, txn, record, expires_at=None, user_id=owner.id)
+        return Verified(user=owner, event=event, factor_id=factor.id, txn=txn)
+
+    async def _flag(self, attempt: Attempt, factor: Factor, reason: str) -> None:
+        """Disable a credential that may be cloned (WA-29, WA-31) and record why."""
+        await attempt.state.store.update_factor(factor.id, disabled=True)
+        await attempt.state.store.append_audit(
+            {
+                "event": "credential_flagged",
+                "user_id": factor.user_id,
+                "factor_id": factor.id,
+                "factor": self.kind,
+                "reason": reason,
+            },
+            now=attempt.now,
+        )
+
+
+plugin = WebAuthnFactor()

@@ -11,6 +11,16 @@ POST verifies one factor form:
 5. the event is appended and the session id ROTATED (session fixation, ASVS 3.2.1);
 6. the login policy runs again: satisfied → the authorization resumes and the code is
    issued; otherwise the page asks for the next missing factor.
+
+``POST /interaction/{uid}/webauthn`` (JSON ``{"csrf": …}``, same browser binding) returns
+the ``PublicKeyCredentialRequestOptions`` for the **Use passkey** button and keeps the
+challenge server-side (:func:`stepauth.provider.factors.webauthn.begin_authentication`).
+
+Transaction binding (DESIGN.md §3): when the request carries ``authorization_details`` the
+page renders them from the Provider's own copy (:func:`stepauth.rar.render_summary`), the
+passkey challenge is derived from them, and a verified approval's ``txn`` is kept on the
+interaction (``payload["txn"]``) so the binding is asked once per transaction and the code
+carries it to the tokens.
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ import hmac
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from stepauth.errors import FactorError
@@ -27,7 +37,9 @@ from stepauth.provider.authorize import bind_redirect
 from stepauth.provider.authorize.context import AuthorizationContext
 from stepauth.provider.authorize.login import (
     INTERACTION_COOKIE,
+    INTERACTION_TTL,
     available_plugins,
+    can_approve,
     decide,
 )
 from stepauth.provider.authorize.respond import issue_code, sha256hex
@@ -109,6 +121,10 @@ async def _offered(
     plugins = await available_plugins(ctx, user)
     if not signed_in:
         plugins = [p for p in plugins if p.identifies]
+    elif "binding_required" in decision.reasons and await can_approve(ctx, user):
+        # Only an approval over the details themselves meets the binding (PSD2 dynamic
+        # linking): offer the factors that bind (a passkey, which also brings phr).
+        return [p for p in plugins if getattr(p, "binds", False)]
     if not decision.missing:
         return plugins
     useful = [p for p in plugins if any(helps(p.capability, n) for n in decision.missing)]
@@ -132,7 +148,12 @@ async def _page(
     offered = await _offered(ctx, user, decision, signed_in=signed_in)
     if not offered:
         raise AccessDenied("no sign-in method is available for this account")
-    view = FormView(login_hint=ctx.login_hint, user=user)
+    view = FormView(
+        login_hint=ctx.login_hint,
+        user=user,
+        interaction_id=uid,
+        authorization_details=ctx.authorization_details,
+    )
     reasons = list(decision.reasons) + (["factor_locked"] if locked else [])
     details = _details(ctx)
     step_up = user is not None and "no_session" not in decision.reasons
@@ -147,8 +168,15 @@ async def _page(
             "csrf": payload["csrf"],
             "action": str(request.url_for("interaction", uid=uid)),
             "scripts": [s for p in offered for s in p.scripts],
+            "options_url": str(request.url_for("interaction_webauthn", uid=uid)),
             "forms": [
-                {"kind": p.kind, "title": p.title, "fields": list(p.fields(view))} for p in offered
+                {
+                    "kind": p.kind,
+                    "title": p.title,
+                    "button": getattr(p, "button", "Continue"),
+                    "fields": list(p.fields(view)),
+                }
+                for p in offered
             ],
         },
         status_code=400 if error else 200,
@@ -164,11 +192,17 @@ def _details(ctx: AuthorizationContext) -> list[list[tuple[str, str]]]:
 
 
 async def _finish(
-    request: Request, uid: str, ctx: AuthorizationContext, session: Session, decision: Decision
+    request: Request,
+    uid: str,
+    ctx: AuthorizationContext,
+    session: Session,
+    decision: Decision,
+    payload: dict[str, Any],
 ) -> Response:
     assert decision.assessment is not None
     provider = ctx.provider
     await provider.store.delete("interaction", uid)
+    txn = payload.get("txn")
     response = await issue_code(
         provider,
         ctx,
@@ -176,6 +210,7 @@ async def _finish(
         sub=session.user_id,
         session_id=session.id,
         request=request,
+        txn=str(txn) if txn else None,
     )
     response.delete_cookie(INTERACTION_COOKIE, path=f"/interaction/{uid}")
     return response
@@ -213,9 +248,11 @@ async def show(request: Request) -> Response:
     uid, payload, ctx = await _load(request, provider)
     try:
         loaded = await load_session(request, provider)
-        decision = await decide(ctx, loaded, before=payload["before"])
+        decision = await decide(
+            ctx, loaded, before=payload["before"], approved=bool(payload.get("txn"))
+        )
         if decision.satisfied and loaded is not None:
-            return await _finish(request, uid, ctx, loaded[0], decision)
+            return await _finish(request, uid, ctx, loaded[0], decision, payload)
         user = await _expected_user(ctx, loaded, decision)
         return await _page(
             request,
@@ -239,7 +276,7 @@ async def submit(request: Request) -> Response:
     before = payload["before"]
     try:
         loaded = await load_session(request, provider)
-        decision = await decide(ctx, loaded, before=before)
+        decision = await decide(ctx, loaded, before=before, approved=bool(payload.get("txn")))
         user = await _expected_user(ctx, loaded, decision)
         signed_in = _signed_in(loaded, user)
         offered = {p.kind: p for p in await _offered(ctx, user, decision, signed_in=signed_in)}
@@ -255,6 +292,8 @@ async def submit(request: Request) -> Response:
             now=provider.clock(),
             interaction_id=uid,
             context={"authorization_details": ctx.authorization_details, "nonce": ctx.nonce},
+            client_id=ctx.client_id,
+            authorization_details=ctx.authorization_details,
         )
         try:
             verified = await plugin.verify(attempt)
@@ -284,13 +323,24 @@ async def submit(request: Request) -> Response:
             user_id=verified.user.id,
             event=verified.event.to_json(),
         )
+        if verified.txn is not None:
+            # The bound approval belongs to this interaction: asked once per transaction.
+            payload["txn"] = verified.txn
+            await provider.store.put(
+                "interaction",
+                uid,
+                payload,
+                expires_at=float(payload["created_at"]) + INTERACTION_TTL,
+            )
     except ProviderError as exc:
         raise bind_redirect(exc, ctx) from None
     # From here the browser holds a new session id whatever happens next.
     try:
-        decision = await decide(ctx, (session, verified.user), before=before)
+        decision = await decide(
+            ctx, (session, verified.user), before=before, approved=bool(payload.get("txn"))
+        )
         if decision.satisfied:
-            response = await _finish(request, uid, ctx, session, decision)
+            response = await _finish(request, uid, ctx, session, decision, payload)
         else:
             response = RedirectResponse(
                 str(request.url_for("interaction", uid=uid)), status_code=303
@@ -302,7 +352,46 @@ async def submit(request: Request) -> Response:
     return response
 
 
+async def webauthn_options(request: Request) -> Response:
+    """Options for the **Use passkey** button; the challenge stays on the server (WA-03)."""
+    from stepauth.provider.factors.webauthn import begin_authentication
+
+    provider = get_state(request)
+    uid, payload, ctx = await _load(request, provider)
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    csrf = body.get("csrf") if isinstance(body, dict) else None
+    if not isinstance(csrf, str) or not hmac.compare_digest(csrf, str(payload["csrf"])):
+        raise Forbidden("the request is not valid for this sign-in request")
+    loaded = await load_session(request, provider)
+    decision = await decide(
+        ctx, loaded, before=payload["before"], approved=bool(payload.get("txn"))
+    )
+    user = await _expected_user(ctx, loaded, decision)
+    offered = await _offered(ctx, user, decision, signed_in=_signed_in(loaded, user))
+    if not any(p.kind == "webauthn" for p in offered):
+        return JSONResponse({"error": "a passkey is not offered here"}, status_code=400)
+    factors = await provider.store.list_factors(user.id) if user is not None else []
+    options = await begin_authentication(
+        provider,
+        interaction_id=uid,
+        user=user,
+        factors=factors,
+        authorization_details=ctx.authorization_details,
+        now=provider.clock(),
+    )
+    return JSONResponse({"publicKey": options.public_key}, headers={"cache-control": "no-store"})
+
+
 routes: list[BaseRoute] = [
     Route("/interaction/{uid}", show, methods=["GET"], name="interaction"),
+    Route(
+        "/interaction/{uid}/webauthn",
+        webauthn_options,
+        methods=["POST"],
+        name="interaction_webauthn",
+    ),
     Route("/interaction/{uid}", submit, methods=["POST"], name="interaction_submit"),
 ]

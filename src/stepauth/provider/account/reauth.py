@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from stepauth import audit
 from stepauth.assurance import AuthEvent, assess
@@ -40,7 +40,7 @@ from stepauth.provider.throttle import GENERIC_FAILURE, ip_throttled, record_ip_
 if TYPE_CHECKING:
     from stepauth.store import Session, User
 
-__all__ = ["reauth_page", "reauth_submit"]
+__all__ = ["reauth_page", "reauth_submit", "reauth_webauthn"]
 
 CONFIRM_TEXT = "Please confirm it is you before changing how you sign in."
 
@@ -67,7 +67,7 @@ async def _page(
     status_code: int = 200,
 ) -> Response:
     offered = await _offered(state, user)
-    view = FormView(login_hint=None, user=user)
+    view = FormView(login_hint=None, user=user, interaction_id=browser_id(browser))
     next_path = safe_next(request.query_params.get("next"))
     response = render(
         "interaction.html",
@@ -80,8 +80,15 @@ async def _page(
             "csrf": csrf_token(state, browser),
             "action": "/account/reauth?next=" + next_path,
             "scripts": [s for p in offered for s in p.scripts],
+            "options_url": "/account/reauth/webauthn",
             "forms": [
-                {"kind": p.kind, "title": p.title, "fields": list(p.fields(view))} for p in offered
+                {
+                    "kind": p.kind,
+                    "title": p.title,
+                    "button": getattr(p, "button", "Continue"),
+                    "fields": list(p.fields(view)),
+                }
+                for p in offered
             ],
         },
         status_code=status_code,
@@ -95,6 +102,34 @@ async def reauth_page(request: Request) -> Response:
     loaded = await load_session(request, state)
     browser, _ = browser_token(request)
     return await _page(request, state, loaded[1] if loaded else None, browser)
+
+
+async def reauth_webauthn(request: Request) -> Response:
+    """Request options for the **Use passkey** button of this page (challenge kept
+    server-side under this browser's id, single use, UV required)."""
+    from stepauth.provider.factors.webauthn import begin_authentication
+
+    state = get_state(request)
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    check_csrf(state, request, str(body.get("csrf", "")) if isinstance(body, dict) else "")
+    browser, _ = browser_token(request)
+    loaded = await load_session(request, state)
+    user = loaded[1] if loaded else None
+    if not any(p.kind == "webauthn" for p in await _offered(state, user)):
+        return JSONResponse({"error": "a passkey is not offered here"}, status_code=400)
+    factors = await state.store.list_factors(user.id) if user is not None else []
+    options = await begin_authentication(
+        state,
+        interaction_id=browser_id(browser),
+        user=user,
+        factors=factors,
+        authorization_details=None,
+        now=state.clock(),
+    )
+    return JSONResponse({"publicKey": options.public_key}, headers={"cache-control": "no-store"})
 
 
 async def reauth_submit(request: Request) -> Response:

@@ -40,7 +40,7 @@ from stepauth.provider.account.fresh import (
     reauth_url,
     set_browser_cookie,
 )
-from stepauth.provider.account.reauth import reauth_page, reauth_submit
+from stepauth.provider.account.reauth import reauth_page, reauth_submit, reauth_webauthn
 from stepauth.provider.errors import InvalidRequest
 from stepauth.provider.factors import recovery, totp
 from stepauth.provider.interaction.render import TEMPLATES as INTERACTION_TEMPLATES
@@ -305,6 +305,7 @@ routes: list[BaseRoute] = [
     Route("/account", account, methods=["GET"], name="account"),
     Route("/account/reauth", reauth_page, methods=["GET"], name="account_reauth"),
     Route("/account/reauth", reauth_submit, methods=["POST"]),
+    Route("/account/reauth/webauthn", reauth_webauthn, methods=["POST"]),
     Route("/account/totp", totp_start, methods=["POST"], name="account_totp"),
     Route("/account/totp/confirm", totp_confirm, methods=["POST"]),
     Route("/account/recovery", recovery_codes, methods=["POST"], name="account_recovery"),

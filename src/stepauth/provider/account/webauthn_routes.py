@@ -10,7 +10,8 @@ atomic statement and verifies the response with
   ``attestation: "none"`` (WA-35): a ``pop`` credential, at most ``phr``;
 * **security key** — ``attestation: "direct"``, verified against the deployment's
   :class:`~stepauth.provider.factors.attestation.TrustStore` when one is configured
-  (``webauthn.mds_blob`` + ``webauthn.mds_root``, or ``state.trust``); otherwise it is
+  (:func:`~stepauth.provider.factors.webauthn.trust_for`: ``state.trust``, or
+  ``webauthn.mds_blob`` + ``webauthn.mds_root``); otherwise it is
   kept as an untrusted key that never reaches ``phrh`` (fail closed).
 
 The user handle is the user's opaque id (no personal data, WebAuthn L3 §14.6.1).
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -32,36 +32,21 @@ from stepauth import audit
 from stepauth.errors import FactorError, StepAuthError
 from stepauth.provider.account.changes import record_change
 from stepauth.provider.account.fresh import check_csrf, is_fresh, reauth_url
-from stepauth.provider.factors.attestation import TrustStore
 from stepauth.provider.factors.webauthn import (
     b64url,
     ensure_new_credential_id,
     registration_options,
+    trust_for,
     verify_registration,
 )
 from stepauth.provider.sessions import load_session
-from stepauth.provider.state import ProviderState, get_state
+from stepauth.provider.state import get_state
 
-__all__ = ["CHALLENGE_KIND", "CHALLENGE_TTL", "options", "register", "trust_store"]
+__all__ = ["CHALLENGE_KIND", "CHALLENGE_TTL", "options", "register"]
 
 CHALLENGE_KIND = "webauthn_challenge"
 CHALLENGE_TTL = 300
 TYPES = ("passkey", "security-key")
-
-
-def trust_store(state: ProviderState) -> TrustStore | None:
-    """The attestation trust anchors: ``state.trust`` if set, else the configured MDS BLOB."""
-    given = getattr(state, "trust", None)
-    if isinstance(given, TrustStore):
-        return given
-    config = state.config.webauthn
-    if config.mds_blob and config.mds_root:
-        return TrustStore.from_mds_blob(
-            Path(config.mds_blob).read_bytes(),
-            root_certificate=Path(config.mds_root).read_bytes(),
-            now=state.clock(),
-        )
-    return None
 
 
 def _error(message: str, status: int = 400) -> JSONResponse:
@@ -148,7 +133,7 @@ async def register(request: Request) -> Response:
             expected_rp_id=state.config.webauthn.rp_id,
             expected_origins=state.config.webauthn.origins,
             require_user_verification=True,
-            trust=trust_store(state) if kind == "security-key" else None,
+            trust=trust_for(state) if kind == "security-key" else None,
             now=now,
         )
         await ensure_new_credential_id(

@@ -1,0 +1,119 @@
+"""/account in Debian Chromium: sign in, then **Add passkey** with the DevTools virtual
+authenticator, through the static account.js under the Provider's CSP (no inline script);
+then sign in again on /account/reauth with **Use passkey** only."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stepauth.provider.factors.password import hash_password
+from stepauth.store import open_store
+from tests.conformance.harness import PASSWORD, USERNAME, config_data
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, add_virtual_authenticator, free_port, require
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
+    """The Provider under uvicorn at http://localhost:PORT; yields (issuer, database url)."""
+    import uvicorn
+
+    from stepauth.provider.app import create_app
+    from stepauth.provider.config import ProviderConfig
+
+    monkeypatch.setenv("STEPAUTH_SECRET_KEY", base64.urlsafe_b64encode(b"k" * 32).decode())
+    monkeypatch.setenv("STEPAUTH_OUTBOX", str(tmp_path / "outbox.jsonl"))
+    port = free_port()
+    issuer = f"http://localhost:{port}"
+    data = config_data(tmp_path / "stepauth.db", issuer=issuer)
+    url = data["database"]["url"]
+
+    async def seed() -> None:
+        store = await open_store(url)
+        try:
+            await store.create_user(USERNAME, hash_password(PASSWORD))
+        finally:
+            await store.close()
+
+    asyncio.run(seed())
+    app = create_app(ProviderConfig.from_dict(data))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive(), "uvicorn stopped during startup"
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield issuer, url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def test_add_passkey_in_chromium(served: tuple[str, str]) -> None:
+    """Issue 4 §6: a signed-in user adds a passkey on /account with one button."""
+    require(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    issuer, url = served
+    errors: list[str] = []
+
+    def scenario() -> None:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            try:
+                context = browser.new_context()
+                page = context.new_page()
+                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                add_virtual_authenticator(context, page)
+                page.goto(issuer + "/account")
+                page.get_by_label("Username").fill(USERNAME)
+                page.get_by_label("Password").fill(PASSWORD)
+                page.get_by_role("button", name="Continue").click()
+                page.wait_for_url(issuer + "/account")
+                page.get_by_label("Name for the new passkey or key").fill("Chromium passkey")
+                page.get_by_role("button", name="Add passkey").click()
+                page.get_by_text("Chromium passkey").first.wait_for(timeout=30_000)
+                # a new visit without the session: the passkey alone signs in (discoverable)
+                context.clear_cookies()
+                page.goto(issuer + "/account")
+                page.wait_for_url("**/account/reauth**")
+                page.get_by_role("button", name="Use passkey").click()
+                page.wait_for_url(issuer + "/account")
+                page.get_by_text("Chromium passkey").first.wait_for(timeout=30_000)
+            finally:
+                browser.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(scenario).result()
+    assert not [e for e in errors if "Content Security Policy" in e]
+
+    async def factors() -> list[Any]:
+        store = await open_store(url)
+        try:
+            user = await store.get_user_by_username(USERNAME)
+            assert user is not None
+            return list(await store.list_factors(user.id))
+        finally:
+            await store.close()
+
+    (factor,) = asyncio.run(factors())
+    assert factor.kind == "webauthn"
+    assert factor.label == "Chromium passkey"
+    assert factor.data["type"] == "passkey"
+    assert factor.data["uv_initialized"] is True
+    assert factor.last_used_at is not None  # the passkey sign-in was recorded

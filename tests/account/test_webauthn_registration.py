@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from typing import Any
 
@@ -159,3 +160,45 @@ async def test_duplicate_credential_is_refused(provider: Provider) -> None:
     credential = authenticator.create(_bytes(started["publicKey"]["challenge"]))
     response = await _register(provider, csrf, started["ceremony"], credential)
     assert response.status_code == 400
+
+
+async def test_stale_session_steps_up_with_the_passkey(provider: Provider) -> None:
+    """ASVS 5.0 7.5.1 with a phishing-resistant factor: after the passkey on
+    /account/reauth the change goes through; the step-up is audited phr."""
+    user = await sign_in(provider)
+    authenticator = SoftAuthenticator(rp_id=RP_ID, origin=ISSUER, user_handle=user.id.encode())
+    csrf = csrf_of(await account_page(provider.browser))
+    started = await _options(provider, csrf, "passkey")
+    created = authenticator.create(_bytes(started["publicKey"]["challenge"]))
+    assert (await _register(provider, csrf, started["ceremony"], created)).status_code == 200
+    provider.clock.advance(301)
+    stale = await provider.browser.post("/account/recovery", data={"csrf": csrf})
+    assert stale.status_code == 303
+    page = await provider.browser.get(stale.headers["location"])
+    assert "Use passkey" in page.text
+    options = await provider.browser.post(
+        "/account/reauth/webauthn", json={"csrf": csrf_of(page.text)}
+    )
+    assert options.status_code == 200, options.text
+    public_key = options.json()["publicKey"]
+    assert public_key["userVerification"] == "required"
+    assert public_key["allowCredentials"][0]["id"] == created["rawId"]
+    assertion = authenticator.get(_bytes(public_key["challenge"]))
+    form = {"csrf": csrf_of(page.text), "factor": "webauthn", "credential": json.dumps(assertion)}
+
+    response = await provider.browser.post(
+        "/account/reauth?next=/account",
+        data=form,
+    )
+    assert response.status_code == 303, response.text[:400]
+    fresh = await provider.browser.post("/account/recovery", data={"csrf": csrf})
+    assert fresh.status_code == 200
+    step_up = [e for e in await provider.store.tail_audit(50) if e["event"] == "step_up"][-1]
+    assert step_up["acr_after"] == "phr"
+    assert step_up["method"][0] == "pop"
+    # the assertion was single use
+    replay = await provider.browser.post(
+        "/account/reauth?next=/account",
+        data=form,
+    )
+    assert replay.status_code == 400

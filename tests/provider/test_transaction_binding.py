@@ -1,0 +1,264 @@
+"""Transaction-bound step-up on the Provider (issue 6 item 1 and 3, DESIGN.md §3, G-10).
+
+A payment pushed with PAR is shown from the Provider's own copy, the passkey signs
+``SHA-256(nonce ‖ JCS(details))``, the approval is stored as a re-verifiable
+``txn_record`` and the tokens carry the granted details and its ``txn``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import cbor2
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from stepauth.rar import canonical_json, transaction_challenge
+from tests.conformance.harness import (
+    ISSUER,
+    REDIRECT_URI,
+    SECRET,
+    Provider,
+    check_id_token,
+    decode_unverified,
+    pkce_pair,
+    running_provider,
+)
+from tests.factors.soft_authenticator import SoftAuthenticator
+from tests.provider.frontchannel import open_interaction, page, sign_in, submit
+from tests.provider.passkeys import (
+    enrol_passkey,
+    passkey_options,
+    refused,
+    rp_params,
+    unb64url,
+    use_passkey,
+    use_passkeys,
+)
+
+BANK = "bank"
+PHR = "phr"
+PAYMENT = [
+    {
+        "type": "payment_initiation",
+        "instructedAmount": {"currency": "EUR", "amount": "1250.00"},
+        "creditorName": "Merchant A",
+        "creditorAccount": {"iban": "DE02100100109307118603"},
+        "remittanceInformationUnstructured": "Invoice 4711",
+    }
+]
+
+
+@pytest.fixture
+async def provider(tmp_path: Path) -> AsyncIterator[Provider]:
+    """A Provider whose bank client must push authorization_details (RFC 9396 §10)."""
+    clients = [
+        {
+            "client_id": BANK,
+            "client_secret": SECRET,
+            "redirect_uris": [REDIRECT_URI],
+            "require_par_for_authorization_details": True,
+        }
+    ]
+    async with running_provider(tmp_path, clients=clients) as running:
+        await running.create_user()
+        use_passkeys(running)
+        yield running
+
+
+def _params(challenge: str, **extra: str) -> dict[str, str]:
+    return {
+        "response_type": "code",
+        "client_id": BANK,
+        "redirect_uri": REDIRECT_URI,
+        "scope": "openid",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "nonce": "n",
+        **extra,
+    }
+
+
+async def _push(provider: Provider, details: Any = PAYMENT, **extra: str) -> tuple[str, str]:
+    """PAR the payment; returns (code_verifier, request_uri)."""
+    verifier, challenge = pkce_pair()
+    data = _params(challenge, authorization_details=json.dumps(details), **extra)
+    response = await provider.browser.post("/par", data=data, auth=(BANK, SECRET))
+    assert response.status_code == 201, response.text
+    return verifier, str(response.json()["request_uri"])
+
+
+async def _signed_in(provider: Provider) -> SoftAuthenticator:
+    """alice, signed in with her password, holding a passkey."""
+    alice = await provider.store.get_user_by_username("alice")
+    authenticator = await enrol_passkey(provider, alice.id)
+    _, challenge = pkce_pair()
+    await sign_in(provider.browser, _params(challenge))
+    return authenticator
+
+
+async def _exchange(provider: Provider, code: str, verifier: str) -> dict[str, Any]:
+    return await provider.exchange(code, verifier, client_id=BANK, secret=SECRET)
+
+
+def _reverify(record: dict[str, Any]) -> bytes:
+    """`stepauth audit verify-transaction`, by hand: challenge, clientData, rpIdHash and the
+    signature with the stored COSE key. Returns the recomputed challenge."""
+    challenge = transaction_challenge(unb64url(record["nonce"]), record["authorization_details"])
+    client_data = json.loads(unb64url(record["client_data_json"]))
+    assert client_data["type"] == "webauthn.get"
+    assert unb64url(client_data["challenge"]) == challenge
+    assert client_data["origin"] == record["origin"] == ISSUER
+    auth_data = unb64url(record["authenticator_data"])
+    assert auth_data[:32] == hashlib.sha256(record["rp_id"].encode()).digest()
+    cose = cbor2.loads(unb64url(record["credential_public_key"]))
+    key = ec.EllipticCurvePublicNumbers(
+        int.from_bytes(cose[-2], "big"), int.from_bytes(cose[-3], "big"), ec.SECP256R1()
+    ).public_key()
+    signed = auth_data + hashlib.sha256(unb64url(record["client_data_json"])).digest()
+    key.verify(unb64url(record["signature"]), signed, ec.ECDSA(hashes.SHA256()))
+    return challenge
+
+
+async def test_challenge_is_the_hash_of_nonce_and_canonical_details(provider: Provider) -> None:
+    """WA-05, G-10, PSD2 RTS Art. 5(1): the page shows amount and payee from the Provider's
+    copy; the passkey challenge is SHA-256(nonce ‖ JCS(details)); the approval is stored
+    and re-verifiable; the tokens and introspection carry the details and the txn."""
+    authenticator = await _signed_in(provider)
+    verifier, request_uri = await _push(provider, acr_values=PHR)
+    shown = await open_interaction(
+        provider.browser, {"client_id": BANK, "request_uri": request_uri}
+    )
+    assert "binding_required" in shown.reasons()
+    assert shown.kinds() == ["webauthn"]
+    assert "€1,250.00" in shown.text
+    assert "Merchant A" in shown.text
+    assert "DE02100100109307118603" not in shown.text  # masked IBAN
+    assert "8603" in shown.text
+
+    options = await passkey_options(provider.browser, shown)
+    challenge = unb64url(options["challenge"])
+    credential = authenticator.get(challenge)
+    response = await submit(provider.browser, shown, "webauthn", credential=json.dumps(credential))
+    tokens = await _exchange(provider, rp_params(response)["code"], verifier)
+
+    access = decode_unverified(tokens["access_token"])
+    txn = access["txn"]
+    assert access["authorization_details"] == PAYMENT
+    assert tokens["authorization_details"] == PAYMENT
+    item = await provider.store.get("txn_record", txn, now=provider.clock())
+    assert item is not None
+    record = dict(item.payload)
+    assert record["txn"] == txn
+    assert record["authorization_details"] == PAYMENT
+    assert record["client_id"] == BANK
+    alice = await provider.store.get_user_by_username("alice")
+    assert record["user_id"] == alice.id
+    assert record["credential_id"] == credential["id"]
+    nonce = unb64url(record["nonce"])
+    assert len(nonce) >= 16
+    assert challenge == hashlib.sha256(nonce + canonical_json(PAYMENT)).digest()
+    assert _reverify(record) == challenge
+
+    claims = await check_id_token(provider, tokens["id_token"], client_id=BANK, nonce="n")
+    assert claims["acr"] == PHR
+    introspection = await provider.browser.post(
+        "/introspect", data={"token": tokens["access_token"]}, auth=(BANK, SECRET)
+    )
+    body = introspection.json()
+    assert body["active"] is True
+    assert body["authorization_details"] == PAYMENT
+    assert body["txn"] == txn
+
+
+async def test_changed_details_no_longer_reverify(provider: Provider) -> None:
+    """PSD2 RTS Art. 5(1)(d): an amount changed after approval yields another challenge."""
+    authenticator = await _signed_in(provider)
+    verifier, request_uri = await _push(provider)
+    shown = await open_interaction(
+        provider.browser, {"client_id": BANK, "request_uri": request_uri}
+    )
+    response = await use_passkey(provider.browser, shown, authenticator)
+    tokens = await _exchange(provider, rp_params(response)["code"], verifier)
+    txn = decode_unverified(tokens["access_token"])["txn"]
+    item = await provider.store.get("txn_record", txn, now=provider.clock())
+    assert item is not None
+    record = dict(item.payload)
+    tampered = json.loads(json.dumps(record))
+    tampered["authorization_details"][0]["instructedAmount"]["amount"] = "9250.00"
+    with pytest.raises(AssertionError):
+        _reverify(tampered)
+
+
+async def test_front_channel_details_refused_for_par_required_client(provider: Provider) -> None:
+    """RFC 9396 §10, issue 6: details sent (or altered) in the front channel for a client
+    that must push them are refused; with a request_uri only the pushed copy counts."""
+    await _signed_in(provider)
+    altered = json.loads(json.dumps(PAYMENT))
+    altered[0]["instructedAmount"]["amount"] = "9250.00"
+    _, challenge = pkce_pair()
+    front = _params(challenge, authorization_details=json.dumps(altered))
+    error = rp_params(await provider.browser.get("/authorize", params=front))
+    assert error["error"] == "invalid_request"
+    assert "code" not in error
+
+    _, request_uri = await _push(provider)
+    mixed = {
+        "client_id": BANK,
+        "request_uri": request_uri,
+        "authorization_details": json.dumps(altered),
+    }
+    shown = await open_interaction(provider.browser, mixed)
+    assert "€1,250.00" in shown.text
+    assert "9,250.00" not in shown.text
+
+
+async def test_bound_step_up_is_asked_once_per_transaction(provider: Provider) -> None:
+    """Issue 6 item 3: a session already at phr is still asked to approve a bound payment
+    (once: the approval answers the request with no further page), while an unbound phr
+    request already met asks nothing."""
+    authenticator = await _signed_in(provider)
+    _, challenge = pkce_pair()
+    shown = await open_interaction(provider.browser, _params(challenge, acr_values=PHR))
+    rp_params(await use_passkey(provider.browser, shown, authenticator))  # now at phr
+
+    verifier, request_uri = await _push(provider, acr_values=PHR)
+    shown = await open_interaction(
+        provider.browser, {"client_id": BANK, "request_uri": request_uri}
+    )
+    assert shown.reasons()[0] == "binding_required"
+    assert shown.kinds() == ["webauthn"]
+    approved = await use_passkey(provider.browser, shown, authenticator)
+    assert approved.status_code in (302, 303)
+    assert approved.headers["location"].startswith(REDIRECT_URI)  # no second prompt
+    tokens = await _exchange(provider, rp_params(approved)["code"], verifier)
+    assert decode_unverified(tokens["access_token"])["txn"]
+
+    # A second, identical payment is another transaction: asked again, once.
+    _, second = await _push(provider, acr_values=PHR)
+    shown = await open_interaction(provider.browser, {"client_id": BANK, "request_uri": second})
+    assert shown.reasons()[0] == "binding_required"
+
+    # An unbound phr request already met by the session: no page at all.
+    _, challenge = pkce_pair()
+    answered = await provider.browser.get("/authorize", params=_params(challenge, acr_values=PHR))
+    assert "code" in rp_params(answered)
+
+
+async def test_password_does_not_approve_a_bound_payment(provider: Provider) -> None:
+    """PSD2 dynamic linking: with a passkey enrolled, only an assertion over the details
+    approves them; the password form is not offered and a UV=0 assertion is refused."""
+    authenticator = await _signed_in(provider)
+    _, request_uri = await _push(provider)
+    shown = await open_interaction(
+        provider.browser, {"client_id": BANK, "request_uri": request_uri}
+    )
+    assert "password" not in shown.kinds()
+    response = await use_passkey(provider.browser, shown, authenticator, uv=False)
+    assert refused(response)
+    assert page(response).reasons()[0] == "binding_required"  # still not approved

@@ -93,6 +93,10 @@ async def _push(provider: Provider, details: Any = PAYMENT, **extra: str) -> tup
     return verifier, str(response.json()["request_uri"])
 
 
+def _front(request_uri: str) -> dict[str, str]:
+    return {"client_id": BANK, "request_uri": request_uri}
+
+
 async def _signed_in(provider: Provider) -> SoftAuthenticator:
     """alice, signed in with her password, holding a passkey."""
     alice = await provider.store.get_user_by_username("alice")

@@ -270,3 +270,17 @@ async def test_session_id_rotates_on_step_up(provider: Provider) -> None:
     assert after
     assert before != after
     assert await provider.store.get_session(before, now=provider.clock()) is None
+
+
+async def test_recovery_code_confirms_and_alerts(provider: Provider) -> None:
+    """Issue 4 §3: a recovery code works once as the fresh factor and alerts the user."""
+    await sign_in(provider)
+    html = await account_page(provider.browser)
+    codes = _codes(
+        (await provider.browser.post("/account/recovery", data={"csrf": csrf_of(html)})).text
+    )
+    provider.clock.advance(STALE)
+    await reauth(provider.browser, "recovery", recovery_code=codes[0])
+    assert "A recovery code was used" in outbox()[-1]
+    provider.clock.advance(STALE)
+    await reauth(provider.browser, "recovery", expect=400, recovery_code=codes[0])

@@ -9,7 +9,8 @@ the session id). Without a session the page asks for a factor that identifies th
 * a failure shows :data:`stepauth.provider.throttle.GENERIC_FAILURE` whatever factor
   failed (PSD2 RTS Art. 4(3)(a)), counts against the address (per-IP throttling) and
   is audited; the plug-ins apply the per-user lockout;
-* success is audited as an attempt and as a step-up (acr before and after).
+* success is audited as an attempt and as a step-up (acr before and after); a recovery
+  code used here alerts the user out of band.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from stepauth.provider.account.fresh import (
     set_browser_cookie,
 )
 from stepauth.provider.factors.base import Attempt, FactorPlugin, FactorRejected, FormView
-from stepauth.provider.factors.oob import CODE_SENT
+from stepauth.provider.factors.oob import CODE_SENT, notify
 from stepauth.provider.interaction.render import render
 from stepauth.provider.sessions import load_session, record_event, set_session_cookie
 from stepauth.provider.state import ProviderState, get_state
@@ -209,6 +210,13 @@ async def reauth_submit(request: Request) -> Response:
         method=list(verified.event.methods),
         credential=verified.factor_id,
     )
+    if kind == "recovery":
+        # issue 4 §3: using a recovery code alerts the user.
+        await notify(
+            state,
+            verified.user.id,
+            "A recovery code was used to confirm it is you. If this was not you, contact support.",
+        )
     response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
     set_session_cookie(response, state, new_session.id)
     set_browser_cookie(response, state, browser)

@@ -1,0 +1,87 @@
+"""verify-transaction on a record the Provider itself stored after a bound passkey
+step-up (second-wave contract): VALID, and INVALID once the stored details change."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from stepauth.audit.transaction import verify_transaction
+from tests.conformance.harness import (
+    REDIRECT_URI,
+    SECRET,
+    Provider,
+    decode_unverified,
+    pkce_pair,
+    running_provider,
+)
+from tests.provider.frontchannel import open_interaction, sign_in
+from tests.provider.passkeys import enrol_passkey, rp_params, use_passkey, use_passkeys
+
+BANK = "bank"
+PAYMENT = [
+    {
+        "type": "payment_initiation",
+        "instructedAmount": {"currency": "EUR", "amount": "75.00"},
+        "creditorName": "Merchant B",
+        "creditorAccount": {"iban": "DE02100100109307118603"},
+    }
+]
+
+
+@pytest.fixture
+async def provider(tmp_path: Path) -> AsyncIterator[Provider]:
+    clients = [{"client_id": BANK, "client_secret": SECRET, "redirect_uris": [REDIRECT_URI]}]
+    async with running_provider(tmp_path, clients=clients) as running:
+        await running.create_user()
+        use_passkeys(running)
+        yield running
+
+
+def _params(challenge: str, **extra: str) -> dict[str, str]:
+    return {
+        "response_type": "code",
+        "client_id": BANK,
+        "redirect_uri": REDIRECT_URI,
+        "scope": "openid",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "nonce": "n",
+        **extra,
+    }
+
+
+async def test_provider_record_verifies_and_tampering_is_found(provider: Provider) -> None:
+    alice = await provider.store.get_user_by_username("alice")
+    authenticator = await enrol_passkey(provider, alice.id)
+    _, challenge = pkce_pair()
+    await sign_in(provider.browser, _params(challenge))
+    verifier, challenge = pkce_pair()
+    pushed = await provider.browser.post(
+        "/par",
+        data=_params(challenge, authorization_details=json.dumps(PAYMENT)),
+        auth=(BANK, SECRET),
+    )
+    assert pushed.status_code == 201, pushed.text
+    shown = await open_interaction(
+        provider.browser, {"client_id": BANK, "request_uri": pushed.json()["request_uri"]}
+    )
+    response = await use_passkey(provider.browser, shown, authenticator)
+    tokens = await provider.exchange(
+        rp_params(response)["code"], verifier, client_id=BANK, secret=SECRET
+    )
+    txn = decode_unverified(tokens["access_token"])["txn"]
+    item = await provider.store.get("txn_record", txn, now=provider.clock())
+    assert item is not None
+    record = dict(item.payload)
+    check = verify_transaction(record)
+    assert check.valid, check
+    assert check.details == PAYMENT
+    tampered = json.loads(json.dumps(record))
+    tampered["authorization_details"][0]["creditorName"] = "Mallory"
+    check = verify_transaction(tampered)
+    assert not check.valid
+    assert check.failed_step == "challenge"

@@ -1,0 +1,414 @@
+"""Passkey step-up in a real browser (Debian Chromium, Playwright, DevTools virtual
+authenticator) against the Provider served by uvicorn (issue 4 and 6 browser tests).
+
+alice signs in with her password and an authenticator-app code, adds a passkey on
+``/account`` (**Add passkey**), then an RP asks for ``phr``: the page asks for the passkey
+only and one click on **Use passkey** answers (WA-01/02, SU-05). With UV impossible the
+step-up fails (WA-14); a passkey of bob's cannot step up alice's session (WA-24); a
+€1,250.00 payment pushed with PAR is shown exactly and its assertion's challenge is the
+hash of those details (G-10, WA-05).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pyotp
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from stepauth.rar import canonical_json, transaction_challenge
+from tests.conformance.harness import (
+    PASSWORD,
+    REDIRECT_URI,
+    SECRET,
+    USERNAME,
+    config_data,
+    decode_unverified,
+    pkce_pair,
+)
+from tests.conftest import add_virtual_authenticator, free_port
+from tests.factors.soft_authenticator import cose_es256
+
+pytestmark = pytest.mark.browser
+
+SPA = "spa"
+BANK = "bank"
+PHR = "phr"
+ACR_2FA = "urn:stepauth:acr:2fa"
+PAYMENT = [
+    {
+        "type": "payment_initiation",
+        "instructedAmount": {"currency": "EUR", "amount": "1250.00"},
+        "creditorName": "Merchant A",
+        "creditorAccount": {"iban": "DE02100100109307118603"},
+    }
+]
+T = TypeVar("T")
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """Store work on another thread: sync Playwright holds an event loop on this one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Clock:
+    """Wall time plus an offset the test moves forward (auth_time must visibly move)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+@dataclass
+class Served:
+    issuer: str
+    db_url: str
+    clock: Clock
+    server: Any
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    import uvicorn
+
+    from stepauth.provider import create_app
+    from stepauth.provider.config import ProviderConfig
+
+    os.environ.setdefault("STEPAUTH_SECRET_KEY", base64.urlsafe_b64encode(b"k" * 32).decode())
+    port = free_port()
+    issuer = f"http://localhost:{port}"
+    clients = [
+        {"client_id": SPA, "redirect_uris": [REDIRECT_URI]},
+        {
+            "client_id": BANK,
+            "client_secret": SECRET,
+            "redirect_uris": [REDIRECT_URI],
+            "require_par_for_authorization_details": True,
+        },
+    ]
+    data = config_data(
+        tmp_path / "stepauth.db",
+        issuer=issuer,
+        webauthn={"rp_id": "localhost", "rp_name": "stepauth test", "origins": [issuer]},
+        clients=clients,
+    )
+    config = ProviderConfig.from_dict(data)
+    clock = Clock()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config, clock=clock),
+            host="127.0.0.1",
+            port=port,
+            lifespan="on",
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    running = Served(issuer, config.database.url, clock, server, thread)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+async def _with_store(url: str, work: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
+    from stepauth.store import open_store
+
+    store = await open_store(url)
+    try:
+        return await work(store)
+    finally:
+        await store.close()
+
+
+def _setup_users(served: Served) -> tuple[str, str, str]:
+    """alice (password + TOTP) and bob (password); returns (alice id, bob id, TOTP secret)."""
+    from stepauth.provider.factors.password import hash_password
+    from stepauth.provider.factors.totp import TotpParams, generate_secret
+
+    async def work(store: Any) -> tuple[str, str, str]:
+        alice = await store.create_user(USERNAME, hash_password(PASSWORD))
+        bob = await store.create_user("bob", hash_password("bob's password is long enough"))
+        secret = generate_secret()
+        await store.add_factor(
+            alice.id, "totp", TotpParams(secret=secret).to_data(), label="phone", now=time.time()
+        )
+        return alice.id, bob.id, secret
+
+    return _run(_with_store(served.db_url, work))
+
+
+class RP:
+    """A relying party in the test: builds requests, catches the callback, redeems codes."""
+
+    def __init__(self, served: Served, page: Any) -> None:
+        self.served = served
+        self.page = page
+        self.callbacks: list[dict[str, str]] = []
+        page.on("request", self._seen)
+
+    def _seen(self, request: Any) -> None:
+        # The RP does not exist: the browser's navigation to it is what the test reads.
+        if request.url.startswith(REDIRECT_URI):
+            query = parse_qs(urlsplit(request.url).query)
+            self.callbacks.append({k: v[0] for k, v in query.items()})
+
+    def request(self, client_id: str = SPA, **params: str) -> tuple[str, str]:
+        """(code_verifier, authorization URL)."""
+        verifier, challenge = pkce_pair()
+        query = {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": REDIRECT_URI,
+            "scope": "openid",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "nonce": "n",
+            **params,
+        }
+        return verifier, f"{self.served.issuer}/authorize?{urlencode(query)}"
+
+    def push(self, details: Any, **params: str) -> tuple[str, str]:
+        verifier, challenge = pkce_pair()
+        data = {
+            "response_type": "code",
+            "client_id": BANK,
+            "redirect_uri": REDIRECT_URI,
+            "scope": "openid",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "nonce": "n",
+            "authorization_details": json.dumps(details),
+            **params,
+        }
+        response = httpx.post(f"{self.served.issuer}/par", data=data, auth=(BANK, SECRET))
+        assert response.status_code == 201, response.text
+        query = urlencode({"client_id": BANK, "request_uri": response.json()["request_uri"]})
+        return verifier, f"{self.served.issuer}/authorize?{query}"
+
+    def follow(self, action: Callable[[], None]) -> dict[str, str]:
+        """Run ``action`` and return the parameters the browser carried back to the RP."""
+        with self.page.expect_request(
+            lambda r: r.url.startswith(REDIRECT_URI), timeout=15_000
+        ) as info:
+            action()
+        query = parse_qs(urlsplit(info.value.url).query)
+        return {k: v[0] for k, v in query.items()}
+
+    def redeem(self, code: str, verifier: str, client_id: str = SPA) -> dict[str, Any]:
+        data = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier,
+        }
+        auth = (BANK, SECRET) if client_id == BANK else None
+        if auth is None:
+            data["client_id"] = client_id
+        response = httpx.post(f"{self.served.issuer}/token", data=data, auth=auth)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+def _factor_kinds(served: Served, user_id: str) -> list[tuple[str, bool]]:
+    async def work(store: Any) -> list[tuple[str, bool]]:
+        return [(f.kind, f.disabled) for f in await store.list_factors(user_id)]
+
+    return _run(_with_store(served.db_url, work))
+
+
+def _enrol_foreign_passkey(served: Served, user_id: str) -> dict[str, Any]:
+    """A passkey of ``user_id`` made here; returns it as a DevTools credential."""
+    from stepauth.provider.factors.webauthn import StoredCredential
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    credential_id = os.urandom(32)
+    stored = StoredCredential(
+        credential_id=credential_id,
+        public_key=cose_es256(key.public_key()),
+        sign_count=0,
+        user_handle=user_id.encode(),
+        backup_eligible=False,
+    )
+
+    async def work(store: Any) -> None:
+        await store.add_factor(
+            user_id,
+            "webauthn",
+            stored.to_data(),
+            label="bob's passkey",
+            credential_id=b64url(credential_id),
+            now=time.time(),
+        )
+
+    _run(_with_store(served.db_url, work))
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return {
+        "credentialId": base64.b64encode(credential_id).decode(),
+        "isResidentCredential": True,
+        "rpId": "localhost",
+        "privateKey": base64.b64encode(pkcs8).decode(),
+        "userHandle": base64.b64encode(user_id.encode()).decode(),
+        "signCount": 0,
+    }
+
+
+def _txn_record(served: Served, txn: str) -> dict[str, Any]:
+    async def work(store: Any) -> dict[str, Any]:
+        item = await store.get("txn_record", txn, now=time.time())
+        assert item is not None, "no txn_record for the token's txn"
+        return dict(item.payload)
+
+    return _run(_with_store(served.db_url, work))
+
+
+def test_passkey_step_up_in_chromium(served: Served, chromium: Any) -> None:
+    """Issue 4 e2e + issue 6 e2e in one browser session (see the module docstring)."""
+    alice_id, bob_id, secret = _setup_users(served)
+    context = chromium.new_context()
+    page = context.new_page()
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    cdp, authenticator = add_virtual_authenticator(context, page)
+    rp = RP(served, page)
+
+    # 1. password + authenticator-app code
+    verifier, url = rp.request(acr_values=ACR_2FA)
+    page.goto(url)
+    page.get_by_label("Username").fill(USERNAME)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("One-time code").fill(pyotp.TOTP(secret).now())
+    back = rp.follow(page.get_by_role("button", name="Continue").click)
+    signed_in = decode_unverified(rp.redeem(back["code"], verifier)["id_token"])
+    assert signed_in["acr"] == ACR_2FA
+    assert signed_in["sub"] == alice_id
+
+    # 2. add a passkey on /account
+    page.goto(f"{served.issuer}/account")
+    page.get_by_role("button", name="Add passkey").click()
+    page.wait_for_function("() => document.body.innerText.includes('Passkey')", timeout=15_000)
+    deadline = time.monotonic() + 15
+    while ("webauthn", False) not in _factor_kinds(served, alice_id):
+        assert time.monotonic() < deadline, "the passkey was not registered"
+        time.sleep(0.1)
+    held = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+    assert len(held) == 1
+
+    # 3. the RP asks for phr: the passkey only, one click
+    served.clock.offset += 120
+    verifier, url = rp.request(acr_values=PHR)
+    page.goto(url)
+    assert page.locator("form.factor").count() == 1
+    assert page.locator("form.factor[data-factor=webauthn]").count() == 1
+    back = rp.follow(page.get_by_role("button", name="Use passkey").click)
+    stepped = decode_unverified(rp.redeem(back["code"], verifier)["id_token"])
+    assert stepped["acr"] == PHR
+    assert "pop" in stepped["amr"]
+    assert "pwd" not in stepped["amr"]
+    assert stepped["auth_time"] > signed_in["auth_time"]
+    assert stepped["sub"] == alice_id
+
+    # 4. user verification impossible: the step-up fails
+    cdp.send(
+        "WebAuthn.setUserVerified", {"authenticatorId": authenticator, "isUserVerified": False}
+    )
+    served.clock.offset += 60
+    callbacks = len(rp.callbacks)
+    _, url = rp.request(acr_values=PHR, prompt="login")
+    page.goto(url)
+    page.get_by_role("button", name="Use passkey").click()
+    status = page.locator("#webauthn-status")
+    status.filter(has_text="could not verify").wait_for(timeout=15_000)
+    assert "/interaction/" in page.url
+    assert len(rp.callbacks) == callbacks
+    cdp.send("WebAuthn.setUserVerified", {"authenticatorId": authenticator, "isUserVerified": True})
+
+    # 5. bob's passkey in alice's authenticator cannot step up alice's session
+    # (alice's own is set aside with its current signCount: putting back an older count
+    # would rightly be taken for a clone)
+    held = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+    cdp.send(
+        "WebAuthn.addCredential",
+        {"authenticatorId": authenticator, "credential": _enrol_foreign_passkey(served, bob_id)},
+    )
+    cdp.send(
+        "WebAuthn.removeCredential",
+        {"authenticatorId": authenticator, "credentialId": held[0]["credentialId"]},
+    )
+    _, url = rp.request(acr_values=PHR, prompt="login")
+    page.goto(url)
+    page.get_by_role("button", name="Use passkey").click()
+    page.locator("#webauthn-status").filter(has_text="could not verify").wait_for(timeout=15_000)
+    assert len(rp.callbacks) == callbacks
+    cdp.send("WebAuthn.clearCredentials", {"authenticatorId": authenticator})
+    cdp.send("WebAuthn.addCredential", {"authenticatorId": authenticator, "credential": held[0]})
+
+    # 6. €1,250.00 to Merchant A, pushed with PAR: shown exactly, signed exactly
+    verifier, url = rp.push(PAYMENT, acr_values=PHR)
+    page.goto(url)
+    approving = page.locator("section[aria-labelledby=details-heading]")
+    assert "€1,250.00" in approving.inner_text()
+    assert "Merchant A" in approving.inner_text()
+    assert "DE02100100109307118603" not in page.content()
+    back = rp.follow(page.get_by_role("button", name="Use passkey").click)
+    assert "code" in back, back
+    tokens = rp.redeem(back["code"], verifier, client_id=BANK)
+    access = decode_unverified(tokens["access_token"])
+    assert access["authorization_details"] == PAYMENT
+    record = _txn_record(served, access["txn"])
+    assert record["authorization_details"] == PAYMENT
+    client_data = json.loads(unb64url(record["client_data_json"]))
+    nonce = unb64url(record["nonce"])
+    assert unb64url(client_data["challenge"]) == transaction_challenge(nonce, PAYMENT)
+    assert (
+        unb64url(client_data["challenge"])
+        == hashlib.sha256(nonce + canonical_json(PAYMENT)).digest()
+    )
+    assert client_data["origin"] == served.issuer
+    assert violations == []
+    context.close()

@@ -200,3 +200,80 @@ async def test_sign_count_regression_flags_the_credential(provider: Provider) ->
     other = provider.new_browser()
     shown = await open_interaction(other, _request(acr_values=PHR)[1])
     assert refused(await use_passkey(other, shown, authenticator, sign_count=20))
+
+
+async def test_backup_eligibility_change_flags_the_credential(provider: Provider) -> None:
+    """WA-29: BE must never change after registration; an assertion that flips it is
+    refused and the credential is disabled."""
+    use_passkeys(provider)
+    alice = await provider.store.get_user_by_username(USERNAME)
+    authenticator = await enrol_passkey(provider, alice.id)
+    await _password_session(provider)
+    _, params = _request(acr_values=PHR)
+    shown = await open_interaction(provider.browser, params)
+    response = await use_passkey(provider.browser, shown, authenticator, be=True, bs=True)
+    assert "code" not in response.headers.get("location", "")
+    factors = [f for f in await provider.store.list_factors(alice.id) if f.kind == "webauthn"]
+    assert [f.disabled for f in factors] == [True]
+
+
+async def test_trusted_security_key_reaches_phrh_untrusted_stays_phr(
+    provider: Provider,
+) -> None:
+    """Issue 4 item 1: hwk (phrh) only with an attestation chain to the configured trust
+    store; without one the same key is a plain passkey at most phr."""
+    import os
+
+    from stepauth.provider.factors import webauthn
+    from stepauth.provider.factors.attestation import MetadataEntry, TrustStore
+    from tests.factors.soft_authenticator import SoftAuthenticator, make_test_ca
+
+    use_passkeys(provider)
+    alice = await provider.store.get_user_by_username(USERNAME)
+    aaguid = os.urandom(16)
+    ca = make_test_ca(aaguid)
+    trust = TrustStore([MetadataEntry(aaguid=aaguid.hex(), root_certificates=(ca.root,))])
+    key = SoftAuthenticator(
+        rp_id="localhost",
+        origin="http://localhost:8080",
+        user_handle=alice.id.encode(),
+        aaguid=aaguid,
+        ca=ca,
+    )
+    challenge = b"security-key-registration-challenge"
+    verified = webauthn.verify_registration(
+        credential=key.create(challenge, attestation="packed"),
+        expected_challenge=challenge,
+        expected_rp_id="localhost",
+        expected_origins=["http://localhost:8080"],
+        trust=trust,
+    )
+    assert verified.attestation_trusted
+    await provider.store.add_factor(
+        alice.id,
+        "webauthn",
+        verified.to_stored(alice.id.encode()).to_data(),
+        label="security key",
+        credential_id=webauthn.b64url(verified.credential_id),
+        now=provider.clock(),
+    )
+    await _password_session(provider)
+
+    provider.state.trust = None  # untrusted: a plain passkey
+    verifier, params = _request(acr_values=PHR)
+    shown = await open_interaction(provider.browser, params)
+    claims = await _claims(
+        provider, rp_params(await use_passkey(provider.browser, shown, key)), verifier
+    )
+    assert claims["acr"] == PHR
+    assert "hwk" not in claims["amr"]
+
+    provider.state.trust = trust
+    provider.clock.advance(5)
+    verifier, params = _request(acr_values="phrh", prompt="login")
+    shown = await open_interaction(provider.browser, params)
+    claims = await _claims(
+        provider, rp_params(await use_passkey(provider.browser, shown, key)), verifier
+    )
+    assert claims["acr"] == "phrh"
+    assert "hwk" in claims["amr"]

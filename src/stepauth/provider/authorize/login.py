@@ -24,7 +24,7 @@ from stepauth.provider.errors import (
     LoginRequired,
     UnmetAuthenticationRequirements,
 )
-from stepauth.provider.factors.base import FactorPlugin
+from stepauth.provider.factors.base import FactorPlugin, capability_of
 from stepauth.provider.login_policy import Decision, PolicyRequest, achievable, evaluate
 from stepauth.provider.sessions import load_session
 
@@ -101,7 +101,10 @@ async def check_meetable(ctx: AuthorizationContext, decision: Decision, user: Us
     if user is None:
         capabilities = [p.capability for p in ctx.provider.factors]
     else:
-        capabilities = [p.capability for p in await available_plugins(ctx, user)]
+        factors = await ctx.provider.store.list_factors(user.id)
+        capabilities = [
+            capability_of(p, factors) for p in ctx.provider.factors.enrolled(user, factors)
+        ]
     if not any(achievable(need, capabilities) for need in decision.missing):
         raise UnmetAuthenticationRequirements(
             "the requested authentication level cannot be met for this user"

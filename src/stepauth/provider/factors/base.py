@@ -13,6 +13,10 @@ A :class:`FactorPlugin` describes one *kind* of factor (``"password"``, ``"totp"
 ``is_enrolled(user, factors)``
     whether the user has registered this kind (an enabled ``Factor`` record, or for the
     password the user's ``password_hash``).
+``capability_for(factors)``
+    optional: the capability of *this user's* enrolled factors of the kind, when it can be
+    more than ``capability`` (WebAuthn: hardware-bound only with a trusted, device-bound
+    key). Read it through :func:`capability_of`.
 ``identifies``
     ``True`` when the factor can also tell *who* the user is (password with username,
     discoverable passkeys); such a factor is offered when nobody is signed in yet.
@@ -62,6 +66,7 @@ __all__ = [
     "FormField",
     "FormView",
     "Verified",
+    "capability_of",
     "default_factors",
     "helps",
     "provides",
@@ -107,6 +112,15 @@ def helps(capability: Capability, need: Need) -> bool:
     if wants_authenticator and provides(capability, need):
         return True
     return bool(capability.categories & need.categories)
+
+
+def capability_of(plugin: FactorPlugin, factors: Sequence[Factor] = ()) -> Capability:
+    """The plug-in's capability for a user with ``factors`` (``capability_for`` if any)."""
+    specific = getattr(plugin, "capability_for", None)
+    if specific is not None:
+        result: Capability = specific(factors)
+        return result
+    return plugin.capability
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from webauthn import (
@@ -876,7 +876,19 @@ class WebAuthnFactor:
     scripts: ClassVar[tuple[str, ...]] = ("/static/webauthn.js",)
 
     def is_enrolled(self, user: User, factors: Sequence[Factor]) -> bool:
-        return bool(_user_credentials(user, factors))
+        return any(f.kind == self.kind and not f.disabled and f.credential_id for f in factors)
+
+    def capability_for(self, factors: Sequence[Factor]) -> Capability:
+        """Hardware-bound only if one enabled key was registered with a trusted
+        attestation and BE=0 (the trust store is checked again at use, WA-38)."""
+        bound = any(
+            f.kind == self.kind
+            and not f.disabled
+            and bool(f.data.get("attestation_trusted"))
+            and not bool(f.data.get("backup_eligible"))
+            for f in factors
+        )
+        return replace(self.capability, hardware_bound=bound) if bound else self.capability
 
     def fields(self, view: FormView) -> Sequence[FormField]:
         return (FormField("credential", "Passkey response", type="hidden", required=False),)
@@ -926,8 +938,12 @@ class WebAuthnFactor:
             return None
         if user is not None and factor.user_id != user.id:
             return None  # another user's credential never steps up this session (WA-24)
+        trust = trust_for(state)
         try:
             stored = StoredCredential.from_data(factor.data)
+            if trust is None:
+                # No trust anchors configured: nothing is hardware-bound (at most phr).
+                stored = replace(stored, attestation_trusted=False)
             allow = [_unb64url(str(c)) for c in ceremony.get("allow") or ()]
             event = verify_authentication(
                 credential=credential,
@@ -938,7 +954,7 @@ class WebAuthnFactor:
                 require_user_verification=True,
                 expected_user_handle=stored.user_handle if user is not None else None,
                 allowed_credential_ids=allow if user is not None else None,
-                trust=trust_for(state),
+                trust=trust,
                 now=attempt.now,
             )
         except WebAuthnError as exc:

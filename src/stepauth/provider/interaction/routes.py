@@ -54,6 +54,7 @@ from stepauth.provider.factors.base import (
     FactorPlugin,
     FactorRejected,
     FormView,
+    capability_of,
     helps,
 )
 from stepauth.provider.interaction.render import render
@@ -127,7 +128,10 @@ async def _offered(
         return [p for p in plugins if getattr(p, "binds", False)]
     if not decision.missing:
         return plugins
-    useful = [p for p in plugins if any(helps(p.capability, n) for n in decision.missing)]
+    factors = await ctx.provider.store.list_factors(user.id) if user is not None else []
+    useful = [
+        p for p in plugins if any(helps(capability_of(p, factors), n) for n in decision.missing)
+    ]
     if not useful and not signed_in:
         return plugins  # the user must first say who they are
     return useful

@@ -266,3 +266,35 @@ async def test_password_does_not_approve_a_bound_payment(provider: Provider) -> 
     response = await use_passkey(provider.browser, shown, authenticator, uv=False)
     assert refused(response)
     assert page(response).reasons()[0] == "binding_required"  # still not approved
+
+
+def test_login_policy_binding_is_met_by_the_approval_only() -> None:
+    """Issue 6 item 3 at the policy level: with a passkey available, binding_required is
+    met only by this interaction's bound approval, however strong the new event; without
+    one, by a new event; an unbound requirement already met asks nothing."""
+    from stepauth.assurance import DEFAULT_LADDER, AuthEvent
+    from stepauth.provider.login_policy import PolicyRequest, evaluate
+
+    now = 1_700_000_000.0
+    pwd = AuthEvent(methods=("pwd",), at=now)
+    attrs = {"factor": "webauthn", "up": True, "uv": True, "be": False, "bs": False}
+    passkey = AuthEvent(methods=("pop", "user", "pin"), at=now + 1, attrs=attrs)
+
+    def decide(**kw: Any) -> tuple[str, ...]:
+        base: dict[str, Any] = {
+            "events": [pwd, passkey],
+            "session_sub": "u",
+            "now": now + 2,
+            "ladder": DEFAULT_LADDER,
+            "acr_values": (PHR,),
+            "binding": True,
+            "before": [pwd],
+        }
+        base.update(kw)
+        return evaluate(PolicyRequest(**base)).reasons
+
+    assert decide(approval_required=True) == ("binding_required",)
+    assert decide(approval_required=True, approved=True) == ()
+    assert decide(approval_required=False) == ()
+    assert "binding_required" in decide(approval_required=False, events=[pwd])
+    assert decide(binding=False, before=None) == ()

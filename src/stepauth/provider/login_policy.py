@@ -45,7 +45,7 @@ REASON_TEXT: Mapping[str, str] = {
     "id_token_hint_mismatch": "The application asked for a different account. "
     "Please sign in as that user.",
     "prompt_login": "The application asked you to sign in again.",
-    "binding_required": "Please confirm this request by signing in.",
+    "binding_required": "Please check the details below and approve exactly this request.",
     "max_age": "Your last sign-in is too long ago for this action. Please confirm it is you.",
     "essential_acr": "This action needs a stronger sign-in.",
     "acr_not_met": "This action needs a stronger sign-in than your current one.",

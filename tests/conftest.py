@@ -53,10 +53,18 @@ def _port_open(host: str, port: int) -> bool:
         return False
 
 
+_ISSUED_PORTS: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free loopback port never handed out before in this test run."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _ISSUED_PORTS:
+            _ISSUED_PORTS.add(port)
+            return port
 
 
 @pytest.fixture
@@ -138,9 +146,11 @@ def add_virtual_authenticator(context: Any, page: Any, **options: Any) -> tuple[
     return cdp, str(result["authenticatorId"])
 
 
-def run_node(script: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> str:
+def run_node(
+    script: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> str:
     """Run a Node.js peer script from peers/ and return its stdout (raises on failure)."""
-    proc = subprocess.run(  # noqa: S603
+    proc = subprocess.run(
         ["node", str(script), *args],
         cwd=PEERS,
         env={**os.environ, **(env or {})},

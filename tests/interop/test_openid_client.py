@@ -37,7 +37,7 @@ def run_rp(
     """One authorization with ``peers/rp.mjs``; its JSON result (``--session-file`` keeps the
     browser's cookies between runs)."""
     client = client or provider.client
-    secret = [] if client.public else ["--client-secret", client.client_secret]
+    secret = [] if client.public else [f"--client-secret={client.client_secret}"]
     out = run_node(
         node_peers / "rp.mjs",
         "--issuer",

@@ -53,6 +53,11 @@ def register(subparsers: Any) -> None:
         sub.add_argument("name", metavar="NAME")
         sub.set_defaults(func=_set_disabled, disabled=disabled)
 
+    # add-totp, factors, remove-factor, unlock (issue 4 admin provisioning)
+    from stepauth.cli.users_factors import register_users_commands
+
+    register_users_commands(commands)
+
 
 def _check(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:

@@ -38,6 +38,17 @@ from stepauth.sdk.jwks import JWKSCache
 from stepauth.sdk.pending import MemoryPendingStore, PendingAction, PendingStore
 from stepauth.sdk.profiles import STEPAUTH, Profile, auth0, entra_id, generic_oidc, keycloak, okta
 from stepauth.sdk.rp import ProviderMetadata, RelyingParty, Tokens
+from stepauth.sdk.transaction import (
+    BoundTransaction,
+    TransactionError,
+    TransactionGuard,
+    TransactionMismatch,
+    TransactionMissing,
+    TransactionReplayed,
+    TxnLedger,
+    require_transaction,
+)
+from stepauth.sdk.txn_ledger import RedisTxnLedger, SQLTxnLedger
 from stepauth.sdk.validate import check_requirement, validate_access_token, validate_id_token
 
 __all__ = [
@@ -48,6 +59,7 @@ __all__ = [
     "AuthorizationResponse",
     "Binding",
     "BindingNotGranted",
+    "BoundTransaction",
     "BrowserStepUp",
     "CallbackError",
     "InsufficientAuthentication",
@@ -64,16 +76,24 @@ __all__ = [
     "Profile",
     "ProviderMetadata",
     "PublicKey",
+    "RedisTxnLedger",
     "RelyingParty",
     "Requirement",
     "ResourceServer",
     "Resume",
     "SDKError",
+    "SQLTxnLedger",
     "Satisfied",
     "StateMismatch",
     "StepUp",
     "StepUpAuth",
     "Tokens",
+    "TransactionError",
+    "TransactionGuard",
+    "TransactionMismatch",
+    "TransactionMissing",
+    "TransactionReplayed",
+    "TxnLedger",
     "UnmetAuthenticationRequirements",
     "auth0",
     "build_authorization_request",
@@ -89,6 +109,7 @@ __all__ = [
     "okta",
     "par_body",
     "par_redirect_url",
+    "require_transaction",
     "validate_access_token",
     "validate_id_token",
 ]

@@ -10,6 +10,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from stepauth.provider.factors.password import MAX_FAILURES
+from stepauth.provider.throttle import GENERIC_FAILURE
 from tests.conformance.harness import (
     ISSUER,
     PASSWORD,
@@ -317,6 +318,8 @@ async def test_wrong_password_and_unknown_user_look_the_same(provider: Provider)
         line for line in t.splitlines() if "csrf" not in line and "/interaction/" not in line
     )
     assert strip(texts[0]) == strip(texts[1])
+    # PSD2 RTS Art. 4(3)(a) (G-11): the same words as a failed code or passkey.
+    assert GENERIC_FAILURE in texts[0]
 
 
 async def test_disabled_user_is_refused(provider: Provider) -> None:

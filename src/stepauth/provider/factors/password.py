@@ -38,7 +38,6 @@ __all__ = ["BLOCK_SECONDS", "MAX_FAILURES", "PasswordFactor", "hash_password", "
 
 MAX_FAILURES = 5
 BLOCK_SECONDS = 900
-REJECTED = "The username or password is not correct."
 
 _hasher = PasswordHasher()
 
@@ -99,7 +98,9 @@ class PasswordFactor:
                 count = await store.record_failure(user.id, self.kind, now=attempt.now)
                 if count >= MAX_FAILURES:
                     await store.set_blocked_until(user.id, self.kind, attempt.now + BLOCK_SECONDS)
-            raise FactorRejected(REJECTED, locked=blocked)
+            # One generic message for every factor: never say which one failed (PSD2 RTS
+            # Art. 4(3)(a)) nor whether the username exists.
+            raise FactorRejected(locked=blocked)
         await store.reset_failures(user.id, self.kind)
         if password_hash is not None and _hasher.check_needs_rehash(password_hash):
             await store.set_password_hash(user.id, _hasher.hash(password))

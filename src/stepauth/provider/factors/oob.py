@@ -36,7 +36,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -54,7 +54,7 @@ from stepauth.provider.factors.base import (
 
 if TYPE_CHECKING:
     from stepauth.provider.state import ProviderState
-    from stepauth.store import Factor, User
+    from stepauth.store import Factor, Store, User
 
 __all__ = [
     "CODE_TTL",
@@ -106,21 +106,6 @@ class Sender(Protocol):
     async def send(self, *, channel: str, to: str, message: str) -> None: ...
 
 
-class _Store(Protocol):
-    async def put(
-        self,
-        kind: str,
-        key: str,
-        payload: Mapping[str, Any],
-        *,
-        expires_at: float | None,
-        grant_id: str | None = None,
-        user_id: str | None = None,
-    ) -> None: ...
-
-    async def consume(self, kind: str, key: str, *, now: float) -> Any: ...
-
-
 @dataclass(frozen=True)
 class OobChallenge:
     """What the provider keeps in the interaction: the challenge id, not the code."""
@@ -167,7 +152,7 @@ def generate_code(digits: int = 6, *, randbelow: Callable[[int], int] = secrets.
 
 
 async def send_code(
-    store: _Store,
+    store: Store,
     sender: Sender,
     *,
     user_id: str,
@@ -198,7 +183,7 @@ async def send_code(
 
 
 async def verify_code(
-    store: _Store,
+    store: Store,
     *,
     challenge_id: str,
     code: str,

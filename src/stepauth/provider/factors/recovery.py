@@ -33,8 +33,8 @@ import hmac
 import os
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -45,7 +45,7 @@ from stepauth.provider.factors.base import Attempt, Capability, FormField, FormV
 from stepauth.provider.factors.totp import guarded
 
 if TYPE_CHECKING:
-    from stepauth.store import Factor, User
+    from stepauth.store import Factor, Store, User
 
 __all__ = [
     "ALPHABET",
@@ -89,23 +89,6 @@ class ReplayedRecoveryCode(RecoveryError):
     error = "code_replayed"
 
 
-class _Store(Protocol):
-    async def put(
-        self,
-        kind: str,
-        key: str,
-        payload: Mapping[str, Any],
-        *,
-        expires_at: float | None,
-        grant_id: str | None = None,
-        user_id: str | None = None,
-    ) -> None: ...
-
-    async def consume(self, kind: str, key: str, *, now: float) -> Any: ...
-
-    async def delete(self, kind: str, key: str) -> None: ...
-
-
 def generate_codes(
     count: int = CODE_COUNT, *, choice: Callable[[str], str] = secrets.choice
 ) -> list[str]:
@@ -127,7 +110,7 @@ def code_key(code: str, *, user_id: str, pepper: bytes) -> str:
 
 
 async def issue_codes(
-    store: _Store,
+    store: Store,
     *,
     user_id: str,
     pepper: bytes,
@@ -148,13 +131,13 @@ async def issue_codes(
     return codes, {"keys": keys, "count": len(keys)}
 
 
-async def revoke_codes(store: _Store, *, keys: Sequence[str]) -> None:
+async def revoke_codes(store: Store, *, keys: Sequence[str]) -> None:
     for key in keys:
         await store.delete(KIND, key)
 
 
 async def redeem_code(
-    store: _Store,
+    store: Store,
     *,
     code: str,
     user_id: str,

@@ -5,8 +5,10 @@ Exercised through /introspect, which needs nothing but an authenticated client.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+from pathlib import Path
 
 import httpx
 from joserfc.jwk import ECKey, OctKey
@@ -17,11 +19,14 @@ from tests.conformance.harness import (
     JWT_CLIENT,
     POST_CLIENT,
     PUBLIC,
+    REDIRECT_URI,
     SECRET,
     Provider,
     client_assertion,
+    pkce_pair,
     provider,
     provider_on_each_db,
+    served_provider,
 )
 
 __all__ = ["provider", "provider_on_each_db"]
@@ -180,3 +185,37 @@ async def test_client_assertion_for_a_secret_client_is_rejected(provider: Provid
     assertion = client_assertion(now=provider.clock(), client_id=CONFIDENTIAL)
     response = await _introspect(provider, _jwt_params(assertion))
     assert response.status_code == 401
+
+
+async def test_concurrent_token_requests_with_one_assertion(tmp_path: Path) -> None:
+    """RFC 7523 §3 item 7 over real HTTP: two token requests racing with one assertion
+    (each with its own valid code) — exactly one succeeds, the other is invalid_client."""
+    async with served_provider(tmp_path) as provider:
+        await provider.create_user()
+        codes = []
+        for _ in range(2):
+            verifier, challenge = pkce_pair()
+            result = await provider.authorize(client_id=JWT_CLIENT, code_challenge=challenge)
+            codes.append((result.code, verifier))
+        assertion = client_assertion(now=provider.clock(), audience=provider.issuer + "/token")
+
+        async def redeem(code: str, verifier: str) -> httpx.Response:
+            async with httpx.AsyncClient(base_url=provider.issuer) as client:
+                return await client.post(
+                    "/token",
+                    data={
+                        "grant_type": "authorization_code",
+                        "code": code,
+                        "redirect_uri": REDIRECT_URI,
+                        "code_verifier": verifier,
+                        **_jwt_params(assertion),
+                    },
+                )
+
+        responses = await asyncio.gather(*(redeem(code, v) for code, v in codes))
+        statuses = sorted(r.status_code for r in responses)
+        assert statuses == [200, 401]
+        refused = next(r for r in responses if r.status_code == 401)
+        assert refused.json()["error"] == "invalid_client"
+        issued = next(r for r in responses if r.status_code == 200)
+        assert "access_token" in issued.json()

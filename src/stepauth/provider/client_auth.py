@@ -8,7 +8,7 @@ Methods (OIDC Core §9, RFC 6749 §2.3, RFC 7523 §2.2):
   endpoint, which every client is here anyway;
 * ``private_key_jwt`` — a JWT signed with a key from the client's registered ``jwks``:
   ``iss`` = ``sub`` = ``client_id``, ``aud`` our issuer or the endpoint URL, ``exp`` required,
-  ``jti`` single use (recorded in the store and consumed once), asymmetric algorithms only.
+  ``jti`` single use (one insert-if-absent in the store), asymmetric algorithms only.
 
 A client uses exactly the method it registered; more than one method in a request is
 ``invalid_request`` (RFC 6749 §2.3). Every failure of an *authentication* is
@@ -65,6 +65,8 @@ ASSERTION_ALGS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
 #: Longest lifetime accepted for a client assertion, and clock skew tolerated.
 MAX_ASSERTION_LIFETIME = 300
 LEEWAY = 30
+#: Store kind of the seen-``jti`` records (kept until the assertion expires).
+JTI_KIND = "client_jti"
 #: Body parameters that belong to client authentication, not to the request itself.
 CLIENT_AUTH_PARAMS = frozenset({"client_secret", "client_assertion", "client_assertion_type"})
 
@@ -260,17 +262,12 @@ async def _use_jti_once(
 ) -> None:
     """Accept an assertion ``jti`` once (RFC 7523 §3 item 7).
 
-    A ``jti`` seen before is a consumed (or expired) record: ``consume`` reports it and the
-    assertion fails. An unseen ``jti`` is recorded, then consumed by one atomic statement.
-    The store's ``put`` is an upsert, so two *concurrent* first uses of one assertion can
-    both pass the record step; closing that needs an insert-if-absent store primitive.
+    One insert-if-absent statement (:meth:`~stepauth.store.Store.add`) records the
+    ``jti`` until the assertion expires: of two concurrent uses exactly one inserts it.
     """
     key = sha256hex(f"{client_id}\x00{jti}")
-    store = state.store
-    seen = await store.consume("client_assertion_jti", key, now=now)
-    if seen.status != "missing":
-        raise InvalidClient("client_assertion was already used")
-    await store.put("client_assertion_jti", key, {"client_id": client_id}, expires_at=expires_at)
-    consumed = await store.consume("client_assertion_jti", key, now=now)
-    if consumed.status != "ok":
+    added = await state.store.add(
+        JTI_KIND, key, expires_at=expires_at, now=now, data={"client_id": client_id}
+    )
+    if not added:
         raise InvalidClient("client_assertion was already used")

@@ -7,7 +7,7 @@ number of Provider instances can share one database (DESIGN.md §4 "Storage").
 Records are frozen dataclasses. Times are epoch seconds (``float``); ``now`` is always
 passed in by the caller (injectable clock).
 
-Single-use artefacts (``put``/``consume``) are keyed by ``(kind, key)``; kinds used
+Single-use artefacts (``put``/``consume``/``add``) are keyed by ``(kind, key)``; kinds used
 include ``code``, ``par``, ``refresh_token``, ``access_token``, ``interaction``,
 ``webauthn_challenge``, ``oob_code``, ``txn``, ``pending``. :meth:`Store.consume` is one
 atomic statement; its :class:`Consumed` result says what happened:
@@ -173,6 +173,24 @@ class Store(Protocol):
         """Mark the item consumed in one atomic statement; see :class:`Consumed`."""
         ...
 
+    async def add(
+        self,
+        kind: str,
+        key: str,
+        *,
+        expires_at: float,
+        now: float,
+        data: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Insert an item only if no live one exists, in ONE atomic statement.
+
+        True when this call inserted it; False when an unexpired item (consumed, revoked
+        or not) already holds ``(kind, key)``. An expired item is replaced. Of any number
+        of concurrent calls for one key, exactly one gets True (replay caches: a client
+        assertion ``jti``, RFC 7523 §3 item 7).
+        """
+        ...
+
     async def delete(self, kind: str, key: str) -> None: ...
 
     async def revoke_grant(self, grant_id: str) -> int:
@@ -223,6 +241,15 @@ class Store(Protocol):
         ...
 
     async def delete_session(self, session_id: str) -> None: ...
+
+    async def delete_user_sessions(
+        self, user_id: str, *, except_session_id: str | None = None
+    ) -> int:
+        """End every session of ``user_id`` but ``except_session_id``; returns how many.
+
+        ASVS 5.0 7.4.3 / 7.4.5: after a credential change the other sessions end.
+        """
+        ...
 
     # signing keys (the private part is encrypted by the caller)
     async def add_key(self, key: KeyRecord) -> None: ...

@@ -1,7 +1,7 @@
 """Ephemeral single-use items in Redis: ``RedisEphemeral(url, prefix)``.
 
-Implements the item half of :class:`~stepauth.store.adapter.Store` (``put``, ``get``,
-``consume``, ``delete``, ``revoke_grant``) for deployments that keep codes, PAR requests,
+Implements the item half of :class:`~stepauth.store.adapter.Store` (``put``, ``add``,
+``get``, ``consume``, ``delete``, ``revoke_grant``) for deployments that keep codes, PAR requests,
 challenges and transactions in Redis (DESIGN.md §4). Every item is a hash under
 ``{prefix}item:{kind}:{key}``; the members of a grant are indexed in
 ``{prefix}grant:{grant_id}``.
@@ -61,6 +61,17 @@ redis.call('HSET', item, 'consumed_at', ARGV[1])
 return {'ok', f[1], f[2] or ''}
 """
 
+_ADD = """
+local item = KEYS[1]
+local expires = redis.call('HGET', item, 'expires_at')
+if expires and (expires == '' or tonumber(expires) > tonumber(ARGV[3])) then return 0 end
+redis.call('DEL', item)
+redis.call('HSET', item, 'payload', ARGV[1], 'grant_id', '', 'user_id', '',
+           'expires_at', ARGV[2], 'created_at', ARGV[3], 'consumed_at', '', 'revoked', '0')
+redis.call('PEXPIREAT', item, ARGV[4])
+return 1
+"""
+
 _REVOKE = """
 local count = 0
 for _, item in ipairs(redis.call('SMEMBERS', KEYS[1])) do
@@ -86,6 +97,7 @@ class RedisEphemeral:
         self._put = self.client.register_script(_PUT)
         self._consume = self.client.register_script(_CONSUME)
         self._revoke = self.client.register_script(_REVOKE)
+        self._add = self.client.register_script(_ADD)
 
     def _item(self, kind: str, key: str) -> str:
         return f"{self.prefix}item:{kind}:{key}"
@@ -148,6 +160,28 @@ class RedisEphemeral:
             grant = _text(result[2]) or None
             return Consumed("ok" if status == "ok" else "replayed", payload, grant)
         return Consumed("expired" if status == "expired" else "missing")
+
+    async def add(
+        self,
+        kind: str,
+        key: str,
+        *,
+        expires_at: float,
+        now: float,
+        data: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Insert-if-absent as one script (the ``SET NX PX`` of a hash that also lets an
+        expired-but-retained item be replaced)."""
+        added = await self._add(
+            keys=[self._item(kind, key)],
+            args=[
+                json.dumps(dict(data or {}), separators=(",", ":")),
+                repr(float(expires_at)),
+                repr(float(now)),
+                int((expires_at + RETAIN) * 1000),
+            ],
+        )
+        return int(added) == 1
 
     async def delete(self, kind: str, key: str) -> None:
         await self.client.delete(self._item(kind, key))

@@ -1,6 +1,6 @@
 """A :class:`~stepauth.store.adapter.Store` that keeps ephemeral item kinds in Redis.
 
-``RoutedStore(store, ephemeral, kinds)`` sends ``put``/``get``/``consume``/``delete`` of
+``RoutedStore(store, ephemeral, kinds)`` sends ``put``/``add``/``get``/``consume``/``delete`` of
 the ``kinds`` (default :data:`EPHEMERAL_KINDS`: codes, PAR requests, interactions,
 challenges, one-time codes, pending transactions) to a
 :class:`~stepauth.store.redis.RedisEphemeral`, and everything else (users, sessions,
@@ -37,7 +37,7 @@ EPHEMERAL_KINDS = frozenset(
         "oob_code",
         "txn",
         "pending",
-        "client_assertion_jti",
+        "client_jti",
     }
 )
 
@@ -84,6 +84,17 @@ class RoutedStore:
 
     async def consume(self, kind: str, key: str, *, now: float) -> Consumed:
         return await self._items(kind).consume(kind, key, now=now)
+
+    async def add(
+        self,
+        kind: str,
+        key: str,
+        *,
+        expires_at: float,
+        now: float,
+        data: Mapping[str, Any] | None = None,
+    ) -> bool:
+        return await self._items(kind).add(kind, key, expires_at=expires_at, now=now, data=data)
 
     async def delete(self, kind: str, key: str) -> None:
         await self._items(kind).delete(kind, key)
@@ -136,6 +147,11 @@ class RoutedStore:
 
     async def delete_session(self, session_id: str) -> None:
         await self.store.delete_session(session_id)
+
+    async def delete_user_sessions(
+        self, user_id: str, *, except_session_id: str | None = None
+    ) -> int:
+        return await self.store.delete_user_sessions(user_id, except_session_id=except_session_id)
 
     async def add_key(self, key: KeyRecord) -> None:
         await self.store.add_key(key)

@@ -16,6 +16,8 @@ store's thread pool. Every single-use operation is ONE statement (DESIGN.md §4)
   IS NULL AND (expires_at IS NULL OR expires_at > :now) AND revoked = false RETURNING
   payload, grant_id``; only when nothing is returned does a read-only look tell replayed,
   expired and missing apart.
+* :meth:`SQLStore.add` — ``INSERT … ON CONFLICT DO UPDATE … WHERE expires_at <= :now
+  RETURNING``: a row comes back only when nothing live held the key.
 * :meth:`SQLStore.rotate_session` — ``DELETE … RETURNING`` the old row, then insert the new
   one in the same transaction: of two concurrent rotations only one deletes the row.
 * :meth:`SQLStore.advance_counter` — ``INSERT … ON CONFLICT DO UPDATE … WHERE value <
@@ -424,6 +426,25 @@ class SQLStore:
 
         return await self._write(run)
 
+    async def add(
+        self,
+        kind: str,
+        key: str,
+        *,
+        expires_at: float,
+        now: float,
+        data: Mapping[str, Any] | None = None,
+    ) -> bool:
+        params = {
+            "b_kind": kind,
+            "b_key": key,
+            "b_payload": _json(data or {}),
+            "b_expires": float(expires_at),
+            "b_now": float(now),
+        }
+        stmt = self._upserts.add_item
+        return await self._write(lambda conn: conn.execute(stmt, params).first() is not None)
+
     async def delete(self, kind: str, key: str) -> None:
         params = {"b_kind": kind, "b_key": key}
         await self._write(lambda conn: conn.execute(stmts.DELETE_ITEM, params))
@@ -543,6 +564,14 @@ class SQLStore:
     async def delete_session(self, session_id: str) -> None:
         params = {"b_id": session_id}
         await self._write(lambda conn: conn.execute(stmts.DELETE_SESSION, params))
+
+    async def delete_user_sessions(
+        self, user_id: str, *, except_session_id: str | None = None
+    ) -> int:
+        params = {"b_user": user_id, "b_except": except_session_id}
+        return await self._write(
+            lambda conn: int(conn.execute(stmts.DELETE_USER_SESSIONS, params).rowcount)
+        )
 
     # -- signing keys --------------------------------------------------------------------
 

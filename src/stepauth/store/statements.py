@@ -94,6 +94,10 @@ TOUCH_SESSION = (
     )
 )
 DELETE_SESSION = delete(sessions).where(_session)
+DELETE_USER_SESSIONS = delete(sessions).where(
+    sessions.c.user_id == bindparam("b_user"),
+    or_(bindparam("b_except", type_=String).is_(None), sessions.c.id != bindparam("b_except")),
+)
 
 _factor_order = (factors.c.created_at, factors.c.id)
 FACTORS_OF_USER = (
@@ -121,6 +125,7 @@ class Upserts:
     """The dialect's ``INSERT … ON CONFLICT`` statements."""
 
     put_item: Any
+    add_item: Any
     record_failure: Any
     set_blocked_until: Any
     advance_counter: Any
@@ -138,6 +143,28 @@ def upserts(dialect: str) -> Upserts:
             "created_at": item.excluded.created_at,
         },
     )
+
+    # insert-if-absent: the conflict path only overwrites an expired item (one statement;
+    # no row returned means a live item already held the key)
+    fresh = make(items).values(
+        kind=_kind,
+        key=_key,
+        payload=bindparam("b_payload", type_=items.c.payload.type),
+        grant_id=None,
+        user_id=None,
+        expires_at=bindparam("b_expires", type_=items.c.expires_at.type),
+        consumed_at=None,
+        revoked=False,
+        created_at=_now,
+    )
+    add_item = fresh.on_conflict_do_update(
+        index_elements=["kind", "key"],
+        set_={
+            **{c: getattr(fresh.excluded, c) for c in item_columns},
+            "created_at": fresh.excluded.created_at,
+        },
+        where=and_(items.c.expires_at.is_not(None), items.c.expires_at <= _now),
+    ).returning(items.c.kind)
 
     failure = make(failures)
     record_failure = failure.on_conflict_do_update(
@@ -178,4 +205,4 @@ def upserts(dialect: str) -> Upserts:
         set_={"value": advance.excluded.value},
         where=factor_counters.c.value < advance.excluded.value,
     ).returning(factor_counters.c.value)
-    return Upserts(put_item, record_failure, set_blocked_until, advance_counter)
+    return Upserts(put_item, add_item, record_failure, set_blocked_until, advance_counter)

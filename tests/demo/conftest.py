@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -37,9 +38,11 @@ class BankStack:
     pushed: list[dict[str, str]] = field(default_factory=list)
 
 
-def _stack(
-    tmp_path: Path, policy_path: Path | None, host: str = "127.0.0.1"
+def serve_bank_stack(
+    tmp_path: Path, policy_path: Path | None, host: str = "127.0.0.1", trust: Any = None
 ) -> Iterator[BankStack]:
+    """The Provider and the bank on free ports of ``host``; ``trust`` is the Provider's
+    attestation trust store (none: no key is hardware-bound, ``phrh`` is unreachable)."""
     from stepauth.demo.launcher import seed
     from stepauth.provider import create_app as create_provider
     from stepauth.provider.config import ProviderConfig
@@ -48,7 +51,9 @@ def _stack(
     issuer = f"http://{host}:{provider_port}"
     bank_url = f"http://{host}:{bank_port}"
     db = f"sqlite+aiosqlite:///{tmp_path / 'stepauth.db'}"
-    customers = asyncio.run(seed(db))
+    # A thread of its own: Playwright's sync API may hold this thread's event loop.
+    with ThreadPoolExecutor(1) as pool:
+        customers = pool.submit(asyncio.run, seed(db)).result()
     config = ProviderConfig.from_dict(
         {
             "issuer": issuer,
@@ -65,7 +70,7 @@ def _stack(
             ],
         }
     )
-    provider = ServedApp(create_provider(config), port=provider_port)
+    provider = ServedApp(create_provider(config, trust=trust), port=provider_port)
     pushed: list[dict[str, str]] = []
 
     async def record(request: httpx.Request) -> None:
@@ -94,14 +99,14 @@ def _stack(
 def bank_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BankStack]:
     """Acme Bank with its own policy (``stepauth/demo/policy.toml``)."""
     monkeypatch.setenv("STEPAUTH_SECRET_KEY", "demo-test-" + "k" * 40)
-    yield from _stack(tmp_path, None)
+    yield from serve_bank_stack(tmp_path, None)
 
 
 @pytest.fixture
 def localhost_bank_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BankStack]:
     """The demo's own policy on ``http://localhost`` (a WebAuthn RP ID cannot be an IP)."""
     monkeypatch.setenv("STEPAUTH_SECRET_KEY", "demo-test-" + "k" * 40)
-    yield from _stack(tmp_path, None, host="localhost")
+    yield from serve_bank_stack(tmp_path, None, host="localhost")
 
 
 @pytest.fixture
@@ -114,7 +119,7 @@ def totp_bank_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     policy = tmp_path / "policy.toml"
     text = DEFAULT_POLICY.read_text(encoding="utf-8")
     policy.write_text(text.replace('acr = "phr"', 'acr = "urn:stepauth:acr:2fa"'), encoding="utf-8")
-    yield from _stack(tmp_path, policy)
+    yield from serve_bank_stack(tmp_path, policy)
 
 
 class Forms(HTMLParser):
@@ -201,6 +206,7 @@ __all__ = [
     "Forms",
     "bank_csrf",
     "essential_or_values",
+    "serve_bank_stack",
     "sign_in",
     "step_up_with_totp",
 ]

@@ -1,0 +1,183 @@
+"""Deleting a tenant in the admin console, in Chromium: ``phrh`` now, bound to that tenant.
+
+``phrh`` needs a device-bound key (BE=0, UV=1) whose attestation chains to a root the
+Provider trusts (STANDARDS.md WA-18, WA-36). Chromium's DevTools virtual authenticator
+answers ``attestation: "direct"`` with a ``packed`` statement whose single certificate
+("Batch Certificate", AAGUID 01020304-0506-0708-0102-030405060708) is signed by the
+authenticator's fixed attestation key. The Provider here trusts that key as an enterprise
+deployment trusts its own keys' root: a trust anchor is a name and a public key (RFC 5280
+§6.1.1 (d)), so the anchor certificate carries the batch certificate's subject and public
+key — nothing else about the browser's statement is taken on faith.
+
+A synced passkey (BE=1) from the same browser never reaches ``phrh``: the Provider answers
+``unmet_authentication_requirements`` and the tenant stays.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import add_virtual_authenticator
+from tests.demo.conftest import BankStack, serve_bank_stack
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "alice-loves-acme"
+CHROMIUM_AAGUID = "01020304050607080102030405060708"
+PROBE_URL = "http://localhost/attestation-probe"
+
+_CREATE_DIRECT = """async () => {
+  const credential = await navigator.credentials.create({publicKey: {
+    challenge: crypto.getRandomValues(new Uint8Array(32)),
+    rp: {id: "localhost", name: "attestation probe"},
+    user: {id: crypto.getRandomValues(new Uint8Array(16)), name: "probe", displayName: "probe"},
+    pubKeyCredParams: [{type: "public-key", alg: -7}],
+    attestation: "direct",
+    authenticatorSelection: {userVerification: "required"},
+  }});
+  const bytes = new Uint8Array(credential.response.attestationObject);
+  return btoa(String.fromCharCode(...bytes));
+}"""
+
+
+def _chromium_attestation_anchor(chromium: Any) -> bytes:
+    """The trust anchor for Chromium's virtual authenticators, as a CA certificate (DER).
+
+    One ``direct`` registration on a page served by Playwright (not by the Provider) shows
+    the batch certificate; the anchor takes its subject and public key.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from webauthn.helpers import parse_attestation_object
+
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        add_virtual_authenticator(context, page, transport="usb")
+        page.route(
+            PROBE_URL,
+            lambda route: route.fulfill(body="<!doctype html><title>probe</title>"),
+        )
+        page.goto(PROBE_URL)
+        attestation = parse_attestation_object(base64.b64decode(page.evaluate(_CREATE_DIRECT)))
+    finally:
+        context.close()
+    assert attestation.fmt == "packed"
+    assert attestation.att_stmt.x5c, "Chromium's virtual authenticator sent no certificate"
+    batch = x509.load_der_x509_certificate(attestation.att_stmt.x5c[0])
+    now = dt.datetime.now(tz=dt.UTC)
+    anchor = (
+        x509.CertificateBuilder()
+        .subject_name(batch.subject)
+        .issuer_name(batch.subject)
+        .public_key(batch.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        # The anchor's own signature is never checked (RFC 5280 §6.1.1 (d)); any key signs it.
+        .sign(ec.generate_private_key(ec.SECP256R1()), hashes.SHA256())
+    )
+    return anchor.public_bytes(serialization.Encoding.DER)
+
+
+@pytest.fixture
+def trusted_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chromium: Any
+) -> Iterator[BankStack]:
+    """The demo on ``http://localhost`` with a Provider that trusts Chromium's batch key."""
+    from cryptography import x509
+
+    from stepauth.provider.factors.attestation import MetadataEntry, TrustStore
+
+    anchor = x509.load_der_x509_certificate(_chromium_attestation_anchor(chromium))
+    trust = TrustStore([MetadataEntry(aaguid=CHROMIUM_AAGUID, root_certificates=(anchor,))])
+    monkeypatch.setenv("STEPAUTH_SECRET_KEY", "demo-test-" + "k" * 40)
+    yield from serve_bank_stack(tmp_path, None, host="localhost", trust=trust)
+
+
+def _sign_in_and_add(page: Any, stack: BankStack, kind: str, label: str) -> None:
+    """Password sign-in at the bank, then add a key on the Provider's /account page."""
+    page.goto(f"{stack.bank_url}/login")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.locator("form[data-factor=password]").get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{stack.bank_url}/dashboard")
+    page.goto(f"{stack.issuer}/account")
+    page.get_by_label("Name for the new passkey or key").fill(label)
+    page.get_by_role("button", name=kind).click()
+    page.wait_for_selector(f"text={label} >> nth=0")
+    page.wait_for_load_state()
+    assert label in page.locator("table").inner_text()
+
+
+def _delete_tenant(page: Any, stack: BankStack, tenant: str) -> None:
+    page.goto(f"{stack.bank_url}/admin")
+    page.get_by_role("button", name=f"Delete {tenant}").click()
+    page.wait_for_url(f"{stack.issuer}/**")
+
+
+def test_delete_tenant_with_an_attested_security_key_reaches_phrh(
+    trusted_stack: BankStack, chromium: Any
+) -> None:
+    """WA-36, RAR-04: a trusted device-bound key approves deleting exactly t-42; the token
+    says phrh with hwk; the other tenants stay."""
+    stack = trusted_stack
+    context = chromium.new_context()
+    page = context.new_page()
+    add_virtual_authenticator(context, page, transport="usb")
+    _sign_in_and_add(page, stack, "Add security key", "YubiKey")
+
+    _delete_tenant(page, stack, "t-42")
+    approving = page.locator("section[aria-labelledby=details-heading]").inner_text()
+    assert "t-42" in approving
+    page.get_by_role("button", name="Use passkey").click()
+    page.wait_for_url(f"{stack.bank_url}/**")
+    assert "/confirm?" in page.url, page.locator("main").inner_text()
+    assert "t-42" in page.locator("main").inner_text()
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_load_state()
+
+    assert page.get_by_role("heading", name="Deleted tenant t-42").is_visible()
+    assert "delete_tenant requires phrh" in page.locator("pre.explain").inner_text()
+    token = page.get_by_test_id("token").inner_text()
+    assert "phrh" in token
+    assert "hwk" in token
+    tenants = page.goto(f"{stack.bank_url}/admin")
+    assert tenants is not None
+    listing = page.locator("table").nth(1).inner_text()
+    assert "t-42" not in listing
+    assert "t-43" in listing
+    assert "t-77" in listing
+    context.close()
+
+
+def test_synced_passkey_cannot_delete_a_tenant(trusted_stack: BankStack, chromium: Any) -> None:
+    """WA-36: a synced passkey (BE=1) is at most phr, even where the Provider trusts the
+    browser's attestation key: the step-up for delete_tenant fails closed, the tenant stays."""
+    stack = trusted_stack
+    context = chromium.new_context()
+    page = context.new_page()
+    add_virtual_authenticator(context, page, defaultBackupEligibility=True, defaultBackupState=True)
+    _sign_in_and_add(page, stack, "Add passkey", "Phone")
+
+    page.goto(f"{stack.bank_url}/admin")
+    page.get_by_role("button", name="Delete t-42").click()
+    # No factor of alice's can meet phrh: the Provider answers at once (DESIGN §2), no prompt.
+    page.wait_for_url(f"{stack.bank_url}/callback?**")
+    assert "error=unmet_authentication_requirements" in page.url
+    main = page.locator("main").inner_text()
+    assert "Verification did not complete" in main
+    assert "delete_tenant requires phrh" in main
+    assert "Deleted tenant" not in main
+    admin = page.goto(f"{stack.bank_url}/admin")
+    assert admin is not None
+    assert "t-42" in page.locator("table").nth(1).inner_text()
+    context.close()

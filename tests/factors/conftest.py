@@ -13,6 +13,14 @@ import pytest
 from tests.conftest import require
 
 
+@pytest.fixture(autouse=True)
+def outbox_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Account notices (a block, a recovery code used) go to a per-test dev outbox."""
+    path = tmp_path / "outbox.jsonl"
+    monkeypatch.setenv("STEPAUTH_OUTBOX", str(path))
+    return path
+
+
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Any]:
     """A real stepauth store on a fresh SQLite database (migrated to head)."""

@@ -9,8 +9,8 @@ import pytest
 
 from stepauth.provider.factors import totp as totp_mod
 from stepauth.provider.factors.base import Attempt, FactorPlugin, FactorRejected, FormView
-from stepauth.provider.factors.password import BLOCK_SECONDS, MAX_FAILURES
 from stepauth.provider.factors.totp import TotpParams, generate_secret, plugin
+from stepauth.provider.throttle import BLOCK_DELAYS, MAX_FAILURES
 
 NOW = 1_800_000_000.0
 
@@ -69,7 +69,7 @@ async def test_sixth_totp_attempt_is_refused_even_when_correct(store: Any) -> No
     with pytest.raises(FactorRejected) as info:
         await plugin.verify(await attempt(store, user, right, NOW + 10))
     assert info.value.locked is True
-    later = NOW + BLOCK_SECONDS + 60
+    later = NOW + BLOCK_DELAYS[0] + 60
     verified = await plugin.verify(await attempt(store, user, totp_mod.totp(params, later), later))
     assert verified.event.attrs["factor"] == "totp"
     assert (await store.failure_state(user.id, "totp")).count == 0

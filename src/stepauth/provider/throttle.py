@@ -18,8 +18,9 @@ ask on top:
 * **one generic message** (Art. 4(3)(a), PSD2-05): :data:`GENERIC_FAILURE` never says
   which factor failed, nor that an account is blocked.
 
-:func:`guarded` has the signature of :func:`stepauth.provider.factors.totp.guarded` so
-the plug-ins can move to the growing delay by swapping one import.
+:func:`guarded` runs one verification of a plug-in (password, TOTP, recovery code,
+passkey, OOB code) under the per-user lockout; the user is alerted with the account
+notice of :func:`stepauth.provider.factors.oob.notify` unless a ``notify`` is given.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from stepauth.provider.factors.base import Attempt, FactorRejected, Verified
 
 if TYPE_CHECKING:
-    from stepauth.store import FailureState
+    from stepauth.provider.state import ProviderState
+    from stepauth.store import FailureState, User
 
 __all__ = [
     "BLOCK_DELAYS",
@@ -48,6 +50,7 @@ __all__ = [
     "record_ip_failure",
     "register_failure",
     "register_success",
+    "user_alert",
 ]
 
 #: PSD2 RTS Art. 4(3)(b): at most five consecutive failures, then a block.
@@ -166,29 +169,48 @@ async def ip_throttled(store: _FailureStore, ip: str | None, *, now: float) -> b
     return (await store.failure_state(user, window)).count >= IP_LIMIT
 
 
+def user_alert(state: ProviderState) -> Notify:
+    """Alerts through the account notices of ``state`` (the user's OOB address or email)."""
+    from stepauth.provider.factors.oob import notify
+
+    async def alert(user_id: str, message: str) -> None:
+        await notify(state, user_id, message)
+
+    return alert
+
+
 async def guarded(
     attempt: Attempt,
     factor_type: str,
     check: Callable[[], Awaitable[Verified | None]],
     *,
+    user: User | None = None,
     notify: Notify | None = None,
 ) -> Verified:
-    """Run ``check`` under the lockout: refused while blocked (even when right); ``None``
-    counts a failure (:func:`register_failure`); a success resets the count and stamps
-    the factor's last use. Every refusal carries :data:`GENERIC_FAILURE`."""
-    user = attempt.user
-    if user is None:
+    """Run ``check`` under the lockout of ``user`` (default: the attempt's user).
+
+    Refused while blocked, even when right; ``None`` (or a verification of anyone else)
+    counts a failure (:func:`register_failure`, the user alerted at each block); a
+    success resets the count and stamps the factor's last use. Every refusal carries
+    :data:`GENERIC_FAILURE` and the id of the account it was counted against.
+    """
+    who = user if user is not None else attempt.user
+    if who is None:
         raise FactorRejected(GENERIC_FAILURE)
     store: Any = attempt.state.store
-    if is_blocked(await store.failure_state(user.id, factor_type), attempt.now):
-        raise FactorRejected(GENERIC_FAILURE, locked=True)
+    if is_blocked(await store.failure_state(who.id, factor_type), attempt.now):
+        raise FactorRejected(GENERIC_FAILURE, locked=True, user_id=who.id)
     verified = await check()
-    if verified is None:
+    if verified is None or verified.user.id != who.id:
         lockout = await register_failure(
-            store, user.id, factor_type, now=attempt.now, notify=notify
+            store,
+            who.id,
+            factor_type,
+            now=attempt.now,
+            notify=notify if notify is not None else user_alert(attempt.state),
         )
-        raise FactorRejected(GENERIC_FAILURE, locked=lockout.blocked)
-    await register_success(store, user.id, factor_type)
+        raise FactorRejected(GENERIC_FAILURE, locked=lockout.blocked, user_id=who.id)
+    await register_success(store, who.id, factor_type)
     if verified.factor_id is not None:
         await store.update_factor(verified.factor_id, last_used_at=attempt.now)
     return verified

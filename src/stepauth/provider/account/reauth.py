@@ -6,22 +6,22 @@ the session id). Without a session the page asks for a factor that identifies th
 (password, discoverable passkey), so it is also the sign-in of the account page.
 
 * every form carries the account ``csrf`` token (403 otherwise);
-* a failure shows :data:`stepauth.provider.throttle.GENERIC_FAILURE` whatever factor
-  failed (PSD2 RTS Art. 4(3)(a)), counts against the address (per-IP throttling) and
-  is audited; the plug-ins apply the per-user lockout;
-* success is audited as an attempt and as a step-up (acr before and after); a recovery
-  code used here alerts the user out of band.
+* throttling and audit as on the interaction pages
+  (:class:`stepauth.provider.interaction.outcome.Submission`): a failure shows
+  :data:`stepauth.provider.throttle.GENERIC_FAILURE` whatever factor failed (PSD2 RTS
+  Art. 4(3)(a)) and counts against the address; the plug-ins apply the per-user
+  lockout; a success is audited as an attempt and as a step-up (acr before and
+  after); a recovery code used here alerts the user out of band.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from stepauth import audit
-from stepauth.assurance import AuthEvent, assess
 from stepauth.errors import FactorError
 from stepauth.provider.account.fresh import (
     browser_id,
@@ -32,11 +32,12 @@ from stepauth.provider.account.fresh import (
     set_browser_cookie,
 )
 from stepauth.provider.factors.base import Attempt, FactorPlugin, FactorRejected, FormView
-from stepauth.provider.factors.oob import CODE_SENT, notify
+from stepauth.provider.factors.oob import notify
+from stepauth.provider.interaction.outcome import Submission
 from stepauth.provider.interaction.render import render
 from stepauth.provider.sessions import load_session, record_event, set_session_cookie
 from stepauth.provider.state import ProviderState, get_state
-from stepauth.provider.throttle import GENERIC_FAILURE, ip_throttled, record_ip_failure
+from stepauth.provider.throttle import GENERIC_FAILURE
 
 if TYPE_CHECKING:
     from stepauth.store import Session, User
@@ -51,11 +52,6 @@ async def _offered(state: ProviderState, user: User | None) -> list[FactorPlugin
         return [p for p in state.factors if p.identifies]
     factors = await state.store.list_factors(user.id)
     return state.factors.enrolled(user, factors)
-
-
-def _acr(state: ProviderState, events: list[dict[str, Any]], now: float) -> str | None:
-    parsed = [AuthEvent.from_json(e) for e in events]
-    return assess(parsed, now=now, ladder=state.ladder).acr
 
 
 async def _page(
@@ -138,17 +134,22 @@ async def reauth_submit(request: Request) -> Response:
     form = {k: v for k, v in (await request.form()).multi_items() if isinstance(v, str)}
     check_csrf(state, request, form.get("csrf", ""))
     browser, _ = browser_token(request)
-    client = audit.client_of(request)
-    now = state.clock()
     loaded = await load_session(request, state)
     session: Session | None = loaded[0] if loaded else None
     user: User | None = loaded[1] if loaded else None
     kind = form.get("factor", "")
-    if await ip_throttled(state.store, client.ip, now=now):
-        await audit.attempt(
-            state.store, now=now, result="throttled", factor=kind, user_id=None, client=client
+    submission = Submission(
+        state=state,
+        client=audit.client_of(request),
+        factor=kind,
+        now=state.clock(),
+        reason="account_change",
+    )
+    refusal = await submission.throttled(user.id if user is not None else None)
+    if refusal is not None:
+        return await _page(
+            request, state, user, browser, error=refusal.message, status_code=refusal.status_code
         )
-        return await _page(request, state, user, browser, error=GENERIC_FAILURE, status_code=429)
     plugin = next((p for p in await _offered(state, user) if p.kind == kind), None)
     factors = await state.store.list_factors(user.id) if user is not None else []
     try:
@@ -160,7 +161,7 @@ async def reauth_submit(request: Request) -> Response:
                 form=form,
                 user=user,
                 factors=factors,
-                now=now,
+                now=submission.now,
                 interaction_id=browser_id(browser),
                 context={"purpose": "account"},
             )
@@ -168,48 +169,15 @@ async def reauth_submit(request: Request) -> Response:
         if user is not None and verified.user.id != user.id:
             raise FactorRejected(GENERIC_FAILURE)
     except FactorError as exc:
-        sent = isinstance(exc, FactorRejected) and exc.description == CODE_SENT
-        if not sent:
-            await record_ip_failure(state.store, client.ip, now=now)
-        locked = isinstance(exc, FactorRejected) and exc.locked
-        await audit.attempt(
-            state.store,
-            now=now,
-            result="code_sent" if sent else ("locked" if locked else "failure"),
-            factor=kind,
-            user_id=user.id if user is not None else None,
-            client=client,
-            reason="account_change",
-        )
-        message = CODE_SENT if sent else GENERIC_FAILURE
+        refusal = await submission.refused(exc, user.id if user is not None else None)
         return await _page(
-            request, state, user, browser, error=message, status_code=200 if sent else 400
+            request, state, user, browser, error=refusal.message, status_code=refusal.status_code
         )
-    event = verified.event.to_json()
     before = list(session.events) if session is not None else []
-    new_session = await record_event(state, current=session, user_id=verified.user.id, event=event)
-    await audit.attempt(
-        state.store,
-        now=now,
-        result="success",
-        factor=kind,
-        user_id=verified.user.id,
-        client=client,
-        reason="account_change",
-        method=list(verified.event.methods),
-        credential=verified.factor_id,
+    new_session = await record_event(
+        state, current=session, user_id=verified.user.id, event=verified.event.to_json()
     )
-    await audit.step_up(
-        state.store,
-        now=now,
-        user_id=verified.user.id,
-        client=client,
-        acr_before=_acr(state, before, now) if before else None,
-        acr_after=_acr(state, list(new_session.events), now),
-        reason="account_change",
-        method=list(verified.event.methods),
-        credential=verified.factor_id,
-    )
+    await submission.verified(verified, before=before, after=list(new_session.events))
     if kind == "recovery":
         # issue 4 §3: using a recovery code alerts the user.
         await notify(

@@ -36,6 +36,11 @@ A :class:`FactorPlugin` describes one *kind* of factor (``"password"``, ``"totp"
     It raises :class:`FactorRejected` with a message safe to show: never whether a
     username exists, never which of several factors failed (PSD2 RTS Art. 4(3)(a)).
 
+:class:`RecordFactor` is the shared base of the plug-ins whose enrolment is a ``Factor``
+record of their kind (TOTP, OOB codes, recovery codes): a possession factor that does
+not identify the user, with :meth:`RecordFactor.enrolled_factors` for the attempt's
+user and :func:`code_field` for the **One-time code** input.
+
 Plug-ins are listed in a :class:`FactorRegistry`; ``default_factors()`` returns the ones
 found in :data:`FACTOR_MODULES` (each module defines a module-level ``plugin``);
 ``registry.enrolled(user, factors)`` keeps those the user has registered.
@@ -49,10 +54,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
+from stepauth.assurance import Category
 from stepauth.errors import FactorError
 
 if TYPE_CHECKING:
-    from stepauth.assurance import AuthEvent, Category, Need
+    from stepauth.assurance import AuthEvent, Need
     from stepauth.provider.state import ProviderState
     from stepauth.store import Factor, User
 
@@ -65,8 +71,10 @@ __all__ = [
     "FactorRejected",
     "FormField",
     "FormView",
+    "RecordFactor",
     "Verified",
     "capability_of",
+    "code_field",
     "default_factors",
     "helps",
     "provides",
@@ -74,11 +82,18 @@ __all__ = [
 
 
 class FactorRejected(FactorError):
-    """A submission did not verify; ``description`` is safe to show to the user."""
+    """A submission did not verify; ``description`` is safe to show to the user.
 
-    def __init__(self, description: str = "", *, locked: bool = False) -> None:
+    ``user_id`` names the account the failure was counted against (for the audit log,
+    never shown), ``locked`` that the factor type is blocked for that account.
+    """
+
+    def __init__(
+        self, description: str = "", *, locked: bool = False, user_id: str | None = None
+    ) -> None:
         super().__init__(description or "We could not verify that. Please try again.")
         self.locked = locked
+        self.user_id = user_id
 
 
 @dataclass(frozen=True)
@@ -172,6 +187,45 @@ class Verified:
     #: Set when the verification approved the interaction's ``authorization_details``
     #: (the key of the stored ``txn_record``).
     txn: str | None = None
+
+
+def code_field(name: str = "code", *, required: bool = True) -> FormField:
+    """The **One-time code** input (TOTP, OOB codes)."""
+    return FormField(
+        name,
+        "One-time code",
+        autocomplete="one-time-code",
+        inputmode="numeric",
+        required=required,
+    )
+
+
+class RecordFactor:
+    """Shared glue of a plug-in enrolled as ``Factor`` records of its ``kind``.
+
+    A possession factor (NIST 800-63B §2) that does not identify the user and needs no
+    script; subclasses set ``kind`` and ``title`` and implement ``fields`` and ``verify``.
+    """
+
+    kind: ClassVar[str]
+    title: ClassVar[str]
+    capability: ClassVar[Capability] = Capability(categories=frozenset({Category.POSSESSION}))
+    identifies: ClassVar[bool] = False
+    scripts: ClassVar[tuple[str, ...]] = ()
+
+    def is_enrolled(self, user: User, factors: Sequence[Factor]) -> bool:
+        return any(f.kind == self.kind and not f.disabled for f in factors)
+
+    def enrolled_factors(self, attempt: Attempt) -> list[Factor]:
+        """The attempt user's enabled factors of this kind (none without a user)."""
+        user = attempt.user
+        if user is None:
+            return []
+        return [
+            f
+            for f in attempt.factors
+            if f.user_id == user.id and f.kind == self.kind and not f.disabled
+        ]
 
 
 @runtime_checkable

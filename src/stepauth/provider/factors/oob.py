@@ -41,15 +41,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from stepauth.assurance import AuthEvent, Category
+from stepauth.assurance import AuthEvent
 from stepauth.errors import FactorError
 from stepauth.provider.factors.base import (
     Attempt,
-    Capability,
     FactorRejected,
     FormField,
     FormView,
+    RecordFactor,
     Verified,
+    code_field,
 )
 
 if TYPE_CHECKING:
@@ -246,36 +247,22 @@ async def notify(state: ProviderState, user_id: str, message: str) -> None:
     await sender_of(state).send(channel=channel, to=to, message=message)
 
 
-class OobFactor:
+class OobFactor(RecordFactor):
     """A code sent by SMS or email: restricted (NIST-19), never phishing-resistant."""
 
     kind: ClassVar[str] = "oob"
     title: ClassVar[str] = "Code sent to your phone"
-    capability: ClassVar[Capability] = Capability(categories=frozenset({Category.POSSESSION}))
-    identifies: ClassVar[bool] = False
-    scripts: ClassVar[tuple[str, ...]] = ()
-
-    def is_enrolled(self, user: User, factors: Sequence[Factor]) -> bool:
-        return any(f.kind == self.kind and not f.disabled for f in factors)
 
     def fields(self, view: FormView) -> Sequence[FormField]:
-        return (
-            FormField(
-                "oob_code",
-                "One-time code",
-                autocomplete="one-time-code",
-                inputmode="numeric",
-                required=False,
-            ),
-        )
+        return (code_field("oob_code", required=False),)
 
     async def verify(self, attempt: Attempt) -> Verified:
         from stepauth.provider.throttle import GENERIC_FAILURE, guarded
 
-        user = attempt.user
-        factor = next((f for f in attempt.factors if f.kind == self.kind and not f.disabled), None)
-        if user is None or factor is None or factor.user_id != user.id:
+        user, enrolled = attempt.user, self.enrolled_factors(attempt)
+        if user is None or not enrolled:
             raise FactorRejected(GENERIC_FAILURE)
+        factor = enrolled[0]
         code = "".join(attempt.form.get("oob_code", "").split())
         pending_key = f"{attempt.interaction_id}:{user.id}"
         store = attempt.state.store
@@ -300,10 +287,7 @@ class OobFactor:
             await store.delete(PENDING_KIND, pending_key)
             return Verified(user=user, event=event, factor_id=factor.id)
 
-        async def alert(user_id: str, message: str) -> None:
-            await notify(attempt.state, user_id, message)
-
-        return await guarded(attempt, self.kind, check, notify=alert)
+        return await guarded(attempt, self.kind, check)
 
     async def _send(self, attempt: Attempt, user: User, factor: Factor, pending_key: str) -> None:
         from stepauth.provider.throttle import GENERIC_FAILURE

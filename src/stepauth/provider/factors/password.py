@@ -6,8 +6,10 @@ user (username + password) and yields ``AuthEvent(methods=("pwd",))`` (RFC 8176 
 * Unknown usernames, disabled users and users without a password run the same argon2
   verification against a dummy hash and get the same message, so neither timing nor text
   reveals whether an account exists (ASVS 5.0 6.3.8 / NIST 800-63B §3.1.1.2).
-* Consecutive failures are counted in the store; at :data:`MAX_FAILURES` (PSD2 RTS
-  Art. 4(3)(b): at most 5) the password is blocked for :data:`BLOCK_SECONDS`.
+* The check runs under :func:`stepauth.provider.throttle.guarded`: every
+  :data:`MAX_FAILURES` consecutive failures (PSD2 RTS Art. 4(3)(b): at most 5) block
+  the password for a growing delay, then permanently; the hash is verified first
+  either way, so a blocked account answers no faster than any other.
 """
 
 from __future__ import annotations
@@ -30,14 +32,12 @@ from stepauth.provider.factors.base import (
     FormView,
     Verified,
 )
+from stepauth.provider.throttle import GENERIC_FAILURE, MAX_FAILURES, guarded
 
 if TYPE_CHECKING:
     from stepauth.store import Factor, User
 
-__all__ = ["BLOCK_SECONDS", "MAX_FAILURES", "PasswordFactor", "hash_password", "plugin"]
-
-MAX_FAILURES = 5
-BLOCK_SECONDS = 900
+__all__ = ["MAX_FAILURES", "PasswordFactor", "hash_password", "plugin"]
 
 _hasher = PasswordHasher()
 
@@ -87,25 +87,24 @@ class PasswordFactor:
             # Step-up of a known user: another account's password never counts.
             user = None
         usable = user is not None and not user.disabled and user.password_hash is not None
-        blocked = False
-        if usable and user is not None:
-            status = await store.failure_state(user.id, self.kind)
-            blocked = status.blocked_until is not None and status.blocked_until > attempt.now
         password_hash = user.password_hash if usable and user and user.password_hash else None
         ok = await anyio.to_thread.run_sync(_verify, password_hash or _dummy_hash(), password)
-        if not (usable and ok and not blocked and password and user is not None):
-            if usable and user is not None and not blocked:
-                count = await store.record_failure(user.id, self.kind, now=attempt.now)
-                if count >= MAX_FAILURES:
-                    await store.set_blocked_until(user.id, self.kind, attempt.now + BLOCK_SECONDS)
+        if not usable or user is None:
             # One generic message for every factor: never say which one failed (PSD2 RTS
             # Art. 4(3)(a)) nor whether the username exists.
-            raise FactorRejected(locked=blocked)
-        await store.reset_failures(user.id, self.kind)
+            raise FactorRejected(GENERIC_FAILURE)
+        known = user
+
+        async def check() -> Verified | None:
+            if not (ok and password):
+                return None
+            event = AuthEvent(methods=("pwd",), at=attempt.now, attrs={"factor": "password"})
+            return Verified(user=known, event=event)
+
+        verified = await guarded(attempt, self.kind, check, user=known)
         if password_hash is not None and _hasher.check_needs_rehash(password_hash):
-            await store.set_password_hash(user.id, _hasher.hash(password))
-        event = AuthEvent(methods=("pwd",), at=attempt.now, attrs={"factor": "password"})
-        return Verified(user=user, event=event)
+            await store.set_password_hash(known.id, _hasher.hash(password))
+        return verified
 
 
 plugin = PasswordFactor()

@@ -23,7 +23,7 @@ The provider alerts the user on every use (issue 4 §3).
 The interaction plug-in (:data:`plugin`, label **Recovery code**) derives the pepper
 with HKDF-SHA-256 from the provider's secret (``secrets.key_env``), with its own
 ``info`` label so it never equals the key-encryption key, and applies the same lockout
-as the other factors (:func:`stepauth.provider.factors.totp.guarded`).
+as the other factors (:func:`stepauth.provider.throttle.guarded`).
 """
 
 from __future__ import annotations
@@ -39,13 +39,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from stepauth.assurance import AuthEvent, Category
+from stepauth.assurance import AuthEvent
 from stepauth.errors import ConfigError, FactorError
-from stepauth.provider.factors.base import Attempt, Capability, FormField, FormView, Verified
-from stepauth.provider.factors.totp import guarded
+from stepauth.provider.factors.base import Attempt, FormField, FormView, RecordFactor, Verified
+from stepauth.provider.throttle import guarded
 
 if TYPE_CHECKING:
-    from stepauth.store import Factor, Store, User
+    from stepauth.store import Store
 
 __all__ = [
     "ALPHABET",
@@ -180,28 +180,19 @@ def pepper_from_env(key_env: str = "STEPAUTH_SECRET_KEY") -> bytes:
     return hkdf.derive(secret)
 
 
-class RecoveryFactor:
+class RecoveryFactor(RecordFactor):
     """Single-use recovery codes: a last resort, restricted, never phishing-resistant."""
 
     kind: ClassVar[str] = "recovery"
     title: ClassVar[str] = "Recovery code"
-    capability: ClassVar[Capability] = Capability(categories=frozenset({Category.POSSESSION}))
-    identifies: ClassVar[bool] = False
-    scripts: ClassVar[tuple[str, ...]] = ()
-
-    def is_enrolled(self, user: User, factors: Sequence[Factor]) -> bool:
-        return any(f.kind == self.kind and not f.disabled for f in factors)
 
     def fields(self, view: FormView) -> Sequence[FormField]:
         return (FormField("recovery_code", "Recovery code", autocomplete="off"),)
 
     async def verify(self, attempt: Attempt) -> Verified:
         async def check() -> Verified | None:
-            user = attempt.user
-            factor = next(
-                (f for f in attempt.factors if f.kind == self.kind and not f.disabled), None
-            )
-            if user is None or factor is None or factor.user_id != user.id:
+            user, enrolled = attempt.user, self.enrolled_factors(attempt)
+            if user is None or not enrolled:
                 return None
             pepper = pepper_from_env(attempt.state.config.secrets.key_env)
             try:
@@ -210,12 +201,12 @@ class RecoveryFactor:
                     code=attempt.form.get("recovery_code", ""),
                     user_id=user.id,
                     pepper=pepper,
-                    credential_id=factor.id,
+                    credential_id=enrolled[0].id,
                     now=attempt.now,
                 )
             except RecoveryError:
                 return None
-            return Verified(user=user, event=event, factor_id=factor.id)
+            return Verified(user=user, event=event, factor_id=enrolled[0].id)
 
         return await guarded(attempt, self.kind, check)
 

@@ -12,10 +12,10 @@
 
 The verifier only tells a wrong code (:class:`InvalidTotpCode`) from a replayed one
 (:class:`ReplayedTotpCode`). The interaction plug-in (:data:`plugin`, see
-:mod:`stepauth.provider.factors.base`) adds the provider's lockout policy of the password
-factor (PSD2 RTS Art. 4(3)(b): at most 5 consecutive failures per user and factor type,
-then a block during which even the right code is refused) and one generic message
-(Art. 4(3)(a)).
+:mod:`stepauth.provider.factors.base`) adds the provider's lockout
+(:func:`stepauth.provider.throttle.guarded`, PSD2 RTS Art. 4(3)(b): at most 5
+consecutive failures per user and factor type, then a growing block during which even
+the right code is refused) and one generic message (Art. 4(3)(a)).
 """
 
 from __future__ import annotations
@@ -27,25 +27,22 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import pyotp
 import segno
 
-from stepauth.assurance import AuthEvent, Category
+from stepauth.assurance import AuthEvent
 from stepauth.errors import FactorError
 from stepauth.provider.factors.base import (
     Attempt,
-    Capability,
-    FactorRejected,
     FormField,
     FormView,
+    RecordFactor,
     Verified,
+    code_field,
 )
-from stepauth.provider.factors.password import BLOCK_SECONDS, MAX_FAILURES
-
-if TYPE_CHECKING:
-    from stepauth.store import Factor, User
+from stepauth.provider.throttle import guarded
 
 __all__ = [
     "ALGORITHMS",
@@ -58,7 +55,6 @@ __all__ = [
     "TotpParams",
     "claim_step_in",
     "generate_secret",
-    "guarded",
     "hotp",
     "plugin",
     "provisioning_uri",
@@ -250,58 +246,21 @@ def _secret_bytes(secret: str) -> bytes:
 
 
 # --------------------------------------------------------------------------- plug-in
-async def guarded(
-    attempt: Attempt,
-    factor_type: str,
-    check: Callable[[], Awaitable[Verified | None]],
-) -> Verified:
-    """Run ``check`` under the lockout policy: refused while blocked; a ``None`` result
-    counts one consecutive failure (block after :data:`MAX_FAILURES`); success resets."""
-    user = attempt.user
-    if user is None:
-        raise FactorRejected()
-    store = attempt.state.store
-    state = await store.failure_state(user.id, factor_type)
-    if state.blocked_until is not None and state.blocked_until > attempt.now:
-        raise FactorRejected(locked=True)
-    verified = await check()
-    if verified is None:
-        count = await store.record_failure(user.id, factor_type, now=attempt.now)
-        if count >= MAX_FAILURES:
-            await store.set_blocked_until(user.id, factor_type, attempt.now + BLOCK_SECONDS)
-        raise FactorRejected(locked=count >= MAX_FAILURES)
-    await store.reset_failures(user.id, factor_type)
-    if verified.factor_id is not None:
-        await store.update_factor(verified.factor_id, last_used_at=attempt.now)
-    return verified
-
-
-class TotpFactor:
+class TotpFactor(RecordFactor):
     """An authenticator app (RFC 6238): a possession factor, not phishing-resistant."""
 
     kind: ClassVar[str] = "totp"
     title: ClassVar[str] = "Authenticator app"
-    capability: ClassVar[Capability] = Capability(categories=frozenset({Category.POSSESSION}))
-    identifies: ClassVar[bool] = False
-    scripts: ClassVar[tuple[str, ...]] = ()
-
-    def is_enrolled(self, user: User, factors: Sequence[Factor]) -> bool:
-        return any(f.kind == self.kind and not f.disabled for f in factors)
 
     def fields(self, view: FormView) -> Sequence[FormField]:
-        return (
-            FormField("code", "One-time code", autocomplete="one-time-code", inputmode="numeric"),
-        )
+        return (code_field(),)
 
     async def verify(self, attempt: Attempt) -> Verified:
         async def check() -> Verified | None:
-            user = attempt.user
-            code = attempt.form.get("code", "")
-            for factor in attempt.factors:
-                if user is None or factor.user_id != user.id:
-                    continue
-                if factor.kind != self.kind or factor.disabled:
-                    continue
+            user, code = attempt.user, attempt.form.get("code", "")
+            if user is None:
+                return None
+            for factor in self.enrolled_factors(attempt):
                 try:
                     event = await verify_totp(
                         code=code,

@@ -894,18 +894,34 @@ class WebAuthnFactor:
         return (FormField("credential", "Passkey response", type="hidden", required=False),)
 
     async def verify(self, attempt: Attempt) -> Verified:
-        if attempt.user is None:
-            verified = await self._check(attempt)
-            if verified is None:
-                raise FactorRejected()
-            if verified.factor_id is not None:
-                await attempt.state.store.update_factor(
-                    verified.factor_id, last_used_at=attempt.now
-                )
-            return verified
-        from stepauth.provider.factors.totp import guarded
+        """Under the lockout of the session's user, or for a first-factor passkey of the
+        credential's owner: an unknown credential has no owner to count against (the
+        page counts it against the address), a bad assertion of a known credential
+        counts against its owner and a blocked owner is refused even when right."""
+        from stepauth.provider.throttle import GENERIC_FAILURE, guarded
 
-        return await guarded(attempt, self.kind, lambda: self._check(attempt))
+        owner = attempt.user
+        if owner is None:
+            owner = await self._owner(attempt)
+            if owner is None:
+                await attempt.state.store.consume(
+                    CHALLENGE_KIND, attempt.interaction_id, now=attempt.now
+                )
+                raise FactorRejected(GENERIC_FAILURE)
+        return await guarded(attempt, self.kind, lambda: self._check(attempt), user=owner)
+
+    async def _owner(self, attempt: Attempt) -> User | None:
+        """The enabled owner of the submitted credential ID, if it is one of ours."""
+        try:
+            raw_id = credential_id_of(_as_mapping(attempt.form.get("credential", "")))
+        except WebAuthnError:
+            return None
+        store = attempt.state.store
+        factor = await store.get_factor_by_credential_id(b64url(raw_id))
+        if factor is None or factor.kind != self.kind:
+            return None
+        owner = await store.get_user(factor.user_id)
+        return owner if owner is not None and not owner.disabled else None
 
     async def _check(self, attempt: Attempt) -> Verified | None:
         """``None`` for any failure: the page shows one generic message (RTS Art. 4(3)(a))."""

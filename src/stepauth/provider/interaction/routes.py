@@ -7,7 +7,12 @@ POST verifies one factor form:
 1. the interaction exists and this browser started it (a SameSite cookie bound to it);
 2. the ``csrf`` field equals the interaction's token (OIDC-15, NIST-09): else 403;
 3. the chosen factor is one the page offered;
-4. the plug-in verifies the submission (errors never say whether a username exists);
+4. an address over the per-IP limit is refused (HTTP 429); otherwise the plug-in
+   verifies the submission under its per-user lockout (errors never say whether a
+   username exists nor which factor failed, PSD2 RTS Art. 4(3)(a)); every attempt is
+   audited with the address, user agent, client, reasons, method, credential and
+   result, and a success also as a step-up with the acr before and after
+   (:class:`stepauth.provider.interaction.outcome.Submission`);
 5. the event is appended and the session id ROTATED (session fixation, ASVS 3.2.1);
 6. the login policy runs again: satisfied → the authorization resumes and the code is
    issued; otherwise the page asks for the next missing factor.
@@ -32,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from stepauth import audit
 from stepauth.errors import FactorError
 from stepauth.provider.authorize import bind_redirect
 from stepauth.provider.authorize.context import AuthorizationContext
@@ -52,11 +58,11 @@ from stepauth.provider.errors import (
 from stepauth.provider.factors.base import (
     Attempt,
     FactorPlugin,
-    FactorRejected,
     FormView,
     capability_of,
     helps,
 )
+from stepauth.provider.interaction.outcome import Refusal, Submission
 from stepauth.provider.interaction.render import render
 from stepauth.provider.login_policy import REASON_TEXT, Decision
 from stepauth.provider.sessions import load_session, record_event, set_session_cookie
@@ -146,8 +152,7 @@ async def _page(
     user: User | None,
     *,
     signed_in: bool,
-    error: str | None = None,
-    locked: bool = False,
+    refusal: Refusal | None = None,
 ) -> Response:
     offered = await _offered(ctx, user, decision, signed_in=signed_in)
     if not offered:
@@ -158,6 +163,7 @@ async def _page(
         interaction_id=uid,
         authorization_details=ctx.authorization_details,
     )
+    locked = refusal is not None and refusal.locked and user is not None
     reasons = list(decision.reasons) + (["factor_locked"] if locked else [])
     details = _details(ctx)
     step_up = user is not None and "no_session" not in decision.reasons
@@ -168,7 +174,7 @@ async def _page(
             "reasons": [{"code": r, "text": REASON_TEXT[r]} for r in reasons],
             "client_name": getattr(ctx.client, "client_name", None) or ctx.client_id,
             "details": details,
-            "error": error,
+            "error": refusal.message if refusal is not None else None,
             "csrf": payload["csrf"],
             "action": str(request.url_for("interaction", uid=uid)),
             "scripts": [s for p in offered for s in p.scripts],
@@ -183,7 +189,7 @@ async def _page(
                 for p in offered
             ],
         },
-        status_code=400 if error else 200,
+        status_code=refusal.status_code if refusal is not None else 200,
     )
 
 
@@ -213,38 +219,12 @@ async def _finish(
         decision.assessment,
         sub=session.user_id,
         session_id=session.id,
+        sid=session.sid,
         request=request,
         txn=str(txn) if txn else None,
     )
     response.delete_cookie(INTERACTION_COOKIE, path=f"/interaction/{uid}")
     return response
-
-
-async def _audit(
-    provider: ProviderState,
-    ctx: AuthorizationContext,
-    result: str,
-    factor: str,
-    user: User | None,
-    decision: Decision,
-    *,
-    locked: bool = False,
-) -> None:
-    """ASVS 5.0 16.3.1: every authentication attempt, its factor and why it was asked.
-
-    Never the submitted values: no passwords, codes or usernames that were typed.
-    """
-    event: dict[str, Any] = {
-        "event": "authentication",
-        "result": result,
-        "factor": factor,
-        "user_id": user.id if user is not None else None,
-        "client_id": ctx.client_id,
-        "reasons": list(decision.reasons),
-    }
-    if locked:
-        event["locked"] = True
-    await provider.store.append_audit(event, now=provider.clock())
 
 
 async def show(request: Request) -> Response:
@@ -287,26 +267,38 @@ async def submit(request: Request) -> Response:
         plugin = offered.get(form.get("factor", ""))
         if plugin is None:
             raise InvalidRequest("that sign-in method is not offered here")
-        factors = await provider.store.list_factors(user.id) if user is not None else []
-        attempt = Attempt(
+        submission = Submission(
             state=provider,
-            form=form,
-            user=user,
-            factors=factors,
+            client=audit.client_of(request),
+            factor=plugin.kind,
             now=provider.clock(),
-            interaction_id=uid,
-            context={"authorization_details": ctx.authorization_details, "nonce": ctx.nonce},
+            reason=list(decision.reasons),
             client_id=ctx.client_id,
-            authorization_details=ctx.authorization_details,
         )
-        try:
-            verified = await plugin.verify(attempt)
-        except FactorError as exc:
-            # Only a FactorRejected message is written for users; any other verifier error
-            # gets the generic text (never which step failed, PSD2 RTS Art. 4(3)(a)).
-            rejected = exc if isinstance(exc, FactorRejected) else FactorRejected()
-            locked = rejected.locked
-            await _audit(provider, ctx, "failure", plugin.kind, user, decision, locked=locked)
+        refusal = await submission.throttled(user.id if user is not None else None)
+        if refusal is None:
+            factors = await provider.store.list_factors(user.id) if user is not None else []
+            attempt = Attempt(
+                state=provider,
+                form=form,
+                user=user,
+                factors=factors,
+                now=submission.now,
+                interaction_id=uid,
+                context={
+                    "authorization_details": ctx.authorization_details,
+                    "nonce": ctx.nonce,
+                },
+                client_id=ctx.client_id,
+                authorization_details=ctx.authorization_details,
+            )
+            try:
+                verified = await plugin.verify(attempt)
+            except FactorError as exc:
+                # Only a FactorRejected message is written for users; any other verifier
+                # error gets the generic text (never which step failed, RTS Art. 4(3)(a)).
+                refusal = await submission.refused(exc, user.id if user is not None else None)
+        if refusal is not None:
             return await _page(
                 request,
                 uid,
@@ -315,17 +307,22 @@ async def submit(request: Request) -> Response:
                 decision,
                 user,
                 signed_in=signed_in,
-                error=rejected.description,
-                locked=locked and user is not None,
+                refusal=refusal,
             )
         if ctx.expected_sub is not None and verified.user.id != ctx.expected_sub:
             raise InvalidRequest("signed in as a different user than requested")
-        await _audit(provider, ctx, "success", plugin.kind, verified.user, decision)
+        current = loaded[0] if loaded is not None else None
         session = await record_event(
             provider,
-            current=loaded[0] if loaded is not None else None,
+            current=current,
             user_id=verified.user.id,
             event=verified.event.to_json(),
+        )
+        same_user = current is not None and current.user_id == verified.user.id
+        await submission.verified(
+            verified,
+            before=list(current.events) if current is not None and same_user else [],
+            after=list(session.events),
         )
         if verified.txn is not None:
             # The bound approval belongs to this interaction: asked once per transaction.

@@ -1,0 +1,118 @@
+"""One factor submission's throttling and audit, shared by every page that verifies one.
+
+The interaction pages (``/interaction/{uid}``) and ``/account/reauth`` both:
+
+* refuse a submission from an address over the per-IP limit
+  (:func:`stepauth.provider.throttle.ip_throttled`) with the one generic message and
+  HTTP 429, audited as ``throttled``;
+* count every failure against the address (:func:`~stepauth.provider.throttle.record_ip_failure`)
+  except the "send me a code" action of the OOB plug-in, and audit it (``failure``,
+  ``locked``, ``code_sent``) with the account it was counted against;
+* audit every success as an attempt and as a step-up with the acr of the session
+  before and after the new event (ASVS 5.0 16.3.1; issue 4 §8).
+
+Only named fields reach the log (:mod:`stepauth.audit.log`): the factor kind, the
+RFC 8176 methods and the credential id, never a submitted value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from stepauth import audit
+from stepauth.assurance import AuthEvent, assess
+from stepauth.provider.factors.base import FactorRejected, Verified
+from stepauth.provider.factors.oob import CODE_SENT
+from stepauth.provider.throttle import GENERIC_FAILURE, ip_throttled, record_ip_failure
+
+if TYPE_CHECKING:
+    from stepauth.errors import FactorError
+    from stepauth.provider.state import ProviderState
+
+__all__ = ["Refusal", "Submission", "acr_of"]
+
+
+def acr_of(state: ProviderState, events: Sequence[Mapping[str, Any]], now: float) -> str | None:
+    """The acr that ``events`` reach now on the Provider's ladder (``None``: no event)."""
+    if not events:
+        return None
+    parsed = [AuthEvent.from_json(dict(e)) for e in events]
+    return assess(parsed, now=now, ladder=state.ladder).acr
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What the page shows after a refused submission."""
+
+    message: str
+    status_code: int
+    locked: bool = False
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One submitted factor form: where from, which factor, why it was asked."""
+
+    state: ProviderState
+    client: audit.Client
+    factor: str
+    now: float
+    reason: Sequence[str] | str | None
+    client_id: str | None = None
+
+    async def _attempt(self, result: str, user_id: str | None, **fields: Any) -> None:
+        await audit.attempt(
+            self.state.store,
+            now=self.now,
+            result=result,
+            factor=self.factor,
+            user_id=user_id,
+            client=self.client,
+            client_id=self.client_id,
+            reason=self.reason,
+            **fields,
+        )
+
+    async def throttled(self, user_id: str | None) -> Refusal | None:
+        """A :class:`Refusal` (HTTP 429, audited) when the address is over the limit."""
+        if not await ip_throttled(self.state.store, self.client.ip, now=self.now):
+            return None
+        await self._attempt("throttled", user_id)
+        return Refusal(GENERIC_FAILURE, 429)
+
+    async def refused(self, exc: FactorError, user_id: str | None) -> Refusal:
+        """Count and audit a refusal; the message never says which factor failed."""
+        rejected = exc if isinstance(exc, FactorRejected) else FactorRejected(GENERIC_FAILURE)
+        counted = rejected.user_id or user_id
+        if rejected.description == CODE_SENT:
+            await self._attempt("code_sent", counted)
+            return Refusal(CODE_SENT, 200)
+        await record_ip_failure(self.state.store, self.client.ip, now=self.now)
+        await self._attempt("locked" if rejected.locked else "failure", counted)
+        return Refusal(GENERIC_FAILURE, 400, locked=rejected.locked)
+
+    async def verified(
+        self,
+        verified: Verified,
+        *,
+        before: Sequence[Mapping[str, Any]],
+        after: Sequence[Mapping[str, Any]],
+    ) -> None:
+        """Audit a success: the attempt, and the step-up from ``before`` to ``after``."""
+        method = list(verified.event.methods)
+        user_id = verified.user.id
+        await self._attempt("success", user_id, method=method, credential=verified.factor_id)
+        await audit.step_up(
+            self.state.store,
+            now=self.now,
+            user_id=user_id,
+            client=self.client,
+            client_id=self.client_id,
+            acr_before=acr_of(self.state, before, self.now),
+            acr_after=acr_of(self.state, after, self.now),
+            reason=self.reason,
+            method=method,
+            credential=verified.factor_id,
+        )

@@ -10,7 +10,9 @@ import pytest
 from tests.conformance.harness import (
     CONFIDENTIAL,
     LOGOUT_REDIRECT_URI,
+    REDIRECT_URI,
     Provider,
+    decode_unverified,
     pkce_pair,
     provider,
 )
@@ -141,3 +143,69 @@ async def test_hint_for_another_user_needs_confirmation(provider: Provider) -> N
     assert response.status_code == 200
     assert 'name="csrf"' in response.text
     assert await _is_signed_in(provider)
+
+
+async def _refresh(provider: Provider, token: str) -> dict[str, object]:
+    response = await provider.token({"grant_type": "refresh_token", "refresh_token": token})
+    body: dict[str, object] = response.json()
+    body["status"] = response.status_code
+    return body
+
+
+async def test_logout_revokes_what_the_session_issued(provider: Provider) -> None:
+    """Logout ends the session's grants, including those from before a re-authentication
+    (the id rotated, the ``sid`` did not): refresh → invalid_grant, introspection → inactive,
+    an unredeemed code → invalid_grant. Another browser's session of the same user keeps
+    its tokens (NIST-09: session secrets erased at logout; ASVS 3.3.1)."""
+    first, first_claims = await provider.login_and_exchange(scope="openid offline_access")
+    second, second_claims = await provider.login_and_exchange(
+        scope="openid offline_access", prompt="login"
+    )
+    assert first_claims["sid"] == second_claims["sid"]
+    verifier, challenge = pkce_pair()
+    pending = await provider.authorize(code_challenge=challenge, expect_login=False)
+
+    elsewhere = provider.new_browser()
+    other_verifier, other_challenge = pkce_pair()
+    result = await provider.authorize(
+        browser=elsewhere, code_challenge=other_challenge, scope="openid offline_access"
+    )
+    other = await provider.exchange(result.code, other_verifier)
+    assert decode_unverified(other["id_token"])["sid"] != first_claims["sid"]
+
+    response = await provider.browser.get("/logout", params={"id_token_hint": second["id_token"]})
+    assert response.status_code == 200
+    assert not await _is_signed_in(provider)
+
+    for body in (first, second):
+        refreshed = await _refresh(provider, str(body["refresh_token"]))
+        assert refreshed["status"] == 400
+        assert refreshed["error"] == "invalid_grant"
+        assert (await provider.introspect(str(body["refresh_token"]))) == {"active": False}
+        assert (await provider.introspect(str(body["access_token"]))) == {"active": False}
+    redeemed = await provider.token(
+        {
+            "grant_type": "authorization_code",
+            "code": pending.code,
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier,
+        }
+    )
+    assert redeemed.status_code == 400
+    assert redeemed.json()["error"] == "invalid_grant"
+
+    assert (await provider.introspect(str(other["access_token"])))["active"] is True
+    assert (await _refresh(provider, str(other["refresh_token"])))["status"] == 200
+
+
+async def test_confirmed_logout_revokes_the_session_refresh_token(provider: Provider) -> None:
+    """Logout without a hint (confirmed on the CSRF-protected page) revokes as well."""
+    body, _ = await provider.login_and_exchange(scope="openid offline_access")
+    page = await provider.browser.get("/logout")
+    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert match is not None
+    confirmed = await provider.browser.post("/logout", data={"csrf": match.group(1)})
+    assert confirmed.status_code == 200
+    refreshed = await _refresh(provider, str(body["refresh_token"]))
+    assert refreshed["error"] == "invalid_grant"
+    assert (await provider.introspect(str(body["refresh_token"]))) == {"active": False}

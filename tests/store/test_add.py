@@ -1,8 +1,9 @@
 """Insert-if-absent (``Store.add``) and ending a user's other sessions.
 
-``add`` backs replay caches such as the client assertion ``jti`` (RFC 7523 §3 item 7): of any number of concurrent inserts of one key exactly one wins, on
-SQLite, PostgreSQL and Redis alike. ``delete_user_sessions`` ends the other sessions of a
-user after a credential change (ASVS 5.0 7.4.3, ASVS 3.3.3).
+``add`` backs replay caches such as the client assertion ``jti`` (RFC 7523 §3 item 7): of
+any number of concurrent inserts of one key exactly one wins, on SQLite, PostgreSQL and
+Redis alike. ``delete_user_sessions`` ends the other sessions of a user after a credential
+change (ASVS 5.0 7.4.3, ASVS 3.3.3).
 """
 
 from __future__ import annotations

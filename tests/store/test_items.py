@@ -109,3 +109,29 @@ async def test_sql_store_implements_the_protocol(store: SQLStore) -> None:
     assert isinstance(store, Store)
     typed: Store = store  # checked by mypy as well
     assert await typed.get("code", "none", now=NOW) is None
+
+
+async def test_revoke_session_items(store: SQLStore) -> None:
+    """Logout: every item tagged with the session's sid becomes unusable in one statement."""
+    await store.put("code", "c", {}, expires_at=NOW + 60, grant_id="g1", sid="s1")
+    await store.put("refresh_token", "r", {}, expires_at=NOW + 900, grant_id="g2", sid="s1")
+    await store.put("access_token", "a", {}, expires_at=NOW + 300, grant_id="g2", sid="s1")
+    await store.put("refresh_token", "other", {}, expires_at=NOW + 900, grant_id="g3", sid="s2")
+    assert await store.revoke_session_items("s1") == 3
+    assert (await store.consume("code", "c", now=NOW)).status == "missing"
+    assert (await store.consume("refresh_token", "r", now=NOW)).status == "missing"
+    assert await store.get("access_token", "a", now=NOW) is None
+    assert await store.get("refresh_token", "other", now=NOW) is not None
+    assert await store.revoke_session_items("s1") == 0
+
+
+async def test_session_sid_survives_rotation(store: SQLStore) -> None:
+    session = await store.create_session("u", [], now=NOW, idle_timeout=60, absolute_timeout=600)
+    assert session.sid
+    rotated = await store.rotate_session(session.id, append_events=[], now=NOW + 1)
+    assert rotated is not None
+    assert rotated.id != session.id
+    assert rotated.sid == session.sid
+    assert await store.get_session(rotated.id, now=NOW + 2) == rotated
+    other = await store.create_session("u", [], now=NOW, idle_timeout=60, absolute_timeout=600)
+    assert other.sid != session.sid

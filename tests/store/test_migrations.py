@@ -39,7 +39,7 @@ async def test_migrations_create_schema_and_are_idempotent(store_url: str) -> No
         await second.migrate()
         names, versions = await second.run_sync(_schema)
         assert names >= TABLES
-        assert versions == ["0001"]
+        assert versions == ["0002"]
         assert await second.get_user_by_username("alice") is not None
     finally:
         await second.close()
@@ -100,7 +100,7 @@ async def test_instances_starting_together_migrate_once(store_url: str) -> None:
     stores = await asyncio.gather(*(open_store(store_url) for _ in range(3)))
     try:
         _, versions = await stores[0].run_sync(_schema)
-        assert versions == ["0001"]
+        assert versions == ["0002"]
         await stores[1].create_user("alice", None)
         assert await stores[2].get_user_by_username("alice") is not None
     finally:

@@ -37,6 +37,14 @@ async def test_ephemeral_kinds_live_in_redis_and_grants_revoke_everywhere(
         assert await store.revoke_grant("g") == 2
         assert (await store.consume("refresh_token", "r1", now=now)).status == "missing"
 
+        await store.put("code", "c2", {}, expires_at=now + 60, grant_id="g2", sid="s")
+        await store.put("refresh_token", "r2", {}, expires_at=now + 900, grant_id="g2", sid="s")
+        await store.put("code", "c3", {}, expires_at=now + 60, grant_id="g3", sid="t")
+        assert await other.revoke_session_items("s") == 2  # one in Redis, one in SQL
+        assert (await store.consume("code", "c2", now=now)).status == "missing"
+        assert (await store.consume("refresh_token", "r2", now=now)).status == "missing"
+        assert (await store.consume("code", "c3", now=now)).ok
+
         user = await store.create_user("alice", None)
         assert await other.get_user_by_username("alice") == user
     finally:

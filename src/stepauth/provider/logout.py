@@ -10,7 +10,10 @@
   a hint naming someone else) the user confirms on a page whose form carries a single-use
   CSRF token (``csrf``) kept in the store, so a cross-site request can never end a session
   (§2: "the OP SHOULD ask the End-User whether to log out").
-* Ending the session deletes it from the store and clears the cookie.
+* Ending the session deletes it from the store, clears the cookie, and revokes every code,
+  access token and refresh token issued in it (all tagged with the session's ``sid``; one
+  store statement), so a refresh after logout is ``invalid_grant`` and introspection
+  answers ``active: false``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from starlette.routing import BaseRoute, Route
 from stepauth.provider.authorize.context import find_client
 from stepauth.provider.client_auth import single_params
 from stepauth.provider.errors import InvalidRequest, InvalidToken
-from stepauth.provider.sessions import clear_session_cookie, load_session
+from stepauth.provider.sessions import clear_session_cookie, load_session, sid_for
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.provider.tokens import verify_own_jwt
 
@@ -95,6 +98,13 @@ def _page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
     return HTMLResponse(document, status_code=status, headers={"Cache-Control": "no-store"})
 
 
+async def _end_session(state: ProviderState, session_id: str, sid: str | None) -> None:
+    """Revoke what the session issued, then delete it (revoking first: a failure leaves
+    the user signed in with nothing usable rather than signed out with live tokens)."""
+    await state.store.revoke_session_items(sid or sid_for(session_id))
+    await state.store.delete_session(session_id)
+
+
 def _done(state: ProviderState, target: str | None) -> Response:
     response: Response
     if target is not None:
@@ -120,14 +130,14 @@ async def logout_endpoint(request: Request) -> Response:
         return _done(state, target)
     session, user = current
     if hint is not None and hint.get("sub") == user.id:
-        await state.store.delete_session(session.id)
+        await _end_session(state, session.id, session.sid)
         return _done(state, target)
     # No hint (or one naming another user): ask the user, with a single-use CSRF token.
     csrf = secrets.token_urlsafe(32)
     await state.store.put(
         LOGOUT_KIND,
         csrf,
-        {"session_id": session.id, "target": target},
+        {"session_id": session.id, "sid": session.sid, "target": target},
         expires_at=state.clock() + CONFIRM_TTL,
         user_id=user.id,
     )
@@ -147,7 +157,10 @@ async def _confirmed(request: Request, state: ProviderState, params: Mapping[str
     current = await load_session(request, state)
     if current is not None and current[0].id != consumed.payload.get("session_id"):
         raise InvalidRequest("the sign-out form belongs to another session")
-    await state.store.delete_session(str(consumed.payload["session_id"]))
+    sid = consumed.payload.get("sid")
+    await _end_session(
+        state, str(consumed.payload["session_id"]), sid if isinstance(sid, str) else None
+    )
     target = consumed.payload.get("target")
     return _done(state, target if isinstance(target, str) else None)
 

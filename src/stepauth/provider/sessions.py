@@ -6,8 +6,10 @@
 * Every new authentication event rotates the id (:func:`record_event`): the old id stops
   working, so an id planted before sign-in is never adopted (session fixation, ASVS 3.2.1,
   ASVS 5.0 7.2.4). An id the store does not know is ignored, never created.
-* ``sid`` (OIDC Front/Back-Channel Logout) is derived from the session id current when a
-  token is issued: ``sid_for(session_id)``.
+* ``sid`` (OIDC Front/Back-Channel Logout) is the session's ``Session.sid``: random, kept
+  across id rotations (so tokens before and after a step-up name one session), and the
+  tag under which the session's codes and tokens are revoked at logout. ``sid_for`` (a
+  digest of the id) stands in for sessions stored before ``sid`` existed.
 """
 
 from __future__ import annotations

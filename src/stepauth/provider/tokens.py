@@ -298,6 +298,7 @@ async def mint_access_token(state: ProviderState, grant: Grant, *, now: float) -
         expires_at=float(iat + ttl),
         grant_id=grant.grant_id,
         user_id=grant.sub,
+        sid=grant.sid,
     )
     return AccessToken(value=value, jti=jti, expires_in=ttl, claims=claims)
 
@@ -320,6 +321,7 @@ async def issue_refresh_token(state: ProviderState, grant: Grant, *, now: float)
         expires_at=expires_at,
         grant_id=grant.grant_id,
         user_id=grant.sub,
+        sid=grant.sid,
     )
     return token
 

@@ -76,6 +76,9 @@ class Session:
     last_seen_at: float
     idle_expires_at: float
     absolute_expires_at: float
+    #: Stable across rotations of ``id``; the ``sid`` claim and the tag of the items
+    #: issued in this session (``None`` only for sessions older than the column).
+    sid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +164,12 @@ class Store(Protocol):
         expires_at: float | None,
         grant_id: str | None = None,
         user_id: str | None = None,
+        sid: str | None = None,
     ) -> None:
-        """Store (or replace) an item; a replaced item starts unconsumed."""
+        """Store (or replace) an item; a replaced item starts unconsumed.
+
+        ``sid`` tags it with the session it was issued in (:meth:`revoke_session_items`).
+        """
         ...
 
     async def get(self, kind: str, key: str, *, now: float) -> Item | None:
@@ -195,6 +202,11 @@ class Store(Protocol):
 
     async def revoke_grant(self, grant_id: str) -> int:
         """Make every item of ``grant_id`` unusable; returns how many."""
+        ...
+
+    async def revoke_session_items(self, sid: str) -> int:
+        """Make every item tagged with session ``sid`` unusable in one statement; returns
+        how many (RP-Initiated Logout ends the codes and tokens issued in the session)."""
         ...
 
     # users

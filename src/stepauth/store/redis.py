@@ -1,10 +1,11 @@
 """Ephemeral single-use items in Redis: ``RedisEphemeral(url, prefix)``.
 
 Implements the item half of :class:`~stepauth.store.adapter.Store` (``put``, ``add``,
-``get``, ``consume``, ``delete``, ``revoke_grant``) for deployments that keep codes, PAR requests,
-challenges and transactions in Redis (DESIGN.md §4). Every item is a hash under
-``{prefix}item:{kind}:{key}``; the members of a grant are indexed in
-``{prefix}grant:{grant_id}``.
+``get``, ``consume``, ``delete``, ``revoke_grant``, ``revoke_session_items``) for
+deployments that keep codes, PAR requests, challenges and transactions in Redis
+(DESIGN.md §4). Every item is a hash under ``{prefix}item:{kind}:{key}``; the members
+of a grant are indexed in ``{prefix}grant:{grant_id}``, the items of a session in
+``{prefix}sid:{sid}``.
 
 ``consume`` is one Lua script (atomic on the server), so of any number of concurrent
 consumers exactly one sees ``"ok"``. A consumed item is kept, marked, so a second use is
@@ -31,22 +32,26 @@ __all__ = ["RETAIN", "RedisEphemeral"]
 RETAIN = 86_400
 
 _PUT = """
-local item, grant = KEYS[1], KEYS[2]
+local item = KEYS[1]
 redis.call('DEL', item)
 redis.call('HSET', item, 'payload', ARGV[1], 'grant_id', ARGV[2], 'user_id', ARGV[3],
            'expires_at', ARGV[4], 'created_at', ARGV[5], 'consumed_at', '', 'revoked', '0')
 local drop_ms = tonumber(ARGV[6])
 if drop_ms > 0 then redis.call('PEXPIREAT', item, drop_ms) end
-if ARGV[2] ~= '' then
-  local existed = redis.call('EXISTS', grant)
-  local current = redis.call('PEXPIRETIME', grant)
-  redis.call('SADD', grant, item)
+-- index the item under its grant (KEYS[2]) and its session (KEYS[3]); an index lives
+-- as long as its longest-lived member
+local function index(set)
+  local existed = redis.call('EXISTS', set)
+  local current = redis.call('PEXPIRETIME', set)
+  redis.call('SADD', set, item)
   if drop_ms == 0 then
-    redis.call('PERSIST', grant)
+    redis.call('PERSIST', set)
   elseif existed == 0 or (current > 0 and current < drop_ms) then
-    redis.call('PEXPIREAT', grant, drop_ms)
+    redis.call('PEXPIREAT', set, drop_ms)
   end
 end
+if ARGV[2] ~= '' then index(KEYS[2]) end
+if ARGV[7] ~= '' then index(KEYS[3]) end
 return 1
 """
 
@@ -105,6 +110,9 @@ class RedisEphemeral:
     def _grant(self, grant_id: str) -> str:
         return f"{self.prefix}grant:{grant_id}"
 
+    def _sid(self, sid: str) -> str:
+        return f"{self.prefix}sid:{sid}"
+
     async def close(self) -> None:
         await self.client.aclose()  # type: ignore[attr-defined]  # redis>=5; stubs lag
 
@@ -117,10 +125,11 @@ class RedisEphemeral:
         expires_at: float | None,
         grant_id: str | None = None,
         user_id: str | None = None,
+        sid: str | None = None,
     ) -> None:
         drop_ms = 0 if expires_at is None else int((expires_at + RETAIN) * 1000)
         await self._put(
-            keys=[self._item(kind, key), self._grant(grant_id or "")],
+            keys=[self._item(kind, key), self._grant(grant_id or ""), self._sid(sid or "")],
             args=[
                 json.dumps(dict(payload), separators=(",", ":")),
                 grant_id or "",
@@ -128,6 +137,7 @@ class RedisEphemeral:
                 "" if expires_at is None else repr(float(expires_at)),
                 repr(time.time()),
                 drop_ms,
+                sid or "",
             ],
         )
 
@@ -188,3 +198,6 @@ class RedisEphemeral:
 
     async def revoke_grant(self, grant_id: str) -> int:
         return int(await self._revoke(keys=[self._grant(grant_id)], args=[]))
+
+    async def revoke_session_items(self, sid: str) -> int:
+        return int(await self._revoke(keys=[self._sid(sid)], args=[]))

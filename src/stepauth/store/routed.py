@@ -5,7 +5,7 @@ the ``kinds`` (default :data:`EPHEMERAL_KINDS`: codes, PAR requests, interaction
 challenges, one-time codes, pending transactions) to a
 :class:`~stepauth.store.redis.RedisEphemeral`, and everything else (users, sessions,
 keys, factors, counters, audit, and long-lived items such as refresh and access tokens)
-to the SQL store. ``revoke_grant`` revokes in both. Build one with
+to the SQL store. ``revoke_grant`` and ``revoke_session_items`` revoke in both. Build one with
 ``open_store(url, redis_url=…, redis_prefix=…)``.
 """
 
@@ -74,9 +74,10 @@ class RoutedStore:
         expires_at: float | None,
         grant_id: str | None = None,
         user_id: str | None = None,
+        sid: str | None = None,
     ) -> None:
         await self._items(kind).put(
-            kind, key, payload, expires_at=expires_at, grant_id=grant_id, user_id=user_id
+            kind, key, payload, expires_at=expires_at, grant_id=grant_id, user_id=user_id, sid=sid
         )
 
     async def get(self, kind: str, key: str, *, now: float) -> Item | None:
@@ -101,6 +102,10 @@ class RoutedStore:
 
     async def revoke_grant(self, grant_id: str) -> int:
         return await self.ephemeral.revoke_grant(grant_id) + await self.store.revoke_grant(grant_id)
+
+    async def revoke_session_items(self, sid: str) -> int:
+        ephemeral = await self.ephemeral.revoke_session_items(sid)
+        return ephemeral + await self.store.revoke_session_items(sid)
 
     # everything else goes to the SQL store
     async def create_user(self, username: str, password_hash: str | None) -> User:

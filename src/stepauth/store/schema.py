@@ -62,8 +62,10 @@ items = Table(
     Column("consumed_at", Float, nullable=True),
     Column("revoked", Boolean, nullable=False, server_default=false()),
     Column("created_at", Float, nullable=False),
+    Column("sid", String(64), nullable=True),
     Index("ix_items_grant_id", "grant_id"),
     Index("ix_items_expires_at", "expires_at"),
+    Index("ix_items_sid", "sid"),
 )
 
 sessions = Table(
@@ -77,6 +79,7 @@ sessions = Table(
     Column("idle_timeout", Integer, nullable=False),
     Column("idle_expires_at", Float, nullable=False),
     Column("absolute_expires_at", Float, nullable=False),
+    Column("sid", String(64), nullable=True),
     Index("ix_sessions_user_id", "user_id"),
 )
 

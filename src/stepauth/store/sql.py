@@ -282,6 +282,7 @@ def _session(row: Any) -> Session:
         last_seen_at=row.last_seen_at,
         idle_expires_at=row.idle_expires_at,
         absolute_expires_at=row.absolute_expires_at,
+        sid=row.sid,
     )
 
 
@@ -376,6 +377,7 @@ class SQLStore:
         expires_at: float | None,
         grant_id: str | None = None,
         user_id: str | None = None,
+        sid: str | None = None,
     ) -> None:
         params = {
             "kind": kind,
@@ -387,6 +389,7 @@ class SQLStore:
             "consumed_at": None,
             "revoked": False,
             "created_at": time.time(),
+            "sid": sid,
         }
         await self._write(lambda conn: conn.execute(self._upserts.put_item, params))
 
@@ -454,6 +457,10 @@ class SQLStore:
         return await self._write(
             lambda conn: int(conn.execute(stmts.REVOKE_GRANT, params).rowcount)
         )
+
+    async def revoke_session_items(self, sid: str) -> int:
+        params = {"b_sid": sid}
+        return await self._write(lambda conn: int(conn.execute(stmts.REVOKE_SID, params).rowcount))
 
     async def purge_expired(self, *, now: float) -> int:
         """Delete items expired before ``now`` (housekeeping; not part of the protocol)."""
@@ -523,6 +530,7 @@ class SQLStore:
             "idle_timeout": int(idle_timeout),
             "idle_expires_at": min(now + idle_timeout, absolute),
             "absolute_expires_at": absolute,
+            "sid": _new_id(),
         }
         await self._write(lambda conn: conn.execute(stmts.INSERT_SESSION, values))
         return _session(_Values(values))
@@ -551,6 +559,7 @@ class SQLStore:
                 "idle_timeout": old.idle_timeout,
                 "idle_expires_at": min(now + old.idle_timeout, old.absolute_expires_at),
                 "absolute_expires_at": old.absolute_expires_at,
+                "sid": old.sid or _new_id(),
             }
             conn.execute(stmts.INSERT_SESSION, values)
             return _session(_Values(values))

@@ -68,6 +68,11 @@ REVOKE_GRANT = (
     .where(items.c.grant_id == bindparam("b_grant"), items.c.revoked == false())
     .values(revoked=True)
 )
+REVOKE_SID = (
+    update(items)
+    .where(items.c.sid == bindparam("b_sid"), items.c.revoked == false())
+    .values(revoked=True)
+)
 PURGE_ITEMS = delete(items).where(items.c.expires_at.is_not(None), items.c.expires_at <= _now)
 
 INSERT_USER = insert(users)
@@ -135,7 +140,15 @@ def upserts(dialect: str) -> Upserts:
     make = postgresql.insert if dialect == "postgresql" else sqlite.insert
 
     item = make(items)
-    item_columns = ("payload", "grant_id", "user_id", "expires_at", "consumed_at", "revoked")
+    item_columns = (
+        "payload",
+        "grant_id",
+        "user_id",
+        "expires_at",
+        "consumed_at",
+        "revoked",
+        "sid",
+    )
     put_item = item.on_conflict_do_update(
         index_elements=["kind", "key"],
         set_={
@@ -156,6 +169,7 @@ def upserts(dialect: str) -> Upserts:
         consumed_at=None,
         revoked=False,
         created_at=_now,
+        sid=None,
     )
     add_item = fresh.on_conflict_do_update(
         index_elements=["kind", "key"],

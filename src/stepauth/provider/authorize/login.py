@@ -96,6 +96,10 @@ async def available_plugins(ctx: AuthorizationContext, user: User | None) -> lis
 
 async def check_meetable(ctx: AuthorizationContext, decision: Decision, user: User | None) -> None:
     """Fail with ``unmet_authentication_requirements`` when no available factor can help."""
+    if user is not None and "binding_unavailable" in decision.reasons:
+        raise UnmetAuthenticationRequirements(
+            "approving these authorization_details needs a passkey, and this user has none"
+        )
     if not ACR_REASONS & set(decision.reasons):
         return
     if user is None:
@@ -186,6 +190,12 @@ async def login(ctx: AuthorizationContext, request: Request) -> Response:
             decision.assessment,
             sub=session.user_id,
             session_id=session.id,
+            sid=session.sid,
             request=request,
         )
+    if ctx.authorization_details and loaded is not None:
+        from stepauth.provider.authorize.authorization_details import bound_interaction
+
+        # identical bound requests share one prompt (issue 6 item 3)
+        return await bound_interaction(ctx, request, loaded, decision)
     return await start_interaction(ctx, request, loaded[0] if loaded is not None else None)

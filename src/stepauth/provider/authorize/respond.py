@@ -31,7 +31,7 @@ def code_payload(
     assessment: Assessment,
     *,
     sub: str,
-    session_id: str,
+    sid: str,
     grant_id: str,
     txn: str | None = None,
 ) -> dict[str, Any]:
@@ -45,7 +45,7 @@ def code_payload(
         "scope": ctx.scope,
         "nonce": ctx.nonce,
         "sub": sub,
-        "sid": sid_for(session_id),
+        "sid": sid,
         "acr": assessment.acr,
         "amr": list(assessment.amr),
         "auth_time": int(assessment.auth_time) if assessment.auth_time is not None else None,
@@ -67,17 +67,22 @@ async def issue_code(
     *,
     sub: str,
     session_id: str,
+    sid: str | None,
     request: Any,
     txn: str | None = None,
 ) -> Response:
-    """Store a fresh code for this grant and answer the client with it."""
+    """Store a fresh code for this grant and answer the client with it.
+
+    The code, and every token issued from it, is tagged with the session's ``sid``
+    (``Session.sid``; sessions from before it existed fall back to a digest of their id),
+    so ending the session revokes them all.
+    """
     assert ctx.redirect_uri is not None
     now = provider.clock()
     code = secrets.token_urlsafe(32)
     grant_id = secrets.token_urlsafe(16)
-    payload = code_payload(
-        ctx, assessment, sub=sub, session_id=session_id, grant_id=grant_id, txn=txn
-    )
+    sid = sid or sid_for(session_id)
+    payload = code_payload(ctx, assessment, sub=sub, sid=sid, grant_id=grant_id, txn=txn)
     await provider.store.put(
         "code",
         sha256hex(code),
@@ -85,7 +90,13 @@ async def issue_code(
         expires_at=now + provider.config.ttl.code,
         grant_id=grant_id,
         user_id=sub,
+        sid=sid,
     )
+    if txn is not None and ctx.authorization_details:
+        from stepauth.provider.authorize.authorization_details import remember_approval
+
+        # an identical request within the window reuses this approval (issue 6 item 3)
+        await remember_approval(provider, ctx, sub=sub, sid=sid, txn=txn, code_key=sha256hex(code))
     params = {"code": code}
     if ctx.state is not None:
         params["state"] = ctx.state

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import io
 import sys
@@ -13,8 +12,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from stepauth.cli import main
-from stepauth.cli import users as users_cli
-from stepauth.cli.users_factors import register_users_commands
 from stepauth.provider.config import load_config
 from stepauth.provider.factors import totp
 from stepauth.provider.factors.oob import read_outbox
@@ -30,20 +27,6 @@ def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv(KEY_ENV, SECRET)
     monkeypatch.setenv("STEPAUTH_OUTBOX", str(tmp_path / "outbox.jsonl"))
     monkeypatch.delenv("STEPAUTH_CONFIG", raising=False)
-    probe = argparse.ArgumentParser()
-    users_cli.register(probe.add_subparsers())
-    users_parser = probe._subparsers._group_actions[0].choices["users"]  # type: ignore[union-attr]
-    actions = users_parser._subparsers._group_actions[0]  # type: ignore[union-attr]
-    if "add-totp" in actions.choices:
-        return  # `stepauth users` already offers the factor commands
-    original = users_cli.register
-
-    def register(subparsers: Any) -> None:
-        original(subparsers)
-        parser = subparsers.choices["users"]
-        register_users_commands(parser._subparsers._group_actions[0])
-
-    monkeypatch.setattr(users_cli, "register", register)
 
 
 @pytest.fixture
@@ -148,3 +131,60 @@ def test_unlock_clears_the_lockout(config: Path) -> None:
     for failure in _store_call(config, state):
         assert failure.count == 0
         assert failure.blocked_until is None
+
+
+def test_unlock_lifts_a_permanent_block_made_by_the_totp_plugin(config: Path) -> None:
+    """NIST-15 / PSD2-06: after every temporary block the next series is permanent; only
+    ``stepauth users unlock NAME`` lifts it, then the right code verifies again."""
+    from types import SimpleNamespace
+
+    from stepauth.provider import throttle
+    from stepauth.provider.factors.base import Attempt, FactorRejected
+
+    params = totp.TotpParams(secret=RFC_SECRET)
+    now = 1_800_000_000.0
+
+    async def attempt(store: Any, code: str, at: float) -> Any:
+        user = await store.get_user_by_username("alice")
+        try:
+            return await totp.plugin.verify(
+                Attempt(
+                    state=SimpleNamespace(store=store),  # type: ignore[arg-type]
+                    form={"code": code},
+                    user=user,
+                    factors=await store.list_factors(user.id),
+                    now=at,
+                    interaction_id="cli-unlock",
+                )
+            )
+        except FactorRejected as exc:
+            return exc
+
+    async def block(store: Any) -> float:
+        user = await store.get_user_by_username("alice")
+        await store.add_factor(user.id, "totp", params.to_data(), label="phone", now=now)
+        at = now
+        for series in range(len(throttle.BLOCK_DELAYS) + 1):
+            if series:
+                state = await store.failure_state(user.id, "totp")
+                at = float(state.blocked_until) + 1
+            for _ in range(throttle.MAX_FAILURES):
+                wrong = "000000" if totp.totp(params, at) != "000000" else "111111"
+                assert isinstance(await attempt(store, wrong, at), FactorRejected)
+        state = await store.failure_state(user.id, "totp")
+        assert state.blocked_until == throttle.PERMANENT
+        at += 30 * 86400
+        refused = await attempt(store, totp.totp(params, at), at)
+        assert isinstance(refused, FactorRejected)
+        assert refused.locked
+        return at
+
+    at = _store_call(config, block)
+    assert main(["users", "unlock", "alice", "--config", str(config)]) == 0
+
+    async def verify(store: Any) -> Any:
+        return await attempt(store, totp.totp(params, at + 30), at + 30)
+
+    verified = _store_call(config, verify)
+    assert not isinstance(verified, FactorRejected)
+    assert verified.event.methods == ("otp",)

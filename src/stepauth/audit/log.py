@@ -5,19 +5,28 @@ authentication and factors used"; issue 4 §8 names the fields: user, client, re
 method, credential, result, acr before and after, IP, user agent.
 
 Secrets never reach the log: the helpers take named fields only (no form, no payload
-pass-through), so a password, a one-time code or a recovery code has no parameter to
-arrive through. Values are truncated (a user agent is at most 256 characters).
+pass-through; the optional ones shared by attempts and step-ups are the keys of
+:class:`Context`), so a password, a one-time code or a recovery code has no parameter
+to arrive through. Values are truncated (a user agent is at most 256 characters).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 from starlette.requests import HTTPConnection
 
-__all__ = ["AUDIT_FIELDS", "Client", "attempt", "client_of", "factor_change", "step_up"]
+__all__ = [
+    "AUDIT_FIELDS",
+    "Client",
+    "Context",
+    "attempt",
+    "client_of",
+    "factor_change",
+    "step_up",
+]
 
 #: The fields an event may carry, in display order (``stepauth audit tail``).
 AUDIT_FIELDS = (
@@ -56,6 +65,19 @@ def client_of(request: HTTPConnection) -> Client:
     return Client(ip=host, user_agent=request.headers.get("user-agent"))
 
 
+class Context(TypedDict, total=False):
+    """The optional fields an attempt and a step-up share."""
+
+    #: The OAuth client the authentication is for.
+    client_id: str | None
+    #: Why it was asked (login policy reasons, ``account_change``).
+    reason: Sequence[str] | str | None
+    #: RFC 8176 ``amr`` values of the verified event.
+    method: Sequence[str] | None
+    #: The factor id — never the submitted value.
+    credential: str | None
+
+
 def _clean(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float):
         return value
@@ -64,9 +86,20 @@ def _clean(value: Any) -> Any:
     return str(value)[:_MAX]
 
 
-async def _write(store: _AuditStore, now: float, **fields: Any) -> None:
-    event = {k: _clean(v) for k, v in fields.items() if k in AUDIT_FIELDS and v is not None}
-    await store.append_audit(event, now=now)
+async def _write(
+    store: _AuditStore,
+    now: float,
+    client: Client,
+    event: str,
+    result: str,
+    user_id: str | None,
+    **fields: Any,
+) -> None:
+    fields.update(
+        event=event, result=result, user_id=user_id, ip=client.ip, user_agent=client.user_agent
+    )
+    kept = {k: _clean(v) for k, v in fields.items() if k in AUDIT_FIELDS and v is not None}
+    await store.append_audit(kept, now=now)
 
 
 async def attempt(
@@ -77,28 +110,11 @@ async def attempt(
     factor: str,
     user_id: str | None,
     client: Client,
-    client_id: str | None = None,
-    reason: Sequence[str] | str | None = None,
-    method: Sequence[str] | None = None,
-    credential: str | None = None,
+    **context: Unpack[Context],
 ) -> None:
     """One authentication attempt (``result``: ``success``, ``failure``, ``locked``,
-    ``throttled``). ``method`` is the RFC 8176 ``amr`` of the event, ``credential`` the
-    factor id — never the submitted value."""
-    await _write(
-        store,
-        now,
-        event="authentication",
-        result=result,
-        factor=factor,
-        user_id=user_id,
-        client_id=client_id,
-        reason=reason,
-        method=method,
-        credential=credential,
-        ip=client.ip,
-        user_agent=client.user_agent,
-    )
+    ``throttled``, ``code_sent``)."""
+    await _write(store, now, client, "authentication", result, user_id, factor=factor, **context)
 
 
 async def step_up(
@@ -109,28 +125,12 @@ async def step_up(
     client: Client,
     acr_before: str | None,
     acr_after: str | None,
-    reason: Sequence[str] | str | None,
-    method: Sequence[str] | None,
-    credential: str | None = None,
-    client_id: str | None = None,
     result: str = "success",
+    **context: Unpack[Context],
 ) -> None:
-    """A completed step-up: the assurance before and after, and why it was asked."""
-    await _write(
-        store,
-        now,
-        event="step_up",
-        result=result,
-        user_id=user_id,
-        client_id=client_id,
-        reason=reason,
-        method=method,
-        credential=credential,
-        acr_before=acr_before,
-        acr_after=acr_after,
-        ip=client.ip,
-        user_agent=client.user_agent,
-    )
+    """A verified factor's step: the assurance before and after, and why it was asked."""
+    acr = {"acr_before": acr_before, "acr_after": acr_after}
+    await _write(store, now, client, "step_up", result, user_id, **acr, **context)
 
 
 async def factor_change(
@@ -144,15 +144,5 @@ async def factor_change(
     credential: str | None = None,
 ) -> None:
     """A factor added, renamed, removed or replaced on ``/account`` (or by the CLI)."""
-    await _write(
-        store,
-        now,
-        event="factor_change",
-        result="success",
-        action=action,
-        factor=factor,
-        user_id=user_id,
-        credential=credential,
-        ip=client.ip,
-        user_agent=client.user_agent,
-    )
+    change = {"action": action, "factor": factor, "credential": credential}
+    await _write(store, now, client, "factor_change", "success", user_id, **change)

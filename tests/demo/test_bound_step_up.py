@@ -1,19 +1,96 @@
 """A transaction-bound step-up from end to end, through the real Provider (RFC 9396, PSD2
 RTS Art. 5 dynamic linking).
 
-The demo asks ``phr`` (a passkey); here the bank runs the same policy with ``phr`` lowered
-to 2fa, so the Provider's one-time-code form completes the step-up with a code a test can
-compute. Everything else - PAR, the details shown, the granted details, the single use of
-the grant - is the demo's own path.
+The demo's own policy (transfer → ``phr``, bound) on ``http://localhost``: alice enrols a
+passkey (a software authenticator producing real P-256 assertions) and approves each
+payment with it; the assertion's challenge is ``SHA-256(nonce ‖ JCS(details))``. A payer
+who has no passkey is refused with ``unmet_authentication_requirements`` - a one-time code
+cannot bind amount and payee, so it never approves a payment silently.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urljoin
+
 import httpx
 
-from tests.demo.conftest import BankStack, Forms, bank_csrf, sign_in, step_up_with_totp
+from stepauth.provider.factors import webauthn
+from tests.demo.conftest import BankStack, Forms, bank_csrf, sign_in
+from tests.factors.soft_authenticator import SoftAuthenticator
+from tests.provider.passkeys import unb64url
 
-ACR_2FA = "urn:stepauth:acr:2fa"
+PAYMENT = {"payee": "py-1", "amount": "1250.00", "reference": "Invoice 7"}
+
+
+def enrol_passkey(tmp_path: Path, stack: BankStack, username: str) -> SoftAuthenticator:
+    """Register a software passkey for ``username`` in the Provider's database."""
+    from stepauth.store import open_store
+
+    rp_id = stack.issuer.split("//", 1)[1].split(":", 1)[0]
+
+    async def enrol() -> SoftAuthenticator:
+        store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'stepauth.db'}")
+        try:
+            user = await store.get_user_by_username(username)
+            assert user is not None
+            authenticator = SoftAuthenticator(
+                rp_id=rp_id, origin=stack.issuer, user_handle=user.id.encode()
+            )
+            challenge = b"registration-challenge-" + username.encode()
+            verified = webauthn.verify_registration(
+                credential=authenticator.create(challenge),
+                expected_challenge=challenge,
+                expected_rp_id=rp_id,
+                expected_origins=[stack.issuer],
+            )
+            await store.add_factor(
+                user.id,
+                "webauthn",
+                verified.to_stored(user.id.encode()).to_data(),
+                label="passkey",
+                credential_id=webauthn.b64url(verified.credential_id),
+                now=time.time(),
+            )
+            return authenticator
+        finally:
+            await store.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, enrol()).result()
+
+
+def step_up_with_passkey(
+    ua: httpx.Client, stack: BankStack, response: httpx.Response, passkey: SoftAuthenticator
+) -> tuple[list[str], list[bytes], httpx.Response]:
+    """Follow the step-up at the Provider pressing **Use passkey** on each page. Returns the
+    Provider pages shown, the challenges signed and the bank page the browser lands on."""
+    shown: list[str] = []
+    signed: list[bytes] = []
+    for _ in range(12):
+        if response.status_code in (302, 303):
+            response = ua.get(urljoin(str(response.url), response.headers["location"]))
+            continue
+        if str(response.url).startswith(stack.bank_url):
+            return shown, signed, response
+        assert response.status_code == 200, response.text[:300]
+        shown.append(response.text)
+        forms = [f for f in Forms(response.text).forms if f["fields"].get("factor")]
+        assert [f["fields"]["factor"] for f in forms] == ["webauthn"], "only a passkey binds"
+        form = forms[0]
+        url = str(response.url)
+        options = ua.post(f"{url}/webauthn", json={"csrf": form["fields"]["csrf"]})
+        assert options.status_code == 200, options.text
+        challenge = unb64url(options.json()["publicKey"]["challenge"])
+        signed.append(challenge)
+        credential = json.dumps(passkey.get(challenge))
+        data = {**form["fields"], "credential": credential}
+        response = ua.post(urljoin(url, form["action"]), data=data)
+    raise AssertionError("the step-up did not come back to the bank")
 
 
 def _confirm(ua: httpx.Client, stack: BankStack, page: httpx.Response) -> httpx.Response:
@@ -21,18 +98,29 @@ def _confirm(ua: httpx.Client, stack: BankStack, page: httpx.Response) -> httpx.
     return ua.post(f"{stack.bank_url}{form['action']}", data=form["fields"])
 
 
-def test_transfer_1250_is_shown_approved_and_executed_once(totp_bank_stack: BankStack) -> None:
-    """RAR-04/G-10: the Provider shows amount and payee; the grant runs the payment once."""
-    stack = totp_bank_stack
+def _transfer(ua: httpx.Client, stack: BankStack, **fields: str) -> httpx.Response:
+    csrf = bank_csrf(ua.get(f"{stack.bank_url}/transfer").text)
+    return ua.post(f"{stack.bank_url}/transfer", data={**PAYMENT, **fields, "csrf": csrf})
+
+
+def test_transfer_1250_is_shown_approved_and_executed_once(
+    localhost_bank_stack: BankStack, tmp_path: Path
+) -> None:
+    """RAR-04/G-10, WA-05: the Provider shows amount and payee; the passkey signs the hash
+    of exactly those details; the grant runs the payment once."""
+    stack = localhost_bank_stack
+    passkey = enrol_passkey(tmp_path, stack, "alice")
     with httpx.Client(timeout=10) as ua:
-        page = sign_in(ua, stack, "alice")
-        csrf = bank_csrf(ua.get(f"{stack.bank_url}/transfer").text)
-        fields = {"payee": "py-1", "amount": "1250.00", "reference": "Invoice 7", "csrf": csrf}
-        asked = ua.post(f"{stack.bank_url}/transfer", data=fields)
+        sign_in(ua, stack, "alice")
+        asked = _transfer(ua, stack)
         assert asked.status_code == 303
-        shown, page = step_up_with_totp(ua, stack, asked)
-        assert "€1,250.00" in shown
-        assert "Jane Doe" in shown
+        shown, signed, page = step_up_with_passkey(ua, stack, asked, passkey)
+        assert len(shown) == 1, "one prompt for one transaction"
+        assert "€1,250.00" in shown[0]
+        assert "Jane Doe" in shown[0]
+        details = json.loads(stack.pushed[-1]["authorization_details"])
+        assert details[0]["instructedAmount"] == {"currency": "EUR", "amount": "1250.00"}
+        assert len(signed) == 1  # one assertion, over this transaction's challenge
         # Back at the bank: a confirmation page, never an automatic replay of the POST.
         assert "/confirm?" in str(page.url)
         assert "€1,250.00" in page.text
@@ -40,8 +128,6 @@ def test_transfer_1250_is_shown_approved_and_executed_once(totp_bank_stack: Bank
         assert done.status_code == 200
         assert "Sent €1,250.00 to Jane Doe" in done.text
         assert "Why Acme Bank asked you to verify" in done.text
-        assert ACR_2FA in done.text  # what the token now says
-        assert "otp" in done.text
 
         # The same payment again: the grant was used up, so it asks again.
         pushes = len(stack.pushed)
@@ -54,31 +140,40 @@ def test_transfer_1250_is_shown_approved_and_executed_once(totp_bank_stack: Bank
         assert "bound step-up" in dashboard
 
 
-def test_a_grant_for_one_payment_does_not_pay_another(totp_bank_stack: BankStack) -> None:
-    """Amount changed after approval: the grant for €1,250.00 does not cover €1,250.01."""
-    stack = totp_bank_stack
+def test_a_grant_for_one_payment_does_not_pay_another(
+    localhost_bank_stack: BankStack, tmp_path: Path
+) -> None:
+    """PSD2 RTS Art. 5(1)(d): the grant for €1,250.00 does not cover €1,250.01."""
+    stack = localhost_bank_stack
+    passkey = enrol_passkey(tmp_path, stack, "alice")
     with httpx.Client(timeout=10) as ua:
         sign_in(ua, stack, "alice")
-        csrf = bank_csrf(ua.get(f"{stack.bank_url}/transfer").text)
-        fields = {"payee": "py-1", "amount": "1250.00", "reference": "", "csrf": csrf}
-        _shown, page = step_up_with_totp(
-            ua, stack, ua.post(f"{stack.bank_url}/transfer", data=fields)
-        )
+        _shown, _signed, page = step_up_with_passkey(ua, stack, _transfer(ua, stack), passkey)
         assert "/confirm?" in str(page.url)
-        tampered = ua.post(f"{stack.bank_url}/transfer", data={**fields, "amount": "1250.01"})
+        tampered = _transfer(ua, stack, amount="1250.01")
         assert tampered.status_code == 303, "a changed amount needs its own approval"
-        assert ua.post(f"{stack.bank_url}/transfer", data=fields).status_code == 200
+        assert _transfer(ua, stack).status_code == 200
 
 
-def test_pii_after_step_up_shows_why_and_the_token(totp_bank_stack: BankStack) -> None:
-    """SU-06: a GET action resumes by redirect and shows the explanation and acr/amr."""
+def test_payer_without_a_passkey_is_refused_not_approved_by_a_code(
+    totp_bank_stack: BankStack,
+) -> None:
+    """PSD2 RTS Art. 5: alice has a password and TOTP but no passkey; the bound transfer
+    ends in unmet_authentication_requirements naming the passkey - no page offers the
+    one-time code instead, and no payment is made."""
     stack = totp_bank_stack
     with httpx.Client(timeout=10) as ua:
         sign_in(ua, stack, "alice")
-        _shown, page = step_up_with_totp(ua, stack, ua.get(f"{stack.bank_url}/profile/full"))
-        assert str(page.url) == f"{stack.bank_url}/profile/full"
-        assert "alice@example.com" in page.text
-        assert "view_pii requires" in page.text
-        assert ACR_2FA in page.text
-        # Within 15 minutes the same page asks nothing more.
-        assert ua.get(f"{stack.bank_url}/profile/full").status_code == 200
+        response = _transfer(ua, stack)
+        assert response.status_code == 303
+        for _ in range(6):
+            if response.status_code not in (302, 303):
+                break
+            location = urljoin(str(response.url), response.headers["location"])
+            assert "/interaction/" not in location, "no prompt for an approval it cannot give"
+            response = ua.get(location)
+        assert str(response.url).startswith(f"{stack.bank_url}/callback")
+        assert response.status_code == 403
+        assert "unmet_authentication_requirements" in response.text
+        assert "passkey" in response.text
+        assert "€1,250.00" not in ua.get(f"{stack.bank_url}/dashboard").text

@@ -1,6 +1,7 @@
 """End to end: the Provider mints a bound access token, the SDK executes it once (RAR-09/10/14).
 
-The RP pushes ``authorization_details`` (PAR, RFC 9126), the user signs in, the code is
+The RP pushes ``authorization_details`` (PAR, RFC 9126), the user signs in and approves
+them with a passkey (the only factor that binds them, PSD2 RTS Art. 5), the code is
 exchanged at the back channel; the access token is validated by the SDK against the
 Provider's published keys and then bound to the action with :func:`require_transaction`.
 """
@@ -26,13 +27,19 @@ from tests.conformance.harness import (
     pkce_pair,
     provider,
 )
+from tests.factors.soft_authenticator import SoftAuthenticator
+from tests.rar.bound import approve_with_passkey, passkey_payer
 from tests.sdk.test_transaction import OTHER_IBAN, PAYMENT
 
 __all__ = ["provider"]
 
 
-async def bound_token(provider: Provider, details: list[dict[str, Any]]) -> dict[str, Any]:
-    """PAR with ``details`` → sign-in → code → token response."""
+async def bound_token(
+    provider: Provider,
+    details: list[dict[str, Any]],
+    authenticator: SoftAuthenticator | None = None,
+) -> dict[str, Any]:
+    """PAR with ``details`` → sign-in → passkey approval of the details → code → tokens."""
     verifier, challenge = pkce_pair()
     pushed = await provider.browser.post(
         "/par",
@@ -49,10 +56,12 @@ async def bound_token(provider: Provider, details: list[dict[str, Any]]) -> dict
         auth=(CONFIDENTIAL, SECRET),
     )
     assert pushed.status_code == 201, pushed.text
-    result = await provider.authorize_raw(
-        {"client_id": CONFIDENTIAL, "request_uri": pushed.json()["request_uri"]}
+    code = await approve_with_passkey(
+        provider,
+        {"client_id": CONFIDENTIAL, "request_uri": pushed.json()["request_uri"]},
+        authenticator,
     )
-    return await provider.exchange(result.code, verifier)
+    return await provider.exchange(code, verifier)
 
 
 async def sdk_claims(provider: Provider, access_token: str) -> dict[str, Any]:
@@ -102,8 +111,11 @@ async def test_provider_token_for_transaction_a_cannot_execute_b(
 ) -> None:
     payment_b = copy.deepcopy(PAYMENT)
     payment_b[0]["instructedAmount"]["amount"] = "80.00"
-    claims_a = await sdk_claims(provider, (await bound_token(provider, PAYMENT))["access_token"])
-    claims_b = await sdk_claims(provider, (await bound_token(provider, payment_b))["access_token"])
+    payer = await passkey_payer(provider)
+    token_a = await bound_token(provider, PAYMENT, payer)
+    token_b = await bound_token(provider, payment_b, payer)
+    claims_a = await sdk_claims(provider, token_a["access_token"])
+    claims_b = await sdk_claims(provider, token_b["access_token"])
     assert claims_a["txn"] != claims_b["txn"]
     now = provider.clock()
     with pytest.raises(TransactionMismatch, match=r"instructedAmount\.amount"):

@@ -6,9 +6,12 @@ ask for and why), the audit log and the errors (node-oidc-provider's shape, DESI
 ``no_session``               nobody is signed in
 ``id_token_hint_mismatch``   signed in as someone other than the hinted ``sub`` (OIDC-11)
 ``prompt_login``             ``prompt=login`` or ``max_age=0``: re-authenticate (OIDC-05/13)
-``binding_required``         ``authorization_details`` must be approved: by a WebAuthn
-                             assertion over the transaction challenge when the user has a
-                             passkey (asked once per transaction), else by a new event
+``binding_required``         ``authorization_details`` must be approved by a WebAuthn
+                             assertion over the transaction challenge (asked once per
+                             transaction, PSD2 RTS Art. 5 dynamic linking)
+``binding_unavailable``      the signed-in user has no factor that binds the details (no
+                             passkey): the request can never be approved here and becomes
+                             ``unmet_authentication_requirements`` — never an unbound approval
 ``max_age``                  the factors behind the session are older than ``max_age``
 ``essential_acr``            an essential ``acr`` (claims parameter) is not met (OIDC-28)
 ``acr_not_met``              an enforced ``acr_values`` value is not met (DESIGN.md §2)
@@ -46,6 +49,8 @@ REASON_TEXT: Mapping[str, str] = {
     "Please sign in as that user.",
     "prompt_login": "The application asked you to sign in again.",
     "binding_required": "Please check the details below and approve exactly this request.",
+    "binding_unavailable": "Approving these details needs a passkey, and this account has "
+    "none. Add a passkey to your account, then try again.",
     "max_age": "Your last sign-in is too long ago for this action. Please confirm it is you.",
     "essential_acr": "This action needs a stronger sign-in.",
     "acr_not_met": "This action needs a stronger sign-in than your current one.",
@@ -71,7 +76,8 @@ class PolicyRequest:
     binding: bool = False
     before: Sequence[AuthEvent] | None = None
     #: The user can approve the details themselves (a passkey: the challenge is derived
-    #: from them, DESIGN.md §3); then only that approval meets ``binding``.
+    #: from them, DESIGN.md §3). Only that approval ever meets ``binding``; a signed-in
+    #: user who cannot give it gets ``binding_unavailable``.
     approval_required: bool = False
     #: This interaction already holds a bound approval (a stored ``txn_record``).
     approved: bool = False
@@ -137,13 +143,20 @@ def prompt_login(req: PolicyRequest) -> str | None:
 
 
 def binding_required(req: PolicyRequest) -> str | None:
-    """Asked once per transaction: met by this interaction's bound approval (PSD2 RTS
-    Art. 5(1)(b)), or — for a user with no passkey to sign the details — a new event."""
+    """Asked once per transaction, met only by this interaction's bound approval (PSD2 RTS
+    Art. 5(1)(a)-(b): the authentication code is specific to amount and payee).
+
+    Another factor (password, TOTP, a code that does not show the details) never stands in
+    for it: a signed-in user with no binding factor gets ``binding_unavailable``. Before
+    anyone is signed in the user is unknown, so ``no_session`` asks first.
+    """
     if not req.binding:
         return None
     if req.approval_required:
         return None if req.approved else "binding_required"
-    return None if req.new_events() else "binding_required"
+    if req.session_sub is None:
+        return None
+    return "binding_unavailable"
 
 
 def max_age(req: PolicyRequest) -> str | None:

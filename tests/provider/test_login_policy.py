@@ -41,6 +41,7 @@ def test_every_reason_has_words() -> None:
         "essential_acr",
         "id_token_hint_mismatch",
         "binding_required",
+        "binding_unavailable",
         "factor_locked",
     }
     assert all(REASON_TEXT[r] for r in REASONS)
@@ -127,12 +128,18 @@ def test_id_token_hint_mismatch() -> None:
     assert "id_token_hint_mismatch" in decision.reasons
 
 
-def test_binding_requires_a_new_event() -> None:
-    assert evaluate(request([PWD], binding=True)).reasons == ("binding_required",)
+def test_binding_requires_the_bound_approval() -> None:
+    """PSD2 RTS Art. 5: a new event of any factor never approves bound details; a user
+    who cannot give a bound approval (no passkey) gets binding_unavailable."""
     fresh = AuthEvent(methods=("pwd",), at=NOW)
-    assert evaluate(request([PWD, fresh], binding=True, before=[PWD])).satisfied
-    # the same factor again in the same second is still a new event (a multiset, not times)
-    assert evaluate(request([PWD, PWD], binding=True, before=[PWD])).satisfied
+    unbound = evaluate(request([PWD, fresh], binding=True, before=[PWD]))
+    assert unbound.reasons == ("binding_unavailable",)
+    required = request([PWD, fresh], binding=True, before=[PWD], approval_required=True)
+    assert evaluate(required).reasons == ("binding_required",)
+    approved = request(
+        [PWD, fresh], binding=True, before=[PWD], approval_required=True, approved=True
+    )
+    assert evaluate(approved).satisfied
 
 
 def test_achievable_needs_the_right_authenticator() -> None:

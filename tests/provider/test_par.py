@@ -16,6 +16,7 @@ from tests.conformance.harness import (
     pkce_pair,
     provider,
 )
+from tests.rar.bound import approve_with_passkey
 
 __all__ = ["provider"]
 
@@ -79,10 +80,10 @@ async def test_pushed_authorization_details_are_granted(provider: Provider) -> N
     verifier, challenge = pkce_pair()
     data = _params(challenge, authorization_details=json.dumps(PAYMENT))
     body = (await _push(provider, data)).json()
-    result = await provider.authorize_raw(
-        {"client_id": CONFIDENTIAL, "request_uri": body["request_uri"]}
+    code = await approve_with_passkey(
+        provider, {"client_id": CONFIDENTIAL, "request_uri": body["request_uri"]}
     )
-    tokens = await provider.exchange(result.code, verifier)
+    tokens = await provider.exchange(code, verifier)
     assert tokens["authorization_details"][0]["type"] == "payment_initiation"
     assert tokens["authorization_details"][0]["instructedAmount"]["amount"] == "123.50"
     access = decode_unverified(tokens["access_token"])
@@ -160,10 +161,10 @@ async def _granted_code(provider: Provider) -> tuple[str, str]:
     verifier, challenge = pkce_pair()
     data = _params(challenge, authorization_details=json.dumps(PAYMENT))
     body = (await _push(provider, data)).json()
-    result = await provider.authorize_raw(
-        {"client_id": CONFIDENTIAL, "request_uri": body["request_uri"]}
+    code = await approve_with_passkey(
+        provider, {"client_id": CONFIDENTIAL, "request_uri": body["request_uri"]}
     )
-    return result.code, verifier
+    return code, verifier
 
 
 def _token_request(code: str, verifier: str, details: object) -> dict[str, str]:

@@ -21,7 +21,9 @@ from tests.provider.frontchannel import (
     totp_code,
     use_factors,
 )
+from tests.provider.passkeys import use_passkey
 from tests.provider.test_authorize import _payload
+from tests.rar.bound import passkey_payer
 
 
 async def test_1fa_session_asked_for_2fa_is_prompted_acr_not_met(provider: Provider) -> None:
@@ -184,7 +186,7 @@ async def test_pushed_authorization_details_are_shown_and_confirmed(provider: Pr
     shows them from the Provider's own copy, and the code carries them."""
     import secrets
 
-    await sign_in(provider.browser, query())
+    authenticator = await passkey_payer(provider)
     details = [
         {
             "type": "payment_initiation",
@@ -206,9 +208,8 @@ async def test_pushed_authorization_details_are_shown_and_confirmed(provider: Pr
     assert "Merchant A" in shown.text
     assert "1,250.00" in shown.text
     assert "DE02100100109307118603" not in shown.text  # masked IBAN
-    result = rp_params(
-        await submit(provider.browser, shown, "password", username=USERNAME, password=PASSWORD)
-    )
+    assert shown.kinds() == ["webauthn"]  # only an approval over the details binds them
+    result = rp_params(await use_passkey(provider.browser, shown, authenticator))
     payload = await _payload(provider, result["code"])
     granted = payload["authorization_details"]
     assert isinstance(granted, list)

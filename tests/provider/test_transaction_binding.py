@@ -269,9 +269,9 @@ async def test_password_does_not_approve_a_bound_payment(provider: Provider) -> 
 
 
 def test_login_policy_binding_is_met_by_the_approval_only() -> None:
-    """Issue 6 item 3 at the policy level: with a passkey available, binding_required is
-    met only by this interaction's bound approval, however strong the new event; without
-    one, by a new event; an unbound requirement already met asks nothing."""
+    """Issue 6 item 3 at the policy level: binding_required is met only by this
+    interaction's bound approval, however strong the new event; a user who cannot give one
+    gets binding_unavailable; an unbound requirement already met asks nothing."""
     from stepauth.assurance import DEFAULT_LADDER, AuthEvent
     from stepauth.provider.login_policy import PolicyRequest, evaluate
 
@@ -295,6 +295,7 @@ def test_login_policy_binding_is_met_by_the_approval_only() -> None:
 
     assert decide(approval_required=True) == ("binding_required",)
     assert decide(approval_required=True, approved=True) == ()
-    assert decide(approval_required=False) == ()
-    assert "binding_required" in decide(approval_required=False, events=[pwd])
+    # without a factor that binds the details, no event approves them (PSD2 RTS Art. 5)
+    assert decide(approval_required=False) == ("binding_unavailable",)
+    assert "binding_unavailable" in decide(approval_required=False, events=[pwd])
     assert decide(binding=False, before=None) == ()

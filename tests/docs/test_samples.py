@@ -8,6 +8,7 @@ from their own project folder). Shell, console, TOML and text blocks are not run
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,16 +20,39 @@ from tests.docs.samples import samples
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+NEEDS = re.compile(r"<!-- samples need: ([a-z ]+) -->")
+#: What a page may need → the environment variables its samples get, and their fixtures.
+SERVICES = {
+    "postgres": {"DATABASE_URL": "postgres_url"},
+    "redis": {"REDIS_URL": "redis_url", "REDIS_PREFIX": "redis_prefix"},
+}
+
+
+def _needs(path: Path) -> list[str]:
+    found = NEEDS.search(path.read_text(encoding="utf-8"))
+    return found.group(1).split() if found else []
+
+
+def _services(path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
+    return {
+        variable: str(request.getfixturevalue(fixture))
+        for name in _needs(path)
+        for variable, fixture in SERVICES[name].items()
+    }
 
 
 @pytest.mark.parametrize(
     "path", [p for p in DOCS if samples(p)], ids=lambda p: str(p.relative_to(ROOT))
 )
-def test_code_samples_run(path: Path, tmp_path: Path) -> None:
+def test_code_samples_run(path: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     for example in (ROOT / "examples").glob("*"):
         if example.is_file():
             shutil.copy(example, tmp_path / example.name)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
+        **_services(path, request),
+    }
     proc = subprocess.run(
         [sys.executable, "-m", "tests.docs.samples", str(path)],
         cwd=tmp_path,
@@ -43,3 +67,8 @@ def test_code_samples_run(path: Path, tmp_path: Path) -> None:
 
 def test_there_are_samples() -> None:
     assert any(samples(p) for p in DOCS)
+
+
+def test_every_needed_service_is_known() -> None:
+    for path in DOCS:
+        assert set(_needs(path)) <= set(SERVICES), path.name

@@ -22,6 +22,7 @@ from stepauth.assurance import (
     evaluate,
     ladder_from_data,
 )
+from stepauth.assurance.requirement import MAX_AGE_LEEWAY
 from tests.assurance.factories import ACR_1FA, ACR_2FA, DAY, HOUR, NOW
 
 PHR_5MIN = Requirement(("phr",), max_age=300)
@@ -48,6 +49,73 @@ def test_stale_auth_time_exceeds_max_age() -> None:
     claims = {"acr": "phr", "auth_time": NOW - 301}
     assert evaluate(PHR_5MIN, claims, NOW) == StepUp(("phr",), 300, "max_age_exceeded")
     assert isinstance(evaluate(PHR_5MIN, {"acr": "phr", "auth_time": NOW - 300}, NOW), Satisfied)
+
+
+def test_max_age_leeway_widens_the_window_by_exactly_its_value() -> None:
+    """OIDC-09/SU-12: older than max_age plus the leeway → step up."""
+    leeway = MAX_AGE_LEEWAY
+    claims = {"acr": "phr", "auth_time": NOW - 300 - leeway - 1}
+    late = evaluate(PHR_5MIN, claims, NOW, max_age_leeway=leeway)
+    assert late == StepUp(("phr",), 300, "max_age_exceeded")
+    edge = {"acr": "phr", "auth_time": NOW - 300 - leeway}
+    assert isinstance(evaluate(PHR_5MIN, edge, NOW, max_age_leeway=leeway), Satisfied)
+
+
+def test_max_age_leeway_is_a_small_documented_default() -> None:
+    assert 0 < MAX_AGE_LEEWAY <= 10
+
+
+NOW_0 = Requirement(("phr",), max_age=0)
+
+
+def test_max_age_zero_passes_an_authentication_within_the_leeway() -> None:
+    """OIDC-09: max_age=0 with whole-second auth_time is met by one made just now."""
+    lw = MAX_AGE_LEEWAY
+    just_now = {"acr": "phr", "auth_time": int(NOW)}
+    assert isinstance(evaluate(NOW_0, just_now, NOW + 0.9, max_age_leeway=lw), Satisfied)
+    assert evaluate(NOW_0, just_now, NOW + 0.9).reason == "max_age_exceeded"  # type: ignore[union-attr]
+    five = {"acr": "phr", "auth_time": NOW - 5}
+    assert isinstance(evaluate(NOW_0, five, NOW, max_age_leeway=lw), Satisfied)
+    stale = evaluate(NOW_0, {"acr": "phr", "auth_time": NOW - 6}, NOW, max_age_leeway=lw)
+    assert stale == StepUp(("phr",), 0, "max_age_exceeded")
+
+
+def test_max_age_zero_passes_an_authentication_after_the_request() -> None:
+    """OIDC-09: "authenticate now" = authenticated after the step-up request was made,
+    however long the user then took at the OP."""
+    requested = NOW - 400
+    after = {"acr": "phr", "auth_time": requested + 100}
+    assert isinstance(evaluate(NOW_0, after, NOW, not_before=requested), Satisfied)
+    # whole-second auth_time within the leeway before the (fractional) request instant
+    rounded = {"acr": "phr", "auth_time": requested - 5}
+    assert isinstance(
+        evaluate(NOW_0, rounded, NOW, max_age_leeway=MAX_AGE_LEEWAY, not_before=requested),
+        Satisfied,
+    )
+    assert evaluate(NOW_0, rounded, NOW, not_before=requested).reason == "max_age_exceeded"  # type: ignore[union-attr]
+
+
+def test_max_age_zero_refuses_an_authentication_from_before_the_request() -> None:
+    """The session's earlier authentication never answers a later "authenticate now"."""
+    requested = NOW - 400
+    before = {"acr": "phr", "auth_time": requested - 6}
+    result = evaluate(NOW_0, before, NOW, max_age_leeway=MAX_AGE_LEEWAY, not_before=requested)
+    assert result == StepUp(("phr",), 0, "max_age_exceeded")
+
+
+def test_not_before_never_loosens_a_positive_max_age() -> None:
+    requested = NOW - 400
+    claims = {"acr": "phr", "auth_time": NOW - 360}
+    result = evaluate(Requirement(("phr",), 60), claims, NOW, not_before=requested)
+    assert result == StepUp(("phr",), 60, "max_age_exceeded")
+
+
+def test_not_before_does_not_excuse_a_weaker_acr_or_a_future_auth_time() -> None:
+    requested = NOW - 10
+    weak = evaluate(NOW_0, {"acr": ACR_2FA, "auth_time": NOW}, NOW, not_before=requested)
+    assert weak.reason == "acr_not_met"  # type: ignore[union-attr]
+    ahead = {"acr": "phr", "auth_time": NOW + 3600}
+    assert evaluate(NOW_0, ahead, NOW, not_before=requested).reason == "auth_time_in_future"  # type: ignore[union-attr]
 
 
 def test_without_max_age_the_level_window_applies() -> None:
@@ -200,6 +268,31 @@ def test_malformed_auth_time_never_satisfies(
     if isinstance(result, Satisfied):
         assert result.acr == acr
         assert NOW - result.auth_time >= 0
+
+
+@given(
+    requirement=_requirements,
+    age=st.floats(0, 10**9, allow_nan=False),
+    requested_ago=st.one_of(st.none(), st.floats(0, 10**9, allow_nan=False)),
+)
+def test_satisfied_means_fresh_enough(
+    requirement: Requirement, age: float, requested_ago: float | None
+) -> None:
+    """SU-12: a pass is never older than max_age + leeway, except an authentication made
+    after the max_age=0 request it answers."""
+    not_before = None if requested_ago is None else NOW - requested_ago
+    claims = {"acr": "phrh", "auth_time": NOW - age}
+    result = evaluate(
+        requirement, claims, NOW, max_age_leeway=MAX_AGE_LEEWAY, not_before=not_before
+    )
+    if isinstance(result, Satisfied) and requirement.max_age is not None:
+        within = age <= requirement.max_age + MAX_AGE_LEEWAY
+        after_request = (
+            requirement.max_age == 0
+            and not_before is not None
+            and NOW - age >= not_before - MAX_AGE_LEEWAY
+        )
+        assert within or after_request
 
 
 def test_downgrade_token_with_unregistered_acr_is_refused() -> None:

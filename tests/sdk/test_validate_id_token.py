@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from stepauth.assurance import Requirement
+from stepauth.assurance.requirement import MAX_AGE_LEEWAY
 from stepauth.sdk import KeySet, validate_id_token
 from stepauth.sdk.errors import (
     DisallowedAlgorithm,
@@ -279,17 +280,24 @@ def test_missing_auth_time_fails_when_max_age_was_sent(keys: Keys) -> None:
 
 
 def test_too_old_auth_time_fails(keys: Keys) -> None:
-    token = sign(id_claims(auth_time=NOW - 301), keys.rsa)
+    """OIDC-34: older than max_age plus the documented max_age leeway → step up."""
+    token = sign(id_claims(auth_time=NOW - 300 - MAX_AGE_LEEWAY - 1), keys.rsa)
     with pytest.raises(InsufficientAuthentication) as info:
         check(token, keys.key_set(), requirement=Requirement(("phr",), 300), leeway=0)
     assert info.value.step_up.reason == "max_age_exceeded"
     assert info.value.step_up.max_age == 300
+    exact = sign(id_claims(auth_time=NOW - 301), keys.rsa)
+    with pytest.raises(InsufficientAuthentication):
+        check(exact, keys.key_set(), requirement=Requirement(("phr",), 300), max_age_leeway=0)
 
 
 def test_max_age_boundary_is_inclusive(keys: Keys) -> None:
-    """now - auth_time <= max_age passes (OIDC-34)."""
+    """now - auth_time <= max_age (+ leeway) passes (OIDC-34)."""
     token = sign(id_claims(auth_time=NOW - 300), keys.rsa)
-    assert check(token, keys.key_set(), requirement=Requirement(("phr",), 300), leeway=0)
+    req = Requirement(("phr",), 300)
+    assert check(token, keys.key_set(), requirement=req, leeway=0, max_age_leeway=0)
+    edge = sign(id_claims(auth_time=NOW - 300 - MAX_AGE_LEEWAY), keys.rsa)
+    assert check(edge, keys.key_set(), requirement=req, leeway=0)
 
 
 def test_smaller_of_request_and_requirement_max_age_wins(keys: Keys) -> None:
@@ -301,11 +309,30 @@ def test_smaller_of_request_and_requirement_max_age_wins(keys: Keys) -> None:
 
 
 def test_max_age_zero_needs_authentication_now(keys: Keys) -> None:
-    """max_age=0 is prompt=login (OIDC-05): only an authentication at `now` passes."""
+    """max_age=0 is prompt=login (OIDC-05): an authentication within the max_age leeway of
+    now (whole-second auth_time, clock skew) passes; an older one does not."""
     req = Requirement(("phr",), 0)
     assert check(sign(id_claims(auth_time=NOW), keys.rsa), keys.key_set(), requirement=req)
+    lw = int(MAX_AGE_LEEWAY)
+    just = sign(id_claims(auth_time=NOW - lw), keys.rsa)
+    assert check(just, keys.key_set(), requirement=req)
+    with pytest.raises(InsufficientAuthentication) as info:
+        check(sign(id_claims(auth_time=NOW - lw - 1), keys.rsa), keys.key_set(), requirement=req)
+    assert info.value.step_up.reason == "max_age_exceeded"
+
+
+def test_max_age_zero_is_met_by_an_authentication_after_the_request(keys: Keys) -> None:
+    """OIDC-09: "authenticate now" = after the request was made (not_before), however long
+    the user took; an authentication from before the request never passes."""
+    req = Requirement(("phr",), 0)
+    requested = NOW - 120
+    after = sign(id_claims(auth_time=requested + 30), keys.rsa)
+    assert check(after, keys.key_set(), requirement=req, not_before=requested)
     with pytest.raises(InsufficientAuthentication):
-        check(sign(id_claims(auth_time=NOW - 1), keys.rsa), keys.key_set(), requirement=req)
+        check(after, keys.key_set(), requirement=req)
+    before = sign(id_claims(auth_time=requested - MAX_AGE_LEEWAY - 1), keys.rsa)
+    with pytest.raises(InsufficientAuthentication):
+        check(before, keys.key_set(), requirement=req, not_before=requested)
 
 
 @pytest.mark.parametrize("auth_time", ["1764000000", True, -1, None])

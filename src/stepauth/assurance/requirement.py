@@ -10,8 +10,20 @@ It fails closed (SU-12, OIDC-20/21, G-05, G-07):
   negative one → ``auth_time_invalid``; one later than ``now + leeway`` →
   ``auth_time_in_future``;
 * ``now - auth_time`` above the requirement's ``max_age`` — or, without one, above the
-  maximum age of the level the ``acr`` was matched against (DESIGN §2.1) →
-  ``max_age_exceeded``.
+  maximum age of the level the ``acr`` was matched against (DESIGN §2.1) — plus
+  ``max_age_leeway`` → ``max_age_exceeded``.
+
+Freshness and clock skew. ``auth_time`` is whole seconds (OIDC Core §2) and the OP's clock
+is not the RP's, so an exact ``now - auth_time <= max_age`` would refuse an authentication
+that happened a moment ago: ``max_age=0`` ("authenticate now", OIDC Core §3.1.2.1) could
+never pass. ``max_age_leeway`` is added to every window. :func:`evaluate` itself is exact
+by default (0, the Provider's own rule, so both sides agree); every SDK caller — ID tokens
+in browser apps, access tokens in APIs — passes :data:`MAX_AGE_LEEWAY` (5 s) unless
+configured otherwise, so an API that checks ``max_age=0`` on an access token accepts an
+authentication at most that old. A browser flow knows more: when it started the step-up request.
+``not_before`` is that instant; with ``max_age=0`` an ``auth_time`` at or after
+``not_before - max_age_leeway`` ("authenticated after the request was made") is fresh
+however long the user took at the OP. ``not_before`` never loosens a positive ``max_age``.
 
 Both claims are required even when the requirement names no ``acr`` value: a token
 that does not say how and when its user authenticated never satisfies a step-up.
@@ -28,6 +40,7 @@ from stepauth.assurance.errors import InvalidRequirement
 from stepauth.assurance.levels import DEFAULT_LADDER, Ladder
 
 __all__ = [
+    "MAX_AGE_LEEWAY",
     "REASONS",
     "Requirement",
     "Satisfied",
@@ -57,6 +70,9 @@ REASONS: Final = frozenset(
     }
 )
 """Every stable ``StepUp.reason`` value."""
+
+MAX_AGE_LEEWAY: Final = 5.0
+"""Seconds the SDK adds to ``max_age`` windows: whole-second ``auth_time`` and clock skew."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +135,16 @@ def evaluate(
     now: float,
     leeway: float = 0,
     ladder: Ladder = DEFAULT_LADDER,
+    *,
+    max_age_leeway: float = 0,
+    not_before: float | None = None,
 ) -> Satisfied | StepUp:
-    """Decide whether token ``claims`` meet ``requirement`` at ``now`` (SU-12)."""
+    """Decide whether token ``claims`` meet ``requirement`` at ``now`` (SU-12).
+
+    ``leeway`` bounds how far ``auth_time`` may lie in the future (clock skew);
+    ``max_age_leeway`` is added to the freshness window; ``not_before`` is when the step-up
+    request for ``max_age=0`` was made (see the module docstring).
+    """
     if type(claims) is not dict and not isinstance(claims, Mapping):
         return StepUp(requirement.acr_values, requirement.max_age, CLAIMS_INVALID)
     acr = claims.get("acr")
@@ -155,7 +179,12 @@ def evaluate(
             reason = AUTH_TIME_IN_FUTURE
         else:
             max_age = requirement.max_age if requirement.max_age is not None else level_max_age
-            if max_age is not None and now - auth_time > max_age:
+            if (
+                max_age is not None
+                and now - auth_time > max_age + max_age_leeway
+                # max_age=0 is also met by an authentication after the request was made.
+                and (max_age != 0 or not_before is None or auth_time < not_before - max_age_leeway)
+            ):
                 reason = MAX_AGE_EXCEEDED
     if reason is None:
         return Satisfied(acr=str(acr), auth_time=auth_time)

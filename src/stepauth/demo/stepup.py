@@ -6,6 +6,10 @@ meet it (:meth:`BrowserStepUp.check`), and a bound action must also find an unus
 exactly its ``authorization_details`` (:meth:`BrowserStepUp.check_bound`). Anything short
 of that sends the browser to the Provider; after the callback it lands on ``resume`` (a GET
 page), never on an automatically replayed POST.
+
+A policy's ``max_age = 0`` ("authenticate now") is passed on as it is: the Provider
+authenticates anew, and the SDK accepts the answer because its ``auth_time`` is after the
+step-up request (one action per step-up).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from stepauth.policy import Context, Decision, Policy
 from stepauth.sdk import BrowserStepUp
 from stepauth.sdk.binding import Binding
 
-__all__ = ["ASKED", "FRESH_SECONDS", "LOGIN_REQUIREMENT", "Gate", "Passed", "StepUpNeeded"]
+__all__ = ["ASKED", "LOGIN_REQUIREMENT", "Gate", "Passed", "StepUpNeeded"]
 
 #: Signing in to the bank needs any first factor; every stronger need comes from the policy.
 LOGIN_REQUIREMENT = Requirement(("urn:stepauth:acr:1fa",), None)
@@ -46,19 +50,6 @@ class StepUpNeeded:
     reason: str
 
 
-#: How the bank checks a policy's ``max_age = 0`` ("authenticate now"): the ID token's
-#: ``auth_time`` must be at most this old. ``evaluate`` compares ``now - auth_time`` with
-#: ``max_age`` without leeway and ``auth_time`` is whole seconds, so a literal 0 could never
-#: be met; a bound action always makes the Provider authenticate anew (binding_required).
-FRESH_SECONDS = 60
-
-
-def _checkable(requirement: Requirement | None) -> Requirement | None:
-    if requirement is None or requirement.max_age != 0:
-        return requirement
-    return Requirement(requirement.acr_values, FRESH_SECONDS)
-
-
 def _fixed(details: Sequence[Mapping[str, Any]]) -> Binding:
     frozen = [dict(d) for d in details]
     return Binding(lambda _fields: frozen)
@@ -81,7 +72,7 @@ class Gate:
         decision = self.policy.decide(action, context)
         explanation = self.policy.explain(action, context)
         claims = self.browser.claims(session) or {}
-        requirement = _checkable(decision.requirement)
+        requirement = decision.requirement
         if requirement is None:
             return Passed(decision, explanation, claims, verified_now=False)
         binding = _fixed(details) if decision.bind and details else None

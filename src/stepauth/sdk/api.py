@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from stepauth.assurance import Requirement, StepUp
+from stepauth.assurance.requirement import MAX_AGE_LEEWAY
 from stepauth.sdk._io import Flow
-from stepauth.sdk.errors import InsufficientAuthentication, InvalidToken, SDKError
+from stepauth.sdk.errors import InsufficientAuthentication, InvalidToken, KeyNotFound, SDKError
 from stepauth.sdk.jose import KeySet, parse_header
 from stepauth.sdk.jwks import JWKSCache
 from stepauth.sdk.profiles import STEPAUTH, Profile
-from stepauth.sdk.validate import ACCESS_TOKEN_ALGS, validate_access_token
+from stepauth.sdk.validate import ACCESS_TOKEN_ALGS, AccessTokenValidator
 
 __all__ = ["AuthErrorResponse", "ResourceServer", "challenge_for", "error_response"]
 
@@ -71,7 +72,13 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 class ResourceServer:
-    """Validates access tokens of one issuer for one audience."""
+    """Validates access tokens of one issuer for one audience.
+
+    ``leeway`` is the clock skew allowed on ``exp`` and a future ``auth_time``;
+    ``max_age_leeway`` (default :data:`~stepauth.assurance.requirement.MAX_AGE_LEEWAY`, 5 s)
+    is added to a route's ``max_age``: an API has no step-up request of its own to compare
+    ``auth_time`` with, so a ``max_age=0`` route accepts an authentication at most that old.
+    """
 
     def __init__(
         self,
@@ -83,9 +90,11 @@ class ResourceServer:
         allowed_algs: Sequence[str] = ACCESS_TOKEN_ALGS,
         expected_typ: str | None = "at+jwt",
         leeway: float = 30,
+        max_age_leeway: float = MAX_AGE_LEEWAY,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.issuer = issuer
+        self.max_age_leeway = max_age_leeway
         self.audience = audience
         self.jwks = jwks
         self.profile = profile
@@ -93,22 +102,24 @@ class ResourceServer:
         self.expected_typ = expected_typ
         self.leeway = leeway
         self.clock = clock
+        self._validator = AccessTokenValidator(
+            expected_issuer=issuer,
+            expected_audience=audience,
+            allowed_algs=self.allowed_algs,
+            expected_typ=expected_typ,
+            leeway=leeway,
+            max_age_leeway=max_age_leeway,
+            ladder=profile.ladder,
+        )
 
     def _validate(
         self, token: str, keys: KeySet, requirement: Requirement | None
     ) -> dict[str, Any]:
         now = self.clock()
-        claims = validate_access_token(
-            token,
-            expected_issuer=self.issuer,
-            expected_audience=self.audience,
-            jwks=keys,
-            allowed_algs=self.allowed_algs,
-            expected_typ=self.expected_typ,
-            now=now,
-            leeway=self.leeway,
-        )
-        self.profile.check(claims, requirement, now=now, leeway=self.leeway)
+        claims = self._validator.validate(token, keys, now)
+        if requirement is not None:
+            profile = self.profile
+            self._validator.check(profile.normalize(claims), requirement, now, profile.ladder)
         return claims
 
     def flow(self, token: str, requirement: Requirement | None) -> Flow[dict[str, Any]]:
@@ -119,11 +130,21 @@ class ResourceServer:
         """Claims of a valid, sufficient token; raises InvalidToken / InsufficientAuthentication."""
         if token is None:
             raise InvalidToken("no bearer token")
-        keys = self.jwks.for_token(token)
-        return self._validate(token, keys, requirement)
+        keys = self.jwks.current()
+        if keys is not None:
+            try:
+                return self._validate(token, keys, requirement)
+            except KeyNotFound:
+                pass  # a kid the cached set lacks: the cache decides whether to refetch
+        return self._validate(token, self.jwks.for_token(token), requirement)
 
     async def averify(self, token: str | None, requirement: Requirement | None) -> dict[str, Any]:
         if token is None:
             raise InvalidToken("no bearer token")
-        keys = await self.jwks.afor_token(token)
-        return self._validate(token, keys, requirement)
+        keys = self.jwks.current()
+        if keys is not None:
+            try:
+                return self._validate(token, keys, requirement)
+            except KeyNotFound:
+                pass
+        return self._validate(token, await self.jwks.afor_token(token), requirement)

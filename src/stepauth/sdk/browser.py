@@ -8,6 +8,15 @@ redirect for a GET, with a confirmation page for anything else (never an automat
 
 Errors from the OP end the flow with an outcome page; nothing here redirects the browser to
 the OP a second time for the same interruption, so a step-up can never loop.
+
+After a callback the session holds the ID token, its claims and the access token (for the
+app's calls to APIs: :meth:`BrowserStepUp.access_token`). A requirement with ``max_age=0``
+("authenticate now") is met by an authentication made after the step-up request that asked
+for it (``requested_at`` in the session): that mark is consumed by the first check it
+satisfies, so the next such action asks again, and lapses ``fresh_ttl`` seconds after the
+callback (time to confirm the interrupted action, not to keep for later). Without the mark,
+``max_age=0`` allows :data:`stepauth.assurance.requirement.MAX_AGE_LEEWAY` seconds
+(whole-second ``auth_time``).
 """
 
 from __future__ import annotations
@@ -57,6 +66,7 @@ class BrowserStepUp:
         pending_ttl: float = 600,
         grants: GrantStore | None = None,
         grant_ttl: float = 300,
+        fresh_ttl: float = 120,
         callback_path: str = "/stepauth/callback",
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -65,6 +75,7 @@ class BrowserStepUp:
         self.pending_ttl = pending_ttl
         self.grants = grants or MemoryGrantStore()
         self.grant_ttl = grant_ttl
+        self.fresh_ttl = fresh_ttl
         self.callback_path = callback_path
         self.clock = clock or rp.clock
 
@@ -76,15 +87,43 @@ class BrowserStepUp:
             return claims
         return None
 
+    @staticmethod
+    def access_token(session: Mapping[str, Any]) -> str | None:
+        """The access token of the session's last token response (for calls to APIs)."""
+        data = session.get(SESSION_KEY)
+        token = data.get("access_token") if isinstance(data, Mapping) else None
+        return token if isinstance(token, str) else None
+
     def check(self, session: Mapping[str, Any], requirement: Requirement) -> StepUp | None:
-        """``None`` when the session meets ``requirement``, else what is missing."""
+        """``None`` when the session meets ``requirement``, else what is missing.
+
+        For ``max_age=0`` the session's ``requested_at`` mark (set by the callback of a
+        ``max_age=0`` step-up) stands in for the freshness window and is consumed here.
+        """
         claims = self.claims(session)
         if claims is None:
             return StepUp(requirement.acr_values, requirement.max_age, "no_session")
+        data = session[SESSION_KEY]
+        now = self.clock()
+        requested_at = data.get("requested_at") if requirement.max_age == 0 else None
+        fresh_until = data.get("fresh_until")
+        if type(requested_at) is not float or type(fresh_until) is not float or now > fresh_until:
+            requested_at = None
         try:
-            self.rp.profile.check(claims, requirement, now=self.clock(), leeway=self.rp.leeway)
+            self.rp.profile.check(
+                claims,
+                requirement,
+                now=now,
+                leeway=self.rp.leeway,
+                max_age_leeway=self.rp.max_age_leeway,
+                not_before=requested_at,
+            )
         except InsufficientAuthentication as exc:
             return exc.step_up
+        if requested_at is not None and isinstance(session, MutableMapping):
+            # One "authenticate now" answers one action: the next one asks again.
+            drop = ("requested_at", "fresh_until")
+            session[SESSION_KEY] = {k: v for k, v in data.items() if k not in drop}
         return None
 
     def check_bound(
@@ -156,7 +195,10 @@ class BrowserStepUp:
         if action is None:
             raise StateMismatch("the authorization request is unknown, used or expired")
         tokens = yield from self.rp.finish_flow(
-            params, action.request, expected_subject=action.subject
+            params,
+            action.request,
+            expected_subject=action.subject,
+            requested_at=action.created_at,
         )
         if action.request.authorization_details:
             binding = action.binding or Binding(lambda fields: ())
@@ -169,7 +211,13 @@ class BrowserStepUp:
             )
             grants = [g for g in session.get(_GRANTS_KEY, []) if isinstance(g, str)]
             session[_GRANTS_KEY] = [*grants[-(_MAX_OPEN_STATES - 1) :], grant_id]
-        session[SESSION_KEY] = {"claims": dict(tokens.claims), "id_token": tokens.id_token}
+        stored: dict[str, Any] = {"claims": dict(tokens.claims), "id_token": tokens.id_token}
+        if tokens.access_token is not None:
+            stored["access_token"] = tokens.access_token
+        if action.request.max_age == 0:
+            stored["requested_at"] = float(action.created_at)
+            stored["fresh_until"] = float(self.clock() + self.fresh_ttl)
+        session[SESSION_KEY] = stored
         if action.method in ("GET", "HEAD"):
             return Resume(redirect=action.path)
         return Resume(confirm_html=render_confirm_page(action))

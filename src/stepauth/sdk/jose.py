@@ -38,6 +38,8 @@ __all__ = [
     "PublicKey",
     "b64url_decode",
     "b64url_encode",
+    "decode_claims",
+    "header_of",
     "parse_header",
     "verify_compact",
 ]
@@ -169,7 +171,10 @@ class PublicKey:
 
     def verify(self, alg: str, signing_input: bytes, signature: bytes) -> None:
         """Verify a JWS signature; raise :class:`InvalidSignature` when it does not hold."""
-        spec = self.check_alg(alg)
+        self.verify_spec(self.check_alg(alg), signing_input, signature)
+
+    def verify_spec(self, spec: _Alg, signing_input: bytes, signature: bytes) -> None:
+        """:meth:`verify` with an algorithm :meth:`check_alg` already accepted for this key."""
         try:
             if spec.kind in ("pkcs1", "pss"):
                 self.key.verify(signature, signing_input, spec.padding, spec.hasher)
@@ -266,13 +271,18 @@ def parse_header(token: str) -> tuple[JWSHeader, str, str, str]:
     if len(parts) != 3:
         raise MalformedToken("a compact JWS has three dot-separated parts (JWE is not accepted)")
     h64, p64, s64 = parts
+    return header_of(h64), h64, p64, s64
+
+
+def header_of(h64: str) -> JWSHeader:
+    """The parsed protected header of an encoded one (memoised, bounded)."""
     header = _HEADER_CACHE.get(h64)
     if header is None:
         header = _decode_header(h64)
         if len(_HEADER_CACHE) >= _HEADER_CACHE_MAX:
             _HEADER_CACHE.clear()
         _HEADER_CACHE[h64] = header
-    return header, h64, p64, s64
+    return header
 
 
 def _decode_header(h64: str) -> JWSHeader:
@@ -332,10 +342,15 @@ def verify_compact(
     except UnicodeEncodeError as exc:
         raise MalformedToken("a compact JWS is ASCII") from exc
     key.verify(alg, signing_input, b64url_decode(s64))
+    return header, decode_claims(p64)
+
+
+def decode_claims(p64: str) -> dict[str, Any]:
+    """The JWT claims of a payload segment whose signature was verified (one JSON object)."""
     try:
         claims = _loads(b64url_decode(p64).decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise MalformedToken("JWT claims are not JSON") from exc
-    if not isinstance(claims, dict):
+    if type(claims) is not dict:
         raise MalformedToken("JWT claims are not a JSON object")
-    return header, claims
+    return claims

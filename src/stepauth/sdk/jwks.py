@@ -126,6 +126,12 @@ class JWKSCache:
         """The current key set without any I/O (``None`` before the first fetch)."""
         return self._keys
 
+    def current(self) -> KeySet | None:
+        """The key set while it is fresh, else ``None`` (no I/O: the hot path's check)."""
+        if self._clock() < self._expires_at:
+            return self._keys
+        return None
+
     def key_set(self, kid: str | None = None) -> KeySet:
         """The key set that can verify a token naming ``kid`` (fetching when needed)."""
         keys = self._keys

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from stepauth.assurance import DEFAULT_LADDER, Ladder, Requirement, StepUp, build_challenge
+from stepauth.assurance.requirement import MAX_AGE_LEEWAY
 from stepauth.sdk.errors import InvalidAuthorizationRequest
 from stepauth.sdk.validate import check_requirement
 
@@ -112,6 +113,8 @@ class Profile:
         max_age: int | None = None,
         now: float,
         leeway: float = 0,
+        max_age_leeway: float = MAX_AGE_LEEWAY,
+        not_before: float | None = None,
     ) -> None:
         """Steps 12-13 on the IdP's claims; raises ``InsufficientAuthentication``."""
         check_requirement(
@@ -121,6 +124,8 @@ class Profile:
             now=now,
             leeway=leeway,
             ladder=self.ladder,
+            max_age_leeway=max_age_leeway,
+            not_before=not_before,
         )
 
 

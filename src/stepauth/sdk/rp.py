@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
 from stepauth.assurance import Requirement
+from stepauth.assurance.requirement import MAX_AGE_LEEWAY
 from stepauth.sdk._io import Flow, run_async, run_sync
 from stepauth.sdk.authorize import (
     AuthorizationRequest,
@@ -51,6 +52,7 @@ class ProviderMetadata:
     pushed_authorization_request_endpoint: str | None = None
     iss_parameter_supported: bool = False
     acr_values_supported: tuple[str, ...] = ()
+    end_session_endpoint: str | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, expected_issuer: str) -> ProviderMetadata:
@@ -70,6 +72,7 @@ class ProviderMetadata:
                     data.get("authorization_response_iss_parameter_supported", False)
                 ),
                 acr_values_supported=tuple(data.get("acr_values_supported") or ()),
+                end_session_endpoint=_str(data.get("end_session_endpoint")),
             )
         except KeyError as exc:
             raise SDKError(f"discovery metadata lacks {exc.args[0]}") from exc
@@ -125,11 +128,13 @@ class RelyingParty:
         jwks: JWKSCache | None = None,
         id_token_algs: Sequence[str] = ID_TOKEN_ALGS,
         leeway: float = 60,
+        max_age_leeway: float = MAX_AGE_LEEWAY,
         clock: Callable[[], float] = time.time,
         client: httpx.Client | None = None,
         async_client: httpx.AsyncClient | None = None,
     ) -> None:
         self.metadata = metadata
+        self.max_age_leeway = max_age_leeway
         self.client_id = client_id
         self.redirect_uri = redirect_uri
         self.client_secret = client_secret
@@ -166,6 +171,37 @@ class RelyingParty:
             id_token_hint=id_token_hint,
             authorization_details=authorization_details,
         )
+
+    def logout_url(
+        self,
+        *,
+        id_token_hint: str | None = None,
+        post_logout_redirect_uri: str | None = None,
+        state: str | None = None,
+    ) -> str:
+        """Where to send the browser to end the OP session too (RP-Initiated Logout 1.0 §2).
+
+        ``id_token_hint`` is the ID token the OP issued to this client (the OP then knows
+        whose session to end without asking); ``post_logout_redirect_uri`` must be one the
+        client registered and comes with ``client_id`` (§3); ``state`` is echoed back on it.
+        """
+        endpoint = self.metadata.end_session_endpoint
+        if endpoint is None:
+            raise SDKError("the OP has no end_session_endpoint")
+        params: dict[str, str] = {}
+        if id_token_hint is not None:
+            params["id_token_hint"] = id_token_hint
+        if post_logout_redirect_uri is not None:
+            params["post_logout_redirect_uri"] = post_logout_redirect_uri
+            params["client_id"] = self.client_id
+            if state is not None:
+                params["state"] = state
+        elif state is not None:
+            raise SDKError("state is only returned with a post_logout_redirect_uri")
+        if not params:
+            params["client_id"] = self.client_id
+        sep = "&" if urlsplit(endpoint).query else "?"
+        return f"{endpoint}{sep}{urlencode(params)}"
 
     def _auth(self, body: dict[str, str]) -> dict[str, str]:
         headers = {"Accept": "application/json"}
@@ -204,8 +240,13 @@ class RelyingParty:
         request: AuthorizationRequest,
         *,
         expected_subject: str | None = None,
+        requested_at: float | None = None,
     ) -> Flow[Tokens]:
-        """Callback → code exchange → ID token validation → requirement (steps 12-13)."""
+        """Callback → code exchange → ID token validation → requirement (steps 12-13).
+
+        ``requested_at``: when the authorization request was made; with ``max_age=0`` an
+        ``auth_time`` from then on is fresh (:func:`stepauth.assurance.evaluate`).
+        """
         response = handle_callback(
             params,
             expected_state=request.state,
@@ -245,7 +286,13 @@ class RelyingParty:
         )
         # Steps 12-13 through the profile, so vendor vocabularies are translated first.
         self.profile.check(
-            claims, request.requirement, max_age=request.max_age, now=now, leeway=self.leeway
+            claims,
+            request.requirement,
+            max_age=request.max_age,
+            now=now,
+            leeway=self.leeway,
+            max_age_leeway=self.max_age_leeway,
+            not_before=requested_at,
         )
         if expected_subject is not None and claims.get("sub") != expected_subject:
             # OIDC-11: a step-up must come back for the same user.
@@ -275,8 +322,12 @@ class RelyingParty:
         request: AuthorizationRequest,
         *,
         expected_subject: str | None = None,
+        requested_at: float | None = None,
     ) -> Tokens:
-        return self.drive(self.finish_flow(params, request, expected_subject=expected_subject))
+        flow = self.finish_flow(
+            params, request, expected_subject=expected_subject, requested_at=requested_at
+        )
+        return self.drive(flow)
 
     async def afinish(
         self,
@@ -284,8 +335,11 @@ class RelyingParty:
         request: AuthorizationRequest,
         *,
         expected_subject: str | None = None,
+        requested_at: float | None = None,
     ) -> Tokens:
-        flow = self.finish_flow(params, request, expected_subject=expected_subject)
+        flow = self.finish_flow(
+            params, request, expected_subject=expected_subject, requested_at=requested_at
+        )
         return await self.adrive(flow)
 
     def drive(self, flow: Flow[T]) -> T:

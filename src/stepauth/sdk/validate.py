@@ -19,7 +19,8 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final
 
-from stepauth.assurance import DEFAULT_LADDER, Ladder, Requirement, StepUp, evaluate
+from stepauth.assurance import DEFAULT_LADDER, Ladder, Requirement, Satisfied, StepUp, evaluate
+from stepauth.assurance.requirement import MAX_AGE_LEEWAY
 from stepauth.sdk.errors import (
     DisallowedAlgorithm,
     InsufficientAuthentication,
@@ -33,11 +34,21 @@ from stepauth.sdk.errors import (
     MissingClaim,
     TokenExpired,
 )
-from stepauth.sdk.jose import KeySet, verify_compact
+from stepauth.sdk.jose import (
+    ALGORITHMS,
+    JWSHeader,
+    KeySet,
+    PublicKey,
+    b64url_decode,
+    decode_claims,
+    header_of,
+    verify_compact,
+)
 
 __all__ = [
     "ACCESS_TOKEN_ALGS",
     "ID_TOKEN_ALGS",
+    "AccessTokenValidator",
     "check_requirement",
     "validate_access_token",
     "validate_id_token",
@@ -49,6 +60,8 @@ ID_TOKEN_ALGS: Final = ("RS256",)
 ACCESS_TOKEN_ALGS: Final = ("RS256", "PS256", "ES256", "EdDSA")
 
 _AT_JWT_TYPES: Final = frozenset({"at+jwt", "application/at+jwt"})
+_HEADERS_MAX: Final = 64
+_FINITE: Final = 1e300  # a JSON number inside this range is finite; others take the slow path
 
 
 def _number(claims: Mapping[str, Any], name: str) -> float:
@@ -131,12 +144,16 @@ def check_requirement(
     now: float,
     leeway: float = 0,
     ladder: Ladder = DEFAULT_LADDER,
+    max_age_leeway: float = MAX_AGE_LEEWAY,
+    not_before: float | None = None,
 ) -> None:
     """Steps 12-13 (and RFC 9470 SU-12): ``acr`` appropriate, ``auth_time`` present and fresh.
 
     ``max_age`` is the value sent in the authorization request; it is combined with the
     requirement's own (the smaller wins). A missing ``auth_time`` when ``max_age`` was sent is
-    a failure, not a pass (OIDC-34). Raises :class:`InsufficientAuthentication` carrying the
+    a failure, not a pass (OIDC-34). ``max_age_leeway`` and ``not_before`` are those of
+    :func:`stepauth.assurance.evaluate` (``not_before``: when the step-up request for
+    ``max_age=0`` was made). Raises :class:`InsufficientAuthentication` carrying the
     :class:`StepUp` that would pass.
     """
     acr_values: tuple[str, ...] = requirement.acr_values if requirement else ()
@@ -154,7 +171,15 @@ def check_requirement(
         wanted = requirement  # the common case: no new Requirement per request
     else:
         wanted = Requirement(acr_values, effective_max_age)
-    outcome = evaluate(wanted, claims, now, leeway=leeway, ladder=ladder)
+    outcome = evaluate(
+        wanted,
+        claims,
+        now,
+        leeway,
+        ladder,
+        max_age_leeway=max_age_leeway,
+        not_before=not_before,
+    )
     if isinstance(outcome, StepUp):
         raise InsufficientAuthentication(
             f"authentication does not meet the requirement ({outcome.reason})", step_up=outcome
@@ -176,12 +201,16 @@ def validate_id_token(
     now: float | None = None,
     leeway: float = 60,
     ladder: Ladder = DEFAULT_LADDER,
+    max_age_leeway: float = MAX_AGE_LEEWAY,
+    not_before: float | None = None,
 ) -> dict[str, Any]:
     """Validate an ID Token from the token endpoint (OIDC Core §3.1.3.7) and return its claims.
 
     ``expected_audience`` is the client_id; ``expected_nonce`` the nonce sent in the request
     (``None`` only when none was sent). ``max_age`` is the value sent in the request;
-    ``requirement`` the per-action assurance (step 12 ``acr``, step 13 ``auth_time``).
+    ``requirement`` the per-action assurance (step 12 ``acr``, step 13 ``auth_time``);
+    ``max_age_leeway`` is added to the freshness window and ``not_before`` is when the
+    request was made (with ``max_age=0``, an ``auth_time`` from then on is fresh).
     """
     now = time.time() if now is None else now
     if not isinstance(token, str):
@@ -215,8 +244,157 @@ def validate_id_token(
         if not isinstance(nonce, str) or not same(nonce, expected_nonce):
             raise InvalidNonce("nonce is missing or does not match the one sent")
     # Steps 12-13: acr and auth_time.
-    check_requirement(claims, requirement, max_age=max_age, now=now, leeway=leeway, ladder=ladder)
+    check_requirement(
+        claims,
+        requirement,
+        max_age=max_age,
+        now=now,
+        leeway=leeway,
+        ladder=ladder,
+        max_age_leeway=max_age_leeway,
+        not_before=not_before,
+    )
     return claims
+
+
+class AccessTokenValidator:
+    """RFC 9068 §4 checks for one issuer and audience, prepared once (a resource server's).
+
+    Everything that depends only on the configuration and the protected header is worked
+    out once per encoded header and key set - the ``alg`` allow-list and registry, ``crit``,
+    the key named by ``kid`` and its ``kty``/``alg`` match, ``typ`` - and kept in a small
+    bounded map; a new key set (rotation) starts it afresh. The signature, the claims and the
+    requirement are checked on every call, in the order of :func:`validate_access_token`:
+    nothing about a token is ever remembered, only about its header.
+    """
+
+    __slots__ = (
+        "_algs",
+        "_audience",
+        "_by_header",
+        "_issuer",
+        "_issuer_bytes",
+        "_keys",
+        "expected_typ",
+        "ladder",
+        "leeway",
+        "max_age_leeway",
+    )
+
+    def __init__(
+        self,
+        *,
+        expected_issuer: str,
+        expected_audience: str,
+        allowed_algs: Sequence[str] = ACCESS_TOKEN_ALGS,
+        expected_typ: str | None = "at+jwt",
+        leeway: float = 30,
+        max_age_leeway: float = MAX_AGE_LEEWAY,
+        ladder: Ladder = DEFAULT_LADDER,
+    ) -> None:
+        _check_allowed(tuple(allowed_algs))
+        self._algs = frozenset(a for a in allowed_algs if a in ALGORITHMS)
+        self._issuer = expected_issuer
+        self._issuer_bytes = expected_issuer.encode("utf-8", "surrogatepass")
+        self._audience = expected_audience
+        self.expected_typ = expected_typ
+        self.leeway = leeway
+        self.max_age_leeway = max_age_leeway
+        self.ladder = ladder
+        self._keys: KeySet | None = None
+        self._by_header: dict[str, tuple[PublicKey, Any, JWSHeader, bool]] = {}
+
+    def _resolve(self, h64: str, keys: KeySet) -> tuple[PublicKey, Any, JWSHeader, bool]:
+        header = header_of(h64)
+        alg = header.alg
+        if alg not in self._algs:
+            raise DisallowedAlgorithm(f"alg {alg!r} is not allowed")
+        key = keys.find(header.kid, alg)
+        spec = key.check_alg(alg)
+        typ_ok = self.expected_typ is None or (header.typ or "").lower() in _AT_JWT_TYPES
+        entry = (key, spec, header, typ_ok)
+        if keys is not self._keys:
+            self._keys = keys
+            self._by_header = {}
+        elif len(self._by_header) >= _HEADERS_MAX:
+            self._by_header.clear()
+        self._by_header[h64] = entry
+        return entry
+
+    def validate(
+        self, token: str, keys: KeySet, now: float, requirement: Requirement | None = None
+    ) -> dict[str, Any]:
+        """The claims of a valid token; raises the error class of the first failed check."""
+        if type(token) is not str:
+            raise MalformedToken("token must be a string")
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise MalformedToken(
+                "a compact JWS has three dot-separated parts (JWE is not accepted)"
+            )
+        h64, p64, s64 = parts
+        entry = self._by_header.get(h64) if keys is self._keys else None
+        if entry is None:
+            entry = self._resolve(h64, keys)
+        key, spec, header, typ_ok = entry
+        try:
+            signing_input = token[: len(h64) + len(p64) + 1].encode("ascii")
+        except UnicodeEncodeError as exc:
+            raise MalformedToken("a compact JWS is ASCII") from exc
+        key.verify_spec(spec, signing_input, b64url_decode(s64))
+        claims = decode_claims(p64)
+        if not typ_ok:
+            raise InvalidTokenType(f"typ {header.typ!r} is not at+jwt (RFC 9068 §4)")
+        iss = claims.get("iss")
+        if type(iss) is not str or not hmac.compare_digest(
+            iss.encode("utf-8", "surrogatepass"), self._issuer_bytes
+        ):
+            raise InvalidIssuer(f"iss {iss!r} does not match the expected issuer")
+        aud = claims.get("aud")
+        audience = self._audience
+        if aud != audience and not (type(aud) is list and audience in aud):
+            raise InvalidAudience(f"aud does not contain {audience!r}")
+        exp: Any = claims.get("exp")
+        kind = type(exp)
+        if not ((kind is int or kind is float) and -_FINITE < exp < _FINITE):
+            exp = _number(claims, "exp")
+        if now >= exp + self.leeway:
+            raise TokenExpired("the access token has expired")
+        sub = claims.get("sub")
+        if type(sub) is not str or not sub:
+            raise MissingClaim("sub is required (RFC 9068 §2.2)")
+        if requirement is not None:
+            self.check(claims, requirement, now)
+        return claims
+
+    def check(
+        self,
+        claims: Mapping[str, Any],
+        requirement: Requirement | None,
+        now: float,
+        ladder: Ladder | None = None,
+    ) -> None:
+        """RFC 9470 on validated claims: :func:`evaluate` directly when it passes, and
+        :func:`check_requirement` (for the exact error) when it does not."""
+        if requirement is None:
+            return
+        ladder = self.ladder if ladder is None else ladder
+        outcome = evaluate(
+            requirement, claims, now, self.leeway, ladder, max_age_leeway=self.max_age_leeway
+        )
+        if isinstance(outcome, Satisfied):
+            return
+        check_requirement(
+            claims,
+            requirement,
+            now=now,
+            leeway=self.leeway,
+            ladder=ladder,
+            max_age_leeway=self.max_age_leeway,
+        )
+        raise InsufficientAuthentication(  # pragma: no cover - check_requirement raised
+            "authentication does not meet the requirement", step_up=outcome
+        )
 
 
 def validate_access_token(
@@ -231,28 +409,22 @@ def validate_access_token(
     now: float | None = None,
     leeway: float = 30,
     ladder: Ladder = DEFAULT_LADDER,
+    max_age_leeway: float = MAX_AGE_LEEWAY,
 ) -> dict[str, Any]:
     """Validate a JWT access token (RFC 9068 §4), then its ``acr``/``auth_time`` (RFC 9470).
 
     ``expected_typ=None`` accepts vendor tokens typed ``JWT`` (some IdPs do not follow
     RFC 9068 §2.1); the other checks stay. Raises :class:`InsufficientAuthentication` with
     the :class:`StepUp` to put into the challenge when the token is valid but too weak.
+    A resource server keeps one :class:`AccessTokenValidator` instead (same checks).
     """
-    now = time.time() if now is None else now
-    _check_allowed(tuple(allowed_algs))
-    header, claims = verify_compact(token, jwks, allowed_algs=allowed_algs)
-    if expected_typ is not None and (header.typ or "").lower() not in _AT_JWT_TYPES:
-        raise InvalidTokenType(f"typ {header.typ!r} is not at+jwt (RFC 9068 §4)")
-    _check_issuer(claims, expected_issuer)
-    aud = claims.get("aud")
-    if not (aud == expected_audience or (isinstance(aud, list) and expected_audience in aud)):
-        raise InvalidAudience(f"aud does not contain {expected_audience!r}")
-    exp = _number(claims, "exp")
-    if now >= exp + leeway:
-        raise TokenExpired("the access token has expired")
-    sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub:
-        raise MissingClaim("sub is required (RFC 9068 §2.2)")
-    if requirement is not None:
-        check_requirement(claims, requirement, now=now, leeway=leeway, ladder=ladder)
-    return claims
+    validator = AccessTokenValidator(
+        expected_issuer=expected_issuer,
+        expected_audience=expected_audience,
+        allowed_algs=allowed_algs,
+        expected_typ=expected_typ,
+        leeway=leeway,
+        max_age_leeway=max_age_leeway,
+        ladder=ladder,
+    )
+    return validator.validate(token, jwks, time.time() if now is None else now, requirement)

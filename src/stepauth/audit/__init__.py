@@ -13,7 +13,16 @@ from stepauth.audit.log import (
     attempt,
     client_of,
     factor_change,
+    sessions_ended,
     step_up,
 )
 
-__all__ = ["AUDIT_FIELDS", "Client", "attempt", "client_of", "factor_change", "step_up"]
+__all__ = [
+    "AUDIT_FIELDS",
+    "Client",
+    "attempt",
+    "client_of",
+    "factor_change",
+    "sessions_ended",
+    "step_up",
+]

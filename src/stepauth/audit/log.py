@@ -25,6 +25,7 @@ __all__ = [
     "attempt",
     "client_of",
     "factor_change",
+    "sessions_ended",
     "step_up",
 ]
 
@@ -43,6 +44,7 @@ AUDIT_FIELDS = (
     "ip",
     "user_agent",
     "action",
+    "count",
 )
 _MAX = 256
 
@@ -146,3 +148,10 @@ async def factor_change(
     """A factor added, renamed, removed or replaced on ``/account`` (or by the CLI)."""
     change = {"action": action, "factor": factor, "credential": credential}
     await _write(store, now, client, "factor_change", "success", user_id, **change)
+
+
+async def sessions_ended(
+    store: _AuditStore, *, now: float, user_id: str, client: Client, count: int
+) -> None:
+    """The user ended their other sessions (ASVS 5.0 7.4.3): how many there were."""
+    await _write(store, now, client, "sessions_ended", "success", user_id, count=count)

@@ -2,15 +2,29 @@
 
 ASVS 4.0.3 2.5.5 / 5.0 6.3.7: "notify when an authentication factor is changed";
 ASVS 5.0 16.3.1: the change is in the audit log (never a secret: no TOTP seed, no code).
+
+ASVS 5.0 7.4.3: after a factor is added or removed the account page offers **Sign out
+other sessions** (:func:`offers_sign_out`, kept for :data:`OFFER_TTL` seconds under the
+session's stable ``sid``); :func:`end_other_sessions` ends every other session of the
+user in one store statement and keeps the current one.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from stepauth import audit
 from stepauth.provider.factors.oob import notify
 from stepauth.provider.state import ProviderState
 
-__all__ = ["NAMES", "record_change"]
+if TYPE_CHECKING:
+    from stepauth.store import Session
+
+__all__ = ["NAMES", "OFFER_TTL", "end_other_sessions", "offers_sign_out", "record_change"]
+
+#: How long after a factor change the account page offers to sign out other sessions.
+OFFER_TTL = 3600
+OFFER_KIND = "sign_out_offer"
 
 #: How a factor kind is named in notices ("A passkey was added to your account").
 NAMES = {
@@ -33,9 +47,19 @@ async def record_change(
     kind: str,
     client: audit.Client,
     credential: str | None = None,
+    session: Session | None = None,
 ) -> None:
-    """Audit the change and tell the user about it."""
+    """Audit the change and tell the user about it; after an added or removed factor,
+    offer ``session`` to sign out the user's other sessions."""
     now = state.clock()
+    if session is not None and action in ("add", "remove"):
+        await state.store.put(
+            OFFER_KIND,
+            _offer_key(session),
+            {"user_id": user_id},
+            expires_at=now + OFFER_TTL,
+            user_id=user_id,
+        )
     await audit.factor_change(
         state.store,
         now=now,
@@ -51,3 +75,25 @@ async def record_change(
     if action == "add" and kind == "recovery":
         message = "New recovery codes were created for your account; the old ones stop working."
     await notify(state, user_id, message + " If this was not you, contact support.")
+
+
+def _offer_key(session: Session) -> str:
+    return session.sid or session.id
+
+
+async def offers_sign_out(state: ProviderState, session: Session) -> bool:
+    """Whether a factor of this session's user changed in it within :data:`OFFER_TTL`."""
+    item = await state.store.get(OFFER_KIND, _offer_key(session), now=state.clock())
+    return item is not None and item.payload.get("user_id") == session.user_id
+
+
+async def end_other_sessions(
+    state: ProviderState, session: Session, *, client: audit.Client
+) -> int:
+    """End every session of the user but ``session`` (ASVS 5.0 7.4.3); audited."""
+    ended = await state.store.delete_user_sessions(session.user_id, except_session_id=session.id)
+    await state.store.delete(OFFER_KIND, _offer_key(session))
+    await audit.sessions_ended(
+        state.store, now=state.clock(), user_id=session.user_id, client=client, count=ended
+    )
+    return ended

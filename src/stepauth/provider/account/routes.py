@@ -12,6 +12,9 @@ every change is audited and notified (:mod:`stepauth.provider.account.changes`).
 * ``POST /account/recovery`` — ten new recovery codes, shown once (the old set stops
   working); only their keyed hashes are stored;
 * ``POST /account/factors/{id}/rename`` and ``/remove``;
+* ``POST /account/sessions/end-others`` — **Sign out other sessions**, offered after a
+  factor was added or removed (ASVS 5.0 7.4.3): every other session of the user ends,
+  this one stays;
 * passkeys and security keys: :mod:`stepauth.provider.account.webauthn_routes` with the
   static ``/account/static/account.js`` (no inline script, CSP ``script-src 'self'``).
 """
@@ -31,7 +34,7 @@ from starlette.staticfiles import StaticFiles
 
 from stepauth import audit
 from stepauth.provider.account import webauthn_routes
-from stepauth.provider.account.changes import record_change
+from stepauth.provider.account.changes import end_other_sessions, offers_sign_out, record_change
 from stepauth.provider.account.fresh import (
     browser_token,
     check_csrf,
@@ -126,10 +129,7 @@ def _done() -> Response:
     return RedirectResponse("/account", status_code=303)
 
 
-async def account(request: Request) -> Response:
-    page = await _signed_in(request)
-    if not isinstance(page, _Page):
-        return page
+async def _account_page(page: _Page, *, ended: int | None = None) -> Response:
     factors = await page.state.store.list_factors(page.user.id)
     rows = [
         {
@@ -143,7 +143,28 @@ async def account(request: Request) -> Response:
         for f in factors
     ]
     fresh = is_fresh(page.session.events, now=page.state.clock())
-    return page.render("account.html", factors=rows, fresh=fresh)
+    offer = await offers_sign_out(page.state, page.session)
+    return page.render("account.html", factors=rows, fresh=fresh, offer=offer, ended=ended)
+
+
+async def account(request: Request) -> Response:
+    page = await _signed_in(request)
+    if not isinstance(page, _Page):
+        return page
+    return await _account_page(page)
+
+
+async def sign_out_others(request: Request) -> Response:
+    """**Sign out other sessions**: CSRF and a session; no fresh step-up (ending
+    sessions only takes access away)."""
+    state = get_state(request)
+    form = {k: v for k, v in (await request.form()).multi_items() if isinstance(v, str)}
+    check_csrf(state, request, form.get("csrf", ""))
+    page = await _signed_in(request)
+    if not isinstance(page, _Page):
+        return page
+    ended = await end_other_sessions(state, page.session, client=audit.client_of(request))
+    return await _account_page(page, ended=ended)
 
 
 async def totp_start(request: Request) -> Response:
@@ -214,6 +235,7 @@ async def totp_confirm(request: Request) -> Response:
         kind="totp",
         client=audit.client_of(request),
         credential=factor.id,
+        session=page.session,
     )
     return _done()
 
@@ -250,6 +272,7 @@ async def recovery_codes(request: Request) -> Response:
         kind="recovery",
         client=audit.client_of(request),
         credential=factor_id,
+        session=page.session,
     )
     return page.render("recovery.html", codes=codes)
 
@@ -297,6 +320,7 @@ async def remove(request: Request) -> Response:
         kind=str(factor.data.get("type", factor.kind)),
         client=audit.client_of(request),
         credential=factor.id,
+        session=page.session,
     )
     return _done()
 
@@ -311,6 +335,7 @@ routes: list[BaseRoute] = [
     Route("/account/recovery", recovery_codes, methods=["POST"], name="account_recovery"),
     Route("/account/factors/{factor_id}/rename", rename, methods=["POST"]),
     Route("/account/factors/{factor_id}/remove", remove, methods=["POST"]),
+    Route("/account/sessions/end-others", sign_out_others, methods=["POST"]),
     Route("/account/webauthn/options", webauthn_routes.options, methods=["POST"]),
     Route("/account/webauthn/register", webauthn_routes.register, methods=["POST"]),
     Mount("/account/static", app=StaticFiles(directory=HERE / "static"), name="account_static"),

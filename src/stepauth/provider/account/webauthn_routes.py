@@ -164,6 +164,7 @@ async def register(request: Request) -> Response:
         kind=kind,
         client=audit.client_of(request),
         credential=factor.id,
+        session=loaded[0],
     )
     return JSONResponse({"ok": True, "redirect": "/account", "factor": factor.id})
 

@@ -1,0 +1,102 @@
+"""ASVS 5.0 7.4.3: after a factor change, **Sign out other sessions** ends the user's
+other sessions and keeps the current one."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from stepauth.provider.factors import totp
+from tests.account.conftest import account_page, csrf_of, reauth, sign_in
+from tests.conformance.harness import PASSWORD, USERNAME, Provider
+
+OFFER = "Sign out other sessions"
+
+
+async def _second_browser(provider: Provider) -> httpx.AsyncClient:
+    other = provider.new_browser()
+    await reauth(other, "password", username=USERNAME, password=PASSWORD)
+    assert (await other.get("/account")).status_code == 200
+    return other
+
+
+async def _add_totp(provider: Provider, browser: httpx.AsyncClient) -> None:
+    html = await account_page(browser)
+    started = await browser.post("/account/totp", data={"csrf": csrf_of(html)})
+    assert started.status_code == 200, started.text[:300]
+    pending = re.search(r'name="pending" value="([^"]+)"', started.text)
+    secret = re.search(r'<code id="totp-secret">([A-Z2-7 ]+)</code>', started.text)
+    assert pending, started.text[:800]
+    assert secret, started.text[:800]
+    params = totp.TotpParams(secret=secret.group(1).replace(" ", ""))
+    confirmed = await browser.post(
+        "/account/totp/confirm",
+        data={
+            "csrf": csrf_of(started.text),
+            "pending": pending.group(1),
+            "code": totp.totp(params, provider.clock()),
+        },
+    )
+    assert confirmed.status_code == 303, confirmed.text[:300]
+
+
+async def test_sign_out_other_sessions_after_a_factor_change(provider: Provider) -> None:
+    """Two sessions of one user; a TOTP is added in one and the offer is taken: the
+    other session's cookie no longer works, the current one does."""
+    user = await sign_in(provider)
+    other = await _second_browser(provider)
+    assert OFFER not in await account_page(provider.browser)  # nothing changed yet
+    await _add_totp(provider, provider.browser)
+    html = await account_page(provider.browser)
+    assert OFFER in html
+    assert OFFER not in await account_page(other)  # offered where the change was made
+    response = await provider.browser.post(
+        "/account/sessions/end-others", data={"csrf": csrf_of(html)}
+    )
+    assert response.status_code == 200
+    assert "Signed out of 1 other session." in response.text
+    gone = await other.get("/account")
+    assert gone.status_code == 303
+    assert gone.headers["location"].startswith("/account/reauth")
+    assert (await provider.browser.get("/account")).status_code == 200
+    assert OFFER not in await account_page(provider.browser)
+    (row,) = [e for e in await provider.store.tail_audit(50) if e["event"] == "sessions_ended"]
+    assert (row["user_id"], row["count"]) == (user.id, 1)
+
+
+async def test_offer_follows_a_removed_factor_and_spares_other_users(provider: Provider) -> None:
+    """Removing a factor offers it too; only this user's sessions end."""
+    user = await sign_in(provider)
+    other = await _second_browser(provider)
+    await provider.create_user("bob", "another long password")
+    bob = provider.new_browser()
+    await reauth(bob, "password", username="bob", password="another long password")
+    factor = await provider.store.add_factor(
+        user.id,
+        "totp",
+        totp.TotpParams(secret=totp.generate_secret()).to_data(),
+        label="phone",
+        now=provider.clock(),
+    )
+    html = await account_page(provider.browser)
+    assert OFFER not in html  # a factor added outside /account (by an operator)
+    removed = await provider.browser.post(
+        f"/account/factors/{factor.id}/remove", data={"csrf": csrf_of(html)}
+    )
+    assert removed.status_code == 303
+    html = await account_page(provider.browser)
+    assert OFFER in html
+    await provider.browser.post("/account/sessions/end-others", data={"csrf": csrf_of(html)})
+    assert (await other.get("/account")).status_code == 303
+    assert (await bob.get("/account")).status_code == 200
+    assert (await provider.browser.get("/account")).status_code == 200
+
+
+async def test_sign_out_other_sessions_needs_the_csrf_token(provider: Provider) -> None:
+    """A cross-site form cannot end the user's sessions."""
+    await sign_in(provider)
+    other = await _second_browser(provider)
+    response = await provider.browser.post("/account/sessions/end-others", data={})
+    assert response.status_code == 403
+    assert (await other.get("/account")).status_code == 200

@@ -11,8 +11,10 @@ session cannot answer is keyed by :func:`transaction_key` — SHA-256 of the can
 :data:`REUSE_WINDOW` seconds and belongs to one session (its ``sid``):
 
 - while the first interaction is pending, an identical request (a double-clicked
-  "Transfer", a browser retry) is handed that same interaction — re-bound to the browser
-  and the parameters of the newest request — so there is one prompt, one approval;
+  "Transfer", a browser retry) is handed that same interaction — with the parameters of
+  the newest request and the interaction's own browser cookie (kept in the item for the
+  window only, as sensitive as the interaction it opens) — so there is one prompt, one
+  approval;
 - once approved, an identical request is answered with a new code that carries the SAME
   ``txn``, without a prompt, only if the code of the approval has not been redeemed:
   that code is consumed first (one atomic statement), so exactly one code ever carries
@@ -27,8 +29,8 @@ after the window is always asked afresh.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-import secrets
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -146,17 +148,37 @@ async def _answer_again(
     )
 
 
+def _browser_token(response: Response) -> str | None:
+    """The interaction cookie value that ``response`` sets."""
+    from stepauth.provider.authorize.login import INTERACTION_COOKIE
+
+    for name, value in response.raw_headers:
+        if name.lower() == b"set-cookie":
+            cookie = value.decode("latin-1")
+            if cookie.startswith(f"{INTERACTION_COOKIE}="):
+                return cookie.split(";", 1)[0].split("=", 1)[1]
+    return None
+
+
 async def _rebind(
-    ctx: AuthorizationContext, request: Request, uid: str, payload: dict[str, Any]
-) -> Response:
-    """Hand the pending interaction ``uid`` to this request and this browser."""
+    ctx: AuthorizationContext,
+    request: Request,
+    uid: str,
+    payload: dict[str, Any],
+    browser: str,
+) -> Response | None:
+    """Hand the pending interaction ``uid`` to this request (its state, nonce, PKCE).
+
+    The browser gets the interaction's own cookie again, so whichever of two racing
+    responses it keeps, the one prompt opens.
+    """
     from stepauth.provider.authorize.login import INTERACTION_COOKIE, INTERACTION_TTL
     from stepauth.provider.authorize.respond import sha256hex
 
+    if not hmac.compare_digest(sha256hex(browser), str(payload.get("browser", ""))):
+        return None
     provider = ctx.provider
-    browser = secrets.token_urlsafe(32)
     payload["request"] = ctx.request_json()
-    payload["browser"] = sha256hex(browser)
     expires_at = float(payload["created_at"]) + INTERACTION_TTL
     await provider.store.put("interaction", uid, payload, expires_at=expires_at)
     response = RedirectResponse(str(request.url_for("interaction", uid=uid)), status_code=303)
@@ -182,13 +204,14 @@ async def _reuse(
 ) -> Response | None:
     if record.get("sid") != _sid(loaded[0]):
         return None  # another session's prompt is never handed over
-    txn, code, uid = record.get("txn"), record.get("code"), record.get("interaction")
+    txn, code = record.get("txn"), record.get("code")
+    uid, browser = record.get("interaction"), record.get("browser")
     if isinstance(txn, str) and isinstance(code, str):
         return await _answer_again(ctx, request, loaded, txn, code)
-    if isinstance(uid, str):
+    if isinstance(uid, str) and isinstance(browser, str):
         item = await ctx.provider.store.get("interaction", uid, now=now)
         if item is not None:
-            return await _rebind(ctx, request, uid, dict(item.payload))
+            return await _rebind(ctx, request, uid, dict(item.payload), browser)
     return None
 
 
@@ -217,7 +240,10 @@ async def bound_interaction(
             return reused
     response = await start_interaction(ctx, request, session)
     uid = response.headers["location"].rstrip("/").rsplit("/", 1)[-1]
-    record = {"sid": _sid(session), "interaction": uid}
+    browser = _browser_token(response)
+    if browser is None:
+        return response
+    record = {"sid": _sid(session), "interaction": uid, "browser": browser}
     expires_at = now + REUSE_WINDOW
     if await store.add(PROMPT_KIND, key, expires_at=expires_at, now=now, data=record):
         return response

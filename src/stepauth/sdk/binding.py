@@ -58,7 +58,12 @@ class Binding:
 
 
 class GrantStore(Protocol):
-    def put(self, grant_id: str, details: Details, *, expires_at: float) -> None: ...
+    """Granted transactions by id. ``now`` (the app's clock) lets a shared store turn
+    ``expires_at`` into a time to live."""
+
+    def put(
+        self, grant_id: str, details: Details, *, expires_at: float, now: float | None = None
+    ) -> None: ...
 
     def take_matching(
         self, grant_ids: Sequence[str], details: Details, binding: Binding, *, now: float
@@ -66,13 +71,18 @@ class GrantStore(Protocol):
 
 
 class MemoryGrantStore:
-    """Process-local transaction grants; ``take_matching`` is one atomic check-and-pop."""
+    """Process-local transaction grants; ``take_matching`` is one atomic check-and-pop.
+
+    Several instances share :class:`stepauth.sdk.redis_stores.RedisGrantStore`.
+    """
 
     def __init__(self) -> None:
         self._items: dict[str, tuple[list[dict[str, Any]], float]] = {}
         self._lock = threading.Lock()
 
-    def put(self, grant_id: str, details: Details, *, expires_at: float) -> None:
+    def put(
+        self, grant_id: str, details: Details, *, expires_at: float, now: float | None = None
+    ) -> None:
         with self._lock:
             self._items[grant_id] = ([dict(d) for d in details], expires_at)
 

@@ -206,8 +206,12 @@ class BrowserStepUp:
                 tokens.authorization_details, action.request.authorization_details
             )
             grant_id = secrets.token_urlsafe(16)
+            now = self.clock()
             self.grants.put(
-                grant_id, tokens.authorization_details, expires_at=self.clock() + self.grant_ttl
+                grant_id,
+                tokens.authorization_details,
+                expires_at=now + self.grant_ttl,
+                now=now,
             )
             grants = [g for g in session.get(_GRANTS_KEY, []) if isinstance(g, str)]
             session[_GRANTS_KEY] = [*grants[-(_MAX_OPEN_STATES - 1) :], grant_id]

@@ -49,7 +49,8 @@ class PendingStore(Protocol):
 
 
 class MemoryPendingStore:
-    """Process-local store (one worker, or sticky sessions); swap for a shared one to scale."""
+    """Process-local store (one worker, or sticky sessions); several instances share
+    :class:`stepauth.sdk.redis_stores.RedisPendingStore`."""
 
     def __init__(self, max_items: int = 10_000) -> None:
         self._items: dict[str, tuple[PendingAction, float]] = {}

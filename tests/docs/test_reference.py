@@ -162,3 +162,26 @@ def test_every_threat_in_security_md_names_a_test() -> None:
     assert rows, "security.md has no threat table"
     for row in rows:
         assert TEST_PATH.search(row), f"no test named for: {row[:80]}"
+
+
+# -- links -------------------------------------------------------------------------------------
+
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+PAGES = sorted(DOCS.glob("*.md"))
+
+
+def test_every_page_is_linked_from_the_readme_and_from_concepts() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    concepts = _read("concepts.md")
+    for page in PAGES:
+        assert f"(docs/{page.name})" in readme, f"README.md does not link docs/{page.name}"
+        if page.name != "concepts.md":
+            assert f"({page.name})" in concepts, f"docs/concepts.md does not link {page.name}"
+
+
+@pytest.mark.parametrize("page", [ROOT / "README.md", *PAGES], ids=lambda p: p.name)
+def test_relative_links_resolve(page: Path) -> None:
+    for target in LINK.findall(page.read_text(encoding="utf-8")):
+        if "://" in target or target.startswith("mailto:"):
+            continue
+        assert (page.parent / target).exists(), f"{page.name} links {target}, which is missing"

@@ -23,11 +23,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 
 from stepauth.assurance import Requirement
-from stepauth.sdk.api import AuthErrorResponse, ResourceServer, bearer_token, error_response
 from stepauth.sdk.binding import Binding
-from stepauth.sdk.browser import BrowserStepUp
-from stepauth.sdk.errors import AuthorizationFailed, CallbackError, InsufficientAuthentication
 from stepauth.sdk.errors import SDKError as _SDKError
+from stepauth.sdk.web import Outcome, WebRequest, WebStepAuth, longest_prefix_first, match_rule
 
 __all__ = ["DjangoStepAuth", "StepUpMiddleware", "callback_view", "require"]
 
@@ -38,88 +36,44 @@ class _SeeOther(HttpResponseRedirect):
     status_code = 303
 
 
-def _response(answer: AuthErrorResponse) -> HttpResponse:
-    response = HttpResponse(answer.body, status=answer.status, content_type="text/plain")
-    for key, value in answer.headers.items():
+def _response(outcome: Outcome) -> HttpResponseBase:
+    if outcome.location is not None:
+        return _SeeOther(outcome.location)
+    response = HttpResponse(outcome.body, status=outcome.status, content_type=outcome.content_type)
+    for key, value in outcome.headers.items():
         response[key] = value
     return response
 
 
-class DjangoStepAuth:
+class DjangoStepAuth(WebStepAuth):
     """The SDK's configuration for one Django project (``settings.STEPAUTH``)."""
-
-    def __init__(
-        self,
-        *,
-        resource_server: ResourceServer | None = None,
-        browser: BrowserStepUp | None = None,
-    ) -> None:
-        if resource_server is None and browser is None:
-            raise _SDKError("DjangoStepAuth needs a resource_server, a browser flow, or both")
-        self.resource_server = resource_server
-        self.browser = browser
 
     def guard(
         self, request: HttpRequest, requirement: Requirement, binding: Binding | None = None
     ) -> HttpResponseBase | None:
         """``None`` when the request may proceed (claims on ``request.stepauth_claims``)."""
-        authorization = request.headers.get("Authorization")
-        if self.resource_server is not None and (authorization or self.browser is None):
-            token = bearer_token(authorization)
-            if token is None:
-                return _response(error_response(None))
-            try:
-                claims = self.resource_server.verify(token, requirement)
-            except _SDKError as exc:
-                return _response(error_response(exc, profile=self.resource_server.profile))
-            request.stepauth_claims = claims  # type: ignore[attr-defined]
-            return None
-        assert self.browser is not None
-        session = request.session
         form: list[tuple[str, str]] = []
         if request.method not in ("GET", "HEAD"):
             form = [(k, v) for k, values in request.POST.lists() for v in values]
-        details = None
-        if binding is not None:
-            fields = dict(form) if form else request.GET.dict()
-            try:
-                details = binding.for_action(fields)
-            except _SDKError as exc:
-                return HttpResponse(exc.description, status=400, content_type="text/plain")
-            step_up = self.browser.check_bound(session, requirement, binding, details)
-        else:
-            step_up = self.browser.check(session, requirement)
-        if step_up is None:
-            request.stepauth_claims = dict(self.browser.claims(session) or {})  # type: ignore[attr-defined]
-            return None
-        url = self.browser.begin(
-            session,
-            Requirement(step_up.acr_values or requirement.acr_values, step_up.max_age),
-            method=request.method or "GET",
-            url=request.get_full_path(),
-            form=form,
-            authorization_details=details,
-            binding=binding,
+        outcome = self.decide(
+            WebRequest(
+                method=request.method or "GET",
+                authorization=request.headers.get("Authorization"),
+                session=request.session,
+                form=form,
+                query=request.GET.dict(),
+                url=request.get_full_path(),
+            ),
+            requirement,
+            binding,
         )
-        return _SeeOther(url)
+        if outcome.claims is not None:
+            request.stepauth_claims = outcome.claims  # type: ignore[attr-defined]
+            return None
+        return _response(outcome)
 
     def callback(self, request: HttpRequest) -> HttpResponseBase:
-        assert self.browser is not None
-        try:
-            resume = self.browser.callback(request.session, request.GET.dict())
-        except CallbackError as exc:
-            return HttpResponse(exc.description, status=400, content_type="text/plain")
-        except (AuthorizationFailed, InsufficientAuthentication) as exc:
-            text = f"{exc.error}: {exc.description}"
-            return HttpResponse(text, status=403, content_type="text/plain")
-        except _SDKError as exc:
-            text = f"{exc.error}: {exc.description}"
-            return HttpResponse(text, status=400, content_type="text/plain")
-        if resume.redirect is not None:
-            return _SeeOther(resume.redirect)
-        response = HttpResponse(resume.confirm_html or "", content_type="text/html")
-        response["Cache-Control"] = "no-store"
-        return response
+        return _response(self.finish(request.session, request.GET.dict()))
 
 
 def _configured() -> DjangoStepAuth:
@@ -177,13 +131,10 @@ class StepUpMiddleware:
         if self.is_async:
             markcoroutinefunction(self)
         rules: Mapping[str, Requirement] = getattr(settings, "STEPAUTH_RULES", {})
-        self.rules = sorted(rules.items(), key=lambda item: len(item[0]), reverse=True)
+        self.rules = longest_prefix_first(rules)
 
     def _match(self, path: str) -> Requirement | None:
-        for prefix, requirement in self.rules:
-            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
-                return requirement
-        return None
+        return match_rule(self.rules, path)
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:

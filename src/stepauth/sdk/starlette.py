@@ -31,11 +31,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stepauth.assurance import Requirement
-from stepauth.sdk.api import ResourceServer, bearer_token, error_response
 from stepauth.sdk.binding import Binding
-from stepauth.sdk.browser import BrowserStepUp
-from stepauth.sdk.errors import AuthorizationFailed, CallbackError, InsufficientAuthentication
 from stepauth.sdk.errors import SDKError as _SDKError
+from stepauth.sdk.web import Outcome, WebRequest, WebStepAuth, longest_prefix_first, match_rule
 
 __all__ = ["StepAuth", "StepUpMiddleware", "require"]
 
@@ -47,19 +45,16 @@ class _Denied(Exception):
         self.response = response
 
 
-class StepAuth:
-    """The SDK's configuration for one Starlette/FastAPI app (API, browser, or both)."""
+def _response(outcome: Outcome) -> Response:
+    if outcome.location is not None:
+        return RedirectResponse(outcome.location, status_code=303)
+    if outcome.content_type == "text/html":
+        return HTMLResponse(outcome.body, outcome.status, headers=dict(outcome.headers))
+    return PlainTextResponse(outcome.body, outcome.status, headers=dict(outcome.headers))
 
-    def __init__(
-        self,
-        *,
-        resource_server: ResourceServer | None = None,
-        browser: BrowserStepUp | None = None,
-    ) -> None:
-        if resource_server is None and browser is None:
-            raise _SDKError("StepAuth needs a resource_server, a browser flow, or both")
-        self.resource_server = resource_server
-        self.browser = browser
+
+class StepAuth(WebStepAuth):
+    """The SDK's configuration for one Starlette/FastAPI app (API, browser, or both)."""
 
     def require(
         self, *acr_values: str, max_age: int | None = None, bind: Binding | None = None
@@ -70,70 +65,34 @@ class StepAuth:
         self, request: Request, requirement: Requirement, binding: Binding | None = None
     ) -> dict[str, Any]:
         """Claims that meet ``requirement``, or raise :class:`_Denied` with the answer."""
-        authorization = request.headers.get("authorization")
-        if self.resource_server is not None and (authorization or self.browser is None):
-            token = bearer_token(authorization)
-            if token is None:
-                raise _Denied(_plain(error_response(None)))
-            try:
-                return await self.resource_server.averify(token, requirement)
-            except _SDKError as exc:
-                answer = error_response(exc, profile=self.resource_server.profile)
-                raise _Denied(_plain(answer)) from exc
-        assert self.browser is not None
-        session = request.session
         form: list[tuple[str, str]] = []
-        if request.method not in ("GET", "HEAD"):
+        authorization = request.headers.get("authorization")
+        if request.method not in ("GET", "HEAD") and not self.api_call(authorization):
             data = await request.form()
             form = [(k, v) for k, v in data.multi_items() if isinstance(v, str)]
-        details = None
-        if binding is not None:
-            fields = dict(form) if form else dict(request.query_params)
-            try:
-                details = binding.for_action(fields)
-            except _SDKError as exc:
-                raise _Denied(PlainTextResponse(exc.description, status_code=400)) from exc
-            step_up = self.browser.check_bound(session, requirement, binding, details)
-        else:
-            step_up = self.browser.check(session, requirement)
-        if step_up is None:
-            claims = self.browser.claims(session)
-            assert claims is not None
-            return dict(claims)
-        url = await self.browser.abegin(
-            session,
-            Requirement(step_up.acr_values or requirement.acr_values, step_up.max_age),
-            method=request.method,
-            url=str(request.url),
-            form=form,
-            authorization_details=details,
-            binding=binding,
+        outcome = await self.adecide(
+            WebRequest(
+                method=request.method,
+                authorization=authorization,
+                session=request.session if self.browser is not None else {},
+                form=form,
+                query=dict(request.query_params),
+                url=str(request.url),
+            ),
+            requirement,
+            binding,
         )
-        raise _Denied(RedirectResponse(url, status_code=303))
+        if outcome.claims is not None:
+            return outcome.claims
+        raise _Denied(_response(outcome))
 
     async def callback(self, request: Request) -> Response:
         """The redirect_uri endpoint: validate, then resume the interrupted action."""
-        assert self.browser is not None
-        try:
-            resume = await self.browser.acallback(request.session, dict(request.query_params))
-        except CallbackError as exc:
-            return PlainTextResponse(exc.description, status_code=400)
-        except (AuthorizationFailed, InsufficientAuthentication) as exc:
-            # An outcome, not a retry: the user sees why, and nothing redirects again.
-            return PlainTextResponse(f"{exc.error}: {exc.description}", status_code=403)
-        except _SDKError as exc:
-            return PlainTextResponse(f"{exc.error}: {exc.description}", status_code=400)
-        if resume.redirect is not None:
-            return RedirectResponse(resume.redirect, status_code=303)
-        return HTMLResponse(resume.confirm_html or "", headers={"Cache-Control": "no-store"})
+        return _response(await self.afinish(request.session, dict(request.query_params)))
 
     def routes(self) -> list[Route]:
         assert self.browser is not None
         return [Route(self.browser.callback_path, self.callback, methods=["GET"])]
-
-
-def _plain(answer: Any) -> Response:
-    return PlainTextResponse(answer.body, status_code=answer.status, headers=dict(answer.headers))
 
 
 def _find_stepauth(conn: HTTPConnection, explicit: StepAuth | None) -> StepAuth:
@@ -243,8 +202,7 @@ class StepUpMiddleware:
     ) -> None:
         self.app = app
         self.stepauth = stepauth
-        # longest prefix first, so /admin/keys can be stricter than /admin
-        self.rules = sorted(rules.items(), key=lambda item: len(item[0]), reverse=True)
+        self.rules = longest_prefix_first(rules)
         self.methods = {m.upper() for m in methods} if methods else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -269,7 +227,4 @@ class StepUpMiddleware:
     def _match(self, path: str, method: str) -> Requirement | None:
         if self.methods is not None and method.upper() not in self.methods:
             return None
-        for prefix, requirement in self.rules:
-            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
-                return requirement
-        return None
+        return match_rule(self.rules, path)

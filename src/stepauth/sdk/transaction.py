@@ -22,10 +22,14 @@ the approval of the genuine one. Validating the token's signature, issuer, audie
 and ``acr`` stays the job of :func:`~stepauth.sdk.validate_access_token` /
 :class:`~stepauth.sdk.ResourceServer`; ``claims`` are their output.
 
+Sync frameworks (Flask, Django) call :func:`require_transaction_sync` with a
+:class:`SyncTxnLedger`; both share :func:`check_transaction`, the checks without I/O.
+
 Ledgers: :class:`~stepauth.sdk.txn_ledger.SQLTxnLedger` (SQLite / PostgreSQL, ``INSERT … ON
 CONFLICT DO NOTHING RETURNING``) and :class:`~stepauth.sdk.txn_ledger.RedisTxnLedger`
-(``SET … NX EXAT``). A used ``txn`` is remembered until the token can no longer be accepted
-(``exp`` + leeway + :data:`RETAIN_MARGIN`).
+(``SET … NX PX``), and their sync twins ``SyncSQLTxnLedger`` / ``SyncRedisTxnLedger``. A
+used ``txn`` is remembered until the token can no longer be accepted (``exp`` + leeway +
+:data:`RETAIN_MARGIN`).
 """
 
 from __future__ import annotations
@@ -42,13 +46,18 @@ __all__ = [
     "RETAIN_MARGIN",
     "TXN_MAX_LENGTH",
     "BoundTransaction",
+    "CheckedTransaction",
+    "SyncTransactionGuard",
+    "SyncTxnLedger",
     "TransactionError",
     "TransactionGuard",
     "TransactionMismatch",
     "TransactionMissing",
     "TransactionReplayed",
     "TxnLedger",
+    "check_transaction",
     "require_transaction",
+    "require_transaction_sync",
 ]
 
 #: Seconds a used ``txn`` is kept beyond the token's ``exp`` + leeway (clock skew between
@@ -109,6 +118,15 @@ class TxnLedger(Protocol):
         ...
 
 
+@runtime_checkable
+class SyncTxnLedger(Protocol):
+    """:class:`TxnLedger` for sync code: ``consume`` is one atomic operation."""
+
+    def consume(self, txn: str, *, expires_at: float) -> bool:
+        """``True`` for exactly one caller per ``txn``; ``False`` if recorded before."""
+        ...
+
+
 @dataclass(frozen=True)
 class BoundTransaction:
     """A transaction the token authorized and that has now been consumed."""
@@ -145,6 +163,58 @@ def _retain_until(claims: Mapping[str, Any], *, now: float, leeway: float) -> fl
     return float(exp) + leeway + RETAIN_MARGIN
 
 
+@dataclass(frozen=True)
+class CheckedTransaction:
+    """The token's grant matches the action; what is left is to consume ``txn``."""
+
+    txn: str
+    expires_at: float
+    authorization_details: tuple[dict[str, Any], ...]
+
+
+def check_transaction(
+    details: Sequence[Mapping[str, Any]],
+    *,
+    claims: Mapping[str, Any],
+    now: float,
+    registry: Registry = default_registry,
+    leeway: float = 30,
+) -> CheckedTransaction:
+    """Steps 1-2 of :func:`require_transaction`, no I/O: the shared core of the sync and
+    async guards. Raises :class:`TransactionMissing`, :class:`TransactionMismatch` or
+    :class:`~stepauth.sdk.errors.TokenExpired`; consumes nothing."""
+    granted = _granted(claims)
+    txn = _txn(claims)
+    try:
+        match_details(granted, details, registry=registry)
+    except DetailsMismatch as exc:
+        raise TransactionMismatch(
+            f"the action differs from the approved transaction: {exc.description}", reason=exc
+        ) from exc
+    except RARError as exc:  # the grant itself is unreadable for this registry
+        raise TransactionMismatch(
+            f"the token's authorization_details cannot be checked: {exc.description}", reason=exc
+        ) from exc
+    except (TypeError, AttributeError, ValueError) as exc:  # details not shaped like JSON
+        reason = DetailsMismatch(f"the action's authorization_details are malformed: {exc}")
+        raise TransactionMismatch(reason.description, reason=reason) from exc
+    expires_at = _retain_until(claims, now=now, leeway=leeway)
+    return CheckedTransaction(txn, expires_at, registry.validate(granted))
+
+
+def _consumed(
+    checked: CheckedTransaction, won: bool, claims: Mapping[str, Any]
+) -> BoundTransaction:
+    if not won:
+        raise TransactionReplayed(
+            "this transaction has already been executed: the approval is single-use",
+            txn=checked.txn,
+        )
+    return BoundTransaction(
+        txn=checked.txn, authorization_details=checked.authorization_details, claims=claims
+    )
+
+
 async def require_transaction(
     details: Sequence[Mapping[str, Any]],
     *,
@@ -162,28 +232,25 @@ async def require_transaction(
     (and :class:`~stepauth.sdk.errors.TokenExpired` for a token past ``exp``); returns the
     consumed :class:`BoundTransaction` otherwise. RFC 9396 §9.1 / RAR-14.
     """
-    granted = _granted(claims)
-    txn = _txn(claims)
-    try:
-        match_details(granted, details, registry=registry)
-    except DetailsMismatch as exc:
-        raise TransactionMismatch(
-            f"the action differs from the approved transaction: {exc.description}", reason=exc
-        ) from exc
-    except RARError as exc:  # the grant itself is unreadable for this registry
-        raise TransactionMismatch(
-            f"the token's authorization_details cannot be checked: {exc.description}", reason=exc
-        ) from exc
-    except (TypeError, AttributeError, ValueError) as exc:  # details not shaped like JSON
-        reason = DetailsMismatch(f"the action's authorization_details are malformed: {exc}")
-        raise TransactionMismatch(reason.description, reason=reason) from exc
-    expires_at = _retain_until(claims, now=now, leeway=leeway)
-    if not await ledger.consume(txn, expires_at=expires_at):
-        raise TransactionReplayed(
-            "this transaction has already been executed: the approval is single-use", txn=txn
-        )
-    entries = registry.validate(granted)
-    return BoundTransaction(txn=txn, authorization_details=entries, claims=claims)
+    checked = check_transaction(details, claims=claims, now=now, registry=registry, leeway=leeway)
+    won = await ledger.consume(checked.txn, expires_at=checked.expires_at)
+    return _consumed(checked, won, claims)
+
+
+def require_transaction_sync(
+    details: Sequence[Mapping[str, Any]],
+    *,
+    claims: Mapping[str, Any],
+    ledger: SyncTxnLedger,
+    now: float,
+    registry: Registry = default_registry,
+    leeway: float = 30,
+) -> BoundTransaction:
+    """:func:`require_transaction` for sync frameworks (Flask, Django), same checks and
+    order, with a :class:`SyncTxnLedger`."""
+    checked = check_transaction(details, claims=claims, now=now, registry=registry, leeway=leeway)
+    won = ledger.consume(checked.txn, expires_at=checked.expires_at)
+    return _consumed(checked, won, claims)
 
 
 class TransactionGuard:
@@ -210,6 +277,39 @@ class TransactionGuard:
         now: float | None = None,
     ) -> BoundTransaction:
         return await require_transaction(
+            details,
+            claims=claims,
+            ledger=self.ledger,
+            now=self.clock() if now is None else now,
+            registry=self.registry,
+            leeway=self.leeway,
+        )
+
+
+class SyncTransactionGuard:
+    """:func:`require_transaction_sync` with its ledger and settings bound, for adapters."""
+
+    def __init__(
+        self,
+        ledger: SyncTxnLedger,
+        *,
+        registry: Registry = default_registry,
+        leeway: float = 30,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.ledger = ledger
+        self.registry = registry
+        self.leeway = leeway
+        self.clock = clock
+
+    def check(
+        self,
+        details: Sequence[Mapping[str, Any]],
+        claims: Mapping[str, Any],
+        *,
+        now: float | None = None,
+    ) -> BoundTransaction:
+        return require_transaction_sync(
             details,
             claims=claims,
             ledger=self.ledger,

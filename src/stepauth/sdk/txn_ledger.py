@@ -13,6 +13,9 @@ uses of one ``txn`` — across processes and hosts sharing the database — exac
   lifetime is relative and measured on the ledger's clock (the one that judged ``exp``), so
   a Redis host whose wall clock runs ahead cannot drop a record early (``EXAT`` could).
 
+:class:`SyncSQLTxnLedger` and :class:`SyncRedisTxnLedger` are the same ledgers for sync
+code (Flask, Django): the same table, keys and single statement.
+
 ``consume`` returns ``False`` (never a first use) for an ``expires_at`` already past: such a
 record would be forgotten at once and a replay would pass.
 """
@@ -23,15 +26,22 @@ import math
 import time
 from collections.abc import Callable
 
+import redis
 import redis.asyncio as aioredis
-from sqlalchemy import Column, Float, MetaData, String, Table, delete
+from sqlalchemy import Column, Engine, Float, Insert, MetaData, String, Table, create_engine, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from stepauth.errors import ConfigError
 from stepauth.sdk.transaction import TXN_MAX_LENGTH
 
-__all__ = ["RedisTxnLedger", "SQLTxnLedger", "used_txn"]
+__all__ = [
+    "RedisTxnLedger",
+    "SQLTxnLedger",
+    "SyncRedisTxnLedger",
+    "SyncSQLTxnLedger",
+    "used_txn",
+]
 
 metadata = MetaData()
 
@@ -47,15 +57,34 @@ used_txn = Table(
 _DIALECTS = ("postgresql", "sqlite")
 
 
+def _check_dialect(name: str) -> None:
+    if name not in _DIALECTS:
+        raise ConfigError(
+            f"the txn ledger needs SQLite or PostgreSQL, not {name!r}", key="database.url"
+        )
+
+
+def _insert_once(dialect: str, txn: str, *, now: float, expires_at: float) -> Insert:
+    """``INSERT … ON CONFLICT (txn) DO NOTHING RETURNING txn``: a row comes back only to
+    the caller whose insert created it."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(used_txn)
+        .values(txn=txn, used_at=now, expires_at=expires_at)
+        .on_conflict_do_nothing(index_elements=[used_txn.c.txn])
+        .returning(used_txn.c.txn)
+    )
+
+
+def _remaining_ms(expires_at: float, now: float) -> int:
+    return math.ceil((expires_at - now) * 1000)
+
+
 class SQLTxnLedger:
     """Used ``txn`` ids in a SQL table (SQLite or PostgreSQL through SQLAlchemy async)."""
 
     def __init__(self, engine: AsyncEngine, *, clock: Callable[[], float] = time.time) -> None:
-        dialect = engine.dialect.name
-        if dialect not in _DIALECTS:
-            raise ConfigError(
-                f"the txn ledger needs SQLite or PostgreSQL, not {dialect!r}", key="database.url"
-            )
+        _check_dialect(engine.dialect.name)
         self.engine = engine
         self.clock = clock
         self._owns_engine = False
@@ -76,13 +105,7 @@ class SQLTxnLedger:
         now = self.clock()
         if expires_at <= now:
             return False
-        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
-        statement = (
-            insert(used_txn)
-            .values(txn=txn, used_at=now, expires_at=expires_at)
-            .on_conflict_do_nothing(index_elements=[used_txn.c.txn])
-            .returning(used_txn.c.txn)
-        )
+        statement = _insert_once(self.engine.dialect.name, txn, now=now, expires_at=expires_at)
         async with self.engine.begin() as conn:
             won = (await conn.execute(statement)).scalar_one_or_none()
         return won is not None
@@ -127,15 +150,95 @@ class RedisTxnLedger:
         return f"{self.prefix}txn:{txn}"
 
     async def consume(self, txn: str, *, expires_at: float) -> bool:
-        remaining = expires_at - self.clock()
-        if remaining <= 0:
+        now = self.clock()
+        if expires_at <= now:
             return False
         # Relative lifetime (PX) measured on the caller's clock, the one that judged the
         # token's exp: the record's life does not depend on the Redis host's wall clock.
-        won = await self.client.set(self.key(txn), b"1", nx=True, px=math.ceil(remaining * 1000))
+        won = await self.client.set(self.key(txn), b"1", nx=True, px=_remaining_ms(expires_at, now))
         return bool(won)
 
     async def close(self) -> None:
         """Close the connection pool if this ledger created it."""
         if self._owns_client:
             await self.client.aclose()  # type: ignore[attr-defined]  # redis>=5; stubs lag
+
+
+class SyncSQLTxnLedger:
+    """:class:`SQLTxnLedger` for sync code (Flask, Django): the same table and statement on
+    a sync SQLAlchemy engine (``sqlite:///…``, ``postgresql+psycopg://…``)."""
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time) -> None:
+        _check_dialect(engine.dialect.name)
+        self.engine = engine
+        self.clock = clock
+        self._owns_engine = False
+
+    @classmethod
+    def from_url(cls, url: str, *, clock: Callable[[], float] = time.time) -> SyncSQLTxnLedger:
+        ledger = cls(create_engine(url), clock=clock)
+        ledger._owns_engine = True
+        return ledger
+
+    def create_schema(self) -> None:
+        """Create the ``stepauth_used_txn`` table if it does not exist."""
+        with self.engine.begin() as conn:
+            metadata.create_all(conn)
+
+    def consume(self, txn: str, *, expires_at: float) -> bool:
+        now = self.clock()
+        if expires_at <= now:
+            return False
+        statement = _insert_once(self.engine.dialect.name, txn, now=now, expires_at=expires_at)
+        with self.engine.begin() as conn:
+            won = conn.execute(statement).scalar_one_or_none()
+        return won is not None
+
+    def purge(self, *, now: float | None = None) -> int:
+        """Delete the records whose tokens have expired; returns how many."""
+        cutoff = self.clock() if now is None else now
+        with self.engine.begin() as conn:
+            result = conn.execute(delete(used_txn).where(used_txn.c.expires_at <= cutoff))
+        return int(result.rowcount)
+
+    def close(self) -> None:
+        if self._owns_engine:
+            self.engine.dispose()
+
+
+class SyncRedisTxnLedger:
+    """:class:`RedisTxnLedger` for sync code: ``SET {prefix}txn:{txn} 1 NX PX <ms>``."""
+
+    def __init__(
+        self,
+        client: redis.Redis,  # type: ignore[type-arg]
+        *,
+        prefix: str = "stepauth:",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.clock = clock
+        self._owns_client = False
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, prefix: str = "stepauth:", clock: Callable[[], float] = time.time
+    ) -> SyncRedisTxnLedger:
+        ledger = cls(redis.Redis.from_url(url), prefix=prefix, clock=clock)
+        ledger._owns_client = True
+        return ledger
+
+    def key(self, txn: str) -> str:
+        return f"{self.prefix}txn:{txn}"
+
+    def consume(self, txn: str, *, expires_at: float) -> bool:
+        now = self.clock()
+        if expires_at <= now:
+            return False
+        won = self.client.set(self.key(txn), b"1", nx=True, px=_remaining_ms(expires_at, now))
+        return bool(won)
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.client.close()

@@ -1,0 +1,104 @@
+"""Flask: run a bound action only once, and only as approved (RFC 9396 §9, RAR-14).
+
+::
+
+    ledger = SyncRedisTxnLedger.from_url("redis://…")        # or SyncSQLTxnLedger.from_url
+    guard = FlaskTransactionGuard(ledger, details=payment_from_request)
+
+    @app.post("/transfers")
+    @stepauth.require("phr")          # FlaskStepAuth: validates the token → g.stepauth_claims
+    @guard
+    def transfer():
+        bound = flask.g.stepauth_transaction    # its txn was consumed; execute exactly this
+
+``details`` builds the ``authorization_details`` the view is about to execute from
+:data:`flask.request`; ``claims`` (default: ``flask.g.stepauth_claims``, set by
+:meth:`stepauth.sdk.flask.FlaskStepAuth.require`) returns the validated access-token claims.
+The checks are :func:`stepauth.sdk.transaction.require_transaction_sync`, the same as the
+Starlette guard's: the details are compared first, then the ``txn`` is consumed in one
+atomic ledger operation, so of two concurrent uses exactly one runs the view.
+
+A failed binding answers ``403`` (``transaction_missing``, ``transaction_mismatch``,
+``transaction_replayed`` and the reason, ``Cache-Control: no-store``): a step-up cannot fix a
+tampered or spent approval, the client must start a new bound step-up. No validated claims
+at all (the guard is not under ``require``) answers ``401``: fail closed.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import flask
+
+from stepauth.rar import Registry, default_registry
+from stepauth.sdk.errors import SDKError
+from stepauth.sdk.transaction import SyncTransactionGuard, SyncTxnLedger, TransactionError
+
+__all__ = ["FlaskTransactionGuard"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+Details = Sequence[Mapping[str, Any]]
+
+
+def _g_claims() -> Mapping[str, Any] | None:
+    claims = getattr(flask.g, "stepauth_claims", None)
+    return claims if isinstance(claims, Mapping) else None
+
+
+def _refusal(status: int, error: str, description: str) -> flask.Response:
+    body = json.dumps({"error": error, "error_description": description})
+    headers = {"Cache-Control": "no-store"}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return flask.Response(body, status=status, mimetype="application/json", headers=headers)
+
+
+class FlaskTransactionGuard:
+    """A view decorator that consumes the token's ``txn`` if ``details`` are what was
+    approved; the :class:`~stepauth.sdk.transaction.BoundTransaction` is on
+    ``flask.g.stepauth_transaction``."""
+
+    def __init__(
+        self,
+        ledger: SyncTxnLedger,
+        *,
+        details: Callable[[flask.Request], Details],
+        claims: Callable[[], Mapping[str, Any] | None] = _g_claims,
+        registry: Registry = default_registry,
+        leeway: float = 30,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.guard = SyncTransactionGuard(ledger, registry=registry, leeway=leeway, clock=clock)
+        self.details = details
+        self.claims = claims
+
+    def check(self) -> flask.Response | None:
+        """``None`` when the view may run (the transaction is consumed), else the answer."""
+        claims = self.claims()
+        if claims is None:
+            return _refusal(401, "invalid_token", "no validated access token for this action")
+        try:
+            details = self.details(flask.request)
+        except (KeyError, TypeError, ValueError) as exc:
+            return _refusal(400, "invalid_request", f"the action cannot be read: {exc}")
+        try:
+            flask.g.stepauth_transaction = self.guard.check(details, claims)
+        except TransactionError as exc:
+            return _refusal(403, exc.error, exc.description)
+        except SDKError as exc:  # the token itself: expired, no exp
+            return _refusal(401, "invalid_token", exc.description)
+        return None
+
+    def __call__(self, view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            refused = self.check()
+            if refused is not None:
+                return refused
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]

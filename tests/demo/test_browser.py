@@ -1,18 +1,16 @@
 """Acme Bank in headless Chromium against the real Provider: what the customer sees.
 
-Uses the bank with ``phr`` lowered to 2fa (see ``totp_bank_stack``) so the Provider's
-one-time-code form completes the step-up; the passkey version of this journey needs the
-Provider's passkey enrolment and step-up pages.
+Uses the bank with ``phr`` lowered to 2fa (see ``totp_bank_stack``) and alice with a
+password and TOTP only; the passkey journey is ``test_browser_journey``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import pyotp
 import pytest
 
-from tests.demo.conftest import TOTP_SECRET, BankStack
+from tests.demo.conftest import BankStack
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +22,8 @@ def _continue(page: Any, factor: str) -> None:
 
 
 def test_exempt_and_bound_transfers_on_screen(totp_bank_stack: BankStack, chromium: Any) -> None:
-    """G-10: the Provider's page shows €1,250.00 and the payee; the bank shows why it asked."""
+    """The exempt €20 runs with its explanation; the bound €1,250.00 of a payer with no
+    passkey ends in unmet_authentication_requirements naming the passkey (PSD2 RTS Art. 5)."""
     stack = totp_bank_stack
     context = chromium.new_context()
     page = context.new_page()
@@ -51,30 +50,17 @@ def test_exempt_and_bound_transfers_on_screen(totp_bank_stack: BankStack, chromi
     assert page.get_by_role("heading", name="Sent €20.00 to Jane Doe").is_visible()
     assert "exempt under low_value" in page.locator("pre.explain").inner_text()
 
-    # €1,250.00: the Provider shows exactly what is approved.
+    # €1,250.00 is bound to amount and payee: a one-time code cannot bind them (PSD2 RTS
+    # Art. 5), so alice, who has no passkey yet, is refused with the reason - never
+    # approved by the code. The passkey version is test_browser_journey.
     page.goto(f"{stack.bank_url}/transfer")
     page.get_by_label("Amount (EUR)").fill("1250.00")
     page.get_by_role("button", name="Send").click()
-    page.wait_for_url(f"{stack.issuer}/**")
-    for _ in range(3):  # the Provider may ask for the password again before the code
-        page.wait_for_load_state("networkidle")
-        if page.url.startswith(stack.bank_url):
-            break
-        approving = page.locator("section[aria-labelledby=details-heading]").inner_text()
-        assert "€1,250.00" in approving
-        assert "Jane Doe" in approving
-        if page.locator("form[data-factor=password]").count():
-            page.get_by_label("Password").fill(PASSWORD)
-            _continue(page, "password")
-        else:
-            page.get_by_label("One-time code").fill(pyotp.TOTP(TOTP_SECRET).now())
-            _continue(page, "totp")
-    page.wait_for_url(f"{stack.bank_url}/confirm?**")
-    page.get_by_role("button", name="Confirm").click()
-    assert page.get_by_role("heading", name="Sent €1,250.00 to Jane Doe").is_visible()
-    token = page.get_by_test_id("token").inner_text()
-    assert "urn:stepauth:acr:2fa" in token
-    assert "otp" in token
-    assert "Why Acme Bank asked you to verify" in page.content()
+    page.wait_for_url(f"{stack.bank_url}/callback?**")
+    refused = page.content()
+    assert "unmet_authentication_requirements" in refused
+    assert "passkey" in refused
+    page.goto(f"{stack.bank_url}/dashboard")
+    assert "€1,250.00" not in page.content()
     assert errors == [], errors  # no CSP violation, no script error
     context.close()

@@ -3,7 +3,8 @@
 The vectors (tests/factors/vectors/webauthn_l3_s16.json) are the published hex; every
 assertion signature in them verifies, so a transcription slip would fail loudly.
 Covered: 16.2 none/ES256, 16.3 packed self, 16.4 crossOrigin, 16.5 topOrigin and
-16.7 packed x5c chained to the 16.1 attestation root. Registration vectors carry no
+16.7 packed x5c chained to the 16.1 attestation root (16.8–16.16:
+test_webauthn_vectors_algorithms.py). Registration vectors carry no
 userHandle, so each stored record gets the test's own handle.
 """
 

@@ -43,6 +43,7 @@ from webauthn import (
     verify_registration_response,
 )
 from webauthn.helpers import options_to_json_dict, parse_attestation_object, parse_cbor
+from webauthn.helpers.cose import COSEAlgorithmIdentifier
 from webauthn.helpers.exceptions import (
     InvalidAuthenticationResponse,
     InvalidCBORData,
@@ -81,6 +82,7 @@ __all__ = [
     "CHALLENGE_KIND",
     "CHALLENGE_TTL",
     "MAX_CREDENTIAL_ID_LENGTH",
+    "SUPPORTED_ALGORITHMS",
     "TXN_RECORD_KIND",
     "BackupEligibilityChanged",
     "CeremonyOptions",
@@ -118,6 +120,15 @@ __all__ = [
 
 #: WebAuthn L3 §7.1 step 25 / WA-19: longer credential IDs SHOULD fail registration.
 MAX_CREDENTIAL_ID_LENGTH = 1023
+#: COSE algorithms offered in ``pubKeyCredParams`` and accepted at registration, in order
+#: of preference (WA-12): Ed25519, ES256, ES512, RS256. ES384 and Ed448 (WebAuthn L3
+#: §16.8, §16.12) are not offered, so a credential using them is refused (fail closed).
+SUPPORTED_ALGORITHMS = (
+    COSEAlgorithmIdentifier.EDDSA,
+    COSEAlgorithmIdentifier.ECDSA_SHA_256,
+    COSEAlgorithmIdentifier.ECDSA_SHA_512,
+    COSEAlgorithmIdentifier.RSASSA_PKCS1_v1_5_SHA_256,
+)
 #: §15.1 / WA-04: recommended ceremony timeout.
 DEFAULT_TIMEOUT_MS = 300_000
 
@@ -358,6 +369,7 @@ def registration_options(
             user_verification=UserVerificationRequirement(user_verification),
         ),
         exclude_credentials=[PublicKeyCredentialDescriptor(id=c) for c in exclude_credentials],
+        supported_pub_key_algs=list(SUPPORTED_ALGORITHMS),
     )
     return CeremonyOptions(challenge=challenge, public_key=dict(options_to_json_dict(options)))
 
@@ -441,6 +453,7 @@ def verify_registration(
             expected_rp_id=expected_rp_id,
             expected_origin=list(expected_origins),
             require_user_verification=require_user_verification,
+            supported_pub_key_algs=list(SUPPORTED_ALGORITHMS),
         )
     except InvalidRegistrationResponse as exc:
         raise InvalidSignature(f"attestation did not verify: {exc}") from exc

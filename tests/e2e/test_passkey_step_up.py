@@ -5,8 +5,8 @@ alice signs in with her password and an authenticator-app code, adds a passkey o
 ``/account`` (**Add passkey**), then an RP asks for ``phr``: the page asks for the passkey
 only and one click on **Use passkey** answers (WA-01/02, SU-05). With UV impossible the
 step-up fails (WA-14); a passkey of bob's cannot step up alice's session (WA-24); a
-€1,250.00 payment pushed with PAR is shown exactly and its assertion's challenge is the
-hash of those details (G-10, WA-05).
+€1,250.00 payment pushed with PAR is shown exactly, its assertion's challenge is the
+hash of those details (G-10, WA-05) and the token executes that transfer once (RAR-14).
 """
 
 from __future__ import annotations
@@ -303,6 +303,26 @@ def _txn_record(served: Served, txn: str) -> dict[str, Any]:
     return _run(_with_store(served.db_url, work))
 
 
+async def _execute_twice(served: Served, claims: dict[str, Any]) -> list[str]:
+    """The bound action run twice with one token through the SDK's ledger."""
+    from stepauth.sdk.transaction import TransactionError, require_transaction
+    from stepauth.sdk.txn_ledger import SQLTxnLedger
+
+    ledger = SQLTxnLedger.from_url(served.db_url.replace("stepauth.db", "rs-ledger.db"))
+    await ledger.create_schema()
+    outcomes: list[str] = []
+    try:
+        for _ in range(2):
+            try:
+                await require_transaction(PAYMENT, claims=claims, ledger=ledger, now=served.clock())
+                outcomes.append("executed")
+            except TransactionError as exc:
+                outcomes.append(exc.error)
+    finally:
+        await ledger.close()
+    return outcomes
+
+
 def test_passkey_step_up_in_chromium(served: Served, chromium: Any) -> None:
     """Issue 4 e2e + issue 6 e2e in one browser session (see the module docstring)."""
     alice_id, bob_id, secret = _setup_users(served)
@@ -410,5 +430,7 @@ def test_passkey_step_up_in_chromium(served: Served, chromium: Any) -> None:
         == hashlib.sha256(nonce + canonical_json(PAYMENT)).digest()
     )
     assert client_data["origin"] == served.issuer
+    # ... and the token executes that transfer once at a resource server (RAR-14)
+    assert _run(_execute_twice(served, access)) == ["executed", "transaction_replayed"]
     assert violations == []
     context.close()

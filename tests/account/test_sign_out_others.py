@@ -8,7 +8,7 @@ import re
 import httpx
 
 from stepauth.provider.factors import totp
-from tests.account.conftest import account_page, csrf_of, reauth, sign_in
+from tests.account.conftest import account_page, csrf_of, outbox, reauth, sign_in
 from tests.conformance.harness import PASSWORD, USERNAME, Provider
 
 OFFER = "Sign out other sessions"
@@ -100,3 +100,56 @@ async def test_sign_out_other_sessions_needs_the_csrf_token(provider: Provider) 
     response = await provider.browser.post("/account/sessions/end-others", data={})
     assert response.status_code == 403
     assert (await other.get("/account")).status_code == 200
+
+
+async def test_password_change_offers_to_sign_out_other_sessions(provider: Provider) -> None:
+    """A new password (fresh step-up, typed twice) is a factor change: it is notified,
+    the old password stops working and the other sessions can be signed out."""
+    await sign_in(provider)
+    other = await _second_browser(provider)
+    html = await account_page(provider.browser)
+    assert "Change password" in html
+    new = "a brand new long passphrase"
+    changed = await provider.browser.post(
+        "/account/password",
+        data={"csrf": csrf_of(html), "new_password": new, "confirm_password": new},
+    )
+    assert changed.status_code == 303
+    assert any("password was changed" in m for m in outbox())
+    html = await account_page(provider.browser)
+    assert OFFER in html
+    await provider.browser.post("/account/sessions/end-others", data={"csrf": csrf_of(html)})
+    assert (await other.get("/account")).status_code == 303
+    await reauth(other, "password", expect=400, username=USERNAME, password=PASSWORD)
+    await reauth(other, "password", username=USERNAME, password=new)
+
+
+async def test_password_change_refuses_short_or_mismatched_passwords(provider: Provider) -> None:
+    """NIST SP 800-63B §3.1.1.2: at least 8 characters; a typo in the repeat is caught."""
+    await sign_in(provider)
+    html = await account_page(provider.browser)
+    for new, again in (("short", "short"), ("long enough one", "long enough two")):
+        response = await provider.browser.post(
+            "/account/password",
+            data={"csrf": csrf_of(html), "new_password": new, "confirm_password": again},
+        )
+        assert response.status_code == 400
+        assert 'id="password-error"' in response.text
+        assert OFFER not in response.text
+    other = provider.new_browser()
+    await reauth(other, "password", username=USERNAME, password=PASSWORD)
+
+
+async def test_password_change_needs_a_fresh_step_up(provider: Provider) -> None:
+    """ASVS 5.0 7.5.1: a stale session is sent to confirm it is you first."""
+    await sign_in(provider)
+    html = await account_page(provider.browser)
+    provider.clock.advance(301)
+    response = await provider.browser.post(
+        "/account/password",
+        data={"csrf": csrf_of(html), "new_password": "x" * 20, "confirm_password": "x" * 20},
+    )
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/account/reauth")
+    other = provider.new_browser()
+    await reauth(other, "password", username=USERNAME, password=PASSWORD)

@@ -15,12 +15,9 @@ from typing import Any
 
 from stepauth.cli import add_config_argument, load_cli_config, run
 from stepauth.errors import StepAuthError
+from stepauth.provider.factors.password import MIN_PASSWORD_LENGTH, password_problem
 
 __all__ = ["MIN_PASSWORD_LENGTH", "read_password", "register"]
-
-#: NIST SP 800-63B §3.1.1.2: at least 8 characters for a password used alone.
-MIN_PASSWORD_LENGTH = 8
-MAX_PASSWORD_LENGTH = 1024
 
 
 def register(subparsers: Any) -> None:
@@ -64,7 +61,7 @@ def _check(password: str) -> str:
         raise StepAuthError(
             f"password must be at least {MIN_PASSWORD_LENGTH} characters", error="weak_password"
         )
-    if len(password) > MAX_PASSWORD_LENGTH:
+    if password_problem(password) is not None:
         raise StepAuthError("password is too long", error="weak_password")
     return password
 

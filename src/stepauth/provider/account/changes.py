@@ -3,7 +3,7 @@
 ASVS 4.0.3 2.5.5 / 5.0 6.3.7: "notify when an authentication factor is changed";
 ASVS 5.0 16.3.1: the change is in the audit log (never a secret: no TOTP seed, no code).
 
-ASVS 5.0 7.4.3: after a factor is added or removed the account page offers **Sign out
+ASVS 5.0 7.4.3: after a factor is added, removed or changed the account page offers **Sign out
 other sessions** (:func:`offers_sign_out`, kept for :data:`OFFER_TTL` seconds under the
 session's stable ``sid``); :func:`end_other_sessions` ends every other session of the
 user in one store statement and keeps the current one.
@@ -36,7 +36,14 @@ NAMES = {
     "oob": "phone number",
     "password": "password",
 }
-_VERBS = {"add": "added to", "remove": "removed from", "rename": "renamed on"}
+_VERBS = {
+    "add": "added to",
+    "remove": "removed from",
+    "rename": "renamed on",
+    "change": "changed on",
+}
+#: Changes after which other sessions may be signed out (ASVS 5.0 7.4.3).
+_OFFERED_AFTER = ("add", "remove", "change")
 
 
 async def record_change(
@@ -49,10 +56,10 @@ async def record_change(
     credential: str | None = None,
     session: Session | None = None,
 ) -> None:
-    """Audit the change and tell the user about it; after an added or removed factor,
-    offer ``session`` to sign out the user's other sessions."""
+    """Audit the change and tell the user about it; after an added, removed or changed
+    factor, offer ``session`` to sign out the user's other sessions."""
     now = state.clock()
-    if session is not None and action in ("add", "remove"):
+    if session is not None and action in _OFFERED_AFTER:
         await state.store.put(
             OFFER_KIND,
             _offer_key(session),

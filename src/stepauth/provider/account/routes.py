@@ -12,6 +12,8 @@ every change is audited and notified (:mod:`stepauth.provider.account.changes`).
 * ``POST /account/recovery`` — ten new recovery codes, shown once (the old set stops
   working); only their keyed hashes are stored;
 * ``POST /account/factors/{id}/rename`` and ``/remove``;
+* ``POST /account/password`` — a new password (typed twice; length rules of
+  :func:`stepauth.provider.factors.password.password_problem`);
 * ``POST /account/sessions/end-others`` — **Sign out other sessions**, offered after a
   factor was added or removed (ASVS 5.0 7.4.3): every other session of the user ends,
   this one stays;
@@ -26,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import anyio.to_thread
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -46,6 +49,7 @@ from stepauth.provider.account.fresh import (
 from stepauth.provider.account.reauth import reauth_page, reauth_submit, reauth_webauthn
 from stepauth.provider.errors import InvalidRequest
 from stepauth.provider.factors import recovery, totp
+from stepauth.provider.factors.password import hash_password, password_problem
 from stepauth.provider.interaction.render import TEMPLATES as INTERACTION_TEMPLATES
 from stepauth.provider.sessions import load_session
 from stepauth.provider.state import ProviderState, get_state
@@ -129,7 +133,9 @@ def _done() -> Response:
     return RedirectResponse("/account", status_code=303)
 
 
-async def _account_page(page: _Page, *, ended: int | None = None) -> Response:
+async def _account_page(
+    page: _Page, *, ended: int | None = None, error: str | None = None
+) -> Response:
     factors = await page.state.store.list_factors(page.user.id)
     rows = [
         {
@@ -144,7 +150,15 @@ async def _account_page(page: _Page, *, ended: int | None = None) -> Response:
     ]
     fresh = is_fresh(page.session.events, now=page.state.clock())
     offer = await offers_sign_out(page.state, page.session)
-    return page.render("account.html", factors=rows, fresh=fresh, offer=offer, ended=ended)
+    return page.render(
+        "account.html",
+        status_code=400 if error else 200,
+        factors=rows,
+        fresh=fresh,
+        offer=offer,
+        ended=ended,
+        error=error,
+    )
 
 
 async def account(request: Request) -> Response:
@@ -277,6 +291,29 @@ async def recovery_codes(request: Request) -> Response:
     return page.render("recovery.html", codes=codes)
 
 
+async def change_password(request: Request) -> Response:
+    page, form = await _change(request)
+    if not isinstance(page, _Page):
+        return page
+    new = form.get("new_password", "")
+    problem = password_problem(new)
+    if problem is None and new != form.get("confirm_password", ""):
+        problem = "The two passwords are not the same."
+    if problem is not None:
+        return await _account_page(page, error=problem)
+    hashed = await anyio.to_thread.run_sync(hash_password, new)
+    await page.state.store.set_password_hash(page.user.id, hashed)
+    await record_change(
+        page.state,
+        user_id=page.user.id,
+        action="change",
+        kind="password",
+        client=audit.client_of(request),
+        session=page.session,
+    )
+    return _done()
+
+
 async def _own_factor(page: _Page, factor_id: str) -> Factor:
     factor = await page.state.store.get_factor(factor_id)
     if factor is None or factor.user_id != page.user.id:
@@ -335,6 +372,7 @@ routes: list[BaseRoute] = [
     Route("/account/recovery", recovery_codes, methods=["POST"], name="account_recovery"),
     Route("/account/factors/{factor_id}/rename", rename, methods=["POST"]),
     Route("/account/factors/{factor_id}/remove", remove, methods=["POST"]),
+    Route("/account/password", change_password, methods=["POST"], name="account_password"),
     Route("/account/sessions/end-others", sign_out_others, methods=["POST"]),
     Route("/account/webauthn/options", webauthn_routes.options, methods=["POST"]),
     Route("/account/webauthn/register", webauthn_routes.register, methods=["POST"]),

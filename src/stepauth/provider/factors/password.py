@@ -37,7 +37,20 @@ from stepauth.provider.throttle import GENERIC_FAILURE, MAX_FAILURES, guarded
 if TYPE_CHECKING:
     from stepauth.store import Factor, User
 
-__all__ = ["MAX_FAILURES", "PasswordFactor", "hash_password", "plugin"]
+__all__ = [
+    "MAX_FAILURES",
+    "MAX_PASSWORD_LENGTH",
+    "MIN_PASSWORD_LENGTH",
+    "PasswordFactor",
+    "hash_password",
+    "password_problem",
+    "plugin",
+]
+
+#: NIST SP 800-63B §3.1.1.2: at least 8 characters for a password used alone.
+MIN_PASSWORD_LENGTH = 8
+#: Long passphrases are welcome; the bound only keeps hashing cheap to refuse.
+MAX_PASSWORD_LENGTH = 1024
 
 _hasher = PasswordHasher()
 
@@ -45,6 +58,17 @@ _hasher = PasswordHasher()
 def hash_password(password: str) -> str:
     """An argon2id hash (RFC 9106 parameters of argon2-cffi's default profile)."""
     return _hasher.hash(password)
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is refused, in words for its owner (``None``: accepted).
+
+    Length only (NIST SP 800-63B §3.1.1.2: no composition rules)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"A password needs at least {MIN_PASSWORD_LENGTH} characters."
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"A password has at most {MAX_PASSWORD_LENGTH} characters."
+    return None
 
 
 @lru_cache(maxsize=1)

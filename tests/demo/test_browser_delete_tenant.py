@@ -9,15 +9,17 @@ deployment trusts its own keys' root: a trust anchor is a name and a public key 
 §6.1.1 (d)), so the anchor certificate carries the batch certificate's subject and public
 key — nothing else about the browser's statement is taken on faith.
 
-A synced passkey (BE=1) from the same browser never reaches ``phrh``: the Provider answers
-``unmet_authentication_requirements`` and the tenant stays.
+A synced passkey (BE=1) with the same trusted attestation never reaches ``phrh``: the
+Provider answers ``unmet_authentication_requirements`` and the tenant stays.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +105,29 @@ def trusted_stack(
     yield from serve_bank_stack(tmp_path, None, host="localhost", trust=trust)
 
 
+def _webauthn_keys(tmp_path: Path) -> list[tuple[bool, bool]]:
+    """(attestation trusted, backup eligible) of each WebAuthn factor the Provider stored."""
+    from stepauth.store import open_store
+
+    async def read() -> list[tuple[bool, bool]]:
+        store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'stepauth.db'}")
+        try:
+            alice = await store.get_user_by_username("alice")
+            assert alice is not None
+            factors = await store.list_factors(alice.id)
+            return [
+                (bool(f.data["attestation_trusted"]), bool(f.data["backup_eligible"]))
+                for f in factors
+                if f.kind == "webauthn"
+            ]
+        finally:
+            await store.close()
+
+    # A thread of its own: Playwright's sync API holds this thread's event loop.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, read()).result()
+
+
 def _sign_in_and_add(page: Any, stack: BankStack, kind: str, label: str) -> None:
     """Password sign-in at the bank, then add a key on the Provider's /account page."""
     page.goto(f"{stack.bank_url}/login")
@@ -125,7 +150,7 @@ def _delete_tenant(page: Any, stack: BankStack, tenant: str) -> None:
 
 
 def test_delete_tenant_with_an_attested_security_key_reaches_phrh(
-    trusted_stack: BankStack, chromium: Any
+    trusted_stack: BankStack, chromium: Any, tmp_path: Path
 ) -> None:
     """WA-36, RAR-04: a trusted device-bound key approves deleting exactly t-42; the token
     says phrh with hwk; the other tenants stay."""
@@ -134,6 +159,7 @@ def test_delete_tenant_with_an_attested_security_key_reaches_phrh(
     page = context.new_page()
     add_virtual_authenticator(context, page, transport="usb")
     _sign_in_and_add(page, stack, "Add security key", "YubiKey")
+    assert _webauthn_keys(tmp_path) == [(True, False)]  # trusted attestation, device-bound
 
     _delete_tenant(page, stack, "t-42")
     approving = page.locator("section[aria-labelledby=details-heading]").inner_text()
@@ -159,14 +185,20 @@ def test_delete_tenant_with_an_attested_security_key_reaches_phrh(
     context.close()
 
 
-def test_synced_passkey_cannot_delete_a_tenant(trusted_stack: BankStack, chromium: Any) -> None:
-    """WA-36: a synced passkey (BE=1) is at most phr, even where the Provider trusts the
-    browser's attestation key: the step-up for delete_tenant fails closed, the tenant stays."""
+def test_synced_passkey_cannot_delete_a_tenant(
+    trusted_stack: BankStack, chromium: Any, tmp_path: Path
+) -> None:
+    """WA-36: a synced passkey (BE=1) is at most phr even when registered as a security key
+    whose attestation the Provider trusts: the step-up for delete_tenant fails closed and
+    the tenant stays."""
     stack = trusted_stack
     context = chromium.new_context()
     page = context.new_page()
-    add_virtual_authenticator(context, page, defaultBackupEligibility=True, defaultBackupState=True)
-    _sign_in_and_add(page, stack, "Add passkey", "Phone")
+    add_virtual_authenticator(
+        context, page, transport="usb", defaultBackupEligibility=True, defaultBackupState=True
+    )
+    _sign_in_and_add(page, stack, "Add security key", "Synced key")
+    assert _webauthn_keys(tmp_path) == [(True, True)]  # trusted attestation, but synced
 
     page.goto(f"{stack.bank_url}/admin")
     page.get_by_role("button", name="Delete t-42").click()

@@ -16,8 +16,12 @@ import functools
 import hmac
 import math
 import time
+from binascii import Error as BinasciiError
+from binascii import a2b_base64
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final
+
+from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 
 from stepauth.assurance import DEFAULT_LADDER, Ladder, Requirement, Satisfied, StepUp, evaluate
 from stepauth.assurance.requirement import MAX_AGE_LEEWAY
@@ -29,12 +33,15 @@ from stepauth.sdk.errors import (
     InvalidIssuedAt,
     InvalidIssuer,
     InvalidNonce,
+    InvalidSignature,
     InvalidTokenType,
     MalformedToken,
     MissingClaim,
     TokenExpired,
 )
 from stepauth.sdk.jose import (
+    _DECODER,
+    _URLSAFE,
     ALGORITHMS,
     JWSHeader,
     KeySet,
@@ -61,6 +68,7 @@ ACCESS_TOKEN_ALGS: Final = ("RS256", "PS256", "ES256", "EdDSA")
 
 _AT_JWT_TYPES: Final = frozenset({"at+jwt", "application/at+jwt"})
 _HEADERS_MAX: Final = 64
+_PAD: Final = ("", "===", "==", "=")  # base64 padding by segment length mod 4
 _FINITE: Final = 1e300  # a JSON number inside this range is finite; others take the slow path
 
 
@@ -337,12 +345,36 @@ class AccessTokenValidator:
         if entry is None:
             entry = self._resolve(h64, keys)
         key, spec, header, typ_ok = entry
+        # The common case inline (ASCII, well-formed base64url, a JSON object); anything
+        # else takes the general functions, which raise the precise error.
         try:
             signing_input = token[: len(h64) + len(p64) + 1].encode("ascii")
-        except UnicodeEncodeError as exc:
-            raise MalformedToken("a compact JWS is ASCII") from exc
-        key.verify_spec(spec, signing_input, b64url_decode(s64))
-        claims = decode_claims(p64)
+            signature = a2b_base64(
+                (s64 + _PAD[len(s64) & 3]).encode("ascii").translate(_URLSAFE), strict_mode=True
+            )
+        except (BinasciiError, ValueError):
+            if not token.isascii():
+                raise MalformedToken("a compact JWS is ASCII") from None
+            signing_input = token[: len(h64) + len(p64) + 1].encode("ascii")
+            signature = b64url_decode(s64)
+        if spec.kind == "pkcs1":
+            try:
+                key.key.verify(signature, signing_input, spec.padding, spec.hasher)
+            except CryptoInvalidSignature:
+                raise InvalidSignature("signature verification failed") from None
+        else:
+            key.verify_spec(spec, signing_input, signature)
+        claims: dict[str, Any]
+        try:
+            text = a2b_base64(
+                (p64 + _PAD[len(p64) & 3]).encode("ascii").translate(_URLSAFE), strict_mode=True
+            ).decode("utf-8")
+            claims, end = _DECODER.raw_decode(text)
+        except (BinasciiError, ValueError, RecursionError):
+            claims = decode_claims(p64)
+        else:
+            if end != len(text) or type(claims) is not dict:
+                claims = decode_claims(p64)
         if not typ_ok:
             raise InvalidTokenType(f"typ {header.typ!r} is not at+jwt (RFC 9068 §4)")
         iss = claims.get("iss")

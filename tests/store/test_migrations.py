@@ -46,17 +46,48 @@ async def test_migrations_create_schema_and_are_idempotent(store_url: str) -> No
 
 
 async def test_sqlite_uses_wal_and_a_busy_timeout(tmp_path: Path) -> None:
+    """Inline operations never wait for a lock; the worker threads' connections do."""
     store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'wal.db'}")
-    try:
-        mode, timeout = await store.run_sync(
-            lambda conn: (
-                conn.exec_driver_sql("PRAGMA journal_mode").scalar_one(),
-                conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one(),
-            )
+
+    def pragmas(conn: Connection) -> tuple[str, int]:
+        return (
+            conn.exec_driver_sql("PRAGMA journal_mode").scalar_one(),
+            conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one(),
         )
+
+    try:
+        assert await store.run_sync(pragmas) == ("wal", 0)
+        assert store.sync_engine is not None
+        with store.sync_engine.connect() as conn:
+            mode, timeout = pragmas(conn)
         assert mode == "wal"
         assert timeout >= 1000
     finally:
+        await store.close()
+
+
+async def test_a_lock_held_by_another_process_waits_off_the_event_loop(tmp_path: Path) -> None:
+    """While another connection holds the write lock, a write waits in a worker thread
+    (the event loop keeps running) and succeeds once the lock is released."""
+    import asyncio
+    import sqlite3
+
+    path = tmp_path / "locked.db"
+    store = await open_store(f"sqlite+aiosqlite:///{path}")
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        write = asyncio.ensure_future(store.create_user("waiting", None))
+        ticks = 0
+        while ticks < 5:  # the loop is free while the write waits
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not write.done()
+        other.execute("COMMIT")
+        user = await write
+        assert (await store.get_user(user.id)) == user
+    finally:
+        other.close()
         await store.close()
 
 

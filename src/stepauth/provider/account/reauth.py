@@ -34,7 +34,7 @@ from stepauth.provider.account.fresh import (
 from stepauth.provider.factors.base import Attempt, FactorPlugin, FactorRejected, FormView
 from stepauth.provider.factors.oob import notify
 from stepauth.provider.interaction.outcome import Submission
-from stepauth.provider.interaction.render import render
+from stepauth.provider.interaction.render import factor_forms, render
 from stepauth.provider.sessions import load_session, record_event, set_session_cookie
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.provider.throttle import GENERIC_FAILURE
@@ -76,17 +76,8 @@ async def _page(
             "error": error,
             "csrf": csrf_token(state, browser),
             "action": "/account/reauth?next=" + next_path,
-            "scripts": [s for p in offered for s in p.scripts],
             "options_url": "/account/reauth/webauthn",
-            "forms": [
-                {
-                    "kind": p.kind,
-                    "title": p.title,
-                    "button": getattr(p, "button", "Continue"),
-                    "fields": list(p.fields(view)),
-                }
-                for p in offered
-            ],
+            **factor_forms(offered, view),
         },
         status_code=status_code,
     )

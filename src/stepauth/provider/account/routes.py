@@ -91,6 +91,11 @@ def _kind_name(factor: Factor) -> str:
     return KIND_NAMES.get(factor.kind, factor.kind)
 
 
+def _change_kind(factor: Factor) -> str:
+    """How a change of ``factor`` is named in notices (``passkey``, ``security-key``…)."""
+    return str(factor.data.get("type", factor.kind))
+
+
 class _Page:
     """The signed-in browser: state, session, user, and its account cookie."""
 
@@ -127,6 +132,27 @@ async def _change(request: Request) -> tuple[_Page | Response, dict[str, str]]:
     if isinstance(page, _Page) and not is_fresh(page.session.events, now=state.clock()):
         return RedirectResponse(reauth_url("/account"), status_code=303), form
     return page, form
+
+
+async def _record(
+    page: _Page,
+    request: Request,
+    action: str,
+    kind: str,
+    *,
+    credential: str | None = None,
+) -> None:
+    """Audit and notify a change made on this page (and, after an added, removed or
+    changed factor, offer this session to sign out the others)."""
+    await record_change(
+        page.state,
+        user_id=page.user.id,
+        action=action,
+        kind=kind,
+        client=audit.client_of(request),
+        credential=credential,
+        session=page.session,
+    )
 
 
 def _done() -> Response:
@@ -242,15 +268,7 @@ async def totp_confirm(request: Request) -> Response:
     label = form.get("label", "").strip()[:64] or "Authenticator app"
     factor = await store.add_factor(page.user.id, "totp", params.to_data(), label=label, now=now)
     await store.advance_counter(factor.id, "totp_step", claimed[-1])
-    await record_change(
-        page.state,
-        user_id=page.user.id,
-        action="add",
-        kind="totp",
-        client=audit.client_of(request),
-        credential=factor.id,
-        session=page.session,
-    )
+    await _record(page, request, "add", "totp", credential=factor.id)
     return _done()
 
 
@@ -279,15 +297,7 @@ async def recovery_codes(request: Request) -> Response:
         factor_id = (
             await store.add_factor(page.user.id, "recovery", data, label="Recovery codes", now=now)
         ).id
-    await record_change(
-        page.state,
-        user_id=page.user.id,
-        action="add",
-        kind="recovery",
-        client=audit.client_of(request),
-        credential=factor_id,
-        session=page.session,
-    )
+    await _record(page, request, "add", "recovery", credential=factor_id)
     return page.render("recovery.html", codes=codes)
 
 
@@ -303,14 +313,7 @@ async def change_password(request: Request) -> Response:
         return await _account_page(page, error=problem)
     hashed = await anyio.to_thread.run_sync(hash_password, new)
     await page.state.store.set_password_hash(page.user.id, hashed)
-    await record_change(
-        page.state,
-        user_id=page.user.id,
-        action="change",
-        kind="password",
-        client=audit.client_of(request),
-        session=page.session,
-    )
+    await _record(page, request, "change", "password")
     return _done()
 
 
@@ -330,14 +333,7 @@ async def rename(request: Request) -> Response:
     if not label or len(label) > 64 or not label.isprintable():
         raise InvalidRequest("a name is 1 to 64 printable characters")
     await page.state.store.update_factor(factor.id, label=label)
-    await record_change(
-        page.state,
-        user_id=page.user.id,
-        action="rename",
-        kind=str(factor.data.get("type", factor.kind)),
-        client=audit.client_of(request),
-        credential=factor.id,
-    )
+    await _record(page, request, "rename", _change_kind(factor), credential=factor.id)
     return _done()
 
 
@@ -350,15 +346,7 @@ async def remove(request: Request) -> Response:
         keys = [str(k) for k in factor.data.get("keys", [])]
         await recovery.revoke_codes(page.state.store, keys=keys)
     await page.state.store.remove_factor(factor.id)
-    await record_change(
-        page.state,
-        user_id=page.user.id,
-        action="remove",
-        kind=str(factor.data.get("type", factor.kind)),
-        client=audit.client_of(request),
-        credential=factor.id,
-        session=page.session,
-    )
+    await _record(page, request, "remove", _change_kind(factor), credential=factor.id)
     return _done()
 
 

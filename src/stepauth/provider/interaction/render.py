@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
@@ -12,7 +12,10 @@ from starlette.responses import HTMLResponse
 
 from stepauth.provider.errors import ProviderError
 
-__all__ = ["error_page", "form_post_page", "render"]
+if TYPE_CHECKING:
+    from stepauth.provider.factors.base import FactorPlugin, FormView
+
+__all__ = ["error_page", "factor_forms", "form_post_page", "render"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -26,6 +29,22 @@ _env = Environment(
 def render(name: str, context: Mapping[str, Any], *, status_code: int = 200) -> HTMLResponse:
     html = _env.get_template(name).render(**context)
     return HTMLResponse(html, status_code=status_code)
+
+
+def factor_forms(offered: Sequence[FactorPlugin], view: FormView) -> dict[str, Any]:
+    """The ``forms`` and ``scripts`` of ``interaction.html`` for the offered plug-ins."""
+    return {
+        "scripts": [s for p in offered for s in p.scripts],
+        "forms": [
+            {
+                "kind": p.kind,
+                "title": p.title,
+                "button": getattr(p, "button", "Continue"),
+                "fields": list(p.fields(view)),
+            }
+            for p in offered
+        ],
+    }
 
 
 def error_page(request: Request, exc: ProviderError) -> HTMLResponse:

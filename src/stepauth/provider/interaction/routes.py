@@ -63,7 +63,7 @@ from stepauth.provider.factors.base import (
     helps,
 )
 from stepauth.provider.interaction.outcome import Refusal, Submission
-from stepauth.provider.interaction.render import render
+from stepauth.provider.interaction.render import factor_forms, render
 from stepauth.provider.login_policy import REASON_TEXT, Decision
 from stepauth.provider.sessions import load_session, record_event, set_session_cookie
 from stepauth.provider.state import ProviderState, get_state
@@ -177,17 +177,8 @@ async def _page(
             "error": refusal.message if refusal is not None else None,
             "csrf": payload["csrf"],
             "action": str(request.url_for("interaction", uid=uid)),
-            "scripts": [s for p in offered for s in p.scripts],
             "options_url": str(request.url_for("interaction_webauthn", uid=uid)),
-            "forms": [
-                {
-                    "kind": p.kind,
-                    "title": p.title,
-                    "button": getattr(p, "button", "Continue"),
-                    "fields": list(p.fields(view)),
-                }
-                for p in offered
-            ],
+            **factor_forms(offered, view),
         },
         status_code=refusal.status_code if refusal is not None else 200,
     )

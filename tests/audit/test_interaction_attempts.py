@@ -39,7 +39,14 @@ from tests.provider.frontchannel import (
     submit,
     totp_code,
 )
-from tests.provider.passkeys import enrol_passkey, refused, use_passkey, use_passkeys
+from tests.provider.passkeys import (
+    enrol_passkey,
+    passkey_options,
+    refused,
+    unb64url,
+    use_passkey,
+    use_passkeys,
+)
 
 AGENT = "Mozilla/5.0 (X11; Linux x86_64) stepauth-audit-test"
 WRONG_PASSWORD = "not-the-password-7f3a"
@@ -254,3 +261,22 @@ async def test_unknown_first_factor_passkey_counts_against_the_address(
     assert "user_id" not in row
     user, window = "ip:127.0.0.1", f"ip:{int(provider.clock() // throttle.IP_WINDOW)}"
     assert (await provider.store.failure_state(user, window)).count == 1
+
+
+async def test_refused_passkey_attempt_of_a_blocked_owner_burns_its_challenge(
+    provider: Provider,
+) -> None:
+    """WA-03: the right assertion refused during the block cannot be replayed after it."""
+    alice = await provider.store.get_user_by_username(USERNAME)
+    authenticator = await enrol_passkey(provider, alice.id)
+    until = provider.clock() + 30
+    await provider.store.set_blocked_until(alice.id, "webauthn", until)
+    shown = await open_interaction(provider.browser, query())
+    options = await passkey_options(provider.browser, shown)
+    credential = json.dumps(authenticator.get(unb64url(options["challenge"])))
+    blocked = await submit(provider.browser, shown, "webauthn", credential=credential)
+    assert refused(blocked)
+    provider.clock.advance(31)
+    replayed = await submit(provider.browser, page(blocked), "webauthn", credential=credential)
+    assert refused(replayed)
+    assert _error(replayed) == throttle.GENERIC_FAILURE

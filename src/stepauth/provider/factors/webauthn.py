@@ -913,15 +913,17 @@ class WebAuthnFactor:
         counts against its owner and a blocked owner is refused even when right."""
         from stepauth.provider.throttle import GENERIC_FAILURE, guarded
 
-        owner = attempt.user
-        if owner is None:
-            owner = await self._owner(attempt)
+        owner = attempt.user if attempt.user is not None else await self._owner(attempt)
+        try:
             if owner is None:
-                await attempt.state.store.consume(
-                    CHALLENGE_KIND, attempt.interaction_id, now=attempt.now
-                )
                 raise FactorRejected(GENERIC_FAILURE)
-        return await guarded(attempt, self.kind, lambda: self._check(attempt), user=owner)
+            return await guarded(attempt, self.kind, lambda: self._check(attempt), user=owner)
+        except FactorRejected:
+            # A refused attempt (blocked, unknown credential) never leaves its challenge
+            # usable (WA-03); consuming twice is harmless.
+            store = attempt.state.store
+            await store.consume(CHALLENGE_KIND, attempt.interaction_id, now=attempt.now)
+            raise
 
     async def _owner(self, attempt: Attempt) -> User | None:
         """The enabled owner of the submitted credential ID, if it is one of ours."""

@@ -152,7 +152,7 @@ def _delete_tenant(page: Any, stack: BankStack, tenant: str) -> None:
 def test_delete_tenant_with_an_attested_security_key_reaches_phrh(
     trusted_stack: BankStack, chromium: Any, tmp_path: Path
 ) -> None:
-    """WA-36, RAR-09: a trusted device-bound key approves deleting exactly t-42; the token
+    """WA-36, RAR-14: a trusted device-bound key approves deleting exactly t-42; the token
     says phrh with hwk; the other tenants stay."""
     stack = trusted_stack
     context = chromium.new_context()

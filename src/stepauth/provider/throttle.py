@@ -1,8 +1,9 @@
 """Lockout and throttling of authentication attempts (PSD2 RTS Art. 4(3), NIST-15).
 
-Extends the front channel's lockout (the password and TOTP plug-ins block a factor type
-after :data:`MAX_FAILURES` consecutive failures) with what Art. 4(3) and NIST §3.2.2
-ask on top:
+Every factor plug-in (password, TOTP, recovery codes, passkeys — a first-factor
+passkey against its credential's owner — and OOB codes) verifies under
+:func:`guarded`; the step-up pages (``/interaction/{uid}``, ``/account/reauth``) add
+the per-IP limit and the audit (:mod:`stepauth.provider.interaction.outcome`):
 
 * **per user and factor type** (Art. 4(3)(b), PSD2-06): every :data:`MAX_FAILURES`
   consecutive failures start a temporary block; each block is longer than the last

@@ -22,7 +22,7 @@ from stepauth.assurance import (
     evaluate,
     ladder_from_data,
 )
-from stepauth.assurance.requirement import MAX_AGE_LEEWAY
+from stepauth.assurance.requirement import MAX_AGE_LEEWAY, unmet_reason
 from tests.assurance.factories import ACR_1FA, ACR_2FA, DAY, HOUR, NOW
 
 PHR_5MIN = Requirement(("phr",), max_age=300)
@@ -315,3 +315,18 @@ def test_future_auth_time_cannot_extend_freshness() -> None:
     result = evaluate(PHR_5MIN, {"acr": "phr", "auth_time": NOW + 3600}, NOW, leeway=60)
     assert isinstance(result, StepUp)
     assert result.reason == "auth_time_in_future"
+
+
+@given(
+    requirement=_requirements,
+    acr=st.sampled_from([None, "", 1, ACR_1FA, ACR_2FA, "phr", "phrh", "x"]),
+    auth_time=st.one_of(_junk, st.floats(NOW - 40 * DAY, NOW + 120, allow_nan=False)),
+)
+def test_unmet_reason_is_evaluate_without_the_objects(
+    requirement: Requirement, acr: Any, auth_time: Any
+) -> None:
+    """The resource server's hot path decides exactly as evaluate() (SU-12)."""
+    claims = {"acr": acr, "auth_time": auth_time}
+    result = evaluate(requirement, claims, NOW, 30, max_age_leeway=MAX_AGE_LEEWAY)
+    reason = unmet_reason(requirement, claims, NOW, 30, max_age_leeway=MAX_AGE_LEEWAY)
+    assert reason == (None if isinstance(result, Satisfied) else result.reason)

@@ -147,6 +147,7 @@ def test_crit_header_is_refused(keys: Keys) -> None:
     ("overrides", "error"),
     [
         ({"iss": ISSUER + "/"}, InvalidIssuer),
+        ({"iss": ISSUER + "\u00e9"}, InvalidIssuer),
         ({"iss": None}, InvalidIssuer),
         ({"aud": "https://other.example.com"}, InvalidAudience),
         ({"aud": None}, InvalidAudience),
@@ -296,3 +297,14 @@ async def test_async_verify_takes_the_same_path(keys: Keys) -> None:
     assert (await rs.averify(at(keys), PHR))["sub"] == "user-42"
     with pytest.raises(KeyNotFound):
         await rs.averify(sign(at_claims(), keys.rsa2, typ="at+jwt"), PHR)
+
+
+def test_a_non_ascii_issuer_is_compared_exactly(keys: Keys) -> None:
+    """OIDC Core §3.1.3.7 step 2 "exactly match", for an issuer beyond ASCII too."""
+    issuer = ISSUER + "/\u00e9"
+    rs = ResourceServer(
+        issuer=issuer, audience=API, jwks=JWKSCache(keys=keys.jwks()), clock=Clock()
+    )
+    assert rs.verify(at(keys, iss=issuer), PHR)["iss"] == issuer
+    with pytest.raises(InvalidIssuer):
+        rs.verify(at(keys, iss=ISSUER + "/e"), PHR)

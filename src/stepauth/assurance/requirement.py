@@ -46,6 +46,7 @@ __all__ = [
     "Satisfied",
     "StepUp",
     "evaluate",
+    "unmet_reason",
 ]
 
 CLAIMS_INVALID: Final = "claims_invalid"
@@ -145,47 +146,59 @@ def evaluate(
     ``max_age_leeway`` is added to the freshness window; ``not_before`` is when the step-up
     request for ``max_age=0`` was made (see the module docstring).
     """
+    reason = unmet_reason(requirement, claims, now, leeway, ladder, max_age_leeway, not_before)
+    if reason is None:
+        return Satisfied(acr=str(claims["acr"]), auth_time=claims["auth_time"])
+    return StepUp(acr_values=requirement.acr_values, max_age=requirement.max_age, reason=reason)
+
+
+def unmet_reason(
+    requirement: Requirement,
+    claims: Mapping[str, Any],
+    now: float,
+    leeway: float = 0,
+    ladder: Ladder = DEFAULT_LADDER,
+    max_age_leeway: float = 0,
+    not_before: float | None = None,
+) -> str | None:
+    """:func:`evaluate`'s decision alone: ``None`` when met, else the stable reason.
+
+    For a resource server's hot path, which needs no :class:`Satisfied` object.
+    """
     if type(claims) is not dict and not isinstance(claims, Mapping):
-        return StepUp(requirement.acr_values, requirement.max_age, CLAIMS_INVALID)
+        return CLAIMS_INVALID
     acr = claims.get("acr")
-    reason = None
-    auth_time: Any = None
     level_max_age: int | None = None
     if acr is None:
-        reason = ACR_MISSING
-    elif type(acr) is not str or not acr:
-        reason = ACR_INVALID
+        return ACR_MISSING
+    if type(acr) is not str or not acr:
+        return ACR_INVALID
+    wanted = requirement.acr_values
+    if wanted:
+        satisfied_by = ladder._satisfied_by  # precomputed ranks, no per-call work
+        for want in wanted:
+            if acr == want or acr in satisfied_by.get(want, ()):
+                level_max_age = ladder._max_age.get(want)
+                break
+        else:
+            return ACR_NOT_MET
     else:
-        wanted = requirement.acr_values
-        if wanted:
-            satisfied_by = ladder._satisfied_by  # precomputed ranks, no per-call work
-            for want in wanted:
-                if acr == want or acr in satisfied_by.get(want, ()):
-                    level_max_age = ladder._max_age.get(want)
-                    break
-            else:
-                reason = ACR_NOT_MET
-        else:
-            level_max_age = ladder._max_age.get(acr)
-    if reason is None:
-        auth_time = claims.get("auth_time")
-        kind = type(auth_time)
-        if auth_time is None:
-            reason = AUTH_TIME_MISSING
-        # type() is exact: bool (an int subclass) and str never pass.
-        elif (kind is not int and kind is not float) or not 0 <= auth_time < math.inf:
-            reason = AUTH_TIME_INVALID
-        elif auth_time > now + leeway:
-            reason = AUTH_TIME_IN_FUTURE
-        else:
-            max_age = requirement.max_age if requirement.max_age is not None else level_max_age
-            if (
-                max_age is not None
-                and now - auth_time > max_age + max_age_leeway
-                # max_age=0 is also met by an authentication after the request was made.
-                and (max_age != 0 or not_before is None or auth_time < not_before - max_age_leeway)
-            ):
-                reason = MAX_AGE_EXCEEDED
-    if reason is None:
-        return Satisfied(acr=str(acr), auth_time=auth_time)
-    return StepUp(acr_values=requirement.acr_values, max_age=requirement.max_age, reason=reason)
+        level_max_age = ladder._max_age.get(acr)
+    auth_time = claims.get("auth_time")
+    kind = type(auth_time)
+    if auth_time is None:
+        return AUTH_TIME_MISSING
+    # type() is exact: bool (an int subclass) and str never pass.
+    if (kind is not int and kind is not float) or not 0 <= auth_time < math.inf:
+        return AUTH_TIME_INVALID
+    if auth_time > now + leeway:
+        return AUTH_TIME_IN_FUTURE
+    max_age = requirement.max_age if requirement.max_age is not None else level_max_age
+    if (
+        max_age is not None
+        and now - auth_time > max_age + max_age_leeway
+        # max_age=0 is also met by an authentication after the request was made.
+        and (max_age != 0 or not_before is None or auth_time < not_before - max_age_leeway)
+    ):
+        return MAX_AGE_EXCEEDED
+    return None

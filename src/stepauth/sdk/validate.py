@@ -18,13 +18,13 @@ import math
 import time
 from binascii import Error as BinasciiError
 from binascii import a2b_base64
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Final
 
 from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 
 from stepauth.assurance import DEFAULT_LADDER, Ladder, Requirement, Satisfied, StepUp, evaluate
-from stepauth.assurance.requirement import MAX_AGE_LEEWAY
+from stepauth.assurance.requirement import MAX_AGE_LEEWAY, unmet_reason
 from stepauth.sdk.errors import (
     DisallowedAlgorithm,
     InsufficientAuthentication,
@@ -265,6 +265,18 @@ def validate_id_token(
     return claims
 
 
+#: The C scanner of the strict decoder, called without the Python frame of ``raw_decode``.
+_SCAN: Final[Callable[[str, int], tuple[Any, int]]] = _DECODER.scan_once  # type: ignore[attr-defined]
+
+
+def _same_issuer(iss: str, expected: str, expected_bytes: bytes) -> bool:
+    """Constant-time issuer comparison; ``str`` directly when both are ASCII."""
+    try:
+        return hmac.compare_digest(iss, expected)
+    except TypeError:  # a non-ASCII string: compare the UTF-8 bytes
+        return hmac.compare_digest(iss.encode("utf-8", "surrogatepass"), expected_bytes)
+
+
 class AccessTokenValidator:
     """RFC 9068 §4 checks for one issuer and audience, prepared once (a resource server's).
 
@@ -369,8 +381,8 @@ class AccessTokenValidator:
             text = a2b_base64(
                 (p64 + _PAD[len(p64) & 3]).encode("ascii").translate(_URLSAFE), strict_mode=True
             ).decode("utf-8")
-            claims, end = _DECODER.raw_decode(text)
-        except (BinasciiError, ValueError, RecursionError):
+            claims, end = _SCAN(text, 0)
+        except (BinasciiError, ValueError, RecursionError, StopIteration):
             claims = decode_claims(p64)
         else:
             if end != len(text) or type(claims) is not dict:
@@ -378,9 +390,7 @@ class AccessTokenValidator:
         if not typ_ok:
             raise InvalidTokenType(f"typ {header.typ!r} is not at+jwt (RFC 9068 §4)")
         iss = claims.get("iss")
-        if type(iss) is not str or not hmac.compare_digest(
-            iss.encode("utf-8", "surrogatepass"), self._issuer_bytes
-        ):
+        if type(iss) is not str or not _same_issuer(iss, self._issuer, self._issuer_bytes):
             raise InvalidIssuer(f"iss {iss!r} does not match the expected issuer")
         aud = claims.get("aud")
         audience = self._audience
@@ -395,8 +405,10 @@ class AccessTokenValidator:
         sub = claims.get("sub")
         if type(sub) is not str or not sub:
             raise MissingClaim("sub is required (RFC 9068 §2.2)")
-        if requirement is not None:
-            self.check(claims, requirement, now)
+        if requirement is not None and unmet_reason(
+            requirement, claims, now, self.leeway, self.ladder, self.max_age_leeway
+        ):
+            self.check(claims, requirement, now)  # raises the precise step-up
         return claims
 
     def check(

@@ -117,3 +117,45 @@ def test_add_passkey_in_chromium(served: tuple[str, str]) -> None:
     assert factor.data["type"] == "passkey"
     assert factor.data["uv_initialized"] is True
     assert factor.last_used_at is not None  # the passkey sign-in was recorded
+
+
+def test_sign_out_other_sessions_in_chromium(served: tuple[str, str]) -> None:
+    """ASVS 5.0 7.4.3: two sessions of one user; **Add passkey** in the first, then its
+    **Sign out other sessions** button: the second browser is signed out, the first not."""
+    require(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    issuer, _ = served
+    seen: dict[str, str] = {}
+
+    def scenario() -> None:
+        from playwright.sync_api import Page, sync_playwright
+
+        def sign_in(page: Page) -> None:
+            page.goto(issuer + "/account")
+            page.get_by_label("Username").fill(USERNAME)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Continue").click()
+            page.wait_for_url(issuer + "/account")
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            try:
+                mine, other = browser.new_context(), browser.new_context()
+                page, elsewhere = mine.new_page(), other.new_page()
+                add_virtual_authenticator(mine, page)
+                sign_in(page)
+                sign_in(elsewhere)
+                page.get_by_label("Name for the new passkey or key").fill("Laptop")
+                page.get_by_role("button", name="Add passkey").click()
+                page.get_by_role("button", name="Sign out other sessions").click()
+                page.get_by_text("Signed out of 1 other session.").wait_for(timeout=30_000)
+                elsewhere.goto(issuer + "/account")
+                seen["other"] = elsewhere.url
+                page.goto(issuer + "/account")
+                seen["mine"] = page.url
+            finally:
+                browser.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(scenario).result()
+    assert "/account/reauth" in seen["other"]
+    assert seen["mine"] == issuer + "/account"

@@ -308,3 +308,19 @@ def test_a_non_ascii_issuer_is_compared_exactly(keys: Keys) -> None:
     assert rs.verify(at(keys, iss=issuer), PHR)["iss"] == issuer
     with pytest.raises(InvalidIssuer):
         rs.verify(at(keys, iss=ISSUER + "/e"), PHR)
+
+
+def test_many_distinct_headers_stay_bounded_and_valid(keys: Keys) -> None:
+    """A flood of distinct headers cannot grow the prepared map without bound; every token
+    is still checked in full."""
+    rs = server(keys)
+    for i in range(100):
+        token = sign_raw(
+            {"alg": "RS256", "kid": "rsa-1", "typ": "at+jwt", "x": i}, at_claims(), keys.rsa
+        )
+        assert rs.verify(token, PHR)["sub"] == "user-42"
+    _, by_header = rs._validator._headers
+    assert len(by_header) <= 64
+    head, payload, _ = token.split(".")
+    with pytest.raises(InvalidSignature):
+        rs.verify(f"{head}.{payload}.{b64(bytes(256))}", PHR)

@@ -277,6 +277,9 @@ def _same_issuer(iss: str, expected: str, expected_bytes: bytes) -> bool:
         return hmac.compare_digest(iss.encode("utf-8", "surrogatepass"), expected_bytes)
 
 
+_Entry = tuple[PublicKey, Any, JWSHeader, bool]  # key, algorithm spec, header, typ accepted
+
+
 class AccessTokenValidator:
     """RFC 9068 §4 checks for one issuer and audience, prepared once (a resource server's).
 
@@ -291,10 +294,9 @@ class AccessTokenValidator:
     __slots__ = (
         "_algs",
         "_audience",
-        "_by_header",
+        "_headers",
         "_issuer",
         "_issuer_bytes",
-        "_keys",
         "expected_typ",
         "ladder",
         "leeway",
@@ -321,10 +323,11 @@ class AccessTokenValidator:
         self.leeway = leeway
         self.max_age_leeway = max_age_leeway
         self.ladder = ladder
-        self._keys: KeySet | None = None
-        self._by_header: dict[str, tuple[PublicKey, Any, JWSHeader, bool]] = {}
+        # (key set, its entries by encoded header), replaced as one object so a thread never
+        # pairs one key set with entries worked out from another.
+        self._headers: tuple[KeySet | None, dict[str, _Entry]] = (None, {})
 
-    def _resolve(self, h64: str, keys: KeySet) -> tuple[PublicKey, Any, JWSHeader, bool]:
+    def _resolve(self, h64: str, keys: KeySet) -> _Entry:
         header = header_of(h64)
         alg = header.alg
         if alg not in self._algs:
@@ -333,12 +336,11 @@ class AccessTokenValidator:
         spec = key.check_alg(alg)
         typ_ok = self.expected_typ is None or (header.typ or "").lower() in _AT_JWT_TYPES
         entry = (key, spec, header, typ_ok)
-        if keys is not self._keys:
-            self._keys = keys
-            self._by_header = {}
-        elif len(self._by_header) >= _HEADERS_MAX:
-            self._by_header.clear()
-        self._by_header[h64] = entry
+        known, by_header = self._headers
+        if known is keys and len(by_header) < _HEADERS_MAX:
+            by_header[h64] = entry
+        else:
+            self._headers = (keys, {h64: entry})
         return entry
 
     def validate(
@@ -353,7 +355,8 @@ class AccessTokenValidator:
                 "a compact JWS has three dot-separated parts (JWE is not accepted)"
             )
         h64, p64, s64 = parts
-        entry = self._by_header.get(h64) if keys is self._keys else None
+        known, by_header = self._headers
+        entry = by_header.get(h64) if known is keys else None
         if entry is None:
             entry = self._resolve(h64, keys)
         key, spec, header, typ_ok = entry

@@ -58,9 +58,19 @@ def _text(status: int, body: str) -> Outcome:
 
 
 @dataclass(frozen=True)
+class _Verify:
+    """An API call: the bearer token goes to the resource server."""
+
+    rs: ResourceServer
+    token: str
+
+
+@dataclass(frozen=True)
 class _Begin:
+    """A browser session that falls short: start a step-up with these arguments."""
+
     requirement: Requirement
-    details: list[dict[str, Any]] | None
+    kw: dict[str, Any]
 
 
 class WebStepAuth:
@@ -86,21 +96,19 @@ class WebStepAuth:
         """Is a request with this ``Authorization`` header answered as an API call?"""
         return self.resource_server is not None and bool(authorization or self.browser is None)
 
-    def _bearer(self, request: WebRequest) -> tuple[ResourceServer, str | None] | None:
-        """The resource server and token when this request is an API call, else ``None``."""
-        rs = self.resource_server
-        if rs is not None and self.api_call(request.authorization):
-            return rs, bearer_token(request.authorization)
-        return None
-
     @staticmethod
     def _refused(rs: ResourceServer, exc: SDKError | None) -> Outcome:
         answer = error_response(exc, profile=rs.profile)
         return Outcome(status=answer.status, body=answer.body, headers=dict(answer.headers))
 
-    def _browser(
+    def _plan(
         self, request: WebRequest, requirement: Requirement, binding: Binding | None
-    ) -> Outcome | _Begin:
+    ) -> Outcome | _Verify | _Begin:
+        """Everything but the I/O: an answer already, a token to verify, or a step-up."""
+        rs = self.resource_server
+        if rs is not None and self.api_call(request.authorization):
+            token = bearer_token(request.authorization)
+            return self._refused(rs, None) if token is None else _Verify(rs, token)
         browser = self.browser
         assert browser is not None
         session = request.session
@@ -117,61 +125,46 @@ class WebStepAuth:
         if step_up is None:
             return Outcome(claims=dict(browser.claims(session) or {}))
         wanted = Requirement(step_up.acr_values or requirement.acr_values, step_up.max_age)
-        return _Begin(wanted, details)
-
-    def _begin_kw(
-        self, request: WebRequest, begin: _Begin, binding: Binding | None
-    ) -> dict[str, Any]:
-        return {
+        kw = {
             "method": request.method,
             "url": request.url,
             "form": list(request.form),
-            "authorization_details": begin.details,
+            "authorization_details": details,
             "binding": binding,
         }
+        return _Begin(wanted, kw)
 
     def decide(
         self, request: WebRequest, requirement: Requirement, binding: Binding | None = None
     ) -> Outcome:
         """Claims that meet ``requirement``, or the answer to send instead (sync)."""
-        api = self._bearer(request)
-        if api is not None:
-            rs, token = api
-            if token is None:
-                return self._refused(rs, None)
+        plan = self._plan(request, requirement, binding)
+        if isinstance(plan, _Verify):
             try:
-                return Outcome(claims=rs.verify(token, requirement))
+                return Outcome(claims=plan.rs.verify(plan.token, requirement))
             except SDKError as exc:
-                return self._refused(rs, exc)
-        step = self._browser(request, requirement, binding)
-        if isinstance(step, Outcome):
-            return step
-        assert self.browser is not None
-        kw = self._begin_kw(request, step, binding)
-        return Outcome(
-            status=303, location=self.browser.begin(request.session, step.requirement, **kw)
-        )
+                return self._refused(plan.rs, exc)
+        if isinstance(plan, _Begin):
+            assert self.browser is not None
+            url = self.browser.begin(request.session, plan.requirement, **plan.kw)
+            return Outcome(status=303, location=url)
+        return plan
 
     async def adecide(
         self, request: WebRequest, requirement: Requirement, binding: Binding | None = None
     ) -> Outcome:
         """:meth:`decide` with the async key-set fetch and OP calls."""
-        api = self._bearer(request)
-        if api is not None:
-            rs, token = api
-            if token is None:
-                return self._refused(rs, None)
+        plan = self._plan(request, requirement, binding)
+        if isinstance(plan, _Verify):
             try:
-                return Outcome(claims=await rs.averify(token, requirement))
+                return Outcome(claims=await plan.rs.averify(plan.token, requirement))
             except SDKError as exc:
-                return self._refused(rs, exc)
-        step = self._browser(request, requirement, binding)
-        if isinstance(step, Outcome):
-            return step
-        assert self.browser is not None
-        kw = self._begin_kw(request, step, binding)
-        url = await self.browser.abegin(request.session, step.requirement, **kw)
-        return Outcome(status=303, location=url)
+                return self._refused(plan.rs, exc)
+        if isinstance(plan, _Begin):
+            assert self.browser is not None
+            url = await self.browser.abegin(request.session, plan.requirement, **plan.kw)
+            return Outcome(status=303, location=url)
+        return plan
 
     # -- callback ----------------------------------------------------------------------------
 

@@ -259,7 +259,8 @@ def render(outcomes: list[Outcome], *, flows: int, rounds: int, concurrency: int
             lines += ["", f"**{o.name} not measured**:", "", "```", o.blocked.strip(), "```"]
     lines += [
         "",
-        "Setup: stepauth `stepauth serve --log-level warning` (uvicorn, one process, no access "
+        "Setup: stepauth `stepauth serve --log-level warning` (uvicorn with uvloop and "
+        "httptools, one process, no access "
         "log — oidc-provider logs no requests either) on SQLite (WAL) in a temporary "
         "directory (the `stepauth (PostgreSQL)` row, with `--postgres`: the same on a fresh "
         "database of the local PostgreSQL server); oidc-provider 9.x (`peers/bench-op.mjs`, "

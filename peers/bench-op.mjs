@@ -12,9 +12,17 @@
 // on stdout once listening.
 
 import { generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import Provider from 'oidc-provider';
+import {
+  ACR_1FA,
+  extraTokenClaims,
+  findAccount,
+  firstPartyGrant,
+  interactionUrl,
+  jwtResource,
+  serve,
+} from './op-common.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -34,7 +42,6 @@ if (!opts['client-secret'] || !opts['redirect-uri'] || !password) {
 }
 const issuer = `http://${opts.host}:${opts.port}`;
 const resource = `${issuer}/api`;
-const ACR_1FA = 'urn:stepauth:acr:1fa';
 
 // ---- storage: a Map per model, entries expire at their TTL --------------------------------
 const stores = new Map();
@@ -126,18 +133,7 @@ const configuration = {
   features: {
     devInteractions: { enabled: false },
     claimsParameter: { enabled: true },
-    resourceIndicators: {
-      enabled: !opts['opaque-access-tokens'],
-      defaultResource: () => resource,
-      useGrantedResource: () => true,
-      getResourceServerInfo: () => ({
-        scope: 'openid',
-        audience: resource,
-        accessTokenTTL: 300,
-        accessTokenFormat: 'jwt',
-        jwt: { sign: { alg: 'RS256' } },
-      }),
-    },
+    resourceIndicators: jwtResource(resource, { enabled: !opts['opaque-access-tokens'] }),
   },
   ttl: {
     AuthorizationCode: 60,
@@ -147,30 +143,13 @@ const configuration = {
     Session: 86_400,
     Grant: 86_400,
   },
-  // Like stepauth's RFC 9068 access tokens, say how the user authenticated.
-  extraTokenClaims: async (ctx) => {
-    const code = ctx.oidc.entities.AuthorizationCode;
-    return code ? { acr: code.acr, amr: code.amr, auth_time: code.authTime } : undefined;
-  },
-  findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
+  extraTokenClaims,
+  findAccount,
   // The benchmark client is first-party: the grant is given on first use (no consent screen).
-  loadExistingGrant: async (ctx) => {
-    const grantId =
-      ctx.oidc.result?.consent?.grantId || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
-    if (grantId) {
-      const existing = await ctx.oidc.provider.Grant.find(grantId);
-      if (existing) return existing;
-    }
-    const grant = new ctx.oidc.provider.Grant({
-      clientId: ctx.oidc.client.clientId,
-      accountId: ctx.oidc.session.accountId,
-    });
-    grant.addOIDCScope('openid');
-    if (!opts['opaque-access-tokens']) grant.addResourceScope(resource, 'openid');
-    await grant.save();
-    return grant;
-  },
-  interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+  loadExistingGrant: firstPartyGrant({
+    resource: opts['opaque-access-tokens'] ? undefined : resource,
+  }),
+  interactions: { url: interactionUrl },
   renderError: async (ctx, out) => {
     ctx.type = 'html';
     ctx.body = `<!doctype html><title>Error</title><p role="alert">${out.error}: ${out.error_description ?? ''}</p>`;
@@ -179,7 +158,6 @@ const configuration = {
 
 const provider = new Provider(issuer, configuration);
 provider.proxy = false;
-const oidc = provider.callback();
 
 // ---- the sign-in interaction -----------------------------------------------------------------
 const csrfTokens = new Map(); // interaction uid -> token
@@ -226,16 +204,4 @@ async function interaction(req, res, uid) {
   );
 }
 
-const server = createServer(async (req, res) => {
-  const m = req.url.match(/^\/interaction\/([\w-]+)$/);
-  if (!m) return oidc(req, res);
-  try {
-    await interaction(req, res, m[1]);
-  } catch (err) {
-    res.writeHead(400, { 'content-type': 'text/plain' });
-    res.end(`interaction failed: ${err.message}`);
-  }
-});
-server.keepAliveTimeout = 65_000;
-server.listen(Number(opts.port), opts.host, () => process.stdout.write(`ready ${issuer}\n`));
-for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => server.close(() => process.exit(0)));
+serve(provider, interaction, { host: opts.host, port: opts.port, issuer, keepAliveTimeout: 65_000 });

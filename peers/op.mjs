@@ -19,9 +19,18 @@
 // as account `login_hint` (default "alice"). Prints "ready <issuer>" once listening.
 
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import Provider from 'oidc-provider';
+import {
+  ACR_1FA,
+  extraTokenClaims,
+  fillGrant,
+  findAccount,
+  firstPartyGrant,
+  interactionUrl,
+  jwtResource,
+  serve,
+} from './op-common.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -34,9 +43,9 @@ const { values: opts } = parseArgs({
 });
 const issuer = `http://${opts.host}:${opts.port}`;
 const resource = `${issuer}/api`;
-const ACR_1FA = 'urn:stepauth:acr:1fa';
 const ACR_VALUES = [ACR_1FA, 'phr'];
 const AMR = { [ACR_1FA]: ['pwd'], phr: ['pop', 'user', 'mfa'] };
+const CLAIMS = ['sub', 'acr', 'amr', 'auth_time'];
 
 const configuration = {
   clients: [
@@ -54,7 +63,7 @@ const configuration = {
   cookies: { keys: [randomBytes(32).toString('hex')] },
   pkce: { required: () => true },
   acrValues: ACR_VALUES,
-  claims: { openid: ['sub', 'acr', 'amr', 'auth_time'] },
+  claims: { openid: CLAIMS },
   extraParams: ['login_acr'],
   features: {
     devInteractions: { enabled: false },
@@ -72,43 +81,13 @@ const configuration = {
       authorizationDetailsForAccessToken: (_ctx, _token, source) => source?.rar,
       authorizationDetailsForIntrospection: (_ctx, token) => token.rar,
     },
-    resourceIndicators: {
-      enabled: true,
-      defaultResource: () => resource,
-      useGrantedResource: () => true,
-      getResourceServerInfo: () => ({
-        scope: 'openid',
-        audience: resource,
-        accessTokenTTL: 300,
-        accessTokenFormat: 'jwt',
-        jwt: { sign: { alg: 'RS256' } },
-      }),
-    },
+    resourceIndicators: jwtResource(resource),
   },
-  extraTokenClaims: async (ctx) => {
-    const code = ctx.oidc.entities.AuthorizationCode;
-    return code ? { acr: code.acr, amr: code.amr, auth_time: code.authTime } : undefined;
-  },
-  findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
+  extraTokenClaims,
+  findAccount,
   // A first-party client: the grant is given on first use (no consent screen).
-  loadExistingGrant: async (ctx) => {
-    const grantId =
-      ctx.oidc.result?.consent?.grantId || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
-    if (grantId) {
-      const existing = await ctx.oidc.provider.Grant.find(grantId);
-      if (existing) return existing;
-    }
-    const grant = new ctx.oidc.provider.Grant({
-      clientId: ctx.oidc.client.clientId,
-      accountId: ctx.oidc.session.accountId,
-    });
-    grant.addOIDCScope('openid');
-    grant.addOIDCClaims(['sub', 'acr', 'amr', 'auth_time']);
-    grant.addResourceScope(resource, 'openid');
-    await grant.save();
-    return grant;
-  },
-  interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+  loadExistingGrant: firstPartyGrant({ claims: CLAIMS, resource }),
+  interactions: { url: interactionUrl },
   renderError: async (ctx, out) => {
     ctx.type = 'json';
     ctx.body = out;
@@ -116,7 +95,6 @@ const configuration = {
 };
 
 const provider = new Provider(issuer, configuration);
-const oidc = provider.callback();
 
 function essentialAcr(claimsParam) {
   if (!claimsParam) return [];
@@ -144,10 +122,7 @@ async function interaction(req, res, uid) {
     const grant = details.grantId
       ? await provider.Grant.find(details.grantId)
       : new provider.Grant({ clientId: details.params.client_id, accountId: details.session.accountId });
-    grant.addOIDCScope('openid');
-    grant.addOIDCClaims(['sub', 'acr', 'amr', 'auth_time']);
-    grant.addResourceScope(resource, 'openid');
-    const grantId = await grant.save();
+    const grantId = await fillGrant(grant, { claims: CLAIMS, resource }).save();
     return provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   }
   const acr = chooseAcr(details.params);
@@ -160,17 +135,4 @@ async function interaction(req, res, uid) {
   );
 }
 
-const server = createServer(async (req, res) => {
-  const m = req.url.match(/^\/interaction\/([\w-]+)$/);
-  if (!m) return oidc(req, res);
-  try {
-    await interaction(req, res, m[1]);
-  } catch (err) {
-    res.writeHead(400, { 'content-type': 'text/plain' });
-    res.end(`interaction failed: ${err.message}`);
-  }
-});
-server.listen(Number(opts.port), opts.host, () => {
-  process.stdout.write(`ready ${issuer}\n`);
-});
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => server.close(() => process.exit(0)));
+serve(provider, interaction, { host: opts.host, port: opts.port, issuer });

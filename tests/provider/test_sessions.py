@@ -139,3 +139,28 @@ async def test_locked_factor_is_named_when_the_user_is_known(provider: Provider)
     )
     assert response.status_code == 400
     assert "factor_locked" in page(response).reasons()
+
+
+async def test_skipped_touches_never_extend_the_idle_limit(provider: Provider) -> None:
+    """NIST-06 / ASVS 3.3.2: activity within the touch interval does not slide the idle
+    limit, so a session is never live longer than the idle timeout after any activity;
+    activity after the interval slides it."""
+    from stepauth.provider.sessions import touch_interval
+
+    await sign_in(provider.browser, query())
+    idle = provider.state.config.sessions.idle_timeout
+    interval = touch_interval(idle)
+    provider.clock.advance(interval / 2)
+    assert "code" in rp_params(
+        await provider.browser.get("/authorize", params=query(prompt="none"))
+    )
+    provider.clock.advance(idle - interval / 2 + 1)  # idle + 1 after sign-in
+    result = rp_params(await provider.browser.get("/authorize", params=query(prompt="none")))
+    assert result["error"] == "login_required"
+
+    other = provider.new_browser()
+    await sign_in(other, query())
+    provider.clock.advance(interval)
+    assert "code" in rp_params(await other.get("/authorize", params=query(prompt="none")))
+    provider.clock.advance(idle - 1)  # past sign-in + idle, within the slid limit
+    assert "code" in rp_params(await other.get("/authorize", params=query(prompt="none")))

@@ -198,3 +198,22 @@ async def test_refresh_token_keeps_the_grant_end(provider: Provider) -> None:
     second = await issue_refresh_token(provider.state, stored, now=now + 1000)
     item2 = await provider.store.get("refresh_token", sha256hex(second), now=now + 1000)
     assert Grant.from_json(item2.payload).expires_at == stored.expires_at
+
+
+def test_direct_rs256_matches_joserfc() -> None:
+    """The direct RS256 signer (RFC 7515 compact, RFC 7518 §3.3) signs the same claims
+    bytes joserfc does, and joserfc verifies it (header, claims, signature)."""
+    from joserfc import jwt
+    from joserfc.jwk import RSAKey
+
+    from stepauth.provider.tokens import _rs256
+
+    key = RSAKey.generate_key(2048, private=True)
+    header = {"alg": "RS256", "kid": "k1", "typ": "JWT"}
+    claims = {"iss": "https://op.example", "sub": "ü", "aud": "rp", "exp": 2, "amr": ["pwd"]}
+    direct = _rs256(header, claims, key)
+    reference = jwt.encode(header, claims, key, algorithms=["RS256"])
+    assert direct.split(".")[1] == reference.split(".")[1]
+    decoded = jwt.decode(direct, key, algorithms=["RS256"])
+    assert decoded.claims == claims
+    assert decoded.header == header

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
-from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
@@ -64,8 +63,21 @@ SECURITY_HEADERS = {
 }
 
 
+def _raw(headers: dict[str, str]) -> tuple[frozenset[bytes], list[tuple[bytes, bytes]]]:
+    raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+    return frozenset(name for name, _ in raw), raw
+
+
+_PLAIN = _raw(SECURITY_HEADERS)
+_AUTH_PAGE = _raw({**SECURITY_HEADERS, "cache-control": "no-store", "pragma": "no-cache"})
+
+
 class SecurityHeaders:
-    """Plain ASGI middleware adding :data:`SECURITY_HEADERS`, and ``no-store`` on auth pages."""
+    """Plain ASGI middleware adding :data:`SECURITY_HEADERS`, and ``no-store`` on auth pages.
+
+    The headers are encoded once; each response's own headers of the same names are
+    replaced (never duplicated).
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -74,16 +86,15 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        auth_page = str(scope.get("path", "")).startswith(FRONT_CHANNEL_PREFIXES)
+        names, added = (
+            _AUTH_PAGE if str(scope.get("path", "")).startswith(FRONT_CHANNEL_PREFIXES) else _PLAIN
+        )
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers[name] = value
-                if auth_page:
-                    headers["cache-control"] = "no-store"
-                    headers["pragma"] = "no-cache"
+                headers = [h for h in message.get("headers", ()) if h[0].lower() not in names]
+                headers.extend(added)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

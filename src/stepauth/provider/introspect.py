@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from stepauth.provider.authorize.respond import sha256hex
-from stepauth.provider.client_auth import authenticate_client, single_params
+from stepauth.provider.client_auth import authenticate_client, form_params
 from stepauth.provider.errors import InvalidRequest, InvalidToken
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.provider.tokens import Grant, verify_access_token
@@ -114,7 +114,7 @@ async def _refresh(
 
 async def introspection_endpoint(request: Request) -> JSONResponse:
     state = get_state(request)
-    params = single_params(await request.form())
+    params = await form_params(request)
     client = await authenticate_client(request, params, endpoint="/introspect")
     token = params.get("token")
     if not token:

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from stepauth.provider.authorize.respond import sha256hex
-from stepauth.provider.client_auth import authenticate_client, single_params
+from stepauth.provider.client_auth import authenticate_client, form_params
 from stepauth.provider.errors import InvalidRequest, InvalidToken
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.provider.tokens import verify_own_jwt
@@ -49,7 +49,7 @@ async def revoke(state: ProviderState, token: str, *, client_id: str, now: float
 
 async def revocation_endpoint(request: Request) -> Response:
     state = get_state(request)
-    params = single_params(await request.form())
+    params = await form_params(request)
     client = await authenticate_client(request, params, endpoint="/revoke")
     token = params.get("token")
     if not token:

@@ -37,7 +37,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from stepauth.provider.authorize.respond import sha256hex
-from stepauth.provider.client_auth import AuthenticatedClient, authenticate_client, single_params
+from stepauth.provider.client_auth import AuthenticatedClient, authenticate_client, form_params
 from stepauth.provider.errors import (
     InvalidAuthorizationDetails,
     InvalidGrant,
@@ -83,7 +83,7 @@ def verify_pkce(*, code_verifier: str | None, expected_challenge: str, method: s
 
 async def token_endpoint(request: Request) -> JSONResponse:
     state = get_state(request)
-    params = single_params(await request.form())
+    params = await form_params(request)
     client = await authenticate_client(request, params, endpoint="/token")
     grant_type = params.get("grant_type")
     if not grant_type:
@@ -97,6 +97,25 @@ async def token_endpoint(request: Request) -> JSONResponse:
     return JSONResponse(body, headers=NO_STORE)
 
 
+async def _use_once(
+    state: ProviderState, kind: str, token: str, *, now: float, replayed: str, invalid: str
+) -> dict[str, Any]:
+    """Consume a single-use ``kind`` (stored by its SHA-256) in one atomic statement.
+
+    A replay revokes the whole grant it belongs to before failing (RFC 6749 §4.1.2,
+    RFC 9700 §4.14.2); anything but a first use is ``invalid_grant``.
+    """
+    consumed = await state.store.consume(kind, sha256hex(token), now=now)
+    if consumed.status == "replayed":
+        grant_id = consumed.grant_id or (consumed.payload or {}).get("grant_id")
+        if grant_id:
+            await state.store.revoke_grant(str(grant_id))
+        raise InvalidGrant(replayed)
+    if consumed.status != "ok" or consumed.payload is None:
+        raise InvalidGrant(invalid)
+    return consumed.payload
+
+
 async def _authorization_code(
     state: ProviderState, client: AuthenticatedClient, params: dict[str, str]
 ) -> dict[str, Any]:
@@ -104,16 +123,15 @@ async def _authorization_code(
     if not code:
         raise InvalidRequest("code is required")
     now = state.clock()
-    consumed = await state.store.consume("code", sha256hex(code), now=now)
-    if consumed.status == "replayed":
-        # RFC 6749 §4.1.2 / §10.5: a code used twice means it leaked; end the grant.
-        grant_id = consumed.grant_id or (consumed.payload or {}).get("grant_id")
-        if grant_id:
-            await state.store.revoke_grant(str(grant_id))
-        raise InvalidGrant("authorization code was already used; its tokens are revoked")
-    if consumed.status != "ok" or consumed.payload is None:
-        raise InvalidGrant("authorization code is invalid or expired")
-    payload = consumed.payload
+    # RFC 6749 §4.1.2 / §10.5: a code used twice means it leaked; end the grant.
+    payload = await _use_once(
+        state,
+        "code",
+        code,
+        now=now,
+        replayed="authorization code was already used; its tokens are revoked",
+        invalid="authorization code is invalid or expired",
+    )
     if payload.get("client_id") != client.client_id:
         raise InvalidGrant("authorization code was issued to another client")
     if params.get("redirect_uri") != payload.get("redirect_uri"):
@@ -123,7 +141,8 @@ async def _authorization_code(
         expected_challenge=str(payload.get("code_challenge") or ""),
         method=str(payload.get("code_challenge_method") or ""),
     )
-    grant = Grant.from_code(payload, txn=secrets.token_urlsafe(16))
+    txn = secrets.token_urlsafe(16) if payload.get("authorization_details") else None
+    grant = Grant.from_code(payload, txn=txn)
     return await _issue(
         state,
         client,
@@ -141,16 +160,16 @@ async def _refresh_token(
     if not token:
         raise InvalidRequest("refresh_token is required")
     now = state.clock()
-    consumed = await state.store.consume("refresh_token", sha256hex(token), now=now)
-    if consumed.status == "replayed":
-        # A rotated refresh token came back: one of two parties holds a stolen copy.
-        grant_id = consumed.grant_id or (consumed.payload or {}).get("grant_id")
-        if grant_id:
-            await state.store.revoke_grant(str(grant_id))
-        raise InvalidGrant("refresh token was already used; the grant is revoked")
-    if consumed.status != "ok" or consumed.payload is None:
-        raise InvalidGrant("refresh token is invalid, expired or revoked")
-    grant = Grant.from_json(consumed.payload)
+    # A rotated refresh token that comes back: one of two parties holds a stolen copy.
+    payload = await _use_once(
+        state,
+        "refresh_token",
+        token,
+        now=now,
+        replayed="refresh token was already used; the grant is revoked",
+        invalid="refresh token is invalid, expired or revoked",
+    )
+    grant = Grant.from_json(payload)
     if grant.client_id != client.client_id:
         raise InvalidGrant("refresh token was issued to another client")
     if "offline_access" not in grant.scopes:

@@ -16,15 +16,20 @@ unchanged from the code to every token of the grant: a refresh copies ``acr``, `
 
 from __future__ import annotations
 
+import json
 import secrets
 import warnings
+from base64 import urlsafe_b64encode
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.hashes import SHA256
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, RSAKey
 
 from stepauth.provider.authorize.respond import sha256hex
 from stepauth.provider.errors import InvalidToken, ServerError
@@ -89,19 +94,15 @@ class Grant:
     def from_code(cls, payload: Mapping[str, Any], *, txn: str | None = None) -> Grant:
         """The grant behind an authorization code payload (the front channel's contract)."""
         details = payload.get("authorization_details")
-        return cls(
-            grant_id=str(payload["grant_id"]),
-            client_id=str(payload["client_id"]),
-            sub=str(payload["sub"]),
-            scope=str(payload.get("scope") or ""),
-            auth_time=_number_or_none(payload.get("auth_time")),
-            acr=payload.get("acr"),
-            amr=tuple(payload.get("amr") or ()),
-            sid=payload.get("sid"),
-            claims=payload.get("claims") or None,
-            authorization_details=tuple(details) if details else None,
-            txn=payload.get("txn") or (txn if details else None),
-            resource=payload.get("resource"),
+        return cls.from_json(
+            {
+                **payload,
+                "claims": payload.get("claims") or None,
+                "authorization_details": details or None,
+                "txn": payload.get("txn") or (txn if details else None),
+                "expires_at": None,
+                "extra": {},
+            }
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -191,11 +192,33 @@ def _claims_member(grant: Grant, member: str) -> Mapping[str, Any] | None:
     return value if isinstance(value, Mapping) else None
 
 
+def _b64(data: bytes) -> bytes:
+    return urlsafe_b64encode(data).rstrip(b"=")
+
+
+def _rs256(header: dict[str, Any], claims: dict[str, Any], key: RSAKey) -> str:
+    """RFC 7515 compact JWS with RS256 (RSASSA-PKCS1-v1_5 over SHA-256, RFC 7518 §3.3),
+    signed directly with the key's ``cryptography`` object: the same bytes joserfc
+    produces, without its per-call registry and claim conversion work."""
+    signing_input = (
+        _b64(json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode())
+        + b"."
+        + _b64(json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode())
+    )
+    private = key.private_key
+    if not isinstance(private, RSAPrivateKey):  # pragma: no cover - a public key is not ours
+        raise ServerError("the RS256 signing key has no private part")
+    signature = private.sign(signing_input, PKCS1v15(), SHA256())
+    return (signing_input + b"." + _b64(signature)).decode("ascii")
+
+
 async def _sign(
     state: ProviderState, header: dict[str, Any], claims: dict[str, Any], alg: str
 ) -> str:
     kid, key = await state.keys.signing_key(alg)
     header = {"alg": alg, "kid": kid, **header}
+    if alg == "RS256" and isinstance(key, RSAKey):
+        return _rs256(header, claims, key)
     with warnings.catch_warnings():
         # joserfc flags "EdDSA" as superseded by RFC 9864 names; OIDC deployments still
         # register "EdDSA" (id_token_signed_response_alg), so it stays our published name.

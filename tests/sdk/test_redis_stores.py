@@ -117,6 +117,7 @@ def test_pending_action_with_a_binding_comes_back_with_the_store_registry(
     assert taken is not None
     assert taken.binding is not None
     assert taken.binding.registry is store.registry
+    assert taken.binding.details({}) == ()  # the function is code: not stored, not replayed
     assert taken.request.authorization_details == tuple(PAYMENT)
     taken.binding.check_granted(PAYMENT, taken.request.authorization_details)
 

@@ -324,3 +324,44 @@ def test_many_distinct_headers_stay_bounded_and_valid(keys: Keys) -> None:
     head, payload, _ = token.split(".")
     with pytest.raises(InvalidSignature):
         rs.verify(f"{head}.{payload}.{b64(bytes(256))}", PHR)
+
+
+def test_a_vendor_profile_is_translated_before_the_decision(keys: Keys) -> None:
+    """Okta's vocabulary: urn:okta:loa:2fa:any is 2fa, never phr (G-05)."""
+    from stepauth.sdk.profiles import okta
+
+    rs = ResourceServer(
+        issuer=ISSUER, audience=API, jwks=JWKSCache(keys=keys.jwks()), profile=okta(), clock=Clock()
+    )
+    assert rs.verify(at(keys, acr="phr"), PHR)["acr"] == "phr"
+    assert rs.verify(at(keys, acr="urn:okta:loa:2fa:any"), None)["sub"] == "user-42"
+    with pytest.raises(InsufficientAuthentication) as info:
+        rs.verify(at(keys, acr="urn:okta:loa:2fa:any"), PHR)
+    assert info.value.step_up.reason == "acr_not_met"
+
+
+def test_the_sans_io_flow_needs_no_request_with_a_warm_key_set(keys: Keys) -> None:
+    import httpx
+
+    from stepauth.sdk._io import run_sync
+
+    with httpx.Client() as client:
+        claims = run_sync(server(keys).flow(at(keys), PHR), client)
+    assert claims["sub"] == "user-42"
+
+
+def test_a_token_that_is_not_a_string_is_malformed(keys: Keys) -> None:
+    from stepauth.sdk.validate import AccessTokenValidator
+
+    validator = AccessTokenValidator(expected_issuer=ISSUER, expected_audience=API)
+    with pytest.raises(MalformedToken):
+        validator.validate(b"a.b.c", keys.key_set(), NOW)  # type: ignore[arg-type]
+    validator.check(at_claims(), None, NOW)  # nothing asked: nothing to check
+    with pytest.raises(InsufficientAuthentication):
+        validator.check(at_claims(acr="urn:stepauth:acr:2fa"), PHR, NOW)
+
+
+def test_a_non_ascii_signature_segment_is_malformed(keys: Keys) -> None:
+    head, payload, _ = at(keys).split(".")
+    with pytest.raises(MalformedToken):
+        server(keys).verify(f"{head}.{payload}.\u00e9\u00e9\u00e9\u00e9", PHR)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.conformance.harness import (
     CONFIDENTIAL,
     PUBLIC,
@@ -154,6 +156,39 @@ async def test_repeated_parameter_is_invalid_request(provider: Provider) -> None
     )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"grant_type=authorization_code&code=%FF%FE",  # not UTF-8 once decoded
+        b"grant_type=authorization_code&code=\xff",  # not UTF-8 on the wire
+        b"&".join(b"p%d=1" % i for i in range(1001)),  # more fields than any request needs
+    ],
+)
+async def test_malformed_form_body_is_invalid_request(provider: Provider, body: bytes) -> None:
+    """RFC 6749 §3.2: the token endpoint takes a well-formed urlencoded body; anything
+    else fails closed with invalid_request (never a partial parse)."""
+    response = await provider.browser.post(
+        "/token",
+        content=body,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        auth=(CONFIDENTIAL, "s3cr3t-" + "x" * 24),
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+async def test_form_with_charset_is_read(provider: Provider) -> None:
+    """A urlencoded body with a charset parameter is still the form (RFC 6749 §3.2)."""
+    response = await provider.browser.post(
+        "/token",
+        content="grant_type=password",
+        headers={"content-type": "application/x-www-form-urlencoded; charset=UTF-8"},
+        auth=(CONFIDENTIAL, "s3cr3t-" + "x" * 24),
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "unsupported_grant_type"
 
 
 async def _refresh(provider: Provider, token: str, **extra: str) -> Any:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from stepauth.provider.authorize import STEPS
 from tests.conformance.harness import (
@@ -452,3 +454,40 @@ async def test_form_post_error_response(provider: Provider) -> None:
         "state": "fpe",
         "iss": ISSUER,
     }
+
+
+async def test_registered_query_is_kept_when_the_code_is_added(tmp_path: Path) -> None:
+    """RFC 6749 §3.1.2: the redirection URI's query component is retained as registered
+    when the response parameters are added (and the response carries iss, RFC 9207)."""
+    from tests.conformance.harness import PASSWORD, SECRET, USERNAME, running_provider
+
+    registered = "https://rp.example/cb?tenant=a%2Fb&empty="
+    clients = [{"client_id": "q-client", "client_secret": SECRET, "redirect_uris": [registered]}]
+    async with running_provider(tmp_path, clients=clients) as running:
+        await running.create_user()
+        _, challenge = pkce_pair()
+        query = {
+            "response_type": "code",
+            "client_id": "q-client",
+            "redirect_uri": registered,
+            "scope": "openid",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": "s1",
+        }
+        response = await running.browser.get("/authorize", params=query)
+        while response.status_code in (302, 303) and not response.headers["location"].startswith(
+            "https://rp.example/"
+        ):
+            response = await running.browser.get(response.headers["location"])
+        if response.status_code == 200:  # the sign-in page
+            response = await running._submit_login(running.browser, response, USERNAME, PASSWORD)
+            while not response.headers["location"].startswith("https://rp.example/"):
+                response = await running.browser.get(response.headers["location"])
+        location = response.headers["location"]
+        assert location.startswith(registered + "&code=")
+        params = parse_qs(urlsplit(location).query, keep_blank_values=True)
+        assert params["tenant"] == ["a/b"]
+        assert params["empty"] == [""]
+        assert params["state"] == ["s1"]
+        assert params["iss"] == [running.issuer]

@@ -9,7 +9,7 @@ scripts are off (no inline script: the CSP forbids it).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -18,9 +18,12 @@ __all__ = ["authorization_response"]
 
 
 def _with_query(uri: str, params: Mapping[str, str]) -> str:
+    """``uri`` with ``params`` appended; the registered query is kept as registered
+    (RFC 6749 §3.1.2: "MUST retain the query component"), any fragment dropped."""
     parts = urlsplit(uri)
-    query = parse_qsl(parts.query, keep_blank_values=True) + list(params.items())
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+    added = urlencode(params)
+    query = f"{parts.query}&{added}" if parts.query else added
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 
 def authorization_response(

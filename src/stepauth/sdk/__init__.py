@@ -37,18 +37,28 @@ from stepauth.sdk.jose import KeySet, PublicKey
 from stepauth.sdk.jwks import JWKSCache
 from stepauth.sdk.pending import MemoryPendingStore, PendingAction, PendingStore
 from stepauth.sdk.profiles import STEPAUTH, Profile, auth0, entra_id, generic_oidc, keycloak, okta
+from stepauth.sdk.redis_stores import RedisGrantStore, RedisPendingStore
 from stepauth.sdk.rp import ProviderMetadata, RelyingParty, Tokens
 from stepauth.sdk.transaction import (
     BoundTransaction,
+    SyncTransactionGuard,
+    SyncTxnLedger,
     TransactionError,
     TransactionGuard,
     TransactionMismatch,
     TransactionMissing,
     TransactionReplayed,
     TxnLedger,
+    check_transaction,
     require_transaction,
+    require_transaction_sync,
 )
-from stepauth.sdk.txn_ledger import RedisTxnLedger, SQLTxnLedger
+from stepauth.sdk.txn_ledger import (
+    RedisTxnLedger,
+    SQLTxnLedger,
+    SyncRedisTxnLedger,
+    SyncSQLTxnLedger,
+)
 from stepauth.sdk.validate import check_requirement, validate_access_token, validate_id_token
 
 __all__ = [
@@ -76,6 +86,8 @@ __all__ = [
     "Profile",
     "ProviderMetadata",
     "PublicKey",
+    "RedisGrantStore",
+    "RedisPendingStore",
     "RedisTxnLedger",
     "RelyingParty",
     "Requirement",
@@ -87,6 +99,10 @@ __all__ = [
     "StateMismatch",
     "StepUp",
     "StepUpAuth",
+    "SyncRedisTxnLedger",
+    "SyncSQLTxnLedger",
+    "SyncTransactionGuard",
+    "SyncTxnLedger",
     "Tokens",
     "TransactionError",
     "TransactionGuard",
@@ -99,6 +115,7 @@ __all__ = [
     "build_authorization_request",
     "challenge_for",
     "check_requirement",
+    "check_transaction",
     "code_challenge_s256",
     "entra_id",
     "error_response",
@@ -110,6 +127,7 @@ __all__ = [
     "par_body",
     "par_redirect_url",
     "require_transaction",
+    "require_transaction_sync",
     "validate_access_token",
     "validate_id_token",
 ]

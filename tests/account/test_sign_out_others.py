@@ -9,7 +9,7 @@ import httpx
 
 from stepauth.provider.factors import totp
 from tests.account.conftest import account_page, csrf_of, outbox, reauth, sign_in
-from tests.conformance.harness import PASSWORD, USERNAME, Provider
+from tests.conformance.harness import PASSWORD, USERNAME, Provider, pkce_pair
 
 OFFER = "Sign out other sessions"
 
@@ -63,6 +63,36 @@ async def test_sign_out_other_sessions_after_a_factor_change(provider: Provider)
     assert OFFER not in await account_page(provider.browser)
     (row,) = [e for e in await provider.store.tail_audit(50) if e["event"] == "sessions_ended"]
     assert (row["user_id"], row["count"]) == (user.id, 1)
+
+
+async def test_signing_out_other_sessions_revokes_their_tokens(provider: Provider) -> None:
+    """ASVS 5.0 7.4.3: the tokens an ended session obtained stop working with it: its
+    refresh token → ``invalid_grant``, its access token → inactive; the current
+    session's tokens keep working."""
+    await sign_in(provider)
+    other = await _second_browser(provider)
+    issued = {}
+    for name, browser in (("other", other), ("current", provider.browser)):
+        verifier, challenge = pkce_pair()
+        result = await provider.authorize(
+            browser=browser, code_challenge=challenge, scope="openid offline_access"
+        )
+        issued[name] = await provider.exchange(result.code, verifier)
+    await _add_totp(provider, provider.browser)
+    html = await account_page(provider.browser)
+    ended = await provider.browser.post(
+        "/account/sessions/end-others", data={"csrf": csrf_of(html)}
+    )
+    assert "Signed out of 1 other session." in ended.text
+
+    async def refresh(token: str) -> httpx.Response:
+        return await provider.token({"grant_type": "refresh_token", "refresh_token": token})
+
+    refused = await refresh(issued["other"]["refresh_token"])
+    assert (refused.status_code, refused.json()["error"]) == (400, "invalid_grant")
+    assert await provider.introspect(issued["other"]["access_token"]) == {"active": False}
+    assert (await refresh(issued["current"]["refresh_token"])).status_code == 200
+    assert (await provider.introspect(issued["current"]["access_token"]))["active"] is True
 
 
 async def test_offer_follows_a_removed_factor_and_spares_other_users(provider: Provider) -> None:

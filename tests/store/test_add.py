@@ -117,3 +117,49 @@ async def test_routed_add_races_in_redis(tmp_path: Path, redis_url: str, redis_p
     finally:
         await one.close()
         await two.close()
+
+
+async def _sessions_with_items(store: Store, now: float) -> tuple[str, str]:
+    """Two sessions of ``u1``, each with a refresh token and a code issued in it.
+
+    A revoked item consumes as ``missing``, the same answer as one never issued.
+    """
+    ids = []
+    for name in ("keep", "other"):
+        session = await store.create_session(
+            "u1", [], now=now, idle_timeout=600, absolute_timeout=3600
+        )
+        await store.put("refresh", f"rt-{name}", {}, expires_at=now + 600, sid=session.sid)
+        await store.put("code", f"code-{name}", {}, expires_at=now + 60, sid=session.sid)
+        ids.append(session.id)
+    return ids[0], ids[1]
+
+
+async def _assert_only_keep_usable(store: Store, now: float) -> None:
+    assert (await store.consume("refresh", "rt-other", now=now + 1)).status == "missing"
+    assert (await store.consume("code", "code-other", now=now + 1)).status == "missing"
+    assert (await store.consume("refresh", "rt-keep", now=now + 1)).ok
+    assert (await store.consume("code", "code-keep", now=now + 1)).ok
+
+
+async def test_ending_other_sessions_revokes_what_they_issued(store: SQLStore) -> None:
+    """ASVS 5.0 7.4.3: the tokens and codes of the ended sessions stop working with them."""
+    keep, _ = await _sessions_with_items(store, NOW)
+    assert await store.delete_user_sessions("u1", except_session_id=keep) == 1
+    await _assert_only_keep_usable(store, NOW)
+
+
+@pytest.mark.redis
+async def test_routed_ending_other_sessions_revokes_in_redis_and_sql(
+    tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    """Codes live in Redis, refresh tokens in SQL: both are revoked with their session."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'routed.db'}"
+    store = await open_store(url, redis_url=redis_url, redis_prefix=redis_prefix)
+    now = time.time()
+    try:
+        keep, _ = await _sessions_with_items(store, now)
+        assert await store.delete_user_sessions("u1", except_session_id=keep) == 1
+        await _assert_only_keep_usable(store, now)
+    finally:
+        await store.close()

@@ -259,8 +259,15 @@ class Store(Protocol):
     ) -> int:
         """End every session of ``user_id`` but ``except_session_id``; returns how many.
 
-        ASVS 5.0 7.4.3 / 7.4.5: after a credential change the other sessions end.
+        ASVS 5.0 7.4.3 / 7.4.5: after a credential change the other sessions end, and
+        every item issued in them (codes, refresh and access tokens) is revoked with them.
         """
+        ...
+
+    async def user_session_sids(
+        self, user_id: str, *, except_session_id: str | None = None
+    ) -> list[str]:
+        """The ``sid`` of every session of ``user_id`` but ``except_session_id``."""
         ...
 
     # signing keys (the private part is encrypted by the caller)

@@ -99,6 +99,15 @@ class RoutedStore:
         ephemeral = await self.ephemeral.revoke_session_items(sid)
         return ephemeral + await self.store.revoke_session_items(sid)
 
+    async def delete_user_sessions(
+        self, user_id: str, *, except_session_id: str | None = None
+    ) -> int:
+        # Revoke what those sessions left in Redis first (fail closed), then end them in SQL,
+        # which revokes their durable items in the same transaction.
+        for sid in await self.store.user_session_sids(user_id, except_session_id=except_session_id):
+            await self.ephemeral.revoke_session_items(sid)
+        return await self.store.delete_user_sessions(user_id, except_session_id=except_session_id)
+
     # everything else (users, sessions, keys, factors, counters, audit): the SQL store
     def __getattr__(self, name: str) -> Any:
         if name in ("store", "ephemeral", "kinds"):  # not set yet (copying, unpickling)

@@ -674,9 +674,23 @@ class SQLStore:
         self, user_id: str, *, except_session_id: str | None = None
     ) -> int:
         params = {"b_user": user_id, "b_except": except_session_id}
-        return await self._write(
-            lambda conn: int(conn.execute(stmts.DELETE_USER_SESSIONS, params).rowcount)
-        )
+
+        def end(conn: Connection) -> int:
+            # One transaction: what those sessions issued is revoked with them (ASVS 7.4.3).
+            sids = [row[0] for row in conn.execute(stmts.USER_SESSION_SIDS, params) if row[0]]
+            if sids:
+                conn.execute(stmts.REVOKE_SIDS, {"b_sids": sids})
+            return int(conn.execute(stmts.DELETE_USER_SESSIONS, params).rowcount)
+
+        return await self._write(end)
+
+    async def user_session_sids(
+        self, user_id: str, *, except_session_id: str | None = None
+    ) -> list[str]:
+        """The ``sid`` of every session of ``user_id`` but ``except_session_id``."""
+        params = {"b_user": user_id, "b_except": except_session_id}
+        rows = await self._read(lambda conn: conn.execute(stmts.USER_SESSION_SIDS, params).all())
+        return [row[0] for row in rows if row[0]]
 
     # -- signing keys --------------------------------------------------------------------
 

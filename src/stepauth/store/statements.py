@@ -99,9 +99,16 @@ TOUCH_SESSION = (
     )
 )
 DELETE_SESSION = delete(sessions).where(_session)
-DELETE_USER_SESSIONS = delete(sessions).where(
+_other_sessions = (
     sessions.c.user_id == bindparam("b_user"),
     or_(bindparam("b_except", type_=String).is_(None), sessions.c.id != bindparam("b_except")),
+)
+DELETE_USER_SESSIONS = delete(sessions).where(*_other_sessions)
+USER_SESSION_SIDS = select(sessions.c.sid).where(*_other_sessions)
+REVOKE_SIDS = (
+    update(items)
+    .where(items.c.sid.in_(bindparam("b_sids", expanding=True)), items.c.revoked == false())
+    .values(revoked=True)
 )
 
 _factor_order = (factors.c.created_at, factors.c.id)

@@ -6,7 +6,8 @@ ASVS 5.0 16.3.1: the change is in the audit log (never a secret: no TOTP seed, n
 ASVS 5.0 7.4.3: after a factor is added, removed or changed the account page offers **Sign out
 other sessions** (:func:`offers_sign_out`, kept for :data:`OFFER_TTL` seconds under the
 session's stable ``sid``); :func:`end_other_sessions` ends every other session of the
-user in one store statement and keeps the current one.
+user in one store transaction, revoking the codes and tokens issued in them, and keeps
+the current one.
 """
 
 from __future__ import annotations

@@ -180,3 +180,22 @@ async def test_jwks_of_an_instance_that_never_signs_follows_the_store(
         await reader.settle()
     finally:
         await reader_store.close()
+
+
+async def test_sealed_values_open_only_with_their_secret_and_context(store: SQLStore) -> None:
+    """A value sealed for storage is neither readable nor movable: another context, another
+    secret, a flipped byte or garbage all give ``None``; each seal is fresh."""
+    ring = await KeyRing.load(store, secret=SECRET)
+    sealed = ring.seal("cookie-value", context="bound_prompt|k1")
+    assert "cookie-value" not in sealed
+    assert ring.seal("cookie-value", context="bound_prompt|k1") != sealed  # random nonce
+    assert ring.unseal(sealed, context="bound_prompt|k1") == "cookie-value"
+    assert ring.unseal(sealed, context="bound_prompt|k2") is None
+    other = await KeyRing.load(store, secret=b"another-secret-of-at-least-32-bytes!")
+    assert other.unseal(sealed, context="bound_prompt|k1") is None
+    raw = bytearray(base64.urlsafe_b64decode(sealed))
+    raw[-1] ^= 1
+    flipped = base64.urlsafe_b64encode(bytes(raw)).decode()
+    assert ring.unseal(flipped, context="bound_prompt|k1") is None
+    for garbage in ("", "!!!", "AAAA", "é"):
+        assert ring.unseal(garbage, context="bound_prompt|k1") is None

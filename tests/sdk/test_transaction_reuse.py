@@ -23,7 +23,11 @@ from typing import Any
 import httpx
 import pytest
 
-from stepauth.provider.authorize.authorization_details import REUSE_WINDOW
+from stepauth.provider.authorize.authorization_details import (
+    PROMPT_KIND,
+    REUSE_WINDOW,
+    transaction_key,
+)
 from stepauth.provider.authorize.respond import sha256hex
 from stepauth.sdk.transaction import TransactionReplayed, require_transaction
 from stepauth.sdk.txn_ledger import SQLTxnLedger
@@ -184,6 +188,23 @@ async def test_concurrent_identical_requests_share_one_prompt(provider: Provider
     assert len(cookies) == 1  # whichever response the browser keeps opens the prompt
     shown = page(await provider.browser.get(interaction_of(answers[0])))
     assert shown.reasons()[0] == "binding_required"
+
+
+async def test_the_stored_prompt_does_not_hold_the_browser_cookie(provider: Provider) -> None:
+    """Reading the database does not open the prompt: the interaction cookie kept for
+    reuse is sealed (AES-GCM under the Provider's secret, bound to its key)."""
+    await passkey_payer(provider)
+    answer = await authorize(provider.browser, await push(provider, state="a"))
+    cookie = answer.headers["set-cookie"].split(";", 1)[0].split("=", 1)[1]
+    user = await provider.store.get_user_by_username(USERNAME)
+    assert user is not None
+    key = transaction_key(BANK, user.id, PAYMENT)
+    item = await provider.store.get(PROMPT_KIND, key, now=provider.clock())
+    assert item is not None
+    sealed = item.payload["browser"]
+    assert cookie not in json.dumps(item.payload)
+    assert provider.state.keys.unseal(sealed, context=f"{PROMPT_KIND}|{key}") == cookie
+    assert provider.state.keys.unseal(sealed, context=f"{PROMPT_KIND}|other") is None
 
 
 async def test_approved_unredeemed_request_is_answered_with_the_same_txn_once(

@@ -26,6 +26,7 @@ signs; ``ring.public_jwks()`` is what ``/jwks`` serves; ``await ring.rotate(now=
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import os
@@ -91,6 +92,15 @@ def encrypt_private_jwk(kek: bytes, kid: str, alg: str, jwk: dict[str, Any]) -> 
     return _FORMAT + nonce + AESGCM(kek).encrypt(nonce, plaintext, _aad(kid, alg))
 
 
+_SEAL_FORMAT = b"\x02"  # AES-256-GCM, 96-bit nonce, HKDF-SHA256 key of its own
+_SEAL_INFO = b"stepauth item sealing v1"
+
+
+def _seal_key(kek: bytes) -> bytes:
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=_HKDF_SALT, info=_SEAL_INFO)
+    return hkdf.derive(kek)
+
+
 def decrypt_private_jwk(kek: bytes, kid: str, alg: str, blob: bytes) -> dict[str, Any]:
     if not blob.startswith(_FORMAT) or len(blob) < 1 + 12 + 16:
         raise ConfigError(f"signing key {kid} has an unknown encryption format")
@@ -149,10 +159,35 @@ class KeyRing:
         self.refresh_interval = refresh_interval
         self.clock = clock
         self._kek = key_encryption_key(secret, key_env=key_env)
+        self._seal = _seal_key(self._kek)
         self._keys: list[_Loaded] = []
         self._loaded_at = float("-inf")
         self._lock = asyncio.Lock()
         self._pending: asyncio.Task[None] | None = None
+
+    def seal(self, value: str, *, context: str) -> str:
+        """``value`` encrypted for storage (AES-256-GCM bound to ``context``), base64url.
+
+        For a secret the store must hold for a while (a browser cookie value), so that
+        reading the database does not hand it out.
+        """
+        nonce = os.urandom(12)
+        sealed = AESGCM(self._seal).encrypt(nonce, value.encode(), context.encode())
+        return base64.urlsafe_b64encode(_SEAL_FORMAT + nonce + sealed).decode("ascii")
+
+    def unseal(self, sealed: str, *, context: str) -> str | None:
+        """The value :meth:`seal` sealed under ``context``; ``None`` if anything differs."""
+        try:
+            blob = base64.urlsafe_b64decode(sealed.encode("ascii"))
+        except (ValueError, UnicodeEncodeError):
+            return None
+        if not blob.startswith(_SEAL_FORMAT) or len(blob) < 1 + 12 + 16:
+            return None
+        try:
+            plain = AESGCM(self._seal).decrypt(blob[1:13], blob[13:], context.encode())
+        except InvalidTag:
+            return None
+        return plain.decode()
 
     @classmethod
     async def load(

@@ -13,8 +13,8 @@ session cannot answer is keyed by :func:`transaction_key` — SHA-256 of the can
 - while the first interaction is pending, an identical request (a double-clicked
   "Transfer", a browser retry) is handed that same interaction — with the parameters of
   the newest request and the interaction's own browser cookie (kept in the item for the
-  window only, as sensitive as the interaction it opens) — so there is one prompt, one
-  approval;
+  window only, sealed with AES-GCM under the Provider's secret and bound to the key, so
+  reading the database does not open the prompt) — so there is one prompt, one approval;
 - once approved, an identical request is answered with a new code that carries the SAME
   ``txn``, without a prompt, only if the code of the approval has not been redeemed:
   that code is consumed first (one atomic statement), so exactly one code ever carries
@@ -200,12 +200,16 @@ async def _reuse(
     loaded: tuple[Session, User],
     record: Mapping[str, Any],
     *,
+    key: str,
     now: float,
 ) -> Response | None:
     if record.get("sid") != _sid(loaded[0]):
         return None  # another session's prompt is never handed over
     txn, code = record.get("txn"), record.get("code")
-    uid, browser = record.get("interaction"), record.get("browser")
+    uid, sealed = record.get("interaction"), record.get("browser")
+    browser = None
+    if isinstance(sealed, str):
+        browser = ctx.provider.keys.unseal(sealed, context=f"{PROMPT_KIND}|{key}")
     if isinstance(txn, str) and isinstance(code, str):
         return await _answer_again(ctx, request, loaded, txn, code)
     if isinstance(uid, str) and isinstance(browser, str):
@@ -235,7 +239,7 @@ async def bound_interaction(
     now = provider.clock()
     existing = await store.get(PROMPT_KIND, key, now=now)
     if existing is not None:
-        reused = await _reuse(ctx, request, loaded, existing.payload, now=now)
+        reused = await _reuse(ctx, request, loaded, existing.payload, key=key, now=now)
         if reused is not None:
             return reused
     response = await start_interaction(ctx, request, session)
@@ -243,14 +247,15 @@ async def bound_interaction(
     browser = _browser_token(response)
     if browser is None:
         return response
-    record = {"sid": _sid(session), "interaction": uid, "browser": browser}
+    sealed = provider.keys.seal(browser, context=f"{PROMPT_KIND}|{key}")
+    record = {"sid": _sid(session), "interaction": uid, "browser": sealed}
     expires_at = now + REUSE_WINDOW
     if await store.add(PROMPT_KIND, key, expires_at=expires_at, now=now, data=record):
         return response
     # Another identical request got there first (one atomic insert decides): one prompt.
     raced = await store.get(PROMPT_KIND, key, now=now)
     if raced is not None and raced.payload.get("interaction") not in (None, uid):
-        reused = await _reuse(ctx, request, loaded, raced.payload, now=now)
+        reused = await _reuse(ctx, request, loaded, raced.payload, key=key, now=now)
         if reused is not None:
             await store.delete("interaction", uid)
             return reused

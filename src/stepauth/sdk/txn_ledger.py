@@ -24,11 +24,24 @@ from __future__ import annotations
 
 import math
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import Generic, Self, TypeVar
 
 import redis
 import redis.asyncio as aioredis
-from sqlalchemy import Column, Engine, Float, Insert, MetaData, String, Table, create_engine, delete
+from sqlalchemy import (
+    Column,
+    Delete,
+    Engine,
+    Float,
+    Insert,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    delete,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -80,21 +93,92 @@ def _remaining_ms(expires_at: float, now: float) -> int:
     return math.ceil((expires_at - now) * 1000)
 
 
-class SQLTxnLedger:
-    """Used ``txn`` ids in a SQL table (SQLite or PostgreSQL through SQLAlchemy async)."""
+_EngineT = TypeVar("_EngineT", AsyncEngine, Engine)
+_ClientT = TypeVar("_ClientT")
 
-    def __init__(self, engine: AsyncEngine, *, clock: Callable[[], float] = time.time) -> None:
+
+class _SQLLedger(ABC, Generic[_EngineT]):
+    """What the async and sync SQL ledgers share: the engine, the clock and the statements."""
+
+    def __init__(self, engine: _EngineT, *, clock: Callable[[], float] = time.time) -> None:
         _check_dialect(engine.dialect.name)
-        self.engine = engine
+        self.engine: _EngineT = engine
         self.clock = clock
         self._owns_engine = False
 
+    @staticmethod
+    @abstractmethod
+    def _connect(url: str) -> _EngineT:
+        """A new engine for ``url``."""
+
     @classmethod
-    def from_url(cls, url: str, *, clock: Callable[[], float] = time.time) -> SQLTxnLedger:
-        """A ledger on its own engine (``sqlite+aiosqlite://…``, ``postgresql+psycopg://…``)."""
-        ledger = cls(create_async_engine(url), clock=clock)
+    def from_url(cls, url: str, *, clock: Callable[[], float] = time.time) -> Self:
+        """A ledger on its own engine (async: ``sqlite+aiosqlite://…``; sync: ``sqlite:///…``;
+        either: ``postgresql+psycopg://…``)."""
+        ledger = cls(cls._connect(url), clock=clock)
         ledger._owns_engine = True
         return ledger
+
+    def _consume_statement(self, txn: str, expires_at: float) -> Insert | None:
+        """The single insert that records ``txn``, or ``None`` for a token already dead."""
+        now = self.clock()
+        if expires_at <= now:
+            return None
+        return _insert_once(self.engine.dialect.name, txn, now=now, expires_at=expires_at)
+
+    def _purge_statement(self, now: float | None) -> Delete:
+        cutoff = self.clock() if now is None else now
+        return delete(used_txn).where(used_txn.c.expires_at <= cutoff)
+
+
+class _RedisLedger(ABC, Generic[_ClientT]):
+    """What the async and sync Redis ledgers share: the client, the key and the lifetime."""
+
+    def __init__(
+        self,
+        client: _ClientT,
+        *,
+        prefix: str = "stepauth:",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.clock = clock
+        self._owns_client = False
+
+    @staticmethod
+    @abstractmethod
+    def _connect(url: str) -> _ClientT:
+        """A new client for ``url``."""
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, prefix: str = "stepauth:", clock: Callable[[], float] = time.time
+    ) -> Self:
+        ledger = cls(cls._connect(url), prefix=prefix, clock=clock)
+        ledger._owns_client = True
+        return ledger
+
+    def key(self, txn: str) -> str:
+        return f"{self.prefix}txn:{txn}"
+
+    def _lifetime_ms(self, expires_at: float) -> int | None:
+        """Milliseconds the record must live, or ``None`` for a token already dead.
+
+        Relative lifetime (PX) measured on the ledger's clock, the one that judged the
+        token's exp: the record's life does not depend on the Redis host's wall clock."""
+        now = self.clock()
+        if expires_at <= now:
+            return None
+        return _remaining_ms(expires_at, now)
+
+
+class SQLTxnLedger(_SQLLedger[AsyncEngine]):
+    """Used ``txn`` ids in a SQL table (SQLite or PostgreSQL through SQLAlchemy async)."""
+
+    @staticmethod
+    def _connect(url: str) -> AsyncEngine:
+        return create_async_engine(url)
 
     async def create_schema(self) -> None:
         """Create the ``stepauth_used_txn`` table if it does not exist."""
@@ -102,19 +186,17 @@ class SQLTxnLedger:
             await conn.run_sync(metadata.create_all)
 
     async def consume(self, txn: str, *, expires_at: float) -> bool:
-        now = self.clock()
-        if expires_at <= now:
+        statement = self._consume_statement(txn, expires_at)
+        if statement is None:
             return False
-        statement = _insert_once(self.engine.dialect.name, txn, now=now, expires_at=expires_at)
         async with self.engine.begin() as conn:
             won = (await conn.execute(statement)).scalar_one_or_none()
         return won is not None
 
     async def purge(self, *, now: float | None = None) -> int:
         """Delete the records whose tokens have expired; returns how many."""
-        cutoff = self.clock() if now is None else now
         async with self.engine.begin() as conn:
-            result = await conn.execute(delete(used_txn).where(used_txn.c.expires_at <= cutoff))
+            result = await conn.execute(self._purge_statement(now))
         return int(result.rowcount)
 
     async def close(self) -> None:
@@ -123,40 +205,18 @@ class SQLTxnLedger:
             await self.engine.dispose()
 
 
-class RedisTxnLedger:
+class RedisTxnLedger(_RedisLedger["aioredis.Redis[bytes]"]):
     """Used ``txn`` ids as Redis keys that expire with their tokens."""
 
-    def __init__(
-        self,
-        client: aioredis.Redis,  # type: ignore[type-arg]
-        *,
-        prefix: str = "stepauth:",
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.client = client
-        self.prefix = prefix
-        self.clock = clock
-        self._owns_client = False
-
-    @classmethod
-    def from_url(
-        cls, url: str, *, prefix: str = "stepauth:", clock: Callable[[], float] = time.time
-    ) -> RedisTxnLedger:
-        ledger = cls(aioredis.Redis.from_url(url), prefix=prefix, clock=clock)
-        ledger._owns_client = True
-        return ledger
-
-    def key(self, txn: str) -> str:
-        return f"{self.prefix}txn:{txn}"
+    @staticmethod
+    def _connect(url: str) -> aioredis.Redis[bytes]:
+        return aioredis.Redis.from_url(url)
 
     async def consume(self, txn: str, *, expires_at: float) -> bool:
-        now = self.clock()
-        if expires_at <= now:
+        lifetime = self._lifetime_ms(expires_at)
+        if lifetime is None:
             return False
-        # Relative lifetime (PX) measured on the caller's clock, the one that judged the
-        # token's exp: the record's life does not depend on the Redis host's wall clock.
-        won = await self.client.set(self.key(txn), b"1", nx=True, px=_remaining_ms(expires_at, now))
-        return bool(won)
+        return bool(await self.client.set(self.key(txn), b"1", nx=True, px=lifetime))
 
     async def close(self) -> None:
         """Close the connection pool if this ledger created it."""
@@ -164,21 +224,13 @@ class RedisTxnLedger:
             await self.client.aclose()  # type: ignore[attr-defined]  # redis>=5; stubs lag
 
 
-class SyncSQLTxnLedger:
+class SyncSQLTxnLedger(_SQLLedger[Engine]):
     """:class:`SQLTxnLedger` for sync code (Flask, Django): the same table and statement on
     a sync SQLAlchemy engine (``sqlite:///…``, ``postgresql+psycopg://…``)."""
 
-    def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time) -> None:
-        _check_dialect(engine.dialect.name)
-        self.engine = engine
-        self.clock = clock
-        self._owns_engine = False
-
-    @classmethod
-    def from_url(cls, url: str, *, clock: Callable[[], float] = time.time) -> SyncSQLTxnLedger:
-        ledger = cls(create_engine(url), clock=clock)
-        ledger._owns_engine = True
-        return ledger
+    @staticmethod
+    def _connect(url: str) -> Engine:
+        return create_engine(url)
 
     def create_schema(self) -> None:
         """Create the ``stepauth_used_txn`` table if it does not exist."""
@@ -186,19 +238,17 @@ class SyncSQLTxnLedger:
             metadata.create_all(conn)
 
     def consume(self, txn: str, *, expires_at: float) -> bool:
-        now = self.clock()
-        if expires_at <= now:
+        statement = self._consume_statement(txn, expires_at)
+        if statement is None:
             return False
-        statement = _insert_once(self.engine.dialect.name, txn, now=now, expires_at=expires_at)
         with self.engine.begin() as conn:
             won = conn.execute(statement).scalar_one_or_none()
         return won is not None
 
     def purge(self, *, now: float | None = None) -> int:
         """Delete the records whose tokens have expired; returns how many."""
-        cutoff = self.clock() if now is None else now
         with self.engine.begin() as conn:
-            result = conn.execute(delete(used_txn).where(used_txn.c.expires_at <= cutoff))
+            result = conn.execute(self._purge_statement(now))
         return int(result.rowcount)
 
     def close(self) -> None:
@@ -206,38 +256,18 @@ class SyncSQLTxnLedger:
             self.engine.dispose()
 
 
-class SyncRedisTxnLedger:
+class SyncRedisTxnLedger(_RedisLedger["redis.Redis[bytes]"]):
     """:class:`RedisTxnLedger` for sync code: ``SET {prefix}txn:{txn} 1 NX PX <ms>``."""
 
-    def __init__(
-        self,
-        client: redis.Redis,  # type: ignore[type-arg]
-        *,
-        prefix: str = "stepauth:",
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.client = client
-        self.prefix = prefix
-        self.clock = clock
-        self._owns_client = False
-
-    @classmethod
-    def from_url(
-        cls, url: str, *, prefix: str = "stepauth:", clock: Callable[[], float] = time.time
-    ) -> SyncRedisTxnLedger:
-        ledger = cls(redis.Redis.from_url(url), prefix=prefix, clock=clock)
-        ledger._owns_client = True
-        return ledger
-
-    def key(self, txn: str) -> str:
-        return f"{self.prefix}txn:{txn}"
+    @staticmethod
+    def _connect(url: str) -> redis.Redis[bytes]:
+        return redis.Redis.from_url(url)
 
     def consume(self, txn: str, *, expires_at: float) -> bool:
-        now = self.clock()
-        if expires_at <= now:
+        lifetime = self._lifetime_ms(expires_at)
+        if lifetime is None:
             return False
-        won = self.client.set(self.key(txn), b"1", nx=True, px=_remaining_ms(expires_at, now))
-        return bool(won)
+        return bool(self.client.set(self.key(txn), b"1", nx=True, px=lifetime))
 
     def close(self) -> None:
         if self._owns_client:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from stepauth.rar import DetailsMismatch, RARError, Registry, default_registry, match_details
 from stepauth.sdk.errors import MissingClaim, SDKError, TokenExpired
@@ -253,21 +253,39 @@ def require_transaction_sync(
     return _consumed(checked, won, claims)
 
 
-class TransactionGuard:
-    """:func:`require_transaction` with its ledger and settings bound, for adapters."""
+_LedgerT = TypeVar("_LedgerT", TxnLedger, SyncTxnLedger)
+
+
+class _Guard(Generic[_LedgerT]):
+    """What the async and sync guards share: the ledger, the settings and the checks."""
 
     def __init__(
         self,
-        ledger: TxnLedger,
+        ledger: _LedgerT,
         *,
         registry: Registry = default_registry,
         leeway: float = 30,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.ledger = ledger
+        self.ledger: _LedgerT = ledger
         self.registry = registry
         self.leeway = leeway
         self.clock = clock
+
+    def _check(
+        self, details: Sequence[Mapping[str, Any]], claims: Mapping[str, Any], now: float | None
+    ) -> CheckedTransaction:
+        return check_transaction(
+            details,
+            claims=claims,
+            now=self.clock() if now is None else now,
+            registry=self.registry,
+            leeway=self.leeway,
+        )
+
+
+class TransactionGuard(_Guard[TxnLedger]):
+    """:func:`require_transaction` with its ledger and settings bound, for adapters."""
 
     async def check(
         self,
@@ -276,31 +294,13 @@ class TransactionGuard:
         *,
         now: float | None = None,
     ) -> BoundTransaction:
-        return await require_transaction(
-            details,
-            claims=claims,
-            ledger=self.ledger,
-            now=self.clock() if now is None else now,
-            registry=self.registry,
-            leeway=self.leeway,
-        )
+        checked = self._check(details, claims, now)
+        won = await self.ledger.consume(checked.txn, expires_at=checked.expires_at)
+        return _consumed(checked, won, claims)
 
 
-class SyncTransactionGuard:
+class SyncTransactionGuard(_Guard[SyncTxnLedger]):
     """:func:`require_transaction_sync` with its ledger and settings bound, for adapters."""
-
-    def __init__(
-        self,
-        ledger: SyncTxnLedger,
-        *,
-        registry: Registry = default_registry,
-        leeway: float = 30,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.ledger = ledger
-        self.registry = registry
-        self.leeway = leeway
-        self.clock = clock
 
     def check(
         self,
@@ -309,11 +309,6 @@ class SyncTransactionGuard:
         *,
         now: float | None = None,
     ) -> BoundTransaction:
-        return require_transaction_sync(
-            details,
-            claims=claims,
-            ledger=self.ledger,
-            now=self.clock() if now is None else now,
-            registry=self.registry,
-            leeway=self.leeway,
-        )
+        checked = self._check(details, claims, now)
+        won = self.ledger.consume(checked.txn, expires_at=checked.expires_at)
+        return _consumed(checked, won, claims)

@@ -23,7 +23,9 @@ and ``acr`` stays the job of :func:`~stepauth.sdk.validate_access_token` /
 :class:`~stepauth.sdk.ResourceServer`; ``claims`` are their output.
 
 Sync frameworks (Flask, Django) call :func:`require_transaction_sync` with a
-:class:`SyncTxnLedger`; both share :func:`check_transaction`, the checks without I/O.
+:class:`SyncTxnLedger`; both share :func:`check_transaction`, the checks without I/O. Their
+adapters share :meth:`SyncTransactionGuard.check_request`, which turns a failure into the
+:class:`TransactionRefusal` they answer with.
 
 Ledgers: :class:`~stepauth.sdk.txn_ledger.SQLTxnLedger` (SQLite / PostgreSQL, ``INSERT … ON
 CONFLICT DO NOTHING RETURNING``) and :class:`~stepauth.sdk.txn_ledger.RedisTxnLedger`
@@ -34,6 +36,7 @@ used ``txn`` is remembered until the token can no longer be accepted (``exp`` + 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +56,7 @@ __all__ = [
     "TransactionGuard",
     "TransactionMismatch",
     "TransactionMissing",
+    "TransactionRefusal",
     "TransactionReplayed",
     "TxnLedger",
     "check_transaction",
@@ -253,6 +257,26 @@ def require_transaction_sync(
     return _consumed(checked, won, claims)
 
 
+@dataclass(frozen=True)
+class TransactionRefusal:
+    """The answer to a request whose bound action must not run: ``401`` without a
+    validated token (or for an expired one), ``400`` for an unreadable action, ``403`` for a
+    failed binding; never cached (``Cache-Control: no-store``)."""
+
+    status: int
+    error: str
+    description: str
+
+    def body(self) -> str:
+        return json.dumps({"error": self.error, "error_description": self.description})
+
+    def headers(self) -> dict[str, str]:
+        headers = {"Cache-Control": "no-store"}
+        if self.status == 401:
+            headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return headers
+
+
 _LedgerT = TypeVar("_LedgerT", TxnLedger, SyncTxnLedger)
 
 
@@ -312,3 +336,26 @@ class SyncTransactionGuard(_Guard[SyncTxnLedger]):
         checked = self._check(details, claims, now)
         won = self.ledger.consume(checked.txn, expires_at=checked.expires_at)
         return _consumed(checked, won, claims)
+
+    def check_request(
+        self,
+        claims: Mapping[str, Any] | None,
+        details: Callable[[], Sequence[Mapping[str, Any]]],
+    ) -> BoundTransaction | TransactionRefusal:
+        """:meth:`check` for a framework adapter: ``claims`` validated from the request
+        (``None`` when there are none) and ``details`` read from it only once a token is
+        there; the consumed transaction, or the refusal to answer with (fail closed)."""
+        if claims is None:
+            return TransactionRefusal(
+                401, "invalid_token", "no validated access token for this action"
+            )
+        try:
+            action = details()
+        except (KeyError, TypeError, ValueError) as exc:
+            return TransactionRefusal(400, "invalid_request", f"the action cannot be read: {exc}")
+        try:
+            return self.check(action, claims)
+        except TransactionError as exc:
+            return TransactionRefusal(403, exc.error, exc.description)
+        except SDKError as exc:  # the token itself: expired, no exp
+            return TransactionRefusal(401, "invalid_token", exc.description)

@@ -22,7 +22,6 @@ claims at all answers ``401``: fail closed.
 from __future__ import annotations
 
 import functools
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -31,8 +30,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.http import HttpRequest, HttpResponse
 
 from stepauth.rar import Registry, default_registry
-from stepauth.sdk.errors import SDKError
-from stepauth.sdk.transaction import SyncTransactionGuard, SyncTxnLedger, TransactionError
+from stepauth.sdk.transaction import SyncTransactionGuard, SyncTxnLedger, TransactionRefusal
 
 __all__ = ["DjangoTransactionGuard"]
 
@@ -43,15 +41,6 @@ Details = Sequence[Mapping[str, Any]]
 def _request_claims(request: HttpRequest) -> Mapping[str, Any] | None:
     claims = getattr(request, "stepauth_claims", None)
     return claims if isinstance(claims, Mapping) else None
-
-
-def _refusal(status: int, error: str, description: str) -> HttpResponse:
-    body = json.dumps({"error": error, "error_description": description})
-    response = HttpResponse(body, status=status, content_type="application/json")
-    response["Cache-Control"] = "no-store"
-    if status == 401:
-        response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-    return response
 
 
 class DjangoTransactionGuard:
@@ -75,20 +64,15 @@ class DjangoTransactionGuard:
 
     def check(self, request: HttpRequest) -> HttpResponse | None:
         """``None`` when the view may run (the transaction is consumed), else the answer."""
-        claims = self.claims(request)
-        if claims is None:
-            return _refusal(401, "invalid_token", "no validated access token for this action")
-        try:
-            details = self.details(request)
-        except (KeyError, TypeError, ValueError) as exc:
-            return _refusal(400, "invalid_request", f"the action cannot be read: {exc}")
-        try:
-            bound = self.guard.check(details, claims)
-        except TransactionError as exc:
-            return _refusal(403, exc.error, exc.description)
-        except SDKError as exc:  # the token itself: expired, no exp
-            return _refusal(401, "invalid_token", exc.description)
-        request.stepauth_transaction = bound  # type: ignore[attr-defined]
+        outcome = self.guard.check_request(self.claims(request), lambda: self.details(request))
+        if isinstance(outcome, TransactionRefusal):
+            response = HttpResponse(
+                outcome.body(), status=outcome.status, content_type="application/json"
+            )
+            for name, value in outcome.headers().items():
+                response[name] = value
+            return response
+        request.stepauth_transaction = outcome  # type: ignore[attr-defined]
         return None
 
     def __call__(self, view: F) -> F:

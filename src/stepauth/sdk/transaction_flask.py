@@ -27,7 +27,6 @@ at all (the guard is not under ``require``) answers ``401``: fail closed.
 from __future__ import annotations
 
 import functools
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -35,8 +34,7 @@ from typing import Any, TypeVar
 import flask
 
 from stepauth.rar import Registry, default_registry
-from stepauth.sdk.errors import SDKError
-from stepauth.sdk.transaction import SyncTransactionGuard, SyncTxnLedger, TransactionError
+from stepauth.sdk.transaction import SyncTransactionGuard, SyncTxnLedger, TransactionRefusal
 
 __all__ = ["FlaskTransactionGuard"]
 
@@ -47,14 +45,6 @@ Details = Sequence[Mapping[str, Any]]
 def _g_claims() -> Mapping[str, Any] | None:
     claims = getattr(flask.g, "stepauth_claims", None)
     return claims if isinstance(claims, Mapping) else None
-
-
-def _refusal(status: int, error: str, description: str) -> flask.Response:
-    body = json.dumps({"error": error, "error_description": description})
-    headers = {"Cache-Control": "no-store"}
-    if status == 401:
-        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-    return flask.Response(body, status=status, mimetype="application/json", headers=headers)
 
 
 class FlaskTransactionGuard:
@@ -78,19 +68,15 @@ class FlaskTransactionGuard:
 
     def check(self) -> flask.Response | None:
         """``None`` when the view may run (the transaction is consumed), else the answer."""
-        claims = self.claims()
-        if claims is None:
-            return _refusal(401, "invalid_token", "no validated access token for this action")
-        try:
-            details = self.details(flask.request)
-        except (KeyError, TypeError, ValueError) as exc:
-            return _refusal(400, "invalid_request", f"the action cannot be read: {exc}")
-        try:
-            flask.g.stepauth_transaction = self.guard.check(details, claims)
-        except TransactionError as exc:
-            return _refusal(403, exc.error, exc.description)
-        except SDKError as exc:  # the token itself: expired, no exp
-            return _refusal(401, "invalid_token", exc.description)
+        outcome = self.guard.check_request(self.claims(), lambda: self.details(flask.request))
+        if isinstance(outcome, TransactionRefusal):
+            return flask.Response(
+                outcome.body(),
+                status=outcome.status,
+                mimetype="application/json",
+                headers=outcome.headers(),
+            )
+        flask.g.stepauth_transaction = outcome
         return None
 
     def __call__(self, view: F) -> F:

@@ -21,7 +21,8 @@ import asyncio
 import importlib
 import os
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,6 +30,8 @@ from stepauth.errors import ConfigError, StepAuthError
 
 if TYPE_CHECKING:
     from stepauth.provider.config import ProviderConfig
+    from stepauth.provider.keys import KeyRing
+    from stepauth.store import Store, User
 
 __all__ = [
     "COMMAND_MODULES",
@@ -36,11 +39,15 @@ __all__ = [
     "add_config_argument",
     "build_parser",
     "config_path",
+    "find_user",
     "key_secret",
     "load_cli_config",
     "load_dotenv",
+    "load_key_ring",
     "main",
+    "opened_store",
     "run",
+    "with_store",
 ]
 
 COMMAND_MODULES = [
@@ -121,6 +128,48 @@ def key_secret(config: ProviderConfig) -> bytes:
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run one coroutine to completion (CLI commands are synchronous at the top)."""
     return asyncio.run(coro)
+
+
+@asynccontextmanager
+async def opened_store(config: ProviderConfig) -> AsyncIterator[Store]:
+    """The configured store, closed on the way out."""
+    from stepauth.store import open_store
+
+    store = await open_store(config.database.url)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def with_store(config: ProviderConfig, work: Callable[[Store], Awaitable[T]]) -> T:
+    """Run ``work`` on the configured store (opened for it, then closed) to completion."""
+
+    async def go() -> T:
+        async with opened_store(config) as store:
+            return await work(store)
+
+    return run(go())
+
+
+async def load_key_ring(store: Store, config: ProviderConfig) -> KeyRing:
+    """The signing-key ring in ``store``, under the configured secret and retention."""
+    from stepauth.provider.keys import KeyRing
+
+    return await KeyRing.load(
+        store,
+        secret=key_secret(config),
+        retain=config.ttl.max_signed_token,
+        key_env=config.secrets.key_env,
+    )
+
+
+async def find_user(store: Store, name: str) -> User:
+    """The user named ``name`` (surrounding spaces ignored); ``unknown_user`` otherwise."""
+    user = await store.get_user_by_username(name.strip())
+    if user is None:
+        raise StepAuthError(f"no user named {name!r}", error="unknown_user")
+    return user
 
 
 def _register_commands(subparsers: Any) -> None:

@@ -12,11 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stepauth.audit.log import AUDIT_FIELDS
 from stepauth.audit.transaction import RECORD_KIND, verify_transaction
-from stepauth.cli import add_config_argument, load_cli_config, run
+from stepauth.cli import add_config_argument, load_cli_config, with_store
+
+if TYPE_CHECKING:
+    from stepauth.store import Store
 
 __all__ = ["format_event", "register"]
 
@@ -54,17 +57,7 @@ def format_event(event: dict[str, Any]) -> str:
 
 def _tail(args: argparse.Namespace) -> int:
     config = load_cli_config(args)
-
-    async def fetch() -> list[dict[str, Any]]:
-        from stepauth.store import open_store
-
-        store = await open_store(config.database.url)
-        try:
-            return await store.tail_audit(max(0, args.n))
-        finally:
-            await store.close()
-
-    for event in run(fetch()):
+    for event in with_store(config, lambda store: store.tail_audit(max(0, args.n))):
         print(format_event(event))
     return 0
 
@@ -72,17 +65,11 @@ def _tail(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     config = load_cli_config(args)
 
-    async def fetch() -> dict[str, Any] | None:
-        from stepauth.store import open_store
+    async def fetch(store: Store) -> dict[str, Any] | None:
+        item = await store.get(RECORD_KIND, args.txn, now=datetime.now(tz=UTC).timestamp())
+        return dict(item.payload) if item is not None else None
 
-        store = await open_store(config.database.url)
-        try:
-            item = await store.get(RECORD_KIND, args.txn, now=datetime.now(tz=UTC).timestamp())
-            return dict(item.payload) if item is not None else None
-        finally:
-            await store.close()
-
-    record = run(fetch())
+    record = with_store(config, fetch)
     if record is None:
         print(f"INVALID: step record: no approval stored for transaction {args.txn}")
         return 1

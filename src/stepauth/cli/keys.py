@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stepauth.cli import add_config_argument, key_secret, load_cli_config, run
+from stepauth.cli import add_config_argument, load_cli_config, load_key_ring, with_store
 from stepauth.provider.keys import ALGORITHMS
+
+if TYPE_CHECKING:
+    from stepauth.store import Store
 
 __all__ = ["register"]
 
@@ -40,40 +43,18 @@ def _when(ts: float | None) -> str:
 def _rotate(args: argparse.Namespace) -> int:
     config = load_cli_config(args)
 
-    async def rotate() -> dict[str, str]:
-        from stepauth.provider.keys import KeyRing
-        from stepauth.store import open_store
+    async def rotate(store: Store) -> dict[str, str]:
+        ring = await load_key_ring(store, config)
+        return await ring.rotate(algs=args.alg)
 
-        store = await open_store(config.database.url)
-        try:
-            ring = await KeyRing.load(
-                store,
-                secret=key_secret(config),
-                retain=config.ttl.max_signed_token,
-                key_env=config.secrets.key_env,
-            )
-            return await ring.rotate(algs=args.alg)
-        finally:
-            await store.close()
-
-    for alg, kid in run(rotate()).items():
+    for alg, kid in with_store(config, rotate).items():
         print(f"{alg}: {kid} is now active")
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
     config = load_cli_config(args)
-
-    async def fetch() -> list[Any]:
-        from stepauth.store import open_store
-
-        store = await open_store(config.database.url)
-        try:
-            return list(await store.list_keys())
-        finally:
-            await store.close()
-
-    for record in run(fetch()):
+    for record in with_store(config, lambda store: store.list_keys()):
         print(
             f"{record.kid}\t{record.alg}\t{record.state}\tcreated={_when(record.created_at)}"
             f"\tactivated={_when(record.activated_at)}\tretired={_when(record.retired_at)}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from stepauth.cli import add_config_argument, key_secret, load_cli_config, run
+from stepauth.cli import add_config_argument, load_cli_config, load_key_ring, opened_store, run
 from stepauth.errors import StepAuthError
 
 if TYPE_CHECKING:
@@ -34,20 +34,9 @@ def register(subparsers: Any) -> None:
 
 async def prepare(config: ProviderConfig) -> None:
     """Migrate the schema, open the key ring and create missing keys (before binding)."""
-    from stepauth.provider.keys import KeyRing
-    from stepauth.store import open_store
-
-    store = await open_store(config.database.url)
-    try:
-        ring = await KeyRing.load(
-            store,
-            secret=key_secret(config),
-            retain=config.ttl.max_signed_token,
-            key_env=config.secrets.key_env,
-        )
+    async with opened_store(config) as store:
+        ring = await load_key_ring(store, config)
         await ring.ensure()
-    finally:
-        await store.close()
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -11,11 +11,14 @@ import argparse
 import getpass
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stepauth.cli import add_config_argument, load_cli_config, run
+from stepauth.cli import add_config_argument, find_user, load_cli_config, with_store
 from stepauth.errors import StepAuthError
 from stepauth.provider.factors.password import MIN_PASSWORD_LENGTH, password_problem
+
+if TYPE_CHECKING:
+    from stepauth.store import Store
 
 __all__ = ["MIN_PASSWORD_LENGTH", "read_password", "register"]
 
@@ -24,21 +27,17 @@ def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser("users", help="manage user accounts")
     commands = parser.add_subparsers(dest="users_command", metavar="ACTION", required=True)
 
-    add = commands.add_parser("add", help="create a user with a password")
-    add_config_argument(add)
-    add.add_argument("name", metavar="NAME")
-    add.add_argument(
-        "--password-stdin", action="store_true", help="read the password from standard input"
-    )
-    add.set_defaults(func=_add)
-
-    passwd = commands.add_parser("set-password", help="replace a user's password")
-    add_config_argument(passwd)
-    passwd.add_argument("name", metavar="NAME")
-    passwd.add_argument(
-        "--password-stdin", action="store_true", help="read the password from standard input"
-    )
-    passwd.set_defaults(func=_set_password)
+    for action, summary, func in (
+        ("add", "create a user with a password", _add),
+        ("set-password", "replace a user's password", _set_password),
+    ):
+        with_password = commands.add_parser(action, help=summary)
+        add_config_argument(with_password)
+        with_password.add_argument("name", metavar="NAME")
+        with_password.add_argument(
+            "--password-stdin", action="store_true", help="read the password from standard input"
+        )
+        with_password.set_defaults(func=func)
 
     listing = commands.add_parser("list", help="list users")
     add_config_argument(listing)
@@ -85,42 +84,31 @@ def _username(name: str) -> str:
     return name
 
 
-def _add(args: argparse.Namespace) -> int:
+def _name_and_hash(args: argparse.Namespace) -> tuple[str, str]:
+    """``NAME`` checked, and the argon2id hash of the password read for it."""
     from argon2 import PasswordHasher
 
-    config = load_cli_config(args)
     name = _username(args.name)
-    password_hash = PasswordHasher().hash(read_password(args.password_stdin))
+    return name, PasswordHasher().hash(read_password(args.password_stdin))
 
-    async def create() -> str:
-        from stepauth.store import open_store
 
-        store = await open_store(config.database.url)
-        try:
-            if await store.get_user_by_username(name) is not None:
-                raise StepAuthError(f"user {name!r} already exists", error="user_exists")
-            return (await store.create_user(name, password_hash)).id
-        finally:
-            await store.close()
+def _add(args: argparse.Namespace) -> int:
+    config = load_cli_config(args)
+    name, password_hash = _name_and_hash(args)
 
-    user_id = run(create())
+    async def create(store: Store) -> str:
+        if await store.get_user_by_username(name) is not None:
+            raise StepAuthError(f"user {name!r} already exists", error="user_exists")
+        return (await store.create_user(name, password_hash)).id
+
+    user_id = with_store(config, create)
     print(f"added user {name} ({user_id})")
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
     config = load_cli_config(args)
-
-    async def fetch() -> list[Any]:
-        from stepauth.store import open_store
-
-        store = await open_store(config.database.url)
-        try:
-            return list(await store.list_users())
-        finally:
-            await store.close()
-
-    for user in run(fetch()):
+    for user in with_store(config, lambda store: store.list_users()):
         created = datetime.fromtimestamp(user.created_at, tz=UTC).strftime("%Y-%m-%d %H:%M")
         status = "disabled" if user.disabled else "active"
         print(f"{user.username}\t{status}\t{created}\t{user.id}")
@@ -131,43 +119,24 @@ def _set_disabled(args: argparse.Namespace) -> int:
     config = load_cli_config(args)
     name = _username(args.name)
 
-    async def change() -> None:
-        from stepauth.store import open_store
+    async def change(store: Store) -> None:
+        user = await find_user(store, name)
+        await store.set_user_disabled(user.id, args.disabled)
 
-        store = await open_store(config.database.url)
-        try:
-            user = await store.get_user_by_username(name)
-            if user is None:
-                raise StepAuthError(f"no user named {name!r}", error="unknown_user")
-            await store.set_user_disabled(user.id, args.disabled)
-        finally:
-            await store.close()
-
-    run(change())
+    with_store(config, change)
     print(f"{'disabled' if args.disabled else 'enabled'} user {name}")
     return 0
 
 
 def _set_password(args: argparse.Namespace) -> int:
-    from argon2 import PasswordHasher
-
     config = load_cli_config(args)
-    name = _username(args.name)
-    password_hash = PasswordHasher().hash(read_password(args.password_stdin))
+    name, password_hash = _name_and_hash(args)
 
-    async def change() -> None:
-        from stepauth.store import open_store
+    async def change(store: Store) -> None:
+        user = await find_user(store, name)
+        await store.set_password_hash(user.id, password_hash)
+        await store.reset_failures(user.id, "password")
 
-        store = await open_store(config.database.url)
-        try:
-            user = await store.get_user_by_username(name)
-            if user is None:
-                raise StepAuthError(f"no user named {name!r}", error="unknown_user")
-            await store.set_password_hash(user.id, password_hash)
-            await store.reset_failures(user.id, "password")
-        finally:
-            await store.close()
-
-    run(change())
+    with_store(config, change)
     print(f"password of {name} replaced")
     return 0

@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from stepauth.cli import add_config_argument, load_cli_config, run
+from stepauth.cli import add_config_argument, find_user, load_cli_config, with_store
 from stepauth.errors import StepAuthError
 
 if TYPE_CHECKING:
@@ -59,13 +59,6 @@ def register_users_commands(commands: Any) -> None:
     unlock.set_defaults(func=_unlock)
 
 
-async def _user(store: Store, name: str) -> User:
-    user = await store.get_user_by_username(name.strip())
-    if user is None:
-        raise StepAuthError(f"no user named {name!r}", error="unknown_user")
-    return user
-
-
 async def _notice(store: Store, user: User, message: str) -> None:
     from stepauth.provider.factors.oob import OutboxSender
 
@@ -93,17 +86,7 @@ async def _audit(store: Store, user: User, action: str, factor: str, credential:
 
 def _with_store(args: argparse.Namespace, work: Any) -> Any:
     config = load_cli_config(args)
-
-    async def go() -> Any:
-        from stepauth.store import open_store
-
-        store = await open_store(config.database.url)
-        try:
-            return await work(store, config)
-        finally:
-            await store.close()
-
-    return run(go())
+    return with_store(config, lambda store: work(store, config))
 
 
 def _add_totp(args: argparse.Namespace) -> int:
@@ -113,7 +96,7 @@ def _add_totp(args: argparse.Namespace) -> int:
     params = totp.TotpParams(secret=secret)  # InvalidTotpParams names the problem
 
     async def work(store: Store, config: Any) -> tuple[str, str]:
-        user = await _user(store, args.name)
+        user = await find_user(store, args.name)
         factor = await store.add_factor(
             user.id, "totp", params.to_data(), label=args.label[:64], now=time.time()
         )
@@ -140,7 +123,7 @@ def _when(value: float | None) -> str:
 
 def _factors(args: argparse.Namespace) -> int:
     async def work(store: Store, config: Any) -> list[Any]:
-        user = await _user(store, args.name)
+        user = await find_user(store, args.name)
         return list(await store.list_factors(user.id))
 
     for f in _with_store(args, work):
@@ -155,7 +138,7 @@ def _remove(args: argparse.Namespace) -> int:
     async def work(store: Store, config: Any) -> str:
         from stepauth.provider.factors.recovery import revoke_codes
 
-        user = await _user(store, args.name)
+        user = await find_user(store, args.name)
         factor = await store.get_factor(args.factor_id)
         if factor is None or factor.user_id != user.id:
             raise StepAuthError(f"{args.name} has no factor {args.factor_id}", error="unknown")
@@ -175,7 +158,7 @@ def _remove(args: argparse.Namespace) -> int:
 
 def _unlock(args: argparse.Namespace) -> int:
     async def work(store: Store, config: Any) -> None:
-        user = await _user(store, args.name)
+        user = await find_user(store, args.name)
         for factor_type in FACTOR_TYPES:
             await store.reset_failures(user.id, factor_type)
         await store.append_audit(

@@ -72,32 +72,36 @@ def auth_credential(vec: dict[str, Any], **patch: str) -> dict[str, Any]:
     }
 
 
-def register(name: str, **kw: Any) -> Any:
+def _expected(vec: dict[str, Any], ceremony: str) -> dict[str, Any]:
+    """What the RP expects for the vector's ceremony; a test overrides any of it."""
+    return {
+        "expected_challenge": bytes.fromhex(vec[ceremony]["challenge"]),
+        "expected_rp_id": RP_ID,
+        "expected_origins": [ORIGIN],
+        "now": NOW,
+        "require_user_verification": False,
+    }
+
+
+def register(name: str, *, credential: dict[str, Any] | None = None, **kw: Any) -> Any:
     vec = V[name]
     return verify_registration(
-        credential=reg_credential(vec),
-        expected_challenge=bytes.fromhex(vec["registration"]["challenge"]),
-        expected_rp_id=RP_ID,
-        expected_origins=[ORIGIN],
-        now=NOW,
-        **{"require_user_verification": False, **kw},
+        credential=credential or reg_credential(vec), **{**_expected(vec, "registration"), **kw}
     )
 
 
-def authenticate(name: str, *, credential: dict[str, Any] | None = None, **kw: Any) -> Any:
+def authenticate(
+    name: str, *, credential: dict[str, Any] | None = None, stored: Any = None, **kw: Any
+) -> Any:
     vec = V[name]
     top = [TOP] if name in ("16.4", "16.5") else []
-    stored = register(name, expected_top_origins=top).to_stored(HANDLE)
+    if stored is None:
+        stored = register(name, expected_top_origins=top).to_stored(HANDLE)
     return verify_authentication(
         credential=credential or auth_credential(vec),
-        expected_challenge=bytes.fromhex(vec["authentication"]["challenge"]),
-        expected_rp_id=RP_ID,
-        expected_origins=[ORIGIN],
         stored=stored,
         expected_user_handle=HANDLE,
-        expected_top_origins=top,
-        now=NOW,
-        **{"require_user_verification": False, **kw},
+        **{**_expected(vec, "authentication"), "expected_top_origins": top, **kw},
     )
 
 
@@ -172,16 +176,8 @@ def test_16_7_attestation_chains_to_the_16_1_root_but_be_keeps_it_at_phr() -> No
     assert cred.attestation_trusted is True
     assert cred.attestation_reason == "trusted"
     assert cred.backup_eligible is True
-    vec = V["16.7"]
-    event = verify_authentication(
-        credential=auth_credential(vec),
-        expected_challenge=bytes.fromhex(vec["authentication"]["challenge"]),
-        expected_rp_id=RP_ID,
-        expected_origins=[ORIGIN],
-        stored=cred.to_stored(HANDLE),
-        expected_user_handle=HANDLE,
-        trust=trust,
-        now=NOW,
+    event = authenticate(
+        "16.7", stored=cred.to_stored(HANDLE), trust=trust, require_user_verification=True
     )
     assert event.methods == ("pop", "user", "pin")
     assert event.attrs["attestation_trusted"] is False
@@ -193,29 +189,14 @@ def test_16_7_attestation_chains_to_the_16_1_root_but_be_keeps_it_at_phr() -> No
 @pytest.mark.parametrize("name", ["16.4", "16.5"])
 def test_cross_origin_vectors_are_refused_without_expected_top_origins(name: str) -> None:
     """WA-10: crossOrigin=true is refused unless the RP expects an embedding."""
-    vec = V[name]
     with pytest.raises(CrossOriginNotAllowed):
-        verify_registration(
-            credential=reg_credential(vec),
-            expected_challenge=bytes.fromhex(vec["registration"]["challenge"]),
-            expected_rp_id=RP_ID,
-            expected_origins=[ORIGIN],
-            require_user_verification=False,
-        )
+        register(name)
 
 
 def test_16_5_top_origin_must_be_expected() -> None:
     """WA-10: if C.topOrigin is present it must be one the RP expects."""
-    vec = V["16.5"]
     with pytest.raises(OriginMismatch):
-        verify_registration(
-            credential=reg_credential(vec),
-            expected_challenge=bytes.fromhex(vec["registration"]["challenge"]),
-            expected_rp_id=RP_ID,
-            expected_origins=[ORIGIN],
-            expected_top_origins=["https://evil.example"],
-            require_user_verification=False,
-        )
+        register("16.5", expected_top_origins=["https://evil.example"])
 
 
 @pytest.mark.parametrize("name", ["16.4", "16.5"])
@@ -253,27 +234,13 @@ def test_mutated_client_data_type_fails_with_its_own_error() -> None:
 
 
 def test_vector_with_another_challenge_fails() -> None:
-    vec = V["16.2"]
     with pytest.raises(ChallengeMismatch):
-        verify_registration(
-            credential=reg_credential(vec),
-            expected_challenge=bytes.fromhex(vec["authentication"]["challenge"]),
-            expected_rp_id=RP_ID,
-            expected_origins=[ORIGIN],
-            require_user_verification=False,
-        )
+        register("16.2", expected_challenge=bytes.fromhex(V["16.2"]["authentication"]["challenge"]))
 
 
 def test_vector_against_another_rp_id_fails() -> None:
-    vec = V["16.2"]
     with pytest.raises(RpIdHashMismatch):
-        verify_registration(
-            credential=reg_credential(vec),
-            expected_challenge=bytes.fromhex(vec["registration"]["challenge"]),
-            expected_rp_id="example.com",
-            expected_origins=[ORIGIN],
-            require_user_verification=False,
-        )
+        register("16.2", expected_rp_id="example.com")
 
 
 def test_mutated_attestation_signature_fails() -> None:
@@ -283,13 +250,7 @@ def test_mutated_attestation_signature_fails() -> None:
     sig_at = att.index(bytes.fromhex("30440220067a"))
     mutated = _flip(r["attestation_object"], sig_at + 10)
     with pytest.raises((InvalidSignature, InvalidResponse)):
-        verify_registration(
-            credential=reg_credential(V["16.3"], att=mutated),
-            expected_challenge=bytes.fromhex(r["challenge"]),
-            expected_rp_id=RP_ID,
-            expected_origins=[ORIGIN],
-            require_user_verification=False,
-        )
+        register("16.3", credential=reg_credential(V["16.3"], att=mutated))
 
 
 def test_16_6_assertion_with_a_1023_byte_credential_id() -> None:
@@ -311,15 +272,7 @@ def test_16_6_assertion_with_a_1023_byte_credential_id() -> None:
         user_handle=HANDLE,
         backup_eligible=True,
     )
-    event = verify_authentication(
-        credential=auth_credential(vec),
-        expected_challenge=bytes.fromhex(vec["authentication"]["challenge"]),
-        expected_rp_id=RP_ID,
-        expected_origins=[ORIGIN],
-        stored=stored,
-        expected_user_handle=HANDLE,
-        now=NOW,
-    )
+    event = authenticate("16.6", stored=stored, require_user_verification=True)
     assert event.methods == ("pop", "user", "pin")
     assert event.attrs["be"] is True
     assert event.attrs["bs"] is False

@@ -4,6 +4,8 @@ the policy's level and freshness, and for bound actions the exact RFC 9396 detai
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 
@@ -16,17 +18,31 @@ def _pushed_after(stack: BankStack, response: httpx.Response) -> dict[str, str]:
     return stack.pushed[-1]
 
 
+@contextmanager
+def _alice_on(stack: BankStack, page: str) -> Iterator[tuple[httpx.Client, str]]:
+    """A browser signed in to the bank as alice, and the CSRF token of the bank's ``page``."""
+    with httpx.Client(timeout=10) as ua:
+        sign_in(ua, stack, "alice")
+        yield ua, bank_csrf(ua.get(f"{stack.bank_url}{page}").text)
+
+
+def _push(ua: httpx.Client, stack: BankStack, path: str, **form: str) -> dict[str, str]:
+    """Post the bank's form at ``path``; the request the bank pushed to the Provider."""
+    return _pushed_after(stack, ua.post(f"{stack.bank_url}{path}", data=form))
+
+
 def test_add_payee_is_bound_to_the_new_payee(bank_stack: BankStack) -> None:
     """PSD2 RTS Art. 13: adding a payee always needs SCA, bound to that payee."""
     stack = bank_stack
-    with httpx.Client(timeout=10) as ua:
-        sign_in(ua, stack, "alice")
-        csrf = bank_csrf(ua.get(f"{stack.bank_url}/payees").text)
-        response = ua.post(
-            f"{stack.bank_url}/payees",
-            data={"name": "Max Mustermann", "iban": "de44 5001 0517 5407 3249 31", "csrf": csrf},
+    with _alice_on(stack, "/payees") as (ua, csrf):
+        pushed = _push(
+            ua,
+            stack,
+            "/payees",
+            name="Max Mustermann",
+            iban="de44 5001 0517 5407 3249 31",
+            csrf=csrf,
         )
-        pushed = _pushed_after(stack, response)
         assert essential_or_values(pushed) == ("phr",)
         assert json.loads(pushed["authorization_details"]) == [
             {
@@ -40,14 +56,10 @@ def test_add_payee_is_bound_to_the_new_payee(bank_stack: BankStack) -> None:
 
 def test_change_payout_needs_fresh_phr_bound_to_the_new_account(bank_stack: BankStack) -> None:
     stack = bank_stack
-    with httpx.Client(timeout=10) as ua:
-        sign_in(ua, stack, "alice")
-        csrf = bank_csrf(ua.get(f"{stack.bank_url}/payout").text)
-        response = ua.post(
-            f"{stack.bank_url}/payout",
-            data={"holder": "Alice Martin", "iban": "DE44500105175407324931", "csrf": csrf},
+    with _alice_on(stack, "/payout") as (ua, csrf):
+        pushed = _push(
+            ua, stack, "/payout", holder="Alice Martin", iban="DE44500105175407324931", csrf=csrf
         )
-        pushed = _pushed_after(stack, response)
         assert essential_or_values(pushed) == ("phr",)
         assert pushed["max_age"] == "0"
         assert json.loads(pushed["authorization_details"]) == [
@@ -61,22 +73,13 @@ def test_change_payout_needs_fresh_phr_bound_to_the_new_account(bank_stack: Bank
 
 def test_admin_grant_role_asks_phr_and_delete_tenant_asks_phrh_bound(bank_stack: BankStack) -> None:
     stack = bank_stack
-    with httpx.Client(timeout=10) as ua:
-        sign_in(ua, stack, "alice")
-        csrf = bank_csrf(ua.get(f"{stack.bank_url}/admin").text)
-        grant = ua.post(
-            f"{stack.bank_url}/admin/roles",
-            data={"username": "bob", "role": "support", "csrf": csrf},
-        )
-        pushed = _pushed_after(stack, grant)
+    with _alice_on(stack, "/admin") as (ua, csrf):
+        pushed = _push(ua, stack, "/admin/roles", username="bob", role="support", csrf=csrf)
         assert essential_or_values(pushed) == ("phr",)
         assert pushed["max_age"] == "300"
         assert "authorization_details" not in pushed
 
-        delete = ua.post(
-            f"{stack.bank_url}/admin/tenants/delete", data={"tenant": "t-42", "csrf": csrf}
-        )
-        pushed = _pushed_after(stack, delete)
+        pushed = _push(ua, stack, "/admin/tenants/delete", tenant="t-42", csrf=csrf)
         assert essential_or_values(pushed) == ("phrh",)
         assert pushed["max_age"] == "0"
         assert json.loads(pushed["authorization_details"]) == [

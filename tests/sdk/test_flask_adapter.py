@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from examples.flask_app import create_app
 
-from stepauth.assurance import Requirement
+from tests.sdk.adapter_flow import IBAN, STEP_UP_CHALLENGE, weak_access_token
+from tests.sdk.adapter_flow import ua as ua  # the browser fixture
 from tests.sdk.browser_flow import authorize_params, confirm_fields, essential_acr, through_op
 from tests.sdk.conftest import OP, op_rp
 
 pytestmark = pytest.mark.node
 
 CALLBACK = "http://localhost/stepauth/callback"
-IBAN = "DE89370400440532013000"
-
-
-@pytest.fixture
-def ua() -> Iterator[httpx.Client]:
-    with httpx.Client() as client:
-        yield client
 
 
 def make_client(op: OP, acr_mode: str = "claims") -> Any:
@@ -84,16 +77,10 @@ def test_replayed_callback_is_refused(node_op: OP, ua: httpx.Client) -> None:
 
 def test_api_route_answers_the_exact_rfc9470_challenge(node_op: OP, ua: httpx.Client) -> None:
     client = make_client(node_op)
-    rp = op_rp(node_op)
-    request = rp.authorization_request(Requirement(("urn:stepauth:acr:1fa",)))
-    weak = rp.finish(through_op(ua, rp.begin(request), rp.redirect_uri), request).access_token
+    weak = weak_access_token(node_op, ua)
     response = client.get("/api/balance", headers={"Authorization": f"Bearer {weak}"})
     assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"] == (
-        'Bearer error="insufficient_user_authentication", '
-        'error_description="A different authentication level is required", '
-        'acr_values="phr", max_age="300"'
-    )
+    assert response.headers["WWW-Authenticate"] == STEP_UP_CHALLENGE
     assert (
         client.get("/api/balance", headers={"Authorization": "Bearer x.y.z"}).headers[
             "WWW-Authenticate"

@@ -8,7 +8,6 @@ with the exact RFC 9470 header; the stepped-up token passes; the old one still f
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -24,19 +23,14 @@ from starlette.testclient import TestClient
 from stepauth.assurance import Requirement
 from stepauth.sdk import BrowserStepUp
 from stepauth.sdk.starlette import StepAuth, StepUpMiddleware
+from tests.sdk.adapter_flow import IBAN, STEP_UP_CHALLENGE, weak_access_token
+from tests.sdk.adapter_flow import ua as ua  # the browser fixture
 from tests.sdk.browser_flow import authorize_params, confirm_fields, essential_acr, through_op
 from tests.sdk.conftest import OP, op_rp
 
 pytestmark = pytest.mark.node
 
 CALLBACK = "http://testserver/stepauth/callback"
-IBAN = "DE89370400440532013000"
-
-
-@pytest.fixture
-def ua() -> Iterator[httpx.Client]:
-    with httpx.Client() as client:
-        yield client
 
 
 def make_client(op: OP, acr_mode: str = "claims") -> TestClient:
@@ -147,19 +141,15 @@ def test_op_error_outcome_is_shown_not_retried(node_op: OP) -> None:
 
 def test_api_route_answers_the_exact_rfc9470_challenge(node_op: OP, ua: httpx.Client) -> None:
     client = make_client(node_op)
-    rp = op_rp(node_op)
-    request = rp.authorization_request(Requirement(("urn:stepauth:acr:1fa",)))
-    weak = rp.finish(through_op(ua, rp.begin(request), rp.redirect_uri), request).access_token
+    weak = weak_access_token(node_op, ua)
     response = client.get("/api/balance", headers={"Authorization": f"Bearer {weak}"})
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == (
-        'Bearer error="insufficient_user_authentication", '
-        'error_description="A different authentication level is required", '
-        'acr_values="phr", max_age="300"'
-    )
+    assert response.headers["www-authenticate"] == STEP_UP_CHALLENGE
     rp_strong = op_rp(node_op, acr_mode="claims")
     request = rp_strong.authorization_request(Requirement(("phr",), 300))
-    strong = rp_strong.finish(through_op(ua, rp_strong.begin(request), rp.redirect_uri), request)
+    strong = rp_strong.finish(
+        through_op(ua, rp_strong.begin(request), rp_strong.redirect_uri), request
+    )
     ok = client.get("/api/balance", headers={"Authorization": f"Bearer {strong.access_token}"})
     assert ok.status_code == 200
     assert ok.json()["sub"] == "alice"

@@ -11,12 +11,15 @@ import secrets
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
+
 from stepauth.provider.authorize import STEPS
 from tests.conformance.harness import (
     ACR_1FA,
     ACR_2FA,
     CONFIDENTIAL,
     ISSUER,
+    PASSWORD,
     PUBLIC,
     REDIRECT_URI,
     USERNAME,
@@ -25,6 +28,7 @@ from tests.conformance.harness import (
     pkce_pair,
 )
 from tests.provider.frontchannel import (
+    Page,
     open_interaction,
     page,
     query,
@@ -33,6 +37,11 @@ from tests.provider.frontchannel import (
     sign_in,
     submit,
 )
+
+
+async def _password(provider: Provider, shown: Page) -> httpx.Response:
+    """Answer the shown login page with the test user's password."""
+    return await submit(provider.browser, shown, "password", username=USERNAME, password=PASSWORD)
 
 
 async def _exchange(provider: Provider, params: dict[str, str], verifier: str) -> dict[str, object]:
@@ -68,13 +77,7 @@ async def test_code_flow_with_password(provider: Provider) -> None:
     assert "Continue" in shown.buttons
     assert shown.reasons() == ["no_session"]
     assert shown.response.headers["cache-control"] == "no-store"
-    response = await submit(
-        provider.browser,
-        shown,
-        "password",
-        username=USERNAME,
-        password="correct horse battery staple",
-    )
+    response = await _password(provider, shown)
     result = rp_params(response)
     assert result["state"] == "st-1"
     assert result["iss"] == ISSUER
@@ -98,13 +101,7 @@ async def test_code_flow_with_password(provider: Provider) -> None:
 async def test_session_cookie_attributes(provider: Provider) -> None:
     """NIST-09: opaque id, HttpOnly, SameSite=Lax, Path=/; expiry not trusted."""
     shown = await open_interaction(provider.browser, query())
-    response = await submit(
-        provider.browser,
-        shown,
-        "password",
-        username=USERNAME,
-        password="correct horse battery staple",
-    )
+    response = await _password(provider, shown)
     cookie = next(
         v
         for k, v in response.headers.multi_items()
@@ -205,15 +202,7 @@ async def test_oidcc_prompt_login_reprompts(provider: Provider) -> None:
     provider.clock.advance(1)
     shown = await open_interaction(provider.browser, query(prompt="login"))
     assert shown.reasons() == ["prompt_login"]
-    second = rp_params(
-        await submit(
-            provider.browser,
-            shown,
-            "password",
-            username=USERNAME,
-            password="correct horse battery staple",
-        )
-    )
+    second = rp_params(await _password(provider, shown))
     a = await _payload(provider, first["code"])
     b = await _payload(provider, second["code"])
     assert int(b["auth_time"]) > int(a["auth_time"])  # type: ignore[call-overload]
@@ -226,15 +215,7 @@ async def test_max_age_zero_reprompts(provider: Provider) -> None:
     provider.clock.advance(1)
     shown = await open_interaction(provider.browser, query(max_age="0"))
     assert shown.reasons() == ["prompt_login"]
-    result = rp_params(
-        await submit(
-            provider.browser,
-            shown,
-            "password",
-            username=USERNAME,
-            password="correct horse battery staple",
-        )
-    )
+    result = rp_params(await _password(provider, shown))
     payload = await _payload(provider, result["code"])
     assert payload["max_age_requested"] is True
     assert payload["auth_time"] == int(provider.clock())
@@ -250,15 +231,7 @@ async def test_oidcc_max_age_1(provider: Provider) -> None:
         provider.browser, query(code_challenge=challenge2, nonce="n-1", max_age="1")
     )
     assert shown.reasons() == ["max_age"]
-    second = rp_params(
-        await submit(
-            provider.browser,
-            shown,
-            "password",
-            username=USERNAME,
-            password="correct horse battery staple",
-        )
-    )
+    second = rp_params(await _password(provider, shown))
     one = await _exchange(provider, first, verifier1)
     two = await _exchange(provider, second, verifier2)
     assert "auth_time" in two
@@ -459,7 +432,7 @@ async def test_form_post_error_response(provider: Provider) -> None:
 async def test_registered_query_is_kept_when_the_code_is_added(tmp_path: Path) -> None:
     """RFC 6749 §3.1.2: the redirection URI's query component is retained as registered
     when the response parameters are added (and the response carries iss, RFC 9207)."""
-    from tests.conformance.harness import PASSWORD, SECRET, USERNAME, running_provider
+    from tests.conformance.harness import SECRET, running_provider
 
     registered = "https://rp.example/cb?tenant=a%2Fb&empty="
     clients = [{"client_id": "q-client", "client_secret": SECRET, "redirect_uris": [registered]}]

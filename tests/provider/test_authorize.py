@@ -337,15 +337,18 @@ async def test_claims_request_is_kept_for_the_token_endpoint(provider: Provider)
     assert (await _payload(provider, result["code"]))["claims"] == claims
 
 
+async def _pushed(provider: Provider, item: dict[str, object]) -> str:
+    """A request pushed straight into the store (RFC 9126), live for 60 s; its request_uri."""
+    request_uri = "urn:ietf:params:oauth:request_uri:" + secrets.token_urlsafe(16)
+    await provider.store.put("par", request_uri, item, expires_at=provider.clock() + 60)
+    return request_uri
+
+
 async def test_pushed_request_uri_is_single_use(provider: Provider) -> None:
     """RFC 9126 §4: the pushed parameters are used once, by the client that pushed them."""
     await sign_in(provider.browser, query())
-    request_uri = "urn:ietf:params:oauth:request_uri:" + secrets.token_urlsafe(16)
-    await provider.store.put(
-        "par",
-        request_uri,
-        {"client_id": PUBLIC, "params": query(state="pushed", prompt="none")},
-        expires_at=provider.clock() + 60,
+    request_uri = await _pushed(
+        provider, {"client_id": PUBLIC, "params": query(state="pushed", prompt="none")}
     )
     front = {"client_id": PUBLIC, "request_uri": request_uri}
     result = rp_params(await provider.browser.get("/authorize", params=front))
@@ -357,12 +360,8 @@ async def test_pushed_request_uri_is_single_use(provider: Provider) -> None:
 
 
 async def test_pushed_request_uri_of_another_client(provider: Provider) -> None:
-    request_uri = "urn:ietf:params:oauth:request_uri:" + secrets.token_urlsafe(16)
-    await provider.store.put(
-        "par",
-        request_uri,
-        {"client_id": CONFIDENTIAL, "params": query(client_id=CONFIDENTIAL)},
-        expires_at=provider.clock() + 60,
+    request_uri = await _pushed(
+        provider, {"client_id": CONFIDENTIAL, "params": query(client_id=CONFIDENTIAL)}
     )
     response = await provider.browser.get(
         "/authorize", params={"client_id": PUBLIC, "request_uri": request_uri}
@@ -373,13 +372,7 @@ async def test_pushed_request_uri_of_another_client(provider: Provider) -> None:
 
 
 async def test_expired_pushed_request_uri(provider: Provider) -> None:
-    request_uri = "urn:ietf:params:oauth:request_uri:" + secrets.token_urlsafe(16)
-    await provider.store.put(
-        "par",
-        request_uri,
-        {"client_id": PUBLIC, "params": query()},
-        expires_at=provider.clock() + 60,
-    )
+    request_uri = await _pushed(provider, {"client_id": PUBLIC, "params": query()})
     provider.clock.advance(61)
     response = await provider.browser.get(
         "/authorize", params={"client_id": PUBLIC, "request_uri": request_uri}

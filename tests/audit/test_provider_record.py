@@ -11,7 +11,6 @@ import pytest
 
 from stepauth.audit.transaction import verify_transaction
 from tests.conformance.harness import (
-    REDIRECT_URI,
     SECRET,
     Provider,
     decode_unverified,
@@ -20,8 +19,8 @@ from tests.conformance.harness import (
 )
 from tests.provider.frontchannel import open_interaction, sign_in
 from tests.provider.passkeys import enrol_passkey, rp_params, use_passkey, use_passkeys
+from tests.rar.bank import BANK, bank_client, code_request, front, push_details
 
-BANK = "bank"
 PAYMENT = [
     {
         "type": "payment_initiation",
@@ -34,41 +33,19 @@ PAYMENT = [
 
 @pytest.fixture
 async def provider(tmp_path: Path) -> AsyncIterator[Provider]:
-    clients = [{"client_id": BANK, "client_secret": SECRET, "redirect_uris": [REDIRECT_URI]}]
-    async with running_provider(tmp_path, clients=clients) as running:
+    async with running_provider(tmp_path, clients=[bank_client(require_par=False)]) as running:
         await running.create_user()
         use_passkeys(running)
         yield running
-
-
-def _params(challenge: str, **extra: str) -> dict[str, str]:
-    return {
-        "response_type": "code",
-        "client_id": BANK,
-        "redirect_uri": REDIRECT_URI,
-        "scope": "openid",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        "nonce": "n",
-        **extra,
-    }
 
 
 async def test_provider_record_verifies_and_tampering_is_found(provider: Provider) -> None:
     alice = await provider.store.get_user_by_username("alice")
     authenticator = await enrol_passkey(provider, alice.id)
     _, challenge = pkce_pair()
-    await sign_in(provider.browser, _params(challenge))
-    verifier, challenge = pkce_pair()
-    pushed = await provider.browser.post(
-        "/par",
-        data=_params(challenge, authorization_details=json.dumps(PAYMENT)),
-        auth=(BANK, SECRET),
-    )
-    assert pushed.status_code == 201, pushed.text
-    shown = await open_interaction(
-        provider.browser, {"client_id": BANK, "request_uri": pushed.json()["request_uri"]}
-    )
+    await sign_in(provider.browser, code_request(challenge))
+    verifier, request_uri = await push_details(provider, PAYMENT)
+    shown = await open_interaction(provider.browser, front(request_uri))
     response = await use_passkey(provider.browser, shown, authenticator)
     tokens = await provider.exchange(
         rp_params(response)["code"], verifier, client_id=BANK, secret=SECRET

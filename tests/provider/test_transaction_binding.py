@@ -40,9 +40,9 @@ from tests.provider.passkeys import (
     use_passkey,
     use_passkeys,
 )
+from tests.rar.bank import BANK, PHR, bank_client, code_request, front, push_details
 
-BANK = "bank"
-PHR = "phr"
+#: The bank's payment, with a remittance line the page must show verbatim.
 PAYMENT = [
     {
         "type": "payment_initiation",
@@ -57,44 +57,10 @@ PAYMENT = [
 @pytest.fixture
 async def provider(tmp_path: Path) -> AsyncIterator[Provider]:
     """A Provider whose bank client must push authorization_details (RFC 9396 §10)."""
-    clients = [
-        {
-            "client_id": BANK,
-            "client_secret": SECRET,
-            "redirect_uris": [REDIRECT_URI],
-            "require_par_for_authorization_details": True,
-        }
-    ]
-    async with running_provider(tmp_path, clients=clients) as running:
+    async with running_provider(tmp_path, clients=[bank_client()]) as running:
         await running.create_user()
         use_passkeys(running)
         yield running
-
-
-def _params(challenge: str, **extra: str) -> dict[str, str]:
-    return {
-        "response_type": "code",
-        "client_id": BANK,
-        "redirect_uri": REDIRECT_URI,
-        "scope": "openid",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        "nonce": "n",
-        **extra,
-    }
-
-
-async def _push(provider: Provider, details: Any = PAYMENT, **extra: str) -> tuple[str, str]:
-    """PAR the payment; returns (code_verifier, request_uri)."""
-    verifier, challenge = pkce_pair()
-    data = _params(challenge, authorization_details=json.dumps(details), **extra)
-    response = await provider.browser.post("/par", data=data, auth=(BANK, SECRET))
-    assert response.status_code == 201, response.text
-    return verifier, str(response.json()["request_uri"])
-
-
-def _front(request_uri: str) -> dict[str, str]:
-    return {"client_id": BANK, "request_uri": request_uri}
 
 
 async def _signed_in(provider: Provider) -> SoftAuthenticator:
@@ -102,7 +68,7 @@ async def _signed_in(provider: Provider) -> SoftAuthenticator:
     alice = await provider.store.get_user_by_username("alice")
     authenticator = await enrol_passkey(provider, alice.id)
     _, challenge = pkce_pair()
-    await sign_in(provider.browser, _params(challenge))
+    await sign_in(provider.browser, code_request(challenge))
     return authenticator
 
 
@@ -134,10 +100,8 @@ async def test_challenge_is_the_hash_of_nonce_and_canonical_details(provider: Pr
     copy; the passkey challenge is SHA-256(nonce ‖ JCS(details)); the approval is stored
     and re-verifiable; the tokens and introspection carry the details and the txn."""
     authenticator = await _signed_in(provider)
-    verifier, request_uri = await _push(provider, acr_values=PHR)
-    shown = await open_interaction(
-        provider.browser, {"client_id": BANK, "request_uri": request_uri}
-    )
+    verifier, request_uri = await push_details(provider, PAYMENT, acr_values=PHR)
+    shown = await open_interaction(provider.browser, front(request_uri))
     assert "binding_required" in shown.reasons()
     assert shown.kinds() == ["webauthn"]
     assert "€1,250.00" in shown.text
@@ -183,10 +147,8 @@ async def test_challenge_is_the_hash_of_nonce_and_canonical_details(provider: Pr
 async def test_changed_details_no_longer_reverify(provider: Provider) -> None:
     """PSD2 RTS Art. 5(1)(d): an amount changed after approval yields another challenge."""
     authenticator = await _signed_in(provider)
-    verifier, request_uri = await _push(provider)
-    shown = await open_interaction(
-        provider.browser, {"client_id": BANK, "request_uri": request_uri}
-    )
+    verifier, request_uri = await push_details(provider, PAYMENT)
+    shown = await open_interaction(provider.browser, front(request_uri))
     response = await use_passkey(provider.browser, shown, authenticator)
     tokens = await _exchange(provider, rp_params(response)["code"], verifier)
     txn = decode_unverified(tokens["access_token"])["txn"]
@@ -206,17 +168,13 @@ async def test_front_channel_details_refused_for_par_required_client(provider: P
     altered = json.loads(json.dumps(PAYMENT))
     altered[0]["instructedAmount"]["amount"] = "9250.00"
     _, challenge = pkce_pair()
-    front = _params(challenge, authorization_details=json.dumps(altered))
-    error = rp_params(await provider.browser.get("/authorize", params=front))
+    in_front = code_request(challenge, authorization_details=json.dumps(altered))
+    error = rp_params(await provider.browser.get("/authorize", params=in_front))
     assert error["error"] == "invalid_request"
     assert "code" not in error
 
-    _, request_uri = await _push(provider)
-    mixed = {
-        "client_id": BANK,
-        "request_uri": request_uri,
-        "authorization_details": json.dumps(altered),
-    }
+    _, request_uri = await push_details(provider, PAYMENT)
+    mixed = {**front(request_uri), "authorization_details": json.dumps(altered)}
     shown = await open_interaction(provider.browser, mixed)
     assert "€1,250.00" in shown.text
     assert "9,250.00" not in shown.text
@@ -228,13 +186,11 @@ async def test_bound_step_up_is_asked_once_per_transaction(provider: Provider) -
     request already met asks nothing."""
     authenticator = await _signed_in(provider)
     _, challenge = pkce_pair()
-    shown = await open_interaction(provider.browser, _params(challenge, acr_values=PHR))
+    shown = await open_interaction(provider.browser, code_request(challenge, acr_values=PHR))
     rp_params(await use_passkey(provider.browser, shown, authenticator))  # now at phr
 
-    verifier, request_uri = await _push(provider, acr_values=PHR)
-    shown = await open_interaction(
-        provider.browser, {"client_id": BANK, "request_uri": request_uri}
-    )
+    verifier, request_uri = await push_details(provider, PAYMENT, acr_values=PHR)
+    shown = await open_interaction(provider.browser, front(request_uri))
     assert shown.reasons()[0] == "binding_required"
     assert shown.kinds() == ["webauthn"]
     approved = await use_passkey(provider.browser, shown, authenticator)
@@ -244,13 +200,15 @@ async def test_bound_step_up_is_asked_once_per_transaction(provider: Provider) -
     assert decode_unverified(tokens["access_token"])["txn"]
 
     # A second, identical payment is another transaction: asked again, once.
-    _, second = await _push(provider, acr_values=PHR)
-    shown = await open_interaction(provider.browser, {"client_id": BANK, "request_uri": second})
+    _, second = await push_details(provider, PAYMENT, acr_values=PHR)
+    shown = await open_interaction(provider.browser, front(second))
     assert shown.reasons()[0] == "binding_required"
 
     # An unbound phr request already met by the session: no page at all.
     _, challenge = pkce_pair()
-    answered = await provider.browser.get("/authorize", params=_params(challenge, acr_values=PHR))
+    answered = await provider.browser.get(
+        "/authorize", params=code_request(challenge, acr_values=PHR)
+    )
     assert "code" in rp_params(answered)
 
 
@@ -258,10 +216,8 @@ async def test_password_does_not_approve_a_bound_payment(provider: Provider) -> 
     """PSD2 dynamic linking: with a passkey enrolled, only an assertion over the details
     approves them; the password form is not offered and a UV=0 assertion is refused."""
     authenticator = await _signed_in(provider)
-    _, request_uri = await _push(provider)
-    shown = await open_interaction(
-        provider.browser, {"client_id": BANK, "request_uri": request_uri}
-    )
+    _, request_uri = await push_details(provider, PAYMENT)
+    shown = await open_interaction(provider.browser, front(request_uri))
     assert "password" not in shown.kinds()
     response = await use_passkey(provider.browser, shown, authenticator, uv=False)
     assert refused(response)

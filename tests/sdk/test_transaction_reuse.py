@@ -39,7 +39,6 @@ from tests.conformance.harness import (
     USERNAME,
     Provider,
     decode_unverified,
-    pkce_pair,
     running_provider,
 )
 from tests.factors.soft_authenticator import SoftAuthenticator
@@ -53,31 +52,13 @@ from tests.provider.frontchannel import (
     submit,
 )
 from tests.provider.passkeys import use_passkey, use_passkeys
+from tests.rar.bank import BANK, PAYMENT, PHR, bank_client, front, push_details
 from tests.rar.bound import passkey_payer
-
-BANK = "bank"
-PHR = "phr"
-PAYMENT = [
-    {
-        "type": "payment_initiation",
-        "instructedAmount": {"currency": "EUR", "amount": "1250.00"},
-        "creditorName": "Merchant A",
-        "creditorAccount": {"iban": "DE02100100109307118603"},
-    }
-]
 
 
 @pytest.fixture
 async def provider(tmp_path: Path) -> AsyncIterator[Provider]:
-    clients = [
-        {
-            "client_id": BANK,
-            "client_secret": SECRET,
-            "redirect_uris": [REDIRECT_URI],
-            "require_par_for_authorization_details": True,
-        },
-        {"client_id": PUBLIC, "redirect_uris": [REDIRECT_URI]},
-    ]
+    clients = [bank_client(), {"client_id": PUBLIC, "redirect_uris": [REDIRECT_URI]}]
     async with running_provider(tmp_path, clients=clients) as running:
         await running.create_user()
         yield running
@@ -96,30 +77,16 @@ class Pushed:
 
     def __init__(self, verifier: str, request_uri: str, state: str) -> None:
         self.verifier = verifier
-        self.front = {"client_id": BANK, "request_uri": request_uri}
+        self.front = front(request_uri)
         self.state = state
 
 
 async def push(
     provider: Provider, details: Any = PAYMENT, *, state: str = "s", acr: str = PHR
 ) -> Pushed:
-    verifier, challenge = pkce_pair()
-    data = {
-        "response_type": "code",
-        "client_id": BANK,
-        "redirect_uri": REDIRECT_URI,
-        "scope": "openid",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        "nonce": "n",
-        "state": state,
-        "authorization_details": json.dumps(details),
-    }
-    if acr:
-        data["acr_values"] = acr
-    response = await provider.browser.post("/par", data=data, auth=(BANK, SECRET))
-    assert response.status_code == 201, response.text
-    return Pushed(verifier, str(response.json()["request_uri"]), state)
+    extra = {"acr_values": acr} if acr else {}
+    verifier, request_uri = await push_details(provider, details, state=state, **extra)
+    return Pushed(verifier, request_uri, state)
 
 
 async def authorize(browser: httpx.AsyncClient, pushed: Pushed) -> httpx.Response:

@@ -43,21 +43,12 @@ from tests.conformance.harness import (
 )
 from tests.conftest import add_virtual_authenticator, free_port
 from tests.factors.soft_authenticator import cose_es256
+from tests.rar.bank import BANK, PAYMENT, PHR, bank_client, code_request, front, par_body
 
 pytestmark = pytest.mark.browser
 
 SPA = "spa"
-BANK = "bank"
-PHR = "phr"
 ACR_2FA = "urn:stepauth:acr:2fa"
-PAYMENT = [
-    {
-        "type": "payment_initiation",
-        "instructedAmount": {"currency": "EUR", "amount": "1250.00"},
-        "creditorName": "Merchant A",
-        "creditorAccount": {"iban": "DE02100100109307118603"},
-    }
-]
 T = TypeVar("T")
 
 
@@ -108,15 +99,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
     os.environ.setdefault("STEPAUTH_SECRET_KEY", base64.urlsafe_b64encode(b"k" * 32).decode())
     port = free_port()
     issuer = f"http://localhost:{port}"
-    clients = [
-        {"client_id": SPA, "redirect_uris": [REDIRECT_URI]},
-        {
-            "client_id": BANK,
-            "client_secret": SECRET,
-            "redirect_uris": [REDIRECT_URI],
-            "require_par_for_authorization_details": True,
-        },
-    ]
+    clients = [{"client_id": SPA, "redirect_uris": [REDIRECT_URI]}, bank_client()]
     data = config_data(
         tmp_path / "stepauth.db",
         issuer=issuer,
@@ -147,14 +130,18 @@ def served(tmp_path: Path) -> Iterator[Served]:
         running.stop()
 
 
-async def _with_store(url: str, work: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
+def _in_store(served: Served, work: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
+    """Run ``work`` on the served Provider's store (opened for it, then closed)."""
     from stepauth.store import open_store
 
-    store = await open_store(url)
-    try:
-        return await work(store)
-    finally:
-        await store.close()
+    async def go() -> T:
+        store = await open_store(served.db_url)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return _run(go())
 
 
 def _setup_users(served: Served) -> tuple[str, str, str]:
@@ -171,7 +158,7 @@ def _setup_users(served: Served) -> tuple[str, str, str]:
         )
         return alice.id, bob.id, secret
 
-    return _run(_with_store(served.db_url, work))
+    return _in_store(served, work)
 
 
 class RP:
@@ -192,34 +179,14 @@ class RP:
     def request(self, client_id: str = SPA, **params: str) -> tuple[str, str]:
         """(code_verifier, authorization URL)."""
         verifier, challenge = pkce_pair()
-        query = {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": REDIRECT_URI,
-            "scope": "openid",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-            "nonce": "n",
-            **params,
-        }
+        query = code_request(challenge, client_id, **params)
         return verifier, f"{self.served.issuer}/authorize?{urlencode(query)}"
 
     def push(self, details: Any, **params: str) -> tuple[str, str]:
-        verifier, challenge = pkce_pair()
-        data = {
-            "response_type": "code",
-            "client_id": BANK,
-            "redirect_uri": REDIRECT_URI,
-            "scope": "openid",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-            "nonce": "n",
-            "authorization_details": json.dumps(details),
-            **params,
-        }
+        verifier, data = par_body(details, **params)
         response = httpx.post(f"{self.served.issuer}/par", data=data, auth=(BANK, SECRET))
         assert response.status_code == 201, response.text
-        query = urlencode({"client_id": BANK, "request_uri": response.json()["request_uri"]})
+        query = urlencode(front(response.json()["request_uri"]))
         return verifier, f"{self.served.issuer}/authorize?{query}"
 
     def follow(self, action: Callable[[], None]) -> dict[str, str]:
@@ -251,7 +218,7 @@ def _factor_kinds(served: Served, user_id: str) -> list[tuple[str, bool]]:
     async def work(store: Any) -> list[tuple[str, bool]]:
         return [(f.kind, f.disabled) for f in await store.list_factors(user_id)]
 
-    return _run(_with_store(served.db_url, work))
+    return _in_store(served, work)
 
 
 def _enrol_foreign_passkey(served: Served, user_id: str) -> dict[str, Any]:
@@ -278,7 +245,7 @@ def _enrol_foreign_passkey(served: Served, user_id: str) -> dict[str, Any]:
             now=time.time(),
         )
 
-    _run(_with_store(served.db_url, work))
+    _in_store(served, work)
     pkcs8 = key.private_bytes(
         serialization.Encoding.DER,
         serialization.PrivateFormat.PKCS8,
@@ -300,7 +267,7 @@ def _txn_record(served: Served, txn: str) -> dict[str, Any]:
         assert item is not None, "no txn_record for the token's txn"
         return dict(item.payload)
 
-    return _run(_with_store(served.db_url, work))
+    return _in_store(served, work)
 
 
 async def _execute_twice(served: Served, claims: dict[str, Any]) -> list[str]:

@@ -11,10 +11,7 @@ step-ups, an exempt transfer and the admin console, and saves one PNG per screen
 from __future__ import annotations
 
 import argparse
-import os
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -25,44 +22,20 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, add_virtual_authenticator  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, add_virtual_authenticator, free_port  # noqa: E402
+from tests.demo.launch import start_demo  # noqa: E402
 
 PASSWORD = {"alice": "alice-loves-acme"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
 def running_demo(directory: Path) -> Iterator[tuple[str, str]]:
     """``stepauth demo`` in a subprocess; yields (bank URL, provider URL)."""
-    provider_port, bank_port = _free_port(), _free_port()
-    command = [sys.executable, "-c", "import sys; from stepauth.cli import main; sys.exit(main())"]
-    proc = subprocess.Popen(  # noqa: S603
-        [
-            *command,
-            "demo",
-            "--dir",
-            str(directory),
-            "--provider-port",
-            str(provider_port),
-            "--bank-port",
-            str(bank_port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if "Press Ctrl-C to stop" in line:
-            break
-    else:
-        raise SystemExit("stepauth demo did not start")
+    provider_port, bank_port = free_port(), free_port()
+    try:
+        proc, _ = start_demo(directory, provider_port=provider_port, bank_port=bank_port)
+    except AssertionError as exc:
+        raise SystemExit(str(exc)) from None
     try:
         yield f"http://localhost:{bank_port}", f"http://localhost:{provider_port}"
     finally:

@@ -3,12 +3,10 @@ the URLs it prints, gives TOTP codes, and stops cleanly on Ctrl-C (SIGINT) or SI
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -17,37 +15,11 @@ import pytest
 
 from stepauth.demo.launcher import TOTP_SECRET
 from tests.conftest import free_port
-
-#: The installed ``stepauth`` entry point, run by this interpreter.
-COMMAND = [sys.executable, "-c", "import sys; from stepauth.cli import main; sys.exit(main())"]
+from tests.demo.launch import COMMAND, start_demo
 
 
 def _start(directory: Path) -> tuple[subprocess.Popen[str], list[str]]:
-    provider_port, bank_port = free_port(), free_port()
-    proc = subprocess.Popen(
-        [
-            *COMMAND,
-            "demo",
-            "--dir",
-            str(directory),
-            "--provider-port",
-            str(provider_port),
-            "--bank-port",
-            str(bank_port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert proc.stdout is not None
-    lines: list[str] = []
-    for line in proc.stdout:  # the banner is printed once both servers answer
-        lines.append(line)
-        if "Press Ctrl-C to stop" in line:
-            return proc, lines
-    proc.wait(timeout=30)
-    raise AssertionError("stepauth demo did not start:\n" + "".join(lines))
+    return start_demo(directory, provider_port=free_port(), bank_port=free_port())
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])

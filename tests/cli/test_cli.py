@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 import stat
@@ -22,7 +21,7 @@ from stepauth import cli
 from stepauth.cli import main
 from stepauth.provider.config import load_config
 from stepauth.provider.keys import ALGORITHMS
-from stepauth.store import open_store
+from tests.cli.stored import password_hash as stored_password_hash
 from tests.conftest import free_port
 
 KEY_ENV = "STEPAUTH_SECRET_KEY"
@@ -91,16 +90,7 @@ def test_users_add_list_disable(
     assert "alice\tdisabled" in out
     assert "bob\tactive" in out
 
-    async def stored_hash() -> str | None:
-        store = await open_store(load_config(config).database.url)
-        try:
-            user = await store.get_user_by_username("bob")
-            assert user is not None
-            return user.password_hash
-        finally:
-            await store.close()
-
-    password_hash = asyncio.run(stored_hash())
+    password_hash = stored_password_hash(config, "bob")
     assert password_hash is not None
     assert password_hash.startswith("$argon2id$")
     assert PasswordHasher().verify(password_hash, "another good passphrase")
@@ -114,16 +104,7 @@ def test_users_set_password(
     command = ["users", "set-password", "erin", "--password-stdin", "--config", str(config)]
     assert main(command) == 0
 
-    async def stored_hash() -> str | None:
-        store = await open_store(load_config(config).database.url)
-        try:
-            user = await store.get_user_by_username("erin")
-            assert user is not None
-            return user.password_hash
-        finally:
-            await store.close()
-
-    password_hash = asyncio.run(stored_hash())
+    password_hash = stored_password_hash(config, "erin")
     assert password_hash is not None
     assert PasswordHasher().verify(password_hash, "second long password")
     monkeypatch.setattr(sys, "stdin", io.StringIO("another long password\n"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import sys
 from pathlib import Path
@@ -12,10 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from stepauth.cli import main
-from stepauth.provider.config import load_config
 from stepauth.provider.factors import totp
 from stepauth.provider.factors.oob import read_outbox
-from stepauth.store import open_store
+from tests.cli.stored import store_call
 
 KEY_ENV = "STEPAUTH_SECRET_KEY"
 SECRET = "cli-test-secret-0123456789abcdef0123456789"
@@ -38,23 +36,12 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def _store_call(config: Path, work: Any) -> Any:
-    async def go() -> Any:
-        store = await open_store(load_config(config).database.url)
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(go())
-
-
 def _factors(config: Path) -> list[Any]:
     async def work(store: Any) -> list[Any]:
         user = await store.get_user_by_username("alice")
         return list(await store.list_factors(user.id))
 
-    return list(_store_call(config, work))
+    return list(store_call(config, work))
 
 
 def test_add_totp_with_given_secret(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -109,7 +96,7 @@ def test_factors_lists_and_remove_factor_removes(
     async def audit(store: Any) -> list[dict[str, Any]]:
         return list(await store.tail_audit(10))
 
-    actions = [e.get("action") for e in _store_call(config, audit)]
+    actions = [e.get("action") for e in store_call(config, audit)]
     assert actions == ["add", "remove"]
 
 
@@ -122,13 +109,13 @@ def test_unlock_clears_the_lockout(config: Path) -> None:
         await store.set_blocked_until(user.id, "password", 1e12)
         return str(user.id)
 
-    user_id = _store_call(config, block)
+    user_id = store_call(config, block)
     assert main(["users", "unlock", "alice", "--config", str(config)]) == 0
 
     async def state(store: Any) -> list[Any]:
         return [await store.failure_state(user_id, t) for t in ("totp", "password")]
 
-    for failure in _store_call(config, state):
+    for failure in store_call(config, state):
         assert failure.count == 0
         assert failure.blocked_until is None
 
@@ -179,12 +166,12 @@ def test_unlock_lifts_a_permanent_block_made_by_the_totp_plugin(config: Path) ->
         assert refused.locked
         return at
 
-    at = _store_call(config, block)
+    at = store_call(config, block)
     assert main(["users", "unlock", "alice", "--config", str(config)]) == 0
 
     async def verify(store: Any) -> Any:
         return await attempt(store, totp.totp(params, at + 30), at + 30)
 
-    verified = _store_call(config, verify)
+    verified = store_call(config, verify)
     assert not isinstance(verified, FactorRejected)
     assert verified.event.methods == ("otp",)

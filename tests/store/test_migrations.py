@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Connection, inspect, text
 
 from stepauth.errors import ConfigError
-from stepauth.store import StoreError, open_store
+from stepauth.store import StoreError, open_store, session_sid
 from stepauth.store.sql import MIGRATIONS
 
 TABLES = {
@@ -39,7 +39,7 @@ async def test_migrations_create_schema_and_are_idempotent(store_url: str) -> No
         await second.migrate()
         names, versions = await second.run_sync(_schema)
         assert names >= TABLES
-        assert versions == ["0002"]
+        assert versions == ["0003"]
         assert await second.get_user_by_username("alice") is not None
     finally:
         await second.close()
@@ -131,7 +131,7 @@ async def test_instances_starting_together_migrate_once(store_url: str) -> None:
     stores = await asyncio.gather(*(open_store(store_url) for _ in range(3)))
     try:
         _, versions = await stores[0].run_sync(_schema)
-        assert versions == ["0002"]
+        assert versions == ["0003"]
         await stores[1].create_user("alice", None)
         assert await stores[2].get_user_by_username("alice") is not None
     finally:
@@ -166,5 +166,39 @@ async def test_migrations_match_the_schema(store_url: str) -> None:
             lambda conn: compare_metadata(MigrationContext.configure(conn), metadata)
         )
         assert diff == []
+    finally:
+        await store.close()
+
+
+async def test_sessions_from_before_sid_are_backfilled_and_revocable(store_url: str) -> None:
+    """A session stored before ``sid`` existed (NULL) gets the digest its items were tagged
+    with (revision 0003), so ending it revokes them, and a rotation keeps that ``sid``."""
+    store = await open_store(store_url)
+    try:
+        legacy = await store.create_session(
+            "u1", [], now=1.0e9, idle_timeout=600, absolute_timeout=3600
+        )
+        other = await store.create_session(
+            "u1", [], now=1.0e9, idle_timeout=600, absolute_timeout=3600
+        )
+
+        def back_to_0002(conn: Connection) -> None:
+            conn.execute(text("UPDATE sessions SET sid = NULL WHERE id = :id"), {"id": legacy.id})
+            conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+
+        await store.run_sync(back_to_0002, write=True)
+        tag = session_sid(legacy.id)
+        await store.put("refresh", "rt", {}, expires_at=1.0e9 + 600, sid=tag)
+        await store.migrate()
+        _, versions = await store.run_sync(_schema)
+        assert versions == ["0003"]
+        loaded = await store.get_session(legacy.id, now=1.0e9)
+        assert loaded is not None
+        assert loaded.sid == tag
+        rotated = await store.rotate_session(legacy.id, append_events=[], now=1.0e9 + 1)
+        assert rotated is not None
+        assert rotated.sid == tag
+        assert await store.end_user_sessions("u1", except_session_id=other.id) == [tag]
+        assert (await store.consume("refresh", "rt", now=1.0e9 + 2)).status == "missing"
     finally:
         await store.close()

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from stepauth.provider.state import ProviderState
+from stepauth.store import session_sid
 
 if TYPE_CHECKING:
     from stepauth.store import Session, User
@@ -69,7 +69,7 @@ def clear_session_cookie(response: Response, state: ProviderState) -> None:
 
 def sid_for(session_id: str) -> str:
     """The ``sid`` claim for a session id (a digest: the id itself never leaves the cookie)."""
-    return hashlib.sha256(session_id.encode()).hexdigest()[:32]
+    return session_sid(session_id)
 
 
 async def load_session(

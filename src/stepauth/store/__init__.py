@@ -23,6 +23,7 @@ from stepauth.store.adapter import (
     Store,
     StoreError,
     User,
+    session_sid,
 )
 from stepauth.store.sql import SQLStore, build_store, open_store
 
@@ -42,4 +43,5 @@ __all__ = [
     "User",
     "build_store",
     "open_store",
+    "session_sid",
 ]

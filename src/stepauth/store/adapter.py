@@ -22,6 +22,7 @@ atomic statement; its :class:`Consumed` result says what happened:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -41,6 +42,7 @@ __all__ = [
     "Store",
     "StoreError",
     "User",
+    "session_sid",
 ]
 
 ConsumeStatus = Literal["ok", "replayed", "expired", "missing"]
@@ -48,6 +50,12 @@ KeyState = Literal["next", "active", "retired"]
 #: Key states in their only allowed order: a key is published ("next"), then signs
 #: ("active"), then is only verified against ("retired").
 KEY_STATES: tuple[str, ...] = ("next", "active", "retired")
+
+
+def session_sid(session_id: str) -> str:
+    """The ``sid`` of a session stored without one (created before ``sid`` existed): a
+    digest of its id, the tag its items were issued under; the id never leaves the cookie."""
+    return hashlib.sha256(session_id.encode()).hexdigest()[:32]
 
 
 class StoreError(StepAuthError):
@@ -264,10 +272,10 @@ class Store(Protocol):
         """
         ...
 
-    async def user_session_sids(
+    async def end_user_sessions(
         self, user_id: str, *, except_session_id: str | None = None
     ) -> list[str]:
-        """The ``sid`` of every session of ``user_id`` but ``except_session_id``."""
+        """:meth:`delete_user_sessions`, returning the ``sid`` of each session it ended."""
         ...
 
     # signing keys (the private part is encrypted by the caller)

@@ -102,11 +102,17 @@ class RoutedStore:
     async def delete_user_sessions(
         self, user_id: str, *, except_session_id: str | None = None
     ) -> int:
-        # Revoke what those sessions left in Redis first (fail closed), then end them in SQL,
-        # which revokes their durable items in the same transaction.
-        for sid in await self.store.user_session_sids(user_id, except_session_id=except_session_id):
+        return len(await self.end_user_sessions(user_id, except_session_id=except_session_id))
+
+    async def end_user_sessions(
+        self, user_id: str, *, except_session_id: str | None = None
+    ) -> list[str]:
+        # SQL ends the sessions and revokes their durable items in one transaction; then
+        # what those same sessions left in Redis (codes, PAR requests) is revoked.
+        sids = await self.store.end_user_sessions(user_id, except_session_id=except_session_id)
+        for sid in sids:
             await self.ephemeral.revoke_session_items(sid)
-        return await self.store.delete_user_sessions(user_id, except_session_id=except_session_id)
+        return sids
 
     # everything else (users, sessions, keys, factors, counters, audit): the SQL store
     def __getattr__(self, name: str) -> Any:

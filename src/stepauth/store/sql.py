@@ -74,6 +74,7 @@ from stepauth.store.adapter import (
     Store,
     StoreError,
     User,
+    session_sid,
 )
 from stepauth.store.schema import (
     audit,
@@ -655,7 +656,7 @@ class SQLStore:
                 "idle_timeout": old.idle_timeout,
                 "idle_expires_at": min(now + old.idle_timeout, old.absolute_expires_at),
                 "absolute_expires_at": old.absolute_expires_at,
-                "sid": old.sid or _new_id(),
+                "sid": old.sid or session_sid(old.id),  # stable across rotations
             }
             conn.execute(stmts.INSERT_SESSION, values)
             return _session(_Values(values))
@@ -673,24 +674,23 @@ class SQLStore:
     async def delete_user_sessions(
         self, user_id: str, *, except_session_id: str | None = None
     ) -> int:
-        params = {"b_user": user_id, "b_except": except_session_id}
+        return len(await self.end_user_sessions(user_id, except_session_id=except_session_id))
 
-        def end(conn: Connection) -> int:
-            # One transaction: what those sessions issued is revoked with them (ASVS 7.4.3).
-            sids = [row[0] for row in conn.execute(stmts.USER_SESSION_SIDS, params) if row[0]]
-            if sids:
-                conn.execute(stmts.REVOKE_SIDS, {"b_sids": sids})
-            return int(conn.execute(stmts.DELETE_USER_SESSIONS, params).rowcount)
-
-        return await self._write(end)
-
-    async def user_session_sids(
+    async def end_user_sessions(
         self, user_id: str, *, except_session_id: str | None = None
     ) -> list[str]:
-        """The ``sid`` of every session of ``user_id`` but ``except_session_id``."""
         params = {"b_user": user_id, "b_except": except_session_id}
-        rows = await self._read(lambda conn: conn.execute(stmts.USER_SESSION_SIDS, params).all())
-        return [row[0] for row in rows if row[0]]
+
+        def end(conn: Connection) -> list[str]:
+            # One transaction: the sessions deleted are exactly those whose items are revoked
+            # (DELETE … RETURNING, no window for a session committed in between).
+            ended = conn.execute(stmts.END_USER_SESSIONS, params)
+            sids = [row.sid or session_sid(row.id) for row in ended]
+            if sids:
+                conn.execute(stmts.REVOKE_SIDS, {"b_sids": sids})
+            return sids
+
+        return await self._write(end)
 
     # -- signing keys --------------------------------------------------------------------
 

@@ -103,8 +103,9 @@ _other_sessions = (
     sessions.c.user_id == bindparam("b_user"),
     or_(bindparam("b_except", type_=String).is_(None), sessions.c.id != bindparam("b_except")),
 )
-DELETE_USER_SESSIONS = delete(sessions).where(*_other_sessions)
-USER_SESSION_SIDS = select(sessions.c.sid).where(*_other_sessions)
+END_USER_SESSIONS = (
+    delete(sessions).where(*_other_sessions).returning(sessions.c.id, sessions.c.sid)
+)
 REVOKE_SIDS = (
     update(items)
     .where(items.c.sid.in_(bindparam("b_sids", expanding=True)), items.c.revoked == false())

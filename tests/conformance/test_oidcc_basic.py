@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from typing import Any
 
 from tests.conformance.harness import (
     ACR_1FA,
@@ -20,6 +21,18 @@ from tests.conformance.harness import (
     decode_header,
     pkce_pair,
 )
+
+
+async def _again(
+    provider: Provider, *, expect_login: bool, nonce: str = "n2", **params: str
+) -> dict[str, Any]:
+    """A further authorization in the same browser, redeemed; its checked ID Token claims."""
+    verifier, challenge = pkce_pair()
+    result = await provider.authorize(
+        code_challenge=challenge, nonce=nonce, expect_login=expect_login, **params
+    )
+    body = await provider.exchange(result.code, verifier)
+    return await check_id_token(provider, body["id_token"], client_id=CONFIDENTIAL, nonce=nonce)
 
 
 async def test_oidcc_server_standard_id_token_checks(provider: Provider) -> None:
@@ -43,13 +56,7 @@ async def test_oidcc_max_age_1(provider: Provider) -> None:
     """CONF-01: after 2 s, ``max_age=1`` shows the login page again; auth_time moves forward."""
     _, first = await provider.login_and_exchange()
     provider.clock.advance(2)
-    verifier, challenge = pkce_pair()
-    nonce = secrets.token_urlsafe(8)
-    result = await provider.authorize(
-        code_challenge=challenge, nonce=nonce, max_age="1", expect_login=True
-    )
-    body = await provider.exchange(result.code, verifier)
-    second = await check_id_token(provider, body["id_token"], client_id=CONFIDENTIAL, nonce=nonce)
+    second = await _again(provider, nonce=secrets.token_urlsafe(8), max_age="1", expect_login=True)
     assert "auth_time" in second  # CheckIdTokenAuthTimeClaimPresentDueToMaxAge
     assert second["auth_time"] > first["auth_time"]  # CheckSecondIdTokenAuthTimeIsLaterIfPresent
     assert abs(provider.clock() - second["auth_time"]) <= 1 + 300  # ...IsRecentIfPresent
@@ -60,12 +67,7 @@ async def test_oidcc_max_age_10000(provider: Provider) -> None:
     """CONF-02: ``max_age=15000`` then ``max_age=10000``: no second login, same auth_time."""
     _, first = await provider.login_and_exchange(max_age="15000")
     provider.clock.advance(2)
-    verifier, challenge = pkce_pair()
-    result = await provider.authorize(
-        code_challenge=challenge, nonce="n2", max_age="10000", expect_login=False
-    )
-    body = await provider.exchange(result.code, verifier)
-    second = await check_id_token(provider, body["id_token"], client_id=CONFIDENTIAL, nonce="n2")
+    second = await _again(provider, max_age="10000", expect_login=False)
     assert "auth_time" in first
     assert "auth_time" in second
     assert second["auth_time"] == first["auth_time"]
@@ -76,12 +78,7 @@ async def test_oidcc_prompt_login(provider: Provider) -> None:
     """CONF-03: ``prompt=login`` re-authenticates; a later auth_time (equal is a failure)."""
     _, first = await provider.login_and_exchange()
     provider.clock.advance(1)
-    verifier, challenge = pkce_pair()
-    result = await provider.authorize(
-        code_challenge=challenge, nonce="n2", prompt="login", expect_login=True
-    )
-    body = await provider.exchange(result.code, verifier)
-    second = await check_id_token(provider, body["id_token"], client_id=CONFIDENTIAL, nonce="n2")
+    second = await _again(provider, prompt="login", expect_login=True)
     assert second["auth_time"] > first["auth_time"]
 
 
@@ -89,12 +86,7 @@ async def test_oidcc_prompt_none_logged_in(provider: Provider) -> None:
     """CONF-04: with a session, ``prompt=none`` succeeds silently with the same sub/auth_time."""
     _, first = await provider.login_and_exchange()
     provider.clock.advance(1)
-    verifier, challenge = pkce_pair()
-    result = await provider.authorize(
-        code_challenge=challenge, nonce="n2", prompt="none", expect_login=False
-    )
-    body = await provider.exchange(result.code, verifier)
-    second = await check_id_token(provider, body["id_token"], client_id=CONFIDENTIAL, nonce="n2")
+    second = await _again(provider, prompt="none", expect_login=False)
     assert second["sub"] == first["sub"]
     assert second["auth_time"] == first["auth_time"]
 
@@ -121,17 +113,8 @@ async def test_oidcc_id_token_hint(provider: Provider) -> None:
     """CONF-06: ``prompt=none`` + ``id_token_hint`` = the first ID Token succeeds at once."""
     body, first = await provider.login_and_exchange()
     provider.clock.advance(1)
-    verifier, challenge = pkce_pair()
-    result = await provider.authorize(
-        code_challenge=challenge,
-        nonce="n2",
-        prompt="none",
-        id_token_hint=body["id_token"],
-        expect_login=False,
-    )
-    second_body = await provider.exchange(result.code, verifier)
-    second = await check_id_token(
-        provider, second_body["id_token"], client_id=CONFIDENTIAL, nonce="n2"
+    second = await _again(
+        provider, prompt="none", id_token_hint=body["id_token"], expect_login=False
     )
     assert second["sub"] == first["sub"]
     assert second["auth_time"] == first["auth_time"]

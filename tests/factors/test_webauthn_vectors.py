@@ -41,35 +41,39 @@ HANDLE = b"vector-user"
 NOW = 1_790_000_000.0  # inside the 16.1 root's validity (2024..3024)
 
 
-def reg_credential(vec: dict[str, Any], **patch: str) -> dict[str, Any]:
-    r = vec["registration"]
+def _credential(vec: dict[str, Any], response: dict[str, str]) -> dict[str, Any]:
+    """The vector's PublicKeyCredential JSON; ``response`` maps each member to its hex."""
     cid = b64url(bytes.fromhex(vec["credential_id"]))
     return {
         "id": cid,
         "rawId": cid,
         "type": "public-key",
-        "response": {
-            "clientDataJSON": b64url(bytes.fromhex(patch.get("cdj", r["client_data_json"]))),
-            "attestationObject": b64url(bytes.fromhex(patch.get("att", r["attestation_object"]))),
-        },
+        "response": {name: b64url(bytes.fromhex(hex_)) for name, hex_ in response.items()},
         "clientExtensionResults": {},
     }
+
+
+def reg_credential(vec: dict[str, Any], **patch: str) -> dict[str, Any]:
+    r = vec["registration"]
+    return _credential(
+        vec,
+        {
+            "clientDataJSON": patch.get("cdj", r["client_data_json"]),
+            "attestationObject": patch.get("att", r["attestation_object"]),
+        },
+    )
 
 
 def auth_credential(vec: dict[str, Any], **patch: str) -> dict[str, Any]:
     a = vec["authentication"]
-    cid = b64url(bytes.fromhex(vec["credential_id"]))
-    return {
-        "id": cid,
-        "rawId": cid,
-        "type": "public-key",
-        "response": {
-            "clientDataJSON": b64url(bytes.fromhex(patch.get("cdj", a["client_data_json"]))),
-            "authenticatorData": b64url(bytes.fromhex(patch.get("ad", a["authenticator_data"]))),
-            "signature": b64url(bytes.fromhex(patch.get("sig", a["signature"]))),
+    return _credential(
+        vec,
+        {
+            "clientDataJSON": patch.get("cdj", a["client_data_json"]),
+            "authenticatorData": patch.get("ad", a["authenticator_data"]),
+            "signature": patch.get("sig", a["signature"]),
         },
-        "clientExtensionResults": {},
-    }
+    )
 
 
 def _expected(vec: dict[str, Any], ceremony: str) -> dict[str, Any]:

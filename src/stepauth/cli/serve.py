@@ -10,7 +10,8 @@ in Redis (:class:`stepauth.store.routed.RoutedStore`).
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+import asyncio
+from typing import TYPE_CHECKING, Any, cast
 
 from stepauth.cli import add_config_argument, load_cli_config, load_key_ring, opened_store, run
 from stepauth.errors import StepAuthError
@@ -18,7 +19,7 @@ from stepauth.errors import StepAuthError
 if TYPE_CHECKING:
     from stepauth.provider.config import ProviderConfig
 
-__all__ = ["prepare", "register", "serve"]
+__all__ = ["CoalescedTransport", "http_protocol", "prepare", "register", "serve"]
 
 
 def register(subparsers: Any) -> None:
@@ -37,6 +38,63 @@ async def prepare(config: ProviderConfig) -> None:
     async with opened_store(config) as store:
         ring = await load_key_ring(store, config)
         await ring.ensure()
+
+
+class CoalescedTransport:
+    """A transport whose writes within one event-loop step leave as ONE socket write.
+
+    uvicorn writes a response's status line and headers, then its body, as two writes:
+    two ``send`` calls and two TCP segments per response on a ``TCP_NODELAY`` socket. Here
+    the bytes written during one step are joined and written at the end of that step
+    (``call_soon``), so a response goes out in one segment. Order is kept; ``close`` writes
+    what is pending first; everything else is the wrapped transport's.
+    """
+
+    __slots__ = ("_loop", "_pending", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not data:
+            return
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending.append(bytes(data))
+
+    def writelines(self, chunks: Any) -> None:
+        for chunk in chunks:
+            self.write(chunk)
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
+        self._pending.clear()
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+def http_protocol() -> type[asyncio.Protocol]:
+    """uvicorn's httptools protocol over a :class:`CoalescedTransport`."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            # uvloop's transports are not asyncio.Transport subclasses: no isinstance here
+            coalesced: Any = CoalescedTransport(cast(Any, transport), asyncio.get_running_loop())
+            super().connection_made(coalesced)
+
+    return CoalescingHttpToolsProtocol
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -64,5 +122,6 @@ def serve(args: argparse.Namespace) -> int:
         port=args.port or config.server.port,
         log_level=args.log_level,
         proxy_headers=False,
+        http=http_protocol(),  # httptools, one socket write per response (loop: uvloop)
     )
     return 0

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from tests.conformance.harness import REDIRECT_URI, SECRET, Provider, pkce_pair
+from tests.provider.frontchannel import query
 
 __all__ = [
     "BANK",
@@ -45,17 +46,9 @@ def bank_client(*, require_par: bool = True) -> dict[str, Any]:
 
 
 def code_request(challenge: str, client_id: str = BANK, **extra: str) -> dict[str, str]:
-    """An authorization-code request (PKCE S256, nonce ``n``) plus ``extra``."""
-    return {
-        "response_type": "code",
-        "client_id": client_id,
-        "redirect_uri": REDIRECT_URI,
-        "scope": "openid",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        "nonce": "n",
-        **extra,
-    }
+    """An authorization-code request (PKCE S256, nonce ``n``, a state only if given) plus
+    ``extra``."""
+    return query(client_id, **{"state": None, "code_challenge": challenge, "nonce": "n", **extra})
 
 
 def par_body(details: Any = PAYMENT, **extra: str) -> tuple[str, dict[str, str]]:

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 __all__ = [
     "COMMAND_MODULES",
     "CONFIG_ENV",
+    "add_action",
+    "add_command_group",
     "add_config_argument",
     "build_parser",
     "config_path",
@@ -75,6 +77,22 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help=f"config file (default: ${CONFIG_ENV} or ./{DEFAULT_CONFIG})",
     )
+
+
+def add_command_group(subparsers: Any, name: str, summary: str) -> Any:
+    """The parser of ``stepauth NAME ACTION``; returns its sub-parsers, one per action."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(name, help=summary)
+    return parser.add_subparsers(dest=f"{name}_command", metavar="ACTION", required=True)
+
+
+def add_action(
+    commands: Any, name: str, summary: str, func: Callable[[argparse.Namespace], int]
+) -> argparse.ArgumentParser:
+    """An action of a command group: it takes ``--config`` and runs ``func``."""
+    action: argparse.ArgumentParser = commands.add_parser(name, help=summary)
+    add_config_argument(action)
+    action.set_defaults(func=func)
+    return action
 
 
 def config_path(args: argparse.Namespace) -> Path:

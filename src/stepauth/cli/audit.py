@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from stepauth.audit.log import AUDIT_FIELDS
 from stepauth.audit.transaction import RECORD_KIND, verify_transaction
-from stepauth.cli import add_config_argument, load_cli_config, with_store
+from stepauth.cli import add_action, add_command_group, load_cli_config, with_store
 
 if TYPE_CHECKING:
     from stepauth.store import Store
@@ -25,22 +25,15 @@ __all__ = ["format_event", "register"]
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "audit", help="read the audit log and re-verify transaction approvals"
+    commands = add_command_group(
+        subparsers, "audit", "read the audit log and re-verify transaction approvals"
     )
-    commands = parser.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-
-    tail = commands.add_parser("tail", help="print the latest audit events")
-    add_config_argument(tail)
+    tail = add_action(commands, "tail", "print the latest audit events", _tail)
     tail.add_argument("-n", type=int, default=20, metavar="N", help="how many (default 20)")
-    tail.set_defaults(func=_tail)
-
-    verify = commands.add_parser(
-        "verify-transaction", help="re-verify the stored approval of a transaction"
+    verify = add_action(
+        commands, "verify-transaction", "re-verify the stored approval of a transaction", _verify
     )
-    add_config_argument(verify)
     verify.add_argument("txn", metavar="TXN")
-    verify.set_defaults(func=_verify)
 
 
 def format_event(event: dict[str, Any]) -> str:

@@ -5,19 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from stepauth.cli import add_config_argument, load_cli_config
+from stepauth.cli import add_action, add_command_group, load_cli_config
 
 __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "clients", help="show the configured clients"
-    )
-    commands = parser.add_subparsers(dest="clients_command", metavar="ACTION", required=True)
-    listing = commands.add_parser("list", help="list the configured clients")
-    add_config_argument(listing)
-    listing.set_defaults(func=_list)
+    commands = add_command_group(subparsers, "clients", "show the configured clients")
+    add_action(commands, "list", "list the configured clients", _list)
 
 
 def _list(args: argparse.Namespace) -> int:

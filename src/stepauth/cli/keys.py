@@ -11,7 +11,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from stepauth.cli import add_config_argument, load_cli_config, load_key_ring, with_store
+from stepauth.cli import add_action, add_command_group, load_cli_config, load_key_ring, with_store
 from stepauth.provider.keys import ALGORITHMS
 
 if TYPE_CHECKING:
@@ -21,17 +21,12 @@ __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser("keys", help="manage signing keys")
-    commands = parser.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
-    rotate = commands.add_parser("rotate", help="rotate the signing keys")
-    add_config_argument(rotate)
+    commands = add_command_group(subparsers, "keys", "manage signing keys")
+    rotate = add_action(commands, "rotate", "rotate the signing keys", _rotate)
     rotate.add_argument(
         "--alg", action="append", choices=ALGORITHMS, help="only this algorithm (repeatable)"
     )
-    rotate.set_defaults(func=_rotate)
-    listing = commands.add_parser("list", help="list signing keys and their states")
-    add_config_argument(listing)
-    listing.set_defaults(func=_list)
+    add_action(commands, "list", "list signing keys and their states", _list)
 
 
 def _when(ts: float | None) -> str:

@@ -13,7 +13,7 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from stepauth.cli import add_config_argument, find_user, load_cli_config, with_store
+from stepauth.cli import add_action, add_command_group, find_user, load_cli_config, with_store
 from stepauth.errors import StepAuthError
 from stepauth.provider.factors.password import MIN_PASSWORD_LENGTH, password_problem
 
@@ -24,30 +24,21 @@ __all__ = ["MIN_PASSWORD_LENGTH", "read_password", "register"]
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser("users", help="manage user accounts")
-    commands = parser.add_subparsers(dest="users_command", metavar="ACTION", required=True)
-
+    commands = add_command_group(subparsers, "users", "manage user accounts")
     for action, summary, func in (
         ("add", "create a user with a password", _add),
         ("set-password", "replace a user's password", _set_password),
     ):
-        with_password = commands.add_parser(action, help=summary)
-        add_config_argument(with_password)
+        with_password = add_action(commands, action, summary, func)
         with_password.add_argument("name", metavar="NAME")
         with_password.add_argument(
             "--password-stdin", action="store_true", help="read the password from standard input"
         )
-        with_password.set_defaults(func=func)
-
-    listing = commands.add_parser("list", help="list users")
-    add_config_argument(listing)
-    listing.set_defaults(func=_list)
-
+    add_action(commands, "list", "list users", _list)
     for action, disabled in (("disable", True), ("enable", False)):
-        sub = commands.add_parser(action, help=f"{action} a user")
-        add_config_argument(sub)
+        sub = add_action(commands, action, f"{action} a user", _set_disabled)
         sub.add_argument("name", metavar="NAME")
-        sub.set_defaults(func=_set_disabled, disabled=disabled)
+        sub.set_defaults(disabled=disabled)
 
     # add-totp, factors, remove-factor, unlock (issue 4 admin provisioning)
     from stepauth.cli.users_factors import register_users_commands

@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from stepauth.cli import add_config_argument, find_user, load_cli_config, with_store
+from stepauth.cli import add_action, find_user, load_cli_config, with_store
 from stepauth.errors import StepAuthError
 
 if TYPE_CHECKING:
@@ -35,28 +35,17 @@ FACTOR_TYPES = ("password", "totp", "webauthn", "recovery", "oob")
 
 def register_users_commands(commands: Any) -> None:
     """Add the factor actions to the ``stepauth users`` sub-parsers."""
-    add = commands.add_parser("add-totp", help="add a TOTP authenticator to a user")
-    add_config_argument(add)
+    add = add_action(commands, "add-totp", "add a TOTP authenticator to a user", _add_totp)
     add.add_argument("name", metavar="NAME")
     add.add_argument("--secret", metavar="BASE32", help="use this base32 secret")
     add.add_argument("--label", default="Authenticator app", help="the factor's name")
-    add.set_defaults(func=_add_totp)
-
-    listing = commands.add_parser("factors", help="list a user's factors")
-    add_config_argument(listing)
+    listing = add_action(commands, "factors", "list a user's factors", _factors)
     listing.add_argument("name", metavar="NAME")
-    listing.set_defaults(func=_factors)
-
-    remove = commands.add_parser("remove-factor", help="remove one of a user's factors")
-    add_config_argument(remove)
+    remove = add_action(commands, "remove-factor", "remove one of a user's factors", _remove)
     remove.add_argument("name", metavar="NAME")
     remove.add_argument("factor_id", metavar="ID")
-    remove.set_defaults(func=_remove)
-
-    unlock = commands.add_parser("unlock", help="clear a user's failed-attempt lockout")
-    add_config_argument(unlock)
+    unlock = add_action(commands, "unlock", "clear a user's failed-attempt lockout", _unlock)
     unlock.add_argument("name", metavar="NAME")
-    unlock.set_defaults(func=_unlock)
 
 
 async def _notice(store: Store, user: User, message: str) -> None:

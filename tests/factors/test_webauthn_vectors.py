@@ -41,39 +41,43 @@ HANDLE = b"vector-user"
 NOW = 1_790_000_000.0  # inside the 16.1 root's validity (2024..3024)
 
 
-def _credential(vec: dict[str, Any], response: dict[str, str]) -> dict[str, Any]:
-    """The vector's PublicKeyCredential JSON; ``response`` maps each member to its hex."""
+#: Per ceremony, each response member: (its JSON name, the vector's field, its patch name).
+_MEMBERS = {
+    "registration": (
+        ("clientDataJSON", "client_data_json", "cdj"),
+        ("attestationObject", "attestation_object", "att"),
+    ),
+    "authentication": (
+        ("clientDataJSON", "client_data_json", "cdj"),
+        ("authenticatorData", "authenticator_data", "ad"),
+        ("signature", "signature", "sig"),
+    ),
+}
+
+
+def _credential(vec: dict[str, Any], ceremony: str, patch: dict[str, str]) -> dict[str, Any]:
+    """The vector's PublicKeyCredential JSON for ``ceremony``; ``patch`` replaces members
+    (hex, by patch name)."""
     cid = b64url(bytes.fromhex(vec["credential_id"]))
+    response = {
+        name: b64url(bytes.fromhex(patch.get(short, vec[ceremony][field])))
+        for name, field, short in _MEMBERS[ceremony]
+    }
     return {
         "id": cid,
         "rawId": cid,
         "type": "public-key",
-        "response": {name: b64url(bytes.fromhex(hex_)) for name, hex_ in response.items()},
+        "response": response,
         "clientExtensionResults": {},
     }
 
 
 def reg_credential(vec: dict[str, Any], **patch: str) -> dict[str, Any]:
-    r = vec["registration"]
-    return _credential(
-        vec,
-        {
-            "clientDataJSON": patch.get("cdj", r["client_data_json"]),
-            "attestationObject": patch.get("att", r["attestation_object"]),
-        },
-    )
+    return _credential(vec, "registration", patch)
 
 
 def auth_credential(vec: dict[str, Any], **patch: str) -> dict[str, Any]:
-    a = vec["authentication"]
-    return _credential(
-        vec,
-        {
-            "clientDataJSON": patch.get("cdj", a["client_data_json"]),
-            "authenticatorData": patch.get("ad", a["authenticator_data"]),
-            "signature": patch.get("sig", a["signature"]),
-        },
-    )
+    return _credential(vec, "authentication", patch)
 
 
 def _expected(vec: dict[str, Any], ceremony: str) -> dict[str, Any]:

@@ -5,6 +5,8 @@ STEPAUTH_CLIENT_ID      this app's client_id
 STEPAUTH_CLIENT_SECRET  its secret (client_secret_basic)
 STEPAUTH_REDIRECT_URI   e.g. http://127.0.0.1:5000/stepauth/callback
 STEPAUTH_ACR_MODE       "claims" (essential acr, default) or "acr_values"
+STEPAUTH_TXN_LEDGER     where API calls' used txn ids are kept (bound payments), a SQLAlchemy
+                        URL, default sqlite:///stepauth-txn.db
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import os
 import httpx
 
 from stepauth.sdk import ProviderMetadata, RelyingParty
+from stepauth.sdk.txn_ledger import SQLTxnLedger, SyncSQLTxnLedger
+
+_LEDGER_URL = "sqlite:///stepauth-txn.db"
 
 
 def rp_from_env() -> RelyingParty:
@@ -28,3 +33,20 @@ def rp_from_env() -> RelyingParty:
         redirect_uri=os.environ["STEPAUTH_REDIRECT_URI"],
         acr_mode="acr_values" if mode == "acr_values" else "claims",
     )
+
+
+def sync_ledger_from_env() -> SyncSQLTxnLedger:
+    """The txn ledger of a sync app (Flask, Django), its table created."""
+    ledger = SyncSQLTxnLedger.from_url(os.environ.get("STEPAUTH_TXN_LEDGER", _LEDGER_URL))
+    ledger.create_schema()
+    return ledger
+
+
+async def ledger_from_env() -> SQLTxnLedger:
+    """The txn ledger of an async app (FastAPI), its table created."""
+    url = os.environ.get("STEPAUTH_TXN_LEDGER", _LEDGER_URL).replace(
+        "sqlite://", "sqlite+aiosqlite://", 1
+    )
+    ledger = SQLTxnLedger.from_url(url)
+    await ledger.create_schema()
+    return ledger

@@ -26,6 +26,7 @@ from stepauth.assurance import Requirement
 from stepauth.sdk import BrowserStepUp, JWKSCache, RelyingParty, ResourceServer
 from stepauth.sdk.binding import Binding
 from stepauth.sdk.django import DjangoStepAuth, callback_view, require
+from stepauth.sdk.transaction import SyncTxnLedger
 
 
 def settings_for(
@@ -33,11 +34,13 @@ def settings_for(
     *,
     secret_key: str,
     api_audience: str | None = None,
+    txn_ledger: SyncTxnLedger | None = None,
     transfer_acr: str = "phr",
 ) -> Any:
     """The Django settings of this example (pass them to ``settings.configure``).
 
-    ``transfer_acr``: the level a transfer needs (``phr`` unless the IdP offers less).
+    ``transfer_acr``: the level a transfer needs (``phr`` unless the IdP offers less);
+    ``txn_ledger`` records the bound payments API calls run (without it they are refused).
     """
     resource_server = None
     if api_audience is not None:
@@ -55,7 +58,9 @@ def settings_for(
             "django.contrib.sessions.middleware.SessionMiddleware",
             "stepauth.sdk.django.StepUpMiddleware",
         ],
-        "STEPAUTH": DjangoStepAuth(browser=BrowserStepUp(rp), resource_server=resource_server),
+        "STEPAUTH": DjangoStepAuth(
+            browser=BrowserStepUp(rp), resource_server=resource_server, txn_ledger=txn_ledger
+        ),
         "STEPAUTH_RULES": {
             "/transfer": Requirement((transfer_acr,), 300),
             "/admin-area": Requirement(("phr",), 300),
@@ -113,13 +118,14 @@ urlpatterns = [
 if __name__ == "__main__":
     from django.conf import settings
     from django.core.management import execute_from_command_line
-    from examples._config import rp_from_env
+    from examples._config import rp_from_env, sync_ledger_from_env
 
     settings.configure(
         **settings_for(
             rp_from_env(),
             secret_key=secrets.token_hex(32),
             api_audience=os.environ.get("STEPAUTH_API_AUDIENCE"),
+            txn_ledger=sync_ledger_from_env(),
         )
     )
     execute_from_command_line(sys.argv)

@@ -25,6 +25,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from stepauth.sdk import BrowserStepUp, JWKSCache, RelyingParty, ResourceServer
 from stepauth.sdk.binding import Binding
 from stepauth.sdk.starlette import StepAuth, require
+from stepauth.sdk.transaction import TxnLedger
 
 Claims = dict[str, Any]
 
@@ -34,15 +35,19 @@ def create_app(
     *,
     secret_key: str,
     api_audience: str | None = None,
+    txn_ledger: TxnLedger | None = None,
     transfer_acr: str = "phr",
 ) -> FastAPI:
-    """``transfer_acr``: the level a transfer needs (``phr`` unless the IdP offers less)."""
+    """``transfer_acr``: the level a transfer needs (``phr`` unless the IdP offers less);
+    ``txn_ledger`` records the bound payments API calls run (needed with ``api_audience``)."""
     resource_server = None
     if api_audience is not None:
         resource_server = ResourceServer(
             issuer=rp.metadata.issuer, audience=api_audience, jwks=JWKSCache(rp.metadata.jwks_uri)
         )
-    stepauth = StepAuth(browser=BrowserStepUp(rp), resource_server=resource_server)
+    stepauth = StepAuth(
+        browser=BrowserStepUp(rp), resource_server=resource_server, txn_ledger=txn_ledger
+    )
     app = FastAPI()
     app.add_middleware(SessionMiddleware, secret_key=secret_key, same_site="lax")
     app.state.stepauth = stepauth
@@ -88,13 +93,16 @@ def create_app(
 
 
 if __name__ == "__main__":
+    import asyncio
+
     import uvicorn
-    from examples._config import rp_from_env
+    from examples._config import ledger_from_env, rp_from_env
 
     port = int(os.environ.get("PORT", "5000"))
     app = create_app(
         rp_from_env(),
         secret_key=secrets.token_hex(32),
         api_audience=os.environ.get("STEPAUTH_API_AUDIENCE"),
+        txn_ledger=asyncio.run(ledger_from_env()),
     )
     uvicorn.run(app, host="127.0.0.1", port=port)

@@ -18,6 +18,7 @@ from markupsafe import escape
 from stepauth.sdk import BrowserStepUp, JWKSCache, RelyingParty, ResourceServer
 from stepauth.sdk.binding import Binding
 from stepauth.sdk.flask import FlaskStepAuth
+from stepauth.sdk.transaction import SyncTxnLedger
 
 
 def create_app(
@@ -25,15 +26,19 @@ def create_app(
     *,
     secret_key: str,
     api_audience: str | None = None,
+    txn_ledger: SyncTxnLedger | None = None,
     transfer_acr: str = "phr",
 ) -> flask.Flask:
-    """``transfer_acr``: the level a transfer needs (``phr`` unless the IdP offers less)."""
+    """``transfer_acr``: the level a transfer needs (``phr`` unless the IdP offers less);
+    ``txn_ledger`` records the bound payments API calls run (needed with ``api_audience``)."""
     resource_server = None
     if api_audience is not None:
         resource_server = ResourceServer(
             issuer=rp.metadata.issuer, audience=api_audience, jwks=JWKSCache(rp.metadata.jwks_uri)
         )
-    stepauth = FlaskStepAuth(browser=BrowserStepUp(rp), resource_server=resource_server)
+    stepauth = FlaskStepAuth(
+        browser=BrowserStepUp(rp), resource_server=resource_server, txn_ledger=txn_ledger
+    )
     app = flask.Flask(__name__)
     app.secret_key = secret_key
     app.register_blueprint(stepauth.blueprint())
@@ -74,11 +79,12 @@ def create_app(
 
 
 if __name__ == "__main__":
-    from examples._config import rp_from_env
+    from examples._config import rp_from_env, sync_ledger_from_env
 
     application = create_app(
         rp_from_env(),
         secret_key=secrets.token_hex(32),
         api_audience=os.environ.get("STEPAUTH_API_AUDIENCE"),
+        txn_ledger=sync_ledger_from_env(),
     )
     application.run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")))

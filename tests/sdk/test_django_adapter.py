@@ -4,6 +4,7 @@ with the example project against node's oidc-provider."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,13 +13,16 @@ import pytest
 from stepauth.assurance import Requirement
 from stepauth.sdk import BrowserStepUp
 from stepauth.sdk.django import DjangoStepAuth
+from stepauth.sdk.errors import SDKError
+from stepauth.sdk.txn_ledger import SQLTxnLedger, SyncSQLTxnLedger
+from tests.sdk.bound_flow import FIELDS, IBAN, REPEATED, bearer, error_of, resource_server
 from tests.sdk.browser_flow import authorize_params, confirm_fields, essential_acr, through_op
-from tests.sdk.conftest import OP, op_rp
+from tests.sdk.conftest import OP, Keys, op_rp
+from tests.sdk.test_transaction import NOW
 
 pytestmark = pytest.mark.node
 
 CALLBACK = "http://testserver/stepauth/callback"
-IBAN = "DE89370400440532013000"
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +158,98 @@ def test_bound_payment_is_approved_once(stepauth: Any, ua: httpx.Client) -> None
     assert client.post("/pay", {**fields, "amount": "4200.00"}).status_code == 303
     assert b"Paid 42.00 EUR to Merchant C" in client.post("/pay", fields).content
     assert client.post("/pay", fields).status_code == 303
+
+
+# -- transaction-bound /pay answered as an API call (RFC 9396 §9.1, RAR-14) -----------------
+
+
+@pytest.fixture
+def bound_api(django_project: Any, keys: Keys, tmp_path: Path) -> Iterator[list[str]]:
+    """The example's bound /pay behind a resource server of local keys and a SQLite ledger;
+    yields the amounts the view answered as paid."""
+    original = django_project.STEPAUTH
+    ledger = SyncSQLTxnLedger.from_url(f"sqlite:///{tmp_path / 'txn.db'}", clock=lambda: NOW)
+    ledger.create_schema()
+    django_project.STEPAUTH = DjangoStepAuth(
+        browser=original.browser, resource_server=resource_server(keys), txn_ledger=ledger
+    )
+    yield []
+    django_project.STEPAUTH = original
+    ledger.close()
+
+
+def pay(data: Any = None, token: str | None = None, **kw: Any) -> Any:
+    from django.test import Client
+
+    extra = {"HTTP_AUTHORIZATION": token} if token else {}
+    return Client().post("/pay", FIELDS if data is None else data, **extra, **kw)
+
+
+def test_plain_step_up_token_cannot_run_a_bound_view(bound_api: Any, keys: Keys) -> None:
+    """RAR-14: a phr token with no granted authorization_details pays nothing, twice."""
+    token = bearer(keys, fields=None)
+    for _ in range(2):
+        response = pay(token=token)
+        assert response.status_code == 403
+        assert error_of(response.content) == "transaction_missing"
+        assert b"Paid" not in response.content
+
+
+def test_bound_token_runs_the_bound_view_once(bound_api: Any, keys: Keys) -> None:
+    token = bearer(keys)
+    assert b"Paid 99999.00 EUR to Mallory" in pay(token=token).content
+    again = pay(token=token)
+    assert again.status_code == 403
+    assert error_of(again.content) == "transaction_replayed"
+
+
+def test_amount_changed_after_approval_is_refused(bound_api: Any, keys: Keys) -> None:
+    """PSD2 RTS Art. 5(1)(d); the refused request does not spend the approval."""
+    token = bearer(keys)
+    response = pay({**FIELDS, "amount": "99998.00"}, token)
+    assert response.status_code == 403
+    assert error_of(response.content) == "transaction_mismatch"
+    assert pay(token=token).status_code == 200
+
+
+def test_repeated_field_of_a_bound_view_is_refused(bound_api: Any, keys: Keys) -> None:
+    """Django's POST[name] is the last value: a repeated field is refused (API and browser)."""
+    form = "application/x-www-form-urlencoded"
+    api = pay(REPEATED, bearer(keys), content_type=form)
+    assert api.status_code == 400
+    assert error_of(api.content) == "invalid_request"
+    browser = pay(REPEATED, content_type=form)
+    assert browser.status_code == 400
+    assert b"appears more than once" in browser.content
+
+
+def test_bound_post_with_a_json_body_is_refused(bound_api: Any, keys: Keys) -> None:
+    """A JSON body is not what the binding reads: 415, never the query's values."""
+    from django.test import Client
+
+    for extra in ({"HTTP_AUTHORIZATION": bearer(keys)}, {}):
+        response = Client().post(
+            f"/pay?amount=20.00&creditor=Mallory&iban={IBAN}",
+            FIELDS,
+            content_type="application/json",
+            **extra,
+        )
+        assert response.status_code == 415
+
+
+def test_bound_view_without_a_txn_ledger_refuses_api_calls(
+    django_project: Any, keys: Keys, tmp_path: Path
+) -> None:
+    """Fail closed: a module-level require(bind=...) cannot be checked at import time, so
+    without a ledger every API call to it answers 403."""
+    original = django_project.STEPAUTH
+    django_project.STEPAUTH = DjangoStepAuth(resource_server=resource_server(keys))
+    try:
+        response = pay(token=bearer(keys))
+    finally:
+        django_project.STEPAUTH = original
+    assert response.status_code == 403
+    assert error_of(response.content) == "transaction_unavailable"
+    ledger = SQLTxnLedger.from_url(f"sqlite+aiosqlite:///{tmp_path / 'txn.db'}")
+    with pytest.raises(SDKError, match="sync txn ledger"):
+        DjangoStepAuth(resource_server=resource_server(keys), txn_ledger=ledger)

@@ -32,6 +32,7 @@ def request(**kw: Any) -> WebRequest:
         "form": (),
         "query": {},
         "url": "/pay",
+        "form_body": True,
     }
     args.update(kw)
     return WebRequest(**args)

@@ -4,6 +4,7 @@ view and :class:`StepUpMiddleware` for path rules.
 Settings::
 
     STEPAUTH = DjangoStepAuth(browser=BrowserStepUp(rp))   # and/or resource_server=rs
+                                                           # (+ txn_ledger= for bind=)
     STEPAUTH_RULES = {"/transfer": Requirement(("phr",), 300)}   # for the middleware
     urlpatterns += [path("stepauth/callback", callback_view)]
 
@@ -25,7 +26,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from stepauth.assurance import Requirement
 from stepauth.sdk.binding import Binding
 from stepauth.sdk.errors import SDKError as _SDKError
-from stepauth.sdk.web import Outcome, WebRequest, WebStepAuth, longest_prefix_first, match_rule
+from stepauth.sdk.web import (
+    FORM_MEDIA_TYPES,
+    Outcome,
+    WebRequest,
+    WebStepAuth,
+    longest_prefix_first,
+    match_rule,
+)
 
 __all__ = ["DjangoStepAuth", "StepUpMiddleware", "callback_view", "require"]
 
@@ -46,7 +54,10 @@ def _response(outcome: Outcome) -> HttpResponseBase:
 
 
 class DjangoStepAuth(WebStepAuth):
-    """The SDK's configuration for one Django project (``settings.STEPAUTH``)."""
+    """The SDK's configuration for one Django project (``settings.STEPAUTH``); a bound view
+    answering API calls needs ``txn_ledger=`` (a sync ledger), else they get ``403``."""
+
+    sync_only = True
 
     def guard(
         self, request: HttpRequest, requirement: Requirement, binding: Binding | None = None
@@ -55,14 +66,18 @@ class DjangoStepAuth(WebStepAuth):
         form: list[tuple[str, str]] = []
         if request.method not in ("GET", "HEAD"):
             form = [(k, v) for k, values in request.POST.lists() for v in values]
+        # Django parses a form body for POST only: any other method's body stays unread,
+        # so a bound PUT/PATCH/DELETE is refused rather than judged by its query alone.
+        form_body = request.method == "POST" and request.content_type in FORM_MEDIA_TYPES
         outcome = self.decide(
             WebRequest(
                 method=request.method or "GET",
                 authorization=request.headers.get("Authorization"),
                 session=request.session,
                 form=form,
-                query=request.GET.dict(),
+                query=[(k, v) for k, values in request.GET.lists() for v in values],
                 url=request.get_full_path(),
+                form_body=form_body,
             ),
             requirement,
             binding,

@@ -3,6 +3,7 @@
 ::
 
     stepauth = FlaskStepAuth(browser=BrowserStepUp(rp))     # and/or resource_server=rs
+                                                            # (+ txn_ledger= for bind=)
     app.register_blueprint(stepauth.blueprint())
 
     @app.post("/transfer")
@@ -24,7 +25,7 @@ from werkzeug.wrappers import Response as HTTPResponse
 
 from stepauth.assurance import Requirement
 from stepauth.sdk.binding import Binding
-from stepauth.sdk.web import Outcome, WebRequest, WebStepAuth
+from stepauth.sdk.web import FORM_MEDIA_TYPES, Outcome, WebRequest, WebStepAuth
 
 __all__ = ["FlaskStepAuth"]
 
@@ -43,22 +44,28 @@ def _response(outcome: Outcome) -> HTTPResponse:
 
 
 class FlaskStepAuth(WebStepAuth):
-    """The SDK's configuration for one Flask app."""
+    """The SDK's configuration for one Flask app (``txn_ledger``: a sync ledger)."""
+
+    sync_only = True
 
     def guard(
         self, requirement: Requirement, binding: Binding | None = None
     ) -> HTTPResponse | dict[str, Any]:
         """The claims that meet ``requirement``, or the response to send instead."""
         request = flask.request
-        form = [] if request.method in ("GET", "HEAD") else list(request.form.items(multi=True))
+        form_body = request.mimetype in FORM_MEDIA_TYPES
+        read = binding is not None or request.method not in ("GET", "HEAD")
+        # Every field with its repeats: Werkzeug's ``form[name]`` is the first of them.
+        form = list(request.form.items(multi=True)) if read else []
         outcome = self.decide(
             WebRequest(
                 method=request.method,
                 authorization=request.headers.get("Authorization"),
                 session=flask.session,
                 form=form,
-                query=request.args.to_dict(),
+                query=list(request.args.items(multi=True)),
                 url=request.full_path if request.query_string else request.path,
+                form_body=form_body,
             ),
             requirement,
             binding,
@@ -68,7 +75,11 @@ class FlaskStepAuth(WebStepAuth):
     def require(
         self, *acr_values: str, max_age: int | None = None, bind: Binding | None = None
     ) -> Callable[[F], F]:
-        """Guard a view; ``bind=`` makes the step-up authorize this one transaction, once."""
+        """Guard a view; ``bind=`` makes the step-up authorize this one transaction, once.
+
+        A bound view reads its fields from the form (and query), each once
+        (:mod:`stepauth.sdk.web`); with a ``resource_server`` it needs ``txn_ledger=``."""
+        self.check_binding(bind)
         requirement = Requirement(tuple(acr_values), max_age)
 
         def decorate(view: F) -> F:

@@ -3,6 +3,7 @@
 ::
 
     stepauth = StepAuth(resource_server=rs)               # API: bearer tokens
+    stepauth = StepAuth(resource_server=rs, txn_ledger=ledger)   # … and bound routes
     stepauth = StepAuth(browser=BrowserStepUp(rp))        # browser app: session + redirect
     app.state.stepauth = stepauth
 
@@ -33,7 +34,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from stepauth.assurance import Requirement
 from stepauth.sdk.binding import Binding
 from stepauth.sdk.errors import SDKError as _SDKError
-from stepauth.sdk.web import Outcome, WebRequest, WebStepAuth, longest_prefix_first, match_rule
+from stepauth.sdk.web import (
+    FORM_MEDIA_TYPES,
+    Outcome,
+    WebRequest,
+    WebStepAuth,
+    longest_prefix_first,
+    match_rule,
+    media_type,
+)
 
 __all__ = ["StepAuth", "StepUpMiddleware", "require"]
 
@@ -59,6 +68,9 @@ class StepAuth(WebStepAuth):
     def require(
         self, *acr_values: str, max_age: int | None = None, bind: Binding | None = None
     ) -> Require:
+        """A route's requirement; a bound one with a ``resource_server`` needs ``txn_ledger=``
+        (refused here, at configuration time)."""
+        self.check_binding(bind)
         return Require(Requirement(tuple(acr_values), max_age), stepauth=self, binding=bind)
 
     async def guard(
@@ -67,7 +79,13 @@ class StepAuth(WebStepAuth):
         """Claims that meet ``requirement``, or raise :class:`_Denied` with the answer."""
         form: list[tuple[str, str]] = []
         authorization = request.headers.get("authorization")
-        if request.method not in ("GET", "HEAD") and not self.api_call(authorization):
+        form_body = media_type(request.headers.get("content-type")) in FORM_MEDIA_TYPES
+        if binding is not None and form_body:
+            # A file part counts too: ``form[name]`` is the last part of that name, whatever
+            # its kind, so a text field repeated as a file must be seen as repeated.
+            data = await request.form()
+            form = [(k, v if isinstance(v, str) else "") for k, v in data.multi_items()]
+        elif request.method not in ("GET", "HEAD") and not self.api_call(authorization):
             data = await request.form()
             form = [(k, v) for k, v in data.multi_items() if isinstance(v, str)]
         outcome = await self.adecide(
@@ -76,8 +94,9 @@ class StepAuth(WebStepAuth):
                 authorization=authorization,
                 session=request.session if self.browser is not None else {},
                 form=form,
-                query=dict(request.query_params),
+                query=request.query_params.multi_items(),
                 url=str(request.url),
+                form_body=form_body,
             ),
             requirement,
             binding,

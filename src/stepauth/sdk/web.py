@@ -11,6 +11,7 @@ Starlette/FastAPI, Flask and Django alike.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,8 +26,25 @@ from stepauth.sdk.errors import (
     InsufficientAuthentication,
     SDKError,
 )
+from stepauth.sdk.transaction import (
+    CheckedTransaction,
+    SyncTxnLedger,
+    TransactionError,
+    TransactionRefusal,
+    TxnLedger,
+    check_transaction,
+)
 
-__all__ = ["Outcome", "WebRequest", "WebStepAuth"]
+__all__ = ["FORM_MEDIA_TYPES", "Outcome", "WebRequest", "WebStepAuth", "media_type"]
+
+#: The bodies whose fields a bound action may read (HTML forms).
+FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_SAFE_METHODS = ("GET", "HEAD")
+
+
+def media_type(content_type: str | None) -> str:
+    """``Content-Type`` without its parameters, lower case (``""`` when absent)."""
+    return (content_type or "").partition(";")[0].strip().lower()
 
 
 @dataclass(frozen=True)
@@ -37,8 +55,11 @@ class WebRequest:
     authorization: str | None
     session: MutableMapping[str, Any]
     form: Sequence[tuple[str, str]]
-    query: Mapping[str, str]
+    query: Mapping[str, str] | Sequence[tuple[str, str]]
     url: str
+    #: The body is an HTML form (:data:`FORM_MEDIA_TYPES`) and ``form`` holds every field of
+    #: it, repeated names included. ``False`` (the default) refuses bound non-GET requests.
+    form_body: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,12 +78,55 @@ def _text(status: int, body: str) -> Outcome:
     return Outcome(status=status, body=body)
 
 
+def _refusal(status: int, error: str, description: str) -> Outcome:
+    refusal = TransactionRefusal(status, error, description)
+    return Outcome(
+        status=status,
+        body=refusal.body(),
+        content_type="application/json",
+        headers=refusal.headers(),
+    )
+
+
+class _UnreadableAction(Exception):
+    """The request cannot name one transaction unambiguously."""
+
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+def _action_fields(request: WebRequest) -> dict[str, str]:
+    """The fields a bound action is judged by: each name once, from query and form body."""
+    if request.method.upper() not in _SAFE_METHODS and not request.form_body:
+        raise _UnreadableAction(
+            415,
+            "a transaction-bound action takes its fields from a form body "
+            "(application/x-www-form-urlencoded or multipart/form-data)",
+        )
+    query = request.query.items() if isinstance(request.query, Mapping) else request.query
+    fields: dict[str, str] = {}
+    for name, value in (*request.form, *query):
+        if name in fields:
+            raise _UnreadableAction(
+                400,
+                f"the field {name!r} appears more than once: "
+                "a transaction-bound action takes each field once",
+            )
+        fields[name] = value
+    return fields
+
+
 @dataclass(frozen=True)
 class _Verify:
-    """An API call: the bearer token goes to the resource server."""
+    """An API call: the bearer token goes to the resource server (and, for a bound route,
+    the action to the txn ledger)."""
 
     rs: ResourceServer
     token: str
+    request: WebRequest
+    binding: Binding | None = None
 
 
 @dataclass(frozen=True)
@@ -77,18 +141,40 @@ class WebStepAuth:
     """The SDK's configuration for one web app: an API (``resource_server``), a browser
     app (``browser``), or both. Adapters subclass it and only speak their framework."""
 
+    #: Adapters that decide synchronously (Flask, Django) need a :class:`SyncTxnLedger`.
+    sync_only = False
+
     def __init__(
         self,
         *,
         resource_server: ResourceServer | None = None,
         browser: BrowserStepUp | None = None,
+        txn_ledger: TxnLedger | SyncTxnLedger | None = None,
     ) -> None:
+        """``txn_ledger`` records the ``txn`` of every bound action run by an API call
+        (:class:`~stepauth.sdk.txn_ledger.SQLTxnLedger`, ``RedisTxnLedger`` or their sync
+        twins): without it a bound route accepts no bearer token."""
+        name = type(self).__name__
         if resource_server is None and browser is None:
-            raise SDKError(
-                f"{type(self).__name__} needs a resource_server, a browser flow, or both"
-            )
+            raise SDKError(f"{name} needs a resource_server, a browser flow, or both")
+        if (
+            txn_ledger is not None
+            and self.sync_only
+            and inspect.iscoroutinefunction(txn_ledger.consume)
+        ):
+            raise SDKError(f"{name} needs a sync txn ledger (SyncSQLTxnLedger, SyncRedisTxnLedger)")
         self.resource_server = resource_server
         self.browser = browser
+        self.txn_ledger = txn_ledger
+
+    def check_binding(self, binding: Binding | None) -> None:
+        """Refuse, at configuration time, a bound route that API calls could never satisfy
+        safely: a resource server without a txn ledger (RAR-14: one approval, one action)."""
+        if binding is not None and self.resource_server is not None and self.txn_ledger is None:
+            raise SDKError(
+                f"a transaction-bound route of {type(self).__name__} with a resource_server "
+                "needs txn_ledger= (the used txn of each API call is recorded there)"
+            )
 
     # -- guard -------------------------------------------------------------------------------
 
@@ -108,15 +194,18 @@ class WebStepAuth:
         rs = self.resource_server
         if rs is not None and self.api_call(request.authorization):
             token = bearer_token(request.authorization)
-            return self._refused(rs, None) if token is None else _Verify(rs, token)
+            return (
+                self._refused(rs, None) if token is None else _Verify(rs, token, request, binding)
+            )
         browser = self.browser
         assert browser is not None
         session = request.session
         details = None
         if binding is not None:
-            fields = dict(request.form) if request.form else dict(request.query)
             try:
-                details = binding.for_action(fields)
+                details = binding.for_action(_action_fields(request))
+            except _UnreadableAction as exc:
+                return _text(exc.status, exc.description)
             except SDKError as exc:
                 return _text(400, exc.description)
             step_up: StepUp | None = browser.check_bound(session, requirement, binding, details)
@@ -134,6 +223,73 @@ class WebStepAuth:
         }
         return _Begin(wanted, kw)
 
+    def _check_bound(
+        self, plan: _Verify, claims: Mapping[str, Any]
+    ) -> tuple[TxnLedger | SyncTxnLedger, CheckedTransaction] | Outcome:
+        """A validated token on a bound route: the action must be what the token's grant
+        names (type-aware, RFC 9396 §9.1); what is left is to consume its ``txn``."""
+        assert plan.binding is not None
+        ledger = self.txn_ledger
+        if ledger is None:
+            return _refusal(
+                403,
+                "transaction_unavailable",
+                "this action is transaction-bound and no txn ledger is configured: "
+                "no bearer token can authorize it",
+            )
+        try:
+            details = plan.binding.for_action(_action_fields(plan.request))
+        except _UnreadableAction as exc:
+            return _refusal(exc.status, "invalid_request", exc.description)
+        except SDKError as exc:
+            return _refusal(400, "invalid_request", exc.description)
+        try:
+            checked = check_transaction(
+                details,
+                claims=claims,
+                now=plan.rs.clock(),
+                registry=plan.binding.registry,
+                leeway=plan.rs.leeway,
+            )
+        except TransactionError as exc:
+            return _refusal(403, exc.error, exc.description)
+        except SDKError as exc:  # the token itself: expired, no exp
+            return _refusal(401, "invalid_token", exc.description)
+        return ledger, checked
+
+    @staticmethod
+    def _spent(won: bool, claims: dict[str, Any]) -> Outcome:
+        if not won:
+            return _refusal(
+                403,
+                "transaction_replayed",
+                "this transaction has already been executed: the approval is single-use",
+            )
+        return Outcome(claims=claims)
+
+    def _verified(self, plan: _Verify, claims: dict[str, Any]) -> Outcome:
+        if plan.binding is None:
+            return Outcome(claims=claims)
+        checked = self._check_bound(plan, claims)
+        if isinstance(checked, Outcome):
+            return checked
+        ledger, tx = checked
+        won = ledger.consume(tx.txn, expires_at=tx.expires_at)
+        if not isinstance(won, bool):  # an async ledger under a sync adapter: fail closed
+            won.close()
+            return _refusal(403, "transaction_unavailable", "the txn ledger is not a sync one")
+        return self._spent(won, claims)
+
+    async def _averified(self, plan: _Verify, claims: dict[str, Any]) -> Outcome:
+        if plan.binding is None:
+            return Outcome(claims=claims)
+        checked = self._check_bound(plan, claims)
+        if isinstance(checked, Outcome):
+            return checked
+        ledger, tx = checked
+        won = ledger.consume(tx.txn, expires_at=tx.expires_at)
+        return self._spent(won if isinstance(won, bool) else bool(await won), claims)
+
     def decide(
         self, request: WebRequest, requirement: Requirement, binding: Binding | None = None
     ) -> Outcome:
@@ -141,9 +297,10 @@ class WebStepAuth:
         plan = self._plan(request, requirement, binding)
         if isinstance(plan, _Verify):
             try:
-                return Outcome(claims=plan.rs.verify(plan.token, requirement))
+                claims = plan.rs.verify(plan.token, requirement)
             except SDKError as exc:
                 return self._refused(plan.rs, exc)
+            return self._verified(plan, claims)
         if isinstance(plan, _Begin):
             assert self.browser is not None
             url = self.browser.begin(request.session, plan.requirement, **plan.kw)
@@ -157,9 +314,10 @@ class WebStepAuth:
         plan = self._plan(request, requirement, binding)
         if isinstance(plan, _Verify):
             try:
-                return Outcome(claims=await plan.rs.averify(plan.token, requirement))
+                claims = await plan.rs.averify(plan.token, requirement)
             except SDKError as exc:
                 return self._refused(plan.rs, exc)
+            return await self._averified(plan, claims)
         if isinstance(plan, _Begin):
             assert self.browser is not None
             url = await self.browser.abegin(request.session, plan.requirement, **plan.kw)

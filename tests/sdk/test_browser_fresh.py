@@ -248,3 +248,39 @@ def test_logout_url_needs_an_end_session_endpoint() -> None:
     )
     rp = RelyingParty(with_query, client_id="c", redirect_uri="https://rp.example/cb")
     assert rp.logout_url() == "https://op.example.com/logout?tenant=1&client_id=c"
+
+
+@pytest.fixture(params=["memory", "redis"])
+def pending_store(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """The pending store the freshness mark is recorded in: process memory, or a real Redis
+    shared by every instance."""
+    if request.param == "memory":
+        yield {}
+        return
+    import redis
+
+    from stepauth.sdk.redis_stores import RedisPendingStore
+
+    url = request.getfixturevalue("redis_url")
+    client = redis.Redis.from_url(url)
+    yield {"pending": RedisPendingStore(client, prefix=request.getfixturevalue("redis_prefix"))}
+    client.close()
+
+
+def test_max_age_zero_mark_replayed_from_an_older_session_cookie_is_refused(
+    node_op: OP, ua: httpx.Client, pending_store: dict[str, Any]
+) -> None:
+    """OIDC-09, one action per "authenticate now": a cookie session copied before the mark
+    was used (or a second request sent at once with it) finds the mark spent on the server,
+    within fresh_ttl and past the 5 s leeway."""
+    clock = Clock()
+    client, _ = make_app(node_op, clock, **pending_store)
+    sign_in(client, ua)
+    fields = step_up_payout(client, ua, clock)
+    clock.offset = 30.0
+    copied = httpx.Cookies(client.cookies)  # the session as it was before the action
+    assert client.post("/payout", data=fields).status_code == 200
+    client.cookies = copied
+    replayed = client.post("/payout", data=fields)
+    assert replayed.status_code == 303
+    assert authorize_params(replayed.headers["location"])["max_age"] == "0"

@@ -17,13 +17,19 @@ satisfies, so the next such action asks again, and lapses ``fresh_ttl`` seconds 
 callback (time to confirm the interrupted action, not to keep for later). Without the mark,
 ``max_age=0`` allows :data:`stepauth.assurance.requirement.MAX_AGE_LEEWAY` seconds
 (whole-second ``auth_time``).
+
+The mark is single-use on the server, not only in the session: the callback records it in
+the pending store (under ``fresh:<id>``, the session keeps only the id) and the check that
+uses it takes it there with the store's atomic pop. A session cookie copied before the mark
+was used, or two requests sent at once with the same cookie, find it gone: one action per
+"authenticate now", whatever the session backend (cookie sessions cannot forget).
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from stepauth.assurance import Requirement, StepUp
@@ -44,6 +50,10 @@ __all__ = ["SESSION_KEY", "BrowserStepUp", "Resume"]
 SESSION_KEY = "stepauth"
 _STATES_KEY = "stepauth_states"
 _GRANTS_KEY = "stepauth_grants"
+#: Key prefix of the one-shot "authenticate now" marks in the pending store (a ``state`` is
+#: URL-safe base64, never containing ``:``).
+_FRESH_PREFIX = "fresh:"
+_FRESH_KEYS = ("requested_at", "fresh_until", "fresh_mark")
 _MAX_OPEN_STATES = 5
 
 
@@ -105,10 +115,42 @@ class BrowserStepUp:
             return StepUp(requirement.acr_values, requirement.max_age, "no_session")
         data = session[SESSION_KEY]
         now = self.clock()
-        requested_at = data.get("requested_at") if requirement.max_age == 0 else None
+        mark = self._fresh_mark(data, now) if requirement.max_age == 0 else None
+        if mark is not None:
+            requested_at, mark_id = mark
+            step_up = self._short_of(claims, requirement, now, not_before=requested_at)
+            if step_up is not None:
+                return step_up  # not this action's answer: the mark stays for it
+            if isinstance(session, MutableMapping):
+                session[SESSION_KEY] = {k: v for k, v in data.items() if k not in _FRESH_KEYS}
+            # One "authenticate now" answers one action: the atomic pop decides which one.
+            taken = self.pending.take(_FRESH_PREFIX + mark_id, now=now)
+            if taken is not None and taken.created_at == requested_at:
+                return None
+            # Spent already (an older copy of the session, a parallel request): judge the
+            # session as if it had no mark.
+        return self._short_of(claims, requirement, now, not_before=None)
+
+    @staticmethod
+    def _fresh_mark(data: Mapping[str, Any], now: float) -> tuple[float, str] | None:
+        """The session's live "authenticate now" mark: ``(requested_at, id)``."""
+        requested_at = data.get("requested_at")
         fresh_until = data.get("fresh_until")
-        if type(requested_at) is not float or type(fresh_until) is not float or now > fresh_until:
-            requested_at = None
+        mark_id = data.get("fresh_mark")
+        if type(requested_at) is not float or type(fresh_until) is not float:
+            return None
+        if now > fresh_until or not isinstance(mark_id, str) or not mark_id:
+            return None
+        return requested_at, mark_id
+
+    def _short_of(
+        self,
+        claims: Mapping[str, Any],
+        requirement: Requirement,
+        now: float,
+        *,
+        not_before: float | None,
+    ) -> StepUp | None:
         try:
             self.rp.profile.check(
                 claims,
@@ -116,14 +158,10 @@ class BrowserStepUp:
                 now=now,
                 leeway=self.rp.leeway,
                 max_age_leeway=self.rp.max_age_leeway,
-                not_before=requested_at,
+                not_before=not_before,
             )
         except InsufficientAuthentication as exc:
             return exc.step_up
-        if requested_at is not None and isinstance(session, MutableMapping):
-            # One "authenticate now" answers one action: the next one asks again.
-            drop = ("requested_at", "fresh_until")
-            session[SESSION_KEY] = {k: v for k, v in data.items() if k not in drop}
         return None
 
     def check_bound(
@@ -188,7 +226,12 @@ class BrowserStepUp:
         """Validate the callback, store the new claims, and say how to resume."""
         state = params.get("state")
         states = session.get(_STATES_KEY, [])
-        if not isinstance(state, str) or not isinstance(states, list) or state not in states:
+        if (
+            not isinstance(state, str)
+            or state.startswith(_FRESH_PREFIX)  # a freshness mark, never an authorization
+            or not isinstance(states, list)
+            or state not in states
+        ):
             raise StateMismatch("this browser did not start this authorization request")
         session[_STATES_KEY] = [s for s in states if s != state]
         action = self.pending.take(state, now=self.clock())
@@ -219,8 +262,15 @@ class BrowserStepUp:
         if tokens.access_token is not None:
             stored["access_token"] = tokens.access_token
         if action.request.max_age == 0:
+            mark_id = secrets.token_urlsafe(16)
+            fresh_until = float(self.clock() + self.fresh_ttl)
+            # Server-side and single-use: the session alone could be replayed (see above).
+            self.pending.put(
+                _FRESH_PREFIX + mark_id, replace(action, form=()), expires_at=fresh_until
+            )
             stored["requested_at"] = float(action.created_at)
-            stored["fresh_until"] = float(self.clock() + self.fresh_ttl)
+            stored["fresh_until"] = fresh_until
+            stored["fresh_mark"] = mark_id
         session[SESSION_KEY] = stored
         if action.method in ("GET", "HEAD"):
             return Resume(redirect=action.path)

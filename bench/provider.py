@@ -5,10 +5,13 @@ client with ``client_secret_basic``, PKCE S256 required, RS256 ID tokens, RS256 
 tokens, an existing session). The same load driver (``peers/bench-flows.mjs``, Node's http
 client with keep-alive) signs in once through each provider's own sign-in form, then runs
 full code flows — authorize with the session → code → token exchange with the PKCE
-verifier — at the same concurrency. Reported: flows per second, latency percentiles, and
-the server's resident memory (``VmRSS``) after the measured flows.
+verifier — at the same concurrency. The rounds alternate between the servers in ABBA
+order, so load from elsewhere on the machine (and its drift) falls on both alike.
+Reported: flows per second, latency percentiles, the server's CPU time per measured flow
+(read by the driver right around the measured flows), and its resident memory
+(``VmRSS``) after the measured flows.
 
-    .venv/bin/python -m bench.provider [--flows 10000] [--rounds 5] [--concurrency 8]
+    .venv/bin/python -m bench.provider [--flows 10000] [--rounds 10] [--concurrency 8]
                                        [--postgres [ADMIN_DSN]]
 
 Prints a markdown section and writes ``bench/results/provider.md``.
@@ -48,6 +51,7 @@ USERNAME = "bench"
 STEPAUTH_PG = "stepauth (PostgreSQL)"
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 WARMUP = 200
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -73,10 +77,9 @@ class Outcome:
 
     @property
     def cpu_ms_per_flow(self) -> float | None:
-        """Server CPU time per flow: robust to other load on the machine."""
-        flows = sum(int(r["flows_with_setup"]) for r in self.rounds)
+        """Server CPU time per measured flow: robust to other load on the machine."""
         cpu = sum(float(r["server_cpu_seconds"]) for r in self.rounds)
-        return 1000 * cpu / flows if flows else None
+        return 1000 * cpu / self.flows if self.flows else None
 
     def round_rates(self) -> list[float]:
         return [float(r["flows_per_second"]) for r in self.rounds]
@@ -109,6 +112,8 @@ def drive(
         str(concurrency),
         "--warmup",
         str(warmup),
+        "--server-pid",
+        str(server.pid),
     ]
     proc = subprocess.run(
         argv,
@@ -173,15 +178,16 @@ def interleave(
     rounds: int,
     concurrency: int,
 ) -> None:
-    """Alternate equal rounds between the servers, so load from elsewhere hits both alike."""
+    """Alternate equal rounds between the servers in ABBA order (A B, B A, A B, ...), so
+    load from elsewhere, and its drift over the run, hits both alike."""
     per_round = max(1, flows // rounds)
+    servers = list(running.values())
     for index in range(rounds):
-        for outcome, server in running.values():
+        for outcome, server in servers if index % 2 == 0 else servers[::-1]:
             if server is None or outcome.blocked:
                 continue
             print(f"bench/provider: {outcome.name} round {index + 1}/{rounds}", file=sys.stderr)
             try:
-                cpu_before = server.cpu_seconds()
                 result = drive(
                     server,
                     client,
@@ -190,8 +196,8 @@ def interleave(
                     concurrency=concurrency,
                     warmup=WARMUP if index == 0 else 0,
                 )
-                result["server_cpu_seconds"] = server.cpu_seconds() - cpu_before
-                result["flows_with_setup"] = result["flows"] + result["warmup"] + 1
+                # measured flows only: the driver reads the server's CPU time around them
+                result["server_cpu_seconds"] = result["server_cpu_ticks"] / CLOCK_TICKS
                 outcome.rounds.append(result)
             except ServerFailed as exc:
                 outcome.blocked = f"{exc}\nserver log tail:\n{server.log()[-1500:]}"
@@ -204,13 +210,16 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
 
 
-def render(outcomes: list[Outcome], *, flows: int, rounds: int, concurrency: int) -> str:
+def render(
+    outcomes: list[Outcome], *, flows: int, rounds: int, concurrency: int, load_start: float
+) -> str:
     node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
     lines = [
         "## Provider: full code flows (stepauth vs node oidc-provider)",
         "",
-        f"{flows:,} measured flows per server in {rounds} rounds that alternate between the two "
-        f"servers (both up for the whole run; {WARMUP} warm-up flows each first), "
+        f"{flows:,} measured flows per server in {rounds} rounds that alternate between the "
+        "servers in ABBA order (both up for the whole run; "
+        f"{WARMUP} warm-up flows each first), "
         f"{concurrency} concurrent "
         "keep-alive connections, one server process each, loopback. A flow is GET /authorize "
         "with an existing session (PKCE S256, state, nonce) → 302/303 with a code → POST /token "
@@ -219,7 +228,8 @@ def render(outcomes: list[Outcome], *, flows: int, rounds: int, concurrency: int
         "(the same for both; it signs in once per round through the provider's own form). "
         "flows/s = all measured flows / their total time; latency percentiles are the median "
         "over rounds. Server CPU ms/flow = user+system CPU time of the server process "
-        "(`/proc/<pid>/stat`) over the flows driven at it (sign-in and warm-up included), "
+        "(`/proc/<pid>/stat`, read by the driver right before and after the measured flows, "
+        "so sign-in and warm-up are left out) per measured flow, "
         "the figure least affected by other load on the machine. RSS is `VmRSS` of the server "
         "process once it answers discovery and after all flows.",
         "",
@@ -247,12 +257,18 @@ def render(outcomes: list[Outcome], *, flows: int, rounds: int, concurrency: int
         and stepauth.rss_end_kib
     ):
         speed = stepauth.flows_per_second / peer.flows_per_second
+        cpu = (stepauth.cpu_ms_per_flow or 0) / (peer.cpu_ms_per_flow or 1)
         memory = stepauth.rss_end_kib / (peer.rss_end_kib or 1)
+        pairs = list(zip(stepauth.round_rates(), peer.round_rates(), strict=False))
+        won = sum(1 for ours, theirs in pairs if ours >= theirs)
+        met = speed >= 1 and cpu < 1 and memory <= 1 and won == len(pairs)
         lines += [
             "",
             f"stepauth / oidc-provider: throughput ×{speed:.2f}, server CPU per flow "
-            f"×{(stepauth.cpu_ms_per_flow or 0) / (peer.cpu_ms_per_flow or 1):.2f}, "
-            f"RSS ×{memory:.2f} (goal: throughput ≥ ×1.00, RSS ≤ ×1.00).",
+            f"×{cpu:.2f}, RSS ×{memory:.2f}; stepauth at least as fast in {won} of "
+            f"{len(pairs)} rounds (each round of one server next to the other's). Goal "
+            "(throughput ≥ ×1.00 overall and in every round, CPU per flow < ×1.00, "
+            f"RSS ≤ ×1.00): {'met' if met else 'not met'}.",
         ]
     for o in outcomes:
         if o.blocked:
@@ -268,7 +284,8 @@ def render(outcomes: list[Outcome], *, flows: int, rounds: int, concurrency: int
         "in-process Map adapter that honours TTLs (its packaged development adapter is a "
         "1,000-entry LRU that would evict the session). "
         f"Python {platform.python_version()}, Node {node.stdout.strip() or '?'}, "
-        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end of the run "
+        f"{os.cpu_count()} CPUs, load average {load_start:.1f} at the start of the run and "
+        f"{os.getloadavg()[0]:.1f} at its end "
         "(other work on the machine slows both servers; the alternating rounds share it out), "
         f"{time.strftime('%Y-%m-%d')}.",
         "",
@@ -279,7 +296,7 @@ def render(outcomes: list[Outcome], *, flows: int, rounds: int, concurrency: int
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flows", type=int, default=10_000, help="measured flows per server")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--only", choices=["stepauth", "oidc-provider"])
     parser.add_argument(
@@ -294,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         print("bench/provider: node and peers/node_modules are required (make peers)")
         return 1
 
+    load_start = os.getloadavg()[0]
     password = secrets.token_urlsafe(16)
     client = Client()
     with tempfile.TemporaryDirectory(prefix="stepauth-bench-") as tmp, ExitStack() as stack:
@@ -332,7 +350,13 @@ def main(argv: list[str] | None = None) -> int:
             concurrency=args.concurrency,
         )
     outcomes = [outcome for outcome, _ in running.values()]
-    report = render(outcomes, flows=args.flows, rounds=args.rounds, concurrency=args.concurrency)
+    report = render(
+        outcomes,
+        flows=args.flows,
+        rounds=args.rounds,
+        concurrency=args.concurrency,
+        load_start=load_start,
+    )
     print(report)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(report)

@@ -10,9 +10,12 @@
 //     --redirect-uri http://127.0.0.1:9/cb --username bench --flows 10000 --concurrency 8
 //   (password from BENCH_PASSWORD)
 //
-// Prints one JSON object: flows, errors, seconds, flows_per_second, latency percentiles (ms).
+// Prints one JSON object: flows, errors, seconds, flows_per_second, latency percentiles (ms)
+// and, with --server-pid, server_cpu_ticks: the server process's user+system CPU time
+// (/proc/<pid>/stat, clock ticks) over the measured flows only (not sign-in or warm-up).
 
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { browseToCallback, CookieJar } from './useragent.mjs';
@@ -29,6 +32,7 @@ const { values: opts } = parseArgs({
     warmup: { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '8' },
     'max-errors': { type: 'string', default: '20' },
+    'server-pid': { type: 'string' },
   },
 });
 for (const key of ['issuer', 'client-id', 'client-secret', 'redirect-uri', 'username']) {
@@ -183,7 +187,20 @@ if (warmup.errors > Number(opts['max-errors'])) {
   process.stderr.write(`bench-flows: warm-up failed: ${warmup.first_error}\n`);
   process.exit(1);
 }
+// utime + stime of the server process, in clock ticks (fields 14 and 15 of /proc/<pid>/stat)
+function serverCpuTicks() {
+  if (!opts['server-pid']) return null;
+  const stat = readFileSync(`/proc/${Number(opts['server-pid'])}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+const ticksBefore = serverCpuTicks();
 const measured = await run(Number(opts.flows));
+const ticksAfter = serverCpuTicks();
 agent.destroy();
-process.stdout.write(`${JSON.stringify({ ...measured, concurrency: Number(opts.concurrency), warmup: warmup.flows })}\n`);
+const serverCpu = ticksBefore === null ? {} : { server_cpu_ticks: ticksAfter - ticksBefore };
+process.stdout.write(
+  `${JSON.stringify({ ...measured, ...serverCpu, concurrency: Number(opts.concurrency), warmup: warmup.flows })}\n`,
+);
 if (measured.errors > Number(opts['max-errors'])) process.exit(1);

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import flask
 import httpx
 import pytest
+from fastapi import Depends, FastAPI, Form
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -44,6 +45,9 @@ from tests.sdk.conftest import Keys
 from tests.sdk.test_transaction import NOW
 
 FORM = "application/x-www-form-urlencoded"
+Claims = dict[str, Any]
+#: FastAPI reads string annotations (PEP 563): a dependency built here goes in a default.
+BOUND = Depends(require("phr", max_age=300, bind=PAY))
 
 # -- Flask ---------------------------------------------------------------------------------
 
@@ -311,3 +315,33 @@ async def test_starlette_bound_route_without_a_txn_ledger(keys: Keys) -> None:
     assert response.status_code == 403
     assert error_of(response.text) == "transaction_unavailable"
     assert paid == []
+
+
+@pytest.mark.redis
+async def test_fastapi_dependency_enforces_the_binding(keys: Keys, redis_ledger: TxnLedger) -> None:
+    """``Depends(require(..., bind=...))`` (the FastAPI example's /pay): the same decisions,
+    raised as HTTP errors before the endpoint runs."""
+    paid: list[str] = []
+    app = FastAPI()
+    app.state.stepauth = StepAuth(resource_server=resource_server(keys), txn_ledger=redis_ledger)
+
+    @app.post("/pay")
+    def pay(amount: Annotated[str, Form()], claims: Claims = BOUND) -> str:
+        paid.append(amount)
+        return amount
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        plain = await spost(client, bearer(keys, fields=None))
+        assert plain.status_code == 403
+        assert "transaction_missing" in plain.text
+        token = bearer(keys)
+        assert (await spost(client, token, data={**FIELDS, "amount": "5"})).status_code == 403
+        assert (await spost(client, token)).json() == "99999.00"
+        assert (await spost(client, token)).status_code == 403
+        repeated = await spost(client, token, content=REPEATED, headers={"Content-Type": FORM})
+        assert repeated.status_code == 400
+        assert (
+            await client.post("/pay", json=FIELDS, headers={"Authorization": token})
+        ).status_code == 415
+    assert paid == ["99999.00"]

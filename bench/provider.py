@@ -81,6 +81,12 @@ class Outcome:
         cpu = sum(float(r["server_cpu_seconds"]) for r in self.rounds)
         return 1000 * cpu / self.flows if self.flows else None
 
+    @property
+    def driver_ms_per_flow(self) -> float | None:
+        """The load driver's own CPU time per measured flow (the same work for every server)."""
+        cpu = sum(float(r.get("driver_cpu_seconds", 0.0)) for r in self.rounds)
+        return 1000 * cpu / self.flows if self.flows else None
+
     def round_rates(self) -> list[float]:
         return [float(r["flows_per_second"]) for r in self.rounds]
 
@@ -230,19 +236,20 @@ def render(
         "over rounds. Server CPU ms/flow = user+system CPU time of the server process "
         "(`/proc/<pid>/stat`, read by the driver right before and after the measured flows, "
         "so sign-in and warm-up are left out) per measured flow, "
-        "the figure least affected by other load on the machine. RSS is `VmRSS` of the server "
+        "the figure least affected by other load on the machine; driver CPU ms/flow is the "
+        "load driver's own (`process.cpuUsage()`), for comparison. RSS is `VmRSS` of the server "
         "process once it answers discovery and after all flows.",
         "",
-        "| Provider | flows/s | rounds flows/s | server CPU ms/flow | p50 ms | p95 ms | p99 ms "
-        "| flows | errors | RSS start MiB | RSS after flows MiB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| Provider | flows/s | rounds flows/s | server CPU ms/flow | driver CPU ms/flow "
+        "| p50 ms | p95 ms | p99 ms | flows | errors | RSS start MiB | RSS after flows MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for o in outcomes:
         rates = o.round_rates()
         spread = f"{min(rates):,.1f}–{max(rates):,.1f}" if rates else "—"
         lines.append(
             f"| {o.name} | {_fmt(o.flows_per_second)} | {spread} | {_fmt(o.cpu_ms_per_flow, 2)} "
-            f"| {_fmt(o.latency('p50'))} "
+            f"| {_fmt(o.driver_ms_per_flow, 2)} | {_fmt(o.latency('p50'))} "
             f"| {_fmt(o.latency('p95'))} | {_fmt(o.latency('p99'))} | {o.flows:,} | {o.errors} "
             f"| {_fmt(o.rss_start_kib and o.rss_start_kib / 1024)} "
             f"| {_fmt(o.rss_end_kib and o.rss_end_kib / 1024)} |"

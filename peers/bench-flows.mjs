@@ -196,10 +196,13 @@ function serverCpuTicks() {
 }
 
 const ticksBefore = serverCpuTicks();
+const driverBefore = process.cpuUsage();
 const measured = await run(Number(opts.flows));
+const driverCpu = process.cpuUsage(driverBefore);
 const ticksAfter = serverCpuTicks();
 agent.destroy();
 const serverCpu = ticksBefore === null ? {} : { server_cpu_ticks: ticksAfter - ticksBefore };
+serverCpu.driver_cpu_seconds = (driverCpu.user + driverCpu.system) / 1e6;
 process.stdout.write(
   `${JSON.stringify({ ...measured, ...serverCpu, concurrency: Number(opts.concurrency), warmup: warmup.flows })}\n`,
 );

@@ -144,8 +144,10 @@ async def test_growing_blocks_then_permanent_with_warning(tmp_path: Path) -> Non
         delays = []
         for _series in range(len(throttle.BLOCK_DELAYS) + 1):
             for _ in range(throttle.MAX_FAILURES):
+                count = await throttle.claim_attempt(store, "u1", "totp", now=now)
+                assert count is not None
                 lockout = await throttle.register_failure(
-                    store, "u1", "totp", now=now, notify=notify
+                    store, "u1", "totp", count=count, now=now, notify=notify
                 )
             assert lockout.blocked
             assert lockout.blocked_until is not None
@@ -160,7 +162,11 @@ async def test_growing_blocks_then_permanent_with_warning(tmp_path: Path) -> Non
         assert "blocked" in notices[-1]
         state = await store.failure_state("u1", "totp")
         assert throttle.is_blocked(state, last + 10 * 365 * 86400)
+        assert await throttle.claim_attempt(store, "u1", "totp", now=last + 1) is None
+        # only an operator lifts a permanent block (a success counted before it does not)
         await throttle.register_success(store, "u1", "totp")
-        assert not throttle.is_blocked(await store.failure_state("u1", "totp"), now)
+        assert throttle.is_blocked(await store.failure_state("u1", "totp"), last + 1)
+        await store.reset_failures("u1", "totp")
+        assert not throttle.is_blocked(await store.failure_state("u1", "totp"), last + 1)
     finally:
         await store.close()

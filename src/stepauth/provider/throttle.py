@@ -14,8 +14,15 @@ the per-IP limit and the audit (:mod:`stepauth.provider.interaction.outcome`):
 * **per IP address**: at most :data:`IP_LIMIT` failures per :data:`IP_WINDOW` seconds
   from one address, whatever the account — stops one client spraying many users. The
   counters are rows of the store's ``failures`` table (``user_id = "ip:<addr>"``,
-  ``factor_type = "ip:<window>"``) incremented by one atomic upsert, so every worker
-  process sees the same numbers (no process-local state).
+  ``factor_type = "ip:<window>"``), so every worker process sees the same numbers (no
+  process-local state).
+* **counted before verified** (fail closed): every attempt is counted by one atomic
+  statement *before* its factor is checked (``Store.claim_failure``), and refused
+  unchecked while a block is in force; the attempt that reaches a threshold holds a
+  block at once. Concurrent attempts therefore never get more than :data:`MAX_FAILURES`
+  verifications per block window (or :data:`IP_LIMIT` per address and window), each
+  threshold is crossed by one attempt only (one block, one alert), and blocks only ever
+  grow (``Store.raise_blocked_until``). A success gives its per-address count back.
 * **one generic message** (Art. 4(3)(a), PSD2-05): :data:`GENERIC_FAILURE` never says
   which factor failed, nor that an account is blocked.
 
@@ -45,12 +52,13 @@ __all__ = [
     "PERMANENT",
     "Lockout",
     "block_for",
+    "claim_attempt",
+    "claim_ip_attempt",
     "guarded",
-    "ip_throttled",
     "is_blocked",
-    "record_ip_failure",
     "register_failure",
     "register_success",
+    "release_ip_attempt",
     "user_alert",
 ]
 
@@ -70,15 +78,19 @@ Notify = Callable[[str, str], Awaitable[None]]
 
 
 class _FailureStore(Protocol):
-    async def record_failure(self, user_id: str, factor_type: str, *, now: float) -> int: ...
+    async def claim_failure(
+        self, user_id: str, factor_type: str, *, now: float, every: int, hold_until: float
+    ) -> int | None: ...
 
-    async def reset_failures(self, user_id: str, factor_type: str) -> None: ...
+    async def raise_blocked_until(self, user_id: str, factor_type: str, until: float) -> None: ...
+
+    async def release_failure(self, user_id: str, factor_type: str) -> None: ...
+
+    async def settle_failures(
+        self, user_id: str, factor_type: str, *, keep_from: float
+    ) -> None: ...
 
     async def failure_state(self, user_id: str, factor_type: str) -> FailureState: ...
-
-    async def set_blocked_until(
-        self, user_id: str, factor_type: str, until: float | None
-    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -108,26 +120,43 @@ def is_blocked(state: FailureState, now: float) -> bool:
     return state.blocked_until is not None and state.blocked_until > now
 
 
+async def claim_attempt(
+    store: _FailureStore, user_id: str, factor_type: str, *, now: float
+) -> int | None:
+    """Count one attempt before it is verified (one atomic statement).
+
+    Returns its number in the series of consecutive failures, or ``None`` while a block
+    is in force (nothing counted). The attempt numbered at a threshold holds the
+    shortest block at once, so no other attempt is counted until it is settled: at most
+    :data:`MAX_FAILURES` verifications per block window, however many arrive together.
+    """
+    return await store.claim_failure(
+        user_id, factor_type, now=now, every=MAX_FAILURES, hold_until=now + BLOCK_DELAYS[0]
+    )
+
+
 async def register_failure(
     store: _FailureStore,
     user_id: str,
     factor_type: str,
     *,
+    count: int,
     now: float,
     notify: Notify | None = None,
 ) -> Lockout:
-    """Count one failure atomically; start a (growing) block every :data:`MAX_FAILURES`.
+    """Settle the failed attempt ``count`` (:func:`claim_attempt`): at a threshold, block.
 
+    Each threshold is crossed by exactly one attempt, so each block (and its alert) is
+    set once; a block only ever grows (a permanent one is never shortened).
     ``notify(user_id, message)`` alerts the user at each block, and says so before the
     block that would be permanent.
     """
-    count = await store.record_failure(user_id, factor_type, now=now)
     delay = block_for(count)
     if delay is None:
         return Lockout(count=count)
     permanent = delay == float("inf")
     until = PERMANENT if permanent else now + delay
-    await store.set_blocked_until(user_id, factor_type, until)
+    await store.raise_blocked_until(user_id, factor_type, until)
     if notify is not None:
         if permanent:
             message = (
@@ -146,28 +175,32 @@ async def register_failure(
 
 
 async def register_success(store: _FailureStore, user_id: str, factor_type: str) -> None:
-    """A verified factor: forget the consecutive failures of that type."""
-    await store.reset_failures(user_id, factor_type)
+    """A verified factor: forget the consecutive failures of that type and any temporary
+    block; a permanent block stays until an operator unlocks it."""
+    await store.settle_failures(user_id, factor_type, keep_from=PERMANENT)
 
 
 def _ip_key(ip: str, now: float) -> tuple[str, str]:
     return f"ip:{ip}"[:64], f"ip:{int(now // IP_WINDOW)}"
 
 
-async def record_ip_failure(store: _FailureStore, ip: str | None, *, now: float) -> int:
-    """Count one failure from ``ip`` in the current window (atomic upsert)."""
+async def claim_ip_attempt(store: _FailureStore, ip: str | None, *, now: float) -> bool:
+    """Count one attempt from ``ip`` before it is verified; ``False`` (nothing counted)
+    once :data:`IP_LIMIT` attempts of the current window are failures or in flight."""
     if not ip:
-        return 0
+        return True
     user, window = _ip_key(ip, now)
-    return await store.record_failure(user, window, now=now)
+    end = (int(now // IP_WINDOW) + 1) * float(IP_WINDOW)
+    claimed = await store.claim_failure(user, window, now=now, every=IP_LIMIT, hold_until=end)
+    return claimed is not None
 
 
-async def ip_throttled(store: _FailureStore, ip: str | None, *, now: float) -> bool:
-    """``True`` once ``ip`` reached :data:`IP_LIMIT` failures in the current window."""
+async def release_ip_attempt(store: _FailureStore, ip: str | None, *, now: float) -> None:
+    """Give back the attempt counted by :func:`claim_ip_attempt` (it was no failure)."""
     if not ip:
-        return False
+        return
     user, window = _ip_key(ip, now)
-    return (await store.failure_state(user, window)).count >= IP_LIMIT
+    await store.release_failure(user, window)
 
 
 def user_alert(state: ProviderState) -> Notify:
@@ -190,25 +223,32 @@ async def guarded(
 ) -> Verified:
     """Run ``check`` under the lockout of ``user`` (default: the attempt's user).
 
-    Refused while blocked, even when right; ``None`` (or a verification of anyone else)
-    counts a failure (:func:`register_failure`, the user alerted at each block); a
-    success resets the count and stamps the factor's last use. Every refusal carries
+    The attempt is counted before ``check`` runs (:func:`claim_attempt`, fail closed):
+    refused while blocked, even when right, and ``check`` is then never run. ``None``
+    (or a verification of anyone else) leaves it counted as a failure
+    (:func:`register_failure`, the user alerted at each block); a success resets the
+    count and stamps the factor's last use. Every refusal carries
     :data:`GENERIC_FAILURE` and the id of the account it was counted against.
     """
     who = user if user is not None else attempt.user
     if who is None:
         raise FactorRejected(GENERIC_FAILURE)
     store: Any = attempt.state.store
-    if is_blocked(await store.failure_state(who.id, factor_type), attempt.now):
+    count = await claim_attempt(store, who.id, factor_type, now=attempt.now)
+    if count is None:
         raise FactorRejected(GENERIC_FAILURE, locked=True, user_id=who.id)
-    verified = await check()
+    alert = notify if notify is not None else user_alert(attempt.state)
+    try:
+        verified = await check()
+    except Exception:
+        # an attempt that could not be verified stays counted, and blocks at a threshold
+        await register_failure(
+            store, who.id, factor_type, count=count, now=attempt.now, notify=alert
+        )
+        raise
     if verified is None or verified.user.id != who.id:
         lockout = await register_failure(
-            store,
-            who.id,
-            factor_type,
-            now=attempt.now,
-            notify=notify if notify is not None else user_alert(attempt.state),
+            store, who.id, factor_type, count=count, now=attempt.now, notify=alert
         )
         raise FactorRejected(GENERIC_FAILURE, locked=lockout.blocked, user_id=who.id)
     await register_success(store, who.id, factor_type)

@@ -342,6 +342,29 @@ class Store(Protocol):
         self, user_id: str, factor_type: str, until: float | None
     ) -> None: ...
 
+    async def claim_failure(
+        self, user_id: str, factor_type: str, *, now: float, every: int, hold_until: float
+    ) -> int | None:
+        """Count one attempt before it is verified, in one atomic statement.
+
+        ``None`` (nothing counted) while a block is in force (``blocked_until > now``);
+        else the new count. The attempt that makes the count a multiple of ``every``
+        also blocks until ``hold_until``, so no other is counted while it is settled.
+        """
+        ...
+
+    async def raise_blocked_until(self, user_id: str, factor_type: str, until: float) -> None:
+        """Block until ``until`` unless a longer block is in force (never shortens one)."""
+        ...
+
+    async def release_failure(self, user_id: str, factor_type: str) -> None:
+        """Give back one counted attempt (it succeeded) and lift the block it reached."""
+        ...
+
+    async def settle_failures(self, user_id: str, factor_type: str, *, keep_from: float) -> None:
+        """A success: forget the count and any block ending before ``keep_from``."""
+        ...
+
     # audit
     async def append_audit(self, event: Mapping[str, Any], *, now: float) -> None: ...
 

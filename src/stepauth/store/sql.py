@@ -328,6 +328,7 @@ class SQLStore:
         self.sync_engine = sync_engine
         self.dialect = (async_engine or sync_engine).dialect.name  # type: ignore[union-attr]
         self._upserts = stmts.upserts(self.dialect)
+        self._claims = stmts.failure_claims(self.dialect)
         self._executor = (
             ThreadPoolExecutor(threads, thread_name_prefix="stepauth-sqlite")
             if sync_engine is not None
@@ -895,6 +896,32 @@ class SQLStore:
         }
         stmt = self._upserts.set_blocked_until
         await self._write(lambda conn: conn.execute(stmt, params))
+
+    async def claim_failure(
+        self, user_id: str, factor_type: str, *, now: float, every: int, hold_until: float
+    ) -> int | None:
+        params = {
+            "b_user": user_id,
+            "b_type": factor_type,
+            "b_now": float(now),
+            "b_every": int(every),
+            "b_hold": float(hold_until),
+            "b_first": float(hold_until) if every == 1 else None,
+        }
+        row = await self._first(self._claims.claim, params, write=True)
+        return None if row is None else int(row.claimed)
+
+    async def raise_blocked_until(self, user_id: str, factor_type: str, until: float) -> None:
+        params = {"b_user": user_id, "b_type": factor_type, "b_hold": float(until)}
+        await self._execute(self._claims.raise_block, params, write=True)
+
+    async def release_failure(self, user_id: str, factor_type: str) -> None:
+        params = {"b_user": user_id, "b_type": factor_type}
+        await self._execute(self._claims.release, params, write=True)
+
+    async def settle_failures(self, user_id: str, factor_type: str, *, keep_from: float) -> None:
+        params = {"b_user": user_id, "b_type": factor_type, "b_hold": float(keep_from)}
+        await self._execute(self._claims.settle, params, write=True)
 
     # -- audit ---------------------------------------------------------------------------
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Float,
+    Integer,
     String,
     Text,
     and_,
@@ -21,6 +23,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    null,
     or_,
     select,
     true,
@@ -39,7 +42,7 @@ from stepauth.store.schema import (
     users,
 )
 
-__all__ = ["Upserts", "upserts"]
+__all__ = ["FailureClaims", "Upserts", "failure_claims", "upserts"]
 
 _kind: BindParameter[Any] = bindparam("b_kind")
 _key: BindParameter[Any] = bindparam("b_key")
@@ -228,3 +231,68 @@ def upserts(dialect: str) -> Upserts:
         where=factor_counters.c.value < advance.excluded.value,
     ).returning(factor_counters.c.value)
     return Upserts(put_item, add_item, record_failure, set_blocked_until, advance_counter)
+
+
+@dataclass(frozen=True, slots=True)
+class FailureClaims:
+    """The lockout's conditional counters: each one atomic statement."""
+
+    claim: Any
+    raise_block: Any
+    release: Any
+    settle: Any
+
+
+def failure_claims(dialect: str) -> FailureClaims:
+    """Statements that count an attempt before it is verified (PSD2 RTS Art. 4(3)(b))."""
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    user = bindparam("b_user", type_=String)
+    kind = bindparam("b_type", type_=String)
+    now = bindparam("b_now", type_=Float)
+    hold = bindparam("b_hold", type_=Float)
+    every = bindparam("b_every", type_=Integer)
+    row = and_(failures.c.user_id == user, failures.c.factor_type == kind)
+
+    # count one attempt unless a block is in force; the attempt that reaches a multiple of
+    # b_every blocks until b_hold (no row returned: refused, nothing counted)
+    first = make(failures).values(
+        user_id=user,
+        factor_type=kind,
+        count=1,
+        blocked_until=bindparam("b_first", type_=Float),
+        last_failure_at=now,
+    )
+    counted = failures.c.count + 1
+    claim = first.on_conflict_do_update(
+        index_elements=["user_id", "factor_type"],
+        set_={
+            "count": counted,
+            "last_failure_at": now,
+            "blocked_until": case((counted % every == 0, hold), else_=null()),
+        },
+        where=or_(failures.c.blocked_until.is_(None), failures.c.blocked_until <= now),
+    ).returning(failures.c.count.label("claimed"))
+
+    # a block only ever grows (a later, shorter one never replaces it)
+    blocked = make(failures).values(
+        user_id=user, factor_type=kind, count=0, blocked_until=hold, last_failure_at=None
+    )
+    raise_block = blocked.on_conflict_do_update(
+        index_elements=["user_id", "factor_type"],
+        set_={"blocked_until": blocked.excluded.blocked_until},
+        where=or_(
+            failures.c.blocked_until.is_(None),
+            failures.c.blocked_until < blocked.excluded.blocked_until,
+        ),
+    )
+    # give back one counted attempt (it succeeded), lifting the block it reached
+    release = (
+        update(failures)
+        .where(row, failures.c.count > 0)
+        .values(count=failures.c.count - 1, blocked_until=None)
+    )
+    # a success: forget the count and any block shorter than b_hold (kept: a longer one)
+    settle = delete(failures).where(
+        row, or_(failures.c.blocked_until.is_(None), failures.c.blocked_until < hold)
+    )
+    return FailureClaims(claim, raise_block, release, settle)

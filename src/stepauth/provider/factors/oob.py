@@ -24,7 +24,8 @@ removed, a sign-in block) the same way.
 The interaction plug-in (:data:`plugin`, label **One-time code**) is a restricted
 factor listed after the passkey and the authenticator app (``FACTOR_MODULES`` order).
 Submitting its form with an empty code is the "send code" action: a new code is sent
-(at most :data:`SENDS_PER_WINDOW` per user every 10 minutes) and its challenge id kept
+(at most :data:`SENDS_PER_WINDOW` per user every 10 minutes, none while the user's OOB
+factor is blocked) and its challenge id kept
 server-side for this interaction; submitting a code verifies it under the lockout of
 :mod:`stepauth.provider.throttle` (factor type ``oob``), which a new code never resets.
 """
@@ -290,13 +291,16 @@ class OobFactor(RecordFactor):
         return await guarded(attempt, self.kind, check)
 
     async def _send(self, attempt: Attempt, user: User, factor: Factor, pending_key: str) -> None:
-        from stepauth.provider.throttle import GENERIC_FAILURE
+        from stepauth.provider.throttle import GENERIC_FAILURE, is_blocked
 
         store = attempt.state.store
+        if is_blocked(await store.failure_state(user.id, self.kind), attempt.now):
+            # no code for a blocked factor (it could not be used; SMS pumping)
+            raise FactorRejected(GENERIC_FAILURE, locked=True, user_id=user.id)
         window = f"send:{int(attempt.now // CODE_TTL)}"
         sent = await store.record_failure(f"oob:{user.id}"[:64], window, now=attempt.now)
         if sent > SENDS_PER_WINDOW:
-            raise FactorRejected(GENERIC_FAILURE, locked=True)
+            raise FactorRejected(GENERIC_FAILURE, locked=True, user_id=user.id)
         channel = str(factor.data.get("channel", "sms"))
         challenge = await send_code(
             store,

@@ -2,12 +2,14 @@
 
 The interaction pages (``/interaction/{uid}``) and ``/account/reauth`` both:
 
-* refuse a submission from an address over the per-IP limit
-  (:func:`stepauth.provider.throttle.ip_throttled`) with the one generic message and
-  HTTP 429, audited as ``throttled``;
-* count every failure against the address (:func:`~stepauth.provider.throttle.record_ip_failure`)
-  except the "send me a code" action of the OOB plug-in, and audit it (``failure``,
-  ``locked``, ``code_sent``) with the account it was counted against;
+* count every submission against the address *before* it is verified
+  (:func:`stepauth.provider.throttle.claim_ip_attempt`, one atomic statement), and refuse
+  one over the per-IP limit with the one generic message and HTTP 429, audited as
+  ``throttled`` — concurrent submissions never get past the limit;
+* keep a failure counted, give the count back for a success and for the "send me a
+  code" action of the OOB plug-in (:func:`~stepauth.provider.throttle.release_ip_attempt`),
+  and audit it (``failure``, ``locked``, ``code_sent``) with the account it was
+  counted against;
 * audit every success as an attempt and as a step-up with the acr of the session
   before and after the new event (ASVS 5.0 16.3.1; issue 4 §8).
 
@@ -18,14 +20,14 @@ RFC 8176 methods and the credential id, never a submitted value.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from stepauth import audit
 from stepauth.assurance import AuthEvent, assess
 from stepauth.provider.factors.base import FactorRejected, Verified
 from stepauth.provider.factors.oob import CODE_SENT
-from stepauth.provider.throttle import GENERIC_FAILURE, ip_throttled, record_ip_failure
+from stepauth.provider.throttle import GENERIC_FAILURE, claim_ip_attempt, release_ip_attempt
 
 if TYPE_CHECKING:
     from stepauth.errors import FactorError
@@ -51,7 +53,7 @@ class Refusal:
     locked: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass
 class Submission:
     """One submitted factor form: where from, which factor, why it was asked."""
 
@@ -61,6 +63,19 @@ class Submission:
     now: float
     reason: Sequence[str] | str | None
     client_id: str | None = None
+    #: Counted against the address (by :meth:`throttled`), not yet settled.
+    counted: bool = field(default=False, init=False)
+
+    async def _count(self) -> bool:
+        if self.counted:
+            return True
+        self.counted = await claim_ip_attempt(self.state.store, self.client.ip, now=self.now)
+        return self.counted
+
+    async def _give_back(self) -> None:
+        if self.counted:
+            self.counted = False
+            await release_ip_attempt(self.state.store, self.client.ip, now=self.now)
 
     async def _attempt(self, result: str, user_id: str | None, **fields: Any) -> None:
         await audit.attempt(
@@ -76,8 +91,9 @@ class Submission:
         )
 
     async def throttled(self, user_id: str | None) -> Refusal | None:
-        """A :class:`Refusal` (HTTP 429, audited) when the address is over the limit."""
-        if not await ip_throttled(self.state.store, self.client.ip, now=self.now):
+        """Count the submission against the address before it is verified; a
+        :class:`Refusal` (HTTP 429, audited, nothing counted) when over the limit."""
+        if await self._count():
             return None
         await self._attempt("throttled", user_id)
         return Refusal(GENERIC_FAILURE, 429)
@@ -87,9 +103,11 @@ class Submission:
         rejected = exc if isinstance(exc, FactorRejected) else FactorRejected(GENERIC_FAILURE)
         counted = rejected.user_id or user_id
         if rejected.description == CODE_SENT:
+            await self._give_back()
             await self._attempt("code_sent", counted)
             return Refusal(CODE_SENT, 200)
-        await record_ip_failure(self.state.store, self.client.ip, now=self.now)
+        await self._count()  # counted already, unless the page did not ask throttled()
+        self.counted = False  # a failure stays counted
         await self._attempt("locked" if rejected.locked else "failure", counted)
         return Refusal(GENERIC_FAILURE, 400, locked=rejected.locked)
 
@@ -101,6 +119,7 @@ class Submission:
         after: Sequence[Mapping[str, Any]],
     ) -> None:
         """Audit a success: the attempt, and the step-up from ``before`` to ``after``."""
+        await self._give_back()
         method = list(verified.event.methods)
         user_id = verified.user.id
         await self._attempt("success", user_id, method=method, credential=verified.factor_id)

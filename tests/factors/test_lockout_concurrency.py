@@ -20,6 +20,7 @@ import pytest
 from stepauth import audit
 from stepauth.provider import throttle
 from stepauth.provider.factors.base import Attempt, FactorRejected, Verified
+from stepauth.provider.factors.oob import CODE_SENT
 from stepauth.provider.interaction.outcome import Submission
 
 NOW = 1_800_000_000.0
@@ -274,8 +275,6 @@ def _codes_sent() -> int:
 async def test_no_code_is_sent_to_a_blocked_oob_factor(store: Any) -> None:
     """NIST-19 / PSD2-06: while the OOB factor is blocked, "send me a code" sends nothing
     (no SMS pumping of a blocked account) and answers with the generic message."""
-    from stepauth.provider.factors.oob import CODE_SENT
-
     user, state = await _oob_user(store, "erin")
     assert (await _send(store, state, user, NOW)).description == CODE_SENT
     assert _codes_sent() == 1
@@ -291,7 +290,7 @@ async def test_no_code_is_sent_to_a_blocked_oob_factor(store: Any) -> None:
 async def test_concurrent_code_requests_are_rate_limited(store: Any) -> None:
     """NIST-19 (SMS pumping): 50 concurrent "send me a code" requests send at most
     SENDS_PER_WINDOW codes per 10 minutes; the next window allows more."""
-    from stepauth.provider.factors.oob import CODE_SENT, CODE_TTL, SENDS_PER_WINDOW
+    from stepauth.provider.factors.oob import CODE_TTL, SENDS_PER_WINDOW
 
     user, state = await _oob_user(store, "frank")
     results = await asyncio.gather(*(_send(store, state, user, NOW) for _ in range(BURST)))
@@ -300,3 +299,33 @@ async def test_concurrent_code_requests_are_rate_limited(store: Any) -> None:
     assert _codes_sent() == SENDS_PER_WINDOW
     later = (NOW // CODE_TTL + 1) * CODE_TTL
     assert (await _send(store, state, user, later)).description == CODE_SENT
+
+
+async def test_a_success_gives_its_address_slot_back(
+    any_store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Per-IP limit: only failures stay counted; a success or a code sent gives back the
+    slot it held, so one address's successes never throttle it."""
+    monkeypatch.setattr(throttle, "IP_LIMIT", 3)
+    client = audit.Client(ip="203.0.113.5", user_agent="ok")
+    state = SimpleNamespace(store=any_store)
+
+    def submission() -> Submission:
+        return Submission(state=state, client=client, factor="password", now=NOW, reason=None)  # type: ignore[arg-type]
+
+    user = SimpleNamespace(id="u1")
+    verified = SimpleNamespace(user=user, event=SimpleNamespace(methods=("pwd",)), factor_id=None)
+    for _ in range(throttle.IP_LIMIT * 3):
+        sub = submission()
+        assert await sub.throttled("u1") is None
+        await sub.verified(verified, before=[], after=[])  # type: ignore[arg-type]
+        sub = submission()
+        assert await sub.throttled("u1") is None
+        await sub.refused(FactorRejected(CODE_SENT), "u1")
+    for _ in range(throttle.IP_LIMIT):
+        sub = submission()
+        assert await sub.throttled("u1") is None
+        await sub.refused(FactorRejected(throttle.GENERIC_FAILURE), "u1")
+    refusal = await submission().throttled("u1")
+    assert refusal is not None
+    assert refusal.status_code == 429

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from stepauth.provider import throttle
 from stepauth.provider.factors import totp
 from stepauth.provider.factors.oob import read_outbox
 from stepauth.store import open_store
-from tests.account.conftest import error_of, outbox, reauth, sign_in
+from tests.account.conftest import error_of, field, outbox, reauth, sign_in
 from tests.conformance.harness import PASSWORD, USERNAME, Provider
 
 
@@ -170,3 +171,40 @@ async def test_growing_blocks_then_permanent_with_warning(tmp_path: Path) -> Non
         assert not throttle.is_blocked(await store.failure_state("u1", "totp"), last + 1)
     finally:
         await store.close()
+
+
+async def test_concurrent_wrong_codes_through_the_page_count_five(provider: Provider) -> None:
+    """PSD2-06 / NIST-15 through /account/reauth: 50 concurrent wrong TOTP codes are counted
+    five times (one first-level block, one alert); the rest are refused unverified."""
+    user = await sign_in(provider)
+    params = await _enrol_totp(provider, user.id)
+    provider.clock.advance(301)
+    page = await provider.browser.get("/account/reauth", params={"next": "/account"})
+    form = {"csrf": field(page.text, "csrf"), "factor": "totp"}
+    wrong = _wrong(params, provider.clock())
+    responses = await asyncio.gather(
+        *(
+            provider.browser.post("/account/reauth?next=/account", data={**form, "code": wrong})
+            for _ in range(50)
+        )
+    )
+    # refusals of the blocked account count against the address too (HTTP 429 past IP_LIMIT)
+    assert {r.status_code for r in responses} <= {400, 429}
+    assert {error_of(r.text) for r in responses} == {throttle.GENERIC_FAILURE}
+    state = await provider.store.failure_state(user.id, "totp")
+    assert state.count == throttle.MAX_FAILURES
+    assert state.blocked_until == provider.clock() + throttle.BLOCK_DELAYS[0]
+    assert sum("paused" in m for m in outbox()) == 1
+
+
+async def test_no_code_is_sent_while_the_oob_factor_is_blocked(provider: Provider) -> None:
+    """SMS pumping: "send me a code" for a blocked OOB factor sends nothing, and the page
+    says only the generic message."""
+    user = await sign_in(provider)
+    await provider.store.add_factor(
+        user.id, "oob", {"channel": "sms", "to": "+15550100"}, label="mobile", now=provider.clock()
+    )
+    await provider.store.set_blocked_until(user.id, "oob", provider.clock() + 600)
+    refused = await reauth(provider.browser, "oob", expect=400, oob_code="")
+    assert error_of(refused.text) == throttle.GENERIC_FAILURE
+    assert not [m for m in read_outbox() if m["to"] == "+15550100"]

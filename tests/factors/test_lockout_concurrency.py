@@ -83,6 +83,14 @@ class Guesses:
         return list(await asyncio.gather(*(self.one(now) for _ in range(n))))
 
 
+async def _running(started: asyncio.Event, task: asyncio.Task[Any]) -> None:
+    """Wait until ``task`` is inside its verification (it must not end before)."""
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    assert started.is_set(), "the attempt was refused before its verification ran"
+
+
 async def test_concurrent_wrong_guesses_verify_at_most_five(any_store: Any) -> None:
     """PSD2-06 / NIST-15: 50 concurrent wrong guesses: five verified, first-level block."""
     user = await any_store.create_user("alice", None)
@@ -148,14 +156,15 @@ async def test_permanent_block_is_not_shortened_by_a_late_lower_block(any_store:
 
     slow_one = asyncio.create_task(guesses.one(now, slow))
     try:
-        await started.wait()
+        await _running(started, slow_one)
         later = now + throttle.BLOCK_DELAYS[0] + 1  # the slow attempt's own hold has lapsed
         await guesses.burst(later)
         state = await any_store.failure_state(user.id, "totp")
         assert state.blocked_until == throttle.PERMANENT
     finally:
         release.set()
-        await slow_one
+        if started.is_set():
+            await slow_one
     state = await any_store.failure_state(user.id, "totp")
     assert state.blocked_until == throttle.PERMANENT
     assert guesses.checked == (len(throttle.BLOCK_DELAYS) + 1) * throttle.MAX_FAILURES
@@ -187,13 +196,14 @@ async def test_a_success_in_flight_keeps_a_permanent_block(any_store: Any) -> No
     )
     success = asyncio.create_task(throttle.guarded(attempt, "totp", right, notify=guesses.notify))
     try:
-        await started.wait()
+        await _running(started, success)
         await guesses.burst(now)
         state = await any_store.failure_state(user.id, "totp")
         assert state.blocked_until == throttle.PERMANENT
     finally:
         release.set()
-        await success
+        if started.is_set():
+            await success
     assert (await any_store.failure_state(user.id, "totp")).blocked_until == throttle.PERMANENT
 
 

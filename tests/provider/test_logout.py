@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlalchemy import Connection, text
 
+from stepauth.provider.sessions import revoke_session
 from tests.conformance.harness import (
     CONFIDENTIAL,
     LOGOUT_REDIRECT_URI,
@@ -209,3 +212,34 @@ async def test_confirmed_logout_revokes_the_session_refresh_token(provider: Prov
     refreshed = await _refresh(provider, str(body["refresh_token"]))
     assert refreshed["error"] == "invalid_grant"
     assert (await provider.introspect(str(body["refresh_token"]))) == {"active": False}
+
+
+async def test_refresh_in_flight_when_the_session_ends_hands_out_nothing(
+    provider: Provider,
+) -> None:
+    """A refresh that took its token just before the logout revoked the session's items,
+    and stores its new tokens only after it: it answers invalid_grant, and nothing it
+    stored stays live (ASVS 3.3.1: no token outlives the logout)."""
+    body, claims = await provider.login_and_exchange(scope="openid offline_access")
+    sid = str(claims["sid"])
+    store = provider.store
+    put = store.put
+
+    async def put_after_logout(kind: str, key: str, payload: Any, **kwargs: Any) -> None:
+        if kind == "refresh_token":  # the logout lands between the take and this store
+            store.put = put
+            await revoke_session(provider.state, sid)
+        await put(kind, key, payload, **kwargs)
+
+    store.put = put_after_logout
+    refreshed = await _refresh(provider, str(body["refresh_token"]))
+    assert (refreshed["status"], refreshed["error"]) == (400, "invalid_grant")
+
+    def live(conn: Connection) -> int:
+        query = text(
+            "SELECT count(*) FROM items WHERE sid = :sid AND NOT revoked"
+            " AND kind IN ('refresh_token', 'access_token')"
+        )
+        return int(conn.execute(query, {"sid": sid}).scalar_one())
+
+    assert await store.run_sync(live) == 0

@@ -31,7 +31,12 @@ from starlette.routing import BaseRoute, Route
 from stepauth.provider.authorize.context import find_client
 from stepauth.provider.client_auth import single_params
 from stepauth.provider.errors import InvalidRequest, InvalidToken
-from stepauth.provider.sessions import clear_session_cookie, load_session, sid_for
+from stepauth.provider.sessions import (
+    clear_session_cookie,
+    load_session,
+    revoke_session,
+    sid_for,
+)
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.provider.tokens import verify_own_jwt
 
@@ -101,7 +106,7 @@ def _page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
 async def _end_session(state: ProviderState, session_id: str, sid: str | None) -> None:
     """Revoke what the session issued, then delete it (revoking first: a failure leaves
     the user signed in with nothing usable rather than signed out with live tokens)."""
-    await state.store.revoke_session_items(sid or sid_for(session_id))
+    await revoke_session(state, sid or sid_for(session_id))
     await state.store.delete_session(session_id)
 
 

@@ -12,6 +12,11 @@
   across id rotations (so tokens before and after a step-up name one session), and the
   tag under which the session's codes and tokens are revoked at logout. ``sid_for`` (a
   digest of the id) stands in for sessions stored before ``sid`` existed.
+* Ending a session (:func:`revoke_session`) first records the ``sid`` as ended for
+  :data:`ENDED_SID_TTL` seconds, then revokes its items. The token endpoint checks that
+  record after it stored what it issues (:func:`session_ended`), so a refresh or code
+  exchange in flight while the session ends cannot leave a live token behind: either its
+  items existed before the revocation (revoked), or it sees the record (refused).
 """
 
 from __future__ import annotations
@@ -29,16 +34,24 @@ if TYPE_CHECKING:
     from stepauth.store import Session, User
 
 __all__ = [
+    "ENDED_SID_KIND",
+    "ENDED_SID_TTL",
     "clear_session_cookie",
     "cookie_name",
     "load_session",
     "record_event",
+    "revoke_session",
+    "session_ended",
     "set_session_cookie",
     "sid_for",
     "touch_interval",
 ]
 
 COOKIE = "stepauth_session"
+#: Store kind of the record that a session ``sid`` has ended.
+ENDED_SID_KIND = "ended_sid"
+#: Seconds that record lives: longer than any code or request in flight at the end.
+ENDED_SID_TTL = 900.0
 
 
 def _https(state: ProviderState) -> bool:
@@ -133,3 +146,17 @@ async def record_event(
         idle_timeout=limits.idle_timeout,
         absolute_timeout=limits.absolute_timeout,
     )
+
+
+async def revoke_session(state: ProviderState, sid: str) -> None:
+    """Record ``sid`` as ended, then revoke every code and token issued under it."""
+    now = state.clock()
+    await state.store.put(ENDED_SID_KIND, sid, {}, expires_at=now + ENDED_SID_TTL)
+    await state.store.revoke_session_items(sid)
+
+
+async def session_ended(state: ProviderState, sid: str | None) -> bool:
+    """Whether the session ``sid`` ended within :data:`ENDED_SID_TTL` (see the module doc)."""
+    if not sid:
+        return False
+    return await state.store.get(ENDED_SID_KIND, sid, now=state.clock()) is not None

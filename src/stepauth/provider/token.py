@@ -46,6 +46,7 @@ from stepauth.provider.errors import (
     UnauthorizedClient,
     UnsupportedGrantType,
 )
+from stepauth.provider.sessions import session_ended
 from stepauth.provider.state import get_state
 from stepauth.provider.tokens import (
     Grant,
@@ -223,6 +224,11 @@ async def _issue(
     if "offline_access" in grant.scopes:
         # The refresh token keeps the full original grant, whatever this response narrowed.
         body["refresh_token"] = await issue_refresh_token(state, grant, now=now)
+    if await session_ended(state, grant.sid):
+        # The session ended while this request was in flight: what was just stored is
+        # revoked with the grant and nothing is handed out (see provider.sessions).
+        await state.store.revoke_grant(grant.grant_id)
+        raise InvalidGrant("the session of this grant has ended")
     if token_grant.authorization_details:
         # RFC 9396 §7: the details as granted, assigned to this access token.
         body["authorization_details"] = [dict(d) for d in token_grant.authorization_details]

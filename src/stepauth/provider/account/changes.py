@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from stepauth import audit
 from stepauth.provider.factors.oob import notify
+from stepauth.provider.sessions import revoke_session
 from stepauth.provider.state import ProviderState
 
 if TYPE_CHECKING:
@@ -99,7 +100,10 @@ async def end_other_sessions(
     state: ProviderState, session: Session, *, client: audit.Client
 ) -> int:
     """End every session of the user but ``session`` (ASVS 5.0 7.4.3); audited."""
-    ended = await state.store.delete_user_sessions(session.user_id, except_session_id=session.id)
+    sids = await state.store.end_user_sessions(session.user_id, except_session_id=session.id)
+    for sid in sids:  # and for requests in flight: the ended record, then revoke again
+        await revoke_session(state, sid)
+    ended = len(sids)
     await state.store.delete(OFFER_KIND, _offer_key(session))
     await audit.sessions_ended(
         state.store, now=state.clock(), user_id=session.user_id, client=client, count=ended

@@ -40,7 +40,8 @@ from stepauth.provider.factors.webauthn import (
     verify_registration,
 )
 from stepauth.provider.sessions import load_session
-from stepauth.provider.state import get_state
+from stepauth.provider.state import ProviderState, get_state
+from stepauth.store import Session, User
 
 __all__ = ["CHALLENGE_KIND", "CHALLENGE_TTL", "options", "register"]
 
@@ -61,7 +62,11 @@ async def _body(request: Request) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-async def options(request: Request) -> Response:
+async def _fresh_request(
+    request: Request,
+) -> tuple[ProviderState, dict[str, Any], Session, User, float] | Response:
+    """The JSON body of a CSRF-checked request from a session with a fresh step-up
+    (ASVS 5.0 7.5.1), or the 401 that sends the browser to re-authenticate."""
     state = get_state(request)
     body = await _body(request)
     check_csrf(state, request, str(body.get("csrf", "")))
@@ -69,10 +74,17 @@ async def options(request: Request) -> Response:
     now = state.clock()
     if loaded is None or not is_fresh(loaded[0].events, now=now):
         return JSONResponse({"reauth": reauth_url()}, status_code=401)
+    return state, body, loaded[0], loaded[1], now
+
+
+async def options(request: Request) -> Response:
+    checked = await _fresh_request(request)
+    if isinstance(checked, Response):
+        return checked
+    state, body, _, user, now = checked
     kind = str(body.get("type", "passkey"))
     if kind not in TYPES:
         return _error("unknown authenticator type")
-    user = loaded[1]
     existing = [
         f.credential_id
         for f in await state.store.list_factors(user.id)
@@ -106,14 +118,10 @@ async def options(request: Request) -> Response:
 
 
 async def register(request: Request) -> Response:
-    state = get_state(request)
-    body = await _body(request)
-    check_csrf(state, request, str(body.get("csrf", "")))
-    loaded = await load_session(request, state)
-    now = state.clock()
-    if loaded is None or not is_fresh(loaded[0].events, now=now):
-        return JSONResponse({"reauth": reauth_url()}, status_code=401)
-    user = loaded[1]
+    checked = await _fresh_request(request)
+    if isinstance(checked, Response):
+        return checked
+    state, body, session, user, now = checked
     consumed = await state.store.consume(CHALLENGE_KIND, str(body.get("ceremony", "")), now=now)
     payload = consumed.payload or {}
     if (
@@ -164,7 +172,7 @@ async def register(request: Request) -> Response:
         kind=kind,
         client=audit.client_of(request),
         credential=factor.id,
-        session=loaded[0],
+        session=session,
     )
     return JSONResponse({"ok": True, "redirect": "/account", "factor": factor.id})
 

@@ -206,13 +206,13 @@ async def _reuse(
     if record.get("sid") != _sid(loaded[0]):
         return None  # another session's prompt is never handed over
     txn, code = record.get("txn"), record.get("code")
-    uid, sealed = record.get("interaction"), record.get("browser")
-    browser = None
-    if isinstance(sealed, str):
-        browser = ctx.provider.keys.unseal(sealed, context=f"{PROMPT_KIND}|{key}")
     if isinstance(txn, str) and isinstance(code, str):
         return await _answer_again(ctx, request, loaded, txn, code)
-    if isinstance(uid, str) and isinstance(browser, str):
+    uid, sealed = record.get("interaction"), record.get("browser")
+    if not isinstance(uid, str) or not isinstance(sealed, str):
+        return None
+    browser = ctx.provider.keys.unseal(sealed, context=f"{PROMPT_KIND}|{key}")
+    if browser is not None:
         item = await ctx.provider.store.get("interaction", uid, now=now)
         if item is not None:
             return await _rebind(ctx, request, uid, dict(item.payload), browser)

@@ -116,7 +116,7 @@ def test_transfer_1250_is_shown_approved_and_executed_once(
         assert asked.status_code == 303
         shown, signed, page = step_up_with_passkey(ua, stack, asked, passkey)
         assert len(shown) == 1, "one prompt for one transaction"
-        assert "€1,250.00" in shown[0]
+        assert "EUR 1,250.00" in shown[0]
         assert "Jane Doe" in shown[0]
         details = json.loads(stack.pushed[-1]["authorization_details"])
         assert details[0]["instructedAmount"] == {"currency": "EUR", "amount": "1250.00"}

@@ -78,7 +78,7 @@ def test_passkey_journey(localhost_bank_stack: BankStack, chromium: Any) -> None
     page.get_by_role("button", name="Send").click()
     page.wait_for_url(f"{stack.issuer}/**")
     approving = page.locator("section[aria-labelledby=details-heading]").inner_text()
-    assert "€1,250.00" in approving
+    assert "EUR 1,250.00" in approving
     assert "Jane Doe" in approving
     _use_passkey(page, stack)
     _confirm(page, stack)

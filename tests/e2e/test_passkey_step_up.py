@@ -379,7 +379,7 @@ def test_passkey_step_up_in_chromium(served: Served, chromium: Any) -> None:
     verifier, url = rp.push(PAYMENT, acr_values=PHR)
     page.goto(url)
     approving = page.locator("section[aria-labelledby=details-heading]")
-    assert "€1,250.00" in approving.inner_text()
+    assert "EUR 1,250.00" in approving.inner_text()
     assert "Merchant A" in approving.inner_text()
     assert "DE02100100109307118603" not in page.content()
     back = rp.follow(page.get_by_role("button", name="Use passkey").click)

@@ -8,7 +8,9 @@ A payment pushed with PAR is shown from the Provider's own copy, the passkey sig
 from __future__ import annotations
 
 import hashlib
+import html
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -104,10 +106,9 @@ async def test_challenge_is_the_hash_of_nonce_and_canonical_details(provider: Pr
     shown = await open_interaction(provider.browser, front(request_uri))
     assert "binding_required" in shown.reasons()
     assert shown.kinds() == ["webauthn"]
-    assert "€1,250.00" in shown.text
+    assert "EUR 1,250.00" in shown.text
     assert "Merchant A" in shown.text
-    assert "DE02100100109307118603" not in shown.text  # masked IBAN
-    assert "8603" in shown.text
+    assert "DE02 1001 0010 9307 1186 03" in shown.text  # the full account, never masked
 
     options = await passkey_options(provider.browser, shown)
     challenge = unb64url(options["challenge"])
@@ -176,7 +177,7 @@ async def test_front_channel_details_refused_for_par_required_client(provider: P
     _, request_uri = await push_details(provider, PAYMENT)
     mixed = {**front(request_uri), "authorization_details": json.dumps(altered)}
     shown = await open_interaction(provider.browser, mixed)
-    assert "€1,250.00" in shown.text
+    assert "EUR 1,250.00" in shown.text
     assert "9,250.00" not in shown.text
 
 
@@ -255,3 +256,63 @@ def test_login_policy_binding_is_met_by_the_approval_only() -> None:
     assert decide(approval_required=False) == ("binding_unavailable",)
     assert "binding_unavailable" in decide(approval_required=False, events=[pwd])
     assert decide(binding=False, before=None) == ()
+
+
+def _approving(shown_html: str) -> str:
+    """The "You are approving" section as a reader sees it: tags dropped, entities
+    decoded, every run of whitespace one space (as the browser lays it out)."""
+    section = re.search(
+        r'<section aria-labelledby="details-heading">(.*?)</section>', shown_html, re.S
+    )
+    assert section is not None, "the page shows no details"
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", section.group(1)))).strip()
+
+
+def _payment(iban: str, name: str, amount: str = "9000.00") -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "payment_initiation",
+            "actions": ["initiate"],
+            "locations": ["https://bank.example/payments"],
+            "instructedAmount": {"currency": "EUR", "amount": amount},
+            "creditorName": name,
+            "creditorAccount": {"iban": iban},
+        }
+    ]
+
+
+async def test_payee_account_ending_like_another_is_shown_in_full(provider: Provider) -> None:
+    """PSD2 RTS Art. 5(1)(a): an attacker's account that shares the country and last four
+    characters with the payer's payee rendered the same masked (``DE•• •••• 8603``); the
+    page now shows the full IBAN, the amount with its code and the RFC 9396 §2.2 fields."""
+    await _signed_in(provider)
+    pages = []
+    for iban in ("DE02100100109307118603", "DE44999999999999998603"):
+        _, request_uri = await push_details(provider, _payment(iban, "Jane Doe"))
+        pages.append(
+            _approving((await open_interaction(provider.browser, front(request_uri))).text)
+        )
+    assert "Payee account DE02 1001 0010 9307 1186 03" in pages[0]
+    assert "Payee account DE44 9999 9999 9999 9986 03" in pages[1]
+    for shown in pages:
+        assert "Amount EUR 9,000.00" in shown
+        assert "Actions initiate" in shown
+        assert "Locations https://bank.example/payments" in shown
+    assert pages[0] != pages[1]
+
+
+async def test_payee_name_with_look_alike_whitespace_reads_differently(provider: Provider) -> None:
+    """A payee named with a no-break space (or two spaces) would look exactly like the
+    genuine payee once the browser lays the page out; the page spells it out."""
+    await _signed_in(provider)
+    iban = "DE02100100109307118603"
+    shown = []
+    for name in ("Jane Doe", "Jane\u00a0Doe", "Jane  Doe"):
+        _, request_uri = await push_details(provider, _payment(iban, name))
+        shown.append(
+            _approving((await open_interaction(provider.browser, front(request_uri))).text)
+        )
+    assert "Payee Jane Doe " in shown[0]
+    assert "Payee Jane⟨U+00A0⟩Doe" in shown[1]
+    assert "Payee Jane⟨U+0020⟩⟨U+0020⟩Doe" in shown[2]
+    assert len(set(shown)) == 3

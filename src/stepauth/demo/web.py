@@ -37,7 +37,9 @@ __all__ = [
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.filters["money"] = lambda v: format_money({"currency": "EUR", "amount": str(v)})
+templates.env.filters["money"] = lambda v: format_money(
+    {"currency": "EUR", "amount": str(v)}, symbol=True
+)
 templates.env.filters["mask_iban"] = mask_iban
 
 

@@ -21,7 +21,7 @@ from stepauth.rar.jcs import canonical_json
 from stepauth.rar.match import match_details
 from stepauth.rar.registry import Registry, default_registry
 from stepauth.rar.schema import Field, TypeSchema
-from stepauth.rar.summary import format_money, render_summary
+from stepauth.rar.summary import format_iban, format_money, render_summary, visible_text
 from stepauth.rar.values import mask_iban, normalise_iban
 
 __all__ = [
@@ -33,10 +33,12 @@ __all__ = [
     "TypeSchema",
     "canonical_json",
     "default_registry",
+    "format_iban",
     "format_money",
     "mask_iban",
     "match_details",
     "normalise_iban",
     "render_summary",
     "transaction_challenge",
+    "visible_text",
 ]

@@ -1,13 +1,25 @@
-"""What the payer sees on the step-up page (PSD2 RTS Art. 5(1)(a), 5(2)(b); STANDARDS G-10).
+"""What the payer sees on the step-up page (PSD2 RTS Art. 5(1)(a), 5(2)(b); RFC 9396 §2.2).
 
 ``render_summary(detail)`` turns one validated entry into ``(label, value)`` rows rendered
-from the server's own copy: the amount with its currency, the payee's name and a masked IBAN
-(country and last four characters), or the action and its target.
+from the server's own copy — what you see is what you sign:
+
+* an amount always with its ISO 4217 code and every minor-unit digit, never rounded and
+  never a bare symbol (``EUR 9,000.00``; ``$`` alone names a dozen currencies);
+* an account as its **full** IBAN in groups of four (``DE89 3704 0044 0532 0130 00``):
+  a masked IBAN (country and last four) renders two different accounts the same, so the
+  payer could not tell which one is being approved;
+* free text (names, references) with every whitespace character other than a single
+  ASCII space spelled out (``⟨U+00A0⟩``): HTML collapses runs of spaces and shows a
+  no-break or ideographic space like a plain one, so two different payees would look alike;
+* the RFC 9396 §2.2 common fields (``locations``, ``actions``, ``datatypes``,
+  ``identifier``, ``privileges``) when the request carries them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import unicodedata
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -15,19 +27,82 @@ from stepauth.rar import values
 from stepauth.rar.registry import Registry, default_registry
 from stepauth.rar.schema import COMMON_FIELDS, Field
 
-__all__ = ["format_money", "render_summary"]
+__all__ = ["COMMON_FIELD_LABELS", "format_iban", "format_money", "render_summary", "visible_text"]
 
+#: Labels of the RFC 9396 §2.2 common fields, in the order the section lists them.
+COMMON_FIELD_LABELS: Mapping[str, str] = {
+    "locations": "Locations",
+    "actions": "Actions",
+    "datatypes": "Data types",
+    "identifier": "Identifier",
+    "privileges": "Privileges",
+}
+
+_ESCAPE = "⟨"
 _SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
 
 
-def format_money(money: Mapping[str, Any]) -> str:
-    """``{"currency": "EUR", "amount": "1250"}`` → ``€1,250.00``; ``CHF 99.50`` for others."""
+def format_money(money: Mapping[str, Any], *, symbol: bool = False) -> str:
+    """``{"currency": "EUR", "amount": "9000"}`` → ``EUR 9,000.00``.
+
+    The code is always shown; digits are padded to the currency's minor units (ISO 4217)
+    but never rounded away: ``EUR 0.005`` stays ``EUR 0.005``. A zero-decimal currency is
+    not grouped (``JPY 125000``): ``125,000`` reads as 125 where the comma is the decimal
+    mark. ``symbol=True`` (the demo's own pages, never the approval page) writes ``€1,250.00``.
+    """
     currency = str(money["currency"])
     places = values.minor_units(currency)
-    amount = Decimal(str(money["amount"])).quantize(Decimal(1).scaleb(-places))
-    text = f"{amount:,.{places}f}"
-    symbol = _SYMBOLS.get(currency)
-    return f"{symbol}{text}" if symbol else f"{currency} {text}"
+    amount = Decimal(str(money["amount"]))
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > places:
+        places = -exponent  # more digits than the currency has: show them all, no rounding
+    amount = amount.quantize(Decimal(1).scaleb(-places))
+    text = f"{amount:,.{places}f}" if places else f"{amount:.0f}"
+    if symbol and currency in _SYMBOLS:
+        return f"{_SYMBOLS[currency]}{text}"
+    return f"{currency} {text}"
+
+
+def format_iban(value: str) -> str:
+    """The full IBAN in its paper form: groups of four (ISO 13616-1 Annex A)."""
+    iban = values.normalise_iban(value)
+    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+
+
+def visible_text(value: str) -> str:
+    """``value`` (NFC) with whitespace a reader could not tell apart spelled out.
+
+    A single U+0020 between two other characters is kept; any other whitespace or
+    invisible character (a second space, a no-break space, U+2028) becomes ``⟨U+XXXX⟩``,
+    and so does ``⟨`` itself, so a name that spells ``⟨U+00A0⟩`` out never reads like
+    one holding the real character: distinct values render distinct.
+    """
+    text = unicodedata.normalize("NFC", value)
+    out: list[str] = []
+    for i, ch in enumerate(text):
+        lone_space = (
+            ch == " "
+            and 0 < i < len(text) - 1
+            and not _blank(text[i - 1])
+            and not _blank(text[i + 1])
+        )
+        plain = lone_space or not (_blank(ch) or ch == _ESCAPE)
+        out.append(ch if plain else f"{_ESCAPE}U+{ord(ch):04X}⟩")
+    return "".join(out)
+
+
+def _blank(ch: str) -> bool:
+    return ch.isspace() or unicodedata.category(ch) in ("Zs", "Zl", "Zp", "Cc", "Cf")
+
+
+def _text_list(items: Sequence[Any]) -> str:
+    """Items joined by ``, ``; an item that would blur the list is quoted (JSON)."""
+    shown = []
+    for item in items:
+        text = str(item)
+        plain = text and "," not in text and '"' not in text
+        shown.append(visible_text(text if plain else json.dumps(text, ensure_ascii=False)))
+    return ", ".join(shown)
 
 
 def render_summary(
@@ -36,12 +111,20 @@ def render_summary(
     """Label/value rows for one validated authorization-details entry.
 
     Validate first (:meth:`Registry.validate`); this function renders, it does not check.
-    The RFC 9396 common fields (``actions``, ``locations``…) are not shown.
+    The type's own fields come first, then the RFC 9396 §2.2 common fields present.
     """
     schema = registry.schema(str(detail["type"]))
     rows: list[tuple[str, str]] = []
     fields = {k: v for k, v in schema.fields.items() if k not in COMMON_FIELDS}
     _rows(detail, fields, "", rows)
+    for name, label in COMMON_FIELD_LABELS.items():
+        if name not in detail:
+            continue
+        item = detail[name]
+        if isinstance(item, list | tuple):
+            rows.append((label, _text_list(item)))
+        else:
+            rows.append((label, visible_text(str(item))))
     return rows
 
 
@@ -56,9 +139,9 @@ def _rows(
         if spec.kind == "money":
             out.append((label, format_money(item)))
         elif spec.kind == "iban":
-            out.append((label, values.mask_iban(item)))
+            out.append((label, format_iban(item)))
         elif spec.kind == "object" and set(spec.fields) == {"iban"}:
-            out.append((label, values.mask_iban(item["iban"])))
+            out.append((label, format_iban(item["iban"])))
         elif spec.kind == "object":
             _rows(item, spec.fields, f"{label} ", out)
         elif spec.kind == "array" and spec.items is not None:
@@ -68,12 +151,12 @@ def _rows(
                 if spec.items.kind == "object":
                     _rows(element, spec.items.fields, f"{item_label} {i}: ", out)
                 else:
-                    out.append((f"{item_label} {i}", str(element)))
+                    out.append((f"{item_label} {i}", visible_text(str(element))))
         elif spec.kind == "string_list":
-            out.append((label, ", ".join(item)))
+            out.append((label, _text_list(item)))
         elif spec.kind == "boolean":
             out.append((label, "yes" if item else "no"))
         elif spec.kind == "name":
-            out.append((label, values.normalise_name(item)))
+            out.append((label, visible_text(values.normalise_name(item))))
         else:
-            out.append((label, str(item)))
+            out.append((label, visible_text(str(item))))

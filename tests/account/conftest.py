@@ -12,10 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
+from stepauth.provider.factors import totp
 from stepauth.provider.factors.oob import read_outbox
 from tests.conformance.harness import PASSWORD, USERNAME, Provider, running_provider
 
-__all__ = ["csrf_of", "field", "outbox", "reauth", "sign_in"]
+__all__ = ["csrf_of", "field", "outbox", "reauth", "sign_in", "step_up_totp"]
 
 
 @pytest.fixture
@@ -51,14 +52,22 @@ def error_of(html: str) -> str:
 
 
 async def reauth(
-    browser: httpx.AsyncClient, factor: str, expect: int = 303, **form: str
+    browser: httpx.AsyncClient,
+    factor: str,
+    expect: int = 303,
+    *,
+    recovery: bool = False,
+    **form: str,
 ) -> httpx.Response:
-    """Open /account/reauth and submit ``factor``'s form with ``form``."""
-    page = await browser.get("/account/reauth", params={"next": "/account"})
+    """Open /account/reauth (``recovery``: its recovery-code variant) and submit
+    ``factor``'s form with ``form``."""
+    params = {"next": "/account", **({"mode": "recovery"} if recovery else {})}
+    page = await browser.get("/account/reauth", params=params)
     assert page.status_code == 200, page.text[:300]
     assert f'data-factor="{factor}"' in page.text, page.text[:600]
     response = await browser.post(
-        "/account/reauth?next=/account",
+        "/account/reauth",
+        params=params,
         data={"csrf": csrf_of(page.text), "factor": factor, **form},
     )
     assert response.status_code == expect, f"{response.status_code}: {response.text[:400]}"
@@ -75,6 +84,15 @@ async def sign_in(provider: Provider, browser: httpx.AsyncClient | None = None, 
         password=user.get("password", PASSWORD),
     )
     return created
+
+
+async def step_up_totp(
+    provider: Provider, params: totp.TotpParams, browser: httpx.AsyncClient | None = None
+) -> None:
+    """The authenticator app's code on /account/reauth (the next 30 s step: a code is
+    accepted once per time step)."""
+    provider.clock.advance(30)
+    await reauth(browser or provider.browser, "totp", code=totp.totp(params, provider.clock()))
 
 
 async def account_page(browser: httpx.AsyncClient) -> str:

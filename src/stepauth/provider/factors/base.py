@@ -78,6 +78,7 @@ __all__ = [
     "default_factors",
     "helps",
     "provides",
+    "useful",
 ]
 
 
@@ -127,6 +128,15 @@ def helps(capability: Capability, need: Need) -> bool:
     if wants_authenticator and provides(capability, need):
         return True
     return bool(capability.categories & need.categories)
+
+
+def useful(
+    plugins: Iterable[FactorPlugin], factors: Sequence[Factor], needs: Iterable[Need]
+) -> list[FactorPlugin]:
+    """The plug-ins that help towards one of ``needs`` for a user with ``factors``: the
+    factors a step-up page offers (the login policy's ``missing``, a binding step-up's)."""
+    wanted = tuple(needs)
+    return [p for p in plugins if any(helps(capability_of(p, factors), n) for n in wanted)]
 
 
 def capability_of(plugin: FactorPlugin, factors: Sequence[Factor] = ()) -> Capability:

@@ -3,6 +3,7 @@ and helpers that sign in through ``/account/reauth`` like a browser."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from html import unescape
@@ -14,9 +15,20 @@ import pytest
 
 from stepauth.provider.factors import totp
 from stepauth.provider.factors.oob import read_outbox
-from tests.conformance.harness import PASSWORD, USERNAME, Provider, running_provider
+from tests.conformance.harness import ISSUER, PASSWORD, USERNAME, Provider, running_provider
+from tests.factors.soft_authenticator import SoftAuthenticator
+from tests.provider.passkeys import unb64url
 
-__all__ = ["csrf_of", "field", "outbox", "reauth", "sign_in", "step_up_totp"]
+__all__ = [
+    "add_passkey",
+    "csrf_of",
+    "field",
+    "outbox",
+    "reauth",
+    "reauth_passkey",
+    "sign_in",
+    "step_up_totp",
+]
 
 
 @pytest.fixture
@@ -99,3 +111,46 @@ async def account_page(browser: httpx.AsyncClient) -> str:
     page = await browser.get("/account")
     assert page.status_code == 200, page.text[:300]
     return page.text
+
+
+async def add_passkey(
+    provider: Provider, user_id: str, browser: httpx.AsyncClient | None = None, **options: Any
+) -> tuple[httpx.Response, SoftAuthenticator]:
+    """Press **Add passkey** on /account with a new software authenticator: the options
+    request, ``credentials.create()`` and the registration post. The response is the
+    options' 401 when the session may not add one, else the registration's."""
+    browser = browser or provider.browser
+    authenticator = SoftAuthenticator(
+        rp_id="localhost", origin=ISSUER, user_handle=user_id.encode(), **options
+    )
+    csrf = csrf_of(await account_page(browser))
+    started = await browser.post(
+        "/account/webauthn/options", json={"csrf": csrf, "type": "passkey"}
+    )
+    if started.status_code != 200:
+        return started, authenticator
+    ceremony = started.json()
+    credential = authenticator.create(unb64url(ceremony["publicKey"]["challenge"]))
+    registered = await browser.post(
+        "/account/webauthn/register",
+        json={"csrf": csrf, "ceremony": ceremony["ceremony"], "credential": credential},
+    )
+    return registered, authenticator
+
+
+async def reauth_passkey(
+    browser: httpx.AsyncClient, authenticator: SoftAuthenticator, expect: int = 303
+) -> httpx.Response:
+    """**Use passkey** on /account/reauth."""
+    page = await browser.get("/account/reauth", params={"next": "/account"})
+    assert 'data-factor="webauthn"' in page.text, page.text[:600]
+    csrf = csrf_of(page.text)
+    options = await browser.post("/account/reauth/webauthn", json={"csrf": csrf})
+    assert options.status_code == 200, options.text
+    assertion = authenticator.get(unb64url(options.json()["publicKey"]["challenge"]))
+    response = await browser.post(
+        "/account/reauth?next=/account",
+        data={"csrf": csrf, "factor": "webauthn", "credential": json.dumps(assertion)},
+    )
+    assert response.status_code == expect, f"{response.status_code}: {response.text[:400]}"
+    return response

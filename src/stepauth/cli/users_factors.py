@@ -156,14 +156,16 @@ def _remove(args: argparse.Namespace) -> int:
     return 0
 
 
-async def confirm_factor(store: Store, user: User, factor_id: str) -> str:
+async def confirm_factor(
+    store: Store, user: User, factor_id: str, *, now: float | None = None
+) -> str:
     """Take the hold off ``factor_id`` of ``user`` (audited, notified); its kind."""
     from stepauth.provider.factors.hold import is_held, released
 
     factor = await store.get_factor(factor_id)
     if factor is None or factor.user_id != user.id:
         raise StepAuthError(f"{user.username} has no factor {factor_id}", error="unknown")
-    if not is_held(factor, time.time()):
+    if not is_held(factor, time.time() if now is None else now):
         raise StepAuthError(f"factor {factor_id} is not on hold", error="not_held")
     await store.update_factor(factor.id, data=released(factor.data))
     await _audit(store, user, "confirm", factor.kind, factor.id)

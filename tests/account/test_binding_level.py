@@ -318,6 +318,36 @@ async def test_confirm_factor_ends_the_hold(provider: Provider) -> None:
     assert "code" in rp_params(await use_passkey(provider.browser, shown, authenticator))
 
 
+async def test_totp_added_by_a_password_only_account_is_on_hold(provider: Provider) -> None:
+    """The hold is not about passkeys only: an authenticator app bound with the password
+    alone does not make password + code reach 2fa until the hold ends."""
+    user = await provider.create_user()
+    await _password(provider.browser)
+    started = await _post(provider.browser, "/account/totp")
+    assert started.status_code == 200
+    secret = re.search(r'<code id="totp-secret">([^<]*)</code>', started.text)
+    pending = re.search(r'name="pending" value="([^"]+)"', started.text)
+    assert secret
+    assert pending
+    params = totp.TotpParams(secret=secret.group(1).replace(" ", ""))
+    confirmed = await provider.browser.post(
+        "/account/totp/confirm",
+        data={
+            "csrf": csrf_of(started.text),
+            "pending": pending.group(1),
+            "code": totp.totp(params, provider.clock()),
+        },
+    )
+    assert confirmed.status_code == 303
+    app = await _factor(provider, user.id, "totp")
+    assert app.data["hold_acr"] == ACR_1FA
+    _, challenge = pkce_pair()
+    asked = await provider.browser.get(
+        "/authorize", params=code_request(challenge, acr_values=ACR_2FA)
+    )
+    assert rp_params(asked)["error"] == "unmet_authentication_requirements"
+
+
 async def test_binding_hold_zero_turns_the_hold_off(tmp_path: Path, outbox_path: Path) -> None:
     async with running_provider(tmp_path, account={"binding_hold": 0}) as provider:
         user = await provider.create_user()
@@ -446,7 +476,7 @@ async def test_this_wasnt_me_link_disables_the_factor_ends_sessions_revokes_toke
 async def test_this_wasnt_me_link_expires(provider: Provider) -> None:
     _, factor, _ = await _bob_adds_a_passkey(provider)
     token = _link(outbox()[-1]).split("token=", 1)[1]
-    provider.clock.advance(link_ttl(provider.state) + 1)
+    provider.clock.advance(link_ttl(provider.state.config) + 1)
     expired = await provider.new_browser().post("/account/not-me", data={"token": token})
     assert expired.status_code == 400
     assert not (await provider.store.get_factor(factor.id)).disabled

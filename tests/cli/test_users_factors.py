@@ -57,6 +57,7 @@ def test_add_totp_with_given_secret(config: Path, capsys: pytest.CaptureFixture[
     params = totp.TotpParams.from_data(dict(factor.data))
     assert totp.totp(params, 59) == "287082"  # RFC 6238 Appendix B, SHA-1, 6 digits
     assert "authenticator app was added" in read_outbox()[-1]["message"]
+    assert "/account/not-me?token=" in read_outbox()[-1]["message"]
 
 
 def test_add_totp_generates_a_secret(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -203,5 +204,6 @@ def test_confirm_factor_ends_a_hold(config: Path, capsys: pytest.CaptureFixture[
     assert "hold_until" not in factor.data
     assert factor.data["secret"] == RFC_SECRET
     assert "confirmed a sign-in method" in read_outbox()[-1]["message"]
+    assert "/account/not-me?token=" in read_outbox()[-1]["message"]
     assert main(["users", "confirm-factor", "alice", factor_id, "--config", str(config)]) == 2
     assert "is not on hold" in capsys.readouterr().err

@@ -14,7 +14,8 @@ sub-parsers:
 * ``unlock NAME`` — clear the lockout of every factor type (NIST-15: an operator reset).
 
 Each change is written to the audit log (``event=factor_change``/``unlock``) and the
-user is notified (:func:`stepauth.provider.factors.oob.notify`).
+user is notified (:func:`stepauth.provider.factors.oob.notify`) with a "this wasn't me"
+link (:mod:`stepauth.provider.account.not_me`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from stepauth.cli import add_action, find_user, load_cli_config, with_store
 from stepauth.errors import StepAuthError
 
 if TYPE_CHECKING:
+    from stepauth.provider.config import ProviderConfig
     from stepauth.store import Store, User
 
 __all__ = ["FACTOR_TYPES", "confirm_factor", "register_users_commands"]
@@ -56,9 +58,33 @@ def register_users_commands(commands: Any) -> None:
     unlock.add_argument("name", metavar="NAME")
 
 
-async def _notice(store: Store, user: User, message: str) -> None:
+async def _notice(
+    store: Store,
+    user: User,
+    message: str,
+    *,
+    config: ProviderConfig | None = None,
+    action: str = "",
+    what: str = "",
+    factor_id: str | None = None,
+) -> None:
+    """Tell the user; with ``config``, add the change's "this wasn't me" link
+    (:func:`stepauth.provider.account.not_me.issue_link`)."""
     from stepauth.provider.factors.oob import OutboxSender
 
+    if config is not None:
+        from stepauth.provider.account.not_me import issue_link
+
+        link = await issue_link(
+            store,
+            config,
+            now=time.time(),
+            user_id=user.id,
+            action=action,
+            what=what,
+            factor_id=factor_id,
+        )
+        message = f"{message} If this was not you: {link}"
     factors = await store.list_factors(user.id)
     oob = next((f for f in factors if f.kind == "oob" and not f.disabled), None)
     channel = str(oob.data.get("channel", "sms")) if oob is not None else "email"
@@ -99,7 +125,13 @@ def _add_totp(args: argparse.Namespace) -> int:
         )
         await _audit(store, user, "add", "totp", factor.id)
         await _notice(
-            store, user, "An authenticator app was added to your account by an administrator."
+            store,
+            user,
+            "An authenticator app was added to your account by an administrator.",
+            config=config,
+            action="add",
+            what="authenticator app",
+            factor_id=factor.id,
         )
         uri = totp.provisioning_uri(
             params, account_name=user.username, issuer=config.webauthn.rp_name
@@ -147,7 +179,12 @@ def _remove(args: argparse.Namespace) -> int:
         await store.remove_factor(factor.id)
         await _audit(store, user, "remove", factor.kind, factor.id)
         await _notice(
-            store, user, "A sign-in method was removed from your account by an administrator."
+            store,
+            user,
+            "A sign-in method was removed from your account by an administrator.",
+            config=config,
+            action="remove",
+            what="sign-in method",
         )
         return factor.kind
 
@@ -157,7 +194,12 @@ def _remove(args: argparse.Namespace) -> int:
 
 
 async def confirm_factor(
-    store: Store, user: User, factor_id: str, *, now: float | None = None
+    store: Store,
+    user: User,
+    factor_id: str,
+    *,
+    now: float | None = None,
+    config: ProviderConfig | None = None,
 ) -> str:
     """Take the hold off ``factor_id`` of ``user`` (audited, notified); its kind."""
     from stepauth.provider.factors.hold import is_held, released
@@ -174,13 +216,18 @@ async def confirm_factor(
         user,
         "An administrator confirmed a sign-in method added to your account: "
         "it now works at its full strength.",
+        config=config,
+        action="confirm",
+        what="sign-in method",
+        factor_id=factor.id,
     )
     return factor.kind
 
 
 def _confirm(args: argparse.Namespace) -> int:
     async def work(store: Store, config: Any) -> str:
-        return await confirm_factor(store, await find_user(store, args.name), args.factor_id)
+        user = await find_user(store, args.name)
+        return await confirm_factor(store, user, args.factor_id, config=config)
 
     kind = _with_store(args, work)
     print(f"confirmed {kind} factor {args.factor_id} of {args.name}: no longer on hold")

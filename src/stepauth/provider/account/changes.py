@@ -101,7 +101,9 @@ async def record_change(
     if held:
         message += " " + held
     link = await issue_link(
-        state,
+        state.store,
+        state.config,
+        now=now,
         user_id=user_id,
         action=action,
         what=name,

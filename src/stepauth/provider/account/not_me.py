@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,7 +27,11 @@ from starlette.responses import Response
 from stepauth import audit
 from stepauth.provider.account.render import render_account
 from stepauth.provider.sessions import revoke_session
-from stepauth.provider.state import ProviderState, get_state
+from stepauth.provider.state import get_state
+
+if TYPE_CHECKING:
+    from stepauth.provider.config import ProviderConfig
+    from stepauth.store import Store
 
 __all__ = ["NOT_ME_KIND", "NOT_ME_TTL", "issue_link", "link_ttl", "not_me_page", "not_me_submit"]
 
@@ -41,25 +46,32 @@ def _key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def link_ttl(state: ProviderState) -> int:
-    return max(NOT_ME_TTL, state.config.account.binding_hold)
+def link_ttl(config: ProviderConfig) -> int:
+    return max(NOT_ME_TTL, config.account.binding_hold)
 
 
 async def issue_link(
-    state: ProviderState, *, user_id: str, action: str, what: str, factor_id: str | None
+    store: Store,
+    config: ProviderConfig,
+    *,
+    now: float,
+    user_id: str,
+    action: str,
+    what: str,
+    factor_id: str | None,
 ) -> str:
     """A single-use "this wasn't me" URL for one change (only its hash is stored);
-    ``what`` names the factor in words ("passkey")."""
+    ``what`` names the factor in words ("passkey"); ``factor_id``: the factor the link
+    disables (one that was added, or confirmed by an operator)."""
     token = secrets.token_urlsafe(32)
-    now = state.clock()
-    await state.store.put(
+    await store.put(
         NOT_ME_KIND,
         _key(token),
         {"user_id": user_id, "action": action, "what": what, "factor_id": factor_id},
-        expires_at=now + link_ttl(state),
+        expires_at=now + link_ttl(config),
         user_id=user_id,
     )
-    return f"{state.config.issuer.rstrip('/')}{PATH}?token={token}"
+    return f"{config.issuer.rstrip('/')}{PATH}?token={token}"
 
 
 async def not_me_page(request: Request) -> Response:
@@ -70,7 +82,7 @@ async def not_me_page(request: Request) -> Response:
         return render_account("not_me.html", 400, error=_REFUSED)
     what = str(item.payload.get("what", "sign-in method"))
     action = str(item.payload.get("action", ""))
-    disables = action == "add" and bool(item.payload.get("factor_id"))
+    disables = bool(item.payload.get("factor_id"))
     return render_account(
         "not_me.html",
         notice=f"This link is about a change to your account: {what} ({action}).",
@@ -96,7 +108,7 @@ async def not_me_submit(request: Request) -> Response:
     what = str(payload.get("what", "sign-in method"))
     factor_id = payload.get("factor_id")
     disabled = False
-    if payload.get("action") == "add" and isinstance(factor_id, str):
+    if isinstance(factor_id, str):
         factor = await state.store.get_factor(factor_id)
         if factor is not None and factor.user_id == user_id:
             await state.store.update_factor(factor.id, disabled=True)

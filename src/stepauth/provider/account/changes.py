@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from stepauth import audit
 from stepauth.provider.account.binding import snapshot
 from stepauth.provider.account.not_me import issue_link
+from stepauth.provider.factors.base import NOTICE_NAMES as NAMES
 from stepauth.provider.factors.hold import hold_text
 from stepauth.provider.factors.oob import notify
 from stepauth.provider.sessions import revoke_session
@@ -37,16 +38,6 @@ __all__ = ["NAMES", "OFFER_TTL", "end_other_sessions", "offers_sign_out", "recor
 OFFER_TTL = 3600
 OFFER_KIND = "sign_out_offer"
 
-#: How a factor kind is named in notices ("A passkey was added to your account").
-NAMES = {
-    "passkey": "passkey",
-    "security-key": "security key",
-    "webauthn": "passkey",
-    "totp": "authenticator app",
-    "recovery": "set of recovery codes",
-    "oob": "phone number",
-    "password": "password",
-}
 _VERBS = {
     "add": "added to",
     "remove": "removed from",

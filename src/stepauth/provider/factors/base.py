@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FACTOR_MODULES",
+    "NOTICE_NAMES",
     "Attempt",
     "Capability",
     "FactorPlugin",
@@ -77,6 +78,7 @@ __all__ = [
     "code_field",
     "default_factors",
     "helps",
+    "notice_name",
     "provides",
     "useful",
 ]
@@ -105,6 +107,24 @@ class Capability:
     phishing_resistant: bool = False
     hardware_bound: bool = False
     multi_factor: bool = False
+
+
+#: How a factor is named in notices and on pages ("A passkey was added…"), by its kind or,
+#: for WebAuthn, its ``data["type"]``.
+NOTICE_NAMES = {
+    "passkey": "passkey",
+    "security-key": "security key",
+    "webauthn": "passkey",
+    "totp": "authenticator app",
+    "recovery": "set of recovery codes",
+    "oob": "phone number",
+    "password": "password",
+}
+
+
+def notice_name(factor: Factor) -> str:
+    """The words for ``factor`` in a notice (``passkey``, ``security key``…)."""
+    return NOTICE_NAMES.get(str(factor.data.get("type", factor.kind)), "sign-in method")
 
 
 def provides(capability: Capability, need: Need) -> bool:

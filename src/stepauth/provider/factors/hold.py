@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from stepauth.assurance import AuthEvent
-from stepauth.provider.factors.base import FactorRejected, Verified
+from stepauth.provider.factors.base import FactorRejected, Verified, notice_name
 
 if TYPE_CHECKING:
     from stepauth.provider.state import ProviderState
@@ -49,7 +49,6 @@ _REASONS = {
     "recovery": "it was added during account recovery",
     "single_factor": "it was added while the account had only one way to sign in",
 }
-_KIND_NAMES = {"passkey": "passkey", "security-key": "security key", "webauthn": "passkey"}
 
 
 def hold_data(*, until: float, acr: str, reason: str) -> dict[str, Any]:
@@ -79,12 +78,6 @@ def released(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in HOLD_KEYS}
 
 
-def _kind(factor: Factor) -> str:
-    if factor.kind == "webauthn":
-        return _KIND_NAMES.get(str(factor.data.get("type", "passkey")), "passkey")
-    return {"totp": "authenticator app", "oob": "phone"}.get(factor.kind, "sign-in method")
-
-
 def hold_text(factor: Factor, now: float) -> str | None:
     """The words the pages show for a factor on hold (``None`` when it is not)."""
     until = held_until(factor, now)
@@ -93,7 +86,7 @@ def hold_text(factor: Factor, now: float) -> str | None:
     when = datetime.fromtimestamp(until, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
     why = _REASONS.get(str(factor.data.get("hold_reason")), _REASONS["recovery"])
     return (
-        f"This {_kind(factor)} ({factor.label}) is on hold until {when} because {why}. "
+        f"This {notice_name(factor)} ({factor.label}) is on hold until {when} because {why}. "
         "Until then it cannot approve payments or reach the strongest sign-in levels."
     )
 

@@ -451,6 +451,7 @@ async def test_this_wasnt_me_link_disables_the_factor_ends_sessions_revokes_toke
     mail = provider.new_browser()
     shown = await mail.get(link)
     assert shown.status_code == 200
+    assert shown.headers["cache-control"] == "no-store"
     assert "switch off the passkey" in shown.text
     assert not (await provider.store.get_factor(factor.id)).disabled  # a GET changes nothing
     token = re.search(r'name="token" value="([^"]+)"', shown.text)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -40,6 +40,13 @@ NOT_ME_KIND = "not_me"
 NOT_ME_TTL = 7 * 86400
 PATH = "/account/not-me"
 _REFUSED = "This link has expired or was already used. Sign in and check your account."
+
+
+def _page(name: str, status_code: int = 200, **context: Any) -> Response:
+    """A page of this link: never cached (the token is in its address)."""
+    response = render_account(name, status_code, **context)
+    response.headers["cache-control"] = "no-store"
+    return response
 
 
 def _key(token: str) -> str:
@@ -79,11 +86,11 @@ async def not_me_page(request: Request) -> Response:
     token = request.query_params.get("token", "")
     item = await state.store.get(NOT_ME_KIND, _key(token), now=state.clock()) if token else None
     if item is None:
-        return render_account("not_me.html", 400, error=_REFUSED)
+        return _page("not_me.html", 400, error=_REFUSED)
     what = str(item.payload.get("what", "sign-in method"))
     action = str(item.payload.get("action", ""))
     disables = bool(item.payload.get("factor_id"))
-    return render_account(
+    return _page(
         "not_me.html",
         notice=f"This link is about a change to your account: {what} ({action}).",
         token=token,
@@ -97,13 +104,13 @@ async def not_me_submit(request: Request) -> Response:
     form = await request.form()
     token = form.get("token")
     if not isinstance(token, str) or not token:
-        return render_account("not_me.html", 400, error=_REFUSED)
+        return _page("not_me.html", 400, error=_REFUSED)
     now = state.clock()
     consumed = await state.store.consume(NOT_ME_KIND, _key(token), now=now)
     payload = consumed.payload or {}
     user_id = payload.get("user_id")
     if consumed.status != "ok" or not isinstance(user_id, str):
-        return render_account("not_me.html", 400, error=_REFUSED)
+        return _page("not_me.html", 400, error=_REFUSED)
     client = audit.client_of(request)
     what = str(payload.get("what", "sign-in method"))
     factor_id = payload.get("factor_id")
@@ -128,4 +135,4 @@ async def not_me_submit(request: Request) -> Response:
     await audit.sessions_ended(
         state.store, now=now, user_id=user_id, client=client, count=len(sids)
     )
-    return render_account("not_me.html", done=True, disabled=disabled, what=what)
+    return _page("not_me.html", done=True, disabled=disabled, what=what)

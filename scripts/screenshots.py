@@ -4,8 +4,9 @@
 
 Starts ``stepauth demo`` on free ports in a temporary directory, drives Debian Chromium
 (Playwright, ``/usr/bin/chromium``, a DevTools virtual authenticator as the passkey) through
-sign-in, the dashboard, adding a passkey at the Provider, the personal-data and transfer
-step-ups, an exempt transfer and the admin console, and saves one PNG per screen.
+sign-in, the dashboard, adding a passkey at the Provider (after alice's TOTP code), the
+personal-data and transfer step-ups, an exempt transfer and the admin console, and saves
+one PNG per screen.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import pyotp  # noqa: E402
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, add_virtual_authenticator, free_port  # noqa: E402
 from tests.demo.launch import start_demo  # noqa: E402
+
+from stepauth.demo.launcher import TOTP_SECRET  # noqa: E402
 
 PASSWORD = {"alice": "alice-loves-acme"}
 
@@ -74,8 +78,14 @@ def journey(browser: Any, bank: str, provider: str, out: Path) -> None:
     page.wait_for_url(f"{bank}/dashboard")
     take(page, out, "03-dashboard")
 
-    # The passkey the bank will ask for, added on the Provider's account page.
+    # The passkey the bank will ask for, added on the Provider's account page. Binding it
+    # needs alice's strongest sign-in (password + TOTP): the Provider asks for the code.
     page.goto(f"{provider}/account")
+    page.get_by_role("button", name="Add passkey").click()
+    page.wait_for_url(f"{provider}/account/reauth**")
+    page.get_by_label("One-time code").fill(pyotp.TOTP(TOTP_SECRET).now())
+    page.locator("form[data-factor=totp]").get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{provider}/account")
     page.get_by_label("Name for the new passkey or key").fill("Laptop")
     page.get_by_role("button", name="Add passkey").click()
     page.wait_for_selector("td:has-text('Laptop')")

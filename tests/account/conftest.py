@@ -3,6 +3,7 @@ and helpers that sign in through ``/account/reauth`` like a browser."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from html import unescape
@@ -12,10 +13,22 @@ from typing import Any
 import httpx
 import pytest
 
+from stepauth.provider.factors import totp
 from stepauth.provider.factors.oob import read_outbox
-from tests.conformance.harness import PASSWORD, USERNAME, Provider, running_provider
+from tests.conformance.harness import ISSUER, PASSWORD, USERNAME, Provider, running_provider
+from tests.factors.soft_authenticator import SoftAuthenticator
+from tests.provider.passkeys import unb64url
 
-__all__ = ["csrf_of", "field", "outbox", "reauth", "sign_in"]
+__all__ = [
+    "add_passkey",
+    "csrf_of",
+    "field",
+    "outbox",
+    "reauth",
+    "reauth_passkey",
+    "sign_in",
+    "step_up_totp",
+]
 
 
 @pytest.fixture
@@ -51,14 +64,22 @@ def error_of(html: str) -> str:
 
 
 async def reauth(
-    browser: httpx.AsyncClient, factor: str, expect: int = 303, **form: str
+    browser: httpx.AsyncClient,
+    factor: str,
+    expect: int = 303,
+    *,
+    recovery: bool = False,
+    **form: str,
 ) -> httpx.Response:
-    """Open /account/reauth and submit ``factor``'s form with ``form``."""
-    page = await browser.get("/account/reauth", params={"next": "/account"})
+    """Open /account/reauth (``recovery``: its recovery-code variant) and submit
+    ``factor``'s form with ``form``."""
+    params = {"next": "/account", **({"mode": "recovery"} if recovery else {})}
+    page = await browser.get("/account/reauth", params=params)
     assert page.status_code == 200, page.text[:300]
     assert f'data-factor="{factor}"' in page.text, page.text[:600]
     response = await browser.post(
-        "/account/reauth?next=/account",
+        "/account/reauth",
+        params=params,
         data={"csrf": csrf_of(page.text), "factor": factor, **form},
     )
     assert response.status_code == expect, f"{response.status_code}: {response.text[:400]}"
@@ -77,7 +98,59 @@ async def sign_in(provider: Provider, browser: httpx.AsyncClient | None = None, 
     return created
 
 
+async def step_up_totp(
+    provider: Provider, params: totp.TotpParams, browser: httpx.AsyncClient | None = None
+) -> None:
+    """The authenticator app's code on /account/reauth (the next 30 s step: a code is
+    accepted once per time step)."""
+    provider.clock.advance(30)
+    await reauth(browser or provider.browser, "totp", code=totp.totp(params, provider.clock()))
+
+
 async def account_page(browser: httpx.AsyncClient) -> str:
     page = await browser.get("/account")
     assert page.status_code == 200, page.text[:300]
     return page.text
+
+
+async def add_passkey(
+    provider: Provider, user_id: str, browser: httpx.AsyncClient | None = None, **options: Any
+) -> tuple[httpx.Response, SoftAuthenticator]:
+    """Press **Add passkey** on /account with a new software authenticator: the options
+    request, ``credentials.create()`` and the registration post. The response is the
+    options' 401 when the session may not add one, else the registration's."""
+    browser = browser or provider.browser
+    authenticator = SoftAuthenticator(
+        rp_id="localhost", origin=ISSUER, user_handle=user_id.encode(), **options
+    )
+    csrf = csrf_of(await account_page(browser))
+    started = await browser.post(
+        "/account/webauthn/options", json={"csrf": csrf, "type": "passkey"}
+    )
+    if started.status_code != 200:
+        return started, authenticator
+    ceremony = started.json()
+    credential = authenticator.create(unb64url(ceremony["publicKey"]["challenge"]))
+    registered = await browser.post(
+        "/account/webauthn/register",
+        json={"csrf": csrf, "ceremony": ceremony["ceremony"], "credential": credential},
+    )
+    return registered, authenticator
+
+
+async def reauth_passkey(
+    browser: httpx.AsyncClient, authenticator: SoftAuthenticator, expect: int = 303
+) -> httpx.Response:
+    """**Use passkey** on /account/reauth."""
+    page = await browser.get("/account/reauth", params={"next": "/account"})
+    assert 'data-factor="webauthn"' in page.text, page.text[:600]
+    csrf = csrf_of(page.text)
+    options = await browser.post("/account/reauth/webauthn", json={"csrf": csrf})
+    assert options.status_code == 200, options.text
+    assertion = authenticator.get(unb64url(options.json()["publicKey"]["challenge"]))
+    response = await browser.post(
+        "/account/reauth?next=/account",
+        data={"csrf": csrf, "factor": "webauthn", "credential": json.dumps(assertion)},
+    )
+    assert response.status_code == expect, f"{response.status_code}: {response.text[:400]}"
+    return response

@@ -16,6 +16,7 @@ from tests.account.conftest import (
     outbox,
     reauth,
     sign_in,
+    step_up_totp,
 )
 from tests.conformance.harness import PASSWORD, USERNAME, Provider
 
@@ -192,6 +193,7 @@ async def test_rename_and_remove_a_factor(provider: Provider) -> None:
     factor = await provider.store.add_factor(
         user.id, "totp", params.to_data(), label="old", now=provider.clock()
     )
+    await step_up_totp(provider, params)  # password + TOTP: the account's binding level
     html = await account_page(provider.browser)
     response = await provider.browser.post(
         f"/account/factors/{factor.id}/rename", data={"csrf": csrf_of(html), "label": "new"}
@@ -273,14 +275,15 @@ async def test_session_id_rotates_on_step_up(provider: Provider) -> None:
 
 
 async def test_recovery_code_confirms_and_alerts(provider: Provider) -> None:
-    """Issue 4 §3: a recovery code works once as the fresh factor and alerts the user."""
+    """A recovery code works once on the recovery variant of the step-up page and alerts
+    the user."""
     await sign_in(provider)
     html = await account_page(provider.browser)
     codes = _codes(
         (await provider.browser.post("/account/recovery", data={"csrf": csrf_of(html)})).text
     )
     provider.clock.advance(STALE)
-    await reauth(provider.browser, "recovery", recovery_code=codes[0])
+    await reauth(provider.browser, "recovery", recovery=True, recovery_code=codes[0])
     assert "A recovery code was used" in outbox()[-1]
     provider.clock.advance(STALE)
-    await reauth(provider.browser, "recovery", expect=400, recovery_code=codes[0])
+    await reauth(provider.browser, "recovery", expect=400, recovery=True, recovery_code=codes[0])

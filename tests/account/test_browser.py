@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from stepauth.provider.factors import totp
 from stepauth.provider.factors.password import hash_password
 from stepauth.store import open_store
 from tests.conformance.harness import PASSWORD, USERNAME, config_data
@@ -88,6 +89,8 @@ def test_add_passkey_in_chromium(served: tuple[str, str]) -> None:
                 page.get_by_label("Name for the new passkey or key").fill("Chromium passkey")
                 page.get_by_role("button", name="Add passkey").click()
                 page.get_by_text("Chromium passkey").first.wait_for(timeout=30_000)
+                # added by a password-only account: on hold, and the page says so
+                page.get_by_text("is on hold until").first.wait_for(timeout=30_000)
                 # a new visit without the session: the passkey alone signs in (discoverable)
                 context.clear_cookies()
                 page.goto(issuer + "/account")
@@ -117,6 +120,76 @@ def test_add_passkey_in_chromium(served: tuple[str, str]) -> None:
     assert factor.data["type"] == "passkey"
     assert factor.data["uv_initialized"] is True
     assert factor.last_used_at is not None  # the passkey sign-in was recorded
+    assert factor.data["hold_reason"] == "single_factor"
+
+
+def test_passkey_is_added_at_the_binding_level_in_chromium(served: tuple[str, str]) -> None:
+    """NIST SP 800-63B-4 §6.1.2.1 in Chromium: with password + TOTP, **Add passkey** after a
+    password sign-in goes to /account/reauth, which asks for the code only; the passkey
+    then counts at once (no hold). Afterwards the binding level is phr: a password-only
+    session pressing **Add passkey** is asked for the passkey, never the password."""
+    require(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    issuer, url = served
+    params = totp.TotpParams(secret=totp.generate_secret())
+
+    async def enrol() -> None:
+        store = await open_store(url)
+        try:
+            user = await store.get_user_by_username(USERNAME)
+            assert user is not None
+            await store.add_factor(user.id, "totp", params.to_data(), label="app", now=time.time())
+        finally:
+            await store.close()
+
+    asyncio.run(enrol())
+    seen: dict[str, Any] = {}
+
+    def scenario() -> None:
+        from playwright.sync_api import Page, sync_playwright
+
+        def sign_in(page: Page) -> None:
+            page.goto(issuer + "/account")
+            page.get_by_label("Username").fill(USERNAME)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Continue").click()
+            page.wait_for_url(issuer + "/account")
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            try:
+                context = browser.new_context()
+                page = context.new_page()
+                add_virtual_authenticator(context, page)
+                sign_in(page)
+                page.get_by_role("button", name="Add passkey").click()
+                page.wait_for_url("**/account/reauth**")
+                seen["first"] = [
+                    f.get_attribute("data-factor") for f in page.locator("form.factor").all()
+                ]
+                page.get_by_label("One-time code").fill(totp.totp(params, time.time()))
+                page.get_by_role("button", name="Continue").click()
+                page.wait_for_url(issuer + "/account")
+                page.get_by_label("Name for the new passkey or key").fill("Laptop")
+                page.get_by_role("button", name="Add passkey").click()
+                page.get_by_text("Laptop").first.wait_for(timeout=30_000)
+                seen["held"] = page.get_by_text("is on hold").count()
+                # a password-only session of the same account
+                other = browser.new_context()
+                elsewhere = other.new_page()
+                sign_in(elsewhere)
+                elsewhere.get_by_role("button", name="Add passkey").click()
+                elsewhere.wait_for_url("**/account/reauth**")
+                seen["second"] = [
+                    f.get_attribute("data-factor") for f in elsewhere.locator("form.factor").all()
+                ]
+            finally:
+                browser.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(scenario).result()
+    assert seen["first"] == ["totp"]
+    assert seen["held"] == 0
+    assert seen["second"] == ["webauthn"]
 
 
 def test_sign_out_other_sessions_in_chromium(served: tuple[str, str]) -> None:

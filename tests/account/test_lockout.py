@@ -56,6 +56,7 @@ async def test_failure_message_is_the_same_for_every_factor(provider: Provider) 
     await provider.store.add_factor(
         user.id, "oob", {"channel": "sms", "to": "+15550100"}, label="mobile", now=provider.clock()
     )
+    provider.clock.advance(301)  # the sign-in's password is stale: the page asks for it too
     messages = set()
     response = await reauth(
         provider.browser, "password", expect=400, username=USERNAME, password="not the password"

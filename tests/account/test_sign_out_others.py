@@ -8,7 +8,14 @@ import re
 import httpx
 
 from stepauth.provider.factors import totp
-from tests.account.conftest import account_page, csrf_of, outbox, reauth, sign_in
+from tests.account.conftest import (
+    account_page,
+    csrf_of,
+    outbox,
+    reauth,
+    sign_in,
+    step_up_totp,
+)
 from tests.conformance.harness import PASSWORD, USERNAME, Provider, pkce_pair
 
 OFFER = "Sign out other sessions"
@@ -102,13 +109,11 @@ async def test_offer_follows_a_removed_factor_and_spares_other_users(provider: P
     await provider.create_user("bob", "another long password")
     bob = provider.new_browser()
     await reauth(bob, "password", username="bob", password="another long password")
+    params = totp.TotpParams(secret=totp.generate_secret())
     factor = await provider.store.add_factor(
-        user.id,
-        "totp",
-        totp.TotpParams(secret=totp.generate_secret()).to_data(),
-        label="phone",
-        now=provider.clock(),
+        user.id, "totp", params.to_data(), label="phone", now=provider.clock()
     )
+    await step_up_totp(provider, params)  # removing it needs password + TOTP
     html = await account_page(provider.browser)
     assert OFFER not in html  # a factor added outside /account (by an operator)
     removed = await provider.browser.post(

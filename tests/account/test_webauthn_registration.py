@@ -7,6 +7,7 @@ import json
 import uuid
 from typing import Any
 
+from stepauth.cli.users_factors import confirm_factor
 from stepauth.provider.factors.attestation import MetadataEntry, TrustStore
 from tests.account.conftest import account_page, csrf_of, outbox, sign_in
 from tests.conformance.harness import ISSUER, Provider
@@ -163,19 +164,25 @@ async def test_duplicate_credential_is_refused(provider: Provider) -> None:
 
 
 async def test_stale_session_steps_up_with_the_passkey(provider: Provider) -> None:
-    """ASVS 5.0 7.5.1 with a phishing-resistant factor: after the passkey on
-    /account/reauth the change goes through; the step-up is audited phr."""
+    """ASVS 5.0 7.5.1 with a phishing-resistant factor: once the passkey counts (its hold
+    ended by the operator), /account/reauth asks for the passkey only — the account's
+    binding level is phr — and the change goes through; the step-up is audited phr."""
     user = await sign_in(provider)
     authenticator = SoftAuthenticator(rp_id=RP_ID, origin=ISSUER, user_handle=user.id.encode())
     csrf = csrf_of(await account_page(provider.browser))
     started = await _options(provider, csrf, "passkey")
     created = authenticator.create(_bytes(started["publicKey"]["challenge"]))
-    assert (await _register(provider, csrf, started["ceremony"], created)).status_code == 200
+    added = await _register(provider, csrf, started["ceremony"], created)
+    assert added.status_code == 200
+    assert "is on hold until" in await account_page(provider.browser)
+    await confirm_factor(provider.store, user, added.json()["factor"])
+    assert "is on hold until" not in await account_page(provider.browser)
     provider.clock.advance(301)
     stale = await provider.browser.post("/account/recovery", data={"csrf": csrf})
     assert stale.status_code == 303
     page = await provider.browser.get(stale.headers["location"])
     assert "Use passkey" in page.text
+    assert 'data-factor="password"' not in page.text
     options = await provider.browser.post(
         "/account/reauth/webauthn", json={"csrf": csrf_of(page.text)}
     )

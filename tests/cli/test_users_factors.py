@@ -57,6 +57,7 @@ def test_add_totp_with_given_secret(config: Path, capsys: pytest.CaptureFixture[
     params = totp.TotpParams.from_data(dict(factor.data))
     assert totp.totp(params, 59) == "287082"  # RFC 6238 Appendix B, SHA-1, 6 digits
     assert "authenticator app was added" in read_outbox()[-1]["message"]
+    assert "/account/not-me?token=" in read_outbox()[-1]["message"]
 
 
 def test_add_totp_generates_a_secret(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -175,3 +176,34 @@ def test_unlock_lifts_a_permanent_block_made_by_the_totp_plugin(config: Path) ->
     verified = store_call(config, verify)
     assert not isinstance(verified, FactorRejected)
     assert verified.event.methods == ("otp",)
+
+
+def test_confirm_factor_ends_a_hold(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``confirm-factor``: a factor on hold (added during recovery) counts in full after
+    the operator's confirmation; one not on hold, or another user's, is an error."""
+    import time
+
+    from stepauth.provider.factors.hold import hold_data, is_held
+
+    async def add_held(store: Any) -> str:
+        user = await store.get_user_by_username("alice")
+        hold = hold_data(until=time.time() + 3600, acr="urn:stepauth:acr:2fa", reason="recovery")
+        factor = await store.add_factor(
+            user.id, "totp", {"secret": RFC_SECRET, **hold}, label="new phone", now=time.time()
+        )
+        return str(factor.id)
+
+    factor_id = store_call(config, add_held)
+    assert main(["users", "factors", "alice", "--config", str(config)]) == 0
+    assert "on hold until" in capsys.readouterr().out
+    assert main(["users", "confirm-factor", "alice", "nope", "--config", str(config)]) == 2
+    assert main(["users", "confirm-factor", "alice", factor_id, "--config", str(config)]) == 0
+    assert "no longer on hold" in capsys.readouterr().out
+    (factor,) = _factors(config)
+    assert not is_held(factor, time.time())
+    assert "hold_until" not in factor.data
+    assert factor.data["secret"] == RFC_SECRET
+    assert "confirmed a sign-in method" in read_outbox()[-1]["message"]
+    assert "/account/not-me?token=" in read_outbox()[-1]["message"]
+    assert main(["users", "confirm-factor", "alice", factor_id, "--config", str(config)]) == 2
+    assert "is not on hold" in capsys.readouterr().err

@@ -23,10 +23,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 
 from tests.conftest import add_virtual_authenticator
-from tests.demo.conftest import BankStack, serve_bank_stack
+from tests.demo.conftest import TOTP_SECRET, BankStack, serve_bank_stack
 
 pytestmark = pytest.mark.browser
 
@@ -136,6 +137,12 @@ def _sign_in_and_add(page: Any, stack: BankStack, kind: str, label: str) -> None
     page.locator("form[data-factor=password]").get_by_role("button", name="Continue").click()
     page.wait_for_url(f"{stack.bank_url}/dashboard")
     page.goto(f"{stack.issuer}/account")
+    page.get_by_role("button", name=kind).click()
+    # Binding a key needs alice's binding level: password + TOTP (the code is missing).
+    page.wait_for_url(f"{stack.issuer}/account/reauth**")
+    page.get_by_label("One-time code").fill(pyotp.TOTP(TOTP_SECRET).now())
+    page.locator("form[data-factor=totp]").get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{stack.issuer}/account")
     page.get_by_label("Name for the new passkey or key").fill(label)
     page.get_by_role("button", name=kind).click()
     page.wait_for_selector(f"text={label} >> nth=0")

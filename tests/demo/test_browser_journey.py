@@ -1,7 +1,8 @@
 """The newcomer's journey in Chromium with a virtual passkey (issue 7), each step checked on
 screen and in what the resulting ID token says (shown by the bank: acr, amr, auth_time):
 
-sign in with a password → add a passkey at the Provider → view personal data (``phr``
+sign in with a password → add a passkey at the Provider (after her authenticator app's
+code: password + TOTP is her binding level) → view personal data (``phr``
 step-up) → transfer €1,250.00 (bound step-up; the Provider shows amount and payee) →
 transfer €20 (exempt, no prompt) → change payout details (fresh step-up, bound) → grant a
 role in the admin console (``phr`` already fresh: no prompt).
@@ -11,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pyotp
 import pytest
 
 from tests.conftest import add_virtual_authenticator
-from tests.demo.conftest import BankStack
+from tests.demo.conftest import TOTP_SECRET, BankStack
 
 pytestmark = pytest.mark.browser
 
@@ -53,13 +55,23 @@ def test_passkey_journey(localhost_bank_stack: BankStack, chromium: Any) -> None
     page.wait_for_url(f"{stack.bank_url}/dashboard")
     assert "acr urn:stepauth:acr:1fa" in page.get_by_test_id("session").inner_text()
 
-    # Add a passkey on the Provider's account page (the session is fresh: no re-auth).
+    # Add a passkey on the Provider's account page. alice signs in with password + TOTP,
+    # so binding a new authenticator needs both (NIST SP 800-63B-4 §6.1.2.1): the
+    # password is fresh, the step-up page asks for the authenticator app's code only.
     page.goto(f"{stack.issuer}/account")
+    page.get_by_role("button", name="Add passkey").click()
+    page.wait_for_url(f"{stack.issuer}/account/reauth**")
+    assert page.locator("form[data-factor=password]").count() == 0
+    page.get_by_label("One-time code").fill(pyotp.TOTP(TOTP_SECRET).now())
+    page.locator("form[data-factor=totp]").get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{stack.issuer}/account")
+    # Her session is now at her binding level: the passkey counts at once, no hold.
     page.get_by_label("Name for the new passkey or key").fill("Laptop")
     page.get_by_role("button", name="Add passkey").click()
     page.wait_for_selector("text=Laptop >> nth=0")
     page.wait_for_load_state()
     assert "Laptop" in page.locator("table").inner_text()
+    assert "on hold" not in page.locator("table").inner_text()
 
     # Personal data: phr within 15 minutes.
     page.goto(f"{stack.bank_url}/profile/full")

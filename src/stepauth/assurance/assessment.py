@@ -18,7 +18,10 @@ contain that event. No subset enumeration.
 Unknown requested ``acr`` values are ignored (OIDC Core §3.1.2.1). For each requested
 level that is not met, :attr:`Assessment.missing` lists the alternatives (:class:`Need`)
 that would raise the session to it, so a step-up asks for the missing factor only.
-Events dated after ``now`` are ignored (fail closed on clock skew).
+Events dated after ``now`` are ignored (fail closed on clock skew). An event with a
+``cap`` (a factor on hold, NIST SP 800-63B-4 §6.1.2.1) is not eligible for any level
+ranked above its cap; a cap this ladder does not know makes it eligible for none (fail
+closed).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from typing import Any
 
 from stepauth.assurance.errors import InvalidEvent, InvalidRequirement
 from stepauth.assurance.events import CATEGORY_BITS, AuthEvent
-from stepauth.assurance.levels import DEFAULT_LADDER, Clause, Ladder, Level, Rule
+from stepauth.assurance.levels import DEFAULT_LADDER, Clause, Ladder, Level
 from stepauth.assurance.methods import Category
 
 __all__ = ["Assessment", "Need", "assess"]
@@ -108,14 +111,24 @@ def _scan(clause: Clause, events: Sequence[AuthEvent]) -> _Found | None:
     return _Found(oldest.at, tuple(subset))
 
 
-def _eligible(rule: Rule, events: Sequence[AuthEvent]) -> Sequence[AuthEvent]:
+def _eligible(level: Level, events: Sequence[AuthEvent], ladder: Ladder) -> Sequence[AuthEvent]:
+    rule = level.rule
+    if any(e.cap is not None for e in events):
+        rank = ladder.rank(level.acr)
+        events = [e for e in events if e.cap is None or _within_cap(e.cap, rank, ladder)]
     if rule.allow_restricted and not rule.exclude_methods:
         return events
     return [e for e in events if rule.eligible(e)]
 
 
-def _best(level: Level, events: Sequence[AuthEvent]) -> _Found | None:
-    usable = _eligible(level.rule, events)
+def _within_cap(cap: str, rank: int | None, ladder: Ladder) -> bool:
+    """Is a level of ``rank`` at or below ``cap``? An unknown cap allows nothing."""
+    cap_rank = ladder.rank(cap)
+    return cap_rank is not None and rank is not None and rank <= cap_rank
+
+
+def _best(level: Level, events: Sequence[AuthEvent], ladder: Ladder) -> _Found | None:
+    usable = _eligible(level, events, ladder)
     best: _Found | None = None
     for clause in level.rule.any_of:
         found = _scan(clause, usable)
@@ -129,9 +142,9 @@ _CATEGORY_SETS = tuple(
 )
 
 
-def _needs(level: Level, events: Sequence[AuthEvent]) -> tuple[Need, ...]:
+def _needs(level: Level, events: Sequence[AuthEvent], ladder: Ladder) -> tuple[Need, ...]:
     """Alternatives that would make ``events`` (already in the window) meet ``level``."""
-    usable = _eligible(level.rule, events)
+    usable = _eligible(level, events, ladder)
     have = 0
     for event in usable:
         have |= event.category_bits
@@ -226,7 +239,7 @@ def assess(
 
     def best(level: Level) -> _Found | None:
         if level.acr not in cache:
-            cache[level.acr] = _best(level, ordered)
+            cache[level.acr] = _best(level, ordered, ladder)
         return cache[level.acr]
 
     def met(level: Level) -> _Found | None:
@@ -257,7 +270,7 @@ def assess(
         if requested:
             window = level.max_age if max_age is None else max_age
             fresh = [e for e in ordered if now - e.at <= window]
-            missing[level.acr] = _needs(level, fresh)
+            missing[level.acr] = _needs(level, fresh, ladder)
     return Assessment(
         acr=None,
         amr=(),

@@ -22,7 +22,11 @@ Derived properties (computed once, at construction):
 * ``phishing_resistant`` — a cryptographic key proof (``hwk``/``swk``/``pop``/``sc``).
 * ``hardware_bound`` — a key proof other than ``swk`` with ``be=False`` (device-bound)
   **and** ``attestation_trusted=True``; a synced passkey (BE=1) never is (NIST-25).
-* ``restricted`` — ``sms``/``tel`` or a recovery code.
+* ``restricted`` — ``sms``/``tel`` or a recovery code;
+* ``cap`` — ``attrs["cap"]``, an ``acr`` value: the event came from a factor on hold
+  (bound during account recovery or by a one-factor account, NIST SP 800-63B-4
+  §6.1.2.1) and counts for no level ranked above it (see
+  :func:`~stepauth.assurance.assess`).
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from stepauth.assurance.methods import (
 __all__ = ["AuthEvent"]
 
 _BOOL_ATTRS = frozenset({"uv", "up", "be", "bs", "attestation_trusted"})
-_STR_ATTRS = frozenset({"aaguid", "factor"})
+_STR_ATTRS = frozenset({"aaguid", "factor", "cap"})
 _INT_ATTRS = frozenset({"time_step"})
 
 # Bit per category: the hot paths of assess() count categories with int.bit_count().
@@ -96,6 +100,7 @@ class AuthEvent:
     phishing_resistant: bool = field(init=False, repr=False, compare=False)
     hardware_bound: bool = field(init=False, repr=False, compare=False)
     restricted: bool = field(init=False, repr=False, compare=False)
+    cap: str | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         methods = self.methods
@@ -149,6 +154,7 @@ class AuthEvent:
             attrs.get("factor") == "recovery"
             or any(m in METHODS and METHODS[m].restricted for m in methods),
         )
+        setattr_(self, "cap", attrs.get("cap"))
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form stored with a session (``from_json`` reads it back)."""

@@ -12,7 +12,7 @@ to arrive through. Values are truncated (a user agent is at most 256 characters)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypedDict, Unpack
 
@@ -45,6 +45,11 @@ AUDIT_FIELDS = (
     "user_agent",
     "action",
     "count",
+    "binding_before",
+    "binding_after",
+    "factors_before",
+    "factors_after",
+    "held_after",
 )
 _MAX = 256
 
@@ -144,9 +149,18 @@ async def factor_change(
     factor: str,
     client: Client,
     credential: str | None = None,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
 ) -> None:
-    """A factor added, renamed, removed or replaced on ``/account`` (or by the CLI)."""
-    change = {"action": action, "factor": factor, "credential": credential}
+    """A factor added, renamed, removed or replaced on ``/account`` (or by the CLI);
+    ``before``/``after``: the account's ``factors`` (kind:id) and ``binding`` level."""
+    change: dict[str, Any] = {"action": action, "factor": factor, "credential": credential}
+    for name, shot in (("before", before), ("after", after)):
+        if shot is not None:
+            change[f"binding_{name}"] = shot.get("binding")
+            change[f"factors_{name}"] = list(shot.get("factors", ()))
+    if after is not None:
+        change["held_after"] = list(after.get("held", ()))
     await _write(store, now, client, "factor_change", "success", user_id, **change)
 
 

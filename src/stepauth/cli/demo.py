@@ -78,6 +78,11 @@ def _banner(setup: Any) -> str:
   TOTP codes for alice:  stepauth demo totp alice --dir {setup.directory}
     (or add the secret {TOTP_SECRET} to any authenticator app)
 
+  Passkeys: add one at {setup.issuer}/account. Adding a sign-in method needs the
+    account's strongest sign-in: alice is asked for her TOTP code as well as her
+    password, and her passkey then works at once. bob has only a password, so a
+    passkey he adds is on hold for a day: until then it cannot approve payments.
+
   Press Ctrl-C to stop.
 """
 

@@ -1,4 +1,4 @@
-"""``stepauth users add-totp|factors|remove-factor|unlock``: provision factors by hand.
+"""``stepauth users add-totp|factors|remove-factor|confirm-factor|unlock``: factors by hand.
 
 ``register_users_commands(commands)`` adds the actions to the ``stepauth users``
 sub-parsers:
@@ -8,10 +8,14 @@ sub-parsers:
   (scan it, then forget it: the secret is not shown again);
 * ``factors NAME`` — the user's factors: id, kind, name, created, last use;
 * ``remove-factor NAME ID`` — remove one (recovery codes are revoked with it);
+* ``confirm-factor NAME ID`` — end the hold of a factor added during account recovery or
+  by a one-factor account (:mod:`stepauth.provider.factors.hold`), after the operator
+  confirmed out of band that its owner added it: from now on it counts at its full level;
 * ``unlock NAME`` — clear the lockout of every factor type (NIST-15: an operator reset).
 
 Each change is written to the audit log (``event=factor_change``/``unlock``) and the
-user is notified (:func:`stepauth.provider.factors.oob.notify`).
+user is notified (:func:`stepauth.provider.factors.oob.notify`) with a "this wasn't me"
+link (:mod:`stepauth.provider.account.not_me`).
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ from stepauth.cli import add_action, find_user, load_cli_config, with_store
 from stepauth.errors import StepAuthError
 
 if TYPE_CHECKING:
+    from stepauth.provider.config import ProviderConfig
     from stepauth.store import Store, User
 
-__all__ = ["FACTOR_TYPES", "register_users_commands"]
+__all__ = ["FACTOR_TYPES", "confirm_factor", "register_users_commands"]
 
 #: Factor types whose lockout ``unlock`` clears.
 FACTOR_TYPES = ("password", "totp", "webauthn", "recovery", "oob")
@@ -44,13 +49,42 @@ def register_users_commands(commands: Any) -> None:
     remove = add_action(commands, "remove-factor", "remove one of a user's factors", _remove)
     remove.add_argument("name", metavar="NAME")
     remove.add_argument("factor_id", metavar="ID")
+    confirm = add_action(
+        commands, "confirm-factor", "end the hold of a factor added in recovery", _confirm
+    )
+    confirm.add_argument("name", metavar="NAME")
+    confirm.add_argument("factor_id", metavar="ID")
     unlock = add_action(commands, "unlock", "clear a user's failed-attempt lockout", _unlock)
     unlock.add_argument("name", metavar="NAME")
 
 
-async def _notice(store: Store, user: User, message: str) -> None:
+async def _notice(
+    store: Store,
+    user: User,
+    message: str,
+    *,
+    config: ProviderConfig | None = None,
+    action: str = "",
+    what: str = "",
+    factor_id: str | None = None,
+) -> None:
+    """Tell the user; with ``config``, add the change's "this wasn't me" link
+    (:func:`stepauth.provider.account.not_me.issue_link`)."""
     from stepauth.provider.factors.oob import OutboxSender
 
+    if config is not None:
+        from stepauth.provider.account.not_me import issue_link
+
+        link = await issue_link(
+            store,
+            config,
+            now=time.time(),
+            user_id=user.id,
+            action=action,
+            what=what,
+            factor_id=factor_id,
+        )
+        message = f"{message} If this was not you: {link}"
     factors = await store.list_factors(user.id)
     oob = next((f for f in factors if f.kind == "oob" and not f.disabled), None)
     channel = str(oob.data.get("channel", "sms")) if oob is not None else "email"
@@ -91,7 +125,13 @@ def _add_totp(args: argparse.Namespace) -> int:
         )
         await _audit(store, user, "add", "totp", factor.id)
         await _notice(
-            store, user, "An authenticator app was added to your account by an administrator."
+            store,
+            user,
+            "An authenticator app was added to your account by an administrator.",
+            config=config,
+            action="add",
+            what="authenticator app",
+            factor_id=factor.id,
         )
         uri = totp.provisioning_uri(
             params, account_name=user.username, issuer=config.webauthn.rp_name
@@ -118,6 +158,9 @@ def _factors(args: argparse.Namespace) -> int:
     for f in _with_store(args, work):
         kind = str(f.data.get("type", f.kind)) if f.kind == "webauthn" else f.kind
         status = "disabled" if f.disabled else "active"
+        until = f.data.get("hold_until")
+        if not f.disabled and isinstance(until, int | float) and until > time.time():
+            status = f"on hold until {_when(float(until))}"
         created, used = _when(f.created_at), _when(f.last_used_at)
         print(f"{f.id}\t{kind}\t{f.label}\t{status}\tadded {created}\tlast used {used}")
     return 0
@@ -136,12 +179,58 @@ def _remove(args: argparse.Namespace) -> int:
         await store.remove_factor(factor.id)
         await _audit(store, user, "remove", factor.kind, factor.id)
         await _notice(
-            store, user, "A sign-in method was removed from your account by an administrator."
+            store,
+            user,
+            "A sign-in method was removed from your account by an administrator.",
+            config=config,
+            action="remove",
+            what="sign-in method",
         )
         return factor.kind
 
     kind = _with_store(args, work)
     print(f"removed {kind} factor {args.factor_id} from {args.name}")
+    return 0
+
+
+async def confirm_factor(
+    store: Store,
+    user: User,
+    factor_id: str,
+    *,
+    now: float | None = None,
+    config: ProviderConfig | None = None,
+) -> str:
+    """Take the hold off ``factor_id`` of ``user`` (audited, notified); its kind."""
+    from stepauth.provider.factors.hold import is_held, released
+
+    factor = await store.get_factor(factor_id)
+    if factor is None or factor.user_id != user.id:
+        raise StepAuthError(f"{user.username} has no factor {factor_id}", error="unknown")
+    if not is_held(factor, time.time() if now is None else now):
+        raise StepAuthError(f"factor {factor_id} is not on hold", error="not_held")
+    await store.update_factor(factor.id, data=released(factor.data))
+    await _audit(store, user, "confirm", factor.kind, factor.id)
+    await _notice(
+        store,
+        user,
+        "An administrator confirmed a sign-in method added to your account: "
+        "it now works at its full strength.",
+        config=config,
+        action="confirm",
+        what="sign-in method",
+        factor_id=factor.id,
+    )
+    return factor.kind
+
+
+def _confirm(args: argparse.Namespace) -> int:
+    async def work(store: Store, config: Any) -> str:
+        user = await find_user(store, args.name)
+        return await confirm_factor(store, user, args.factor_id, config=config)
+
+    kind = _with_store(args, work)
+    print(f"confirmed {kind} factor {args.factor_id} of {args.name}: no longer on hold")
     return 0
 
 

@@ -23,6 +23,9 @@ Reference (defaults in brackets)::
     [ttl]        code [60], par [60], access_token [300], id_token [300],
                  refresh_token [86400] (seconds)
     [redis]      url (redis:// or rediss://), prefix ["stepauth:"]   (optional table)
+    [account]    binding_hold [86400] (seconds a factor bound below the account's binding
+                      level, or by a one-factor account, counts at most at the level
+                      that bound it; 0 turns the hold off)
     [levels]     an acr ladder for stepauth.assurance.ladder_from_data (optional)
     [[clients]]  client_id, client_secret (absent = public client), redirect_uris,
                  post_logout_redirect_uris [[]], id_token_signed_response_alg ["RS256"],
@@ -53,6 +56,7 @@ __all__ = [
     "ALGORITHMS",
     "AUTH_METHODS",
     "DEFAULT_KEY_ENV",
+    "AccountConfig",
     "ClientConfig",
     "DatabaseConfig",
     "ProviderConfig",
@@ -124,6 +128,13 @@ class TTLConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountConfig:
+    #: NIST SP 800-63B-4 §6.1.2.1: how long a factor bound below the binding level stays
+    #: on hold (docs/security.md, "Binding level and hold").
+    binding_hold: int = 86400
+
+
+@dataclass(frozen=True, slots=True)
 class RedisConfig:
     url: str
     prefix: str = "stepauth:"
@@ -157,6 +168,7 @@ class ProviderConfig:
     secrets: SecretsConfig = field(default_factory=SecretsConfig)
     sessions: SessionsConfig = field(default_factory=SessionsConfig)
     ttl: TTLConfig = field(default_factory=TTLConfig)
+    account: AccountConfig = field(default_factory=AccountConfig)
     redis: RedisConfig | None = None
     levels: dict[str, Any] | None = None
     base_dir: Path = field(default_factory=Path.cwd)
@@ -520,6 +532,7 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
             "ttl",
             "redis",
             "levels",
+            "account",
         },
         "",
     )
@@ -542,6 +555,9 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
 
     ttl = _table(data.get("ttl", {}), "ttl")
     _known(ttl, {"code", "par", "access_token", "id_token", "refresh_token"}, "ttl")
+
+    account = _table(data.get("account", {}), "account")
+    _known(account, {"binding_hold"}, "account")
 
     redis = None
     if data.get("redis") is not None:
@@ -569,6 +585,9 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
             access_token=_int(ttl, "access_token", "ttl", 300, 1, 86400),
             id_token=_int(ttl, "id_token", "ttl", 300, 1, 86400),
             refresh_token=_int(ttl, "refresh_token", "ttl", 86400, 1, 366 * 86400),
+        ),
+        account=AccountConfig(
+            binding_hold=_int(account, "binding_hold", "account", 86400, 0, 366 * 86400)
         ),
         redis=redis,
         levels=_levels(data.get("levels")),
@@ -627,6 +646,11 @@ par = 60
 access_token = 300
 id_token = 300
 refresh_token = 86400
+
+[account]
+# A factor added during account recovery, or to an account with a password only, is on
+# hold this long (it cannot reach phr or approve payments); 0 turns the hold off.
+binding_hold = 86400
 
 [[clients]]
 client_id = "demo"

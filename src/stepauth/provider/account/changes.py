@@ -1,7 +1,12 @@
 """Factor changes of ``/account``: each one audited and notified out of band.
 
 ASVS 4.0.3 2.5.5 / 5.0 6.3.7: "notify when an authentication factor is changed";
-ASVS 5.0 16.3.1: the change is in the audit log (never a secret: no TOTP seed, no code).
+ASVS 5.0 16.3.1: the change is in the audit log (never a secret: no TOTP seed, no code)
+with what the account's factors and binding level were before and after
+(:func:`stepauth.provider.account.binding.snapshot`). NIST SP 800-63B-4 §6.1.2.1: the
+notice goes through the OOB outbox with a single-use, expiring "this wasn't me" link
+(:mod:`stepauth.provider.account.not_me`) that disables the factor the change added and
+ends every session of the user. A factor added on hold says so and until when.
 
 ASVS 5.0 7.4.3: after a factor is added, removed or changed the account page offers **Sign out
 other sessions** (:func:`offers_sign_out`, kept for :data:`OFFER_TTL` seconds under the
@@ -12,9 +17,14 @@ the current one.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from stepauth import audit
+from stepauth.provider.account.binding import snapshot
+from stepauth.provider.account.not_me import issue_link
+from stepauth.provider.factors.base import NOTICE_NAMES as NAMES
+from stepauth.provider.factors.hold import hold_text
 from stepauth.provider.factors.oob import notify
 from stepauth.provider.sessions import revoke_session
 from stepauth.provider.state import ProviderState
@@ -28,16 +38,6 @@ __all__ = ["NAMES", "OFFER_TTL", "end_other_sessions", "offers_sign_out", "recor
 OFFER_TTL = 3600
 OFFER_KIND = "sign_out_offer"
 
-#: How a factor kind is named in notices ("A passkey was added to your account").
-NAMES = {
-    "passkey": "passkey",
-    "security-key": "security key",
-    "webauthn": "passkey",
-    "totp": "authenticator app",
-    "recovery": "set of recovery codes",
-    "oob": "phone number",
-    "password": "password",
-}
 _VERBS = {
     "add": "added to",
     "remove": "removed from",
@@ -57,9 +57,11 @@ async def record_change(
     client: audit.Client,
     credential: str | None = None,
     session: Session | None = None,
+    before: Mapping[str, Any] | None = None,
 ) -> None:
-    """Audit the change and tell the user about it; after an added, removed or changed
-    factor, offer ``session`` to sign out the user's other sessions."""
+    """Audit the change (``before``: :func:`snapshot` taken before it) and tell the user
+    about it with a "this wasn't me" link; after an added, removed or changed factor,
+    offer ``session`` to sign out the user's other sessions."""
     now = state.clock()
     if session is not None and action in _OFFERED_AFTER:
         await state.store.put(
@@ -77,13 +79,28 @@ async def record_change(
         factor=kind,
         client=client,
         credential=credential,
+        before=before,
+        after=await snapshot(state, user_id),
     )
     name = NAMES.get(kind, "sign-in method")
     article = "An" if name[0] in "aeiou" else "A"
     message = f"{article} {name} was {_VERBS.get(action, action)} your account."
     if action == "add" and kind == "recovery":
         message = "New recovery codes were created for your account; the old ones stop working."
-    await notify(state, user_id, message + " If this was not you, contact support.")
+    added = await state.store.get_factor(credential) if credential and action == "add" else None
+    held = hold_text(added, now) if added is not None else None
+    if held:
+        message += " " + held
+    link = await issue_link(
+        state.store,
+        state.config,
+        now=now,
+        user_id=user_id,
+        action=action,
+        what=name,
+        factor_id=added.id if added is not None else None,
+    )
+    await notify(state, user_id, f"{message} If this was not you: {link}")
 
 
 def _offer_key(session: Session) -> str:

@@ -1,11 +1,12 @@
-"""Freshness and form binding for ``/account``.
+"""Return targets and form binding for ``/account``.
 
-**Fresh step-up (ASVS 5.0 7.5.1).** A change is allowed only when the session's latest
-authentication event is at most :data:`FRESH_SECONDS` old. Otherwise the browser is sent
-to ``/account/reauth`` (:mod:`stepauth.provider.account.reauth`), which asks for one of
-the user's factors through the same factor plug-ins as the interaction pages, appends
-the event and rotates the session id, then returns to the page. The Provider's own
-pages never issue a code to themselves: no first-party client is needed.
+**Step-up at the binding level (ASVS 5.0 7.5.1, NIST SP 800-63B-4 §6.1.2.1).** A change
+is allowed only when the session holds a step-up at the account's binding level at most
+five minutes old (:mod:`stepauth.provider.account.binding`). Otherwise the browser is
+sent to ``/account/reauth`` (:mod:`stepauth.provider.account.reauth`), which asks for
+exactly the missing factors through the same factor plug-ins as the interaction pages,
+appends the events and rotates the session id, then returns to the page. The
+Provider's own pages never issue a code to themselves: no first-party client is needed.
 
 **CSRF.** Each browser gets a random ``stepauth_account`` cookie (HttpOnly,
 SameSite=Lax, ``Path=/account``); every form carries ``csrf`` =
@@ -20,8 +21,6 @@ import hashlib
 import hmac
 import os
 import secrets
-from collections.abc import Mapping, Sequence
-from typing import Any
 from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives import hashes
@@ -35,20 +34,15 @@ from stepauth.provider.state import ProviderState
 
 __all__ = [
     "BROWSER_COOKIE",
-    "FRESH_SECONDS",
     "Forbidden",
     "browser_token",
     "check_csrf",
     "csrf_token",
-    "is_fresh",
-    "latest_event_at",
     "reauth_url",
     "safe_next",
     "set_browser_cookie",
 ]
 
-#: A change on /account needs a factor verified at most this long ago.
-FRESH_SECONDS = 300
 BROWSER_COOKIE = "stepauth_account"
 
 
@@ -60,17 +54,6 @@ class Forbidden(ProviderError):
     redirectable = False
 
 
-def latest_event_at(events: Sequence[Mapping[str, Any]]) -> float | None:
-    times = [float(e["at"]) for e in events if isinstance(e.get("at"), int | float)]
-    return max(times) if times else None
-
-
-def is_fresh(events: Sequence[Mapping[str, Any]], *, now: float) -> bool:
-    """Is the latest factor of the session at most :data:`FRESH_SECONDS` old?"""
-    latest = latest_event_at(events)
-    return latest is not None and 0 <= now - latest <= FRESH_SECONDS
-
-
 def safe_next(value: str | None) -> str:
     """Only paths of the account page are return targets (no open redirect)."""
     if value and value.startswith("/account") and "//" not in value and "\\" not in value:
@@ -78,8 +61,12 @@ def safe_next(value: str | None) -> str:
     return "/account"
 
 
-def reauth_url(next_path: str = "/account") -> str:
-    return "/account/reauth?" + urlencode({"next": safe_next(next_path)})
+def reauth_url(next_path: str = "/account", *, recovery: bool = False) -> str:
+    """The step-up page; ``recovery``: its recovery-code variant (adding only)."""
+    query = {"next": safe_next(next_path)}
+    if recovery:
+        query["mode"] = "recovery"
+    return "/account/reauth?" + urlencode(query)
 
 
 def _key(state: ProviderState) -> bytes:

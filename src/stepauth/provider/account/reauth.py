@@ -1,9 +1,17 @@
-"""``/account/reauth``: verify one fresh factor before a change on ``/account``.
+"""``/account/reauth``: the step-up at the binding level before a change on ``/account``.
 
 The same factor plug-ins as the interaction pages, the same template, the same session
 handling (:func:`stepauth.provider.sessions.record_event` appends the event and rotates
 the session id). Without a session the page asks for a factor that identifies the user
 (password, discoverable passkey), so it is also the sign-in of the account page.
+
+With a session it offers exactly what is missing for the account's binding level
+(NIST SP 800-63B-4 §6.1.2.1, :mod:`stepauth.provider.account.binding`): the ``Need``
+values of :func:`stepauth.assurance.binding_step_up` filtered with
+:func:`stepauth.provider.factors.base.useful`, as the sign-in page does with the login
+policy's. A passkey account is asked for a passkey, never for its password. Its
+``?mode=recovery`` variant (linked when the account has recovery codes) asks for a
+recovery code and the password: enough to *add* a replacement, which goes on hold.
 
 * every form carries the account ``csrf`` token (403 otherwise);
 * throttling and audit as on the interaction pages
@@ -22,19 +30,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from stepauth import audit
+from stepauth.assurance import recovery_step_up
 from stepauth.errors import FactorError
+from stepauth.provider.account.binding import authority, binding_factors
 from stepauth.provider.account.fresh import (
     browser_id,
     browser_token,
     check_csrf,
     csrf_token,
+    reauth_url,
     safe_next,
     set_browser_cookie,
 )
-from stepauth.provider.factors.base import Attempt, FactorPlugin, FactorRejected, FormView
+from stepauth.provider.factors.base import Attempt, FactorPlugin, FactorRejected, FormView, useful
+from stepauth.provider.factors.hold import active_factors
 from stepauth.provider.factors.oob import notify
-from stepauth.provider.interaction.outcome import Submission
+from stepauth.provider.interaction.outcome import Submission, verify_factor
 from stepauth.provider.interaction.render import factor_forms, render
+from stepauth.provider.interaction.routes import held_notices
 from stepauth.provider.sessions import load_session, record_event, set_session_cookie
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.provider.throttle import GENERIC_FAILURE
@@ -44,39 +57,80 @@ if TYPE_CHECKING:
 
 __all__ = ["reauth_page", "reauth_submit", "reauth_webauthn"]
 
-CONFIRM_TEXT = "Please confirm it is you before changing how you sign in."
+CONFIRM_TEXT = (
+    "Please confirm it is you before changing how you sign in, with your strongest way to sign in."
+)
+RECOVERY_TEXT = (
+    "Lost your strongest way to sign in? Your password and a recovery code let you add a "
+    "replacement. It stays on hold for a while, and we tell you about it."
+)
+RECOVERY_KINDS = ("recovery", "password")
 
 
-async def _offered(state: ProviderState, user: User | None) -> list[FactorPlugin]:
-    if user is None:
+def _recovery(request: Request) -> bool:
+    return request.query_params.get("mode") == "recovery"
+
+
+async def _offered(
+    state: ProviderState,
+    loaded: tuple[Session, User] | None,
+    *,
+    recovery: bool = False,
+) -> list[FactorPlugin]:
+    """Without a session, the factors that identify; on the recovery variant, a recovery
+    code and the password; else what is missing for the binding level."""
+    if loaded is None:
         return [p for p in state.factors if p.identifies]
+    session, user = loaded
     factors = await state.store.list_factors(user.id)
-    return state.factors.enrolled(user, factors)
+    if recovery:
+        enrolled = state.factors.enrolled(user, active_factors(factors, state.clock()))
+        return [p for p in enrolled if p.kind in RECOVERY_KINDS]
+    plugins, active = binding_factors(state, user, factors)
+    needs = (await authority(state, session, user)).missing
+    return (useful(plugins, active, needs) if needs else None) or plugins
+
+
+async def _recovery_link(state: ProviderState, user: User, next_path: str) -> str | None:
+    """The recovery variant's address, when the user has recovery codes."""
+    factors = await state.store.list_factors(user.id)
+    if not any(f.kind == "recovery" and not f.disabled for f in factors):
+        return None
+    return reauth_url(next_path, recovery=True)
 
 
 async def _page(
     request: Request,
     state: ProviderState,
-    user: User | None,
+    loaded: tuple[Session, User] | None,
     browser: str,
     *,
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    offered = await _offered(state, user)
+    user = loaded[1] if loaded is not None else None
+    recovery = _recovery(request) and user is not None
+    offered = await _offered(state, loaded, recovery=recovery)
     view = FormView(login_hint=None, user=user, interaction_id=browser_id(browser))
     next_path = safe_next(request.query_params.get("next"))
+    reasons = [{"code": "account_change", "text": RECOVERY_TEXT if recovery else CONFIRM_TEXT}]
+    recovery_link = None
+    if user is not None:
+        reasons += await held_notices(state, user.id)
+        if not recovery:
+            recovery_link = await _recovery_link(state, user, next_path)
     response = render(
         "interaction.html",
         {
             "title": "Confirm it is you" if user is not None else "Sign in",
-            "reasons": [{"code": "account_change", "text": CONFIRM_TEXT}],
+            "reasons": reasons,
             "client_name": None,
             "details": [],
             "error": error,
             "csrf": csrf_token(state, browser),
-            "action": "/account/reauth?next=" + next_path,
+            "action": "/account/reauth?next=" + next_path + ("&mode=recovery" if recovery else ""),
             "options_url": "/account/reauth/webauthn",
+            "recovery_link": recovery_link,
             **factor_forms(offered, view),
         },
         status_code=status_code,
@@ -89,7 +143,7 @@ async def reauth_page(request: Request) -> Response:
     state = get_state(request)
     loaded = await load_session(request, state)
     browser, _ = browser_token(request)
-    return await _page(request, state, loaded[1] if loaded else None, browser)
+    return await _page(request, state, loaded, browser)
 
 
 async def reauth_webauthn(request: Request) -> Response:
@@ -106,9 +160,10 @@ async def reauth_webauthn(request: Request) -> Response:
     browser, _ = browser_token(request)
     loaded = await load_session(request, state)
     user = loaded[1] if loaded else None
-    if not any(p.kind == "webauthn" for p in await _offered(state, user)):
+    if not any(p.kind == "webauthn" for p in await _offered(state, loaded)):
         return JSONResponse({"error": "a passkey is not offered here"}, status_code=400)
-    factors = await state.store.list_factors(user.id) if user is not None else []
+    stored = await state.store.list_factors(user.id) if user is not None else []
+    factors = active_factors(stored, state.clock())
     options = await begin_authentication(
         state,
         interaction_id=browser_id(browser),
@@ -139,14 +194,16 @@ async def reauth_submit(request: Request) -> Response:
     refusal = await submission.throttled(user.id if user is not None else None)
     if refusal is not None:
         return await _page(
-            request, state, user, browser, error=refusal.message, status_code=refusal.status_code
+            request, state, loaded, browser, error=refusal.message, status_code=refusal.status_code
         )
-    plugin = next((p for p in await _offered(state, user) if p.kind == kind), None)
+    offered = await _offered(state, loaded, recovery=_recovery(request) and user is not None)
+    plugin = next((p for p in offered if p.kind == kind), None)
     factors = await state.store.list_factors(user.id) if user is not None else []
     try:
         if plugin is None:
             raise FactorRejected(GENERIC_FAILURE)
-        verified = await plugin.verify(
+        verified = await verify_factor(
+            plugin,
             Attempt(
                 state=state,
                 form=form,
@@ -155,14 +212,14 @@ async def reauth_submit(request: Request) -> Response:
                 now=submission.now,
                 interaction_id=browser_id(browser),
                 context={"purpose": "account"},
-            )
+            ),
         )
         if user is not None and verified.user.id != user.id:
             raise FactorRejected(GENERIC_FAILURE)
     except FactorError as exc:
         refusal = await submission.refused(exc, user.id if user is not None else None)
         return await _page(
-            request, state, user, browser, error=refusal.message, status_code=refusal.status_code
+            request, state, loaded, browser, error=refusal.message, status_code=refusal.status_code
         )
     before = list(session.events) if session is not None else []
     new_session = await record_event(
@@ -170,13 +227,20 @@ async def reauth_submit(request: Request) -> Response:
     )
     await submission.verified(verified, before=before, after=list(new_session.events))
     if kind == "recovery":
-        # issue 4 §3: using a recovery code alerts the user.
+        # A recovery code used here alerts the user (ASVS 5.0 6.3.7).
         await notify(
             state,
             verified.user.id,
             "A recovery code was used to confirm it is you. If this was not you, contact support.",
         )
-    response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    next_path = safe_next(request.query_params.get("next"))
+    if (
+        _recovery(request)
+        and user is not None
+        and recovery_step_up(new_session.events, now=submission.now, ladder=state.ladder) is None
+    ):
+        next_path = reauth_url(next_path, recovery=True)  # the other half is still to come
+    response = RedirectResponse(next_path, status_code=303)
     set_session_cookie(response, state, new_session.id)
     set_browser_cookie(response, state, browser)
     return response

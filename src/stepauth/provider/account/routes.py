@@ -1,10 +1,15 @@
 """``/account``: the user's factors, and the forms that change them.
 
-Every POST needs the account ``csrf`` token (403) and a fresh step-up (303 to
-``/account/reauth`` when the latest factor is older than five minutes, ASVS 5.0 7.5.1);
-every change is audited and notified (:mod:`stepauth.provider.account.changes`).
+Every POST needs the account ``csrf`` token (403) and a step-up at the account's binding
+level at most five minutes old (303 to ``/account/reauth`` otherwise; ASVS 5.0 7.5.1,
+NIST SP 800-63B-4 §6.1.2.1, :mod:`stepauth.provider.account.binding`). The recovery path
+(password + recovery code) may only *add* a factor (TOTP, passkey, security key), which
+goes on hold like one added by a one-factor account
+(:mod:`stepauth.provider.factors.hold`). Every change is audited with the account before
+and after, and notified with a "this wasn't me" link
+(:mod:`stepauth.provider.account.changes`, :mod:`stepauth.provider.account.not_me`).
 
-* ``GET /account`` — factors with their kind, name, creation and last use;
+* ``GET /account`` — factors with their kind, name, creation, last use and hold;
 * ``POST /account/totp`` — a new TOTP secret: QR code (inline SVG, segno) and the
   base32 secret; kept server-side for 10 minutes until
   ``POST /account/totp/confirm`` checks a first code (whose time step is then claimed,
@@ -25,32 +30,32 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from stepauth import audit
 from stepauth.provider.account import webauthn_routes
+from stepauth.provider.account.binding import Authority, authority, snapshot
 from stepauth.provider.account.changes import end_other_sessions, offers_sign_out, record_change
 from stepauth.provider.account.fresh import (
     browser_token,
     check_csrf,
     csrf_token,
-    is_fresh,
     reauth_url,
     set_browser_cookie,
 )
+from stepauth.provider.account.not_me import not_me_page, not_me_submit
 from stepauth.provider.account.reauth import reauth_page, reauth_submit, reauth_webauthn
+from stepauth.provider.account.render import HERE, render_account
 from stepauth.provider.errors import InvalidRequest
 from stepauth.provider.factors import recovery, totp
+from stepauth.provider.factors.hold import hold_text
 from stepauth.provider.factors.password import hash_password, password_problem
-from stepauth.provider.interaction.render import TEMPLATES as INTERACTION_TEMPLATES
 from stepauth.provider.sessions import load_session
 from stepauth.provider.state import ProviderState, get_state
 
@@ -59,16 +64,8 @@ if TYPE_CHECKING:
 
 __all__ = ["routes"]
 
-HERE = Path(__file__).parent
 TOTP_PENDING = "totp_enrolment"
 TOTP_PENDING_TTL = 600
-
-_env = Environment(
-    loader=ChoiceLoader(
-        [FileSystemLoader(HERE / "templates"), FileSystemLoader(INTERACTION_TEMPLATES)]
-    ),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-)
 
 KIND_NAMES = {
     "webauthn": "Passkey",
@@ -97,19 +94,25 @@ def _change_kind(factor: Factor) -> str:
 
 
 class _Page:
-    """The signed-in browser: state, session, user, and its account cookie."""
+    """The signed-in browser: state, session, user, its account cookie, and (for a change)
+    the session's authority and the account before the change."""
 
     def __init__(self, state: ProviderState, session: Session, user: User, browser: str):
         self.state = state
         self.session = session
         self.user = user
         self.browser = browser
+        self.authority: Authority | None = None
+        self.before: dict[str, Any] | None = None
+
+    def hold(self) -> dict[str, Any]:
+        """The hold members of a factor added by this change (none: not on hold)."""
+        return self.authority.hold(self.state) if self.authority is not None else {}
 
     def render(self, name: str, status_code: int = 200, **context: Any) -> Response:
-        html = _env.get_template(name).render(
-            csrf=csrf_token(self.state, self.browser), user=self.user, **context
+        response = render_account(
+            name, status_code, csrf=csrf_token(self.state, self.browser), user=self.user, **context
         )
-        response = HTMLResponse(html, status_code=status_code)
         set_browser_cookie(response, self.state, self.browser)
         return response
 
@@ -123,14 +126,21 @@ async def _signed_in(request: Request) -> _Page | Response:
     return _Page(state, loaded[0], loaded[1], browser)
 
 
-async def _change(request: Request) -> tuple[_Page | Response, dict[str, str]]:
-    """A POST that changes factors: CSRF first, then a fresh step-up."""
+async def _change(
+    request: Request, *, adds: bool = False
+) -> tuple[_Page | Response, dict[str, str]]:
+    """A POST that changes factors: CSRF first, then a step-up at the binding level (or,
+    when it only ``adds`` a factor, the recovery path)."""
     state = get_state(request)
     form = {k: v for k, v in (await request.form()).multi_items() if isinstance(v, str)}
     check_csrf(state, request, form.get("csrf", ""))
     page = await _signed_in(request)
-    if isinstance(page, _Page) and not is_fresh(page.session.events, now=state.clock()):
+    if not isinstance(page, _Page):
+        return page, form
+    page.authority = await authority(state, page.session, page.user)
+    if not page.authority.allows(adds=adds):
         return RedirectResponse(reauth_url("/account"), status_code=303), form
+    page.before = await snapshot(state, page.user.id)
     return page, form
 
 
@@ -152,6 +162,7 @@ async def _record(
         client=audit.client_of(request),
         credential=credential,
         session=page.session,
+        before=page.before,
     )
 
 
@@ -163,6 +174,7 @@ async def _account_page(
     page: _Page, *, ended: int | None = None, error: str | None = None
 ) -> Response:
     factors = await page.state.store.list_factors(page.user.id)
+    now = page.state.clock()
     rows = [
         {
             "id": f.id,
@@ -171,10 +183,11 @@ async def _account_page(
             "created": _when(f.created_at),
             "last_used": _when(f.last_used_at),
             "disabled": f.disabled,
+            "hold": hold_text(f, now),
         }
         for f in factors
     ]
-    fresh = is_fresh(page.session.events, now=page.state.clock())
+    fresh = (await authority(page.state, page.session, page.user)).full
     offer = await offers_sign_out(page.state, page.session)
     return page.render(
         "account.html",
@@ -208,7 +221,7 @@ async def sign_out_others(request: Request) -> Response:
 
 
 async def totp_start(request: Request) -> Response:
-    page, _ = await _change(request)
+    page, _ = await _change(request, adds=True)
     if not isinstance(page, _Page):
         return page
     params = totp.TotpParams(secret=totp.generate_secret())
@@ -241,7 +254,7 @@ def _totp_page(
 
 
 async def totp_confirm(request: Request) -> Response:
-    page, form = await _change(request)
+    page, form = await _change(request, adds=True)
     if not isinstance(page, _Page):
         return page
     store = page.state.store
@@ -266,7 +279,8 @@ async def totp_confirm(request: Request) -> Response:
         )
         return _totp_page(page, params, pending, error="That code is not right; try the next one.")
     label = form.get("label", "").strip()[:64] or "Authenticator app"
-    factor = await store.add_factor(page.user.id, "totp", params.to_data(), label=label, now=now)
+    data = {**params.to_data(), **page.hold()}
+    factor = await store.add_factor(page.user.id, "totp", data, label=label, now=now)
     await store.advance_counter(factor.id, "totp_step", claimed[-1])
     await _record(page, request, "add", "totp", credential=factor.id)
     return _done()
@@ -288,6 +302,8 @@ async def recovery_codes(request: Request) -> Response:
         previous=previous,
     )
     now = page.state.clock()
+    # Recovery codes never make the binding level (a last resort): they need a step-up at
+    # it and are never on hold.
     if existing:
         await store.update_factor(existing[0].id, data=data, disabled=False)
         factor_id = existing[0].id
@@ -362,6 +378,8 @@ routes: list[BaseRoute] = [
     Route("/account/factors/{factor_id}/remove", remove, methods=["POST"]),
     Route("/account/password", change_password, methods=["POST"], name="account_password"),
     Route("/account/sessions/end-others", sign_out_others, methods=["POST"]),
+    Route("/account/not-me", not_me_page, methods=["GET"], name="account_not_me"),
+    Route("/account/not-me", not_me_submit, methods=["POST"]),
     Route("/account/webauthn/options", webauthn_routes.options, methods=["POST"]),
     Route("/account/webauthn/register", webauthn_routes.register, methods=["POST"]),
     Mount("/account/static", app=StaticFiles(directory=HERE / "static"), name="account_static"),

@@ -15,8 +15,10 @@ atomic statement and verifies the response with
   kept as an untrusted key that never reaches ``phrh`` (fail closed).
 
 The user handle is the user's opaque id (no personal data, WebAuthn L3 §14.6.1).
-Both endpoints speak JSON, need the account ``csrf`` token and a fresh step-up
-(``401 {"reauth": url}`` otherwise).
+Both endpoints speak JSON, need the account ``csrf`` token and a step-up at the account's
+binding level, or the recovery path (``401 {"reauth": url}`` otherwise, NIST SP
+800-63B-4 §6.1.2.1); a key added by the recovery path or by a one-factor account is on
+hold (:mod:`stepauth.provider.factors.hold`).
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from starlette.responses import JSONResponse, Response
 
 from stepauth import audit
 from stepauth.errors import FactorError, StepAuthError
+from stepauth.provider.account.binding import Authority, authority, snapshot
 from stepauth.provider.account.changes import record_change
-from stepauth.provider.account.fresh import check_csrf, is_fresh, reauth_url
+from stepauth.provider.account.fresh import check_csrf, reauth_url
 from stepauth.provider.factors.webauthn import (
     b64url,
     ensure_new_credential_id,
@@ -64,24 +67,28 @@ async def _body(request: Request) -> dict[str, Any]:
 
 async def _fresh_request(
     request: Request,
-) -> tuple[ProviderState, dict[str, Any], Session, User, float] | Response:
-    """The JSON body of a CSRF-checked request from a session with a fresh step-up
-    (ASVS 5.0 7.5.1), or the 401 that sends the browser to re-authenticate."""
+) -> tuple[ProviderState, dict[str, Any], Session, User, Authority] | Response:
+    """The JSON body of a CSRF-checked request from a session allowed to add a factor
+    (ASVS 5.0 7.5.1, NIST SP 800-63B-4 §6.1.2.1), or the 401 that sends the browser to
+    the step-up."""
     state = get_state(request)
     body = await _body(request)
     check_csrf(state, request, str(body.get("csrf", "")))
     loaded = await load_session(request, state)
-    now = state.clock()
-    if loaded is None or not is_fresh(loaded[0].events, now=now):
+    if loaded is None:
         return JSONResponse({"reauth": reauth_url()}, status_code=401)
-    return state, body, loaded[0], loaded[1], now
+    allowed = await authority(state, loaded[0], loaded[1])
+    if not allowed.allows(adds=True):
+        return JSONResponse({"reauth": reauth_url()}, status_code=401)
+    return state, body, loaded[0], loaded[1], allowed
 
 
 async def options(request: Request) -> Response:
     checked = await _fresh_request(request)
     if isinstance(checked, Response):
         return checked
-    state, body, _, user, now = checked
+    state, body, _, user, _ = checked
+    now = state.clock()
     kind = str(body.get("type", "passkey"))
     if kind not in TYPES:
         return _error("unknown authenticator type")
@@ -121,7 +128,8 @@ async def register(request: Request) -> Response:
     checked = await _fresh_request(request)
     if isinstance(checked, Response):
         return checked
-    state, body, session, user, now = checked
+    state, body, session, user, allowed = checked
+    now = state.clock()
     consumed = await state.store.consume(CHALLENGE_KIND, str(body.get("ceremony", "")), now=now)
     payload = consumed.payload or {}
     if (
@@ -150,10 +158,11 @@ async def register(request: Request) -> Response:
     except FactorError:
         return _error("the authenticator's response could not be verified")
     stored = verified.to_stored(user.id.encode())
-    data = {**stored.to_data(), "type": kind, "fmt": verified.fmt}
+    data = {**stored.to_data(), "type": kind, "fmt": verified.fmt, **allowed.hold(state)}
     label = str(body.get("label") or "").strip()[:64] or (
         "Passkey" if kind == "passkey" else "Security key"
     )
+    before = await snapshot(state, user.id)
     try:
         factor = await state.store.add_factor(
             user.id,
@@ -173,6 +182,7 @@ async def register(request: Request) -> Response:
         client=audit.client_of(request),
         credential=factor.id,
         session=session,
+        before=before,
     )
     return JSONResponse({"ok": True, "redirect": "/account", "factor": factor.id})
 

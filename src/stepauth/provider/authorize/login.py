@@ -25,6 +25,7 @@ from stepauth.provider.errors import (
     UnmetAuthenticationRequirements,
 )
 from stepauth.provider.factors.base import FactorPlugin, capability_of
+from stepauth.provider.factors.hold import active_factors
 from stepauth.provider.login_policy import Decision, PolicyRequest, achievable, evaluate
 from stepauth.provider.sessions import load_session
 
@@ -86,12 +87,14 @@ async def can_approve(ctx: AuthorizationContext, user: User | None) -> bool:
 
 
 async def available_plugins(ctx: AuthorizationContext, user: User | None) -> list[FactorPlugin]:
-    """The user's enrolled factor kinds; before we know the user, those that identify."""
+    """The user's enrolled factor kinds; before we know the user, those that identify.
+    A factor on hold (:mod:`stepauth.provider.factors.hold`) is not offered for a step-up:
+    it counts at most at the level the user already had when it was bound."""
     registry = ctx.provider.factors
     if user is None:
         return [p for p in registry if p.identifies]
     factors = await ctx.provider.store.list_factors(user.id)
-    return registry.enrolled(user, factors)
+    return registry.enrolled(user, active_factors(factors, ctx.provider.clock()))
 
 
 async def check_meetable(ctx: AuthorizationContext, decision: Decision, user: User | None) -> None:
@@ -105,7 +108,8 @@ async def check_meetable(ctx: AuthorizationContext, decision: Decision, user: Us
     if user is None:
         capabilities = [p.capability for p in ctx.provider.factors]
     else:
-        factors = await ctx.provider.store.list_factors(user.id)
+        stored = await ctx.provider.store.list_factors(user.id)
+        factors = active_factors(stored, ctx.provider.clock())
         capabilities = [
             capability_of(p, factors) for p in ctx.provider.factors.enrolled(user, factors)
         ]

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FACTOR_MODULES",
+    "NOTICE_NAMES",
     "Attempt",
     "Capability",
     "FactorPlugin",
@@ -77,7 +78,9 @@ __all__ = [
     "code_field",
     "default_factors",
     "helps",
+    "notice_name",
     "provides",
+    "useful",
 ]
 
 
@@ -106,6 +109,24 @@ class Capability:
     multi_factor: bool = False
 
 
+#: How a factor is named in notices and on pages ("A passkey was added…"), by its kind or,
+#: for WebAuthn, its ``data["type"]``.
+NOTICE_NAMES = {
+    "passkey": "passkey",
+    "security-key": "security key",
+    "webauthn": "passkey",
+    "totp": "authenticator app",
+    "recovery": "set of recovery codes",
+    "oob": "phone number",
+    "password": "password",
+}
+
+
+def notice_name(factor: Factor) -> str:
+    """The words for ``factor`` in a notice (``passkey``, ``security key``…)."""
+    return NOTICE_NAMES.get(str(factor.data.get("type", factor.kind)), "sign-in method")
+
+
 def provides(capability: Capability, need: Need) -> bool:
     """Is one event with ``capability`` the authenticator ``need`` asks for (its flags)?"""
     return (
@@ -127,6 +148,15 @@ def helps(capability: Capability, need: Need) -> bool:
     if wants_authenticator and provides(capability, need):
         return True
     return bool(capability.categories & need.categories)
+
+
+def useful(
+    plugins: Iterable[FactorPlugin], factors: Sequence[Factor], needs: Iterable[Need]
+) -> list[FactorPlugin]:
+    """The plug-ins that help towards one of ``needs`` for a user with ``factors``: the
+    factors a step-up page offers (the login policy's ``missing``, a binding step-up's)."""
+    wanted = tuple(needs)
+    return [p for p in plugins if any(helps(capability_of(p, factors), n) for n in wanted)]
 
 
 def capability_of(plugin: FactorPlugin, factors: Sequence[Factor] = ()) -> Capability:

@@ -13,6 +13,10 @@ The interaction pages (``/interaction/{uid}``) and ``/account/reauth`` both:
 * audit every success as an attempt and as a step-up with the acr of the session
   before and after the new event (ASVS 5.0 16.3.1; issue 4 §8).
 
+:func:`verify_factor` is the one call both pages make to verify a form: the plug-in's
+``verify``, then :func:`stepauth.provider.factors.hold.apply_hold` (an event of a factor
+on hold is capped at the level that bound it; it never approves bound details).
+
 Only named fields reach the log (:mod:`stepauth.audit.log`): the factor kind, the
 RFC 8176 methods and the credential id, never a submitted value.
 """
@@ -25,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from stepauth import audit
 from stepauth.assurance import AuthEvent, assess
-from stepauth.provider.factors.base import FactorRejected, Verified
+from stepauth.provider.factors.base import Attempt, FactorPlugin, FactorRejected, Verified
+from stepauth.provider.factors.hold import apply_hold
 from stepauth.provider.factors.oob import CODE_SENT
 from stepauth.provider.throttle import GENERIC_FAILURE, claim_ip_attempt, release_ip_attempt
 
@@ -33,7 +38,7 @@ if TYPE_CHECKING:
     from stepauth.errors import FactorError
     from stepauth.provider.state import ProviderState
 
-__all__ = ["Refusal", "Submission", "acr_of"]
+__all__ = ["Refusal", "Submission", "acr_of", "verify_factor"]
 
 
 def acr_of(state: ProviderState, events: Sequence[Mapping[str, Any]], now: float) -> str | None:
@@ -42,6 +47,12 @@ def acr_of(state: ProviderState, events: Sequence[Mapping[str, Any]], now: float
         return None
     parsed = [AuthEvent.from_json(dict(e)) for e in events]
     return assess(parsed, now=now, ladder=state.ladder).acr
+
+
+async def verify_factor(plugin: FactorPlugin, attempt: Attempt) -> Verified:
+    """Verify one factor form, then apply the factor's hold (NIST SP 800-63B-4 §6.1.2.1)."""
+    verified = await plugin.verify(attempt)
+    return await apply_hold(attempt.state, verified, now=attempt.now)
 
 
 @dataclass(frozen=True)

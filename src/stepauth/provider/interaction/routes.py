@@ -55,14 +55,9 @@ from stepauth.provider.errors import (
     ProviderError,
     provider_error_handler,
 )
-from stepauth.provider.factors.base import (
-    Attempt,
-    FactorPlugin,
-    FormView,
-    capability_of,
-    helps,
-)
-from stepauth.provider.interaction.outcome import Refusal, Submission
+from stepauth.provider.factors.base import Attempt, FactorPlugin, FormView, useful
+from stepauth.provider.factors.hold import active_factors, hold_text
+from stepauth.provider.interaction.outcome import Refusal, Submission, verify_factor
 from stepauth.provider.interaction.render import factor_forms, render
 from stepauth.provider.login_policy import REASON_TEXT, Decision
 from stepauth.provider.sessions import load_session, record_event, set_session_cookie
@@ -135,12 +130,10 @@ async def _offered(
     if not decision.missing:
         return plugins
     factors = await ctx.provider.store.list_factors(user.id) if user is not None else []
-    useful = [
-        p for p in plugins if any(helps(capability_of(p, factors), n) for n in decision.missing)
-    ]
-    if not useful and not signed_in:
+    helpful = useful(plugins, active_factors(factors, ctx.provider.clock()), decision.missing)
+    if not helpful and not signed_in:
         return plugins  # the user must first say who they are
-    return useful
+    return helpful
 
 
 async def _page(
@@ -165,13 +158,16 @@ async def _page(
     )
     locked = refusal is not None and refusal.locked and user is not None
     reasons = list(decision.reasons) + (["factor_locked"] if locked else [])
+    shown = [{"code": r, "text": REASON_TEXT[r]} for r in reasons]
+    if user is not None and signed_in:
+        shown += await held_notices(ctx.provider, user.id)
     details = _details(ctx)
     step_up = user is not None and "no_session" not in decision.reasons
     return render(
         "interaction.html",
         {
             "title": "Confirm it is you" if step_up else "Sign in",
-            "reasons": [{"code": r, "text": REASON_TEXT[r]} for r in reasons],
+            "reasons": shown,
             "client_name": getattr(ctx.client, "client_name", None) or ctx.client_id,
             "details": details,
             "error": refusal.message if refusal is not None else None,
@@ -182,6 +178,13 @@ async def _page(
         },
         status_code=refusal.status_code if refusal is not None else 200,
     )
+
+
+async def held_notices(provider: ProviderState, user_id: str) -> list[dict[str, str]]:
+    """One line per factor of the user on hold (``factor_on_hold``), in words."""
+    now = provider.clock()
+    texts = [hold_text(f, now) for f in await provider.store.list_factors(user_id)]
+    return [{"code": "factor_on_hold", "text": t} for t in texts if t]
 
 
 def _details(ctx: AuthorizationContext) -> list[list[tuple[str, str]]]:
@@ -284,7 +287,7 @@ async def submit(request: Request) -> Response:
                 authorization_details=ctx.authorization_details,
             )
             try:
-                verified = await plugin.verify(attempt)
+                verified = await verify_factor(plugin, attempt)
             except FactorError as exc:
                 # Only a FactorRejected message is written for users; any other verifier
                 # error gets the generic text (never which step failed, RTS Art. 4(3)(a)).
@@ -365,7 +368,8 @@ async def webauthn_options(request: Request) -> Response:
     offered = await _offered(ctx, user, decision, signed_in=_signed_in(loaded, user))
     if not any(p.kind == "webauthn" for p in offered):
         return JSONResponse({"error": "a passkey is not offered here"}, status_code=400)
-    factors = await provider.store.list_factors(user.id) if user is not None else []
+    stored = await provider.store.list_factors(user.id) if user is not None else []
+    factors = active_factors(stored, provider.clock())  # a held key approves nothing here
     options = await begin_authentication(
         provider,
         interaction_id=uid,

@@ -523,7 +523,7 @@ async def test_attacker_with_only_the_password_cannot_take_over_a_passkey_accoun
 
     _, request_uri = await push_details(provider, THEFT, acr_values=PHR)
     shown = await open_interaction(attacker, front(request_uri))
-    assert "€9,000.00" in shown.text
+    assert "EUR 9,000.00" in shown.text
     assert shown.kinds() == ["webauthn"]
     response = await use_passkey(attacker, shown, theirs)
     assert refused(response)

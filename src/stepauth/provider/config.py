@@ -591,6 +591,8 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
 # -- stepauth init -------------------------------------------------------------------------
 
 DEMO_REDIRECT_URIS = ("http://localhost:8000/callback", "http://127.0.0.1:8000/callback")
+#: The resource (RFC 8707) of the development app's API: the ``aud`` of its access tokens.
+DEMO_RESOURCE = "http://localhost:8000/api"
 
 
 def default_config_text(
@@ -609,6 +611,9 @@ def default_config_text(
 # Reference: stepauth.provider.config. Unknown keys are rejected.
 
 issuer = "http://localhost:{port}"
+# The API access tokens are for when a request names no `resource` (RFC 8707): their
+# `aud`. An API checks it (ResourceServer(audience=...)); never use the issuer there.
+default_resource = "{DEMO_RESOURCE}"
 
 [server]
 host = "127.0.0.1"

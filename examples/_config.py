@@ -5,6 +5,9 @@ STEPAUTH_CLIENT_ID      this app's client_id
 STEPAUTH_CLIENT_SECRET  its secret (client_secret_basic)
 STEPAUTH_REDIRECT_URI   e.g. http://127.0.0.1:5000/stepauth/callback
 STEPAUTH_ACR_MODE       "claims" (essential acr, default) or "acr_values"
+STEPAUTH_API_AUDIENCE   the API's own resource URI (RFC 8707): the aud its tokens must carry
+STEPAUTH_API_CLIENTS    comma-separated client_ids whose tokens the API accepts (default:
+                        this app's client_id only)
 STEPAUTH_TXN_LEDGER     where API calls' used txn ids are kept (bound payments), a SQLAlchemy
                         URL, default sqlite:///stepauth-txn.db
 """
@@ -33,6 +36,14 @@ def rp_from_env() -> RelyingParty:
         redirect_uri=os.environ["STEPAUTH_REDIRECT_URI"],
         acr_mode="acr_values" if mode == "acr_values" else "claims",
     )
+
+
+def api_clients_from_env() -> tuple[str, ...] | None:
+    """The client_ids an example's API accepts, or ``None`` for the app's own only."""
+    raw = os.environ.get("STEPAUTH_API_CLIENTS")
+    if raw is None:
+        return None
+    return tuple(name.strip() for name in raw.split(",") if name.strip())
 
 
 def sync_ledger_from_env() -> SyncSQLTxnLedger:

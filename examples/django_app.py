@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import sys
+from collections.abc import Collection
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -34,6 +35,7 @@ def settings_for(
     *,
     secret_key: str,
     api_audience: str | None = None,
+    api_clients: Collection[str] | None = None,
     txn_ledger: SyncTxnLedger | None = None,
     transfer_acr: str = "phr",
 ) -> Any:
@@ -44,8 +46,13 @@ def settings_for(
     """
     resource_server = None
     if api_audience is not None:
+        # The API accepts tokens for its own resource (aud, RFC 8707) issued to the clients
+        # it serves (client_id, RFC 9068 §2.2): by default this app only.
         resource_server = ResourceServer(
-            issuer=rp.metadata.issuer, audience=api_audience, jwks=JWKSCache(rp.metadata.jwks_uri)
+            issuer=rp.metadata.issuer,
+            audience=api_audience,
+            jwks=JWKSCache(rp.metadata.jwks_uri),
+            allowed_clients=api_clients if api_clients is not None else (rp.client_id,),
         )
     return {
         "DEBUG": False,
@@ -118,13 +125,14 @@ urlpatterns = [
 if __name__ == "__main__":
     from django.conf import settings
     from django.core.management import execute_from_command_line
-    from examples._config import rp_from_env, sync_ledger_from_env
+    from examples._config import api_clients_from_env, rp_from_env, sync_ledger_from_env
 
     settings.configure(
         **settings_for(
             rp_from_env(),
             secret_key=secrets.token_hex(32),
             api_audience=os.environ.get("STEPAUTH_API_AUDIENCE"),
+            api_clients=api_clients_from_env(),
             txn_ledger=sync_ledger_from_env(),
         )
     )

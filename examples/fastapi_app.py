@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import os
 import secrets
+from collections.abc import Collection
 from typing import Annotated, Any
 
 from examples._payment import payment
@@ -35,6 +36,7 @@ def create_app(
     *,
     secret_key: str,
     api_audience: str | None = None,
+    api_clients: Collection[str] | None = None,
     txn_ledger: TxnLedger | None = None,
     transfer_acr: str = "phr",
 ) -> FastAPI:
@@ -42,8 +44,13 @@ def create_app(
     ``txn_ledger`` records the bound payments API calls run (needed with ``api_audience``)."""
     resource_server = None
     if api_audience is not None:
+        # The API accepts tokens for its own resource (aud, RFC 8707) issued to the clients
+        # it serves (client_id, RFC 9068 §2.2): by default this app only.
         resource_server = ResourceServer(
-            issuer=rp.metadata.issuer, audience=api_audience, jwks=JWKSCache(rp.metadata.jwks_uri)
+            issuer=rp.metadata.issuer,
+            audience=api_audience,
+            jwks=JWKSCache(rp.metadata.jwks_uri),
+            allowed_clients=api_clients if api_clients is not None else (rp.client_id,),
         )
     stepauth = StepAuth(
         browser=BrowserStepUp(rp), resource_server=resource_server, txn_ledger=txn_ledger
@@ -96,13 +103,14 @@ if __name__ == "__main__":
     import asyncio
 
     import uvicorn
-    from examples._config import ledger_from_env, rp_from_env
+    from examples._config import api_clients_from_env, ledger_from_env, rp_from_env
 
     port = int(os.environ.get("PORT", "5000"))
     app = create_app(
         rp_from_env(),
         secret_key=secrets.token_hex(32),
         api_audience=os.environ.get("STEPAUTH_API_AUDIENCE"),
+        api_clients=api_clients_from_env(),
         txn_ledger=asyncio.run(ledger_from_env()),
     )
     uvicorn.run(app, host="127.0.0.1", port=port)

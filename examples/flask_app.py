@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Collection
 from typing import Any
 
 import flask
@@ -26,6 +27,7 @@ def create_app(
     *,
     secret_key: str,
     api_audience: str | None = None,
+    api_clients: Collection[str] | None = None,
     txn_ledger: SyncTxnLedger | None = None,
     transfer_acr: str = "phr",
 ) -> flask.Flask:
@@ -33,8 +35,13 @@ def create_app(
     ``txn_ledger`` records the bound payments API calls run (needed with ``api_audience``)."""
     resource_server = None
     if api_audience is not None:
+        # The API accepts tokens for its own resource (aud, RFC 8707) issued to the clients
+        # it serves (client_id, RFC 9068 §2.2): by default this app only.
         resource_server = ResourceServer(
-            issuer=rp.metadata.issuer, audience=api_audience, jwks=JWKSCache(rp.metadata.jwks_uri)
+            issuer=rp.metadata.issuer,
+            audience=api_audience,
+            jwks=JWKSCache(rp.metadata.jwks_uri),
+            allowed_clients=api_clients if api_clients is not None else (rp.client_id,),
         )
     stepauth = FlaskStepAuth(
         browser=BrowserStepUp(rp), resource_server=resource_server, txn_ledger=txn_ledger
@@ -79,12 +86,13 @@ def create_app(
 
 
 if __name__ == "__main__":
-    from examples._config import rp_from_env, sync_ledger_from_env
+    from examples._config import api_clients_from_env, rp_from_env, sync_ledger_from_env
 
     application = create_app(
         rp_from_env(),
         secret_key=secrets.token_hex(32),
         api_audience=os.environ.get("STEPAUTH_API_AUDIENCE"),
+        api_clients=api_clients_from_env(),
         txn_ledger=sync_ledger_from_env(),
     )
     application.run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")))

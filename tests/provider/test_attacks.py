@@ -12,6 +12,7 @@ from joserfc.jwk import RSAKey
 from stepauth.provider.factors.password import MAX_FAILURES
 from stepauth.provider.throttle import GENERIC_FAILURE
 from tests.conformance.harness import (
+    CONFIDENTIAL,
     ISSUER,
     PASSWORD,
     PUBLIC,
@@ -200,7 +201,8 @@ async def _id_token(provider: Provider, sub: str, *, key: Any = None, iss: str =
         kid = "foreign"
     now = int(provider.clock())
     claims = {"iss": iss, "sub": sub, "aud": PUBLIC, "iat": now - 7200, "exp": now - 3600}
-    return jwt.encode({"alg": "RS256", "kid": kid}, claims, key, algorithms=["RS256"])
+    header = {"alg": "RS256", "kid": kid, "typ": "JWT"}  # as the Provider's ID Tokens
+    return jwt.encode(header, claims, key, algorithms=["RS256"])
 
 
 async def test_id_token_hint_for_another_user_never_yields_their_token(provider: Provider) -> None:
@@ -243,6 +245,28 @@ async def test_id_token_hint_of_the_same_user_answers_silently(provider: Provide
         await provider.browser.get("/authorize", params=query(prompt="none", id_token_hint=hint))
     )
     assert (await _payload(provider, result["code"]))["sub"] == alice.id
+
+
+async def test_access_token_is_refused_as_id_token_hint(provider: Provider) -> None:
+    """OIDC Core §3.1.2.1: id_token_hint is an ID Token. An access token is signed by the
+    same key and names the same sub, but anyone holding one (an API it was sent to) must
+    not use it to steer the Provider; its ``typ`` (at+jwt) and claims give it away."""
+    body, _ = await provider.login_and_exchange()
+    result = rp_params(
+        await provider.browser.get(
+            "/authorize", params=query(prompt="none", id_token_hint=body["access_token"])
+        )
+    )
+    assert result["error"] == "invalid_request"
+    assert "code" not in result
+    # The ID Token of the same grant is accepted as a hint.
+    accepted = rp_params(
+        await provider.browser.get(
+            "/authorize",
+            params=query(prompt="none", id_token_hint=body["id_token"], client_id=CONFIDENTIAL),
+        )
+    )
+    assert accepted["code"]
 
 
 async def test_forged_id_token_hint_is_refused(provider: Provider) -> None:

@@ -56,11 +56,13 @@ async def test_steps_run_in_the_documented_order() -> None:
         "check_client",
         "load_request_uri",
         "check_redirect_uri",
+        "refuse_request_objects",
         "check_response_type",
         "check_pkce",
         "check_claims",
         "check_acr_values",
         "check_authorization_details",
+        "check_resource",
         "check_max_age",
         "check_prompt",
         "check_id_token_hint",
@@ -393,10 +395,62 @@ async def test_claims_sub_value_for_another_user_is_never_answered(provider: Pro
     assert result["error"] == "login_required"
 
 
-async def test_request_object_is_not_supported(provider: Provider) -> None:
-    response = await provider.browser.get("/authorize", params=query(request="e30.e30."))
+async def test_request_object_error_goes_back_to_the_client_with_state(
+    provider: Provider,
+) -> None:
+    """OIDC Core §3.1.2.6: once client and redirect_uri are verified, ``request_not_supported``
+    is an authorization error response (with ``state`` and ``iss``), not an error page."""
+    response = await provider.browser.get(
+        "/authorize", params=query(request="e30.e30.", state="ro-1")
+    )
+    result = rp_params(response)
+    assert result["error"] == "request_not_supported"
+    assert result["state"] == "ro-1"
+    assert result["iss"] == ISSUER
+
+
+async def test_foreign_request_uri_error_goes_back_to_the_client_with_state(
+    provider: Provider,
+) -> None:
+    """OIDC Core §6.2: a ``request_uri`` not from our PAR endpoint is never fetched; the
+    client hears ``request_uri_not_supported`` at its verified redirect_uri."""
+    response = await provider.browser.get(
+        "/authorize",
+        params=query(request_uri="https://attacker.example/request.jwt", state="ru-1"),
+    )
+    result = rp_params(response)
+    assert result["error"] == "request_uri_not_supported"
+    assert result["state"] == "ru-1"
+    assert result["iss"] == ISSUER
+
+
+async def test_request_object_with_an_unregistered_redirect_uri_is_never_redirected(
+    provider: Provider,
+) -> None:
+    response = await provider.browser.get(
+        "/authorize",
+        params=query(request="e30.e30.", redirect_uri="https://attacker.example/cb"),
+    )
     assert response.status_code == 400
-    assert "request_not_supported" in response.text
+    assert "location" not in response.headers
+
+
+async def test_another_client_cannot_burn_a_pushed_request_uri(provider: Provider) -> None:
+    """RFC 9126 §4: the request_uri is checked against the presenting client *before* it is
+    consumed; another client's attempt leaves it usable by the client that pushed it."""
+    await sign_in(provider.browser, query())
+    request_uri = await _pushed(
+        provider, {"client_id": PUBLIC, "params": query(state="mine", prompt="none")}
+    )
+    stolen = await provider.browser.get(
+        "/authorize", params={"client_id": CONFIDENTIAL, "request_uri": request_uri}
+    )
+    assert stolen.status_code == 400
+    assert "invalid_request_uri" in stolen.text
+    front = {"client_id": PUBLIC, "request_uri": request_uri}
+    result = rp_params(await provider.browser.get("/authorize", params=front))
+    assert result["state"] == "mine"
+    assert result["code"]
 
 
 async def test_oversized_parameter_is_refused(provider: Provider) -> None:
@@ -457,3 +511,15 @@ async def test_registered_query_is_kept_when_the_code_is_added(tmp_path: Path) -
         assert params["empty"] == [""]
         assert params["state"] == ["s1"]
         assert params["iss"] == [running.issuer]
+
+
+async def test_redirected_error_description_never_echoes_raw_input(provider: Provider) -> None:
+    """RFC 6749 §4.1.2.1 / §5.2: the error_description sent back to the client stays
+    within %x20-21 / %x23-5B / %x5D-7E and does not repeat the request's text."""
+    name = 'na"me\\\u00e9\u2603'
+    claims = json.dumps({"id_token": {name: 5}}, ensure_ascii=False)
+    result = rp_params(await provider.browser.get("/authorize", params=query(claims=claims)))
+    assert result["error"] == "invalid_request"
+    description = result["error_description"]
+    assert re.fullmatch(r"[\x20-\x21\x23-\x5b\x5d-\x7e]+", description), description
+    assert name not in description

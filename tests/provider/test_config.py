@@ -262,5 +262,6 @@ def test_default_config_text_loads(tmp_path: Path) -> None:
     text = default_config_text(tmp_path, port=9999, client_secret="c" * 32)
     config = ProviderConfig.from_dict(tomllib.loads(text), base_dir=tmp_path)
     assert config.issuer == "http://localhost:9999"
+    assert config.default_resource == "http://localhost:8000/api"
     assert config.client("demo") is not None
     assert config.database.url.endswith(f"{tmp_path}/stepauth.db")

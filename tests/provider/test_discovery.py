@@ -45,6 +45,23 @@ async def test_openid_configuration(provider: Provider) -> None:
     assert {"none", "login"} <= set(meta["prompt_values_supported"])
 
 
+async def test_every_private_key_jwt_endpoint_names_its_signing_algorithms(
+    provider: Provider,
+) -> None:
+    """RFC 8414 §2: an endpoint whose auth methods include private_key_jwt lists its
+    ``*_auth_signing_alg_values_supported`` (without "none"); introspection does not offer
+    "none" (RFC 7662 §2.1)."""
+    meta = (await provider.browser.get("/.well-known/openid-configuration")).json()
+    for endpoint in ("token_endpoint", "introspection_endpoint", "revocation_endpoint"):
+        if "private_key_jwt" in meta[f"{endpoint}_auth_methods_supported"]:
+            algs = meta[f"{endpoint}_auth_signing_alg_values_supported"]
+            assert algs, endpoint
+            assert "none" not in algs
+            assert not any(alg.startswith("HS") for alg in algs)
+    assert "none" not in meta["introspection_endpoint_auth_methods_supported"]
+    assert "none" in meta["revocation_endpoint_auth_methods_supported"]
+
+
 async def test_acr_values_supported_is_the_ladder(provider: Provider) -> None:
     """SU-14 / OIDC-40: acr_values_supported signals that acr_values and max_age are honoured."""
     meta = (await provider.browser.get("/.well-known/openid-configuration")).json()

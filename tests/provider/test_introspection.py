@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from tests.conformance.harness import CONFIDENTIAL, ISSUER, PUBLIC, SECRET, Provider, provider
+from tests.conformance.harness import (
+    CONFIDENTIAL,
+    ISSUER,
+    POST_CLIENT,
+    PUBLIC,
+    SECRET,
+    Provider,
+    provider,
+)
 
 __all__ = ["provider"]
 
@@ -39,9 +47,25 @@ async def test_refresh_token_introspection_is_for_its_client_only(provider: Prov
     assert own["active"] is True
     assert own["auth_time"] == claims["auth_time"]
     other = await provider.browser.post(
-        "/introspect", data={"token": body["refresh_token"], "client_id": PUBLIC}
+        "/introspect",
+        data={"token": body["refresh_token"], "client_id": POST_CLIENT, "client_secret": SECRET},
     )
     assert other.json() == {"active": False}
+
+
+async def test_public_client_cannot_use_introspection_as_a_token_oracle(
+    provider: Provider,
+) -> None:
+    """RFC 7662 §2.1: only an authenticated (confidential) client may introspect; a public
+    client, which anyone can name, learns nothing about a token it found."""
+    body, _ = await provider.login_and_exchange(scope="openid offline_access")
+    for token in (body["access_token"], body["refresh_token"]):
+        response = await provider.browser.post(
+            "/introspect", data={"token": token, "client_id": PUBLIC}
+        )
+        assert response.status_code == 401
+        assert response.json()["error"] == "invalid_client"
+        assert "active" not in response.json()
 
 
 async def test_introspection_requires_client_authentication(provider: Provider) -> None:

@@ -89,6 +89,15 @@ async def test_forged_id_token_hint_is_refused(provider: Provider) -> None:
     assert await _is_signed_in(provider)
 
 
+async def test_access_token_is_refused_as_logout_id_token_hint(provider: Provider) -> None:
+    """RP-Initiated Logout §2: the hint is an ID Token; an access token (same key, same
+    sub) does not end the session."""
+    body, _ = await provider.login_and_exchange()
+    response = await provider.browser.get("/logout", params={"id_token_hint": body["access_token"]})
+    assert response.status_code == 400
+    assert await _is_signed_in(provider)
+
+
 async def test_logout_without_hint_asks_for_confirmation(provider: Provider) -> None:
     """Without a hint a cross-site GET cannot end the session: a CSRF-protected form asks."""
     await provider.login_and_exchange()

@@ -37,12 +37,18 @@ async def test_unknown_token_still_answers_200(provider: Provider) -> None:
     assert await _revoke(provider, "nothing-here") == 200
 
 
-async def test_another_clients_token_is_not_revoked(provider: Provider) -> None:
+async def test_revoking_another_clients_token_is_refused_and_it_stays_active(
+    provider: Provider,
+) -> None:
+    """RFC 7009 §2.1: the server verifies the token was issued to the requesting client;
+    if not, "the request is refused and the client is informed of the error"."""
     body, _ = await provider.login_and_exchange(scope="openid offline_access")
-    response = await provider.browser.post(
-        "/revoke", data={"token": body["refresh_token"], "client_id": PUBLIC}
-    )
-    assert response.status_code == 200
+    for token in (body["refresh_token"], body["access_token"]):
+        response = await provider.browser.post(
+            "/revoke", data={"token": token, "client_id": PUBLIC}
+        )
+        assert response.status_code == 400
+        assert response.json()["error"] == "invalid_request"
     assert (await provider.introspect(body["refresh_token"]))["active"] is True
     assert (await provider.introspect(body["access_token"]))["active"] is True
 

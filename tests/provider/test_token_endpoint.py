@@ -8,6 +8,7 @@ grant, and a refresh never upgrades assurance (OIDC-35, G-07).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -15,6 +16,7 @@ from tests.conformance.harness import (
     CONFIDENTIAL,
     PUBLIC,
     REDIRECT_URI,
+    SECRET,
     Provider,
     check_id_token,
     decode_unverified,
@@ -24,6 +26,15 @@ from tests.conformance.harness import (
 )
 
 __all__ = ["provider", "provider_on_each_db"]
+
+#: RFC 6749 §5.2: error_description = 1*( %x20-21 / %x23-5B / %x5D-7E ).
+ALLOWED_DESCRIPTION = frozenset(
+    chr(c) for c in [*range(0x20, 0x22), *range(0x23, 0x5C), *range(0x5D, 0x7F)]
+)
+
+
+def form_body_pairs(pairs: list[tuple[str, str]]) -> str:
+    return urlencode(pairs)
 
 
 async def _code(provider: Provider, **params: str) -> tuple[str, str]:
@@ -265,3 +276,64 @@ async def test_disabled_user_cannot_refresh(provider: Provider) -> None:
     response = await _refresh(provider, body["refresh_token"])
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
+
+
+async def test_refused_refresh_does_not_consume_the_refresh_token(provider: Provider) -> None:
+    """A refresh refused for its scope is checked before the single atomic consume: the
+    token stays usable (the old code consumed first, so the next use "replayed" it and the
+    whole grant was revoked)."""
+    body, _ = await provider.login_and_exchange(scope="openid offline_access")
+    refused = await _refresh(provider, body["refresh_token"], scope="openid admin")
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_scope"
+    retried = await _refresh(provider, body["refresh_token"])
+    assert retried.status_code == 200, retried.text
+    assert (await provider.introspect(retried.json()["access_token"]))["active"] is True
+
+
+async def test_another_client_cannot_burn_a_refresh_token(provider: Provider) -> None:
+    """Another client presenting a stolen refresh token is refused without consuming it, so
+    it cannot end its owner's grant."""
+    body, _ = await provider.login_and_exchange(scope="openid offline_access")
+    stolen = await provider.token(
+        {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]},
+        client_id=PUBLIC,
+        secret=None,
+    )
+    assert stolen.status_code == 400
+    own = await _refresh(provider, body["refresh_token"])
+    assert own.status_code == 200, own.text
+
+
+@pytest.mark.parametrize(
+    "grant_type",
+    ['bad"quote', "back\\slash", "caf\u00e9 \u2603", "line\r\nbreak", "<script>x</script>"],
+)
+async def test_error_description_never_echoes_raw_input(
+    provider: Provider, grant_type: str
+) -> None:
+    """RFC 6749 §5.2: error_description is %x20-21 / %x23-5B / %x5D-7E, and it never
+    repeats what the client sent."""
+    response = await provider.token({"grant_type": grant_type})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "unsupported_grant_type"
+    description = body["error_description"]
+    assert all(c in ALLOWED_DESCRIPTION for c in description), description
+    assert grant_type not in description
+
+
+@pytest.mark.parametrize("name", ['x"y', "a\\b", "\u00e9t\u00e9"])
+async def test_repeated_parameter_description_has_no_raw_name(
+    provider: Provider, name: str
+) -> None:
+    response = await provider.browser.post(
+        "/token",
+        content=form_body_pairs([(name, "1"), (name, "2")]),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        auth=(CONFIDENTIAL, SECRET),
+    )
+    assert response.status_code == 400
+    description = response.json()["error_description"]
+    assert all(c in ALLOWED_DESCRIPTION for c in description), description
+    assert name not in description

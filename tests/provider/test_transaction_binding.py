@@ -316,3 +316,60 @@ async def test_payee_name_with_look_alike_whitespace_reads_differently(provider:
     assert "Payee Jane⟨U+00A0⟩Doe" in shown[1]
     assert "Payee Jane⟨U+0020⟩⟨U+0020⟩Doe" in shown[2]
     assert len(set(shown)) == 3
+
+
+async def test_refreshed_access_token_never_carries_the_approval_again(
+    provider: Provider,
+) -> None:
+    """RFC 9396 §9.1: an approval is used once. Only the access token of the code exchange
+    carries the details and their ``txn``; a refresh re-issuing the same ``txn`` would let
+    the payment run again once the resource server's ledger entry expired."""
+    authenticator = await _signed_in(provider)
+    verifier, request_uri = await push_details(
+        provider, PAYMENT, acr_values=PHR, scope="openid offline_access"
+    )
+    shown = await open_interaction(provider.browser, front(request_uri))
+    approved = await use_passkey(provider.browser, shown, authenticator)
+    tokens = await _exchange(provider, rp_params(approved)["code"], verifier)
+    first = decode_unverified(tokens["access_token"])
+    assert first["txn"]
+    assert first["authorization_details"] == PAYMENT
+    refresh = await _introspect(provider, tokens["refresh_token"])
+    assert refresh["active"] is True
+    assert "txn" not in refresh
+    assert "authorization_details" not in refresh
+
+    asked_again = await provider.token(
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "authorization_details": json.dumps(PAYMENT),
+        },
+        client_id=BANK,
+    )
+    assert asked_again.status_code == 400
+    assert asked_again.json()["error"] == "invalid_authorization_details"
+
+    refreshed = await provider.token(
+        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        client_id=BANK,
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    body = refreshed.json()
+    assert "authorization_details" not in body
+    access = decode_unverified(body["access_token"])
+    assert "txn" not in access
+    assert "authorization_details" not in access
+    assert access["acr"] == first["acr"]
+    answer = await _introspect(provider, body["access_token"])
+    assert answer["active"] is True
+    assert "txn" not in answer
+
+
+async def _introspect(provider: Provider, token: str) -> dict[str, Any]:
+    response = await provider.browser.post(
+        "/introspect", data={"token": token}, auth=(BANK, SECRET)
+    )
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer

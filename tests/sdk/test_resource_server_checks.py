@@ -19,6 +19,7 @@ import pytest
 from stepauth.assurance import Requirement
 from stepauth.sdk import JWKSCache, ResourceServer
 from stepauth.sdk.errors import (
+    ClientNotAllowed,
     DisallowedAlgorithm,
     InsufficientAuthentication,
     InvalidAudience,
@@ -365,3 +366,22 @@ def test_a_non_ascii_signature_segment_is_malformed(keys: Keys) -> None:
     head, payload, _ = at(keys).split(".")
     with pytest.raises(MalformedToken):
         server(keys).verify(f"{head}.{payload}.\u00e9\u00e9\u00e9\u00e9", PHR)
+
+
+def test_allowed_clients_refuses_other_missing_or_malformed_client_ids(keys: Keys) -> None:
+    """RFC 9068 §2.2: with ``allowed_clients`` only the listed ``client_id`` values pass."""
+    rs = ResourceServer(
+        issuer=ISSUER,
+        audience=API,
+        jwks=JWKSCache(keys=keys.jwks()),
+        clock=Clock(),
+        allowed_clients=["client-1"],
+    )
+    assert rs.verify(at(keys), PHR)["client_id"] == "client-1"
+    for client_id in ("public-spa", None, ["client-1"], ""):
+        with pytest.raises(ClientNotAllowed):
+            rs.verify(at(keys, client_id=client_id), PHR)
+    with pytest.raises(TypeError):
+        ResourceServer(
+            issuer=ISSUER, audience=API, jwks=JWKSCache(keys=keys.jwks()), allowed_clients="c-1"
+        )

@@ -36,6 +36,10 @@ RP_CALLBACK = "http://127.0.0.1:9/cb"
 IBAN = "DE89370400440532013000"
 #: The Provider accepts http redirect URIs on loopback hosts only (RFC 8252 §7.3).
 LOCAL_CALLBACK = "http://localhost/stepauth/callback"
+#: The API's RFC 8707 resource: the Provider's default, so every access token's ``aud``.
+API_RESOURCE = "https://api.sdk.test/"
+#: A public client of the same Provider (a single-page app: no secret).
+PUBLIC_CLIENT_ID = "sdk-spa"
 
 
 @dataclass
@@ -75,13 +79,15 @@ def stepauth_op(
             "issuer": issuer,
             "database": {"url": db},
             "webauthn": {"rp_id": "127.0.0.1", "rp_name": "sdk test", "origins": [issuer]},
+            "default_resource": API_RESOURCE,
             "clients": [
                 {
                     "client_id": CLIENT_ID,
                     "client_secret": CLIENT_SECRET,
                     "redirect_uris": [RP_CALLBACK, LOCAL_CALLBACK],
                     "acr_values": "required",
-                }
+                },
+                {"client_id": PUBLIC_CLIENT_ID, "redirect_uris": [RP_CALLBACK]},
             ],
         }
     )
@@ -132,11 +138,18 @@ def drive_stepauth(ua: httpx.Client, url: str, redirect_uri: str, op: StepauthOP
     raise AssertionError("the Provider did not redirect back")
 
 
-def rp_for(op: StepauthOP, redirect_uri: str, **kw: Any) -> RelyingParty:
+def rp_for(
+    op: StepauthOP,
+    redirect_uri: str,
+    *,
+    client_id: str = CLIENT_ID,
+    client_secret: str | None = CLIENT_SECRET,
+    **kw: Any,
+) -> RelyingParty:
     with httpx.Client() as client:
         metadata = ProviderMetadata.discover(op.issuer, client)
     return RelyingParty(
-        metadata, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=redirect_uri, **kw
+        metadata, client_id=client_id, client_secret=client_secret, redirect_uri=redirect_uri, **kw
     )
 
 
@@ -225,9 +238,8 @@ def test_api_flow_against_stepauth(stepauth_op: StepauthOP, ua: httpx.Client, se
     low = rp.authorization_request(Requirement(("urn:stepauth:acr:1fa",)))
     weak = rp.finish(drive_stepauth(ua, rp.begin(low), RP_CALLBACK, stepauth_op), low)
     assert weak.access_token is not None
-    audience = _audience(weak.access_token)
     rs = ResourceServer(
-        issuer=stepauth_op.issuer, audience=audience, jwks=JWKSCache(rp.metadata.jwks_uri)
+        issuer=stepauth_op.issuer, audience=API_RESOURCE, jwks=JWKSCache(rp.metadata.jwks_uri)
     )
 
     async def transfer(request: Request) -> JSONResponse:
@@ -256,13 +268,49 @@ def test_api_flow_against_stepauth(stepauth_op: StepauthOP, ua: httpx.Client, se
     assert old.status_code == 401
 
 
-def _audience(access_token: str) -> str:
-    import base64
+def test_api_refuses_a_token_of_a_client_it_does_not_allow(
+    stepauth_op: StepauthOP, ua: httpx.Client, serve: Any
+) -> None:
+    """RFC 9068 §2.2: the API names the clients it serves (``allowed_clients``). A public
+    client's token for the same resource, even from a silent ``prompt=none`` in the user's
+    session, is ``invalid_token``; the bank app's token passes."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
 
-    payload = access_token.split(".")[1]
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    aud = claims["aud"]
-    return str(aud[0] if isinstance(aud, list) else aud)
+    from stepauth.sdk.starlette import StepAuth, require
+
+    bank = rp_for(stepauth_op, RP_CALLBACK)
+    request = bank.authorization_request(Requirement(("urn:stepauth:acr:1fa",)))
+    own = bank.finish(drive_stepauth(ua, bank.begin(request), RP_CALLBACK, stepauth_op), request)
+    spa = rp_for(stepauth_op, RP_CALLBACK, client_id=PUBLIC_CLIENT_ID, client_secret=None)
+    silent = spa.authorization_request(None, prompt="none")
+    other = spa.finish(drive_stepauth(ua, spa.begin(silent), RP_CALLBACK, stepauth_op), silent)
+    assert own.access_token is not None
+    assert other.access_token is not None
+
+    rs = ResourceServer(
+        issuer=stepauth_op.issuer,
+        audience=API_RESOURCE,
+        jwks=JWKSCache(bank.metadata.jwks_uri),
+        allowed_clients=[CLIENT_ID],
+    )
+
+    async def balance(request: Request) -> JSONResponse:
+        return JSONResponse({"sub": request.state.stepauth_claims["sub"]})
+
+    app = Starlette(routes=[Route("/balance", require("urn:stepauth:acr:1fa")(balance))])
+    app.state.stepauth = StepAuth(resource_server=rs)
+    api = serve(app)
+
+    def get(token: str) -> httpx.Response:
+        return httpx.get(f"{api.url}/balance", headers={"Authorization": f"Bearer {token}"})
+
+    refused = get(other.access_token)
+    assert refused.status_code == 401
+    assert 'error="invalid_token"' in refused.headers["www-authenticate"]
+    assert get(own.access_token).status_code == 200
 
 
 def test_django_example_steps_up_against_stepauth(

@@ -57,6 +57,8 @@ def _config_text(provider_port: int, bank_port: int, client_secret: str) -> str:
 # Written by `stepauth demo`: the Provider of the Acme Bank demo. Reference:
 # stepauth.provider.config. The key-encryption secret is in .env next to this file.
 issuer = "{issuer}"
+# The bank's API (RFC 8707 resource): the aud of the access tokens the bank receives.
+default_resource = "{bank}/api"
 
 [server]
 host = "127.0.0.1"

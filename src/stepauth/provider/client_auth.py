@@ -89,9 +89,9 @@ def single_params(form: FormData) -> dict[str, str]:
     params: dict[str, str] = {}
     for name, value in form.multi_items():
         if not isinstance(value, str):
-            raise InvalidRequest(f"parameter {name} must be a string")
+            raise InvalidRequest("every parameter must be a string")
         if name in params:
-            raise InvalidRequest(f"parameter {name} is repeated")
+            raise InvalidRequest("a parameter must not be repeated")
         params[name] = value
     return params
 
@@ -124,7 +124,7 @@ async def form_params(request: Request) -> dict[str, str]:
     params: dict[str, str] = {}
     for name, value in pairs:
         if name in params:
-            raise InvalidRequest(f"parameter {name} is repeated")
+            raise InvalidRequest("a parameter must not be repeated")
         params[name] = value
     return params
 

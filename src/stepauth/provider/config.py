@@ -8,6 +8,8 @@ never silently falls back to a default.
 Reference (defaults in brackets)::
 
     issuer = "https://op.example"        # https, or http://localhost / 127.0.0.1 / [::1]
+    default_resource [none]              # RFC 8707 resource (an API's URI): the access
+                                         # token's aud when a request names no resource
     [server]     host ["127.0.0.1"], port [8080]
     [database]   url  ["sqlite+aiosqlite:///<config dir>/stepauth.db"]; a bare path is a
                       SQLite file; relative SQLite paths are resolved against the config
@@ -31,7 +33,8 @@ Reference (defaults in brackets)::
                  post_logout_redirect_uris [[]], id_token_signed_response_alg ["RS256"],
                  acr_values ["required" | "voluntary"], token_endpoint_auth_method
                  [client_secret_basic with a secret, else none], jwks (private_key_jwt),
-                 require_par_for_authorization_details [false], client_name
+                 require_par_for_authorization_details [false], client_name,
+                 resources [[]] (RFC 8707 resources the client may ask for)
 
 Redirect URIs are compared exactly (RFC 9700 §4.1.3); they must be absolute ``https``
 URLs, or ``http`` on a loopback host (RFC 8252 §7.3), without a fragment
@@ -152,6 +155,7 @@ class ClientConfig:
     jwks: dict[str, Any] | None = None
     require_par_for_authorization_details: bool = False
     client_name: str | None = None
+    resources: tuple[str, ...] = ()
 
     @property
     def public(self) -> bool:
@@ -172,6 +176,7 @@ class ProviderConfig:
     redis: RedisConfig | None = None
     levels: dict[str, Any] | None = None
     base_dir: Path = field(default_factory=Path.cwd)
+    default_resource: str | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, base_dir: Path | None = None) -> ProviderConfig:
@@ -435,7 +440,23 @@ _CLIENT_KEYS = {
     "jwks",
     "require_par_for_authorization_details",
     "client_name",
+    "resources",
 }
+
+
+def _resource(value: str, key: str) -> str:
+    from stepauth.provider.resource import is_resource_uri
+
+    if not is_resource_uri(value):
+        raise ConfigError(
+            f"must be an absolute URI without a fragment, RFC 8707 §2 (got {value!r})", key=key
+        )
+    return value
+
+
+def _resources(data: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    values = _str_list(data, "resources", where) or ()
+    return tuple(_resource(value, f"{where}.resources") for value in values)
 
 
 def _client(data: Any, where: str) -> ClientConfig:
@@ -482,6 +503,7 @@ def _client(data: Any, where: str) -> ClientConfig:
             table, "require_par_for_authorization_details", where, False
         ),
         client_name=_opt_str(table, "client_name", where),
+        resources=_resources(table, where),
     )
 
 
@@ -533,10 +555,14 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
             "redis",
             "levels",
             "account",
+            "default_resource",
         },
         "",
     )
     issuer = _issuer(data)
+    default_resource = _opt_str(data, "default_resource", "")
+    if default_resource is not None:
+        _resource(default_resource, "default_resource")
 
     server = _table(data.get("server", {}), "server")
     _known(server, {"host", "port"}, "server")
@@ -592,12 +618,15 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
         redis=redis,
         levels=_levels(data.get("levels")),
         base_dir=base_dir,
+        default_resource=default_resource,
     )
 
 
 # -- stepauth init -------------------------------------------------------------------------
 
 DEMO_REDIRECT_URIS = ("http://localhost:8000/callback", "http://127.0.0.1:8000/callback")
+#: The resource (RFC 8707) of the development app's API: the ``aud`` of its access tokens.
+DEMO_RESOURCE = "http://localhost:8000/api"
 
 
 def default_config_text(
@@ -616,6 +645,9 @@ def default_config_text(
 # Reference: stepauth.provider.config. Unknown keys are rejected.
 
 issuer = "http://localhost:{port}"
+# The API access tokens are for when a request names no `resource` (RFC 8707): their
+# `aud`. An API checks it (ResourceServer(audience=...)); never use the issuer there.
+default_resource = "{DEMO_RESOURCE}"
 
 [server]
 host = "127.0.0.1"

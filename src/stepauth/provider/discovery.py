@@ -6,6 +6,8 @@ RFC 9470 §7, SU-14, OIDC-40), ``claims_parameter_supported: true`` (essential `
 OIDC-41), ``claims_supported`` with ``acr``/``amr``/``auth_time`` (OIDC-42),
 ``authorization_details_types_supported`` (RFC 9396 §10, RAR-11), the PAR endpoint
 (RFC 9126 §5) and ``authorization_response_iss_parameter_supported`` (RFC 9207 §3).
+Every ``*_auth_methods_supported`` that lists ``private_key_jwt`` comes with its
+``*_auth_signing_alg_values_supported`` (RFC 8414 §2).
 ``issuer`` is exactly the configured issuer (Discovery §4.3, OIDC-44).
 
 ``/jwks`` publishes the next, active and still-needed retired keys (RFC 7517 §5), so a
@@ -58,8 +60,13 @@ def metadata(state: ProviderState) -> dict[str, Any]:
         "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGS),
         "token_endpoint_auth_methods_supported": list(TOKEN_ENDPOINT_AUTH_METHODS),
         "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
-        "introspection_endpoint_auth_methods_supported": list(TOKEN_ENDPOINT_AUTH_METHODS),
+        # RFC 7662 §2.1: introspection needs an authenticated (confidential) client.
+        "introspection_endpoint_auth_methods_supported": [
+            m for m in TOKEN_ENDPOINT_AUTH_METHODS if m != "none"
+        ],
+        "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
         "revocation_endpoint_auth_methods_supported": list(TOKEN_ENDPOINT_AUTH_METHODS),
+        "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
         "code_challenge_methods_supported": ["S256"],
         "acr_values_supported": _acr_values(state),
         "claims_parameter_supported": True,

@@ -18,6 +18,7 @@
     ├── UnmetAuthenticationRequirements    unmet_authentication_requirements (OIDC-18)
     ├── InvalidRequestUri                  invalid_request_uri            (RFC 9126 §4)
     ├── InvalidAuthorizationDetails        invalid_authorization_details  (RFC 9396 §5)
+    ├── InvalidTarget                      invalid_target                 (RFC 8707 §2)
     ├── InvalidToken                       invalid_token                  401, back channel
     ├── InsufficientScope                  insufficient_scope             403, back channel
     └── ServerError                        server_error                   500
@@ -27,10 +28,16 @@ Errors raised at the authorization endpoint become a redirect to the client's
 only when the error is ``redirectable`` **and** the authorization flow attached a verified
 redirect with :meth:`ProviderError.bind_redirect`. Otherwise the user sees an HTML error
 page (front channel) or the client gets a JSON error body (back channel, RFC 6749 §5.2).
+
+Every ``error_description`` is written by this Provider, never copied from the request, and
+is kept within RFC 6749 §5.2's character set (``%x20-21 / %x23-5B / %x5D-7E``): whatever a
+description would carry outside it (a quote, a backslash, a control or non-ASCII character)
+is replaced when the error is created, so no channel can echo it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -51,6 +58,7 @@ __all__ = [
     "InvalidRequest",
     "InvalidRequestUri",
     "InvalidScope",
+    "InvalidTarget",
     "InvalidToken",
     "LoginRequired",
     "ProviderError",
@@ -61,9 +69,19 @@ __all__ = [
     "UnsupportedResponseType",
     "exception_handlers",
     "provider_error_handler",
+    "safe_description",
 ]
 
 FRONT_CHANNEL_PREFIXES = ("/authorize", "/interaction", "/account", "/logout")
+#: RFC 6749 §5.2: error_description = 1*( %x20-21 / %x23-5B / %x5D-7E ).
+_OUTSIDE_DESCRIPTION_SET = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")
+MAX_DESCRIPTION = 200
+
+
+def safe_description(description: str) -> str:
+    """``description`` within RFC 6749 §5.2's character set and :data:`MAX_DESCRIPTION`;
+    every other character becomes ``?``."""
+    return _OUTSIDE_DESCRIPTION_SET.sub("?", description[:MAX_DESCRIPTION])
 
 
 class ProviderError(StepAuthError):
@@ -80,7 +98,7 @@ class ProviderError(StepAuthError):
         error: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(description, error=error)
+        super().__init__(safe_description(description), error=error)
         self.headers: dict[str, str] = dict(headers or {})
         self.redirect_uri: str | None = None
         self.state: str | None = None
@@ -166,6 +184,21 @@ class InvalidRequestUri(ProviderError):
 
 class InvalidAuthorizationDetails(ProviderError):
     error = "invalid_authorization_details"
+
+    @classmethod
+    def from_rar(cls, exc: Any) -> InvalidAuthorizationDetails:
+        """The RFC 9396 §5 error for a :mod:`stepauth.rar` validation failure, described by
+        its entry and reason only: the registry's own message may quote the request."""
+        index = getattr(exc, "index", None)
+        reason = str(getattr(exc, "reason", "") or "invalid_value")
+        where = "authorization_details" if index is None else f"authorization_details[{index}]"
+        return cls(f"{where} is invalid ({reason})")
+
+
+class InvalidTarget(ProviderError):
+    """RFC 8707 §2: the requested resource is invalid, unknown or not allowed."""
+
+    error = "invalid_target"
 
 
 class InvalidToken(ProviderError):

@@ -5,9 +5,11 @@ An active access token answers with the RFC 7662 §2.2 members plus ``acr``, ``a
 (RFC 9396 §9.2, RAR-10) and ``txn``. Anything else — unknown, expired, revoked, malformed,
 or a refresh token of another client — is just ``{"active": false}`` (§2.2: no reason given).
 
-The caller is an authenticated client (§2.1). Access tokens are introspectable by any
-registered client (resource servers register as clients); a refresh token only by the client
-it was issued to.
+The caller is an authenticated *confidential* client (§2.1: "the endpoint MUST require
+some form of authorization"; a public client proves nothing, and would turn the endpoint
+into an oracle for stolen tokens): a client registered with ``none`` gets
+``invalid_client``. Access tokens are introspectable by any confidential client (resource
+servers register as clients); a refresh token only by the client it was issued to.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from stepauth.provider.authorize.respond import sha256hex
 from stepauth.provider.client_auth import authenticate_client, form_params
-from stepauth.provider.errors import InvalidRequest, InvalidToken
+from stepauth.provider.errors import InvalidClient, InvalidRequest, InvalidToken
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.provider.tokens import Grant, verify_access_token
 
@@ -116,6 +118,8 @@ async def introspection_endpoint(request: Request) -> JSONResponse:
     state = get_state(request)
     params = await form_params(request)
     client = await authenticate_client(request, params, endpoint="/introspect")
+    if client.method == "none":
+        raise InvalidClient("introspection requires an authenticated confidential client")
     token = params.get("token")
     if not token:
         raise InvalidRequest("token is required")

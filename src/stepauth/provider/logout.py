@@ -38,7 +38,7 @@ from stepauth.provider.sessions import (
     sid_for,
 )
 from stepauth.provider.state import ProviderState, get_state
-from stepauth.provider.tokens import verify_own_jwt
+from stepauth.provider.tokens import verify_id_token_hint
 
 __all__ = ["routes"]
 
@@ -50,7 +50,7 @@ def _hint_claims(state: ProviderState, hint: str | None) -> dict[str, Any] | Non
     if not hint:
         return None
     try:
-        _, claims = verify_own_jwt(state, hint)
+        claims = verify_id_token_hint(state, hint)
     except InvalidToken as exc:
         raise InvalidRequest("id_token_hint is not an ID Token of this provider") from exc
     return claims

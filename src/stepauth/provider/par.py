@@ -9,8 +9,9 @@ and answers ``201 {request_uri, expires_in}``. The front channel consumes the
 
 Checked early: no ``request_uri`` inside a pushed request (§2.1), no request object, the
 ``client_id`` is the authenticated client's, an exact registered ``redirect_uri``,
-``response_type=code``, PKCE S256, and ``authorization_details`` against the type registry
-(RFC 9396 §5 — pushing details is how they are protected from tampering, RAR-12).
+``response_type=code``, PKCE S256, ``authorization_details`` against the type registry
+(RFC 9396 §5 — pushing details is how they are protected from tampering, RAR-12), and
+``resource`` (RFC 8707 §2: an absolute URI the client may ask for, else ``invalid_target``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from stepauth.provider.errors import (
     InvalidRequest,
     UnsupportedResponseType,
 )
+from stepauth.provider.resource import requested_resource
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.rar import InvalidAuthorizationDetails as InvalidDetails
 from stepauth.rar import default_registry
@@ -43,7 +45,9 @@ __all__ = ["REQUEST_URI_PREFIX", "push_authorization_request", "routes"]
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
 
 
-def validate_pushed_params(client: AuthenticatedClient, params: dict[str, str]) -> dict[str, str]:
+def validate_pushed_params(
+    state: ProviderState, client: AuthenticatedClient, params: dict[str, str]
+) -> dict[str, str]:
     """The authorization parameters to store, or the first error found (RFC 9126 §2.1)."""
     if "request_uri" in params:
         raise InvalidRequest("request_uri must not be pushed (RFC 9126 §2.1)")
@@ -64,6 +68,7 @@ def validate_pushed_params(client: AuthenticatedClient, params: dict[str, str]) 
         raise InvalidRequest("code_challenge_method must be S256")
     if "authorization_details" in pushed:
         _validate_details(pushed["authorization_details"])
+    requested_resource(state.config, client.client, pushed.get("resource"))
     return pushed
 
 
@@ -75,14 +80,14 @@ def _validate_details(raw: str) -> None:
     try:
         default_registry.validate(details)
     except InvalidDetails as exc:
-        raise InvalidAuthorizationDetails(exc.description) from exc
+        raise InvalidAuthorizationDetails.from_rar(exc) from exc
 
 
 async def push_authorization_request(
     state: ProviderState, client: AuthenticatedClient, params: dict[str, str]
 ) -> tuple[str, int]:
     """Store a validated pushed request; returns ``(request_uri, expires_in)``."""
-    pushed = validate_pushed_params(client, params)
+    pushed = validate_pushed_params(state, client, params)
     expires_in = int(state.config.ttl.par)
     request_uri = REQUEST_URI_PREFIX + secrets.token_urlsafe(32)
     await state.store.put(

@@ -4,8 +4,13 @@ The client authenticates (§2.1) and names a token. Revoking a refresh token rev
 whole grant — every access token issued from it stops working (§2.1: "If the token passed
 to the request is a refresh token ... the authorization server SHOULD also invalidate all
 access tokens based on the same authorization grant"). Revoking an access token ends that
-token. Tokens of other clients, unknown or malformed tokens are ignored: the answer is always
-200 (§2.2), so the endpoint reveals nothing about tokens.
+token.
+
+§2.1: the server "verifies whether the token was issued to the client making the
+revocation request. If this validation fails, the request is refused and the client is
+informed of the error": a token of another client is answered ``invalid_request`` (400) and
+stays active. Unknown, expired or malformed tokens are answered 200 (§2.2: "invalid tokens
+do not cause an error").
 """
 
 from __future__ import annotations
@@ -22,13 +27,20 @@ from stepauth.provider.tokens import verify_own_jwt
 
 __all__ = ["revoke", "routes"]
 
+#: RFC 7009 §2.1: the token was not issued to the requesting client.
+NOT_YOURS = "the token was not issued to this client"
+
 
 async def revoke(state: ProviderState, token: str, *, client_id: str, now: float) -> bool:
-    """Revoke ``token`` if ``client_id`` owns it; True when something was revoked."""
+    """Revoke ``token``; True when something was revoked, False for a token we do not know.
+
+    Raises ``invalid_request`` (and revokes nothing) when ``client_id`` is not
+    the client the token was issued to.
+    """
     item = await state.store.get("refresh_token", sha256hex(token), now=now)
     if item is not None:
         if item.payload.get("client_id") != client_id:
-            return False
+            raise InvalidRequest(NOT_YOURS)
         grant_id = item.payload.get("grant_id")
         if grant_id:
             await state.store.revoke_grant(str(grant_id))
@@ -41,8 +53,10 @@ async def revoke(state: ProviderState, token: str, *, client_id: str, now: float
     except InvalidToken:
         return False
     jti = claims.get("jti")
-    if claims.get("client_id") != client_id or not isinstance(jti, str):
+    if not isinstance(jti, str):
         return False
+    if claims.get("client_id") != client_id:
+        raise InvalidRequest(NOT_YOURS)
     await state.store.delete("access_token", jti)
     return True
 

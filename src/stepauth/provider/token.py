@@ -13,10 +13,19 @@
     The new ID Token repeats the original ``auth_time``, ``acr`` and ``amr`` with a new ``iat``
     and no ``nonce`` (OIDC Core §12.2, OIDC-35): a refresh never upgrades assurance.
 
-``authorization_details`` in a token request (RFC 9396 §6) narrows what the access token
+    Every refusal (another client's token, a wider ``scope``, a ``resource`` outside the
+    grant) is found on the stored grant *before* the single atomic consume, so a refused
+    request does not use the token up.
+
+``authorization_details`` in a code exchange (RFC 9396 §6) narrows what the access token
 carries: each requested entry must be one the user granted (compared as RFC 8785 canonical
 JSON — stricter than a type-aware comparison, so it fails closed); anything else is
-``invalid_authorization_details``. The refresh token keeps the whole grant.
+``invalid_authorization_details``. An approval is used once: only the access token of the
+code exchange carries the details and their ``txn``; the refresh token, and every access
+token refreshed from it, carry neither (a refresh asking for them is refused).
+
+``resource`` (RFC 8707 §2.2) picks the access token's audience; see
+:mod:`stepauth.provider.resource`.
 
 Refresh tokens are issued when the granted scope contains ``offline_access`` (OIDC Core §11);
 a grant without it ends with its access token. The response is never cached (``no-store``).
@@ -46,6 +55,7 @@ from stepauth.provider.errors import (
     UnauthorizedClient,
     UnsupportedGrantType,
 )
+from stepauth.provider.resource import token_resource
 from stepauth.provider.sessions import session_ended
 from stepauth.provider.state import get_state
 from stepauth.provider.tokens import (
@@ -94,7 +104,7 @@ async def token_endpoint(request: Request) -> JSONResponse:
     elif grant_type == "refresh_token":
         body = await _refresh_token(state, client, params)
     else:
-        raise UnsupportedGrantType(f"grant_type {grant_type!r} is not supported")
+        raise UnsupportedGrantType("grant_type must be authorization_code or refresh_token")
     return JSONResponse(body, headers=NO_STORE)
 
 
@@ -144,12 +154,16 @@ async def _authorization_code(
     )
     txn = secrets.token_urlsafe(16) if payload.get("authorization_details") else None
     grant = Grant.from_code(payload, txn=txn)
+    resource = token_resource(
+        state.config, client.client, granted=grant.resource, requested=params.get("resource")
+    )
     return await _issue(
         state,
         client,
         grant,
         now=now,
         nonce=payload.get("nonce"),
+        resource=resource,
         details=params.get("authorization_details"),
     )
 
@@ -161,6 +175,12 @@ async def _refresh_token(
     if not token:
         raise InvalidRequest("refresh_token is required")
     now = state.clock()
+    # Everything that can refuse the request is checked on the stored grant first, and the
+    # token is consumed only once the request is known to succeed: a refused refresh (a
+    # wrong scope, another client's token) leaves it usable by its owner.
+    pending = await state.store.get("refresh_token", sha256hex(token), now=now)
+    if pending is not None:
+        _check_refresh(state, client, Grant.from_json(pending.payload), params)
     # A rotated refresh token that comes back: one of two parties holds a stolen copy.
     payload = await _use_once(
         state,
@@ -171,6 +191,26 @@ async def _refresh_token(
         invalid="refresh token is invalid, expired or revoked",
     )
     grant = Grant.from_json(payload)
+    resource = _check_refresh(state, client, grant, params)
+    # RFC 9396 §9.1: an approval of authorization_details is used once, by the access token
+    # of the code exchange; a refreshed token never carries them (or their txn) again.
+    grant = grant.without_details()
+    # The ID Token below repeats grant.auth_time/acr/amr; no nonce (OIDC Core §12.2).
+    return await _issue(
+        state,
+        client,
+        grant,
+        now=now,
+        nonce=None,
+        scope=params.get("scope"),
+        resource=resource,
+    )
+
+
+def _check_refresh(
+    state: ProviderState, client: AuthenticatedClient, grant: Grant, params: dict[str, str]
+) -> str | None:
+    """Every refusal of a refresh request (RFC 6749 §6); the access token's resource."""
     if grant.client_id != client.client_id:
         raise InvalidGrant("refresh token was issued to another client")
     if "offline_access" not in grant.scopes:
@@ -181,15 +221,12 @@ async def _refresh_token(
         scopes = requested.split()
         if not scopes or not set(scopes) <= grant.scopes:
             raise InvalidScope("scope exceeds the original grant")
-    # The ID Token below repeats grant.auth_time/acr/amr; no nonce (OIDC Core §12.2).
-    return await _issue(
-        state,
-        client,
-        grant,
-        now=now,
-        nonce=None,
-        scope=requested,
-        details=params.get("authorization_details"),
+    if params.get("authorization_details") is not None:
+        raise InvalidAuthorizationDetails(
+            "authorization_details are approved once; a refresh cannot carry them"
+        )
+    return token_resource(
+        state.config, client.client, granted=grant.resource, requested=params.get("resource")
     )
 
 
@@ -200,6 +237,7 @@ async def _issue(
     *,
     now: float,
     nonce: str | None,
+    resource: str | None,
     scope: str | None = None,
     details: str | None = None,
 ) -> dict[str, Any]:
@@ -210,7 +248,7 @@ async def _issue(
     if user is None or user.disabled:
         await state.store.revoke_grant(grant.grant_id)
         raise InvalidGrant("the user of this grant is no longer active")
-    access = await mint_access_token(state, token_grant, now=now)
+    access = await mint_access_token(state, token_grant, now=now, audience=resource)
     body: dict[str, Any] = {
         "access_token": access.value,
         "token_type": "Bearer",
@@ -222,8 +260,9 @@ async def _issue(
             state, token_grant, client=client.client, now=now, nonce=nonce, user=user
         )
     if "offline_access" in grant.scopes:
-        # The refresh token keeps the full original grant, whatever this response narrowed.
-        body["refresh_token"] = await issue_refresh_token(state, grant, now=now)
+        # The refresh token keeps the full original scope and resource, whatever this
+        # response narrowed, but never the authorization_details: those are used once.
+        body["refresh_token"] = await issue_refresh_token(state, grant.without_details(), now=now)
     if await session_ended(state, grant.sid):
         # The session ended while this request was in flight: what was just stored is
         # revoked with the grant and nothing is handed out (see provider.sessions).
@@ -242,7 +281,7 @@ def narrow_details(grant: Grant, raw: str) -> tuple[dict[str, Any], ...]:
     except ValueError as exc:
         raise InvalidAuthorizationDetails("authorization_details is not valid JSON") from exc
     except InvalidDetails as exc:
-        raise InvalidAuthorizationDetails(exc.description) from exc
+        raise InvalidAuthorizationDetails.from_rar(exc) from exc
     granted = {canonical_json(dict(entry)) for entry in grant.authorization_details or ()}
     for index, entry in enumerate(requested):
         if canonical_json(entry) not in granted:

@@ -50,6 +50,7 @@ __all__ = [
     "mint_id_token",
     "user_claims",
     "verify_access_token",
+    "verify_id_token_hint",
     "verify_own_jwt",
 ]
 
@@ -59,6 +60,10 @@ ID_TOKEN_ALGS = ("RS256", "ES256", "EdDSA")
 #: library verifies (RFC 9068 §2.1 requires asymmetric signing and forbids ``none``).
 ACCESS_TOKEN_ALG = "RS256"
 ACCESS_TOKEN_TYP = "at+jwt"
+#: The ``typ`` of our ID Tokens (RFC 7519 §5.1); never an access token's ``at+jwt``.
+ID_TOKEN_TYP = "JWT"
+#: Claims only our access tokens carry (RFC 9068 §2.2); an ID Token has none of them.
+ACCESS_TOKEN_ONLY_CLAIMS = ("client_id", "scope", "jti")
 #: Claims a user record can supply (per OIDC Core §5.4 scope ``profile``).
 PROFILE_CLAIMS = ("preferred_username",)
 #: Claims this module sets itself; a ``claims`` request never overrides them.
@@ -140,6 +145,11 @@ class Grant:
     def with_details(self, details: tuple[Mapping[str, Any], ...]) -> Grant:
         """The same grant carrying only ``details`` (RFC 9396 §6)."""
         return replace(self, authorization_details=details)
+
+    def without_details(self) -> Grant:
+        """The same grant without ``authorization_details`` and ``txn``: what is left of
+        it once the one access token that carries an approval has been issued."""
+        return replace(self, authorization_details=None, txn=None)
 
 
 def _number_or_none(value: Any) -> float | None:
@@ -264,7 +274,7 @@ async def mint_id_token(
         claims["sid"] = grant.sid
     extra = requested_claims(_claims_member(grant, "id_token"), user, scopes=frozenset())
     claims.update(extra)
-    return await _sign(state, {"typ": "JWT"}, claims, alg)
+    return await _sign(state, {"typ": ID_TOKEN_TYP}, claims, alg)
 
 
 @dataclass(frozen=True)
@@ -277,8 +287,14 @@ class AccessToken:
     claims: Mapping[str, Any]
 
 
-async def mint_access_token(state: ProviderState, grant: Grant, *, now: float) -> AccessToken:
+async def mint_access_token(
+    state: ProviderState, grant: Grant, *, now: float, audience: str | None = None
+) -> AccessToken:
     """Sign an RFC 9068 access token and record its ``jti`` under the grant.
+
+    ``aud`` is ``audience``, the RFC 8707 resource the token is for; without one, the
+    issuer (a token only this Provider's UserInfo endpoint accepts). ``client_id`` is
+    always present (RFC 9068 §2.2).
 
     ``acr``/``amr``/``auth_time`` are the grant's, fixed at authentication time and never
     changed by a renewal (RFC 9470 §6.1). ``authorization_details`` and ``txn`` are present
@@ -290,7 +306,7 @@ async def mint_access_token(state: ProviderState, grant: Grant, *, now: float) -
     claims: dict[str, Any] = {
         "iss": state.config.issuer,
         "sub": grant.sub,
-        "aud": grant.resource or state.config.issuer,
+        "aud": audience or state.config.issuer,
         "client_id": grant.client_id,
         "exp": iat + ttl,
         "iat": iat,
@@ -388,6 +404,26 @@ def verify_own_jwt(
     if claims.get("iss") != state.config.issuer:
         raise InvalidToken("token was not issued by this provider")
     return header, claims
+
+
+def verify_id_token_hint(state: ProviderState, token: str) -> dict[str, Any]:
+    """The claims of an ID Token this Provider issued, used as a hint (OIDC Core §3.1.2.1,
+    RP-Initiated Logout §2); its expiry is not checked.
+
+    An access token is signed with the same keys, so the signature alone does not say
+    which kind a JWT is: the header ``typ`` must be ``JWT`` (ours are ``at+jwt``), no
+    access-token claim may be present, and ``aud`` must name a registered client.
+    """
+    _, claims = verify_own_jwt(state, token, expected_typ=ID_TOKEN_TYP.lower())
+    if any(name in claims for name in ACCESS_TOKEN_ONLY_CLAIMS):
+        raise InvalidToken("token is not an ID Token")
+    aud = claims.get("aud")
+    audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+    if not audiences or any(
+        not isinstance(a, str) or state.config.client(a) is None for a in audiences
+    ):
+        raise InvalidToken("ID Token audience is not a registered client")
+    return claims
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ unauthenticated caller learns nothing about what a route requires.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +74,12 @@ def bearer_token(authorization: str | None) -> str | None:
 class ResourceServer:
     """Validates access tokens of one issuer for one audience.
 
+    ``audience`` is this API's own identifier, the RFC 8707 resource its clients ask for
+    (never the issuer: the stepauth Provider gives tokens that name no resource the issuer
+    as ``aud``, for its UserInfo endpoint). ``allowed_clients``, when given, lists the
+    ``client_id`` values whose tokens this API accepts (RFC 9068 §2.2); any other is
+    ``invalid_token``.
+
     ``leeway`` is the clock skew allowed on ``exp`` and a future ``auth_time``;
     ``max_age_leeway`` (default :data:`~stepauth.assurance.requirement.MAX_AGE_LEEWAY`, 5 s)
     is added to a route's ``max_age``: an API has no step-up request of its own to compare
@@ -92,8 +98,10 @@ class ResourceServer:
         leeway: float = 30,
         max_age_leeway: float = MAX_AGE_LEEWAY,
         clock: Callable[[], float] = time.time,
+        allowed_clients: Collection[str] | None = None,
     ) -> None:
         self.issuer = issuer
+        self.allowed_clients = frozenset(allowed_clients) if allowed_clients is not None else None
         self.max_age_leeway = max_age_leeway
         self.audience = audience
         self.jwks = jwks
@@ -111,6 +119,7 @@ class ResourceServer:
             leeway=leeway,
             max_age_leeway=max_age_leeway,
             ladder=profile.ladder,
+            allowed_clients=allowed_clients,
         )
 
     def _validate(

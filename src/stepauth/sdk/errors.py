@@ -7,6 +7,7 @@
     │   ├── MalformedToken                  not a compact JWS / bad JSON / bad base64url
     │   ├── InvalidIssuer                   §3.1.3.7 step 2
     │   ├── InvalidAudience                 step 3 (missing, wrong, untrusted extra audience)
+    │   ├── ClientNotAllowed                an access token's client_id is not an allowed one
     │   ├── InvalidAuthorizedParty          steps 4-5 (azp)
     │   ├── DisallowedAlgorithm             step 7 (none, HS* with a key set, not allowed)
     │   ├── KeyNotFound                     no key in the JWKS for the kid / alg
@@ -42,6 +43,7 @@ __all__ = [
     "AccessDenied",
     "AuthorizationFailed",
     "CallbackError",
+    "ClientNotAllowed",
     "DisallowedAlgorithm",
     "InsufficientAuthentication",
     "InteractionRequired",
@@ -89,6 +91,10 @@ class InvalidIssuer(InvalidToken):
 
 class InvalidAudience(InvalidToken):
     """``aud`` lacks the client / resource or names an untrusted audience (step 3)."""
+
+
+class ClientNotAllowed(InvalidToken):
+    """An access token's ``client_id`` (RFC 9068 §2.2) is not one the API accepts."""
 
 
 class InvalidAuthorizedParty(InvalidToken):

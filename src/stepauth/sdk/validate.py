@@ -26,6 +26,7 @@ from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 from stepauth.assurance import DEFAULT_LADDER, Ladder, Requirement, Satisfied, StepUp, evaluate
 from stepauth.assurance.requirement import MAX_AGE_LEEWAY, unmet_reason
 from stepauth.sdk.errors import (
+    ClientNotAllowed,
     DisallowedAlgorithm,
     InsufficientAuthentication,
     InvalidAudience,
@@ -294,6 +295,7 @@ class AccessTokenValidator:
     __slots__ = (
         "_algs",
         "_audience",
+        "_clients",
         "_headers",
         "_issuer",
         "_issuer_bytes",
@@ -313,8 +315,12 @@ class AccessTokenValidator:
         leeway: float = 30,
         max_age_leeway: float = MAX_AGE_LEEWAY,
         ladder: Ladder = DEFAULT_LADDER,
+        allowed_clients: Collection[str] | None = None,
     ) -> None:
         _check_allowed(tuple(allowed_algs))
+        if isinstance(allowed_clients, str):
+            raise TypeError("allowed_clients is a collection of client_ids, not one string")
+        self._clients = frozenset(allowed_clients) if allowed_clients is not None else None
         self._algs = frozenset(a for a in allowed_algs if a in ALGORITHMS)
         self._issuer = expected_issuer
         self._issuer_bytes = expected_issuer.encode("utf-8", "surrogatepass")
@@ -399,6 +405,11 @@ class AccessTokenValidator:
         audience = self._audience
         if aud != audience and not (type(aud) is list and audience in aud):
             raise InvalidAudience(f"aud does not contain {audience!r}")
+        clients = self._clients
+        if clients is not None:
+            client_id = claims.get("client_id")
+            if type(client_id) is not str or client_id not in clients:
+                raise ClientNotAllowed(f"client_id {client_id!r} is not allowed (RFC 9068 §2.2)")
         exp: Any = claims.get("exp")
         kind = type(exp)
         if not ((kind is int or kind is float) and -_FINITE < exp < _FINITE):
@@ -457,6 +468,7 @@ def validate_access_token(
     leeway: float = 30,
     ladder: Ladder = DEFAULT_LADDER,
     max_age_leeway: float = MAX_AGE_LEEWAY,
+    allowed_clients: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """Validate a JWT access token (RFC 9068 §4), then its ``acr``/``auth_time`` (RFC 9470).
 
@@ -473,5 +485,6 @@ def validate_access_token(
         leeway=leeway,
         max_age_leeway=max_age_leeway,
         ladder=ladder,
+        allowed_clients=allowed_clients,
     )
     return validator.validate(token, jwks, time.time() if now is None else now, requirement)

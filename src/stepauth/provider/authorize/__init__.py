@@ -29,7 +29,8 @@ from stepauth.provider.authorize.parse import parse
 from stepauth.provider.authorize.pkce import check_pkce
 from stepauth.provider.authorize.prompt import check_prompt
 from stepauth.provider.authorize.redirect_uri import check_redirect_uri
-from stepauth.provider.authorize.request_uri import load_request_uri
+from stepauth.provider.authorize.request_uri import load_request_uri, refuse_request_objects
+from stepauth.provider.authorize.resource import check_resource
 from stepauth.provider.authorize.response_type import check_response_type
 from stepauth.provider.errors import ProviderError
 from stepauth.provider.state import get_state
@@ -41,13 +42,15 @@ Step = Callable[[AuthorizationContext], Awaitable[None]]
 STEPS: tuple[Step, ...] = (
     parse,  # query (GET) or form (POST); no repeated parameters
     check_client,  # registered client_id
-    load_request_uri,  # PAR: consume request_uri once, adopt the pushed parameters
+    load_request_uri,  # PAR: its client's, consumed once; adopt the pushed parameters
     check_redirect_uri,  # exact match; from here on errors redirect
+    refuse_request_objects,  # request / other request_uri: not supported (redirected)
     check_response_type,  # response_type=code; response_mode query | form_post; openid
     check_pkce,  # code_challenge with S256, every client
     check_claims,  # claims parameter; essential acr; sub
     check_acr_values,  # known values in preference order, unknown ignored
     check_authorization_details,  # RFC 9396 registry; PAR-only clients
+    check_resource,  # RFC 8707: an allowed resource, the access token's aud
     check_max_age,  # non-negative integer
     check_prompt,  # none | login; none alone
     check_id_token_hint,  # signed by us; its sub is the only acceptable user

@@ -68,7 +68,7 @@ def _validate(details: Any) -> list[dict[str, Any]]:
     try:
         return [dict(d) for d in registry.validate(details)]
     except RarInvalid as exc:
-        raise InvalidAuthorizationDetails(exc.description or str(exc)) from None
+        raise InvalidAuthorizationDetails.from_rar(exc) from None
 
 
 async def check_authorization_details(ctx: AuthorizationContext) -> None:

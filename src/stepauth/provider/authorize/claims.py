@@ -35,15 +35,15 @@ def parse_claims(raw: str) -> dict[str, Any]:
             continue
         if not isinstance(requested, dict):
             raise InvalidRequest(f"claims.{member} must be an object")
-        for name, spec in requested.items():
+        for spec in requested.values():
             if spec is None:
                 continue
             if not isinstance(spec, dict):
-                raise InvalidRequest(f"claims.{member}.{name} must be null or an object")
+                raise InvalidRequest(f"each claims.{member} member must be null or an object")
             if not isinstance(spec.get("essential", False), bool):
-                raise InvalidRequest(f"claims.{member}.{name}.essential must be a boolean")
+                raise InvalidRequest(f"essential in claims.{member} must be a boolean")
             if "values" in spec and not isinstance(spec["values"], list):
-                raise InvalidRequest(f"claims.{member}.{name}.values must be an array")
+                raise InvalidRequest(f"values in claims.{member} must be an array")
     return claims
 
 

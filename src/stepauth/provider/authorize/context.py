@@ -37,6 +37,7 @@ REQUEST_FIELDS = (
     "expected_sub",
     "login_hint",
     "pushed",
+    "resource",
 )
 
 
@@ -65,6 +66,7 @@ class AuthorizationContext:
     expected_sub: str | None = None
     login_hint: str | None = None
     pushed: bool = False
+    resource: str | None = None
 
     @property
     def redirect_verified(self) -> bool:

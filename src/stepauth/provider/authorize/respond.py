@@ -54,6 +54,7 @@ def code_payload(
         "max_age_requested": ctx.max_age is not None,
         "acr_requested": ctx.acr_requested,
         "grant_id": grant_id,
+        "resource": ctx.resource,
     }
     if txn is not None and ctx.authorization_details:
         payload["txn"] = txn

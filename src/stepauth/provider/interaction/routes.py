@@ -282,6 +282,7 @@ async def submit(request: Request) -> Response:
                 },
                 client_id=ctx.client_id,
                 authorization_details=ctx.authorization_details,
+                session_events=list(loaded[0].events) if signed_in and loaded else [],
             )
             try:
                 verified = await plugin.verify(attempt)

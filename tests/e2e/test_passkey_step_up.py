@@ -401,3 +401,51 @@ def test_passkey_step_up_in_chromium(served: Served, chromium: Any) -> None:
     assert _run(_execute_twice(served, access)) == ["executed", "transaction_replayed"]
     assert violations == []
     context.close()
+
+
+def test_sub_hinted_sign_in_without_session_uses_a_discoverable_passkey(
+    served: Served, chromium: Any
+) -> None:
+    """An RP names alice's ``sub`` (``claims``) to a browser with no session: the page
+    is the plain sign-in page (no username, no credential ID of hers), the passkey
+    ceremony is discoverable, bob's passkey is refused with the generic message and
+    alice's signs her in (OIDC Core §5.5.1; WebAuthn L3 §7.2 step 6)."""
+    alice_id, bob_id, _ = _setup_users(served)
+    alices = _enrol_foreign_passkey(served, alice_id)
+    bobs = _enrol_foreign_passkey(served, bob_id)
+    context = chromium.new_context()
+    page = context.new_page()
+    cdp, authenticator = add_virtual_authenticator(context, page)
+    cdp.send("WebAuthn.addCredential", {"authenticatorId": authenticator, "credential": bobs})
+    rp = RP(served, page)
+    options: list[dict[str, Any]] = []
+
+    def read_options(route: Any) -> None:
+        response = route.fetch()
+        options.append(response.json())
+        route.fulfill(response=response)
+
+    page.route("**/interaction/*/webauthn", read_options)
+    claims = json.dumps({"id_token": {"sub": {"value": alice_id}}})
+
+    verifier, url = rp.request(acr_values=PHR, claims=claims)
+    page.goto(url)
+    html = page.content()
+    assert page.get_by_role("heading", name="Sign in").count() == 1
+    assert USERNAME not in html
+    assert alice_id not in html
+    assert alices["credentialId"] not in html
+    page.get_by_role("button", name="Use passkey").click()
+    page.locator("p[role=alert]").filter(has_text="could not verify").wait_for(timeout=15_000)
+    assert rp.callbacks == []
+    assert options[-1]["publicKey"].get("allowCredentials", []) == []
+
+    cdp.send("WebAuthn.clearCredentials", {"authenticatorId": authenticator})
+    cdp.send("WebAuthn.addCredential", {"authenticatorId": authenticator, "credential": alices})
+    back = rp.follow(page.get_by_role("button", name="Use passkey").click)
+    assert "code" in back, back
+    assert options[-1]["publicKey"].get("allowCredentials", []) == []
+    claimed = decode_unverified(rp.redeem(back["code"], verifier)["id_token"])
+    assert claimed["sub"] == alice_id
+    assert claimed["acr"] == PHR
+    context.close()

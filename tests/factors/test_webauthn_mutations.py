@@ -6,6 +6,7 @@ authenticator signs with a real P-256 key, so only the mutated part is wrong.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -34,6 +35,7 @@ from stepauth.provider.factors.webauthn import (
     b64url,
     credential_id_of,
     ensure_new_credential_id,
+    record_update,
     registration_options,
     verify_authentication,
     verify_registration,
@@ -311,3 +313,35 @@ def test_options_for_step_up() -> None:
 
 def test_credential_id_is_read_from_raw_id(auth: SoftAuthenticator) -> None:
     assert credential_id_of(auth.get(os.urandom(32))) == auth.credential_id
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [{"be": True}, {"sign_count": 0}, {"sign_count": 1}, {"be": True, "sign_count": 0}],
+    ids=["be-flipped", "zero-count", "stale-count", "both"],
+)
+def test_forged_clone_signal_is_an_invalid_signature_and_flags_nothing(
+    auth: SoftAuthenticator, stored: StoredCredential, forged: dict[str, Any]
+) -> None:
+    """§7.2 steps 18/21/22: BE and signCount are judged only over a verified signature.
+    A random key's assertion with a changed BE or a stale counter is a forgery
+    (:class:`InvalidSignature`), never a reason to disable the credential."""
+    impostor = SoftAuthenticator(credential_id=auth.credential_id, user_handle=auth.user_handle)
+    with pytest.raises(InvalidSignature) as info:
+        assert_with(impostor, dataclasses.replace(stored, sign_count=1), **forged)
+    assert info.value.flag_credential is False
+
+
+def test_record_update_after_a_verified_assertion() -> None:
+    """§7.2 step 24: BS follows the latest assertion; uvInitialized false → true only
+    when authorized by another factor; nothing else is returned."""
+    synced = SoftAuthenticator(backup_eligible=True, backup_state=True)
+    record = dataclasses.replace(enrol(synced), uv_initialized=False)
+    event = assert_with(synced, record, bs=False)
+    assert record_update(record, event, uv_authorized=False) == {"backup_state": False}
+    assert record_update(record, event, uv_authorized=True) == {
+        "backup_state": False,
+        "uv_initialized": True,
+    }
+    same = assert_with(synced, record)
+    assert record_update(record, same, uv_authorized=False) == {}

@@ -205,6 +205,9 @@ class Attempt:
     client_id: str | None = None
     #: The Provider's own validated copy of the interaction's RFC 9396 details.
     authorization_details: Sequence[Mapping[str, Any]] | None = None
+    #: The events (JSON form) of the signed-in session of ``user`` this attempt steps
+    #: up; empty when nobody of that name is signed in.
+    session_events: Sequence[Mapping[str, Any]] = ()
 
 
 @dataclass(frozen=True)

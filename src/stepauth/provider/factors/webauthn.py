@@ -11,6 +11,8 @@ make are made here first:
 * BE=0 with BS=1 is invalid; BE never changes after registration (WA-29, WA-34);
 * signCount regression rejects the assertion and asks the caller to flag the
   credential (:class:`SignCountRegression` carries ``flag_credential=True``, WA-31);
+  both clone signals are raised only over a signature that verified (§7.2 step 21):
+  a forged assertion is :class:`InvalidSignature` and changes nothing;
 * credential ID ≤ 1023 bytes and not registered before (WA-19);
 * the userHandle belongs to the expected user (WA-24).
 
@@ -58,7 +60,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from stepauth.assurance import AuthEvent, Category
+from stepauth.assurance import AuthEvent, Category, InvalidEvent
 from stepauth.errors import FactorError
 from stepauth.provider.factors.attestation import TrustStore, assess_attestation
 from stepauth.provider.factors.base import (
@@ -107,6 +109,7 @@ __all__ = [
     "credential_id_of",
     "ensure_new_credential_id",
     "plugin",
+    "record_update",
     "registration_options",
     "trust_for",
     "txn_record",
@@ -513,7 +516,9 @@ def verify_authentication(
     store has none). ``expected_user_handle`` is the session user's handle in step-up;
     leave it ``None`` for discoverable sign-in, where ``userHandle`` is then required.
     The returned event's ``attrs["sign_count"]`` and ``attrs["bs"]`` are what the
-    caller records (``store.advance_counter(factor_id, "sign_count", n)`` when n > 0).
+    caller records (``store.advance_counter(factor_id, "sign_count", n)`` when n > 0,
+    then :func:`record_update`), and only then: an error means the record stays as it
+    was, except that an error with ``flag_credential`` asks for it to be disabled.
     """
     now = time.time() if now is None else now
     cred = _as_mapping(credential)
@@ -548,29 +553,77 @@ def verify_authentication(
     )
     if flags & _AT:
         raise InvalidResponse("AT flag set in an assertion (§6.1)")
-    be = bool(flags & _BE)
-    if be != stored.backup_eligible:
+    # Step 18 (BE "MUST NOT change", §6.1) and step 22 (signCount) are clone signals about
+    # the stored credential, so a failure there disables it (flag_credential). Only an
+    # assertion whose signature verifies (step 21) is evidence about the credential: a
+    # forged one, whatever its flags and counter, is refused as forged and changes
+    # nothing, or anyone who learns a credential ID could disable that passkey.
+    be_changed = bool(flags & _BE) != stored.backup_eligible
+    sign_count = _verify_signature(
+        cred,
+        expected_challenge=expected_challenge,
+        expected_rp_id=expected_rp_id,
+        expected_origins=expected_origins,
+        public_key=stored.public_key,
+        require_user_verification=require_user_verification,
+    )
+    if be_changed:
         raise BackupEligibilityChanged("backup eligibility changed since registration")
-    sign_count = int.from_bytes(authenticator_data[33:37], "big")
     if (sign_count or stored.sign_count) and sign_count <= stored.sign_count:
         raise SignCountRegression(
             f"signCount {sign_count} is not greater than stored {stored.sign_count}"
         )
+    return _event(stored, flags, sign_count, trust=trust, now=now)
+
+
+def _verify_signature(
+    cred: Mapping[str, Any],
+    *,
+    expected_challenge: bytes,
+    expected_rp_id: str,
+    expected_origins: Sequence[str],
+    public_key: bytes,
+    require_user_verification: bool,
+) -> int:
+    """§7.2 step 21: ``sig`` over ``authData ‖ SHA-256(cData)`` with the stored public
+    key. Returns the asserted signCount, which the caller judges afterwards (step 22):
+    py_webauthn compares the counter before the signature, so it is given none."""
     try:
         verified = verify_authentication_response(
             credential=dict(cred),
             expected_challenge=expected_challenge,
             expected_rp_id=expected_rp_id,
             expected_origin=list(expected_origins),
-            credential_public_key=stored.public_key,
-            credential_current_sign_count=stored.sign_count,
+            credential_public_key=public_key,
+            credential_current_sign_count=0,
             require_user_verification=require_user_verification,
         )
     except InvalidAuthenticationResponse as exc:
         raise InvalidSignature(f"assertion did not verify: {exc}") from exc
     except Exception as exc:  # malformed COSE key or signature encoding
         raise InvalidSignature(f"assertion could not be verified: {exc}") from exc
-    return _event(stored, flags, verified.new_sign_count, trust=trust, now=now)
+    return int(verified.new_sign_count)
+
+
+def record_update(
+    stored: StoredCredential, event: AuthEvent, *, uv_authorized: bool
+) -> dict[str, Any]:
+    """The credential record fields a verified assertion changes (§7.2 step 24).
+
+    ``backupState`` takes the asserted BS (§6.1.3: store the latest flags).
+    ``uvInitialized`` goes from false to true on an assertion with UV=1 only when
+    ``uv_authorized``: the spec says the change SHOULD need another factor equivalent to
+    user verification, else a thief who sets a PIN on a found authenticator would make
+    it multi-factor. The signCount has its own atomic statement
+    (``store.advance_counter``). Only fields whose value changes are returned.
+    """
+    changes: dict[str, Any] = {}
+    bs = event.attrs.get("bs") is True
+    if bs != stored.backup_state:
+        changes["backup_state"] = bs
+    if not stored.uv_initialized and event.attrs.get("uv") is True and uv_authorized:
+        changes["uv_initialized"] = True
+    return changes
 
 
 def _event(
@@ -847,6 +900,23 @@ def txn_record(
     }
 
 
+def _uv_authorized(attempt: Attempt, factor: Factor) -> bool:
+    """Does the session being stepped up already hold a factor equivalent to user
+    verification (knowledge or inherence) from another authenticator? Only then may a
+    credential's ``uvInitialized`` go from false to true (§7.2 step 24)."""
+    for data in attempt.session_events:
+        try:
+            event = AuthEvent.from_json(data)
+        except InvalidEvent:
+            continue
+        if event.credential_id != factor.credential_id and event.categories & {
+            Category.KNOWLEDGE,
+            Category.INHERENCE,
+        }:
+            return True
+    return False
+
+
 class WebAuthnFactor:
     """Passkeys and security keys (WebAuthn L3 §7.2): phishing-resistant, multi-factor
     with UV; one click on **Use passkey** (issue 4 item 5).
@@ -857,8 +927,10 @@ class WebAuthnFactor:
     ``credential``. Verification consumes the interaction's challenge first (one atomic
     statement: a replayed assertion finds it gone), finds the credential record by its
     ID, and refuses a credential of anyone but the known user (WA-24) with the generic
-    message. A signCount that does not advance (store ``advance_counter``) or a changed
-    BE flag disables the credential (possible clone, WA-29/31).
+    message. Nothing about the record changes before the signature verified (§7.2
+    step 21): then a signCount that does not advance (store ``advance_counter``) or a
+    changed BE flag disables the credential (possible clone, WA-29/31), and a success
+    stores the counter, BS and ``uvInitialized`` (§7.2 step 24, :func:`record_update`).
     """
 
     kind: ClassVar[str] = "webauthn"
@@ -977,13 +1049,15 @@ class WebAuthnFactor:
             if exc.flag_credential:
                 await self._flag(attempt, factor, exc.error)
             return None
+        # From here the assertion is verified (§7.2 step 21): only now may the record change.
+        owner = user if user is not None else await store.get_user(factor.user_id)
+        if owner is None or owner.disabled:
+            return None
         sign_count = int(event.attrs.get("sign_count", 0))
         if sign_count and not await store.advance_counter(factor.id, "sign_count", sign_count):
             await self._flag(attempt, factor, SignCountRegression.error)
             return None
-        owner = user if user is not None else await store.get_user(factor.user_id)
-        if owner is None or owner.disabled:
-            return None
+        await self._update_record(attempt, factor, stored, event)
         txn: str | None = None
         nonce = ceremony.get("nonce")
         if details is not None and isinstance(nonce, str):
@@ -1001,6 +1075,19 @@ class WebAuthnFactor:
             )
             await store.put(TXN_RECORD_KIND, txn, record, expires_at=None, user_id=owner.id)
         return Verified(user=owner, event=event, factor_id=factor.id, txn=txn)
+
+    async def _update_record(
+        self, attempt: Attempt, factor: Factor, stored: StoredCredential, event: AuthEvent
+    ) -> None:
+        """Store BS and ``uvInitialized`` of a verified assertion (§7.2 step 24); the
+        record is read again so that only these two fields are written."""
+        changes = record_update(stored, event, uv_authorized=_uv_authorized(attempt, factor))
+        if not changes:
+            return
+        store = attempt.state.store
+        current = await store.get_factor(factor.id)
+        if current is not None:
+            await store.update_factor(factor.id, data={**current.data, **changes})
 
     async def _flag(self, attempt: Attempt, factor: Factor, reason: str) -> None:
         """Disable a credential that may be cloned (WA-29, WA-31) and record why."""

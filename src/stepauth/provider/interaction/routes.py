@@ -55,13 +55,21 @@ from stepauth.provider.errors import (
     ProviderError,
     provider_error_handler,
 )
-from stepauth.provider.factors.base import Attempt, FactorPlugin, FormView, useful
+from stepauth.provider.factors.base import (
+    Attempt,
+    FactorPlugin,
+    FactorRejected,
+    FormView,
+    Verified,
+    useful,
+)
 from stepauth.provider.factors.hold import active_factors, hold_text
 from stepauth.provider.interaction.outcome import Refusal, Submission, verify_factor
 from stepauth.provider.interaction.render import factor_forms, render
 from stepauth.provider.login_policy import REASON_TEXT, Decision
 from stepauth.provider.sessions import load_session, record_event, set_session_cookie
 from stepauth.provider.state import ProviderState, get_state
+from stepauth.provider.throttle import GENERIC_FAILURE
 
 if TYPE_CHECKING:
     from stepauth.store import Session, User
@@ -96,15 +104,32 @@ async def _load(
     return uid, payload, ctx
 
 
-async def _expected_user(
+def _page_user(
     ctx: AuthorizationContext, loaded: tuple[Session, User] | None, decision: Decision
 ) -> User | None:
-    """The one user who may sign in here, if we already know who it must be."""
-    if ctx.expected_sub is not None:
-        return await ctx.provider.store.get_user(ctx.expected_sub)
-    if loaded is not None and "no_session" not in decision.reasons:
-        return loaded[1]
-    return None
+    """The user this page may name and whose factors it may offer: the signed-in user,
+    when the request asks for that user or for nobody in particular.
+
+    A ``sub`` named by the request alone (``claims``, ``id_token_hint``: values any
+    relying party may hold) is never looked up for the page: without that user's
+    session the page, the passkey options (discoverable, empty ``allowCredentials``)
+    and every error look the same for every subject, known or not, and the subject is
+    enforced once a factor has identified the user (:func:`_refuse_other_subject`).
+    """
+    if loaded is None or "no_session" in decision.reasons:
+        return None
+    user = loaded[1]
+    if ctx.expected_sub is not None and ctx.expected_sub != user.id:
+        return None
+    return user
+
+
+def _refuse_other_subject(ctx: AuthorizationContext, verified: Verified) -> None:
+    """OIDC Core §3.1.2.1 / §5.5.1: a token is issued for the requested ``sub`` only. A
+    factor of anyone else is refused with the one generic message (RTS Art. 4(3)(a)),
+    which never says that the factor itself was right."""
+    if ctx.expected_sub is not None and verified.user.id != ctx.expected_sub:
+        raise FactorRejected(GENERIC_FAILURE)
 
 
 def _signed_in(loaded: tuple[Session, User] | None, user: User | None) -> bool:
@@ -231,7 +256,7 @@ async def show(request: Request) -> Response:
         )
         if decision.satisfied and loaded is not None:
             return await _finish(request, uid, ctx, loaded[0], decision, payload)
-        user = await _expected_user(ctx, loaded, decision)
+        user = _page_user(ctx, loaded, decision)
         return await _page(
             request,
             uid,
@@ -255,7 +280,7 @@ async def submit(request: Request) -> Response:
     try:
         loaded = await load_session(request, provider)
         decision = await decide(ctx, loaded, before=before, approved=bool(payload.get("txn")))
-        user = await _expected_user(ctx, loaded, decision)
+        user = _page_user(ctx, loaded, decision)
         signed_in = _signed_in(loaded, user)
         offered = {p.kind: p for p in await _offered(ctx, user, decision, signed_in=signed_in)}
         plugin = offered.get(form.get("factor", ""))
@@ -285,9 +310,11 @@ async def submit(request: Request) -> Response:
                 },
                 client_id=ctx.client_id,
                 authorization_details=ctx.authorization_details,
+                session_events=list(loaded[0].events) if signed_in and loaded else [],
             )
             try:
                 verified = await verify_factor(plugin, attempt)
+                _refuse_other_subject(ctx, verified)
             except FactorError as exc:
                 # Only a FactorRejected message is written for users; any other verifier
                 # error gets the generic text (never which step failed, RTS Art. 4(3)(a)).
@@ -303,8 +330,6 @@ async def submit(request: Request) -> Response:
                 signed_in=signed_in,
                 refusal=refusal,
             )
-        if ctx.expected_sub is not None and verified.user.id != ctx.expected_sub:
-            raise InvalidRequest("signed in as a different user than requested")
         current = loaded[0] if loaded is not None else None
         session = await record_event(
             provider,
@@ -364,7 +389,7 @@ async def webauthn_options(request: Request) -> Response:
     decision = await decide(
         ctx, loaded, before=payload["before"], approved=bool(payload.get("txn"))
     )
-    user = await _expected_user(ctx, loaded, decision)
+    user = _page_user(ctx, loaded, decision)
     offered = await _offered(ctx, user, decision, signed_in=_signed_in(loaded, user))
     if not any(p.kind == "webauthn" for p in offered):
         return JSONResponse({"error": "a passkey is not offered here"}, status_code=400)

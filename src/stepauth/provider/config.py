@@ -8,7 +8,8 @@ never silently falls back to a default.
 Reference (defaults in brackets)::
 
     issuer = "https://op.example"        # https, or http://localhost / 127.0.0.1 / [::1]
-    [server]     host ["127.0.0.1"], port [8080]
+    [server]     host ["127.0.0.1"], port [8080], shutdown_timeout [30] (seconds in-flight
+                      requests get to finish after SIGTERM)
     [database]   url  ["sqlite+aiosqlite:///<config dir>/stepauth.db"]; a bare path is a
                       SQLite file; relative SQLite paths are resolved against the config
                       file's folder;
@@ -21,6 +22,9 @@ Reference (defaults in brackets)::
     [ttl]        code [60], par [60], access_token [300], id_token [300],
                  refresh_token [86400] (seconds)
     [redis]      url (redis:// or rediss://), prefix ["stepauth:"]   (optional table)
+    [metrics]    enabled [false], host ["127.0.0.1"], port [9464]: the Prometheus
+                      listener of ``stepauth serve`` (never on the public port)
+    [logging]    format ["json" | "text"], level ["info"]
     [levels]     an acr ladder for stepauth.assurance.ladder_from_data (optional)
     [[clients]]  client_id, client_secret (absent = public client), redirect_uris,
                  post_logout_redirect_uris [[]], id_token_signed_response_alg ["RS256"],
@@ -53,6 +57,8 @@ __all__ = [
     "DEFAULT_KEY_ENV",
     "ClientConfig",
     "DatabaseConfig",
+    "LoggingConfig",
+    "MetricsConfig",
     "ProviderConfig",
     "RedisConfig",
     "SecretsConfig",
@@ -72,12 +78,30 @@ _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 MIN_CLIENT_SECRET = 16
 #: RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED."
 MAX_CODE_TTL = 600
+LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8080
+    shutdown_timeout: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    """The Prometheus listener: off unless enabled, on loopback unless told otherwise."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9464
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingConfig:
+    format: str = "json"
+    level: str = "info"
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +180,8 @@ class ProviderConfig:
     ttl: TTLConfig = field(default_factory=TTLConfig)
     redis: RedisConfig | None = None
     levels: dict[str, Any] | None = None
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
     base_dir: Path = field(default_factory=Path.cwd)
 
     @classmethod
@@ -490,6 +516,28 @@ def _levels(data: Any) -> dict[str, Any] | None:
     return table
 
 
+def _metrics(data: Any) -> MetricsConfig:
+    table = _table(data if data is not None else {}, "metrics")
+    _known(table, {"enabled", "host", "port"}, "metrics")
+    return MetricsConfig(
+        enabled=_bool(table, "enabled", "metrics", False),
+        host=_str(table, "host", "metrics", "127.0.0.1"),
+        port=_int(table, "port", "metrics", 9464, 1, 65535),
+    )
+
+
+def _logging(data: Any) -> LoggingConfig:
+    table = _table(data if data is not None else {}, "logging")
+    _known(table, {"format", "level"}, "logging")
+    fmt = _str(table, "format", "logging", "json")
+    if fmt not in LOG_FORMATS:
+        raise ConfigError('must be "json" or "text"', key="logging.format")
+    level = _str(table, "level", "logging", "info").lower()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"must be one of {', '.join(LOG_LEVELS)}", key="logging.level")
+    return LoggingConfig(format=fmt, level=level)
+
+
 def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
     data = _table(data, "config")
     _known(
@@ -505,13 +553,15 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
             "ttl",
             "redis",
             "levels",
+            "metrics",
+            "logging",
         },
         "",
     )
     issuer = _issuer(data)
 
     server = _table(data.get("server", {}), "server")
-    _known(server, {"host", "port"}, "server")
+    _known(server, {"host", "port", "shutdown_timeout"}, "server")
     secrets_table = _table(data.get("secrets", {}), "secrets")
     _known(secrets_table, {"key_env"}, "secrets")
     key_env = _str(secrets_table, "key_env", "secrets", DEFAULT_KEY_ENV)
@@ -542,6 +592,7 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
         server=ServerConfig(
             host=_str(server, "host", "server", "127.0.0.1"),
             port=_int(server, "port", "server", 8080, 1, 65535),
+            shutdown_timeout=_int(server, "shutdown_timeout", "server", 30, 1, 3600),
         ),
         database=_database(data.get("database"), base_dir),
         webauthn=_webauthn(data.get("webauthn"), issuer, base_dir),
@@ -557,6 +608,8 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
         ),
         redis=redis,
         levels=_levels(data.get("levels")),
+        metrics=_metrics(data.get("metrics")),
+        logging=_logging(data.get("logging")),
         base_dir=base_dir,
     )
 

@@ -192,7 +192,7 @@ def create_app(
         routes=routes,
         middleware=[
             *tracing_middleware(routes),
-            Middleware(RequestObserver, routes=routes, metrics=metrics),
+            Middleware(RequestObserver, metrics=metrics),
             Middleware(SecurityHeaders),
         ],
         exception_handlers=exception_handlers(),

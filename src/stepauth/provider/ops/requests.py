@@ -38,16 +38,18 @@ _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _access = logging.getLogger(ACCESS_LOGGER)
 
 
+def template_of(route: BaseRoute) -> str:
+    """A route's path template; a mount's is ``/static/{path}``."""
+    path = str(getattr(route, "path", "")) or "unmatched"
+    return f"{path}/{{path}}" if isinstance(route, Mount) else path
+
+
 def route_template(routes: list[BaseRoute], scope: Scope) -> str:
     """The path template of the route that ``scope`` matches (``unmatched`` if none)."""
     for route in routes:
         match, _ = route.matches(scope)
-        if match is Match.NONE:
-            continue
-        path = getattr(route, "path", "")
-        if isinstance(route, Mount):
-            return f"{path}/{{path}}"
-        return str(path) or "unmatched"
+        if match is not Match.NONE:
+            return template_of(route)
     return "unmatched"
 
 
@@ -62,11 +64,10 @@ def _request_id(scope: Scope) -> str:
 
 
 class RequestObserver:
-    """See the module docstring; ``routes`` are the app's (for the route template)."""
+    """See the module docstring."""
 
-    def __init__(self, app: ASGIApp, *, routes: list[BaseRoute], metrics: _metrics.Metrics) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: _metrics.Metrics) -> None:
         self.app = app
-        self.routes = routes
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -101,7 +102,9 @@ class RequestObserver:
             request_context.reset(token)
 
     def _observe(self, scope: Scope, status: int, duration: float, context: RequestContext) -> None:
-        route = route_template(self.routes, scope)
+        # the router records the route it matched in the scope; no match: no route
+        matched = scope.get("route")
+        route = template_of(matched) if matched is not None else "unmatched"
         method = str(scope.get("method", ""))
         method = method if method in _metrics.METHODS else _metrics.OTHER
         self.metrics.requests.labels(route, method, str(status)).inc()

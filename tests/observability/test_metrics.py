@@ -198,3 +198,28 @@ async def test_each_app_counts_on_its_own_registry(tmp_path: Path) -> None:
         labels = {"route": "/healthz", "method": "GET", "status": "200"}
         assert value(first.app, "stepauth_http_requests_total", **labels) == 1
         assert value(second.app, "stepauth_http_requests_total", **labels) == 0
+
+
+async def test_a_metrics_port_in_use_stops_startup_naming_the_key(tmp_path: Path) -> None:
+    import socket
+
+    from stepauth.errors import ConfigError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError) as caught:
+            async with running_provider(tmp_path, metrics={"enabled": True, "port": port}):
+                pass
+    assert caught.value.key == "metrics.port"
+
+
+async def test_refresh_token_replay_is_counted(provider: Provider) -> None:
+    verifier, challenge = pkce_pair()
+    result = await provider.authorize(code_challenge=challenge, scope="openid offline_access")
+    body = await provider.exchange(result.code, verifier)
+    grant = {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    assert (await provider.token(grant)).status_code == 200
+    assert (await provider.token(grant)).status_code == 400
+    assert value(provider.app, "stepauth_replays_detected_total", kind="refresh_token") == 1

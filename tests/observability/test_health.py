@@ -13,6 +13,7 @@ from stepauth.store import build_store, open_store
 from tests.conformance.harness import Provider, running_provider
 from tests.conftest import PG_ADMIN_DSN, free_port
 from tests.observability.conftest import app_over, value
+from tests.provider.frontchannel import query
 
 
 class _NoStore:
@@ -72,7 +73,12 @@ async def test_readyz_reports_a_database_that_is_gone_without_naming_it(
         assert body["checks"]["database"] == "unreachable"
         for leak in (name, "127.0.0.1", "5432", "postgres", "psycopg"):
             assert leak not in response.text
-        assert value(app, "stepauth_store_errors_total", backend="database") >= 1
+        probes = value(app, "stepauth_store_errors_total", backend="database")
+        assert probes == 1
+        # a request that needs the database fails, and is counted as a database error
+        with pytest.raises(Exception, match="does not exist"):
+            await client.get("/authorize", params=query())
+        assert value(app, "stepauth_store_errors_total", backend="database") == probes + 1
 
 
 @pytest.mark.redis

@@ -106,6 +106,7 @@ async def test_an_insane_request_id_is_replaced(
     assert re.fullmatch(r"[0-9a-f]{32}", echoed)
     (event,) = access(captured)
     assert event["request_id"] == echoed
+    assert event["level"] == "debug"  # a successful probe
 
 
 async def test_each_request_gets_its_own_id(provider: Provider, captured: io.StringIO) -> None:

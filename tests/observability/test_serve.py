@@ -75,7 +75,11 @@ def test_serve_exposes_health_metrics_and_json_logs(config: Path) -> None:
         ready = httpx.get(f"{base}/readyz", timeout=5)
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"] == {"database": "ok", "migrations": "ok"}
-        sent = httpx.get(f"{base}/healthz", headers={"X-Request-Id": "probe-7"}, timeout=5)
+        sent = httpx.get(
+            f"{base}/.well-known/openid-configuration",
+            headers={"X-Request-Id": "probe-7"},
+            timeout=5,
+        )
         assert sent.headers["x-request-id"] == "probe-7"
         assert httpx.get(f"{base}/metrics", timeout=5).status_code == 404
         scraped = httpx.get(f"http://127.0.0.1:{_metrics_port(config)}/metrics", timeout=5)
@@ -91,9 +95,10 @@ def test_serve_exposes_health_metrics_and_json_logs(config: Path) -> None:
     probe = [e for e in lines if e.get("request_id") == "probe-7"]
     assert probe
     assert probe[0]["logger"] == "stepauth.access"
-    assert probe[0]["route"] == "/healthz"
+    assert probe[0]["route"] == "/.well-known/openid-configuration"
     assert probe[0]["status"] == 200
     assert any(e["logger"].startswith("uvicorn") for e in lines)  # uvicorn's own, as JSON
+    assert not any(e.get("route") == "/readyz" for e in lines)  # probes only at debug
 
 
 def test_sigterm_lets_the_request_in_flight_finish_and_truncates_the_wal(config: Path) -> None:

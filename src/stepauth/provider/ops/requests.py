@@ -6,7 +6,8 @@ A plain ASGI middleware (outermost, so it times everything and sees every status
   ``[A-Za-z0-9._:-]``, so nothing can be smuggled into a log line), else a fresh random
   one; it is echoed on the response and carried by every log record of the request;
 * one ``stepauth.access`` event per request: method, route template, status, duration,
-  client id when known; never the path, the query, a header or a cookie;
+  client id when known; never the path, the query, a header or a cookie (a successful
+  ``/healthz`` or ``/readyz`` probe at ``debug``, every other request at ``info``);
 * ``stepauth_http_requests_total`` and the latency histogram, labelled by the matched
   route's *template* (``/interaction/{uid}``) — an unmatched path counts as
   ``unmatched`` — so ids and tokens never become label values;
@@ -36,6 +37,7 @@ __all__ = ["REQUEST_ID_HEADER", "RequestObserver", "route_template"]
 REQUEST_ID_HEADER = "x-request-id"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _access = logging.getLogger(ACCESS_LOGGER)
+_PROBES = frozenset({"/healthz", "/readyz"})
 
 
 def template_of(route: BaseRoute) -> str:
@@ -117,4 +119,6 @@ class RequestObserver:
         }
         if context.client_id is not None:
             fields["client_id"] = context.client_id
-        _access.info("%s %s %s", method, route, status, extra=fields)
+        # a prober's every-few-seconds success is noise at info; its failure is not
+        level = logging.DEBUG if route in _PROBES and status < 400 else logging.INFO
+        _access.log(level, "%s %s %s", method, route, status, extra=fields)

@@ -27,6 +27,7 @@ from starlette.routing import BaseRoute, Route
 
 from stepauth.provider.ops import metrics
 from stepauth.provider.state import get_state
+from stepauth.provider.token import NO_STORE
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 __all__ = ["CHECK_TIMEOUT", "head_revisions", "readiness", "routes"]
 
 CHECK_TIMEOUT = 2.0
-NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
 _log = logging.getLogger("stepauth.readiness")
 
 

@@ -1,4 +1,4 @@
-"""OpenTelemetry: spans named by route template, no query string; absent package, no wrap.
+"""OpenTelemetry: spans named by route template, no query string; no tracer, no wrap.
 
 ``opentelemetry-instrumentation-asgi`` is in the ``otel`` extra (part of ``dev``), so
 under CI the first test runs; outside CI a missing package skips it with its name.
@@ -65,6 +65,20 @@ async def test_spans_are_named_by_route_template_without_the_query(tmp_path: Pat
     recorded = repr([(s.name, dict(s.attributes or {})) for s in spans])
     assert hint not in recorded
     assert "id_token_hint" not in recorded
+
+
+async def test_without_a_tracer_provider_nothing_is_added(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Installed but not configured (the API's no-op provider): no middleware, no cost."""
+    require(_installed(), "opentelemetry-instrumentation-asgi and opentelemetry-sdk (otel extra)")
+    from opentelemetry import trace
+
+    monkeypatch.setattr(trace, "get_tracer_provider", trace.ProxyTracerProvider)
+    assert tracing.tracing_middleware([]) == []
+    async with running_provider(tmp_path) as provider:
+        names = [m.cls.__name__ for m in provider.app.user_middleware]
+        assert names == ["RequestObserver", "SecurityHeaders"]
 
 
 async def test_without_opentelemetry_nothing_is_added(

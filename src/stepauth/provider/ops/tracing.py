@@ -1,9 +1,10 @@
 """Optional OpenTelemetry tracing: the app wrapped in ``OpenTelemetryMiddleware``.
 
-Only when ``opentelemetry-instrumentation-asgi`` is importable (the ``otel`` extra);
-without it nothing is added, silently. Exporters, samplers and the tracer provider are
-the deployment's (``opentelemetry-instrument`` or the SDK's environment variables); with
-the API alone the no-op tracer makes the wrap cost next to nothing.
+Only when ``opentelemetry-instrumentation-asgi`` is importable (the ``otel`` extra) and a
+tracer provider is installed when the app is built (``opentelemetry-instrument``, or the
+SDK's ``trace.set_tracer_provider``); otherwise nothing is added, silently. With the API's
+default no-op provider there is nothing to record, and the middleware would still cost
+about 0.2 ms per request. Exporters and samplers are the deployment's.
 
 Spans follow the same rule as the logs and metrics: a span is named by the method and
 the route *template* (``POST /interaction/{uid}``), and the query string is hidden from
@@ -59,11 +60,15 @@ class RestoreQuery:
 
 
 def tracing_middleware(routes: list[BaseRoute]) -> list[Middleware]:
-    """The tracing layers (outermost first) when OpenTelemetry is importable, else ``[]``."""
+    """The tracing layers (outermost first) when OpenTelemetry is importable and a tracer
+    provider is installed, else ``[]``."""
     try:
         module: Any = importlib.import_module(OTEL_MODULE)
+        trace: Any = importlib.import_module("opentelemetry.trace")
     except ImportError:
         return []
+    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        return []  # no tracer provider installed: every span would be dropped
 
     def span_details(scope: Scope) -> tuple[str, dict[str, str]]:
         route = route_template(routes, scope)

@@ -18,6 +18,9 @@ from typing import Any, Protocol, TypedDict, Unpack
 
 from starlette.requests import HTTPConnection
 
+from stepauth.provider.ops import metrics
+from stepauth.provider.ops.logs import note_client
+
 __all__ = [
     "AUDIT_FIELDS",
     "Client",
@@ -106,6 +109,7 @@ async def _write(
         event=event, result=result, user_id=user_id, ip=client.ip, user_agent=client.user_agent
     )
     kept = {k: _clean(v) for k, v in fields.items() if k in AUDIT_FIELDS and v is not None}
+    note_client(kept.get("client_id"))
     await store.append_audit(kept, now=now)
 
 
@@ -120,7 +124,8 @@ async def attempt(
     **context: Unpack[Context],
 ) -> None:
     """One authentication attempt (``result``: ``success``, ``failure``, ``locked``,
-    ``throttled``, ``code_sent``)."""
+    ``throttled``, ``code_sent``); counted in the Provider's metrics as well."""
+    metrics.attempt(factor, result)
     await _write(store, now, client, "authentication", result, user_id, factor=factor, **context)
 
 

@@ -5,18 +5,29 @@ created (and published) before the server starts, so a bad database URL or a mis
 ``$STEPAUTH_SECRET_KEY`` fails at once with one line naming the setting. With a
 ``[redis]`` table the ephemeral single-use items (codes, PAR requests, challenges) live
 in Redis (:class:`stepauth.store.routed.RoutedStore`).
+
+Logs go out as ``[logging]`` says (JSON lines by default, one access event per request
+with its id); ``[metrics] enabled`` opens the Prometheus listener. On SIGTERM (or Ctrl-C)
+uvicorn stops accepting connections, lets the requests in flight finish for up to
+``[server] shutdown_timeout`` seconds, then the app's lifespan closes the store and
+truncates a SQLite WAL; after SIGTERM the exit status is 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
+import threading
 from typing import TYPE_CHECKING, Any, cast
 
 from stepauth.cli import add_config_argument, load_cli_config, load_key_ring, opened_store, run
 from stepauth.errors import StepAuthError
+from stepauth.provider.config import LOG_LEVELS
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from stepauth.provider.config import ProviderConfig
 
 __all__ = ["CoalescedTransport", "http_protocol", "prepare", "register", "serve"]
@@ -29,7 +40,12 @@ def register(subparsers: Any) -> None:
     add_config_argument(parser)
     parser.add_argument("--host", default=None, help="bind address (default: server.host)")
     parser.add_argument("--port", type=int, default=None, help="port (default: server.port)")
-    parser.add_argument("--log-level", default="info", help="uvicorn log level")
+    parser.add_argument(
+        "--log-level",
+        default=None,
+        choices=LOG_LEVELS,
+        help="log level (default: logging.level)",
+    )
     parser.set_defaults(func=serve)
 
 
@@ -98,13 +114,14 @@ def http_protocol() -> type[asyncio.Protocol]:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from stepauth.provider import create_app
+    from stepauth.provider.ops import configure_logging
 
     if args.port is not None and not 1 <= args.port <= 65535:
         raise StepAuthError("--port must be between 1 and 65535", error="usage")
     config = load_cli_config(args)
+    level = args.log_level or config.logging.level
+    configure_logging(format=config.logging.format, level=level)
     run(prepare(config))
     if config.redis is not None:
         from stepauth.store import build_store
@@ -113,15 +130,37 @@ def serve(args: argparse.Namespace) -> int:
         store = build_store(
             config.database.url, redis_url=config.redis.url, redis_prefix=config.redis.prefix
         )
-        app = create_app(config, store=store)
+        app = create_app(config, store=store, close_store=True)
     else:
         app = create_app(config)
+    # uvicorn re-raises the SIGTERM it handled once its graceful shutdown is over; that is
+    # the normal end of `serve` (exit 0), not a death by signal.
+    if threading.current_thread() is not threading.main_thread():
+        _run_uvicorn(app, config, args, level)  # no signals off the main thread
+        return 0
+    previous = signal.signal(signal.SIGTERM, _stopped)
+    try:
+        _run_uvicorn(app, config, args, level)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return 0
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    del signum, frame
+
+
+def _run_uvicorn(app: Any, config: ProviderConfig, args: argparse.Namespace, level: str) -> None:
+    import uvicorn
+
     uvicorn.run(
         app,
         host=args.host or config.server.host,
         port=args.port or config.server.port,
-        log_level=args.log_level,
+        log_level=level,
+        log_config=None,  # configure_logging's handler; one access event per request is ours
+        access_log=False,
+        timeout_graceful_shutdown=config.server.shutdown_timeout,
         proxy_headers=False,
         http=http_protocol(),  # httptools, one socket write per response (loop: uvloop)
     )
-    return 0

@@ -5,6 +5,12 @@ channel (authorize, interaction) and the back channel (token, userinfo, introspe
 revoke, par, discovery + jwks, logout) in one table. The lifespan opens the store (when
 none is given) and loads the signing keys, then publishes a :class:`ProviderState` on
 ``app.state.stepauth``.
+
+Operations (:mod:`stepauth.provider.ops`): ``/healthz`` and ``/readyz`` are mounted with
+the endpoints; the outermost middleware gives each request its id, access event and
+metrics (``app.state.metrics``, a registry of this app's own); with ``[metrics]
+enabled`` the lifespan serves them on their own listener; OpenTelemetry wraps the app
+when it is installed. On shutdown the store is closed and a SQLite WAL truncated.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from stepauth.errors import ConfigError
 from stepauth.provider.errors import FRONT_CHANNEL_PREFIXES, exception_handlers
 from stepauth.provider.factors.base import FactorRegistry, default_factors
+from stepauth.provider.ops import Metrics, RequestObserver, tracing_middleware
+from stepauth.provider.ops.shutdown import checkpoint_sqlite
 from stepauth.provider.state import ProviderState
 
 if TYPE_CHECKING:
@@ -50,6 +58,7 @@ ENDPOINT_MODULES = (
     "stepauth.provider.discovery",
     "stepauth.provider.logout",
     "stepauth.provider.account",
+    "stepauth.provider.ops.health",
 )
 
 STATIC_DIR = Path(__file__).parent / "interaction" / "static"
@@ -132,18 +141,22 @@ def create_app(
     clock: Callable[[], float] = time.time,
     factors: FactorRegistry | None = None,
     trust: TrustStore | None = None,
+    close_store: bool = False,
 ) -> Starlette:
     """Build the Provider for ``config``; ``store``, ``clock``, ``factors`` and the
     attestation ``trust`` store are injectable. Without ``trust``, the store is built
     once at start-up from ``[webauthn]`` (:func:`stepauth.provider.factors.mds.load_trust`)
     and a configured MDS3 BLOB is refreshed in the background when its ``nextUpdate``
-    passes."""
+    passes. A given ``store`` is closed at shutdown only with ``close_store``."""
+
+    ladder = _ladder(config)
+    metrics = Metrics(ladder=ladder)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         from stepauth.provider.keys import KeyRing
 
-        owned = store is None
+        owned = store is None or close_store
         active: Store
         if store is None:
             from stepauth.store import open_store
@@ -165,7 +178,7 @@ def create_app(
                 store=active,
                 keys=keys,
                 clock=clock,
-                ladder=_ladder(config),
+                ladder=ladder,
                 factors=factors if factors is not None else default_factors(),
                 trust=trust
                 if trust is not None
@@ -175,18 +188,44 @@ def create_app(
             refresher = None
             if trust is None and config.webauthn.mds_blob:
                 refresher = asyncio.create_task(keep_trust_fresh(state))
+            stop_metrics = _metrics_listener(config, metrics)
             try:
                 yield
             finally:
+                stop_metrics()
                 if refresher is not None:
                     refresher.cancel()
         finally:
             if owned:
                 await active.close()
+                checkpoint_sqlite(config.database.url)
 
-    return Starlette(
-        routes=endpoint_routes(),
-        middleware=[Middleware(SecurityHeaders)],
+    routes = endpoint_routes()
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            *tracing_middleware(routes),
+            Middleware(RequestObserver, metrics=metrics),
+            Middleware(SecurityHeaders),
+        ],
         exception_handlers=exception_handlers(),
         lifespan=lifespan,
     )
+    app.state.metrics = metrics
+    return app
+
+
+def _metrics_listener(config: ProviderConfig, metrics: Metrics) -> Callable[[], None]:
+    """Serve ``metrics`` on ``[metrics] host:port`` when enabled; returns its stop()."""
+    if not config.metrics.enabled:
+        return lambda: None
+    from stepauth.provider.ops.metrics import serve_metrics
+
+    host, port = config.metrics.host, config.metrics.port
+    try:
+        stop: Callable[[], None] = serve_metrics(metrics, host=host, port=port)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({exc.strerror})", key="metrics.port"
+        ) from None
+    return stop

@@ -10,7 +10,8 @@ Reference (defaults in brackets)::
     issuer = "https://op.example"        # https, or http://localhost / 127.0.0.1 / [::1]
     default_resource [none]              # RFC 8707 resource (an API's URI): the access
                                          # token's aud when a request names no resource
-    [server]     host ["127.0.0.1"], port [8080]
+    [server]     host ["127.0.0.1"], port [8080], shutdown_timeout [30] (seconds in-flight
+                      requests get to finish after SIGTERM)
     [database]   url  ["sqlite+aiosqlite:///<config dir>/stepauth.db"]; a bare path is a
                       SQLite file; relative SQLite paths are resolved against the config
                       file's folder;
@@ -28,6 +29,9 @@ Reference (defaults in brackets)::
     [account]    binding_hold [86400] (seconds a factor bound below the account's binding
                       level, or by a one-factor account, counts at most at the level
                       that bound it; 0 turns the hold off)
+    [metrics]    enabled [false], host ["127.0.0.1"], port [9464]: the Prometheus
+                      listener of ``stepauth serve`` (never on the public port)
+    [logging]    format ["json" | "text"], level ["info"]
     [levels]     an acr ladder for stepauth.assurance.ladder_from_data (optional)
     [[clients]]  client_id, client_secret (absent = public client), redirect_uris,
                  post_logout_redirect_uris [[]], id_token_signed_response_alg ["RS256"],
@@ -62,6 +66,8 @@ __all__ = [
     "AccountConfig",
     "ClientConfig",
     "DatabaseConfig",
+    "LoggingConfig",
+    "MetricsConfig",
     "ProviderConfig",
     "RedisConfig",
     "SecretsConfig",
@@ -81,12 +87,30 @@ _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 MIN_CLIENT_SECRET = 16
 #: RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED."
 MAX_CODE_TTL = 600
+LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8080
+    shutdown_timeout: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    """The Prometheus listener: off unless enabled, on loopback unless told otherwise."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9464
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingConfig:
+    format: str = "json"
+    level: str = "info"
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +199,8 @@ class ProviderConfig:
     account: AccountConfig = field(default_factory=AccountConfig)
     redis: RedisConfig | None = None
     levels: dict[str, Any] | None = None
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
     base_dir: Path = field(default_factory=Path.cwd)
     default_resource: str | None = None
 
@@ -539,6 +565,28 @@ def _levels(data: Any) -> dict[str, Any] | None:
     return table
 
 
+def _metrics(data: Any) -> MetricsConfig:
+    table = _table(data if data is not None else {}, "metrics")
+    _known(table, {"enabled", "host", "port"}, "metrics")
+    return MetricsConfig(
+        enabled=_bool(table, "enabled", "metrics", False),
+        host=_str(table, "host", "metrics", "127.0.0.1"),
+        port=_int(table, "port", "metrics", 9464, 1, 65535),
+    )
+
+
+def _logging(data: Any) -> LoggingConfig:
+    table = _table(data if data is not None else {}, "logging")
+    _known(table, {"format", "level"}, "logging")
+    fmt = _str(table, "format", "logging", "json")
+    if fmt not in LOG_FORMATS:
+        raise ConfigError('must be "json" or "text"', key="logging.format")
+    level = _str(table, "level", "logging", "info").lower()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"must be one of {', '.join(LOG_LEVELS)}", key="logging.level")
+    return LoggingConfig(format=fmt, level=level)
+
+
 def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
     data = _table(data, "config")
     _known(
@@ -556,6 +604,8 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
             "levels",
             "account",
             "default_resource",
+            "metrics",
+            "logging",
         },
         "",
     )
@@ -565,7 +615,7 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
         _resource(default_resource, "default_resource")
 
     server = _table(data.get("server", {}), "server")
-    _known(server, {"host", "port"}, "server")
+    _known(server, {"host", "port", "shutdown_timeout"}, "server")
     secrets_table = _table(data.get("secrets", {}), "secrets")
     _known(secrets_table, {"key_env"}, "secrets")
     key_env = _str(secrets_table, "key_env", "secrets", DEFAULT_KEY_ENV)
@@ -599,6 +649,7 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
         server=ServerConfig(
             host=_str(server, "host", "server", "127.0.0.1"),
             port=_int(server, "port", "server", 8080, 1, 65535),
+            shutdown_timeout=_int(server, "shutdown_timeout", "server", 30, 1, 3600),
         ),
         database=_database(data.get("database"), base_dir),
         webauthn=_webauthn(data.get("webauthn"), issuer, base_dir),
@@ -617,6 +668,8 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
         ),
         redis=redis,
         levels=_levels(data.get("levels")),
+        metrics=_metrics(data.get("metrics")),
+        logging=_logging(data.get("logging")),
         base_dir=base_dir,
         default_resource=default_resource,
     )

@@ -55,6 +55,7 @@ from stepauth.provider.errors import (
     UnauthorizedClient,
     UnsupportedGrantType,
 )
+from stepauth.provider.ops.metrics import replay_detected
 from stepauth.provider.resource import token_resource
 from stepauth.provider.sessions import session_ended
 from stepauth.provider.state import get_state
@@ -118,6 +119,7 @@ async def _use_once(
     """
     consumed = await state.store.consume(kind, sha256hex(token), now=now)
     if consumed.status == "replayed":
+        replay_detected(kind)
         grant_id = consumed.grant_id or (consumed.payload or {}).get("grant_id")
         if grant_id:
             await state.store.revoke_grant(str(grant_id))

@@ -27,6 +27,8 @@ from stepauth.provider.errors import (
 from stepauth.provider.factors.base import FactorPlugin, capability_of
 from stepauth.provider.factors.hold import active_factors
 from stepauth.provider.login_policy import Decision, PolicyRequest, achievable, evaluate
+from stepauth.provider.ops.logs import note_client
+from stepauth.provider.ops.metrics import step_up_started
 from stepauth.provider.sessions import load_session
 
 if TYPE_CHECKING:
@@ -184,6 +186,7 @@ async def start_interaction(
 
 async def login(ctx: AuthorizationContext, request: Request) -> Response:
     """Answer from the session when the policy allows it, else hand over to an interaction."""
+    note_client(ctx.client_id)
     loaded = await load_session(request, ctx.provider)
     decision = await decide(ctx, loaded, before=None)
     if decision.satisfied and loaded is not None and decision.assessment is not None:
@@ -197,6 +200,7 @@ async def login(ctx: AuthorizationContext, request: Request) -> Response:
             sid=session.sid,
             request=request,
         )
+    step_up_started(decision.reasons, acr_values=ctx.acr_values, essential_acr=ctx.essential_acr)
     if ctx.authorization_details and loaded is not None:
         from stepauth.provider.authorize.authorization_details import bound_interaction
 

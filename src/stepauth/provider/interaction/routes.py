@@ -67,6 +67,7 @@ from stepauth.provider.factors.hold import active_factors, hold_text
 from stepauth.provider.interaction.outcome import Refusal, Submission, verify_factor
 from stepauth.provider.interaction.render import factor_forms, render
 from stepauth.provider.login_policy import REASON_TEXT, Decision
+from stepauth.provider.ops.metrics import step_up_abandoned, step_up_completed
 from stepauth.provider.sessions import load_session, record_event, set_session_cookie
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.provider.throttle import GENERIC_FAILURE
@@ -91,6 +92,7 @@ async def _load(
     uid = request.path_params["uid"]
     item = await provider.store.get("interaction", uid, now=provider.clock())
     if item is None:
+        step_up_abandoned("expired")
         raise InvalidRequest("this sign-in request has expired; return to the application")
     payload = dict(item.payload)
     cookie = request.cookies.get(INTERACTION_COOKIE, "")
@@ -243,6 +245,7 @@ async def _finish(
         txn=str(txn) if txn else None,
     )
     response.delete_cookie(INTERACTION_COOKIE, path=f"/interaction/{uid}")
+    step_up_completed(acr_values=ctx.acr_values, essential_acr=ctx.essential_acr)
     return response
 
 
@@ -367,6 +370,7 @@ async def submit(request: Request) -> Response:
             )
     except ProviderError as exc:
         await provider.store.delete("interaction", uid)
+        step_up_abandoned("error")
         response = await provider_error_handler(request, bind_redirect(exc, ctx))
     set_session_cookie(response, provider, session.id)
     return response

@@ -1,0 +1,124 @@
+"""Per-request observation: the request id, the access event and the HTTP metrics.
+
+A plain ASGI middleware (outermost, so it times everything and sees every status):
+
+* the request id is the client's ``X-Request-Id`` when it is sane (1–128 characters of
+  ``[A-Za-z0-9._:-]``, so nothing can be smuggled into a log line), else a fresh random
+  one; it is echoed on the response and carried by every log record of the request;
+* one ``stepauth.access`` event per request: method, route template, status, duration,
+  client id when known; never the path, the query, a header or a cookie (a successful
+  ``/healthz`` or ``/readyz`` probe at ``debug``, every other request at ``info``);
+* ``stepauth_http_requests_total`` and the latency histogram, labelled by the matched
+  route's *template* (``/interaction/{uid}``) — an unmatched path counts as
+  ``unmatched`` — so ids and tokens never become label values;
+* an exception escaping the app that comes from the database or Redis is counted in
+  ``stepauth_store_errors_total`` before it propagates.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+from typing import TYPE_CHECKING
+
+from starlette.routing import Match, Mount
+
+from stepauth.provider.ops import metrics as _metrics
+from stepauth.provider.ops.logs import ACCESS_LOGGER, RequestContext, request_context
+
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["REQUEST_ID_HEADER", "RequestObserver", "route_template"]
+
+REQUEST_ID_HEADER = "x-request-id"
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_access = logging.getLogger(ACCESS_LOGGER)
+_PROBES = frozenset({"/healthz", "/readyz"})
+
+
+def template_of(route: BaseRoute) -> str:
+    """A route's path template; a mount's is ``/static/{path}``."""
+    path = str(getattr(route, "path", "")) or "unmatched"
+    return f"{path}/{{path}}" if isinstance(route, Mount) else path
+
+
+def route_template(routes: list[BaseRoute], scope: Scope) -> str:
+    """The path template of the route that ``scope`` matches (``unmatched`` if none)."""
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            return template_of(route)
+    return "unmatched"
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            candidate = bytes(value).decode("latin-1")
+            if _SANE_ID.match(candidate):
+                return candidate
+            break
+    return secrets.token_hex(16)
+
+
+class RequestObserver:
+    """See the module docstring."""
+
+    def __init__(self, app: ASGIApp, *, metrics: _metrics.Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        context = RequestContext(_request_id(scope))
+        status = 500
+        header = (REQUEST_ID_HEADER.encode(), context.request_id.encode())
+
+        async def send_observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                headers = [h for h in message.get("headers", ()) if h[0].lower() != header[0]]
+                headers.append(header)
+                message["headers"] = headers
+            await send(message)
+
+        token = request_context.set(context)
+        try:
+            with _metrics.active(self.metrics):
+                await self.app(scope, receive, send_observed)
+        except Exception as exc:
+            backend = _metrics.backend_of(exc)
+            if backend is not None:
+                _metrics.store_error(backend, self.metrics)
+            raise
+        finally:
+            self._observe(scope, status, time.perf_counter() - start, context)
+            request_context.reset(token)
+
+    def _observe(self, scope: Scope, status: int, duration: float, context: RequestContext) -> None:
+        # the router records the route it matched in the scope; no match: no route
+        matched = scope.get("route")
+        route = template_of(matched) if matched is not None else "unmatched"
+        method = str(scope.get("method", ""))
+        method = method if method in _metrics.METHODS else _metrics.OTHER
+        self.metrics.requests.labels(route, method, str(status)).inc()
+        self.metrics.latency.labels(route, method).observe(duration)
+        fields: dict[str, object] = {
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration_ms": round(duration * 1000, 3),
+        }
+        if context.client_id is not None:
+            fields["client_id"] = context.client_id
+        # a prober's every-few-seconds success is noise at info; its failure is not
+        level = logging.DEBUG if route in _PROBES and status < 400 else logging.INFO
+        _access.log(level, "%s %s %s", method, route, status, extra=fields)

@@ -169,9 +169,22 @@ def create_app(
             if owned:
                 await active.close()
 
+    middleware = [Middleware(SecurityHeaders)]
+    if config.server.trusted_proxies and config.server.forwarded_header:
+        from stepauth.provider.forwarded import TrustedProxies
+
+        # outermost: every layer below, and the server's access log, see the client
+        middleware.insert(
+            0,
+            Middleware(
+                TrustedProxies,
+                trusted_proxies=config.server.trusted_proxies,
+                header=config.server.forwarded_header,
+            ),
+        )
     return Starlette(
         routes=endpoint_routes(),
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=middleware,
         exception_handlers=exception_handlers(),
         lifespan=lifespan,
     )

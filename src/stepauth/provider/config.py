@@ -8,7 +8,9 @@ never silently falls back to a default.
 Reference (defaults in brackets)::
 
     issuer = "https://op.example"        # https, or http://localhost / 127.0.0.1 / [::1]
-    [server]     host ["127.0.0.1"], port [8080]
+    [server]     host ["127.0.0.1"], port [8080], trusted_proxies [[]] (CIDR networks),
+                 forwarded_header ["x-forwarded-for" | "forwarded"; required with
+                 trusted_proxies]
     [database]   url  ["sqlite+aiosqlite:///<config dir>/stepauth.db"]; a bare path is a
                       SQLite file; relative SQLite paths are resolved against the config
                       file's folder;
@@ -20,6 +22,8 @@ Reference (defaults in brackets)::
     [sessions]   idle_timeout [1800], absolute_timeout [43200] (seconds)
     [ttl]        code [60], par [60], access_token [300], id_token [300],
                  refresh_token [86400] (seconds)
+    [throttle]   max_failures [5], block_delays [[60, 300, 900, 3600]] (seconds),
+                 ip_limit [30], ip_window [900] (seconds)
     [redis]      url (redis:// or rediss://), prefix ["stepauth:"]   (optional table)
     [levels]     an acr ladder for stepauth.assurance.ladder_from_data (optional)
     [[clients]]  client_id, client_secret (absent = public client), redirect_uris,
@@ -41,6 +45,7 @@ import secrets as _secrets
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -51,6 +56,7 @@ __all__ = [
     "ALGORITHMS",
     "AUTH_METHODS",
     "DEFAULT_KEY_ENV",
+    "FORWARDED_HEADERS",
     "ClientConfig",
     "DatabaseConfig",
     "ProviderConfig",
@@ -59,6 +65,7 @@ __all__ = [
     "ServerConfig",
     "SessionsConfig",
     "TTLConfig",
+    "ThrottleConfig",
     "WebAuthnConfig",
     "default_config_text",
     "load_config",
@@ -72,12 +79,23 @@ _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 MIN_CLIENT_SECRET = 16
 #: RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED."
 MAX_CODE_TTL = 600
+#: The headers a trusted proxy may name the client in (RFC 7239 §4; the de facto
+#: ``X-Forwarded-For``).
+FORWARDED_HEADERS = ("x-forwarded-for", "forwarded")
+#: NIST SP 800-63B-4 §3.2.2: at most 100 consecutive failed attempts on one account.
+MAX_CONSECUTIVE_FAILURES = 100
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8080
+    #: Peers whose forwarded header names the client (:mod:`stepauth.provider.forwarded`).
+    trusted_proxies: tuple[Network, ...] = ()
+    #: The one header those proxies write: ``"x-forwarded-for"`` or ``"forwarded"``.
+    forwarded_header: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +139,21 @@ class TTLConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ThrottleConfig:
+    """Lockout and throttling limits (:mod:`stepauth.provider.throttle`).
+
+    Per account and factor type: every ``max_failures`` consecutive failures start the
+    next of ``block_delays`` (seconds, growing); one more series blocks permanently.
+    Per address: at most ``ip_limit`` failures per ``ip_window`` seconds.
+    """
+
+    max_failures: int = 5
+    block_delays: tuple[int, ...] = (60, 300, 900, 3600)
+    ip_limit: int = 30
+    ip_window: int = 900
+
+
+@dataclass(frozen=True, slots=True)
 class RedisConfig:
     url: str
     prefix: str = "stepauth:"
@@ -154,6 +187,7 @@ class ProviderConfig:
     secrets: SecretsConfig = field(default_factory=SecretsConfig)
     sessions: SessionsConfig = field(default_factory=SessionsConfig)
     ttl: TTLConfig = field(default_factory=TTLConfig)
+    throttle: ThrottleConfig = field(default_factory=ThrottleConfig)
     redis: RedisConfig | None = None
     levels: dict[str, Any] | None = None
     base_dir: Path = field(default_factory=Path.cwd)
@@ -490,6 +524,71 @@ def _levels(data: Any) -> dict[str, Any] | None:
     return table
 
 
+def _server(data: Any) -> ServerConfig:
+    table = _table(data if data is not None else {}, "server")
+    _known(table, {"host", "port", "trusted_proxies", "forwarded_header"}, "server")
+    networks = []
+    for value in _str_list(table, "trusted_proxies", "server") or ():
+        try:
+            networks.append(ipaddress.ip_network(value.strip(), strict=True))
+        except ValueError:
+            raise ConfigError(
+                f"{value!r} is not a network in CIDR notation (e.g. 10.0.0.0/8)",
+                key="server.trusted_proxies",
+            ) from None
+    header = _opt_str(table, "forwarded_header", "server")
+    if header is not None:
+        header = header.lower()
+        if header not in FORWARDED_HEADERS:
+            raise ConfigError(
+                'must be "x-forwarded-for" or "forwarded"', key="server.forwarded_header"
+            )
+    if networks and header is None:
+        # fail closed: a proxy appends to one header; the other is the client's to forge
+        raise ConfigError(
+            'name the header the trusted proxies write: "x-forwarded-for" or "forwarded"',
+            key="server.forwarded_header",
+        )
+    return ServerConfig(
+        host=_str(table, "host", "server", "127.0.0.1"),
+        port=_int(table, "port", "server", 8080, 1, 65535),
+        trusted_proxies=tuple(networks),
+        forwarded_header=header,
+    )
+
+
+def _throttle(data: Any) -> ThrottleConfig:
+    table = _table(data if data is not None else {}, "throttle")
+    _known(table, {"max_failures", "block_delays", "ip_limit", "ip_window"}, "throttle")
+    defaults = ThrottleConfig()
+    # PSD2 RTS Art. 4(3)(b): no more than five consecutive failures before a block
+    max_failures = _int(table, "max_failures", "throttle", defaults.max_failures, 1, 5)
+    raw = table.get("block_delays", list(defaults.block_delays))
+    key = "throttle.block_delays"
+    if (
+        not isinstance(raw, list)
+        or not raw
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in raw)
+    ):
+        raise ConfigError("must be a non-empty list of integers (seconds)", key=key)
+    if not all(1 <= v <= 7 * 86400 for v in raw):
+        raise ConfigError("each block must be between 1 and 604800 seconds", key=key)
+    if any(later <= earlier for earlier, later in pairwise(raw)):
+        raise ConfigError("each block must be longer than the one before", key=key)
+    if max_failures * (len(raw) + 1) > MAX_CONSECUTIVE_FAILURES:
+        raise ConfigError(
+            f"max_failures x (blocks + 1) must not exceed {MAX_CONSECUTIVE_FAILURES} "
+            "consecutive failures (NIST SP 800-63B-4 §3.2.2)",
+            key=key,
+        )
+    return ThrottleConfig(
+        max_failures=max_failures,
+        block_delays=tuple(raw),
+        ip_limit=_int(table, "ip_limit", "throttle", defaults.ip_limit, 1, 100_000),
+        ip_window=_int(table, "ip_window", "throttle", defaults.ip_window, 60, 86400),
+    )
+
+
 def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
     data = _table(data, "config")
     _known(
@@ -503,6 +602,7 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
             "secrets",
             "sessions",
             "ttl",
+            "throttle",
             "redis",
             "levels",
         },
@@ -510,8 +610,6 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
     )
     issuer = _issuer(data)
 
-    server = _table(data.get("server", {}), "server")
-    _known(server, {"host", "port"}, "server")
     secrets_table = _table(data.get("secrets", {}), "secrets")
     _known(secrets_table, {"key_env"}, "secrets")
     key_env = _str(secrets_table, "key_env", "secrets", DEFAULT_KEY_ENV)
@@ -539,10 +637,7 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
 
     return ProviderConfig(
         issuer=issuer,
-        server=ServerConfig(
-            host=_str(server, "host", "server", "127.0.0.1"),
-            port=_int(server, "port", "server", 8080, 1, 65535),
-        ),
+        server=_server(data.get("server")),
         database=_database(data.get("database"), base_dir),
         webauthn=_webauthn(data.get("webauthn"), issuer, base_dir),
         clients=_clients(data.get("clients")),
@@ -555,6 +650,7 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
             id_token=_int(ttl, "id_token", "ttl", 300, 1, 86400),
             refresh_token=_int(ttl, "refresh_token", "ttl", 86400, 1, 366 * 86400),
         ),
+        throttle=_throttle(data.get("throttle")),
         redis=redis,
         levels=_levels(data.get("levels")),
         base_dir=base_dir,

@@ -1,0 +1,192 @@
+"""The client address behind trusted proxies, and the configured throttle, over HTTP.
+
+RFC 7239 §5.2 / §8.1: only a trusted proxy's forwarded header is believed, and only its
+right-most untrusted hop; the per-address throttle and the audit log key on that address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from stepauth.provider import throttle
+from tests.conformance.harness import PASSWORD, USERNAME, Provider, running_provider
+from tests.provider.frontchannel import open_interaction, page, query, rp_params, submit
+
+PROXY = "10.0.0.5"
+SERVER = {"trusted_proxies": ["10.0.0.0/24"], "forwarded_header": "x-forwarded-for"}
+
+
+@pytest.fixture
+async def provider(tmp_path: Path) -> AsyncIterator[Provider]:
+    async with running_provider(tmp_path, server=SERVER) as running:
+        await running.create_user()
+        yield running
+
+
+def peer(provider: Provider, address: str, **headers: str) -> httpx.AsyncClient:
+    """A browser whose TCP peer (as the Provider sees it) is ``address``."""
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=provider.app, client=(address, 40000)),
+        base_url=provider.issuer,
+        headers=headers,
+    )
+    provider.extra_clients.append(client)
+    return client
+
+
+async def fail(browser: httpx.AsyncClient, times: int, **headers: str) -> list[int]:
+    """``times`` failed password sign-ins of unknown users (no account gets blocked)."""
+    codes = []
+    shown = await open_interaction(browser, query())
+    for i in range(times):
+        form = shown.form("password")
+        data = {i["name"]: i.get("value", "") for i in form["inputs"] if i.get("name")}
+        data.update(username=f"nobody{i}", password="guess")
+        response = await browser.post(
+            str(shown.response.url.join(form["action"])), data=data, headers=headers
+        )
+        codes.append(response.status_code)
+        shown = page(response)
+    return codes
+
+
+async def audit_ips(provider: Provider) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = await provider.store.tail_audit(1000)
+    return rows
+
+
+async def sign_in_from(browser: httpx.AsyncClient) -> httpx.Response:
+    shown = await open_interaction(browser, query())
+    return await submit(browser, shown, "password", username=USERNAME, password=PASSWORD)
+
+
+async def test_failures_of_one_client_behind_the_proxy_do_not_block_another(
+    provider: Provider,
+) -> None:
+    """Behind one trusted proxy: 31 failures from one client address are that address's
+    alone — another client's right password still signs in, and the audit log names
+    each client, not the proxy."""
+    attacker = peer(provider, PROXY, **{"x-forwarded-for": "198.51.100.7"})
+    codes = await fail(attacker, throttle.IP_LIMIT + 1)
+    assert codes == [400] * throttle.IP_LIMIT + [429]
+    still = await sign_in_from(attacker)
+    assert still.status_code == 429
+
+    other = peer(provider, PROXY, **{"x-forwarded-for": "203.0.113.9"})
+    rp_params(await sign_in_from(other))
+
+    ips = [r.get("ip") for r in await audit_ips(provider) if r["event"] == "authentication"]
+    assert ips.count("198.51.100.7") == throttle.IP_LIMIT + 2
+    assert "203.0.113.9" in ips
+    assert PROXY not in ips
+
+
+async def test_spoofed_x_forwarded_for_from_an_untrusted_peer_cannot_escape_the_limit(
+    provider: Provider,
+) -> None:
+    """A client that connects directly sends a new ``X-Forwarded-For`` with every
+    attempt: the header is ignored, every attempt counts against its own address."""
+    browser = peer(provider, "192.0.2.50")
+    codes = []
+    shown = await open_interaction(browser, query())
+    for i in range(throttle.IP_LIMIT + 1):
+        forged = {"x-forwarded-for": f"198.51.100.{i + 1}", "forwarded": f"for=203.0.113.{i}"}
+        form = shown.form("password")
+        data = {f["name"]: f.get("value", "") for f in form["inputs"] if f.get("name")}
+        data.update(username=f"nobody{i}", password="guess")
+        response = await browser.post(
+            str(shown.response.url.join(form["action"])), data=data, headers=forged
+        )
+        codes.append(response.status_code)
+        shown = page(response)
+    assert codes == [400] * throttle.IP_LIMIT + [429]
+    ips = {r.get("ip") for r in await audit_ips(provider) if r["event"] == "authentication"}
+    assert ips == {"192.0.2.50"}
+
+
+async def test_client_written_hops_left_of_the_proxy_are_ignored(provider: Provider) -> None:
+    """Behind the trusted proxy the client prepends a fresh address to ``X-Forwarded-For``
+    each time; the proxy appends the address it saw, and that right-most hop is the one
+    counted."""
+    browser = peer(provider, PROXY)
+    codes = []
+    shown = await open_interaction(browser, query())
+    for i in range(throttle.IP_LIMIT + 1):
+        hops = {"x-forwarded-for": f"198.51.100.{i + 1}, 10.0.0.9, 192.0.2.60, 10.0.0.7"}
+        form = shown.form("password")
+        data = {f["name"]: f.get("value", "") for f in form["inputs"] if f.get("name")}
+        data.update(username=f"nobody{i}", password="guess")
+        response = await browser.post(
+            str(shown.response.url.join(form["action"])), data=data, headers=hops
+        )
+        codes.append(response.status_code)
+        shown = page(response)
+    assert codes == [400] * throttle.IP_LIMIT + [429]
+    ips = {r.get("ip") for r in await audit_ips(provider) if r["event"] == "authentication"}
+    assert ips == {"192.0.2.60"}
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "not an address",
+        "198.51.100.7,,",
+        "unknown",
+        "_hidden",
+        "198.51.100.7, fe80::1%eth0",
+        "x" * 5000,
+    ],
+)
+async def test_malformed_forwarded_header_falls_back_to_the_peer(
+    provider: Provider, header: str
+) -> None:
+    """A header that does not parse is no error page and no address the client chose:
+    the attempt is counted and audited against the proxy itself."""
+    browser = peer(provider, PROXY, **{"x-forwarded-for": header})
+    assert await fail(browser, 1) == [400]
+    rp_params(await sign_in_from(browser))
+    ips = {r.get("ip") for r in await audit_ips(provider) if r["event"] == "authentication"}
+    assert ips == {PROXY}
+
+
+async def test_rfc7239_forwarded_header_when_configured(tmp_path: Path) -> None:
+    """With ``forwarded_header = "forwarded"`` the RFC 7239 ``for=`` of the right-most
+    untrusted element is the client; ``X-Forwarded-For`` is then the client's to forge
+    and is never read."""
+    server = {"trusted_proxies": ["10.0.0.0/24"], "forwarded_header": "forwarded"}
+    async with running_provider(tmp_path, server=server) as provider:
+        await provider.create_user()
+        browser = peer(
+            provider,
+            PROXY,
+            forwarded='for="[2001:db8:cafe::17]:4711";proto=https, for=10.0.0.8;by=10.0.0.5',
+        )
+        browser.headers["x-forwarded-for"] = "192.0.2.99"
+        rp_params(await sign_in_from(browser))
+        ips = {r.get("ip") for r in await audit_ips(provider) if r["event"] == "authentication"}
+        assert ips == {"2001:db8:cafe::17"}
+
+
+async def test_configured_throttle_limits_apply(tmp_path: Path) -> None:
+    """``[throttle]``: three failures block the password for the first configured delay,
+    and two failures from one address exhaust its configured limit."""
+    limits = {"max_failures": 3, "block_delays": [120, 600], "ip_limit": 2, "ip_window": 300}
+    async with running_provider(tmp_path, throttle=limits) as provider:
+        user = await provider.create_user()
+        browser = peer(provider, "192.0.2.1")
+        for address in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
+            browser = peer(provider, address)
+            shown = await open_interaction(browser, query())
+            response = await submit(browser, shown, "password", username=USERNAME, password="x")
+            assert response.status_code == 400
+        state = await provider.store.failure_state(user.id, "password")
+        assert (state.count, state.blocked_until) == (3, provider.clock() + 120)
+
+        assert await fail(peer(provider, "192.0.2.9"), 3) == [400, 400, 429]
+        provider.clock.advance(300)
+        assert await fail(peer(provider, "192.0.2.9"), 1) == [400]

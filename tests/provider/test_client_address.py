@@ -190,3 +190,55 @@ async def test_configured_throttle_limits_apply(tmp_path: Path) -> None:
         assert await fail(peer(provider, "192.0.2.9"), 3) == [400, 400, 429]
         provider.clock.advance(300)
         assert await fail(peer(provider, "192.0.2.9"), 1) == [400]
+
+
+async def test_access_log_and_audit_name_the_forwarded_client_over_a_socket(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Over a real socket, with uvicorn's own proxy-header handling off (as ``stepauth
+    serve`` runs it): the access log and the audit log show the client that the trusted
+    proxy (the loopback peer) named; without ``trusted_proxies`` the same header from the
+    same peer is ignored."""
+    import asyncio
+    import base64
+    import logging
+    import os
+
+    import uvicorn
+
+    from stepauth.provider.app import create_app
+    from stepauth.provider.config import ProviderConfig
+    from tests.conformance.harness import Clock, config_data
+    from tests.conftest import free_port
+
+    os.environ.setdefault("STEPAUTH_SECRET_KEY", base64.urlsafe_b64encode(b"k" * 32).decode())
+    caplog.set_level(logging.INFO, logger="uvicorn.access")
+    proxied = {"trusted_proxies": ["127.0.0.0/8"], "forwarded_header": "x-forwarded-for"}
+    for server_table, expected in ((proxied, "198.51.100.7"), ({}, "127.0.0.1")):
+        port = free_port()
+        issuer = f"http://127.0.0.1:{port}"
+        data = config_data(tmp_path / f"{port}.db", issuer=issuer, server=server_table)
+        app = create_app(ProviderConfig.from_dict(data), clock=Clock())
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, proxy_headers=False, log_config=None)
+        )
+        task = asyncio.create_task(server.serve())
+        try:
+            while not server.started:
+                assert not task.done(), "uvicorn stopped during startup"
+                await asyncio.sleep(0.02)
+            caplog.clear()
+            async with httpx.AsyncClient(
+                base_url=issuer, headers={"x-forwarded-for": "198.51.100.7"}
+            ) as browser:
+                shown = await open_interaction(browser, query())
+                response = await submit(browser, shown, "password", username="x", password="y")
+                assert response.status_code == 400
+            rows = await app.state.stepauth.store.tail_audit(10)
+            assert {r.get("ip") for r in rows if r["event"] == "authentication"} == {expected}
+            logged = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
+            assert logged
+            assert all(line.startswith(f"{expected}:") for line in logged), logged
+        finally:
+            server.should_exit = True
+            await task

@@ -242,3 +242,22 @@ async def test_access_log_and_audit_name_the_forwarded_client_over_a_socket(
         finally:
             server.should_exit = True
             await task
+
+
+async def test_ipv6_client_cannot_escape_the_limit_by_rotating_within_its_64(
+    tmp_path: Path,
+) -> None:
+    """An IPv6 end site holds a whole /64 (RFC 6177): a new source address per attempt
+    still counts against the one /64; a client of another /64 is not affected. The
+    audit log keeps each full address."""
+    async with running_provider(tmp_path, throttle={"ip_limit": 3}) as provider:
+        await provider.create_user()
+        codes = []
+        for i in range(4):
+            browser = peer(provider, f"2001:db8:1:2::{i + 1:x}")
+            codes += await fail(browser, 1)
+        assert codes == [400, 400, 400, 429]
+        rp_params(await sign_in_from(peer(provider, "2001:db8:1:3::1")))
+        ips = [r.get("ip") for r in await audit_ips(provider) if r["event"] == "authentication"]
+        assert "2001:db8:1:2::4" in ips
+        assert "2001:db8:1:3::1" in ips

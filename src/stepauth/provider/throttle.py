@@ -12,8 +12,9 @@ the per-IP limit and the audit (:mod:`stepauth.provider.interaction.outcome`):
   permanent until an operator runs ``stepauth users unlock NAME``. A success resets the
   count (NIST-15 "previous failures SHOULD be disregarded"); a new OOB code does not.
 * **per IP address**: at most ``ip_limit`` failures per ``ip_window`` seconds from one
-  client address (:mod:`stepauth.provider.forwarded`), whatever the account — stops one
-  client spraying many users. The
+  client address (:mod:`stepauth.provider.forwarded`; an IPv6 client by its /64,
+  :func:`address_bucket`), whatever the account — stops one client spraying many
+  users. The
   counters are rows of the store's ``failures`` table (``user_id = "ip:<addr>"``,
   ``factor_type = "ip:<window>"``), so every worker process sees the same numbers (no
   process-local state).
@@ -38,6 +39,7 @@ The limits are the ``[throttle]`` table of the configuration
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -58,6 +60,7 @@ __all__ = [
     "MAX_FAILURES",
     "PERMANENT",
     "Lockout",
+    "address_bucket",
     "block_for",
     "claim_attempt",
     "claim_ip_attempt",
@@ -202,7 +205,22 @@ async def register_success(store: _FailureStore, user_id: str, factor_type: str)
 
 
 def _ip_key(ip: str, now: float, window: int) -> tuple[str, str]:
-    return f"ip:{ip}"[:64], f"ip:{int(now // window)}"
+    return f"ip:{address_bucket(ip)}"[:64], f"ip:{int(now // window)}"
+
+
+def address_bucket(ip: str) -> str:
+    """The per-address counter of ``ip``: the address itself, or for IPv6 its /64.
+
+    One IPv6 end site gets at least a /64 (RFC 6177 §2, RFC 7421), so a client owns
+    2**64 addresses: counted one by one, it would never meet the limit.
+    """
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else address)
 
 
 async def claim_ip_attempt(

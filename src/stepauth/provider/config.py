@@ -682,6 +682,9 @@ issuer = "http://localhost:{port}"
 [server]
 host = "127.0.0.1"
 port = {port}
+# Behind a reverse proxy: its networks, and the one header it writes the client into.
+# trusted_proxies = ["10.0.0.0/8"]
+# forwarded_header = "x-forwarded-for"
 
 [database]
 # SQLite next to this file (WAL). For PostgreSQL:
@@ -708,6 +711,13 @@ par = 60
 access_token = 300
 id_token = 300
 refresh_token = 86400
+
+[throttle]
+# PSD2 RTS Art. 4(3)(b): at most 5 failures, then growing blocks (seconds).
+max_failures = 5
+block_delays = [60, 300, 900, 3600]
+ip_limit = 30
+ip_window = 900
 
 [[clients]]
 client_id = "demo"

@@ -47,14 +47,12 @@ _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _QUOTED = r'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
 _PAIR = re.compile(rf"[ \t]*({_TOKEN})=({_TOKEN}|{_QUOTED})[ \t]*")
 _PORT = re.compile(r"[0-9]{1,5}")
+#: A header longer than this is refused (a proxy chain is a handful of hops).
+MAX_HEADER = 4096
 
 
 def _port(text: str) -> bool:
     return _PORT.fullmatch(text) is not None and int(text) <= 65535
-
-
-#: A header longer than this is refused (a proxy chain is a handful of hops).
-MAX_HEADER = 4096
 
 
 def _ip(text: str) -> IPAddress | None:

@@ -6,7 +6,7 @@ right-most untrusted hop; the per-address throttle and the audit log key on that
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +39,21 @@ def peer(provider: Provider, address: str, **headers: str) -> httpx.AsyncClient:
     return client
 
 
-async def fail(browser: httpx.AsyncClient, times: int, **headers: str) -> list[int]:
-    """``times`` failed password sign-ins of unknown users (no account gets blocked)."""
+async def fail(
+    browser: httpx.AsyncClient,
+    times: int,
+    headers_for: Callable[[int], dict[str, str]] = lambda attempt: {},
+) -> list[int]:
+    """``times`` failed password sign-ins of unknown users (no account gets blocked);
+    attempt ``n`` is sent with the extra ``headers_for(n)``. Returns the statuses."""
     codes = []
     shown = await open_interaction(browser, query())
-    for i in range(times):
+    for attempt in range(times):
         form = shown.form("password")
-        data = {i["name"]: i.get("value", "") for i in form["inputs"] if i.get("name")}
-        data.update(username=f"nobody{i}", password="guess")
+        data = {f["name"]: f.get("value", "") for f in form["inputs"] if f.get("name")}
+        data.update(username=f"nobody{attempt}", password="guess")
         response = await browser.post(
-            str(shown.response.url.join(form["action"])), data=data, headers=headers
+            str(shown.response.url.join(form["action"])), data=data, headers=headers_for(attempt)
         )
         codes.append(response.status_code)
         shown = page(response)
@@ -91,19 +96,14 @@ async def test_spoofed_x_forwarded_for_from_an_untrusted_peer_cannot_escape_the_
 ) -> None:
     """A client that connects directly sends a new ``X-Forwarded-For`` with every
     attempt: the header is ignored, every attempt counts against its own address."""
-    browser = peer(provider, "192.0.2.50")
-    codes = []
-    shown = await open_interaction(browser, query())
-    for i in range(throttle.IP_LIMIT + 1):
-        forged = {"x-forwarded-for": f"198.51.100.{i + 1}", "forwarded": f"for=203.0.113.{i}"}
-        form = shown.form("password")
-        data = {f["name"]: f.get("value", "") for f in form["inputs"] if f.get("name")}
-        data.update(username=f"nobody{i}", password="guess")
-        response = await browser.post(
-            str(shown.response.url.join(form["action"])), data=data, headers=forged
-        )
-        codes.append(response.status_code)
-        shown = page(response)
+
+    def forged(attempt: int) -> dict[str, str]:
+        return {
+            "x-forwarded-for": f"198.51.100.{attempt + 1}",
+            "forwarded": f"for=203.0.113.{attempt}",
+        }
+
+    codes = await fail(peer(provider, "192.0.2.50"), throttle.IP_LIMIT + 1, forged)
     assert codes == [400] * throttle.IP_LIMIT + [429]
     ips = {r.get("ip") for r in await audit_ips(provider) if r["event"] == "authentication"}
     assert ips == {"192.0.2.50"}
@@ -113,19 +113,11 @@ async def test_client_written_hops_left_of_the_proxy_are_ignored(provider: Provi
     """Behind the trusted proxy the client prepends a fresh address to ``X-Forwarded-For``
     each time; the proxy appends the address it saw, and that right-most hop is the one
     counted."""
-    browser = peer(provider, PROXY)
-    codes = []
-    shown = await open_interaction(browser, query())
-    for i in range(throttle.IP_LIMIT + 1):
-        hops = {"x-forwarded-for": f"198.51.100.{i + 1}, 10.0.0.9, 192.0.2.60, 10.0.0.7"}
-        form = shown.form("password")
-        data = {f["name"]: f.get("value", "") for f in form["inputs"] if f.get("name")}
-        data.update(username=f"nobody{i}", password="guess")
-        response = await browser.post(
-            str(shown.response.url.join(form["action"])), data=data, headers=hops
-        )
-        codes.append(response.status_code)
-        shown = page(response)
+
+    def hops(attempt: int) -> dict[str, str]:
+        return {"x-forwarded-for": f"198.51.100.{attempt + 1}, 10.0.0.9, 192.0.2.60, 10.0.0.7"}
+
+    codes = await fail(peer(provider, PROXY), throttle.IP_LIMIT + 1, hops)
     assert codes == [400] * throttle.IP_LIMIT + [429]
     ips = {r.get("ip") for r in await audit_ips(provider) if r["event"] == "authentication"}
     assert ips == {"192.0.2.60"}
@@ -178,7 +170,6 @@ async def test_configured_throttle_limits_apply(tmp_path: Path) -> None:
     limits = {"max_failures": 3, "block_delays": [120, 600], "ip_limit": 2, "ip_window": 300}
     async with running_provider(tmp_path, throttle=limits) as provider:
         user = await provider.create_user()
-        browser = peer(provider, "192.0.2.1")
         for address in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
             browser = peer(provider, address)
             shown = await open_interaction(browser, query())

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
-import pytest
 
 from stepauth.provider import throttle
+from stepauth.provider.config import ThrottleConfig
 from stepauth.provider.factors import totp
 from stepauth.provider.factors.oob import read_outbox
 from stepauth.store import open_store
@@ -112,9 +113,9 @@ async def test_oob_code_is_single_use_and_expires(provider: Provider) -> None:
     await reauth(provider.browser, "oob", expect=400, oob_code=code.group(1))
 
 
-async def test_per_ip_throttling(provider: Provider, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_per_ip_throttling(provider: Provider) -> None:
     """Password spraying from one address: blocked for every account, other addresses not."""
-    monkeypatch.setattr(throttle, "IP_LIMIT", 3)
+    provider.state.config = replace(provider.state.config, throttle=ThrottleConfig(ip_limit=3))
     await provider.create_user()
     for name in ("carol", "dave", "erin"):
         await reauth(provider.browser, "password", expect=400, username=name, password="guess")

@@ -11,7 +11,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from stepauth.assurance import AssuranceError, AuthEvent, Category, InvalidEvent
-from tests.assurance.factories import NOW, passkey, password, recovery, security_key, sms, totp
+from tests.assurance.factories import (
+    ACR_1FA,
+    ACR_2FA,
+    NOW,
+    passkey,
+    password,
+    recovery,
+    security_key,
+    sms,
+    totp,
+)
 
 KNOW, POSS, INH = Category.KNOWLEDGE, Category.POSSESSION, Category.INHERENCE
 
@@ -108,6 +118,27 @@ def test_restricted_events() -> None:
     assert recovery(0).restricted
     assert recovery(0).categories == {POSS}
     assert not totp(0).restricted
+
+
+def test_emailed_code_is_no_factor() -> None:
+    """NIST SP 800-63B-4 §3.1.3.1: "Email SHALL NOT be used for out-of-band
+    authentication" — an email-code event (as an older version recorded it) proves no
+    category, whatever methods it names, so it meets no level and never completes 2fa."""
+    from stepauth.assurance import assess
+
+    emailed = AuthEvent(("otp",), NOW - 60, attrs={"factor": "oob", "channel": "email"})
+    assert emailed.categories == frozenset()
+    assert emailed.category_bits == 0
+    forged = AuthEvent(("hwk", "pin"), NOW, attrs={"channel": "email", "uv": True, "be": False})
+    assert forged.categories == frozenset()
+    assert not forged.multi_factor
+    assert not forged.phishing_resistant
+    assert not forged.hardware_bound
+    with_password = assess([password(120), emailed], now=NOW)
+    assert with_password.acr == ACR_1FA
+    assert with_password.amr == ("pwd",)
+    assert assess([emailed], now=NOW).acr is None
+    assert assess([password(120), sms(60)], now=NOW).acr == ACR_2FA  # SMS stays a factor
 
 
 def test_unregistered_methods_prove_nothing() -> None:

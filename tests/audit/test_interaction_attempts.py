@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from stepauth.cli.audit import format_event
 from stepauth.provider import throttle
+from stepauth.provider.config import ThrottleConfig
 from tests.conformance.harness import (
     ACR_1FA,
     ACR_2FA,
@@ -168,12 +169,10 @@ async def test_unknown_username_is_audited_without_a_user(provider: Provider) ->
     assert "nobody" not in json.dumps(row)
 
 
-async def test_per_ip_throttling_refuses_with_the_generic_message(
-    provider: Provider, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_per_ip_throttling_refuses_with_the_generic_message(provider: Provider) -> None:
     """Spraying many accounts from one address: after the limit even the right password
     is refused with the one generic message (HTTP 429); another address still signs in."""
-    monkeypatch.setattr(throttle, "IP_LIMIT", 3)
+    provider.state.config = replace(provider.state.config, throttle=ThrottleConfig(ip_limit=3))
     shown = await open_interaction(provider.browser, query())
     for name in ("carol", "dave", "erin"):
         response = await submit(

@@ -371,3 +371,17 @@ def test_init_with_unreadable_dotenv(tmp_path: Path, capsys: pytest.CaptureFixtu
     (target / ".env").write_bytes(b"\xff\xfe")
     assert main(["init", str(target)]) == 2
     assert "cannot write into" in capsys.readouterr().err
+
+
+def test_serve_leaves_the_client_address_to_trusted_proxies(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn's own ``X-Forwarded-For`` handling trusts 127.0.0.1 by default; ``stepauth
+    serve`` turns it off so ``[server] trusted_proxies`` is the only source of the client
+    address (a local client could otherwise choose its own)."""
+    import uvicorn
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options))
+    assert main(["serve", "--config", str(config)]) == 0
+    assert seen["proxy_headers"] is False

@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from stepauth.cli import main
+from stepauth.provider.config import ThrottleConfig
 from stepauth.provider.factors import totp
 from stepauth.provider.factors.oob import read_outbox
 from tests.cli.stored import store_call
@@ -18,6 +20,9 @@ from tests.cli.stored import store_call
 KEY_ENV = "STEPAUTH_SECRET_KEY"
 SECRET = "cli-test-secret-0123456789abcdef0123456789"
 RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # RFC 6238 Appendix B seed, base32
+
+#: The Provider's default limits, as a configured Provider has them.
+CONFIG = SimpleNamespace(throttle=ThrottleConfig())
 
 
 @pytest.fixture(autouse=True)
@@ -137,7 +142,7 @@ def test_unlock_lifts_a_permanent_block_made_by_the_totp_plugin(config: Path) ->
         try:
             return await totp.plugin.verify(
                 Attempt(
-                    state=SimpleNamespace(store=store),  # type: ignore[arg-type]
+                    state=SimpleNamespace(store=store, config=CONFIG),  # type: ignore[arg-type]
                     form={"code": code},
                     user=user,
                     factors=await store.list_factors(user.id),

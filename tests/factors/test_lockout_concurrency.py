@@ -19,12 +19,16 @@ import pytest
 
 from stepauth import audit
 from stepauth.provider import throttle
+from stepauth.provider.config import ThrottleConfig
 from stepauth.provider.factors.base import Attempt, FactorRejected, Verified
 from stepauth.provider.factors.oob import CODE_SENT
 from stepauth.provider.interaction.outcome import Submission
 
 NOW = 1_800_000_000.0
 BURST = 50
+
+#: The Provider's default limits, as a configured Provider has them.
+CONFIG = SimpleNamespace(throttle=ThrottleConfig())
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -67,7 +71,7 @@ class Guesses:
         self, now: float, check: Callable[[], Awaitable[Verified | None]] | None = None
     ) -> FactorRejected:
         attempt = Attempt(
-            state=SimpleNamespace(store=self.store),  # type: ignore[arg-type]
+            state=SimpleNamespace(store=self.store, config=CONFIG),  # type: ignore[arg-type]
             form={},
             user=self.user,
             factors=[],
@@ -187,7 +191,7 @@ async def test_a_success_in_flight_keeps_a_permanent_block(any_store: Any) -> No
         return Verified(user=user, event=None)  # type: ignore[arg-type]
 
     attempt = Attempt(
-        state=SimpleNamespace(store=any_store),  # type: ignore[arg-type]
+        state=SimpleNamespace(store=any_store, config=CONFIG),  # type: ignore[arg-type]
         form={},
         user=user,
         factors=[],
@@ -220,7 +224,7 @@ async def test_concurrent_attempts_from_one_address_respect_the_ip_limit(any_sto
     """Password spraying in parallel from one address: at most IP_LIMIT verifications per
     window over all accounts; a success gives its slot back."""
     client = audit.Client(ip="198.51.100.9", user_agent="burst")
-    state = SimpleNamespace(store=any_store)
+    state = SimpleNamespace(store=any_store, config=CONFIG)
     checked = 0
 
     async def submit(user_id: str, right: bool = False) -> int:
@@ -256,7 +260,9 @@ async def _oob_user(store: Any, name: str) -> tuple[Any, Any]:
     await store.add_factor(
         user.id, "oob", {"channel": "sms", "to": "+15550199"}, label="m", now=NOW
     )
-    state = SimpleNamespace(store=store, config=SimpleNamespace(issuer="https://op.example"))
+    state = SimpleNamespace(
+        store=store, config=SimpleNamespace(issuer="https://op.example", throttle=ThrottleConfig())
+    )
     return user, state
 
 
@@ -311,28 +317,26 @@ async def test_concurrent_code_requests_are_rate_limited(store: Any) -> None:
     assert (await _send(store, state, user, later)).description == CODE_SENT
 
 
-async def test_a_success_gives_its_address_slot_back(
-    any_store: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_success_gives_its_address_slot_back(any_store: Any) -> None:
     """Per-IP limit: only failures stay counted; a success or a code sent gives back the
     slot it held, so one address's successes never throttle it."""
-    monkeypatch.setattr(throttle, "IP_LIMIT", 3)
+    limits = ThrottleConfig(ip_limit=3)
     client = audit.Client(ip="203.0.113.5", user_agent="ok")
-    state = SimpleNamespace(store=any_store)
+    state = SimpleNamespace(store=any_store, config=SimpleNamespace(throttle=limits))
 
     def submission() -> Submission:
         return Submission(state=state, client=client, factor="password", now=NOW, reason=None)  # type: ignore[arg-type]
 
     user = SimpleNamespace(id="u1")
     verified = SimpleNamespace(user=user, event=SimpleNamespace(methods=("pwd",)), factor_id=None)
-    for _ in range(throttle.IP_LIMIT * 3):
+    for _ in range(limits.ip_limit * 3):
         sub = submission()
         assert await sub.throttled("u1") is None
         await sub.verified(verified, before=[], after=[])  # type: ignore[arg-type]
         sub = submission()
         assert await sub.throttled("u1") is None
         await sub.refused(FactorRejected(CODE_SENT), "u1")
-    for _ in range(throttle.IP_LIMIT):
+    for _ in range(limits.ip_limit):
         sub = submission()
         assert await sub.throttled("u1") is None
         await sub.refused(FactorRejected(throttle.GENERIC_FAILURE), "u1")

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from stepauth.provider import throttle
+from stepauth.provider.config import ThrottleConfig
 from stepauth.provider.factors import totp as totp_mod
 from stepauth.provider.factors.base import Attempt, FactorRejected
 from stepauth.provider.factors.oob import read_outbox
@@ -21,10 +22,13 @@ from stepauth.provider.factors.totp import TotpParams, generate_secret, plugin
 
 NOW = 1_800_000_000.0
 
+#: The Provider's default limits, as a configured Provider has them.
+CONFIG = SimpleNamespace(throttle=ThrottleConfig())
+
 
 async def _attempt(store: Any, user: Any, code: str, now: float) -> Attempt:
     return Attempt(
-        state=SimpleNamespace(store=store),  # type: ignore[arg-type]
+        state=SimpleNamespace(store=store, config=CONFIG),  # type: ignore[arg-type]
         form={"factor": "totp", "code": code},
         user=user,
         factors=await store.list_factors(user.id),

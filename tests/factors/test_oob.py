@@ -1,4 +1,5 @@
-"""Out-of-band codes: 6+ digits, 10-minute life, single use, restricted (NIST-18/19)."""
+"""Out-of-band codes: 6+ digits, 10-minute life, single use, restricted (NIST-18/19);
+never by email (NIST SP 800-63B-4 §3.1.3.1)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import Any
 import pytest
 
 from stepauth.cli import outbox as outbox_cli
+from stepauth.provider.factors import oob
 from stepauth.provider.factors.oob import (
     CODE_TTL,
+    KIND,
     ExpiredOobCode,
     InvalidOobCode,
     OobError,
@@ -64,7 +67,7 @@ async def test_code_expires_after_ten_minutes(store: Any, tmp_path: Path) -> Non
     sender = OutboxSender(tmp_path / "outbox.jsonl")
     user = await store.create_user("frank", None)
     challenge = await send_code(
-        store, sender, user_id=user.id, channel="email", to="f@example.org", now=NOW
+        store, sender, user_id=user.id, channel="sms", to="+15550101", now=NOW
     )
     assert challenge.expires_at == NOW + CODE_TTL == NOW + 600
     code = last_code(tmp_path / "outbox.jsonl")
@@ -72,6 +75,28 @@ async def test_code_expires_after_ten_minutes(store: Any, tmp_path: Path) -> Non
         await verify_code(
             store, challenge_id=challenge.challenge_id, code=code, user_id=user.id, now=NOW + 601
         )
+
+
+async def test_no_code_is_sent_by_email(store: Any, tmp_path: Path) -> None:
+    """NIST SP 800-63B-4 §3.1.3.1: "Email SHALL NOT be used for out-of-band
+    authentication" — no code is created or sent on that channel."""
+    sender = OutboxSender(tmp_path / "outbox.jsonl")
+    user = await store.create_user("fay", None)
+    with pytest.raises(OobError) as refused:
+        await send_code(store, sender, user_id=user.id, channel="email", to="f@example.org")
+    assert "3.1.3.1" in refused.value.description
+    assert read_outbox(tmp_path / "outbox.jsonl") == []
+
+
+async def test_code_emailed_by_an_older_version_is_refused(store: Any) -> None:
+    """A code stored for the email channel before the upgrade yields no event."""
+    user = await store.create_user("fred", None)
+    payload = {"user_id": user.id, "factor_id": None, "channel": "email"}
+    await store.put(KIND, oob._key("c1", "123456"), payload, expires_at=NOW + 600)
+    with pytest.raises(InvalidOobCode):
+        await verify_code(store, challenge_id="c1", code="123456", user_id=user.id, now=NOW)
+    with pytest.raises(ReplayedOobCode):  # and it is spent
+        await verify_code(store, challenge_id="c1", code="123456", user_id=user.id, now=NOW)
 
 
 async def test_wrong_code_and_other_user_are_rejected(store: Any, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from stepauth.assurance import assess
+from stepauth.provider.config import ThrottleConfig
 from stepauth.provider.factors.recovery import (
     ALPHABET,
     CODE_COUNT,
@@ -112,7 +113,10 @@ async def test_recovery_plugin_redeems_once(store: Any, monkeypatch: Any) -> Non
     codes, data = await issue_codes(store, user_id=user.id, pepper=pepper)
     await store.add_factor(user.id, "recovery", data, label="Recovery codes", now=NOW)
     state = SimpleNamespace(
-        store=store, config=SimpleNamespace(secrets=SimpleNamespace(key_env="STEPAUTH_TEST_SECRET"))
+        store=store,
+        config=SimpleNamespace(
+            secrets=SimpleNamespace(key_env="STEPAUTH_TEST_SECRET"), throttle=ThrottleConfig()
+        ),
     )
     assert [f.label for f in plugin.fields(FormView(None, None))] == ["Recovery code"]
 

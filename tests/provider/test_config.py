@@ -216,6 +216,22 @@ BAD = [
         "clients[1].require_par_for_authorization_details",
     ),
     ("clients[1].scope", "openid", "clients[1].scope"),
+    ("server.trusted_proxies", "10.0.0.0/8", "server.trusted_proxies"),
+    ("server.trusted_proxies", ["10.0.0.1/8"], "server.trusted_proxies"),
+    ("server.trusted_proxies", ["proxy.internal"], "server.trusted_proxies"),
+    ("server.trusted_proxies", ["10.0.0.0/8"], "server.forwarded_header"),
+    ("server.forwarded_header", "x-real-ip", "server.forwarded_header"),
+    ("throttle.max_failures", 6, "throttle.max_failures"),
+    ("throttle.max_failures", 0, "throttle.max_failures"),
+    ("throttle.block_delays", [], "throttle.block_delays"),
+    ("throttle.block_delays", [60, 60], "throttle.block_delays"),
+    ("throttle.block_delays", [300, 60], "throttle.block_delays"),
+    ("throttle.block_delays", [0, 60], "throttle.block_delays"),
+    ("throttle.block_delays", [60, "300"], "throttle.block_delays"),
+    ("throttle.block_delays", list(range(1, 21)), "throttle.block_delays"),
+    ("throttle.ip_limit", 0, "throttle.ip_limit"),
+    ("throttle.ip_window", 30, "throttle.ip_window"),
+    ("throttle.ip_windw", 900, "throttle.ip_windw"),
 ]
 
 
@@ -265,3 +281,33 @@ def test_default_config_text_loads(tmp_path: Path) -> None:
     assert config.default_resource == "http://localhost:8000/api"
     assert config.client("demo") is not None
     assert config.database.url.endswith(f"{tmp_path}/stepauth.db")
+
+
+def test_throttle_defaults_are_todays_limits(tmp_path: Path) -> None:
+    """PSD2 RTS Art. 4(3)(b): five failures; blocks of 1 min, 5 min, 15 min, 1 h; 30
+    failures per address every 15 minutes."""
+    limits = ProviderConfig.from_dict(base(), base_dir=tmp_path).throttle
+    assert (limits.max_failures, limits.block_delays) == (5, (60, 300, 900, 3600))
+    assert (limits.ip_limit, limits.ip_window) == (30, 900)
+    data = {**base(), "throttle": {"max_failures": 3, "block_delays": [30, 600], "ip_limit": 10}}
+    limits = ProviderConfig.from_dict(data, base_dir=tmp_path).throttle
+    assert (limits.max_failures, limits.block_delays, limits.ip_limit) == (3, (30, 600), 10)
+    assert limits.ip_window == 900
+
+
+def test_trusted_proxies_are_networks(tmp_path: Path) -> None:
+    data = {
+        **base(),
+        "server": {
+            "trusted_proxies": ["10.0.0.0/8", "2001:db8::/32", "192.0.2.7"],
+            "forwarded_header": "Forwarded",
+        },
+    }
+    server = ProviderConfig.from_dict(data, base_dir=tmp_path).server
+    assert [str(n) for n in server.trusted_proxies] == [
+        "10.0.0.0/8",
+        "2001:db8::/32",
+        "192.0.2.7/32",
+    ]
+    assert server.forwarded_header == "forwarded"
+    assert ProviderConfig.from_dict(base(), base_dir=tmp_path).server.trusted_proxies == ()

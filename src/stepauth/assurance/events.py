@@ -8,13 +8,18 @@ happened and what the verifier learned (``attrs``). Recording choices:
 * passkey / security key: ``("pop" | "swk" | "hwk", "user", "pin" | "fpt" | "face")`` with
   ``uv``, ``up``, ``be``, ``bs``, ``attestation_trusted``, ``aaguid``;
 * SMS / phone call: ``("sms",)`` / ``("tel",)`` — restricted (NIST §3.1.3.3);
+* a code sent by email (``channel="email"``) is **no factor**: "Email SHALL NOT be used
+  for out-of-band authentication" (NIST SP 800-63B-4 §3.1.3.1). The Provider never
+  records one; an event that says so (from an older version) proves no category, so
+  it meets no level, not even ``1fa``;
 * recovery code: ``("otp",)`` with ``factor="recovery"``. A look-up secret is a
   possession factor (NIST SP 800-63B §3.1.2) but the event is marked **restricted**:
   it is a last resort, never phishing-resistant, and ladders may exclude it.
 
 Derived properties (computed once, at construction):
 
-* ``categories`` — the union of the methods' categories, except that activation
+* ``categories`` — the union of the methods' categories (none for an email code),
+  except that activation
   methods (``pin``, biometrics) of a key proof count only with ``uv=True``: a UV=0
   passkey is a single-factor cryptographic authenticator (NIST App. B, NIST-26).
   ``uv=True`` on a key proof with no activation method named counts as knowledge.
@@ -48,7 +53,9 @@ from stepauth.assurance.methods import (
 __all__ = ["AuthEvent"]
 
 _BOOL_ATTRS = frozenset({"uv", "up", "be", "bs", "attestation_trusted"})
-_STR_ATTRS = frozenset({"aaguid", "factor", "cap"})
+_STR_ATTRS = frozenset({"aaguid", "factor", "cap", "channel"})
+#: Delivery channels that are no authenticator (NIST SP 800-63B-4 §3.1.3.1).
+_NOT_AUTHENTICATORS = frozenset({"email"})
 _INT_ATTRS = frozenset({"time_step"})
 
 # Bit per category: the hot paths of assess() count categories with int.bit_count().
@@ -119,11 +126,13 @@ class AuthEvent:
         setattr_(self, "methods", tuple(methods))
         setattr_(self, "attrs", MappingProxyType(attrs))
 
-        key_proof = any(m in KEY_PROOF_METHODS for m in methods)
+        # an email code proves nothing, whatever methods it names
+        counted = () if attrs.get("channel") in _NOT_AUTHENTICATORS else self.methods
+        key_proof = any(m in KEY_PROOF_METHODS for m in counted)
         uv = attrs.get("uv") is True
         multi_factor = key_proof and uv
         categories: set[Category] = set()
-        for name in methods:
+        for name in counted:
             method = METHODS.get(name)
             if method is None:
                 continue  # an unregistered value proves nothing (fail closed)
@@ -138,7 +147,7 @@ class AuthEvent:
         setattr_(
             self,
             "phishing_resistant",
-            any(m in METHODS and METHODS[m].phishing_resistant for m in methods),
+            any(m in METHODS and METHODS[m].phishing_resistant for m in counted),
         )
         setattr_(
             self,

@@ -70,7 +70,12 @@ class Client:
 
 
 def client_of(request: HTTPConnection) -> Client:
-    """The peer address (the ASGI server's view) and ``User-Agent`` of ``request``."""
+    """The client address and ``User-Agent`` of ``request``.
+
+    The address is ``request.client``: the TCP peer, or — behind ``[server]
+    trusted_proxies`` — the client that :func:`stepauth.provider.forwarded.client_address`
+    resolved for this request. The per-address throttle keys on the same value.
+    """
     host = request.client.host if request.client is not None else None
     return Client(ip=host, user_agent=request.headers.get("user-agent"))
 

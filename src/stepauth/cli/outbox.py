@@ -18,7 +18,7 @@ __all__ = ["register", "run"]
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "outbox", help="print the development outbox (codes sent by SMS/email)"
+        "outbox", help="print the development outbox (SMS codes, account notices)"
     )
     parser.add_argument(
         "--path",

@@ -206,7 +206,11 @@ async def serve(
     config = load_config(setup.config_path)
     provider = _Server(
         uvicorn.Config(
-            create_provider(config), host="127.0.0.1", port=provider_port, log_level=log_level
+            create_provider(config),
+            host="127.0.0.1",
+            port=provider_port,
+            log_level=log_level,
+            proxy_headers=False,  # the client address is [server] trusted_proxies' alone
         )
     )
     bank_app = create_app(

@@ -201,13 +201,27 @@ def create_app(
                 checkpoint_sqlite(config.database.url)
 
     routes = endpoint_routes()
+    middleware = [
+        *tracing_middleware(routes),
+        Middleware(RequestObserver, metrics=metrics),
+        Middleware(SecurityHeaders),
+    ]
+    if config.server.trusted_proxies and config.server.forwarded_header:
+        from stepauth.provider.forwarded import TrustedProxies
+
+        # outermost: every layer below (logs and metrics included) and the server's
+        # access log see the client
+        middleware.insert(
+            0,
+            Middleware(
+                TrustedProxies,
+                trusted_proxies=config.server.trusted_proxies,
+                header=config.server.forwarded_header,
+            ),
+        )
     app = Starlette(
         routes=routes,
-        middleware=[
-            *tracing_middleware(routes),
-            Middleware(RequestObserver, metrics=metrics),
-            Middleware(SecurityHeaders),
-        ],
+        middleware=middleware,
         exception_handlers=exception_handlers(),
         lifespan=lifespan,
     )

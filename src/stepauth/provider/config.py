@@ -11,7 +11,9 @@ Reference (defaults in brackets)::
     default_resource [none]              # RFC 8707 resource (an API's URI): the access
                                          # token's aud when a request names no resource
     [server]     host ["127.0.0.1"], port [8080], shutdown_timeout [30] (seconds in-flight
-                      requests get to finish after SIGTERM)
+                      requests get to finish after SIGTERM), trusted_proxies [[]] (CIDR
+                      networks), forwarded_header ["x-forwarded-for" | "forwarded";
+                      required with trusted_proxies]
     [database]   url  ["sqlite+aiosqlite:///<config dir>/stepauth.db"]; a bare path is a
                       SQLite file; relative SQLite paths are resolved against the config
                       file's folder;
@@ -25,6 +27,8 @@ Reference (defaults in brackets)::
     [sessions]   idle_timeout [1800], absolute_timeout [43200] (seconds)
     [ttl]        code [60], par [60], access_token [300], id_token [300],
                  refresh_token [86400] (seconds)
+    [throttle]   max_failures [5], block_delays [[60, 300, 900, 3600]] (seconds),
+                 ip_limit [30], ip_window [900] (seconds)
     [redis]      url (redis:// or rediss://), prefix ["stepauth:"]   (optional table)
     [account]    binding_hold [86400] (seconds a factor bound below the account's binding
                       level, or by a one-factor account, counts at most at the level
@@ -53,6 +57,7 @@ import secrets as _secrets
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -63,6 +68,7 @@ __all__ = [
     "ALGORITHMS",
     "AUTH_METHODS",
     "DEFAULT_KEY_ENV",
+    "FORWARDED_HEADERS",
     "AccountConfig",
     "ClientConfig",
     "DatabaseConfig",
@@ -74,6 +80,7 @@ __all__ = [
     "ServerConfig",
     "SessionsConfig",
     "TTLConfig",
+    "ThrottleConfig",
     "WebAuthnConfig",
     "default_config_text",
     "load_config",
@@ -89,12 +96,23 @@ MIN_CLIENT_SECRET = 16
 MAX_CODE_TTL = 600
 LOG_FORMATS = ("json", "text")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+#: The headers a trusted proxy may name the client in (RFC 7239 §4; the de facto
+#: ``X-Forwarded-For``).
+FORWARDED_HEADERS = ("x-forwarded-for", "forwarded")
+#: NIST SP 800-63B-4 §3.2.2: at most 100 consecutive failed attempts on one account.
+MAX_CONSECUTIVE_FAILURES = 100
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8080
+    #: Peers whose forwarded header names the client (:mod:`stepauth.provider.forwarded`).
+    trusted_proxies: tuple[Network, ...] = ()
+    #: The one header those proxies write: ``"x-forwarded-for"`` or ``"forwarded"``.
+    forwarded_header: str | None = None
     shutdown_timeout: int = 30
 
 
@@ -162,6 +180,21 @@ class AccountConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ThrottleConfig:
+    """Lockout and throttling limits (:mod:`stepauth.provider.throttle`).
+
+    Per account and factor type: every ``max_failures`` consecutive failures start the
+    next of ``block_delays`` (seconds, growing); one more series blocks permanently.
+    Per address: at most ``ip_limit`` failures per ``ip_window`` seconds.
+    """
+
+    max_failures: int = 5
+    block_delays: tuple[int, ...] = (60, 300, 900, 3600)
+    ip_limit: int = 30
+    ip_window: int = 900
+
+
+@dataclass(frozen=True, slots=True)
 class RedisConfig:
     url: str
     prefix: str = "stepauth:"
@@ -197,6 +230,7 @@ class ProviderConfig:
     sessions: SessionsConfig = field(default_factory=SessionsConfig)
     ttl: TTLConfig = field(default_factory=TTLConfig)
     account: AccountConfig = field(default_factory=AccountConfig)
+    throttle: ThrottleConfig = field(default_factory=ThrottleConfig)
     redis: RedisConfig | None = None
     levels: dict[str, Any] | None = None
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
@@ -587,6 +621,74 @@ def _logging(data: Any) -> LoggingConfig:
     return LoggingConfig(format=fmt, level=level)
 
 
+def _server(data: Any) -> ServerConfig:
+    table = _table(data if data is not None else {}, "server")
+    _known(
+        table, {"host", "port", "shutdown_timeout", "trusted_proxies", "forwarded_header"}, "server"
+    )
+    networks = []
+    for value in _str_list(table, "trusted_proxies", "server") or ():
+        try:
+            networks.append(ipaddress.ip_network(value.strip(), strict=True))
+        except ValueError:
+            raise ConfigError(
+                f"{value!r} is not a network in CIDR notation (e.g. 10.0.0.0/8)",
+                key="server.trusted_proxies",
+            ) from None
+    header = _opt_str(table, "forwarded_header", "server")
+    if header is not None:
+        header = header.lower()
+        if header not in FORWARDED_HEADERS:
+            raise ConfigError(
+                'must be "x-forwarded-for" or "forwarded"', key="server.forwarded_header"
+            )
+    if networks and header is None:
+        # fail closed: a proxy appends to one header; the other is the client's to forge
+        raise ConfigError(
+            'name the header the trusted proxies write: "x-forwarded-for" or "forwarded"',
+            key="server.forwarded_header",
+        )
+    return ServerConfig(
+        host=_str(table, "host", "server", "127.0.0.1"),
+        port=_int(table, "port", "server", 8080, 1, 65535),
+        shutdown_timeout=_int(table, "shutdown_timeout", "server", 30, 1, 3600),
+        trusted_proxies=tuple(networks),
+        forwarded_header=header,
+    )
+
+
+def _throttle(data: Any) -> ThrottleConfig:
+    table = _table(data if data is not None else {}, "throttle")
+    _known(table, {"max_failures", "block_delays", "ip_limit", "ip_window"}, "throttle")
+    defaults = ThrottleConfig()
+    # PSD2 RTS Art. 4(3)(b): no more than five consecutive failures before a block
+    max_failures = _int(table, "max_failures", "throttle", defaults.max_failures, 1, 5)
+    raw = table.get("block_delays", list(defaults.block_delays))
+    key = "throttle.block_delays"
+    if (
+        not isinstance(raw, list)
+        or not raw
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in raw)
+    ):
+        raise ConfigError("must be a non-empty list of integers (seconds)", key=key)
+    if not all(1 <= v <= 7 * 86400 for v in raw):
+        raise ConfigError("each block must be between 1 and 604800 seconds", key=key)
+    if any(later <= earlier for earlier, later in pairwise(raw)):
+        raise ConfigError("each block must be longer than the one before", key=key)
+    if max_failures * (len(raw) + 1) > MAX_CONSECUTIVE_FAILURES:
+        raise ConfigError(
+            f"max_failures x (blocks + 1) must not exceed {MAX_CONSECUTIVE_FAILURES} "
+            "consecutive failures (NIST SP 800-63B-4 §3.2.2)",
+            key=key,
+        )
+    return ThrottleConfig(
+        max_failures=max_failures,
+        block_delays=tuple(raw),
+        ip_limit=_int(table, "ip_limit", "throttle", defaults.ip_limit, 1, 100_000),
+        ip_window=_int(table, "ip_window", "throttle", defaults.ip_window, 60, 86400),
+    )
+
+
 def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
     data = _table(data, "config")
     _known(
@@ -600,6 +702,7 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
             "secrets",
             "sessions",
             "ttl",
+            "throttle",
             "redis",
             "levels",
             "account",
@@ -614,8 +717,6 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
     if default_resource is not None:
         _resource(default_resource, "default_resource")
 
-    server = _table(data.get("server", {}), "server")
-    _known(server, {"host", "port", "shutdown_timeout"}, "server")
     secrets_table = _table(data.get("secrets", {}), "secrets")
     _known(secrets_table, {"key_env"}, "secrets")
     key_env = _str(secrets_table, "key_env", "secrets", DEFAULT_KEY_ENV)
@@ -646,11 +747,7 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
 
     return ProviderConfig(
         issuer=issuer,
-        server=ServerConfig(
-            host=_str(server, "host", "server", "127.0.0.1"),
-            port=_int(server, "port", "server", 8080, 1, 65535),
-            shutdown_timeout=_int(server, "shutdown_timeout", "server", 30, 1, 3600),
-        ),
+        server=_server(data.get("server")),
         database=_database(data.get("database"), base_dir),
         webauthn=_webauthn(data.get("webauthn"), issuer, base_dir),
         clients=_clients(data.get("clients")),
@@ -666,6 +763,7 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
         account=AccountConfig(
             binding_hold=_int(account, "binding_hold", "account", 86400, 0, 366 * 86400)
         ),
+        throttle=_throttle(data.get("throttle")),
         redis=redis,
         levels=_levels(data.get("levels")),
         metrics=_metrics(data.get("metrics")),
@@ -705,6 +803,9 @@ default_resource = "{DEMO_RESOURCE}"
 [server]
 host = "127.0.0.1"
 port = {port}
+# Behind a reverse proxy: its networks, and the one header it writes the client into.
+# trusted_proxies = ["10.0.0.0/8"]
+# forwarded_header = "x-forwarded-for"
 
 [database]
 # SQLite next to this file (WAL). For PostgreSQL:
@@ -736,6 +837,13 @@ refresh_token = 86400
 # A factor added during account recovery, or to an account with a password only, is on
 # hold this long (it cannot reach phr or approve payments); 0 turns the hold off.
 binding_hold = 86400
+
+[throttle]
+# PSD2 RTS Art. 4(3)(b): at most 5 failures, then growing blocks (seconds).
+max_failures = 5
+block_delays = [60, 300, 900, 3600]
+ip_limit = 30
+ip_window = 900
 
 [[clients]]
 client_id = "demo"

@@ -5,22 +5,24 @@ passkey against its credential's owner — and OOB codes) verifies under
 :func:`guarded`; the step-up pages (``/interaction/{uid}``, ``/account/reauth``) add
 the per-IP limit and the audit (:mod:`stepauth.provider.interaction.outcome`):
 
-* **per user and factor type** (Art. 4(3)(b), PSD2-06): every :data:`MAX_FAILURES`
+* **per user and factor type** (Art. 4(3)(b), PSD2-06): every ``max_failures``
   consecutive failures start a temporary block; each block is longer than the last
-  (:data:`BLOCK_DELAYS`: 1 min, 5 min, 15 min, 1 h). The user is alerted out of band
+  (``block_delays``, by default 1 min, 5 min, 15 min, 1 h). The user is alerted out of band
   at every block and warned at the last temporary one; one more series makes the block
   permanent until an operator runs ``stepauth users unlock NAME``. A success resets the
   count (NIST-15 "previous failures SHOULD be disregarded"); a new OOB code does not.
-* **per IP address**: at most :data:`IP_LIMIT` failures per :data:`IP_WINDOW` seconds
-  from one address, whatever the account — stops one client spraying many users. The
+* **per IP address**: at most ``ip_limit`` failures per ``ip_window`` seconds from one
+  client address (:mod:`stepauth.provider.forwarded`; an IPv6 client by its /64,
+  :func:`address_bucket`), whatever the account — stops one client spraying many
+  users. The
   counters are rows of the store's ``failures`` table (``user_id = "ip:<addr>"``,
   ``factor_type = "ip:<window>"``), so every worker process sees the same numbers (no
   process-local state).
 * **counted before verified** (fail closed): every attempt is counted by one atomic
   statement *before* its factor is checked (``Store.claim_failure``), and refused
   unchecked while a block is in force; the attempt that reaches a threshold holds a
-  block at once. Concurrent attempts therefore never get more than :data:`MAX_FAILURES`
-  verifications per block window (or :data:`IP_LIMIT` per address and window), each
+  block at once. Concurrent attempts therefore never get more than ``max_failures``
+  verifications per block window (or ``ip_limit`` per address and window), each
   threshold is crossed by one attempt only (one block, one alert), and blocks only ever
   grow (``Store.raise_blocked_until``). A success gives its per-address count back.
 * **one generic message** (Art. 4(3)(a), PSD2-05): :data:`GENERIC_FAILURE` never says
@@ -29,14 +31,20 @@ the per-IP limit and the audit (:mod:`stepauth.provider.interaction.outcome`):
 :func:`guarded` runs one verification of a plug-in (password, TOTP, recovery code,
 passkey, OOB code) under the per-user lockout; the user is alerted with the account
 notice of :func:`stepauth.provider.factors.oob.notify` unless a ``notify`` is given.
+
+The limits are the ``[throttle]`` table of the configuration
+(:class:`stepauth.provider.config.ThrottleConfig`); every function takes them as
+``limits`` (default: :data:`DEFAULT_LIMITS`, whose values the constants below repeat).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from stepauth.provider.config import ThrottleConfig
 from stepauth.provider.factors.base import Attempt, FactorRejected, Verified
 
 if TYPE_CHECKING:
@@ -45,12 +53,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BLOCK_DELAYS",
+    "DEFAULT_LIMITS",
     "GENERIC_FAILURE",
     "IP_LIMIT",
     "IP_WINDOW",
     "MAX_FAILURES",
     "PERMANENT",
     "Lockout",
+    "address_bucket",
     "block_for",
     "claim_attempt",
     "claim_ip_attempt",
@@ -62,15 +72,17 @@ __all__ = [
     "user_alert",
 ]
 
+#: The limits when the configuration sets none.
+DEFAULT_LIMITS = ThrottleConfig()
 #: PSD2 RTS Art. 4(3)(b): at most five consecutive failures, then a block.
-MAX_FAILURES = 5
+MAX_FAILURES = DEFAULT_LIMITS.max_failures
 #: Growing temporary blocks (NIST-15 "increasing waits, e.g. 30 seconds up to an hour").
-BLOCK_DELAYS = (60.0, 300.0, 900.0, 3600.0)
+BLOCK_DELAYS = tuple(float(d) for d in DEFAULT_LIMITS.block_delays)
 #: ``blocked_until`` of a permanent block (far future; cleared by ``users unlock``).
 PERMANENT = 32503680000.0  # 3000-01-01
 #: Failures from one IP address per window, over all accounts.
-IP_LIMIT = 30
-IP_WINDOW = 900
+IP_LIMIT = DEFAULT_LIMITS.ip_limit
+IP_WINDOW = DEFAULT_LIMITS.ip_window
 #: The one message for any failed factor (Art. 4(3)(a)).
 GENERIC_FAILURE = "We could not verify that. Please try again."
 
@@ -106,14 +118,15 @@ class Lockout:
         return self.blocked_until is not None
 
 
-def block_for(count: int) -> float | None:
+def block_for(count: int, limits: ThrottleConfig = DEFAULT_LIMITS) -> float | None:
     """Seconds to block after ``count`` consecutive failures (``inf``: permanent)."""
-    if count < MAX_FAILURES or count % MAX_FAILURES:
+    every = limits.max_failures
+    if count < every or count % every:
         return None
-    series = count // MAX_FAILURES
-    if series > len(BLOCK_DELAYS):
+    series = count // every
+    if series > len(limits.block_delays):
         return float("inf")
-    return BLOCK_DELAYS[series - 1]
+    return float(limits.block_delays[series - 1])
 
 
 def is_blocked(state: FailureState, now: float) -> bool:
@@ -121,17 +134,26 @@ def is_blocked(state: FailureState, now: float) -> bool:
 
 
 async def claim_attempt(
-    store: _FailureStore, user_id: str, factor_type: str, *, now: float
+    store: _FailureStore,
+    user_id: str,
+    factor_type: str,
+    *,
+    now: float,
+    limits: ThrottleConfig = DEFAULT_LIMITS,
 ) -> int | None:
     """Count one attempt before it is verified (one atomic statement).
 
     Returns its number in the series of consecutive failures, or ``None`` while a block
     is in force (nothing counted). The attempt numbered at a threshold holds the
     shortest block at once, so no other attempt is counted until it is settled: at most
-    :data:`MAX_FAILURES` verifications per block window, however many arrive together.
+    ``max_failures`` verifications per block window, however many arrive together.
     """
     return await store.claim_failure(
-        user_id, factor_type, now=now, every=MAX_FAILURES, hold_until=now + BLOCK_DELAYS[0]
+        user_id,
+        factor_type,
+        now=now,
+        every=limits.max_failures,
+        hold_until=now + limits.block_delays[0],
     )
 
 
@@ -143,6 +165,7 @@ async def register_failure(
     count: int,
     now: float,
     notify: Notify | None = None,
+    limits: ThrottleConfig = DEFAULT_LIMITS,
 ) -> Lockout:
     """Settle the failed attempt ``count`` (:func:`claim_attempt`): at a threshold, block.
 
@@ -151,7 +174,7 @@ async def register_failure(
     ``notify(user_id, message)`` alerts the user at each block, and says so before the
     block that would be permanent.
     """
-    delay = block_for(count)
+    delay = block_for(count, limits)
     if delay is None:
         return Lockout(count=count)
     permanent = delay == float("inf")
@@ -166,9 +189,10 @@ async def register_failure(
         else:
             message = (
                 f"Sign-in to your account was paused for {int(delay // 60)} minutes after "
-                f"{MAX_FAILURES} failed attempts. If this was not you, change your password."
+                f"{limits.max_failures} failed attempts. "
+                "If this was not you, change your password."
             )
-            if count // MAX_FAILURES == len(BLOCK_DELAYS):
+            if count // limits.max_failures == len(limits.block_delays):
                 message += " More failed attempts will block sign-in until support unlocks it."
         await notify(user_id, message)
     return Lockout(count=count, blocked_until=until, permanent=permanent)
@@ -180,26 +204,47 @@ async def register_success(store: _FailureStore, user_id: str, factor_type: str)
     await store.settle_failures(user_id, factor_type, keep_from=PERMANENT)
 
 
-def _ip_key(ip: str, now: float) -> tuple[str, str]:
-    return f"ip:{ip}"[:64], f"ip:{int(now // IP_WINDOW)}"
+def _ip_key(ip: str, now: float, window: int) -> tuple[str, str]:
+    return f"ip:{address_bucket(ip)}"[:64], f"ip:{int(now // window)}"
 
 
-async def claim_ip_attempt(store: _FailureStore, ip: str | None, *, now: float) -> bool:
+def address_bucket(ip: str) -> str:
+    """The per-address counter of ``ip``: the address itself, or for IPv6 its /64.
+
+    One IPv6 end site gets at least a /64 (RFC 6177 §2, RFC 7421), so a client owns
+    2**64 addresses: counted one by one, it would never meet the limit.
+    """
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else address)
+
+
+async def claim_ip_attempt(
+    store: _FailureStore, ip: str | None, *, now: float, limits: ThrottleConfig = DEFAULT_LIMITS
+) -> bool:
     """Count one attempt from ``ip`` before it is verified; ``False`` (nothing counted)
-    once :data:`IP_LIMIT` attempts of the current window are failures or in flight."""
+    once ``ip_limit`` attempts of the current window are failures or in flight."""
     if not ip:
         return True
-    user, window = _ip_key(ip, now)
-    end = (int(now // IP_WINDOW) + 1) * float(IP_WINDOW)
-    claimed = await store.claim_failure(user, window, now=now, every=IP_LIMIT, hold_until=end)
+    user, window = _ip_key(ip, now, limits.ip_window)
+    end = (int(now // limits.ip_window) + 1) * float(limits.ip_window)
+    claimed = await store.claim_failure(
+        user, window, now=now, every=limits.ip_limit, hold_until=end
+    )
     return claimed is not None
 
 
-async def release_ip_attempt(store: _FailureStore, ip: str | None, *, now: float) -> None:
+async def release_ip_attempt(
+    store: _FailureStore, ip: str | None, *, now: float, limits: ThrottleConfig = DEFAULT_LIMITS
+) -> None:
     """Give back the attempt counted by :func:`claim_ip_attempt` (it was no failure)."""
     if not ip:
         return
-    user, window = _ip_key(ip, now)
+    user, window = _ip_key(ip, now, limits.ip_window)
     await store.release_failure(user, window)
 
 
@@ -234,7 +279,8 @@ async def guarded(
     if who is None:
         raise FactorRejected(GENERIC_FAILURE)
     store: Any = attempt.state.store
-    count = await claim_attempt(store, who.id, factor_type, now=attempt.now)
+    limits = attempt.state.config.throttle
+    count = await claim_attempt(store, who.id, factor_type, now=attempt.now, limits=limits)
     if count is None:
         raise FactorRejected(GENERIC_FAILURE, locked=True, user_id=who.id)
     alert = notify if notify is not None else user_alert(attempt.state)
@@ -243,12 +289,12 @@ async def guarded(
     except Exception:
         # an attempt that could not be verified stays counted, and blocks at a threshold
         await register_failure(
-            store, who.id, factor_type, count=count, now=attempt.now, notify=alert
+            store, who.id, factor_type, count=count, now=attempt.now, notify=alert, limits=limits
         )
         raise
     if verified is None or verified.user.id != who.id:
         lockout = await register_failure(
-            store, who.id, factor_type, count=count, now=attempt.now, notify=alert
+            store, who.id, factor_type, count=count, now=attempt.now, notify=alert, limits=limits
         )
         raise FactorRejected(GENERIC_FAILURE, locked=lockout.blocked, user_id=who.id)
     await register_success(store, who.id, factor_type)

@@ -1,4 +1,4 @@
-"""Out-of-band codes (SMS, email) — restricted factors, offered only after stronger ones.
+"""Out-of-band codes by SMS — a restricted factor, offered only after stronger ones.
 
 NIST SP 800-63B-4 §3.1.3 (STANDARDS.md NIST-18/19, G-09):
 
@@ -7,9 +7,17 @@ NIST SP 800-63B-4 §3.1.3 (STANDARDS.md NIST-18/19, G-09):
 * generating a new code does **not** reset the failed-attempt count: this module never
   touches failure counters (the provider's lockout counts failures per user and
   factor type, and only a *successful* verification resets them);
-* never phishing-resistant: SMS is the restricted ``sms`` method; an email code is an
-  ``otp`` event with ``channel="email"`` (email is not an OOB authenticator for NIST,
-  so deployments should not rely on it above ``urn:stepauth:acr:1fa``).
+* never phishing-resistant: SMS is the restricted ``sms`` method (§3.1.3.3): it may
+  complete ``urn:stepauth:acr:2fa`` with a password, never ``phr``;
+* **email is no authenticator at all**: "Email SHALL NOT be used for out-of-band
+  authentication" (§3.1.3.1), since an inbox is reached with a password and does not
+  prove possession of a device. No code is ever sent by email (:func:`send_code`
+  refuses the channel), an OOB factor recorded with ``channel="email"`` is not enrolled
+  (never offered, never verified), and a stored email code is refused. Email carries
+  account notices only (:func:`notify`); :class:`stepauth.assurance.AuthEvent` gives an
+  email-code event recorded by an older version no factor category either. stepauth
+  has no recovery by email; one would have to end in a new enrolment, never in an
+  authentication event.
 
 Single use is one atomic ``Store.consume("oob_code", key)``. The key is
 SHA-256(challenge id ‖ code): a wrong code looks up nothing (so a typo does not burn
@@ -81,7 +89,9 @@ __all__ = [
 #: NIST-18: "invalid unless completed within 10 minutes".
 CODE_TTL = 600
 KIND = "oob_code"
-CHANNELS = frozenset({"sms", "email"})
+#: Channels a code may be sent on. Not email (NIST SP 800-63B-4 §3.1.3.1).
+CHANNELS = frozenset({"sms"})
+EMAIL_REFUSED = "email is not an out-of-band authenticator (NIST SP 800-63B-4 §3.1.3.1)"
 #: The development outbox (override with ``STEPAUTH_OUTBOX``).
 DEFAULT_OUTBOX = "stepauth-outbox.jsonl"
 
@@ -166,7 +176,9 @@ async def send_code(
     issuer: str = "stepauth",
     now: float | None = None,
 ) -> OobChallenge:
-    """Create a code, store its hash for ``ttl`` seconds and send it."""
+    """Create a code, store its hash for ``ttl`` seconds and send it (by SMS only)."""
+    if channel == "email":
+        raise OobError(EMAIL_REFUSED, error="invalid_request")
     if channel not in CHANNELS:
         raise OobError(f"unknown channel {channel!r}", error="invalid_request")
     if not 0 < ttl <= CODE_TTL:
@@ -207,12 +219,14 @@ async def verify_code(
     payload = getattr(result, "payload", None) or {}
     if status != "ok" or payload.get("user_id") != user_id:
         raise InvalidOobCode("code does not match")
-    channel = str(payload.get("channel", "sms"))
+    if payload.get("channel", "sms") not in CHANNELS:
+        # a code an older version sent by email: consumed, and no authentication event
+        raise InvalidOobCode(EMAIL_REFUSED)
     return AuthEvent(
-        methods=("sms",) if channel == "sms" else ("otp",),
+        methods=("sms",),
         at=now,
         credential_id=payload.get("factor_id") or None,
-        attrs={"factor": "oob", "channel": channel},
+        attrs={"factor": "oob", "channel": "sms"},
     )
 
 
@@ -248,11 +262,25 @@ async def notify(state: ProviderState, user_id: str, message: str) -> None:
     await sender_of(state).send(channel=channel, to=to, message=message)
 
 
+def _by_sms(factor: Factor) -> bool:
+    return factor.data.get("channel", "sms") in CHANNELS
+
+
 class OobFactor(RecordFactor):
-    """A code sent by SMS or email: restricted (NIST-19), never phishing-resistant."""
+    """A code sent by SMS: restricted (NIST-19), never phishing-resistant.
+
+    Only SMS factors are enrolled: a factor recorded with ``channel="email"`` is never
+    offered nor verified (NIST SP 800-63B-4 §3.1.3.1).
+    """
 
     kind: ClassVar[str] = "oob"
     title: ClassVar[str] = "Code sent to your phone"
+
+    def is_enrolled(self, user: User, factors: Sequence[Factor]) -> bool:
+        return any(f.kind == self.kind and not f.disabled and _by_sms(f) for f in factors)
+
+    def enrolled_factors(self, attempt: Attempt) -> list[Factor]:
+        return [f for f in super().enrolled_factors(attempt) if _by_sms(f)]
 
     def fields(self, view: FormView) -> Sequence[FormField]:
         return (code_field("oob_code", required=False),)
@@ -301,12 +329,11 @@ class OobFactor(RecordFactor):
         sent = await store.record_failure(f"oob:{user.id}"[:64], window, now=attempt.now)
         if sent > SENDS_PER_WINDOW:
             raise FactorRejected(GENERIC_FAILURE, locked=True, user_id=user.id)
-        channel = str(factor.data.get("channel", "sms"))
         challenge = await send_code(
             store,
             sender_of(attempt.state),
             user_id=user.id,
-            channel=channel if channel in CHANNELS else "sms",
+            channel="sms",
             to=str(factor.data.get("to", "")),
             factor_id=factor.id,
             issuer=attempt.state.config.issuer,

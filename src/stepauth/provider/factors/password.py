@@ -7,7 +7,7 @@ user (username + password) and yields ``AuthEvent(methods=("pwd",))`` (RFC 8176 
   verification against a dummy hash and get the same message, so neither timing nor text
   reveals whether an account exists (ASVS 5.0 6.3.8 / NIST 800-63B §3.1.1.2).
 * The check runs under :func:`stepauth.provider.throttle.guarded`: every
-  :data:`MAX_FAILURES` consecutive failures (PSD2 RTS Art. 4(3)(b): at most 5) block
+  ``[throttle] max_failures`` consecutive failures (PSD2 RTS Art. 4(3)(b): at most 5) block
   the password for a growing delay, then permanently; the hash is verified first
   either way, so a blocked account answers no faster than any other.
 """

@@ -80,13 +80,17 @@ class Submission:
     async def _count(self) -> bool:
         if self.counted:
             return True
-        self.counted = await claim_ip_attempt(self.state.store, self.client.ip, now=self.now)
+        self.counted = await claim_ip_attempt(
+            self.state.store, self.client.ip, now=self.now, limits=self.state.config.throttle
+        )
         return self.counted
 
     async def _give_back(self) -> None:
         if self.counted:
             self.counted = False
-            await release_ip_attempt(self.state.store, self.client.ip, now=self.now)
+            await release_ip_attempt(
+                self.state.store, self.client.ip, now=self.now, limits=self.state.config.throttle
+            )
 
     async def _attempt(self, result: str, user_id: str | None, **fields: Any) -> None:
         await audit.attempt(

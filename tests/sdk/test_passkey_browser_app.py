@@ -153,8 +153,16 @@ def test_example_app_reaches_phr_with_a_passkey_in_chromium(
         page.get_by_role("button", name="Continue").click()
     assert '"acr":"urn:stepauth:acr:1fa"' in page.content().replace(" ", "")
 
-    # 2. a passkey added on the Provider's account page (the sign-in is fresh)
+    # 2. a passkey added on the Provider's account page. alice has password + TOTP, so
+    # binding a new authenticator needs both (NIST SP 800-63B-4 §6.1.2.1): the password is
+    # fresh, the account's step-up asks for the code only; then the passkey counts at once.
     page.goto(f"{served.issuer}/account")
+    page.get_by_role("button", name="Add passkey").click()
+    page.wait_for_url(f"{served.issuer}/account/reauth**")
+    assert page.locator("form[data-factor=password]").count() == 0
+    page.get_by_label("One-time code").fill(pyotp.TOTP(served.totp_secret).now())
+    page.locator("form[data-factor=totp]").get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{served.issuer}/account")
     # registered, the page goes back to the account page: wait for that before leaving
     with page.expect_navigation(url=f"{served.issuer}/account**", timeout=15_000):
         page.get_by_role("button", name="Add passkey").click()

@@ -150,10 +150,11 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 @asynccontextmanager
 async def opened_store(config: ProviderConfig) -> AsyncIterator[Store]:
-    """The configured store, closed on the way out."""
+    """The configured store, closed on the way out; with the Provider's secret when it is
+    set, so session ids and factor secrets can be kept (and migrated) under it."""
     from stepauth.store import open_store
 
-    store = await open_store(config.database.url)
+    store = await open_store(config.database.url, secret=key_secret(config) or None)
     try:
         yield store
     finally:

@@ -13,7 +13,14 @@ import argparse
 import asyncio
 from typing import TYPE_CHECKING, Any, cast
 
-from stepauth.cli import add_config_argument, load_cli_config, load_key_ring, opened_store, run
+from stepauth.cli import (
+    add_config_argument,
+    key_secret,
+    load_cli_config,
+    load_key_ring,
+    opened_store,
+    run,
+)
 from stepauth.errors import StepAuthError
 
 if TYPE_CHECKING:
@@ -111,7 +118,10 @@ def serve(args: argparse.Namespace) -> int:
 
         # ephemeral single-use items in Redis; the schema was migrated by prepare()
         store = build_store(
-            config.database.url, redis_url=config.redis.url, redis_prefix=config.redis.prefix
+            config.database.url,
+            redis_url=config.redis.url,
+            redis_prefix=config.redis.prefix,
+            secret=key_secret(config),
         )
         app = create_app(config, store=store)
     else:

@@ -16,11 +16,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from stepauth.demo.app import BankSettings, create_app
+
+if TYPE_CHECKING:
+    from stepauth.provider.config import ProviderConfig
 
 __all__ = [
     "CLIENT_ID",
@@ -107,7 +110,7 @@ def prepare(directory: Path, *, provider_port: int, bank_port: int) -> DemoSetup
     _write_private(config_path, _config_text(provider_port, bank_port, secret))
     config = load_config(config_path)
     asyncio.run(prepare_keys(config))
-    customers = asyncio.run(seed(config.database.url))
+    customers = asyncio.run(seed(config))
     return DemoSetup(
         directory=directory,
         config_path=config_path,
@@ -118,15 +121,14 @@ def prepare(directory: Path, *, provider_port: int, bank_port: int) -> DemoSetup
     )
 
 
-async def seed(database_url: str) -> dict[str, str]:
+async def seed(config: ProviderConfig) -> dict[str, str]:
     """Create the demo users once; returns ``sub`` (the user id) → username for the bank."""
+    from stepauth.cli import opened_store
     from stepauth.provider.factors.password import hash_password
     from stepauth.provider.factors.totp import TotpParams
-    from stepauth.store import open_store
 
-    store = await open_store(database_url)
     customers: dict[str, str] = {}
-    try:
+    async with opened_store(config) as store:  # the TOTP seed is sealed under the secret
         for username, password in DEMO_USERS.items():
             found = await store.get_user_by_username(username)
             if found is not None:
@@ -139,24 +141,21 @@ async def seed(database_url: str) -> dict[str, str]:
                 await store.add_factor(
                     user.id, "totp", params.to_data(), label="Authenticator app", now=time.time()
                 )
-    finally:
-        await store.close()
     return customers
 
 
 def totp_code(directory: Path, username: str, *, now: float | None = None) -> tuple[str, int]:
     """The user's current TOTP code and the seconds it stays valid."""
+    from stepauth.cli import opened_store
     from stepauth.errors import StepAuthError
     from stepauth.provider.config import load_config
     from stepauth.provider.factors.totp import TotpParams, totp
-    from stepauth.store import open_store
 
     config = load_config(directory / "stepauth.toml")
     at = time.time() if now is None else now
 
     async def find() -> TotpParams | None:
-        store = await open_store(config.database.url)
-        try:
+        async with opened_store(config) as store:
             user = await store.get_user_by_username(username)
             if user is None:
                 return None
@@ -164,8 +163,6 @@ def totp_code(directory: Path, username: str, *, now: float | None = None) -> tu
                 if factor.kind == "totp" and not factor.disabled:
                     return TotpParams.from_data(dict(factor.data))
             return None
-        finally:
-            await store.close()
 
     params = asyncio.run(find())
     if params is None:

@@ -302,12 +302,16 @@ class OobFactor(RecordFactor):
         if sent > SENDS_PER_WINDOW:
             raise FactorRejected(GENERIC_FAILURE, locked=True, user_id=user.id)
         channel = str(factor.data.get("channel", "sms"))
+        to = factor.data.get("to")
+        if not isinstance(to, str) or not to:
+            # no address: it did not open at rest (sealed for another row); send nothing
+            raise FactorRejected(GENERIC_FAILURE)
         challenge = await send_code(
             store,
             sender_of(attempt.state),
             user_id=user.id,
             channel=channel if channel in CHANNELS else "sms",
-            to=str(factor.data.get("to", "")),
+            to=to,
             factor_id=factor.id,
             issuer=attempt.state.config.issuer,
             now=attempt.now,

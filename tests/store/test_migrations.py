@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, inspect, text
@@ -174,7 +176,9 @@ async def test_migrations_match_the_schema(store_url: str) -> None:
         await store.close()
 
 
-def insert_session(conn: Connection, session_id: str, user_id: str, sid: str | None) -> None:
+def insert_session(
+    conn: Connection, session_id: str, user_id: str, sid: str | None, *, now: float = 1.0e9
+) -> None:
     """A session row as revisions 0001-0003 stored it: the cookie value in ``id``."""
     conn.execute(
         text(
@@ -185,9 +189,9 @@ def insert_session(conn: Connection, session_id: str, user_id: str, sid: str | N
         {
             "id": session_id,
             "user": user_id,
-            "now": 1.0e9,
-            "idle": 1.0e9 + 600,
-            "absolute": 1.0e9 + 3600,
+            "now": now,
+            "idle": now + 600,
+            "absolute": now + 3600,
             "sid": sid,
         },
     )
@@ -221,3 +225,14 @@ async def test_sessions_from_before_sid_are_backfilled_and_revocable(store_url: 
         assert (await store.consume("refresh", "rt", now=1.0e9 + 2)).status == "missing"
     finally:
         await store.close()
+
+
+def insert_factor(conn: Connection, factor_id: str, user_id: str, kind: str, data: Any) -> None:
+    """A factor row as revisions 0001-0003 stored it: its secrets in clear."""
+    conn.execute(
+        text(
+            "INSERT INTO factors (id, user_id, kind, label, data, created_at, disabled)"
+            " VALUES (:id, :user, :kind, 'old', :data, 1.0e9, false)"
+        ),
+        {"id": factor_id, "user": user_id, "kind": kind, "data": json.dumps(data)},
+    )

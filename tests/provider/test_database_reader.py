@@ -161,12 +161,12 @@ async def test_with_redis_routing_the_database_holds_no_cookie_and_no_seed(
     )
     cookie = session_cookie(provider.browser)
     assert cookie
+    # the sign-out form is pending: its record names the session by its sid only
+    shown = await provider.browser.get("/logout")
+    assert shown.status_code == 200
     copied = raw_rows(_database(provider))
     assert cookie not in copied
     assert params.secret not in copied
-    # the sign-out form (its record names the sid only) ends the session of this cookie
-    shown = await provider.browser.get("/logout")
-    assert shown.status_code == 200
     match = re.search(r'name="csrf" value="([^"]+)"', shown.text)
     assert match is not None
     signed_out = await provider.browser.post("/logout", data={"csrf": match.group(1)})

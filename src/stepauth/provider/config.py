@@ -16,7 +16,8 @@ Reference (defaults in brackets)::
     [webauthn]   rp_id [issuer host], rp_name ["stepauth"], origins [[issuer origin]],
                  attestation_roots [[]] (PEM files), mds_blob [none], mds_root [none]
     [secrets]    key_env ["STEPAUTH_SECRET_KEY"]: the environment variable holding the
-                      key-encryption secret (≥ 32 bytes) for the signing keys
+                      Provider's secret (≥ 32 bytes): signing keys, session ids,
+                      factor secrets at rest
     [sessions]   idle_timeout [1800], absolute_timeout [43200] (seconds)
     [ttl]        code [60], par [60], access_token [300], id_token [300],
                  refresh_token [86400] (seconds)

@@ -16,14 +16,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import uvicorn
 
 from stepauth.demo.app import BankSettings, create_app
-
-if TYPE_CHECKING:
-    from stepauth.provider.config import ProviderConfig
 
 __all__ = [
     "CLIENT_ID",
@@ -110,7 +107,7 @@ def prepare(directory: Path, *, provider_port: int, bank_port: int) -> DemoSetup
     _write_private(config_path, _config_text(provider_port, bank_port, secret))
     config = load_config(config_path)
     asyncio.run(prepare_keys(config))
-    customers = asyncio.run(seed(config))
+    customers = asyncio.run(seed(config.database.url))
     return DemoSetup(
         directory=directory,
         config_path=config_path,
@@ -121,14 +118,20 @@ def prepare(directory: Path, *, provider_port: int, bank_port: int) -> DemoSetup
     )
 
 
-async def seed(config: ProviderConfig) -> dict[str, str]:
-    """Create the demo users once; returns ``sub`` (the user id) → username for the bank."""
-    from stepauth.cli import opened_store
+async def seed(database_url: str) -> dict[str, str]:
+    """Create the demo users once; returns ``sub`` (the user id) → username for the bank.
+
+    The store is opened with the demo's secret (``$STEPAUTH_SECRET_KEY``, from its
+    ``.env``), which seals alice's TOTP seed.
+    """
+    from stepauth.keying import secret_from_env
     from stepauth.provider.factors.password import hash_password
     from stepauth.provider.factors.totp import TotpParams
+    from stepauth.store import open_store
 
     customers: dict[str, str] = {}
-    async with opened_store(config) as store:  # the TOTP seed is sealed under the secret
+    store = await open_store(database_url, secret=secret_from_env(_KEY_ENV))
+    try:
         for username, password in DEMO_USERS.items():
             found = await store.get_user_by_username(username)
             if found is not None:
@@ -141,6 +144,8 @@ async def seed(config: ProviderConfig) -> dict[str, str]:
                 await store.add_factor(
                     user.id, "totp", params.to_data(), label="Authenticator app", now=time.time()
                 )
+    finally:
+        await store.close()
     return customers
 
 

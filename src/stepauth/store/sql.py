@@ -28,6 +28,11 @@ Every single-use operation is ONE statement (DESIGN.md §4):
   RETURNING count``.
 
 Opaque ids come from :func:`secrets.token_urlsafe`. Nothing is cached in the process.
+
+At rest (:mod:`stepauth.store.at_rest`): a session row holds the keyed hash of its id, a
+factor row its secrets sealed to the row, and a SQLite database file, its WAL and its SHM
+are created ``0600``. The keys come from the Provider's secret (``secret=`` or
+:meth:`SQLStore.protect`); without them sessions and factor secrets are refused.
 """
 
 from __future__ import annotations

@@ -346,6 +346,51 @@ def test_serve_migrates_a_0003_database_under_its_secret(
     assert factor.data["secret"] == seed
 
 
+def test_a_command_without_the_secret_ends_no_session(
+    config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A command run without the secret (here ``stepauth users list``) on a database at
+    revision 0003 does not migrate it: the sessions stay, and the error names the way."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from stepauth.store.sql import sql_store
+    from tests.store.test_migrations import insert_session
+
+    url = load_config(config).database.url
+
+    async def at_0003() -> list[str]:
+        store = sql_store(url)
+        try:
+            await store.migrate("0003")
+            await store.run_sync(
+                lambda conn: insert_session(conn, "cookie-" + "f" * 30, "u1", "sid-1"), write=True
+            )
+            return await store.run_sync(
+                lambda conn: [r[0] for r in conn.execute(text("SELECT id FROM sessions"))]
+            )
+        finally:
+            await store.close()
+
+    before = asyncio.run(at_0003())
+    monkeypatch.setenv(KEY_ENV, "")
+    capsys.readouterr()
+    assert main(["users", "list", "--config", str(config)]) == 2
+    assert "stepauth serve" in capsys.readouterr().err
+
+    async def ids() -> list[str]:
+        store = sql_store(url)
+        try:
+            return await store.run_sync(
+                lambda conn: [r[0] for r in conn.execute(text("SELECT id FROM sessions"))]
+            )
+        finally:
+            await store.close()
+
+    assert asyncio.run(ids()) == before
+
+
 @pytest.mark.redis
 def test_serve_keeps_pushed_requests_in_redis(
     config: Path, redis_url: str, redis_prefix: str

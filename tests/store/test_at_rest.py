@@ -231,17 +231,37 @@ async def test_migration_0004_keeps_sessions_and_totp_working(store_url: str) ->
         await store.close()
 
 
-async def test_migration_0004_without_the_secret_ends_sessions(store_url: str) -> None:
-    """Without the secret a stored cookie value cannot be hashed: the session ends."""
+async def test_migration_0004_without_the_secret_keeps_sessions_and_stops(
+    store_url: str,
+) -> None:
+    """Without the secret a stored cookie value cannot be hashed; ending the session would
+    sign its user out because a migration ran in the wrong shell: it stops, changes
+    nothing, and with the secret the session goes on."""
     cookie = "cookie-of-0003-" + "d" * 30
     store = await _at_0003(store_url, secret=None)
     try:
         await store.run_sync(lambda conn: insert_session(conn, cookie, "u1", "sid-1"), write=True)
+        with pytest.raises(StoreError) as caught:
+            await store.migrate()
+        assert "stepauth serve" in str(caught.value)
+        assert await _stored_session_ids(store) == [cookie]
+        store.protect(AtRest(SECRET))
         await store.migrate()
         assert cookie not in raw_rows(store_url)
-        assert await _stored_session_ids(store) == []
-        store.protect(AtRest(SECRET))
-        assert await store.get_session(cookie, now=NOW) is None
+        session = await store.get_session(cookie, now=NOW)
+        assert session is not None
+        assert session.sid == "sid-1"
+    finally:
+        await store.close()
+
+
+async def test_a_new_database_migrates_without_the_secret(store_url: str) -> None:
+    store = await open_store(store_url)
+    try:
+        versions = await store.run_sync(
+            lambda conn: [r[0] for r in _rows(conn, "SELECT version_num FROM alembic_version")]
+        )
+        assert versions == [HEAD]
     finally:
         await store.close()
 

@@ -122,6 +122,7 @@ def serve(args: argparse.Namespace) -> int:
             redis_url=config.redis.url,
             redis_prefix=config.redis.prefix,
             secret=key_secret(config),
+            key_env=config.secrets.key_env,
         )
         app = create_app(config, store=store)
     else:

@@ -148,7 +148,9 @@ def create_app(
         if store is None:
             from stepauth.store import open_store
 
-            active = await open_store(config.database.url, secret=secret)
+            active = await open_store(
+                config.database.url, secret=secret, key_env=config.secrets.key_env
+            )
         else:
             active = store
         try:

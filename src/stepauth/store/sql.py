@@ -67,6 +67,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool, QueuePool, StaticPool
 
 from stepauth.errors import ConfigError
+from stepauth.keying import DEFAULT_KEY_ENV
 from stepauth.store import statements as stmts
 from stepauth.store.adapter import (
     KEY_STATES,
@@ -206,6 +207,7 @@ async def open_store(
     redis_url: None = None,
     redis_prefix: str = ...,
     secret: bytes | None = None,
+    key_env: str = ...,
 ) -> SQLStore: ...
 
 
@@ -217,6 +219,7 @@ async def open_store(
     redis_url: str,
     redis_prefix: str = ...,
     secret: bytes | None = None,
+    key_env: str = ...,
 ) -> Store: ...
 
 
@@ -227,6 +230,7 @@ async def open_store(
     redis_url: str | None = None,
     redis_prefix: str = "stepauth:",
     secret: bytes | None = None,
+    key_env: str = DEFAULT_KEY_ENV,
 ) -> Store:
     """Open the store at ``url`` and migrate its schema to head (works on an empty DB).
 
@@ -234,9 +238,10 @@ async def open_store(
     (:class:`~stepauth.store.routed.RoutedStore`). ``secret`` is the Provider's secret:
     the store keeps session ids and factor secrets only under keys derived from it
     (:mod:`stepauth.store.at_rest`); without it those operations are refused
-    (:meth:`SQLStore.protect` gives it later).
+    (:meth:`SQLStore.protect` gives it later). A secret given must be long enough; errors
+    name ``key_env``, the variable it came from.
     """
-    store = await _open_sql(url, migrate_schema=migrate_schema, secret=secret)
+    store = await _open_sql(url, migrate_schema=migrate_schema, secret=secret, key_env=key_env)
     if redis_url is None:
         return store
     from stepauth.store.redis import RedisEphemeral
@@ -245,10 +250,10 @@ async def open_store(
     return RoutedStore(store, RedisEphemeral(redis_url, redis_prefix))
 
 
-def sql_store(url: str, *, secret: bytes | None = None) -> SQLStore:
+def sql_store(url: str, *, secret: bytes | None = None, key_env: str = DEFAULT_KEY_ENV) -> SQLStore:
     """The SQL store for ``url`` without touching the database (no I/O, no migration)."""
     parsed = _url(url)
-    at_rest = None if secret is None else AtRest(secret)
+    at_rest = None if secret is None else AtRest(secret, key_env=key_env)
     if parsed.get_backend_name() == "sqlite":
         engine, threads, inline, lane = _sqlite_engine(parsed)
         return SQLStore(
@@ -263,12 +268,13 @@ def build_store(
     redis_url: str | None = None,
     redis_prefix: str = "stepauth:",
     secret: bytes | None = None,
+    key_env: str = DEFAULT_KEY_ENV,
 ) -> Store:
     """Like :func:`open_store` without I/O: the schema must already be migrated.
 
     For callers that need a store before their event loop runs (``stepauth serve``).
     """
-    store = sql_store(url, secret=secret)
+    store = sql_store(url, secret=secret, key_env=key_env)
     if redis_url is None:
         return store
     from stepauth.store.redis import RedisEphemeral
@@ -277,8 +283,10 @@ def build_store(
     return RoutedStore(store, RedisEphemeral(redis_url, redis_prefix))
 
 
-async def _open_sql(url: str, *, migrate_schema: bool, secret: bytes | None) -> SQLStore:
-    store = sql_store(url, secret=secret)
+async def _open_sql(
+    url: str, *, migrate_schema: bool, secret: bytes | None, key_env: str
+) -> SQLStore:
+    store = sql_store(url, secret=secret, key_env=key_env)
     if migrate_schema:
         try:
             await store.migrate()

@@ -9,13 +9,12 @@ This revision converts what is already stored:
   with ``$<secrets.key_env>`` loaded (``open_store(url, secret=…)`` hands it to the
   migration) — every stored session id is replaced by its keyed hash, so signed-in users
   stay signed in, and every factor secret in clear is sealed, so TOTP keeps working.
-* **Without it** (``alembic upgrade`` from a shell, or a store opened without a secret) a
-  session id cannot be hashed, and keeping it in clear is what this revision removes: the
-  sessions are ended (deleted) instead; their users sign in again. Their codes and tokens
-  were tagged with the session's ``sid``; they run out on their own lifetimes. A factor
-  secret in clear cannot be sealed either, and ending a factor would lock its owner out,
-  so the migration stops with an error naming the way to run it with the secret; a
-  database without such rows migrates without one.
+* **Without it** (``alembic upgrade`` from a shell, a store opened without a secret, a
+  ``stepauth`` command run without ``$<secrets.key_env>``) nothing can be hashed or
+  sealed. Ending the sessions instead would sign every user out because a command ran in
+  the wrong shell, and ending a factor would lock its owner out; so the migration stops
+  with an error naming the way to run it (``stepauth serve``) and changes nothing. A
+  database without sessions or factor secrets (a new one) migrates without the secret.
 
 Items holding a secret in clear for a few minutes are deleted rather than converted: a
 TOTP seed waiting for its first code (``totp_enrolment``, ten minutes; the user starts
@@ -72,26 +71,26 @@ def upgrade() -> None:
     conn = op.get_bind()
     at_rest = _at_rest()
     clear = _clear_factors(conn)
-    if clear and at_rest is None:
+    ids = [row.id for row in conn.execute(sa.select(_sessions.c.id))]
+    if at_rest is None and (clear or ids):
         raise StoreError(
-            f"revision 0004 seals the secrets of {len(clear)} stored factor(s) and needs the "
-            "Provider's secret: run `stepauth serve` (or open_store(url, secret=…)) once",
+            f"revision 0004 hashes {len(ids)} stored session id(s) and seals the secrets "
+            f"of {len(clear)} factor(s) under the Provider's secret: run `stepauth serve` "
+            "(or open_store(url, secret=…)) with it once",
             error="migration_needs_secret",
         )
-    if at_rest is None:
-        conn.execute(sa.delete(_sessions))
-    else:
-        ids = [row.id for row in conn.execute(sa.select(_sessions.c.id))]
+    if at_rest is not None:
         rename = sa.update(_sessions).where(_sessions.c.id == sa.bindparam("b_old"))
         for session_id in ids:
             conn.execute(
                 rename.values(id=sa.bindparam("b_new")),
                 {"b_old": session_id, "b_new": at_rest.session_key(session_id)},
             )
-    for row in clear:
-        assert at_rest is not None
-        sealed = at_rest.seal_factor(row.data, factor_id=row.id, user_id=row.user_id, kind=row.kind)
-        conn.execute(sa.update(_factors).where(_factors.c.id == row.id).values(data=sealed))
+        for row in clear:
+            sealed = at_rest.seal_factor(
+                row.data, factor_id=row.id, user_id=row.user_id, kind=row.kind
+            )
+            conn.execute(sa.update(_factors).where(_factors.c.id == row.id).values(data=sealed))
     conn.execute(sa.delete(_items).where(_items.c.kind.in_(_DROPPED_KINDS)))
 
 

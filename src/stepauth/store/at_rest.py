@@ -50,7 +50,7 @@ SEALED = "sealed"
 
 _FORMAT = b"\x03"  # AES-256-GCM, 96-bit nonce, its own HKDF-SHA256 key
 _SESSION_INFO = b"stepauth session ids v1"
-_FACTOR_INFO = b"stepauth factor secrets v1"
+_SEAL_INFO = b"stepauth secrets at rest v1"  # factor fields and item payloads
 _log = logging.getLogger("stepauth.store")
 
 
@@ -65,7 +65,7 @@ class AtRest:
 
     def __init__(self, secret: bytes, *, key_env: str = DEFAULT_KEY_ENV) -> None:
         self._session = derive_key(secret, _SESSION_INFO, key_env=key_env)
-        self._sealer = Sealer(derive_key(secret, _FACTOR_INFO, key_env=key_env), fmt=_FORMAT)
+        self._sealer = Sealer(derive_key(secret, _SEAL_INFO, key_env=key_env), fmt=_FORMAT)
         #: Tells two ``AtRest`` apart without revealing a key (same secret, same value).
         self.fingerprint = hmac.new(self._session, b"fingerprint", hashlib.sha256).hexdigest()
 

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from stepauth.cli import opened_store
 from stepauth.provider.config import load_config
-from stepauth.store import open_store
 
 __all__ = ["password_hash", "store_call"]
 
@@ -16,14 +16,12 @@ T = TypeVar("T")
 
 
 def store_call(config: Path, work: Callable[[Any], Awaitable[T]]) -> T:
-    """Run ``work`` on the store of the config file ``config`` (opened, then closed)."""
+    """Run ``work`` on the store of the config file ``config`` (opened with the Provider's
+    secret, as the commands open it, then closed)."""
 
     async def go() -> T:
-        store = await open_store(load_config(config).database.url)
-        try:
+        async with opened_store(load_config(config)) as store:
             return await work(store)
-        finally:
-            await store.close()
 
     return asyncio.run(go())
 

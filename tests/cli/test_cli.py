@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -287,6 +288,107 @@ def test_serve_migrates_and_serves(config: Path) -> None:
         assert sorted(key["alg"] for key in jwks["keys"]) == sorted(ALGORITHMS * 2)
         assert all("d" not in key for key in jwks["keys"])
     assert (config.parent / "stepauth.db").exists()
+
+
+def test_serve_migrates_a_0003_database_under_its_secret(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database left at revision 0003 (cookie values in ``sessions.id``, a TOTP seed in
+    clear): ``stepauth serve`` migrates it at start with the secret from ``.env``. The
+    session goes on under its cookie, the seed opens, neither is in the rows any more, and
+    the database, its WAL and SHM are private to their owner."""
+    import asyncio
+
+    from sqlalchemy import Connection
+
+    from stepauth.cli import load_dotenv
+    from stepauth.store.sql import sql_store
+    from tests.cli.stored import store_call
+    from tests.store.stolen import raw_rows
+    from tests.store.test_migrations import insert_factor, insert_session
+
+    monkeypatch.delenv(KEY_ENV)
+    load_dotenv(config.parent / ".env")  # the secret `stepauth serve` reads
+    url = load_config(config).database.url
+    cookie, seed, now = (
+        "cookie-of-0003-" + "e" * 30,
+        "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+        time.time(),
+    )
+
+    def rows_of_0003(conn: Connection) -> None:
+        insert_session(conn, cookie, "u1", "sid-1", now=now)
+        insert_factor(conn, "f1", "u1", "totp", {"secret": seed})
+
+    async def at_0003() -> None:
+        store = sql_store(url)
+        try:
+            await store.migrate("0003")
+            await store.run_sync(rows_of_0003, write=True)
+        finally:
+            await store.close()
+
+    asyncio.run(at_0003())
+    with serving(config):
+        database = config.parent / "stepauth.db"
+        for path in (database, *(database.with_name(f"stepauth.db-{x}") for x in ("wal", "shm"))):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    copied = raw_rows(url)
+    assert cookie not in copied
+    assert seed not in copied
+
+    async def read(store: Any) -> tuple[Any, Any]:
+        return await store.get_session(cookie, now=now + 1), await store.list_factors("u1")
+
+    session, (factor,) = store_call(config, read)
+    assert session is not None
+    assert session.sid == "sid-1"
+    assert factor.data["secret"] == seed
+
+
+def test_a_command_without_the_secret_ends_no_session(
+    config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A command run without the secret (here ``stepauth users list``) on a database at
+    revision 0003 does not migrate it: the sessions stay, and the error names the way."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from stepauth.store.sql import sql_store
+    from tests.store.test_migrations import insert_session
+
+    url = load_config(config).database.url
+
+    async def at_0003() -> list[str]:
+        store = sql_store(url)
+        try:
+            await store.migrate("0003")
+            await store.run_sync(
+                lambda conn: insert_session(conn, "cookie-" + "f" * 30, "u1", "sid-1"), write=True
+            )
+            return await store.run_sync(
+                lambda conn: [r[0] for r in conn.execute(text("SELECT id FROM sessions"))]
+            )
+        finally:
+            await store.close()
+
+    before = asyncio.run(at_0003())
+    monkeypatch.setenv(KEY_ENV, "")
+    capsys.readouterr()
+    assert main(["users", "list", "--config", str(config)]) == 2
+    assert "stepauth serve" in capsys.readouterr().err
+
+    async def ids() -> list[str]:
+        store = sql_store(url)
+        try:
+            return await store.run_sync(
+                lambda conn: [r[0] for r in conn.execute(text("SELECT id FROM sessions"))]
+            )
+        finally:
+            await store.close()
+
+    assert asyncio.run(ids()) == before
 
 
 @pytest.mark.redis

@@ -131,11 +131,13 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 
 def _in_store(served: Served, work: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
-    """Run ``work`` on the served Provider's store (opened for it, then closed)."""
+    """Run ``work`` on the served Provider's store (opened for it with the Provider's
+    secret, then closed)."""
+    from stepauth.keying import secret_from_env
     from stepauth.store import open_store
 
     async def go() -> T:
-        store = await open_store(served.db_url)
+        store = await open_store(served.db_url, secret=secret_from_env())
         try:
             return await work(store)
         finally:

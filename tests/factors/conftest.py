@@ -27,7 +27,10 @@ async def store(tmp_path: Path) -> AsyncIterator[Any]:
     require(importlib.util.find_spec("stepauth.store") is not None, "stepauth.store")
     from stepauth.store import open_store
 
-    opened = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'factors.db'}")
+    # opened with a Provider secret, as the Provider opens it: factor secrets are sealed
+    opened = await open_store(
+        f"sqlite+aiosqlite:///{tmp_path / 'factors.db'}", secret=b"factor-tests-" + b"k" * 32
+    )
     try:
         yield opened
     finally:

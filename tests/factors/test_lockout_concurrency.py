@@ -40,7 +40,7 @@ async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
         url = f"sqlite+aiosqlite:///{tmp_path / 'lock.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
-    store = await open_store(url)
+    store = await open_store(url, secret=b"lockout-tests-" + b"k" * 32)
     try:
         yield store
     finally:

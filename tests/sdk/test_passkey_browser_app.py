@@ -47,11 +47,12 @@ class Stack:
 
 
 def _seed(db: str, secret: str) -> str:
+    from stepauth.keying import secret_from_env
     from stepauth.provider.factors.password import hash_password
     from stepauth.store import open_store
 
     async def work() -> str:
-        store = await open_store(db)
+        store = await open_store(db, secret=secret_from_env())  # the Provider's: seals the seed
         try:
             user = await store.create_user(USERNAME, hash_password(PASSWORD))
             await store.add_factor(

@@ -66,7 +66,7 @@ def stepauth_op(
     secret = pyotp.random_base32(32)
 
     async def seed() -> None:
-        store = await open_store(db)
+        store = await open_store(db, secret=b"k" * 43)  # the Provider's: it seals the seed
         try:
             user = await store.create_user(USERNAME, hash_password(PASSWORD))
             await store.add_factor(user.id, "totp", {"secret": secret}, label="phone", now=0.0)

@@ -1,4 +1,7 @@
-"""Store fixtures: every store test runs on SQLite (a tmp file) and on PostgreSQL."""
+"""Store fixtures: every store test runs on SQLite (a tmp file) and on PostgreSQL.
+
+Stores are opened with :data:`SECRET`, the Provider's secret, as the Provider opens them.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from stepauth.store import SQLStore, open_store
+
+#: The Provider's secret the store fixtures are opened with.
+SECRET = b"store-tests-secret-" + b"k" * 32
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -20,7 +26,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def store(store_url: str) -> AsyncIterator[SQLStore]:
-    opened = await open_store(store_url)
+    opened = await open_store(store_url, secret=SECRET)
     try:
         yield opened
     finally:
@@ -30,7 +36,7 @@ async def store(store_url: str) -> AsyncIterator[SQLStore]:
 @pytest.fixture
 async def other_store(store_url: str, store: SQLStore) -> AsyncIterator[SQLStore]:
     """A second, independent store on the same database (another Provider instance)."""
-    opened = await open_store(store_url)
+    opened = await open_store(store_url, secret=SECRET)
     try:
         yield opened
     finally:

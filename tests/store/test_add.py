@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from stepauth.store import SQLStore, Store, open_store
+from tests.store.conftest import SECRET
 
 NOW = 1_800_000_000.0
 RACERS = 16
@@ -95,8 +96,8 @@ async def test_delete_user_sessions_keeps_the_current_one(store: SQLStore) -> No
 async def test_routed_add_races_in_redis(tmp_path: Path, redis_url: str, redis_prefix: str) -> None:
     """The ephemeral kinds (``client_jti`` among them) race in Redis: exactly one True."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'routed.db'}"
-    one = await open_store(url, redis_url=redis_url, redis_prefix=redis_prefix)
-    two = await open_store(url, redis_url=redis_url, redis_prefix=redis_prefix)
+    one = await open_store(url, redis_url=redis_url, redis_prefix=redis_prefix, secret=SECRET)
+    two = await open_store(url, redis_url=redis_url, redis_prefix=redis_prefix, secret=SECRET)
     now = time.time()
     try:
         results = await _race([one, two], "client_jti", "race", now=now)
@@ -155,7 +156,7 @@ async def test_routed_ending_other_sessions_revokes_in_redis_and_sql(
 ) -> None:
     """Codes live in Redis, refresh tokens in SQL: both are revoked with their session."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'routed.db'}"
-    store = await open_store(url, redis_url=redis_url, redis_prefix=redis_prefix)
+    store = await open_store(url, redis_url=redis_url, redis_prefix=redis_prefix, secret=SECRET)
     now = time.time()
     try:
         keep, _ = await _sessions_with_items(store, now)

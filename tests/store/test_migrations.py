@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, inspect, text
 
 from stepauth.errors import ConfigError
 from stepauth.store import StoreError, open_store, session_sid
-from stepauth.store.sql import MIGRATIONS
+from stepauth.store.sql import MIGRATIONS, sql_store
+from tests.store.conftest import SECRET
+
+#: The newest revision shipped.
+HEAD = "0004"
 
 TABLES = {
     "alembic_version",
@@ -39,7 +45,7 @@ async def test_migrations_create_schema_and_are_idempotent(store_url: str) -> No
         await second.migrate()
         names, versions = await second.run_sync(_schema)
         assert names >= TABLES
-        assert versions == ["0003"]
+        assert versions == [HEAD]
         assert await second.get_user_by_username("alice") is not None
     finally:
         await second.close()
@@ -131,7 +137,7 @@ async def test_instances_starting_together_migrate_once(store_url: str) -> None:
     stores = await asyncio.gather(*(open_store(store_url) for _ in range(3)))
     try:
         _, versions = await stores[0].run_sync(_schema)
-        assert versions == ["0003"]
+        assert versions == [HEAD]
         await stores[1].create_user("alice", None)
         assert await stores[2].get_user_by_username("alice") is not None
     finally:
@@ -170,35 +176,63 @@ async def test_migrations_match_the_schema(store_url: str) -> None:
         await store.close()
 
 
+def insert_session(
+    conn: Connection, session_id: str, user_id: str, sid: str | None, *, now: float = 1.0e9
+) -> None:
+    """A session row as revisions 0001-0003 stored it: the cookie value in ``id``."""
+    conn.execute(
+        text(
+            "INSERT INTO sessions (id, user_id, events, created_at, last_seen_at, idle_timeout,"
+            " idle_expires_at, absolute_expires_at, sid) VALUES (:id, :user, '[]', :now, :now,"
+            " 600, :idle, :absolute, :sid)"
+        ),
+        {
+            "id": session_id,
+            "user": user_id,
+            "now": now,
+            "idle": now + 600,
+            "absolute": now + 3600,
+            "sid": sid,
+        },
+    )
+
+
 async def test_sessions_from_before_sid_are_backfilled_and_revocable(store_url: str) -> None:
     """A session stored before ``sid`` existed (NULL) gets the digest its items were tagged
     with (revision 0003), so ending it revokes them, and a rotation keeps that ``sid``."""
-    store = await open_store(store_url)
+    store = sql_store(store_url, secret=SECRET)
     try:
-        legacy = await store.create_session(
-            "u1", [], now=1.0e9, idle_timeout=600, absolute_timeout=3600
-        )
-        other = await store.create_session(
-            "u1", [], now=1.0e9, idle_timeout=600, absolute_timeout=3600
-        )
+        await store.migrate("0002")
+        legacy, other = "legacy-cookie-" + "a" * 30, "other-cookie-" + "b" * 30
 
-        def back_to_0002(conn: Connection) -> None:
-            conn.execute(text("UPDATE sessions SET sid = NULL WHERE id = :id"), {"id": legacy.id})
-            conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+        def sessions_of_0002(conn: Connection) -> None:
+            insert_session(conn, legacy, "u1", None)
+            insert_session(conn, other, "u1", "other-sid")
 
-        await store.run_sync(back_to_0002, write=True)
-        tag = session_sid(legacy.id)
+        await store.run_sync(sessions_of_0002, write=True)
+        tag = session_sid(legacy)
         await store.put("refresh", "rt", {}, expires_at=1.0e9 + 600, sid=tag)
         await store.migrate()
         _, versions = await store.run_sync(_schema)
-        assert versions == ["0003"]
-        loaded = await store.get_session(legacy.id, now=1.0e9)
+        assert versions == [HEAD]
+        loaded = await store.get_session(legacy, now=1.0e9)
         assert loaded is not None
         assert loaded.sid == tag
-        rotated = await store.rotate_session(legacy.id, append_events=[], now=1.0e9 + 1)
+        rotated = await store.rotate_session(legacy, append_events=[], now=1.0e9 + 1)
         assert rotated is not None
         assert rotated.sid == tag
-        assert await store.end_user_sessions("u1", except_session_id=other.id) == [tag]
+        assert await store.end_user_sessions("u1", except_session_id=other) == [tag]
         assert (await store.consume("refresh", "rt", now=1.0e9 + 2)).status == "missing"
     finally:
         await store.close()
+
+
+def insert_factor(conn: Connection, factor_id: str, user_id: str, kind: str, data: Any) -> None:
+    """A factor row as revisions 0001-0003 stored it: its secrets in clear."""
+    conn.execute(
+        text(
+            "INSERT INTO factors (id, user_id, kind, label, data, created_at, disabled)"
+            " VALUES (:id, :user, :kind, 'old', :data, 1.0e9, false)"
+        ),
+        {"id": factor_id, "user": user_id, "kind": kind, "data": json.dumps(data)},
+    )

@@ -10,6 +10,7 @@ import pytest
 
 from stepauth.store import open_store
 from stepauth.store.routed import RoutedStore
+from tests.store.conftest import SECRET
 
 pytestmark = pytest.mark.redis
 
@@ -18,8 +19,8 @@ async def test_ephemeral_kinds_live_in_redis_and_grants_revoke_everywhere(
     tmp_path: Path, redis_url: str, redis_prefix: str
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'routed.db'}"
-    store = await open_store(url, redis_url=redis_url, redis_prefix=redis_prefix)
-    other = await open_store(url, redis_url=redis_url, redis_prefix=redis_prefix)
+    store = await open_store(url, redis_url=redis_url, redis_prefix=redis_prefix, secret=SECRET)
+    other = await open_store(url, redis_url=redis_url, redis_prefix=redis_prefix, secret=SECRET)
     assert isinstance(store, RoutedStore)
     assert isinstance(other, RoutedStore)
     now = time.time()
@@ -58,7 +59,7 @@ async def test_routed_store_implements_the_protocol(
     from stepauth.store import Store
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'routed.db'}"
-    store = await open_store(url, redis_url=redis_url, redis_prefix=redis_prefix)
+    store = await open_store(url, redis_url=redis_url, redis_prefix=redis_prefix, secret=SECRET)
     try:
         assert isinstance(store, Store)
     finally:

@@ -150,10 +150,15 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 @asynccontextmanager
 async def opened_store(config: ProviderConfig) -> AsyncIterator[Store]:
-    """The configured store, closed on the way out."""
+    """The configured store, closed on the way out; under the Provider's secret when it is
+    set, so session ids and factor secrets can be kept (and migrated) under it. Without it
+    the store refuses sessions and factor secrets, and a database that still holds them in
+    clear is not migrated (revision 0004 needs the secret)."""
     from stepauth.store import open_store
 
-    store = await open_store(config.database.url)
+    store = await open_store(
+        config.database.url, secret=key_secret(config) or None, key_env=config.secrets.key_env
+    )
     try:
         yield store
     finally:

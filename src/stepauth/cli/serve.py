@@ -21,7 +21,14 @@ import signal
 import threading
 from typing import TYPE_CHECKING, Any, cast
 
-from stepauth.cli import add_config_argument, load_cli_config, load_key_ring, opened_store, run
+from stepauth.cli import (
+    add_config_argument,
+    key_secret,
+    load_cli_config,
+    load_key_ring,
+    opened_store,
+    run,
+)
 from stepauth.errors import StepAuthError
 from stepauth.provider.config import LOG_LEVELS
 
@@ -128,7 +135,11 @@ def serve(args: argparse.Namespace) -> int:
 
         # ephemeral single-use items in Redis; the schema was migrated by prepare()
         store = build_store(
-            config.database.url, redis_url=config.redis.url, redis_prefix=config.redis.prefix
+            config.database.url,
+            redis_url=config.redis.url,
+            redis_prefix=config.redis.prefix,
+            secret=key_secret(config),
+            key_env=config.secrets.key_env,
         )
         app = create_app(config, store=store, close_store=True)
     else:

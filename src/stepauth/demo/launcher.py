@@ -121,13 +121,18 @@ def prepare(directory: Path, *, provider_port: int, bank_port: int) -> DemoSetup
 
 
 async def seed(database_url: str) -> dict[str, str]:
-    """Create the demo users once; returns ``sub`` (the user id) → username for the bank."""
+    """Create the demo users once; returns ``sub`` (the user id) → username for the bank.
+
+    The store is opened with the demo's secret (``$STEPAUTH_SECRET_KEY``, from its
+    ``.env``), which seals alice's TOTP seed.
+    """
+    from stepauth.keying import secret_from_env
     from stepauth.provider.factors.password import hash_password
     from stepauth.provider.factors.totp import TotpParams
     from stepauth.store import open_store
 
-    store = await open_store(database_url)
     customers: dict[str, str] = {}
+    store = await open_store(database_url, secret=secret_from_env(_KEY_ENV))
     try:
         for username, password in DEMO_USERS.items():
             found = await store.get_user_by_username(username)
@@ -148,17 +153,16 @@ async def seed(database_url: str) -> dict[str, str]:
 
 def totp_code(directory: Path, username: str, *, now: float | None = None) -> tuple[str, int]:
     """The user's current TOTP code and the seconds it stays valid."""
+    from stepauth.cli import opened_store
     from stepauth.errors import StepAuthError
     from stepauth.provider.config import load_config
     from stepauth.provider.factors.totp import TotpParams, totp
-    from stepauth.store import open_store
 
     config = load_config(directory / "stepauth.toml")
     at = time.time() if now is None else now
 
     async def find() -> TotpParams | None:
-        store = await open_store(config.database.url)
-        try:
+        async with opened_store(config) as store:
             user = await store.get_user_by_username(username)
             if user is None:
                 return None
@@ -166,8 +170,6 @@ def totp_code(directory: Path, username: str, *, now: float | None = None) -> tu
                 if factor.kind == "totp" and not factor.disabled:
                     return TotpParams.from_data(dict(factor.data))
             return None
-        finally:
-            await store.close()
 
     params = asyncio.run(find())
     if params is None:

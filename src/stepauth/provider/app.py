@@ -3,8 +3,9 @@
 Every endpoint module exposes ``routes: list[BaseRoute]``; the app mounts the front
 channel (authorize, interaction) and the back channel (token, userinfo, introspect,
 revoke, par, discovery + jwks, logout) in one table. The lifespan opens the store (when
-none is given) and loads the signing keys, then publishes a :class:`ProviderState` on
-``app.state.stepauth``.
+none is given), gives it the keys that protect session ids and factor secrets at rest
+(:mod:`stepauth.store.at_rest`) and loads the signing keys, then publishes a
+:class:`ProviderState` on ``app.state.stepauth``.
 
 Operations (:mod:`stepauth.provider.ops`): ``/healthz`` and ``/readyz`` are mounted with
 the endpoints; the outermost middleware gives each request its id, access event and
@@ -155,19 +156,25 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         from stepauth.provider.keys import KeyRing
+        from stepauth.store.at_rest import AtRest
 
+        secret = _key_secret(config)
         owned = store is None or close_store
         active: Store
         if store is None:
             from stepauth.store import open_store
 
-            active = await open_store(config.database.url)
+            active = await open_store(
+                config.database.url, secret=secret, key_env=config.secrets.key_env
+            )
         else:
             active = store
         try:
+            # session ids and factor secrets are kept under keys from the Provider's secret
+            active.protect(AtRest(secret, key_env=config.secrets.key_env))
             keys = await KeyRing.load(
                 active,
-                secret=_key_secret(config),
+                secret=secret,
                 clock=clock,
                 key_env=config.secrets.key_env,
             )

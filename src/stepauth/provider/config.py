@@ -23,7 +23,8 @@ Reference (defaults in brackets)::
                  package's snapshot], mds_root [none; required with mds_blob],
                  mds_min_serial [0]
     [secrets]    key_env ["STEPAUTH_SECRET_KEY"]: the environment variable holding the
-                      key-encryption secret (≥ 32 bytes) for the signing keys
+                      Provider's secret (≥ 32 bytes): signing keys, session ids,
+                      factor secrets at rest
     [sessions]   idle_timeout [1800], absolute_timeout [43200] (seconds)
     [ttl]        code [60], par [60], access_token [300], id_token [300],
                  refresh_token [86400] (seconds)

@@ -26,7 +26,6 @@ signs; ``ring.public_jwks()`` is what ``/jwks`` serves; ``await ring.rotate(now=
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 import os
@@ -36,12 +35,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from stepauth.errors import ConfigError, StepAuthError
+from stepauth.keying import MIN_SECRET_BYTES, Sealer, derive_key
 from stepauth.store.adapter import KeyRecord, Store
 
 __all__ = [
@@ -61,8 +59,6 @@ SigningKey = RSAKey | ECKey | OKPKey
 ALGORITHMS = ("RS256", "ES256", "EdDSA")
 #: Seconds a retired key stays published when the caller does not say (≥ token lifetimes).
 DEFAULT_RETAIN = 3600
-#: The key-encryption secret must carry at least 256 bits.
-MIN_SECRET_BYTES = 32
 _FORMAT = b"\x01"  # AES-256-GCM, 96-bit nonce, HKDF-SHA256 key
 _HKDF_INFO = b"stepauth signing-key encryption v1"
 _HKDF_SALT = b"stepauth/keys"
@@ -71,14 +67,7 @@ _log = logging.getLogger("stepauth.keys")
 
 def key_encryption_key(secret: bytes, *, key_env: str = "STEPAUTH_SECRET_KEY") -> bytes:
     """The AES-256 key derived from the environment secret (HKDF-SHA256, RFC 5869)."""
-    if not secret or len(secret) < MIN_SECRET_BYTES:
-        raise ConfigError(
-            f"the key-encryption secret in ${key_env} is missing or shorter than "
-            f"{MIN_SECRET_BYTES} bytes",
-            key="secrets.key_env",
-        )
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=_HKDF_SALT, info=_HKDF_INFO)
-    return hkdf.derive(secret)
+    return derive_key(secret, _HKDF_INFO, salt=_HKDF_SALT, key_env=key_env)
 
 
 def _aad(kid: str, alg: str) -> bytes:
@@ -96,9 +85,8 @@ _SEAL_FORMAT = b"\x02"  # AES-256-GCM, 96-bit nonce, HKDF-SHA256 key of its own
 _SEAL_INFO = b"stepauth item sealing v1"
 
 
-def _seal_key(kek: bytes) -> bytes:
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=_HKDF_SALT, info=_SEAL_INFO)
-    return hkdf.derive(kek)
+def _sealer(kek: bytes) -> Sealer:
+    return Sealer(derive_key(kek, _SEAL_INFO, salt=_HKDF_SALT), fmt=_SEAL_FORMAT)
 
 
 def decrypt_private_jwk(kek: bytes, kid: str, alg: str, blob: bytes) -> dict[str, Any]:
@@ -159,7 +147,7 @@ class KeyRing:
         self.refresh_interval = refresh_interval
         self.clock = clock
         self._kek = key_encryption_key(secret, key_env=key_env)
-        self._seal = _seal_key(self._kek)
+        self._sealer = _sealer(self._kek)
         self._keys: list[_Loaded] = []
         self._loaded_at = float("-inf")
         self._lock = asyncio.Lock()
@@ -171,23 +159,11 @@ class KeyRing:
         For a secret the store must hold for a while (a browser cookie value), so that
         reading the database does not hand it out.
         """
-        nonce = os.urandom(12)
-        sealed = AESGCM(self._seal).encrypt(nonce, value.encode(), context.encode())
-        return base64.urlsafe_b64encode(_SEAL_FORMAT + nonce + sealed).decode("ascii")
+        return self._sealer.seal(value, context=context)
 
     def unseal(self, sealed: str, *, context: str) -> str | None:
         """The value :meth:`seal` sealed under ``context``; ``None`` if anything differs."""
-        try:
-            blob = base64.urlsafe_b64decode(sealed.encode("ascii"))
-        except (ValueError, UnicodeEncodeError):
-            return None
-        if not blob.startswith(_SEAL_FORMAT) or len(blob) < 1 + 12 + 16:
-            return None
-        try:
-            plain = AESGCM(self._seal).decrypt(blob[1:13], blob[13:], context.encode())
-        except InvalidTag:
-            return None
-        return plain.decode()
+        return self._sealer.open(sealed, context=context)
 
     @classmethod
     async def load(

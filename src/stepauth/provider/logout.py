@@ -9,7 +9,10 @@
 * With a valid hint for the signed-in user the session ends at once. Otherwise (no hint, or
   a hint naming someone else) the user confirms on a page whose form carries a single-use
   CSRF token (``csrf``) kept in the store, so a cross-site request can never end a session
-  (§2: "the OP SHOULD ask the End-User whether to log out").
+  (§2: "the OP SHOULD ask the End-User whether to log out"). The token's record names the
+  session by its ``sid`` only, never by its id (the cookie value stays out of the store);
+  the confirmation ends the session of the browser that posts it, when its ``sid`` is the
+  one the form was made for.
 * Ending the session deletes it from the store, clears the cookie, and revokes every code,
   access token and refresh token issued in it (all tagged with the session's ``sid``; one
   store statement), so a refresh after logout is ``invalid_grant`` and introspection
@@ -142,7 +145,7 @@ async def logout_endpoint(request: Request) -> Response:
     await state.store.put(
         LOGOUT_KIND,
         csrf,
-        {"session_id": session.id, "sid": session.sid, "target": target},
+        {"sid": session.sid or sid_for(session.id), "target": target},
         expires_at=state.clock() + CONFIRM_TTL,
         user_id=user.id,
     )
@@ -159,13 +162,16 @@ async def _confirmed(request: Request, state: ProviderState, params: Mapping[str
     consumed = await state.store.consume(LOGOUT_KIND, params["csrf"], now=state.clock())
     if consumed.status != "ok" or consumed.payload is None:
         raise InvalidRequest("the sign-out form expired or was already used")
-    current = await load_session(request, state)
-    if current is not None and current[0].id != consumed.payload.get("session_id"):
-        raise InvalidRequest("the sign-out form belongs to another session")
     sid = consumed.payload.get("sid")
-    await _end_session(
-        state, str(consumed.payload["session_id"]), sid if isinstance(sid, str) else None
-    )
+    if not isinstance(sid, str) or not sid:
+        raise InvalidRequest("the sign-out form expired or was already used")
+    current = await load_session(request, state)
+    if current is not None and (current[0].sid or sid_for(current[0].id)) != sid:
+        raise InvalidRequest("the sign-out form belongs to another session")
+    if current is not None:
+        await _end_session(state, current[0].id, sid)
+    else:  # no live session in this browser any more: what it issued ends all the same
+        await revoke_session(state, sid)
     target = consumed.payload.get("target")
     return _done(state, target if isinstance(target, str) else None)
 

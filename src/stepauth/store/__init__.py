@@ -5,7 +5,9 @@ PostgreSQL (``postgresql+psycopg://…``), migrates the schema to head with the 
 migrations shipped in :mod:`stepauth.store.migrations`, and returns a :class:`Store`.
 ``open_store(url, redis_url=…, redis_prefix=…)`` keeps the ephemeral single-use kinds in
 Redis (:class:`stepauth.store.routed.RoutedStore` over
-:class:`stepauth.store.redis.RedisEphemeral`).
+:class:`stepauth.store.redis.RedisEphemeral`). ``open_store(url, secret=…)`` keeps session
+ids and factor secrets under keys derived from the Provider's secret
+(:mod:`stepauth.store.at_rest`).
 """
 
 from __future__ import annotations

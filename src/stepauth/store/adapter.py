@@ -25,9 +25,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from stepauth.errors import StepAuthError
+
+if TYPE_CHECKING:
+    from stepauth.store.at_rest import AtRest
 
 __all__ = [
     "KEY_STATES",
@@ -75,7 +78,12 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    """A server-side session; the cookie carries ``id`` only."""
+    """A server-side session; the cookie carries ``id`` only.
+
+    The store keeps a keyed hash of ``id``, never ``id`` itself
+    (:mod:`stepauth.store.at_rest`); every method taking a ``session_id`` takes the
+    cookie value and hashes it.
+    """
 
     id: str
     user_id: str
@@ -161,6 +169,14 @@ class FailureState:
 @runtime_checkable
 class Store(Protocol):
     """The async storage adapter (SQLAlchemy: :func:`stepauth.store.open_store`)."""
+
+    def protect(self, at_rest: AtRest) -> None:
+        """Keep session ids (keyed hashes) and factor secrets (sealed) under ``at_rest``.
+
+        Until then the store refuses sessions and factor secrets. The Provider gives its
+        store the keys derived from its secret when it starts.
+        """
+        ...
 
     # single-use / expiring artefacts
     async def put(

@@ -5,9 +5,11 @@ the ``kinds`` (default :data:`EPHEMERAL_KINDS`: codes, PAR requests, interaction
 challenges, one-time codes, pending transactions) to a
 :class:`~stepauth.store.redis.RedisEphemeral`, and everything else (users, sessions,
 keys, factors, counters, audit, and long-lived items such as refresh and access tokens)
-to the SQL store. ``revoke_grant`` and ``revoke_session_items`` revoke in both. Build one with
-``open_store(url, redis_url=…, redis_prefix=…)``. Methods not defined here are the SQL
-store's own (attribute delegation), so the protocol's durable half is never restated.
+to the SQL store (sessions and factors with their secrets included: see
+:mod:`stepauth.store.at_rest`). ``revoke_grant`` and ``revoke_session_items`` revoke in
+both. Build one with ``open_store(url, redis_url=…, redis_prefix=…)``. Methods not
+defined here are the SQL store's own (attribute delegation), so the protocol's durable
+half is never restated.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from stepauth.errors import ConfigError
 from stepauth.store.adapter import Consumed, Item, Store
+from stepauth.store.at_rest import SEALED_KINDS
 from stepauth.store.redis import RedisEphemeral
 
 __all__ = ["EPHEMERAL_KINDS", "RoutedStore"]
@@ -43,6 +47,8 @@ class RoutedStore:
         ephemeral: RedisEphemeral,
         kinds: frozenset[str] = EPHEMERAL_KINDS,
     ) -> None:
+        if kinds & SEALED_KINDS:  # their payloads are sealed by the SQL store only
+            raise ConfigError(f"{sorted(kinds & SEALED_KINDS)} cannot be kept in Redis")
         self.store = store
         self.ephemeral = ephemeral
         self.kinds = kinds

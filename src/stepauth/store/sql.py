@@ -28,6 +28,11 @@ Every single-use operation is ONE statement (DESIGN.md §4):
   RETURNING count``.
 
 Opaque ids come from :func:`secrets.token_urlsafe`. Nothing is cached in the process.
+
+At rest (:mod:`stepauth.store.at_rest`): a session row holds the keyed hash of its id, a
+factor row its secrets sealed to the row, and a SQLite database file, its WAL and its SHM
+are created ``0600``. The keys come from the Provider's secret (``secret=`` or
+:meth:`SQLStore.protect`); without them sessions and factor secrets are refused.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool, QueuePool, StaticPool
 
 from stepauth.errors import ConfigError
+from stepauth.keying import DEFAULT_KEY_ENV
 from stepauth.store import statements as stmts
 from stepauth.store.adapter import (
     KEY_STATES,
@@ -76,6 +82,7 @@ from stepauth.store.adapter import (
     User,
     session_sid,
 )
+from stepauth.store.at_rest import SEALED, SEALED_KINDS, SECRET_FIELDS, AtRest, open_factor
 from stepauth.store.schema import (
     audit,
     factor_counters,
@@ -83,7 +90,7 @@ from stepauth.store.schema import (
     signing_keys,
     users,
 )
-from stepauth.store.sqlite_lane import Busy, SQLiteLane
+from stepauth.store.sqlite_lane import Busy, SQLiteLane, private_file
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -128,6 +135,13 @@ def _url(url: str) -> URL:
 
 
 def _sqlite_pragmas(engine: Engine, *, memory: bool, busy_timeout_ms: int) -> None:
+    if not memory:
+        path = str(engine.url.database)
+
+        @event.listens_for(engine, "do_connect")
+        def _private(*_: Any) -> None:
+            private_file(path)  # before SQLite creates it (and its -wal, -shm) with 0644
+
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
@@ -174,25 +188,38 @@ def _busy(exc: OperationalError) -> bool:
     return "locked" in str(exc.orig)
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, at_rest: AtRest | None, revision: str) -> None:
     if connection.dialect.name == "sqlite":
         # one migrator at a time across processes: take the write lock up front
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
-    command.upgrade(cfg, "head")
+    cfg.attributes["at_rest"] = at_rest  # revision 0004 hashes and seals with it
+    command.upgrade(cfg, revision)
 
 
 @overload
 async def open_store(
-    url: str, *, migrate_schema: bool = True, redis_url: None = None, redis_prefix: str = ...
+    url: str,
+    *,
+    migrate_schema: bool = True,
+    redis_url: None = None,
+    redis_prefix: str = ...,
+    secret: bytes | None = None,
+    key_env: str = ...,
 ) -> SQLStore: ...
 
 
 @overload
 async def open_store(
-    url: str, *, migrate_schema: bool = True, redis_url: str, redis_prefix: str = ...
+    url: str,
+    *,
+    migrate_schema: bool = True,
+    redis_url: str,
+    redis_prefix: str = ...,
+    secret: bytes | None = None,
+    key_env: str = ...,
 ) -> Store: ...
 
 
@@ -202,13 +229,19 @@ async def open_store(
     migrate_schema: bool = True,
     redis_url: str | None = None,
     redis_prefix: str = "stepauth:",
+    secret: bytes | None = None,
+    key_env: str = DEFAULT_KEY_ENV,
 ) -> Store:
     """Open the store at ``url`` and migrate its schema to head (works on an empty DB).
 
     With ``redis_url`` the ephemeral single-use kinds live in Redis
-    (:class:`~stepauth.store.routed.RoutedStore`).
+    (:class:`~stepauth.store.routed.RoutedStore`). ``secret`` is the Provider's secret:
+    the store keeps session ids and factor secrets only under keys derived from it
+    (:mod:`stepauth.store.at_rest`); without it those operations are refused
+    (:meth:`SQLStore.protect` gives it later). A secret given must be long enough; errors
+    name ``key_env``, the variable it came from.
     """
-    store = await _open_sql(url, migrate_schema=migrate_schema)
+    store = await _open_sql(url, migrate_schema=migrate_schema, secret=secret, key_env=key_env)
     if redis_url is None:
         return store
     from stepauth.store.redis import RedisEphemeral
@@ -217,23 +250,31 @@ async def open_store(
     return RoutedStore(store, RedisEphemeral(redis_url, redis_prefix))
 
 
-def sql_store(url: str) -> SQLStore:
+def sql_store(url: str, *, secret: bytes | None = None, key_env: str = DEFAULT_KEY_ENV) -> SQLStore:
     """The SQL store for ``url`` without touching the database (no I/O, no migration)."""
     parsed = _url(url)
+    at_rest = None if secret is None else AtRest(secret, key_env=key_env)
     if parsed.get_backend_name() == "sqlite":
         engine, threads, inline, lane = _sqlite_engine(parsed)
-        return SQLStore(sync_engine=engine, threads=threads, inline_engine=inline, lane=lane)
-    return SQLStore(async_engine=create_async_engine(parsed, pool_pre_ping=True))
+        return SQLStore(
+            sync_engine=engine, threads=threads, inline_engine=inline, lane=lane, at_rest=at_rest
+        )
+    return SQLStore(async_engine=create_async_engine(parsed, pool_pre_ping=True), at_rest=at_rest)
 
 
 def build_store(
-    url: str, *, redis_url: str | None = None, redis_prefix: str = "stepauth:"
+    url: str,
+    *,
+    redis_url: str | None = None,
+    redis_prefix: str = "stepauth:",
+    secret: bytes | None = None,
+    key_env: str = DEFAULT_KEY_ENV,
 ) -> Store:
     """Like :func:`open_store` without I/O: the schema must already be migrated.
 
     For callers that need a store before their event loop runs (``stepauth serve``).
     """
-    store = sql_store(url)
+    store = sql_store(url, secret=secret, key_env=key_env)
     if redis_url is None:
         return store
     from stepauth.store.redis import RedisEphemeral
@@ -242,8 +283,10 @@ def build_store(
     return RoutedStore(store, RedisEphemeral(redis_url, redis_prefix))
 
 
-async def _open_sql(url: str, *, migrate_schema: bool) -> SQLStore:
-    store = sql_store(url)
+async def _open_sql(
+    url: str, *, migrate_schema: bool, secret: bytes | None, key_env: str
+) -> SQLStore:
+    store = sql_store(url, secret=secret, key_env=key_env)
     if migrate_schema:
         try:
             await store.migrate()
@@ -297,9 +340,11 @@ def _user(row: Row[Any]) -> User:
     )
 
 
-def _session(row: Any) -> Session:
+def _session(row: Any, session_id: str) -> Session:
+    """The session of ``row``, under its id as the cookie carries it (the row holds its
+    keyed hash only)."""
     return Session(
-        id=row.id,
+        id=session_id,
         user_id=row.user_id,
         events=[dict(e) for e in row.events],
         created_at=row.created_at,
@@ -321,6 +366,7 @@ class SQLStore:
         threads: int = SQLITE_THREADS,
         inline_engine: Engine | None = None,
         lane: SQLiteLane | None = None,
+        at_rest: AtRest | None = None,
     ) -> None:
         if (async_engine is None) == (sync_engine is None):
             raise StoreError("give exactly one of async_engine and sync_engine")
@@ -339,6 +385,29 @@ class SQLStore:
         self._inline_lock = threading.Lock()
         self._inline_writes = 0
         self._checkpointing = False
+        self.at_rest = at_rest
+
+    def protect(self, at_rest: AtRest) -> None:
+        """Keep session ids and factor secrets under ``at_rest`` from now on.
+
+        A store already opened with another secret is refused: what it wrote would not
+        open under this one (fail closed).
+        """
+        if self.at_rest is not None and self.at_rest.fingerprint != at_rest.fingerprint:
+            raise ConfigError(
+                "the store was opened with another secret than the Provider's",
+                key="secrets.key_env",
+            )
+        self.at_rest = at_rest
+
+    def _keys(self) -> AtRest:
+        if self.at_rest is None:
+            raise StoreError(
+                "sessions and factor secrets are kept only under the Provider's secret; "
+                "open the store with it (open_store(url, secret=…))",
+                error="store_not_protected",
+            )
+        return self.at_rest
 
     # -- running operations --------------------------------------------------------------
 
@@ -433,26 +502,27 @@ class SQLStore:
     async def _read(self, fn: Callable[[Connection], T]) -> T:
         return await self.run_sync(fn)
 
-    async def migrate(self) -> None:
+    async def migrate(self, revision: str = "head") -> None:
         """Bring the schema to the newest Alembic revision (no-op when already there).
 
         Runs in a worker thread over a synchronous connection. Alembic's environment is
         process-global, so migrations in one process run one at a time; across processes
         PostgreSQL takes an advisory lock and SQLite the write lock (``BEGIN IMMEDIATE``).
+        The store's secret, when it has one, is handed to the migrations (revision 0004).
         """
-        await asyncio.to_thread(self._migrate_blocking)
+        await asyncio.to_thread(self._migrate_blocking, revision)
 
-    def _migrate_blocking(self) -> None:
+    def _migrate_blocking(self, revision: str) -> None:
         with _MIGRATION_LOCK:
             if self.sync_engine is not None:
                 with self.sync_engine.begin() as conn:
-                    _upgrade(conn)
+                    _upgrade(conn, self.at_rest, revision)
                 return
             assert self.async_engine is not None
             engine = create_sync_engine(self.async_engine.url, poolclass=NullPool)
             try:
                 with engine.begin() as conn:
-                    _upgrade(conn)
+                    _upgrade(conn, self.at_rest, revision)
             finally:
                 engine.dispose()
 
@@ -482,10 +552,11 @@ class SQLStore:
         user_id: str | None = None,
         sid: str | None = None,
     ) -> None:
+        stored = self._keys().seal_payload(kind, key, payload) if kind in SEALED_KINDS else payload
         params = {
             "kind": kind,
             "key": key,
-            "payload": _json(payload),
+            "payload": _json(stored),
             "grant_id": grant_id,
             "user_id": user_id,
             "expires_at": expires_at,
@@ -501,10 +572,13 @@ class SQLStore:
         row = await self._first(stmts.GET_ITEM, params)
         if row is None:
             return None
+        payload = self._payload(kind, key, row.payload)
+        if payload is None:
+            return None
         return Item(
             kind=row.kind,
             key=row.key,
-            payload=dict(row.payload),
+            payload=payload,
             grant_id=row.grant_id,
             user_id=row.user_id,
             expires_at=row.expires_at,
@@ -516,17 +590,30 @@ class SQLStore:
         params = {"b_kind": kind, "b_key": key, "b_now": now}
         won = await self._first(stmts.CLAIM_ITEM, params, write=True)  # the one statement
         if won is not None:
-            return Consumed("ok", dict(won.payload), won.grant_id)
+            payload = self._payload(kind, key, won.payload)
+            return Consumed("missing") if payload is None else Consumed("ok", payload, won.grant_id)
         row = await self._first(stmts.LOOK_ITEM, params)  # read-only: why did it fail?
         if row is None:
             return Consumed("missing")
         if row.consumed_at is not None:
-            return Consumed("replayed", dict(row.payload), row.grant_id)
+            payload = self._payload(kind, key, row.payload)
+            if payload is None:
+                return Consumed("missing")
+            return Consumed("replayed", payload, row.grant_id)
         if row.revoked:
             return Consumed("missing")
         if row.expires_at is not None and row.expires_at <= now:
             return Consumed("expired")
         return Consumed("missing")
+
+    def _payload(self, kind: str, key: str, stored: Mapping[str, Any]) -> dict[str, Any] | None:
+        """An item's payload as stored, opened when its kind is sealed (``None``: it does
+        not open, or the store has no key; the item counts as missing)."""
+        if kind not in SEALED_KINDS:
+            return dict(stored)
+        if self.at_rest is None:
+            return None
+        return self.at_rest.open_payload(kind, key, stored)
 
     async def add(
         self,
@@ -537,10 +624,13 @@ class SQLStore:
         now: float,
         data: Mapping[str, Any] | None = None,
     ) -> bool:
+        payload = data or {}
+        if kind in SEALED_KINDS:
+            payload = self._keys().seal_payload(kind, key, payload)
         params = {
             "b_kind": kind,
             "b_key": key,
-            "b_payload": _json(data or {}),
+            "b_payload": _json(payload),
             "b_expires": float(expires_at),
             "b_now": float(now),
         }
@@ -618,9 +708,11 @@ class SQLStore:
         idle_timeout: int,
         absolute_timeout: int,
     ) -> Session:
+        keys = self._keys()
         absolute = now + absolute_timeout
+        session_id = _new_id(32)
         values = {
-            "id": _new_id(32),
+            "id": keys.session_key(session_id),  # the cookie value itself is never stored
             "user_id": user_id,
             "events": [dict(e) for e in events],
             "created_at": now,
@@ -631,25 +723,27 @@ class SQLStore:
             "sid": _new_id(),
         }
         await self._write(lambda conn: conn.execute(stmts.INSERT_SESSION, values))
-        return _session(_Values(values))
+        return _session(_Values(values), session_id)
 
     async def get_session(self, session_id: str, *, now: float) -> Session | None:
-        params = {"b_id": session_id, "b_now": now}
+        params = {"b_id": self._keys().session_key(session_id), "b_now": now}
         row = await self._first(stmts.GET_SESSION, params)
-        return None if row is None else _session(row)
+        return None if row is None else _session(row, session_id)
 
     async def rotate_session(
         self, session_id: str, *, append_events: Sequence[Mapping[str, Any]], now: float
     ) -> Session | None:
-        params = {"b_id": session_id, "b_now": now}
+        keys = self._keys()
+        params = {"b_id": keys.session_key(session_id), "b_now": now}
         added = [dict(e) for e in append_events]
+        new_id = _new_id(32)
 
         def run(conn: Connection) -> Session | None:
             old = conn.execute(stmts.TAKE_SESSION, params).first()
             if old is None:
                 return None  # unknown, expired, or another rotation won
             values = {
-                "id": _new_id(32),
+                "id": keys.session_key(new_id),
                 "user_id": old.user_id,
                 "events": [*(dict(e) for e in old.events), *added],
                 "created_at": old.created_at,
@@ -657,19 +751,19 @@ class SQLStore:
                 "idle_timeout": old.idle_timeout,
                 "idle_expires_at": min(now + old.idle_timeout, old.absolute_expires_at),
                 "absolute_expires_at": old.absolute_expires_at,
-                "sid": old.sid or session_sid(old.id),  # stable across rotations
+                "sid": old.sid or session_sid(session_id),  # stable across rotations
             }
             conn.execute(stmts.INSERT_SESSION, values)
-            return _session(_Values(values))
+            return _session(_Values(values), new_id)
 
         return await self._write(run)
 
     async def touch_session(self, session_id: str, *, now: float) -> None:
-        params = {"b_id": session_id, "b_now": now}
+        params = {"b_id": self._keys().session_key(session_id), "b_now": now}
         await self._execute(stmts.TOUCH_SESSION, params, write=True)
 
     async def delete_session(self, session_id: str) -> None:
-        params = {"b_id": session_id}
+        params = {"b_id": self._keys().session_key(session_id)}
         await self._write(lambda conn: conn.execute(stmts.DELETE_SESSION, params))
 
     async def delete_user_sessions(
@@ -680,13 +774,15 @@ class SQLStore:
     async def end_user_sessions(
         self, user_id: str, *, except_session_id: str | None = None
     ) -> list[str]:
-        params = {"b_user": user_id, "b_except": except_session_id}
+        kept = None if except_session_id is None else self._keys().session_key(except_session_id)
+        params = {"b_user": user_id, "b_except": kept}
 
         def end(conn: Connection) -> list[str]:
             # One transaction: the sessions deleted are exactly those whose items are revoked
-            # (DELETE … RETURNING, no window for a session committed in between).
+            # (DELETE … RETURNING, no window for a session committed in between). Every
+            # stored session has its sid (revision 0003), so none is derived from its id.
             ended = conn.execute(stmts.END_USER_SESSIONS, params)
-            sids = [row.sid or session_sid(row.id) for row in ended]
+            sids = [row.sid for row in ended if row.sid]
             if sids:
                 conn.execute(stmts.REVOKE_SIDS, {"b_sids": sids})
             return sids
@@ -748,8 +844,7 @@ class SQLStore:
 
     # -- factors -------------------------------------------------------------------------
 
-    @staticmethod
-    def _factors(conn: Connection, stmt: Any, params: dict[str, Any]) -> list[Factor]:
+    def _factors(self, conn: Connection, stmt: Any, params: dict[str, Any]) -> list[Factor]:
         rows = conn.execute(stmt, params).all()
         if not rows:
             return []
@@ -762,7 +857,12 @@ class SQLStore:
                 user_id=row.user_id,
                 kind=row.kind,
                 label=row.label,
-                data=_with_counters(dict(row.data), counters.get(row.id, {})),
+                data=_with_counters(
+                    open_factor(
+                        self.at_rest, row.data, factor_id=row.id, user_id=row.user_id, kind=row.kind
+                    ),
+                    counters.get(row.id, {}),
+                ),
                 credential_id=row.credential_id,
                 created_at=row.created_at,
                 last_used_at=row.last_used_at,
@@ -782,12 +882,13 @@ class SQLStore:
         now: float,
     ) -> Factor:
         factor_id = _new_id()
+        stored = self._sealed(data, factor_id=factor_id, user_id=user_id, kind=kind)
         params = {
             "id": factor_id,
             "user_id": user_id,
             "kind": kind,
             "label": label,
-            "data": _json(data),
+            "data": stored,
             "credential_id": credential_id,
             "created_at": now,
             "last_used_at": None,
@@ -828,20 +929,36 @@ class SQLStore:
         disabled: bool | None = None,
     ) -> None:
         values: dict[str, Any] = {}
-        if data is not None:
-            values["data"] = _json(data)
         if label is not None:
             values["label"] = label
         if last_used_at is not None:
             values["last_used_at"] = last_used_at
         if disabled is not None:
             values["disabled"] = disabled
-        if not values:
+        if not values and data is None:
             return
-        stmt = update(factors).where(factors.c.id == factor_id).values(values)
 
-        if await self._write(lambda conn: int(conn.execute(stmt).rowcount)) == 0:
+        def run(conn: Connection) -> int:
+            if data is not None:  # sealed for its row: the owner and kind are read first
+                owner = conn.execute(stmts.FACTOR_BY_ID, {"b_id": factor_id}).first()
+                if owner is None:
+                    return 0
+                values["data"] = self._sealed(
+                    data, factor_id=factor_id, user_id=owner.user_id, kind=owner.kind
+                )
+            stmt = update(factors).where(factors.c.id == factor_id).values(values)
+            return int(conn.execute(stmt).rowcount)
+
+        if await self._write(run) == 0:
             raise StoreError("unknown factor", error="unknown_factor")
+
+    def _sealed(
+        self, data: Mapping[str, Any], *, factor_id: str, user_id: str, kind: str
+    ) -> dict[str, Any]:
+        """Factor data as stored: secret fields sealed for this row (refused without a key)."""
+        if not any(field in data for field in SECRET_FIELDS.get(kind, ())):
+            return {k: v for k, v in data.items() if k != SEALED}
+        return self._keys().seal_factor(data, factor_id=factor_id, user_id=user_id, kind=kind)
 
     async def remove_factor(self, factor_id: str) -> None:
         def run(conn: Connection) -> None:

@@ -11,12 +11,19 @@ columns are serialized here, and JSON result columns decoded, exactly as the SQL
 
 The connection never waits for a lock (``busy_timeout=0``); :class:`Busy` tells the
 caller to run the operation through SQLAlchemy instead, whose worker threads wait.
+
+Every connection to a database file first makes it private (:func:`private_file`):
+created ``0600``, so SQLite creates its ``-wal`` and ``-shm`` files ``0600`` too (it gives
+them the mode of the database file), and an existing file readable by others is
+tightened to ``0600`` with them.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,9 +32,25 @@ from typing import Any
 from sqlalchemy import JSON
 from sqlalchemy.dialects import sqlite
 
-__all__ = ["Busy", "Rows", "SQLiteLane"]
+__all__ = ["Busy", "Rows", "SQLiteLane", "private_file"]
 
 _DIALECT = sqlite.dialect(paramstyle="qmark")
+
+
+def private_file(path: str) -> None:
+    """Create the database file ``path`` mode ``0600`` unless it exists, and take away
+    any group or other access from it and its ``-wal`` and ``-shm`` files."""
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError:
+        return  # SQLite itself reports why the database cannot be opened
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        try:
+            mode = stat.S_IMODE(os.stat(name).st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            os.chmod(name, mode & 0o700)
 
 
 class Busy(Exception):
@@ -78,6 +101,7 @@ class SQLiteLane:
 
     def _db(self) -> sqlite3.Connection:
         if self._connection is None:
+            private_file(self.path)
             db = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=0
             )

@@ -19,16 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from urllib.parse import urlencode
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from stepauth.errors import ConfigError
+from stepauth.keying import derive_key, secret_from_env
 from stepauth.provider.errors import ProviderError
 from stepauth.provider.state import ProviderState
 
@@ -70,13 +67,8 @@ def reauth_url(next_path: str = "/account", *, recovery: bool = False) -> str:
 
 
 def _key(state: ProviderState) -> bytes:
-    secret = os.environ.get(state.config.secrets.key_env, "").encode()
-    if len(secret) < 16:
-        raise ConfigError(
-            f"${state.config.secrets.key_env} is missing or too short", key="secrets.key_env"
-        )
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"stepauth account csrf")
-    return hkdf.derive(secret)
+    key_env = state.config.secrets.key_env
+    return derive_key(secret_from_env(key_env), b"stepauth account csrf", key_env=key_env)
 
 
 def browser_token(request: HTTPConnection) -> tuple[str, bool]:

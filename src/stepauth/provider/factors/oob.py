@@ -329,12 +329,16 @@ class OobFactor(RecordFactor):
         sent = await store.record_failure(f"oob:{user.id}"[:64], window, now=attempt.now)
         if sent > SENDS_PER_WINDOW:
             raise FactorRejected(GENERIC_FAILURE, locked=True, user_id=user.id)
+        to = factor.data.get("to")
+        if not isinstance(to, str) or not to:
+            # no address: it did not open at rest (sealed for another row); send nothing
+            raise FactorRejected(GENERIC_FAILURE)
         challenge = await send_code(
             store,
             sender_of(attempt.state),
             user_id=user.id,
             channel="sms",
-            to=str(factor.data.get("to", "")),
+            to=to,
             factor_id=factor.id,
             issuer=attempt.state.config.issuer,
             now=attempt.now,

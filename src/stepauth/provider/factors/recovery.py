@@ -30,17 +30,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from stepauth.assurance import AuthEvent
-from stepauth.errors import ConfigError, FactorError
+from stepauth.errors import FactorError
+from stepauth.keying import derive_key, secret_from_env
 from stepauth.provider.factors.base import Attempt, FormField, FormView, RecordFactor, Verified
 from stepauth.provider.throttle import guarded
 
@@ -173,11 +170,7 @@ def _normalise(code: str) -> str:
 
 def pepper_from_env(key_env: str = "STEPAUTH_SECRET_KEY") -> bytes:
     """The recovery-code pepper: HKDF-SHA-256 of the provider secret (RFC 5869)."""
-    secret = os.environ.get(key_env, "").encode()
-    if len(secret) < 32:
-        raise ConfigError(f"${key_env} is missing or shorter than 32 bytes", key="secrets.key_env")
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"stepauth recovery codes")
-    return hkdf.derive(secret)
+    return derive_key(secret_from_env(key_env), b"stepauth recovery codes", key_env=key_env)
 
 
 class RecoveryFactor(RecordFactor):

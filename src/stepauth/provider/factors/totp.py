@@ -132,8 +132,13 @@ class TotpParams:
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> TotpParams:
+        """The parameters stored for a factor; a factor whose seed did not open at rest
+        (:mod:`stepauth.store.at_rest`) has none and is refused."""
+        secret = data.get("secret")
+        if not isinstance(secret, str):
+            raise InvalidTotpParams("the factor has no usable secret")
         return cls(
-            secret=str(data["secret"]),
+            secret=secret,
             digits=int(data.get("digits", 6)),
             algorithm=str(data.get("algorithm", "SHA1")),
             period=int(data.get("period", PERIOD)),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -40,7 +41,7 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
     url = data["database"]["url"]
 
     async def seed() -> None:
-        store = await open_store(url)
+        store = await open_store(url, secret=os.environ["STEPAUTH_SECRET_KEY"].encode())
         try:
             await store.create_user(USERNAME, hash_password(PASSWORD))
         finally:
@@ -106,7 +107,7 @@ def test_add_passkey_in_chromium(served: tuple[str, str]) -> None:
     assert not [e for e in errors if "Content Security Policy" in e]
 
     async def factors() -> list[Any]:
-        store = await open_store(url)
+        store = await open_store(url, secret=os.environ["STEPAUTH_SECRET_KEY"].encode())
         try:
             user = await store.get_user_by_username(USERNAME)
             assert user is not None
@@ -133,7 +134,7 @@ def test_passkey_is_added_at_the_binding_level_in_chromium(served: tuple[str, st
     params = totp.TotpParams(secret=totp.generate_secret())
 
     async def enrol() -> None:
-        store = await open_store(url)
+        store = await open_store(url, secret=os.environ["STEPAUTH_SECRET_KEY"].encode())
         try:
             user = await store.get_user_by_username(USERNAME)
             assert user is not None

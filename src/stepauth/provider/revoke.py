@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from stepauth.provider.authorize.respond import sha256hex
 from stepauth.provider.client_auth import authenticate_client, form_params
 from stepauth.provider.errors import InvalidRequest, InvalidToken
+from stepauth.provider.grants import revoke_grant
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.provider.tokens import verify_own_jwt
 
@@ -43,7 +44,7 @@ async def revoke(state: ProviderState, token: str, *, client_id: str, now: float
             raise InvalidRequest(NOT_YOURS)
         grant_id = item.payload.get("grant_id")
         if grant_id:
-            await state.store.revoke_grant(str(grant_id))
+            await revoke_grant(state, str(grant_id))
         await state.store.delete("refresh_token", sha256hex(token))
         return True
     if token.count(".") != 2:

@@ -55,6 +55,7 @@ from stepauth.provider.errors import (
     UnauthorizedClient,
     UnsupportedGrantType,
 )
+from stepauth.provider.grants import grant_revoked, revoke_grant
 from stepauth.provider.ops.metrics import replay_detected
 from stepauth.provider.resource import token_resource
 from stepauth.provider.sessions import session_ended
@@ -122,7 +123,7 @@ async def _use_once(
         replay_detected(kind)
         grant_id = consumed.grant_id or (consumed.payload or {}).get("grant_id")
         if grant_id:
-            await state.store.revoke_grant(str(grant_id))
+            await revoke_grant(state, str(grant_id))
         raise InvalidGrant(replayed)
     if consumed.status != "ok" or consumed.payload is None:
         raise InvalidGrant(invalid)
@@ -248,7 +249,7 @@ async def _issue(
         token_grant = token_grant.with_details(narrow_details(grant, details))
     user = await state.store.get_user(grant.sub)
     if user is None or user.disabled:
-        await state.store.revoke_grant(grant.grant_id)
+        await revoke_grant(state, grant.grant_id)
         raise InvalidGrant("the user of this grant is no longer active")
     access = await mint_access_token(state, token_grant, now=now, audience=resource)
     body: dict[str, Any] = {
@@ -270,6 +271,11 @@ async def _issue(
         # revoked with the grant and nothing is handed out (see provider.sessions).
         await state.store.revoke_grant(grant.grant_id)
         raise InvalidGrant("the session of this grant has ended")
+    if await grant_revoked(state, grant.grant_id):
+        # A replay of this grant's code or refresh token (or a revocation) landed while
+        # this request was in flight: what was just stored is revoked too (provider.grants).
+        await state.store.revoke_grant(grant.grant_id)
+        raise InvalidGrant("the grant was revoked while this request was in flight")
     if token_grant.authorization_details:
         # RFC 9396 §7: the details as granted, assigned to this access token.
         body["authorization_details"] = [dict(d) for d in token_grant.authorization_details]

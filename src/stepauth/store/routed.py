@@ -6,16 +6,25 @@ challenges, one-time codes, pending transactions) to a
 :class:`~stepauth.store.redis.RedisEphemeral`, and everything else (users, sessions,
 keys, factors, counters, audit, and long-lived items such as refresh and access tokens)
 to the SQL store (sessions and factors with their secrets included: see
-:mod:`stepauth.store.at_rest`). ``revoke_grant`` and ``revoke_session_items`` revoke in
-both. Build one with ``open_store(url, redis_url=…, redis_prefix=…)``. Methods not
+:mod:`stepauth.store.at_rest`). ``revoke_grant``, ``revoke_session_items`` and
+``end_user_sessions`` revoke in both, the SQL store first: a revocation always reaches the
+durable store whatever Redis does. A Redis error after it is logged (``stepauth.store``),
+counted (:attr:`RoutedStore.ephemeral_errors`, and ``stepauth_store_errors_total`` during
+a request) and not raised: the Provider's durable revoked-grant and ended-session records
+(:mod:`stepauth.provider.grants`, :mod:`stepauth.provider.sessions`), checked after every
+token is stored, refuse what a code left live in Redis could still be exchanged for.
+Build one with ``open_store(url, redis_url=…, redis_prefix=…)``. Methods not
 defined here are the SQL store's own (attribute delegation), so the protocol's durable
 half is never restated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Awaitable, Mapping
 from typing import Any
+
+from redis.exceptions import RedisError
 
 from stepauth.errors import ConfigError
 from stepauth.store.adapter import Consumed, Item, Store
@@ -23,6 +32,8 @@ from stepauth.store.at_rest import SEALED_KINDS
 from stepauth.store.redis import RedisEphemeral
 
 __all__ = ["EPHEMERAL_KINDS", "RoutedStore"]
+
+_log = logging.getLogger("stepauth.store")
 
 EPHEMERAL_KINDS = frozenset(
     {
@@ -52,6 +63,8 @@ class RoutedStore:
         self.store = store
         self.ephemeral = ephemeral
         self.kinds = kinds
+        #: Redis errors swallowed by a revocation (after the SQL store revoked).
+        self.ephemeral_errors = 0
 
     def _items(self, kind: str) -> Store | RedisEphemeral:
         return self.ephemeral if kind in self.kinds else self.store
@@ -98,12 +111,29 @@ class RoutedStore:
     async def delete(self, kind: str, key: str) -> None:
         await self._items(kind).delete(kind, key)
 
+    async def _best_effort(self, what: str, revocation: Awaitable[int]) -> int:
+        """Run a Redis revocation that follows the SQL one; a Redis error is logged and
+        counted, never raised (the durable half already holds)."""
+        try:
+            return await revocation
+        except (RedisError, OSError) as exc:
+            self.ephemeral_errors += 1
+            _log.error(
+                "redis unavailable: %s revoked in the database only (%s)",
+                what,
+                type(exc).__name__,
+            )
+            _count_redis_error()
+            return 0
+
     async def revoke_grant(self, grant_id: str) -> int:
-        return await self.ephemeral.revoke_grant(grant_id) + await self.store.revoke_grant(grant_id)
+        durable = await self.store.revoke_grant(grant_id)
+        return durable + await self._best_effort("grant", self.ephemeral.revoke_grant(grant_id))
 
     async def revoke_session_items(self, sid: str) -> int:
-        ephemeral = await self.ephemeral.revoke_session_items(sid)
-        return ephemeral + await self.store.revoke_session_items(sid)
+        durable = await self.store.revoke_session_items(sid)
+        ephemeral = self.ephemeral.revoke_session_items(sid)
+        return durable + await self._best_effort("session items", ephemeral)
 
     async def delete_user_sessions(
         self, user_id: str, *, except_session_id: str | None = None
@@ -117,7 +147,7 @@ class RoutedStore:
         # what those same sessions left in Redis (codes, PAR requests) is revoked.
         sids = await self.store.end_user_sessions(user_id, except_session_id=except_session_id)
         for sid in sids:
-            await self.ephemeral.revoke_session_items(sid)
+            await self._best_effort("session items", self.ephemeral.revoke_session_items(sid))
         return sids
 
     # everything else (users, sessions, keys, factors, counters, audit): the SQL store
@@ -125,3 +155,10 @@ class RoutedStore:
         if name in ("store", "ephemeral", "kinds"):  # not set yet (copying, unpickling)
             raise AttributeError(name)
         return getattr(self.store, name)
+
+
+def _count_redis_error() -> None:
+    """``stepauth_store_errors_total{backend="redis"}`` of the request being served, if any."""
+    from stepauth.provider.ops.metrics import store_error  # the store never needs the app
+
+    store_error("redis")

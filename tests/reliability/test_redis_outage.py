@@ -25,6 +25,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.conformance.harness import REDIRECT_URI, Provider, pkce_pair
 from tests.conftest import free_port, require
+from tests.observability.conftest import value
 from tests.reliability.providers import live_tokens, provider_on
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -110,7 +111,10 @@ async def test_refresh_reuse_while_redis_is_down_revokes_the_grant(
     status, answer = await _refresh(routed, str(first["refresh_token"]))
     assert (status, answer["error"]) == (400, "invalid_grant")
     await _assert_dead(routed, rotated)
-    assert routed.store.ephemeral_errors >= 1  # the Redis half failed, and was counted
+    # The replay and the Redis half that failed are both counted.
+    assert routed.store.ephemeral_errors == 1
+    assert value(routed.app, "stepauth_replays_detected_total", kind="refresh_token") == 1
+    assert value(routed.app, "stepauth_store_errors_total", backend="redis") == 1
     private_redis.start()
     await _assert_dead(routed, rotated)
     assert await live_tokens(routed) == 0

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest peers bench clean
+.PHONY: demo test lint typecheck pytest peers bench clean soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest --cov=stepauth --cov-report=term:skip-covered $(PYTEST_ARGS)
 	$(BIN)/coverage report --include='src/stepauth/assurance/*' --fail-under=95
+
+## soak: the reliability suite's long profile (more rounds of each race)
+soak: $(STAMP)
+	STEPAUTH_RACE_ROUNDS=$${STEPAUTH_RACE_ROUNDS:-2000} $(BIN)/pytest --timeout=3600 tests/reliability $(PYTEST_ARGS)
 
 ## peers: the Node.js third-party peers (oidc-provider, openid-client), when npm is present
 peers:

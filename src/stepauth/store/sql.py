@@ -46,6 +46,7 @@ are created ``0600``. The keys come from the Provider's secret (``secret=`` or
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import secrets
 import sqlite3
@@ -292,9 +293,30 @@ def _upgrade(connection: Connection, at_rest: AtRest | None, revision: str) -> N
         _check_schema(connection)
 
 
+class _AlembicPreamble(logging.Filter):
+    """Drop Alembic's per-run preamble ("Context impl SQLiteImpl.", "Will assume
+    transactional DDL."): it says nothing to an operator, and a start that fails should
+    print one line. "Running upgrade …" lines stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(("Context impl ", "Will assume "))
+
+
+logging.getLogger("alembic.runtime.migration").addFilter(_AlembicPreamble())
+
+
 def _check_schema(connection: Connection) -> None:
-    """Refuse a schema stamped at head that lacks a table or column stepauth uses, at
-    start rather than as an error on the first request that needs it."""
+    """Refuse a schema stamped at head that lacks a table or column stepauth uses, and a
+    SQLite file that fails ``PRAGMA quick_check``: at start, rather than as an error on
+    the first request that needs them."""
+    if connection.dialect.name == "sqlite":
+        problems = [str(p) for p in connection.exec_driver_sql("PRAGMA quick_check(3)").scalars()]
+        if problems != ["ok"]:
+            found = " ".join("; ".join(problems).split())[:200]
+            raise StoreError(
+                f"the SQLite file is corrupted ({found}); restore it from a backup",
+                error="database_corrupt",
+            )
     inspector = inspect(connection)
     present = set(inspector.get_table_names())
     missing = [name for name in metadata.tables if name not in present]

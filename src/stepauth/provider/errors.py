@@ -21,7 +21,15 @@
     ├── InvalidTarget                      invalid_target                 (RFC 8707 §2)
     ├── InvalidToken                       invalid_token                  401, back channel
     ├── InsufficientScope                  insufficient_scope             403, back channel
-    └── ServerError                        server_error                   500
+    ├── ServerError                        server_error                   500
+    └── TemporarilyUnavailable             temporarily_unavailable        503, Retry-After
+
+A :class:`~stepauth.store.adapter.StoreUnavailable` (the database or Redis cannot answer)
+raised anywhere below an endpoint becomes :class:`TemporarilyUnavailable`
+(:func:`store_unavailable_handler`): a JSON error with status 503 and ``Retry-After`` on
+the back channel (RFC 6749 §4.1.2.1 names the code; RFC 9110 §15.6.4 the status), a
+friendly 503 page on the front channel. It is never redirected: the Provider cannot
+look up the client's redirect without its store.
 
 Errors raised at the authorization endpoint become a redirect to the client's
 ``redirect_uri`` (with ``error``, ``error_description``, ``state`` and ``iss``, RFC 9207)
@@ -37,6 +45,7 @@ is replaced when the error is created, so no channel can echo it.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -45,6 +54,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from stepauth.errors import StepAuthError
+from stepauth.store.adapter import StoreUnavailable
 
 __all__ = [
     "AccessDenied",
@@ -63,6 +73,7 @@ __all__ = [
     "LoginRequired",
     "ProviderError",
     "ServerError",
+    "TemporarilyUnavailable",
     "UnauthorizedClient",
     "UnmetAuthenticationRequirements",
     "UnsupportedGrantType",
@@ -70,7 +81,12 @@ __all__ = [
     "exception_handlers",
     "provider_error_handler",
     "safe_description",
+    "store_unavailable_handler",
 ]
+
+_log = logging.getLogger("stepauth.provider")
+#: Seconds a client is asked to wait after a 503 (RFC 9110 §10.2.3 ``Retry-After``).
+RETRY_AFTER = 5
 
 FRONT_CHANNEL_PREFIXES = ("/authorize", "/interaction", "/account", "/logout")
 #: RFC 6749 §5.2: error_description = 1*( %x20-21 / %x23-5B / %x5D-7E ).
@@ -218,6 +234,35 @@ class ServerError(ProviderError):
     status = 500
 
 
+class TemporarilyUnavailable(ServerError):
+    """RFC 6749 §4.1.2.1 ``temporarily_unavailable``: the store cannot answer now."""
+
+    error = "temporarily_unavailable"
+    status = 503
+    redirectable = False
+
+    def __init__(self, description: str = "try again shortly") -> None:
+        super().__init__(description, headers={"Retry-After": str(RETRY_AFTER)})
+
+
+async def store_unavailable_handler(request: Request, exc: Exception) -> Response:
+    """A store outage as :class:`TemporarilyUnavailable` (logged and counted here: the
+    request observer sees a response, not the exception)."""
+    assert isinstance(exc, StoreUnavailable)
+    from stepauth.provider.ops import metrics
+
+    metrics.store_error(exc.backend)
+    _log.warning("store unavailable: %s", exc.description)
+    unavailable = TemporarilyUnavailable()
+    if request.url.path.startswith(FRONT_CHANNEL_PREFIXES):
+        from stepauth.provider.interaction.render import render
+
+        page = render("unavailable.html", {}, status_code=unavailable.status)
+        page.headers.update(unavailable.headers)
+        return page
+    return await provider_error_handler(request, unavailable)
+
+
 async def provider_error_handler(request: Request, exc: Exception) -> Response:
     """Turn a ProviderError into the spec's response for the channel it was raised on."""
     assert isinstance(exc, ProviderError)
@@ -248,4 +293,4 @@ async def provider_error_handler(request: Request, exc: Exception) -> Response:
 
 def exception_handlers() -> dict[Any, Any]:
     """The handlers ``create_app`` installs."""
-    return {ProviderError: provider_error_handler}
+    return {ProviderError: provider_error_handler, StoreUnavailable: store_unavailable_handler}

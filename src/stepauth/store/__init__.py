@@ -24,10 +24,11 @@ from stepauth.store.adapter import (
     Session,
     Store,
     StoreError,
+    StoreUnavailable,
     User,
     session_sid,
 )
-from stepauth.store.sql import SQLStore, build_store, open_store
+from stepauth.store.sql import SQLStore, Timeouts, build_store, open_store
 
 __all__ = [
     "KEY_STATES",
@@ -42,6 +43,8 @@ __all__ = [
     "Session",
     "Store",
     "StoreError",
+    "StoreUnavailable",
+    "Timeouts",
     "User",
     "build_store",
     "open_store",

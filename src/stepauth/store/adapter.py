@@ -44,6 +44,7 @@ __all__ = [
     "Session",
     "Store",
     "StoreError",
+    "StoreUnavailable",
     "User",
     "session_sid",
 ]
@@ -65,6 +66,21 @@ class StoreError(StepAuthError):
     """The store failed or was asked something impossible (unknown id, duplicate)."""
 
     error = "store_error"
+
+
+class StoreUnavailable(StoreError):
+    """The database or Redis cannot answer now (down, unreachable, frozen past its timeout,
+    locked past its busy timeout): retry later. ``backend`` is ``database`` or ``redis``.
+
+    Raised only at the store boundary, from the driver's connection and timeout errors;
+    errors that mean something else (a duplicate key, a schema problem) keep their type.
+    """
+
+    error = "temporarily_unavailable"
+
+    def __init__(self, backend: str, description: str = "") -> None:
+        super().__init__(description or f"the {backend} is unavailable")
+        self.backend = backend
 
 
 @dataclass(frozen=True, slots=True)

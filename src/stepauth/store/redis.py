@@ -13,18 +13,25 @@ reported as ``"replayed"`` with its payload and grant (the caller revokes the gr
 an item past ``expires_at`` is reported as ``"expired"``. Redis drops each hash
 ``RETAIN`` seconds after its ``expires_at``, after which it is ``"missing"``.
 Times passed in (``now``, ``expires_at``) are epoch seconds.
+
+Connecting and every reply wait at most ``timeout`` seconds; a connection error or a
+timeout becomes :class:`~stepauth.store.adapter.StoreUnavailable` (``backend="redis"``),
+so a single-use item is never taken as present or absent when Redis cannot say.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from stepauth.store.adapter import Consumed, Item
+from stepauth.store.adapter import Consumed, Item, StoreUnavailable
 
 __all__ = ["RETAIN", "RedisEphemeral"]
 
@@ -89,6 +96,16 @@ return count
 """
 
 
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """Redis's connection and timeout errors as :class:`StoreUnavailable`; a script or
+    data error keeps its type."""
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError, TimeoutError, OSError) as exc:
+        raise StoreUnavailable("redis", f"Redis is unavailable ({type(exc).__name__})") from exc
+
+
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -96,9 +113,11 @@ def _text(value: Any) -> str:
 class RedisEphemeral:
     """Single-use items in Redis (``redis.asyncio``; no synchronous calls)."""
 
-    def __init__(self, url: str, prefix: str = "stepauth:") -> None:
+    def __init__(self, url: str, prefix: str = "stepauth:", *, timeout: float = 3.0) -> None:
         self.prefix = prefix
-        self.client: aioredis.Redis[bytes] = aioredis.Redis.from_url(url)
+        self.client: aioredis.Redis[bytes] = aioredis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
         self._put = self.client.register_script(_PUT)
         self._consume = self.client.register_script(_CONSUME)
         self._revoke = self.client.register_script(_REVOKE)
@@ -128,21 +147,23 @@ class RedisEphemeral:
         sid: str | None = None,
     ) -> None:
         drop_ms = 0 if expires_at is None else int((expires_at + RETAIN) * 1000)
-        await self._put(
-            keys=[self._item(kind, key), self._grant(grant_id or ""), self._sid(sid or "")],
-            args=[
-                json.dumps(dict(payload), separators=(",", ":")),
-                grant_id or "",
-                user_id or "",
-                "" if expires_at is None else repr(float(expires_at)),
-                repr(time.time()),
-                drop_ms,
-                sid or "",
-            ],
-        )
+        with _reachable():
+            await self._put(
+                keys=[self._item(kind, key), self._grant(grant_id or ""), self._sid(sid or "")],
+                args=[
+                    json.dumps(dict(payload), separators=(",", ":")),
+                    grant_id or "",
+                    user_id or "",
+                    "" if expires_at is None else repr(float(expires_at)),
+                    repr(time.time()),
+                    drop_ms,
+                    sid or "",
+                ],
+            )
 
     async def get(self, kind: str, key: str, *, now: float) -> Item | None:
-        raw = await self.client.hgetall(self._item(kind, key))
+        with _reachable():
+            raw = await self.client.hgetall(self._item(kind, key))
         if not raw:
             return None
         fields = {_text(k): _text(v) for k, v in raw.items()}
@@ -163,7 +184,8 @@ class RedisEphemeral:
         )
 
     async def consume(self, kind: str, key: str, *, now: float) -> Consumed:
-        result = await self._consume(keys=[self._item(kind, key)], args=[repr(float(now))])
+        with _reachable():
+            result = await self._consume(keys=[self._item(kind, key)], args=[repr(float(now))])
         status = _text(result[0])
         if status in ("ok", "replayed"):
             payload = json.loads(_text(result[1]))
@@ -182,22 +204,26 @@ class RedisEphemeral:
     ) -> bool:
         """Insert-if-absent as one script (the ``SET NX PX`` of a hash that also lets an
         expired-but-retained item be replaced)."""
-        added = await self._add(
-            keys=[self._item(kind, key)],
-            args=[
-                json.dumps(dict(data or {}), separators=(",", ":")),
-                repr(float(expires_at)),
-                repr(float(now)),
-                int((expires_at + RETAIN) * 1000),
-            ],
-        )
+        with _reachable():
+            added = await self._add(
+                keys=[self._item(kind, key)],
+                args=[
+                    json.dumps(dict(data or {}), separators=(",", ":")),
+                    repr(float(expires_at)),
+                    repr(float(now)),
+                    int((expires_at + RETAIN) * 1000),
+                ],
+            )
         return int(added) == 1
 
     async def delete(self, kind: str, key: str) -> None:
-        await self.client.delete(self._item(kind, key))
+        with _reachable():
+            await self.client.delete(self._item(kind, key))
 
     async def revoke_grant(self, grant_id: str) -> int:
-        return int(await self._revoke(keys=[self._grant(grant_id)], args=[]))
+        with _reachable():
+            return int(await self._revoke(keys=[self._grant(grant_id)], args=[]))
 
     async def revoke_session_items(self, sid: str) -> int:
-        return int(await self._revoke(keys=[self._sid(sid)], args=[]))
+        with _reachable():
+            return int(await self._revoke(keys=[self._sid(sid)], args=[]))

@@ -29,6 +29,14 @@ Every single-use operation is ONE statement (DESIGN.md §4):
 
 Opaque ids come from :func:`secrets.token_urlsafe`. Nothing is cached in the process.
 
+Outages (:class:`Timeouts`): PostgreSQL connections time out after ``connect`` seconds
+(``connect_timeout``, and the pool's checkout), statements after ``statement`` seconds on
+the server (``statement_timeout``), and an operation the database does not answer within
+``connect + statement`` seconds (a frozen server or network) is abandoned on the client;
+SQLite waits ``statement`` seconds for a lock (busy timeout). The driver's connection and
+timeout errors become :class:`~stepauth.store.adapter.StoreUnavailable` here, at the store
+boundary; errors that mean something else (a duplicate key, a schema problem) do not.
+
 At rest (:mod:`stepauth.store.at_rest`): a session row holds the keyed hash of its id, a
 factor row its secrets sealed to the row, and a SQLite database file, its WAL and its SHM
 are created ``0600``. The keys come from the Provider's secret (``secret=`` or
@@ -38,18 +46,22 @@ are created ``0600``. The keys come from the Provider's secret (``secret=`` or
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import secrets
+import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from alembic import command
 from alembic.config import Config
+from alembic.util.exc import CommandError
 from sqlalchemy import (
     Connection,
     Engine,
@@ -57,12 +69,20 @@ from sqlalchemy import (
     delete,
     event,
     insert,
+    inspect,
     select,
     update,
 )
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool, QueuePool, StaticPool
 
@@ -79,6 +99,7 @@ from stepauth.store.adapter import (
     Session,
     Store,
     StoreError,
+    StoreUnavailable,
     User,
     session_sid,
 )
@@ -87,6 +108,7 @@ from stepauth.store.schema import (
     audit,
     factor_counters,
     factors,
+    metadata,
     signing_keys,
     users,
 )
@@ -97,6 +119,7 @@ __all__ = [
     "MIGRATIONS",
     "SQLITE_THREADS",
     "SQLStore",
+    "Timeouts",
     "build_store",
     "open_store",
     "sql_store",
@@ -104,8 +127,8 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: How long a SQLite writer waits for the lock before giving up.
-BUSY_TIMEOUT_MS = 30_000
+#: How long a SQLite writer waits for the lock by default (``Timeouts.statement``).
+BUSY_TIMEOUT_MS = 5_000
 #: Worker threads (and pooled connections) of one SQLite store.
 SQLITE_THREADS = 8
 #: Inline SQLite writes between two passive WAL checkpoints (run in a worker thread).
@@ -113,6 +136,53 @@ CHECKPOINT_EVERY = 500
 #: The Alembic script directory shipped inside the package.
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK = threading.Lock()
+#: SQLite result codes (low byte) that mean "cannot answer now", not "wrong request":
+#: BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL.
+_SQLITE_UNAVAILABLE = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """How long the store waits before it reports :class:`StoreUnavailable` (seconds).
+
+    ``connect``: a PostgreSQL connection (``connect_timeout``) and a pool checkout;
+    ``statement``: one statement on the server (PostgreSQL ``statement_timeout``), a SQLite
+    lock (busy timeout); an operation unanswered after ``connect + statement`` is abandoned
+    on the client. ``redis``: Redis socket connect and reads.
+    """
+
+    connect: float = 5.0
+    statement: float = BUSY_TIMEOUT_MS / 1000
+    redis: float = 3.0
+
+    @property
+    def deadline(self) -> float:
+        """The longest a PostgreSQL operation is awaited before it is given up."""
+        return self.connect + self.statement
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot answer now (down, unreachable, timed out,
+    locked); a constraint, syntax or schema error says something else."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if isinstance(exc, OperationalError | InterfaceError):
+        exc = exc.orig if exc.orig is not None else exc
+        if not isinstance(exc, sqlite3.Error):
+            return True  # psycopg: connection failures, timeouts, shutdowns, resources
+    if isinstance(exc, sqlite3.OperationalError):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return isinstance(code, int) and code & 0xFF in _SQLITE_UNAVAILABLE
+    return False
+
+
+def _database_unavailable(exc: BaseException) -> StoreUnavailable:
+    return StoreUnavailable("database", f"the database is unavailable ({type(exc).__name__})")
+
+
+def _discard(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: an abandoned operation's error is not logged as lost
 
 
 def _url(url: str) -> URL:
@@ -156,14 +226,17 @@ def _sqlite_pragmas(engine: Engine, *, memory: bool, busy_timeout_ms: int) -> No
         cursor.close()
 
 
-def _sqlite_engine(parsed: URL) -> tuple[Engine, int, Engine, SQLiteLane | None]:
+def _sqlite_engine(
+    parsed: URL, timeouts: Timeouts
+) -> tuple[Engine, int, Engine, SQLiteLane | None]:
     """The pooled engine of the worker threads, their count, and the inline engine."""
     memory = parsed.database in (None, "", ":memory:")
     sync_url = parsed.set(drivername="sqlite+pysqlite")
-    args = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}
+    busy_ms = int(timeouts.statement * 1000)
+    args = {"check_same_thread": False, "timeout": timeouts.statement}
     if memory:  # one connection, used by one thread at a time
         engine = create_sync_engine(sync_url, connect_args=args, poolclass=StaticPool)
-        _sqlite_pragmas(engine, memory=True, busy_timeout_ms=BUSY_TIMEOUT_MS)
+        _sqlite_pragmas(engine, memory=True, busy_timeout_ms=busy_ms)
         return engine, 1, engine, None
     engine = create_sync_engine(
         sync_url,
@@ -172,12 +245,31 @@ def _sqlite_engine(parsed: URL) -> tuple[Engine, int, Engine, SQLiteLane | None]
         pool_size=SQLITE_THREADS,
         max_overflow=0,
     )
-    _sqlite_pragmas(engine, memory=False, busy_timeout_ms=BUSY_TIMEOUT_MS)
+    _sqlite_pragmas(engine, memory=False, busy_timeout_ms=busy_ms)
     inline = create_sync_engine(
         sync_url, connect_args={"check_same_thread": False, "timeout": 0}, poolclass=StaticPool
     )
     _sqlite_pragmas(inline, memory=False, busy_timeout_ms=0)
     return engine, SQLITE_THREADS, inline, SQLiteLane(str(parsed.database))
+
+
+def _postgresql_engine(parsed: URL, timeouts: Timeouts) -> AsyncEngine:
+    """psycopg with a connect timeout, a pool checkout timeout and a server-side
+    ``statement_timeout`` (added to any ``options`` the URL already sets)."""
+    options = parsed.query.get("options", "")
+    if not isinstance(options, str):
+        options = " ".join(options)
+    statement_ms = max(1, int(timeouts.statement * 1000))
+    return create_async_engine(
+        parsed,
+        pool_pre_ping=True,
+        pool_timeout=timeouts.connect,
+        connect_args={
+            # libpq counts whole seconds (and at least 2)
+            "connect_timeout": max(2, round(timeouts.connect)),
+            "options": f"{options} -c statement_timeout={statement_ms}".strip(),
+        },
+    )
 
 
 def _busy(exc: OperationalError) -> bool:
@@ -197,6 +289,47 @@ def _upgrade(connection: Connection, at_rest: AtRest | None, revision: str) -> N
     cfg.attributes["connection"] = connection
     cfg.attributes["at_rest"] = at_rest  # revision 0004 hashes and seals with it
     command.upgrade(cfg, revision)
+    if revision == "head":
+        _check_schema(connection)
+
+
+class _AlembicPreamble(logging.Filter):
+    """Drop Alembic's per-run preamble ("Context impl SQLiteImpl.", "Will assume
+    transactional DDL."): it says nothing to an operator, and a start that fails should
+    print one line. "Running upgrade …" lines stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(("Context impl ", "Will assume "))
+
+
+logging.getLogger("alembic.runtime.migration").addFilter(_AlembicPreamble())
+
+
+def _check_schema(connection: Connection) -> None:
+    """Refuse a schema stamped at head that lacks a table or column stepauth uses, and a
+    SQLite file that fails ``PRAGMA quick_check``: at start, rather than as an error on
+    the first request that needs them."""
+    if connection.dialect.name == "sqlite":
+        problems = [str(p) for p in connection.exec_driver_sql("PRAGMA quick_check(3)").scalars()]
+        if problems != ["ok"]:
+            found = " ".join("; ".join(problems).split())[:200]
+            raise StoreError(
+                f"the SQLite file is corrupted ({found}); restore it from a backup",
+                error="database_corrupt",
+            )
+    inspector = inspect(connection)
+    present = set(inspector.get_table_names())
+    missing = [name for name in metadata.tables if name not in present]
+    for name, table in metadata.tables.items():
+        if name in present:
+            columns = {c["name"] for c in inspector.get_columns(name)}
+            missing += [f"{name}.{c.name}" for c in table.columns if c.name not in columns]
+    if missing:
+        raise StoreError(
+            f"the schema is at the newest revision but lacks {', '.join(sorted(missing))}; "
+            "restore the database from a backup",
+            error="schema_incomplete",
+        )
 
 
 @overload
@@ -208,6 +341,7 @@ async def open_store(
     redis_prefix: str = ...,
     secret: bytes | None = None,
     key_env: str = ...,
+    timeouts: Timeouts = ...,
 ) -> SQLStore: ...
 
 
@@ -220,6 +354,7 @@ async def open_store(
     redis_prefix: str = ...,
     secret: bytes | None = None,
     key_env: str = ...,
+    timeouts: Timeouts = ...,
 ) -> Store: ...
 
 
@@ -231,6 +366,7 @@ async def open_store(
     redis_prefix: str = "stepauth:",
     secret: bytes | None = None,
     key_env: str = DEFAULT_KEY_ENV,
+    timeouts: Timeouts = Timeouts(),
 ) -> Store:
     """Open the store at ``url`` and migrate its schema to head (works on an empty DB).
 
@@ -239,27 +375,43 @@ async def open_store(
     the store keeps session ids and factor secrets only under keys derived from it
     (:mod:`stepauth.store.at_rest`); without it those operations are refused
     (:meth:`SQLStore.protect` gives it later). A secret given must be long enough; errors
-    name ``key_env``, the variable it came from.
+    name ``key_env``, the variable it came from. ``timeouts`` bound every wait on the
+    database and Redis (:class:`Timeouts`).
     """
-    store = await _open_sql(url, migrate_schema=migrate_schema, secret=secret, key_env=key_env)
+    store = await _open_sql(
+        url, migrate_schema=migrate_schema, secret=secret, key_env=key_env, timeouts=timeouts
+    )
     if redis_url is None:
         return store
     from stepauth.store.redis import RedisEphemeral
     from stepauth.store.routed import RoutedStore
 
-    return RoutedStore(store, RedisEphemeral(redis_url, redis_prefix))
+    return RoutedStore(store, RedisEphemeral(redis_url, redis_prefix, timeout=timeouts.redis))
 
 
-def sql_store(url: str, *, secret: bytes | None = None, key_env: str = DEFAULT_KEY_ENV) -> SQLStore:
+def sql_store(
+    url: str,
+    *,
+    secret: bytes | None = None,
+    key_env: str = DEFAULT_KEY_ENV,
+    timeouts: Timeouts = Timeouts(),
+) -> SQLStore:
     """The SQL store for ``url`` without touching the database (no I/O, no migration)."""
     parsed = _url(url)
     at_rest = None if secret is None else AtRest(secret, key_env=key_env)
     if parsed.get_backend_name() == "sqlite":
-        engine, threads, inline, lane = _sqlite_engine(parsed)
+        engine, threads, inline, lane = _sqlite_engine(parsed, timeouts)
         return SQLStore(
-            sync_engine=engine, threads=threads, inline_engine=inline, lane=lane, at_rest=at_rest
+            sync_engine=engine,
+            threads=threads,
+            inline_engine=inline,
+            lane=lane,
+            at_rest=at_rest,
+            timeouts=timeouts,
         )
-    return SQLStore(async_engine=create_async_engine(parsed, pool_pre_ping=True), at_rest=at_rest)
+    return SQLStore(
+        async_engine=_postgresql_engine(parsed, timeouts), at_rest=at_rest, timeouts=timeouts
+    )
 
 
 def build_store(
@@ -269,37 +421,61 @@ def build_store(
     redis_prefix: str = "stepauth:",
     secret: bytes | None = None,
     key_env: str = DEFAULT_KEY_ENV,
+    timeouts: Timeouts = Timeouts(),
 ) -> Store:
     """Like :func:`open_store` without I/O: the schema must already be migrated.
 
     For callers that need a store before their event loop runs (``stepauth serve``).
     """
-    store = sql_store(url, secret=secret, key_env=key_env)
+    store = sql_store(url, secret=secret, key_env=key_env, timeouts=timeouts)
     if redis_url is None:
         return store
     from stepauth.store.redis import RedisEphemeral
     from stepauth.store.routed import RoutedStore
 
-    return RoutedStore(store, RedisEphemeral(redis_url, redis_prefix))
+    return RoutedStore(store, RedisEphemeral(redis_url, redis_prefix, timeout=timeouts.redis))
 
 
 async def _open_sql(
-    url: str, *, migrate_schema: bool, secret: bytes | None, key_env: str
+    url: str, *, migrate_schema: bool, secret: bytes | None, key_env: str, timeouts: Timeouts
 ) -> SQLStore:
-    store = sql_store(url, secret=secret, key_env=key_env)
+    store = sql_store(url, secret=secret, key_env=key_env, timeouts=timeouts)
     if migrate_schema:
+        shown = _url(url).render_as_string(hide_password=True)
         try:
             await store.migrate()
-        except (OperationalError, InterfaceError) as exc:
+        except (OperationalError, InterfaceError, PoolTimeout) as exc:
             await store.close()
-            shown = _url(url).render_as_string(hide_password=True)
+            if not _unavailable(exc):  # SQLite: the file opens but is not this schema
+                raise StoreError(
+                    f"the database {shown} cannot be used: {_reason(exc)}",
+                    error="database_invalid",
+                ) from None
+            raise StoreUnavailable(
+                "database", f"cannot open the database {shown}: {_reason(exc)}"
+            ) from None
+        except DBAPIError as exc:  # not a database, corrupted, or not stepauth's schema
+            await store.close()
             raise StoreError(
-                f"cannot open the database {shown}: {exc.orig or exc}", error="database_unavailable"
+                f"the database {shown} cannot be used: {_reason(exc)}", error="database_invalid"
+            ) from None
+        except CommandError as exc:  # an alembic_version this stepauth does not ship
+            await store.close()
+            raise StoreError(
+                f"the database {shown} is at an unknown schema revision ({exc}); "
+                "is it from a newer stepauth?",
+                error="unknown_schema_revision",
             ) from None
         except BaseException:
             await store.close()
             raise
     return store
+
+
+def _reason(exc: DBAPIError | PoolTimeout) -> str:
+    """The driver's message on one line (no SQL, no parameters)."""
+    orig = getattr(exc, "orig", None)
+    return " ".join(str(orig if orig is not None else exc).split())[:300]
 
 
 def _new_id(nbytes: int = 16) -> str:
@@ -367,6 +543,7 @@ class SQLStore:
         inline_engine: Engine | None = None,
         lane: SQLiteLane | None = None,
         at_rest: AtRest | None = None,
+        timeouts: Timeouts = Timeouts(),
     ) -> None:
         if (async_engine is None) == (sync_engine is None):
             raise StoreError("give exactly one of async_engine and sync_engine")
@@ -386,6 +563,7 @@ class SQLStore:
         self._inline_writes = 0
         self._checkpointing = False
         self.at_rest = at_rest
+        self.timeouts = timeouts
 
     def protect(self, at_rest: AtRest) -> None:
         """Keep session ids and factor secrets under ``at_rest`` from now on.
@@ -418,14 +596,47 @@ class SQLStore:
         for a lock (``busy_timeout=0``): an operation is a few hundred microseconds, and a
         thread hop costs about as much CPU again. Only when another connection (another
         process) holds the lock is the operation rolled back and run again in a worker
-        thread, which waits up to :data:`BUSY_TIMEOUT_MS` without blocking the event loop.
+        thread, which waits up to ``timeouts.statement`` without blocking the event loop.
+
+        Raises :class:`StoreUnavailable` when the database cannot answer (see the module
+        docstring); PostgreSQL operations are abandoned after ``timeouts.deadline``.
         """
-        if self.async_engine is not None:
-            if write:
-                async with self.async_engine.begin() as aconn:
-                    return await aconn.run_sync(fn)
-            async with self.async_engine.connect() as aconn:
+        try:
+            if self.async_engine is not None:
+                return await self._within_deadline(self._run_async(fn, write))
+            return await self._run_sqlite(fn, write)
+        except (OperationalError, InterfaceError, PoolTimeout) as exc:
+            if _unavailable(exc):
+                raise _database_unavailable(exc) from exc
+            raise
+
+    async def _run_async(self, fn: Callable[[Connection], T], write: bool) -> T:
+        assert self.async_engine is not None
+        if write:
+            async with self.async_engine.begin() as aconn:
                 return await aconn.run_sync(fn)
+        async with self.async_engine.connect() as aconn:
+            return await aconn.run_sync(fn)
+
+    async def _within_deadline(self, operation: Coroutine[Any, Any, T]) -> T:
+        """``operation``'s result, or :class:`StoreUnavailable` after ``timeouts.deadline``.
+
+        A frozen server or network answers nothing, not even the cancellation psycopg
+        sends when its task is cancelled (which waits in turn): so the operation is
+        shielded, abandoned (cancelled in the background, its connection discarded) and
+        the request answered at the deadline.
+        """
+        task = asyncio.ensure_future(operation)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), self.timeouts.deadline)
+        except TimeoutError:
+            task.cancel()
+            task.add_done_callback(_discard)
+            raise StoreUnavailable(
+                "database", f"the database did not answer within {self.timeouts.deadline:g} s"
+            ) from None
+
+    async def _run_sqlite(self, fn: Callable[[Connection], T], write: bool) -> T:
         if self.inline_engine is not None and self._inline_lock.acquire(blocking=False):
             try:
                 result = self._run(self.inline_engine, fn, write)
@@ -480,6 +691,10 @@ class SQLStore:
                 result = self.lane.execute(stmt, params)
             except Busy:
                 pass
+            except sqlite3.OperationalError as exc:
+                if _unavailable(exc):
+                    raise _database_unavailable(exc) from exc
+                raise
             else:
                 if write:
                     self._after_inline_write()
@@ -519,7 +734,11 @@ class SQLStore:
                     _upgrade(conn, self.at_rest, revision)
                 return
             assert self.async_engine is not None
-            engine = create_sync_engine(self.async_engine.url, poolclass=NullPool)
+            engine = create_sync_engine(
+                self.async_engine.url,
+                poolclass=NullPool,
+                connect_args={"connect_timeout": max(2, round(self.timeouts.connect))},
+            )
             try:
                 with engine.begin() as conn:
                     _upgrade(conn, self.at_rest, revision)

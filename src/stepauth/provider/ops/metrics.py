@@ -225,6 +225,10 @@ def backend_of(exc: BaseException) -> str | None:
     from redis.exceptions import RedisError
     from sqlalchemy.exc import SQLAlchemyError
 
+    from stepauth.store.adapter import StoreUnavailable
+
+    if isinstance(exc, StoreUnavailable):
+        return exc.backend
     if isinstance(exc, RedisError):
         return "redis"
     if isinstance(exc, SQLAlchemyError | PsycopgError | sqlite3.Error):

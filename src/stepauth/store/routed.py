@@ -27,7 +27,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from stepauth.errors import ConfigError
-from stepauth.store.adapter import Consumed, Item, Store
+from stepauth.store.adapter import Consumed, Item, Store, StoreUnavailable
 from stepauth.store.at_rest import SEALED_KINDS
 from stepauth.store.redis import RedisEphemeral
 
@@ -116,7 +116,7 @@ class RoutedStore:
         counted, never raised (the durable half already holds)."""
         try:
             return await revocation
-        except (RedisError, OSError) as exc:
+        except (StoreUnavailable, RedisError, OSError) as exc:
             self.ephemeral_errors += 1
             _log.error(
                 "redis unavailable: %s revoked in the database only (%s)",

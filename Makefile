@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest peers bench clean
+.PHONY: demo test lint typecheck pytest peers bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,13 @@ peers:
 
 bench: $(STAMP) peers
 	$(BIN)/python -m bench
+
+## soak: `stepauth serve` on SQLite and PostgreSQL under full flows for SOAK_SECONDS each
+## (default 300): flows/s, RSS, WAL and database size, errors -> BENCHMARKS.md
+SOAK_SECONDS ?= 300
+soak: $(STAMP) peers
+	$(BIN)/python -m bench.soak --seconds $(SOAK_SECONDS) --postgres
+	$(BIN)/python -m bench --assemble-only
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage peers/node_modules

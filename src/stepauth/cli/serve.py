@@ -131,13 +131,16 @@ def serve(args: argparse.Namespace) -> int:
     configure_logging(format=config.logging.format, level=level)
     run(prepare(config))
     if config.redis is not None:
+        from stepauth.provider.ops.purge import retention
         from stepauth.store import build_store
 
-        # ephemeral single-use items in Redis; the schema was migrated by prepare()
+        # ephemeral single-use items in Redis; the schema was migrated by prepare(). They
+        # expire there as long after their expiry as the purge keeps SQL items.
         store = build_store(
             config.database.url,
             redis_url=config.redis.url,
             redis_prefix=config.redis.prefix,
+            redis_retain=retention(config),
             secret=key_secret(config),
             key_env=config.secrets.key_env,
         )

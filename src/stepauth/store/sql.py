@@ -240,12 +240,14 @@ async def open_store(
     migrate_schema: bool = True,
     redis_url: str | None = None,
     redis_prefix: str = "stepauth:",
+    redis_retain: float | None = None,
     secret: bytes | None = None,
     key_env: str = DEFAULT_KEY_ENV,
 ) -> Store:
     """Open the store at ``url`` and migrate its schema to head (works on an empty DB).
 
-    With ``redis_url`` the ephemeral single-use kinds live in Redis
+    With ``redis_url`` the ephemeral single-use kinds live in Redis, each kept
+    ``redis_retain`` seconds past its expiry
     (:class:`~stepauth.store.routed.RoutedStore`). ``secret`` is the Provider's secret:
     the store keeps session ids and factor secrets only under keys derived from it
     (:mod:`stepauth.store.at_rest`); without it those operations are refused
@@ -255,10 +257,9 @@ async def open_store(
     store = await _open_sql(url, migrate_schema=migrate_schema, secret=secret, key_env=key_env)
     if redis_url is None:
         return store
-    from stepauth.store.redis import RedisEphemeral
     from stepauth.store.routed import RoutedStore
 
-    return RoutedStore(store, RedisEphemeral(redis_url, redis_prefix))
+    return RoutedStore(store, _ephemeral(redis_url, redis_prefix, redis_retain))
 
 
 def sql_store(url: str, *, secret: bytes | None = None, key_env: str = DEFAULT_KEY_ENV) -> SQLStore:
@@ -278,6 +279,7 @@ def build_store(
     *,
     redis_url: str | None = None,
     redis_prefix: str = "stepauth:",
+    redis_retain: float | None = None,
     secret: bytes | None = None,
     key_env: str = DEFAULT_KEY_ENV,
 ) -> Store:
@@ -288,10 +290,9 @@ def build_store(
     store = sql_store(url, secret=secret, key_env=key_env)
     if redis_url is None:
         return store
-    from stepauth.store.redis import RedisEphemeral
     from stepauth.store.routed import RoutedStore
 
-    return RoutedStore(store, RedisEphemeral(redis_url, redis_prefix))
+    return RoutedStore(store, _ephemeral(redis_url, redis_prefix, redis_retain))
 
 
 async def _open_sql(
@@ -311,6 +312,14 @@ async def _open_sql(
             await store.close()
             raise
     return store
+
+
+def _ephemeral(url: str, prefix: str, retain: float | None) -> Any:
+    """The Redis half of a routed store; ``retain``: seconds its items outlive their
+    expiry (default :data:`stepauth.store.redis.RETAIN`)."""
+    from stepauth.store.redis import RETAIN, RedisEphemeral
+
+    return RedisEphemeral(url, prefix, retain=RETAIN if retain is None else retain)
 
 
 def _rowcount(stmt: Any, params: Mapping[str, Any], conn: Connection) -> int:

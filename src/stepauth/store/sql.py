@@ -490,6 +490,15 @@ class SQLStore:
         future = self._executor.submit(self._checkpoint)
         future.add_done_callback(lambda _: setattr(self, "_checkpointing", False))
 
+    async def _checkpoint_after_purge(self) -> None:
+        """On SQLite, a checkpoint after each purge batch: a batch rewrites many pages in
+        one write, and back-to-back batches would otherwise grow the WAL by tens of MiB
+        between two of the every-:data:`CHECKPOINT_EVERY`-writes checkpoints."""
+        if self.inline_engine is None or self.inline_engine is self.sync_engine:
+            return
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._checkpoint)
+
     def _checkpoint(self) -> None:
         """A passive checkpoint, or once the WAL reached :data:`WAL_TRUNCATE_BYTES` a
         ``TRUNCATE`` one that waits at most :data:`CHECKPOINT_WAIT_MS` (a busy database
@@ -721,6 +730,7 @@ class SQLStore:
             while True:
                 count = await self._write(run)
                 deleted[table] += count
+                await self._checkpoint_after_purge()
                 if count < batch:
                     break
                 await asyncio.sleep(0)  # let requests run between batches

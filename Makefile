@@ -30,10 +30,6 @@ pytest: $(STAMP)
 	$(BIN)/pytest --cov=stepauth --cov-report=term:skip-covered $(PYTEST_ARGS)
 	$(BIN)/coverage report --include='src/stepauth/assurance/*' --fail-under=95
 
-## soak: the reliability suite's long profile (more rounds of each race)
-soak: $(STAMP)
-	STEPAUTH_RACE_ROUNDS=$${STEPAUTH_RACE_ROUNDS:-2000} $(BIN)/pytest --timeout=3600 tests/reliability $(PYTEST_ARGS)
-
 ## peers: the Node.js third-party peers (oidc-provider, openid-client), when npm is present
 peers:
 	@if command -v npm >/dev/null 2>&1; then \
@@ -42,6 +38,15 @@ peers:
 
 bench: $(STAMP) peers
 	$(BIN)/python -m bench
+
+## soak: the long profile: the reliability suite with more rounds of each race, then
+## `stepauth serve` on SQLite and PostgreSQL under full flows for SOAK_SECONDS each
+## (default 300): flows/s, RSS, WAL and database size, errors -> BENCHMARKS.md
+SOAK_SECONDS ?= 300
+soak: $(STAMP) peers
+	STEPAUTH_RACE_ROUNDS=$${STEPAUTH_RACE_ROUNDS:-2000} $(BIN)/pytest --timeout=3600 tests/reliability $(PYTEST_ARGS)
+	$(BIN)/python -m bench.soak --seconds $(SOAK_SECONDS) --postgres
+	$(BIN)/python -m bench --assemble-only
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage peers/node_modules

@@ -1,9 +1,10 @@
 """Run every benchmark in bench/ and assemble BENCHMARKS.md.
 
 Each ``bench/<name>.py`` script (assurance, sdk, factors, provider, … whichever exist; files
-starting with ``_`` are shared code) runs as ``python -m bench.<name>``, prints a markdown
-section and writes ``bench/results/<name>.md``. The sections in ``bench/results/`` are then
-concatenated, in name order, into ``BENCHMARKS.md`` at the repository root.
+starting with ``_`` are shared code; ``soak`` only when named, ``make soak``) runs as
+``python -m bench.<name>``, prints a markdown section and writes ``bench/results/<name>.md``.
+The sections in ``bench/results/`` are then concatenated, in name order, into
+``BENCHMARKS.md`` at the repository root.
 
     make bench          # or: .venv/bin/python -m bench [name ...]
     .venv/bin/python -m bench --assemble-only   # rebuild BENCHMARKS.md from bench/results/
@@ -20,6 +21,8 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 OUTPUT = ROOT / "BENCHMARKS.md"
+#: Run only when named (``make soak`` runs ``soak``): they take minutes per backend.
+LONG = frozenset({"soak"})
 
 HEADER = """# stepauth benchmarks
 
@@ -34,7 +37,7 @@ def scripts(selected: list[str]) -> list[str]:
     unknown = sorted(set(selected) - set(names))
     if unknown:
         raise SystemExit(f"unknown benchmark(s): {', '.join(unknown)} (have: {', '.join(names)})")
-    return [n for n in names if not selected or n in selected]
+    return [n for n in names if n in selected or (not selected and n not in LONG)]
 
 
 def assemble() -> str:

@@ -129,8 +129,10 @@ def stepauth_config(
     clients: Sequence[Client],
     database_url: str | None = None,
     acr_values: str = "required",
+    extra_toml: str = "",
 ) -> Path:
-    """Write a ``stepauth serve`` TOML config (SQLite in ``directory`` by default)."""
+    """Write a ``stepauth serve`` TOML config (SQLite in ``directory`` by default);
+    ``extra_toml`` (more tables, e.g. ``[ttl]``) is appended before the clients."""
     issuer = f"http://127.0.0.1:{port}"
     url = database_url or f"sqlite+aiosqlite:///{directory / 'stepauth.db'}"
     lines = [
@@ -147,6 +149,8 @@ def stepauth_config(
         'rp_id = "localhost"',
         'rp_name = "stepauth"',
         f"origins = [{_toml(f'http://localhost:{port}')}]",
+        "",
+        extra_toml,
     ]
     for client in clients:
         lines += [
@@ -221,6 +225,7 @@ def stepauth_server(
     acr_values: str = "required",
     log_level: str = "info",
     extra_clients: Sequence[Client] = (),
+    extra_toml: str = "",
 ) -> Iterator[Server]:
     """``stepauth serve --config`` on a fresh config; ``users`` added through the CLI first."""
     port = port or free_port()
@@ -230,6 +235,7 @@ def stepauth_server(
         clients=[client, *extra_clients],
         database_url=database_url,
         acr_values=acr_values,
+        extra_toml=extra_toml,
     )
     env = {**stepauth_env(secrets.token_urlsafe(32)), "STEPAUTH_CONFIG": str(config)}
     cli = stepauth_command()

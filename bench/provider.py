@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,9 +96,17 @@ class Outcome:
 
 
 def drive(
-    server: Server, client: Client, password: str, *, flows: int, concurrency: int, warmup: int
+    server: Server,
+    client: Client,
+    password: str,
+    *,
+    flows: int,
+    concurrency: int,
+    warmup: int,
+    extra: Sequence[str] = (),
 ) -> Any:
-    """Run ``peers/bench-flows.mjs`` against ``server``; returns its JSON result."""
+    """Run ``peers/bench-flows.mjs`` against ``server``; returns its JSON result.
+    ``extra``: more driver options (``--seconds S``, ``--refresh``, ``--scope …``)."""
     node = shutil.which("node") or "node"
     argv = [
         node,
@@ -120,6 +128,7 @@ def drive(
         str(warmup),
         "--server-pid",
         str(server.pid),
+        *extra,
     ]
     proc = subprocess.run(
         argv,

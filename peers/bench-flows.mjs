@@ -13,6 +13,8 @@
 // Prints one JSON object: flows, errors, seconds, flows_per_second, latency percentiles (ms)
 // and, with --server-pid, server_cpu_ticks: the server process's user+system CPU time
 // (/proc/<pid>/stat, clock ticks) over the measured flows only (not sign-in or warm-up).
+// --seconds S also stops the measured run after S seconds; --refresh adds a refresh grant to
+// every flow (with --scope 'openid offline_access').
 
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -33,6 +35,8 @@ const { values: opts } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     'max-errors': { type: 'string', default: '20' },
     'server-pid': { type: 'string' },
+    seconds: { type: 'string' },
+    refresh: { type: 'boolean', default: false },
   },
 });
 for (const key of ['issuer', 'client-id', 'client-secret', 'redirect-uri', 'username']) {
@@ -118,7 +122,25 @@ async function exchange(code, verifier, nonce) {
   if (!tokens.id_token || !tokens.access_token) throw new Error('token response without id_token/access_token');
   const claims = JSON.parse(Buffer.from(tokens.id_token.split('.')[1], 'base64url').toString());
   if (claims.nonce !== nonce) throw new Error('ID token nonce mismatch');
+  if (opts.refresh) await refresh(tokens.refresh_token);
   return claims;
+}
+
+// --refresh: one refresh grant (RFC 6749 §6) with the refresh token of each exchange.
+async function refresh(token) {
+  if (!token) throw new Error('token response without refresh_token (scope needs offline_access)');
+  const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token }).toString();
+  const res = await request(tokenEndpoint, {
+    method: 'POST',
+    headers: {
+      authorization: basic,
+      'content-type': 'application/x-www-form-urlencoded',
+      'content-length': Buffer.byteLength(body),
+      accept: 'application/json',
+    },
+    body,
+  });
+  if (res.status !== 200) throw new Error(`refresh HTTP ${res.status}: ${res.body.toString().slice(0, 300)}`);
 }
 
 async function flow() {
@@ -154,8 +176,10 @@ async function run(total) {
   let firstError = null;
   const latencies = [];
   const maxErrors = Number(opts['max-errors']);
+  // --seconds bounds the measured run in time as well as in flows
+  const deadline = opts.seconds ? performance.now() + Number(opts.seconds) * 1000 : Infinity;
   async function worker() {
-    while (started < total && errors <= maxErrors) {
+    while (started < total && errors <= maxErrors && performance.now() < deadline) {
       started++;
       const t0 = performance.now();
       try {

@@ -62,6 +62,7 @@ COMMAND_MODULES = [
     "stepauth.cli.demo",
     "stepauth.cli.audit",
     "stepauth.cli.outbox",
+    "stepauth.cli.purge",
 ]
 CONFIG_ENV = "STEPAUTH_CONFIG"
 DEFAULT_CONFIG = "stepauth.toml"

@@ -132,13 +132,16 @@ def serve(args: argparse.Namespace) -> int:
     run(prepare(config))
     if config.redis is not None:
         from stepauth.provider.config import store_timeouts
+        from stepauth.provider.ops.purge import retention
         from stepauth.store import build_store
 
-        # ephemeral single-use items in Redis; the schema was migrated by prepare()
+        # ephemeral single-use items in Redis; the schema was migrated by prepare(). They
+        # expire there as long after their expiry as the purge keeps SQL items.
         store = build_store(
             config.database.url,
             redis_url=config.redis.url,
             redis_prefix=config.redis.prefix,
+            redis_retain=retention(config),
             secret=key_secret(config),
             key_env=config.secrets.key_env,
             timeouts=store_timeouts(config),

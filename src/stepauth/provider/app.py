@@ -199,6 +199,11 @@ def create_app(
             refresher = None
             if trust is None and config.webauthn.mds_blob:
                 refresher = asyncio.create_task(keep_trust_fresh(state))
+            purger = None
+            if config.purge.interval:
+                from stepauth.provider.ops.purge import keep_purging
+
+                purger = asyncio.create_task(keep_purging(state, metrics))
             stop_metrics = _metrics_listener(config, metrics)
             try:
                 yield
@@ -206,6 +211,8 @@ def create_app(
                 stop_metrics()
                 if refresher is not None:
                     refresher.cancel()
+                if purger is not None:
+                    purger.cancel()
         finally:
             if owned:
                 await active.close()

@@ -41,6 +41,8 @@ Reference (defaults in brackets)::
     [metrics]    enabled [false], host ["127.0.0.1"], port [9464]: the Prometheus
                       listener of ``stepauth serve`` (never on the public port)
     [logging]    format ["json" | "text"], level ["info"]
+    [purge]      interval [300] (seconds between background purges in ``stepauth serve``;
+                      0 turns them off), batch [1000] (rows deleted per statement)
     [levels]     an acr ladder for stepauth.assurance.ladder_from_data (optional)
     [[clients]]  client_id, client_secret (absent = public client), redirect_uris,
                  post_logout_redirect_uris [[]], id_token_signed_response_alg ["RS256"],
@@ -83,6 +85,7 @@ __all__ = [
     "LoggingConfig",
     "MetricsConfig",
     "ProviderConfig",
+    "PurgeConfig",
     "RedisConfig",
     "SecretsConfig",
     "ServerConfig",
@@ -217,6 +220,15 @@ class ThrottleConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class PurgeConfig:
+    """Deleting expired rows (:mod:`stepauth.store.purge`): every ``interval`` seconds
+    (0: never) in ``stepauth serve``, at most ``batch`` rows per statement."""
+
+    interval: int = 300
+    batch: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
 class RedisConfig:
     url: str
     prefix: str = "stepauth:"
@@ -258,6 +270,7 @@ class ProviderConfig:
     levels: dict[str, Any] | None = None
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    purge: PurgeConfig = field(default_factory=PurgeConfig)
     base_dir: Path = field(default_factory=Path.cwd)
     default_resource: str | None = None
 
@@ -736,6 +749,7 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
             "default_resource",
             "metrics",
             "logging",
+            "purge",
         },
         "",
     )
@@ -762,6 +776,9 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
 
     account = _table(data.get("account", {}), "account")
     _known(account, {"binding_hold"}, "account")
+
+    purge = _table(data.get("purge", {}), "purge")
+    _known(purge, {"interval", "batch"}, "purge")
 
     redis = None
     if data.get("redis") is not None:
@@ -799,6 +816,10 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
         levels=_levels(data.get("levels")),
         metrics=_metrics(data.get("metrics")),
         logging=_logging(data.get("logging")),
+        purge=PurgeConfig(
+            interval=_int(purge, "interval", "purge", 300, 0, 86400),
+            batch=_int(purge, "batch", "purge", 1000, 1, 100_000),
+        ),
         base_dir=base_dir,
         default_resource=default_resource,
     )

@@ -11,7 +11,8 @@ of a grant are indexed in ``{prefix}grant:{grant_id}``, the items of a session i
 consumers exactly one sees ``"ok"``. A consumed item is kept, marked, so a second use is
 reported as ``"replayed"`` with its payload and grant (the caller revokes the grant);
 an item past ``expires_at`` is reported as ``"expired"``. Redis drops each hash
-``RETAIN`` seconds after its ``expires_at``, after which it is ``"missing"``.
+``retain`` seconds (default :data:`RETAIN`) after its ``expires_at``, after which it is
+``"missing"``.
 Times passed in (``now``, ``expires_at``) are epoch seconds.
 
 Connecting and every reply wait at most ``timeout`` seconds; a connection error or a
@@ -113,8 +114,14 @@ def _text(value: Any) -> str:
 class RedisEphemeral:
     """Single-use items in Redis (``redis.asyncio``; no synchronous calls)."""
 
-    def __init__(self, url: str, prefix: str = "stepauth:", *, timeout: float = 3.0) -> None:
+    def __init__(
+        self, url: str, prefix: str = "stepauth:", *, timeout: float = 3.0, retain: float = RETAIN
+    ) -> None:
+        """``retain``: seconds a hash outlives its ``expires_at`` (``stepauth serve`` gives
+        the SQL purge's retention, :func:`stepauth.provider.ops.purge.retention`);
+        ``timeout``: seconds any Redis call may wait (then the store is unavailable)."""
         self.prefix = prefix
+        self.retain = retain
         self.client: aioredis.Redis[bytes] = aioredis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout
         )
@@ -146,7 +153,7 @@ class RedisEphemeral:
         user_id: str | None = None,
         sid: str | None = None,
     ) -> None:
-        drop_ms = 0 if expires_at is None else int((expires_at + RETAIN) * 1000)
+        drop_ms = 0 if expires_at is None else int((expires_at + self.retain) * 1000)
         with _reachable():
             await self._put(
                 keys=[self._item(kind, key), self._grant(grant_id or ""), self._sid(sid or "")],
@@ -211,7 +218,7 @@ class RedisEphemeral:
                     json.dumps(dict(data or {}), separators=(",", ":")),
                     repr(float(expires_at)),
                     repr(float(now)),
-                    int((expires_at + RETAIN) * 1000),
+                    int((expires_at + self.retain) * 1000),
                 ],
             )
         return int(added) == 1

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import secrets
 import sqlite3
@@ -112,7 +113,7 @@ from stepauth.store.schema import (
     signing_keys,
     users,
 )
-from stepauth.store.sqlite_lane import Busy, SQLiteLane, private_file
+from stepauth.store.sqlite_lane import JOURNAL_SIZE_LIMIT, Busy, SQLiteLane, private_file
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -131,8 +132,17 @@ T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5_000
 #: Worker threads (and pooled connections) of one SQLite store.
 SQLITE_THREADS = 8
-#: Inline SQLite writes between two passive WAL checkpoints (run in a worker thread).
+#: Inline SQLite writes between two WAL checkpoints (run in a worker thread).
 CHECKPOINT_EVERY = 500
+#: A WAL at least this large is checkpointed with ``TRUNCATE`` rather than ``PASSIVE``.
+#: Under steady writes a passive checkpoint never catches up with the writer (it copies
+#: the frames that existed when it began while new ones are appended), so the WAL is never
+#: restarted and grows without bound; ``TRUNCATE`` holds writers off for the copy and
+#: empties the file (https://sqlite.org/wal.html §"Avoiding Excessively Large WAL Files").
+WAL_TRUNCATE_BYTES = 8 * 1024 * 1024
+#: How long (ms) a ``TRUNCATE`` checkpoint waits for readers and writers before it gives
+#: up (it holds new writers off while it waits, so never for long).
+CHECKPOINT_WAIT_MS = 250
 #: The Alembic script directory shipped inside the package.
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK = threading.Lock()
@@ -217,6 +227,7 @@ def _sqlite_pragmas(engine: Engine, *, memory: bool, busy_timeout_ms: int) -> No
         cursor = dbapi_connection.cursor()
         if not memory:
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         if busy_timeout_ms == 0 and not memory:
@@ -364,13 +375,15 @@ async def open_store(
     migrate_schema: bool = True,
     redis_url: str | None = None,
     redis_prefix: str = "stepauth:",
+    redis_retain: float | None = None,
     secret: bytes | None = None,
     key_env: str = DEFAULT_KEY_ENV,
     timeouts: Timeouts = Timeouts(),
 ) -> Store:
     """Open the store at ``url`` and migrate its schema to head (works on an empty DB).
 
-    With ``redis_url`` the ephemeral single-use kinds live in Redis
+    With ``redis_url`` the ephemeral single-use kinds live in Redis, each kept
+    ``redis_retain`` seconds past its expiry
     (:class:`~stepauth.store.routed.RoutedStore`). ``secret`` is the Provider's secret:
     the store keeps session ids and factor secrets only under keys derived from it
     (:mod:`stepauth.store.at_rest`); without it those operations are refused
@@ -383,10 +396,9 @@ async def open_store(
     )
     if redis_url is None:
         return store
-    from stepauth.store.redis import RedisEphemeral
     from stepauth.store.routed import RoutedStore
 
-    return RoutedStore(store, RedisEphemeral(redis_url, redis_prefix, timeout=timeouts.redis))
+    return RoutedStore(store, _ephemeral(redis_url, redis_prefix, redis_retain, timeouts.redis))
 
 
 def sql_store(
@@ -419,6 +431,7 @@ def build_store(
     *,
     redis_url: str | None = None,
     redis_prefix: str = "stepauth:",
+    redis_retain: float | None = None,
     secret: bytes | None = None,
     key_env: str = DEFAULT_KEY_ENV,
     timeouts: Timeouts = Timeouts(),
@@ -430,10 +443,9 @@ def build_store(
     store = sql_store(url, secret=secret, key_env=key_env, timeouts=timeouts)
     if redis_url is None:
         return store
-    from stepauth.store.redis import RedisEphemeral
     from stepauth.store.routed import RoutedStore
 
-    return RoutedStore(store, RedisEphemeral(redis_url, redis_prefix, timeout=timeouts.redis))
+    return RoutedStore(store, _ephemeral(redis_url, redis_prefix, redis_retain, timeouts.redis))
 
 
 async def _open_sql(
@@ -476,6 +488,18 @@ def _reason(exc: DBAPIError | PoolTimeout) -> str:
     """The driver's message on one line (no SQL, no parameters)."""
     orig = getattr(exc, "orig", None)
     return " ".join(str(orig if orig is not None else exc).split())[:300]
+
+
+def _ephemeral(url: str, prefix: str, retain: float | None, timeout: float) -> Any:
+    """The Redis half of a routed store; ``retain``: seconds its items outlive their
+    expiry (default :data:`stepauth.store.redis.RETAIN`); ``timeout``: its waits."""
+    from stepauth.store.redis import RETAIN, RedisEphemeral
+
+    return RedisEphemeral(url, prefix, timeout=timeout, retain=RETAIN if retain is None else retain)
+
+
+def _rowcount(stmt: Any, params: Mapping[str, Any], conn: Connection) -> int:
+    return int(conn.execute(stmt, params).rowcount)
 
 
 def _new_id(nbytes: int = 16) -> str:
@@ -665,8 +689,9 @@ class SQLStore:
         return self._run(self.sync_engine, fn, write)
 
     def _after_inline_write(self) -> None:
-        """Every :data:`CHECKPOINT_EVERY` inline writes, a passive WAL checkpoint in a
-        worker thread (the inline connection has automatic checkpoints off)."""
+        """Every :data:`CHECKPOINT_EVERY` inline writes, a WAL checkpoint in a worker
+        thread (the inline connection has automatic checkpoints off): see
+        :meth:`_checkpoint`."""
         self._inline_writes += 1
         if self._inline_writes % CHECKPOINT_EVERY or self._checkpointing:
             return
@@ -676,10 +701,34 @@ class SQLStore:
         future = self._executor.submit(self._checkpoint)
         future.add_done_callback(lambda _: setattr(self, "_checkpointing", False))
 
+    async def _checkpoint_after_purge(self) -> None:
+        """On SQLite, a checkpoint after each purge batch: a batch rewrites many pages in
+        one write, and back-to-back batches would otherwise grow the WAL by tens of MiB
+        between two of the every-:data:`CHECKPOINT_EVERY`-writes checkpoints."""
+        if self.inline_engine is None or self.inline_engine is self.sync_engine:
+            return
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._checkpoint)
+
     def _checkpoint(self) -> None:
+        """A passive checkpoint, or once the WAL reached :data:`WAL_TRUNCATE_BYTES` a
+        ``TRUNCATE`` one that waits at most :data:`CHECKPOINT_WAIT_MS` (a busy database
+        leaves it for the next one)."""
         assert self.sync_engine is not None
+        path = self.sync_engine.url.database
+        try:
+            large = os.path.getsize(f"{path}-wal") >= WAL_TRUNCATE_BYTES
+        except OSError:
+            large = False
         with self.sync_engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").all()
+            if not large:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").all()
+                return
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+            try:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").all()
+            finally:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     async def _execute(
         self, stmt: Any, params: Mapping[str, Any], *, write: bool
@@ -873,6 +922,38 @@ class SQLStore:
         """Delete items expired before ``now`` (housekeeping; not part of the protocol)."""
         params = {"b_now": now}
         return await self._write(lambda conn: int(conn.execute(stmts.PURGE_ITEMS, params).rowcount))
+
+    async def purge(
+        self, *, now: float, retain: float, stale_before: float, batch: int = 1000
+    ) -> dict[str, int]:
+        """Delete what can no longer be used, ``batch`` rows per statement (one short
+        transaction each); returns the rows deleted per table.
+
+        * ``items`` whose ``expires_at`` passed more than ``retain`` seconds ago: a
+          consumed code or refresh token is kept that long after it expired so a replay
+          still revokes its grant (RFC 6749 §4.1.2, RFC 9700 §4.14.2), and the record of
+          an ended session outlives anything issued under it;
+        * ``sessions`` past their idle or absolute limit (never read again);
+        * per-address throttle rows of windows that ended before ``stale_before``.
+
+        Safe to run from several instances at once (see ``PURGE_*_BATCH``).
+        """
+        deleted = {"items": 0, "sessions": 0, "failures": 0}
+        jobs = (
+            ("items", stmts.PURGE_ITEMS_BATCH, {"b_cutoff": now - retain}),
+            ("sessions", stmts.PURGE_SESSIONS_BATCH, {"b_now": now}),
+            ("failures", stmts.PURGE_FAILURES_BATCH, {"b_now": now, "b_stale": stale_before}),
+        )
+        for table, stmt, params in jobs:
+            run = partial(_rowcount, stmt, {**params, "b_limit": batch})
+            while True:
+                count = await self._write(run)
+                deleted[table] += count
+                await self._checkpoint_after_purge()
+                if count < batch:
+                    break
+                await asyncio.sleep(0)  # let requests run between batches
+        return deleted
 
     # -- users ---------------------------------------------------------------------------
 

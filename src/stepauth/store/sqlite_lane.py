@@ -32,9 +32,12 @@ from typing import Any
 from sqlalchemy import JSON
 from sqlalchemy.dialects import sqlite
 
-__all__ = ["Busy", "Rows", "SQLiteLane", "private_file"]
+__all__ = ["JOURNAL_SIZE_LIMIT", "Busy", "Rows", "SQLiteLane", "private_file"]
 
 _DIALECT = sqlite.dialect(paramstyle="qmark")
+#: ``PRAGMA journal_size_limit`` of every connection: a WAL restarted after a complete
+#: checkpoint is cut back to this many bytes.
+JOURNAL_SIZE_LIMIT = 8 * 1024 * 1024
 
 
 def private_file(path: str) -> None:
@@ -108,6 +111,7 @@ class SQLiteLane:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run off the loop
+            db.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
             self._connection = db
         return self._connection
 

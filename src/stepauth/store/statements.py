@@ -27,6 +27,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -77,6 +78,49 @@ REVOKE_SID = (
     .values(revoked=True)
 )
 PURGE_ITEMS = delete(items).where(items.c.expires_at.is_not(None), items.c.expires_at <= _now)
+
+# Purge in bounded batches (:meth:`SQLStore.purge`): each statement deletes at most
+# ``b_limit`` rows picked by a subquery; on PostgreSQL rows another purge has locked are
+# skipped (``FOR UPDATE SKIP LOCKED``), so several instances purging at once never wait on
+# each other, and a row already deleted by another is simply not deleted twice.
+_limit = bindparam("b_limit", type_=Integer)
+_cutoff = bindparam("b_cutoff", type_=Float)
+_stale = bindparam("b_stale", type_=Float)
+PURGE_ITEMS_BATCH = delete(items).where(
+    tuple_(items.c.kind, items.c.key).in_(
+        select(items.c.kind, items.c.key)
+        .where(items.c.expires_at.is_not(None), items.c.expires_at <= _cutoff)
+        .limit(_limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+)
+PURGE_SESSIONS_BATCH = delete(sessions).where(
+    sessions.c.id.in_(
+        select(sessions.c.id)
+        .where(or_(sessions.c.idle_expires_at <= _now, sessions.c.absolute_expires_at <= _now))
+        .limit(_limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+)
+#: Per-address throttle rows (``ip:`` prefix, one per address and window) whose window
+#: ended before ``b_stale`` and that block nothing; per-account rows are never purged
+#: (their counts drive the growing lockout).
+PURGE_FAILURES_BATCH = delete(failures).where(
+    tuple_(failures.c.user_id, failures.c.factor_type).in_(
+        select(failures.c.user_id, failures.c.factor_type)
+        .where(
+            failures.c.user_id.startswith("ip:", autoescape=True),
+            failures.c.factor_type.startswith("ip:", autoescape=True),
+            or_(failures.c.last_failure_at.is_(None), failures.c.last_failure_at <= _stale),
+            or_(failures.c.blocked_until.is_(None), failures.c.blocked_until <= _now),
+        )
+        .limit(_limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+)
 
 INSERT_USER = insert(users)
 USER_BY_ID = select(users).where(users.c.id == bindparam("b_id"))

@@ -32,6 +32,7 @@ __all__ = [
     "Metrics",
     "attempt",
     "current",
+    "purged",
     "replay_detected",
     "step_up_abandoned",
     "step_up_completed",
@@ -47,6 +48,8 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 RESULTS = frozenset({"success", "failure", "locked", "throttled", "code_sent"})
 #: What a replay can be: an authorization code or a refresh token (RFC 9700 §4.14.2).
 REPLAY_KINDS = frozenset({"code", "refresh_token"})
+#: Tables the purge deletes from (:meth:`stepauth.store.sql.SQLStore.purge`).
+PURGE_TABLES = frozenset({"items", "sessions", "failures"})
 _FACTOR_KIND = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
@@ -112,6 +115,12 @@ class Metrics:
             "stepauth_replays_detected",
             "Single-use credentials presented again (the grant is revoked), by kind.",
             ("kind",),
+            registry=reg,
+        )
+        self.purged = Counter(
+            "stepauth_purged_rows",
+            "Expired rows deleted by the background purge, by table.",
+            ("table",),
             registry=reg,
         )
         self.store_errors = Counter(
@@ -208,6 +217,12 @@ def replay_detected(kind: str) -> None:
     metrics = _current.get()
     if metrics is not None:
         metrics.replays.labels(kind if kind in REPLAY_KINDS else OTHER).inc()
+
+
+def purged(metrics: Metrics, deleted: dict[str, int]) -> None:
+    """Rows deleted by one purge, per table (:mod:`stepauth.provider.ops.purge`)."""
+    for table, count in deleted.items():
+        metrics.purged.labels(table if table in PURGE_TABLES else OTHER).inc(count)
 
 
 def store_error(backend: str, metrics: Metrics | None = None) -> None:

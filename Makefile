@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest peers bench clean soak
+.PHONY: demo test lint typecheck pytest peers bench fuzz soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ peers:
 	@if command -v npm >/dev/null 2>&1; then \
 		cd peers && npm install --silent --no-audit --no-fund; \
 	else echo "npm not found: Node.js peer tests will be skipped"; fi
+
+## fuzz: the fuzzing suite's long profile (thousands of hostile requests per route)
+fuzz: $(STAMP)
+	STEPAUTH_FUZZ=long $(BIN)/pytest tests/fuzz --timeout=3600
 
 bench: $(STAMP) peers
 	$(BIN)/python -m bench

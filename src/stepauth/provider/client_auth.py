@@ -18,10 +18,8 @@ Basic (RFC 6749 §5.2). Secrets are compared in constant time and never logged.
 
 from __future__ import annotations
 
-import hmac
-import json
 import warnings
-from base64 import b64decode
+from base64 import b64decode, urlsafe_b64decode
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,8 +32,10 @@ from joserfc.jws import extract_compact
 from starlette.datastructures import FormData
 from starlette.requests import Request
 
+from stepauth.provider import jsonlimits
 from stepauth.provider.authorize.context import find_client
 from stepauth.provider.authorize.respond import sha256hex
+from stepauth.provider.compare import constant_time_equal
 from stepauth.provider.errors import InvalidClient, InvalidRequest
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ def _secret_matches(client: ClientConfig, presented: str) -> bool:
     expected = client.client_secret
     if not expected:
         return False
-    return hmac.compare_digest(expected.encode(), presented.encode())
+    return constant_time_equal(expected, presented)
 
 
 async def authenticate_client(
@@ -230,13 +230,21 @@ def _audiences(state: ProviderState, endpoint: str) -> frozenset[str]:
     return frozenset({issuer, base + "/token", base + endpoint})
 
 
-def _assertion_issuer(assertion: str) -> str:
-    """Read ``iss`` from an assertion before its key is known (only to find the client)."""
+def _bounded_claims(assertion: str) -> Any:
+    """The assertion's claims, its header and payload first bounded in size and nesting
+    (RFC 8259 §9), so no JSON library recurses into a deeply nested text."""
     try:
+        header64 = assertion.split(".", 1)[0]
+        jsonlimits.loads(urlsafe_b64decode(header64 + "=" * (-len(header64) % 4)))
         compact = extract_compact(assertion.encode())
-        claims = json.loads(compact.payload)
+        return jsonlimits.loads(compact.payload)
     except (JoseError, ValueError, TypeError) as exc:
         raise InvalidClient("client_assertion is malformed") from exc
+
+
+def _assertion_issuer(assertion: str) -> str:
+    """Read ``iss`` from an assertion before its key is known (only to find the client)."""
+    claims = _bounded_claims(assertion)
     iss = claims.get("iss") if isinstance(claims, dict) else None
     if not isinstance(iss, str) or not iss:
         raise InvalidClient("client_assertion does not name its client")
@@ -258,6 +266,7 @@ async def verify_client_assertion(
     jwks = getattr(client, "jwks", None)
     if not jwks:
         raise InvalidClient("client has no registered jwks")
+    _bounded_claims(assertion)
     try:
         keys = KeySet.import_key_set(jwks)
         with warnings.catch_warnings():

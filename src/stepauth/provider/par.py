@@ -16,7 +16,6 @@ Checked early: no ``request_uri`` inside a pushed request (§2.1), no request ob
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import Any
 
@@ -24,6 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from stepauth.provider import jsonlimits
+from stepauth.provider.authorize.claims import parse_claims
 from stepauth.provider.client_auth import (
     CLIENT_AUTH_PARAMS,
     AuthenticatedClient,
@@ -66,6 +67,9 @@ def validate_pushed_params(
         raise InvalidRequest("code_challenge is required (PKCE)")
     if pushed.get("code_challenge_method") != "S256":
         raise InvalidRequest("code_challenge_method must be S256")
+    if "claims" in pushed:
+        # checked now, so a malformed or oversized claims value is never stored
+        parse_claims(pushed["claims"])
     if "authorization_details" in pushed:
         _validate_details(pushed["authorization_details"])
     requested_resource(state.config, client.client, pushed.get("resource"))
@@ -74,7 +78,7 @@ def validate_pushed_params(
 
 def _validate_details(raw: str) -> None:
     try:
-        details: Any = json.loads(raw)
+        details: Any = jsonlimits.loads(raw)
     except ValueError as exc:
         raise InvalidAuthorizationDetails("authorization_details is not valid JSON") from exc
     try:

@@ -34,8 +34,6 @@ a grant without it ends with its access token. The response is never cached (``n
 from __future__ import annotations
 
 import hashlib
-import hmac
-import json
 import re
 import secrets
 from base64 import urlsafe_b64encode
@@ -45,8 +43,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from stepauth.provider import jsonlimits
 from stepauth.provider.authorize.respond import sha256hex
 from stepauth.provider.client_auth import AuthenticatedClient, authenticate_client, form_params
+from stepauth.provider.compare import constant_time_equal
 from stepauth.provider.errors import (
     InvalidAuthorizationDetails,
     InvalidGrant,
@@ -90,7 +90,7 @@ def verify_pkce(*, code_verifier: str | None, expected_challenge: str, method: s
         raise InvalidGrant("code_verifier must be 43-128 unreserved characters")
     digest = hashlib.sha256(code_verifier.encode("ascii")).digest()
     computed = urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-    if not hmac.compare_digest(computed, expected_challenge):
+    if not constant_time_equal(expected_challenge, computed):
         raise InvalidGrant("code_verifier does not match the code_challenge")
 
 
@@ -285,7 +285,7 @@ async def _issue(
 def narrow_details(grant: Grant, raw: str) -> tuple[dict[str, Any], ...]:
     """The requested subset of the granted ``authorization_details`` (RFC 9396 §6)."""
     try:
-        requested = default_registry.validate(json.loads(raw))
+        requested = default_registry.validate(jsonlimits.loads(raw))
     except ValueError as exc:
         raise InvalidAuthorizationDetails("authorization_details is not valid JSON") from exc
     except InvalidDetails as exc:

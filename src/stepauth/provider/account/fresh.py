@@ -26,6 +26,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from stepauth.keying import derive_key, secret_from_env
+from stepauth.provider.compare import constant_time_equal
 from stepauth.provider.errors import ProviderError
 from stepauth.provider.state import ProviderState
 
@@ -91,7 +92,7 @@ def csrf_token(state: ProviderState, browser: str) -> str:
 def check_csrf(state: ProviderState, request: HTTPConnection, submitted: str) -> None:
     """Raise :class:`Forbidden` unless ``submitted`` is this browser's token."""
     browser = request.cookies.get(BROWSER_COOKIE, "")
-    if len(browser) < 32 or not hmac.compare_digest(csrf_token(state, browser), submitted):
+    if len(browser) < 32 or not constant_time_equal(csrf_token(state, browser), submitted):
         raise Forbidden("the form is not valid; reload the page and try again")
 
 

@@ -32,6 +32,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from stepauth import audit
 from stepauth.assurance import recovery_step_up
 from stepauth.errors import FactorError
+from stepauth.provider import jsonlimits
 from stepauth.provider.account.binding import authority, binding_factors
 from stepauth.provider.account.fresh import (
     browser_id,
@@ -153,7 +154,7 @@ async def reauth_webauthn(request: Request) -> Response:
 
     state = get_state(request)
     try:
-        body = await request.json()
+        body = await jsonlimits.request_json(request)
     except ValueError:
         body = None
     check_csrf(state, request, str(body.get("csrf", "")) if isinstance(body, dict) else "")

@@ -32,6 +32,7 @@ from starlette.responses import JSONResponse, Response
 
 from stepauth import audit
 from stepauth.errors import FactorError, StepAuthError
+from stepauth.provider import jsonlimits
 from stepauth.provider.account.binding import Authority, authority, snapshot
 from stepauth.provider.account.changes import record_change
 from stepauth.provider.account.fresh import check_csrf, reauth_url
@@ -59,7 +60,7 @@ def _error(message: str, status: int = 400) -> JSONResponse:
 
 async def _body(request: Request) -> dict[str, Any]:
     try:
-        body = await request.json()
+        body = await jsonlimits.request_json(request)
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}

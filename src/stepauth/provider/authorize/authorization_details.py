@@ -29,15 +29,15 @@ after the window is always asked afresh.
 from __future__ import annotations
 
 import hashlib
-import hmac
-import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from stepauth.provider import jsonlimits
 from stepauth.provider.authorize.context import AuthorizationContext
+from stepauth.provider.compare import constant_time_equal
 from stepauth.provider.errors import InvalidAuthorizationDetails, InvalidRequest
 
 if TYPE_CHECKING:
@@ -79,9 +79,11 @@ async def check_authorization_details(ctx: AuthorizationContext) -> None:
     if not ctx.pushed and getattr(ctx.client, "require_par_for_authorization_details", False):
         raise InvalidRequest("this client must send authorization_details through PAR")
     try:
-        details = json.loads(raw)
-    except ValueError:
-        raise InvalidAuthorizationDetails("authorization_details is not valid JSON") from None
+        details = jsonlimits.loads(raw)
+    except ValueError as exc:
+        raise InvalidAuthorizationDetails(
+            f"authorization_details is not valid JSON ({exc})"
+        ) from None
     if not isinstance(details, list) or not details:
         raise InvalidAuthorizationDetails("authorization_details must be a non-empty array")
     ctx.authorization_details = _validate(details)
@@ -175,7 +177,7 @@ async def _rebind(
     from stepauth.provider.authorize.login import INTERACTION_COOKIE, INTERACTION_TTL
     from stepauth.provider.authorize.respond import sha256hex
 
-    if not hmac.compare_digest(sha256hex(browser), str(payload.get("browser", ""))):
+    if not constant_time_equal(str(payload.get("browser", "")), sha256hex(browser)):
         return None
     provider = ctx.provider
     payload["request"] = ctx.request_json()

@@ -10,9 +10,9 @@ names the only user a token may be issued for (OIDC-11, OIDC-26).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from stepauth.provider import jsonlimits
 from stepauth.provider.authorize.context import AuthorizationContext
 from stepauth.provider.errors import InvalidRequest
 
@@ -24,9 +24,9 @@ MEMBERS = ("id_token", "userinfo")
 def parse_claims(raw: str) -> dict[str, Any]:
     """Parse and check the shape of a ``claims`` value; raise ``invalid_request`` if malformed."""
     try:
-        claims = json.loads(raw)
-    except ValueError:
-        raise InvalidRequest("claims is not valid JSON") from None
+        claims = jsonlimits.loads(raw)
+    except ValueError as exc:
+        raise InvalidRequest(f"claims is not valid JSON ({exc})") from None
     if not isinstance(claims, dict):
         raise InvalidRequest("claims must be a JSON object")
     for member in MEMBERS:

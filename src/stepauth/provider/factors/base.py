@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -79,6 +80,7 @@ __all__ = [
     "default_factors",
     "helps",
     "notice_name",
+    "numeric_code",
     "provides",
     "useful",
 ]
@@ -231,6 +233,17 @@ def code_field(name: str = "code", *, required: bool = True) -> FormField:
         inputmode="numeric",
         required=required,
     )
+
+
+def numeric_code(code: str, digits: int) -> str | None:
+    """``code`` without its spaces if it is exactly ``digits`` ASCII digits, else None.
+
+    One-time codes are ASCII decimal digits (RFC 4226 §5.3, RFC 6238 §4): ``str.isdigit``
+    also accepts ``１２３４５６`` and ``١٢٣٤٥٦``, which can never match — a code of that
+    shape is malformed, not a wrong guess, and is refused before any attempt is counted.
+    """
+    candidate = "".join(code.split())
+    return candidate if re.fullmatch(f"[0-9]{{{digits}}}", candidate) else None
 
 
 class RecordFactor:

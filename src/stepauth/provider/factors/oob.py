@@ -60,6 +60,7 @@ from stepauth.provider.factors.base import (
     RecordFactor,
     Verified,
     code_field,
+    numeric_code,
 )
 
 if TYPE_CHECKING:
@@ -207,8 +208,8 @@ async def verify_code(
 ) -> AuthEvent:
     """Consume the code atomically; raise a specific :class:`OobError` otherwise."""
     now = time.time() if now is None else now
-    candidate = "".join(code.split())
-    if len(candidate) != digits or not candidate.isdigit():
+    candidate = numeric_code(code, digits)
+    if candidate is None:
         raise InvalidOobCode("code has the wrong format")
     result = await store.consume(KIND, _key(challenge_id, candidate), now=now)
     status = getattr(result, "status", None)
@@ -238,6 +239,8 @@ def _key(challenge_id: str, code: str) -> str:
 #: Codes a user may be sent per :data:`CODE_TTL` window (SMS pumping, NIST-19).
 SENDS_PER_WINDOW = 5
 PENDING_KIND = "oob_pending"
+CODE_DIGITS = 6
+
 CODE_SENT = "We sent a code. Enter it below; it is valid for 10 minutes."
 
 
@@ -298,6 +301,9 @@ class OobFactor(RecordFactor):
         if not code:
             await self._send(attempt, user, factor, pending_key)
             raise FactorRejected(CODE_SENT)
+        if numeric_code(code, CODE_DIGITS) is None:
+            # malformed: not a guess at the code that was sent, so not counted
+            raise FactorRejected(GENERIC_FAILURE)
 
         async def check() -> Verified | None:
             item = await store.get(PENDING_KIND, pending_key, now=attempt.now)

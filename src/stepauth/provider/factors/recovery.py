@@ -38,8 +38,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from stepauth.assurance import AuthEvent
 from stepauth.errors import FactorError
 from stepauth.keying import derive_key, secret_from_env
-from stepauth.provider.factors.base import Attempt, FormField, FormView, RecordFactor, Verified
-from stepauth.provider.throttle import guarded
+from stepauth.provider.factors.base import (
+    Attempt,
+    FactorRejected,
+    FormField,
+    FormView,
+    RecordFactor,
+    Verified,
+)
+from stepauth.provider.throttle import GENERIC_FAILURE, guarded
 
 if TYPE_CHECKING:
     from stepauth.store import Store
@@ -145,7 +152,7 @@ async def redeem_code(
     """Consume ``code`` atomically; a second use raises :class:`ReplayedRecoveryCode`."""
     now = time.time() if now is None else now
     normal = _normalise(code)
-    if len(normal) != _LENGTH or any(c not in ALPHABET for c in normal):
+    if not well_formed(normal):
         raise InvalidRecoveryCode("not a recovery code")
     result = await store.consume(KIND, code_key(normal, user_id=user_id, pepper=pepper), now=now)
     status = getattr(result, "status", None)
@@ -160,6 +167,12 @@ async def redeem_code(
         credential_id=credential_id,
         attrs={"factor": "recovery", "restricted": True},
     )
+
+
+def well_formed(code: str) -> bool:
+    """True when ``code`` (normalised or not) has the shape of a recovery code."""
+    normal = _normalise(code)
+    return len(normal) == _LENGTH and all(c in ALPHABET for c in normal)
 
 
 def _normalise(code: str) -> str:
@@ -183,6 +196,10 @@ class RecoveryFactor(RecordFactor):
         return (FormField("recovery_code", "Recovery code", autocomplete="off"),)
 
     async def verify(self, attempt: Attempt) -> Verified:
+        if not well_formed(attempt.form.get("recovery_code", "")):
+            # malformed: not a guess at a recovery code, so not counted
+            raise FactorRejected(GENERIC_FAILURE)
+
         async def check() -> Verified | None:
             user, enrolled = attempt.user, self.enrolled_factors(attempt)
             if user is None or not enrolled:

@@ -36,13 +36,15 @@ from stepauth.assurance import AuthEvent
 from stepauth.errors import FactorError
 from stepauth.provider.factors.base import (
     Attempt,
+    FactorRejected,
     FormField,
     FormView,
     RecordFactor,
     Verified,
     code_field,
+    numeric_code,
 )
-from stepauth.provider.throttle import guarded
+from stepauth.provider.throttle import GENERIC_FAILURE, guarded
 
 __all__ = [
     "ALGORITHMS",
@@ -74,6 +76,9 @@ ALGORITHMS: dict[str, Callable[..., Any]] = {
 PERIOD = 30
 #: Accept T-1..T+1 (OTP-05); never more without learned drift.
 WINDOW = 1
+
+#: The code lengths RFC 6238 §4 allows here.
+DIGITS = (6, 7, 8)
 _MIN_SECRET_BYTES = 20
 
 
@@ -111,7 +116,7 @@ class TotpParams:
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
             raise InvalidTotpParams(f"unsupported algorithm {self.algorithm!r}")
-        if not 6 <= self.digits <= 8:
+        if self.digits not in DIGITS:
             raise InvalidTotpParams("digits must be 6, 7 or 8")
         if not 1 <= self.period <= 120:  # NIST-16: changed at least every two minutes
             raise InvalidTotpParams("period must be 1..120 seconds")
@@ -215,8 +220,8 @@ async def verify_totp(
     accepted before for this credential, and record it in the same atomic operation.
     """
     now = time.time() if now is None else now
-    candidate = "".join(code.split())
-    if len(candidate) != params.digits or not candidate.isdigit():
+    candidate = numeric_code(code, params.digits)
+    if candidate is None:
         raise InvalidTotpCode("code has the wrong format")
     current = time_step(now, params.period)
     matched: int | None = None
@@ -261,8 +266,13 @@ class TotpFactor(RecordFactor):
         return (code_field(),)
 
     async def verify(self, attempt: Attempt) -> Verified:
+        code = attempt.form.get("code", "")
+        if not any(numeric_code(code, digits) for digits in DIGITS):
+            # malformed (RFC 6238 §4: 6-8 ASCII digits): not a guess, so not counted
+            raise FactorRejected(GENERIC_FAILURE)
+
         async def check() -> Verified | None:
-            user, code = attempt.user, attempt.form.get("code", "")
+            user = attempt.user
             if user is None:
                 return None
             for factor in self.enrolled_factors(attempt):

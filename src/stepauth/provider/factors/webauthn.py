@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -62,6 +61,7 @@ from webauthn.helpers.structs import (
 
 from stepauth.assurance import AuthEvent, Category, InvalidEvent
 from stepauth.errors import FactorError
+from stepauth.provider import jsonlimits
 from stepauth.provider.factors.attestation import TrustStore, assess_attestation
 from stepauth.provider.factors.base import (
     Attempt,
@@ -670,7 +670,7 @@ def _check_client_data(
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
-        client_data = json.loads(data.decode("utf-8"))
+        client_data = jsonlimits.loads(data)
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidResponse("clientDataJSON is not UTF-8 JSON") from exc
     if not isinstance(client_data, dict):
@@ -747,7 +747,7 @@ def credential_id_of(credential: Mapping[str, Any] | str) -> bytes:
 def _as_mapping(credential: Mapping[str, Any] | str) -> Mapping[str, Any]:
     if isinstance(credential, str):
         try:
-            credential = json.loads(credential)
+            credential = jsonlimits.loads(credential)
         except ValueError as exc:
             raise InvalidResponse("credential is not JSON") from exc
     if not isinstance(credential, Mapping):
@@ -859,7 +859,7 @@ async def begin_authentication(
 
 def _client_origin(client_data_json: bytes) -> str | None:
     try:
-        origin = json.loads(client_data_json.lstrip(b"\xef\xbb\xbf").decode()).get("origin")
+        origin = jsonlimits.loads(client_data_json.lstrip(b"\xef\xbb\xbf")).get("origin")
     except (UnicodeDecodeError, ValueError, AttributeError):
         return None
     return origin if isinstance(origin, str) else None

@@ -30,7 +30,6 @@ carries it to the tokens.
 
 from __future__ import annotations
 
-import hmac
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -39,6 +38,7 @@ from starlette.routing import BaseRoute, Route
 
 from stepauth import audit
 from stepauth.errors import FactorError
+from stepauth.provider import jsonlimits
 from stepauth.provider.authorize import bind_redirect
 from stepauth.provider.authorize.context import AuthorizationContext
 from stepauth.provider.authorize.login import (
@@ -49,6 +49,7 @@ from stepauth.provider.authorize.login import (
     decide,
 )
 from stepauth.provider.authorize.respond import issue_code, sha256hex
+from stepauth.provider.compare import constant_time_equal
 from stepauth.provider.errors import (
     AccessDenied,
     InvalidRequest,
@@ -96,7 +97,7 @@ async def _load(
         raise InvalidRequest("this sign-in request has expired; return to the application")
     payload = dict(item.payload)
     cookie = request.cookies.get(INTERACTION_COOKIE, "")
-    if not hmac.compare_digest(sha256hex(cookie), str(payload["browser"])):
+    if not constant_time_equal(str(payload["browser"]), sha256hex(cookie)):
         raise Forbidden("this sign-in request was started in another browser")
     ctx = AuthorizationContext.from_request_json(
         dict(payload["request"]), http=request, provider=provider
@@ -277,7 +278,7 @@ async def submit(request: Request) -> Response:
     provider = get_state(request)
     uid, payload, ctx = await _load(request, provider)
     form = {k: v for k, v in (await request.form()).multi_items() if isinstance(v, str)}
-    if not hmac.compare_digest(form.get("csrf", ""), str(payload["csrf"])):
+    if not constant_time_equal(str(payload["csrf"]), form.get("csrf", "")):
         raise Forbidden("the form is not valid for this sign-in request")
     before = payload["before"]
     try:
@@ -383,11 +384,11 @@ async def webauthn_options(request: Request) -> Response:
     provider = get_state(request)
     uid, payload, ctx = await _load(request, provider)
     try:
-        body = await request.json()
+        body = await jsonlimits.request_json(request)
     except ValueError:
         body = None
     csrf = body.get("csrf") if isinstance(body, dict) else None
-    if not isinstance(csrf, str) or not hmac.compare_digest(csrf, str(payload["csrf"])):
+    if not isinstance(csrf, str) or not constant_time_equal(str(payload["csrf"]), csrf):
         raise Forbidden("the request is not valid for this sign-in request")
     loaded = await load_session(request, provider)
     decision = await decide(

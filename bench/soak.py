@@ -247,6 +247,8 @@ def render(soaks: list[Soak], *, seconds: int, concurrency: int, slice_seconds: 
         if soak.samples:
             counts = " · ".join(f"{s.items:,}" for s in soak.samples)
             lines.append(f"Item rows after each slice, {soak.name}: {counts}.")
+            sizes = " · ".join(_fmt(s.db_mib) for s in soak.samples)
+            lines.append(f"Database MiB after each slice, {soak.name}: {sizes}.")
         if soak.first_error:
             lines.append(f"First error, {soak.name}: `{soak.first_error}`.")
         if soak.failed:

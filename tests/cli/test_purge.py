@@ -13,21 +13,9 @@ from stepauth.cli import main
 from stepauth.provider.config import load_config
 from stepauth.provider.ops.purge import retention
 from stepauth.store import open_store
+from tests.cli.test_cli import SECRET, config, environment
 
-KEY_ENV = "STEPAUTH_SECRET_KEY"
-SECRET = "cli-test-secret-0123456789abcdef0123456789"
-
-
-@pytest.fixture(autouse=True)
-def environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(KEY_ENV, SECRET)
-    monkeypatch.delenv("STEPAUTH_CONFIG", raising=False)
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Path:
-    assert main(["init", str(tmp_path / "op")]) == 0
-    return tmp_path / "op" / "stepauth.toml"
+__all__ = ["config", "environment"]
 
 
 def _seed(config: Path, *, expired: int, live: int) -> None:

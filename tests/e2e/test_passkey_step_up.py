@@ -171,6 +171,9 @@ class RP:
         self.page = page
         self.callbacks: list[dict[str, str]] = []
         page.on("request", self._seen)
+        # answer the callback in the browser, so its navigation ends on a page rather than
+        # on a late DNS error page that would interrupt the test's next goto
+        page.route(f"{REDIRECT_URI}**", lambda route: route.fulfill(status=200, body="rp"))
 
     def _seen(self, request: Any) -> None:
         # The RP does not exist: the browser's navigation to it is what the test reads.

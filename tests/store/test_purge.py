@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from stepauth.store import SQLStore
+from stepauth.store import SQLStore, open_store
 from stepauth.store.schema import items
+from tests.store.conftest import SECRET
 
 NOW = 1_800_000_000.0
 RETAIN = 3600.0
@@ -94,3 +95,58 @@ async def test_two_instances_purge_concurrently_without_errors(
     first, second = await asyncio.gather(_purge(store, batch=50), _purge(other_store, batch=50))
     assert first["items"] + second["items"] == total
     assert await _count_items(store) == 1
+
+
+async def _fill(store: SQLStore, tag: str, count: int) -> None:
+    payload = {"blob": "x" * 500}
+    for start in range(0, count, 200):
+        await asyncio.gather(
+            *(
+                store.put("code", f"{tag}{n}", payload, expires_at=NOW - RETAIN - 1)
+                for n in range(start, start + 200)
+            )
+        )
+
+
+async def _heap_bytes(store: SQLStore) -> int:
+    return int(
+        await store.run_sync(
+            lambda conn: conn.exec_driver_sql("SELECT pg_relation_size('items')").scalar_one()
+        )
+    )
+
+
+async def test_postgres_purge_vacuums_so_new_rows_reuse_the_space(postgres_url: str) -> None:
+    # A deleted row is a dead row version until a vacuum frees its space; the purge
+    # vacuums what it deleted from, so the table stays the size of what it holds whether
+    # or not autovacuum runs (this machine's server runs with autovacuum off).
+    store = await open_store(postgres_url, secret=SECRET)
+    try:
+        await _fill(store, "a", 2000)
+        full = await _heap_bytes(store)
+        assert (await _purge(store))["items"] == 2000
+        await _fill(store, "b", 2000)
+        assert await _heap_bytes(store) <= full * 1.1
+        assert (await _purge(store))["items"] == 2000
+        await _fill(store, "c", 2000)
+        assert await _heap_bytes(store) <= full * 1.1
+    finally:
+        await store.close()
+
+
+async def test_postgres_purge_without_vacuum_leaves_the_dead_rows(postgres_url: str) -> None:
+    # ``[purge] vacuum = false`` leaves the space to autovacuum: the table then holds the
+    # deleted rows' versions next to the new ones (the growth the soak measured).
+    store = await open_store(postgres_url, secret=SECRET)
+    try:
+        await store.run_sync(
+            lambda conn: conn.exec_driver_sql("ALTER TABLE items SET (autovacuum_enabled = false)"),
+            write=True,
+        )
+        await _fill(store, "a", 2000)
+        full = await _heap_bytes(store)
+        await store.purge(now=NOW, retain=RETAIN, stale_before=NOW - WINDOW, vacuum=False)
+        await _fill(store, "b", 2000)
+        assert await _heap_bytes(store) > full * 1.5
+    finally:
+        await store.close()

@@ -42,7 +42,8 @@ Reference (defaults in brackets)::
                       listener of ``stepauth serve`` (never on the public port)
     [logging]    format ["json" | "text"], level ["info"]
     [purge]      interval [300] (seconds between background purges in ``stepauth serve``;
-                      0 turns them off), batch [1000] (rows deleted per statement)
+                      0 turns them off), batch [1000] (rows deleted per statement),
+                      vacuum [true] (PostgreSQL: VACUUM the tables a purge deleted from)
     [levels]     an acr ladder for stepauth.assurance.ladder_from_data (optional)
     [[clients]]  client_id, client_secret (absent = public client), redirect_uris,
                  post_logout_redirect_uris [[]], id_token_signed_response_alg ["RS256"],
@@ -221,11 +222,13 @@ class ThrottleConfig:
 
 @dataclass(frozen=True, slots=True)
 class PurgeConfig:
-    """Deleting expired rows (:mod:`stepauth.store.purge`): every ``interval`` seconds
-    (0: never) in ``stepauth serve``, at most ``batch`` rows per statement."""
+    """Deleting expired rows (:mod:`stepauth.provider.ops.purge`): every ``interval``
+    seconds (0: never) in ``stepauth serve``, at most ``batch`` rows per statement; with
+    ``vacuum``, PostgreSQL vacuums the tables a purge deleted from."""
 
     interval: int = 300
     batch: int = 1000
+    vacuum: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -778,7 +781,7 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
     _known(account, {"binding_hold"}, "account")
 
     purge = _table(data.get("purge", {}), "purge")
-    _known(purge, {"interval", "batch"}, "purge")
+    _known(purge, {"interval", "batch", "vacuum"}, "purge")
 
     redis = None
     if data.get("redis") is not None:
@@ -819,6 +822,7 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
         purge=PurgeConfig(
             interval=_int(purge, "interval", "purge", 300, 0, 86400),
             batch=_int(purge, "batch", "purge", 1000, 1, 100_000),
+            vacuum=_bool(purge, "vacuum", "purge", True),
         ),
         base_dir=base_dir,
         default_resource=default_resource,

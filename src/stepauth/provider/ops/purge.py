@@ -46,6 +46,7 @@ async def purge_once(store: Any, config: ProviderConfig, *, now: float) -> dict[
         retain=retention(config),
         stale_before=now - config.throttle.ip_window,
         batch=config.purge.batch,
+        vacuum=config.purge.vacuum,
     )
     return deleted
 

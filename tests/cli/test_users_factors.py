@@ -14,7 +14,7 @@ import pytest
 from stepauth.cli import main
 from stepauth.provider.config import ThrottleConfig
 from stepauth.provider.factors import totp
-from stepauth.provider.factors.oob import read_outbox
+from stepauth.provider.notices import read_outbox
 from tests.cli.stored import store_call
 
 KEY_ENV = "STEPAUTH_SECRET_KEY"

@@ -283,7 +283,7 @@ async def _send(store: Any, state: Any, user: Any, now: float) -> FactorRejected
 
 
 def _codes_sent() -> int:
-    from stepauth.provider.factors.oob import read_outbox
+    from stepauth.provider.notices import read_outbox
 
     return sum("code:" in str(m["message"]) for m in read_outbox())
 

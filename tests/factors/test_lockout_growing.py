@@ -17,8 +17,8 @@ from stepauth.provider import throttle
 from stepauth.provider.config import ThrottleConfig
 from stepauth.provider.factors import totp as totp_mod
 from stepauth.provider.factors.base import Attempt, FactorRejected
-from stepauth.provider.factors.oob import read_outbox
 from stepauth.provider.factors.totp import TotpParams, generate_secret, plugin
+from stepauth.provider.notices import read_outbox
 
 NOW = 1_800_000_000.0
 

@@ -14,7 +14,7 @@ sub-parsers:
 * ``unlock NAME`` — clear the lockout of every factor type (NIST-15: an operator reset).
 
 Each change is written to the audit log (``event=factor_change``/``unlock``) and the
-user is notified (:func:`stepauth.provider.factors.oob.notify`) with a "this wasn't me"
+user is notified (:func:`stepauth.provider.notices.notify`) with a "this wasn't me"
 link (:mod:`stepauth.provider.account.not_me`).
 """
 
@@ -70,7 +70,7 @@ async def _notice(
 ) -> None:
     """Tell the user; with ``config``, add the change's "this wasn't me" link
     (:func:`stepauth.provider.account.not_me.issue_link`)."""
-    from stepauth.provider.factors.oob import OutboxSender
+    from stepauth.provider.notices import OutboxSender
 
     if config is not None:
         from stepauth.provider.account.not_me import issue_link

@@ -32,7 +32,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stepauth.errors import ConfigError
-from stepauth.provider.errors import FRONT_CHANNEL_PREFIXES, exception_handlers
+from stepauth.provider.error_responses import FRONT_CHANNEL_PREFIXES, exception_handlers
 from stepauth.provider.factors.base import FactorRegistry, default_factors
 from stepauth.provider.ops import Metrics, RequestObserver, tracing_middleware
 from stepauth.provider.ops.shutdown import checkpoint_sqlite
@@ -50,7 +50,7 @@ __all__ = ["ENDPOINT_MODULES", "SECURITY_HEADERS", "SecurityHeaders", "create_ap
 #: import is an error: the Provider never starts with an endpoint silently missing.
 ENDPOINT_MODULES = (
     "stepauth.provider.authorize",
-    "stepauth.provider.interaction",
+    "stepauth.provider.interaction.routes",
     "stepauth.provider.par",
     "stepauth.provider.token",
     "stepauth.provider.userinfo",

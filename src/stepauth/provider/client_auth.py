@@ -34,8 +34,7 @@ from starlette.requests import Request
 
 from stepauth.provider import jsonlimits
 from stepauth.provider.authorize.context import find_client
-from stepauth.provider.authorize.respond import sha256hex
-from stepauth.provider.compare import constant_time_equal
+from stepauth.provider.compare import constant_time_equal, sha256hex
 from stepauth.provider.errors import InvalidClient, InvalidRequest
 
 if TYPE_CHECKING:

@@ -45,10 +45,10 @@ from stepauth.provider.account.fresh import (
 )
 from stepauth.provider.factors.base import Attempt, FactorPlugin, FactorRejected, FormView, useful
 from stepauth.provider.factors.hold import active_factors
-from stepauth.provider.factors.oob import notify
 from stepauth.provider.interaction.outcome import Submission, verify_factor
 from stepauth.provider.interaction.render import factor_forms, render
 from stepauth.provider.interaction.routes import held_notices
+from stepauth.provider.notices import notify
 from stepauth.provider.sessions import load_session, record_event, set_session_cookie
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.provider.throttle import GENERIC_FAILURE

@@ -41,20 +41,15 @@ from stepauth.errors import FactorError
 from stepauth.provider import jsonlimits
 from stepauth.provider.authorize import bind_redirect
 from stepauth.provider.authorize.context import AuthorizationContext
-from stepauth.provider.authorize.login import (
-    INTERACTION_COOKIE,
-    INTERACTION_TTL,
-    available_plugins,
-    can_approve,
-    decide,
-)
-from stepauth.provider.authorize.respond import issue_code, sha256hex
-from stepauth.provider.compare import constant_time_equal
+from stepauth.provider.authorize.decision import available_plugins, can_approve, decide
+from stepauth.provider.authorize.interaction_start import INTERACTION_COOKIE, INTERACTION_TTL
+from stepauth.provider.authorize.respond import issue_code
+from stepauth.provider.compare import constant_time_equal, sha256hex
+from stepauth.provider.error_responses import provider_error_handler
 from stepauth.provider.errors import (
     AccessDenied,
     InvalidRequest,
     ProviderError,
-    provider_error_handler,
 )
 from stepauth.provider.factors.base import (
     Attempt,

@@ -45,6 +45,7 @@ from stepauth.provider.account.fresh import (
 )
 from stepauth.provider.factors.base import Attempt, FactorPlugin, FactorRejected, FormView, useful
 from stepauth.provider.factors.hold import active_factors
+from stepauth.provider.factors.webauthn import begin_authentication
 from stepauth.provider.interaction.outcome import Submission, verify_factor
 from stepauth.provider.interaction.render import factor_forms, render
 from stepauth.provider.interaction.routes import held_notices
@@ -150,8 +151,6 @@ async def reauth_page(request: Request) -> Response:
 async def reauth_webauthn(request: Request) -> Response:
     """Request options for the **Use passkey** button of this page (challenge kept
     server-side under this browser's id, single use, UV required)."""
-    from stepauth.provider.factors.webauthn import begin_authentication
-
     state = get_state(request)
     try:
         body = await jsonlimits.request_json(request)

@@ -60,6 +60,7 @@ from stepauth.provider.factors.base import (
     useful,
 )
 from stepauth.provider.factors.hold import active_factors, hold_text
+from stepauth.provider.factors.webauthn import begin_authentication
 from stepauth.provider.interaction.outcome import Refusal, Submission, verify_factor
 from stepauth.provider.interaction.render import factor_forms, render
 from stepauth.provider.login_policy import REASON_TEXT, Decision
@@ -67,6 +68,7 @@ from stepauth.provider.ops.metrics import step_up_abandoned, step_up_completed
 from stepauth.provider.sessions import load_session, record_event, set_session_cookie
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.provider.throttle import GENERIC_FAILURE
+from stepauth.rar import render_summary
 
 if TYPE_CHECKING:
     from stepauth.store import Session, User
@@ -213,8 +215,6 @@ async def held_notices(provider: ProviderState, user_id: str) -> list[dict[str, 
 def _details(ctx: AuthorizationContext) -> list[list[tuple[str, str]]]:
     if not ctx.authorization_details:
         return []
-    from stepauth.rar import render_summary
-
     return [render_summary(d) for d in ctx.authorization_details]
 
 
@@ -374,8 +374,6 @@ async def submit(request: Request) -> Response:
 
 async def webauthn_options(request: Request) -> Response:
     """Options for the **Use passkey** button; the challenge stays on the server (WA-03)."""
-    from stepauth.provider.factors.webauthn import begin_authentication
-
     provider = get_state(request)
     uid, payload, ctx = await _load(request, provider)
     try:

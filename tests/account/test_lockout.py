@@ -12,7 +12,7 @@ import httpx
 from stepauth.provider import throttle
 from stepauth.provider.config import ThrottleConfig
 from stepauth.provider.factors import totp
-from stepauth.provider.factors.oob import read_outbox
+from stepauth.provider.notices import read_outbox
 from stepauth.store import open_store
 from tests.account.conftest import error_of, field, outbox, reauth, sign_in
 from tests.conformance.harness import PASSWORD, USERNAME, Provider

@@ -14,7 +14,7 @@ import pytest
 from stepauth.cli import main
 from stepauth.provider.config import ThrottleConfig
 from stepauth.provider.factors import totp
-from stepauth.provider.factors.oob import read_outbox
+from stepauth.provider.notices import OutboxSender, read_outbox
 from tests.cli.stored import store_call
 
 KEY_ENV = "STEPAUTH_SECRET_KEY"
@@ -142,7 +142,7 @@ def test_unlock_lifts_a_permanent_block_made_by_the_totp_plugin(config: Path) ->
         try:
             return await totp.plugin.verify(
                 Attempt(
-                    state=SimpleNamespace(store=store, config=CONFIG),  # type: ignore[arg-type]
+                    state=SimpleNamespace(sender=OutboxSender(), store=store, config=CONFIG),  # type: ignore[arg-type]
                     form={"code": code},
                     user=user,
                     factors=await store.list_factors(user.id),

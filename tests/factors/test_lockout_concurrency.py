@@ -23,6 +23,7 @@ from stepauth.provider.config import ThrottleConfig
 from stepauth.provider.factors.base import Attempt, FactorRejected, Verified
 from stepauth.provider.factors.oob import CODE_SENT
 from stepauth.provider.interaction.outcome import Submission
+from stepauth.provider.notices import OutboxSender
 
 NOW = 1_800_000_000.0
 BURST = 50
@@ -71,7 +72,7 @@ class Guesses:
         self, now: float, check: Callable[[], Awaitable[Verified | None]] | None = None
     ) -> FactorRejected:
         attempt = Attempt(
-            state=SimpleNamespace(store=self.store, config=CONFIG),  # type: ignore[arg-type]
+            state=SimpleNamespace(sender=OutboxSender(), store=self.store, config=CONFIG),  # type: ignore[arg-type]
             form={},
             user=self.user,
             factors=[],
@@ -191,7 +192,7 @@ async def test_a_success_in_flight_keeps_a_permanent_block(any_store: Any) -> No
         return Verified(user=user, event=None)  # type: ignore[arg-type]
 
     attempt = Attempt(
-        state=SimpleNamespace(store=any_store, config=CONFIG),  # type: ignore[arg-type]
+        state=SimpleNamespace(sender=OutboxSender(), store=any_store, config=CONFIG),  # type: ignore[arg-type]
         form={},
         user=user,
         factors=[],
@@ -224,7 +225,7 @@ async def test_concurrent_attempts_from_one_address_respect_the_ip_limit(any_sto
     """Password spraying in parallel from one address: at most IP_LIMIT verifications per
     window over all accounts; a success gives its slot back."""
     client = audit.Client(ip="198.51.100.9", user_agent="burst")
-    state = SimpleNamespace(store=any_store, config=CONFIG)
+    state = SimpleNamespace(sender=OutboxSender(), store=any_store, config=CONFIG)
     checked = 0
 
     async def submit(user_id: str, right: bool = False) -> int:
@@ -261,7 +262,9 @@ async def _oob_user(store: Any, name: str) -> tuple[Any, Any]:
         user.id, "oob", {"channel": "sms", "to": "+15550199"}, label="m", now=NOW
     )
     state = SimpleNamespace(
-        store=store, config=SimpleNamespace(issuer="https://op.example", throttle=ThrottleConfig())
+        sender=OutboxSender(),
+        store=store,
+        config=SimpleNamespace(issuer="https://op.example", throttle=ThrottleConfig()),
     )
     return user, state
 
@@ -283,7 +286,7 @@ async def _send(store: Any, state: Any, user: Any, now: float) -> FactorRejected
 
 
 def _codes_sent() -> int:
-    from stepauth.provider.factors.oob import read_outbox
+    from stepauth.provider.notices import read_outbox
 
     return sum("code:" in str(m["message"]) for m in read_outbox())
 
@@ -322,7 +325,9 @@ async def test_a_success_gives_its_address_slot_back(any_store: Any) -> None:
     slot it held, so one address's successes never throttle it."""
     limits = ThrottleConfig(ip_limit=3)
     client = audit.Client(ip="203.0.113.5", user_agent="ok")
-    state = SimpleNamespace(store=any_store, config=SimpleNamespace(throttle=limits))
+    state = SimpleNamespace(
+        sender=OutboxSender(), store=any_store, config=SimpleNamespace(throttle=limits)
+    )
 
     def submission() -> Submission:
         return Submission(state=state, client=client, factor="password", now=NOW, reason=None)  # type: ignore[arg-type]

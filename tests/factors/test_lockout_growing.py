@@ -17,8 +17,8 @@ from stepauth.provider import throttle
 from stepauth.provider.config import ThrottleConfig
 from stepauth.provider.factors import totp as totp_mod
 from stepauth.provider.factors.base import Attempt, FactorRejected
-from stepauth.provider.factors.oob import read_outbox
 from stepauth.provider.factors.totp import TotpParams, generate_secret, plugin
+from stepauth.provider.notices import OutboxSender, read_outbox
 
 NOW = 1_800_000_000.0
 
@@ -28,7 +28,7 @@ CONFIG = SimpleNamespace(throttle=ThrottleConfig())
 
 async def _attempt(store: Any, user: Any, code: str, now: float) -> Attempt:
     return Attempt(
-        state=SimpleNamespace(store=store, config=CONFIG),  # type: ignore[arg-type]
+        state=SimpleNamespace(sender=OutboxSender(), store=store, config=CONFIG),  # type: ignore[arg-type]
         form={"factor": "totp", "code": code},
         user=user,
         factors=await store.list_factors(user.id),

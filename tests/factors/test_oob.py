@@ -18,13 +18,12 @@ from stepauth.provider.factors.oob import (
     ExpiredOobCode,
     InvalidOobCode,
     OobError,
-    OutboxSender,
     ReplayedOobCode,
     generate_code,
-    read_outbox,
     send_code,
     verify_code,
 )
+from stepauth.provider.notices import OutboxSender, read_outbox
 
 NOW = 1_800_000_000.0
 

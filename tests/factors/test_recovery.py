@@ -21,6 +21,7 @@ from stepauth.provider.factors.recovery import (
     issue_codes,
     redeem_code,
 )
+from stepauth.provider.notices import OutboxSender
 
 PEPPER = b"p" * 32
 NOW = 1_800_000_000.0
@@ -113,6 +114,7 @@ async def test_recovery_plugin_redeems_once(store: Any, monkeypatch: Any) -> Non
     codes, data = await issue_codes(store, user_id=user.id, pepper=pepper)
     await store.add_factor(user.id, "recovery", data, label="Recovery codes", now=NOW)
     state = SimpleNamespace(
+        sender=OutboxSender(),
         store=store,
         config=SimpleNamespace(
             secrets=SimpleNamespace(key_env="STEPAUTH_TEST_SECRET"), throttle=ThrottleConfig()

@@ -11,6 +11,7 @@ from stepauth.provider.config import ThrottleConfig
 from stepauth.provider.factors import totp as totp_mod
 from stepauth.provider.factors.base import Attempt, FactorPlugin, FactorRejected, FormView
 from stepauth.provider.factors.totp import TotpParams, generate_secret, plugin
+from stepauth.provider.notices import OutboxSender
 from stepauth.provider.throttle import BLOCK_DELAYS, MAX_FAILURES
 
 NOW = 1_800_000_000.0
@@ -29,7 +30,7 @@ async def enrolled(store: Any, name: str = "alice") -> tuple[Any, TotpParams]:
 async def attempt(store: Any, user: Any, code: str, now: float) -> Any:
     factors = await store.list_factors(user.id)
     return Attempt(
-        state=SimpleNamespace(store=store, config=CONFIG),  # type: ignore[arg-type]
+        state=SimpleNamespace(sender=OutboxSender(), store=store, config=CONFIG),  # type: ignore[arg-type]
         form={"factor": "totp", "code": code},
         user=user,
         factors=factors,
@@ -84,7 +85,7 @@ async def test_totp_of_another_user_does_not_count(store: Any) -> None:
     mallory, mallory_params = await enrolled(store, "mallory")
     factors = await store.list_factors(mallory.id)
     foreign = Attempt(
-        state=SimpleNamespace(store=store, config=CONFIG),  # type: ignore[arg-type]
+        state=SimpleNamespace(sender=OutboxSender(), store=store, config=CONFIG),  # type: ignore[arg-type]
         form={"code": totp_mod.totp(mallory_params, NOW)},
         user=alice,
         factors=factors,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stepauth.policy import Policy
+from stepauth.policy import Policy, load_policy, parse_policy
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "policy.toml"
 
@@ -21,11 +21,11 @@ exemptions = {exemptions}
 
 @pytest.fixture(scope="session")
 def example_policy() -> Policy:
-    return Policy.load(EXAMPLE)
+    return load_policy(EXAMPLE)
 
 
 def payment_policy(exemptions: str, *, names: str | None = None, extra: str = "") -> Policy:
     """A policy with one payment action ``transfer`` and the given ``[exemptions.*]`` tables."""
     listed = names if names is not None else "[]"
     text = PAYMENT_ONLY.format(exemptions=listed, extra=extra) + exemptions
-    return Policy.from_toml(text)
+    return parse_policy(text)

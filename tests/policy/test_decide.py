@@ -7,11 +7,11 @@ from decimal import Decimal
 import pytest
 
 from stepauth.assurance import Requirement
-from stepauth.policy import Context, Counters, Policy, PolicyError
+from stepauth.policy import Context, Counters, Policy, PolicyError, decide, parse_policy
 
 
 def test_view_pii_needs_phr_within_15_minutes(example_policy: Policy) -> None:
-    decision = example_policy.decide("view_pii")
+    decision = decide(example_policy, "view_pii")
     assert decision.requirement == Requirement(("phr",), max_age=900)
     assert decision.bind is False
     assert decision.exempt is None
@@ -19,17 +19,17 @@ def test_view_pii_needs_phr_within_15_minutes(example_policy: Policy) -> None:
 
 
 def test_add_payee_needs_bound_phr(example_policy: Policy) -> None:
-    decision = example_policy.decide("add_payee", Context(amount=Decimal("1")))
+    decision = decide(example_policy, "add_payee", Context(amount=Decimal("1")))
     assert decision.requirement == Requirement(("phr",))
     assert decision.bind is True
     assert decision.exempt is None
 
 
 def test_transfer_needs_bound_phr_unless_exempt(example_policy: Policy) -> None:
-    decision = example_policy.decide("transfer", Context(amount=Decimal("1250.00")))
+    decision = decide(example_policy, "transfer", Context(amount=Decimal("1250.00")))
     assert decision.requirement == Requirement(("phr",))
     assert decision.bind is True
-    exempt = example_policy.decide("transfer", Context(amount=Decimal("12.00")))
+    exempt = decide(example_policy, "transfer", Context(amount=Decimal("12.00")))
     assert exempt.requirement is None
     assert exempt.bind is False
     assert exempt.exempt == "low_value"
@@ -39,27 +39,27 @@ def test_transfer_needs_bound_phr_unless_exempt(example_policy: Policy) -> None:
 def test_change_payout_details_uses_the_hardware_key_when_there_is_one(
     example_policy: Policy, hardware_key: bool, acr: str
 ) -> None:
-    decision = example_policy.decide(
-        "change_payout_details", Context(has_hardware_key=hardware_key)
+    decision = decide(
+        example_policy, "change_payout_details", Context(has_hardware_key=hardware_key)
     )
     assert decision.requirement == Requirement((acr,), max_age=0)
     assert decision.bind is True
 
 
 def test_delete_tenant_needs_bound_phrh(example_policy: Policy) -> None:
-    decision = example_policy.decide("delete_tenant", Context(risk_score=0.0))
+    decision = decide(example_policy, "delete_tenant", Context(risk_score=0.0))
     assert decision.requirement == Requirement(("phrh",), max_age=0)
     assert decision.bind is True
 
 
 def test_unknown_action_fails_closed(example_policy: Policy) -> None:
     with pytest.raises(PolicyError) as info:
-        example_policy.decide("wire_everything")
+        decide(example_policy, "wire_everything")
     assert "unknown action 'wire_everything'" in info.value.description
 
 
 def test_sca_payment_restarts_the_counters(example_policy: Policy) -> None:
-    decision = example_policy.decide("transfer", Context(amount=Decimal("1250.00")))
+    decision = decide(example_policy, "transfer", Context(amount=Decimal("1250.00")))
     assert decision.counters is not None
     assert (decision.counters.transactions, decision.counters.amount) == (0, 0)
 
@@ -133,10 +133,10 @@ def test_levels_come_from_the_deployment_ladder() -> None:
         '[[rules]]\nname = "big"\nsignal = "amount_above"\nthreshold = 100\n'
         'acr = "urn:openbanking:psd2:sca"\n'
     )
-    policy = Policy.from_toml(text, ladder=ladder)
-    decision = policy.decide("pay", Context(amount=Decimal("100.01")))
+    policy = parse_policy(text, ladder=ladder)
+    decision = decide(policy, "pay", Context(amount=Decimal("100.01")))
     assert decision.requirement is not None
     assert decision.requirement.acr_values == ("urn:openbanking:psd2:sca",)
     with pytest.raises(PolicyError) as info:
-        Policy.from_toml(text)  # the default ladder does not know that level
+        parse_policy(text)  # the default ladder does not know that level
     assert (info.value.key, info.value.line) == ("rules[0].acr", 8)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from stepauth.policy import Context, Policy, explain
+from stepauth.policy import Context, Policy, decide, explain
 
 
 def test_explanation_names_every_rule_that_fired(example_policy: Policy) -> None:
@@ -17,7 +17,7 @@ def test_explanation_names_every_rule_that_fired(example_policy: Policy) -> None
         seconds_since_factor_change=60,
         risk_score=0.95,
     )
-    decision = example_policy.decide("transfer", context)
+    decision = decide(example_policy, "transfer", context)
     fired = [r.rule for r in decision.reasons if r.kind == "risk"]
     assert fired == [
         "rules.large_amount",
@@ -36,7 +36,7 @@ def test_explanation_names_every_rule_that_fired(example_policy: Policy) -> None
 
 
 def test_explanation_names_the_upgrade_and_the_binding(example_policy: Policy) -> None:
-    text = example_policy.explain("change_payout_details", Context(has_hardware_key=True))
+    text = explain(decide(example_policy, "change_payout_details", Context(has_hardware_key=True)))
     assert "[actions.change_payout_details.upgrade[0]] context.has_hardware_key is true" in text
     assert "[actions.change_payout_details.exemptable]" in text
     assert "RTS Art. 13" in text
@@ -44,7 +44,7 @@ def test_explanation_names_the_upgrade_and_the_binding(example_policy: Policy) -
 
 
 def test_explanation_names_each_exemption_tried(example_policy: Policy) -> None:
-    decision = example_policy.decide("transfer", Context(amount=Decimal("40.00")))
+    decision = decide(example_policy, "transfer", Context(amount=Decimal("40.00")))
     tried = [r.rule for r in decision.reasons if r.kind in ("exemption", "no_exemption")]
     assert tried == [
         "exemptions.trusted_beneficiary",
@@ -59,5 +59,5 @@ def test_explanation_names_each_exemption_tried(example_policy: Policy) -> None:
 
 
 def test_quiet_decision_has_only_the_action_reason(example_policy: Policy) -> None:
-    decision = example_policy.decide("view_pii", Context())
+    decision = decide(example_policy, "view_pii", Context())
     assert [r.kind for r in decision.reasons] == ["action", "no_exemption"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stepauth.policy import Policy, PolicyError
+from stepauth.policy import PolicyError, parse_policy
 
 BASE = '[actions.open]\nacr = "phr"\n'
 PAY = '[actions.pay]\nkind = "payment"\nacr = "phr"\n'
@@ -174,7 +174,7 @@ PAY = '[actions.pay]\nkind = "payment"\nacr = "phr"\n'
 )
 def test_loader_error(text: str, key: str, line: int, message: str) -> None:
     with pytest.raises(PolicyError) as info:
-        Policy.from_toml(text)
+        parse_policy(text)
     assert info.value.key == key
     assert info.value.line == line
     assert message in info.value.description

@@ -7,11 +7,11 @@ from decimal import Decimal
 import pytest
 
 from stepauth.assurance import Requirement
-from stepauth.policy import Context, Policy
+from stepauth.policy import Context, Policy, decide, parse_policy
 
 
 def _fired(policy: Policy, action: str, context: Context) -> list[str]:
-    return [r.rule for r in policy.decide(action, context).reasons if r.kind == "risk"]
+    return [r.rule for r in decide(policy, action, context).reasons if r.kind == "risk"]
 
 
 def test_amount_at_threshold_does_not_fire(example_policy: Policy) -> None:
@@ -20,13 +20,13 @@ def test_amount_at_threshold_does_not_fire(example_policy: Policy) -> None:
 
 
 def test_amount_above_threshold_tightens_max_age(example_policy: Policy) -> None:
-    decision = example_policy.decide("transfer", Context(amount=Decimal("5000.01")))
+    decision = decide(example_policy, "transfer", Context(amount=Decimal("5000.01")))
     assert decision.requirement == Requirement(("phr",), max_age=0)
     assert [r.rule for r in decision.reasons if r.kind == "risk"] == ["rules.large_amount"]
 
 
 def test_very_large_amount_raises_the_level(example_policy: Policy) -> None:
-    decision = example_policy.decide("transfer", Context(amount=Decimal("50000.01")))
+    decision = decide(example_policy, "transfer", Context(amount=Decimal("50000.01")))
     assert decision.requirement == Requirement(("phrh",), max_age=0)
     assert _fired(example_policy, "transfer", Context(amount=Decimal("50000.01"))) == [
         "rules.large_amount",
@@ -74,8 +74,8 @@ def test_new_payee_rule_is_scoped_to_transfer(example_policy: Policy) -> None:
 def test_risk_rule_turns_off_exemptions(example_policy: Policy) -> None:
     """A €5 payment is exempt, but not from a new device (RTS Art. 18(2)(c), Art. 2)."""
     quiet = Context(amount=Decimal("5.00"))
-    assert example_policy.decide("transfer", quiet).exempt == "low_value"
-    decision = example_policy.decide("transfer", Context(amount=Decimal("5.00"), new_device=True))
+    assert decide(example_policy, "transfer", quiet).exempt == "low_value"
+    decision = decide(example_policy, "transfer", Context(amount=Decimal("5.00"), new_device=True))
     assert decision.exempt is None
     assert decision.requirement == Requirement(("phr",), max_age=300)
     assert any("a risk rule fired" in r.message for r in decision.reasons)
@@ -84,24 +84,24 @@ def test_risk_rule_turns_off_exemptions(example_policy: Policy) -> None:
 def test_escalation_never_lowers(example_policy: Policy) -> None:
     """delete_tenant needs phrh with max_age=0; rules asking phr / max_age=300 change nothing."""
     context = Context(new_device=True, risk_score=0.99, seconds_since_factor_change=1)
-    decision = example_policy.decide("delete_tenant", context)
+    decision = decide(example_policy, "delete_tenant", context)
     assert decision.requirement == Requirement(("phrh",), max_age=0)
     assert len(_fired(example_policy, "delete_tenant", context)) == 3
 
 
 def test_tightest_max_age_wins(example_policy: Policy) -> None:
-    decision = example_policy.decide("view_pii", Context(new_device=True))
+    decision = decide(example_policy, "view_pii", Context(new_device=True))
     assert decision.requirement == Requirement(("phr",), max_age=300)
-    decision = example_policy.decide("view_pii", Context(new_device=True, new_ip_country=True))
+    decision = decide(example_policy, "view_pii", Context(new_device=True, new_ip_country=True))
     assert decision.requirement == Requirement(("phr",), max_age=0)
 
 
 def test_rule_raises_an_unbounded_max_age() -> None:
-    policy = Policy.from_toml(
+    policy = parse_policy(
         '[actions.open]\nacr = "urn:stepauth:acr:2fa"\n\n'
         '[[rules]]\nname = "score"\nsignal = "risk_score_above"\nthreshold = 0.5\nacr = "phr"\n'
     )
-    assert policy.decide("open", Context(risk_score=0.6)).requirement == Requirement(("phr",))
-    assert policy.decide("open", Context(risk_score=0.5)).requirement == Requirement(
+    assert decide(policy, "open", Context(risk_score=0.6)).requirement == Requirement(("phr",))
+    assert decide(policy, "open", Context(risk_score=0.5)).requirement == Requirement(
         ("urn:stepauth:acr:2fa",)
     )

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from stepauth.provider.factors.oob import read_outbox
+from stepauth.provider.notices import read_outbox
 from tests.conformance.harness import ACR_1FA, ACR_2FA, USERNAME, Provider, running_provider
 from tests.provider.frontchannel import (
     TOTP,

@@ -190,7 +190,7 @@ async def test_refresh_token_keeps_the_grant_end(provider: Provider) -> None:
     grant = await _grant(provider)
     now = provider.clock()
     first = await issue_refresh_token(provider.state, grant, now=now)
-    from stepauth.provider.authorize.respond import sha256hex
+    from stepauth.provider.compare import sha256hex
 
     item = await provider.store.get("refresh_token", sha256hex(first), now=now)
     stored = Grant.from_json(item.payload)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from stepauth.provider.authorize.authorization_details import transaction_key
+from stepauth.provider.authorize.bound_prompt import transaction_key
 
 PAYMENT = [
     {

@@ -23,12 +23,12 @@ from typing import Any
 import httpx
 import pytest
 
-from stepauth.provider.authorize.authorization_details import (
+from stepauth.provider.authorize.bound_prompt import (
     PROMPT_KIND,
     REUSE_WINDOW,
     transaction_key,
 )
-from stepauth.provider.authorize.respond import sha256hex
+from stepauth.provider.compare import sha256hex
 from stepauth.sdk.transaction import TransactionReplayed, require_transaction
 from stepauth.sdk.txn_ledger import SQLTxnLedger
 from tests.conformance.harness import (

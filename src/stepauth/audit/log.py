@@ -18,8 +18,7 @@ from typing import Any, Protocol, TypedDict, Unpack
 
 from starlette.requests import HTTPConnection
 
-from stepauth.provider.ops import metrics
-from stepauth.provider.ops.logs import note_client
+from stepauth import observe
 
 __all__ = [
     "AUDIT_FIELDS",
@@ -114,7 +113,7 @@ async def _write(
         event=event, result=result, user_id=user_id, ip=client.ip, user_agent=client.user_agent
     )
     kept = {k: _clean(v) for k, v in fields.items() if k in AUDIT_FIELDS and v is not None}
-    note_client(kept.get("client_id"))
+    observe.client_known(kept.get("client_id"))
     await store.append_audit(kept, now=now)
 
 
@@ -130,7 +129,7 @@ async def attempt(
 ) -> None:
     """One authentication attempt (``result``: ``success``, ``failure``, ``locked``,
     ``throttled``, ``code_sent``); counted in the Provider's metrics as well."""
-    metrics.attempt(factor, result)
+    observe.attempt(factor, result)
     await _write(store, now, client, "authentication", result, user_id, factor=factor, **context)
 
 

@@ -21,17 +21,14 @@ import asyncio
 import importlib
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from stepauth.errors import ConfigError, StepAuthError
-
-if TYPE_CHECKING:
-    from stepauth.provider.config import ProviderConfig
-    from stepauth.provider.keys import KeyRing
-    from stepauth.store import Store, User
+from stepauth.provider.config import ProviderConfig, load_config
+from stepauth.provider.ops.bootstrap import key_secret, load_dotenv, load_key_ring, opened_store
+from stepauth.store import Store, User
 
 __all__ = [
     "COMMAND_MODULES",
@@ -102,34 +99,8 @@ def config_path(args: argparse.Namespace) -> Path:
     return Path(given) if given else Path.cwd() / DEFAULT_CONFIG
 
 
-def load_dotenv(path: Path) -> dict[str, str]:
-    """Read ``KEY=VALUE`` lines (``#`` comments, optional quotes); set unset variables."""
-    loaded: dict[str, str] = {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return loaded
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        name, sep, value = line.removeprefix("export ").partition("=")
-        name, value = name.strip(), value.strip()
-        if not sep or not name.isidentifier():
-            raise ConfigError(f"{path}:{number}: expected NAME=VALUE")
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        loaded[name] = value
-        os.environ.setdefault(name, value)
-    return loaded
-
-
 def load_cli_config(args: argparse.Namespace) -> ProviderConfig:
     """The resolved config file, validated, with its ``.env`` loaded."""
-    from stepauth.provider.config import load_config
-
     path = config_path(args)
     if not path.is_file():
         raise ConfigError(
@@ -139,35 +110,9 @@ def load_cli_config(args: argparse.Namespace) -> ProviderConfig:
     return load_config(path)
 
 
-def key_secret(config: ProviderConfig) -> bytes:
-    """The key-encryption secret from ``$<secrets.key_env>`` (checked by the key ring)."""
-    return os.environ.get(config.secrets.key_env, "").encode()
-
-
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run one coroutine to completion (CLI commands are synchronous at the top)."""
     return asyncio.run(coro)
-
-
-@asynccontextmanager
-async def opened_store(config: ProviderConfig) -> AsyncIterator[Store]:
-    """The configured store, closed on the way out; under the Provider's secret when it is
-    set, so session ids and factor secrets can be kept (and migrated) under it. Without it
-    the store refuses sessions and factor secrets, and a database that still holds them in
-    clear is not migrated (revision 0004 needs the secret)."""
-    from stepauth.provider.config import store_timeouts
-    from stepauth.store import open_store
-
-    store = await open_store(
-        config.database.url,
-        secret=key_secret(config) or None,
-        key_env=config.secrets.key_env,
-        timeouts=store_timeouts(config),
-    )
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 def with_store(config: ProviderConfig, work: Callable[[Store], Awaitable[T]]) -> T:
@@ -178,18 +123,6 @@ def with_store(config: ProviderConfig, work: Callable[[Store], Awaitable[T]]) ->
             return await work(store)
 
     return run(go())
-
-
-async def load_key_ring(store: Store, config: ProviderConfig) -> KeyRing:
-    """The signing-key ring in ``store``, under the configured secret and retention."""
-    from stepauth.provider.keys import KeyRing
-
-    return await KeyRing.load(
-        store,
-        secret=key_secret(config),
-        retain=config.ttl.max_signed_token,
-        key_env=config.secrets.key_env,
-    )
 
 
 async def find_user(store: Store, name: str) -> User:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from stepauth.errors import StepAuthError
+from stepauth.provider.ops.bootstrap import load_dotenv
 
 __all__ = ["register"]
 
@@ -64,8 +65,12 @@ def _ports(args: argparse.Namespace) -> tuple[int, int]:
     return ports
 
 
+# The demo runs on FastAPI, an optional dependency (the ``fastapi`` extra): the launcher is
+# imported when a demo command runs, so ``stepauth`` works without it.
+
+
 def _banner(setup: Any) -> str:
-    from stepauth.demo.launcher import DEMO_USERS, TOTP_SECRET
+    from stepauth.demo.launcher import DEMO_USERS, TOTP_SECRET  # optional: fastapi
 
     return f"""
   Acme Bank  {setup.bank_url}
@@ -88,7 +93,7 @@ def _banner(setup: Any) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from stepauth.demo.launcher import prepare, serve
+    from stepauth.demo.launcher import prepare, serve  # optional: fastapi
 
     provider_port, bank_port = _ports(args)
     setup = prepare(_directory(args), provider_port=provider_port, bank_port=bank_port)
@@ -112,8 +117,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _totp(args: argparse.Namespace) -> int:
-    from stepauth.cli import load_dotenv
-    from stepauth.demo.launcher import totp_code
+    from stepauth.demo.launcher import totp_code  # optional: fastapi
 
     directory = _directory(args)
     load_dotenv(directory / ".env")

@@ -1,6 +1,6 @@
 """``stepauth outbox``: print the development outbox of one-time codes.
 
-The development OOB sender (:class:`stepauth.provider.factors.oob.OutboxSender`)
+The development OOB sender (:class:`stepauth.provider.notices.OutboxSender`)
 appends each SMS/email it would send to a local JSON-lines file; this command shows
 the latest messages so an operator can complete a sign-in without a real gateway.
 """
@@ -11,7 +11,7 @@ import argparse
 import datetime as dt
 from typing import Any
 
-from stepauth.provider.factors.oob import read_outbox
+from stepauth.provider.notices import read_outbox
 
 __all__ = ["register", "run"]
 

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from stepauth.policy import Context, Policy, PolicyError, explain
+from stepauth.policy import Context, PolicyError, decide, explain, load_policy
 
 __all__ = ["register", "run_check", "run_explain"]
 
@@ -63,7 +63,7 @@ def _policy_path(args: argparse.Namespace) -> Path:
 def run_check(args: argparse.Namespace) -> int:
     path = _policy_path(args)
     try:
-        policy = Policy.load(path)
+        policy = load_policy(path)
     except PolicyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -77,9 +77,9 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_explain(args: argparse.Namespace) -> int:
     try:
-        policy = Policy.load(_policy_path(args))
+        policy = load_policy(_policy_path(args))
         context = _context(args.context)
-        decision = policy.decide(args.action, context)
+        decision = decide(policy, args.action, context)
     except PolicyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID

@@ -14,8 +14,11 @@ import dataclasses
 import time
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from stepauth.cli import add_config_argument, load_cli_config, with_store
 from stepauth.errors import StepAuthError
+from stepauth.provider.ops.purge import purge_once
 
 __all__ = ["register", "run"]
 
@@ -36,10 +39,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from stepauth.provider.ops.purge import purge_once
-
     config = load_cli_config(args)
     if args.batch is not None:
         if args.batch < 1:

@@ -21,23 +21,21 @@ import signal
 import threading
 from typing import TYPE_CHECKING, Any, cast
 
-from stepauth.cli import (
-    add_config_argument,
-    key_secret,
-    load_cli_config,
-    load_key_ring,
-    opened_store,
-    run,
-)
+from stepauth.cli import add_config_argument, key_secret, load_cli_config, run
 from stepauth.errors import StepAuthError
-from stepauth.provider.config import LOG_LEVELS
+from stepauth.provider import create_app
+from stepauth.provider.config import LOG_LEVELS, store_timeouts
+from stepauth.provider.ops import configure_logging
+from stepauth.provider.ops.bootstrap import prepare
+from stepauth.provider.ops.purge import retention
+from stepauth.store import build_store
 
 if TYPE_CHECKING:
     from types import FrameType
 
     from stepauth.provider.config import ProviderConfig
 
-__all__ = ["CoalescedTransport", "http_protocol", "prepare", "register", "serve"]
+__all__ = ["CoalescedTransport", "http_protocol", "register", "serve"]
 
 
 def register(subparsers: Any) -> None:
@@ -54,13 +52,6 @@ def register(subparsers: Any) -> None:
         help="log level (default: logging.level)",
     )
     parser.set_defaults(func=serve)
-
-
-async def prepare(config: ProviderConfig) -> None:
-    """Migrate the schema, open the key ring and create missing keys (before binding)."""
-    async with opened_store(config) as store:
-        ring = await load_key_ring(store, config)
-        await ring.ensure()
 
 
 class CoalescedTransport:
@@ -121,9 +112,6 @@ def http_protocol() -> type[asyncio.Protocol]:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from stepauth.provider import create_app
-    from stepauth.provider.ops import configure_logging
-
     if args.port is not None and not 1 <= args.port <= 65535:
         raise StepAuthError("--port must be between 1 and 65535", error="usage")
     config = load_cli_config(args)
@@ -131,10 +119,6 @@ def serve(args: argparse.Namespace) -> int:
     configure_logging(format=config.logging.format, level=level)
     run(prepare(config))
     if config.redis is not None:
-        from stepauth.provider.config import store_timeouts
-        from stepauth.provider.ops.purge import retention
-        from stepauth.store import build_store
-
         # ephemeral single-use items in Redis; the schema was migrated by prepare(). They
         # expire there as long after their expiry as the purge keeps SQL items.
         store = build_store(

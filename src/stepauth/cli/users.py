@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from stepauth.cli import add_action, add_command_group, find_user, load_cli_config, with_store
+from stepauth.cli.users_factors import register_users_commands
 from stepauth.errors import StepAuthError
 from stepauth.provider.factors.password import MIN_PASSWORD_LENGTH, password_problem
 
@@ -40,9 +41,7 @@ def register(subparsers: Any) -> None:
         sub.add_argument("name", metavar="NAME")
         sub.set_defaults(disabled=disabled)
 
-    # add-totp, factors, remove-factor, unlock (issue 4 admin provisioning)
-    from stepauth.cli.users_factors import register_users_commands
-
+    # add-totp, factors, remove-factor, unlock: the admin provisioning commands
     register_users_commands(commands)
 
 

@@ -14,7 +14,7 @@ sub-parsers:
 * ``unlock NAME`` — clear the lockout of every factor type (NIST-15: an operator reset).
 
 Each change is written to the audit log (``event=factor_change``/``unlock``) and the
-user is notified (:func:`stepauth.provider.factors.oob.notify`) with a "this wasn't me"
+user is notified (:func:`stepauth.provider.notices.notify`) with a "this wasn't me"
 link (:mod:`stepauth.provider.account.not_me`).
 """
 
@@ -27,6 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 from stepauth.cli import add_action, find_user, load_cli_config, with_store
 from stepauth.errors import StepAuthError
+from stepauth.provider.account.not_me import issue_link
+from stepauth.provider.factors import totp
+from stepauth.provider.factors.hold import is_held, released
+from stepauth.provider.factors.recovery import revoke_codes
+from stepauth.provider.notices import OutboxSender
 
 if TYPE_CHECKING:
     from stepauth.provider.config import ProviderConfig
@@ -70,11 +75,7 @@ async def _notice(
 ) -> None:
     """Tell the user; with ``config``, add the change's "this wasn't me" link
     (:func:`stepauth.provider.account.not_me.issue_link`)."""
-    from stepauth.provider.factors.oob import OutboxSender
-
     if config is not None:
-        from stepauth.provider.account.not_me import issue_link
-
         link = await issue_link(
             store,
             config,
@@ -113,8 +114,6 @@ def _with_store(args: argparse.Namespace, work: Any) -> Any:
 
 
 def _add_totp(args: argparse.Namespace) -> int:
-    from stepauth.provider.factors import totp
-
     secret = (args.secret or totp.generate_secret()).replace(" ", "").upper().rstrip("=")
     params = totp.TotpParams(secret=secret)  # InvalidTotpParams names the problem
 
@@ -168,8 +167,6 @@ def _factors(args: argparse.Namespace) -> int:
 
 def _remove(args: argparse.Namespace) -> int:
     async def work(store: Store, config: Any) -> str:
-        from stepauth.provider.factors.recovery import revoke_codes
-
         user = await find_user(store, args.name)
         factor = await store.get_factor(args.factor_id)
         if factor is None or factor.user_id != user.id:
@@ -202,8 +199,6 @@ async def confirm_factor(
     config: ProviderConfig | None = None,
 ) -> str:
     """Take the hold off ``factor_id`` of ``user`` (audited, notified); its kind."""
-    from stepauth.provider.factors.hold import is_held, released
-
     factor = await store.get_factor(factor_id)
     if factor is None or factor.user_id != user.id:
         raise StepAuthError(f"{user.username} has no factor {factor_id}", error="unknown")

@@ -27,7 +27,7 @@ from stepauth.demo.ledger import Ledger
 from stepauth.demo.sessions import MemorySessions, SessionMiddleware
 from stepauth.demo.stepup import ASKED, Gate
 from stepauth.demo.web import HERE, Bank, bank_of, customer_of, render
-from stepauth.policy import Policy
+from stepauth.policy import load_policy
 from stepauth.sdk import (
     AuthorizationFailed,
     BrowserStepUp,
@@ -94,7 +94,7 @@ class _SecurityHeaders:
 
 
 def create_app(settings: BankSettings, *, clock: Callable[[], float] = time.time) -> FastAPI:
-    policy = Policy.load(settings.policy_path)
+    policy = load_policy(settings.policy_path)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

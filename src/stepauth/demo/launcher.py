@@ -21,6 +21,15 @@ from typing import Any
 import uvicorn
 
 from stepauth.demo.app import BankSettings, create_app
+from stepauth.errors import StepAuthError
+from stepauth.keying import secret_from_env
+from stepauth.provider import create_app as create_provider
+from stepauth.provider.config import load_config
+from stepauth.provider.factors.password import hash_password
+from stepauth.provider.factors.totp import TotpParams, totp
+from stepauth.provider.ops.bootstrap import load_dotenv, opened_store
+from stepauth.provider.ops.bootstrap import prepare as prepare_keys
+from stepauth.store import open_store
 
 __all__ = [
     "CLIENT_ID",
@@ -90,10 +99,6 @@ def _write_private(path: Path, text: str) -> None:
 
 def prepare(directory: Path, *, provider_port: int, bank_port: int) -> DemoSetup:
     """Write (or re-point) the demo config and seed the database; idempotent."""
-    from stepauth.cli import load_dotenv
-    from stepauth.cli.serve import prepare as prepare_keys
-    from stepauth.provider.config import load_config
-
     directory.mkdir(parents=True, exist_ok=True)
     env_file = directory / ".env"
     if not env_file.exists():
@@ -126,11 +131,6 @@ async def seed(database_url: str) -> dict[str, str]:
     The store is opened with the demo's secret (``$STEPAUTH_SECRET_KEY``, from its
     ``.env``), which seals alice's TOTP seed.
     """
-    from stepauth.keying import secret_from_env
-    from stepauth.provider.factors.password import hash_password
-    from stepauth.provider.factors.totp import TotpParams
-    from stepauth.store import open_store
-
     customers: dict[str, str] = {}
     store = await open_store(database_url, secret=secret_from_env(_KEY_ENV))
     try:
@@ -153,11 +153,6 @@ async def seed(database_url: str) -> dict[str, str]:
 
 def totp_code(directory: Path, username: str, *, now: float | None = None) -> tuple[str, int]:
     """The user's current TOTP code and the seconds it stays valid."""
-    from stepauth.cli import opened_store
-    from stepauth.errors import StepAuthError
-    from stepauth.provider.config import load_config
-    from stepauth.provider.factors.totp import TotpParams, totp
-
     config = load_config(directory / "stepauth.toml")
     at = time.time() if now is None else now
 
@@ -202,9 +197,6 @@ async def serve(
     ready: Callable[[], None] | None = None,
 ) -> int:
     """Run both apps until SIGINT/SIGTERM; ``ready()`` is called once both answer."""
-    from stepauth.provider import create_app as create_provider
-    from stepauth.provider.config import load_config
-
     config = load_config(setup.config_path)
     provider = _Server(
         uvicorn.Config(

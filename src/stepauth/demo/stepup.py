@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stepauth.assurance import Requirement
-from stepauth.policy import Context, Decision, Policy
+from stepauth.policy import Context, Decision, Policy, decide, explain
 from stepauth.sdk import BrowserStepUp
 from stepauth.sdk.binding import Binding
 
@@ -69,8 +69,8 @@ class Gate:
         resume: str,
         details: Sequence[Mapping[str, Any]] | None = None,
     ) -> Passed | StepUpNeeded:
-        decision = self.policy.decide(action, context)
-        explanation = self.policy.explain(action, context)
+        decision = decide(self.policy, action, context)
+        explanation = explain(decision)
         claims = self.browser.claims(session) or {}
         requirement = decision.requirement
         if requirement is None:

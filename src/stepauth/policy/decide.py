@@ -14,17 +14,12 @@ only remove it):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from stepauth.assurance import Ladder, Requirement
 from stepauth.policy import exemptions, risk
 from stepauth.policy.context import Context, Counters
 from stepauth.policy.errors import PolicyError
 from stepauth.policy.levels import higher
-from stepauth.policy.model import Decision, Reason
-
-if TYPE_CHECKING:
-    from stepauth.policy.model import Policy
+from stepauth.policy.model import Decision, Policy, Reason
 
 __all__ = ["decide"]
 
@@ -45,7 +40,9 @@ def _escalate(
     return (higher(ladder, acr, new_acr) if new_acr else acr), _tighter(max_age, new_max_age)
 
 
-def decide(policy: Policy, name: str, context: Context) -> Decision:
+def decide(policy: Policy, name: str, context: Context | None = None) -> Decision:
+    """What action ``name`` needs in ``context`` (none: an empty :class:`Context`) and why."""
+    context = context or Context()
     action = policy.actions.get(name)
     if action is None:
         raise PolicyError(f"unknown action {name!r}; the policy defines {sorted(policy.actions)}")

@@ -14,6 +14,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
+from os import PathLike
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -71,8 +72,10 @@ def _fail(path: KeyPath, message: str) -> NoReturn:
     raise _Invalid(path, message)
 
 
-def load_policy(path: Path, *, ladder: Ladder = DEFAULT_LADDER) -> Policy:
-    """Read ``path``; :class:`PolicyError` carries ``path`` and the wrong ``line``."""
+def load_policy(path: str | PathLike[str], *, ladder: Ladder = DEFAULT_LADDER) -> Policy:
+    """Read and check the policy file at ``path``; :class:`PolicyError` carries ``path`` and
+    the wrong ``line``."""
+    path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

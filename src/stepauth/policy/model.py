@@ -1,7 +1,7 @@
 """The policy model: actions, risk rules, exemption settings and decisions.
 
 A :class:`Policy` is immutable data loaded from one TOML file (:mod:`stepauth.policy.loader`,
-format in ``docs/policy.md``). ``policy.decide(action, context)`` returns a :class:`Decision`
+format in ``docs/policy.md``). ``decide(policy, action, context)`` returns a :class:`Decision`
 whose :class:`Reason` list names every rule that fired, so the same decision can be shown to
 a user, written to the audit log and explained to a compliance officer.
 """
@@ -11,14 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stepauth.assurance import DEFAULT_LADDER, Ladder, Requirement
-from stepauth.policy.context import Context, Counters
-
-if TYPE_CHECKING:
-    from os import PathLike
+from stepauth.policy.context import Counters
 
 __all__ = [
     "ACTION_KINDS",
@@ -180,7 +176,8 @@ class Decision:
 
 @dataclass(frozen=True)
 class Policy:
-    """An action policy. Build it with :meth:`load` or :meth:`from_toml`."""
+    """An action policy: plain data. Build it with :func:`~stepauth.policy.load_policy` or
+    :func:`~stepauth.policy.parse_policy`; ask it with :func:`~stepauth.policy.decide`."""
 
     actions: Mapping[str, Action]
     rules: tuple[Rule, ...] = ()
@@ -188,30 +185,3 @@ class Policy:
     currency: str = "EUR"
     ladder: Ladder = DEFAULT_LADDER
     source: str | None = None
-
-    @classmethod
-    def load(cls, path: str | PathLike[str], *, ladder: Ladder = DEFAULT_LADDER) -> Policy:
-        """Read and check a policy file; :class:`PolicyError` names the wrong line."""
-        from stepauth.policy.loader import load_policy
-
-        return load_policy(Path(path), ladder=ladder)
-
-    @classmethod
-    def from_toml(
-        cls, text: str, *, ladder: Ladder = DEFAULT_LADDER, source: str | None = None
-    ) -> Policy:
-        from stepauth.policy.loader import parse_policy
-
-        return parse_policy(text, ladder=ladder, source=source)
-
-    def decide(self, action: str, context: Context | None = None) -> Decision:
-        """What ``action`` needs in ``context`` and why (see :mod:`stepauth.policy.decide`)."""
-        from stepauth.policy.decide import decide
-
-        return decide(self, action, context or Context())
-
-    def explain(self, action: str, context: Context | None = None) -> str:
-        """The decision as text naming every rule that fired."""
-        from stepauth.policy.explain import explain
-
-        return explain(self.decide(action, context))

@@ -31,12 +31,21 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from stepauth.assurance import DEFAULT_LADDER, ladder_from_data
 from stepauth.errors import ConfigError
-from stepauth.provider.errors import FRONT_CHANNEL_PREFIXES, exception_handlers
+from stepauth.provider.config import store_timeouts
+from stepauth.provider.error_responses import FRONT_CHANNEL_PREFIXES, exception_handlers
 from stepauth.provider.factors.base import FactorRegistry, default_factors
+from stepauth.provider.factors.mds import keep_trust_fresh, load_trust
+from stepauth.provider.forwarded import TrustedProxies
+from stepauth.provider.keys import KeyRing
 from stepauth.provider.ops import Metrics, RequestObserver, tracing_middleware
+from stepauth.provider.ops.metrics import serve_metrics
+from stepauth.provider.ops.purge import keep_purging
 from stepauth.provider.ops.shutdown import checkpoint_sqlite
 from stepauth.provider.state import ProviderState
+from stepauth.store import open_store
+from stepauth.store.at_rest import AtRest
 
 if TYPE_CHECKING:
     from stepauth.assurance import Ladder
@@ -50,7 +59,7 @@ __all__ = ["ENDPOINT_MODULES", "SECURITY_HEADERS", "SecurityHeaders", "create_ap
 #: import is an error: the Provider never starts with an endpoint silently missing.
 ENDPOINT_MODULES = (
     "stepauth.provider.authorize",
-    "stepauth.provider.interaction",
+    "stepauth.provider.interaction.routes",
     "stepauth.provider.par",
     "stepauth.provider.token",
     "stepauth.provider.userinfo",
@@ -120,8 +129,6 @@ def _key_secret(config: ProviderConfig) -> bytes:
 
 
 def _ladder(config: ProviderConfig) -> Ladder:
-    from stepauth.assurance import DEFAULT_LADDER, ladder_from_data
-
     levels = getattr(config, "levels", None)
     return ladder_from_data(levels) if levels else DEFAULT_LADDER
 
@@ -155,16 +162,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        from stepauth.provider.keys import KeyRing
-        from stepauth.store.at_rest import AtRest
-
         secret = _key_secret(config)
         owned = store is None or close_store
         active: Store
         if store is None:
-            from stepauth.provider.config import store_timeouts
-            from stepauth.store import open_store
-
             active = await open_store(
                 config.database.url,
                 secret=secret,
@@ -182,8 +183,6 @@ def create_app(
                 clock=clock,
                 key_env=config.secrets.key_env,
             )
-            from stepauth.provider.factors.mds import keep_trust_fresh, load_trust
-
             state = ProviderState(
                 config=config,
                 store=active,
@@ -201,8 +200,6 @@ def create_app(
                 refresher = asyncio.create_task(keep_trust_fresh(state))
             purger = None
             if config.purge.interval:
-                from stepauth.provider.ops.purge import keep_purging
-
                 purger = asyncio.create_task(keep_purging(state, metrics))
             stop_metrics = _metrics_listener(config, metrics)
             try:
@@ -225,8 +222,6 @@ def create_app(
         Middleware(SecurityHeaders),
     ]
     if config.server.trusted_proxies and config.server.forwarded_header:
-        from stepauth.provider.forwarded import TrustedProxies
-
         # outermost: every layer below (logs and metrics included) and the server's
         # access log see the client
         middleware.insert(
@@ -251,8 +246,6 @@ def _metrics_listener(config: ProviderConfig, metrics: Metrics) -> Callable[[], 
     """Serve ``metrics`` on ``[metrics] host:port`` when enabled; returns its stop()."""
     if not config.metrics.enabled:
         return lambda: None
-    from stepauth.provider.ops.metrics import serve_metrics
-
     host, port = config.metrics.host, config.metrics.port
     try:
         stop: Callable[[], None] = serve_metrics(metrics, host=host, port=port)

@@ -34,9 +34,9 @@ from starlette.requests import Request
 
 from stepauth.provider import jsonlimits
 from stepauth.provider.authorize.context import find_client
-from stepauth.provider.authorize.respond import sha256hex
-from stepauth.provider.compare import constant_time_equal
+from stepauth.provider.compare import constant_time_equal, sha256hex
 from stepauth.provider.errors import InvalidClient, InvalidRequest
+from stepauth.provider.state import get_state
 
 if TYPE_CHECKING:
     from stepauth.provider.config import ClientConfig
@@ -166,8 +166,6 @@ async def authenticate_client(
     Raises :class:`InvalidClient` (401) for an unknown client, a wrong secret or assertion,
     or a method other than the one registered.
     """
-    from stepauth.provider.state import get_state
-
     state = get_state(request)
     basic = _basic_credentials(request)
     body_id = params.get("client_id")

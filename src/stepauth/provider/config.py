@@ -67,13 +67,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
+from stepauth.assurance import AssuranceError, ladder_from_data
 from stepauth.errors import ConfigError
-
-if TYPE_CHECKING:
-    from stepauth.store.sql import Timeouts
+from stepauth.provider.resource import is_resource_uri
+from stepauth.store.sql import Timeouts
 
 __all__ = [
     "ALGORITHMS",
@@ -153,8 +153,6 @@ class DatabaseConfig:
 
 def store_timeouts(config: ProviderConfig) -> Timeouts:
     """The store's :class:`~stepauth.store.sql.Timeouts` from ``[database]`` and ``[redis]``."""
-    from stepauth.store.sql import Timeouts
-
     return Timeouts(
         connect=config.database.connect_timeout,
         statement=config.database.statement_timeout,
@@ -548,8 +546,6 @@ _CLIENT_KEYS = {
 
 
 def _resource(value: str, key: str) -> str:
-    from stepauth.provider.resource import is_resource_uri
-
     if not is_resource_uri(value):
         raise ConfigError(
             f"must be an absolute URI without a fragment, RFC 8707 §2 (got {value!r})", key=key
@@ -628,8 +624,6 @@ def _levels(data: Any) -> dict[str, Any] | None:
     if data is None:
         return None
     table = dict(_table(data, "levels"))
-    from stepauth.assurance import AssuranceError, ladder_from_data
-
     try:
         ladder_from_data(table)
     except AssuranceError as exc:

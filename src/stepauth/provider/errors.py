@@ -24,18 +24,9 @@
     ├── ServerError                        server_error                   500
     └── TemporarilyUnavailable             temporarily_unavailable        503, Retry-After
 
-A :class:`~stepauth.store.adapter.StoreUnavailable` (the database or Redis cannot answer)
-raised anywhere below an endpoint becomes :class:`TemporarilyUnavailable`
-(:func:`store_unavailable_handler`): a JSON error with status 503 and ``Retry-After`` on
-the back channel (RFC 6749 §4.1.2.1 names the code; RFC 9110 §15.6.4 the status), a
-friendly 503 page on the front channel. It is never redirected: the Provider cannot
-look up the client's redirect without its store.
-
-Errors raised at the authorization endpoint become a redirect to the client's
-``redirect_uri`` (with ``error``, ``error_description``, ``state`` and ``iss``, RFC 9207)
-only when the error is ``redirectable`` **and** the authorization flow attached a verified
-redirect with :meth:`ProviderError.bind_redirect`. Otherwise the user sees an HTML error
-page (front channel) or the client gets a JSON error body (back channel, RFC 6749 §5.2).
+The classes are data only; how an error is answered (a redirect to the client, an error
+page or a JSON body, and a store outage as ``temporarily_unavailable``) is
+:mod:`stepauth.provider.error_responses`.
 
 Every ``error_description`` is written by this Provider, never copied from the request, and
 is kept within RFC 6749 §5.2's character set (``%x20-21 / %x23-5B / %x5D-7E``): whatever a
@@ -45,16 +36,11 @@ is replaced when the error is created, so no channel can echo it.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-
 from stepauth.errors import StepAuthError
-from stepauth.store.adapter import StoreUnavailable
 
 __all__ = [
     "AccessDenied",
@@ -78,17 +64,11 @@ __all__ = [
     "UnmetAuthenticationRequirements",
     "UnsupportedGrantType",
     "UnsupportedResponseType",
-    "exception_handlers",
-    "provider_error_handler",
     "safe_description",
-    "store_unavailable_handler",
 ]
 
-_log = logging.getLogger("stepauth.provider")
 #: Seconds a client is asked to wait after a 503 (RFC 9110 §10.2.3 ``Retry-After``).
 RETRY_AFTER = 5
-
-FRONT_CHANNEL_PREFIXES = ("/authorize", "/interaction", "/account", "/logout")
 #: RFC 6749 §5.2: error_description = 1*( %x20-21 / %x23-5B / %x5D-7E ).
 _OUTSIDE_DESCRIPTION_SET = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")
 MAX_DESCRIPTION = 200
@@ -243,54 +223,3 @@ class TemporarilyUnavailable(ServerError):
 
     def __init__(self, description: str = "try again shortly") -> None:
         super().__init__(description, headers={"Retry-After": str(RETRY_AFTER)})
-
-
-async def store_unavailable_handler(request: Request, exc: Exception) -> Response:
-    """A store outage as :class:`TemporarilyUnavailable` (logged and counted here: the
-    request observer sees a response, not the exception)."""
-    assert isinstance(exc, StoreUnavailable)
-    from stepauth.provider.ops import metrics
-
-    metrics.store_error(exc.backend)
-    _log.warning("store unavailable: %s", exc.description)
-    unavailable = TemporarilyUnavailable()
-    if request.url.path.startswith(FRONT_CHANNEL_PREFIXES):
-        from stepauth.provider.interaction.render import render
-
-        page = render("unavailable.html", {}, status_code=unavailable.status)
-        page.headers.update(unavailable.headers)
-        return page
-    return await provider_error_handler(request, unavailable)
-
-
-async def provider_error_handler(request: Request, exc: Exception) -> Response:
-    """Turn a ProviderError into the spec's response for the channel it was raised on."""
-    assert isinstance(exc, ProviderError)
-    if exc.redirectable and exc.redirect_uri is not None:
-        from stepauth.provider.authorize.response import authorization_response
-        from stepauth.provider.state import get_state
-
-        params: dict[str, str] = exc.to_dict()
-        if exc.state is not None:
-            params["state"] = exc.state
-        return authorization_response(
-            request,
-            exc.redirect_uri,
-            params,
-            response_mode=exc.response_mode,
-            issuer=get_state(request).config.issuer,
-        )
-    if request.url.path.startswith(FRONT_CHANNEL_PREFIXES):
-        from stepauth.provider.interaction.render import error_page
-
-        return error_page(request, exc)
-    return JSONResponse(
-        exc.to_dict(),
-        status_code=exc.status,
-        headers={"Cache-Control": "no-store", "Pragma": "no-cache", **exc.headers},
-    )
-
-
-def exception_handlers() -> dict[Any, Any]:
-    """The handlers ``create_app`` installs."""
-    return {ProviderError: provider_error_handler, StoreUnavailable: store_unavailable_handler}

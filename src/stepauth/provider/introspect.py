@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from stepauth.provider.authorize.respond import sha256hex
 from stepauth.provider.client_auth import authenticate_client, form_params
+from stepauth.provider.compare import sha256hex
 from stepauth.provider.errors import InvalidClient, InvalidRequest, InvalidToken
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.provider.tokens import Grant, verify_access_token

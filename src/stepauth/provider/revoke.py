@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from stepauth.provider.authorize.respond import sha256hex
 from stepauth.provider.client_auth import authenticate_client, form_params
+from stepauth.provider.compare import sha256hex
 from stepauth.provider.errors import InvalidRequest, InvalidToken
 from stepauth.provider.grants import revoke_grant
 from stepauth.provider.state import ProviderState, get_state

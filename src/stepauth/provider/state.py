@@ -9,7 +9,9 @@ channel (token, userinfo, introspect, revoke, par, discovery, logout):
   ``ladder`` (the acr ``Ladder``: ``config.levels`` or ``DEFAULT_LADDER``) and
   ``factors`` (the factor plug-ins, :mod:`stepauth.provider.factors.base`) and ``trust``
   (an optional attestation :class:`~stepauth.provider.factors.attestation.TrustStore`;
-  without one no WebAuthn credential counts as hardware-bound).
+  without one no WebAuthn credential counts as hardware-bound) and ``sender`` (the
+  :class:`~stepauth.provider.notices.Sender` of OOB codes and account notices; by default
+  the development outbox).
 * Authorization codes: the front channel stores
   ``store.put("code", sha256hex(code), payload, expires_at=now + config.ttl.code,
   grant_id=grant_id, user_id=sub)`` with ``payload`` =
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import HTTPConnection
 
 from stepauth.provider.factors.base import FactorRegistry, default_factors
+from stepauth.provider.notices import OutboxSender, Sender
 
 if TYPE_CHECKING:
     from stepauth.assurance import Ladder
@@ -55,6 +58,7 @@ class ProviderState:
     ladder: Ladder
     factors: FactorRegistry = field(default_factory=default_factors)
     trust: TrustStore | None = None
+    sender: Sender = field(default_factory=OutboxSender)
 
 
 def get_state(request: HTTPConnection) -> ProviderState:

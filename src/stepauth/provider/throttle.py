@@ -30,7 +30,7 @@ the per-IP limit and the audit (:mod:`stepauth.provider.interaction.outcome`):
 
 :func:`guarded` runs one verification of a plug-in (password, TOTP, recovery code,
 passkey, OOB code) under the per-user lockout; the user is alerted with the account
-notice of :func:`stepauth.provider.factors.oob.notify` unless a ``notify`` is given.
+notice of :func:`stepauth.provider.notices.notify` unless a ``notify`` is given.
 
 The limits are the ``[throttle]`` table of the configuration
 (:class:`stepauth.provider.config.ThrottleConfig`); every function takes them as
@@ -44,6 +44,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from stepauth.provider import notices
 from stepauth.provider.config import ThrottleConfig
 from stepauth.provider.factors.base import Attempt, FactorRejected, Verified
 
@@ -250,10 +251,9 @@ async def release_ip_attempt(
 
 def user_alert(state: ProviderState) -> Notify:
     """Alerts through the account notices of ``state`` (the user's OOB address or email)."""
-    from stepauth.provider.factors.oob import notify
 
     async def alert(user_id: str, message: str) -> None:
-        await notify(state, user_id, message)
+        await notices.notify(state, user_id, message)
 
     return alert
 

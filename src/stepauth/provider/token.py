@@ -44,9 +44,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from stepauth.provider import jsonlimits
-from stepauth.provider.authorize.respond import sha256hex
 from stepauth.provider.client_auth import AuthenticatedClient, authenticate_client, form_params
-from stepauth.provider.compare import constant_time_equal
+from stepauth.provider.compare import constant_time_equal, sha256hex
 from stepauth.provider.errors import (
     InvalidAuthorizationDetails,
     InvalidGrant,

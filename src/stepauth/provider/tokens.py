@@ -31,7 +31,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
-from stepauth.provider.authorize.respond import sha256hex
+from stepauth.provider.compare import sha256hex
 from stepauth.provider.errors import InvalidToken, ServerError
 
 if TYPE_CHECKING:

@@ -26,6 +26,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from stepauth import observe
 from stepauth.errors import ConfigError
 from stepauth.store.adapter import Consumed, Item, Store, StoreUnavailable
 from stepauth.store.at_rest import SEALED_KINDS
@@ -159,6 +160,4 @@ class RoutedStore:
 
 def _count_redis_error() -> None:
     """``stepauth_store_errors_total{backend="redis"}`` of the request being served, if any."""
-    from stepauth.provider.ops.metrics import store_error  # the store never needs the app
-
-    store_error("redis")
+    observe.store_error("redis")

@@ -25,7 +25,7 @@ from stepauth.provider.account.binding import snapshot
 from stepauth.provider.account.not_me import issue_link
 from stepauth.provider.factors.base import NOTICE_NAMES as NAMES
 from stepauth.provider.factors.hold import hold_text
-from stepauth.provider.factors.oob import notify
+from stepauth.provider.notices import notify
 from stepauth.provider.sessions import revoke_session
 from stepauth.provider.state import ProviderState
 

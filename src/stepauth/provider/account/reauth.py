@@ -45,10 +45,11 @@ from stepauth.provider.account.fresh import (
 )
 from stepauth.provider.factors.base import Attempt, FactorPlugin, FactorRejected, FormView, useful
 from stepauth.provider.factors.hold import active_factors
-from stepauth.provider.factors.oob import notify
+from stepauth.provider.factors.webauthn import begin_authentication
 from stepauth.provider.interaction.outcome import Submission, verify_factor
 from stepauth.provider.interaction.render import factor_forms, render
 from stepauth.provider.interaction.routes import held_notices
+from stepauth.provider.notices import notify
 from stepauth.provider.sessions import load_session, record_event, set_session_cookie
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.provider.throttle import GENERIC_FAILURE
@@ -150,8 +151,6 @@ async def reauth_page(request: Request) -> Response:
 async def reauth_webauthn(request: Request) -> Response:
     """Request options for the **Use passkey** button of this page (challenge kept
     server-side under this browser's id, single use, UV required)."""
-    from stepauth.provider.factors.webauthn import begin_authentication
-
     state = get_state(request)
     try:
         body = await jsonlimits.request_json(request)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from stepauth.provider.authorize.context import AuthorizationContext
 from stepauth.provider.errors import InvalidRequest, InvalidToken
+from stepauth.provider.tokens import verify_id_token_hint
 
 __all__ = ["check_id_token_hint"]
 
@@ -19,8 +20,6 @@ async def check_id_token_hint(ctx: AuthorizationContext) -> None:
     token = ctx.params.get("id_token_hint")
     if token is None:
         return
-    from stepauth.provider.tokens import verify_id_token_hint  # tokens imports this package
-
     try:
         claims = verify_id_token_hint(ctx.provider, token)
     except InvalidToken as exc:

@@ -7,23 +7,20 @@ endpoint (see :mod:`stepauth.provider.state`).
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from typing import Any
 
 from starlette.responses import Response
 
 from stepauth.assurance import Assessment
+from stepauth.provider.authorize.bound_prompt import remember_approval
 from stepauth.provider.authorize.context import AuthorizationContext
 from stepauth.provider.authorize.response import authorization_response
+from stepauth.provider.compare import sha256hex
 from stepauth.provider.sessions import sid_for
 from stepauth.provider.state import ProviderState
 
-__all__ = ["code_payload", "issue_code", "sha256hex"]
-
-
-def sha256hex(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
+__all__ = ["code_payload", "issue_code"]
 
 
 def code_payload(
@@ -94,9 +91,7 @@ async def issue_code(
         sid=sid,
     )
     if txn is not None and ctx.authorization_details:
-        from stepauth.provider.authorize.authorization_details import remember_approval
-
-        # an identical request within the window reuses this approval (issue 6 item 3)
+        # an identical request within the window reuses this approval
         await remember_approval(provider, ctx, sub=sub, sid=sid, txn=txn, code_key=sha256hex(code))
     params = {"code": code}
     if ctx.state is not None:

@@ -14,6 +14,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from stepauth.provider.interaction.render import form_post_page
+
 __all__ = ["authorization_response"]
 
 
@@ -36,7 +38,5 @@ def authorization_response(
 ) -> Response:
     fields = {**params, "iss": issuer}
     if response_mode == "form_post":
-        from stepauth.provider.interaction.render import form_post_page
-
         return form_post_page(request, redirect_uri, fields)
     return RedirectResponse(_with_query(redirect_uri, fields), status_code=303)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from stepauth.assurance import AuthEvent
 from stepauth.provider.factors.base import FactorRejected, Verified, notice_name
+from stepauth.provider.factors.webauthn import TXN_RECORD_KIND
 
 if TYPE_CHECKING:
     from stepauth.provider.state import ProviderState
@@ -100,8 +101,6 @@ async def apply_hold(state: ProviderState, verified: Verified, *, now: float) ->
     if factor is None or not is_held(factor, now):
         return verified
     if verified.txn is not None:
-        from stepauth.provider.factors.webauthn import TXN_RECORD_KIND
-
         # Not a valid approval: the record's id never left the Provider.
         await state.store.delete(TXN_RECORD_KIND, verified.txn)
         raise FactorRejected(hold_text(factor, now) or "", user_id=factor.user_id)

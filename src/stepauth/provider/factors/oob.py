@@ -24,10 +24,9 @@ SHA-256(challenge id ‖ code): a wrong code looks up nothing (so a typo does no
 the code; the provider's lockout bounds guessing), the right one is consumed exactly
 once, a second use comes back ``replayed``.
 
-Senders are pluggable (:class:`Sender`); :class:`OutboxSender` is the development
-sender: it appends one JSON line per message to a local outbox file that the operator
-reads with ``stepauth outbox``. :func:`notify` sends account notices (a factor added or
-removed, a sign-in block) the same way.
+Codes go out through the Provider's sender (``ProviderState.sender``, a
+:class:`~stepauth.provider.notices.Sender`; by default the development outbox of
+:mod:`stepauth.provider.notices`, read with ``stepauth outbox``), like the account notices.
 
 The interaction plug-in (:data:`plugin`, label **One-time code**) is a restricted
 factor listed after the passkey and the authenticator app (``FACTOR_MODULES`` order).
@@ -41,14 +40,11 @@ server-side for this interaction; submitting a code verifies it under the lockou
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar
 
 from stepauth.assurance import AuthEvent
 from stepauth.errors import FactorError
@@ -62,27 +58,23 @@ from stepauth.provider.factors.base import (
     code_field,
     numeric_code,
 )
+from stepauth.provider.notices import Sender
+from stepauth.provider.throttle import GENERIC_FAILURE, guarded, is_blocked
 
 if TYPE_CHECKING:
-    from stepauth.provider.state import ProviderState
     from stepauth.store import Factor, Store, User
 
 __all__ = [
     "CODE_TTL",
-    "DEFAULT_OUTBOX",
     "KIND",
     "ExpiredOobCode",
     "InvalidOobCode",
     "OobChallenge",
     "OobError",
     "OobFactor",
-    "OutboxSender",
     "ReplayedOobCode",
-    "Sender",
     "generate_code",
-    "notify",
     "plugin",
-    "read_outbox",
     "send_code",
     "verify_code",
 ]
@@ -93,8 +85,6 @@ KIND = "oob_code"
 #: Channels a code may be sent on. Not email (NIST SP 800-63B-4 §3.1.3.1).
 CHANNELS = frozenset({"sms"})
 EMAIL_REFUSED = "email is not an out-of-band authenticator (NIST SP 800-63B-4 §3.1.3.1)"
-#: The development outbox (override with ``STEPAUTH_OUTBOX``).
-DEFAULT_OUTBOX = "stepauth-outbox.jsonl"
 
 
 class OobError(FactorError):
@@ -113,12 +103,6 @@ class ReplayedOobCode(OobError):
     error = "code_replayed"
 
 
-class Sender(Protocol):
-    """Delivers a message on a channel (``"sms"`` or ``"email"``) to an address."""
-
-    async def send(self, *, channel: str, to: str, message: str) -> None: ...
-
-
 @dataclass(frozen=True)
 class OobChallenge:
     """What the provider keeps in the interaction: the challenge id, not the code."""
@@ -126,35 +110,6 @@ class OobChallenge:
     challenge_id: str
     channel: str
     expires_at: float
-
-
-class OutboxSender:
-    """Development sender: one JSON line per message in a local file (mode 0600)."""
-
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = Path(path or os.environ.get("STEPAUTH_OUTBOX", DEFAULT_OUTBOX))
-
-    async def send(self, *, channel: str, to: str, message: str) -> None:
-        line = json.dumps({"at": time.time(), "channel": channel, "to": to, "message": message})
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as out:
-            out.write(line + "\n")
-
-
-def read_outbox(path: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
-    """The outbox messages, oldest first (malformed lines are skipped)."""
-    outbox = Path(path or os.environ.get("STEPAUTH_OUTBOX", DEFAULT_OUTBOX))
-    if not outbox.exists():
-        return []
-    messages = []
-    for line in outbox.read_text(encoding="utf-8").splitlines():
-        try:
-            item = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(item, dict):
-            messages.append(item)
-    return messages
 
 
 def generate_code(digits: int = 6, *, randbelow: Callable[[int], int] = secrets.randbelow) -> str:
@@ -244,27 +199,6 @@ CODE_DIGITS = 6
 CODE_SENT = "We sent a code. Enter it below; it is valid for 10 minutes."
 
 
-def sender_of(state: ProviderState) -> Sender:
-    """The Provider's sender (``state.sender`` when configured), else the dev outbox."""
-    sender = getattr(state, "sender", None)
-    return sender if sender is not None else OutboxSender()
-
-
-async def notify(state: ProviderState, user_id: str, message: str) -> None:
-    """Send an account notice to the user (ASVS 5.0 6.3.7 / 4.0.3 2.5.5).
-
-    Goes to the address of the user's first OOB factor, else by email to the username.
-    """
-    user = await state.store.get_user(user_id)
-    if user is None:
-        return
-    factors = await state.store.list_factors(user_id)
-    oob = next((f for f in factors if f.kind == "oob" and not f.disabled), None)
-    channel = str(oob.data.get("channel", "sms")) if oob is not None else "email"
-    to = str(oob.data.get("to", user.username)) if oob is not None else user.username
-    await sender_of(state).send(channel=channel, to=to, message=message)
-
-
 def _by_sms(factor: Factor) -> bool:
     return factor.data.get("channel", "sms") in CHANNELS
 
@@ -289,8 +223,6 @@ class OobFactor(RecordFactor):
         return (code_field("oob_code", required=False),)
 
     async def verify(self, attempt: Attempt) -> Verified:
-        from stepauth.provider.throttle import GENERIC_FAILURE, guarded
-
         user, enrolled = attempt.user, self.enrolled_factors(attempt)
         if user is None or not enrolled:
             raise FactorRejected(GENERIC_FAILURE)
@@ -325,8 +257,6 @@ class OobFactor(RecordFactor):
         return await guarded(attempt, self.kind, check)
 
     async def _send(self, attempt: Attempt, user: User, factor: Factor, pending_key: str) -> None:
-        from stepauth.provider.throttle import GENERIC_FAILURE, is_blocked
-
         store = attempt.state.store
         if is_blocked(await store.failure_state(user.id, self.kind), attempt.now):
             # no code for a blocked factor (it could not be used; SMS pumping)
@@ -341,7 +271,7 @@ class OobFactor(RecordFactor):
             raise FactorRejected(GENERIC_FAILURE)
         challenge = await send_code(
             store,
-            sender_of(attempt.state),
+            attempt.state.sender,
             user_id=user.id,
             channel="sms",
             to=to,

@@ -1,5 +1,4 @@
-"""Interaction pages (sign-in and step-up) of the Provider; see :mod:`.routes`."""
-
-from stepauth.provider.interaction.routes import routes
-
-__all__ = ["routes"]
+"""Interaction pages (sign-in and step-up) of the Provider: the endpoints are
+:mod:`.routes`, the pages :mod:`.render`. The package itself imports neither, so the
+authorization endpoint can render its form_post page without loading the interaction
+endpoints, which build on it."""

@@ -41,20 +41,15 @@ from stepauth.errors import FactorError
 from stepauth.provider import jsonlimits
 from stepauth.provider.authorize import bind_redirect
 from stepauth.provider.authorize.context import AuthorizationContext
-from stepauth.provider.authorize.login import (
-    INTERACTION_COOKIE,
-    INTERACTION_TTL,
-    available_plugins,
-    can_approve,
-    decide,
-)
-from stepauth.provider.authorize.respond import issue_code, sha256hex
-from stepauth.provider.compare import constant_time_equal
+from stepauth.provider.authorize.decision import available_plugins, can_approve, decide
+from stepauth.provider.authorize.interaction_start import INTERACTION_COOKIE, INTERACTION_TTL
+from stepauth.provider.authorize.respond import issue_code
+from stepauth.provider.compare import constant_time_equal, sha256hex
+from stepauth.provider.error_responses import provider_error_handler
 from stepauth.provider.errors import (
     AccessDenied,
     InvalidRequest,
     ProviderError,
-    provider_error_handler,
 )
 from stepauth.provider.factors.base import (
     Attempt,
@@ -65,6 +60,7 @@ from stepauth.provider.factors.base import (
     useful,
 )
 from stepauth.provider.factors.hold import active_factors, hold_text
+from stepauth.provider.factors.webauthn import begin_authentication
 from stepauth.provider.interaction.outcome import Refusal, Submission, verify_factor
 from stepauth.provider.interaction.render import factor_forms, render
 from stepauth.provider.login_policy import REASON_TEXT, Decision
@@ -72,6 +68,7 @@ from stepauth.provider.ops.metrics import step_up_abandoned, step_up_completed
 from stepauth.provider.sessions import load_session, record_event, set_session_cookie
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.provider.throttle import GENERIC_FAILURE
+from stepauth.rar import render_summary
 
 if TYPE_CHECKING:
     from stepauth.store import Session, User
@@ -218,8 +215,6 @@ async def held_notices(provider: ProviderState, user_id: str) -> list[dict[str, 
 def _details(ctx: AuthorizationContext) -> list[list[tuple[str, str]]]:
     if not ctx.authorization_details:
         return []
-    from stepauth.rar import render_summary
-
     return [render_summary(d) for d in ctx.authorization_details]
 
 
@@ -379,8 +374,6 @@ async def submit(request: Request) -> Response:
 
 async def webauthn_options(request: Request) -> Response:
     """Options for the **Use passkey** button; the challenge stays on the server (WA-03)."""
-    from stepauth.provider.factors.webauthn import begin_authentication
-
     provider = get_state(request)
     uid, payload, ctx = await _load(request, provider)
     try:

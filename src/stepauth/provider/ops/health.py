@@ -28,6 +28,8 @@ from starlette.routing import BaseRoute, Route
 from stepauth.provider.ops import metrics
 from stepauth.provider.state import get_state
 from stepauth.provider.token import NO_STORE
+from stepauth.store.routed import RoutedStore
+from stepauth.store.sql import MIGRATIONS, SQLStore
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -47,8 +49,6 @@ def head_revisions() -> frozenset[str]:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from stepauth.store.sql import MIGRATIONS
-
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return frozenset(ScriptDirectory.from_config(config).get_heads())
@@ -62,8 +62,6 @@ def _revisions(conn: Connection) -> frozenset[str]:
 
 
 async def _database(store: Any, checks: dict[str, str]) -> None:
-    from stepauth.store.sql import SQLStore
-
     if not isinstance(store, SQLStore):
         checks["database"] = "unsupported store"
         return
@@ -98,8 +96,6 @@ async def _redis(client: Any, checks: dict[str, str]) -> None:
 
 async def readiness(store: Store) -> dict[str, str]:
     """Each check's word: ``ok`` or why not (``migrations`` only once the DB answers)."""
-    from stepauth.store.routed import RoutedStore
-
     checks: dict[str, str] = {}
     if isinstance(store, RoutedStore):
         await _database(store.store, checks)

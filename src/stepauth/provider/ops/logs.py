@@ -24,6 +24,8 @@ import time
 from contextvars import ContextVar
 from typing import Any
 
+from stepauth import observe
+
 __all__ = [
     "ACCESS_LOGGER",
     "JsonFormatter",
@@ -126,6 +128,10 @@ def note_client(client_id: str | None) -> None:
     context = request_context.get()
     if context is not None and client_id:
         context.client_id = client_id[:128]
+
+
+# The audit log names the request's client through stepauth.observe.
+observe.install(client_known=note_client)
 
 
 #: LogRecord attributes that are not ``extra=`` fields.

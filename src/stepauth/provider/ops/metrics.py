@@ -24,6 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from stepauth import observe
+from stepauth.provider.login_policy import REASONS
+from stepauth.store.adapter import StoreUnavailable
+
 if TYPE_CHECKING:
     from stepauth.assurance import Ladder
 
@@ -139,8 +143,6 @@ class Metrics:
 
     @staticmethod
     def reason(reasons: Iterable[str]) -> str:
-        from stepauth.provider.login_policy import REASONS
-
         first = next(iter(reasons), "none")
         return first if first in REASONS or first == "none" else OTHER
 
@@ -240,8 +242,6 @@ def backend_of(exc: BaseException) -> str | None:
     from redis.exceptions import RedisError
     from sqlalchemy.exc import SQLAlchemyError
 
-    from stepauth.store.adapter import StoreUnavailable
-
     if isinstance(exc, StoreUnavailable):
         return exc.backend
     if isinstance(exc, RedisError):
@@ -249,6 +249,10 @@ def backend_of(exc: BaseException) -> str | None:
     if isinstance(exc, SQLAlchemyError | PsycopgError | sqlite3.Error):
         return "database"
     return None
+
+
+# The store and the audit log report through stepauth.observe (they never import the app).
+observe.install(store_error=store_error, attempt=attempt)
 
 
 def serve_metrics(metrics: Metrics, *, host: str, port: int) -> Any:

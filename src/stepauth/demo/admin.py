@@ -69,7 +69,7 @@ async def grant_role(
         request.session,
         "grant_role",
         Context(),
-        resume=confirm_url("/admin/roles", {"username": username, "role": role}),
+        resume=lambda: confirm_url(request, "/admin/roles", {"username": username, "role": role}),
     )
     if isinstance(result, Passed):
         ledger.roles[username].add(role)
@@ -98,7 +98,7 @@ async def delete_tenant(
         request.session,
         "delete_tenant",
         Context(),
-        resume=confirm_url("/admin/tenants/delete", {"tenant": tenant}),
+        resume=lambda: confirm_url(request, "/admin/tenants/delete", {"tenant": tenant}),
         details=transactions.delete_tenant(tenant),
     )
     if isinstance(result, Passed):

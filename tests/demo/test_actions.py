@@ -46,9 +46,9 @@ def test_add_payee_is_bound_to_the_new_payee(bank_stack: BankStack) -> None:
         assert essential_or_values(pushed) == ("phr",)
         assert json.loads(pushed["authorization_details"]) == [
             {
-                "type": "stepauth_action",
-                "action": "add_payee",
-                "target": "Max Mustermann, DE44500105175407324931",
+                "type": "payee_addition",
+                "creditorName": "Max Mustermann",
+                "creditorAccount": {"iban": "DE44500105175407324931"},
             }
         ]
         assert "Max Mustermann" not in ua.get(f"{stack.bank_url}/payees").text
@@ -77,7 +77,9 @@ def test_admin_grant_role_asks_phr_and_delete_tenant_asks_phrh_bound(bank_stack:
         pushed = _push(ua, stack, "/admin/roles", username="bob", role="support", csrf=csrf)
         assert essential_or_values(pushed) == ("phr",)
         assert pushed["max_age"] == "300"
-        assert "authorization_details" not in pushed
+        assert json.loads(pushed["authorization_details"]) == [
+            {"type": "role_grant", "user": "bob", "role": "support"}
+        ]
 
         pushed = _push(ua, stack, "/admin/tenants/delete", tenant="t-42", csrf=csrf)
         assert essential_or_values(pushed) == ("phrh",)

@@ -158,9 +158,10 @@ def test_a_grant_for_one_payment_does_not_pay_another(
 def test_payer_without_a_passkey_is_refused_not_approved_by_a_code(
     totp_bank_stack: BankStack,
 ) -> None:
-    """PSD2 RTS Art. 5: alice has a password and TOTP but no passkey; the bound transfer
-    ends in unmet_authentication_requirements naming the passkey - no page offers the
-    one-time code instead, and no payment is made."""
+    """PSD2 RTS Art. 5: alice has a password and TOTP but no passkey; the Provider answers
+    the bound transfer with unmet_authentication_requirements - no page offers the
+    one-time code instead, and no payment is made. The bank says so in words, with a link
+    to add a passkey, on the transfer form as she typed it."""
     stack = totp_bank_stack
     with httpx.Client(timeout=10) as ua:
         sign_in(ua, stack, "alice")
@@ -173,7 +174,13 @@ def test_payer_without_a_passkey_is_refused_not_approved_by_a_code(
             assert "/interaction/" not in location, "no prompt for an approval it cannot give"
             response = ua.get(location)
         assert str(response.url).startswith(f"{stack.bank_url}/callback")
+        assert "error=unmet_authentication_requirements" in str(response.url)
         assert response.status_code == 403
-        assert "unmet_authentication_requirements" in response.text
-        assert "passkey" in response.text
+        assert "unmet_authentication_requirements" not in response.text
+        assert "your account has none that can approve it yet" in response.text
+        assert f'href="{stack.issuer}/account?return_to=acme-bank"' in response.text
+        form = next(f for f in Forms(response.text).forms if f["action"] == "/transfer")
+        assert form["fields"]["amount"] == "1250.00"
+        assert 'value="py-1" selected' in response.text
+        assert 'value="Invoice 7"' in response.text
         assert "€1,250.00" not in ua.get(f"{stack.bank_url}/dashboard").text

@@ -1,13 +1,15 @@
 """Deleting a tenant in the admin console, in Chromium: ``phrh`` now, bound to that tenant.
 
 ``phrh`` needs a device-bound key (BE=0, UV=1) whose attestation chains to a root the
-Provider trusts (STANDARDS.md WA-18, WA-36). Chromium's DevTools virtual authenticator
+Provider trusts (WebAuthn L3 §7.1 steps 22-23). Chromium's DevTools virtual authenticator
 answers ``attestation: "direct"`` with a ``packed`` statement whose single certificate
 ("Batch Certificate", AAGUID 01020304-0506-0708-0102-030405060708) is signed by the
 authenticator's fixed attestation key. The Provider here trusts that key as an enterprise
-deployment trusts its own keys' root: a trust anchor is a name and a public key (RFC 5280
+deployment trusts its own keys' root, through its configuration
+(``webauthn.attestation_roots``): a trust anchor is a name and a public key (RFC 5280
 §6.1.1 (d)), so the anchor certificate carries the batch certificate's subject and public
-key — nothing else about the browser's statement is taken on faith.
+key — nothing else about the browser's statement is taken on faith. (The first-time
+journey, ``test_browser_journey``, uses a root generated in the test instead.)
 
 A synced passkey (BE=1) with the same trusted attestation never reaches ``phrh``: the
 Provider answers ``unmet_authentication_requirements`` and the tenant stays.
@@ -23,16 +25,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import pytest
 
 from tests.conftest import add_virtual_authenticator
-from tests.demo.conftest import TOTP_SECRET, BankStack, serve_bank_stack
+from tests.demo.browser import add_key, confirm, sign_in, token, use_passkey
+from tests.demo.conftest import BankStack, serve_bank_stack
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "alice-loves-acme"
-CHROMIUM_AAGUID = "01020304050607080102030405060708"
 PROBE_URL = "http://localhost/attestation-probe"
 
 _CREATE_DIRECT = """async () => {
@@ -95,15 +95,16 @@ def _chromium_attestation_anchor(chromium: Any) -> bytes:
 def trusted_stack(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chromium: Any
 ) -> Iterator[BankStack]:
-    """The demo on ``http://localhost`` with a Provider that trusts Chromium's batch key."""
+    """The demo on ``http://localhost`` with a Provider configured to trust Chromium's
+    batch key (``webauthn.attestation_roots``)."""
     from cryptography import x509
-
-    from stepauth.provider.factors.attestation import MetadataEntry, TrustStore
+    from cryptography.hazmat.primitives.serialization import Encoding
 
     anchor = x509.load_der_x509_certificate(_chromium_attestation_anchor(chromium))
-    trust = TrustStore([MetadataEntry(aaguid=CHROMIUM_AAGUID, root_certificates=(anchor,))])
+    root = tmp_path / "chromium-batch-anchor.pem"
+    root.write_bytes(anchor.public_bytes(Encoding.PEM))
     monkeypatch.setenv("STEPAUTH_SECRET_KEY", "demo-test-" + "k" * 40)
-    yield from serve_bank_stack(tmp_path, None, host="localhost", trust=trust)
+    yield from serve_bank_stack(tmp_path, None, host="localhost", attestation_roots=[root])
 
 
 def _webauthn_keys(tmp_path: Path) -> list[tuple[bool, bool]]:
@@ -131,23 +132,9 @@ def _webauthn_keys(tmp_path: Path) -> list[tuple[bool, bool]]:
 
 def _sign_in_and_add(page: Any, stack: BankStack, kind: str, label: str) -> None:
     """Password sign-in at the bank, then add a key on the Provider's /account page."""
-    page.goto(f"{stack.bank_url}/login")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.locator("form[data-factor=password]").get_by_role("button", name="Continue").click()
-    page.wait_for_url(f"{stack.bank_url}/dashboard")
+    sign_in(page, stack)
     page.goto(f"{stack.issuer}/account")
-    page.get_by_role("button", name=kind).click()
-    # Binding a key needs alice's binding level: password + TOTP (the code is missing).
-    page.wait_for_url(f"{stack.issuer}/account/reauth**")
-    page.get_by_label("One-time code").fill(pyotp.TOTP(TOTP_SECRET).now())
-    page.locator("form[data-factor=totp]").get_by_role("button", name="Continue").click()
-    page.wait_for_url(f"{stack.issuer}/account")
-    page.get_by_label("Name for the new passkey or key").fill(label)
-    page.get_by_role("button", name=kind).click()
-    page.wait_for_selector(f"text={label} >> nth=0")
-    page.wait_for_load_state()
-    assert label in page.locator("table").inner_text()
+    add_key(page, stack, kind, label)
 
 
 def _delete_tenant(page: Any, stack: BankStack, tenant: str) -> None:
@@ -159,7 +146,7 @@ def _delete_tenant(page: Any, stack: BankStack, tenant: str) -> None:
 def test_delete_tenant_with_an_attested_security_key_reaches_phrh(
     trusted_stack: BankStack, chromium: Any, tmp_path: Path
 ) -> None:
-    """WA-36, RAR-14: a trusted device-bound key approves deleting exactly t-42; the token
+    """A trusted device-bound key approves deleting exactly t-42; the token
     says phrh with hwk; the other tenants stay."""
     stack = trusted_stack
     context = chromium.new_context()
@@ -171,18 +158,13 @@ def test_delete_tenant_with_an_attested_security_key_reaches_phrh(
     _delete_tenant(page, stack, "t-42")
     approving = page.locator("section[aria-labelledby=details-heading]").inner_text()
     assert "t-42" in approving
-    page.get_by_role("button", name="Use passkey").click()
-    page.wait_for_url(f"{stack.bank_url}/**")
-    assert "/confirm?" in page.url, page.locator("main").inner_text()
-    assert "t-42" in page.locator("main").inner_text()
-    page.get_by_role("button", name="Confirm").click()
-    page.wait_for_load_state()
+    use_passkey(page, stack)
+    assert "t-42" in confirm(page)
 
     assert page.get_by_role("heading", name="Deleted tenant t-42").is_visible()
     assert "delete_tenant requires phrh" in page.locator("pre.explain").inner_text()
-    token = page.get_by_test_id("token").inner_text()
-    assert "phrh" in token
-    assert "hwk" in token
+    assert "phrh" in token(page)
+    assert "hwk" in token(page)
     tenants = page.goto(f"{stack.bank_url}/admin")
     assert tenants is not None
     listing = page.locator("table").nth(1).inner_text()
@@ -195,7 +177,7 @@ def test_delete_tenant_with_an_attested_security_key_reaches_phrh(
 def test_synced_passkey_cannot_delete_a_tenant(
     trusted_stack: BankStack, chromium: Any, tmp_path: Path
 ) -> None:
-    """WA-36: a synced passkey (BE=1) is at most phr even when registered as a security key
+    """A synced passkey (BE=1) is at most phr even when registered as a security key
     whose attestation the Provider trusts: the step-up for delete_tenant fails closed and
     the tenant stays."""
     stack = trusted_stack
@@ -209,11 +191,11 @@ def test_synced_passkey_cannot_delete_a_tenant(
 
     page.goto(f"{stack.bank_url}/admin")
     page.get_by_role("button", name="Delete t-42").click()
-    # No factor of alice's can meet phrh: the Provider answers at once (DESIGN §2), no prompt.
+    # No factor of alice's can meet phrh: the Provider answers at once , no prompt.
     page.wait_for_url(f"{stack.bank_url}/callback?**")
     assert "error=unmet_authentication_requirements" in page.url
     main = page.locator("main").inner_text()
-    assert "Verification did not complete" in main
+    assert "Your account has no such key yet" in page.get_by_test_id("need").inner_text()
     assert "delete_tenant requires phrh" in main
     assert "Deleted tenant" not in main
     admin = page.goto(f"{stack.bank_url}/admin")

@@ -1,107 +1,135 @@
-"""The newcomer's journey in Chromium with a virtual passkey (issue 7), each step checked on
-screen and in what the resulting ID token says (shown by the bank: acr, amr, auth_time):
+"""The first-time customer's journey in Chromium, each step checked on screen and in what
+the resulting ID token says (shown by the bank: acr, amr, auth_time):
 
-sign in with a password → add a passkey at the Provider (after her authenticator app's
-code: password + TOTP is her binding level) → view personal data (``phr``
-step-up) → transfer €1,250.00 (bound step-up; the Provider shows amount and payee) →
-transfer €20 (exempt, no prompt) → change payout details (fresh step-up, bound) → grant a
-role in the admin console (``phr`` already fresh: no prompt).
+sign in with a password (the bank says: first, add a passkey) → a €1,250.00 transfer with
+no passkey yet (kept as typed, explained in words, a link to add one) → add a passkey at
+the Provider (after her authenticator app's code: password + TOTP is her binding level;
+the Provider confirms and leads back to the bank) → view personal data (``phr``) → the
+transfer again (bound step-up; the Provider shows amount and payee) → €20 (exempt) →
+change payout details (fresh step-up, bound) → grant a role (bound, named at the Provider) →
+delete a tenant with no attested key (the page says exactly that) → add a security key
+whose ``packed`` attestation chains to a root generated here and configured as the
+Provider's ``webauthn.attestation_roots`` → delete the tenant (``phrh``, ``hwk``).
+
+The security key is a soft authenticator for its registration (Chromium's virtual
+authenticator cannot sign with a test CA's key) and a virtual authenticator holding the
+same key pair for its assertions: see :mod:`tests.demo.browser`.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-import pyotp
 import pytest
 
 from tests.conftest import add_virtual_authenticator
-from tests.demo.conftest import TOTP_SECRET, BankStack
+from tests.demo.browser import (
+    add_key,
+    confirm,
+    register_security_key,
+    sign_in,
+    token,
+    use_passkey,
+    watch,
+)
+from tests.demo.conftest import BankStack, serve_bank_stack
+from tests.factors.soft_authenticator import AttestationCA, make_test_ca
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "alice-loves-acme"
+AAGUID = os.urandom(16)
 
 
-def _use_passkey(page: Any, stack: BankStack) -> None:
-    """At the Provider's step-up page: one click on Use passkey, back to the bank."""
-    page.wait_for_url(f"{stack.issuer}/**")
-    page.get_by_role("button", name="Use passkey").click()
-    page.wait_for_url(f"{stack.bank_url}/**")
+@pytest.fixture
+def attested_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[BankStack, AttestationCA]]:
+    """The demo on ``http://localhost`` whose Provider also trusts a test attestation root,
+    given as configuration (``webauthn.attestation_roots``, a PEM file)."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    ca = make_test_ca(AAGUID)
+    root = tmp_path / "test-attestation-root.pem"
+    root.write_bytes(ca.root.public_bytes(Encoding.PEM))
+    monkeypatch.setenv("STEPAUTH_SECRET_KEY", "demo-test-" + "k" * 40)
+    for stack in serve_bank_stack(tmp_path, None, host="localhost", attestation_roots=[root]):
+        yield stack, ca
 
 
-def _token(page: Any) -> str:
-    return str(page.get_by_test_id("token").inner_text())
+def _send(page: Any, stack: BankStack, amount: str, reference: str = "") -> None:
+    page.goto(f"{stack.bank_url}/transfer")
+    page.get_by_label("Amount (EUR)").fill(amount)
+    page.get_by_label("Reference").fill(reference)
+    page.get_by_role("button", name="Send").click()
 
 
-def _confirm(page: Any, stack: BankStack) -> None:
-    assert "/confirm?" in page.url, page.locator("main").inner_text()
-    page.get_by_role("button", name="Confirm").click()
-    page.wait_for_load_state()
-
-
-def test_passkey_journey(localhost_bank_stack: BankStack, chromium: Any) -> None:
-    """SU-06, RAR-04, G-10: each step-up at the right place, each result in the token."""
-    stack = localhost_bank_stack
+def test_first_time_customer_journey(
+    attested_stack: tuple[BankStack, AttestationCA], chromium: Any
+) -> None:
+    """Step-ups at the right places, each result in the token, no dead end: every refusal
+    says what to add and links to it."""
+    stack, ca = attested_stack
     context = chromium.new_context()
     page = context.new_page()
-    add_virtual_authenticator(context, page)
+    problems = watch(page)
+    laptop_cdp, laptop = add_virtual_authenticator(context, page)
 
-    # Sign in with the password only.
-    page.goto(f"{stack.bank_url}/login")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.locator("form[data-factor=password]").get_by_role("button", name="Continue").click()
-    page.wait_for_url(f"{stack.bank_url}/dashboard")
+    # Signed in with the password only: the bank says what to do first.
+    sign_in(page, stack)
     assert "acr urn:stepauth:acr:1fa" in page.get_by_test_id("session").inner_text()
+    assert "First: add a passkey" in page.get_by_test_id("first-step").inner_text()
 
-    # Add a passkey on the Provider's account page. alice signs in with password + TOTP,
-    # so binding a new authenticator needs both (NIST SP 800-63B-4 §6.1.2.1): the
-    # password is fresh, the step-up page asks for the authenticator app's code only.
-    page.goto(f"{stack.issuer}/account")
-    page.get_by_role("button", name="Add passkey").click()
-    page.wait_for_url(f"{stack.issuer}/account/reauth**")
-    assert page.locator("form[data-factor=password]").count() == 0
-    page.get_by_label("One-time code").fill(pyotp.TOTP(TOTP_SECRET).now())
-    page.locator("form[data-factor=totp]").get_by_role("button", name="Continue").click()
-    page.wait_for_url(f"{stack.issuer}/account")
-    # Her session is now at her binding level: the passkey counts at once, no hold.
-    page.get_by_label("Name for the new passkey or key").fill("Laptop")
-    page.get_by_role("button", name="Add passkey").click()
-    page.wait_for_selector("text=Laptop >> nth=0")
-    page.wait_for_load_state()
-    assert "Laptop" in page.locator("table").inner_text()
-    assert "on hold" not in page.locator("table").inner_text()
+    # €1,250.00 with no passkey yet: the Provider cannot approve it; the bank keeps the
+    # form as typed and says in words what is missing, with a link to add it.
+    _send(page, stack, "1250.00", "Invoice 2026-117")
+    page.wait_for_url(f"{stack.bank_url}/callback?**")
+    main = page.locator("main").inner_text()
+    assert "unmet_authentication_requirements" not in page.content()
+    assert "your account has none that can approve it yet" in main
+    assert page.get_by_label("Amount (EUR)").input_value() == "1250.00"
+    assert page.get_by_label("Reference").input_value() == "Invoice 2026-117"
+    assert page.locator("[role=alert]").count() == 1
+
+    # The link leads to the Provider's account page; adding asks for her code once more.
+    page.get_by_role("link", name="Add a passkey at your identity provider").click()
+    page.wait_for_url(f"{stack.issuer}/account?return_to=acme-bank")
+    add_key(page, stack, "Add passkey", "Laptop")
+    added = page.locator("#factor-added").inner_text()
+    assert "You can use it now." in added  # bound at her binding level: no hold
+    page.get_by_role("link", name="Back to Acme Bank").click()
+    page.wait_for_url(f"{stack.bank_url}/dashboard")
 
     # Personal data: phr within 15 minutes.
     page.goto(f"{stack.bank_url}/profile/full")
-    _use_passkey(page, stack)
+    use_passkey(page, stack)
     assert page.url == f"{stack.bank_url}/profile/full"
     assert "alice@example.com" in page.get_by_test_id("pii").inner_text()
     assert "view_pii requires phr with max_age=900" in page.locator("pre.explain").inner_text()
-    token = _token(page)
-    assert "phr" in token
-    assert "s ago" in token
+    assert "phr" in token(page)
+    assert "s ago" in token(page)
+    page.goto(f"{stack.bank_url}/dashboard")
+    assert page.get_by_test_id("first-step").count() == 0
 
-    # €1,250.00: the Provider shows exactly what is approved; the token is bound to it.
-    page.goto(f"{stack.bank_url}/transfer")
-    page.get_by_label("Amount (EUR)").fill("1250.00")
-    page.get_by_label("Reference").fill("Invoice 2026-117")
-    page.get_by_role("button", name="Send").click()
+    # The transfer again: the Provider shows exactly what is approved; the bank's confirm
+    # page shows the action it stored.
+    _send(page, stack, "1250.00", "Invoice 2026-117")
     page.wait_for_url(f"{stack.issuer}/**")
     approving = page.locator("section[aria-labelledby=details-heading]").inner_text()
     assert "EUR 1,250.00" in approving
     assert "Jane Doe" in approving
-    _use_passkey(page, stack)
-    _confirm(page, stack)
+    use_passkey(page, stack)
+    shown = confirm(page)
+    assert "€1,250.00" in shown
+    assert "Invoice 2026-117" in shown
     assert page.get_by_role("heading", name="Sent €1,250.00 to Jane Doe").is_visible()
     assert "Why Acme Bank asked you to verify" in page.content()
-    assert "phr" in _token(page)
+    assert "phr" in token(page)
 
     # €20: exempt (the counters restarted at the SCA above), no trip to the Provider.
-    page.goto(f"{stack.bank_url}/transfer")
-    page.get_by_label("Amount (EUR)").fill("20")
-    page.get_by_role("button", name="Send").click()
+    _send(page, stack, "20")
     page.wait_for_url(f"{stack.bank_url}/transfer")
     assert page.get_by_role("heading", name="Sent €20.00 to Jane Doe").is_visible()
     assert "exempt under low_value" in page.locator("pre.explain").inner_text()
@@ -111,25 +139,65 @@ def test_passkey_journey(localhost_bank_stack: BankStack, chromium: Any) -> None
     page.get_by_label("New IBAN").fill("DE44 5001 0517 5407 3249 31")
     page.get_by_role("button", name="Change payout account").click()
     page.wait_for_url(f"{stack.issuer}/**")
-    assert "DE" in page.locator("section[aria-labelledby=details-heading]").inner_text()
-    _use_passkey(page, stack)
-    _confirm(page, stack)
+    approving = page.locator("section[aria-labelledby=details-heading]").inner_text()
+    assert "DE44 5001 0517 5407 3249 31" in approving
+    use_passkey(page, stack)
+    assert "DE44 5001 0517 5407 3249 31" in confirm(page)
     assert page.get_by_role("heading", name="Payout details changed").is_visible()
     assert "max_age=0" in page.locator("pre.explain").inner_text()
-    assert "phr" in _token(page)
+    assert "phr" in token(page)
 
-    # Admin: granting a role needs phr within 5 minutes, which the session already has.
+    # Admin: granting a role is approved for that user and role; the Provider names them
+    # as it names a payment's amount and payee.
     page.goto(f"{stack.bank_url}/admin")
     page.get_by_label("User").select_option("bob")
     page.get_by_label("Role").select_option("support")
     page.get_by_role("button", name="Grant role").click()
-    page.wait_for_url(f"{stack.bank_url}/admin/roles")
+    page.wait_for_url(f"{stack.issuer}/**")
+    approving = page.locator("section[aria-labelledby=details-heading]").inner_text()
+    assert "User\nbob\nNew role\nsupport" in approving
+    use_passkey(page, stack)
+    assert "support" in confirm(page)
     assert page.get_by_role("heading", name="Granted support to bob").is_visible()
-    assert "Why no new verification was needed" in page.content()
+
+    # Delete a tenant: phrh, which no key of hers reaches yet; the page says exactly that.
+    page.goto(f"{stack.bank_url}/admin")
+    page.get_by_role("button", name="Delete t-42").click()
+    page.wait_for_url(f"{stack.bank_url}/callback?**")
+    need = page.get_by_test_id("need").inner_text()
+    assert "security key whose attestation your identity provider trusts" in need
+    assert "Your account has no such key yet" in need
+    assert "Add a passkey" not in need
+    assert "unmet_authentication_requirements" not in page.content()
+
+    # Add a security key whose attestation chains to the configured test root, then
+    # reach for it: the laptop's authenticator steps aside.
+    page.get_by_role("link", name="Add a security key at your identity provider").click()
+    page.wait_for_url(f"{stack.issuer}/account?return_to=acme-bank")
+    laptop_cdp.send("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": laptop})
+    register_security_key(context, page, stack, ca, AAGUID, "Test security key")
+    page.get_by_role("link", name="Back to Acme Bank").click()
+    page.wait_for_url(f"{stack.bank_url}/dashboard")
+
+    page.goto(f"{stack.bank_url}/admin")
+    page.get_by_role("button", name="Delete t-42").click()
+    page.wait_for_url(f"{stack.issuer}/**")
+    assert "t-42" in page.locator("section[aria-labelledby=details-heading]").inner_text()
+    use_passkey(page, stack)
+    assert "t-42" in confirm(page)
+    assert page.get_by_role("heading", name="Deleted tenant t-42").is_visible()
+    assert "delete_tenant requires phrh" in page.locator("pre.explain").inner_text()
+    assert "phrh" in token(page)
+    assert "hwk" in token(page)
+    page.goto(f"{stack.bank_url}/admin")
+    listing = page.locator("table").nth(1).inner_text()
+    assert "t-42" not in listing
+    assert "t-43" in listing
 
     dashboard = page.goto(f"{stack.bank_url}/dashboard")
     assert dashboard is not None
     text = page.locator("main").inner_text()
     assert "bound step-up" in text
     assert "low_value exemption" in text
+    assert problems == [], problems  # no script error, CSP violation or 404 (favicon)
     context.close()

@@ -30,8 +30,10 @@ def test_builtin_types_are_listed() -> None:
     """RAR-11: the list behind authorization_details_types_supported."""
     assert default_registry.types() == [
         "beneficiary_change",
+        "payee_addition",
         "payment_batch",
         "payment_initiation",
+        "role_grant",
         "stepauth_action",
     ]
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shlex
+import shutil
 import socket
 import sys
 from pathlib import Path
@@ -65,6 +68,18 @@ def _ports(args: argparse.Namespace) -> tuple[int, int]:
     return ports
 
 
+def _command() -> str:
+    """How this process was started, so the printed commands work as typed: the
+    virtualenv's ``.venv/bin/stepauth`` under ``make demo`` (no activated venv needed),
+    else this interpreter with ``-m stepauth.cli``."""
+    program = sys.argv[0] if sys.argv else ""
+    if Path(program).name == "stepauth":
+        found = program if os.sep in program else shutil.which(program)
+        if found:
+            return shlex.quote(found)
+    return f"{shlex.quote(sys.executable)} -m stepauth.cli"
+
+
 # The demo runs on FastAPI, an optional dependency (the ``fastapi`` extra): the launcher is
 # imported when a demo command runs, so ``stepauth`` works without it.
 
@@ -72,6 +87,9 @@ def _ports(args: argparse.Namespace) -> tuple[int, int]:
 def _banner(setup: Any) -> str:
     from stepauth.demo.launcher import DEMO_USERS, TOTP_SECRET  # optional: fastapi
 
+    totp = f"{_command()} demo totp alice"
+    if setup.directory != Path(".demo"):
+        totp += f" --dir {shlex.quote(str(setup.directory))}"
     return f"""
   Acme Bank  {setup.bank_url}
   Provider   {setup.issuer}/.well-known/openid-configuration   (issuer {setup.issuer})
@@ -80,13 +98,18 @@ def _banner(setup: Any) -> str:
     alice / {DEMO_USERS["alice"]}   password + authenticator app (TOTP)
     bob   / {DEMO_USERS["bob"]}     password only
 
-  TOTP codes for alice:  stepauth demo totp alice --dir {setup.directory}
+  First: sign in to Acme Bank as alice, then add a passkey at
+    {setup.issuer}/account
+    (Add passkey asks for alice's authenticator code once more; her passkey then
+    works at once.) Payments above €30 and payout changes need that passkey.
+    Deleting a tenant (Admin) needs a security key certified in the FIDO Metadata
+    Service: add it there with Add security key.
+
+  TOTP codes for alice:  {totp}
     (or add the secret {TOTP_SECRET} to any authenticator app)
 
-  Passkeys: add one at {setup.issuer}/account. Adding a sign-in method needs the
-    account's strongest sign-in: alice is asked for her TOTP code as well as her
-    password, and her passkey then works at once. bob has only a password, so a
-    passkey he adds is on hold for a day: until then it cannot approve payments.
+  bob has only a password, so a passkey he adds is on hold for a day: until then it
+    cannot approve payments.
 
   Press Ctrl-C to stop.
 """

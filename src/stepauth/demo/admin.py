@@ -63,13 +63,23 @@ async def grant_role(
     if _admin(request) is None:
         return _forbidden(request)
     ledger = bank_of(request).ledger
-    if not check_csrf(request, csrf) or role not in ROLES or username not in ledger.roles:
-        return render(request, "error.html", 400, title="Grant a role", message="Check the form.")
+    problem = (
+        "This form had expired. Send it again."
+        if not check_csrf(request, csrf)
+        else "User: choose one of the listed users."
+        if username not in ledger.roles
+        else f"Role: choose {', '.join(ROLES[:-1])} or {ROLES[-1]}."
+        if role not in ROLES
+        else None
+    )
+    if problem is not None:
+        return render(request, "error.html", 400, title="Grant a role", message=problem)
     result = await bank_of(request).gate.check(
         request.session,
         "grant_role",
         Context(),
-        resume=confirm_url("/admin/roles", {"username": username, "role": role}),
+        resume=lambda: confirm_url(request, "/admin/roles", {"username": username, "role": role}),
+        details=transactions.grant_role(username=username, role=role),
     )
     if isinstance(result, Passed):
         ledger.roles[username].add(role)
@@ -98,7 +108,7 @@ async def delete_tenant(
         request.session,
         "delete_tenant",
         Context(),
-        resume=confirm_url("/admin/tenants/delete", {"tenant": tenant}),
+        resume=lambda: confirm_url(request, "/admin/tenants/delete", {"tenant": tenant}),
         details=transactions.delete_tenant(tenant),
     )
     if isinstance(result, Passed):

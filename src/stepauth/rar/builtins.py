@@ -3,6 +3,8 @@
 - ``payment_initiation``: the RFC 9396 §2 example shape (STANDARDS RAR-04).
 - ``payment_batch``: a total and its payees; the total must equal the sum (PSD2 RTS Art. 5(3)(b)).
 - ``beneficiary_change``: a new payout account (PSD2 RTS Art. 13, Directive Art. 97(1)(c)).
+- ``payee_addition``: a new payee for later payments (PSD2 RTS Art. 13).
+- ``role_grant``: a role given to a user (an administrative change, shown as such).
 - ``stepauth_action``: a generic sensitive action on a target, e.g. deleting tenant ``t-42``.
 """
 
@@ -55,6 +57,20 @@ BUILTIN_TYPES: dict[str, dict[str, Any]] = {
         "fields": {
             "accountHolderName": {"kind": "name", "required": True, "label": "Account holder"},
             "account": {**_ACCOUNT, "label": "New account"},
+        },
+    },
+    "payee_addition": {
+        "label": "New payee",
+        "fields": {
+            "creditorName": {"kind": "name", "required": True, "label": "Payee"},
+            "creditorAccount": {**_ACCOUNT, "label": "Payee account"},
+        },
+    },
+    "role_grant": {
+        "label": "Role change",
+        "fields": {
+            "user": {"kind": "string", "required": True, "max_length": 64, "label": "User"},
+            "role": {"kind": "string", "required": True, "max_length": 64, "label": "New role"},
         },
     },
     "stepauth_action": {

@@ -29,8 +29,10 @@ and after, and notified with a "this wasn't me" link
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 from starlette.requests import Request
@@ -170,8 +172,26 @@ def _done() -> Response:
     return RedirectResponse("/account", status_code=303)
 
 
+def _way_back(state: ProviderState, client_id: str | None) -> tuple[str, str] | None:
+    """``?return_to=<client_id>``: the name and home of a registered client (the origin of
+    its first web redirect URI), so the page can lead back to the app; never a URL from
+    the query (no open redirect)."""
+    client = state.config.client(client_id) if client_id else None
+    if client is None:
+        return None
+    for uri in client.redirect_uris:
+        parts = urlsplit(uri)
+        if parts.scheme in ("https", "http") and parts.netloc:
+            return client.client_name or client.client_id, f"{parts.scheme}://{parts.netloc}/"
+    return None
+
+
 async def _account_page(
-    page: _Page, *, ended: int | None = None, error: str | None = None
+    page: _Page,
+    *,
+    ended: int | None = None,
+    error: str | None = None,
+    query: Mapping[str, str] | None = None,
 ) -> Response:
     factors = await page.state.store.list_factors(page.user.id)
     now = page.state.clock()
@@ -189,6 +209,8 @@ async def _account_page(
     ]
     fresh = (await authority(page.state, page.session, page.user)).full
     offer = await offers_sign_out(page.state, page.session)
+    query = query or {}
+    added = next((r for r in rows if r["id"] == query.get("added")), None)
     return page.render(
         "account.html",
         status_code=400 if error else 200,
@@ -197,6 +219,8 @@ async def _account_page(
         offer=offer,
         ended=ended,
         error=error,
+        added=added,
+        back=_way_back(page.state, query.get("return_to")),
     )
 
 
@@ -204,7 +228,7 @@ async def account(request: Request) -> Response:
     page = await _signed_in(request)
     if not isinstance(page, _Page):
         return page
-    return await _account_page(page)
+    return await _account_page(page, query=request.query_params)
 
 
 async def sign_out_others(request: Request) -> Response:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import secrets
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -185,7 +186,8 @@ async def register(request: Request) -> Response:
         session=session,
         before=before,
     )
-    return JSONResponse({"ok": True, "redirect": "/account", "factor": factor.id})
+    added = "/account?" + urlencode({"added": factor.id})
+    return JSONResponse({"ok": True, "redirect": added, "factor": factor.id})
 
 
 def _unb64url(text: str) -> bytes:

@@ -5,6 +5,16 @@
   if (!section) return;
   const status = document.getElementById("webauthn-status");
   const csrf = section.dataset.csrf;
+  // ?return_to=<client id> (the way back to the app) survives the step-up and the reload.
+  const returnTo = new URLSearchParams(window.location.search).get("return_to");
+
+  function keepReturnTo(url) {
+    if (!returnTo) return url;
+    const target = new URL(url, window.location.href);
+    if (target.pathname === "/account") target.searchParams.set("return_to", returnTo);
+    else target.searchParams.set("next", "/account?return_to=" + encodeURIComponent(returnTo));
+    return target.pathname + target.search;
+  }
 
   function toBytes(b64url) {
     const b64 = b64url.replace(/-/g, "+").replace(/_/g, "/");
@@ -27,7 +37,7 @@
     });
     const data = await response.json().catch(() => ({}));
     if (response.status === 401 && data.reauth) {
-      window.location.assign(data.reauth);
+      window.location.assign(keepReturnTo(data.reauth));
       return null;
     }
     if (!response.ok) throw new Error(data.error || "The request failed.");
@@ -61,7 +71,7 @@
     const done = await post("/account/webauthn/register", {
       ceremony: started.ceremony, credential: body, label: label,
     });
-    if (done) window.location.assign(done.redirect);
+    if (done) window.location.assign(keepReturnTo(done.redirect));
   }
 
   section.querySelectorAll("button[data-add-webauthn]").forEach((button) => {

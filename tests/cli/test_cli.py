@@ -42,6 +42,13 @@ def config(tmp_path: Path) -> Path:
     return tmp_path / "op" / "stepauth.toml"
 
 
+class Terminal(io.StringIO):
+    """Standard input that is a terminal (for the ``getpass`` prompts)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 def add_user(config: Path, name: str, password: str, monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setattr(sys, "stdin", io.StringIO(password + "\n"))
     return main(["users", "add", name, "--password-stdin", "--config", str(config)])
@@ -127,6 +134,7 @@ def test_users_add_prompts_twice(
 ) -> None:
     answers = iter(["first password", "second password"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    monkeypatch.setattr(sys, "stdin", Terminal())  # getpass asks on a terminal only
     assert main(["users", "add", "carol", "--config", str(config)]) == 2
     assert "do not match" in capsys.readouterr().err
     answers = iter(["same password", "same password"])

@@ -98,7 +98,7 @@ __all__ = [
     "store_timeouts",
 ]
 
-ALGORITHMS = ("RS256", "ES256", "EdDSA")
+ALGORITHMS = ("RS256", "ES256", "EdDSA", "Ed25519")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 DEFAULT_KEY_ENV = "STEPAUTH_SECRET_KEY"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

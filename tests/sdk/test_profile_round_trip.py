@@ -8,7 +8,7 @@ token's own ``acr`` and, next to it, the level it was decided on in stepauth's t
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import pytest
 from fastapi import Depends, FastAPI
@@ -117,8 +117,10 @@ def test_the_route_gets_the_vendor_acr_and_the_stepauth_level(
         )
     )
 
+    guard = Depends(require(level))
+
     @api.get("/transfer")
-    def transfer(got: Annotated[dict[str, Any], Depends(require(level))]) -> dict[str, Any]:
+    def transfer(got: dict[str, Any] = guard) -> dict[str, Any]:
         return {"acr": got.get("acr"), "level": got.get(STEPAUTH_ACR, got.get("acr"))}
 
     token = sign(at_claims(**claims), keys.rsa, typ="at+jwt")

@@ -62,7 +62,8 @@ def test_init_writes_a_loadable_config(tmp_path: Path, capsys: pytest.CaptureFix
     assert demo is not None
     assert demo.client_secret is not None
     assert len(demo.client_secret) >= 32
-    assert demo.redirect_uris
+    # the SDK's default callback (BrowserStepUp.callback_path) of an app on port 8000
+    assert "http://localhost:8000/stepauth/callback" in demo.redirect_uris
     assert loaded.database.url == f"sqlite+aiosqlite:///{(target / 'stepauth.db').resolve()}"
     env = (target / ".env").read_text()
     (line,) = [ln for ln in env.splitlines() if ln.startswith(f"{KEY_ENV}=")]

@@ -827,7 +827,12 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
 
 # -- stepauth init -------------------------------------------------------------------------
 
-DEMO_REDIRECT_URIS = ("http://localhost:8000/callback", "http://127.0.0.1:8000/callback")
+#: The development app's callback: the SDK's default ``/stepauth/callback``
+#: (``BrowserStepUp.callback_path``), on port 8000 (``uvicorn``, Django's ``runserver``).
+DEMO_REDIRECT_URIS = (
+    "http://localhost:8000/stepauth/callback",
+    "http://127.0.0.1:8000/stepauth/callback",
+)
 #: The resource (RFC 8707) of the development app's API: the ``aud`` of its access tokens.
 DEMO_RESOURCE = "http://localhost:8000/api"
 

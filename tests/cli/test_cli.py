@@ -167,7 +167,7 @@ def test_bad_config_exits_nonzero_naming_the_key(
 ) -> None:
     """CONF-01: one clear line naming the key, no traceback, exit code != 0."""
     text = config.read_text().replace(
-        'redirect_uris = ["http://localhost:8000/callback"',
+        'redirect_uris = ["http://localhost:8000/stepauth/callback"',
         'redirect_uris = ["http://rp.example/callback"',
     )
     config.write_text(text)

@@ -14,13 +14,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from stepauth.assurance import Challenge, Requirement
+from stepauth.assurance import Challenge
 from stepauth.sdk import RelyingParty, StepUpAuth
 
 
 def step_up_with(rp: RelyingParty) -> object:
     def step_up(challenge: Challenge) -> str:
-        request = rp.authorization_request(Requirement(challenge.acr_values, challenge.max_age))
+        # the challenge is in the IdP's vocabulary (vendor profiles): read it back through it
+        request = rp.authorization_request(rp.profile.requirement(challenge))
         print(f"Step-up needed ({' '.join(challenge.acr_values)}). Open:\n{rp.begin(request)}")
         redirected = input("Paste the URL you were redirected to: ")
         params = dict(parse_qsl(urlsplit(redirected).query))

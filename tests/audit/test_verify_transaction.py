@@ -162,12 +162,17 @@ async def test_cli_valid_then_invalid_after_tampering(
     assert "challenge" in out
 
 
-async def test_cli_unknown_transaction_is_invalid(
+async def test_cli_unknown_transaction_is_an_error_not_invalid(
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """No stored approval is a usage error (exit 2), told apart from a failed check (1)."""
     code = await _main(["audit", "verify-transaction", "no-such-txn", "--config", str(config)])
-    assert code == 1
-    assert capsys.readouterr().out.startswith("INVALID")
+    assert code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "stepauth: error: no such transaction 'no-such-txn' (no approval is stored for it)\n"
+    )
 
 
 async def _main(argv: list[str]) -> int:

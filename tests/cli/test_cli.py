@@ -42,6 +42,13 @@ def config(tmp_path: Path) -> Path:
     return tmp_path / "op" / "stepauth.toml"
 
 
+class Terminal(io.StringIO):
+    """Standard input that is a terminal (for the ``getpass`` prompts)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 def add_user(config: Path, name: str, password: str, monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setattr(sys, "stdin", io.StringIO(password + "\n"))
     return main(["users", "add", name, "--password-stdin", "--config", str(config)])
@@ -55,7 +62,8 @@ def test_init_writes_a_loadable_config(tmp_path: Path, capsys: pytest.CaptureFix
     assert demo is not None
     assert demo.client_secret is not None
     assert len(demo.client_secret) >= 32
-    assert demo.redirect_uris
+    # the SDK's default callback (BrowserStepUp.callback_path) of an app on port 8000
+    assert "http://localhost:8000/stepauth/callback" in demo.redirect_uris
     assert loaded.database.url == f"sqlite+aiosqlite:///{(target / 'stepauth.db').resolve()}"
     env = (target / ".env").read_text()
     (line,) = [ln for ln in env.splitlines() if ln.startswith(f"{KEY_ENV}=")]
@@ -127,6 +135,7 @@ def test_users_add_prompts_twice(
 ) -> None:
     answers = iter(["first password", "second password"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    monkeypatch.setattr(sys, "stdin", Terminal())  # getpass asks on a terminal only
     assert main(["users", "add", "carol", "--config", str(config)]) == 2
     assert "do not match" in capsys.readouterr().err
     answers = iter(["same password", "same password"])
@@ -158,7 +167,7 @@ def test_bad_config_exits_nonzero_naming_the_key(
 ) -> None:
     """CONF-01: one clear line naming the key, no traceback, exit code != 0."""
     text = config.read_text().replace(
-        'redirect_uris = ["http://localhost:8000/callback"',
+        'redirect_uris = ["http://localhost:8000/stepauth/callback"',
         'redirect_uris = ["http://rp.example/callback"',
     )
     config.write_text(text)

@@ -48,6 +48,10 @@ def test_code_samples_run(path: Path, tmp_path: Path, request: pytest.FixtureReq
     for example in (ROOT / "examples").glob("*"):
         if example.is_file():
             shutil.copy(example, tmp_path / example.name)
+    _run_samples(path, tmp_path, request)
+
+
+def _run_samples(path: Path, folder: Path, request: pytest.FixtureRequest) -> None:
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
@@ -55,7 +59,7 @@ def test_code_samples_run(path: Path, tmp_path: Path, request: pytest.FixtureReq
     }
     proc = subprocess.run(
         [sys.executable, "-m", "tests.docs.samples", str(path)],
-        cwd=tmp_path,
+        cwd=folder,
         env=env,
         capture_output=True,
         text=True,
@@ -63,6 +67,17 @@ def test_code_samples_run(path: Path, tmp_path: Path, request: pytest.FixtureReq
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-6000:]
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "docs").glob("quickstart-*.md")), ids=lambda p: p.name
+)
+def test_a_quick_start_runs_twice_in_one_folder(
+    path: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A reader who runs the page again, where they ran it, gets the same result."""
+    _run_samples(path, tmp_path, request)
+    _run_samples(path, tmp_path, request)
 
 
 def test_there_are_samples() -> None:

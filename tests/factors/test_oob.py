@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from stepauth.cli import outbox as outbox_cli
+from stepauth.errors import StepAuthError
 from stepauth.provider.factors import oob
 from stepauth.provider.factors.oob import (
     CODE_TTL,
@@ -144,6 +145,11 @@ async def test_outbox_cli_prints_the_messages(tmp_path: Path, capsys: Any) -> No
     out = capsys.readouterr().out
     assert "+15550100" in out
     assert "123456" in out
-    args = parser.parse_args(["outbox", "--path", str(tmp_path / "none.jsonl")])
+    path.write_text("")
+    args = parser.parse_args(["outbox", "--path", str(path)])
     assert args.func(args) == 0
     assert "empty" in capsys.readouterr().out
+    # a named outbox that is not there is an error, not an empty outbox
+    args = parser.parse_args(["outbox", "--path", str(tmp_path / "none.jsonl")])
+    with pytest.raises(StepAuthError, match="no outbox file at"):
+        args.func(args)

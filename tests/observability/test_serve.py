@@ -113,7 +113,7 @@ def test_sigterm_lets_the_request_in_flight_finish_and_truncates_the_wal(config:
             params={
                 "response_type": "code",
                 "client_id": "demo",
-                "redirect_uri": "http://localhost:8000/callback",
+                "redirect_uri": "http://localhost:8000/stepauth/callback",
                 "scope": "openid",
                 "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
                 "code_challenge_method": "S256",

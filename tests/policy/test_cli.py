@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pytest
 
-from stepauth.cli import policy as policy_cli
+from stepauth.cli import main
 from tests.policy.conftest import EXAMPLE
 
 
 def _run(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="stepauth")
-    policy_cli.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+    return main(list(argv))
 
 
 def _context(tmp_path: Path, data: object) -> str:
@@ -88,7 +84,8 @@ def test_bad_policy_file_exits_with_the_wrong_line(
     assert code == 2
     assert captured.out == ""
     assert captured.err.startswith(
-        f"error: {bad}:{line}: actions.change_payout_details.upgrade[0].acr: unknown level 'aal3'"
+        f"stepauth: error: {bad}:{line}: "
+        "actions.change_payout_details.upgrade[0].acr: unknown level 'aal3'"
     )
 
 
@@ -134,7 +131,7 @@ def test_check_reports_ok_or_the_wrong_line(
     bad = tmp_path / "policy.toml"
     bad.write_text('[actions.transfer]\nkind = "payment"\nacr = "phr"\nbind = false\n')
     assert _run("policy", "check", "--policy", str(bad)) == 2
-    assert capsys.readouterr().err.startswith(f"error: {bad}:4: actions.transfer.bind:")
+    assert capsys.readouterr().err.startswith(f"stepauth: error: {bad}:4: actions.transfer.bind:")
 
 
 def test_stepauth_command_runs_policy_explain(

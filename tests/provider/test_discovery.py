@@ -27,7 +27,10 @@ async def test_openid_configuration(provider: Provider) -> None:
     assert meta["response_types_supported"] == ["code"]
     assert meta["response_modes_supported"] == ["query", "form_post"]
     assert meta["subject_types_supported"] == ["public"]
-    assert meta["id_token_signing_alg_values_supported"] == ["RS256", "ES256", "EdDSA"]
+    assert meta["id_token_signing_alg_values_supported"] == ["RS256", "ES256", "EdDSA", "Ed25519"]
+    for endpoint in ("token_endpoint", "introspection_endpoint", "revocation_endpoint"):
+        # private_key_jwt: the RFC 9864 §2 fully-specified name next to the polymorphic one
+        assert {"EdDSA", "Ed25519"} <= set(meta[f"{endpoint}_auth_signing_alg_values_supported"])
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert meta["claims_parameter_supported"] is True  # OIDC-41
     assert {"acr", "amr", "auth_time"} <= set(meta["claims_supported"])  # OIDC-42

@@ -12,6 +12,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from stepauth.errors import ConfigError, StepAuthError
+from stepauth.provider.jwa import registry
 from stepauth.provider.keys import ALGORITHMS, KeyRing, decrypt_private_jwk, key_encryption_key
 from stepauth.store import SQLStore, open_store
 
@@ -36,9 +37,9 @@ def kids(jwks: dict[str, list[dict[str, str]]]) -> set[str]:
 async def test_signing_key_signs_verifiably(store: SQLStore, alg: str) -> None:
     ring = await KeyRing.load(store, secret=SECRET, clock=lambda: NOW)
     kid, key = await ring.signing_key(alg)
-    token = jwt.encode({"alg": alg, "kid": kid}, {"sub": "u"}, key, algorithms=[alg])
+    token = jwt.encode({"alg": alg, "kid": kid}, {"sub": "u"}, key, registry=registry([alg]))
     published = KeySet.import_key_set(ring.public_jwks())  # type: ignore[arg-type]
-    assert jwt.decode(token, published, algorithms=[alg]).claims == {"sub": "u"}
+    assert jwt.decode(token, published, registry=registry([alg])).claims == {"sub": "u"}
     assert kid in kids(ring.public_jwks())
     again, _ = await ring.signing_key(alg)
     assert again == kid
@@ -59,7 +60,7 @@ async def test_private_parts_are_never_stored_in_clear(store: SQLStore) -> None:
     for alg in ALGORITHMS:
         await ring.signing_key(alg)
     records = await store.list_keys()
-    assert len(records) == 6  # an active and a next key per algorithm
+    assert len(records) == 2 * len(ALGORITHMS)  # an active and a next key per algorithm
     for record in records:
         private = decrypt_private_jwk(
             key_encryption_key(SECRET), record.kid, record.alg, record.private_enc

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from joserfc import jwt
+from joserfc.jws import JWSRegistry
 
 from stepauth.provider.errors import InvalidToken, ServerError
 from stepauth.provider.tokens import (
@@ -116,14 +118,22 @@ async def test_id_token_claims(provider: Provider) -> None:
     assert "name" not in claims  # requested for userinfo only
 
 
-@pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA"])
+@pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA", "Ed25519"])
 async def test_id_token_uses_the_clients_algorithm(provider: Provider, alg: str) -> None:
     grant = await _grant(provider)
     client = _client(provider, id_token_signed_response_alg=alg)
-    token = await mint_id_token(provider.state, grant, client=client, now=provider.clock())
-    assert decode_header(token)["alg"] == alg
-    _, claims = verify_own_jwt(provider.state, token)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # EdDSA is signed and verified without a warning
+        token = await mint_id_token(provider.state, grant, client=client, now=provider.clock())
+        _, claims = verify_own_jwt(provider.state, token)
+    header = decode_header(token)
+    assert header["alg"] == alg
     assert "nonce" not in claims
+    # signed with a published key whose JWK alg is exactly the header's (RFC 7517 §4.4)
+    (jwk,) = [k for k in provider.state.keys.public_jwks()["keys"] if k["kid"] == header["kid"]]
+    assert jwk["alg"] == alg
+    # joserfc's own registry is left as it is: only the Provider's is quiet about EdDSA
+    assert JWSRegistry.algorithms["EdDSA"].security_warning
 
 
 async def test_id_token_refuses_unsupported_algorithm(provider: Provider) -> None:

@@ -5,8 +5,9 @@
 A listed module that is not installed yet (``ModuleNotFoundError`` for exactly that
 module) is left out; any other import error propagates.
 
-Errors: a :class:`~stepauth.errors.StepAuthError` is printed as one line on stderr and
-the exit code is 2 — bad input never produces a traceback.
+Errors: a :class:`~stepauth.errors.StepAuthError`, and a usage error argparse finds, is
+printed as one ``stepauth: error: …`` line on stderr and the exit code is 2 — bad input
+never produces a traceback.
 
 Config path resolution (:func:`config_path`): ``--config PATH``, then the
 ``STEPAUTH_CONFIG`` environment variable, then ``./stepauth.toml``. Variables in a
@@ -23,7 +24,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from stepauth.errors import ConfigError, StepAuthError
 from stepauth.provider.config import ProviderConfig, load_config
@@ -144,8 +145,21 @@ def _register_commands(subparsers: Any) -> None:
         module.register(subparsers)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one ``stepauth: error:`` line (exit 2).
+
+    Sub-parsers are made of the same class (``add_subparsers`` takes the parser's type).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("stepauth").strip()
+        where = f"{command}: " if command else ""
+        print(f"stepauth: error: {where}{message} (see `{self.prog} --help`)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="stepauth", description="Step-up authentication: OpenID Provider, SDK and policy."
     )
     parser.add_argument(

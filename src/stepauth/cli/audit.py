@@ -4,7 +4,8 @@
 result, then the recorded fields (ASVS 5.0 16.3.1). ``verify-transaction`` loads the
 stored approval record of a transaction (store kind ``txn_record``) and re-verifies it
 (:func:`stepauth.audit.transaction.verify_transaction`): ``VALID`` with the approved
-details (exit 0), or ``INVALID`` with the failed step (exit 1).
+details (exit 0), or ``INVALID`` with the failed step (exit 1); a transaction with no
+stored approval is an error (``no such transaction``, exit 2), not a failed check.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from stepauth.audit.log import AUDIT_FIELDS
 from stepauth.audit.transaction import RECORD_KIND, verify_transaction
 from stepauth.cli import add_action, add_command_group, load_cli_config, with_store
+from stepauth.errors import StepAuthError
 
 if TYPE_CHECKING:
     from stepauth.store import Store
@@ -49,8 +51,10 @@ def format_event(event: dict[str, Any]) -> str:
 
 
 def _tail(args: argparse.Namespace) -> int:
+    if args.n < 0:
+        raise StepAuthError("-n must not be negative", error="usage")
     config = load_cli_config(args)
-    for event in with_store(config, lambda store: store.tail_audit(max(0, args.n))):
+    for event in with_store(config, lambda store: store.tail_audit(args.n)):
         print(format_event(event))
     return 0
 
@@ -64,8 +68,10 @@ def _verify(args: argparse.Namespace) -> int:
 
     record = with_store(config, fetch)
     if record is None:
-        print(f"INVALID: step record: no approval stored for transaction {args.txn}")
-        return 1
+        raise StepAuthError(
+            f"no such transaction {args.txn!r} (no approval is stored for it)",
+            error="unknown_transaction",
+        )
     check = verify_transaction(record)
     if not check.valid:
         print(f"INVALID: step {check.failed_step}: {check.reason}")

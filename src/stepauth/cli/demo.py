@@ -136,13 +136,15 @@ def _run(args: argparse.Namespace) -> int:
         )
     except SystemExit as exc:  # uvicorn exits when a port is taken
         print(f"stepauth: error: the demo could not start ({exc.code})", file=sys.stderr)
-        return 1
+        return 2
 
 
 def _totp(args: argparse.Namespace) -> int:
     from stepauth.demo.launcher import totp_code  # optional: fastapi
 
     directory = _directory(args)
+    if not (directory / "stepauth.toml").is_file():
+        raise StepAuthError(f"no demo in {directory} (start one with `stepauth demo`)")
     load_dotenv(directory / ".env")
     code, remaining = totp_code(directory, args.name)
     print(f"{code}  (valid for {remaining} s)")

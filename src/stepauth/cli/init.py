@@ -44,8 +44,13 @@ def run(args: argparse.Namespace) -> int:
     directory = Path(args.dir)
     if not 1 <= args.port <= 65535:
         raise StepAuthError("--port must be between 1 and 65535", error="usage")
+    if not directory.parent.exists():
+        # a typo in the path must not grow a tree of folders
+        raise StepAuthError(
+            f"no directory {directory.parent} to create {directory} in", error="usage"
+        )
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(exist_ok=True)
     except OSError as exc:
         raise StepAuthError(f"cannot create {directory}: {exc.strerror}", error="usage") from None
     target = directory / "stepauth.toml"

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
+from stepauth.errors import StepAuthError
 from stepauth.provider.notices import read_outbox
 
 __all__ = ["register", "run"]
@@ -30,7 +32,16 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    messages = read_outbox(args.path)
+    if args.tail < 0:
+        raise StepAuthError("-n/--tail must not be negative", error="usage")
+    if args.path is not None and not Path(args.path).is_file():
+        # an outbox named on purpose must be there; only the default one may not exist yet
+        raise StepAuthError(f"no outbox file at {args.path}", error="usage")
+    try:
+        messages = read_outbox(args.path)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise StepAuthError(f"cannot read the outbox: {reason}", error="usage") from None
     if not messages:
         print("outbox is empty")
         return 0

@@ -7,7 +7,8 @@
 
 The policy file defaults to ``$STEPAUTH_POLICY``, else ``./policy.toml``; ``--context -``
 reads the context JSON from standard input. A policy file that does not load exits with
-status 2 and prints ``PATH:LINE: key: what is wrong`` on standard error.
+status 2 and prints ``stepauth: error: PATH:LINE: key: what is wrong`` on standard error;
+a missing one names ``--policy`` and ``$STEPAUTH_POLICY``.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from stepauth.policy import Context, PolicyError, decide, explain, load_policy
+from stepauth.policy import Context, Policy, PolicyError, decide, explain, load_policy
 
 __all__ = ["register", "run_check", "run_explain"]
 
-EXIT_INVALID = 2
+POLICY_ENV = "STEPAUTH_POLICY"
 
 
 def register(subparsers: Any) -> None:
@@ -56,17 +57,16 @@ def _policy_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _policy_path(args: argparse.Namespace) -> Path:
-    return Path(args.policy or os.environ.get("STEPAUTH_POLICY") or "policy.toml")
+def _load(args: argparse.Namespace) -> tuple[Path, Policy]:
+    """The policy file (``--policy``, ``$STEPAUTH_POLICY``, ``./policy.toml``), loaded."""
+    path = Path(args.policy or os.environ.get(POLICY_ENV) or "policy.toml")
+    if not path.is_file():
+        raise PolicyError(f"no policy file at {path} (pass --policy PATH or set ${POLICY_ENV})")
+    return path, load_policy(path)
 
 
 def run_check(args: argparse.Namespace) -> int:
-    path = _policy_path(args)
-    try:
-        policy = load_policy(path)
-    except PolicyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+    path, policy = _load(args)
     enabled = ", ".join(sorted(policy.exemptions.enabled)) or "none"
     print(
         f"{path}: ok — {len(policy.actions)} actions, {len(policy.rules)} risk rules, "
@@ -76,13 +76,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    try:
-        policy = load_policy(_policy_path(args))
-        context = _context(args.context)
-        decision = decide(policy, args.action, context)
-    except PolicyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+    _, policy = _load(args)
+    decision = decide(policy, args.action, _context(args.context))
     if args.json:
         print(json.dumps(decision.to_json(), indent=2, ensure_ascii=False))
     else:

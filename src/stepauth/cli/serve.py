@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import socket
 import threading
 from typing import TYPE_CHECKING, Any, cast
 
@@ -115,6 +116,7 @@ def serve(args: argparse.Namespace) -> int:
     if args.port is not None and not 1 <= args.port <= 65535:
         raise StepAuthError("--port must be between 1 and 65535", error="usage")
     config = load_cli_config(args)
+    _check_port_free(args.host or config.server.host, args.port or config.server.port)
     level = args.log_level or config.logging.level
     configure_logging(format=config.logging.format, level=level)
     run(prepare(config))
@@ -144,6 +146,26 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """A taken address is one error line before anything starts (uvicorn would log and
+    exit 3). A probe, so a server that grabs the port in between still fails in uvicorn."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise StepAuthError(f"cannot bind to {host}: {exc.strerror}", error="usage") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise StepAuthError(
+                f"cannot listen on {host}:{port}: {exc.strerror} "
+                "(choose another with --port or [server] port)",
+                error="usage",
+            ) from None
 
 
 def _stopped(signum: int, frame: FrameType | None) -> None:

@@ -2,7 +2,8 @@
 
 Passwords are hashed with argon2id (argon2-cffi defaults, RFC 9106). ``users add NAME
 --password-stdin`` reads one line from standard input; without it the password is asked
-twice with ``getpass`` (never echoed, never on the command line).
+twice with ``getpass`` (never echoed, never on the command line) — on a terminal only:
+without one, or at the end of input, the command stops with one error line.
 """
 
 from __future__ import annotations
@@ -59,9 +60,20 @@ def read_password(from_stdin: bool) -> str:
     """One line from stdin, or two matching ``getpass`` prompts."""
     if from_stdin:
         line = sys.stdin.readline()
+        if not line:
+            raise StepAuthError("no password on standard input", error="usage")
         return _check(line.removesuffix("\n").removesuffix("\r"))
-    first = getpass.getpass("Password: ")
-    second = getpass.getpass("Repeat password: ")
+    if not sys.stdin.isatty():
+        # getpass would fall back to reading (and echoing) stdin, or fail on its end
+        raise StepAuthError(
+            "no terminal to ask for the password on; pipe it in with --password-stdin",
+            error="usage",
+        )
+    try:
+        first = getpass.getpass("Password: ")
+        second = getpass.getpass("Repeat password: ")
+    except EOFError:
+        raise StepAuthError("no password given (end of input)", error="usage") from None
     if first != second:
         raise StepAuthError("passwords do not match", error="usage")
     return _check(first)

@@ -173,7 +173,7 @@ def totp_code(directory: Path, username: str, *, now: float | None = None) -> tu
         async with opened_store(config) as store:
             user = await store.get_user_by_username(username)
             if user is None:
-                return None
+                raise StepAuthError(f"no user named {username!r} in {directory}", error="usage")
             for factor in await store.list_factors(user.id):
                 if factor.kind == "totp" and not factor.disabled:
                     return TotpParams.from_data(dict(factor.data))

@@ -18,7 +18,6 @@ Basic (RFC 6749 §5.2). Secrets are compared in constant time and never logged.
 
 from __future__ import annotations
 
-import warnings
 from base64 import b64decode, urlsafe_b64decode
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from stepauth.provider import jsonlimits
 from stepauth.provider.authorize.context import find_client
 from stepauth.provider.compare import constant_time_equal, sha256hex
 from stepauth.provider.errors import InvalidClient, InvalidRequest
+from stepauth.provider.jwa import registry
 from stepauth.provider.state import get_state
 
 if TYPE_CHECKING:
@@ -62,7 +62,10 @@ TOKEN_ENDPOINT_AUTH_METHODS = (
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #: Asymmetric only: ``none`` and the HMAC family are refused (a public JWKS cannot hold a
 #: shared secret, and ``none`` is no authentication at all).
-ASSERTION_ALGS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA")
+ASSERTION_ALGS = (
+    *("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"),
+    *("EdDSA", "Ed25519"),  # Ed25519: the fully-specified name (RFC 9864 §2)
+)
 #: Longest lifetime accepted for a client assertion, and clock skew tolerated.
 MAX_ASSERTION_LIFETIME = 300
 LEEWAY = 30
@@ -267,9 +270,7 @@ async def verify_client_assertion(
     _bounded_claims(assertion)
     try:
         keys = KeySet.import_key_set(jwks)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            token = jwt.decode(assertion, keys, algorithms=list(ASSERTION_ALGS))
+        token = jwt.decode(assertion, keys, registry=registry(ASSERTION_ALGS))
     except (JoseError, ValueError, TypeError, KeyError) as exc:
         raise InvalidClient("client_assertion signature is invalid") from exc
     claims = dict(token.claims)

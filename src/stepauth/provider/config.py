@@ -99,7 +99,7 @@ __all__ = [
     "store_timeouts",
 ]
 
-ALGORITHMS = ("RS256", "ES256", "EdDSA")
+ALGORITHMS = ("RS256", "ES256", "EdDSA", "Ed25519")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 DEFAULT_KEY_ENV = "STEPAUTH_SECRET_KEY"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -825,7 +825,12 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
 
 # -- stepauth init -------------------------------------------------------------------------
 
-DEMO_REDIRECT_URIS = ("http://localhost:8000/callback", "http://127.0.0.1:8000/callback")
+#: The development app's callback: the SDK's default ``/stepauth/callback``
+#: (``BrowserStepUp.callback_path``), on port 8000 (``uvicorn``, Django's ``runserver``).
+DEMO_REDIRECT_URIS = (
+    "http://localhost:8000/stepauth/callback",
+    "http://127.0.0.1:8000/stepauth/callback",
+)
 #: The resource (RFC 8707) of the development app's API: the ``aud`` of its access tokens.
 DEMO_RESOURCE = "http://localhost:8000/api"
 

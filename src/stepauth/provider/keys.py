@@ -3,8 +3,10 @@
 ``ring = await KeyRing.load(store, secret=…)``; ``kid, key = await ring.signing_key("RS256")``
 signs; ``ring.public_jwks()`` is what ``/jwks`` serves; ``await ring.rotate(now=…)`` rotates.
 
-* Algorithms: RS256 (RSA 2048, required by OIDC Core §15.1), ES256 (P-256) and EdDSA
-  (Ed25519) (RFC 7518 §3, RFC 8037). ``kid`` is the RFC 7638 JWK thumbprint.
+* Algorithms: RS256 (RSA 2048, required by OIDC Core §15.1), ES256 (P-256), EdDSA
+  (Ed25519) (RFC 7518 §3, RFC 8037) and Ed25519, its fully-specified name (RFC 9864 §2),
+  each with keys of its own whose JWK ``alg`` is that name. ``kid`` is the RFC 7638 JWK
+  thumbprint.
 * Private JWKs are stored encrypted with AES-256-GCM (NIST SP 800-38D) under a key derived
   by HKDF-SHA256 (RFC 5869) from the secret in ``config.secrets.key_env``. The associated
   data binds each ciphertext to its ``kid`` and ``alg``. A missing or short secret, or
@@ -56,7 +58,7 @@ __all__ = [
 
 SigningKey = RSAKey | ECKey | OKPKey
 
-ALGORITHMS = ("RS256", "ES256", "EdDSA")
+ALGORITHMS = ("RS256", "ES256", "EdDSA", "Ed25519")
 #: Seconds a retired key stays published when the caller does not say (≥ token lifetimes).
 DEFAULT_RETAIN = 3600
 _FORMAT = b"\x01"  # AES-256-GCM, 96-bit nonce, HKDF-SHA256 key
@@ -105,12 +107,13 @@ def decrypt_private_jwk(kek: bytes, kid: str, alg: str, blob: bytes) -> dict[str
 
 
 def generate_key(alg: str) -> SigningKey:
-    """A fresh private key for ``alg`` (RS256: RSA 2048, ES256: P-256, EdDSA: Ed25519)."""
+    """A fresh private key for ``alg`` (RS256: RSA 2048, ES256: P-256, EdDSA and Ed25519:
+    Ed25519)."""
     if alg == "RS256":
         return RSAKey.generate_key(2048, private=True)
     if alg == "ES256":
         return ECKey.generate_key("P-256", private=True)
-    if alg == "EdDSA":
+    if alg in ("EdDSA", "Ed25519"):
         return OKPKey.generate_key("Ed25519", private=True)
     raise StepAuthError(f"unsupported signing algorithm {alg!r}", error="unsupported_alg")
 

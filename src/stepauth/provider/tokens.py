@@ -2,7 +2,8 @@
 
 * ID Token — OIDC Core §2 and §3.1.3.6: ``iss sub aud exp iat auth_time acr amr nonce sid``,
   signed (JWS, never ``alg: none``, OIDC-24) with the client's
-  ``id_token_signed_response_alg`` (RS256 by default; ES256 and EdDSA on request).
+  ``id_token_signed_response_alg`` (RS256 by default; ES256, EdDSA and its fully-specified
+  name Ed25519 (RFC 9864 §2) on request).
 * Access token — RFC 9068 JWT, header ``typ: at+jwt``, carrying ``acr``, ``amr`` and
   ``auth_time`` (RFC 9470 §6.1, SU-09/10) and the granted ``authorization_details`` with a
   ``txn`` id (RFC 9396 §9.1, RAR-10). Every access token's ``jti`` is recorded in the store
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import warnings
 from base64 import urlsafe_b64encode
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -33,6 +33,7 @@ from joserfc.jwk import KeySet, RSAKey
 
 from stepauth.provider.compare import sha256hex
 from stepauth.provider.errors import InvalidToken, ServerError
+from stepauth.provider.jwa import registry
 
 if TYPE_CHECKING:
     from stepauth.provider.config import ClientConfig
@@ -55,7 +56,7 @@ __all__ = [
 ]
 
 #: ID Token signing algorithms (RS256 is mandatory, OIDC Core §15.1).
-ID_TOKEN_ALGS = ("RS256", "ES256", "EdDSA")
+ID_TOKEN_ALGS = ("RS256", "ES256", "EdDSA", "Ed25519")
 #: Access tokens are read by resource servers we do not know; RS256 is the one every JOSE
 #: library verifies (RFC 9068 §2.1 requires asymmetric signing and forbids ``none``).
 ACCESS_TOKEN_ALG = "RS256"
@@ -229,11 +230,8 @@ async def _sign(
     header = {"alg": alg, "kid": kid, **header}
     if alg == "RS256" and isinstance(key, RSAKey):
         return _rs256(header, claims, key)
-    with warnings.catch_warnings():
-        # joserfc flags "EdDSA" as superseded by RFC 9864 names; OIDC deployments still
-        # register "EdDSA" (id_token_signed_response_alg), so it stays our published name.
-        warnings.simplefilter("ignore")
-        return jwt.encode(header, claims, key, algorithms=[alg])
+    # "EdDSA" (still the name OIDC registrations use) or RFC 9864's "Ed25519"; see jwa.py
+    return jwt.encode(header, claims, key, registry=registry((alg,)))
 
 
 async def mint_id_token(
@@ -390,9 +388,7 @@ def verify_own_jwt(
     Time claims are the caller's business (an ``id_token_hint`` may have expired).
     """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            decoded = jwt.decode(token, _own_keys(state), algorithms=list(ID_TOKEN_ALGS))
+        decoded = jwt.decode(token, _own_keys(state), registry=registry(ID_TOKEN_ALGS))
     except (JoseError, ValueError, TypeError) as exc:
         raise InvalidToken("token signature or format is invalid") from exc
     header = dict(decoded.header)

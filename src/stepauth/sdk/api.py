@@ -20,7 +20,7 @@ from stepauth.sdk._io import Flow
 from stepauth.sdk.errors import InsufficientAuthentication, InvalidToken, KeyNotFound, SDKError
 from stepauth.sdk.jose import KeySet, parse_header
 from stepauth.sdk.jwks import JWKSCache
-from stepauth.sdk.profiles import STEPAUTH, Profile
+from stepauth.sdk.profiles import STEPAUTH, STEPAUTH_ACR, Profile
 from stepauth.sdk.validate import ACCESS_TOKEN_ALGS, AccessTokenValidator
 
 __all__ = ["AuthErrorResponse", "ResourceServer", "challenge_for", "error_response"]
@@ -84,6 +84,10 @@ class ResourceServer:
     ``max_age_leeway`` (default :data:`~stepauth.assurance.requirement.MAX_AGE_LEEWAY`, 5 s)
     is added to a route's ``max_age``: an API has no step-up request of its own to compare
     ``auth_time`` with, so a ``max_age=0`` route accepts an authentication at most that old.
+
+    With a vendor ``profile`` the claims a route gets are the token's own (``acr`` as the
+    IdP wrote it) plus :data:`STEPAUTH_ACR`: the level the requirement was decided on, in
+    the stepauth vocabulary (``None`` when the IdP's value has no stepauth meaning).
     """
 
     def __init__(
@@ -129,10 +133,11 @@ class ResourceServer:
         if self._plain:  # the profile's claims are stepauth's: one call does everything
             return self._validator.validate(token, keys, now, requirement)
         claims = self._validator.validate(token, keys, now)
+        profile = self.profile
+        normalized = profile.normalize(claims)
         if requirement is not None:
-            profile = self.profile
-            self._validator.check(profile.normalize(claims), requirement, now, profile.ladder)
-        return claims
+            self._validator.check(normalized, requirement, now, profile.ladder)
+        return {**claims, STEPAUTH_ACR: normalized.get("acr")}
 
     def flow(self, token: str, requirement: Requirement | None) -> Flow[dict[str, Any]]:
         keys = yield from self.jwks.flow(parse_header(token)[0].kid)

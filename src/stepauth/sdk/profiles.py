@@ -9,6 +9,11 @@ A profile does two translations and no decision of its own:
   token. An IdP value that has no stepauth meaning maps to nothing, so it can never satisfy
   a requirement (fail closed).
 
+An API behind a profile writes its RFC 9470 challenge in the IdP's vocabulary
+(:meth:`Profile.challenge`); its client reads it back with :meth:`Profile.requirement`
+into the stepauth :class:`Requirement` that ``RelyingParty.authorization_request`` takes
+(and translates out again) - the round trip of one requirement through both sides.
+
 Profiles: :data:`STEPAUTH` (default), :func:`keycloak`, :func:`auth0`, :func:`okta`,
 :func:`entra_id`, :func:`generic_oidc`.
 """
@@ -21,7 +26,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from stepauth.assurance import DEFAULT_LADDER, Ladder, Requirement, StepUp, build_challenge
+from stepauth.assurance import (
+    DEFAULT_LADDER,
+    Challenge,
+    InvalidChallenge,
+    Ladder,
+    Requirement,
+    StepUp,
+    build_challenge,
+)
 from stepauth.assurance.requirement import MAX_AGE_LEEWAY
 from stepauth.sdk.errors import InvalidAuthorizationRequest
 from stepauth.sdk.validate import check_requirement
@@ -29,6 +42,7 @@ from stepauth.sdk.validate import check_requirement
 __all__ = [
     "AUTH0_MFA_POLICY",
     "STEPAUTH",
+    "STEPAUTH_ACR",
     "Profile",
     "auth0",
     "entra_id",
@@ -40,6 +54,9 @@ __all__ = [
 ACR_1FA: Final = "urn:stepauth:acr:1fa"
 ACR_2FA: Final = "urn:stepauth:acr:2fa"
 AUTH0_MFA_POLICY: Final = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
+#: The claim a ``ResourceServer`` with a vendor profile adds for its routes: the token's
+#: level in the stepauth vocabulary, next to the IdP's own ``acr``.
+STEPAUTH_ACR: Final = "stepauth_acr"
 
 AcrMode = Literal["acr_values", "claims"]
 
@@ -90,6 +107,27 @@ class Profile:
         )
 
     # -- inbound ---------------------------------------------------------------------------
+
+    def stepauth_acr_values(self, vendor_values: Sequence[str]) -> tuple[str, ...]:
+        """IdP acr values back in the stepauth vocabulary; one with no stepauth meaning is
+        an :class:`~stepauth.assurance.InvalidChallenge` (never dropped: a challenge read
+        wrongly would ask for less than the API wants)."""
+        reverse = {v: k for k, v in self.acr_map.items()}
+        out: list[str] = []
+        for value in vendor_values:
+            ours = reverse.get(value, value if self.identity else None)
+            if ours is None:
+                raise InvalidChallenge(f"{self.name} acr {value!r} has no stepauth meaning")
+            if ours not in out:
+                out.append(ours)
+        return tuple(out)
+
+    def requirement(self, challenge: Challenge) -> Requirement:
+        """The requirement an RFC 9470 challenge written by :meth:`challenge` asks for.
+
+        ``rp.authorization_request(profile.requirement(challenge))`` then asks the IdP for
+        exactly that, in its own vocabulary again."""
+        return Requirement(self.stepauth_acr_values(challenge.acr_values), challenge.max_age)
 
     def normalize(self, claims: Mapping[str, Any]) -> Mapping[str, Any]:
         """The token's claims with ``acr`` translated into the stepauth vocabulary."""
@@ -256,6 +294,22 @@ class _Entra(Profile):
         return build_challenge(
             error="insufficient_claims", error_description=description, params={"claims": encoded}
         )
+
+    def requirement(self, challenge: Challenge) -> Requirement:
+        # The claims challenge: base64 of {"access_token": {"acrs": {"essential": true,
+        # "value": "c1"}}} (or "values"); it carries no max_age.
+        encoded = challenge.params.get("claims")
+        if challenge.error != "insufficient_claims" or encoded is None:
+            raise InvalidChallenge("not an Entra ID claims challenge")
+        try:
+            request = json.loads(base64.b64decode(encoded, validate=True))
+            entry = request["access_token"]["acrs"]
+            values = [entry["value"]] if "value" in entry else entry["values"]
+        except (ValueError, TypeError, KeyError) as exc:
+            raise InvalidChallenge("the claims challenge is not an acrs request") from exc
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise InvalidChallenge("the claims challenge's acrs are not strings")
+        return Requirement(self.stepauth_acr_values(values), None)
 
     def normalize(self, claims: Mapping[str, Any]) -> Mapping[str, Any]:
         # Entra ID carries satisfied authentication contexts in "acrs" (a list); its "acr"

@@ -65,7 +65,7 @@ __all__ = [
 #: OIDC Core §3.1.3.7 step 7: RS256 unless the client registered another algorithm.
 ID_TOKEN_ALGS: Final = ("RS256",)
 #: Asymmetric algorithms a resource server commonly meets in RFC 9068 tokens.
-ACCESS_TOKEN_ALGS: Final = ("RS256", "PS256", "ES256", "EdDSA")
+ACCESS_TOKEN_ALGS: Final = ("RS256", "PS256", "ES256", "EdDSA", "Ed25519")
 
 _AT_JWT_TYPES: Final = frozenset({"at+jwt", "application/at+jwt"})
 _HEADERS_MAX: Final = 64

@@ -17,9 +17,10 @@ _FROM_STANDARD: Final = bytes.maketrans(b"+/", b"-_")
 _PAD: Final = ("", "===", "==", "=")  # padding by length mod 4
 
 
-def b64url_encode(data: bytes) -> str:
-    """``data`` as unpadded base64url text."""
-    return binascii.b2a_base64(data, newline=False).translate(_FROM_STANDARD).rstrip(b"=").decode()
+def b64url_encode(data: bytes, *, pad: bool = False) -> str:
+    """``data`` as base64url text, unpadded unless ``pad`` (a format that keeps the ``=``)."""
+    encoded = binascii.b2a_base64(data, newline=False).translate(_FROM_STANDARD)
+    return (encoded if pad else encoded.rstrip(b"=")).decode()
 
 
 def b64url_decode(text: str) -> bytes:

@@ -308,8 +308,13 @@ class AccessTokenValidator:
     ) -> dict[str, Any]:
         """The claims of a valid token; raises the error class of the first failed check."""
         header, claims = self._verifier.verify(token, keys)
-        if self.expected_typ is not None and (header.typ or "").lower() not in _AT_JWT_TYPES:
-            raise InvalidTokenType(f"typ {header.typ!r} is not at+jwt (RFC 9068 §4)")
+        typ = header.typ
+        if (
+            typ not in _AT_JWT_TYPES  # the common spelling: no lower() per call
+            and self.expected_typ is not None
+            and (typ or "").lower() not in _AT_JWT_TYPES
+        ):
+            raise InvalidTokenType(f"typ {typ!r} is not at+jwt (RFC 9068 §4)")
         iss = claims.get("iss")
         if type(iss) is not str or not _same_issuer(iss, self._issuer, self._issuer_bytes):
             raise InvalidIssuer(f"iss {iss!r} does not match the expected issuer")

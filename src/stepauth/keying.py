@@ -15,7 +15,6 @@ another (a ciphertext moved to another row fails).
 
 from __future__ import annotations
 
-import base64
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from stepauth.encoding import b64url_decode, b64url_encode
 from stepauth.errors import ConfigError
 
 __all__ = ["DEFAULT_KEY_ENV", "MIN_SECRET_BYTES", "Sealer", "derive_key", "secret_from_env"]
@@ -67,13 +67,13 @@ class Sealer:
         """``value`` encrypted and bound to ``context`` (the associated data), base64url."""
         nonce = os.urandom(_NONCE)
         sealed = self._aead.encrypt(nonce, value.encode(), context.encode())
-        return base64.urlsafe_b64encode(self._fmt + nonce + sealed).decode("ascii")
+        return b64url_encode(self._fmt + nonce + sealed, pad=True)
 
     def open(self, sealed: str, *, context: str) -> str | None:
         """The value :meth:`seal` sealed under ``context``; ``None`` if anything differs."""
         try:
-            blob = base64.urlsafe_b64decode(sealed.encode("ascii"))
-        except (ValueError, UnicodeEncodeError):
+            blob = b64url_decode(sealed)
+        except (ValueError, TypeError):
             return None
         if not blob.startswith(self._fmt) or len(blob) < 1 + _NONCE + _TAG:
             return None

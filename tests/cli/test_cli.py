@@ -496,3 +496,32 @@ def test_serve_leaves_the_client_address_to_trusted_proxies(
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options))
     assert main(["serve", "--config", str(config)]) == 0
     assert seen["proxy_headers"] is False
+
+
+def test_dotenv_sets_only_unset_variables_and_names_a_bad_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``.env`` lines: ``export``, comments and quotes as python-dotenv reads them; a variable
+    already in the environment wins; a line that is not NAME=VALUE is an error naming it."""
+    from stepauth.cli import load_dotenv
+    from stepauth.errors import ConfigError
+
+    monkeypatch.setenv("STEPAUTH_T_SET", "from-env")
+    for name in ("STEPAUTH_T_A", "STEPAUTH_T_B"):  # recorded, so the test leaves them unset
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    env = tmp_path / ".env"
+    env.write_text(
+        "# a comment\n\nexport STEPAUTH_T_A=1\nSTEPAUTH_T_B=\"x y\"\nSTEPAUTH_T_SET='file'\n"
+    )
+    assert load_dotenv(env) == {
+        "STEPAUTH_T_A": "1",
+        "STEPAUTH_T_B": "x y",
+        "STEPAUTH_T_SET": "file",
+    }
+    assert os.environ["STEPAUTH_T_B"] == "x y"
+    assert os.environ["STEPAUTH_T_SET"] == "from-env"
+    assert load_dotenv(tmp_path / "missing.env") == {}
+    env.write_text("# a comment\n\nSTEPAUTH_T_A=1\nnot a binding\n")
+    with pytest.raises(ConfigError, match=r"\.env:4: expected NAME=VALUE"):
+        load_dotenv(env)

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from joserfc import jwt
-from joserfc.jws import JWSRegistry
+from joserfc.errors import SecurityWarning
+from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from stepauth.provider.errors import InvalidToken, ServerError
 from stepauth.provider.tokens import (
@@ -132,8 +133,6 @@ async def test_id_token_uses_the_clients_algorithm(provider: Provider, alg: str)
     # signed with a published key whose JWK alg is exactly the header's (RFC 7517 §4.4)
     (jwk,) = [k for k in provider.state.keys.public_jwks()["keys"] if k["kid"] == header["kid"]]
     assert jwk["alg"] == alg
-    # joserfc's own registry is left as it is: only the Provider's is quiet about EdDSA
-    assert JWSRegistry.algorithms["EdDSA"].security_warning
 
 
 async def test_id_token_refuses_unsupported_algorithm(provider: Provider) -> None:
@@ -210,20 +209,27 @@ async def test_refresh_token_keeps_the_grant_end(provider: Provider) -> None:
     assert Grant.from_json(item2.payload).expires_at == stored.expires_at
 
 
-def test_direct_rs256_matches_joserfc() -> None:
-    """The direct RS256 signer (RFC 7515 compact, RFC 7518 §3.3) signs the same claims
-    bytes joserfc does, and joserfc verifies it (header, claims, signature)."""
-    from joserfc import jwt
-    from joserfc.jwk import RSAKey
+@pytest.mark.parametrize(
+    ("alg", "make"),
+    [
+        ("RS256", lambda: RSAKey.generate_key(2048, private=True)),
+        ("ES256", lambda: ECKey.generate_key("P-256", private=True)),
+        ("EdDSA", lambda: OKPKey.generate_key("Ed25519", private=True)),
+    ],
+)
+def test_the_signer_matches_joserfc(alg: str, make: Any) -> None:
+    """The one signer (RFC 7515 compact; RFC 7518 §3.3/§3.4, RFC 8037 §3.1) signs the same
+    claims bytes joserfc does, and joserfc verifies it (header, claims, signature)."""
+    from stepauth.sdk.jose import sign_compact
 
-    from stepauth.provider.tokens import _rs256
-
-    key = RSAKey.generate_key(2048, private=True)
-    header = {"alg": "RS256", "kid": "k1", "typ": "JWT"}
+    key = make()
+    header = {"alg": alg, "kid": "k1", "typ": "JWT"}
     claims = {"iss": "https://op.example", "sub": "ü", "aud": "rp", "exp": 2, "amr": ["pwd"]}
-    direct = _rs256(header, claims, key)
-    reference = jwt.encode(header, claims, key, algorithms=["RS256"])
+    direct = sign_compact(header, claims, key.private_key)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "EdDSA is deprecated", SecurityWarning)
+        reference = jwt.encode(header, claims, key, algorithms=[alg])
+        decoded = jwt.decode(direct, key, algorithms=[alg])
     assert direct.split(".")[1] == reference.split(".")[1]
-    decoded = jwt.decode(direct, key, algorithms=["RS256"])
     assert decoded.claims == claims
     assert decoded.header == header

@@ -320,7 +320,7 @@ def test_many_distinct_headers_stay_bounded_and_valid(keys: Keys) -> None:
             {"alg": "RS256", "kid": "rsa-1", "typ": "at+jwt", "x": i}, at_claims(), keys.rsa
         )
         assert rs.verify(token, PHR)["sub"] == "user-42"
-    _, by_header = rs._validator._headers
+    _, by_header = rs._validator._verifier._prepared
     assert len(by_header) <= 64
     head, payload, _ = token.split(".")
     with pytest.raises(InvalidSignature):

@@ -22,8 +22,6 @@ The first failed step is reported by name; nothing after it is trusted.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -38,6 +36,7 @@ from webauthn.helpers import (
     verify_signature,
 )
 
+from stepauth.encoding import b64url_decode, b64url_encode
 from stepauth.errors import StepAuthError
 from stepauth.rar import transaction_challenge
 
@@ -78,8 +77,8 @@ def _b64(record: Mapping[str, Any], name: str) -> bytes:
     if not isinstance(value, str):
         raise _Failed("record", f"{name} is missing")
     try:
-        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (binascii.Error, ValueError) as exc:
+        return b64url_decode(value)
+    except ValueError as exc:
         raise _Failed("record", f"{name} is not base64url") from exc
 
 
@@ -105,7 +104,7 @@ def _check(record: Mapping[str, Any]) -> list[Any]:
         expected = transaction_challenge(nonce, details)
     except StepAuthError as exc:
         raise _Failed("challenge", exc.description) from exc
-    challenge = base64.urlsafe_b64encode(expected).rstrip(b"=").decode()
+    challenge = b64url_encode(expected)
     if not hmac.compare_digest(str(client_data.get("challenge", "")), challenge):
         raise _Failed("challenge", "the signed challenge is not the one of these details")
     if client_data.get("type") != "webauthn.get":

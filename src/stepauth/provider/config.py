@@ -508,8 +508,8 @@ def _webauthn(data: Any, issuer: str, base_dir: Path) -> WebAuthnConfig:
 
 
 def _jwks(value: Any, key: str) -> dict[str, Any]:
-    from joserfc.errors import JoseError
-    from joserfc.jwk import KeySet
+    from stepauth.sdk.errors import JWKSError
+    from stepauth.sdk.jose import KeySet
 
     if not isinstance(value, Mapping) or not isinstance(value.get("keys"), list):
         raise ConfigError('must be a JWK Set: a table with a "keys" list', key=key)
@@ -524,8 +524,9 @@ def _jwks(value: Any, key: str) -> dict[str, Any]:
                 key=f"{key}.keys[{index}]",
             )
     try:
-        KeySet.import_key_set({"keys": [dict(k) for k in value["keys"]]})
-    except (JoseError, ValueError, TypeError, KeyError) as exc:
+        # The parser the client assertions are verified with (stepauth.sdk.jose).
+        KeySet.from_jwks({"keys": [dict(k) for k in value["keys"]]}, strict=True)
+    except JWKSError as exc:
         raise ConfigError(f"is not a valid JWK Set ({exc})", key=key) from None
     return {"keys": [dict(k) for k in value["keys"]]}
 

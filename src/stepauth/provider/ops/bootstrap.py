@@ -7,10 +7,13 @@ Shared by ``stepauth`` commands (:mod:`stepauth.cli`) and the demo launcher
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+
+from dotenv.parser import parse_stream
 
 from stepauth.errors import ConfigError
 from stepauth.provider.config import ProviderConfig, store_timeouts
@@ -21,7 +24,11 @@ __all__ = ["key_secret", "load_dotenv", "load_key_ring", "opened_store", "prepar
 
 
 def load_dotenv(path: Path) -> dict[str, str]:
-    """Read ``KEY=VALUE`` lines (``#`` comments, optional quotes); set unset variables."""
+    """Read a ``.env`` file with ``python-dotenv`` (``KEY=VALUE`` lines, ``export``, ``#``
+    comments, quotes; no ``${VAR}`` expansion); set the variables not already set.
+
+    A line that is not ``NAME=VALUE`` is a :class:`ConfigError` naming it, not skipped.
+    """
     loaded: dict[str, str] = {}
     try:
         text = path.read_text(encoding="utf-8")
@@ -29,18 +36,16 @@ def load_dotenv(path: Path) -> dict[str, str]:
         return loaded
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        name, sep, value = line.removeprefix("export ").partition("=")
-        name, value = name.strip(), value.strip()
-        if not sep or not name.isidentifier():
-            raise ConfigError(f"{path}:{number}: expected NAME=VALUE")
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        loaded[name] = value
-        os.environ.setdefault(name, value)
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.key is None and not binding.error:
+            continue  # a blank line or a comment
+        if binding.error or binding.value is None or not (binding.key or "").isidentifier():
+            original = binding.original.string
+            skipped = original[: len(original) - len(original.lstrip())].count("\n")
+            raise ConfigError(f"{path}:{binding.original.line + skipped}: expected NAME=VALUE")
+        assert binding.key is not None
+        loaded[binding.key] = binding.value
+        os.environ.setdefault(binding.key, binding.value)
     return loaded
 
 

@@ -15,11 +15,14 @@ STEPAUTH_TXN_LEDGER     where API calls' used txn ids are kept (bound payments),
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import httpx
 
 from stepauth.sdk import ProviderMetadata, RelyingParty
-from stepauth.sdk.txn_ledger import SQLTxnLedger, SyncSQLTxnLedger
+
+if TYPE_CHECKING:  # the ledgers need the `sql` extra: imported only by the apps that use them
+    from stepauth.sdk.txn_ledger import SQLTxnLedger, SyncSQLTxnLedger
 
 _LEDGER_URL = "sqlite:///stepauth-txn.db"
 
@@ -48,6 +51,8 @@ def api_clients_from_env() -> tuple[str, ...] | None:
 
 def sync_ledger_from_env() -> SyncSQLTxnLedger:
     """The txn ledger of a sync app (Flask, Django), its table created."""
+    from stepauth.sdk.txn_ledger import SyncSQLTxnLedger
+
     ledger = SyncSQLTxnLedger.from_url(os.environ.get("STEPAUTH_TXN_LEDGER", _LEDGER_URL))
     ledger.create_schema()
     return ledger
@@ -55,6 +60,8 @@ def sync_ledger_from_env() -> SyncSQLTxnLedger:
 
 async def ledger_from_env() -> SQLTxnLedger:
     """The txn ledger of an async app (FastAPI), its table created."""
+    from stepauth.sdk.txn_ledger import SQLTxnLedger
+
     url = os.environ.get("STEPAUTH_TXN_LEDGER", _LEDGER_URL).replace(
         "sqlite://", "sqlite+aiosqlite://", 1
     )

@@ -24,7 +24,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from stepauth.assurance import Requirement
-from stepauth.sdk import BrowserStepUp, build_authorization_request
+from stepauth.sdk import BrowserStepUp
+from stepauth.sdk.authorize import build_authorization_request
 from stepauth.sdk.binding import Binding
 from stepauth.sdk.pending import PendingAction
 from stepauth.sdk.redis_stores import RedisGrantStore, RedisPendingStore

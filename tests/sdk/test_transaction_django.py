@@ -49,7 +49,8 @@ from django.http import JsonResponse
 from django.test import Client
 from django.urls import path
 
-from stepauth.sdk import JWKSCache, KeySet, ResourceServer
+from stepauth.sdk import JWKSCache, ResourceServer
+from stepauth.sdk.jose import KeySet
 from stepauth.sdk.django import DjangoStepAuth, require
 from stepauth.sdk.transaction_django import DjangoTransactionGuard
 from stepauth.sdk.txn_ledger import SyncRedisTxnLedger

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from stepauth.sdk import KeySet, validate_access_token
+from stepauth.sdk import validate_access_token
+from stepauth.sdk.jose import KeySet
 from stepauth.sdk.transaction import TransactionMismatch, TransactionReplayed, require_transaction
 from stepauth.sdk.txn_ledger import SQLTxnLedger
 from tests.conformance.harness import (

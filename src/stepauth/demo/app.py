@@ -29,7 +29,6 @@ from stepauth.demo.stepup import ASKED, Gate
 from stepauth.demo.web import HERE, Bank, bank_of, customer_of, render
 from stepauth.policy import Policy
 from stepauth.sdk import (
-    AuthorizationFailed,
     BrowserStepUp,
     InsufficientAuthentication,
     ProviderMetadata,
@@ -37,6 +36,7 @@ from stepauth.sdk import (
     SDKError,
 )
 from stepauth.sdk.browser import SESSION_KEY
+from stepauth.sdk.errors import AuthorizationFailed
 from stepauth.sdk.pending import safe_path
 
 __all__ = ["DEFAULT_POLICY", "BankSettings", "create_app"]

@@ -35,9 +35,7 @@ from stepauth.sdk import (
     RelyingParty,
     SDKError,
 )
-from stepauth.sdk.browser import SESSION_KEY
 from stepauth.sdk.errors import AuthorizationFailed
-from stepauth.sdk.pending import safe_path
 
 __all__ = ["DEFAULT_POLICY", "BankSettings", "create_app"]
 
@@ -148,7 +146,8 @@ async def home(request: Request) -> Response:
 
 
 async def login(request: Request, next: str = "/dashboard") -> Response:
-    url = await bank_of(request).gate.login(request.session, resume=safe_path(next))
+    # The SDK keeps only the path and query of ``resume``: never a redirect off this site.
+    url = await bank_of(request).gate.login(request.session, resume=next)
     return RedirectResponse(url, status_code=303)
 
 
@@ -186,8 +185,7 @@ async def callback(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     """End the bank session, then the OP's (RP-Initiated Logout 1.0 §2) when registered."""
     bank = bank_of(request)
-    data = request.session.get(SESSION_KEY)
-    id_token = data.get("id_token") if isinstance(data, dict) else None
+    id_token = BrowserStepUp.id_token(request.session)
     request.session.clear()
     request.session["_logout"] = True
     target = "/"

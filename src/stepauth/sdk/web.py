@@ -26,12 +26,11 @@ from stepauth.sdk.errors import (
     InsufficientAuthentication,
     SDKError,
 )
+from stepauth.sdk.ledger import AnyLedger, consume
 from stepauth.sdk.transaction import (
     CheckedTransaction,
-    SyncTxnLedger,
     TransactionError,
     TransactionRefusal,
-    TxnLedger,
     check_transaction,
 )
 
@@ -141,7 +140,7 @@ class WebStepAuth:
     """The SDK's configuration for one web app: an API (``resource_server``), a browser
     app (``browser``), or both. Adapters subclass it and only speak their framework."""
 
-    #: Adapters that decide synchronously (Flask, Django) need a :class:`SyncTxnLedger`.
+    #: Adapters that decide synchronously (Flask, Django) need a sync ledger.
     sync_only = False
 
     def __init__(
@@ -149,11 +148,12 @@ class WebStepAuth:
         *,
         resource_server: ResourceServer | None = None,
         browser: BrowserStepUp | None = None,
-        txn_ledger: TxnLedger | SyncTxnLedger | None = None,
+        txn_ledger: AnyLedger | None = None,
     ) -> None:
-        """``txn_ledger`` records the ``txn`` of every bound action run by an API call
-        (:class:`~stepauth.sdk.txn_ledger.SQLTxnLedger`, ``RedisTxnLedger`` or their sync
-        twins): without it a bound route accepts no bearer token."""
+        """``txn_ledger`` (:mod:`stepauth.sdk.ledger`: ``MemoryLedger``, ``SQLLedger``,
+        ``RedisLedger`` or their sync twins) records the ``txn`` of every bound action run by
+        an API call: without it a bound route accepts no bearer token. A browser session's
+        grants are consumed in the browser flow's ledger (``BrowserStepUp(ledger=...)``)."""
         name = type(self).__name__
         if resource_server is None and browser is None:
             raise SDKError(f"{name} needs a resource_server, a browser flow, or both")
@@ -162,7 +162,9 @@ class WebStepAuth:
             and self.sync_only
             and inspect.iscoroutinefunction(txn_ledger.consume)
         ):
-            raise SDKError(f"{name} needs a sync txn ledger (SyncSQLTxnLedger, SyncRedisTxnLedger)")
+            raise SDKError(
+                f"{name} needs a sync ledger (MemoryLedger, SyncSQLLedger, SyncRedisLedger)"
+            )
         self.resource_server = resource_server
         self.browser = browser
         self.txn_ledger = txn_ledger
@@ -225,7 +227,7 @@ class WebStepAuth:
 
     def _check_bound(
         self, plan: _Verify, claims: Mapping[str, Any]
-    ) -> tuple[TxnLedger | SyncTxnLedger, CheckedTransaction] | Outcome:
+    ) -> tuple[AnyLedger, CheckedTransaction] | Outcome:
         """A validated token on a bound route: the action must be what the token's grant
         names (type-aware, RFC 9396 §9.1); what is left is to consume its ``txn``."""
         assert plan.binding is not None
@@ -287,8 +289,7 @@ class WebStepAuth:
         if isinstance(checked, Outcome):
             return checked
         ledger, tx = checked
-        won = ledger.consume(tx.txn, expires_at=tx.expires_at)
-        return self._spent(won if isinstance(won, bool) else bool(await won), claims)
+        return self._spent(await consume(ledger, tx.txn, expires_at=tx.expires_at), claims)
 
     def decide(
         self, request: WebRequest, requirement: Requirement, binding: Binding | None = None

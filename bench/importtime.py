@@ -147,7 +147,9 @@ Python {platform.python_version()}; load average at the end of the run \
 {_row("base (`pip install stepauth`)", base_runs)}
 {_row("development (`.[dev]`, every extra installed)", dev_runs)}
 
-Slowest imports of the base install by self time (one run): {slowest}.
+Slowest imports of the base install by self time (one run): {slowest}. The development
+install imports more because httpx loads its command-line client (click, rich, pygments)
+when those are installed; none of the Provider's or the frameworks' packages.
 `tests/packaging` checks on every `make test` that the base install imports none of
 {", ".join(f"`{h}`" for h in HEAVY)}; the time itself is reported here, not asserted.
 """

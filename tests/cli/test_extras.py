@@ -53,7 +53,7 @@ def test_a_command_module_that_cannot_load_stands_in_and_names_its_extra(
     assert cli.main(["serve", "--port", "9000"]) == 2
     err = capsys.readouterr().err
     assert err == (
-        f"stepauth: error: `stepauth serve` needs {module}, which the base install leaves out: "
+        f"stepauth: error: `stepauth serve` needs {module}, which is not installed: "
         f'install "stepauth[{extra}]"\n'
     )
     assert "serve" in cli.build_parser().format_help()

@@ -113,7 +113,7 @@ class MissingExtra(StepAuthError):
     def __init__(self, command: str, module: str) -> None:
         extra = MODULE_EXTRAS.get(module) or COMMAND_EXTRAS.get(command, "provider") or "provider"
         super().__init__(
-            f"`stepauth {command}` needs {module}, which the base install leaves out: "
+            f"`stepauth {command}` needs {module}, which is not installed: "
             f'install "stepauth[{extra}]"',
             error="missing_extra",
         )

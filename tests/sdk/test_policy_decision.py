@@ -18,6 +18,7 @@ from stepauth.policy import Decision
 from stepauth.sdk import SDKError
 from stepauth.sdk.binding import SIGNED_IN, Binding, route_rule
 from stepauth.sdk.browser import SESSION_KEY, BrowserStepUp
+from stepauth.sdk.ledger import MemoryLedger
 from tests.sdk.bound_flow import browser_rp
 
 NOW = 1_764_000_000.0
@@ -82,7 +83,13 @@ def test_an_exemption_needs_the_sign_in_only() -> None:
 
 def test_a_bound_decision_runs_once_for_exactly_the_granted_details() -> None:
     browser = flow()
-    grant = {"id": "g1", "details": copy.deepcopy(PAYMENT), "expires_at": NOW + 60}
+    assert isinstance(browser.ledger, MemoryLedger)
+    grant = {
+        "id": "g1",
+        "details": copy.deepcopy(PAYMENT),
+        "expires_at": NOW + 60,
+        "scope": browser.ledger.scope,
+    }
     signed_in = session("phr", stepauth_grants=[grant])
     replayed = copy.deepcopy(signed_in)
     other = [{**PAYMENT[0], "creditorName": "Mallory"}]

@@ -82,8 +82,10 @@ class Verdict:
     reason: str | None = None
 
 
-def _live_grant(grant: object, now: float) -> bool:
-    """A grant the session holds, well formed and not expired on the app's clock."""
+def _live_grant(grant: object, now: float, scope: str | None) -> bool:
+    """A grant the session holds, well formed, not expired on the app's clock, and given
+    out against this ledger (a process-local ledger has a ``scope``: its grants are good
+    in its process only, where their use is recorded)."""
     if not isinstance(grant, Mapping):
         return False
     expires_at = grant.get("expires_at")
@@ -92,6 +94,7 @@ def _live_grant(grant: object, now: float) -> bool:
         and isinstance(grant.get("details"), list)
         and type(expires_at) is float
         and expires_at > now
+        and grant.get("scope") == scope
     )
 
 
@@ -135,6 +138,11 @@ class BrowserStepUp:
         data = session.get(SESSION_KEY)
         token = data.get("access_token") if isinstance(data, Mapping) else None
         return token if isinstance(token, str) else None
+
+    def _scope(self) -> str | None:
+        """The ledger's ``scope`` when it is process-local, ``None`` for a shared one."""
+        scope = getattr(self.ledger, "scope", None)
+        return scope if isinstance(scope, str) else None
 
     @staticmethod
     def id_token(session: Mapping[str, Any]) -> str | None:
@@ -219,7 +227,8 @@ class BrowserStepUp:
         if step_up is not None:
             return step_up
         now = self.clock()
-        grants = [g for g in session.get(_GRANTS_KEY, []) if _live_grant(g, now)]
+        scope = self._scope()
+        grants = [g for g in session.get(_GRANTS_KEY, []) if _live_grant(g, now, scope)]
         for grant in grants:
             try:
                 match_details(grant["details"], list(details), registry=binding.registry)
@@ -299,12 +308,16 @@ class BrowserStepUp:
             binding.check_granted(
                 tokens.authorization_details, action.request.authorization_details
             )
+            scope = self._scope()
             grant = {
                 "id": secrets.token_urlsafe(16),
                 "details": [dict(d) for d in tokens.authorization_details],
                 "expires_at": float(self.clock() + self.grant_ttl),
+                "scope": scope,
             }
-            grants = [g for g in session.get(_GRANTS_KEY, []) if _live_grant(g, self.clock())]
+            grants = [
+                g for g in session.get(_GRANTS_KEY, []) if _live_grant(g, self.clock(), scope)
+            ]
             session[_GRANTS_KEY] = [*grants[-(_MAX_OPEN_STATES - 1) :], grant]
         stored: dict[str, Any] = {"claims": dict(tokens.claims), "id_token": tokens.id_token}
         if tokens.access_token is not None:

@@ -27,6 +27,7 @@ the ``redis`` extra).
 from __future__ import annotations
 
 import inspect
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -69,14 +70,18 @@ class MemoryLedger:
     """Used keys in this process (one worker, tests, the demo): a dict under a lock.
 
     Several workers or hosts need a shared ledger (SQL or Redis): each process would
-    otherwise accept the same approval once. Full (``max_items`` live records), it first
-    forgets the expired ones and then refuses every new key: fail closed, never forget a
-    record that still matters.
+    otherwise accept the same approval once. ``scope`` names this ledger (random, per
+    instance): what is recorded here is known here only, so the browser flow ties the grants
+    it hands out to it and another process (or this one after a restart) refuses them.
+
+    Full (``max_items`` live records), it first forgets the expired ones and then refuses
+    every new key: fail closed, never forget a record that still matters.
     """
 
     def __init__(self, *, clock: Callable[[], float] = time.time, max_items: int = 100_000) -> None:
         self.clock = clock
         self.max_items = max_items
+        self.scope = secrets.token_urlsafe(12)
         self._used: dict[str, float] = {}
         self._lock = threading.Lock()
 

@@ -356,3 +356,24 @@ def test_errors_are_sdk_errors_with_stable_codes() -> None:
         assert issubclass(cls, StepAuthError)
         assert not issubclass(cls, ValueError)
         assert cls.error == code
+
+
+async def test_an_async_ledger_under_sync_code_refuses_rather_than_trusts_its_answer(
+    ledger: SQLLedger,
+) -> None:
+    """Fail closed: an unawaited ``consume`` would read as a first use; the sync guard
+    refuses the action instead (nothing was recorded, so nothing may run)."""
+    from stepauth.sdk.transaction import (
+        SyncTransactionGuard,
+        TransactionRefusal,
+        TransactionUnavailable,
+        require_transaction_sync,
+    )
+
+    claims = claims_for(PAYMENT)
+    with pytest.raises(TransactionUnavailable):
+        require_transaction_sync(PAYMENT, claims=claims, ledger=ledger, now=NOW)
+    guard = SyncTransactionGuard(ledger, clock=lambda: NOW)
+    refusal = guard.check_request(claims, lambda: PAYMENT)
+    assert isinstance(refusal, TransactionRefusal)
+    assert (refusal.status, refusal.error) == (403, "transaction_unavailable")

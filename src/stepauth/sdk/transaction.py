@@ -62,6 +62,7 @@ __all__ = [
     "TransactionMissing",
     "TransactionRefusal",
     "TransactionReplayed",
+    "TransactionUnavailable",
     "check_transaction",
     "require_transaction",
     "require_transaction_sync",
@@ -101,6 +102,13 @@ class TransactionMismatch(TransactionError):
         self.reason = reason
         self.index: int | None = getattr(reason, "index", None)
         self.path: str = getattr(reason, "path", "")
+
+
+class TransactionUnavailable(TransactionError):
+    """No ledger can record the ``txn`` here (none configured, or an async one under sync
+    code): the action must not run, since its single use could not be enforced."""
+
+    error = "transaction_unavailable"
 
 
 class TransactionReplayed(TransactionError):
@@ -188,10 +196,22 @@ def check_transaction(
     return CheckedTransaction(txn, expires_at, registry.validate(granted))
 
 
+def _consume_sync(ledger: SyncLedger, checked: CheckedTransaction) -> bool:
+    """``ledger.consume`` from sync code; an async ledger here is refused, never trusted (its
+    unawaited answer would read as a first use)."""
+    won = ledger.consume(checked.txn, expires_at=checked.expires_at)
+    if inspect.isawaitable(won):
+        close = getattr(won, "close", None)
+        if callable(close):
+            close()
+        raise TransactionUnavailable("the txn ledger is not a sync one: the action cannot run")
+    return won is True
+
+
 def _consumed(
     checked: CheckedTransaction, won: bool, claims: Mapping[str, Any]
 ) -> BoundTransaction:
-    if not won:
+    if won is not True:
         raise TransactionReplayed(
             "this transaction has already been executed: the approval is single-use",
             txn=checked.txn,
@@ -235,8 +255,7 @@ def require_transaction_sync(
     """:func:`require_transaction` for sync frameworks (Flask, Django), same checks and
     order, with a :class:`~stepauth.sdk.ledger.SyncLedger`."""
     checked = check_transaction(details, claims=claims, now=now, registry=registry, leeway=leeway)
-    won = ledger.consume(checked.txn, expires_at=checked.expires_at)
-    return _consumed(checked, won, claims)
+    return _consumed(checked, _consume_sync(ledger, checked), claims)
 
 
 @dataclass(frozen=True)
@@ -363,8 +382,7 @@ class SyncTransactionGuard(_Guard[SyncLedger]):
         now: float | None = None,
     ) -> BoundTransaction:
         checked = self._check(details, claims, now)
-        won = self.ledger.consume(checked.txn, expires_at=checked.expires_at)
-        return _consumed(checked, won, claims)
+        return _consumed(checked, _consume_sync(self.ledger, checked), claims)
 
     def check_request(
         self,

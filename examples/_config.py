@@ -15,11 +15,14 @@ STEPAUTH_TXN_LEDGER     where API calls' used txn ids are kept (bound payments),
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import httpx
 
 from stepauth.sdk import ProviderMetadata, RelyingParty
-from stepauth.sdk.txn_ledger import SQLTxnLedger, SyncSQLTxnLedger
+
+if TYPE_CHECKING:  # the ledgers need the `sql` extra: imported only by the apps that use them
+    from stepauth.sdk.sql_ledger import SQLLedger, SyncSQLLedger
 
 _LEDGER_URL = "sqlite:///stepauth-txn.db"
 
@@ -46,18 +49,22 @@ def api_clients_from_env() -> tuple[str, ...] | None:
     return tuple(name.strip() for name in raw.split(",") if name.strip())
 
 
-def sync_ledger_from_env() -> SyncSQLTxnLedger:
+def sync_ledger_from_env() -> SyncSQLLedger:
     """The txn ledger of a sync app (Flask, Django), its table created."""
-    ledger = SyncSQLTxnLedger.from_url(os.environ.get("STEPAUTH_TXN_LEDGER", _LEDGER_URL))
+    from stepauth.sdk.sql_ledger import SyncSQLLedger
+
+    ledger = SyncSQLLedger.from_url(os.environ.get("STEPAUTH_TXN_LEDGER", _LEDGER_URL))
     ledger.create_schema()
     return ledger
 
 
-async def ledger_from_env() -> SQLTxnLedger:
+async def ledger_from_env() -> SQLLedger:
     """The txn ledger of an async app (FastAPI), its table created."""
+    from stepauth.sdk.sql_ledger import SQLLedger
+
     url = os.environ.get("STEPAUTH_TXN_LEDGER", _LEDGER_URL).replace(
         "sqlite://", "sqlite+aiosqlite://", 1
     )
-    ledger = SQLTxnLedger.from_url(url)
+    ledger = SQLLedger.from_url(url)
     await ledger.create_schema()
     return ledger

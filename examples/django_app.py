@@ -27,7 +27,7 @@ from stepauth.assurance import Requirement
 from stepauth.sdk import BrowserStepUp, JWKSCache, RelyingParty, ResourceServer
 from stepauth.sdk.binding import Binding
 from stepauth.sdk.django import DjangoStepAuth, callback_view, require
-from stepauth.sdk.transaction import SyncTxnLedger
+from stepauth.sdk.ledger import SyncLedger
 
 
 def settings_for(
@@ -36,7 +36,7 @@ def settings_for(
     secret_key: str,
     api_audience: str | None = None,
     api_clients: Collection[str] | None = None,
-    txn_ledger: SyncTxnLedger | None = None,
+    txn_ledger: SyncLedger | None = None,
     transfer_acr: str = "phr",
 ) -> Any:
     """The Django settings of this example (pass them to ``settings.configure``).

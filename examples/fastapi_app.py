@@ -25,8 +25,8 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from stepauth.sdk import BrowserStepUp, JWKSCache, RelyingParty, ResourceServer
 from stepauth.sdk.binding import Binding
+from stepauth.sdk.ledger import Ledger
 from stepauth.sdk.starlette import StepAuth, require
-from stepauth.sdk.transaction import TxnLedger
 
 Claims = dict[str, Any]
 
@@ -37,7 +37,7 @@ def create_app(
     secret_key: str,
     api_audience: str | None = None,
     api_clients: Collection[str] | None = None,
-    txn_ledger: TxnLedger | None = None,
+    txn_ledger: Ledger | None = None,
     transfer_acr: str = "phr",
 ) -> FastAPI:
     """``transfer_acr``: the level a transfer needs (``phr`` unless the IdP offers less);

@@ -19,7 +19,7 @@ from markupsafe import escape
 from stepauth.sdk import BrowserStepUp, JWKSCache, RelyingParty, ResourceServer
 from stepauth.sdk.binding import Binding
 from stepauth.sdk.flask import FlaskStepAuth
-from stepauth.sdk.transaction import SyncTxnLedger
+from stepauth.sdk.ledger import SyncLedger
 
 
 def create_app(
@@ -28,7 +28,7 @@ def create_app(
     secret_key: str,
     api_audience: str | None = None,
     api_clients: Collection[str] | None = None,
-    txn_ledger: SyncTxnLedger | None = None,
+    txn_ledger: SyncLedger | None = None,
     transfer_acr: str = "phr",
 ) -> flask.Flask:
     """``transfer_acr``: the level a transfer needs (``phr`` unless the IdP offers less);

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from stepauth.cli import opened_store
 from stepauth.provider.config import load_config
+from stepauth.provider.ops.bootstrap import opened_store
 
 __all__ = ["password_hash", "store_call"]
 

@@ -310,7 +310,7 @@ def test_serve_migrates_a_0003_database_under_its_secret(
 
     from sqlalchemy import Connection
 
-    from stepauth.cli import load_dotenv
+    from stepauth.provider.ops.bootstrap import load_dotenv
     from stepauth.store.sql import sql_store
     from tests.cli.stored import store_call
     from tests.store.stolen import raw_rows
@@ -503,8 +503,8 @@ def test_dotenv_sets_only_unset_variables_and_names_a_bad_line(
 ) -> None:
     """``.env`` lines: ``export``, comments and quotes as python-dotenv reads them; a variable
     already in the environment wins; a line that is not NAME=VALUE is an error naming it."""
-    from stepauth.cli import load_dotenv
     from stepauth.errors import ConfigError
+    from stepauth.provider.ops.bootstrap import load_dotenv
 
     monkeypatch.setenv("STEPAUTH_T_SET", "from-env")
     for name in ("STEPAUTH_T_A", "STEPAUTH_T_B"):  # recorded, so the test leaves them unset

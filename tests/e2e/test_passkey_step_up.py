@@ -277,10 +277,10 @@ def _txn_record(served: Served, txn: str) -> dict[str, Any]:
 
 async def _execute_twice(served: Served, claims: dict[str, Any]) -> list[str]:
     """The bound action run twice with one token through the SDK's ledger."""
+    from stepauth.sdk.sql_ledger import SQLLedger
     from stepauth.sdk.transaction import TransactionError, require_transaction
-    from stepauth.sdk.txn_ledger import SQLTxnLedger
 
-    ledger = SQLTxnLedger.from_url(served.db_url.replace("stepauth.db", "rs-ledger.db"))
+    ledger = SQLLedger.from_url(served.db_url.replace("stepauth.db", "rs-ledger.db"))
     await ledger.create_schema()
     outcomes: list[str] = []
     try:

@@ -17,7 +17,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
-from stepauth.sdk import KeySet
+from stepauth.sdk.jose import KeySet
 from tests.conftest import free_port
 
 ISSUER = "https://op.example.com"

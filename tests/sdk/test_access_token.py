@@ -11,10 +11,10 @@ from stepauth.sdk import (
     InsufficientAuthentication,
     JWKSCache,
     ResourceServer,
-    challenge_for,
     error_response,
     validate_access_token,
 )
+from stepauth.sdk.api import challenge_for
 from stepauth.sdk.errors import InvalidAudience, InvalidToken, InvalidTokenType, TokenExpired
 from tests.sdk.conftest import ISSUER, NOW, Keys, sign
 

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from stepauth.assurance import Requirement
-from stepauth.sdk import (
+from stepauth.sdk.authorize import (
     build_authorization_request,
     code_challenge_s256,
     par_body,

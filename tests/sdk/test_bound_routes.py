@@ -28,9 +28,10 @@ from starlette.routing import Route
 from stepauth.sdk import BrowserStepUp
 from stepauth.sdk.errors import SDKError
 from stepauth.sdk.flask import FlaskStepAuth
+from stepauth.sdk.ledger import Ledger
+from stepauth.sdk.redis_stores import RedisLedger
+from stepauth.sdk.sql_ledger import SQLLedger, SyncSQLLedger
 from stepauth.sdk.starlette import StepAuth, require
-from stepauth.sdk.transaction import TxnLedger
-from stepauth.sdk.txn_ledger import RedisTxnLedger, SQLTxnLedger, SyncSQLTxnLedger
 from tests.sdk.bound_flow import (
     FIELDS,
     IBAN,
@@ -53,15 +54,15 @@ BOUND = Depends(require("phr", max_age=300, bind=PAY))
 
 
 @pytest.fixture
-def sync_ledger(tmp_path: Path) -> Iterator[SyncSQLTxnLedger]:
-    ledger = SyncSQLTxnLedger.from_url(f"sqlite:///{tmp_path / 'txn.db'}", clock=lambda: NOW)
+def sync_ledger(tmp_path: Path) -> Iterator[SyncSQLLedger]:
+    ledger = SyncSQLLedger.from_url(f"sqlite:///{tmp_path / 'txn.db'}", clock=lambda: NOW)
     ledger.create_schema()
     yield ledger
     ledger.close()
 
 
 class FlaskBank:
-    def __init__(self, keys: Keys, ledger: SyncSQLTxnLedger) -> None:
+    def __init__(self, keys: Keys, ledger: SyncSQLLedger) -> None:
         self.paid: list[str] = []
         stepauth = FlaskStepAuth(
             browser=BrowserStepUp(browser_rp()),
@@ -85,7 +86,7 @@ class FlaskBank:
 
 
 @pytest.fixture
-def flask_bank(keys: Keys, sync_ledger: SyncSQLTxnLedger) -> FlaskBank:
+def flask_bank(keys: Keys, sync_ledger: SyncSQLLedger) -> FlaskBank:
     return FlaskBank(keys, sync_ledger)
 
 
@@ -172,8 +173,8 @@ def test_flask_bound_api_route_without_a_txn_ledger_is_a_configuration_error(
 
 
 def test_flask_refuses_an_async_txn_ledger(keys: Keys, tmp_path: Path) -> None:
-    ledger = SQLTxnLedger.from_url(f"sqlite+aiosqlite:///{tmp_path / 'txn.db'}")
-    with pytest.raises(SDKError, match="sync txn ledger"):
+    ledger = SQLLedger.from_url(f"sqlite+aiosqlite:///{tmp_path / 'txn.db'}")
+    with pytest.raises(SDKError, match="sync ledger"):
         FlaskStepAuth(resource_server=resource_server(keys), txn_ledger=ledger)
 
 
@@ -181,8 +182,8 @@ def test_flask_refuses_an_async_txn_ledger(keys: Keys, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-async def redis_ledger(redis_url: str, redis_prefix: str) -> AsyncIterator[RedisTxnLedger]:
-    ledger = RedisTxnLedger.from_url(redis_url, prefix=redis_prefix, clock=lambda: NOW)
+async def redis_ledger(redis_url: str, redis_prefix: str) -> AsyncIterator[RedisLedger]:
+    ledger = RedisLedger.from_url(redis_url, prefix=redis_prefix, clock=lambda: NOW)
     yield ledger
     await ledger.close()
 
@@ -206,7 +207,7 @@ def starlette_bank(stepauth: StepAuth, paid: list[str], *, explicit: bool = True
 
 @pytest.fixture
 async def starlette_client(
-    keys: Keys, redis_ledger: TxnLedger
+    keys: Keys, redis_ledger: Ledger
 ) -> AsyncIterator[tuple[httpx.AsyncClient, list[str]]]:
     paid: list[str] = []
     stepauth = StepAuth(
@@ -318,7 +319,7 @@ async def test_starlette_bound_route_without_a_txn_ledger(keys: Keys) -> None:
 
 
 @pytest.mark.redis
-async def test_fastapi_dependency_enforces_the_binding(keys: Keys, redis_ledger: TxnLedger) -> None:
+async def test_fastapi_dependency_enforces_the_binding(keys: Keys, redis_ledger: Ledger) -> None:
     """``Depends(require(..., bind=...))`` (the FastAPI example's /pay): the same decisions,
     raised as HTTP errors before the endpoint runs."""
     paid: list[str] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stepauth.sdk import handle_callback
+from stepauth.sdk.callback import handle_callback
 from stepauth.sdk.errors import (
     AccessDenied,
     AuthorizationFailed,

@@ -14,7 +14,7 @@ from stepauth.assurance import Requirement
 from stepauth.sdk import BrowserStepUp
 from stepauth.sdk.django import DjangoStepAuth
 from stepauth.sdk.errors import SDKError
-from stepauth.sdk.txn_ledger import SQLTxnLedger, SyncSQLTxnLedger
+from stepauth.sdk.sql_ledger import SQLLedger, SyncSQLLedger
 from tests.sdk.bound_flow import FIELDS, IBAN, REPEATED, bearer, error_of, resource_server
 from tests.sdk.browser_flow import authorize_params, confirm_fields, essential_acr, through_op
 from tests.sdk.conftest import OP, Keys, op_rp
@@ -168,7 +168,7 @@ def bound_api(django_project: Any, keys: Keys, tmp_path: Path) -> Iterator[list[
     """The example's bound /pay behind a resource server of local keys and a SQLite ledger;
     yields the amounts the view answered as paid."""
     original = django_project.STEPAUTH
-    ledger = SyncSQLTxnLedger.from_url(f"sqlite:///{tmp_path / 'txn.db'}", clock=lambda: NOW)
+    ledger = SyncSQLLedger.from_url(f"sqlite:///{tmp_path / 'txn.db'}", clock=lambda: NOW)
     ledger.create_schema()
     django_project.STEPAUTH = DjangoStepAuth(
         browser=original.browser, resource_server=resource_server(keys), txn_ledger=ledger
@@ -250,6 +250,6 @@ def test_bound_view_without_a_txn_ledger_refuses_api_calls(
         django_project.STEPAUTH = original
     assert response.status_code == 403
     assert error_of(response.content) == "transaction_unavailable"
-    ledger = SQLTxnLedger.from_url(f"sqlite+aiosqlite:///{tmp_path / 'txn.db'}")
-    with pytest.raises(SDKError, match="sync txn ledger"):
+    ledger = SQLLedger.from_url(f"sqlite+aiosqlite:///{tmp_path / 'txn.db'}")
+    with pytest.raises(SDKError, match="sync ledger"):
         DjangoStepAuth(resource_server=resource_server(keys), txn_ledger=ledger)

@@ -11,7 +11,7 @@ import pytest
 from examples.flask_app import create_app
 
 from stepauth.sdk.errors import SDKError
-from stepauth.sdk.txn_ledger import SyncSQLTxnLedger
+from stepauth.sdk.sql_ledger import SyncSQLLedger
 from tests.sdk.adapter_flow import IBAN, STEP_UP_CHALLENGE, weak_access_token
 from tests.sdk.adapter_flow import ua as ua  # the browser fixture
 from tests.sdk.browser_flow import authorize_params, confirm_fields, essential_acr, through_op
@@ -23,15 +23,15 @@ CALLBACK = "http://localhost/stepauth/callback"
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[SyncSQLTxnLedger]:
+def ledger(tmp_path: Path) -> Iterator[SyncSQLLedger]:
     """The txn ledger of the app's API calls (a bound route with an API needs one)."""
-    ledger = SyncSQLTxnLedger.from_url(f"sqlite:///{tmp_path / 'txn.db'}")
+    ledger = SyncSQLLedger.from_url(f"sqlite:///{tmp_path / 'txn.db'}")
     ledger.create_schema()
     yield ledger
     ledger.close()
 
 
-def make_client(op: OP, ledger: SyncSQLTxnLedger, acr_mode: str = "claims") -> Any:
+def make_client(op: OP, ledger: SyncSQLLedger, acr_mode: str = "claims") -> Any:
     rp = op_rp(op, redirect_uri=CALLBACK, acr_mode=acr_mode)
     app = create_app(rp, secret_key="test-" * 8, api_audience=f"{op.issuer}/api", txn_ledger=ledger)
     return app.test_client()
@@ -58,7 +58,7 @@ def sign_in_low(client: Any, ua: httpx.Client) -> None:
 
 
 def test_post_is_stepped_up_and_resumed_after_confirmation(
-    node_op: OP, ua: httpx.Client, ledger: SyncSQLTxnLedger
+    node_op: OP, ua: httpx.Client, ledger: SyncSQLLedger
 ) -> None:
     client = make_client(node_op, ledger)
     sign_in_low(client, ua)
@@ -80,7 +80,7 @@ def test_post_is_stepped_up_and_resumed_after_confirmation(
 
 
 def test_voluntary_lower_acr_is_refused_without_a_loop(
-    node_op: OP, ua: httpx.Client, ledger: SyncSQLTxnLedger
+    node_op: OP, ua: httpx.Client, ledger: SyncSQLLedger
 ) -> None:
     client = make_client(node_op, ledger, acr_mode="acr_values")
     sign_in_low(client, ua)
@@ -91,9 +91,7 @@ def test_voluntary_lower_acr_is_refused_without_a_loop(
     assert "Location" not in outcome.headers
 
 
-def test_replayed_callback_is_refused(
-    node_op: OP, ua: httpx.Client, ledger: SyncSQLTxnLedger
-) -> None:
+def test_replayed_callback_is_refused(node_op: OP, ua: httpx.Client, ledger: SyncSQLLedger) -> None:
     client = make_client(node_op, ledger)
     response = client.get("/login")
     params = through_op(ua, response.headers["Location"], CALLBACK)
@@ -102,7 +100,7 @@ def test_replayed_callback_is_refused(
 
 
 def test_api_route_answers_the_exact_rfc9470_challenge(
-    node_op: OP, ua: httpx.Client, ledger: SyncSQLTxnLedger
+    node_op: OP, ua: httpx.Client, ledger: SyncSQLLedger
 ) -> None:
     client = make_client(node_op, ledger)
     weak = weak_access_token(node_op, ua)
@@ -118,7 +116,7 @@ def test_api_route_answers_the_exact_rfc9470_challenge(
 
 
 def test_bound_payment_is_approved_once(
-    node_op: OP, ua: httpx.Client, ledger: SyncSQLTxnLedger
+    node_op: OP, ua: httpx.Client, ledger: SyncSQLLedger
 ) -> None:
     """RFC 9396 binding in Flask: exactly that payment, once."""
     client = make_client(node_op, ledger)

@@ -13,14 +13,8 @@ import httpx
 import pytest
 
 from stepauth.assurance import Challenge, Requirement
-from stepauth.sdk import (
-    InsufficientAuthentication,
-    JWKSCache,
-    ResourceServer,
-    StateMismatch,
-    StepUpAuth,
-)
-from stepauth.sdk.errors import InvalidToken
+from stepauth.sdk import InsufficientAuthentication, JWKSCache, ResourceServer, StepUpAuth
+from stepauth.sdk.errors import InvalidToken, StateMismatch
 from tests.sdk.conftest import OP, ServedApp, drive, op_rp
 
 pytestmark = pytest.mark.node

@@ -9,9 +9,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from stepauth.sdk import JWKSCache, validate_id_token
+from stepauth.sdk import JWKSCache
 from stepauth.sdk.errors import DisallowedAlgorithm, JWKSError, KeyNotFound
 from stepauth.sdk.jose import KeySet
+from stepauth.sdk.validate import validate_id_token
 from tests.sdk.conftest import CLIENT_ID, ISSUER, NOW, JWKSServer, Keys, id_claims, sign
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stepauth.sdk import build_authorization_request
+from stepauth.sdk.authorize import build_authorization_request
 from stepauth.sdk.pending import MemoryPendingStore, PendingAction, render_confirm_page, safe_path
 
 

@@ -11,18 +11,18 @@ from typing import Any
 import pytest
 
 from stepauth.assurance import Requirement, StepUp
-from stepauth.sdk import (
+from stepauth.sdk import InsufficientAuthentication
+from stepauth.sdk.api import challenge_for
+from stepauth.sdk.errors import InvalidAuthorizationRequest
+from stepauth.sdk.profiles import (
+    AUTH0_MFA_POLICY,
     STEPAUTH,
-    InsufficientAuthentication,
     auth0,
-    challenge_for,
     entra_id,
     generic_oidc,
     keycloak,
     okta,
 )
-from stepauth.sdk.errors import InvalidAuthorizationRequest
-from stepauth.sdk.profiles import AUTH0_MFA_POLICY
 
 NOW = 1_764_000_000
 PHR = Requirement(("phr",), 300)

@@ -24,11 +24,14 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from stepauth.assurance import Requirement
-from stepauth.sdk import BrowserStepUp, build_authorization_request
+from stepauth.sdk import BrowserStepUp
+from stepauth.sdk.authorize import build_authorization_request
 from stepauth.sdk.binding import Binding
+from stepauth.sdk.browser import SESSION_KEY
 from stepauth.sdk.pending import PendingAction
-from stepauth.sdk.redis_stores import RedisGrantStore, RedisPendingStore
+from stepauth.sdk.redis_stores import RedisPendingStore, SyncRedisLedger
 from stepauth.sdk.starlette import StepAuth, require
+from tests.sdk.bound_flow import browser_rp as op_rp_offline
 from tests.sdk.browser_flow import confirm_fields, through_op
 from tests.sdk.conftest import OP, op_rp
 
@@ -162,53 +165,63 @@ def test_concurrent_callbacks_with_one_state_exactly_one_wins(
     assert sum(r is not None for r in results) == 1
 
 
+def _bound_session(expires_at: float) -> dict[str, Any]:
+    """A session after a bound step-up: phr claims and the grant the OP returned."""
+    return {
+        SESSION_KEY: {"claims": {"sub": "u1", "acr": "phr", "auth_time": int(time.time())}},
+        "stepauth_grants": [{"id": "g-1", "details": PAYMENT, "expires_at": expires_at}],
+    }
+
+
 def test_grant_is_consumed_once_for_exactly_its_details(
     client: redis.Redis[Any], redis_prefix: str
 ) -> None:
-    """RAR-04 / PSD2 RTS Art. 5(1)(d): another amount finds no grant; the grant runs once."""
-    store = RedisGrantStore(client, prefix=redis_prefix)
+    """RAR-04 / PSD2 RTS Art. 5(1)(d): another amount finds no grant; the grant runs once,
+    whichever instance (sharing the Redis ledger) the copies of the session reach."""
+    ledger = SyncRedisLedger(client, prefix=redis_prefix)
+    flow = BrowserStepUp(op_rp_offline(), ledger=ledger)
     binding = Binding(lambda fields: PAYMENT)
-    now = time.time()
-    store.put("g-1", PAYMENT, expires_at=now + 300, now=now)
-    assert 290_000 < client.pttl(f"{redis_prefix}grant:g-1") <= 300_000
-    assert store.take_matching(["g-1"], OTHER, binding, now=now) is None
-    assert store.take_matching(["missing", "g-1"], PAYMENT, binding, now=now) == "g-1"
-    assert store.take_matching(["g-1"], PAYMENT, binding, now=now) is None
+    phr = Requirement(("phr",), None)
+    session = _bound_session(time.time() + 300)
+    copied = {**session, "stepauth_grants": list(session["stepauth_grants"])}
+    assert flow.check_bound(session, phr, binding, OTHER) is not None
+    assert flow.check_bound(session, phr, binding, PAYMENT) is None
+    assert 290_000 < client.pttl(f"{redis_prefix}txn:grant:g-1") <= 300_000
+    other_instance = BrowserStepUp(
+        op_rp_offline(), ledger=SyncRedisLedger(client, prefix=redis_prefix)
+    )
+    assert other_instance.check_bound(copied, phr, binding, PAYMENT) is not None
 
 
 def test_grant_past_its_expiry_is_refused(client: redis.Redis[Any], redis_prefix: str) -> None:
-    store = RedisGrantStore(client, prefix=redis_prefix)
-    binding = Binding(lambda fields: PAYMENT)
     now = time.time()
-    store.put("g-old", PAYMENT, expires_at=now + 300, now=now)
-    assert store.take_matching(["g-old"], PAYMENT, binding, now=now + 301) is None
-    store.put("g-dead", PAYMENT, expires_at=now - 1, now=now)
-    assert client.exists(f"{redis_prefix}grant:g-dead") == 0
-    store.put("g-wall", PAYMENT, expires_at=time.time() + 60)  # no now: the wall clock
-    assert client.pttl(f"{redis_prefix}grant:g-wall") > 0
+    ledger = SyncRedisLedger(client, prefix=redis_prefix, clock=lambda: now)
+    assert ledger.consume("grant:g-dead", expires_at=now - 1) is False
+    assert ledger.consume("grant:g-now", expires_at=now) is False
+    assert client.exists(f"{redis_prefix}txn:grant:g-dead") == 0
+    assert ledger.consume("grant:g-live", expires_at=now + 60) is True
+    assert 0 < client.pttl(f"{redis_prefix}txn:grant:g-live") <= 60_000
 
 
 def test_concurrent_double_consume_of_a_grant_exactly_one_wins(
     redis_url: str, client: redis.Redis[Any], redis_prefix: str
 ) -> None:
-    """Two requests for the same approved payment at once: one DEL removes the grant."""
+    """Two requests for the same approved payment at once: one SET NX wins."""
     now = time.time()
-    RedisGrantStore(client, prefix=redis_prefix).put("g-race", PAYMENT, expires_at=now + 60)
-    binding = Binding(lambda fields: PAYMENT)
     clients = [redis.Redis.from_url(redis_url) for _ in range(8)]
-    stores = iter([RedisGrantStore(c, prefix=redis_prefix) for c in clients])
+    ledgers = iter([SyncRedisLedger(c, prefix=redis_prefix) for c in clients])
     lock = threading.Lock()
 
     def attempt() -> object:
         with lock:
-            store = next(stores)
-        return store.take_matching(["g-race"], PAYMENT, binding, now=now)
+            ledger = next(ledgers)
+        return ledger.consume("grant:g-race", expires_at=now + 60)
 
     results = _race(8, attempt)
     for c in clients:
         c.close()
-    assert results.count("g-race") == 1
-    assert results.count(None) == 7
+    assert results.count(True) == 1
+    assert results.count(False) == 7
 
 
 # -- two instances of one app, one Redis ---------------------------------------------------
@@ -222,7 +235,7 @@ def instance(op: OP, client: redis.Redis[Any], prefix: str, *, shared: bool) -> 
         flow = BrowserStepUp(
             rp,
             pending=RedisPendingStore(client, prefix=prefix),
-            grants=RedisGrantStore(client, prefix=prefix),
+            ledger=SyncRedisLedger(client, prefix=prefix),
         )
     else:
         flow = BrowserStepUp(rp)

@@ -49,17 +49,18 @@ from django.http import JsonResponse
 from django.test import Client
 from django.urls import path
 
-from stepauth.sdk import JWKSCache, KeySet, ResourceServer
+from stepauth.sdk import JWKSCache, ResourceServer
+from stepauth.sdk.jose import KeySet
 from stepauth.sdk.django import DjangoStepAuth, require
-from stepauth.sdk.transaction_django import DjangoTransactionGuard
-from stepauth.sdk.txn_ledger import SyncRedisTxnLedger
+from stepauth.sdk.django import DjangoTransactionGuard
+from stepauth.sdk.redis_stores import SyncRedisLedger
 
 NOW = job["now"]
 settings.STEPAUTH = DjangoStepAuth(resource_server=ResourceServer(
     issuer="https://op.example.com", audience=job["audience"],
     jwks=JWKSCache(keys=KeySet.from_jwks(job["jwks"])), clock=lambda: NOW,
 ))
-ledger = SyncRedisTxnLedger.from_url(job["redis_url"], prefix=job["prefix"], clock=lambda: NOW)
+ledger = SyncRedisLedger.from_url(job["redis_url"], prefix=job["prefix"], clock=lambda: NOW)
 executed = []
 lock = threading.Lock()
 

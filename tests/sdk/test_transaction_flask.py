@@ -21,10 +21,10 @@ import flask
 import pytest
 
 from stepauth.sdk import JWKSCache, ResourceServer
-from stepauth.sdk.flask import FlaskStepAuth
-from stepauth.sdk.transaction import SyncTxnLedger
-from stepauth.sdk.transaction_flask import FlaskTransactionGuard
-from stepauth.sdk.txn_ledger import SyncRedisTxnLedger, SyncSQLTxnLedger
+from stepauth.sdk.flask import FlaskStepAuth, FlaskTransactionGuard
+from stepauth.sdk.ledger import SyncLedger
+from stepauth.sdk.redis_stores import SyncRedisLedger
+from stepauth.sdk.sql_ledger import SyncSQLLedger
 from tests.sdk.conftest import Keys, sign
 from tests.sdk.test_transaction import BATCH, IBAN, NOW, OTHER_IBAN, PAYMENT, claims_for
 
@@ -53,7 +53,7 @@ def payment_from_request(request: flask.Request) -> list[dict[str, Any]]:
 
 
 class Bank:
-    def __init__(self, keys: Keys, ledger: SyncTxnLedger) -> None:
+    def __init__(self, keys: Keys, ledger: SyncLedger) -> None:
         self.executed: list[tuple[str, dict[str, Any]]] = []
         self.lock = threading.Lock()
         resource_server = ResourceServer(
@@ -83,11 +83,11 @@ class Bank:
 
 
 @pytest.fixture(params=["redis", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SyncTxnLedger]:
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SyncLedger]:
     if request.param == "redis":
         url = request.getfixturevalue("redis_url")
         prefix = request.getfixturevalue("redis_prefix")
-        redis_ledger = SyncRedisTxnLedger.from_url(url, prefix=prefix, clock=lambda: NOW)
+        redis_ledger = SyncRedisLedger.from_url(url, prefix=prefix, clock=lambda: NOW)
         yield redis_ledger
         redis_ledger.close()
         return
@@ -95,14 +95,14 @@ def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SyncTxnLe
         url = f"sqlite:///{tmp_path / 'txn.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
-    sql_ledger = SyncSQLTxnLedger.from_url(url, clock=lambda: NOW)
+    sql_ledger = SyncSQLLedger.from_url(url, clock=lambda: NOW)
     sql_ledger.create_schema()
     yield sql_ledger
     sql_ledger.close()
 
 
 @pytest.fixture
-def bank(keys: Keys, ledger: SyncTxnLedger) -> Bank:
+def bank(keys: Keys, ledger: SyncLedger) -> Bank:
     return Bank(keys, ledger)
 
 
@@ -189,7 +189,7 @@ def test_no_or_weak_token_is_refused_before_the_binding(bank: Bank, keys: Keys) 
     assert bank.post(token(keys)).status_code == 200
 
 
-def test_guard_without_validated_claims_fails_closed(ledger: SyncTxnLedger) -> None:
+def test_guard_without_validated_claims_fails_closed(ledger: SyncLedger) -> None:
     """A view guarded without ``require`` has no validated claims: 401, never executed."""
     app = flask.Flask(__name__)
     ran: list[str] = []

@@ -16,16 +16,18 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import select
 
-from stepauth.sdk.transaction import TransactionReplayed, TxnLedger, require_transaction
-from stepauth.sdk.txn_ledger import RedisTxnLedger, SQLTxnLedger, used_txn
+from stepauth.sdk.ledger import Ledger
+from stepauth.sdk.redis_stores import RedisLedger
+from stepauth.sdk.sql_ledger import SQLLedger, used_txn
+from stepauth.sdk.transaction import TransactionReplayed, require_transaction
 from tests.sdk.test_transaction import NOW, PAYMENT, claims_for
 
 #: Concurrent contenders per race; each on its own connection.
 CONTENDERS = 8
 
-Ledger = SQLTxnLedger | RedisTxnLedger
+Backend = SQLLedger | RedisLedger
 #: Opens one more ledger (own engine / own Redis client) on the backend under test.
-Factory = Callable[[], Awaitable[Ledger]]
+Factory = Callable[[], Awaitable[Backend]]
 
 
 def clock() -> float:
@@ -41,7 +43,7 @@ def clock() -> float:
 )
 async def open_ledger(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Factory]:
     """A factory of ledgers that share one backend but not a connection."""
-    opened: list[Ledger] = []
+    opened: list[Backend] = []
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'txn.db'}"
     elif request.param == "postgresql":
@@ -50,12 +52,12 @@ async def open_ledger(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
         url = request.getfixturevalue("redis_url")
         prefix = request.getfixturevalue("redis_prefix")
 
-    async def factory() -> Ledger:
-        ledger: Ledger
+    async def factory() -> Backend:
+        ledger: Backend
         if request.param == "redis":
-            ledger = RedisTxnLedger.from_url(url, prefix=prefix, clock=clock)
+            ledger = RedisLedger.from_url(url, prefix=prefix, clock=clock)
         else:
-            ledger = SQLTxnLedger.from_url(url, clock=clock)
+            ledger = SQLLedger.from_url(url, clock=clock)
             await ledger.create_schema()  # idempotent: every contender runs it
         opened.append(ledger)
         return ledger
@@ -66,7 +68,7 @@ async def open_ledger(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
 
 
 async def test_ledgers_implement_the_protocol(open_ledger: Factory) -> None:
-    assert isinstance(await open_ledger(), TxnLedger)
+    assert isinstance(await open_ledger(), Ledger)
 
 
 async def test_first_use_wins_and_second_is_a_replay(open_ledger: Factory) -> None:
@@ -128,7 +130,7 @@ async def test_expiry_already_past_is_never_a_first_use(open_ledger: Factory) ->
 
 
 async def test_sql_purge_drops_only_dead_records(tmp_path: Path) -> None:
-    ledger = SQLTxnLedger.from_url(f"sqlite+aiosqlite:///{tmp_path / 'txn.db'}", clock=clock)
+    ledger = SQLLedger.from_url(f"sqlite+aiosqlite:///{tmp_path / 'txn.db'}", clock=clock)
     await ledger.create_schema()
     try:
         assert await ledger.consume("txn-short", expires_at=NOW + 10)
@@ -146,7 +148,7 @@ async def test_sql_purge_drops_only_dead_records(tmp_path: Path) -> None:
 async def test_sql_table_has_txn_as_primary_key(postgres_url: str) -> None:
     from sqlalchemy import inspect as sa_inspect
 
-    ledger = SQLTxnLedger.from_url(postgres_url, clock=clock)
+    ledger = SQLLedger.from_url(postgres_url, clock=clock)
     await ledger.create_schema()
     try:
         async with ledger.engine.connect() as conn:
@@ -162,7 +164,7 @@ async def test_sql_table_has_txn_as_primary_key(postgres_url: str) -> None:
 @pytest.mark.redis
 async def test_redis_key_lives_until_the_retention_end(redis_url: str, redis_prefix: str) -> None:
     """``SET … NX PX``: the key lives until ``expires_at`` on the ledger's clock, then drops."""
-    ledger = RedisTxnLedger.from_url(redis_url, prefix=redis_prefix, clock=clock)
+    ledger = RedisLedger.from_url(redis_url, prefix=redis_prefix, clock=clock)
     client: aioredis.Redis[bytes] = aioredis.Redis.from_url(redis_url)
     key = f"{redis_prefix}txn:txn-r"
     try:

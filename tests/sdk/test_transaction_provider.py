@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from stepauth.sdk import KeySet, validate_access_token
+from stepauth.sdk import validate_access_token
+from stepauth.sdk.jose import KeySet
+from stepauth.sdk.sql_ledger import SQLLedger
 from stepauth.sdk.transaction import TransactionMismatch, TransactionReplayed, require_transaction
-from stepauth.sdk.txn_ledger import SQLTxnLedger
 from tests.conformance.harness import (
     CONFIDENTIAL,
     REDIRECT_URI,
@@ -77,15 +78,15 @@ async def sdk_claims(provider: Provider, access_token: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def ledger(tmp_path: Path) -> AsyncIterator[SQLTxnLedger]:
-    ledger = SQLTxnLedger.from_url(f"sqlite+aiosqlite:///{tmp_path / 'rs-txn.db'}")
+async def ledger(tmp_path: Path) -> AsyncIterator[SQLLedger]:
+    ledger = SQLLedger.from_url(f"sqlite+aiosqlite:///{tmp_path / 'rs-txn.db'}")
     await ledger.create_schema()
     yield ledger
     await ledger.close()
 
 
 async def test_provider_token_executes_its_transaction_once(
-    provider: Provider, ledger: SQLTxnLedger
+    provider: Provider, ledger: SQLLedger
 ) -> None:
     tokens = await bound_token(provider, PAYMENT)
     claims = await sdk_claims(provider, tokens["access_token"])
@@ -107,7 +108,7 @@ async def test_provider_token_executes_its_transaction_once(
 
 
 async def test_provider_token_for_transaction_a_cannot_execute_b(
-    provider: Provider, ledger: SQLTxnLedger
+    provider: Provider, ledger: SQLLedger
 ) -> None:
     payment_b = copy.deepcopy(PAYMENT)
     payment_b[0]["instructedAmount"]["amount"] = "80.00"

@@ -29,8 +29,8 @@ from stepauth.provider.authorize.bound_prompt import (
     transaction_key,
 )
 from stepauth.provider.compare import sha256hex
+from stepauth.sdk.sql_ledger import SQLLedger
 from stepauth.sdk.transaction import TransactionReplayed, require_transaction
-from stepauth.sdk.txn_ledger import SQLTxnLedger
 from tests.conformance.harness import (
     PASSWORD,
     PUBLIC,
@@ -65,8 +65,8 @@ async def provider(tmp_path: Path) -> AsyncIterator[Provider]:
 
 
 @pytest.fixture
-async def ledger(tmp_path: Path) -> AsyncIterator[SQLTxnLedger]:
-    ledger = SQLTxnLedger.from_url(f"sqlite+aiosqlite:///{tmp_path / 'rs-txn.db'}")
+async def ledger(tmp_path: Path) -> AsyncIterator[SQLLedger]:
+    ledger = SQLLedger.from_url(f"sqlite+aiosqlite:///{tmp_path / 'rs-txn.db'}")
     await ledger.create_schema()
     yield ledger
     await ledger.close()
@@ -175,7 +175,7 @@ async def test_the_stored_prompt_does_not_hold_the_browser_cookie(provider: Prov
 
 
 async def test_approved_unredeemed_request_is_answered_with_the_same_txn_once(
-    provider: Provider, ledger: SQLTxnLedger
+    provider: Provider, ledger: SQLLedger
 ) -> None:
     """A retry after the approval, before its code was redeemed: no new prompt, the same
     txn, and the first code is spent, so exactly one token carries the approval; the SDK

@@ -24,10 +24,9 @@ from starlette.routing import Route
 
 from stepauth.rar import canonical_json
 from stepauth.sdk import JWKSCache, ResourceServer
-from stepauth.sdk.starlette import StepAuth, require
+from stepauth.sdk.sql_ledger import SQLLedger
+from stepauth.sdk.starlette import StepAuth, require, transaction_guard
 from stepauth.sdk.transaction import BoundTransaction
-from stepauth.sdk.transaction_starlette import transaction_guard
-from stepauth.sdk.txn_ledger import SQLTxnLedger
 from tests.sdk.conftest import Keys, sign
 from tests.sdk.test_transaction import IBAN, NOW, OTHER_IBAN, PAYMENT, claims_for
 
@@ -56,7 +55,7 @@ async def payment_from_request(request: Request) -> list[dict[str, Any]]:
 
 
 class Bank:
-    def __init__(self, keys: Keys, ledger: SQLTxnLedger) -> None:
+    def __init__(self, keys: Keys, ledger: SQLLedger) -> None:
         self.executed: list[tuple[str, dict[str, Any]]] = []
         resource_server = ResourceServer(
             issuer="https://op.example.com",
@@ -95,8 +94,8 @@ class Bank:
 
 
 @pytest.fixture
-async def ledger(tmp_path: Path) -> AsyncIterator[SQLTxnLedger]:
-    ledger = SQLTxnLedger.from_url(f"sqlite+aiosqlite:///{tmp_path / 'txn.db'}", clock=lambda: NOW)
+async def ledger(tmp_path: Path) -> AsyncIterator[SQLLedger]:
+    ledger = SQLLedger.from_url(f"sqlite+aiosqlite:///{tmp_path / 'txn.db'}", clock=lambda: NOW)
     await ledger.create_schema()
     yield ledger
     await ledger.close()
@@ -104,7 +103,7 @@ async def ledger(tmp_path: Path) -> AsyncIterator[SQLTxnLedger]:
 
 @pytest.fixture(params=["fastapi", "starlette"])
 async def bank(
-    request: pytest.FixtureRequest, keys: Keys, ledger: SQLTxnLedger
+    request: pytest.FixtureRequest, keys: Keys, ledger: SQLLedger
 ) -> AsyncIterator[tuple[Bank, httpx.AsyncClient]]:
     bank = Bank(keys, ledger)
     app = bank.fastapi() if request.param == "fastapi" else bank.starlette()

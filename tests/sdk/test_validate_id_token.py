@@ -12,7 +12,6 @@ import pytest
 
 from stepauth.assurance import Requirement
 from stepauth.assurance.requirement import MAX_AGE_LEEWAY
-from stepauth.sdk import KeySet, validate_id_token
 from stepauth.sdk.errors import (
     DisallowedAlgorithm,
     InsufficientAuthentication,
@@ -27,6 +26,8 @@ from stepauth.sdk.errors import (
     MissingClaim,
     TokenExpired,
 )
+from stepauth.sdk.jose import KeySet
+from stepauth.sdk.validate import validate_id_token
 from tests.sdk.conftest import CLIENT_ID, ISSUER, NOW, Keys, id_claims, sign, sign_raw
 
 NONCE = "n-0S6_WzA2Mj"

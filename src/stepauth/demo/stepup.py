@@ -1,11 +1,11 @@
 """The bank's one step-up gate: the action policy decides, the SDK's browser flow enforces.
 
 ``Gate.check`` asks :meth:`stepauth.policy.Policy.decide` what the action needs in this
-context. No requirement (an exemption applied): pass. Otherwise the session's claims must
-meet it (:meth:`BrowserStepUp.check`), and a bound action must also find an unused grant for
-exactly its ``authorization_details`` (:meth:`BrowserStepUp.check_bound`). Anything short
-of that sends the browser to the Provider; after the callback it lands on ``resume`` (a GET
-page), never on an automatically replayed POST.
+context and hands the decision to the SDK (:meth:`BrowserStepUp.arequire`): an exemption
+needs only the signed-in session; otherwise the session's claims must meet the
+requirement, and a bound action must also find an unused grant for exactly its
+``authorization_details``. Anything short of that sends the browser to the Provider; after
+the callback it lands on ``resume`` (a GET page), never on an automatically replayed POST.
 
 A policy's ``max_age = 0`` ("authenticate now") is passed on as it is: the Provider
 authenticates anew, and the SDK accepts the answer because its ``auth_time`` is after the
@@ -21,7 +21,6 @@ from typing import Any
 from stepauth.assurance import Requirement
 from stepauth.policy import Context, Decision, Policy, decide, explain
 from stepauth.sdk import BrowserStepUp
-from stepauth.sdk.binding import Binding
 
 __all__ = ["ASKED", "LOGIN_REQUIREMENT", "Gate", "Passed", "StepUpNeeded"]
 
@@ -50,11 +49,6 @@ class StepUpNeeded:
     reason: str
 
 
-def _fixed(details: Sequence[Mapping[str, Any]]) -> Binding:
-    frozen = [dict(d) for d in details]
-    return Binding(lambda _fields: frozen)
-
-
 class Gate:
     def __init__(self, policy: Policy, browser: BrowserStepUp) -> None:
         self.policy = policy
@@ -71,38 +65,27 @@ class Gate:
     ) -> Passed | StepUpNeeded:
         decision = decide(self.policy, action, context)
         explanation = explain(decision)
-        claims = self.browser.claims(session) or {}
+        resumed: list[str] = []  # the page the step-up comes back to, once it is made
+
+        def resume_url() -> str:
+            resumed.append(resume if isinstance(resume, str) else resume())
+            return resumed[-1]
+
+        verdict = await self.browser.arequire(session, decision, resume=resume_url, details=details)
+        if verdict.claims is not None:
+            stepped_up = decision.requirement is not None  # an exemption asked for nothing
+            verified_now = stepped_up and session.pop(_MARK, None) == action
+            return Passed(decision, explanation, verdict.claims, verified_now=verified_now)
+        assert verdict.location is not None
         requirement = decision.requirement
-        if requirement is None:
-            return Passed(decision, explanation, claims, verified_now=False)
-        binding = _fixed(details) if decision.bind and details else None
-        bound = binding.for_action({}) if binding is not None else None
-        if binding is not None and bound is not None:
-            step_up = self.browser.check_bound(session, requirement, binding, bound)
-        else:
-            step_up = self.browser.check(session, requirement)
-        if step_up is None:
-            verified_now = session.pop(_MARK, None) == action
-            claims = self.browser.claims(session) or {}
-            return Passed(decision, explanation, claims, verified_now=verified_now)
-        acr_values = step_up.acr_values or requirement.acr_values
-        target = resume if isinstance(resume, str) else resume()
-        url = await self.browser.abegin(
-            session,
-            Requirement(acr_values, step_up.max_age),
-            method="GET",
-            url=target,
-            authorization_details=bound,
-            binding=binding,
-        )
         session[_MARK] = action
         session[ASKED] = {
             "action": action,
             "explanation": explanation,
-            "acr_values": list(acr_values),
-            "resume": target,
+            "acr_values": list(requirement.acr_values) if requirement is not None else [],
+            "resume": resumed[-1] if resumed else "",
         }
-        return StepUpNeeded(url, step_up.reason)
+        return StepUpNeeded(verdict.location, verdict.reason or "step_up")
 
     async def login(self, session: MutableMapping[str, Any], *, resume: str) -> str:
         return await self.browser.abegin(session, LOGIN_REQUIREMENT, method="GET", url=resume)

@@ -30,12 +30,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stepauth.assurance import Requirement, StepUp
+from stepauth.rar import DetailsMismatch, RARError, match_details
 from stepauth.sdk._io import Flow
-from stepauth.sdk.binding import Binding, GrantStore, MemoryGrantStore
+from stepauth.sdk.binding import Binding, resolve
 from stepauth.sdk.errors import InsufficientAuthentication, StateMismatch
+from stepauth.sdk.ledger import MemoryLedger, SyncLedger
 from stepauth.sdk.pending import (
     MemoryPendingStore,
     PendingAction,
@@ -45,7 +47,10 @@ from stepauth.sdk.pending import (
 )
 from stepauth.sdk.rp import RelyingParty
 
-__all__ = ["SESSION_KEY", "BrowserStepUp", "Resume"]
+if TYPE_CHECKING:
+    from stepauth.policy import Decision
+
+__all__ = ["SESSION_KEY", "BrowserStepUp", "Resume", "Verdict"]
 
 SESSION_KEY = "stepauth"
 _STATES_KEY = "stepauth_states"
@@ -54,6 +59,8 @@ _GRANTS_KEY = "stepauth_grants"
 #: URL-safe base64, never containing ``:``).
 _FRESH_PREFIX = "fresh:"
 _FRESH_KEYS = ("requested_at", "fresh_until", "fresh_mark")
+#: Ledger key prefix of a bound grant (the ledger may be shared with API ``txn`` ids).
+_GRANT_PREFIX = "grant:"
 _MAX_OPEN_STATES = 5
 
 
@@ -65,6 +72,32 @@ class Resume:
     confirm_html: str | None = None
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """The answer of :meth:`BrowserStepUp.require`: ``claims`` when the action may run,
+    else ``location``, where to send the browser (the OP), and why (``reason``)."""
+
+    claims: Mapping[str, Any] | None = None
+    location: str | None = None
+    reason: str | None = None
+
+
+def _live_grant(grant: object, now: float, scope: str | None) -> bool:
+    """A grant the session holds, well formed, not expired on the app's clock, and given
+    out against this ledger (a process-local ledger has a ``scope``: its grants are good
+    in its process only, where their use is recorded)."""
+    if not isinstance(grant, Mapping):
+        return False
+    expires_at = grant.get("expires_at")
+    return (
+        isinstance(grant.get("id"), str)
+        and isinstance(grant.get("details"), list)
+        and type(expires_at) is float
+        and expires_at > now
+        and grant.get("scope") == scope
+    )
+
+
 class BrowserStepUp:
     """Session check, redirect to the OP, callback and resume - no framework code."""
 
@@ -74,7 +107,7 @@ class BrowserStepUp:
         *,
         pending: PendingStore | None = None,
         pending_ttl: float = 600,
-        grants: GrantStore | None = None,
+        ledger: SyncLedger | None = None,
         grant_ttl: float = 300,
         fresh_ttl: float = 120,
         callback_path: str = "/stepauth/callback",
@@ -83,11 +116,13 @@ class BrowserStepUp:
         self.rp = rp
         self.pending = pending or MemoryPendingStore()
         self.pending_ttl = pending_ttl
-        self.grants = grants or MemoryGrantStore()
+        self.clock = clock or rp.clock
+        #: Where used grants are recorded (:mod:`stepauth.sdk.ledger`); shared by every
+        #: instance of the app when it is a SQL or Redis ledger.
+        self.ledger: SyncLedger = ledger or MemoryLedger(clock=self.clock)
         self.grant_ttl = grant_ttl
         self.fresh_ttl = fresh_ttl
         self.callback_path = callback_path
-        self.clock = clock or rp.clock
 
     @staticmethod
     def claims(session: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -102,6 +137,18 @@ class BrowserStepUp:
         """The access token of the session's last token response (for calls to APIs)."""
         data = session.get(SESSION_KEY)
         token = data.get("access_token") if isinstance(data, Mapping) else None
+        return token if isinstance(token, str) else None
+
+    def _scope(self) -> str | None:
+        """The ledger's ``scope`` when it is process-local, ``None`` for a shared one."""
+        scope = getattr(self.ledger, "scope", None)
+        return scope if isinstance(scope, str) else None
+
+    @staticmethod
+    def id_token(session: Mapping[str, Any]) -> str | None:
+        """The ID token of the session's last sign-in (``id_token_hint`` of a logout)."""
+        data = session.get(SESSION_KEY)
+        token = data.get("id_token") if isinstance(data, Mapping) else None
         return token if isinstance(token, str) else None
 
     def check(self, session: Mapping[str, Any], requirement: Requirement) -> StepUp | None:
@@ -171,16 +218,29 @@ class BrowserStepUp:
         binding: Binding,
         details: Sequence[Mapping[str, Any]],
     ) -> StepUp | None:
-        """:meth:`check`, then consume a grant for exactly these details (single use)."""
+        """:meth:`check`, then consume a grant for exactly these details (single use).
+
+        The session keeps what the OP granted (as it keeps the ID token's claims); the
+        ledger decides, in one atomic operation, which request uses a grant: a copy of an
+        old session, or two requests at once with the same one, find it spent."""
         step_up = self.check(session, requirement)
         if step_up is not None:
             return step_up
-        ids = [g for g in session.get(_GRANTS_KEY, []) if isinstance(g, str)]
-        used = self.grants.take_matching(ids, details, binding, now=self.clock())
-        if used is None:
-            return StepUp(requirement.acr_values, requirement.max_age, "binding_required")
-        session[_GRANTS_KEY] = [g for g in ids if g != used]
-        return None
+        now = self.clock()
+        scope = self._scope()
+        grants = [g for g in session.get(_GRANTS_KEY, []) if _live_grant(g, now, scope)]
+        for grant in grants:
+            try:
+                match_details(grant["details"], list(details), registry=binding.registry)
+            except (DetailsMismatch, RARError):
+                continue
+            used = self.ledger.consume(_GRANT_PREFIX + grant["id"], expires_at=grant["expires_at"])
+            grants = [g for g in grants if g is not grant]
+            if used is True:
+                session[_GRANTS_KEY] = grants
+                return None
+        session[_GRANTS_KEY] = grants
+        return StepUp(requirement.acr_values, requirement.max_age, "binding_required")
 
     def begin_flow(
         self,
@@ -248,16 +308,17 @@ class BrowserStepUp:
             binding.check_granted(
                 tokens.authorization_details, action.request.authorization_details
             )
-            grant_id = secrets.token_urlsafe(16)
-            now = self.clock()
-            self.grants.put(
-                grant_id,
-                tokens.authorization_details,
-                expires_at=now + self.grant_ttl,
-                now=now,
-            )
-            grants = [g for g in session.get(_GRANTS_KEY, []) if isinstance(g, str)]
-            session[_GRANTS_KEY] = [*grants[-(_MAX_OPEN_STATES - 1) :], grant_id]
+            scope = self._scope()
+            grant = {
+                "id": secrets.token_urlsafe(16),
+                "details": [dict(d) for d in tokens.authorization_details],
+                "expires_at": float(self.clock() + self.grant_ttl),
+                "scope": scope,
+            }
+            grants = [
+                g for g in session.get(_GRANTS_KEY, []) if _live_grant(g, self.clock(), scope)
+            ]
+            session[_GRANTS_KEY] = [*grants[-(_MAX_OPEN_STATES - 1) :], grant]
         stored: dict[str, Any] = {"claims": dict(tokens.claims), "id_token": tokens.id_token}
         if tokens.access_token is not None:
             stored["access_token"] = tokens.access_token
@@ -275,6 +336,63 @@ class BrowserStepUp:
         if action.method in ("GET", "HEAD"):
             return Resume(redirect=action.path)
         return Resume(confirm_html=render_confirm_page(action))
+
+    def require_flow(
+        self,
+        session: MutableMapping[str, Any],
+        rule: Requirement | Decision,
+        *,
+        resume: str | Callable[[], str],
+        details: Sequence[Mapping[str, Any]] | None = None,
+        binding: Binding | None = None,
+    ) -> Flow[Verdict]:
+        """One action, in an app that decides in its own code (not a decorated route): may
+        it run with this session, or where must the browser go first?
+
+        ``rule`` is a :class:`Requirement` or the action policy's ``Decision``
+        (:func:`stepauth.sdk.binding.resolve`: an exemption still needs a signed-in
+        session; a bound decision needs ``details`` or ``binding``). ``details``: the
+        ``authorization_details`` the app built for this action; the session must hold an
+        unused grant for exactly them (:meth:`check_bound`). Short of that, the step-up
+        begins and the callback brings the browser back to ``resume`` (a page of this
+        site, by GET: the app shows the action again, never replays it; a callable is
+        called only then, e.g. to store the pending action)."""
+        bound = rule.bind if not isinstance(rule, Requirement) else True
+        if binding is None and details is not None and bound:
+            binding = Binding.fixed(details)
+        requirement, binding = resolve(rule, binding)
+        wanted = binding.for_action({}) if binding is not None else None
+        if binding is not None and wanted is not None:
+            step_up = self.check_bound(session, requirement, binding, wanted)
+        else:
+            step_up = self.check(session, requirement)
+        if step_up is None:
+            return Verdict(claims=dict(self.claims(session) or {}))
+        location = yield from self.begin_flow(
+            session,
+            Requirement(step_up.acr_values or requirement.acr_values, step_up.max_age),
+            method="GET",
+            url=resume if isinstance(resume, str) else resume(),
+            authorization_details=wanted,
+            binding=binding,
+        )
+        return Verdict(location=location, reason=step_up.reason)
+
+    def require(
+        self,
+        session: MutableMapping[str, Any],
+        rule: Requirement | Decision,
+        **kw: Any,
+    ) -> Verdict:
+        return self.rp.drive(self.require_flow(session, rule, **kw))
+
+    async def arequire(
+        self,
+        session: MutableMapping[str, Any],
+        rule: Requirement | Decision,
+        **kw: Any,
+    ) -> Verdict:
+        return await self.rp.adrive(self.require_flow(session, rule, **kw))
 
     def begin(self, session: MutableMapping[str, Any], requirement: Requirement, **kw: Any) -> str:
         return self.rp.drive(self.begin_flow(session, requirement, **kw))

@@ -10,22 +10,39 @@ Settings::
 
 Async views run the same (sync) guard through ``sync_to_async``, because Django sessions
 may touch the database: one code path for both kinds of views.
+
+A resource server that executes transaction-bound actions (RFC 9396 §9) consumes each
+token's ``txn`` once with :class:`DjangoTransactionGuard`::
+
+    bound_payment = DjangoTransactionGuard(ledger, details=payment_from_request)  # sync ledger
+
+    @require("phr")                   # token → request.stepauth_claims
+    @bound_payment
+    def transfer(request):
+        bound = request.stepauth_transaction  # its txn was consumed; execute exactly this
+
+The checks are :class:`~stepauth.sdk.transaction.SyncTransactionGuard`'s, shared with the
+Starlette and Flask guards; a failed binding answers ``403``, no validated claims ``401``.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 
 from stepauth.assurance import Requirement
-from stepauth.sdk.binding import Binding
+from stepauth.rar import Registry, default_registry
+from stepauth.sdk.binding import Binding, route_rule
 from stepauth.sdk.errors import SDKError as _SDKError
+from stepauth.sdk.ledger import SyncLedger
+from stepauth.sdk.transaction import SyncTransactionGuard, TransactionRefusal
 from stepauth.sdk.web import (
     FORM_MEDIA_TYPES,
     Outcome,
@@ -35,7 +52,16 @@ from stepauth.sdk.web import (
     match_rule,
 )
 
-__all__ = ["DjangoStepAuth", "StepUpMiddleware", "callback_view", "require"]
+if TYPE_CHECKING:
+    from stepauth.policy import Decision
+
+__all__ = [
+    "DjangoStepAuth",
+    "DjangoTransactionGuard",
+    "StepUpMiddleware",
+    "callback_view",
+    "require",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -99,11 +125,11 @@ def _configured() -> DjangoStepAuth:
 
 
 def require(
-    *acr_values: str, max_age: int | None = None, bind: Binding | None = None
+    *acr_values: str | Decision, max_age: int | None = None, bind: Binding | None = None
 ) -> Callable[[F], F]:
-    """Guard a sync or an async view; ``bind=`` makes the step-up authorize this one
-    transaction, once (RFC 9396)."""
-    requirement = Requirement(tuple(acr_values), max_age)
+    """Guard a sync or an async view (acr values, or a policy ``Decision``); ``bind=`` makes
+    the step-up authorize this one transaction, once (RFC 9396)."""
+    requirement, bind = route_rule(acr_values, max_age, bind)
 
     def decorate(view: F) -> F:
         if iscoroutinefunction(view):
@@ -169,3 +195,65 @@ class StepUpMiddleware:
                 return denied
         result = self.get_response(request)
         return await result if inspect.isawaitable(result) else result
+
+
+Details = Sequence[Mapping[str, Any]]
+
+
+def _request_claims(request: HttpRequest) -> Mapping[str, Any] | None:
+    claims = getattr(request, "stepauth_claims", None)
+    return claims if isinstance(claims, Mapping) else None
+
+
+class DjangoTransactionGuard:
+    """A view decorator that consumes the token's ``txn`` if ``details`` are what was
+    approved; the :class:`~stepauth.sdk.transaction.BoundTransaction` is on
+    ``request.stepauth_transaction``."""
+
+    def __init__(
+        self,
+        ledger: SyncLedger,
+        *,
+        details: Callable[[HttpRequest], Details],
+        claims: Callable[[HttpRequest], Mapping[str, Any] | None] = _request_claims,
+        registry: Registry = default_registry,
+        leeway: float = 30,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.guard = SyncTransactionGuard(ledger, registry=registry, leeway=leeway, clock=clock)
+        self.details = details
+        self.claims = claims
+
+    def check(self, request: HttpRequest) -> HttpResponse | None:
+        """``None`` when the view may run (the transaction is consumed), else the answer."""
+        outcome = self.guard.check_request(self.claims(request), lambda: self.details(request))
+        if isinstance(outcome, TransactionRefusal):
+            response = HttpResponse(
+                outcome.body(), status=outcome.status, content_type="application/json"
+            )
+            for name, value in outcome.headers().items():
+                response[name] = value
+            return response
+        request.stepauth_transaction = outcome  # type: ignore[attr-defined]
+        return None
+
+    def __call__(self, view: F) -> F:
+        if iscoroutinefunction(view):
+
+            @functools.wraps(view)
+            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                refused = await sync_to_async(self.check)(request)
+                if refused is not None:
+                    return refused
+                return await view(request, *args, **kwargs)
+
+            return markcoroutinefunction(async_wrapper)  # type: ignore[return-value]
+
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            refused = self.check(request)
+            if refused is not None:
+                return refused
+            return view(request, *args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]

@@ -12,22 +12,46 @@
 
 The logic is :class:`~stepauth.sdk.browser.BrowserStepUp` and
 :class:`~stepauth.sdk.api.ResourceServer`; this module only speaks Flask.
+
+A resource server that executes transaction-bound actions (RFC 9396 §9) consumes each
+token's ``txn`` once with :class:`FlaskTransactionGuard`::
+
+    guard = FlaskTransactionGuard(ledger, details=payment_from_request)   # a sync ledger
+
+    @app.post("/transfers")
+    @stepauth.require("phr")          # validates the token → g.stepauth_claims
+    @guard
+    def transfer():
+        bound = flask.g.stepauth_transaction    # its txn was consumed; execute exactly this
+
+The checks are :class:`~stepauth.sdk.transaction.SyncTransactionGuard`'s, shared with the
+Starlette and Django guards: details compared first, then the ``txn`` consumed in one
+atomic ledger operation. A failed binding answers ``403`` (``transaction_missing``,
+``transaction_mismatch``, ``transaction_replayed``, ``Cache-Control: no-store``); no
+validated claims at all (the guard is not under ``require``) answers ``401``: fail closed.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import flask
 from werkzeug.wrappers import Response as HTTPResponse
 
 from stepauth.assurance import Requirement
-from stepauth.sdk.binding import Binding
+from stepauth.rar import Registry, default_registry
+from stepauth.sdk.binding import Binding, route_rule
+from stepauth.sdk.ledger import SyncLedger
+from stepauth.sdk.transaction import SyncTransactionGuard, TransactionRefusal
 from stepauth.sdk.web import FORM_MEDIA_TYPES, Outcome, WebRequest, WebStepAuth
 
-__all__ = ["FlaskStepAuth"]
+if TYPE_CHECKING:
+    from stepauth.policy import Decision
+
+__all__ = ["FlaskStepAuth", "FlaskTransactionGuard"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,14 +97,18 @@ class FlaskStepAuth(WebStepAuth):
         return outcome.claims if outcome.claims is not None else _response(outcome)
 
     def require(
-        self, *acr_values: str, max_age: int | None = None, bind: Binding | None = None
+        self,
+        *acr_values: str | Decision,
+        max_age: int | None = None,
+        bind: Binding | None = None,
     ) -> Callable[[F], F]:
-        """Guard a view; ``bind=`` makes the step-up authorize this one transaction, once.
+        """Guard a view (acr values, or a policy ``Decision``); ``bind=`` makes the step-up
+        authorize this one transaction, once.
 
         A bound view reads its fields from the form (and query), each once
         (:mod:`stepauth.sdk.web`); with a ``resource_server`` it needs ``txn_ledger=``."""
+        requirement, bind = route_rule(acr_values, max_age, bind)
         self.check_binding(bind)
-        requirement = Requirement(tuple(acr_values), max_age)
 
         def decorate(view: F) -> F:
             @functools.wraps(view)
@@ -103,3 +131,54 @@ class FlaskStepAuth(WebStepAuth):
         bp = flask.Blueprint(name, __name__)
         bp.add_url_rule(self.browser.callback_path, "callback", self.callback, methods=["GET"])
         return bp
+
+
+Details = Sequence[Mapping[str, Any]]
+
+
+def _g_claims() -> Mapping[str, Any] | None:
+    claims = getattr(flask.g, "stepauth_claims", None)
+    return claims if isinstance(claims, Mapping) else None
+
+
+class FlaskTransactionGuard:
+    """A view decorator that consumes the token's ``txn`` if ``details`` are what was
+    approved; the :class:`~stepauth.sdk.transaction.BoundTransaction` is on
+    ``flask.g.stepauth_transaction``."""
+
+    def __init__(
+        self,
+        ledger: SyncLedger,
+        *,
+        details: Callable[[flask.Request], Details],
+        claims: Callable[[], Mapping[str, Any] | None] = _g_claims,
+        registry: Registry = default_registry,
+        leeway: float = 30,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.guard = SyncTransactionGuard(ledger, registry=registry, leeway=leeway, clock=clock)
+        self.details = details
+        self.claims = claims
+
+    def check(self) -> flask.Response | None:
+        """``None`` when the view may run (the transaction is consumed), else the answer."""
+        outcome = self.guard.check_request(self.claims(), lambda: self.details(flask.request))
+        if isinstance(outcome, TransactionRefusal):
+            return flask.Response(
+                outcome.body(),
+                status=outcome.status,
+                mimetype="application/json",
+                headers=outcome.headers(),
+            )
+        flask.g.stepauth_transaction = outcome
+        return None
+
+    def __call__(self, view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            refused = self.check()
+            if refused is not None:
+                return refused
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]

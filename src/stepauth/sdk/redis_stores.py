@@ -1,37 +1,38 @@
-"""Pending actions and transaction grants in Redis, shared by every instance of an app.
+"""Pending actions and consume-once ledgers in Redis, shared by every instance of an app.
 
 :class:`~stepauth.sdk.pending.MemoryPendingStore` and
-:class:`~stepauth.sdk.binding.MemoryGrantStore` live in one process: a step-up begun on one
-instance and finished on another (no sticky sessions) would find nothing. These two classes
-implement the same protocols on one Redis (6.2 or later)::
+:class:`~stepauth.sdk.ledger.MemoryLedger` live in one process: a step-up begun on one
+instance and finished on another (no sticky sessions) would find nothing, and each
+instance would accept a used approval once. These classes implement the same protocols
+on one Redis (6.2 or later; the ``redis`` extra)::
 
     client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
     browser = BrowserStepUp(
         rp,
         pending=RedisPendingStore(client, prefix="shop:"),
-        grants=RedisGrantStore(client, prefix="shop:"),
+        ledger=SyncRedisLedger(client, prefix="shop:"),
     )
 
-Guarantees, the same as the in-memory stores':
+Guarantees, the same as the in-memory ones':
 
 * **single use, atomically** - :meth:`RedisPendingStore.take` is one ``GETDEL``, so of any
   number of concurrent callbacks with the same ``state`` exactly one gets the action;
-  :meth:`RedisGrantStore.take_matching` reads a grant, matches it against the action's
-  details, and consumes it with one ``DEL``: only the caller whose ``DEL`` removed the key
-  (reply 1) may run the action;
+  :meth:`SyncRedisLedger.consume` (and the async :class:`RedisLedger`'s) is one
+  ``SET {prefix}txn:{key} 1 NX PX <ms>``: only the caller Redis answers ``OK`` may run the
+  action (a bound browser grant, a token's ``txn``);
 * **TTL** - every key carries a ``PX`` expiry at its ``expires_at`` (Redis drops it), and
   ``expires_at`` is stored and checked again against ``now`` (the app's clock decides,
-  fail closed);
+  fail closed); a ledger's lifetime is relative and measured on the ledger's clock;
 * **what is stored** - the authorization request (``state``, ``nonce``, PKCE verifier,
-  parameters, requirement), the interrupted method, local path and form fields, the
-  subject, and the granted ``authorization_details``: keep the Redis private to the app
-  (the in-memory stores hold the same in process memory). A :class:`Binding`'s function is
-  code, not data: a pending action remembers only that it had one, and :meth:`take` gives
-  back a binding with the store's RAR ``registry`` (the one the callback checks the grant
-  with), so configure the store with the registry the bindings use.
+  parameters, requirement, ``authorization_details``), the interrupted method, local path
+  and form fields and the subject: keep the Redis private to the app (the in-memory stores
+  hold the same in process memory). A :class:`Binding`'s function is code, not data: a
+  pending action remembers only that it had one, and :meth:`take` gives back a binding
+  with the store's RAR ``registry`` (the one the callback checks the grant with), so
+  configure the store with the registry the bindings use.
 
-The client is a synchronous ``redis.Redis``: the SDK's flows call the stores between their
-network steps, and each call is one short round trip.
+The pending store's client is a synchronous ``redis.Redis``: the SDK's flows call it
+between their network steps, and each call is one short round trip.
 """
 
 from __future__ import annotations
@@ -39,18 +40,22 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, Self, TypeVar
 
 import redis
+import redis.asyncio as aioredis
 
 from stepauth.assurance import Requirement
-from stepauth.rar import DetailsMismatch, RARError, Registry, default_registry, match_details
+from stepauth.rar import Registry, default_registry
 from stepauth.sdk.authorize import AuthorizationRequest
 from stepauth.sdk.binding import Binding, Details
 from stepauth.sdk.pending import PendingAction
 
-__all__ = ["RedisGrantStore", "RedisPendingStore"]
+__all__ = ["RedisLedger", "RedisPendingStore", "SyncRedisLedger"]
+
+_ClientT = TypeVar("_ClientT")
 
 
 def _ttl_ms(expires_at: float, now: float) -> int | None:
@@ -158,45 +163,80 @@ class RedisPendingStore:
         return action
 
 
-class RedisGrantStore:
-    """:class:`~stepauth.sdk.binding.GrantStore` on Redis: one key per grant id."""
+class _RedisLedger(ABC, Generic[_ClientT]):
+    """What the async and sync Redis ledgers share: the client, the key and the lifetime."""
 
-    def __init__(self, client: redis.Redis[Any], *, prefix: str = "stepauth:") -> None:
+    def __init__(
+        self,
+        client: _ClientT,
+        *,
+        prefix: str = "stepauth:",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.client = client
         self.prefix = prefix
+        self.clock = clock
+        self._owns_client = False
 
-    def _key(self, grant_id: str) -> str:
-        return f"{self.prefix}grant:{grant_id}"
+    @staticmethod
+    @abstractmethod
+    def _connect(url: str) -> _ClientT:
+        """A new client for ``url``."""
 
-    def put(
-        self, grant_id: str, details: Details, *, expires_at: float, now: float | None = None
-    ) -> None:
-        ttl = _ttl_ms(expires_at, time.time() if now is None else now)
-        if ttl is None:
-            return
-        value = json.dumps(
-            {"expires_at": expires_at, "details": [dict(d) for d in details]},
-            separators=(",", ":"),
-        )
-        self.client.set(self._key(grant_id), value, px=ttl)
+    @classmethod
+    def from_url(
+        cls, url: str, *, prefix: str = "stepauth:", clock: Callable[[], float] = time.time
+    ) -> Self:
+        ledger = cls(cls._connect(url), prefix=prefix, clock=clock)
+        ledger._owns_client = True
+        return ledger
 
-    def take_matching(
-        self, grant_ids: Sequence[str], details: Details, binding: Binding, *, now: float
-    ) -> str | None:
-        requested = list(details)
-        for grant_id in grant_ids:
-            key = self._key(grant_id)
-            raw = self.client.get(key)
-            if not isinstance(raw, bytes | str):
-                continue
-            item = json.loads(raw)
-            if float(item["expires_at"]) <= now:
-                continue
-            try:
-                match_details(item["details"], requested, registry=binding.registry)
-            except (DetailsMismatch, RARError):
-                continue
-            # A grant is written once and never changed: whoever's DEL removes it owns it.
-            if self.client.delete(key) == 1:
-                return grant_id
-        return None
+    def key(self, key: str) -> str:
+        return f"{self.prefix}txn:{key}"
+
+    def _lifetime_ms(self, expires_at: float) -> int | None:
+        """Milliseconds the record must live, or ``None`` for an approval already dead.
+
+        Relative lifetime (PX) measured on the ledger's clock, the one that judged the
+        approval's expiry: the record's life does not depend on the Redis host's wall clock
+        (``EXAT`` would)."""
+        return _ttl_ms(expires_at, self.clock())
+
+
+class RedisLedger(_RedisLedger["aioredis.Redis[bytes]"]):
+    """:class:`~stepauth.sdk.ledger.Ledger` on Redis: ``SET {prefix}txn:{key} 1 NX PX <ms>``
+    answers ``OK`` to the first setter only, and Redis forgets the key when the approval is
+    dead."""
+
+    @staticmethod
+    def _connect(url: str) -> aioredis.Redis[bytes]:
+        return aioredis.Redis.from_url(url)
+
+    async def consume(self, key: str, *, expires_at: float) -> bool:
+        lifetime = self._lifetime_ms(expires_at)
+        if lifetime is None:
+            return False
+        return bool(await self.client.set(self.key(key), b"1", nx=True, px=lifetime))
+
+    async def close(self) -> None:
+        """Close the connection pool if this ledger created it."""
+        if self._owns_client:
+            await self.client.aclose()  # type: ignore[attr-defined]  # redis>=5; stubs lag
+
+
+class SyncRedisLedger(_RedisLedger["redis.Redis[bytes]"]):
+    """:class:`RedisLedger` for sync code (Flask, Django, the browser flow's grants)."""
+
+    @staticmethod
+    def _connect(url: str) -> redis.Redis[bytes]:
+        return redis.Redis.from_url(url)
+
+    def consume(self, key: str, *, expires_at: float) -> bool:
+        lifetime = self._lifetime_ms(expires_at)
+        if lifetime is None:
+            return False
+        return bool(self.client.set(self.key(key), b"1", nx=True, px=lifetime))
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.client.close()

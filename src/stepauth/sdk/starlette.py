@@ -16,14 +16,32 @@
 An API route answers ``401`` with the RFC 9470 challenge; a browser route is redirected to
 the OP and resumed after the callback (:meth:`StepAuth.routes` mounts it). For session-based
 apps :class:`StepUpMiddleware` guards path prefixes without touching the endpoints.
+
+A resource server that executes transaction-bound actions (RFC 9396 §9) consumes each
+token's ``txn`` once with :func:`transaction_guard`::
+
+    guard = transaction_guard(ledger, claims=require("phr"), details=payment_from_request)
+
+    @app.post("/transfers")
+    async def transfer(bound: BoundTransaction = Depends(guard)):
+        ...                                   # bound.txn was consumed; execute exactly this
+
+``ledger`` is any consume-once ledger (:mod:`stepauth.sdk.ledger`); ``claims`` turns the
+request into validated access-token claims (a :func:`require` dependency: its 401 challenge
+passes through); ``details`` builds the ``authorization_details`` the endpoint is about to
+execute (sync or async). The checks are :class:`~stepauth.sdk.transaction.TransactionGuard`'s,
+the same as the Flask and Django guards': a failed binding answers ``403`` with
+``transaction_missing``, ``transaction_mismatch`` or ``transaction_replayed`` and the reason
+(``Cache-Control: no-store``): a step-up cannot fix a tampered or spent approval.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
@@ -32,8 +50,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stepauth.assurance import Requirement
-from stepauth.sdk.binding import Binding
+from stepauth.rar import Registry, default_registry
+from stepauth.sdk.binding import Binding, route_rule
 from stepauth.sdk.errors import SDKError as _SDKError
+from stepauth.sdk.ledger import AnyLedger
+from stepauth.sdk.transaction import BoundTransaction, TransactionGuard, TransactionRefusal
 from stepauth.sdk.web import (
     FORM_MEDIA_TYPES,
     Outcome,
@@ -44,7 +65,16 @@ from stepauth.sdk.web import (
     media_type,
 )
 
-__all__ = ["StepAuth", "StepUpMiddleware", "require"]
+if TYPE_CHECKING:
+    from stepauth.policy import Decision
+
+__all__ = [
+    "StepAuth",
+    "StepUpMiddleware",
+    "TransactionDependency",
+    "require",
+    "transaction_guard",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,12 +96,16 @@ class StepAuth(WebStepAuth):
     """The SDK's configuration for one Starlette/FastAPI app (API, browser, or both)."""
 
     def require(
-        self, *acr_values: str, max_age: int | None = None, bind: Binding | None = None
+        self,
+        *acr_values: str | Decision,
+        max_age: int | None = None,
+        bind: Binding | None = None,
     ) -> Require:
-        """A route's requirement; a bound one with a ``resource_server`` needs ``txn_ledger=``
-        (refused here, at configuration time)."""
-        self.check_binding(bind)
-        return Require(Requirement(tuple(acr_values), max_age), stepauth=self, binding=bind)
+        """A route's requirement (acr values, or a policy ``Decision``); a bound one with a
+        ``resource_server`` needs ``txn_ledger=`` (refused here, at configuration time)."""
+        requirement, binding = route_rule(acr_values, max_age, bind)
+        self.check_binding(binding)
+        return Require(requirement, stepauth=self, binding=binding)
 
     async def guard(
         self, request: Request, requirement: Requirement, binding: Binding | None = None
@@ -194,14 +228,16 @@ _mark_coroutine_function(Require.__call__)
 
 
 def require(
-    *acr_values: str,
+    *acr_values: str | Decision,
     max_age: int | None = None,
     bind: Binding | None = None,
     stepauth: StepAuth | None = None,
 ) -> Require:
-    """The requirement of one route: ``require("phr", max_age=300)``; ``bind=`` makes the
-    step-up authorize this one transaction, once (RFC 9396)."""
-    return Require(Requirement(tuple(acr_values), max_age), stepauth=stepauth, binding=bind)
+    """The requirement of one route: ``require("phr", max_age=300)``, or the action
+    policy's ``require(policy.decide(action, context))``; ``bind=`` makes the step-up
+    authorize this one transaction, once (RFC 9396)."""
+    requirement, binding = route_rule(acr_values, max_age, bind)
+    return Require(requirement, stepauth=stepauth, binding=binding)
 
 
 class StepUpMiddleware:
@@ -247,3 +283,46 @@ class StepUpMiddleware:
         if self.methods is not None and method.upper() not in self.methods:
             return None
         return match_rule(self.rules, path)
+
+
+Details = Sequence[Mapping[str, Any]]
+DetailsFrom = Callable[[Request], Details | Awaitable[Details]]
+ClaimsFrom = Callable[[Request], Awaitable[Mapping[str, Any]]]
+
+
+class TransactionDependency:
+    """``Depends(guard)`` → the consumed :class:`BoundTransaction`, or the refusal raised as
+    an ``HTTPException``."""
+
+    def __init__(self, guard: TransactionGuard, *, claims: ClaimsFrom, details: DetailsFrom):
+        self.guard = guard
+        self.claims = claims
+        self.details = details
+
+    async def __call__(self, request: Request) -> BoundTransaction:
+        claims = await self.claims(request)
+        outcome = await self.guard.check_request(claims, lambda: self.details(request))
+        if isinstance(outcome, TransactionRefusal):
+            raise HTTPException(
+                outcome.status,
+                detail=f"{outcome.error}: {outcome.description}",
+                headers=outcome.headers(),
+            )
+        return outcome
+
+
+def transaction_guard(
+    ledger: AnyLedger,
+    *,
+    claims: ClaimsFrom,
+    details: DetailsFrom,
+    registry: Registry = default_registry,
+    leeway: float = 30,
+    clock: Callable[[], float] = time.time,
+) -> TransactionDependency:
+    """A dependency that consumes the token's ``txn`` if ``details`` are what was approved."""
+    return TransactionDependency(
+        TransactionGuard(ledger, registry=registry, leeway=leeway, clock=clock),
+        claims=claims,
+        details=details,
+    )

@@ -14,7 +14,7 @@ which passes only if
    amounts as decimals, currency, normalised IBAN, payee, batch entries in order), so any
    change of amount or payee invalidates the approval (RAR-14, PSD2 RTS Art. 5(1)(c)-(d);
    :class:`TransactionMismatch` names the first difference);
-3. the ``txn`` has not been used: :meth:`TxnLedger.consume` records it in ONE atomic
+3. the ``txn`` has not been used: the ledger's ``consume`` records it in ONE atomic
    operation, so of two concurrent uses exactly one wins (:class:`TransactionReplayed`).
 
 The details are compared before the ``txn`` is consumed: a tampered request does not burn
@@ -23,27 +23,32 @@ and ``acr`` stays the job of :func:`~stepauth.sdk.validate_access_token` /
 :class:`~stepauth.sdk.ResourceServer`; ``claims`` are their output.
 
 Sync frameworks (Flask, Django) call :func:`require_transaction_sync` with a
-:class:`SyncTxnLedger`; both share :func:`check_transaction`, the checks without I/O. Their
-adapters share :meth:`SyncTransactionGuard.check_request`, which turns a failure into the
+:class:`~stepauth.sdk.ledger.SyncLedger`; both share :func:`check_transaction`, the
+checks without I/O. Their adapters share :meth:`SyncTransactionGuard.check_request` (and
+:meth:`TransactionGuard.check_request`), which turn a failure into the
 :class:`TransactionRefusal` they answer with.
 
-Ledgers: :class:`~stepauth.sdk.txn_ledger.SQLTxnLedger` (SQLite / PostgreSQL, ``INSERT … ON
-CONFLICT DO NOTHING RETURNING``) and :class:`~stepauth.sdk.txn_ledger.RedisTxnLedger`
-(``SET … NX PX``), and their sync twins ``SyncSQLTxnLedger`` / ``SyncRedisTxnLedger``. A
+Ledgers (:mod:`stepauth.sdk.ledger`, the SDK's one consume-once protocol):
+:class:`~stepauth.sdk.ledger.MemoryLedger` (one process),
+:class:`~stepauth.sdk.sql_ledger.SQLLedger` (SQLite / PostgreSQL, ``INSERT … ON CONFLICT DO
+NOTHING RETURNING``) and :class:`~stepauth.sdk.redis_stores.RedisLedger` (``SET … NX PX``),
+and their sync twins ``SyncSQLLedger`` / ``SyncRedisLedger``. A
 used ``txn`` is remembered until the token can no longer be accepted (``exp`` + leeway +
 :data:`RETAIN_MARGIN`).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, TypeVar
 
 from stepauth.rar import DetailsMismatch, RARError, Registry, default_registry, match_details
 from stepauth.sdk.errors import MissingClaim, SDKError, TokenExpired
+from stepauth.sdk.ledger import AnyLedger, SyncLedger, consume
 
 __all__ = [
     "RETAIN_MARGIN",
@@ -51,14 +56,13 @@ __all__ = [
     "BoundTransaction",
     "CheckedTransaction",
     "SyncTransactionGuard",
-    "SyncTxnLedger",
     "TransactionError",
     "TransactionGuard",
     "TransactionMismatch",
     "TransactionMissing",
     "TransactionRefusal",
     "TransactionReplayed",
-    "TxnLedger",
+    "TransactionUnavailable",
     "check_transaction",
     "require_transaction",
     "require_transaction_sync",
@@ -100,6 +104,13 @@ class TransactionMismatch(TransactionError):
         self.path: str = getattr(reason, "path", "")
 
 
+class TransactionUnavailable(TransactionError):
+    """No ledger can record the ``txn`` here (none configured, or an async one under sync
+    code): the action must not run, since its single use could not be enforced."""
+
+    error = "transaction_unavailable"
+
+
 class TransactionReplayed(TransactionError):
     """The token's ``txn`` has been used before: one approval executes one action."""
 
@@ -108,27 +119,6 @@ class TransactionReplayed(TransactionError):
     def __init__(self, description: str, *, txn: str) -> None:
         super().__init__(description)
         self.txn = txn
-
-
-@runtime_checkable
-class TxnLedger(Protocol):
-    """Where used ``txn`` ids are recorded; ``consume`` is one atomic operation."""
-
-    async def consume(self, txn: str, *, expires_at: float) -> bool:
-        """Record ``txn`` as used until ``expires_at`` (epoch s).
-
-        ``True`` for exactly one caller per ``txn``; ``False`` if it was recorded before.
-        """
-        ...
-
-
-@runtime_checkable
-class SyncTxnLedger(Protocol):
-    """:class:`TxnLedger` for sync code: ``consume`` is one atomic operation."""
-
-    def consume(self, txn: str, *, expires_at: float) -> bool:
-        """``True`` for exactly one caller per ``txn``; ``False`` if recorded before."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -206,10 +196,22 @@ def check_transaction(
     return CheckedTransaction(txn, expires_at, registry.validate(granted))
 
 
+def _consume_sync(ledger: SyncLedger, checked: CheckedTransaction) -> bool:
+    """``ledger.consume`` from sync code; an async ledger here is refused, never trusted (its
+    unawaited answer would read as a first use)."""
+    won = ledger.consume(checked.txn, expires_at=checked.expires_at)
+    if inspect.isawaitable(won):
+        close = getattr(won, "close", None)
+        if callable(close):
+            close()
+        raise TransactionUnavailable("the txn ledger is not a sync one: the action cannot run")
+    return won is True
+
+
 def _consumed(
     checked: CheckedTransaction, won: bool, claims: Mapping[str, Any]
 ) -> BoundTransaction:
-    if not won:
+    if won is not True:
         raise TransactionReplayed(
             "this transaction has already been executed: the approval is single-use",
             txn=checked.txn,
@@ -223,7 +225,7 @@ async def require_transaction(
     details: Sequence[Mapping[str, Any]],
     *,
     claims: Mapping[str, Any],
-    ledger: TxnLedger,
+    ledger: AnyLedger,
     now: float,
     registry: Registry = default_registry,
     leeway: float = 30,
@@ -237,7 +239,7 @@ async def require_transaction(
     consumed :class:`BoundTransaction` otherwise. RFC 9396 §9.1 / RAR-14.
     """
     checked = check_transaction(details, claims=claims, now=now, registry=registry, leeway=leeway)
-    won = await ledger.consume(checked.txn, expires_at=checked.expires_at)
+    won = await consume(ledger, checked.txn, expires_at=checked.expires_at)
     return _consumed(checked, won, claims)
 
 
@@ -245,16 +247,15 @@ def require_transaction_sync(
     details: Sequence[Mapping[str, Any]],
     *,
     claims: Mapping[str, Any],
-    ledger: SyncTxnLedger,
+    ledger: SyncLedger,
     now: float,
     registry: Registry = default_registry,
     leeway: float = 30,
 ) -> BoundTransaction:
     """:func:`require_transaction` for sync frameworks (Flask, Django), same checks and
-    order, with a :class:`SyncTxnLedger`."""
+    order, with a :class:`~stepauth.sdk.ledger.SyncLedger`."""
     checked = check_transaction(details, claims=claims, now=now, registry=registry, leeway=leeway)
-    won = ledger.consume(checked.txn, expires_at=checked.expires_at)
-    return _consumed(checked, won, claims)
+    return _consumed(checked, _consume_sync(ledger, checked), claims)
 
 
 @dataclass(frozen=True)
@@ -277,7 +278,11 @@ class TransactionRefusal:
         return headers
 
 
-_LedgerT = TypeVar("_LedgerT", TxnLedger, SyncTxnLedger)
+def _unreadable(exc: Exception) -> TransactionRefusal:
+    return TransactionRefusal(400, "invalid_request", f"the action cannot be read: {exc}")
+
+
+_LedgerT = TypeVar("_LedgerT", AnyLedger, SyncLedger)
 
 
 class _Guard(Generic[_LedgerT]):
@@ -307,9 +312,31 @@ class _Guard(Generic[_LedgerT]):
             leeway=self.leeway,
         )
 
+    @staticmethod
+    def _refusal(
+        claims: Mapping[str, Any] | None, details: Callable[[], Any]
+    ) -> TransactionRefusal | Any:
+        """The refusal for a request without claims or whose action cannot be read, else
+        what ``details()`` returned (called only once a token is there)."""
+        if claims is None:
+            return TransactionRefusal(
+                401, "invalid_token", "no validated access token for this action"
+            )
+        try:
+            return details()
+        except (KeyError, TypeError, ValueError) as exc:
+            return _unreadable(exc)
 
-class TransactionGuard(_Guard[TxnLedger]):
-    """:func:`require_transaction` with its ledger and settings bound, for adapters."""
+    @staticmethod
+    def _refused(exc: SDKError) -> TransactionRefusal:
+        if isinstance(exc, TransactionError):
+            return TransactionRefusal(403, exc.error, exc.description)
+        return TransactionRefusal(401, "invalid_token", exc.description)  # expired, no exp
+
+
+class TransactionGuard(_Guard[AnyLedger]):
+    """:func:`require_transaction` with its ledger (async or sync) and settings bound, for
+    the async adapters."""
 
     async def check(
         self,
@@ -319,11 +346,32 @@ class TransactionGuard(_Guard[TxnLedger]):
         now: float | None = None,
     ) -> BoundTransaction:
         checked = self._check(details, claims, now)
-        won = await self.ledger.consume(checked.txn, expires_at=checked.expires_at)
+        won = await consume(self.ledger, checked.txn, expires_at=checked.expires_at)
         return _consumed(checked, won, claims)
 
+    async def check_request(
+        self,
+        claims: Mapping[str, Any] | None,
+        details: Callable[[], Sequence[Mapping[str, Any]] | Awaitable[Sequence[Mapping[str, Any]]]],
+    ) -> BoundTransaction | TransactionRefusal:
+        """:meth:`SyncTransactionGuard.check_request` for async adapters (``details`` may be
+        a coroutine function)."""
+        action = self._refusal(claims, details)
+        if inspect.isawaitable(action):
+            try:
+                action = await action
+            except (KeyError, TypeError, ValueError) as exc:
+                return _unreadable(exc)
+        if isinstance(action, TransactionRefusal):
+            return action
+        assert claims is not None
+        try:
+            return await self.check(action, claims)
+        except SDKError as exc:
+            return self._refused(exc)
 
-class SyncTransactionGuard(_Guard[SyncTxnLedger]):
+
+class SyncTransactionGuard(_Guard[SyncLedger]):
     """:func:`require_transaction_sync` with its ledger and settings bound, for adapters."""
 
     def check(
@@ -334,8 +382,7 @@ class SyncTransactionGuard(_Guard[SyncTxnLedger]):
         now: float | None = None,
     ) -> BoundTransaction:
         checked = self._check(details, claims, now)
-        won = self.ledger.consume(checked.txn, expires_at=checked.expires_at)
-        return _consumed(checked, won, claims)
+        return _consumed(checked, _consume_sync(self.ledger, checked), claims)
 
     def check_request(
         self,
@@ -345,17 +392,11 @@ class SyncTransactionGuard(_Guard[SyncTxnLedger]):
         """:meth:`check` for a framework adapter: ``claims`` validated from the request
         (``None`` when there are none) and ``details`` read from it only once a token is
         there; the consumed transaction, or the refusal to answer with (fail closed)."""
-        if claims is None:
-            return TransactionRefusal(
-                401, "invalid_token", "no validated access token for this action"
-            )
-        try:
-            action = details()
-        except (KeyError, TypeError, ValueError) as exc:
-            return TransactionRefusal(400, "invalid_request", f"the action cannot be read: {exc}")
+        action = self._refusal(claims, details)
+        if isinstance(action, TransactionRefusal):
+            return action
+        assert claims is not None
         try:
             return self.check(action, claims)
-        except TransactionError as exc:
-            return TransactionRefusal(403, exc.error, exc.description)
-        except SDKError as exc:  # the token itself: expired, no exp
-            return TransactionRefusal(401, "invalid_token", exc.description)
+        except SDKError as exc:
+            return self._refused(exc)

@@ -26,13 +26,12 @@ from stepauth.sdk.errors import (
     InsufficientAuthentication,
     SDKError,
 )
+from stepauth.sdk.ledger import AnyLedger
 from stepauth.sdk.transaction import (
-    CheckedTransaction,
-    SyncTxnLedger,
-    TransactionError,
+    BoundTransaction,
+    SyncTransactionGuard,
+    TransactionGuard,
     TransactionRefusal,
-    TxnLedger,
-    check_transaction,
 )
 
 __all__ = ["FORM_MEDIA_TYPES", "Outcome", "WebRequest", "WebStepAuth", "media_type"]
@@ -141,7 +140,7 @@ class WebStepAuth:
     """The SDK's configuration for one web app: an API (``resource_server``), a browser
     app (``browser``), or both. Adapters subclass it and only speak their framework."""
 
-    #: Adapters that decide synchronously (Flask, Django) need a :class:`SyncTxnLedger`.
+    #: Adapters that decide synchronously (Flask, Django) need a sync ledger.
     sync_only = False
 
     def __init__(
@@ -149,11 +148,12 @@ class WebStepAuth:
         *,
         resource_server: ResourceServer | None = None,
         browser: BrowserStepUp | None = None,
-        txn_ledger: TxnLedger | SyncTxnLedger | None = None,
+        txn_ledger: AnyLedger | None = None,
     ) -> None:
-        """``txn_ledger`` records the ``txn`` of every bound action run by an API call
-        (:class:`~stepauth.sdk.txn_ledger.SQLTxnLedger`, ``RedisTxnLedger`` or their sync
-        twins): without it a bound route accepts no bearer token."""
+        """``txn_ledger`` (:mod:`stepauth.sdk.ledger`: ``MemoryLedger``, ``SQLLedger``,
+        ``RedisLedger`` or their sync twins) records the ``txn`` of every bound action run by
+        an API call: without it a bound route accepts no bearer token. A browser session's
+        grants are consumed in the browser flow's ledger (``BrowserStepUp(ledger=...)``)."""
         name = type(self).__name__
         if resource_server is None and browser is None:
             raise SDKError(f"{name} needs a resource_server, a browser flow, or both")
@@ -162,7 +162,9 @@ class WebStepAuth:
             and self.sync_only
             and inspect.iscoroutinefunction(txn_ledger.consume)
         ):
-            raise SDKError(f"{name} needs a sync txn ledger (SyncSQLTxnLedger, SyncRedisTxnLedger)")
+            raise SDKError(
+                f"{name} needs a sync ledger (MemoryLedger, SyncSQLLedger, SyncRedisLedger)"
+            )
         self.resource_server = resource_server
         self.browser = browser
         self.txn_ledger = txn_ledger
@@ -223,11 +225,9 @@ class WebStepAuth:
         }
         return _Begin(wanted, kw)
 
-    def _check_bound(
-        self, plan: _Verify, claims: Mapping[str, Any]
-    ) -> tuple[TxnLedger | SyncTxnLedger, CheckedTransaction] | Outcome:
-        """A validated token on a bound route: the action must be what the token's grant
-        names (type-aware, RFC 9396 §9.1); what is left is to consume its ``txn``."""
+    def _bound_action(self, plan: _Verify) -> tuple[AnyLedger, list[dict[str, Any]]] | Outcome:
+        """A validated token on a bound route: the ledger and the action's details, read
+        from the request (each field once, from a form body), or the refusal."""
         assert plan.binding is not None
         ledger = self.txn_ledger
         if ledger is None:
@@ -238,57 +238,44 @@ class WebStepAuth:
                 "no bearer token can authorize it",
             )
         try:
-            details = plan.binding.for_action(_action_fields(plan.request))
+            return ledger, plan.binding.for_action(_action_fields(plan.request))
         except _UnreadableAction as exc:
             return _refusal(exc.status, "invalid_request", exc.description)
         except SDKError as exc:
             return _refusal(400, "invalid_request", exc.description)
-        try:
-            checked = check_transaction(
-                details,
-                claims=claims,
-                now=plan.rs.clock(),
-                registry=plan.binding.registry,
-                leeway=plan.rs.leeway,
-            )
-        except TransactionError as exc:
-            return _refusal(403, exc.error, exc.description)
-        except SDKError as exc:  # the token itself: expired, no exp
-            return _refusal(401, "invalid_token", exc.description)
-        return ledger, checked
 
     @staticmethod
-    def _spent(won: bool, claims: dict[str, Any]) -> Outcome:
-        if not won:
-            return _refusal(
-                403,
-                "transaction_replayed",
-                "this transaction has already been executed: the approval is single-use",
-            )
+    def _guard_settings(plan: _Verify) -> dict[str, Any]:
+        """The transaction guard's settings for this route: the binding's RAR registry, the
+        resource server's clock and leeway (RFC 9396 §9.1 checks, then one consume)."""
+        assert plan.binding is not None
+        return {"registry": plan.binding.registry, "leeway": plan.rs.leeway, "clock": plan.rs.clock}
+
+    @staticmethod
+    def _answer(outcome: BoundTransaction | TransactionRefusal, claims: dict[str, Any]) -> Outcome:
+        if isinstance(outcome, TransactionRefusal):
+            return _refusal(outcome.status, outcome.error, outcome.description)
         return Outcome(claims=claims)
 
     def _verified(self, plan: _Verify, claims: dict[str, Any]) -> Outcome:
         if plan.binding is None:
             return Outcome(claims=claims)
-        checked = self._check_bound(plan, claims)
-        if isinstance(checked, Outcome):
-            return checked
-        ledger, tx = checked
-        won = ledger.consume(tx.txn, expires_at=tx.expires_at)
-        if not isinstance(won, bool):  # an async ledger under a sync adapter: fail closed
-            won.close()
-            return _refusal(403, "transaction_unavailable", "the txn ledger is not a sync one")
-        return self._spent(won, claims)
+        bound = self._bound_action(plan)
+        if isinstance(bound, Outcome):
+            return bound
+        ledger, details = bound
+        guard = SyncTransactionGuard(ledger, **self._guard_settings(plan))  # type: ignore[arg-type]
+        return self._answer(guard.check_request(claims, lambda: details), claims)
 
     async def _averified(self, plan: _Verify, claims: dict[str, Any]) -> Outcome:
         if plan.binding is None:
             return Outcome(claims=claims)
-        checked = self._check_bound(plan, claims)
-        if isinstance(checked, Outcome):
-            return checked
-        ledger, tx = checked
-        won = ledger.consume(tx.txn, expires_at=tx.expires_at)
-        return self._spent(won if isinstance(won, bool) else bool(await won), claims)
+        bound = self._bound_action(plan)
+        if isinstance(bound, Outcome):
+            return bound
+        ledger, details = bound
+        guard = TransactionGuard(ledger, **self._guard_settings(plan))
+        return self._answer(await guard.check_request(claims, lambda: details), claims)
 
     def decide(
         self, request: WebRequest, requirement: Requirement, binding: Binding | None = None

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from stepauth.cli.users_factors import confirm_factor
-from stepauth.provider.factors.attestation import MetadataEntry, TrustStore
+from stepauth.provider.factors.webauthn.attestation import MetadataEntry, TrustStore
 from tests.account.conftest import account_page, csrf_of, outbox, sign_in
 from tests.conformance.harness import ISSUER, Provider
 from tests.factors.soft_authenticator import SoftAuthenticator, make_test_ca

@@ -98,7 +98,7 @@ def trusted_stack(
     """The demo on ``http://localhost`` with a Provider that trusts Chromium's batch key."""
     from cryptography import x509
 
-    from stepauth.provider.factors.attestation import MetadataEntry, TrustStore
+    from stepauth.provider.factors.webauthn.attestation import MetadataEntry, TrustStore
 
     anchor = x509.load_der_x509_certificate(_chromium_attestation_anchor(chromium))
     trust = TrustStore([MetadataEntry(aaguid=CHROMIUM_AAGUID, root_certificates=(anchor,))])

@@ -20,13 +20,13 @@ from joserfc.jwk import ECKey
 
 from stepauth.assurance import assess
 from stepauth.errors import ConfigError
-from stepauth.provider.factors.attestation import (
+from stepauth.provider.factors.webauthn import verify_authentication, verify_registration
+from stepauth.provider.factors.webauthn.attestation import (
     AttestationError,
     MetadataEntry,
     TrustStore,
     assess_attestation,
 )
-from stepauth.provider.factors.webauthn import verify_authentication, verify_registration
 from tests.factors.soft_authenticator import SoftAuthenticator, make_test_ca
 
 RP_ID, ORIGIN = "example.org", "https://example.org"

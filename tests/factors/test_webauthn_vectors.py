@@ -18,7 +18,6 @@ import pytest
 from cryptography import x509
 
 from stepauth.assurance import assess
-from stepauth.provider.factors.attestation import MetadataEntry, TrustStore
 from stepauth.provider.factors.webauthn import (
     ChallengeMismatch,
     CrossOriginNotAllowed,
@@ -33,6 +32,7 @@ from stepauth.provider.factors.webauthn import (
     verify_authentication,
     verify_registration,
 )
+from stepauth.provider.factors.webauthn.attestation import MetadataEntry, TrustStore
 
 DATA = json.loads((Path(__file__).parent / "vectors" / "webauthn_l3_s16.json").read_text())
 RP_ID, ORIGIN, TOP = DATA["rp_id"], DATA["origin"], DATA["top_origin"]

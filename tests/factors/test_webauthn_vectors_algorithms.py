@@ -26,7 +26,6 @@ import pytest
 from cryptography import x509
 from webauthn.helpers import parse_attestation_object
 
-from stepauth.provider.factors.attestation import MetadataEntry, TrustStore
 from stepauth.provider.factors.webauthn import (
     SUPPORTED_ALGORITHMS,
     StoredCredential,
@@ -36,6 +35,7 @@ from stepauth.provider.factors.webauthn import (
     verify_authentication,
     verify_registration,
 )
+from stepauth.provider.factors.webauthn.attestation import MetadataEntry, TrustStore
 from tests.factors.test_webauthn_vectors import (
     DATA,
     HANDLE,

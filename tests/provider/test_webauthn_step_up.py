@@ -225,7 +225,7 @@ async def test_trusted_security_key_reaches_phrh_untrusted_stays_phr(
     import os
 
     from stepauth.provider.factors import webauthn
-    from stepauth.provider.factors.attestation import MetadataEntry, TrustStore
+    from stepauth.provider.factors.webauthn.attestation import MetadataEntry, TrustStore
     from tests.factors.soft_authenticator import SoftAuthenticator, make_test_ca
 
     use_passkeys(provider)

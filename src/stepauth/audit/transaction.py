@@ -2,49 +2,58 @@
 
 When a WebAuthn step-up approves ``authorization_details`` (RFC 9396), the Provider
 keeps a ``txn_record``: the nonce, the details, and the assertion exactly as the
-authenticator signed it (team contract "Transaction approval record"). Anyone holding
-the record can later prove what the user approved, without trusting the Provider's
-database: :func:`verify_transaction` repeats the checks of WebAuthn L3 §7.2 that bind
-the signature to the details.
+authenticator signed it (:func:`stepauth.provider.factors.webauthn.txn_record`). Anyone
+holding the record can later prove what the user approved, without trusting the
+Provider's database: :func:`verify_transaction` computes the challenge the details
+imply and runs the same WebAuthn L3 §7.2 verification as the sign-in did
+(:func:`stepauth.provider.factors.webauthn.verify_assertion`), user verification
+required as in every step-up (§5.8.6).
 
-1. ``record``      — every field is present and decodes;
-2. ``challenge``   — ``SHA-256(nonce ‖ JCS(details))``
-   (:func:`stepauth.rar.transaction_challenge`) equals ``clientDataJSON.challenge``;
-3. ``type``        — ``clientDataJSON.type`` is ``webauthn.get``;
-4. ``origin``      — ``clientDataJSON.origin`` is the stored origin;
-5. ``rpIdHash``    — ``authenticatorData[0:32]`` is ``SHA-256(rp_id)``;
-6. ``flags``       — user present and user verified (step-up requires UV, WA-01);
-7. ``signature``   — over ``authenticatorData ‖ SHA-256(clientDataJSON)`` with the stored
-   COSE public key (py_webauthn's COSE decoding and verification).
+The first failed step is reported by name; nothing after it is trusted:
 
-The first failed step is reported by name; nothing after it is trusted.
+1. ``record``      — every field is present and decodes, and ``clientDataJSON`` is a
+   JSON object (§7.2 steps 7-9);
+2. ``challenge``   — the details and nonce give a challenge
+   (``SHA-256(nonce ‖ JCS(details))``, :func:`stepauth.rar.transaction_challenge`) …
+3. ``type``        — ``clientDataJSON.type`` is ``webauthn.get`` (§7.2 step 10);
+4. ``challenge``   — … that equals ``clientDataJSON.challenge`` (§7.2 step 11);
+5. ``origin``      — ``clientDataJSON.origin`` is the stored origin, not embedded
+   cross-origin (§7.2 steps 12-13);
+6. ``rpIdHash``    — ``authenticatorData[0:32]`` is ``SHA-256(rp_id)`` (§7.2 step 14);
+7. ``flags``       — user present and verified, no BS without BE, no AT (§7.2 steps
+   15-17, §6.1);
+8. ``signature``   — over ``authenticatorData ‖ SHA-256(clientDataJSON)`` with the stored
+   COSE public key (§7.2 steps 20-21).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from webauthn.helpers import (
-    decode_credential_public_key,
-    decoded_public_key_to_cryptography,
-    verify_signature,
-)
-
 from stepauth.errors import StepAuthError
+from stepauth.provider.factors.webauthn import (
+    TXN_RECORD_KIND,
+    ChallengeMismatch,
+    CrossOriginNotAllowed,
+    InvalidBackupFlags,
+    InvalidSignature,
+    OriginMismatch,
+    RpIdHashMismatch,
+    UserNotPresent,
+    UserNotVerified,
+    WebAuthnError,
+    WrongCeremonyType,
+    verify_assertion,
+)
 from stepauth.rar import transaction_challenge
 
 __all__ = ["RECORD_KIND", "TransactionCheck", "verify_transaction"]
 
-RECORD_KIND = "txn_record"
-_UP, _UV = 0x01, 0x04
+RECORD_KIND = TXN_RECORD_KIND
 _REQUIRED = (
     "authorization_details",
     "nonce",
@@ -54,6 +63,18 @@ _REQUIRED = (
     "client_data_json",
     "authenticator_data",
     "signature",
+)
+#: The step each failure of :func:`verify_assertion` is reported under.
+_STEP_OF: tuple[tuple[type[WebAuthnError], str], ...] = (
+    (WrongCeremonyType, "type"),
+    (ChallengeMismatch, "challenge"),
+    (OriginMismatch, "origin"),
+    (CrossOriginNotAllowed, "origin"),
+    (RpIdHashMismatch, "rpIdHash"),
+    (UserNotPresent, "flags"),
+    (UserNotVerified, "flags"),
+    (InvalidBackupFlags, "flags"),
+    (InvalidSignature, "signature"),
 )
 
 
@@ -83,6 +104,13 @@ def _b64(record: Mapping[str, Any], name: str) -> bytes:
         raise _Failed("record", f"{name} is not base64url") from exc
 
 
+def _step_of(exc: WebAuthnError) -> str:
+    for cls, step in _STEP_OF:
+        if isinstance(exc, cls):
+            return step
+    return "record"  # InvalidResponse: clientDataJSON or authenticatorData is malformed
+
+
 def _check(record: Mapping[str, Any]) -> list[Any]:
     for name in _REQUIRED:
         if name not in record:
@@ -92,46 +120,26 @@ def _check(record: Mapping[str, Any]) -> list[Any]:
         raise _Failed("record", "authorization_details is not a list")
     nonce = _b64(record, "nonce")
     client_data_json = _b64(record, "client_data_json")
-    auth_data = _b64(record, "authenticator_data")
+    authenticator_data = _b64(record, "authenticator_data")
     signature = _b64(record, "signature")
-    cose_key = _b64(record, "credential_public_key")
+    public_key = _b64(record, "credential_public_key")
     try:
-        client_data = json.loads(client_data_json)
-    except ValueError as exc:
-        raise _Failed("record", "clientDataJSON is not JSON") from exc
-    if not isinstance(client_data, dict):
-        raise _Failed("record", "clientDataJSON is not an object")
-    try:
-        expected = transaction_challenge(nonce, details)
+        expected_challenge = transaction_challenge(nonce, details)
     except StepAuthError as exc:
         raise _Failed("challenge", exc.description) from exc
-    challenge = base64.urlsafe_b64encode(expected).rstrip(b"=").decode()
-    if not hmac.compare_digest(str(client_data.get("challenge", "")), challenge):
-        raise _Failed("challenge", "the signed challenge is not the one of these details")
-    if client_data.get("type") != "webauthn.get":
-        raise _Failed("type", f"clientDataJSON.type is {client_data.get('type')!r}")
-    if client_data.get("origin") != record["origin"]:
-        raise _Failed("origin", f"clientDataJSON.origin is {client_data.get('origin')!r}")
-    if len(auth_data) < 37:
-        raise _Failed("rpIdHash", "authenticatorData is too short")
-    rp_hash = hashlib.sha256(str(record["rp_id"]).encode()).digest()
-    if not hmac.compare_digest(auth_data[:32], rp_hash):
-        raise _Failed("rpIdHash", "rpIdHash does not match the RP ID")
-    flags = auth_data[32]
-    if not flags & _UP or not flags & _UV:
-        raise _Failed("flags", "the user was not present and verified")
     try:
-        decoded = decode_credential_public_key(cose_key)
-        public_key = decoded_public_key_to_cryptography(decoded)
-    except Exception as exc:  # py_webauthn raises plain errors on odd COSE input
-        raise _Failed("signature", "the stored COSE key cannot be read") from exc
-    signed = auth_data + hashlib.sha256(client_data_json).digest()
-    try:
-        verify_signature(
-            public_key=public_key, signature_alg=decoded.alg, signature=signature, data=signed
+        verify_assertion(
+            client_data_json=client_data_json,
+            authenticator_data=authenticator_data,
+            signature=signature,
+            credential_public_key=public_key,
+            expected_challenge=expected_challenge,
+            expected_rp_id=str(record["rp_id"]),
+            expected_origins=(record["origin"],),
+            require_user_verification=True,
         )
-    except (InvalidSignature, ValueError, TypeError) as exc:
-        raise _Failed("signature", "the signature does not verify") from exc
+    except WebAuthnError as exc:
+        raise _Failed(_step_of(exc), exc.description) from exc
     return details
 
 

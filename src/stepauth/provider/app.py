@@ -41,7 +41,7 @@ from stepauth.provider.state import ProviderState
 if TYPE_CHECKING:
     from stepauth.assurance import Ladder
     from stepauth.provider.config import ProviderConfig
-    from stepauth.provider.factors.attestation import TrustStore
+    from stepauth.provider.factors.webauthn.attestation import TrustStore
     from stepauth.store import Store
 
 __all__ = ["ENDPOINT_MODULES", "SECURITY_HEADERS", "SecurityHeaders", "create_app"]
@@ -146,7 +146,7 @@ def create_app(
 ) -> Starlette:
     """Build the Provider for ``config``; ``store``, ``clock``, ``factors`` and the
     attestation ``trust`` store are injectable. Without ``trust``, the store is built
-    once at start-up from ``[webauthn]`` (:func:`stepauth.provider.factors.mds.load_trust`)
+    once at start-up from ``[webauthn]`` (:func:`stepauth.provider.factors.webauthn.mds.load_trust`)
     and a configured MDS3 BLOB is refreshed in the background when its ``nextUpdate``
     passes. A given ``store`` is closed at shutdown only with ``close_store``."""
 
@@ -182,7 +182,7 @@ def create_app(
                 clock=clock,
                 key_env=config.secrets.key_env,
             )
-            from stepauth.provider.factors.mds import keep_trust_fresh, load_trust
+            from stepauth.provider.factors.webauthn.mds import keep_trust_fresh, load_trust
 
             state = ProviderState(
                 config=config,

@@ -9,7 +9,7 @@ atomic statement and verifies the response with
 * **passkey** — ``residentKey: "required"``, ``userVerification: "required"``,
   ``attestation: "none"`` (WA-35): a ``pop`` credential, at most ``phr``;
 * **security key** — ``attestation: "direct"``, verified against the deployment's
-  :class:`~stepauth.provider.factors.attestation.TrustStore` when one is configured
+  :class:`~stepauth.provider.factors.webauthn.attestation.TrustStore` when one is configured
   (:func:`~stepauth.provider.factors.webauthn.trust_for`: ``state.trust``, or
   ``webauthn.mds_blob`` + ``webauthn.mds_root``); otherwise it is
   kept as an untrusted key that never reaches ``phrh`` (fail closed).

@@ -100,7 +100,7 @@ async def apply_hold(state: ProviderState, verified: Verified, *, now: float) ->
     if factor is None or not is_held(factor, now):
         return verified
     if verified.txn is not None:
-        from stepauth.provider.factors.webauthn import TXN_RECORD_KIND
+        from stepauth.provider.factors.webauthn.ceremony import TXN_RECORD_KIND
 
         # Not a valid approval: the record's id never left the Provider.
         await state.store.delete(TXN_RECORD_KIND, verified.txn)

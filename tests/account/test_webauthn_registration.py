@@ -1,4 +1,4 @@
-"""Passkey and security-key registration on /account (WebAuthn L3 §7.1, WA-35)."""
+"""Passkey and security-key registration on /account (WebAuthn L3 §7.1, §5.4.7)."""
 
 from __future__ import annotations
 
@@ -144,7 +144,8 @@ async def test_security_key_without_trust_store_stays_untrusted(provider: Provid
 
 
 async def test_duplicate_credential_is_refused(provider: Provider) -> None:
-    """WA-19: a credential ID registered before (here by another user) is refused."""
+    """WebAuthn L3 §7.1 step 26: a credential ID registered before (here by another user)
+    is refused."""
     await sign_in(provider)
     authenticator = SoftAuthenticator(rp_id=RP_ID, origin=ISSUER)
     other = await provider.create_user("bob", "another password 123")

@@ -1,7 +1,7 @@
 """Deleting a tenant in the admin console, in Chromium: ``phrh`` now, bound to that tenant.
 
 ``phrh`` needs a device-bound key (BE=0, UV=1) whose attestation chains to a root the
-Provider trusts (STANDARDS.md WA-18, WA-36). Chromium's DevTools virtual authenticator
+Provider trusts (WebAuthn L3 §7.1 step 23). Chromium's DevTools virtual authenticator
 answers ``attestation: "direct"`` with a ``packed`` statement whose single certificate
 ("Batch Certificate", AAGUID 01020304-0506-0708-0102-030405060708) is signed by the
 authenticator's fixed attestation key. The Provider here trusts that key as an enterprise
@@ -159,8 +159,8 @@ def _delete_tenant(page: Any, stack: BankStack, tenant: str) -> None:
 def test_delete_tenant_with_an_attested_security_key_reaches_phrh(
     trusted_stack: BankStack, chromium: Any, tmp_path: Path
 ) -> None:
-    """WA-36, RAR-14: a trusted device-bound key approves deleting exactly t-42; the token
-    says phrh with hwk; the other tenants stay."""
+    """NIST SP 800-63B App. B, RFC 9396 §7: a trusted device-bound key approves deleting
+    exactly t-42; the token says phrh with hwk; the other tenants stay."""
     stack = trusted_stack
     context = chromium.new_context()
     page = context.new_page()
@@ -195,9 +195,9 @@ def test_delete_tenant_with_an_attested_security_key_reaches_phrh(
 def test_synced_passkey_cannot_delete_a_tenant(
     trusted_stack: BankStack, chromium: Any, tmp_path: Path
 ) -> None:
-    """WA-36: a synced passkey (BE=1) is at most phr even when registered as a security key
-    whose attestation the Provider trusts: the step-up for delete_tenant fails closed and
-    the tenant stays."""
+    """NIST SP 800-63B App. B: a synced passkey (BE=1) is at most phr even when registered
+    as a security key whose attestation the Provider trusts: the step-up for delete_tenant
+    fails closed and the tenant stays."""
     stack = trusted_stack
     context = chromium.new_context()
     page = context.new_page()

@@ -7,7 +7,7 @@ atomic statement and verifies the response with
 :func:`stepauth.provider.factors.webauthn.verify_registration`:
 
 * **passkey** — ``residentKey: "required"``, ``userVerification: "required"``,
-  ``attestation: "none"`` (WA-35): a ``pop`` credential, at most ``phr``;
+  ``attestation: "none"`` (WebAuthn L3 §5.4.7): a ``pop`` credential, at most ``phr``;
 * **security key** — ``attestation: "direct"``, verified against the deployment's
   :class:`~stepauth.provider.factors.webauthn.attestation.TrustStore` when one is configured
   (:func:`~stepauth.provider.factors.webauthn.trust_for`: ``state.trust``, or

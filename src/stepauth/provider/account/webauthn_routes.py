@@ -23,7 +23,6 @@ hold (:mod:`stepauth.provider.factors.hold`).
 
 from __future__ import annotations
 
-import base64
 import secrets
 from typing import Any
 
@@ -37,20 +36,21 @@ from stepauth.provider.account.binding import Authority, authority, snapshot
 from stepauth.provider.account.changes import record_change
 from stepauth.provider.account.fresh import check_csrf, reauth_url
 from stepauth.provider.factors.webauthn import (
+    CHALLENGE_KIND,
+    CHALLENGE_TTL,
     b64url,
     ensure_new_credential_id,
     registration_options,
     trust_for,
     verify_registration,
 )
+from stepauth.provider.factors.webauthn.encoding import unb64url
 from stepauth.provider.sessions import load_session
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.store import Session, User
 
 __all__ = ["CHALLENGE_KIND", "CHALLENGE_TTL", "options", "register"]
 
-CHALLENGE_KIND = "webauthn_challenge"
-CHALLENGE_TTL = 300
 TYPES = ("passkey", "security-key")
 
 
@@ -103,7 +103,7 @@ async def options(request: Request) -> Response:
         rp_name=state.config.webauthn.rp_name,
         user_id=user.id.encode(),
         user_name=user.username,
-        exclude_credentials=[_unb64url(c) for c in existing],
+        exclude_credentials=[unb64url(c) for c in existing],
         attestation="none" if kind == "passkey" else "direct",
         authenticator_attachment="cross-platform" if kind == "security-key" else None,
         resident_key="required" if kind == "passkey" else "preferred",
@@ -146,7 +146,7 @@ async def register(request: Request) -> Response:
     try:
         verified = verify_registration(
             credential=credential,
-            expected_challenge=_unb64url(str(payload["challenge"])),
+            expected_challenge=unb64url(str(payload["challenge"])),
             expected_rp_id=state.config.webauthn.rp_id,
             expected_origins=state.config.webauthn.origins,
             require_user_verification=True,
@@ -186,7 +186,3 @@ async def register(request: Request) -> Response:
         before=before,
     )
     return JSONResponse({"ok": True, "redirect": "/account", "factor": factor.id})
-
-
-def _unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

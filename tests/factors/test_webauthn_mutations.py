@@ -381,6 +381,24 @@ def test_trailing_bytes_after_authenticator_data_are_refused(
         )
 
 
+def test_padded_credential_id_is_refused(auth: SoftAuthenticator, stored: StoredCredential) -> None:
+    """WebAuthn L3 §5.1.8: ``id`` is the unpadded base64url of ``rawId``; another spelling
+    of the same bytes is a malformed response, even under a valid signature."""
+    challenge = os.urandom(32)
+    credential = auth.get(challenge)
+    credential["id"] += "=" * (-len(credential["id"]) % 4) or "===="
+    with pytest.raises(InvalidResponse):
+        verify_authentication(
+            credential=credential,
+            expected_challenge=challenge,
+            expected_rp_id=RP_ID,
+            expected_origins=[ORIGIN],
+            stored=stored,
+            expected_user_handle=auth.user_handle,
+            now=NOW,
+        )
+
+
 def test_attestation_object_with_truncated_authenticator_data_is_an_invalid_response() -> None:
     """§7.1 step 12: an attestationObject whose authData is shorter than 37 bytes is
     refused as malformed (a WebAuthnError the caller maps), not left to escape as a

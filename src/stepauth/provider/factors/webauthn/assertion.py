@@ -150,6 +150,9 @@ def verify_authentication(
         parsed = parse_authentication_credential_json(dict(cred))
     except Exception as exc:  # py_webauthn raises its own and base64 errors
         raise InvalidResponse(f"not an assertion: {exc}") from exc
+    # §5.1.8: id is the base64url encoding of rawId, in its one unpadded spelling.
+    if b64url(parsed.raw_id) != parsed.id:
+        raise InvalidResponse("credential id is not the base64url of rawId")
     # ... and its user: the session's user in step-up, else the one userHandle names.
     user_handle = optional_bytes(member(cred.get("response"), "response"), "userHandle")
     if expected_user_handle is not None:

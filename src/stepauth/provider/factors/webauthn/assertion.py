@@ -139,12 +139,6 @@ def verify_authentication(
     now = time.time() if now is None else now
     cred = as_mapping(credential)
     raw_id = credential_id_of(cred)
-    # §7.2 step 5: a credential the ceremony offered in allowCredentials.
-    if allowed_credential_ids is not None and raw_id not in allowed_credential_ids:
-        raise UnknownCredential("credential was not offered in allowCredentials")
-    # §7.2 step 6: the credential record of this rawId ...
-    if stored is None or stored.credential_id != raw_id:
-        raise UnknownCredential("no such credential")
     # §7.2 step 3: response is an AuthenticatorAssertionResponse (py_webauthn's parser).
     try:
         parsed = parse_authentication_credential_json(dict(cred))
@@ -153,6 +147,12 @@ def verify_authentication(
     # §5.1.8: id is the base64url encoding of rawId, in its one unpadded spelling.
     if b64url(parsed.raw_id) != parsed.id:
         raise InvalidResponse("credential id is not the base64url of rawId")
+    # §7.2 step 5: a credential the ceremony offered in allowCredentials.
+    if allowed_credential_ids is not None and raw_id not in allowed_credential_ids:
+        raise UnknownCredential("credential was not offered in allowCredentials")
+    # §7.2 step 6: the credential record of this rawId ...
+    if stored is None or stored.credential_id != raw_id:
+        raise UnknownCredential("no such credential")
     # ... and its user: the session's user in step-up, else the one userHandle names.
     user_handle = optional_bytes(member(cred.get("response"), "response"), "userHandle")
     if expected_user_handle is not None:
@@ -162,7 +162,7 @@ def verify_authentication(
             raise UserHandleMismatch("userHandle is not the session user")
     elif user_handle is None or user_handle != stored.user_handle:
         raise UserHandleMismatch("userHandle missing or not the credential's user")
-    # §7.2 steps 7-21.
+    # §7.2 steps 7-21: cData, authData and sig checked against the record's public key.
     auth_data = verify_assertion(
         client_data_json=parsed.response.client_data_json,
         authenticator_data=parsed.response.authenticator_data,

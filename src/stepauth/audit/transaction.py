@@ -64,17 +64,18 @@ _REQUIRED = (
     "authenticator_data",
     "signature",
 )
-#: The step each failure of :func:`verify_assertion` is reported under.
-_STEP_OF: tuple[tuple[type[WebAuthnError], str], ...] = (
-    (WrongCeremonyType, "type"),
-    (ChallengeMismatch, "challenge"),
-    (OriginMismatch, "origin"),
-    (CrossOriginNotAllowed, "origin"),
-    (RpIdHashMismatch, "rpIdHash"),
-    (UserNotPresent, "flags"),
-    (UserNotVerified, "flags"),
-    (InvalidBackupFlags, "flags"),
-    (InvalidSignature, "signature"),
+#: The step each failure of :func:`verify_assertion` is reported under, and the reason
+#: given for it (``None``: the verifier's own description).
+_STEP_OF: tuple[tuple[type[WebAuthnError], str, str | None], ...] = (
+    (WrongCeremonyType, "type", None),
+    (ChallengeMismatch, "challenge", "the signed challenge is not the one of these details"),
+    (OriginMismatch, "origin", None),
+    (CrossOriginNotAllowed, "origin", None),
+    (RpIdHashMismatch, "rpIdHash", "rpIdHash does not match the RP ID"),
+    (UserNotPresent, "flags", "the user was not present and verified"),
+    (UserNotVerified, "flags", "the user was not present and verified"),
+    (InvalidBackupFlags, "flags", None),
+    (InvalidSignature, "signature", "the signature does not verify"),
 )
 
 
@@ -104,11 +105,12 @@ def _b64(record: Mapping[str, Any], name: str) -> bytes:
         raise _Failed("record", f"{name} is not base64url") from exc
 
 
-def _step_of(exc: WebAuthnError) -> str:
-    for cls, step in _STEP_OF:
+def _failed(exc: WebAuthnError) -> _Failed:
+    for cls, step, reason in _STEP_OF:
         if isinstance(exc, cls):
-            return step
-    return "record"  # InvalidResponse: clientDataJSON or authenticatorData is malformed
+            return _Failed(step, reason or exc.description)
+    # InvalidResponse: clientDataJSON or authenticatorData is malformed.
+    return _Failed("record", exc.description)
 
 
 def _check(record: Mapping[str, Any]) -> list[Any]:
@@ -139,7 +141,7 @@ def _check(record: Mapping[str, Any]) -> list[Any]:
             require_user_verification=True,
         )
     except WebAuthnError as exc:
-        raise _Failed(_step_of(exc), exc.description) from exc
+        raise _failed(exc) from exc
     return details
 
 

@@ -1,4 +1,4 @@
-"""Passkey and security-key registration on /account (WebAuthn L3 §7.1, WA-35)."""
+"""Passkey and security-key registration on /account (WebAuthn L3 §7.1, §5.4.7)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from stepauth.cli.users_factors import confirm_factor
-from stepauth.provider.factors.attestation import MetadataEntry, TrustStore
+from stepauth.provider.factors.webauthn.attestation import MetadataEntry, TrustStore
 from tests.account.conftest import account_page, csrf_of, outbox, sign_in
 from tests.conformance.harness import ISSUER, Provider
 from tests.factors.soft_authenticator import SoftAuthenticator, make_test_ca
@@ -144,7 +144,8 @@ async def test_security_key_without_trust_store_stays_untrusted(provider: Provid
 
 
 async def test_duplicate_credential_is_refused(provider: Provider) -> None:
-    """WA-19: a credential ID registered before (here by another user) is refused."""
+    """WebAuthn L3 §7.1 step 26: a credential ID registered before (here by another user)
+    is refused."""
     await sign_in(provider)
     authenticator = SoftAuthenticator(rp_id=RP_ID, origin=ISSUER)
     other = await provider.create_user("bob", "another password 123")

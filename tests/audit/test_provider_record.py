@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stepauth.audit.transaction import verify_transaction
+from stepauth.provider.factors.webauthn.transaction_audit import verify_transaction
 from tests.conformance.harness import (
     SECRET,
     Provider,

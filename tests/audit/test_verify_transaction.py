@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from stepauth.audit.transaction import verify_transaction
 from stepauth.cli import main
 from stepauth.provider.config import load_config
+from stepauth.provider.factors.webauthn.transaction_audit import verify_transaction
 from stepauth.rar import transaction_challenge
 from stepauth.store import open_store
 from tests.factors.soft_authenticator import SoftAuthenticator, b64url, cose_es256
@@ -32,11 +32,11 @@ DETAILS = [
 ]
 
 
-def approval(authenticator: SoftAuthenticator, **flags: bool) -> dict[str, Any]:
+def approval(authenticator: SoftAuthenticator, **get: Any) -> dict[str, Any]:
     """What the Provider stores after a WebAuthn step-up that approved DETAILS."""
     nonce = os.urandom(32)
     challenge = transaction_challenge(nonce, DETAILS)
-    assertion = authenticator.get(challenge, **flags)
+    assertion = authenticator.get(challenge, **get)
     response = assertion["response"]
     return {
         "txn": secrets.token_urlsafe(16),
@@ -109,6 +109,21 @@ def test_other_rp_id_fails(authenticator: SoftAuthenticator) -> None:
 
 def test_without_user_verification_fails(authenticator: SoftAuthenticator) -> None:
     assert verify_transaction(approval(authenticator, uv=False)).failed_step == "flags"
+
+
+def test_backup_state_without_eligibility_fails_at_the_flags(
+    authenticator: SoftAuthenticator,
+) -> None:
+    """WebAuthn L3 §7.2 step 17: the audit runs the sign-in's steps, BS=1 with BE=0 too."""
+    record = approval(authenticator, be=False, bs=True)
+    assert verify_transaction(record).failed_step == "flags"
+
+
+def test_cross_origin_assertion_fails_at_the_origin(authenticator: SoftAuthenticator) -> None:
+    """WebAuthn L3 §7.2 step 13: an approval made in a cross-origin iframe was never
+    accepted by the Provider, so the audit refuses it too."""
+    record = approval(authenticator, client_data={"crossOrigin": True})
+    assert verify_transaction(record).failed_step == "origin"
 
 
 def test_signature_by_another_key_fails(authenticator: SoftAuthenticator) -> None:

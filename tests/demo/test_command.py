@@ -161,8 +161,8 @@ def test_demo_provider_trusts_the_fido_metadata_service_and_keeps_added_roots(
 
     from stepauth.demo.launcher import prepare
     from stepauth.provider.config import load_config
-    from stepauth.provider.factors.attestation import TrustStore
-    from stepauth.provider.factors.mds import load_trust
+    from stepauth.provider.factors.webauthn.attestation import TrustStore
+    from stepauth.provider.factors.webauthn.mds import load_trust
     from stepauth.store import open_store
     from tests.factors.soft_authenticator import make_test_ca
 

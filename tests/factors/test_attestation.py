@@ -1,4 +1,5 @@
-"""Attestation trust: security keys chained to a configured root reach phrh (WA-18, WA-36..38).
+"""Attestation trust: security keys chained to a configured root reach phrh (WebAuthn L3
+§7.1 steps 22-23, FIDO MDS3).
 
 A software authenticator makes a ``packed`` attestation with an ``x5c`` chain issued
 by a CA generated in the test; the trust store is configured with that root.
@@ -20,13 +21,13 @@ from joserfc.jwk import ECKey
 
 from stepauth.assurance import assess
 from stepauth.errors import ConfigError
-from stepauth.provider.factors.attestation import (
+from stepauth.provider.factors.webauthn import verify_authentication, verify_registration
+from stepauth.provider.factors.webauthn.attestation import (
     AttestationError,
     MetadataEntry,
     TrustStore,
     assess_attestation,
 )
-from stepauth.provider.factors.webauthn import verify_authentication, verify_registration
 from tests.factors.soft_authenticator import SoftAuthenticator, make_test_ca
 
 RP_ID, ORIGIN = "example.org", "https://example.org"
@@ -73,7 +74,7 @@ def register_and_step_up(
 
 
 def test_device_bound_key_with_trusted_chain_reaches_phrh() -> None:
-    """WA-36: trusted chain + BE=0 + UV=1 -> hwk, hardware-bound, acr phrh."""
+    """NIST SP 800-63B App. B: trusted chain + BE=0 + UV=1 -> hwk, hardware-bound, acr phrh."""
     auth = hardware_key()
     trusted, reason, acr = register_and_step_up(auth, trust_for(auth))
     assert (trusted, reason) == (True, "trusted")
@@ -81,7 +82,7 @@ def test_device_bound_key_with_trusted_chain_reaches_phrh() -> None:
 
 
 def test_synced_key_with_trusted_chain_stays_at_phr() -> None:
-    """NIST-25 / G-08: BE=1 never counts as hardware-bound, whatever the attestation."""
+    """NIST SP 800-63B App. B: BE=1 never counts as hardware-bound, whatever the attestation."""
     auth = hardware_key(backup_eligible=True)
     trusted, _, acr = register_and_step_up(auth, trust_for(auth))
     assert trusted is True
@@ -89,7 +90,8 @@ def test_synced_key_with_trusted_chain_stays_at_phr() -> None:
 
 
 def test_chain_from_another_ca_stays_at_phr() -> None:
-    """WA-18: an x5c chain that does not reach the configured root is untrusted."""
+    """WebAuthn L3 §7.1 step 23: an x5c chain that does not reach the configured root is
+    untrusted."""
     auth = hardware_key()
     other = hardware_key()
     rogue = trust_for(other)
@@ -121,7 +123,7 @@ def test_unknown_aaguid_is_untrusted() -> None:
     "status", ["REVOKED", "ATTESTATION_KEY_COMPROMISE", "USER_VERIFICATION_BYPASS"]
 )
 def test_revoked_or_compromised_model_is_untrusted(status: str) -> None:
-    """WA-38: blocking MDS statuses."""
+    """FIDO MDS3 §3.1.4: blocking MDS statuses."""
     auth = hardware_key()
     trusted, reason, acr = register_and_step_up(
         auth, trust_for(auth, statuses=frozenset({"FIDO_CERTIFIED", status}))
@@ -131,7 +133,8 @@ def test_revoked_or_compromised_model_is_untrusted(status: str) -> None:
 
 
 def test_model_revoked_after_registration_no_longer_reaches_phrh() -> None:
-    """WA-21 / WA-38: the status is checked again at use when a store is given."""
+    """WebAuthn L3 §13.5.5, FIDO MDS3 §3.1.4: the status is checked again at use when a
+    store is given."""
     auth = hardware_key()
     revoked = trust_for(auth, statuses=frozenset({"REVOKED"}))
     trusted, _, acr = register_and_step_up(auth, trust_for(auth), trust_at_use=revoked)
@@ -213,7 +216,7 @@ def _mds_entry(auth: SoftAuthenticator, *statuses: str) -> dict[str, Any]:
 
 
 def test_key_listed_in_a_verified_mds_blob_reaches_phrh() -> None:
-    """WA-37: BLOB chain to the configured root, JWS signature, then the entry's roots."""
+    """FIDO MDS3 §3.2: BLOB chain to the configured root, JWS signature, then the entry's roots."""
     signer = _mds_signer()
     good, revoked = hardware_key(), hardware_key()
     blob = _blob([_mds_entry(good, "FIDO_CERTIFIED_L2"), _mds_entry(revoked, "REVOKED")], signer)

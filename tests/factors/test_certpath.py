@@ -17,7 +17,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from stepauth.provider.factors.attestation import MetadataEntry, TrustStore, assess_attestation
+from stepauth.provider.factors.webauthn.attestation import (
+    MetadataEntry,
+    TrustStore,
+    assess_attestation,
+)
 
 NOW = dt.datetime.now(dt.UTC)
 AAGUID = os.urandom(16)

@@ -1,4 +1,4 @@
-"""Mutations that must fail, made with a software authenticator (STANDARDS.md WA-44).
+"""Mutations that must fail, made with a software authenticator (WebAuthn L3 §7.1, §7.2).
 
 Each attack or broken step has its own test and its own error class. The software
 authenticator signs with a real P-256 key, so only the mutated part is wrong.
@@ -6,11 +6,16 @@ authenticator signs with a real P-256 key, so only the mutated part is wrong.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import os
 from typing import Any
 
+import cbor2
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from stepauth.assurance import assess
 from stepauth.provider.factors.webauthn import (
@@ -21,6 +26,7 @@ from stepauth.provider.factors.webauthn import (
     CrossOriginNotAllowed,
     DuplicateCredential,
     InvalidBackupFlags,
+    InvalidResponse,
     InvalidSignature,
     OriginMismatch,
     RpIdHashMismatch,
@@ -345,3 +351,70 @@ def test_record_update_after_a_verified_assertion() -> None:
     }
     same = assert_with(synced, record)
     assert record_update(record, same, uv_authorized=False) == {}
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def test_trailing_bytes_after_authenticator_data_are_refused(
+    auth: SoftAuthenticator, stored: StoredCredential
+) -> None:
+    """§6.1: authenticatorData is exactly rpIdHash, flags, signCount and what the flags
+    announce. A byte more, even under a valid signature, is a malformed response."""
+    challenge = os.urandom(32)
+    credential = auth.get(challenge)
+    response = credential["response"]
+    auth_data = _unb64(response["authenticatorData"]) + b"\x00"
+    signed = auth_data + hashlib.sha256(_unb64(response["clientDataJSON"])).digest()
+    response["authenticatorData"] = b64url(auth_data)
+    response["signature"] = b64url(auth.key.sign(signed, ec.ECDSA(hashes.SHA256())))
+    with pytest.raises(InvalidResponse):
+        verify_authentication(
+            credential=credential,
+            expected_challenge=challenge,
+            expected_rp_id=RP_ID,
+            expected_origins=[ORIGIN],
+            stored=stored,
+            expected_user_handle=auth.user_handle,
+            now=NOW,
+        )
+
+
+def test_padded_credential_id_is_refused(auth: SoftAuthenticator, stored: StoredCredential) -> None:
+    """WebAuthn L3 §5.1.8: ``id`` is the unpadded base64url of ``rawId``; another spelling
+    of the same bytes is a malformed response, even under a valid signature."""
+    challenge = os.urandom(32)
+    credential = auth.get(challenge)
+    credential["id"] += "=" * (-len(credential["id"]) % 4) or "===="
+    with pytest.raises(InvalidResponse):
+        verify_authentication(
+            credential=credential,
+            expected_challenge=challenge,
+            expected_rp_id=RP_ID,
+            expected_origins=[ORIGIN],
+            stored=stored,
+            expected_user_handle=auth.user_handle,
+            now=NOW,
+        )
+
+
+def test_attestation_object_with_truncated_authenticator_data_is_an_invalid_response() -> None:
+    """§7.1 step 12: an attestationObject whose authData is shorter than 37 bytes is
+    refused as malformed (a WebAuthnError the caller maps), not left to escape as a
+    library exception."""
+    auth = SoftAuthenticator()
+    challenge = os.urandom(32)
+    credential = auth.create(challenge)
+    response = credential["response"]
+    attestation = cbor2.loads(_unb64(response["attestationObject"]))
+    attestation["authData"] = attestation["authData"][:30]
+    response["attestationObject"] = b64url(cbor2.dumps(attestation))
+    with pytest.raises(InvalidResponse):
+        verify_registration(
+            credential=credential,
+            expected_challenge=challenge,
+            expected_rp_id=RP_ID,
+            expected_origins=[ORIGIN],
+            now=NOW,
+        )

@@ -1,4 +1,4 @@
-"""WebAuthn L3 §16 test vectors through the verifiers (STANDARDS.md WA-42..44).
+"""WebAuthn L3 §16 test vectors through the verifiers (WebAuthn L3 §16).
 
 The vectors (tests/factors/vectors/webauthn_l3_s16.json) are the published hex; every
 assertion signature in them verifies, so a transcription slip would fail loudly.
@@ -18,7 +18,6 @@ import pytest
 from cryptography import x509
 
 from stepauth.assurance import assess
-from stepauth.provider.factors.attestation import MetadataEntry, TrustStore
 from stepauth.provider.factors.webauthn import (
     ChallengeMismatch,
     CrossOriginNotAllowed,
@@ -33,6 +32,7 @@ from stepauth.provider.factors.webauthn import (
     verify_authentication,
     verify_registration,
 )
+from stepauth.provider.factors.webauthn.attestation import MetadataEntry, TrustStore
 
 DATA = json.loads((Path(__file__).parent / "vectors" / "webauthn_l3_s16.json").read_text())
 RP_ID, ORIGIN, TOP = DATA["rp_id"], DATA["origin"], DATA["top_origin"]
@@ -122,7 +122,7 @@ def authenticate(
     ],
 )
 def test_registration_vectors_verify(name: str, uv: bool, be: bool, bs: bool, fmt: str) -> None:
-    """WA-43/44: registration flags as read from the spec hex."""
+    """§16.2: registration flags as read from the spec hex."""
     cred = register(name)
     assert cred.credential_id.hex() == V[name]["credential_id"]
     assert (cred.user_verified, cred.backup_eligible, cred.backup_state) == (uv, be, bs)
@@ -132,19 +132,19 @@ def test_registration_vectors_verify(name: str, uv: bool, be: bool, bs: bool, fm
 
 
 def test_16_2_aaguid_and_credential_id() -> None:
-    """WA-43: credential_id and aaguid of the §16.2 example."""
+    """§16.2: credential_id and aaguid of the §16.2 example."""
     cred = register("16.2")
     assert cred.aaguid.replace("-", "") == "8446ccb9ab1db374750b2367ff6f3a1f"
 
 
 def test_16_2_registration_fails_when_uv_is_required() -> None:
-    """WA-14: the 16.2 registration has UV=0 (flags 0x59)."""
+    """§7.1 step 15: the 16.2 registration has UV=0 (flags 0x59)."""
     with pytest.raises(UserNotVerified):
         register("16.2", require_user_verification=True)
 
 
 def test_16_2_assertion_verifies_when_uv_is_not_required() -> None:
-    """WA-43: flags 0x19 (UP, BE, BS; UV=0), signCount 0 -> single-factor pop."""
+    """§16.2: flags 0x19 (UP, BE, BS; UV=0), signCount 0 -> single-factor pop."""
     event = authenticate("16.2")
     assert event.methods == ("pop", "user")
     assert event.attrs["uv"] is False
@@ -154,20 +154,20 @@ def test_16_2_assertion_verifies_when_uv_is_not_required() -> None:
 
 
 def test_16_2_assertion_fails_when_uv_is_required() -> None:
-    """WA-43 / WA-28: userVerification=required must fail on the UV=0 assertion."""
+    """§16.2, §7.2 step 16: userVerification=required must fail on the UV=0 assertion."""
     with pytest.raises(UserNotVerified):
         authenticate("16.2", require_user_verification=True)
 
 
 def test_16_3_assertion_with_uv_zero_fails_under_required() -> None:
-    """WA-44: 16.3 authentication flags 0x09 (UV=0) although registration had UV=1."""
+    """§16.3: authentication flags 0x09 (UV=0) although registration had UV=1."""
     assert authenticate("16.3").methods == ("pop", "user")
     with pytest.raises(UserNotVerified):
         authenticate("16.3", require_user_verification=True)
 
 
 def test_16_7_assertion_with_uv_is_a_phishing_resistant_passkey() -> None:
-    """WA-44: 16.7 authentication flags 0x0d (UP, UV, BE) -> pop user pin, phr."""
+    """§16.7: authentication flags 0x0d (UP, UV, BE) -> pop user pin, phr."""
     event = authenticate("16.7", require_user_verification=True)
     assert event.methods == ("pop", "user", "pin")
     assert event.attrs["attestation_trusted"] is False
@@ -175,7 +175,7 @@ def test_16_7_assertion_with_uv_is_a_phishing_resistant_passkey() -> None:
 
 
 def test_16_7_attestation_chains_to_the_16_1_root_but_be_keeps_it_at_phr() -> None:
-    """WA-36 / G-08: trusted chain to the §16.1 root, but BE=1 (synced) -> never phrh."""
+    """NIST SP 800-63B App. B: trusted chain to the §16.1 root, but BE=1 (synced) -> never phrh."""
     root = x509.load_der_x509_certificate(bytes.fromhex(DATA["attestation_root_16_1"]))
     trust = TrustStore(
         [MetadataEntry(aaguid="876ca4f52071c3e9b25509ef2cdf7ed6", root_certificates=(root,))]
@@ -196,20 +196,20 @@ def test_16_7_attestation_chains_to_the_16_1_root_but_be_keeps_it_at_phr() -> No
 
 @pytest.mark.parametrize("name", ["16.4", "16.5"])
 def test_cross_origin_vectors_are_refused_without_expected_top_origins(name: str) -> None:
-    """WA-10: crossOrigin=true is refused unless the RP expects an embedding."""
+    """§7.2 step 13: crossOrigin=true is refused unless the RP expects an embedding."""
     with pytest.raises(CrossOriginNotAllowed):
         register(name)
 
 
 def test_16_5_top_origin_must_be_expected() -> None:
-    """WA-10: if C.topOrigin is present it must be one the RP expects."""
+    """§7.2 step 13: if C.topOrigin is present it must be one the RP expects."""
     with pytest.raises(OriginMismatch):
         register("16.5", expected_top_origins=["https://evil.example"])
 
 
 @pytest.mark.parametrize("name", ["16.4", "16.5"])
 def test_cross_origin_vectors_verify_with_expected_top_origins(name: str) -> None:
-    """WA-44: 16.4/16.5 assertions (flags 0x05, UV=1, BE=0) when embedding is expected."""
+    """§16.4/16.5: assertions (flags 0x05, UV=1, BE=0) when embedding is expected."""
     event = authenticate(name, require_user_verification=True)
     assert event.methods == ("pop", "user", "pin")
     assert event.attrs["be"] is False
@@ -224,7 +224,7 @@ def _flip(hex_str: str, index: int) -> str:
 @pytest.mark.parametrize("part", ["ad", "cdj", "sig"])
 @pytest.mark.parametrize("where", [0, 10, 32, -1])
 def test_one_byte_mutation_of_the_16_2_assertion_fails(part: str, where: int) -> None:
-    """WA-43: any one-byte mutation fails (with its own error where a step catches it)."""
+    """§16.2: any one-byte mutation fails (with its own error where a step catches it)."""
     a = V["16.2"]["authentication"]
     source = {"ad": a["authenticator_data"], "cdj": a["client_data_json"], "sig": a["signature"]}
     index = where if where >= 0 else len(bytes.fromhex(source[part])) - 1
@@ -234,7 +234,7 @@ def test_one_byte_mutation_of_the_16_2_assertion_fails(part: str, where: int) ->
 
 
 def test_mutated_client_data_type_fails_with_its_own_error() -> None:
-    """WA-25: a get() clientData is not accepted as create(), and vice versa."""
+    """§7.1 step 7, §7.2 step 10: a get() clientData is not accepted as create(), and vice versa."""
     a = V["16.2"]["authentication"]
     cdj = bytes.fromhex(a["client_data_json"]).replace(b"webauthn.get", b"webauthn.create")
     with pytest.raises(WrongCeremonyType):
@@ -252,7 +252,7 @@ def test_vector_against_another_rp_id_fails() -> None:
 
 
 def test_mutated_attestation_signature_fails() -> None:
-    """WA-17: the 16.3 self-attestation signature covers authData and the clientData hash."""
+    """§7.1 step 21: the 16.3 self-attestation signature covers authData and the clientData hash."""
     r = V["16.3"]["registration"]
     att = bytes.fromhex(r["attestation_object"])
     sig_at = att.index(bytes.fromhex("30440220067a"))
@@ -262,7 +262,7 @@ def test_mutated_attestation_signature_fails() -> None:
 
 
 def test_16_6_assertion_with_a_1023_byte_credential_id() -> None:
-    """WA-19 / WA-44: the longest allowed credential ID (1023 bytes), flags 0x0d (UV=1).
+    """§7.1 step 25, §16.6: the longest allowed credential ID (1023 bytes), flags 0x0d (UV=1).
 
     Only the authentication half of §16.6 is kept: its registration vector carries no
     signature, so a transcription slip there could not be caught; the stored record is

@@ -1,9 +1,9 @@
 """WebAuthn L3 §16.8–16.16 test vectors: other algorithms and attestation formats
-(STANDARDS.md WA-42..44).
+(WebAuthn L3 §16).
 
 The data (tests/factors/vectors/webauthn_l3_s16.json) comes from the spec's own
 deterministic generator; the same run reproduces the published §16.1 root and every
-byte of §16.2–16.7, and its flag bytes are those of the WA-44 table.
+byte of §16.2–16.7, and its flag bytes are those read from the spec hex.
 
 * §16.9 ES512, §16.10 RS256 and §16.11 Ed25519 (packed, x5c to the §16.1 root)
   register and authenticate: positive cases.
@@ -26,7 +26,6 @@ import pytest
 from cryptography import x509
 from webauthn.helpers import parse_attestation_object
 
-from stepauth.provider.factors.attestation import MetadataEntry, TrustStore
 from stepauth.provider.factors.webauthn import (
     SUPPORTED_ALGORITHMS,
     StoredCredential,
@@ -36,6 +35,7 @@ from stepauth.provider.factors.webauthn import (
     verify_authentication,
     verify_registration,
 )
+from stepauth.provider.factors.webauthn.attestation import MetadataEntry, TrustStore
 from tests.factors.test_webauthn_vectors import (
     DATA,
     HANDLE,
@@ -50,7 +50,7 @@ from tests.factors.test_webauthn_vectors import (
 )
 
 REGISTERS = ["16.9", "16.10", "16.11"]
-#: (UV, BE, BS) of the registration and of the assertion, read from the spec hex (WA-44).
+#: (UV, BE, BS) of the registration and of the assertion, read from the spec hex (§16).
 FLAGS = {
     "16.9": ((True, True, False), (False, True, True)),
     "16.10": ((True, True, True), (False, True, True)),
@@ -100,7 +100,7 @@ def _authenticate(name: str, *, credential: dict[str, Any] | None = None, uv: bo
 
 @pytest.mark.parametrize("name", REGISTERS)
 def test_registration_vectors_verify(name: str) -> None:
-    """WA-44: §16.9 ES512, §16.10 RS256, §16.11 Ed25519 (packed, x5c) register."""
+    """§16.9 ES512, §16.10 RS256, §16.11 Ed25519 (packed, x5c) register."""
     cred = register(name)
     assert cred.credential_id.hex() == V[name]["credential_id"]
     assert cred.fmt == "packed"
@@ -110,7 +110,7 @@ def test_registration_vectors_verify(name: str) -> None:
 
 @pytest.mark.parametrize("name", REGISTERS)
 def test_registration_vectors_chain_to_the_16_1_root(name: str) -> None:
-    """WA-36: the x5c of §16.9–16.11 chains to the §16.1 attestation root."""
+    """§7.1 step 23: the x5c of §16.9–16.11 chains to the §16.1 attestation root."""
     root = x509.load_der_x509_certificate(bytes.fromhex(DATA["attestation_root_16_1"]))
     aaguid = bytes(_attested(name).auth_data.attested_credential_data.aaguid).hex()
     trust = TrustStore([MetadataEntry(aaguid=aaguid, root_certificates=(root,))])
@@ -121,7 +121,7 @@ def test_registration_vectors_chain_to_the_16_1_root(name: str) -> None:
 
 @pytest.mark.parametrize("name", ASSERTS)
 def test_assertion_vectors_verify(name: str) -> None:
-    """WA-44: each assertion verifies with the key its registration attested; the flags
+    """§16: each assertion verifies with the key its registration attested; the flags
     are the table's (UV gives ``pin`` as the second factor)."""
     uv, be, bs = FLAGS[name][1]
     event = _authenticate(name)
@@ -134,13 +134,13 @@ def test_assertion_vectors_verify(name: str) -> None:
 
 @pytest.mark.parametrize("name", [n for n in ASSERTS if not FLAGS[n][1][0]])
 def test_uv_zero_assertions_fail_when_uv_is_required(name: str) -> None:
-    """WA-28: an assertion with UV=0 never passes ``userVerification=required``."""
+    """§7.2 step 16: an assertion with UV=0 never passes ``userVerification=required``."""
     with pytest.raises(UserNotVerified):
         _authenticate(name, uv=True)
 
 
 def test_uv_one_assertion_passes_when_uv_is_required() -> None:
-    """WA-44: §16.13 authentication flags 0x0d (UP, UV, BE)."""
+    """§16.13 authentication flags 0x0d (UP, UV, BE)."""
     assert _authenticate("16.13", uv=True).methods == ("pop", "user", "pin")
 
 
@@ -148,7 +148,7 @@ def test_uv_one_assertion_passes_when_uv_is_required() -> None:
 @pytest.mark.parametrize("part", ["ad", "cdj", "sig"])
 @pytest.mark.parametrize("where", [0, 33, -1])
 def test_one_byte_mutation_of_an_assertion_fails(name: str, part: str, where: int) -> None:
-    """WA-43: any one-byte mutation of a positive case fails."""
+    """§16: any one-byte mutation of a positive case fails."""
     a = V[name]["authentication"]
     source = {"ad": a["authenticator_data"], "cdj": a["client_data_json"], "sig": a["signature"]}
     size = len(bytes.fromhex(source[part]))
@@ -161,7 +161,7 @@ def test_one_byte_mutation_of_an_assertion_fails(name: str, part: str, where: in
 @pytest.mark.parametrize("name", REGISTERS)
 @pytest.mark.parametrize("part", ["att", "cdj"])
 def test_one_byte_mutation_of_a_registration_fails(name: str, part: str) -> None:
-    """WA-17: the packed signature covers authData and the clientData hash."""
+    """§7.1 step 21, §8.2: the packed signature covers authData and the clientData hash."""
     r = V[name]["registration"]
     source = r["attestation_object"] if part == "att" else r["client_data_json"]
     raw = bytes.fromhex(source)
@@ -180,7 +180,7 @@ def test_one_byte_mutation_of_a_registration_fails(name: str, part: str) -> None
 
 @pytest.mark.parametrize(("name", "alg"), [("16.8", -35), ("16.12", -53)])
 def test_algorithms_not_offered_are_refused(name: str, alg: int) -> None:
-    """WA-12: ES384 (§16.8) and Ed448 (§16.12) are not in ``pubKeyCredParams``; their
+    """§7.1 step 18: ES384 (§16.8) and Ed448 (§16.12) are not in ``pubKeyCredParams``; their
     registrations and assertions are refused."""
     options = registration_options(
         rp_id=RP_ID, rp_name="Example", user_id=HANDLE, user_name="vector"
@@ -196,7 +196,7 @@ def test_algorithms_not_offered_are_refused(name: str, alg: int) -> None:
 
 @pytest.mark.parametrize("name", list(REFUSED_FORMATS))
 def test_vendor_formats_without_their_vendor_roots_are_refused(name: str) -> None:
-    """WA-16: a TPM, Android Key, Apple or U2F statement is checked against its vendor's
+    """§7.1 steps 20-21: a TPM, Android Key, Apple or U2F statement is checked against its vendor's
     rules; the synthetic §16.13–16.16 statements do not meet them and are refused."""
     assert (
         parse_attestation_object(bytes.fromhex(V[name]["registration"]["attestation_object"])).fmt

@@ -24,8 +24,8 @@ from joserfc.jwk import ECKey
 from stepauth.errors import ConfigError
 from stepauth.provider.config import ProviderConfig
 from stepauth.provider.factors import webauthn
-from stepauth.provider.factors.attestation import AttestationError, TrustStore
-from stepauth.provider.factors.mds import MDS_SERIAL_KIND, keep_trust_fresh, refresh_trust
+from stepauth.provider.factors.webauthn.attestation import AttestationError, TrustStore
+from stepauth.provider.factors.webauthn.mds import MDS_SERIAL_KIND, keep_trust_fresh, refresh_trust
 from tests.conformance.harness import (
     ISSUER,
     PUBLIC,

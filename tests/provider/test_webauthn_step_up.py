@@ -1,4 +1,4 @@
-"""Passkey step-up on the interaction page, with real assertions (WA-01..WA-31, SU-05).
+"""Passkey step-up on the interaction page, with real assertions (WebAuthn L3 §7.2).
 
 The Provider runs in-process; the software authenticator signs with a real P-256 key, so
 every check of the verifier runs on what it produces.
@@ -55,7 +55,7 @@ async def _password_session(provider: Provider) -> dict[str, Any]:
 
 
 async def test_passkey_step_up_from_password_session_reaches_phr(provider: Provider) -> None:
-    """WA-01/02, SU-05, DESIGN.md §3: a password session asked for phr is offered the
+    """WebAuthn L3 §5.8.6, §5.5: a password session asked for phr is offered the
     passkey only (one button), reaches phr, auth_time moves, the session id rotates and
     the subject stays the same."""
     use_passkeys(provider)
@@ -98,7 +98,7 @@ def webauthn_id(raw: bytes) -> str:
 
 async def test_passkey_signs_in_as_first_factor(provider: Provider) -> None:
     """Issue 4 item 1: a discoverable passkey identifies the user (empty allowCredentials,
-    userHandle required, WA-24)."""
+    userHandle required, §7.2 step 6)."""
     use_passkeys(provider)
     alice = await provider.store.get_user_by_username(USERNAME)
     authenticator = await enrol_passkey(provider, alice.id)
@@ -115,7 +115,7 @@ async def test_passkey_signs_in_as_first_factor(provider: Provider) -> None:
 
 
 async def test_step_up_with_uv_zero_refused(provider: Provider) -> None:
-    """WA-01/WA-28: userVerification is required for step-up; UV=0 is refused."""
+    """§5.8.6, §7.2 step 16: userVerification is required for step-up; UV=0 is refused."""
     use_passkeys(provider)
     alice = await provider.store.get_user_by_username(USERNAME)
     authenticator = await enrol_passkey(provider, alice.id)
@@ -128,7 +128,7 @@ async def test_step_up_with_uv_zero_refused(provider: Provider) -> None:
 
 
 async def test_assertion_replay_refused(provider: Provider) -> None:
-    """WA-03: the challenge is single use. A second assertion over a consumed challenge,
+    """§13.5.3: the challenge is single use. A second assertion over a consumed challenge,
     and a captured assertion replayed in a later step-up, are both refused."""
     use_passkeys(provider)
     alice = await provider.store.get_user_by_username(USERNAME)
@@ -156,7 +156,7 @@ async def test_assertion_replay_refused(provider: Provider) -> None:
 
 
 async def test_another_users_credential_refused(provider: Provider) -> None:
-    """WA-24: a credential registered to bob never steps up alice's session, with or
+    """§7.2 step 6: a credential registered to bob never steps up alice's session, with or
     without a userHandle, and the failure is generic (PSD2 RTS Art. 4(3)(a))."""
     use_passkeys(provider)
     alice = await provider.store.get_user_by_username(USERNAME)
@@ -175,7 +175,7 @@ async def test_another_users_credential_refused(provider: Provider) -> None:
 
 
 async def test_sign_count_regression_flags_the_credential(provider: Provider) -> None:
-    """WA-31: a signCount that does not advance refuses the assertion and disables the
+    """§7.2 step 22: a signCount that does not advance refuses the assertion and disables the
     credential (a possible clone); it is not offered again."""
     use_passkeys(provider)
     alice = await provider.store.get_user_by_username(USERNAME)
@@ -203,7 +203,7 @@ async def test_sign_count_regression_flags_the_credential(provider: Provider) ->
 
 
 async def test_backup_eligibility_change_flags_the_credential(provider: Provider) -> None:
-    """WA-29: BE must never change after registration; an assertion that flips it is
+    """§7.2 step 18: BE must never change after registration; an assertion that flips it is
     refused and the credential is disabled."""
     use_passkeys(provider)
     alice = await provider.store.get_user_by_username(USERNAME)
@@ -225,7 +225,7 @@ async def test_trusted_security_key_reaches_phrh_untrusted_stays_phr(
     import os
 
     from stepauth.provider.factors import webauthn
-    from stepauth.provider.factors.attestation import MetadataEntry, TrustStore
+    from stepauth.provider.factors.webauthn.attestation import MetadataEntry, TrustStore
     from tests.factors.soft_authenticator import SoftAuthenticator, make_test_ca
 
     use_passkeys(provider)

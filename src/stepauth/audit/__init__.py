@@ -2,7 +2,7 @@
 
 ``stepauth.audit.log`` writes them through ``Store.append_audit``; ``stepauth audit
 tail`` reads them back, ``stepauth audit verify-transaction`` re-verifies a stored
-transaction approval (:mod:`stepauth.audit.transaction`).
+transaction approval (:mod:`stepauth.provider.factors.webauthn.transaction_audit`).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``tail`` prints the latest audit events, oldest first, one line each: time, event,
 result, then the recorded fields (ASVS 5.0 16.3.1). ``verify-transaction`` loads the
 stored approval record of a transaction (store kind ``txn_record``) and re-verifies it
-(:func:`stepauth.audit.transaction.verify_transaction`): ``VALID`` with the approved
+(:func:`stepauth.provider.factors.webauthn.transaction_audit.verify_transaction`): ``VALID`` with the approved
 details (exit 0), or ``INVALID`` with the failed step (exit 1); a transaction with no
 stored approval is an error (``no such transaction``, exit 2), not a failed check.
 """
@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from stepauth.audit.log import AUDIT_FIELDS
-from stepauth.audit.transaction import RECORD_KIND, verify_transaction
 from stepauth.cli import add_action, add_command_group, load_cli_config, with_store
 from stepauth.errors import StepAuthError
+from stepauth.provider.factors.webauthn.transaction_audit import RECORD_KIND, verify_transaction
 
 if TYPE_CHECKING:
     from stepauth.store import Store

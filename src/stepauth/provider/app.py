@@ -36,7 +36,7 @@ from stepauth.errors import ConfigError
 from stepauth.provider.config import store_timeouts
 from stepauth.provider.error_responses import FRONT_CHANNEL_PREFIXES, exception_handlers
 from stepauth.provider.factors.base import FactorRegistry, default_factors
-from stepauth.provider.factors.mds import keep_trust_fresh, load_trust
+from stepauth.provider.factors.webauthn.mds import keep_trust_fresh, load_trust
 from stepauth.provider.forwarded import TrustedProxies
 from stepauth.provider.keys import KeyRing
 from stepauth.provider.ops import Metrics, RequestObserver, tracing_middleware
@@ -50,7 +50,7 @@ from stepauth.store.at_rest import AtRest
 if TYPE_CHECKING:
     from stepauth.assurance import Ladder
     from stepauth.provider.config import ProviderConfig
-    from stepauth.provider.factors.attestation import TrustStore
+    from stepauth.provider.factors.webauthn.attestation import TrustStore
     from stepauth.store import Store
 
 __all__ = ["ENDPOINT_MODULES", "SECURITY_HEADERS", "SecurityHeaders", "create_app"]
@@ -153,7 +153,7 @@ def create_app(
 ) -> Starlette:
     """Build the Provider for ``config``; ``store``, ``clock``, ``factors`` and the
     attestation ``trust`` store are injectable. Without ``trust``, the store is built
-    once at start-up from ``[webauthn]`` (:func:`stepauth.provider.factors.mds.load_trust`)
+    once at start-up from ``[webauthn]`` (:func:`stepauth.provider.factors.webauthn.mds.load_trust`)
     and a configured MDS3 BLOB is refreshed in the background when its ``nextUpdate``
     passes. A given ``store`` is closed at shutdown only with ``close_store``."""
 

@@ -8,7 +8,7 @@ channel (token, userinfo, introspect, revoke, par, discovery, logout):
   ``keys`` (``KeyRing``), ``clock`` (``() -> float`` epoch seconds, injectable for tests)
   ``ladder`` (the acr ``Ladder``: ``config.levels`` or ``DEFAULT_LADDER``) and
   ``factors`` (the factor plug-ins, :mod:`stepauth.provider.factors.base`) and ``trust``
-  (an optional attestation :class:`~stepauth.provider.factors.attestation.TrustStore`;
+  (an optional attestation :class:`~stepauth.provider.factors.webauthn.attestation.TrustStore`;
   without one no WebAuthn credential counts as hardware-bound) and ``sender`` (the
   :class:`~stepauth.provider.notices.Sender` of OOB codes and account notices; by default
   the development outbox).
@@ -40,7 +40,7 @@ from stepauth.provider.notices import OutboxSender, Sender
 if TYPE_CHECKING:
     from stepauth.assurance import Ladder
     from stepauth.provider.config import ProviderConfig
-    from stepauth.provider.factors.attestation import TrustStore
+    from stepauth.provider.factors.webauthn.attestation import TrustStore
     from stepauth.provider.keys import KeyRing
     from stepauth.store import Store
 

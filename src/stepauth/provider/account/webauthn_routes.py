@@ -7,9 +7,9 @@ atomic statement and verifies the response with
 :func:`stepauth.provider.factors.webauthn.verify_registration`:
 
 * **passkey** — ``residentKey: "required"``, ``userVerification: "required"``,
-  ``attestation: "none"`` (WA-35): a ``pop`` credential, at most ``phr``;
+  ``attestation: "none"`` (WebAuthn L3 §5.4.7): a ``pop`` credential, at most ``phr``;
 * **security key** — ``attestation: "direct"``, verified against the deployment's
-  :class:`~stepauth.provider.factors.attestation.TrustStore` when one is configured
+  :class:`~stepauth.provider.factors.webauthn.attestation.TrustStore` when one is configured
   (:func:`~stepauth.provider.factors.webauthn.trust_for`: ``state.trust``, or
   ``webauthn.mds_blob`` + ``webauthn.mds_root``); otherwise it is
   kept as an untrusted key that never reaches ``phrh`` (fail closed).
@@ -31,27 +31,27 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from stepauth import audit
-from stepauth.encoding import b64url_decode
 from stepauth.errors import FactorError, StepAuthError
 from stepauth.provider import jsonlimits
 from stepauth.provider.account.binding import Authority, authority, snapshot
 from stepauth.provider.account.changes import record_change
 from stepauth.provider.account.fresh import check_csrf, reauth_url
 from stepauth.provider.factors.webauthn import (
+    CHALLENGE_KIND,
+    CHALLENGE_TTL,
     b64url,
     ensure_new_credential_id,
     registration_options,
     trust_for,
     verify_registration,
 )
+from stepauth.provider.factors.webauthn.encoding import unb64url
 from stepauth.provider.sessions import load_session
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.store import Session, User
 
 __all__ = ["CHALLENGE_KIND", "CHALLENGE_TTL", "options", "register"]
 
-CHALLENGE_KIND = "webauthn_challenge"
-CHALLENGE_TTL = 300
 TYPES = ("passkey", "security-key")
 
 
@@ -104,7 +104,7 @@ async def options(request: Request) -> Response:
         rp_name=state.config.webauthn.rp_name,
         user_id=user.id.encode(),
         user_name=user.username,
-        exclude_credentials=[b64url_decode(c) for c in existing],
+        exclude_credentials=[unb64url(c) for c in existing],
         attestation="none" if kind == "passkey" else "direct",
         authenticator_attachment="cross-platform" if kind == "security-key" else None,
         resident_key="required" if kind == "passkey" else "preferred",
@@ -147,7 +147,7 @@ async def register(request: Request) -> Response:
     try:
         verified = verify_registration(
             credential=credential,
-            expected_challenge=b64url_decode(str(payload["challenge"])),
+            expected_challenge=unb64url(str(payload["challenge"])),
             expected_rp_id=state.config.webauthn.rp_id,
             expected_origins=state.config.webauthn.origins,
             require_user_verification=True,

@@ -16,8 +16,8 @@ Trust anchors come from a :class:`TrustStore`:
 * :class:`MetadataEntry` values built directly (tests, private enterprise roots).
 
 The Provider builds its store once at start-up and keeps it fresh
-(:mod:`stepauth.provider.factors.mds`). Paths are validated by ``cryptography``'s X.509
-verifier under the WebAuthn §8.2.1 policy of :mod:`stepauth.provider.factors.certpath`.
+(:mod:`stepauth.provider.factors.webauthn.mds`). Paths are validated by ``cryptography``'s X.509
+verifier under the WebAuthn §8.2.1 policy of :mod:`stepauth.provider.factors.webauthn.certpath`.
 
 Everything fails closed: no store, no anchor for the AAGUID, ``none`` or self
 attestation, a path that does not verify (each with its reason: ``certificate_expired``,
@@ -44,7 +44,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.utils import CryptographyDeprecationWarning
 
 from stepauth.errors import ConfigError, FactorError
-from stepauth.provider.factors.certpath import CertificatePathError, verify_path
+from stepauth.provider.factors.webauthn.certpath import CertificatePathError, verify_path
 
 __all__ = [
     "BLOCKING_STATUSES",
@@ -55,7 +55,8 @@ __all__ = [
     "assess_attestation",
 ]
 
-#: MDS3 status values that make an authenticator unacceptable for step-up (WA-38).
+#: MDS3 status values that make an authenticator unacceptable for step-up
+#: (FIDO MDS3 §3.1.4, AuthenticatorStatus).
 BLOCKING_STATUSES = frozenset(
     {
         "REVOKED",
@@ -187,7 +188,7 @@ class TrustStore:
 
         MDS3 §3.2: the ``x5c`` chain of the JWS header must reach the configured root
         (DER or PEM — configurable, since the MDS root changed in 2026) under
-        :func:`~stepauth.provider.factors.certpath.verify_path`, and the signature must
+        :func:`~stepauth.provider.factors.webauthn.certpath.verify_path`, and the signature must
         verify with the leaf. ``min_serial`` is the highest ``no`` seen so far: a BLOB
         with a lower one is refused (rollback to an older list, where a since-revoked
         model is still fine). Without a root this refuses, rather than skip the checks
@@ -263,7 +264,7 @@ def assess_attestation(
 
     The caller has already checked the statement's signature (py_webauthn does, with
     ``x5c[0]``); this function decides trust only. WebAuthn L3 §7.1 steps 22-23: the
-    ``x5c`` path is validated by :func:`~stepauth.provider.factors.certpath.verify_path`
+    ``x5c`` path is validated by :func:`~stepauth.provider.factors.webauthn.certpath.verify_path`
     against the entry's roots and the deployment's ``attestation_roots``; a failed path
     gives its own reason (``path_length_exceeded``, ``certificate_expired``, …).
     """

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 
 from stepauth.errors import ConfigError
-from stepauth.provider.factors.attestation import AttestationError, TrustStore
+from stepauth.provider.factors.webauthn.attestation import AttestationError, TrustStore
 
 if TYPE_CHECKING:
     from stepauth.provider.config import WebAuthnConfig

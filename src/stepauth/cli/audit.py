@@ -3,9 +3,10 @@
 ``tail`` prints the latest audit events, oldest first, one line each: time, event,
 result, then the recorded fields (ASVS 5.0 16.3.1). ``verify-transaction`` loads the
 stored approval record of a transaction (store kind ``txn_record``) and re-verifies it
-(:func:`stepauth.provider.factors.webauthn.transaction_audit.verify_transaction`): ``VALID`` with the approved
-details (exit 0), or ``INVALID`` with the failed step (exit 1); a transaction with no
-stored approval is an error (``no such transaction``, exit 2), not a failed check.
+(:func:`~stepauth.provider.factors.webauthn.transaction_audit.verify_transaction`):
+``VALID`` with the approved details (exit 0), or ``INVALID`` with the failed step (exit
+1); a transaction with no stored approval is an error (``no such transaction``, exit 2),
+not a failed check.
 """
 
 from __future__ import annotations

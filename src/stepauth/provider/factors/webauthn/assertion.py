@@ -2,7 +2,8 @@
 
 :func:`verify_assertion` is the straight-line part over one assertion's bytes (§7.2
 steps 8-21: client data, authenticator data, signature). The transaction audit
-(:func:`stepauth.provider.factors.webauthn.transaction_audit.verify_transaction`) re-runs it on a stored
+(:func:`~stepauth.provider.factors.webauthn.transaction_audit.verify_transaction`)
+re-runs it on a stored
 approval. :func:`verify_authentication` wraps it with what needs the credential record:
 which credential and user (steps 5-6) before, and the clone signals (steps 18 and 22)
 after. Both clone signals are raised only over a signature that verified (step 21), so

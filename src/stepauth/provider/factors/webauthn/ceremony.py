@@ -5,7 +5,7 @@ approval record, kept in the store.
   single-use challenge per interaction (WebAuthn L3 §13.5.3), consumed by
   verification, expiring with the ceremony timeout (§15.1).
 * ``txn_record`` (:data:`TXN_RECORD_KIND`): an approved transaction, with the assertion
-  exactly as signed, re-verifiable later (:mod:`stepauth.provider.factors.webauthn.transaction_audit`).
+  exactly as signed, re-verifiable later (:mod:`.transaction_audit`).
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def txn_record(
     verified_at: float,
 ) -> dict[str, Any]:
     """The transaction approval record: everything needed to re-verify the assertion
-    later against the details it approved (:mod:`stepauth.provider.factors.webauthn.transaction_audit`)."""
+    later against the details it approved (:mod:`.transaction_audit`)."""
     response = member(credential.get("response"), "response")
     client_data_json = field_bytes(response, "clientDataJSON")
     user_handle = optional_bytes(response, "userHandle")

@@ -39,6 +39,7 @@ from stepauth.provider import jsonlimits
 from stepauth.provider.authorize.context import AuthorizationContext
 from stepauth.provider.compare import constant_time_equal
 from stepauth.provider.errors import InvalidAuthorizationDetails, InvalidRequest
+from stepauth.provider.records import Interaction
 
 if TYPE_CHECKING:
     from stepauth.provider.login_policy import Decision
@@ -166,7 +167,7 @@ async def _rebind(
     ctx: AuthorizationContext,
     request: Request,
     uid: str,
-    payload: dict[str, Any],
+    interaction: Interaction,
     browser: str,
 ) -> Response | None:
     """Hand the pending interaction ``uid`` to this request (its state, nonce, PKCE).
@@ -177,12 +178,12 @@ async def _rebind(
     from stepauth.provider.authorize.login import INTERACTION_COOKIE, INTERACTION_TTL
     from stepauth.provider.authorize.respond import sha256hex
 
-    if not constant_time_equal(str(payload.get("browser", "")), sha256hex(browser)):
+    if not constant_time_equal(interaction.browser, sha256hex(browser)):
         return None
     provider = ctx.provider
-    payload["request"] = ctx.request_json()
-    expires_at = float(payload["created_at"]) + INTERACTION_TTL
-    await provider.store.put("interaction", uid, payload, expires_at=expires_at)
+    interaction = interaction.with_request(ctx.request_json())
+    expires_at = interaction.created_at + INTERACTION_TTL
+    await provider.store.put(Interaction.KIND, uid, interaction.to_payload(), expires_at=expires_at)
     response = RedirectResponse(str(request.url_for("interaction", uid=uid)), status_code=303)
     response.set_cookie(
         INTERACTION_COOKIE,
@@ -215,9 +216,10 @@ async def _reuse(
         return None
     browser = ctx.provider.keys.unseal(sealed, context=f"{PROMPT_KIND}|{key}")
     if browser is not None:
-        item = await ctx.provider.store.get("interaction", uid, now=now)
+        item = await ctx.provider.store.get(Interaction.KIND, uid, now=now)
         if item is not None:
-            return await _rebind(ctx, request, uid, dict(item.payload), browser)
+            interaction = Interaction.from_payload(item.payload)
+            return await _rebind(ctx, request, uid, interaction, browser)
     return None
 
 
@@ -259,7 +261,7 @@ async def bound_interaction(
     if raced is not None and raced.payload.get("interaction") not in (None, uid):
         reused = await _reuse(ctx, request, loaded, raced.payload, key=key, now=now)
         if reused is not None:
-            await store.delete("interaction", uid)
+            await store.delete(Interaction.KIND, uid)
             return reused
     await store.put(PROMPT_KIND, key, record, expires_at=expires_at)
     return response

@@ -29,6 +29,7 @@ from stepauth.provider.factors.hold import active_factors
 from stepauth.provider.login_policy import Decision, PolicyRequest, achievable, evaluate
 from stepauth.provider.ops.logs import note_client
 from stepauth.provider.ops.metrics import step_up_started
+from stepauth.provider.records import Interaction
 from stepauth.provider.sessions import load_session
 
 if TYPE_CHECKING:
@@ -160,15 +161,17 @@ async def start_interaction(
     now = provider.clock()
     uid = secrets.token_urlsafe(24)
     browser = secrets.token_urlsafe(32)
-    payload = {
-        "request": ctx.request_json(),
-        "created_at": now,
+    interaction = Interaction(
+        request=ctx.request_json(),
+        created_at=now,
         # the session's events now: prompt=login and bound requests need events beyond these
-        "before": list(session.events) if session is not None else [],
-        "csrf": secrets.token_urlsafe(32),
-        "browser": sha256hex(browser),
-    }
-    await provider.store.put("interaction", uid, payload, expires_at=now + INTERACTION_TTL)
+        before=list(session.events) if session is not None else [],
+        csrf=secrets.token_urlsafe(32),
+        browser=sha256hex(browser),
+    )
+    await provider.store.put(
+        Interaction.KIND, uid, interaction.to_payload(), expires_at=now + INTERACTION_TTL
+    )
     response = RedirectResponse(str(request.url_for("interaction", uid=uid)), status_code=303)
     # Binds the interaction to this browser: a login form posted from another site
     # (login CSRF) lacks this SameSite cookie, and a leaked interaction URL is useless.

@@ -71,6 +71,7 @@ from stepauth.provider.factors.base import (
     FormView,
     Verified,
 )
+from stepauth.provider.records import TxnRecord, WebAuthnChallenge
 
 if TYPE_CHECKING:
     from stepauth.provider.state import ProviderState
@@ -839,18 +840,19 @@ async def begin_authentication(
         user_verification="required",
         challenge=challenge,
     )
+    ceremony = WebAuthnChallenge(
+        purpose="authenticate",
+        interaction=interaction_id,
+        challenge=b64url(challenge),
+        nonce=b64url(nonce) if nonce is not None else None,
+        user_id=user.id if user is not None else None,
+        allow=allow,
+        authorization_details=details,
+    )
     await state.store.put(
         CHALLENGE_KIND,
         interaction_id,
-        {
-            "purpose": "authenticate",
-            "interaction": interaction_id,
-            "challenge": b64url(challenge),
-            "nonce": b64url(nonce) if nonce is not None else None,
-            "user_id": user.id if user is not None else None,
-            "allow": allow,
-            "authorization_details": details,
-        },
+        ceremony.to_payload(),
         expires_at=now + CHALLENGE_TTL,
         user_id=user.id if user is not None else None,
     )
@@ -876,28 +878,28 @@ def txn_record(
     credential: Mapping[str, Any],
     stored: StoredCredential,
     verified_at: float,
-) -> dict[str, Any]:
+) -> TxnRecord:
     """The transaction approval record (second-wave contract): everything needed to
     re-verify the assertion later against the details it approved."""
     response = _mapping(credential.get("response"), "response")
     client_data_json = _field_bytes(response, "clientDataJSON")
     user_handle = _optional_bytes(response, "userHandle")
-    return {
-        "txn": txn,
-        "user_id": user_id,
-        "client_id": client_id,
-        "authorization_details": [dict(d) for d in authorization_details],
-        "nonce": b64url(nonce),
-        "rp_id": rp_id,
-        "origin": _client_origin(client_data_json),
-        "credential_id": b64url(stored.credential_id),
-        "credential_public_key": b64url(stored.public_key),
-        "client_data_json": b64url(client_data_json),
-        "authenticator_data": b64url(_field_bytes(response, "authenticatorData")),
-        "signature": b64url(_field_bytes(response, "signature")),
-        "user_handle": b64url(user_handle) if user_handle is not None else None,
-        "verified_at": verified_at,
-    }
+    return TxnRecord(
+        txn=txn,
+        user_id=user_id,
+        client_id=client_id,
+        authorization_details=[dict(d) for d in authorization_details],
+        nonce=b64url(nonce),
+        rp_id=rp_id,
+        origin=_client_origin(client_data_json),
+        credential_id=b64url(stored.credential_id),
+        credential_public_key=b64url(stored.public_key),
+        client_data_json=b64url(client_data_json),
+        authenticator_data=b64url(_field_bytes(response, "authenticatorData")),
+        signature=b64url(_field_bytes(response, "signature")),
+        user_handle=b64url(user_handle) if user_handle is not None else None,
+        verified_at=verified_at,
+    )
 
 
 def _uv_authorized(attempt: Attempt, factor: Factor) -> bool:
@@ -1001,16 +1003,16 @@ class WebAuthnFactor:
 
         state, store, user = attempt.state, attempt.state.store, attempt.user
         consumed = await store.consume(CHALLENGE_KIND, attempt.interaction_id, now=attempt.now)
-        ceremony = consumed.payload or {}
+        ceremony = WebAuthnChallenge.from_payload(consumed.payload) if consumed.ok else None
         if (
-            consumed.status != "ok"
-            or ceremony.get("purpose") != "authenticate"
-            or ceremony.get("interaction") != attempt.interaction_id
-            or ceremony.get("user_id") != (user.id if user is not None else None)
+            ceremony is None
+            or ceremony.purpose != "authenticate"
+            or ceremony.interaction != attempt.interaction_id
+            or ceremony.user_id != (user.id if user is not None else None)
         ):
             return None
         details = attempt.authorization_details or None
-        approved = ceremony.get("authorization_details") or None
+        approved = ceremony.authorization_details or None
         if (details is None) != (approved is None) or (
             details is not None
             and canonical_json([dict(d) for d in details]) != canonical_json(approved)
@@ -1032,10 +1034,10 @@ class WebAuthnFactor:
             if trust is None:
                 # No trust anchors configured: nothing is hardware-bound (at most phr).
                 stored = replace(stored, attestation_trusted=False)
-            allow = [_unb64url(str(c)) for c in ceremony.get("allow") or ()]
+            allow = [_unb64url(c) for c in ceremony.allow]
             event = verify_authentication(
                 credential=credential,
-                expected_challenge=_unb64url(str(ceremony["challenge"])),
+                expected_challenge=_unb64url(ceremony.challenge),
                 expected_rp_id=state.config.webauthn.rp_id,
                 expected_origins=tuple(state.config.webauthn.origins),
                 stored=stored,
@@ -1059,8 +1061,8 @@ class WebAuthnFactor:
             return None
         await self._update_record(attempt, factor, stored, event)
         txn: str | None = None
-        nonce = ceremony.get("nonce")
-        if details is not None and isinstance(nonce, str):
+        nonce = ceremony.nonce
+        if details is not None and nonce is not None:
             txn = secrets.token_urlsafe(16)
             record = txn_record(
                 txn=txn,
@@ -1073,7 +1075,8 @@ class WebAuthnFactor:
                 stored=stored,
                 verified_at=attempt.now,
             )
-            await store.put(TXN_RECORD_KIND, txn, record, expires_at=None, user_id=owner.id)
+            payload = record.to_payload()
+            await store.put(TXN_RECORD_KIND, txn, payload, expires_at=None, user_id=owner.id)
         return Verified(user=owner, event=event, factor_id=factor.id, txn=txn)
 
     async def _update_record(

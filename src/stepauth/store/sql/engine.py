@@ -8,9 +8,9 @@
   a journal size limit, the busy timeout), the pooled engine of the worker threads, the
   inline engine and the direct lane (:mod:`stepauth.store.sql.lane`) whose connections
   never wait for a lock and never checkpoint on the event loop (:func:`sqlite_engines`),
-  the WAL checkpoint run in a worker thread (:func:`checkpoint`), the database file and
-  its ``-wal`` and ``-shm`` created ``0600`` (:func:`private_file`) and the integrity
-  check at start (:func:`quick_check`).
+  the WAL checkpoints (:func:`checkpoint` in a worker thread, :func:`truncate_wal` at
+  shutdown), the database file and its ``-wal`` and ``-shm`` created ``0600``
+  (:func:`private_file`) and the integrity check at start (:func:`quick_check`).
 
 The driver's connection and timeout errors are told apart from errors that mean
 something else (:func:`unavailable`).
@@ -53,6 +53,7 @@ __all__ = [
     "quick_check",
     "sqlite_engines",
     "sqlite_pragmas",
+    "truncate_wal",
     "unavailable",
 ]
 
@@ -265,6 +266,19 @@ def checkpoint(engine: Engine) -> None:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").all()
         finally:
             conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def truncate_wal(path: str, *, timeout: float = BUSY_TIMEOUT_MS / 1000) -> bool:
+    """``PRAGMA wal_checkpoint(TRUNCATE)`` of the database file ``path`` over a connection
+    of its own (at shutdown, once the store's connections are closed): every committed
+    page is copied into the main file and the ``-wal`` file cut to zero bytes. Returns
+    whether it completed (``False``: the database was busy); raises ``sqlite3.Error``."""
+    db = sqlite3.connect(path, timeout=timeout)
+    try:
+        busy_, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        db.close()
+    return not busy_
 
 
 def quick_check(connection: Connection) -> None:

@@ -63,8 +63,8 @@ async def test_sqlite_uses_wal_and_a_busy_timeout(tmp_path: Path) -> None:
 
     try:
         assert await store.run_sync(pragmas) == ("wal", 0)
-        assert store.sync_engine is not None
-        with store.sync_engine.connect() as conn:
+        assert store.db.sync_engine is not None
+        with store.db.sync_engine.connect() as conn:
             mode, timeout = pragmas(conn)
         assert mode == "wal"
         assert timeout >= 1000

@@ -67,13 +67,13 @@ async def test_purge_deletes_in_batches(store: SQLStore) -> None:
     for n in range(25):
         await store.put("code", f"c{n}", {}, expires_at=NOW - RETAIN - n)
     statements: list[Any] = []
-    write = store._write
+    write = store.db.write
 
     async def counted(fn: Any) -> Any:
         statements.append(fn)
         return await write(fn)
 
-    store._write = counted  # type: ignore[method-assign]
+    store.db.write = counted  # type: ignore[method-assign]
     assert (await _purge(store, batch=10))["items"] == 25
     # 10 + 10 + 5 items, then one statement each for sessions and failures
     assert len(statements) == 3 + 2

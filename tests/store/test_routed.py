@@ -64,3 +64,48 @@ async def test_routed_store_implements_the_protocol(
         assert isinstance(store, Store)
     finally:
         await store.close()
+
+
+async def test_only_the_item_store_is_routed(
+    tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    from stepauth.store.repositories import (
+        AuditRepository,
+        FactorRepository,
+        FailureRepository,
+        ItemStore,
+        KeyRepository,
+        SessionRepository,
+        UserRepository,
+    )
+    from stepauth.store.routed import RoutedItems, RoutedSessions, RoutedStore
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'parts.db'}"
+    store = await open_store(url, redis_url=redis_url, redis_prefix=redis_prefix, secret=SECRET)
+    try:
+        assert isinstance(store, RoutedStore)
+        assert not hasattr(RoutedStore, "__getattr__")  # every method forwards explicitly
+        sql = store.store
+        parts = (
+            (store.items, ItemStore),
+            (store.users, UserRepository),
+            (store.sessions, SessionRepository),
+            (store.signing_keys, KeyRepository),
+            (store.factors, FactorRepository),
+            (store.failures, FailureRepository),
+            (store.audit, AuditRepository),
+        )
+        for part, protocol in parts:
+            assert isinstance(part, protocol)
+        assert isinstance(store.items, RoutedItems)
+        assert store.items.durable is sql.items
+        assert isinstance(store.sessions, RoutedSessions)
+        assert store.sessions.durable is sql.sessions
+        # every other repository is the SQL store's own
+        assert store.users is sql.users
+        assert store.signing_keys is sql.signing_keys
+        assert store.factors is sql.factors
+        assert store.failures is sql.failures
+        assert store.audit is sql.audit
+    finally:
+        await store.close()

@@ -13,12 +13,11 @@ channel (token, userinfo, introspect, revoke, par, discovery, logout):
   :class:`~stepauth.provider.notices.Sender` of OOB codes and account notices; by default
   the development outbox).
 * Authorization codes: the front channel stores
-  ``store.put("code", sha256hex(code), payload, expires_at=now + config.ttl.code,
-  grant_id=grant_id, user_id=sub)`` with ``payload`` =
-  ``{client_id, redirect_uri, code_challenge, code_challenge_method: "S256", scope, nonce,
-  sub, sid, acr, amr: [...], auth_time, claims: dict | None, authorization_details:
-  list | None, max_age_requested: bool, acr_requested: bool, grant_id}``
-  (see :func:`stepauth.provider.authorize.respond.code_payload`). ``sid`` is a stable
+  ``store.put("code", sha256hex(code), record.to_payload(), expires_at=now +
+  config.ttl.code, grant_id=grant_id, user_id=sub, sid=sid)`` with ``record`` an
+  :class:`~stepauth.provider.records.AuthorizationCode` (see
+  :func:`stepauth.provider.authorize.respond.code_payload`); the token endpoint reads it
+  back with ``AuthorizationCode.from_payload``. ``sid`` is a stable
   per-login identifier (it survives session-id rotation), not the cookie value.
 * PAR: the back channel stores ``store.put("par", request_uri, {"client_id": ...,
   "params": {...}}, expires_at=...)``; the front channel consumes it once with

@@ -56,6 +56,7 @@ from stepauth.provider.errors import (
 )
 from stepauth.provider.grants import grant_revoked, revoke_grant
 from stepauth.provider.ops.metrics import replay_detected
+from stepauth.provider.records import AuthorizationCode
 from stepauth.provider.resource import token_resource
 from stepauth.provider.sessions import session_ended
 from stepauth.provider.state import get_state
@@ -137,25 +138,27 @@ async def _authorization_code(
         raise InvalidRequest("code is required")
     now = state.clock()
     # RFC 6749 §4.1.2 / §10.5: a code used twice means it leaked; end the grant.
-    payload = await _use_once(
-        state,
-        "code",
-        code,
-        now=now,
-        replayed="authorization code was already used; its tokens are revoked",
-        invalid="authorization code is invalid or expired",
+    record = AuthorizationCode.from_payload(
+        await _use_once(
+            state,
+            AuthorizationCode.KIND,
+            code,
+            now=now,
+            replayed="authorization code was already used; its tokens are revoked",
+            invalid="authorization code is invalid or expired",
+        )
     )
-    if payload.get("client_id") != client.client_id:
+    if record.client_id != client.client_id:
         raise InvalidGrant("authorization code was issued to another client")
-    if params.get("redirect_uri") != payload.get("redirect_uri"):
+    if params.get("redirect_uri") != record.redirect_uri:
         raise InvalidGrant("redirect_uri does not match the authorization request")
     verify_pkce(
         code_verifier=params.get("code_verifier"),
-        expected_challenge=str(payload.get("code_challenge") or ""),
-        method=str(payload.get("code_challenge_method") or ""),
+        expected_challenge=record.code_challenge or "",
+        method=record.code_challenge_method,
     )
-    txn = secrets.token_urlsafe(16) if payload.get("authorization_details") else None
-    grant = Grant.from_code(payload, txn=txn)
+    txn = secrets.token_urlsafe(16) if record.authorization_details else None
+    grant = Grant.from_code(record.to_payload(), txn=txn)
     resource = token_resource(
         state.config, client.client, granted=grant.resource, requested=params.get("resource")
     )
@@ -164,7 +167,7 @@ async def _authorization_code(
         client,
         grant,
         now=now,
-        nonce=payload.get("nonce"),
+        nonce=record.nonce,
         resource=resource,
         details=params.get("authorization_details"),
     )

@@ -1,6 +1,6 @@
 """Ephemeral single-use items in Redis: ``RedisEphemeral(url, prefix)``.
 
-Implements the item half of :class:`~stepauth.store.adapter.Store` (``put``, ``add``,
+Implements :class:`~stepauth.store.repositories.ItemStore` (``put``, ``add``,
 ``get``, ``consume``, ``delete``, ``revoke_grant``, ``revoke_session_items``) for
 deployments that keep codes, PAR requests, challenges and transactions in Redis
 (DESIGN.md §4). Every item is a hash under ``{prefix}item:{kind}:{key}``; the members

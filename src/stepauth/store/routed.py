@@ -13,28 +13,40 @@ counted (:attr:`RoutedStore.ephemeral_errors`, and ``stepauth_store_errors_total
 a request) and not raised: the Provider's durable revoked-grant and ended-session records
 (:mod:`stepauth.provider.grants`, :mod:`stepauth.provider.sessions`), checked after every
 token is stored, refuse what a code left live in Redis could still be exchanged for.
-Build one with ``open_store(url, redis_url=…, redis_prefix=…)``. Methods not
-defined here are the SQL store's own (attribute delegation), so the protocol's durable
-half is never restated.
+Build one with ``open_store(url, redis_url=…, redis_prefix=…)``.
+
+Only the item store is routed (:class:`RoutedItems`); the session repository is the SQL
+one with the Redis half of its revocation added (:class:`RoutedSessions`); every other
+repository is the SQL store's own, composed by :class:`~stepauth.store.facade.StoreFacade`
+(explicit, typed forwarding).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.exceptions import RedisError
 
 from stepauth import observe
 from stepauth.errors import ConfigError
-from stepauth.store.adapter import Consumed, Item, Store, StoreUnavailable
-from stepauth.store.at_rest import SEALED_KINDS
+from stepauth.store.at_rest import SEALED_KINDS, AtRest
+from stepauth.store.facade import StoreFacade
+from stepauth.store.records import Consumed, Item, Session, StoreUnavailable
 from stepauth.store.redis import RedisEphemeral
+from stepauth.store.repositories import ItemStore, SessionRepository
 
-__all__ = ["EPHEMERAL_KINDS", "RoutedStore"]
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from stepauth.store.sql.store import SQLStore
+
+__all__ = ["EPHEMERAL_KINDS", "RoutedItems", "RoutedSessions", "RoutedStore"]
 
 _log = logging.getLogger("stepauth.store")
+
+T = TypeVar("T")
 
 EPHEMERAL_KINDS = frozenset(
     {
@@ -50,33 +62,26 @@ EPHEMERAL_KINDS = frozenset(
 )
 
 
-class RoutedStore:
-    """SQL for durable state, Redis for the ephemeral single-use kinds."""
+class RoutedItems:
+    """The ``kinds`` in Redis, every other kind in SQL; revocations reach both, SQL first."""
 
     def __init__(
         self,
-        store: Store,
+        durable: ItemStore,
         ephemeral: RedisEphemeral,
         kinds: frozenset[str] = EPHEMERAL_KINDS,
     ) -> None:
         if kinds & SEALED_KINDS:  # their payloads are sealed by the SQL store only
             raise ConfigError(f"{sorted(kinds & SEALED_KINDS)} cannot be kept in Redis")
-        self.store = store
+        self.durable = durable
         self.ephemeral = ephemeral
         self.kinds = kinds
         #: Redis errors swallowed by a revocation (after the SQL store revoked).
         self.ephemeral_errors = 0
 
-    def _items(self, kind: str) -> Store | RedisEphemeral:
-        return self.ephemeral if kind in self.kinds else self.store
+    def _items(self, kind: str) -> ItemStore:
+        return self.ephemeral if kind in self.kinds else self.durable
 
-    async def close(self) -> None:
-        try:
-            await self.ephemeral.close()
-        finally:
-            await self.store.close()
-
-    # items
     async def put(
         self,
         kind: str,
@@ -112,7 +117,7 @@ class RoutedStore:
     async def delete(self, kind: str, key: str) -> None:
         await self._items(kind).delete(kind, key)
 
-    async def _best_effort(self, what: str, revocation: Awaitable[int]) -> int:
+    async def best_effort(self, what: str, revocation: Awaitable[int]) -> int:
         """Run a Redis revocation that follows the SQL one; a Redis error is logged and
         counted, never raised (the durable half already holds)."""
         try:
@@ -128,13 +133,48 @@ class RoutedStore:
             return 0
 
     async def revoke_grant(self, grant_id: str) -> int:
-        durable = await self.store.revoke_grant(grant_id)
-        return durable + await self._best_effort("grant", self.ephemeral.revoke_grant(grant_id))
+        durable = await self.durable.revoke_grant(grant_id)
+        return durable + await self.best_effort("grant", self.ephemeral.revoke_grant(grant_id))
 
     async def revoke_session_items(self, sid: str) -> int:
-        durable = await self.store.revoke_session_items(sid)
+        durable = await self.durable.revoke_session_items(sid)
         ephemeral = self.ephemeral.revoke_session_items(sid)
-        return durable + await self._best_effort("session items", ephemeral)
+        return durable + await self.best_effort("session items", ephemeral)
+
+
+class RoutedSessions:
+    """The SQL sessions; ending a user's sessions also revokes what they left in Redis."""
+
+    def __init__(self, durable: SessionRepository, items: RoutedItems) -> None:
+        self.durable = durable
+        self.items = items
+
+    async def create_session(
+        self,
+        user_id: str,
+        events: Sequence[Mapping[str, Any]],
+        *,
+        now: float,
+        idle_timeout: int,
+        absolute_timeout: int,
+    ) -> Session:
+        return await self.durable.create_session(
+            user_id, events, now=now, idle_timeout=idle_timeout, absolute_timeout=absolute_timeout
+        )
+
+    async def get_session(self, session_id: str, *, now: float) -> Session | None:
+        return await self.durable.get_session(session_id, now=now)
+
+    async def rotate_session(
+        self, session_id: str, *, append_events: Sequence[Mapping[str, Any]], now: float
+    ) -> Session | None:
+        return await self.durable.rotate_session(session_id, append_events=append_events, now=now)
+
+    async def touch_session(self, session_id: str, *, now: float) -> None:
+        await self.durable.touch_session(session_id, now=now)
+
+    async def delete_session(self, session_id: str) -> None:
+        await self.durable.delete_session(session_id)
 
     async def delete_user_sessions(
         self, user_id: str, *, except_session_id: str | None = None
@@ -146,16 +186,70 @@ class RoutedStore:
     ) -> list[str]:
         # SQL ends the sessions and revokes their durable items in one transaction; then
         # what those same sessions left in Redis (codes, PAR requests) is revoked.
-        sids = await self.store.end_user_sessions(user_id, except_session_id=except_session_id)
+        sids = await self.durable.end_user_sessions(user_id, except_session_id=except_session_id)
         for sid in sids:
-            await self._best_effort("session items", self.ephemeral.revoke_session_items(sid))
+            revocation = self.items.ephemeral.revoke_session_items(sid)
+            await self.items.best_effort("session items", revocation)
         return sids
 
-    # everything else (users, sessions, keys, factors, counters, audit): the SQL store
-    def __getattr__(self, name: str) -> Any:
-        if name in ("store", "ephemeral", "kinds"):  # not set yet (copying, unpickling)
-            raise AttributeError(name)
-        return getattr(self.store, name)
+
+class RoutedStore(StoreFacade):
+    """SQL for durable state, Redis for the ephemeral single-use kinds."""
+
+    items: RoutedItems
+    sessions: RoutedSessions
+
+    def __init__(
+        self,
+        store: SQLStore,
+        ephemeral: RedisEphemeral,
+        kinds: frozenset[str] = EPHEMERAL_KINDS,
+    ) -> None:
+        items = RoutedItems(store.items, ephemeral, kinds)
+        super().__init__(
+            items=items,
+            users=store.users,
+            sessions=RoutedSessions(store.sessions, items),
+            signing_keys=store.signing_keys,
+            factors=store.factors,
+            failures=store.failures,
+            audit=store.audit,
+        )
+        self.store = store
+        self.ephemeral = ephemeral
+        self.kinds = kinds
+
+    @property
+    def ephemeral_errors(self) -> int:
+        """Redis errors swallowed by a revocation (after the SQL store revoked)."""
+        return self.items.ephemeral_errors
+
+    def protect(self, at_rest: AtRest) -> None:
+        self.store.protect(at_rest)
+
+    async def run_sync(self, fn: Callable[[Connection], T], *, write: bool = False) -> T:
+        """An operation of the SQL store's own (:meth:`SQLStore.run_sync`)."""
+        return await self.store.run_sync(fn, write=write)
+
+    async def purge(
+        self,
+        *,
+        now: float,
+        retain: float,
+        stale_before: float,
+        batch: int = 1000,
+        vacuum: bool = True,
+    ) -> dict[str, int]:
+        """The SQL store's purge (:meth:`SQLStore.purge`); Redis expires its own keys."""
+        return await self.store.purge(
+            now=now, retain=retain, stale_before=stale_before, batch=batch, vacuum=vacuum
+        )
+
+    async def close(self) -> None:
+        try:
+            await self.ephemeral.close()
+        finally:
+            await self.store.close()
 
 
 def _count_redis_error() -> None:

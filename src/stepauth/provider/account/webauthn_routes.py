@@ -46,6 +46,7 @@ from stepauth.provider.factors.webauthn import (
     verify_registration,
 )
 from stepauth.provider.factors.webauthn.encoding import unb64url
+from stepauth.provider.records import WebAuthnChallenge
 from stepauth.provider.sessions import load_session
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.store import Session, User
@@ -111,15 +112,13 @@ async def options(request: Request) -> Response:
         user_verification="required",
     )
     ceremony_id = secrets.token_urlsafe(16)
+    challenge = WebAuthnChallenge(
+        purpose="register", challenge=b64url(ceremony.challenge), user_id=user.id, type=kind
+    )
     await state.store.put(
         CHALLENGE_KIND,
         ceremony_id,
-        {
-            "challenge": b64url(ceremony.challenge),
-            "user_id": user.id,
-            "purpose": "register",
-            "type": kind,
-        },
+        challenge.to_payload(),
         expires_at=now + CHALLENGE_TTL,
         user_id=user.id,
     )
@@ -133,21 +132,17 @@ async def register(request: Request) -> Response:
     state, body, session, user, allowed = checked
     now = state.clock()
     consumed = await state.store.consume(CHALLENGE_KIND, str(body.get("ceremony", "")), now=now)
-    payload = consumed.payload or {}
-    if (
-        consumed.status != "ok"
-        or payload.get("user_id") != user.id
-        or payload.get("purpose") != "register"
-    ):
+    challenge = WebAuthnChallenge.from_payload(consumed.payload) if consumed.ok else None
+    if challenge is None or challenge.user_id != user.id or challenge.purpose != "register":
         return _error("this registration has expired; please try again")
-    kind = str(payload.get("type", "passkey"))
+    kind = challenge.type or "passkey"
     credential = body.get("credential")
     if not isinstance(credential, dict):
         return _error("no credential was sent")
     try:
         verified = verify_registration(
             credential=credential,
-            expected_challenge=unb64url(str(payload["challenge"])),
+            expected_challenge=unb64url(challenge.challenge),
             expected_rp_id=state.config.webauthn.rp_id,
             expected_origins=state.config.webauthn.origins,
             require_user_verification=True,

@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from stepauth.provider.authorize.context import AuthorizationContext
 from stepauth.provider.compare import sha256hex
+from stepauth.provider.records import Interaction
 from stepauth.provider.state import ProviderState
 from stepauth.store import Session
 
@@ -57,13 +58,15 @@ async def start_interaction(
     now = provider.clock()
     uid = secrets.token_urlsafe(24)
     browser = secrets.token_urlsafe(32)
-    payload = {
-        "request": ctx.request_json(),
-        "created_at": now,
+    interaction = Interaction(
+        request=ctx.request_json(),
+        created_at=now,
         # the session's events now: prompt=login and bound requests need events beyond these
-        "before": list(session.events) if session is not None else [],
-        "csrf": secrets.token_urlsafe(32),
-        "browser": sha256hex(browser),
-    }
-    await provider.store.put("interaction", uid, payload, expires_at=now + INTERACTION_TTL)
+        before=list(session.events) if session is not None else [],
+        csrf=secrets.token_urlsafe(32),
+        browser=sha256hex(browser),
+    )
+    await provider.store.put(
+        Interaction.KIND, uid, interaction.to_payload(), expires_at=now + INTERACTION_TTL
+    )
     return interaction_redirect(provider, request, uid, browser, max_age=INTERACTION_TTL)

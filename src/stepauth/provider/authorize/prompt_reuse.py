@@ -42,6 +42,7 @@ from stepauth.provider.authorize.interaction_start import (
 from stepauth.provider.authorize.respond import issue_code
 from stepauth.provider.compare import constant_time_equal, sha256hex
 from stepauth.provider.login_policy import Decision
+from stepauth.provider.records import Interaction
 from stepauth.provider.sessions import sid_for
 from stepauth.store import Session, User
 
@@ -90,7 +91,7 @@ async def _rebind(
     ctx: AuthorizationContext,
     request: Request,
     uid: str,
-    payload: dict[str, Any],
+    interaction: Interaction,
     browser: str,
 ) -> Response | None:
     """Hand the pending interaction ``uid`` to this request (its state, nonce, PKCE).
@@ -98,12 +99,12 @@ async def _rebind(
     The browser gets the interaction's own cookie again, so whichever of two racing
     responses it keeps, the one prompt opens.
     """
-    if not constant_time_equal(str(payload.get("browser", "")), sha256hex(browser)):
+    if not constant_time_equal(interaction.browser, sha256hex(browser)):
         return None
     provider = ctx.provider
-    payload["request"] = ctx.request_json()
-    expires_at = float(payload["created_at"]) + INTERACTION_TTL
-    await provider.store.put("interaction", uid, payload, expires_at=expires_at)
+    interaction = interaction.with_request(ctx.request_json())
+    expires_at = interaction.created_at + INTERACTION_TTL
+    await provider.store.put(Interaction.KIND, uid, interaction.to_payload(), expires_at=expires_at)
     max_age = max(1, int(expires_at - provider.clock()))
     return interaction_redirect(provider, request, uid, browser, max_age=max_age)
 
@@ -127,9 +128,10 @@ async def _reuse(
         return None
     browser = ctx.provider.keys.unseal(sealed, context=f"{PROMPT_KIND}|{key}")
     if browser is not None:
-        item = await ctx.provider.store.get("interaction", uid, now=now)
+        item = await ctx.provider.store.get(Interaction.KIND, uid, now=now)
         if item is not None:
-            return await _rebind(ctx, request, uid, dict(item.payload), browser)
+            interaction = Interaction.from_payload(item.payload)
+            return await _rebind(ctx, request, uid, interaction, browser)
     return None
 
 
@@ -169,7 +171,7 @@ async def bound_interaction(
     if raced is not None and raced.payload.get("interaction") not in (None, uid):
         reused = await _reuse(ctx, request, loaded, raced.payload, key=key, now=now)
         if reused is not None:
-            await store.delete("interaction", uid)
+            await store.delete(Interaction.KIND, uid)
             return reused
     await store.put(PROMPT_KIND, key, record, expires_at=expires_at)
     return response

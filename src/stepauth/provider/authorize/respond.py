@@ -1,7 +1,8 @@
 """Last step: issue the authorization code and send it to the client.
 
 The code is 256 bits from ``secrets``; the store keeps only its SHA-256 (a leaked
-database never yields usable codes). The payload is the contract with the token
+database never yields usable codes). The code's record
+(:class:`~stepauth.provider.records.AuthorizationCode`) is the contract with the token
 endpoint (see :mod:`stepauth.provider.state`).
 """
 
@@ -17,6 +18,7 @@ from stepauth.provider.authorize.bound_prompt import remember_approval
 from stepauth.provider.authorize.context import AuthorizationContext
 from stepauth.provider.authorize.response import authorization_response
 from stepauth.provider.compare import sha256hex
+from stepauth.provider.records import AuthorizationCode
 from stepauth.provider.sessions import sid_for
 from stepauth.provider.state import ProviderState
 
@@ -31,31 +33,29 @@ def code_payload(
     sid: str,
     grant_id: str,
     txn: str | None = None,
-) -> dict[str, Any]:
-    """The code's payload; ``txn`` names the stored approval of ``authorization_details``
+) -> AuthorizationCode:
+    """The code's record; ``txn`` names the stored approval of ``authorization_details``
     (a ``txn_record``) and becomes the tokens' ``txn`` claim."""
-    payload: dict[str, Any] = {
-        "client_id": ctx.client_id,
-        "redirect_uri": ctx.redirect_uri,
-        "code_challenge": ctx.code_challenge,
-        "code_challenge_method": "S256",
-        "scope": ctx.scope,
-        "nonce": ctx.nonce,
-        "sub": sub,
-        "sid": sid,
-        "acr": assessment.acr,
-        "amr": list(assessment.amr),
-        "auth_time": int(assessment.auth_time) if assessment.auth_time is not None else None,
-        "claims": ctx.claims,
-        "authorization_details": ctx.authorization_details,
-        "max_age_requested": ctx.max_age is not None,
-        "acr_requested": ctx.acr_requested,
-        "grant_id": grant_id,
-        "resource": ctx.resource,
-    }
-    if txn is not None and ctx.authorization_details:
-        payload["txn"] = txn
-    return payload
+    return AuthorizationCode(
+        client_id=ctx.client_id,
+        redirect_uri=ctx.redirect_uri,
+        code_challenge=ctx.code_challenge,
+        code_challenge_method="S256",
+        scope=ctx.scope,
+        nonce=ctx.nonce,
+        sub=sub,
+        sid=sid,
+        acr=assessment.acr,
+        amr=list(assessment.amr),
+        auth_time=int(assessment.auth_time) if assessment.auth_time is not None else None,
+        claims=ctx.claims,
+        authorization_details=ctx.authorization_details,
+        max_age_requested=ctx.max_age is not None,
+        acr_requested=ctx.acr_requested,
+        grant_id=grant_id,
+        resource=ctx.resource,
+        txn=txn if txn is not None and ctx.authorization_details else None,
+    )
 
 
 async def issue_code(
@@ -80,11 +80,11 @@ async def issue_code(
     code = secrets.token_urlsafe(32)
     grant_id = secrets.token_urlsafe(16)
     sid = sid or sid_for(session_id)
-    payload = code_payload(ctx, assessment, sub=sub, sid=sid, grant_id=grant_id, txn=txn)
+    record = code_payload(ctx, assessment, sub=sub, sid=sid, grant_id=grant_id, txn=txn)
     await provider.store.put(
-        "code",
+        AuthorizationCode.KIND,
         sha256hex(code),
-        payload,
+        record.to_payload(),
         expires_at=now + provider.config.ttl.code,
         grant_id=grant_id,
         user_id=sub,

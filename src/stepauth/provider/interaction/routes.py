@@ -24,13 +24,13 @@ challenge server-side (:func:`stepauth.provider.factors.webauthn.begin_authentic
 Transaction binding (DESIGN.md §3): when the request carries ``authorization_details`` the
 page renders them from the Provider's own copy (:func:`stepauth.rar.render_summary`), the
 passkey challenge is derived from them, and a verified approval's ``txn`` is kept on the
-interaction (``payload["txn"]``) so the binding is asked once per transaction and the code
-carries it to the tokens.
+interaction (:attr:`stepauth.provider.records.Interaction.txn`) so the binding is asked
+once per transaction and the code carries it to the tokens.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -65,6 +65,7 @@ from stepauth.provider.interaction.outcome import Refusal, Submission, verify_fa
 from stepauth.provider.interaction.render import factor_forms, render
 from stepauth.provider.login_policy import REASON_TEXT, Decision
 from stepauth.provider.ops.metrics import step_up_abandoned, step_up_completed
+from stepauth.provider.records import Interaction
 from stepauth.provider.sessions import load_session, record_event, set_session_cookie
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.provider.throttle import GENERIC_FAILURE
@@ -86,22 +87,22 @@ class Forbidden(ProviderError):
 
 async def _load(
     request: Request, provider: ProviderState
-) -> tuple[str, dict[str, Any], AuthorizationContext]:
+) -> tuple[str, Interaction, AuthorizationContext]:
     uid = request.path_params["uid"]
-    item = await provider.store.get("interaction", uid, now=provider.clock())
+    item = await provider.store.get(Interaction.KIND, uid, now=provider.clock())
     if item is None:
         step_up_abandoned("expired")
         raise InvalidRequest("this sign-in request has expired; return to the application")
-    payload = dict(item.payload)
+    interaction = Interaction.from_payload(item.payload)
     cookie = request.cookies.get(INTERACTION_COOKIE, "")
-    if not constant_time_equal(str(payload["browser"]), sha256hex(cookie)):
+    if not constant_time_equal(interaction.browser, sha256hex(cookie)):
         raise Forbidden("this sign-in request was started in another browser")
     ctx = AuthorizationContext.from_request_json(
-        dict(payload["request"]), http=request, provider=provider
+        dict(interaction.request), http=request, provider=provider
     )
     if ctx.client is None or ctx.redirect_uri not in ctx.client.redirect_uris:
         raise InvalidRequest("the client of this sign-in request is no longer registered")
-    return uid, payload, ctx
+    return uid, interaction, ctx
 
 
 def _page_user(
@@ -164,7 +165,7 @@ async def _offered(
 async def _page(
     request: Request,
     uid: str,
-    payload: dict[str, Any],
+    interaction: Interaction,
     ctx: AuthorizationContext,
     decision: Decision,
     user: User | None,
@@ -196,7 +197,7 @@ async def _page(
             "client_name": getattr(ctx.client, "client_name", None) or ctx.client_id,
             "details": details,
             "error": refusal.message if refusal is not None else None,
-            "csrf": payload["csrf"],
+            "csrf": interaction.csrf,
             "action": str(request.url_for("interaction", uid=uid)),
             "options_url": str(request.url_for("interaction_webauthn", uid=uid)),
             **factor_forms(offered, view),
@@ -224,12 +225,12 @@ async def _finish(
     ctx: AuthorizationContext,
     session: Session,
     decision: Decision,
-    payload: dict[str, Any],
+    interaction: Interaction,
 ) -> Response:
     assert decision.assessment is not None
     provider = ctx.provider
-    await provider.store.delete("interaction", uid)
-    txn = payload.get("txn")
+    await provider.store.delete(Interaction.KIND, uid)
+    txn = interaction.txn
     response = await issue_code(
         provider,
         ctx,
@@ -247,19 +248,19 @@ async def _finish(
 
 async def show(request: Request) -> Response:
     provider = get_state(request)
-    uid, payload, ctx = await _load(request, provider)
+    uid, interaction, ctx = await _load(request, provider)
     try:
         loaded = await load_session(request, provider)
         decision = await decide(
-            ctx, loaded, before=payload["before"], approved=bool(payload.get("txn"))
+            ctx, loaded, before=interaction.before, approved=interaction.txn is not None
         )
         if decision.satisfied and loaded is not None:
-            return await _finish(request, uid, ctx, loaded[0], decision, payload)
+            return await _finish(request, uid, ctx, loaded[0], decision, interaction)
         user = _page_user(ctx, loaded, decision)
         return await _page(
             request,
             uid,
-            payload,
+            interaction,
             ctx,
             decision,
             user,
@@ -271,14 +272,14 @@ async def show(request: Request) -> Response:
 
 async def submit(request: Request) -> Response:
     provider = get_state(request)
-    uid, payload, ctx = await _load(request, provider)
+    uid, interaction, ctx = await _load(request, provider)
     form = {k: v for k, v in (await request.form()).multi_items() if isinstance(v, str)}
-    if not constant_time_equal(str(payload["csrf"]), form.get("csrf", "")):
+    if not constant_time_equal(interaction.csrf, form.get("csrf", "")):
         raise Forbidden("the form is not valid for this sign-in request")
-    before = payload["before"]
+    before = interaction.before
     try:
         loaded = await load_session(request, provider)
-        decision = await decide(ctx, loaded, before=before, approved=bool(payload.get("txn")))
+        decision = await decide(ctx, loaded, before=before, approved=interaction.txn is not None)
         user = _page_user(ctx, loaded, decision)
         signed_in = _signed_in(loaded, user)
         offered = {p.kind: p for p in await _offered(ctx, user, decision, signed_in=signed_in)}
@@ -322,7 +323,7 @@ async def submit(request: Request) -> Response:
             return await _page(
                 request,
                 uid,
-                payload,
+                interaction,
                 ctx,
                 decision,
                 user,
@@ -344,22 +345,22 @@ async def submit(request: Request) -> Response:
         )
         if verified.txn is not None:
             # The bound approval belongs to this interaction: asked once per transaction.
-            payload["txn"] = verified.txn
+            interaction = interaction.with_txn(verified.txn)
             await provider.store.put(
-                "interaction",
+                Interaction.KIND,
                 uid,
-                payload,
-                expires_at=float(payload["created_at"]) + INTERACTION_TTL,
+                interaction.to_payload(),
+                expires_at=interaction.created_at + INTERACTION_TTL,
             )
     except ProviderError as exc:
         raise bind_redirect(exc, ctx) from None
     # From here the browser holds a new session id whatever happens next.
     try:
         decision = await decide(
-            ctx, (session, verified.user), before=before, approved=bool(payload.get("txn"))
+            ctx, (session, verified.user), before=before, approved=interaction.txn is not None
         )
         if decision.satisfied:
-            response = await _finish(request, uid, ctx, session, decision, payload)
+            response = await _finish(request, uid, ctx, session, decision, interaction)
         else:
             response = RedirectResponse(
                 str(request.url_for("interaction", uid=uid)), status_code=303
@@ -375,17 +376,17 @@ async def submit(request: Request) -> Response:
 async def webauthn_options(request: Request) -> Response:
     """Options for the **Use passkey** button; the challenge stays on the server (WA-03)."""
     provider = get_state(request)
-    uid, payload, ctx = await _load(request, provider)
+    uid, interaction, ctx = await _load(request, provider)
     try:
         body = await jsonlimits.request_json(request)
     except ValueError:
         body = None
     csrf = body.get("csrf") if isinstance(body, dict) else None
-    if not isinstance(csrf, str) or not constant_time_equal(str(payload["csrf"]), csrf):
+    if not isinstance(csrf, str) or not constant_time_equal(interaction.csrf, csrf):
         raise Forbidden("the request is not valid for this sign-in request")
     loaded = await load_session(request, provider)
     decision = await decide(
-        ctx, loaded, before=payload["before"], approved=bool(payload.get("txn"))
+        ctx, loaded, before=interaction.before, approved=interaction.txn is not None
     )
     user = _page_user(ctx, loaded, decision)
     offered = await _offered(ctx, user, decision, signed_in=_signed_in(loaded, user))

@@ -39,15 +39,13 @@ def checkpoint_sqlite(url: str) -> bool:
     path = sqlite_path(url)
     if path is None or not Path(path).exists():
         return False
+    from stepauth.store.sql.engine import truncate_wal
+
     try:
-        db = sqlite3.connect(path, timeout=5)
-        try:
-            busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        finally:
-            db.close()
+        complete = truncate_wal(path, timeout=5)
     except sqlite3.Error as exc:
         _log.warning("shutdown: WAL checkpoint failed (%s)", type(exc).__name__)
         return False
-    if busy:
+    if not complete:
         _log.warning("shutdown: WAL checkpoint incomplete (database busy)")
-    return not busy
+    return complete

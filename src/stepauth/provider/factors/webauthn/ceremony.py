@@ -28,6 +28,7 @@ from stepauth.provider.factors.webauthn.options import (
     authentication_options,
 )
 from stepauth.provider.factors.webauthn.records import StoredCredential
+from stepauth.provider.records import TxnRecord, WebAuthnChallenge
 
 if TYPE_CHECKING:
     from stepauth.provider.factors.webauthn.attestation import TrustStore
@@ -108,18 +109,19 @@ async def begin_authentication(
         user_verification="required",
         challenge=challenge,
     )
+    ceremony = WebAuthnChallenge(
+        purpose="authenticate",
+        interaction=interaction_id,
+        challenge=b64url(challenge),
+        nonce=b64url(nonce) if nonce is not None else None,
+        user_id=user.id if user is not None else None,
+        allow=allow,
+        authorization_details=details,
+    )
     await state.store.put(
         CHALLENGE_KIND,
         interaction_id,
-        {
-            "purpose": "authenticate",
-            "interaction": interaction_id,
-            "challenge": b64url(challenge),
-            "nonce": b64url(nonce) if nonce is not None else None,
-            "user_id": user.id if user is not None else None,
-            "allow": allow,
-            "authorization_details": details,
-        },
+        ceremony.to_payload(),
         expires_at=now + CHALLENGE_TTL,
         user_id=user.id if user is not None else None,
     )
@@ -145,25 +147,25 @@ def txn_record(
     credential: Mapping[str, Any],
     stored: StoredCredential,
     verified_at: float,
-) -> dict[str, Any]:
+) -> TxnRecord:
     """The transaction approval record: everything needed to re-verify the assertion
     later against the details it approved (:mod:`.transaction_audit`)."""
     response = member(credential.get("response"), "response")
     client_data_json = field_bytes(response, "clientDataJSON")
     user_handle = optional_bytes(response, "userHandle")
-    return {
-        "txn": txn,
-        "user_id": user_id,
-        "client_id": client_id,
-        "authorization_details": [dict(d) for d in authorization_details],
-        "nonce": b64url(nonce),
-        "rp_id": rp_id,
-        "origin": _client_origin(client_data_json),
-        "credential_id": b64url(stored.credential_id),
-        "credential_public_key": b64url(stored.public_key),
-        "client_data_json": b64url(client_data_json),
-        "authenticator_data": b64url(field_bytes(response, "authenticatorData")),
-        "signature": b64url(field_bytes(response, "signature")),
-        "user_handle": b64url(user_handle) if user_handle is not None else None,
-        "verified_at": verified_at,
-    }
+    return TxnRecord(
+        txn=txn,
+        user_id=user_id,
+        client_id=client_id,
+        authorization_details=[dict(d) for d in authorization_details],
+        nonce=b64url(nonce),
+        rp_id=rp_id,
+        origin=_client_origin(client_data_json),
+        credential_id=b64url(stored.credential_id),
+        credential_public_key=b64url(stored.public_key),
+        client_data_json=b64url(client_data_json),
+        authenticator_data=b64url(field_bytes(response, "authenticatorData")),
+        signature=b64url(field_bytes(response, "signature")),
+        user_handle=b64url(user_handle) if user_handle is not None else None,
+        verified_at=verified_at,
+    )

@@ -31,6 +31,7 @@ from stepauth.provider.factors.webauthn.encoding import (
 )
 from stepauth.provider.factors.webauthn.errors import SignCountRegression, WebAuthnError
 from stepauth.provider.factors.webauthn.records import StoredCredential
+from stepauth.provider.records import WebAuthnChallenge
 
 if TYPE_CHECKING:
     from stepauth.store import Factor, User
@@ -140,16 +141,16 @@ class WebAuthnFactor:
 
         state, store, user = attempt.state, attempt.state.store, attempt.user
         consumed = await store.consume(CHALLENGE_KIND, attempt.interaction_id, now=attempt.now)
-        ceremony = consumed.payload or {}
+        ceremony = WebAuthnChallenge.from_payload(consumed.payload) if consumed.ok else None
         if (
-            consumed.status != "ok"
-            or ceremony.get("purpose") != "authenticate"
-            or ceremony.get("interaction") != attempt.interaction_id
-            or ceremony.get("user_id") != (user.id if user is not None else None)
+            ceremony is None
+            or ceremony.purpose != "authenticate"
+            or ceremony.interaction != attempt.interaction_id
+            or ceremony.user_id != (user.id if user is not None else None)
         ):
             return None
         details = attempt.authorization_details or None
-        approved = ceremony.get("authorization_details") or None
+        approved = ceremony.authorization_details or None
         if (details is None) != (approved is None) or (
             details is not None
             and canonical_json([dict(d) for d in details]) != canonical_json(approved)
@@ -171,10 +172,10 @@ class WebAuthnFactor:
             if trust is None:
                 # No trust anchors configured: nothing is hardware-bound (at most phr).
                 stored = replace(stored, attestation_trusted=False)
-            allow = [unb64url(str(c)) for c in ceremony.get("allow") or ()]
+            allow = [unb64url(c) for c in ceremony.allow]
             event = verify_authentication(
                 credential=credential,
-                expected_challenge=unb64url(str(ceremony["challenge"])),
+                expected_challenge=unb64url(ceremony.challenge),
                 expected_rp_id=state.config.webauthn.rp_id,
                 expected_origins=tuple(state.config.webauthn.origins),
                 stored=stored,
@@ -200,7 +201,7 @@ class WebAuthnFactor:
             return None
         await self._update_record(attempt, factor, stored, event)
         txn: str | None = None
-        nonce = ceremony.get("nonce")
+        nonce = ceremony.nonce
         if details is not None and isinstance(nonce, str):
             txn = secrets.token_urlsafe(16)
             record = txn_record(
@@ -214,7 +215,8 @@ class WebAuthnFactor:
                 stored=stored,
                 verified_at=attempt.now,
             )
-            await store.put(TXN_RECORD_KIND, txn, record, expires_at=None, user_id=owner.id)
+            payload = record.to_payload()
+            await store.put(TXN_RECORD_KIND, txn, payload, expires_at=None, user_id=owner.id)
         return Verified(user=owner, event=event, factor_id=factor.id, txn=txn)
 
     async def _update_record(

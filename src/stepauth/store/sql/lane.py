@@ -1,7 +1,7 @@
 """The direct SQLite lane: prebuilt statements on one raw ``sqlite3`` connection.
 
 The hot operations of a code flow (sessions, users, single-use items) run the store's
-prebuilt SQLAlchemy statements (:mod:`stepauth.store.statements`), compiled once to SQLite
+prebuilt SQLAlchemy statements (:mod:`stepauth.store.sql.statements`), compiled once to SQLite
 SQL, straight on a ``sqlite3`` connection in autocommit mode: each statement is its own
 transaction, as atomic as before (the single-use claim is still ONE statement). This skips
 SQLAlchemy's per-execution work (connection checkout, execution context, result
@@ -12,48 +12,25 @@ columns are serialized here, and JSON result columns decoded, exactly as the SQL
 The connection never waits for a lock (``busy_timeout=0``); :class:`Busy` tells the
 caller to run the operation through SQLAlchemy instead, whose worker threads wait.
 
-Every connection to a database file first makes it private (:func:`private_file`):
-created ``0600``, so SQLite creates its ``-wal`` and ``-shm`` files ``0600`` too (it gives
-them the mode of the database file), and an existing file readable by others is
-tightened to ``0600`` with them.
+Its pragmas and the file's mode are the engine's (:mod:`stepauth.store.sql.engine`):
+the lane is given them when it is built.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import stat
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import JSON
 from sqlalchemy.dialects import sqlite
 
-__all__ = ["JOURNAL_SIZE_LIMIT", "Busy", "Rows", "SQLiteLane", "private_file"]
+__all__ = ["Busy", "Rows", "SQLiteLane"]
 
 _DIALECT = sqlite.dialect(paramstyle="qmark")
-#: ``PRAGMA journal_size_limit`` of every connection: a WAL restarted after a complete
-#: checkpoint is cut back to this many bytes.
-JOURNAL_SIZE_LIMIT = 8 * 1024 * 1024
-
-
-def private_file(path: str) -> None:
-    """Create the database file ``path`` mode ``0600`` unless it exists, and take away
-    any group or other access from it and its ``-wal`` and ``-shm`` files."""
-    try:
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-    except OSError:
-        return  # SQLite itself reports why the database cannot be opened
-    for name in (path, f"{path}-wal", f"{path}-shm"):
-        try:
-            mode = stat.S_IMODE(os.stat(name).st_mode)
-        except FileNotFoundError:
-            continue
-        if mode & 0o077:
-            os.chmod(name, mode & 0o700)
 
 
 class Busy(Exception):
@@ -96,22 +73,26 @@ def _bind(value: Any) -> Any:
 class SQLiteLane:
     """One raw connection for the calling (event loop) thread; see the module docstring."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(
+        self, path: str, *, pragmas: Sequence[str], on_open: Callable[[str], None]
+    ) -> None:
+        """``pragmas`` run when the connection opens, after ``on_open(path)``
+        (:func:`stepauth.store.sql.engine.sqlite_engines` gives both)."""
         self.path = path
+        self._pragmas = tuple(pragmas)
+        self._on_open = on_open
         self._connection: sqlite3.Connection | None = None  # opened on first use
         self._lock = threading.Lock()
         self._prepared: dict[tuple[int, tuple[str, ...]], _Prepared] = {}
 
     def _db(self) -> sqlite3.Connection:
         if self._connection is None:
-            private_file(self.path)
+            self._on_open(self.path)
             db = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=0
             )
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run off the loop
-            db.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
+            for pragma in self._pragmas:
+                db.execute(pragma)
             self._connection = db
         return self._connection
 

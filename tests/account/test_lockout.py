@@ -1,4 +1,4 @@
-"""Brute force: PSD2 RTS Art. 4(3)(a)/(b) (PSD2-05/06), NIST-15/18, per-IP throttling."""
+"""Brute force: PSD2 RTS Art. 4(3)(a)/(b) (PSD2 RTS Art. 4(3)(b)), NIST SP 800-63B-4 §3.2.2; NIST SP 800-63B-4 §3.1.3, per-IP throttling."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def _wrong(params: totp.TotpParams, now: float) -> str:
 
 
 async def test_sixth_totp_is_refused_even_when_correct(provider: Provider) -> None:
-    """PSD2-06: five consecutive failures block the factor; the right code is refused
+    """PSD2 RTS Art. 4(3)(b): five consecutive failures block the factor; the right code is refused
     until the block expires (injectable clock), then accepted."""
     user = await sign_in(provider)
     params = await _enrol_totp(provider, user.id)
@@ -51,7 +51,7 @@ async def test_sixth_totp_is_refused_even_when_correct(provider: Provider) -> No
 
 
 async def test_failure_message_is_the_same_for_every_factor(provider: Provider) -> None:
-    """PSD2-05 (Art. 4(3)(a)): the page never tells which factor was wrong."""
+    """(Art. 4(3)(a)): the page never tells which factor was wrong."""
     user = await sign_in(provider)
     params = await _enrol_totp(provider, user.id)
     await provider.store.add_factor(
@@ -74,7 +74,7 @@ async def test_failure_message_is_the_same_for_every_factor(provider: Provider) 
 
 
 async def test_new_oob_code_does_not_reset_the_failure_count(provider: Provider) -> None:
-    """NIST-18: "Generating a new authentication secret SHALL NOT reset the failed
+    """NIST SP 800-63B-4 §3.1.3: "Generating a new authentication secret SHALL NOT reset the failed
     authentication count"; 10-minute life; single use."""
     user = await sign_in(provider)
     await provider.store.add_factor(
@@ -176,7 +176,7 @@ async def test_growing_blocks_then_permanent_with_warning(tmp_path: Path) -> Non
 
 
 async def test_concurrent_wrong_codes_through_the_page_count_five(provider: Provider) -> None:
-    """PSD2-06 / NIST-15 through /account/reauth: 50 concurrent wrong TOTP codes are counted
+    """PSD2 RTS Art. 4(3)(b) / NIST SP 800-63B-4 §3.2.2 through /account/reauth: 50 concurrent wrong TOTP codes are counted
     five times (one first-level block, one alert); the rest are refused unverified."""
     user = await sign_in(provider)
     params = await _enrol_totp(provider, user.id)

@@ -1,8 +1,8 @@
 """assess(): DESIGN §2 exactly — hand-computed cases and properties.
 
-Standards: OIDC-20 (auth_time), OIDC-22/AMR-03 (amr), OIDC-45 (phr/phrh), NIST-02/04
-(AAL2/AAL3), NIST-08 (a session is never above its events), NIST-12 (OTP/SMS are not
-phishing-resistant), NIST-25/26 (synced passkeys, UV=0), G-07/G-08.
+Standards: OIDC Core §2 (auth_time) (auth_time), OIDC Core §2 (amr)/RFC 8176 §2 (amr), OpenID Connect EAP ACR Values 1.0 §2 (phr/phrh), NIST SP 800-63B-4 §2.2.1; NIST SP 800-63B-4 §2.3.1, §2.3.2
+(AAL2/AAL3), NIST SP 800-63B-4 §5.1 (a session is never above its events), NIST SP 800-63B-4 §3.2.5 (OTP/SMS are not
+phishing-resistant), NIST SP 800-63B-4 Appendix B (synced passkeys, UV=0), OIDC Core §12.2; RFC 9470 §6.1; NIST SP 800-63B-4 §5.1/NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def test_stale_password_is_what_2fa_with_max_age_is_missing() -> None:
 
 
 def test_code_added_to_old_password_keeps_auth_time_at_the_password() -> None:
-    """Without max_age the 24 h window holds both: auth_time = the OLDER event (OIDC-20)."""
+    """Without max_age the 24 h window holds both: auth_time = the OLDER event (OIDC Core §2 (auth_time))."""
     result = assess([password(2 * HOUR), totp(MINUTE)], [ACR_2FA], now=NOW)
     assert result.met
     assert result.acr == ACR_2FA
@@ -89,7 +89,7 @@ def test_code_added_to_old_password_keeps_auth_time_at_the_password() -> None:
 
 
 def test_synced_passkey_never_meets_phrh() -> None:
-    """G-08, NIST-25: syncable authenticators stop at AAL2, even with trusted attestation."""
+    """NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3, NIST SP 800-63B-4 Appendix B: syncable authenticators stop at AAL2, even with trusted attestation."""
     events = [passkey(0, attestation_trusted=True), password(0), totp(0)]
     result = assess(events, ["phrh"], 0, now=NOW)
     assert not result.met
@@ -114,16 +114,16 @@ def test_unattested_device_bound_key_is_only_phr() -> None:
 
 @pytest.mark.parametrize("factor", [sms, totp, recovery])
 def test_codes_never_meet_phr(factor: object) -> None:
-    """NIST-12 / G-09: SMS, OTP and recovery codes are not phishing-resistant."""
+    """NIST SP 800-63B-4 §3.2.5 / NIST SP 800-63B-4 §3.1.3.3; ASVS 5.0 6.6.1: SMS, OTP and recovery codes are not phishing-resistant."""
     events = [password(0), factor(0)]  # type: ignore[operator]
     result = assess(events, ["phr"], now=NOW)
     assert not result.met
     assert result.missing["phr"] == (Need(phishing_resistant=True, multi_factor=True),)
-    assert assess(events, now=NOW).acr == ACR_2FA  # still two factors (NIST-02)
+    assert assess(events, now=NOW).acr == ACR_2FA  # still two factors (NIST SP 800-63B-4 §2.2.1)
 
 
 def test_uv0_passkey_is_single_factor() -> None:
-    """NIST-26: UV=0 → single-factor cryptographic authenticator."""
+    """NIST SP 800-63B-4 Appendix B: UV=0 → single-factor cryptographic authenticator."""
     key = passkey(0, uv=False)
     assert assess([key], now=NOW).acr == ACR_1FA
     assert assess([key], [ACR_2FA], now=NOW).missing[ACR_2FA] == (
@@ -137,7 +137,7 @@ def test_uv0_passkey_is_single_factor() -> None:
 
 
 def test_preference_order_returns_first_met_value() -> None:
-    """acr = the first requested value that is met (DESIGN §2.3, SU-02)."""
+    """acr = the first requested value that is met (DESIGN §2.3, RFC 9470 §3)."""
     events = [password(0), totp(0), passkey(HOUR)]
     first = assess(events, [ACR_2FA, "phr"], now=NOW)
     assert first.acr == ACR_2FA
@@ -179,7 +179,7 @@ def test_without_request_the_highest_level_is_returned() -> None:
 
 
 def test_level_windows_apply_without_max_age() -> None:
-    """NIST-06: AAL1 30 days, AAL2 24 h, AAL3 12 h."""
+    """NIST SP 800-63B-4 §5.2: AAL1 30 days, AAL2 24 h, AAL3 12 h."""
     assert assess([password(10 * DAY)], now=NOW).acr == ACR_1FA
     assert assess([password(31 * DAY)], now=NOW).acr is None
     assert assess([password(25 * HOUR), totp(0)], now=NOW).acr == ACR_1FA
@@ -290,7 +290,7 @@ rule = { categories = 2, exclude_methods = ["tel"], allow_restricted = false }
 
 
 def test_custom_psd2_level_from_toml() -> None:
-    """OIDC-46 / PSD2 Art. 4: two independent categories within 5 minutes."""
+    """Open Banking UK Security Profile (acr urn:openbanking:psd2:sca) / PSD2 Art. 4: two independent categories within 5 minutes."""
     ladder = ladder_from_data(tomllib.loads(PSD2_TOML))
     fresh = assess([password(MINUTE), totp(0)], [PSD2], now=NOW, ladder=ladder)
     assert fresh.acr == PSD2
@@ -383,7 +383,7 @@ def test_adding_an_event_never_lowers_the_met_level(
     max_age: int | None,
     ladder: Ladder,
 ) -> None:
-    """DESIGN §2.4 / NIST-08: a new event can only raise the session."""
+    """DESIGN §2.4 / NIST SP 800-63B-4 §5.1: a new event can only raise the session."""
     before = assess(events, now=NOW, ladder=ladder)
     after = assess([*events, *extra], now=NOW, ladder=ladder)
     assert _rank(ladder, after.acr) >= _rank(ladder, before.acr)
@@ -478,7 +478,7 @@ def test_prefix_scan_equals_subset_enumeration(
 def test_tokens_from_an_assessment_satisfy_the_same_requirement(
     events: list[AuthEvent], acr: str, max_age: int | None, later: int, ladder: Ladder
 ) -> None:
-    """The Provider's assess() and the SDK's evaluate() agree (DESIGN §2, SU-12): the claims
+    """The Provider's assess() and the SDK's evaluate() agree (DESIGN §2, RFC 9470 §3, §6): the claims
     issued for a met level satisfy that requirement until max_age runs out, then never."""
     if acr not in ladder:
         return

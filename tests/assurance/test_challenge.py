@@ -1,4 +1,4 @@
-"""RFC 9470 §3 challenges in WWW-Authenticate (SU-01..SU-05; RFC 9110 §11.6.1)."""
+"""RFC 9470 §3 challenges in WWW-Authenticate (RFC 9110 §11.6.1)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ SU_05_MAX_AGE = (
 
 
 def test_rfc9470_example_acr_values_byte_for_byte() -> None:
-    """SU-05, first example of RFC 9470 §3 (single-line form)."""
+    """first example of RFC 9470 §3 (single-line form)."""
     header = build_challenge(
         error_description="A different authentication level is required", acr_values=["myACR"]
     )
@@ -35,7 +35,7 @@ def test_rfc9470_example_acr_values_byte_for_byte() -> None:
 
 
 def test_rfc9470_example_max_age_byte_for_byte() -> None:
-    """SU-05, second example of RFC 9470 §3: max_age as a quoted-string."""
+    """second example of RFC 9470 §3: max_age as a quoted-string."""
     header = build_challenge(error_description="More recent authentication is required", max_age=5)
     assert header == SU_05_MAX_AGE
 
@@ -59,7 +59,7 @@ def test_rfc9470_folded_example_parses() -> None:
 
 @pytest.mark.parametrize("value", ["5", '"5"', "0", '"0"', "0005"])
 def test_max_age_as_token_or_quoted_string(value: str) -> None:
-    """SU-03: ``max_age=5`` and ``max_age="5"`` both mean five seconds."""
+    """RFC 9470 §3: ``max_age=5`` and ``max_age="5"`` both mean five seconds."""
     (challenge,) = parse_challenges(
         f"Bearer error=insufficient_user_authentication, max_age={value}"
     )
@@ -71,7 +71,7 @@ def test_max_age_as_token_or_quoted_string(value: str) -> None:
     ["-1", '"-1"', "5.0", '"5.0"', "abc", '"abc"', '""', '" 5"', "+5", "1e3", '"٥"', "9" * 13],
 )
 def test_max_age_must_be_a_non_negative_integer(value: str) -> None:
-    """SU-03: negative, fractional, non-numeric or empty values are rejected."""
+    """RFC 9470 §3: negative, fractional, non-numeric or empty values are rejected."""
     with pytest.raises(InvalidChallenge) as caught:
         parse_challenges(f"Bearer error=insufficient_user_authentication, max_age={value}")
     assert caught.value.error == "invalid_challenge"
@@ -249,7 +249,7 @@ def test_build_parse_round_trip(
     realm: str | None,
     params: dict[str, str],
 ) -> None:
-    """SU-02..SU-05: whatever build_challenge writes, parse_challenges reads back."""
+    """RFC 9470 §3: whatever build_challenge writes, parse_challenges reads back."""
     challenge = Challenge(
         scheme=scheme,
         error=error,

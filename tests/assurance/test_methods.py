@@ -1,4 +1,4 @@
-"""The RFC 8176 registry (AMR-01, AMR-02, AMR-03; NIST-12, NIST-19)."""
+"""The RFC 8176 registry (RFC 8176 §6.1, RFC 8176 §2, RFC 8176 §2; NIST SP 800-63B-4 §3.2.5, NIST SP 800-63B-4 §3.1.3.3, §3.2.9)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ AMR_02 = {
 
 
 def test_registry_holds_every_registered_value_and_pop() -> None:
-    """AMR-02: every IANA value plus ``pop`` (OIDC EAP ACR Values), nothing else."""
+    """RFC 8176 §2: every IANA value plus ``pop`` (OIDC EAP ACR Values), nothing else."""
     assert set(METHODS) == AMR_02
     assert all(METHODS[name].name == name and METHODS[name].description for name in METHODS)
 
@@ -50,18 +50,18 @@ def test_signals_and_summaries_count_towards_no_category(name: str) -> None:
 
 
 def test_only_cryptographic_proofs_are_phishing_resistant() -> None:
-    """NIST-12: manual-entry authenticators (OTP, SMS, phone) are not phishing-resistant."""
+    """NIST SP 800-63B-4 §3.2.5: manual-entry authenticators (OTP, SMS, phone) are not phishing-resistant."""
     resistant = {name for name, m in METHODS.items() if m.phishing_resistant}
     assert resistant == {"hwk", "swk", "pop", "sc"}
 
 
 def test_hardware_bound_methods() -> None:
-    """``pop`` leaves hardware vs software unspecified (AMR-02), so it is not hardware-bound."""
+    """``pop`` leaves hardware vs software unspecified (RFC 8176 §2), so it is not hardware-bound."""
     assert {name for name, m in METHODS.items() if m.hardware_bound} == {"hwk", "sc"}
 
 
 def test_pstn_methods_are_restricted() -> None:
-    """NIST-19: SMS and phone-call OOB are restricted authenticators."""
+    """NIST SP 800-63B-4 §3.1.3.3, §3.2.9: SMS and phone-call OOB are restricted authenticators."""
     assert {name for name, m in METHODS.items() if m.restricted} == {"sms", "tel"}
 
 

@@ -1,7 +1,7 @@
 """evaluate(): token claims against a per-action requirement, fail closed.
 
-Standards: SU-12 (decision rule), OIDC-20/21 (auth_time, acr), G-05 (the RP checks acr
-itself), G-07 (auth_time survives refresh), NIST-11 (the RP decides freshness).
+Standards: RFC 9470 §3, §6 (decision rule), OIDC Core §2 (auth_time); OIDC Core §2 (acr) (auth_time, acr), OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5 (the RP checks acr
+itself), OIDC Core §12.2; RFC 9470 §6.1; NIST SP 800-63B-4 §5.1 (auth_time survives refresh), NIST SP 800-63B-4 §5.2 (the RP decides freshness).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def test_higher_acr_satisfies_lower_requirement() -> None:
 
 
 def test_lower_acr_asks_for_step_up_with_the_requirement() -> None:
-    """SU-12: the challenge states what would pass (RFC 9470 §3)."""
+    """: the challenge states what would pass (RFC 9470 §3)."""
     result = evaluate(PHR_5MIN, {"acr": ACR_2FA, "auth_time": NOW}, NOW)
     assert result == StepUp(acr_values=("phr",), max_age=300, reason="acr_not_met")
     assert not result
@@ -52,7 +52,7 @@ def test_stale_auth_time_exceeds_max_age() -> None:
 
 
 def test_max_age_leeway_widens_the_window_by_exactly_its_value() -> None:
-    """OIDC-09/SU-12: older than max_age plus the leeway → step up."""
+    """OIDC Core §3.1.2.1 (id_token_hint)/RFC 9470 §3, §6: older than max_age plus the leeway → step up."""
     leeway = MAX_AGE_LEEWAY
     claims = {"acr": "phr", "auth_time": NOW - 300 - leeway - 1}
     late = evaluate(PHR_5MIN, claims, NOW, max_age_leeway=leeway)
@@ -69,7 +69,7 @@ NOW_0 = Requirement(("phr",), max_age=0)
 
 
 def test_max_age_zero_passes_an_authentication_within_the_leeway() -> None:
-    """OIDC-09: max_age=0 with whole-second auth_time is met by one made just now."""
+    """OIDC Core §3.1.2.1 (id_token_hint): max_age=0 with whole-second auth_time is met by one made just now."""
     lw = MAX_AGE_LEEWAY
     just_now = {"acr": "phr", "auth_time": int(NOW)}
     assert isinstance(evaluate(NOW_0, just_now, NOW + 0.9, max_age_leeway=lw), Satisfied)
@@ -81,7 +81,7 @@ def test_max_age_zero_passes_an_authentication_within_the_leeway() -> None:
 
 
 def test_max_age_zero_passes_an_authentication_after_the_request() -> None:
-    """OIDC-09: "authenticate now" = authenticated after the step-up request was made,
+    """OIDC Core §3.1.2.1 (id_token_hint): "authenticate now" = authenticated after the step-up request was made,
     however long the user then took at the OP."""
     requested = NOW - 400
     after = {"acr": "phr", "auth_time": requested + 100}
@@ -119,7 +119,7 @@ def test_not_before_does_not_excuse_a_weaker_acr_or_a_future_auth_time() -> None
 
 
 def test_without_max_age_the_level_window_applies() -> None:
-    """DESIGN §2.1: no max_age → the requested level's own maximum age (NIST-06)."""
+    """DESIGN §2.1: no max_age → the requested level's own maximum age (NIST SP 800-63B-4 §5.2)."""
     requirement = Requirement((ACR_2FA,))
     assert isinstance(
         evaluate(requirement, {"acr": "phr", "auth_time": NOW - HOUR}, NOW), Satisfied
@@ -175,7 +175,7 @@ def test_requirement_without_acr_values_still_needs_both_claims() -> None:
     ],
 )
 def test_missing_or_malformed_claims_never_satisfy(claims: dict[str, Any], reason: str) -> None:
-    """OIDC-20/21, SU-12: fail closed; ``bool`` is not an ``int`` here."""
+    """OIDC Core §2 (auth_time); OIDC Core §2 (acr), RFC 9470 §3, §6: fail closed; ``bool`` is not an ``int`` here."""
     result = evaluate(PHR_5MIN, claims, NOW)
     assert isinstance(result, StepUp)
     assert result.reason == reason
@@ -278,7 +278,7 @@ def test_malformed_auth_time_never_satisfies(
 def test_satisfied_means_fresh_enough(
     requirement: Requirement, age: float, requested_ago: float | None
 ) -> None:
-    """SU-12: a pass is never older than max_age + leeway, except an authentication made
+    """RFC 9470 §3, §6: a pass is never older than max_age + leeway, except an authentication made
     after the max_age=0 request it answers."""
     not_before = None if requested_ago is None else NOW - requested_ago
     claims = {"acr": "phrh", "auth_time": NOW - age}
@@ -296,7 +296,7 @@ def test_satisfied_means_fresh_enough(
 
 
 def test_downgrade_token_with_unregistered_acr_is_refused() -> None:
-    """G-05: an acr the ladder does not know never stands in for a known level."""
+    """OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5: an acr the ladder does not know never stands in for a known level."""
     for acr in ("0", "PHR", "phr ", "urn:stepauth:acr:3fa"):
         result = evaluate(PHR_5MIN, {"acr": acr, "auth_time": NOW}, NOW)
         assert isinstance(result, StepUp)
@@ -325,7 +325,7 @@ def test_future_auth_time_cannot_extend_freshness() -> None:
 def test_unmet_reason_is_evaluate_without_the_objects(
     requirement: Requirement, acr: Any, auth_time: Any
 ) -> None:
-    """The resource server's hot path decides exactly as evaluate() (SU-12)."""
+    """The resource server's hot path decides exactly as evaluate() (RFC 9470 §3, §6)."""
     claims = {"acr": acr, "auth_time": auth_time}
     result = evaluate(requirement, claims, NOW, 30, max_age_leeway=MAX_AGE_LEEWAY)
     reason = unmet_reason(requirement, claims, NOW, 30, max_age_leeway=MAX_AGE_LEEWAY)

@@ -1,7 +1,7 @@
 """The interaction pages audit every attempt and step-up, and throttle per address.
 
 Issue 4 §7–8; ASVS 5.0 16.3.1 (every authentication operation, its type and factors);
-PSD2 RTS Art. 4(3)(a) (PSD2-05: one generic message) and Art. 4(3)(b) (PSD2-06: at most
+PSD2 RTS Art. 4(3)(a) (: one generic message) and Art. 4(3)(b) (: at most
 five consecutive failures, a first-factor passkey included).
 """
 
@@ -214,7 +214,7 @@ async def test_per_ip_throttling_refuses_with_the_generic_message(provider: Prov
 
 
 async def test_first_factor_passkey_failures_block_the_owner(provider: Provider) -> None:
-    """PSD2-06: bad assertions for a known credential count against its owner; the sixth
+    """PSD2 RTS Art. 4(3)(b): bad assertions for a known credential count against its owner; the sixth
     attempt is refused even with the right passkey until the block expires."""
     alice = await provider.store.get_user_by_username(USERNAME)
     authenticator = await enrol_passkey(provider, alice.id)
@@ -265,7 +265,7 @@ async def test_unknown_first_factor_passkey_counts_against_the_address(
 async def test_refused_passkey_attempt_of_a_blocked_owner_burns_its_challenge(
     provider: Provider,
 ) -> None:
-    """WA-03: the right assertion refused during the block cannot be replayed after it."""
+    """WebAuthn L3 §13.5.3: the right assertion refused during the block cannot be replayed after it."""
     alice = await provider.store.get_user_by_username(USERNAME)
     authenticator = await enrol_passkey(provider, alice.id)
     until = provider.clock() + 30

@@ -1,6 +1,6 @@
 """A black-box harness for the Provider: a real app over HTTP, a real store, a real login form.
 
-Shared by the conformance behaviours (STANDARDS.md §10.1) and the back-channel endpoint
+Shared by the conformance behaviours (the OpenID Foundation conformance suite's oidcc-* tests) and the back-channel endpoint
 tests. The app runs in-process behind httpx's ASGI transport with its lifespan, a SQLite
 database in a temporary directory and a controllable clock (so "wait two seconds" is
 ``clock.advance(2)``, never a sleep). The browser is an ``httpx.AsyncClient`` with a
@@ -336,7 +336,7 @@ async def check_id_token(
     nonce: str | None,
     requested_acr: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The standard ID Token checks every OP test runs (CONF-09, ``PerformStandardIdTokenChecks``).
+    """The standard ID Token checks every OP test runs (``PerformStandardIdTokenChecks``).
 
     OIDC Core §3.1.3.7: signature with a published key, ``iss`` exact, ``aud`` contains the
     client, ``exp`` in the future, ``iat`` present, ``auth_time`` not in the future and not

@@ -1,8 +1,8 @@
 """Acme Bank against the real Provider over HTTP: sign in, then what each action asks for.
 
-The Provider's login form is filled like a browser would (OIDC-02 code flow with PKCE);
+The Provider's login form is filled like a browser would (OIDC Core §3.1.2.1 (acr_values) code flow with PKCE);
 the step-ups are checked at the source: the pushed authorization request (RFC 9126) the
-bank sends for each one (SU-06 acr, OIDC-09 max_age, RAR-04 authorization_details).
+bank sends for each one (RFC 9470 §4 acr, OIDC Core §3.1.2.1 (id_token_hint) max_age, RFC 9396 §2 (payment_initiation example) authorization_details).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _to_provider(response: httpx.Response, stack: BankStack) -> dict[str, list[s
 
 
 def test_sign_in_dashboard_pii_and_transfers(bank_stack: BankStack) -> None:
-    """SU-06/OIDC-09: PII asks phr with max_age=900; €20 is exempt; €1,250.00 is bound."""
+    """RFC 9470 §4/OIDC Core §3.1.2.1 (id_token_hint): PII asks phr with max_age=900; €20 is exempt; €1,250.00 is bound."""
     stack = bank_stack
     with httpx.Client(timeout=10) as ua:
         dashboard = sign_in(ua, stack, "alice")
@@ -60,7 +60,9 @@ def test_sign_in_dashboard_pii_and_transfers(bank_stack: BankStack) -> None:
         pushed = stack.pushed[-1]
         assert essential_or_values(pushed) == ("phr",)
         assert pushed["max_age"] == "900"
-        assert "id_token_hint" in pushed, "the step-up is for the signed-in subject (OIDC-11)"
+        assert "id_token_hint" in pushed, (
+            "the step-up is for the signed-in subject (OIDC Core §3.1.2.2)"
+        )
         assert "authorization_details" not in pushed
 
         # €20: low-value exemption (PSD2 RTS Art. 16), no step-up at all.

@@ -1,4 +1,4 @@
-"""Growing lockout of a factor plug-in (PSD2 RTS Art. 4(3)(b), PSD2-06; NIST-15).
+"""Growing lockout of a factor plug-in (PSD2 RTS Art. 4(3)(b); NIST SP 800-63B-4 §3.2.2).
 
 Five consecutive failures of one factor type block it; each series blocks longer
 (1, 5, 15, 60 minutes) and the block holds even for the right code; the user is alerted
@@ -85,7 +85,7 @@ async def test_blocks_grow_warn_and_then_become_permanent(store: Any) -> None:
 
 
 async def test_a_success_resets_the_series(store: Any) -> None:
-    """NIST-15: previous failures are disregarded after a success (four, then one more,
+    """NIST SP 800-63B-4 §3.2.2: previous failures are disregarded after a success (four, then one more,
     is no block)."""
     user = await store.create_user("bob", None)
     params = TotpParams(secret=generate_secret())

@@ -1,4 +1,4 @@
-"""TOTP verifier: RFC 6238 Appendix B, RFC 4226 Appendix D, window and replay (OTP-04..09)."""
+"""TOTP verifier: RFC 6238 Appendix B, RFC 4226 Appendix D, window and replay (RFC 6238 §4.2, §5.2; RFC 6238 §5.2)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from stepauth.provider.factors.totp import (
 )
 from tests.factors.conftest import StepCounter
 
-# G-12: the SHA-256/512 rows use 32- and 64-byte seeds, not the 20-byte one of the prose.
+# RFC 6238 Appendix B: the SHA-256/512 rows use 32- and 64-byte seeds, not the 20-byte one of the prose.
 SEEDS = {
     "SHA1": b"12345678901234567890",
     "SHA256": b"12345678901234567890123456789012",
@@ -60,25 +60,25 @@ def params_for(algorithm: str, digits: int = 8) -> TotpParams:
 
 
 def test_sha1_seed_base32_matches_the_rfc_text() -> None:
-    """OTP-09: Base32 of the SHA1 seed is GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ."""
+    """RFC 6238 Appendix B: Base32 of the SHA1 seed is GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ."""
     assert params_for("SHA1").secret == "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 
 
 @pytest.mark.parametrize(("now", "algorithm", "expected"), RFC6238_APPENDIX_B)
 def test_rfc6238_appendix_b(now: int, algorithm: str, expected: str) -> None:
-    """OTP-09: every Appendix B row, 8 digits, X = 30, T0 = 0."""
+    """: every Appendix B row, 8 digits, X = 30, T0 = 0."""
     assert totp_mod.totp(params_for(algorithm), now) == expected
 
 
 @pytest.mark.parametrize(("now", "algorithm", "expected"), RFC6238_APPENDIX_B)
 def test_six_digit_code_is_the_last_six_digits(now: int, algorithm: str, expected: str) -> None:
-    """OTP-09: a 6-digit code is the last 6 digits (T=1234567890 SHA1 -> 005924)."""
+    """RFC 6238 Appendix B: a 6-digit code is the last 6 digits (T=1234567890 SHA1 -> 005924)."""
     assert totp_mod.totp(params_for(algorithm, digits=6), now) == expected[-6:]
 
 
 @pytest.mark.parametrize(("count", "expected"), list(enumerate(RFC4226_APPENDIX_D)))
 def test_rfc4226_appendix_d(count: int, expected: str) -> None:
-    """OTP-08: HOTP values for counts 0..9 of the ASCII secret."""
+    """RFC 4226 Appendix D: HOTP values for counts 0..9 of the ASCII secret."""
     assert hotp(SEEDS["SHA1"], count) == expected
 
 
@@ -101,7 +101,7 @@ async def test_appendix_b_codes_verify_and_record_their_step(algorithm: str) -> 
 
 @pytest.mark.parametrize("offset", [-1, 1])
 async def test_adjacent_steps_are_accepted(offset: int) -> None:
-    """OTP-05: T-1 and T+1 (one step of network delay / drift)."""
+    """RFC 6238 §5.2: T-1 and T+1 (one step of network delay / drift)."""
     params = params_for("SHA1", digits=6)
     now = 1234567890.0
     code = totp_mod.totp(params, now + 30 * offset)
@@ -111,7 +111,7 @@ async def test_adjacent_steps_are_accepted(offset: int) -> None:
 
 @pytest.mark.parametrize("offset", [-2, 2, 10])
 async def test_codes_outside_the_window_are_rejected(offset: int) -> None:
-    """OTP-05: never more than one step either way."""
+    """RFC 6238 §5.2: never more than one step either way."""
     params = params_for("SHA1", digits=6)
     now = 1234567890.0
     code = totp_mod.totp(params, now + 30 * offset)
@@ -128,7 +128,7 @@ async def test_malformed_codes_are_rejected(code: str) -> None:
 
 
 async def test_replayed_totp_code_in_the_same_step_is_rejected() -> None:
-    """OTP-06 / NIST-16: the same code twice while valid -> second refused."""
+    """RFC 6238 §5.2 / NIST SP 800-63B-4 §3.1.4, §3.1.5: the same code twice while valid -> second refused."""
     params = params_for("SHA1", digits=6)
     counter = StepCounter()
     code = totp_mod.totp(params, 1000.0)
@@ -138,7 +138,7 @@ async def test_replayed_totp_code_in_the_same_step_is_rejected() -> None:
 
 
 async def test_older_totp_code_after_a_newer_one_is_rejected() -> None:
-    """OTP-06: after step T+1 was used, the (still in-window) code of T is refused."""
+    """RFC 6238 §5.2: after step T+1 was used, the (still in-window) code of T is refused."""
     params = params_for("SHA1", digits=6)
     counter = StepCounter()
     newer = totp_mod.totp(params, 1030.0)
@@ -149,7 +149,7 @@ async def test_older_totp_code_after_a_newer_one_is_rejected() -> None:
 
 
 async def test_replay_protection_with_the_real_store(store: Any) -> None:
-    """OTP-06 through Store.advance_counter: same step and older step both refused."""
+    """RFC 6238 §5.2 through Store.advance_counter: same step and older step both refused."""
     user = await store.create_user("alice", None)
     params = TotpParams(secret=generate_secret())
     factor = await store.add_factor(user.id, "totp", params.to_data(), label="phone", now=1000.0)
@@ -166,7 +166,7 @@ async def test_replay_protection_with_the_real_store(store: Any) -> None:
 
 @pytest.mark.parametrize(("algorithm", "size"), [("SHA1", 20), ("SHA256", 32), ("SHA512", 64)])
 def test_generated_secrets_have_at_least_160_bits(algorithm: str, size: int) -> None:
-    """OTP-01/04: random, >= 160 bits, as long as the HMAC output."""
+    """RFC 4226 §4 (R6); RFC 6238 §4.2, §5.2: random, >= 160 bits, as long as the HMAC output."""
     secret = generate_secret(algorithm=algorithm)
     raw = base64.b32decode(secret + "=" * (-len(secret) % 8))
     assert len(raw) == size

@@ -5,7 +5,7 @@
 code with ``authorizationCodeGrant`` — which checks PKCE, state, nonce, ``iss`` (RFC 9207)
 and ``auth_time`` against ``max_age`` — with ID-token signature checks enabled. The Python
 side then re-verifies the tokens against ``/jwks`` and checks what openid-client does not:
-``acr`` (OIDC Core §3.1.3.7 step 12, OIDC-28) and ``amr``.
+``acr`` (OIDC Core §3.1.3.7 step 12, OIDC Core §5.5.1.1) and ``amr``.
 """
 
 from __future__ import annotations
@@ -74,8 +74,8 @@ def test_openid_client_code_flow_with_acr_values_and_max_age(
     """Discovery + code flow with acr_values and max_age; tokens carry acr, amr, auth_time.
 
     The password user reaches 1fa only: with ``2fa 1fa`` (order of preference) the answer
-    is the reachable listed value. OIDC-20 (auth_time required with max_age), OIDC-21/22
-    (acr, amr), OIDC-23 (nonce), OIDC-29 (acr from the requested values), CONF-07, CONF-09
+    is the reachable listed value. OIDC Core §2 (auth_time) (auth_time required with max_age), OIDC Core §2 (acr); OIDC Core §2 (amr)
+    (acr, amr), OIDC Core §2 (nonce) (nonce), OIDC Core §5.5.1.1 (acr from the requested values), OpenID conformance suite: oidcc-ensure-request-with-acr-values-succeeds, OpenID conformance suite: PerformStandardIdTokenChecks (ValidateIdTokenACRClaimAgainstRequest)
     (standard ID-token checks).
     """
     max_age = 300
@@ -119,7 +119,7 @@ def test_openid_client_code_flow_with_acr_values_and_max_age(
 def test_openid_client_userinfo_matches_id_token(
     node_peers: Path, stepauth_provider: Provider
 ) -> None:
-    """openid-client's fetchUserInfo checks the userinfo ``sub`` against the ID token (OIDC-26)."""
+    """openid-client's fetchUserInfo checks the userinfo ``sub`` against the ID token (OIDC Core §5.5.1)."""
     result = run_rp(
         node_peers, stepauth_provider, "--acr-values", ACR_1FA, "--max-age", "60", "--userinfo"
     )
@@ -133,7 +133,7 @@ def test_openid_client_public_client_with_pkce(
     """A public client (token_endpoint_auth_method ``none``) redeems its code with PKCE only.
 
     RFC 7636 §4.5/§4.6 (S256 verifier), RFC 9700 §2.1.1 (PKCE for every client); the tokens
-    still say how the user authenticated (OIDC-20/21/22).
+    still say how the user authenticated (OIDC Core §2 (auth_time); OIDC Core §2 (acr); OIDC Core §2 (amr)).
     """
     public = stepauth_provider.public_client
     result = run_rp(
@@ -165,7 +165,7 @@ def test_openid_client_sees_unmet_authentication_requirements_for_acr_values(
     reach it, so the RP gets unmet_authentication_requirements, not a page that cannot
     succeed and never a token with the lower acr.
 
-    OIDC-18 (the error code); enforced acr_values fail closed (DESIGN.md §2).
+    OpenID Connect unmet_authentication_requirements 1.0 §1 (the error code); enforced acr_values fail closed (DESIGN.md §2).
     """
     browser, _ = signed_in_browser(node_peers, stepauth_provider, tmp_path)
     result = run_rp(
@@ -195,7 +195,7 @@ def test_openid_client_sees_unmet_authentication_requirements_for_essential_acr(
     """Essential ``acr`` in ``claims`` that the signed-in user cannot reach fails the
     authentication.
 
-    OIDC-28 (essential acr with ``value`` or ``values``: a failed authentication), OIDC-18.
+    OIDC Core §5.5.1.1 (essential acr with ``value`` or ``values``: a failed authentication), OpenID Connect unmet_authentication_requirements 1.0 §1.
     """
     browser, _ = signed_in_browser(node_peers, stepauth_provider, tmp_path)
     claims = {"id_token": {"acr": {"essential": True, **acr_request}}}
@@ -219,8 +219,8 @@ def test_openid_client_one_browser_reauthenticates_only_when_asked(
     """Three authorizations from one browser through openid-client.
 
     An existing session answers ``max_age=300`` silently with the same ``auth_time``
-    (CONF-02, CONF-04); ``max_age=0`` re-prompts and ``auth_time`` moves strictly forward
-    (OIDC-05/13, CONF-01); ``sub`` never changes. openid-client checks ``auth_time``
+    (OpenID conformance suite: oidcc-max-age-10000, OpenID conformance suite: oidcc-prompt-none-logged-in); ``max_age=0`` re-prompts and ``auth_time`` moves strictly forward
+    (OIDC Core §3.1.2.1 (max_age); OIDC Core §3.1.2.3, OpenID conformance suite: oidcc-max-age-1); ``sub`` never changes. openid-client checks ``auth_time``
     against every ``max_age`` it sent.
     """
     browser, first = signed_in_browser(node_peers, stepauth_provider, tmp_path)
@@ -229,7 +229,9 @@ def test_openid_client_one_browser_reauthenticates_only_when_asked(
     assert silent["claims"]["sub"] == first["claims"]["sub"]
     assert silent["claims"]["auth_time"] == first["claims"]["auth_time"]
 
-    time.sleep(1.1)  # auth_time has one-second resolution (CONF-01 waits too)
+    time.sleep(
+        1.1
+    )  # auth_time has one-second resolution (OpenID conformance suite: oidcc-max-age-1 waits too)
     again = run_rp(node_peers, stepauth_provider, "--session-file", browser, "--max-age", "0")
     assert again["signed_in"] is True  # max_age=0 is prompt=login
     assert again["claims"]["sub"] == first["claims"]["sub"]

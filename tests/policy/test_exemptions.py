@@ -1,4 +1,4 @@
-"""PSD2 RTS exemptions other than low value (STANDARDS PSD2-15, -18, -19, -20, -23, -25)."""
+"""PSD2 RTS exemptions other than low value (PSD2 RTS Art. 10, 13, 14, 15, 18 and the Annex)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from stepauth.policy import (
 )
 from tests.policy.conftest import payment_policy
 
-ANNEX = [  # PSD2-25: (payment type, ETV in EUR, reference fraud rate in %)
+ANNEX = [  # PSD2 RTS Annex: (payment type, ETV in EUR, reference fraud rate in %)
     ("card", "100", "0.13"),
     ("card", "250", "0.06"),
     ("card", "500", "0.01"),
@@ -48,7 +48,7 @@ def _at(amount: str, rate: str) -> Context:
 def test_tra_exactly_at_threshold_with_rate_at_reference(
     payment_type: str, etv: str, reference: str
 ) -> None:
-    """PSD2-23 (a)+(b): amount ≤ ETV and measured fraud rate ≤ the reference rate."""
+    """PSD2 RTS Art. 18(1)-(2) (a)+(b): amount ≤ ETV and measured fraud rate ≤ the reference rate."""
     decision = decide(_tra(payment_type), "transfer", _at(etv, reference))
     assert decision.exempt == "tra"
     assert decision.requirement is None
@@ -93,7 +93,7 @@ TRUSTED = payment_policy("[exemptions.trusted_beneficiary]\n", names='["trusted_
 
 
 def test_payment_to_trusted_beneficiary_is_exempt() -> None:
-    """PSD2-18: later payments to a listed payee may be exempt."""
+    """PSD2 RTS Art. 13: later payments to a listed payee may be exempt."""
     context = Context(amount=Decimal("2500.00"), payee="DE02100100109307118603", payee_trusted=True)
     decision = decide(TRUSTED, "transfer", context)
     assert decision.exempt == "trusted_beneficiary"
@@ -105,7 +105,7 @@ def test_payment_to_untrusted_payee_needs_sca() -> None:
 
 
 def test_adding_a_trusted_beneficiary_always_requires_sca(example_policy: Policy) -> None:
-    """PSD2-18, RTS Art. 13: creating or amending the list always needs SCA, whatever the
+    """RTS Art. 13: creating or amending the list always needs SCA, whatever the
     context says — even a payee already trusted, a tiny amount and a low fraud rate."""
     context = Context(
         amount=Decimal("1.00"),
@@ -141,7 +141,7 @@ def _series(established: bool, amount: str = "49.90", payee: str = PAYEE) -> Con
 
 
 def test_recurring_series_later_payment_is_exempt() -> None:
-    """PSD2-19: same amount, same payee, series created with SCA."""
+    """PSD2 RTS Art. 14: same amount, same payee, series created with SCA."""
     decision = decide(RECURRING, "transfer", _series(True, amount="49.9"))
     assert decision.exempt == "recurring"
 
@@ -169,7 +169,7 @@ def test_setting_up_a_recurring_series_always_needs_sca(example_policy: Policy) 
 
 
 def test_own_accounts_transfer_is_exempt() -> None:
-    """PSD2-20, RTS Art. 15."""
+    """RTS Art. 15."""
     policy = payment_policy("[exemptions.own_accounts]\n", names='["own_accounts"]')
     assert decide(policy, "transfer", Context(amount=Decimal("9000"), own_account=True)).exempt
     assert decide(policy, "transfer", Context(amount=Decimal("9000"))).exempt is None
@@ -182,7 +182,7 @@ def test_own_accounts_transfer_is_exempt() -> None:
 def test_account_information_180_days(
     example_policy: Policy, since: float | None, exempt: str | None
 ) -> None:
-    """PSD2-15, RTS Art. 10 as amended by (EU) 2022/2360: SCA at first access and after 180 days."""
+    """RTS Art. 10 as amended by (EU) 2022/2360: SCA at first access and after 180 days."""
     decision = decide(example_policy, "view_balance", Context(seconds_since_sca=since))
     assert decision.exempt == exempt
 

@@ -1,4 +1,4 @@
-"""PSD2 RTS Art. 16 low-value remote payments (STANDARDS PSD2-21): €30, €100 cumulative, 5."""
+"""PSD2 RTS Art. 16 low-value remote payments: €30, €100 cumulative, 5."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def _ctx(amount: str, transactions: int = 0, cumulative: str = "0") -> Context:
 
 @pytest.mark.parametrize("policy", [AMOUNT, COUNT])
 def test_thirty_euro_is_exempt(policy: Policy) -> None:
-    """PSD2-21 (a): a single remote payment of at most €30.00."""
+    """PSD2 RTS Art. 16 (a): a single remote payment of at most €30.00."""
     decision = decide(policy, "transfer", _ctx("30.00"))
     assert decision.requirement is None
     assert decision.exempt == "low_value"
@@ -46,7 +46,7 @@ def test_thirty_euro_one_cent_needs_sca(policy: Policy) -> None:
 
 
 def test_cumulative_one_hundred_euro_is_exempt() -> None:
-    """PSD2-21 (b): cumulative since the last SCA, this payment included, at most €100."""
+    """PSD2 RTS Art. 16 (b): cumulative since the last SCA, this payment included, at most €100."""
     decision = decide(AMOUNT, "transfer", _ctx("30.00", transactions=3, cumulative="70.00"))
     assert decision.exempt == "low_value"
     assert decision.counters == Counters(4, Decimal("100.00"))
@@ -66,7 +66,7 @@ def test_amount_counter_ignores_the_count() -> None:
 
 
 def test_fifth_transaction_is_exempt() -> None:
-    """PSD2-21 (c): at most five consecutive remote payments since the last SCA."""
+    """PSD2 RTS Art. 16 (c): at most five consecutive remote payments since the last SCA."""
     decision = decide(COUNT, "transfer", _ctx("30.00", transactions=4, cumulative="120.00"))
     assert decision.exempt == "low_value"
     assert decision.counters == Counters(5, Decimal("150.00"))

@@ -12,7 +12,7 @@ async def test_openid_configuration(provider: Provider) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
     meta = response.json()
-    assert meta["issuer"] == ISSUER  # OIDC-44: exactly the issuer
+    assert meta["issuer"] == ISSUER  # OIDC Discovery §4.3: exactly the issuer
     for name, path in (
         ("authorization_endpoint", "/authorize"),
         ("token_endpoint", "/token"),
@@ -32,12 +32,16 @@ async def test_openid_configuration(provider: Provider) -> None:
         # private_key_jwt: the RFC 9864 §2 fully-specified name next to the polymorphic one
         assert {"EdDSA", "Ed25519"} <= set(meta[f"{endpoint}_auth_signing_alg_values_supported"])
     assert meta["code_challenge_methods_supported"] == ["S256"]
-    assert meta["claims_parameter_supported"] is True  # OIDC-41
-    assert {"acr", "amr", "auth_time"} <= set(meta["claims_supported"])  # OIDC-42
+    assert (
+        meta["claims_parameter_supported"] is True
+    )  # OIDC Discovery §3 (claims_parameter_supported)
+    assert {"acr", "amr", "auth_time"} <= set(
+        meta["claims_supported"]
+    )  # OIDC Discovery §3 (claims_supported)
     assert meta["authorization_response_iss_parameter_supported"] is True  # RFC 9207
     assert meta["request_uri_parameter_supported"] is True
     assert meta["require_pushed_authorization_requests"] is False
-    assert "payment_initiation" in meta["authorization_details_types_supported"]  # RAR-11
+    assert "payment_initiation" in meta["authorization_details_types_supported"]  # RFC 9396 §10
     assert set(meta["token_endpoint_auth_methods_supported"]) == {
         "client_secret_basic",
         "client_secret_post",
@@ -66,7 +70,7 @@ async def test_every_private_key_jwt_endpoint_names_its_signing_algorithms(
 
 
 async def test_acr_values_supported_is_the_ladder(provider: Provider) -> None:
-    """SU-14 / OIDC-40: acr_values_supported signals that acr_values and max_age are honoured."""
+    """RFC 9470 §7 / OIDC Discovery §3 (acr_values_supported): acr_values_supported signals that acr_values and max_age are honoured."""
     meta = (await provider.browser.get("/.well-known/openid-configuration")).json()
     assert meta["acr_values_supported"] == list(provider.state.ladder.acr_values)
     assert ACR_1FA in meta["acr_values_supported"]

@@ -1,4 +1,4 @@
-"""POST /introspect (RFC 7662) with the step-up members of RFC 9470 §6.2 (SU-11)."""
+"""POST /introspect (RFC 7662) with the step-up members of RFC 9470 §6.2."""
 
 from __future__ import annotations
 

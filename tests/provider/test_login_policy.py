@@ -1,4 +1,4 @@
-"""The login policy's named checks over assess() (DESIGN.md §2, §4; OIDC-03/05/11/28/29)."""
+"""The login policy's named checks over assess() (DESIGN.md §2, §4; OIDC Core §3.1.2.1 (max_age); OIDC Core §3.1.2.2; OIDC Core §5.5.1.1)."""
 
 from __future__ import annotations
 
@@ -62,18 +62,20 @@ def test_session_answers_with_its_best_level() -> None:
 
 
 def test_prompt_login_needs_an_event_after_the_interaction_started() -> None:
-    """OIDC-13: prompt=login re-authenticates even a fresh session; only new events count."""
+    """OIDC Core §3.1.2.3: prompt=login re-authenticates even a fresh session; only new events count."""
     assert evaluate(request([PWD], prompt_login=True)).reasons == ("prompt_login",)
     assert evaluate(request([PWD], prompt_login=True, before=[PWD])).reasons == ("prompt_login",)
     fresh = AuthEvent(methods=("pwd",), at=NOW - 1)
     decision = evaluate(request([PWD, fresh], prompt_login=True, before=[PWD]))
     assert decision.satisfied
     assert decision.assessment is not None
-    assert decision.assessment.auth_time == fresh.at  # CONF-03: strictly later
+    assert (
+        decision.assessment.auth_time == fresh.at
+    )  # OpenID conformance suite: oidcc-prompt-login: strictly later
 
 
 def test_max_age_too_old() -> None:
-    """OIDC-03: factors older than max_age → re-authenticate."""
+    """OIDC Core §3.1.2.1 (max_age): factors older than max_age → re-authenticate."""
     assert evaluate(request([PWD], max_age=300)).reasons == ("max_age",)
     decision = evaluate(request([PWD], max_age=10_000))
     assert decision.satisfied
@@ -89,7 +91,7 @@ def test_acr_not_met_lists_what_is_missing() -> None:
 
 
 def test_voluntary_acr_values_answer_with_the_session_acr() -> None:
-    """OIDC-29: with acr_values voluntary the session's own acr is returned, never higher."""
+    """OIDC Core §5.5.1.1: with acr_values voluntary the session's own acr is returned, never higher."""
     decision = evaluate(request([PWD], acr_values=(ACR_2FA,), enforce_acr_values=False))
     assert decision.satisfied
     assert decision.assessment is not None
@@ -97,7 +99,7 @@ def test_voluntary_acr_values_answer_with_the_session_acr() -> None:
 
 
 def test_essential_acr_always_enforced() -> None:
-    """OIDC-28: essential acr is enforced even for a voluntary client."""
+    """OIDC Core §5.5.1.1: essential acr is enforced even for a voluntary client."""
     decision = evaluate(request([PWD], essential_acr=(ACR_2FA,), enforce_acr_values=False))
     assert decision.reasons == ("essential_acr",)
 
@@ -123,7 +125,7 @@ def test_level_met_but_too_old_is_max_age_not_acr_not_met() -> None:
 
 
 def test_id_token_hint_mismatch() -> None:
-    """OIDC-11: another user's session never answers."""
+    """OIDC Core §3.1.2.2: another user's session never answers."""
     decision = evaluate(request([PWD], expected_sub="someone-else"))
     assert "id_token_hint_mismatch" in decision.reasons
 

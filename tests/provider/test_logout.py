@@ -168,7 +168,7 @@ async def test_logout_revokes_what_the_session_issued(provider: Provider) -> Non
     """Logout ends the session's grants, including those from before a re-authentication
     (the id rotated, the ``sid`` did not): refresh → invalid_grant, introspection → inactive,
     an unredeemed code → invalid_grant. Another browser's session of the same user keeps
-    its tokens (NIST-09: session secrets erased at logout; ASVS 3.3.1)."""
+    its tokens (NIST SP 800-63B-4 §5.1, §5.1.1: session secrets erased at logout; ASVS 3.3.1)."""
     first, first_claims = await provider.login_and_exchange(scope="openid offline_access")
     second, second_claims = await provider.login_and_exchange(
         scope="openid offline_access", prompt="login"

@@ -110,7 +110,7 @@ async def test_par_unregistered_redirect_uri_is_rejected(provider: Provider) -> 
 
 
 async def test_par_unknown_authorization_details_type_is_rejected(provider: Provider) -> None:
-    """RAR-07: an unknown type is invalid_authorization_details."""
+    """RFC 9396 §5: an unknown type is invalid_authorization_details."""
     _, challenge = pkce_pair()
     details = json.dumps([{"type": "teleport", "where": "mars"}])
     response = await _push(provider, _params(challenge, authorization_details=details))

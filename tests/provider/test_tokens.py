@@ -95,7 +95,7 @@ def test_requested_claims_follow_value_and_values() -> None:
 
 
 async def test_id_token_claims(provider: Provider) -> None:
-    """OIDC Core §2: iss sub aud exp iat auth_time acr amr nonce sid (OIDC-20..24)."""
+    """OIDC Core §2: iss sub aud exp iat auth_time acr amr nonce sid."""
     grant = await _grant(provider)
     now = provider.clock()
     token = await mint_id_token(

@@ -35,7 +35,7 @@ async def test_userinfo_claims_request_member(provider: Provider) -> None:
         "/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"}
     )
     assert response.json()["preferred_username"] == USERNAME
-    assert "name" not in response.json()  # not known: left out, never an error (OIDC-27)
+    assert "name" not in response.json()  # not known: left out, never an error (OIDC Core §5.5.1)
 
 
 async def test_userinfo_without_token_is_challenged(provider: Provider) -> None:

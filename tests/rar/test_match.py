@@ -1,4 +1,4 @@
-"""match_details: the executed action equals the approved one (RAR-08 §6.1, RAR-14, PSD2-10)."""
+"""match_details: the executed action equals the approved one (RFC 9396 §6, §6.1 §6.1, RFC 9396 §9; ASVS 5.0 10.3.2, PSD2 RTS Art. 5(1))."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Registry.validate: RFC 9396 §5 (STANDARDS RAR-01, RAR-03, RAR-04, RAR-07)."""
+"""Registry.validate: RFC 9396 §5 (RFC 9396 §2, RFC 9396 §2.2, RFC 9396 §2 (payment_initiation example))."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def _invalid(details: Any, registry: Registry = default_registry) -> InvalidAuth
 
 
 def test_rfc9396_example_validates(rfc9396_example: list[dict[str, Any]]) -> None:
-    """RAR-04: the RFC 9396 §2 example is a valid payment_initiation."""
+    """: the RFC 9396 §2 example is a valid payment_initiation."""
     entries = default_registry.validate(rfc9396_example)
     assert entries == tuple(rfc9396_example)
     entries[0]["creditorName"] = "changed"  # a copy: the caller's list is untouched
@@ -27,7 +27,7 @@ def test_rfc9396_example_validates(rfc9396_example: list[dict[str, Any]]) -> Non
 
 
 def test_builtin_types_are_listed() -> None:
-    """RAR-11: the list behind authorization_details_types_supported."""
+    """RFC 9396 §10: the list behind authorization_details_types_supported."""
     assert default_registry.types() == [
         "beneficiary_change",
         "payee_addition",
@@ -53,7 +53,7 @@ def test_every_builtin_type_validates(batch: list[dict[str, Any]]) -> None:
 
 @pytest.mark.parametrize("details", [{}, "[]", None, {"type": "payment_initiation"}])
 def test_not_an_array_is_rejected(details: Any) -> None:
-    """RAR-01: authorization_details is a JSON array."""
+    """RFC 9396 §2: authorization_details is a JSON array."""
     assert _invalid(details).reason == "not_array"
 
 
@@ -68,7 +68,7 @@ def test_entry_that_is_not_an_object_is_rejected() -> None:
 
 
 def test_missing_type_is_rejected(transfer: list[dict[str, Any]]) -> None:
-    """RAR-01: each object's type is REQUIRED."""
+    """RFC 9396 §2: each object's type is REQUIRED."""
     del transfer[0]["type"]
     exc = _invalid(transfer)
     assert exc.reason == "missing_type"
@@ -76,7 +76,7 @@ def test_missing_type_is_rejected(transfer: list[dict[str, Any]]) -> None:
 
 
 def test_unknown_type_is_rejected(transfer: list[dict[str, Any]]) -> None:
-    """RAR-07 (a): the AS MUST refuse an unknown type."""
+    """RFC 9396 §5 (a): the AS MUST refuse an unknown type."""
     exc = _invalid([*transfer, {"type": "crypto_withdrawal", "amount": "1"}])
     assert exc.reason == "unknown_type"
     assert exc.index == 1
@@ -85,7 +85,7 @@ def test_unknown_type_is_rejected(transfer: list[dict[str, Any]]) -> None:
 
 
 def test_unknown_field_is_rejected(transfer: list[dict[str, Any]]) -> None:
-    """RAR-07 (b): a known type with an unknown field."""
+    """RFC 9396 §5 (b): a known type with an unknown field."""
     transfer[0]["creditorAccount"]["bic"] = "COBADEFFXXX"
     exc = _invalid(transfer)
     assert exc.reason == "unknown_field"
@@ -94,7 +94,7 @@ def test_unknown_field_is_rejected(transfer: list[dict[str, Any]]) -> None:
 
 
 def test_wrong_field_type_is_rejected(transfer: list[dict[str, Any]]) -> None:
-    """RAR-07 (c): the amount is a number instead of a decimal string."""
+    """RFC 9396 §5 (c): the amount is a number instead of a decimal string."""
     transfer[0]["instructedAmount"]["amount"] = 1250.00
     exc = _invalid(transfer)
     assert exc.reason == "wrong_type"
@@ -129,7 +129,7 @@ def test_wrong_container_type_is_rejected(transfer: list[dict[str, Any]]) -> Non
 def test_invalid_value_is_rejected(
     transfer: list[dict[str, Any]], path: tuple[str, ...], value: str, message: str
 ) -> None:
-    """RAR-07 (d): values the type does not allow."""
+    """RFC 9396 §5 (d): values the type does not allow."""
     target = transfer[0]
     for name in path[:-1]:
         target = target[name]
@@ -154,7 +154,7 @@ def test_iban_in_print_format_validates(transfer: list[dict[str, Any]]) -> None:
 
 @pytest.mark.parametrize("field", ["instructedAmount", "creditorName", "creditorAccount"])
 def test_missing_required_field_is_rejected(transfer: list[dict[str, Any]], field: str) -> None:
-    """RAR-07 (e): a required field is missing."""
+    """RFC 9396 §5 (e): a required field is missing."""
     del transfer[0][field]
     exc = _invalid(transfer)
     assert exc.reason == "missing_field"
@@ -168,7 +168,7 @@ def test_missing_nested_field_names_the_path(transfer: list[dict[str, Any]]) -> 
 
 
 def test_batch_total_must_equal_the_sum(batch: list[dict[str, Any]]) -> None:
-    """PSD2-12, RTS Art. 5(3)(b): the code is specific to the batch total and its payees."""
+    """RTS Art. 5(3)(b): the code is specific to the batch total and its payees."""
     batch[0]["total"]["amount"] = "300.01"
     exc = _invalid(batch)
     assert exc.path == "total.amount"
@@ -201,7 +201,7 @@ def test_stepauth_action_needs_action_and_target() -> None:
 
 
 def test_registry_is_extensible_by_configuration() -> None:
-    """RAR-02: the AS controls its types; a deployment adds one as data."""
+    """RFC 9396 §2.1: the AS controls its types; a deployment adds one as data."""
     registry = default_registry.with_types(
         {
             "card_limit_change": {

@@ -1,6 +1,6 @@
 """What the bound-route tests of every adapter share: the payment binding, the API's
 resource server and bearer tokens signed for it (RFC 9068), as the Provider mints them
-for a bound step-up (RAR-10: granted ``authorization_details`` and a ``txn``)."""
+for a bound step-up (RFC 9396 §9, §9.1, §9.2: granted ``authorization_details`` and a ``txn``)."""
 
 from __future__ import annotations
 

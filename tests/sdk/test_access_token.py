@@ -1,4 +1,4 @@
-"""RFC 9068 access tokens at a resource server and the RFC 9470 challenge (SU-01..13)."""
+"""RFC 9068 access tokens at a resource server and the RFC 9470 challenge (RFC 9470 §3; RFC 9470 §4; RFC 9470 §2; RFC 9470 §5; RFC 9470 §6.1; RFC 9068 §2.2.1; RFC 9470 §6.2; RFC 9470 §3, §6; RFC 9470 §9)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def test_wrong_audience_and_expiry(keys: Keys) -> None:
 
 
 def test_insufficient_acr_carries_the_step_up(keys: Keys) -> None:
-    """SU-12: reject if acr is not among the required values."""
+    """RFC 9470 §3, §6: reject if acr is not among the required values."""
     token = sign(at_claims(acr="urn:stepauth:acr:1fa"), keys.rsa, typ="at+jwt")
     with pytest.raises(InsufficientAuthentication) as info:
         check(token, keys, requirement=Requirement(("phr",), 300))
@@ -85,7 +85,7 @@ def test_stale_auth_time_carries_the_step_up(keys: Keys) -> None:
 
 
 def test_rfc9470_examples_byte_for_byte() -> None:
-    """SU-05: the two examples of RFC 9470 §3."""
+    """: the two examples of RFC 9470 §3."""
     assert challenge_for(StepUp(("myACR",), None, "acr_not_met")) == (
         'Bearer error="insufficient_user_authentication", '
         'error_description="A different authentication level is required", acr_values="myACR"'
@@ -115,7 +115,7 @@ def test_error_responses_per_failure() -> None:
 
 
 def test_invalid_token_never_leaks_the_requirement(keys: Keys) -> None:
-    """SU-13: the challenge is built only after the token validated."""
+    """RFC 9470 §9: the challenge is built only after the token validated."""
     rs = ResourceServer(
         issuer=ISSUER, audience=API, jwks=JWKSCache(keys=keys.jwks()), clock=lambda: NOW
     )

@@ -1,4 +1,4 @@
-"""Authorization requests: acr_values XOR essential acr, max_age, PKCE, PAR, RAR (SU-06)."""
+"""Authorization requests: acr_values XOR essential acr, max_age, PKCE, PAR, RAR (RFC 9470 §4)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def build(**kw: object) -> dict[str, str]:
 
 
 def test_acr_values_and_max_age_from_the_requirement() -> None:
-    """SU-06: the challenge's acr_values and max_age go into the request."""
+    """RFC 9470 §4: the challenge's acr_values and max_age go into the request."""
     params = build(requirement=Requirement(("phr", "phrh"), 300))
     assert params["acr_values"] == "phr phrh"
     assert params["max_age"] == "300"
@@ -45,7 +45,7 @@ def test_acr_values_and_max_age_from_the_requirement() -> None:
 
 
 def test_essential_acr_mode_sends_claims_not_acr_values() -> None:
-    """OIDC-28/31 and OIDC-30: essential acr in claims, never together with acr_values."""
+    """OIDC Core §5.5.1.1; OIDC Core §5.5 and OIDC Core §5.5.1.1: essential acr in claims, never together with acr_values."""
     params = build(requirement=Requirement(("phr",), 300), acr_mode="claims")
     assert "acr_values" not in params
     claims = json.loads(params["claims"])
@@ -58,7 +58,7 @@ def test_essential_acr_mode_sends_claims_not_acr_values() -> None:
 
 
 def test_acr_values_and_a_claims_acr_request_are_never_both_sent() -> None:
-    """OIDC-30 / G-06."""
+    """OIDC Core §5.5.1.1 / OIDC Core §5.5.1.1; OpenID conformance suite: DisallowMaxAgeEqualsZeroAndPromptNone."""
     claims = json.dumps({"id_token": {"acr": {"essential": True, "value": "phr"}}})
     with pytest.raises(InvalidAuthorizationRequest):
         build(requirement=Requirement(("phr",)), extra={"claims": claims})
@@ -67,7 +67,7 @@ def test_acr_values_and_a_claims_acr_request_are_never_both_sent() -> None:
 
 
 def test_max_age_zero_with_prompt_none_is_never_sent() -> None:
-    """CONF-12 / G-06: the conformance suite rejects that combination."""
+    """OpenID conformance suite: oidcc-client-test-form-post-error (DisallowMaxAgeEqualsZeroAndPromptNone) / OIDC Core §5.5.1.1; OpenID conformance suite: DisallowMaxAgeEqualsZeroAndPromptNone: the conformance suite rejects that combination."""
     with pytest.raises(InvalidAuthorizationRequest):
         build(requirement=Requirement(("phr",), 0), prompt="none")
     assert build(requirement=Requirement(("phr",), 0), prompt="login")["max_age"] == "0"

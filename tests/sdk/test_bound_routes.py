@@ -1,6 +1,6 @@
 """Transaction-bound routes (``bind=Binding(...)``) in the Flask and Starlette adapters and
 the shared core: an API call must spend a token granted for exactly this action, once
-(RFC 9396 §9.1, RAR-14, PSD2 RTS Art. 5(1)(c)-(d)); a browser or API request must name the
+(RFC 9396 §9.1, ASVS 5.0 10.3.2, PSD2 RTS Art. 5(1)(c)-(d)); a browser or API request must name the
 action unambiguously (each field once, from a form body).
 
 Tokens are real RS256 JWTs validated by the resource server; the txn ledgers are a real
@@ -93,7 +93,7 @@ def flask_bank(keys: Keys, sync_ledger: SyncSQLLedger) -> FlaskBank:
 def test_flask_plain_step_up_token_cannot_run_a_bound_action(
     flask_bank: FlaskBank, keys: Keys
 ) -> None:
-    """RAR-14: a phr token without authorization_details/txn authorizes no payment, however
+    """RFC 9396 §9; ASVS 5.0 10.3.2: a phr token without authorization_details/txn authorizes no payment, however
     often it is sent (the reviewer's €99 999 replay)."""
     token = bearer(keys, fields=None)
     for _ in range(2):
@@ -231,7 +231,7 @@ async def spost(client: httpx.AsyncClient, token: str | None = None, **kw: Any) 
 async def test_starlette_plain_step_up_token_cannot_run_a_bound_action(
     starlette_client: tuple[httpx.AsyncClient, list[str]], keys: Keys
 ) -> None:
-    """RAR-14: acr and max_age met, but no granted authorization_details: refused."""
+    """RFC 9396 §9; ASVS 5.0 10.3.2: acr and max_age met, but no granted authorization_details: refused."""
     client, paid = starlette_client
     token = bearer(keys, fields=None)
     for _ in range(2):

@@ -1,4 +1,4 @@
-"""StepUpAuth: 401 insufficient_user_authentication → callback → one retry (SU-06, SU-07).
+"""StepUpAuth: 401 insufficient_user_authentication → callback → one retry (RFC 9470 §4, RFC 9470 §2).
 
 The resource server is a real Starlette app guarded by the SDK, served by uvicorn.
 """
@@ -108,7 +108,7 @@ def test_retry_happens_only_once(keys: Keys, api: ServedApp) -> None:
 def test_old_token_still_gets_401_and_stale_token_asks_for_max_age(
     keys: Keys, api: ServedApp
 ) -> None:
-    """SU-07: the original token is kept; it keeps failing on its own."""
+    """RFC 9470 §2: the original token is kept; it keeps failing on its own."""
     weak = token(keys, "urn:stepauth:acr:1fa")
     auth = StepUpAuth(weak, lambda challenge: token(keys, "phr"))
     with httpx.Client(auth=auth) as client:

@@ -2,7 +2,7 @@
 
 oidc-provider treats ``acr_values`` as voluntary: a session with a lower acr is reused and
 that acr returned (PEERS.md). The SDK must get ``phr`` by *essential* acr and must refuse the
-lower acr answer to a voluntary request - never a silent downgrade (G-05, OIDC-33).
+lower acr answer to a voluntary request - never a silent downgrade (OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5, OIDC Core §3.1.3.7 step 12).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def login_low(op: OP, ua: httpx.Client) -> None:
 
 
 def test_essential_acr_gets_phr(node_op: OP) -> None:
-    """OIDC-28: essential acr in claims makes oidc-provider step the session up."""
+    """OIDC Core §5.5.1.1: essential acr in claims makes oidc-provider step the session up."""
     rp = op_rp(node_op, acr_mode="claims")
     with httpx.Client() as ua:
         login_low(node_op, ua)
@@ -46,7 +46,7 @@ def test_essential_acr_gets_phr(node_op: OP) -> None:
 
 
 def test_voluntary_lower_acr_from_an_existing_session_is_refused(node_op: OP) -> None:
-    """G-05: acr_values=phr answered with the session's 1fa → StepUp, not a login."""
+    """OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5: acr_values=phr answered with the session's 1fa → StepUp, not a login."""
     rp = op_rp(node_op, acr_mode="acr_values")
     with httpx.Client() as ua:
         login_low(node_op, ua)
@@ -96,7 +96,7 @@ def test_a_code_cannot_be_redeemed_with_another_state(node_op: OP) -> None:
 
 
 def test_step_up_for_another_subject_is_refused(node_op: OP) -> None:
-    """OIDC-11: the stepped-up token must be for the same user."""
+    """OIDC Core §3.1.2.2: the stepped-up token must be for the same user."""
     rp = op_rp(node_op, acr_mode="claims")
     request = rp.authorization_request(PHR)
     with httpx.Client() as ua:

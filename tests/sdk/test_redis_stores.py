@@ -1,8 +1,8 @@
 """Pending actions and transaction grants on the real Redis: shared by instances, single use
 under concurrency, dropped at their TTL.
 
-Standards: RFC 6749 §10.12 / OIDC-11 (a callback's state is used once), PSD2 RTS Art. 5(1)
-and RAR-04 (an approved transaction runs once, for exactly its details).
+Standards: RFC 6749 §10.12 / OIDC Core §3.1.2.2 (a callback's state is used once), PSD2 RTS Art. 5(1)
+and RFC 9396 §2 (payment_initiation example) (an approved transaction runs once, for exactly its details).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def pending_action(now: float, *, binding: Binding | None = None) -> PendingActi
 def test_pending_action_round_trips_and_is_taken_once(
     redis_url: str, client: redis.Redis[Any], redis_prefix: str
 ) -> None:
-    """OIDC-11: a state finds its action once (on another connection, as another instance
+    """OIDC Core §3.1.2.2: a state finds its action once (on another connection, as another instance
     would); the second take finds nothing."""
     store = RedisPendingStore(client, prefix=redis_prefix)
     now = time.time()
@@ -176,7 +176,7 @@ def _bound_session(expires_at: float) -> dict[str, Any]:
 def test_grant_is_consumed_once_for_exactly_its_details(
     client: redis.Redis[Any], redis_prefix: str
 ) -> None:
-    """RAR-04 / PSD2 RTS Art. 5(1)(d): another amount finds no grant; the grant runs once,
+    """RFC 9396 §2 (payment_initiation example) / PSD2 RTS Art. 5(1)(d): another amount finds no grant; the grant runs once,
     whichever instance (sharing the Redis ledger) the copies of the session reach."""
     ledger = SyncRedisLedger(client, prefix=redis_prefix)
     flow = BrowserStepUp(op_rp_offline(), ledger=ledger)

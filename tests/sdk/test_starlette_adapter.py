@@ -57,9 +57,11 @@ def test_post_is_stepped_up_and_resumed_after_confirmation(node_op: OP, ua: http
     assert response.status_code == 303
     params = authorize_params(response.headers["location"])
     assert essential_acr(params) == {"essential": True, "values": ["phr"]}
-    assert "acr_values" not in params  # OIDC-30
+    assert "acr_values" not in params  # OIDC Core §5.5.1.1
     assert params["max_age"] == "300"
-    assert params["id_token_hint"].count(".") == 2  # same subject (OIDC-09)
+    assert (
+        params["id_token_hint"].count(".") == 2
+    )  # same subject (OIDC Core §3.1.2.1 (id_token_hint))
     assert params["code_challenge_method"] == "S256"
     assert params["redirect_uri"] == CALLBACK
     assert params["state"]
@@ -108,7 +110,7 @@ def test_callback_from_another_browser_is_refused(node_op: OP, ua: httpx.Client)
 
 
 def test_voluntary_lower_acr_is_refused_without_a_loop(node_op: OP, ua: httpx.Client) -> None:
-    """G-05 in a browser: the OP answers acr_values=phr with 1fa; the app says no, once."""
+    """OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5 in a browser: the OP answers acr_values=phr with 1fa; the app says no, once."""
     client = make_client(node_op, acr_mode="acr_values")
     sign_in_low(client, ua)
     response = client.post("/transfer", data={"amount": "250", "iban": IBAN})

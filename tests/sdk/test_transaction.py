@@ -1,4 +1,4 @@
-"""require_transaction: the resource server's binding decision (RAR-14, PSD2 RTS Art. 5).
+"""require_transaction: the resource server's binding decision (RFC 9396 §9; ASVS 5.0 10.3.2, PSD2 RTS Art. 5).
 
 Each tampering case is its own test and names the error and the field. The token's claims
 are built as dicts (signature validation is :func:`validate_access_token`'s job, tested
@@ -71,7 +71,7 @@ BATCH: list[dict[str, Any]] = [
 
 
 def claims_for(details: Any, txn: str | None = "txn-A-3f9c2b", **overrides: Any) -> dict[str, Any]:
-    """Access-token claims as the Provider mints them for a bound step-up (RAR-10)."""
+    """Access-token claims as the Provider mints them for a bound step-up (RFC 9396 §9, §9.1, §9.2)."""
     claims: dict[str, Any] = {
         "iss": "https://op.example.com",
         "sub": "user-42",
@@ -132,7 +132,7 @@ async def assert_mismatch(
 
 
 async def test_approved_transfer_executes_once(ledger: SQLLedger) -> None:
-    """RAR-14 / PSD2-10(c): the approved action passes, and only once (PSD2 RTS Art. 4(1))."""
+    """RFC 9396 §9; ASVS 5.0 10.3.2 / PSD2 RTS Art. 5(1)(c): the approved action passes, and only once (PSD2 RTS Art. 4(1))."""
     claims = claims_for(PAYMENT)
     bound = await run(PAYMENT, claims, ledger)
     assert bound.txn == "txn-A-3f9c2b"
@@ -157,7 +157,7 @@ async def test_equal_action_in_another_notation_passes(ledger: SQLLedger) -> Non
 
 
 async def test_amount_changed_after_approval_is_rejected(ledger: SQLLedger) -> None:
-    """PSD2-10(d): €1,250.00 approved, €1,250.01 executed → refused."""
+    """PSD2 RTS Art. 5(1)(d): €1,250.00 approved, €1,250.01 executed → refused."""
     action = altered(PAYMENT, "instructedAmount.amount", "1250.01")
     exc = await assert_mismatch(action, claims_for(PAYMENT), ledger, path="instructedAmount.amount")
     assert "'1250.00'" in exc.description
@@ -171,7 +171,7 @@ async def test_amount_changed_to_larger_number_type_is_rejected(ledger: SQLLedge
 
 
 async def test_payee_swapped_is_rejected(ledger: SQLLedger) -> None:
-    """PSD2-10(d): another payee (name and account) → refused, naming the payee field."""
+    """PSD2 RTS Art. 5(1)(d): another payee (name and account) → refused, naming the payee field."""
     action = altered(PAYMENT, "creditorName", "Mallory Ltd")
     action = altered(action, "creditorAccount.iban", OTHER_IBAN)
     await assert_mismatch(action, claims_for(PAYMENT), ledger, path="creditorName")
@@ -192,7 +192,7 @@ async def test_currency_changed_is_rejected(ledger: SQLLedger) -> None:
 
 
 async def test_details_altered_in_the_front_channel_are_rejected(ledger: SQLLedger) -> None:
-    """RAR-12: the reference was changed on the way; any change invalidates the approval."""
+    """RFC 9396 §12: the reference was changed on the way; any change invalidates the approval."""
     action = altered(PAYMENT, "remittanceInformationUnstructured", "Invoice 2026-119")
     await assert_mismatch(
         action, claims_for(PAYMENT), ledger, path="remittanceInformationUnstructured"
@@ -246,7 +246,7 @@ async def test_same_txn_used_twice_is_rejected(ledger: SQLLedger) -> None:
 
 
 async def test_batch_with_one_payee_swapped_is_rejected(ledger: SQLLedger) -> None:
-    """PSD2-12 Art. 5(3)(b): the code is specific to the total and to every payee."""
+    """Art. 5(3)(b): the code is specific to the total and to every payee."""
     action = copy.deepcopy(BATCH)
     action[0]["payees"][1]["creditorAccount"]["iban"] = OTHER_IBAN
     await assert_mismatch(action, claims_for(BATCH), ledger, path="payees[1].creditorAccount.iban")

@@ -1,5 +1,5 @@
 """DjangoTransactionGuard: signed bound tokens through Django's test client and a real Redis
-ledger (RFC 9396 §9, RAR-14, PSD2 RTS Art. 5(1)(c)-(d)).
+ledger (RFC 9396 §9, ASVS 5.0 10.3.2, PSD2 RTS Art. 5(1)(c)-(d)).
 
 Django's settings are process-wide, so each scenario runs a small Django project in a
 fresh interpreter: ``require("phr")`` validates the RS256 token (a real
@@ -167,7 +167,7 @@ def step(keys: Keys, token_details: Any = PAYMENT, **change: Any) -> dict[str, A
 
 
 def test_matching_details_pass_once(project: Any, keys: Keys) -> None:
-    """RAR-14: the approved transfer runs once; the second use of the txn is refused."""
+    """RFC 9396 §9; ASVS 5.0 10.3.2: the approved transfer runs once; the second use of the txn is refused."""
     result = project(step(keys), step(keys))
     assert result["answers"] == [[200, None], [403, "transaction_replayed"]]
     assert result["executed"] == ["txn-A-3f9c2b"]

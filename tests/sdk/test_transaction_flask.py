@@ -1,4 +1,4 @@
-"""FlaskTransactionGuard: signed bound tokens over Flask's test client (RFC 9396 §9, RAR-14,
+"""FlaskTransactionGuard: signed bound tokens over Flask's test client (RFC 9396 §9, ASVS 5.0 10.3.2,
 PSD2 RTS Art. 5(1)(c)-(d)).
 
 The token is a real RS256 JWT validated by :class:`ResourceServer` through
@@ -117,7 +117,7 @@ def error_of(response: Any) -> str:
 
 
 def test_matching_details_pass_once(bank: Bank, keys: Keys) -> None:
-    """RAR-14: the approved transfer runs once; the second use of the txn is refused."""
+    """RFC 9396 §9; ASVS 5.0 10.3.2: the approved transfer runs once; the second use of the txn is refused."""
     bearer = token(keys)
     first = bank.post(bearer)
     assert first.status_code == 200, first.get_data(as_text=True)
@@ -153,7 +153,7 @@ def test_payee_swapped_is_refused_and_the_approval_survives(bank: Bank, keys: Ke
 
 
 def test_currency_changed_is_refused(bank: Bank, keys: Keys) -> None:
-    """Same figures, another currency: not the approved amount (RAR-14)."""
+    """Same figures, another currency: not the approved amount (RFC 9396 §9; ASVS 5.0 10.3.2)."""
     response = bank.post(token(keys), currency="USD")
     assert response.status_code == 403
     assert "instructedAmount.currency" in error_of(response)

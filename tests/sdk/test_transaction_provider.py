@@ -1,4 +1,4 @@
-"""End to end: the Provider mints a bound access token, the SDK executes it once (RAR-09/10/14).
+"""End to end: the Provider mints a bound access token, the SDK executes it once (RFC 9396 §7; RFC 9396 §9, §9.1, §9.2; RFC 9396 §9; ASVS 5.0 10.3.2).
 
 The RP pushes ``authorization_details`` (PAR, RFC 9126), the user signs in and approves
 them with a passkey (the only factor that binds them, PSD2 RTS Art. 5), the code is
@@ -90,7 +90,9 @@ async def test_provider_token_executes_its_transaction_once(
 ) -> None:
     tokens = await bound_token(provider, PAYMENT)
     claims = await sdk_claims(provider, tokens["access_token"])
-    assert claims["authorization_details"] == tokens["authorization_details"]  # RAR-09/10
+    assert (
+        claims["authorization_details"] == tokens["authorization_details"]
+    )  # RFC 9396 §7; RFC 9396 §9, §9.1, §9.2
     assert isinstance(claims["txn"], str)
     assert claims["txn"]
     now = provider.clock()

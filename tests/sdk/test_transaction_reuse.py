@@ -179,7 +179,7 @@ async def test_approved_unredeemed_request_is_answered_with_the_same_txn_once(
 ) -> None:
     """A retry after the approval, before its code was redeemed: no new prompt, the same
     txn, and the first code is spent, so exactly one token carries the approval; the SDK
-    executes it once (RAR-14)."""
+    executes it once (RFC 9396 §9; ASVS 5.0 10.3.2)."""
     passkey = await passkey_payer(provider)
     first = await push(provider, state="try-1")
     approved = await approve(
@@ -261,7 +261,7 @@ async def test_payer_without_a_passkey_gets_unmet_authentication_requirements(
 ) -> None:
     """PSD2 RTS Art. 5(1): a TOTP code does not bind amount and payee, so a payer with
     password + TOTP and no passkey is refused with a clear reason — no page offers the code,
-    no unbound approval, no txn (OIDC-18 unmet_authentication_requirements)."""
+    no unbound approval, no txn (OpenID Connect unmet_authentication_requirements 1.0 §1 unmet_authentication_requirements)."""
     use_passkeys(provider)  # offered by the Provider, but alice has none
     alice = await provider.store.get_user_by_username("alice")
     await enrol_totp(provider, alice.id)

@@ -1,4 +1,4 @@
-"""transaction_guard on FastAPI and plain Starlette: signed bound tokens over HTTP (RAR-14).
+"""transaction_guard on FastAPI and plain Starlette: signed bound tokens over HTTP (RFC 9396 §9; ASVS 5.0 10.3.2).
 
 The token is a real RS256 JWT validated by :class:`ResourceServer` (through
 ``require("phr")``); the guard then compares the request's payment with the granted one and

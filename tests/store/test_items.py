@@ -1,4 +1,4 @@
-"""Single-use and expiring items: put/get/consume/revoke (STANDARDS: OIDC-28 code reuse)."""
+"""Single-use and expiring items: put/get/consume/revoke (code reuse: RFC 6749 §4.1.2)."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ async def test_concurrent_consumes_have_exactly_one_winner(
 
 
 async def test_replayed_code_revokes_grant(store: SQLStore) -> None:
-    """OIDC-28: a replayed code lets the caller revoke every item of its grant."""
+    """OIDC Core §5.5.1.1: a replayed code lets the caller revoke every item of its grant."""
     await store.put("code", "c3", {"sub": "u"}, expires_at=NOW + 60, grant_id="g3")
     await store.consume("code", "c3", now=NOW)
     await store.put("refresh_token", "r3", {"sub": "u"}, expires_at=NOW + 900, grant_id="g3")

@@ -173,7 +173,7 @@ async def test_counter_floor_is_the_larger_of_data_and_last_value(store: SQLStor
 async def test_concurrent_counter_claims_have_one_winner(
     store: SQLStore, other_store: SQLStore
 ) -> None:
-    """The same TOTP step presented twice at once is accepted once (OTP-06)."""
+    """The same TOTP step presented twice at once is accepted once (RFC 6238 §5.2)."""
     totp = await store.add_factor("u1", "totp", {"secret": "s"}, label="t", now=NOW)
     results = await asyncio.gather(
         *(s.advance_counter(totp.id, "totp_step", 42) for s in (store, other_store) * 3)

@@ -8,7 +8,7 @@
    requested, the highest level met. ``amr`` lists the subset's methods plus ``mfa``
    when it spans two categories or holds a multi-factor authenticator. ``auth_time``
    is the subset's oldest event, so ``now - auth_time <= max_age`` means every factor
-   behind the ``acr`` was presented within ``max_age`` (OIDC Core §2, OIDC-20).
+   behind the ``acr`` was presented within ``max_age`` (OIDC Core §2).
 
 Every rule clause is monotone, so the freshest satisfying subset is found by one scan
 over events sorted newest first: the first prefix that satisfies the clause ends at

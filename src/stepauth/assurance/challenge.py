@@ -12,10 +12,10 @@ occur at most once per challenge. When building, ``error``, ``error_description`
 ``scope`` keep to the RFC 6750 §3 character sets (printable ASCII without a double
 quote or backslash); other values are escaped as quoted-strings.
 
-RFC 9470 §3 adds ``error="insufficient_user_authentication"`` (SU-01), ``acr_values``
-— space-separated, in preference order (SU-02) — and ``max_age``, a token or
-quoted-string that represents a non-negative integer (SU-03).
-:func:`build_challenge` writes the single-line form of the RFC §3 examples (SU-05)::
+RFC 9470 §3 adds ``error="insufficient_user_authentication"``, ``acr_values``
+— space-separated, in preference order (RFC 9470 §3) — and ``max_age``, a token or
+quoted-string that represents a non-negative integer (RFC 9470 §3).
+:func:`build_challenge` writes the single-line form of the RFC §3 examples (RFC 9470 §3)::
 
     Bearer error="insufficient_user_authentication", error_description="A different
     authentication level is required", acr_values="myACR"
@@ -294,7 +294,7 @@ class _Parser:
 
 
 def _parse_max_age(value: str) -> int:
-    # SU-03: token or quoted-string, "it has to represent a non-negative integer".
+    # RFC 9470 §3: token or quoted-string, "it has to represent a non-negative integer".
     if not value or len(value) > _MAX_AGE_DIGITS or any(c not in _DIGITS for c in value):
         raise InvalidChallenge(f"max_age must be a non-negative integer, got {value!r}")
     return int(value)

@@ -15,8 +15,8 @@ Every clause is monotone — adding an event to a satisfying subset keeps it
 satisfying — which is what lets :func:`~stepauth.assurance.assess` find the freshest
 satisfying subset with one scan over events sorted newest first.
 
-The default ladder (NIST SP 800-63B-4 §2, reauthentication §2.x.3; NIST-01..06, -25,
-OIDC-45):
+The default ladder (NIST SP 800-63B-4 §2.1-§2.3, reauthentication §2.x.3 and §5.2,
+syncable authenticators Appendix B; OpenID Connect EAP ACR Values 1.0 §2):
 
 =========================  ============================================  ======
 acr                        rule                                          window
@@ -164,7 +164,7 @@ class Ladder:
 
     @property
     def acr_values(self) -> tuple[str, ...]:
-        """The ``acr`` values, lowest first (``acr_values_supported``, SU-14)."""
+        """The ``acr`` values, lowest first (``acr_values_supported``, RFC 9470 §7)."""
         return tuple(level.acr for level in self.levels)
 
     def get(self, acr: str) -> Level | None:
@@ -191,7 +191,7 @@ class Ladder:
 
 
 def _check_acr(acr: object, where: str) -> None:
-    # acr values travel space-separated in acr_values (OIDC Core §3.1.2.1, SU-02).
+    # acr values travel space-separated in acr_values (OIDC Core §3.1.2.1, RFC 9470 §3).
     if not isinstance(acr, str) or not acr or any(c.isspace() for c in acr):
         raise InvalidLadder("must be a non-empty string without whitespace", field=where)
     if not acr.isprintable() or '"' in acr or "\\" in acr:

@@ -1,6 +1,6 @@
 """The RFC 8176 authentication method reference (``amr``) registry.
 
-Every value of the IANA registry (RFC 8176 §2, STANDARDS AMR-02) plus ``pop``
+Every value of the IANA registry (RFC 8176 §2) plus ``pop``
 (OpenID Connect EAP ACR Values 1.0) is described by a :class:`Method`: the factor
 categories it proves (PSD2 Art. 4(30), NIST SP 800-63B §2) and its properties.
 
@@ -21,11 +21,11 @@ whose user verification was confirmed (WebAuthn ``uv=True``), see
 ``tel`` and the key proofs are possession.
 
 ``phishing_resistant`` marks the cryptographic proofs of possession (``hwk``, ``swk``,
-``pop``, ``sc``): NIST SP 800-63B-4 §3.2.5 (NIST-12) — manual-entry codes (``otp``,
+``pop``, ``sc``): NIST SP 800-63B-4 §3.2.5 — manual-entry codes (``otp``,
 ``sms``, ``tel``) never are. ``hardware_bound`` marks methods whose key lives in
 hardware by definition (``hwk``, ``sc``); an *event* is hardware-bound only with the
 WebAuthn evidence (BE=0 and trusted attestation). ``restricted`` marks the PSTN
-authenticators of NIST §3.1.3.3 (NIST-19): ``sms`` and ``tel``.
+authenticators of NIST §3.1.3.3: ``sms`` and ``tel``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Per-action requirements checked against token claims (DESIGN §5; RFC 9470 §3).
 
 :func:`evaluate` runs on every protected request, so it does dictionary look-ups only.
-It fails closed (SU-12, OIDC-20/21, G-05, G-07):
+It fails closed (RFC 9470 §3, §6, OIDC Core §2 (auth_time); OIDC Core §2 (acr), OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5, OIDC Core §12.2; RFC 9470 §6.1; NIST SP 800-63B-4 §5.1):
 
 * claims that are not a mapping → ``claims_invalid``;
 * a missing ``acr`` → ``acr_missing``; a non-string or empty one → ``acr_invalid``;
@@ -80,7 +80,7 @@ MAX_AGE_LEEWAY: Final = 5.0
 class Requirement:
     """What an action needs: ``acr_values`` in preference order and an optional ``max_age``.
 
-    A single string is read as a space-separated list (the wire form, SU-02).
+    A single string is read as a space-separated list (the wire form, RFC 9470 §3).
     """
 
     acr_values: tuple[str, ...] = ()
@@ -140,7 +140,7 @@ def evaluate(
     max_age_leeway: float = 0,
     not_before: float | None = None,
 ) -> Satisfied | StepUp:
-    """Decide whether token ``claims`` meet ``requirement`` at ``now`` (SU-12).
+    """Decide whether token ``claims`` meet ``requirement`` at ``now`` (RFC 9470 §3, §6).
 
     ``leeway`` bounds how far ``auth_time`` may lie in the future (clock skew);
     ``max_age_leeway`` is added to the freshness window; ``not_before`` is when the step-up

@@ -3,19 +3,19 @@
 Each check answers "does this exemption apply?" with a sentence saying why or why not.
 Counters and lists are the application's (the context carries them); every limit is in euro.
 
-- ``trusted_beneficiary`` — Art. 13 (PSD2-18): the payee is on a list the payer created with
+- ``trusted_beneficiary`` — Art. 13: the payee is on a list the payer created with
   SCA. Creating or amending the list always needs SCA (action kind ``beneficiary``).
-- ``recurring`` — Art. 14 (PSD2-19): a later payment of a series with the same amount and the
+- ``recurring`` — Art. 14: a later payment of a series with the same amount and the
   same payee that was created with SCA; the first one and any change need SCA.
-- ``own_accounts`` — Art. 15 (PSD2-20): between accounts of the same person at this PSP.
-- ``low_value`` — Art. 16 (PSD2-21): amount ≤ €30 and, since the last SCA, cumulative amount
+- ``own_accounts`` — Art. 15: between accounts of the same person at this PSP.
+- ``low_value`` — Art. 16: amount ≤ €30 and, since the last SCA, cumulative amount
   ≤ €100 *or* at most 5 transactions (the PSP chooses which counter). The RTS counts
   "previous" transactions; this module counts the current one too, the reading payment
   schemes use ("the 6th needs SCA"), which never exempts what the literal text forbids.
-- ``tra`` — Art. 18 + Annex (PSD2-23, PSD2-25): the amount is at most an exemption threshold
+- ``tra`` — Art. 18 + Annex (PSD2 RTS Art. 18(1)-(2), PSD2 RTS Annex): the amount is at most an exemption threshold
   value (ETV) and the PSP's measured fraud rate is at most the reference rate for that ETV;
   the real-time analysis of Art. 18(2)(c) is the risk rules (none may fire).
-- ``account_information`` — Art. 10 as amended by (EU) 2022/2360 (PSD2-15): balance and the
+- ``account_information`` — Art. 10 as amended by (EU) 2022/2360: balance and the
   last 90 days of transactions without SCA when the last SCA is at most 180 days old.
 
 Art. 11 and 12 (contactless and unattended terminals at the point of sale) and Art. 17
@@ -32,7 +32,7 @@ from stepauth.policy.model import ExemptionSettings
 
 __all__ = ["APPLIES_TO", "CHECKS", "REFERENCE_FRAUD_RATES", "check", "counters_after"]
 
-# PSD2 RTS Annex (STANDARDS PSD2-25): (ETV in EUR, reference fraud rate in %), lowest ETV first.
+# PSD2 RTS Annex: (ETV in EUR, reference fraud rate in %), lowest ETV first.
 REFERENCE_FRAUD_RATES: Mapping[str, tuple[tuple[Decimal, Decimal], ...]] = {
     "card": (
         (Decimal("100"), Decimal("0.13")),

@@ -1,8 +1,8 @@
 """Token introspection, ``POST /introspect`` (RFC 7662), with step-up members.
 
 An active access token answers with the RFC 7662 §2.2 members plus ``acr``, ``amr`` and
-``auth_time`` (RFC 9470 §6.2, SU-11) and, when granted, ``authorization_details``
-(RFC 9396 §9.2, RAR-10) and ``txn``. Anything else — unknown, expired, revoked, malformed,
+``auth_time`` (RFC 9470 §6.2) and, when granted, ``authorization_details``
+(RFC 9396 §9.2) and ``txn``. Anything else — unknown, expired, revoked, malformed,
 or a refresh token of another client — is just ``{"active": false}`` (§2.2: no reason given).
 
 The caller is an authenticated *confidential* client (§2.1: "the endpoint MUST require

@@ -4,8 +4,8 @@ Each check returns a reason or nothing; the reasons drive the interaction page (
 ask for and why), the audit log and the errors (node-oidc-provider's shape, DESIGN.md §4):
 
 ``no_session``               nobody is signed in
-``id_token_hint_mismatch``   signed in as someone other than the hinted ``sub`` (OIDC-11)
-``prompt_login``             ``prompt=login`` or ``max_age=0``: re-authenticate (OIDC-05/13)
+``id_token_hint_mismatch``   signed in as someone other than the hinted ``sub`` (OIDC Core §3.1.2.2)
+``prompt_login``             ``prompt=login`` or ``max_age=0``: re-authenticate (OIDC Core §3.1.2.1 (max_age); OIDC Core §3.1.2.3)
 ``binding_required``         ``authorization_details`` must be approved by a WebAuthn
                              assertion over the transaction challenge (asked once per
                              transaction, PSD2 RTS Art. 5 dynamic linking)
@@ -13,16 +13,16 @@ ask for and why), the audit log and the errors (node-oidc-provider's shape, DESI
                              passkey): the request can never be approved here and becomes
                              ``unmet_authentication_requirements`` — never an unbound approval
 ``max_age``                  the factors behind the session are older than ``max_age``
-``essential_acr``            an essential ``acr`` (claims parameter) is not met (OIDC-28)
+``essential_acr``            an essential ``acr`` (claims parameter) is not met (OIDC Core §5.5.1.1)
 ``acr_not_met``              an enforced ``acr_values`` value is not met (DESIGN.md §2)
 ``factor_locked``            the factor that would help is blocked after failures
 
 Assurance is computed by :func:`stepauth.assurance.assess` over the session's events
-(never anything else: a session is never higher than its events, NIST-08). After an
+(never anything else: a session is never higher than its events, NIST SP 800-63B-4 §5.1). After an
 interaction started, ``prompt_login`` and ``binding_required`` are met only by events added
 since then (the session's events minus ``before``, its events when the interaction
 started), and only those events count for the answer, so ``auth_time`` moves forward
-(CONF-01/03). Counting events, not comparing times, keeps this exact whatever the clock.
+(OpenID conformance suite: oidcc-max-age-1; OpenID conformance suite: oidcc-prompt-login). Counting events, not comparing times, keeps this exact whatever the clock.
 """
 
 from __future__ import annotations
@@ -213,7 +213,7 @@ def answer(req: PolicyRequest) -> Assessment:
     """acr/amr/auth_time for the response: the wanted level if met, else the session's best.
 
     With voluntary ``acr_values`` (client switch) an unmet value yields the session's own
-    best acr (OIDC-29), never a claimed higher one.
+    best acr (OIDC Core §5.5.1.1), never a claimed higher one.
     """
     events = req.counted_events()
     preferred = tuple(v for v in (req.essential_acr or req.acr_values) if v in req.ladder)

@@ -10,7 +10,7 @@ and answers ``201 {request_uri, expires_in}``. The front channel consumes the
 Checked early: no ``request_uri`` inside a pushed request (§2.1), no request object, the
 ``client_id`` is the authenticated client's, an exact registered ``redirect_uri``,
 ``response_type=code``, PKCE S256, ``authorization_details`` against the type registry
-(RFC 9396 §5 — pushing details is how they are protected from tampering, RAR-12), and
+(RFC 9396 §5 — pushing details is how they are protected from tampering, RFC 9396 §12), and
 ``resource`` (RFC 8707 §2: an absolute URI the client may ask for, else ``invalid_target``).
 """
 

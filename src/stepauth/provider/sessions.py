@@ -1,4 +1,4 @@
-"""Server-side sessions: the cookie carries an opaque id only (NIST 800-63B §5.1, NIST-09).
+"""Server-side sessions: the cookie carries an opaque id only (NIST 800-63B §5.1).
 
 * Cookie ``stepauth_session`` (``__Host-stepauth_session`` when the issuer is https):
   ``HttpOnly``, ``SameSite=Lax``, ``Path=/``, ``Secure`` under https. Its lifetime is

@@ -1,16 +1,16 @@
-"""Lockout and throttling of authentication attempts (PSD2 RTS Art. 4(3), NIST-15).
+"""Lockout and throttling of authentication attempts (PSD2 RTS Art. 4(3), NIST SP 800-63B-4 §3.2.2).
 
 Every factor plug-in (password, TOTP, recovery codes, passkeys — a first-factor
 passkey against its credential's owner — and OOB codes) verifies under
 :func:`guarded`; the step-up pages (``/interaction/{uid}``, ``/account/reauth``) add
 the per-IP limit and the audit (:mod:`stepauth.provider.interaction.outcome`):
 
-* **per user and factor type** (Art. 4(3)(b), PSD2-06): every ``max_failures``
+* **per user and factor type** (Art. 4(3)(b)): every ``max_failures``
   consecutive failures start a temporary block; each block is longer than the last
   (``block_delays``, by default 1 min, 5 min, 15 min, 1 h). The user is alerted out of band
   at every block and warned at the last temporary one; one more series makes the block
   permanent until an operator runs ``stepauth users unlock NAME``. A success resets the
-  count (NIST-15 "previous failures SHOULD be disregarded"); a new OOB code does not.
+  count (NIST SP 800-63B-4 §3.2.2 "previous failures SHOULD be disregarded"); a new OOB code does not.
 * **per IP address**: at most ``ip_limit`` failures per ``ip_window`` seconds from one
   client address (:mod:`stepauth.provider.forwarded`; an IPv6 client by its /64,
   :func:`address_bucket`), whatever the account — stops one client spraying many
@@ -25,7 +25,7 @@ the per-IP limit and the audit (:mod:`stepauth.provider.interaction.outcome`):
   verifications per block window (or ``ip_limit`` per address and window), each
   threshold is crossed by one attempt only (one block, one alert), and blocks only ever
   grow (``Store.raise_blocked_until``). A success gives its per-address count back.
-* **one generic message** (Art. 4(3)(a), PSD2-05): :data:`GENERIC_FAILURE` never says
+* **one generic message** (Art. 4(3)(a)): :data:`GENERIC_FAILURE` never says
   which factor failed, nor that an account is blocked.
 
 :func:`guarded` runs one verification of a plug-in (password, TOTP, recovery code,
@@ -77,7 +77,7 @@ __all__ = [
 DEFAULT_LIMITS = ThrottleConfig()
 #: PSD2 RTS Art. 4(3)(b): at most five consecutive failures, then a block.
 MAX_FAILURES = DEFAULT_LIMITS.max_failures
-#: Growing temporary blocks (NIST-15 "increasing waits, e.g. 30 seconds up to an hour").
+#: Growing temporary blocks (NIST SP 800-63B-4 §3.2.2 "increasing waits, e.g. 30 seconds up to an hour").
 BLOCK_DELAYS = tuple(float(d) for d in DEFAULT_LIMITS.block_delays)
 #: ``blocked_until`` of a permanent block (far future; cleared by ``users unlock``).
 PERMANENT = 32503680000.0  # 3000-01-01

@@ -11,7 +11,7 @@
 ``refresh_token``
     Rotated on every use; a refresh token presented twice revokes its grant (RFC 9700 §4.14.2).
     The new ID Token repeats the original ``auth_time``, ``acr`` and ``amr`` with a new ``iat``
-    and no ``nonce`` (OIDC Core §12.2, OIDC-35): a refresh never upgrades assurance.
+    and no ``nonce`` (OIDC Core §12.2): a refresh never upgrades assurance.
 
     Every refusal (another client's token, a wider ``scope``, a ``resource`` outside the
     grant) is found on the stored grant *before* the single atomic consume, so a refused

@@ -1,6 +1,6 @@
 """The built-in authorization-details types, as data (see :mod:`stepauth.rar.schema`).
 
-- ``payment_initiation``: the RFC 9396 §2 example shape (STANDARDS RAR-04).
+- ``payment_initiation``: the RFC 9396 §2 example shape.
 - ``payment_batch``: a total and its payees; the total must equal the sum (PSD2 RTS Art. 5(3)(b)).
 - ``beneficiary_change``: a new payout account (PSD2 RTS Art. 13, Directive Art. 97(1)(c)).
 - ``payee_addition``: a new payee for later payments (PSD2 RTS Art. 13).

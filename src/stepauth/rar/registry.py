@@ -1,7 +1,7 @@
 """The registry of authorization-details types the server accepts (RFC 9396 §2.1, §5).
 
-The server controls the type values (RAR-02) and "MUST refuse to process any unknown
-authorization details type" (RAR-07). :meth:`Registry.validate` aborts on the first of the
+The server controls the type values (RFC 9396 §2.1) and "MUST refuse to process any unknown
+authorization details type" (RFC 9396 §5). :meth:`Registry.validate` aborts on the first of the
 five §5 cases: unknown type, unknown field, wrong field type, invalid value, missing
 required field, each an :class:`InvalidAuthorizationDetails` naming the entry and the field.
 """

@@ -3,7 +3,7 @@
 :class:`ResourceServer` validates a JWT access token (RFC 9068) against the issuer's key set
 and the route's :class:`Requirement`; :func:`challenge_for` builds the ``WWW-Authenticate``
 value; :func:`error_response` maps each failure to its status and header (RFC 6750 §3.1,
-RFC 9470 §3). The challenge logic runs *after* the token is validated (SU-13), so an
+RFC 9470 §3). The challenge logic runs *after* the token is validated (RFC 9470 §9), so an
 unauthenticated caller learns nothing about what a route requires.
 """
 
@@ -29,7 +29,7 @@ __all__ = ["AuthErrorResponse", "ResourceServer", "challenge_for", "error_respon
 def challenge_for(
     step_up: StepUp, *, profile: Profile = STEPAUTH, description: str | None = None
 ) -> str:
-    """The ``WWW-Authenticate`` value for a step-up (RFC 9470 §3, SU-01..05)."""
+    """The ``WWW-Authenticate`` value for a step-up (RFC 9470 §3)."""
     if description is None:
         # The RFC 9470 §3 wording: freshness when only time is the problem, else the level.
         stale = step_up.reason in ("max_age_exceeded", "auth_time_missing")

@@ -4,8 +4,8 @@
 needs, with fresh ``state``, ``nonce`` and a PKCE S256 pair. Two rules from the specs are
 enforced rather than documented:
 
-* ``acr_values`` *or* an essential ``acr`` in ``claims``, never both (OIDC-30, G-06);
-* never ``max_age=0`` together with ``prompt=none`` (CONF-12, G-06).
+* ``acr_values`` *or* an essential ``acr`` in ``claims``, never both (OIDC Core §5.5.1.1, OIDC Core §5.5.1.1; OpenID conformance suite: DisallowMaxAgeEqualsZeroAndPromptNone);
+* never ``max_age=0`` together with ``prompt=none`` (OpenID conformance suite: oidcc-client-test-form-post-error (DisallowMaxAgeEqualsZeroAndPromptNone), OIDC Core §5.5.1.1; OpenID conformance suite: DisallowMaxAgeEqualsZeroAndPromptNone).
 
 With PAR the same parameters are pushed (:func:`par_body`) and the browser gets only
 ``client_id`` and ``request_uri`` (:func:`par_redirect_url`).
@@ -81,10 +81,10 @@ def build_authorization_request(
     extra: Mapping[str, str] | None = None,
     randbytes: Callable[[int], bytes] = secrets.token_bytes,
 ) -> AuthorizationRequest:
-    """Build a code-flow request asking for ``requirement`` (SU-06, OIDC-02/03/09/28).
+    """Build a code-flow request asking for ``requirement`` (RFC 9470 §4, OIDC Core §3.1.2.1 (acr_values); OIDC Core §3.1.2.1 (max_age); OIDC Core §3.1.2.1 (id_token_hint); OIDC Core §5.5.1.1).
 
     ``max_age`` defaults to the requirement's; ``id_token_hint`` makes the OP step up the same
-    subject (OIDC-09/11). ``authorization_details`` (RFC 9396) binds the step-up to one
+    subject (OIDC Core §3.1.2.1 (id_token_hint); OIDC Core §3.1.2.2). ``authorization_details`` (RFC 9396) binds the step-up to one
     transaction. ``randbytes`` is injectable for tests.
     """
     if "openid" not in scope.split():
@@ -115,7 +115,7 @@ def build_authorization_request(
         clash = set(acr_params) & set(extra)
         if clash or ("acr_values" in extra and "claims" in acr_params):
             raise InvalidAuthorizationRequest(
-                f"{sorted(clash or {'acr_values'})} would be sent twice (OIDC-30)"
+                f"{sorted(clash or {'acr_values'})} would be sent twice (OIDC Core §5.5.1.1)"
             )
         if "claims" in extra and "acr_values" in acr_params:
             try:
@@ -123,7 +123,9 @@ def build_authorization_request(
             except ValueError as exc:
                 raise InvalidAuthorizationRequest("claims is not JSON") from exc
             if isinstance(claims, dict) and "acr" in claims.get("id_token", {}):
-                raise InvalidAuthorizationRequest("acr_values and a claims acr request (OIDC-30)")
+                raise InvalidAuthorizationRequest(
+                    "acr_values and a claims acr request (OIDC Core §5.5.1.1)"
+                )
         params.update(acr_params)
     params.update(extra)
     if max_age is not None:

@@ -1,4 +1,4 @@
-"""``StepUpAuth``: an :class:`httpx.Auth` that answers RFC 9470 challenges (SU-06, SU-07).
+"""``StepUpAuth``: an :class:`httpx.Auth` that answers RFC 9470 challenges (RFC 9470 §4, RFC 9470 §2).
 
 One generator (:meth:`StepUpAuth._flow`) holds the logic for both clients: send the request
 with the current token; on ``401`` with ``error="insufficient_user_authentication"`` parse
@@ -6,7 +6,7 @@ the challenge, ask the application's ``step_up`` callback for a token that meets
 retry **once**. A second 401 is returned to the caller as is: no loop.
 
 The callback may be a plain function or a coroutine function; with :class:`httpx.Client`
-it must be plain. Following SU-07 the original token is kept; the stepped-up token is used
+it must be plain. Following RFC 9470 §2 the original token is kept; the stepped-up token is used
 for the retry and, with ``remember=True``, for later requests to the same URL path.
 """
 

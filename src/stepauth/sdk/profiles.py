@@ -86,7 +86,7 @@ class Profile:
     def authorization_params(
         self, requirement: Requirement, *, mode: AcrMode | None = None
     ) -> dict[str, str]:
-        """``acr_values`` or an essential ``acr`` claim, never both (OIDC-30, G-06)."""
+        """``acr_values`` or an essential ``acr`` claim, never both (OIDC Core §5.5.1.1, OIDC Core §5.5.1.1; OpenID conformance suite: DisallowMaxAgeEqualsZeroAndPromptNone)."""
         values = self.vendor_acr_values(requirement)
         if not values:
             return {}
@@ -94,7 +94,7 @@ class Profile:
             return {"acr_values": " ".join(values)}
         id_token: dict[str, Any] = {"acr": {"essential": True, "values": values}}
         if requirement.max_age is not None:
-            id_token["auth_time"] = {"essential": True}  # OIDC-31
+            id_token["auth_time"] = {"essential": True}  # OIDC Core §5.5
         return {"claims": json.dumps({"id_token": id_token}, separators=(",", ":"))}
 
     def challenge(self, step_up: StepUp, *, description: str | None = None) -> str:

@@ -5,7 +5,7 @@
 
 * :meth:`RelyingParty.begin` - the URL to send the browser to (after a PAR push if enabled);
 * :meth:`RelyingParty.finish` - callback checks, code exchange (PKCE), ID token validation
-  (all 13 steps through the profile), same-subject check for a step-up (OIDC-11).
+  (all 13 steps through the profile), same-subject check for a step-up (OIDC Core §3.1.2.2).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class ProviderMetadata:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, expected_issuer: str) -> ProviderMetadata:
-        """Parse discovery metadata; ``issuer`` must be identical to the one asked (OIDC-44)."""
+        """Parse discovery metadata; ``issuer`` must be identical to the one asked (OIDC Discovery §4.3)."""
         if data.get("issuer") != expected_issuer:
             raise SDKError(f"discovery issuer {data.get('issuer')!r} is not {expected_issuer!r}")
         try:
@@ -295,7 +295,7 @@ class RelyingParty:
             not_before=requested_at,
         )
         if expected_subject is not None and claims.get("sub") != expected_subject:
-            # OIDC-11: a step-up must come back for the same user.
+            # OIDC Core §3.1.2.2: a step-up must come back for the same user.
             raise InvalidToken("the step-up returned a different subject")
         details = data.get("authorization_details")
         return Tokens(

@@ -1,10 +1,10 @@
-"""Step 8: ``acr_values`` in order of preference (OIDC Core §3.1.2.1, OIDC-02).
+"""Step 8: ``acr_values`` in order of preference (OIDC Core §3.1.2.1).
 
-Values the ladder does not know are ignored (OIDC-39: their use must not cause an error).
+Values the ladder does not know are ignored (OIDC Core §15.1: their use must not cause an error).
 Whether known values are enforced is the login policy's business (client switch
 ``acr_values = "required" | "voluntary"``, DESIGN.md §2). Unknown essential values stay:
 an essential acr the Provider cannot produce is exactly what
-``unmet_authentication_requirements`` is for (OIDC-18).
+``unmet_authentication_requirements`` is for (OpenID Connect unmet_authentication_requirements 1.0 §1).
 """
 
 from __future__ import annotations

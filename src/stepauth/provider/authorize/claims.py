@@ -1,11 +1,11 @@
 """Step 7: the ``claims`` parameter (OIDC Core §5.5, §5.5.1, §5.5.1.1).
 
 A JSON object whose ``id_token`` and ``userinfo`` members map claim names to ``null`` or
-``{"essential": bool, "value": …, "values": […]}``. Other members are ignored (OIDC-25).
+``{"essential": bool, "value": …, "values": […]}``. Other members are ignored (OIDC Core §5.5).
 ``acr`` requested as essential for the ID token with ``value`` or ``values`` must be met
-or the request fails with ``unmet_authentication_requirements`` (OIDC-28); a voluntary
-``acr`` request with values is treated like ``acr_values`` (OIDC-29). A ``sub`` value
-names the only user a token may be issued for (OIDC-11, OIDC-26).
+or the request fails with ``unmet_authentication_requirements`` (OIDC Core §5.5.1.1); a voluntary
+``acr`` request with values is treated like ``acr_values`` (OIDC Core §5.5.1.1). A ``sub`` value
+names the only user a token may be issued for (OIDC Core §3.1.2.2, OIDC Core §5.5.1).
 """
 
 from __future__ import annotations

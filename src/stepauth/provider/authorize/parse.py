@@ -1,6 +1,6 @@
 """Step 1: read the parameters from the query (GET) or the form body (POST).
 
-OIDC Core §3.1.2.1 (OIDC-01): both GET and POST. RFC 6749 §3.1: a parameter sent
+OIDC Core §3.1.2.1: both GET and POST. RFC 6749 §3.1: a parameter sent
 without a value is treated as omitted; a parameter sent twice is an error.
 """
 

@@ -1,7 +1,7 @@
-"""Step 11: ``prompt`` (OIDC Core §3.1.2.1, OIDC-07/08).
+"""Step 11: ``prompt`` (OIDC Core §3.1.2.1).
 
 ``none`` with any other value is an error. Values we do not act on (``consent``,
-``select_account``) are ignored (OIDC-08: MAY ignore).
+``select_account``) are ignored (OIDC Core §3.1.2.1 (prompt): MAY ignore).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Step 5: ``response_type=code`` with ``response_mode`` query or form_post; ``openid`` scope.
 
-An unsupported ``response_mode`` is answered without a redirect (OIDC-17): we would not
+An unsupported ``response_mode`` is answered without a redirect (OIDC Core §3.1.2.6): we would not
 know how to deliver the error.
 """
 

@@ -1,6 +1,6 @@
 """Out-of-band codes by SMS — a restricted factor, offered only after stronger ones.
 
-NIST SP 800-63B-4 §3.1.3 (STANDARDS.md NIST-18/19, G-09):
+NIST SP 800-63B-4 §3.1.3 (NIST SP 800-63B-4 §3.1.3.3, §3.2.9, NIST SP 800-63B-4 §3.1.3.3; ASVS 5.0 6.6.1):
 
 * at least 6 decimal digits from an approved RBG (``secrets``);
 * valid for 10 minutes at most, and accepted once;
@@ -79,7 +79,7 @@ __all__ = [
     "verify_code",
 ]
 
-#: NIST-18: "invalid unless completed within 10 minutes".
+#: NIST SP 800-63B-4 §3.1.3: "invalid unless completed within 10 minutes".
 CODE_TTL = 600
 KIND = "oob_code"
 #: Channels a code may be sent on. Not email (NIST SP 800-63B-4 §3.1.3.1).
@@ -191,7 +191,7 @@ def _key(challenge_id: str, code: str) -> str:
 
 
 # --------------------------------------------------------------------------- plug-in
-#: Codes a user may be sent per :data:`CODE_TTL` window (SMS pumping, NIST-19).
+#: Codes a user may be sent per :data:`CODE_TTL` window (SMS pumping, NIST SP 800-63B-4 §3.1.3.3, §3.2.9).
 SENDS_PER_WINDOW = 5
 PENDING_KIND = "oob_pending"
 CODE_DIGITS = 6
@@ -204,7 +204,7 @@ def _by_sms(factor: Factor) -> bool:
 
 
 class OobFactor(RecordFactor):
-    """A code sent by SMS: restricted (NIST-19), never phishing-resistant.
+    """A code sent by SMS: restricted (NIST SP 800-63B-4 §3.1.3.3, §3.2.9), never phishing-resistant.
 
     Only SMS factors are enrolled: a factor recorded with ``channel="email"`` is never
     offered nor verified (NIST SP 800-63B-4 §3.1.3.1).

@@ -1,13 +1,13 @@
 """TOTP (RFC 6238) on HOTP (RFC 4226), with replay protection.
 
-* SHA-1 / SHA-256 / SHA-512, 6-8 digits, 30 s step, T0 = 0 (RFC 6238 §4; OTP-04).
-* Accept the time steps T-1, T and T+1 only (§5.2 "at most one time step"; OTP-05;
-  G-04: a 30 s step, one step of network delay either way, single use).
+* SHA-1 / SHA-256 / SHA-512, 6-8 digits, 30 s step, T0 = 0 (RFC 6238 §4; RFC 6238 §4.2, §5.2).
+* Accept the time steps T-1, T and T+1 only (§5.2 "at most one time step";
+  RFC 6238 §5.2; ASVS 5.0 6.5.5: a 30 s step, one step of network delay either way, single use).
 * Replay: pyotp does not remember anything, so every accepted step is claimed through
   an atomic "advance only if greater" (``Store.advance_counter(factor_id,
   "totp_step", step)``). The same code again, or an older code after a newer one, is
-  refused (RFC 6238 §5.2 "MUST NOT accept the second attempt"; OTP-06; NIST-16).
-* Secrets are random, at least 160 bits (RFC 4226 §4 R6; NIST-16 ≥ 112 bits), and by
+  refused (RFC 6238 §5.2 "MUST NOT accept the second attempt"; NIST SP 800-63B-4 §3.1.4, §3.1.5).
+* Secrets are random, at least 160 bits (RFC 4226 §4 R6; NIST SP 800-63B-4 §3.1.4, §3.1.5 ≥ 112 bits), and by
   default as long as the HMAC output (RFC 6238 §5.1).
 
 The verifier only tells a wrong code (:class:`InvalidTotpCode`) from a replayed one
@@ -74,7 +74,7 @@ ALGORITHMS: dict[str, Callable[..., Any]] = {
 }
 #: RFC 6238 §5.2 recommended time step (seconds).
 PERIOD = 30
-#: Accept T-1..T+1 (OTP-05); never more without learned drift.
+#: Accept T-1..T+1 (RFC 6238 §5.2); never more without learned drift.
 WINDOW = 1
 
 #: The code lengths RFC 6238 §4 allows here.
@@ -118,7 +118,9 @@ class TotpParams:
             raise InvalidTotpParams(f"unsupported algorithm {self.algorithm!r}")
         if self.digits not in DIGITS:
             raise InvalidTotpParams("digits must be 6, 7 or 8")
-        if not 1 <= self.period <= 120:  # NIST-16: changed at least every two minutes
+        if (
+            not 1 <= self.period <= 120
+        ):  # NIST SP 800-63B-4 §3.1.4, §3.1.5: changed at least every two minutes
             raise InvalidTotpParams("period must be 1..120 seconds")
         try:
             key = _secret_bytes(self.secret)

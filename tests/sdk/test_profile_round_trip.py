@@ -15,20 +15,20 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
 from stepauth.assurance import Challenge, InvalidChallenge, Requirement, StepUp, parse_challenges
-from stepauth.sdk import (
+from stepauth.sdk import JWKSCache, ResourceServer
+from stepauth.sdk.api import challenge_for
+from stepauth.sdk.errors import InvalidAuthorizationRequest
+from stepauth.sdk.profiles import (
+    AUTH0_MFA_POLICY,
     STEPAUTH,
-    JWKSCache,
+    STEPAUTH_ACR,
     Profile,
-    ResourceServer,
     auth0,
-    challenge_for,
     entra_id,
     generic_oidc,
     keycloak,
     okta,
 )
-from stepauth.sdk.errors import InvalidAuthorizationRequest
-from stepauth.sdk.profiles import AUTH0_MFA_POLICY, STEPAUTH_ACR
 from stepauth.sdk.starlette import StepAuth, require
 from tests.sdk.conftest import ISSUER, NOW, Keys, sign
 from tests.sdk.test_access_token import API, at_claims

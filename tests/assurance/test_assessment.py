@@ -1,8 +1,11 @@
 """assess(): DESIGN §2 exactly — hand-computed cases and properties.
 
-Standards: OIDC Core §2 (auth_time) (auth_time), OIDC Core §2 (amr)/RFC 8176 §2 (amr), OpenID Connect EAP ACR Values 1.0 §2 (phr/phrh), NIST SP 800-63B-4 §2.2.1; NIST SP 800-63B-4 §2.3.1, §2.3.2
-(AAL2/AAL3), NIST SP 800-63B-4 §5.1 (a session is never above its events), NIST SP 800-63B-4 §3.2.5 (OTP/SMS are not
-phishing-resistant), NIST SP 800-63B-4 Appendix B (synced passkeys, UV=0), OIDC Core §12.2; RFC 9470 §6.1; NIST SP 800-63B-4 §5.1/NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3.
+Standards: OIDC Core §2 (auth_time), OIDC Core §2 (amr)/RFC 8176 §2 (amr), OpenID Connect EAP ACR
+Values 1.0 §2 (phr/phrh), NIST SP 800-63B-4 §2.2.1; NIST SP 800-63B-4 §2.3.1, §2.3.2
+(AAL2/AAL3), NIST SP 800-63B-4 §5.1 (a session is never above its events), NIST SP 800-63B-4 §3.2.5
+(OTP/SMS are not
+phishing-resistant), NIST SP 800-63B-4 Appendix B (synced passkeys, UV=0), OIDC Core §12.2; RFC 9470
+§6.1; NIST SP 800-63B-4 §5.1/NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3.
 """
 
 from __future__ import annotations
@@ -80,7 +83,9 @@ def test_stale_password_is_what_2fa_with_max_age_is_missing() -> None:
 
 
 def test_code_added_to_old_password_keeps_auth_time_at_the_password() -> None:
-    """Without max_age the 24 h window holds both: auth_time = the OLDER event (OIDC Core §2 (auth_time))."""
+    """Without max_age the 24 h window holds both: auth_time = the OLDER event (OIDC Core §2
+    (auth_time)).
+    """
     result = assess([password(2 * HOUR), totp(MINUTE)], [ACR_2FA], now=NOW)
     assert result.met
     assert result.acr == ACR_2FA
@@ -89,7 +94,9 @@ def test_code_added_to_old_password_keeps_auth_time_at_the_password() -> None:
 
 
 def test_synced_passkey_never_meets_phrh() -> None:
-    """NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3, NIST SP 800-63B-4 Appendix B: syncable authenticators stop at AAL2, even with trusted attestation."""
+    """NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3: syncable authenticators stop at AAL2, even
+    with trusted attestation.
+    """
     events = [passkey(0, attestation_trusted=True), password(0), totp(0)]
     result = assess(events, ["phrh"], 0, now=NOW)
     assert not result.met
@@ -114,7 +121,9 @@ def test_unattested_device_bound_key_is_only_phr() -> None:
 
 @pytest.mark.parametrize("factor", [sms, totp, recovery])
 def test_codes_never_meet_phr(factor: object) -> None:
-    """NIST SP 800-63B-4 §3.2.5 / NIST SP 800-63B-4 §3.1.3.3; ASVS 5.0 6.6.1: SMS, OTP and recovery codes are not phishing-resistant."""
+    """NIST SP 800-63B-4 §3.2.5 / NIST SP 800-63B-4 §3.1.3.3; ASVS 5.0 6.6.1: SMS, OTP and recovery
+    codes are not phishing-resistant.
+    """
     events = [password(0), factor(0)]  # type: ignore[operator]
     result = assess(events, ["phr"], now=NOW)
     assert not result.met
@@ -290,7 +299,9 @@ rule = { categories = 2, exclude_methods = ["tel"], allow_restricted = false }
 
 
 def test_custom_psd2_level_from_toml() -> None:
-    """Open Banking UK Security Profile (acr urn:openbanking:psd2:sca) / PSD2 Art. 4: two independent categories within 5 minutes."""
+    """Open Banking UK Security Profile (acr urn:openbanking:psd2:sca) / PSD2 Art. 4: two
+    independent categories within 5 minutes.
+    """
     ladder = ladder_from_data(tomllib.loads(PSD2_TOML))
     fresh = assess([password(MINUTE), totp(0)], [PSD2], now=NOW, ladder=ladder)
     assert fresh.acr == PSD2
@@ -478,7 +489,8 @@ def test_prefix_scan_equals_subset_enumeration(
 def test_tokens_from_an_assessment_satisfy_the_same_requirement(
     events: list[AuthEvent], acr: str, max_age: int | None, later: int, ladder: Ladder
 ) -> None:
-    """The Provider's assess() and the SDK's evaluate() agree (DESIGN §2, RFC 9470 §3, §6): the claims
+    """The Provider's assess() and the SDK's evaluate() agree (DESIGN §2, RFC 9470 §3, §6): the
+    claims
     issued for a met level satisfy that requirement until max_age runs out, then never."""
     if acr not in ladder:
         return

@@ -214,7 +214,8 @@ async def test_per_ip_throttling_refuses_with_the_generic_message(provider: Prov
 
 
 async def test_first_factor_passkey_failures_block_the_owner(provider: Provider) -> None:
-    """PSD2 RTS Art. 4(3)(b): bad assertions for a known credential count against its owner; the sixth
+    """PSD2 RTS Art. 4(3)(b): bad assertions for a known credential count against its owner; the
+    sixth
     attempt is refused even with the right passkey until the block expires."""
     alice = await provider.store.get_user_by_username(USERNAME)
     authenticator = await enrol_passkey(provider, alice.id)
@@ -265,7 +266,9 @@ async def test_unknown_first_factor_passkey_counts_against_the_address(
 async def test_refused_passkey_attempt_of_a_blocked_owner_burns_its_challenge(
     provider: Provider,
 ) -> None:
-    """WebAuthn L3 §13.5.3: the right assertion refused during the block cannot be replayed after it."""
+    """WebAuthn L3 §13.5.3: the right assertion refused during the block cannot be replayed after
+    it.
+    """
     alice = await provider.store.get_user_by_username(USERNAME)
     authenticator = await enrol_passkey(provider, alice.id)
     until = provider.clock() + 30

@@ -261,7 +261,7 @@ async def test_payer_without_a_passkey_gets_unmet_authentication_requirements(
 ) -> None:
     """PSD2 RTS Art. 5(1): a TOTP code does not bind amount and payee, so a payer with
     password + TOTP and no passkey is refused with a clear reason — no page offers the code,
-    no unbound approval, no txn (OpenID Connect unmet_authentication_requirements 1.0 §1 unmet_authentication_requirements)."""
+    no unbound approval, no txn (OpenID Connect unmet_authentication_requirements 1.0 §1)."""
     use_passkeys(provider)  # offered by the Provider, but alice has none
     alice = await provider.store.get_user_by_username("alice")
     await enrol_totp(provider, alice.id)

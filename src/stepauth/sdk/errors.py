@@ -144,7 +144,9 @@ class InsufficientAuthentication(SDKError):
 
 
 class InvalidAuthorizationRequest(SDKError):
-    """An authorization request combining parameters that must not go together (OIDC Core §5.5.1.1; OpenID conformance suite: DisallowMaxAgeEqualsZeroAndPromptNone)."""
+    """An authorization request combining parameters that must not go together (OIDC Core §5.5.1.1;
+    OpenID conformance suite: DisallowMaxAgeEqualsZeroAndPromptNone).
+    """
 
     error = "invalid_request"
 

@@ -490,8 +490,7 @@ def test_tokens_from_an_assessment_satisfy_the_same_requirement(
     events: list[AuthEvent], acr: str, max_age: int | None, later: int, ladder: Ladder
 ) -> None:
     """The Provider's assess() and the SDK's evaluate() agree (DESIGN §2, RFC 9470 §3, §6): the
-    claims
-    issued for a met level satisfy that requirement until max_age runs out, then never."""
+    claims issued for a met level satisfy that requirement until max_age runs out, then never."""
     if acr not in ladder:
         return
     result = assess(events, [acr], max_age, now=NOW, ladder=ladder)

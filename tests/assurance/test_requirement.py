@@ -88,8 +88,7 @@ def test_max_age_zero_passes_an_authentication_within_the_leeway() -> None:
 
 def test_max_age_zero_passes_an_authentication_after_the_request() -> None:
     """OIDC Core §3.1.2.1 (id_token_hint): "authenticate now" = authenticated after the step-up
-    request was made,
-    however long the user then took at the OP."""
+    request was made, however long the user then took at the OP."""
     requested = NOW - 400
     after = {"acr": "phr", "auth_time": requested + 100}
     assert isinstance(evaluate(NOW_0, after, NOW, not_before=requested), Satisfied)

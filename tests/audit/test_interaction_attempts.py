@@ -215,8 +215,7 @@ async def test_per_ip_throttling_refuses_with_the_generic_message(provider: Prov
 
 async def test_first_factor_passkey_failures_block_the_owner(provider: Provider) -> None:
     """PSD2 RTS Art. 4(3)(b): bad assertions for a known credential count against its owner; the
-    sixth
-    attempt is refused even with the right passkey until the block expires."""
+    sixth attempt is refused even with the right passkey until the block expires."""
     alice = await provider.store.get_user_by_username(USERNAME)
     authenticator = await enrol_passkey(provider, alice.id)
     forged = replace(authenticator, key=ec.generate_private_key(ec.SECP256R1()))

@@ -1,8 +1,7 @@
 """Acme Bank against the real Provider over HTTP: sign in, then what each action asks for.
 
 The Provider's login form is filled like a browser would (OIDC Core §3.1.2.1 (acr_values) code flow
-with PKCE);
-the step-ups are checked at the source: the pushed authorization request (RFC 9126) the
+with PKCE); the step-ups are checked at the source: the pushed authorization request (RFC 9126) the
 bank sends for each one (RFC 9470 §4 acr, OIDC Core §3.1.2.1 (id_token_hint) max_age, RFC 9396 §2
 (payment_initiation example) authorization_details).
 """

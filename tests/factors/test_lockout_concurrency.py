@@ -119,8 +119,7 @@ async def test_concurrent_wrong_guesses_verify_at_most_five(any_store: Any) -> N
 
 async def test_bursts_escalate_once_per_series_and_warn_before_permanent(any_store: Any) -> None:
     """PSD2 RTS Art. 4(3)(b) / PSD2 RTS Art. 4(4): each burst crosses one threshold; the warning is
-    sent while no
-    permanent block exists, and only the fifth series blocks permanently."""
+    sent while no permanent block exists, and only the fifth series blocks permanently."""
     user = await any_store.create_user("bob", None)
     guesses = Guesses(any_store, user)
     now = NOW
@@ -145,8 +144,7 @@ async def test_bursts_escalate_once_per_series_and_warn_before_permanent(any_sto
 
 async def test_permanent_block_is_not_shortened_by_a_late_lower_block(any_store: Any) -> None:
     """PSD2 RTS Art. 4(3)(b): a slow attempt that crossed the last temporary threshold finishes
-    after
-    the permanent block was set: its one-hour block never replaces the permanent one."""
+    after the permanent block was set: its one-hour block never replaces the permanent one."""
     user = await any_store.create_user("carol", None)
     guesses = Guesses(any_store, user)
     now = NOW
@@ -182,8 +180,7 @@ async def test_permanent_block_is_not_shortened_by_a_late_lower_block(any_store:
 
 async def test_a_success_in_flight_keeps_a_permanent_block(any_store: Any) -> None:
     """PSD2 RTS Art. 4(3)(b): only an operator lifts a permanent block; a right answer whose attempt
-    was
-    counted before the block was set resets the count but not the block."""
+    was counted before the block was set resets the count but not the block."""
     user = await any_store.create_user("dave", None)
     guesses = Guesses(any_store, user)
     now = NOW
@@ -301,8 +298,8 @@ def _codes_sent() -> int:
 
 async def test_no_code_is_sent_to_a_blocked_oob_factor(store: Any) -> None:
     """NIST SP 800-63B-4 §3.1.3.3, §3.2.9 / PSD2 RTS Art. 4(3)(b): while the OOB factor is blocked,
-    "send me a code" sends nothing
-    (no SMS pumping of a blocked account) and answers with the generic message."""
+    "send me a code" sends nothing (no SMS pumping of a blocked account) and answers with the
+    generic message."""
     user, state = await _oob_user(store, "erin")
     assert (await _send(store, state, user, NOW)).description == CODE_SENT
     assert _codes_sent() == 1
@@ -317,8 +314,7 @@ async def test_no_code_is_sent_to_a_blocked_oob_factor(store: Any) -> None:
 
 async def test_concurrent_code_requests_are_rate_limited(store: Any) -> None:
     """NIST SP 800-63B-4 §3.1.3.3, §3.2.9 (SMS pumping): 50 concurrent "send me a code" requests
-    send at most
-    SENDS_PER_WINDOW codes per 10 minutes; the next window allows more."""
+    send at most SENDS_PER_WINDOW codes per 10 minutes; the next window allows more."""
     from stepauth.provider.factors.oob import CODE_TTL, SENDS_PER_WINDOW
 
     user, state = await _oob_user(store, "frank")

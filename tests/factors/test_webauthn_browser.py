@@ -190,8 +190,7 @@ def test_chromium_assertion_without_user_verification_is_rejected(
     in_browser: Callable[[Scenario], None], origin: str
 ) -> None:
     """WebAuthn L3 §7.2 step 17: UV off in the authenticator -> required get() fails in the browser,
-    and a
-    "discouraged" assertion (UV=0) is refused by the verifier when step-up requires UV."""
+    and a "discouraged" assertion (UV=0) is refused by the verifier when step-up requires UV."""
 
     def scenario(context: Any, page: Any) -> None:
         cdp, authenticator_id = add_virtual_authenticator(context, page)

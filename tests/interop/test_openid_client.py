@@ -78,8 +78,7 @@ def test_openid_client_code_flow_with_acr_values_and_max_age(
     Core §2 (acr); OIDC Core §2 (amr)
     (acr, amr), OIDC Core §2 (nonce), OIDC Core §5.5.1.1 (acr from the requested values), OpenID
     conformance suite: oidcc-ensure-request-with-acr-values-succeeds, OpenID conformance suite:
-    PerformStandardIdTokenChecks (ValidateIdTokenACRClaimAgainstRequest)
-    (standard ID-token checks).
+    PerformStandardIdTokenChecks (ValidateIdTokenACRClaimAgainstRequest) (standard ID-token checks).
     """
     max_age = 300
     started = time.time()
@@ -230,8 +229,7 @@ def test_openid_client_one_browser_reauthenticates_only_when_asked(
     (OpenID conformance suite: oidcc-max-age-10000, OpenID conformance suite:
     oidcc-prompt-none-logged-in); ``max_age=0`` re-prompts and ``auth_time`` moves strictly forward
     (OIDC Core §3.1.2.1 (max_age); OIDC Core §3.1.2.3, OpenID conformance suite: oidcc-max-age-1);
-    ``sub`` never changes. openid-client checks ``auth_time``
-    against every ``max_age`` it sent.
+    ``sub`` never changes. openid-client checks ``auth_time`` against every ``max_age`` it sent.
     """
     browser, first = signed_in_browser(node_peers, stepauth_provider, tmp_path)
     silent = run_rp(node_peers, stepauth_provider, "--session-file", browser, "--max-age", "300")

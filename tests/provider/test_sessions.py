@@ -147,8 +147,7 @@ async def test_locked_factor_is_named_when_the_user_is_known(provider: Provider)
 
 async def test_skipped_touches_never_extend_the_idle_limit(provider: Provider) -> None:
     """NIST SP 800-63B-4 §5.2 / ASVS 3.3.2: activity within the touch interval does not slide the
-    idle
-    limit, so a session is never live longer than the idle timeout after any activity;
+    idle limit, so a session is never live longer than the idle timeout after any activity;
     activity after the interval slides it."""
     from stepauth.provider.sessions import touch_interval
 

@@ -232,8 +232,7 @@ async def test_reused_refresh_token_revokes_the_grant(provider_on_each_db: Provi
 
 async def test_refresh_never_upgrades_acr_or_auth_time(provider: Provider) -> None:
     """OIDC Core §12.2 (RFC 9470 §6.1; NIST SP 800-63B-4 §5.1): a refresh repeats the original
-    auth_time/acr/amr,
-    even after the same user re-authenticated in the browser since."""
+    auth_time/acr/amr, even after the same user re-authenticated in the browser since."""
     body, first = await provider.login_and_exchange(scope="openid offline_access")
     provider.clock.advance(120)
     _, relogin = await provider.login_and_exchange(prompt="login")

@@ -100,8 +100,8 @@ def _reverify(record: dict[str, Any]) -> bytes:
 
 async def test_challenge_is_the_hash_of_nonce_and_canonical_details(provider: Provider) -> None:
     """WebAuthn L3 §13.5.3; PSD2 RTS Art. 5(1)(b), RFC 9396 §2; SPC (CollectedClientPaymentData):
-    the page shows amount and payee from the Provider's
-    copy; the passkey challenge is SHA-256(nonce ‖ JCS(details)); the approval is stored
+    the page shows amount and payee from the Provider's copy; the passkey challenge is SHA-256(nonce
+    ‖ JCS(details)); the approval is stored
     and re-verifiable; the tokens and introspection carry the details and the txn."""
     authenticator = await _signed_in(provider)
     verifier, request_uri = await push_details(provider, PAYMENT, acr_values=PHR)

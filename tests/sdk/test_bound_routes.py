@@ -94,8 +94,7 @@ def test_flask_plain_step_up_token_cannot_run_a_bound_action(
     flask_bank: FlaskBank, keys: Keys
 ) -> None:
     """RFC 9396 §9; ASVS 5.0 10.3.2: a phr token without authorization_details/txn authorizes no
-    payment, however
-    often it is sent (the reviewer's €99 999 replay)."""
+    payment, however often it is sent (the reviewer's €99 999 replay)."""
     token = bearer(keys, fields=None)
     for _ in range(2):
         response = flask_bank.post(token)

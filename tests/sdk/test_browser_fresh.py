@@ -2,8 +2,8 @@
 against node's oidc-provider.
 
 ``max_age=0`` means "authenticated after the request was made" (OIDC Core §3.1.2.1 (id_token_hint)):
-the step-up passes
-however long the user then took, answers exactly one action, and the next one asks again.
+the step-up passes however long the user then took, answers exactly one action, and the next one
+asks again.
 """
 
 from __future__ import annotations
@@ -114,8 +114,7 @@ def test_max_age_zero_is_met_by_an_authentication_after_the_request(
     node_op: OP, ua: httpx.Client
 ) -> None:
     """OIDC Core §3.1.2.1 (id_token_hint): the user reads the confirmation page for 30 s (well past
-    the leeway); the
-    authentication still answers the request it was made for."""
+    the leeway); the authentication still answers the request it was made for."""
     clock = Clock()
     client, _ = make_app(node_op, clock)
     sign_in(client, ua)
@@ -275,8 +274,8 @@ def test_max_age_zero_mark_replayed_from_an_older_session_cookie_is_refused(
     node_op: OP, ua: httpx.Client, pending_store: dict[str, Any]
 ) -> None:
     """OIDC Core §3.1.2.1 (id_token_hint), one action per "authenticate now": a cookie session
-    copied before the mark
-    was used (or a second request sent at once with it) finds the mark spent on the server,
+    copied before the mark was used (or a second request sent at once with it) finds the mark spent
+    on the server,
     within fresh_ttl and past the 5 s leeway."""
     clock = Clock()
     client, _ = make_app(node_op, clock, **pending_store)

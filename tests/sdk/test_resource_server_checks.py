@@ -1,7 +1,7 @@
 """The resource server's prepared validation path (``ResourceServer.verify``) refuses every
 attack of the OpenID conformance suite's RP tests (oidcc-client-test-*) on access tokens, the same
-as on ID tokens: bad or absent
-signatures, ``alg=none``, algorithm confusion (HS256 keyed with the public key, ES256 named
+as on ID tokens: bad or absent signatures, ``alg=none``, algorithm confusion (HS256 keyed with the
+public key, ES256 named
 for an RSA key), absent or unknown ``kid``, ``crit``, wrong ``iss``/``aud``/``typ``,
 expired, missing ``sub``, non-JSON or non-object claims, and key rotation: what it
 remembers of a header never outlives the key set it was worked out with.

@@ -321,8 +321,7 @@ def test_smaller_of_request_and_requirement_max_age_wins(keys: Keys) -> None:
 
 def test_max_age_zero_needs_authentication_now(keys: Keys) -> None:
     """max_age=0 is prompt=login (OIDC Core §3.1.2.1 (max_age)): an authentication within the
-    max_age leeway of
-    now (whole-second auth_time, clock skew) passes; an older one does not."""
+    max_age leeway of now (whole-second auth_time, clock skew) passes; an older one does not."""
     req = Requirement(("phr",), 0)
     assert check(sign(id_claims(auth_time=NOW), keys.rsa), keys.key_set(), requirement=req)
     lw = int(MAX_AGE_LEEWAY)
@@ -335,8 +334,8 @@ def test_max_age_zero_needs_authentication_now(keys: Keys) -> None:
 
 def test_max_age_zero_is_met_by_an_authentication_after_the_request(keys: Keys) -> None:
     """OIDC Core §3.1.2.1 (id_token_hint): "authenticate now" = after the request was made
-    (not_before), however long
-    the user took; an authentication from before the request never passes."""
+    (not_before), however long the user took; an authentication from before the request never
+    passes."""
     req = Requirement(("phr",), 0)
     requested = NOW - 120
     after = sign(id_claims(auth_time=requested + 30), keys.rsa)

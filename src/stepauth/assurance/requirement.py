@@ -1,8 +1,8 @@
 """Per-action requirements checked against token claims (DESIGN §5; RFC 9470 §3).
 
 :func:`evaluate` runs on every protected request, so it does dictionary look-ups only.
-It fails closed (RFC 9470 §3, §6, OIDC Core §2 (auth_time); OIDC Core §2 (acr), OIDC Core §5.5.1.1,
-§3.1.3.7 step 12; RFC 9470 §5, OIDC Core §12.2; RFC 9470 §6.1; NIST SP 800-63B-4 §5.1):
+It fails closed (RFC 9470 §3, §6; OIDC Core §2 (``acr``, ``auth_time``); OIDC Core §5.5.1.1,
+§3.1.3.7 step 12; RFC 9470 §5; OIDC Core §12.2; RFC 9470 §6.1; NIST SP 800-63B-4 §5.1):
 
 * claims that are not a mapping → ``claims_invalid``;
 * a missing ``acr`` → ``acr_missing``; a non-string or empty one → ``acr_invalid``;

@@ -5,8 +5,8 @@ ask for and why), the audit log and the errors (node-oidc-provider's shape, DESI
 
 ``no_session``               nobody is signed in
 ``id_token_hint_mismatch``   signed in as someone other than the hinted ``sub`` (OIDC Core §3.1.2.2)
-``prompt_login``             ``prompt=login`` or ``max_age=0``: re-authenticate (OIDC Core §3.1.2.1
-(max_age); OIDC Core §3.1.2.3)
+``prompt_login``             ``prompt=login`` or ``max_age=0``: re-authenticate
+                             (OIDC Core §3.1.2.1 ``max_age`` and ``prompt``)
 ``binding_required``         ``authorization_details`` must be approved by a WebAuthn
                              assertion over the transaction challenge (asked once per
                              transaction, PSD2 RTS Art. 5 dynamic linking)
@@ -23,8 +23,8 @@ Assurance is computed by :func:`stepauth.assurance.assess` over the session's ev
 interaction started, ``prompt_login`` and ``binding_required`` are met only by events added
 since then (the session's events minus ``before``, its events when the interaction
 started), and only those events count for the answer, so ``auth_time`` moves forward
-(OpenID conformance suite: oidcc-max-age-1; OpenID conformance suite: oidcc-prompt-login). Counting
-events, not comparing times, keeps this exact whatever the clock.
+(OpenID conformance suite: oidcc-max-age-1, oidcc-prompt-login). Counting events, not
+comparing times, keeps this exact whatever the clock.
 """
 
 from __future__ import annotations

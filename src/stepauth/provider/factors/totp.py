@@ -7,9 +7,8 @@
   an atomic "advance only if greater" (``Store.advance_counter(factor_id,
   "totp_step", step)``). The same code again, or an older code after a newer one, is
   refused (RFC 6238 §5.2 "MUST NOT accept the second attempt"; NIST SP 800-63B-4 §3.1.4, §3.1.5).
-* Secrets are random, at least 160 bits (RFC 4226 §4 R6; NIST SP 800-63B-4 §3.1.4, §3.1.5 ≥ 112
-  bits), and by
-  default as long as the HMAC output (RFC 6238 §5.1).
+* Secrets are random, at least 160 bits (RFC 4226 §4 R6; NIST SP 800-63B-4 §3.1.4 asks for
+  ≥ 112 bits), and by default as long as the HMAC output (RFC 6238 §5.1).
 
 The verifier only tells a wrong code (:class:`InvalidTotpCode`) from a replayed one
 (:class:`ReplayedTotpCode`). The interaction plug-in (:data:`plugin`, see

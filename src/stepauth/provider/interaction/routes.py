@@ -375,8 +375,9 @@ async def submit(request: Request) -> Response:
 
 
 async def webauthn_options(request: Request) -> Response:
-    """Options for the **Use passkey** button; the challenge stays on the server (WebAuthn L3
-    §13.5.3).
+    """Options for the **Use passkey** button; the challenge stays on the server.
+
+    WebAuthn L3 §13.5.3: the server keeps the challenge it issued.
     """
     provider = get_state(request)
     uid, interaction, ctx = await _load(request, provider)

@@ -1,4 +1,4 @@
-"""assess(): DESIGN §2 exactly — hand-computed cases and properties.
+"""assess(): the assurance model of docs/concepts.md exactly — hand-computed cases and properties.
 
 Standards: OIDC Core §2 (auth_time), OIDC Core §2 (amr)/RFC 8176 §2 (amr), OpenID Connect EAP ACR
 Values 1.0 §2 (phr/phrh), NIST SP 800-63B-4 §2.2.1; NIST SP 800-63B-4 §2.3.1, §2.3.2
@@ -50,13 +50,13 @@ KNOW, POSS, INH = Category.KNOWLEDGE, Category.POSSESSION, Category.INHERENCE
 PSD2 = "urn:openbanking:psd2:sca"
 
 
-# --- the cases of issue 2, computed by hand ----------------------------------------------
+# --- worked cases, computed by hand -------------------------------------------------------
 
 
 def test_passkey_step_up_meets_phr_with_auth_time_of_the_passkey() -> None:
     """Password 2 h ago + passkey (UV) 1 min ago, phr with max_age=300 → met.
 
-    The passkey alone meets phr, so auth_time moves to the passkey (DESIGN §2.3).
+    The passkey alone meets phr, so auth_time moves to the passkey.
     """
     key = passkey(MINUTE)
     result = assess([password(2 * HOUR), key], ["phr"], 300, now=NOW)
@@ -70,7 +70,7 @@ def test_passkey_step_up_meets_phr_with_auth_time_of_the_passkey() -> None:
 
 def test_stale_password_is_what_2fa_with_max_age_is_missing() -> None:
     """2fa with max_age=300, password 2 h old, OTP fresh → not met; the knowledge factor
-    (or one multi-factor authenticator) is missing (DESIGN §2.3)."""
+    (or one multi-factor authenticator) is missing."""
     result = assess([password(2 * HOUR), totp(MINUTE)], [ACR_2FA], 300, now=NOW)
     assert not result.met
     assert result.acr is None
@@ -146,7 +146,7 @@ def test_uv0_passkey_is_single_factor() -> None:
 
 
 def test_preference_order_returns_first_met_value() -> None:
-    """acr = the first requested value that is met (DESIGN §2.3, RFC 9470 §3)."""
+    """acr = the first requested value that is met (RFC 9470 §3)."""
     events = [password(0), totp(0), passkey(HOUR)]
     first = assess(events, [ACR_2FA, "phr"], now=NOW)
     assert first.acr == ACR_2FA
@@ -202,7 +202,7 @@ def test_max_age_zero_needs_an_event_at_now() -> None:
 
 
 def test_freshest_subset_wins_across_rules() -> None:
-    """Among satisfying subsets the one whose oldest event is newest (DESIGN §2.2)."""
+    """Among satisfying subsets the one whose oldest event is newest."""
     events = [passkey(3 * HOUR), password(2 * HOUR), totp(MINUTE)]
     result = assess(events, [ACR_2FA], now=NOW)
     assert result.auth_time == NOW - 2 * HOUR
@@ -394,7 +394,7 @@ def test_adding_an_event_never_lowers_the_met_level(
     max_age: int | None,
     ladder: Ladder,
 ) -> None:
-    """DESIGN §2.4 / NIST SP 800-63B-4 §5.1: a new event can only raise the session."""
+    """NIST SP 800-63B-4 §5.1: a new event can only raise the session."""
     before = assess(events, now=NOW, ladder=ladder)
     after = assess([*events, *extra], now=NOW, ladder=ladder)
     assert _rank(ladder, after.acr) >= _rank(ladder, before.acr)
@@ -419,7 +419,7 @@ def test_time_passing_never_raises_the_met_level(
     max_age: int | None,
     ladder: Ladder,
 ) -> None:
-    """DESIGN §2.4: only a new event raises a session, never the clock."""
+    """Only a new event raises a session, never the clock."""
     before = assess(events, now=NOW, ladder=ladder)
     after = assess(events, now=NOW + later, ladder=ladder)
     assert _rank(ladder, after.acr) <= _rank(ladder, before.acr)
@@ -451,7 +451,7 @@ def _satisfies(ladder: Ladder, acr: str, subset: tuple[AuthEvent, ...]) -> bool:
 def test_prefix_scan_equals_subset_enumeration(
     events: list[AuthEvent], acr: str, max_age: int | None, ladder: Ladder
 ) -> None:
-    """The fast scan finds the same freshest subset as trying every subset (DESIGN §2.2)."""
+    """The fast scan finds the same freshest subset as trying every subset."""
     if acr not in ladder:
         return
     level = ladder.get(acr)
@@ -489,7 +489,7 @@ def test_prefix_scan_equals_subset_enumeration(
 def test_tokens_from_an_assessment_satisfy_the_same_requirement(
     events: list[AuthEvent], acr: str, max_age: int | None, later: int, ladder: Ladder
 ) -> None:
-    """The Provider's assess() and the SDK's evaluate() agree (DESIGN §2, RFC 9470 §3, §6): the
+    """The Provider's assess() and the SDK's evaluate() agree (RFC 9470 §3, §6): the
     claims issued for a met level satisfy that requirement until max_age runs out, then never."""
     if acr not in ladder:
         return
@@ -517,7 +517,7 @@ def test_clock_skewed_event_cannot_raise_the_session() -> None:
 
 
 def test_stale_factor_cannot_be_refreshed_by_a_weaker_one() -> None:
-    """A fresh SMS does not make a day-old passkey count as a fresh phr (DESIGN §2.3)."""
+    """A fresh SMS does not make a day-old passkey count as a fresh phr."""
     result = assess([passkey(DAY - 1), sms(0)], ["phr"], 300, now=NOW)
     assert not result.met
     assert result.missing["phr"] == (Need(phishing_resistant=True, multi_factor=True),)

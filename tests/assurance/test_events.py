@@ -1,4 +1,4 @@
-"""AuthEvent: frozen, validated, JSON round trip (DESIGN §1; NIST SP 800-63B-4 Appendix B; WebAuthn
+"""AuthEvent: frozen, validated, JSON round trip (NIST SP 800-63B-4 Appendix B; WebAuthn
 L3 §6.1.3).
 """
 
@@ -57,7 +57,7 @@ def test_password_is_one_knowledge_factor() -> None:
 
 
 def test_passkey_with_uv_is_a_multi_factor_phishing_resistant_authenticator() -> None:
-    """DESIGN §1: a passkey with UV counts as possession + knowledge."""
+    """A passkey with UV counts as possession + knowledge (docs/concepts.md)."""
     event = passkey(0)
     assert event.categories == {POSS, KNOW}
     assert event.multi_factor

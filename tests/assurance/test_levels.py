@@ -1,4 +1,4 @@
-"""The acr ladder: defaults, ordering, data loading (DESIGN §1; OpenID Connect EAP ACR Values 1.0
+"""The acr ladder: defaults, ordering, data loading (OpenID Connect EAP ACR Values 1.0
 §2, Open Banking UK Security Profile (acr urn:openbanking:psd2:sca), NIST SP 800-63B-4 §2; NIST SP
 800-63B-4 §5.2).
 """

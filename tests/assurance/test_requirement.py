@@ -125,7 +125,7 @@ def test_not_before_does_not_excuse_a_weaker_acr_or_a_future_auth_time() -> None
 
 
 def test_without_max_age_the_level_window_applies() -> None:
-    """DESIGN §2.1: no max_age → the requested level's own maximum age (NIST SP 800-63B-4 §5.2)."""
+    """No max_age → the requested level's own maximum age (NIST SP 800-63B-4 §5.2)."""
     requirement = Requirement((ACR_2FA,))
     assert isinstance(
         evaluate(requirement, {"acr": "phr", "auth_time": NOW - HOUR}, NOW), Satisfied
@@ -259,7 +259,7 @@ _requirements = st.builds(
 def test_claims_lacking_acr_or_auth_time_never_satisfy(
     requirement: Requirement, other: dict[str, Any], present: str, value: Any
 ) -> None:
-    """DESIGN §2.4: a missing ``acr`` or ``auth_time`` never satisfies (fail closed)."""
+    """A missing ``acr`` or ``auth_time`` never satisfies (fail closed)."""
     claims = {k: v for k, v in other.items() if k not in ("acr", "auth_time")}
     claims[present] = value
     assert isinstance(evaluate(requirement, claims, NOW, leeway=60), StepUp)

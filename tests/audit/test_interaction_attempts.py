@@ -1,6 +1,6 @@
 """The interaction pages audit every attempt and step-up, and throttle per address.
 
-Issue 4 §7–8; ASVS 5.0 16.3.1 (every authentication operation, its type and factors);
+ASVS 5.0 16.3.1 (every authentication operation, its type and factors);
 PSD2 RTS Art. 4(3)(a) (: one generic message) and Art. 4(3)(b) (: at most
 five consecutive failures, a first-factor passkey included).
 """
@@ -104,7 +104,7 @@ async def _password_then_totp(provider: Provider) -> tuple[str, list[str]]:
 
 
 async def test_every_attempt_and_step_up_is_audited_with_its_fields(provider: Provider) -> None:
-    """Issue 4 §8 / ASVS 5.0 16.3.1: user, client, reason, method, credential, result,
+    """ASVS 5.0 16.3.1: user, client, reason, method, credential, result,
     acr before and after, IP and user agent — for failures and successes alike."""
     user_id, _ = await _password_then_totp(provider)
     rows = await _rows(provider)

@@ -1,5 +1,5 @@
 """Passkey step-up in a real browser (Debian Chromium, Playwright, DevTools virtual
-authenticator) against the Provider served by uvicorn (issue 4 and 6 browser tests).
+authenticator) against the Provider served by uvicorn.
 
 alice signs in with her password and an authenticator-app code, adds a passkey on
 ``/account`` (**Add passkey**), then an RP asks for ``phr``: the page asks for the passkey
@@ -300,7 +300,7 @@ async def _execute_twice(served: Served, claims: dict[str, Any]) -> list[str]:
 
 
 def test_passkey_step_up_in_chromium(served: Served, chromium: Any) -> None:
-    """Issue 4 e2e + issue 6 e2e in one browser session (see the module docstring)."""
+    """Passkey step-up and transaction binding in one browser session (see the module docstring)."""
     alice_id, bob_id, secret = _setup_users(served)
     context = chromium.new_context()
     page = context.new_page()

@@ -171,7 +171,7 @@ def test_openid_client_sees_unmet_authentication_requirements_for_acr_values(
     succeed and never a token with the lower acr.
 
     OpenID Connect unmet_authentication_requirements 1.0 §1 (the error code); enforced acr_values
-    fail closed (DESIGN.md §2).
+    fail closed (docs/concepts.md).
     """
     browser, _ = signed_in_browser(node_peers, stepauth_provider, tmp_path)
     result = run_rp(

@@ -1,4 +1,4 @@
-"""Attacks on the front channel, each in its own test (issue 3 "Attacks")."""
+"""Attacks on the front channel, each in its own test."""
 
 from __future__ import annotations
 

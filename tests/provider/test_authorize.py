@@ -51,7 +51,7 @@ async def _exchange(provider: Provider, params: dict[str, str], verifier: str) -
 
 
 async def test_steps_run_in_the_documented_order() -> None:
-    """DESIGN.md §4: one visible ordered table of small steps."""
+    """The authorization endpoint is one visible ordered table of small steps."""
     assert [s.__name__ for s in STEPS] == [
         "parse",
         "check_client",

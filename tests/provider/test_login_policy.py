@@ -1,4 +1,4 @@
-"""The login policy's named checks over assess() (DESIGN.md §2, §4; OIDC Core §3.1.2.1 (max_age);
+"""The login policy's named checks over assess() (docs/concepts.md; OIDC Core §3.1.2.1 (max_age);
 OIDC Core §3.1.2.2; OIDC Core §5.5.1.1).
 """
 
@@ -86,7 +86,7 @@ def test_max_age_too_old() -> None:
 
 
 def test_acr_not_met_lists_what_is_missing() -> None:
-    """A 1fa session asked for 2fa is stepped up, never answered with 1fa (DESIGN.md §2)."""
+    """A 1fa session asked for 2fa is stepped up, never answered with 1fa (OIDC Core §5.5.1.1)."""
     decision = evaluate(request([PWD], acr_values=(ACR_2FA,)))
     assert decision.reasons == ("acr_not_met",)
     assert Need(categories=frozenset({Category.POSSESSION})) in decision.missing
@@ -117,7 +117,7 @@ def test_essential_acr_unknown_value_is_never_met() -> None:
 
 
 def test_two_factors_meet_2fa_with_the_older_auth_time() -> None:
-    """DESIGN.md §2: auth_time is the oldest event behind the acr."""
+    """auth_time is the oldest event behind the acr (docs/concepts.md)."""
     decision = evaluate(request([PWD, OTP], acr_values=(ACR_2FA,)))
     assert decision.assessment is not None
     assert decision.assessment.acr == ACR_2FA

@@ -1,4 +1,4 @@
-"""transaction_challenge: SHA-256(nonce ‖ JCS(details)) (DESIGN §3, PSD2 RTS Art. 5(1); RFC 9396 §2;
+"""transaction_challenge: SHA-256(nonce ‖ JCS(details)) (PSD2 RTS Art. 5(1); RFC 9396 §2;
 SPC (CollectedClientPaymentData)).
 """
 

@@ -1,4 +1,4 @@
-"""Authentication events: one factor presented and verified (DESIGN §1).
+"""Authentication events: one factor presented and verified.
 
 An :class:`AuthEvent` records the RFC 8176 ``amr`` values of one verification, when it
 happened and what the verifier learned (``attrs``). Recording choices:

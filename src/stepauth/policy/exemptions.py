@@ -1,4 +1,4 @@
-"""PSD2 RTS exemptions from strong customer authentication (Chapter III; STANDARDS §6).
+"""PSD2 RTS exemptions from strong customer authentication (PSD2 RTS Chapter III).
 
 Each check answers "does this exemption apply?" with a sentence saying why or why not.
 Counters and lists are the application's (the context carries them); every limit is in euro.

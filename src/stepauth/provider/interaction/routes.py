@@ -22,11 +22,12 @@ POST verifies one factor form:
 the ``PublicKeyCredentialRequestOptions`` for the **Use passkey** button and keeps the
 challenge server-side (:func:`stepauth.provider.factors.webauthn.begin_authentication`).
 
-Transaction binding (DESIGN.md §3): when the request carries ``authorization_details`` the
-page renders them from the Provider's own copy (:func:`stepauth.rar.render_summary`), the
-passkey challenge is derived from them, and a verified approval's ``txn`` is kept on the
-interaction (:attr:`stepauth.provider.records.Interaction.txn`) so the binding is asked
-once per transaction and the code carries it to the tokens.
+Transaction binding (docs/transaction-binding.md): when the request carries
+``authorization_details`` the page renders them from the Provider's own copy
+(:func:`stepauth.rar.render_summary`), the passkey challenge is derived from them, and a
+verified approval's ``txn`` is kept on the interaction
+(:attr:`stepauth.provider.records.Interaction.txn`) so the binding is asked once per
+transaction and the code carries it to the tokens.
 """
 
 from __future__ import annotations

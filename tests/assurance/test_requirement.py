@@ -54,7 +54,7 @@ def test_stale_auth_time_exceeds_max_age() -> None:
 
 
 def test_max_age_leeway_widens_the_window_by_exactly_its_value() -> None:
-    """OIDC Core §3.1.2.1 (id_token_hint)/RFC 9470 §3, §6: older than max_age plus the leeway → step
+    """OIDC Core §3.1.2.1 (max_age)/RFC 9470 §3, §6: older than max_age plus the leeway → step
     up.
     """
     leeway = MAX_AGE_LEEWAY
@@ -73,7 +73,7 @@ NOW_0 = Requirement(("phr",), max_age=0)
 
 
 def test_max_age_zero_passes_an_authentication_within_the_leeway() -> None:
-    """OIDC Core §3.1.2.1 (id_token_hint): max_age=0 with whole-second auth_time is met by one made
+    """OIDC Core §3.1.2.1 (max_age): max_age=0 with whole-second auth_time is met by one made
     just now.
     """
     lw = MAX_AGE_LEEWAY
@@ -87,7 +87,7 @@ def test_max_age_zero_passes_an_authentication_within_the_leeway() -> None:
 
 
 def test_max_age_zero_passes_an_authentication_after_the_request() -> None:
-    """OIDC Core §3.1.2.1 (id_token_hint): "authenticate now" = authenticated after the step-up
+    """OIDC Core §3.1.2.1 (max_age): "authenticate now" = authenticated after the step-up
     request was made, however long the user then took at the OP."""
     requested = NOW - 400
     after = {"acr": "phr", "auth_time": requested + 100}

@@ -1,6 +1,4 @@
-"""Brute force: PSD2 RTS Art. 4(3)(a)/(b) (PSD2 RTS Art. 4(3)(b)), NIST SP 800-63B-4 §3.2.2; NIST SP
-800-63B-4 §3.1.3, per-IP throttling.
-"""
+"""Brute force: PSD2 RTS Art. 4(3)(a)/(b), NIST SP 800-63B-4 §3.1.3, §3.2.2, per-IP throttling."""
 
 from __future__ import annotations
 

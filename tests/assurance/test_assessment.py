@@ -1,11 +1,9 @@
 """assess(): the assurance model of docs/concepts.md exactly — hand-computed cases and properties.
 
-Standards: OIDC Core §2 (auth_time), OIDC Core §2 (amr)/RFC 8176 §2 (amr), OpenID Connect EAP ACR
-Values 1.0 §2 (phr/phrh), NIST SP 800-63B-4 §2.2.1; NIST SP 800-63B-4 §2.3.1, §2.3.2
-(AAL2/AAL3), NIST SP 800-63B-4 §5.1 (a session is never above its events), NIST SP 800-63B-4 §3.2.5
-(OTP/SMS are not
-phishing-resistant), NIST SP 800-63B-4 Appendix B (synced passkeys, UV=0), OIDC Core §12.2; RFC 9470
-§6.1; NIST SP 800-63B-4 §5.1/NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3.
+Standards: OIDC Core §2 (``auth_time``, ``amr``), RFC 8176 §2 (``amr``), OpenID Connect EAP
+ACR Values 1.0 §2 (phr/phrh), NIST SP 800-63B-4 §2.2.1, §2.3.1, §2.3.2 (AAL2/AAL3), §5.1 (a
+session is never above its events), §3.2.5 (OTP/SMS are not phishing-resistant) and Appendix B
+(synced passkeys, UV=0), OIDC Core §12.2 and RFC 9470 §6.1 (refresh), WebAuthn L3 §6.1.3.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""AuthEvent: frozen, validated, JSON round trip (NIST SP 800-63B-4 Appendix B; WebAuthn
-L3 §6.1.3).
+"""AuthEvent: frozen, validated, JSON round trip (NIST SP 800-63B-4 Appendix B;
+WebAuthn L3 §6.1.3).
 """
 
 from __future__ import annotations
@@ -75,8 +75,8 @@ def test_uv0_passkey_is_single_factor_even_if_pin_is_listed() -> None:
 
 
 def test_key_proof_without_recorded_uv_is_single_factor() -> None:
-    """Fail closed: activation methods count only when UV was confirmed (NIST SP 800-63B-4 Appendix
-    B).
+    """Fail closed: activation methods count only when UV was confirmed
+    (NIST SP 800-63B-4 Appendix B).
     """
     event = AuthEvent(("hwk", "fpt"), NOW)
     assert event.categories == {POSS}

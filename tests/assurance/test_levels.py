@@ -1,6 +1,5 @@
-"""The acr ladder: defaults, ordering, data loading (OpenID Connect EAP ACR Values 1.0
-§2, Open Banking UK Security Profile (acr urn:openbanking:psd2:sca), NIST SP 800-63B-4 §2; NIST SP
-800-63B-4 §5.2).
+"""The acr ladder: defaults, ordering, data loading (OpenID Connect EAP ACR Values 1.0 §2;
+the Open Banking UK Security Profile's ``urn:openbanking:psd2:sca``; NIST SP 800-63B-4 §2, §5.2).
 """
 
 from __future__ import annotations

@@ -1,6 +1,4 @@
-"""The RFC 8176 registry (RFC 8176 §6.1, RFC 8176 §2; NIST SP 800-63B-4 §3.2.5, NIST SP 800-63B-4
-§3.1.3.3, §3.2.9).
-"""
+"""The RFC 8176 registry (RFC 8176 §2, §6.1; NIST SP 800-63B-4 §3.1.3.3, §3.2.5, §3.2.9)."""
 
 from __future__ import annotations
 

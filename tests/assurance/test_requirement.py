@@ -1,9 +1,9 @@
 """evaluate(): token claims against a per-action requirement, fail closed.
 
-Standards: RFC 9470 §3, §6 (decision rule), OIDC Core §2 (auth_time); OIDC Core §2 (acr) (auth_time,
-acr), OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5 (the RP checks acr
-itself), OIDC Core §12.2; RFC 9470 §6.1; NIST SP 800-63B-4 §5.1 (auth_time survives refresh), NIST
-SP 800-63B-4 §5.2 (the RP decides freshness).
+Standards: RFC 9470 §3, §6 (decision rule), OIDC Core §2 (``auth_time``, ``acr``), OIDC Core
+§5.5.1.1, §3.1.3.7 step 12 and RFC 9470 §5 (the RP checks acr itself), OIDC Core §12.2, RFC 9470
+§6.1 and NIST SP 800-63B-4 §5.1 (auth_time survives refresh), NIST SP 800-63B-4 §5.2 (the RP
+decides freshness).
 """
 
 from __future__ import annotations

@@ -3,14 +3,12 @@ authenticator) against the Provider served by uvicorn.
 
 alice signs in with her password and an authenticator-app code, adds a passkey on
 ``/account`` (**Add passkey**), then an RP asks for ``phr``: the page asks for the passkey
-only and one click on **Use passkey** answers (WebAuthn L3 §5.8.6 (required); WebAuthn L3 §5.5
-(allowCredentials), RFC 9470 §3). With UV impossible the
-step-up fails (WebAuthn L3 §7.1 step 16); a passkey of bob's cannot step up alice's session
-(WebAuthn L3 §7.2 step 6); a €1,250.00 payment pushed with PAR is shown exactly, its assertion's
-challenge is the
-hash of those details (PSD2 RTS Art. 5(1); RFC 9396 §2; SPC (CollectedClientPaymentData), WebAuthn
-L3 §13.5.3; PSD2 RTS Art. 5(1)(b)) and the token executes that transfer once (RFC 9396 §9; ASVS 5.0
-10.3.2).
+only and one click on **Use passkey** answers (RFC 9470 §3; WebAuthn L3 §5.5
+``allowCredentials``, §5.8.6 ``required``). With UV impossible the step-up fails (WebAuthn L3
+§7.1 step 16); a passkey of bob's cannot step up alice's session (WebAuthn L3 §7.2 step 6); a
+€1,250.00 payment pushed with PAR is shown exactly, its assertion's challenge is the hash of
+those details (PSD2 RTS Art. 5(1)(b); RFC 9396 §2; SPC CollectedClientPaymentData; WebAuthn L3
+§13.5.3) and the token executes that transfer once (RFC 9396 §9; ASVS 5.0 10.3.2).
 """
 
 from __future__ import annotations

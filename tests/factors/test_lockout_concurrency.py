@@ -1,5 +1,4 @@
-"""The lockout under concurrent attempts (PSD2 RTS Art. 4(3)(b), PSD2 RTS Art. 4(4), NIST SP
-800-63B-4 §3.2.2).
+"""The lockout under concurrent attempts (PSD2 RTS Art. 4(3)(b), 4(4); NIST SP 800-63B-4 §3.2.2).
 
 An attempt is counted before its factor is verified, in one atomic statement, so a
 burst of concurrent wrong guesses gets no more verifications than the limit allows,

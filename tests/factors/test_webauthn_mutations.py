@@ -324,8 +324,8 @@ def test_stored_record_round_trips_through_json(stored: StoredCredential) -> Non
 
 
 def test_options_for_step_up() -> None:
-    """WebAuthn L3 §5.8.6 (required); WebAuthn L3 §5.5 (allowCredentials); WebAuthn L3 §13.5.3;
-    WebAuthn L3 §15.1: required UV, the user's credentials only, >= 16-byte challenge, 5 min.
+    """WebAuthn L3 §5.8.6, §5.5, §13.5.3, §15.1: required UV, the user's credentials only,
+    >= 16-byte challenge, 5 min.
     """
     cid = os.urandom(32)
     opts = authentication_options(rp_id=RP_ID, allow_credentials=[cid])

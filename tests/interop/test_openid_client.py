@@ -74,11 +74,10 @@ def test_openid_client_code_flow_with_acr_values_and_max_age(
     """Discovery + code flow with acr_values and max_age; tokens carry acr, amr, auth_time.
 
     The password user reaches 1fa only: with ``2fa 1fa`` (order of preference) the answer
-    is the reachable listed value. OIDC Core §2 (auth_time) (auth_time required with max_age), OIDC
-    Core §2 (acr); OIDC Core §2 (amr)
-    (acr, amr), OIDC Core §2 (nonce), OIDC Core §5.5.1.1 (acr from the requested values), OpenID
-    conformance suite: oidcc-ensure-request-with-acr-values-succeeds, OpenID conformance suite:
-    PerformStandardIdTokenChecks (ValidateIdTokenACRClaimAgainstRequest) (standard ID-token checks).
+    is the reachable listed value. OIDC Core §2 (``auth_time`` required with max_age, ``acr``,
+    ``amr``, ``nonce``), OIDC Core §5.5.1.1 (acr from the requested values); the OpenID
+    conformance suite's oidcc-ensure-request-with-acr-values-succeeds and its standard ID-token
+    checks (PerformStandardIdTokenChecks).
     """
     max_age = 300
     started = time.time()
@@ -121,8 +120,9 @@ def test_openid_client_code_flow_with_acr_values_and_max_age(
 def test_openid_client_userinfo_matches_id_token(
     node_peers: Path, stepauth_provider: Provider
 ) -> None:
-    """openid-client's fetchUserInfo checks the userinfo ``sub`` against the ID token (OIDC Core
-    §5.5.1).
+    """openid-client's fetchUserInfo checks the userinfo ``sub`` against the ID token.
+
+    OIDC Core §5.3.2: the ``sub`` of the UserInfo response must equal the ID token's.
     """
     result = run_rp(
         node_peers, stepauth_provider, "--acr-values", ACR_1FA, "--max-age", "60", "--userinfo"
@@ -226,9 +226,9 @@ def test_openid_client_one_browser_reauthenticates_only_when_asked(
     """Three authorizations from one browser through openid-client.
 
     An existing session answers ``max_age=300`` silently with the same ``auth_time``
-    (OpenID conformance suite: oidcc-max-age-10000, OpenID conformance suite:
-    oidcc-prompt-none-logged-in); ``max_age=0`` re-prompts and ``auth_time`` moves strictly forward
-    (OIDC Core §3.1.2.1 (max_age); OIDC Core §3.1.2.3, OpenID conformance suite: oidcc-max-age-1);
+    (OpenID conformance suite: oidcc-max-age-10000, oidcc-prompt-none-logged-in); ``max_age=0``
+    re-prompts and ``auth_time`` moves strictly forward (OIDC Core §3.1.2.1, §3.1.2.3; OpenID
+    conformance suite: oidcc-max-age-1);
     ``sub`` never changes. openid-client checks ``auth_time`` against every ``max_age`` it sent.
     """
     browser, first = signed_in_browser(node_peers, stepauth_provider, tmp_path)

@@ -69,9 +69,8 @@ def test_acr_values_and_a_claims_acr_request_are_never_both_sent() -> None:
 
 
 def test_max_age_zero_with_prompt_none_is_never_sent() -> None:
-    """OpenID conformance suite: oidcc-client-test-form-post-error
-    (DisallowMaxAgeEqualsZeroAndPromptNone) / OIDC Core §5.5.1.1; OpenID conformance suite:
-    DisallowMaxAgeEqualsZeroAndPromptNone: the conformance suite rejects that combination.
+    """The OpenID conformance suite rejects that combination in its RP tests
+    (``DisallowMaxAgeEqualsZeroAndPromptNone``).
     """
     with pytest.raises(InvalidAuthorizationRequest):
         build(requirement=Requirement(("phr",), 0), prompt="none")

@@ -1,10 +1,8 @@
 """Pending actions and transaction grants on the real Redis: shared by instances, single use
 under concurrency, dropped at their TTL.
 
-Standards: RFC 6749 §10.12 / OIDC Core §3.1.2.2 (a callback's state is used once), PSD2 RTS Art.
-5(1)
-and RFC 9396 §2 (payment_initiation example) (an approved transaction runs once, for exactly its
-details).
+Standards: RFC 6749 §10.12 / OIDC Core §3.1.2.2 (a callback's state is used once), PSD2 RTS
+Art. 5(1) and RFC 9396 §2 (an approved transaction runs once, for exactly its details).
 """
 
 from __future__ import annotations

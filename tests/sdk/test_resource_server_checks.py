@@ -329,8 +329,9 @@ def test_many_distinct_headers_stay_bounded_and_valid(keys: Keys) -> None:
 
 
 def test_a_vendor_profile_is_translated_before_the_decision(keys: Keys) -> None:
-    """Okta's vocabulary: urn:okta:loa:2fa:any is 2fa, never phr (OIDC Core §5.5.1.1, §3.1.3.7 step
-    12; RFC 9470 §5).
+    """Okta's vocabulary: urn:okta:loa:2fa:any is 2fa, never phr.
+
+    OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5: the RP checks the acr itself.
     """
     from stepauth.sdk.profiles import okta
 

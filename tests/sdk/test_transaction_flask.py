@@ -1,5 +1,5 @@
-"""FlaskTransactionGuard: signed bound tokens over Flask's test client (RFC 9396 §9, ASVS 5.0
-10.3.2, PSD2 RTS Art. 5(1)(c)-(d)).
+"""FlaskTransactionGuard: signed bound tokens over Flask's test client (RFC 9396 §9;
+ASVS 5.0 10.3.2; PSD2 RTS Art. 5(1)(c)-(d)).
 
 The token is a real RS256 JWT validated by :class:`ResourceServer` through
 ``FlaskStepAuth.require("phr")``; the guard compares the request's payment with the granted

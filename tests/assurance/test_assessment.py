@@ -119,8 +119,8 @@ def test_unattested_device_bound_key_is_only_phr() -> None:
 
 @pytest.mark.parametrize("factor", [sms, totp, recovery])
 def test_codes_never_meet_phr(factor: object) -> None:
-    """NIST SP 800-63B-4 §3.2.5 / NIST SP 800-63B-4 §3.1.3.3; ASVS 5.0 6.6.1: SMS, OTP and recovery
-    codes are not phishing-resistant.
+    """NIST SP 800-63B-4 §3.1.3.3, §3.2.5; ASVS 5.0 6.6.1: SMS, OTP and recovery codes are not
+    phishing-resistant.
     """
     events = [password(0), factor(0)]  # type: ignore[operator]
     result = assess(events, ["phr"], now=NOW)

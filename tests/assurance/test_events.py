@@ -95,8 +95,8 @@ def test_uv_without_named_activation_counts_as_knowledge() -> None:
 
 
 def test_hardware_key_with_trusted_attestation_is_hardware_bound() -> None:
-    """NIST SP 800-63B-4 §2.3.1, §2.3.2, NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3: BE=0 and
-    attestation chaining to a trusted root.
+    """NIST SP 800-63B-4 §2.3.1, §2.3.2, Appendix B; WebAuthn L3 §6.1.3: BE=0 and attestation
+    chaining to a trusted root.
     """
     assert security_key(0).hardware_bound
 

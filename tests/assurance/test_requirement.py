@@ -181,8 +181,8 @@ def test_requirement_without_acr_values_still_needs_both_claims() -> None:
     ],
 )
 def test_missing_or_malformed_claims_never_satisfy(claims: dict[str, Any], reason: str) -> None:
-    """OIDC Core §2 (auth_time); OIDC Core §2 (acr), RFC 9470 §3, §6: fail closed; ``bool`` is not
-    an ``int`` here.
+    """OIDC Core §2 (``auth_time``, ``acr``), RFC 9470 §3, §6: fail closed; ``bool`` is not an
+    ``int`` here.
     """
     result = evaluate(PHR_5MIN, claims, NOW)
     assert isinstance(result, StepUp)

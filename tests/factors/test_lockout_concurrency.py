@@ -117,7 +117,7 @@ async def test_concurrent_wrong_guesses_verify_at_most_five(any_store: Any) -> N
 
 
 async def test_bursts_escalate_once_per_series_and_warn_before_permanent(any_store: Any) -> None:
-    """PSD2 RTS Art. 4(3)(b) / PSD2 RTS Art. 4(4): each burst crosses one threshold; the warning is
+    """PSD2 RTS Art. 4(3)(b), 4(4): each burst crosses one threshold; the warning is
     sent while no permanent block exists, and only the fifth series blocks permanently."""
     user = await any_store.create_user("bob", None)
     guesses = Guesses(any_store, user)

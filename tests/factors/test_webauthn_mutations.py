@@ -154,9 +154,7 @@ def test_user_presence_is_required(auth: SoftAuthenticator, stored: StoredCreden
 def test_uv_zero_is_rejected_when_required(
     auth: SoftAuthenticator, stored: StoredCredential
 ) -> None:
-    """WebAuthn L3 §7.2 step 17 / WebAuthn L3 §5.8.6 (required): UV=0 under
-    userVerification=required.
-    """
+    """WebAuthn L3 §7.2 step 17, §5.8.6: UV=0 under userVerification=required."""
     with pytest.raises(UserNotVerified):
         assert_with(auth, stored, uv=False)
 

@@ -5,7 +5,7 @@
 code with ``authorizationCodeGrant`` — which checks PKCE, state, nonce, ``iss`` (RFC 9207)
 and ``auth_time`` against ``max_age`` — with ID-token signature checks enabled. The Python
 side then re-verifies the tokens against ``/jwks`` and checks what openid-client does not:
-``acr`` (OIDC Core §3.1.3.7 step 12, OIDC Core §5.5.1.1) and ``amr``.
+``acr`` (OIDC Core §3.1.3.7 step 12, §5.5.1.1) and ``amr``.
 """
 
 from __future__ import annotations
@@ -137,8 +137,7 @@ def test_openid_client_public_client_with_pkce(
     """A public client (token_endpoint_auth_method ``none``) redeems its code with PKCE only.
 
     RFC 7636 §4.5/§4.6 (S256 verifier), RFC 9700 §2.1.1 (PKCE for every client); the tokens
-    still say how the user authenticated (OIDC Core §2 (auth_time); OIDC Core §2 (acr); OIDC Core §2
-    (amr)).
+    still say how the user authenticated (OIDC Core §2: ``auth_time``, ``acr``, ``amr``).
     """
     public = stepauth_provider.public_client
     result = run_rp(

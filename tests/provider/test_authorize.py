@@ -272,9 +272,7 @@ async def test_oidcc_max_age_10000_does_not_prompt(provider: Provider) -> None:
 
 
 async def test_unknown_parameter_and_unknown_acr_are_ignored(provider: Provider) -> None:
-    """OIDC Core §3.1.2.2, OIDC Core §15.1
-    (oidcc-ensure-request-with-unknown-parameter-succeeds).
-    """
+    """OIDC Core §3.1.2.2, §15.1 (oidcc-ensure-request-with-unknown-parameter-succeeds)."""
     result = await sign_in(
         provider.browser,
         query(extra_param="foobar", acr_values="urn:example:unknown " + ACR_1FA, ui_locales="xx"),
@@ -409,9 +407,7 @@ async def test_expired_pushed_request_uri(provider: Provider) -> None:
 
 
 async def test_claims_sub_value_for_another_user_is_never_answered(provider: Provider) -> None:
-    """OIDC Core §3.1.2.2 / OIDC Core §5.5.1: a requested sub that is not the session's → no silent
-    token.
-    """
+    """OIDC Core §3.1.2.2, §5.5.1: a requested sub that is not the session's → no silent token."""
     await sign_in(provider.browser, query())
     claims = {"id_token": {"sub": {"value": "someone-else"}}}
     result = rp_params(

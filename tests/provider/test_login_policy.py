@@ -1,5 +1,5 @@
-"""The login policy's named checks over assess() (docs/concepts.md; OIDC Core §3.1.2.1 (max_age);
-OIDC Core §3.1.2.2; OIDC Core §5.5.1.1).
+"""The login policy's named checks over assess() (docs/concepts.md; OIDC Core §3.1.2.1,
+§3.1.2.2, §5.5.1.1).
 """
 
 from __future__ import annotations

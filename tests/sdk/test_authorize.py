@@ -45,9 +45,7 @@ def test_acr_values_and_max_age_from_the_requirement() -> None:
 
 
 def test_essential_acr_mode_sends_claims_not_acr_values() -> None:
-    """OIDC Core §5.5.1.1 and OIDC Core §5.5.1.1: essential acr in claims, never together with
-    acr_values.
-    """
+    """OIDC Core §5.5.1.1: essential acr in claims, never together with acr_values."""
     params = build(requirement=Requirement(("phr",), 300), acr_mode="claims")
     assert "acr_values" not in params
     claims = json.loads(params["claims"])

@@ -93,7 +93,7 @@ async def test_provider_token_executes_its_transaction_once(
     claims = await sdk_claims(provider, tokens["access_token"])
     assert (
         claims["authorization_details"] == tokens["authorization_details"]
-    )  # RFC 9396 §7; RFC 9396 §9, §9.1, §9.2
+    )  # RFC 9396 §7, §9, §9.1, §9.2
     assert isinstance(claims["txn"], str)
     assert claims["txn"]
     now = provider.clock()

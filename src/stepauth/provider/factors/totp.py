@@ -1,6 +1,6 @@
 """TOTP (RFC 6238) on HOTP (RFC 4226), with replay protection.
 
-* SHA-1 / SHA-256 / SHA-512, 6-8 digits, 30 s step, T0 = 0 (RFC 6238 §4; RFC 6238 §4.2, §5.2).
+* SHA-1 / SHA-256 / SHA-512, 6-8 digits, 30 s step, T0 = 0 (RFC 6238 §4, §4.2, §5.2).
 * Accept the time steps T-1, T and T+1 only (§5.2 "at most one time step";
   RFC 6238 §5.2; ASVS 5.0 6.5.5: a 30 s step, one step of network delay either way, single use).
 * Replay: pyotp does not remember anything, so every accepted step is claimed through

@@ -37,9 +37,8 @@ async def _again(
 
 
 async def test_oidcc_server_standard_id_token_checks(provider: Provider) -> None:
-    """OpenID conformance suite: PerformStandardIdTokenChecks
-    (ValidateIdTokenACRClaimAgainstRequest): a plain code flow yields an ID Token passing the
-    standard checks.
+    """OpenID conformance suite: PerformStandardIdTokenChecks: a plain code flow yields an ID
+    Token passing the standard checks.
     """
     body, claims = await provider.login_and_exchange()
     assert body["token_type"] == "Bearer"
@@ -50,9 +49,8 @@ async def test_oidcc_server_standard_id_token_checks(provider: Provider) -> None
 
 
 async def test_oidcc_server_public_client_es256(provider: Provider) -> None:
-    """OpenID conformance suite: PerformStandardIdTokenChecks
-    (ValidateIdTokenACRClaimAgainstRequest) for a public client (auth method ``none`` + PKCE) with
-    ES256 ID Tokens.
+    """OpenID conformance suite: PerformStandardIdTokenChecks for a public client (auth method
+    ``none`` + PKCE) with ES256 ID Tokens.
     """
     body, claims = await provider.login_and_exchange(client_id=PUBLIC, secret=None)
     assert decode_header(body["id_token"])["alg"] == "ES256"
@@ -181,7 +179,7 @@ async def test_oidcc_claims_essential(provider: Provider) -> None:
 
 async def test_oidcc_claims_essential_acr_value(provider: Provider) -> None:
     """OpenID conformance suite: PerformStandardIdTokenChecks
-    (``ValidateIdTokenACRClaimAgainstRequest``): essential acr ``value`` is honoured.
+    (``ValidateIdTokenACRClaimAgainstRequest``): an essential acr ``value`` is honoured.
     """
     claims_request = json.dumps({"id_token": {"acr": {"essential": True, "value": ACR_1FA}}})
     _, claims = await provider.login_and_exchange(claims=claims_request, requested_acr=[ACR_1FA])

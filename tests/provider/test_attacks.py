@@ -186,9 +186,9 @@ async def test_session_id_rotates_on_every_login(provider: Provider) -> None:
 
 
 async def test_prompt_none_with_max_age_0_is_login_required(provider: Provider) -> None:
-    """OIDC Core §5.5.1.1; OpenID conformance suite: DisallowMaxAgeEqualsZeroAndPromptNone / OpenID
-    conformance suite: oidcc-client-test-form-post-error (DisallowMaxAgeEqualsZeroAndPromptNone):
-    prompt=none + max_age=0 can never be answered silently.
+    """prompt=none + max_age=0 can never be answered silently (OIDC Core §3.1.2.1: max_age=0
+    asks for a new login, prompt=none forbids one; the OpenID conformance suite's
+    oidcc-client-test-form-post-error expects the error).
     """
     await sign_in(provider.browser, query())
     result = rp_params(

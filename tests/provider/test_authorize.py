@@ -72,7 +72,7 @@ async def test_steps_run_in_the_documented_order() -> None:
 
 async def test_code_flow_with_password(provider: Provider) -> None:
     """The full code flow: login page, code with state and iss (RFC 9207), tokens (OpenID
-    conformance suite: PerformStandardIdTokenChecks (ValidateIdTokenACRClaimAgainstRequest)).
+    conformance suite: PerformStandardIdTokenChecks).
     """
     verifier, challenge = pkce_pair()
     params = query(code_challenge=challenge, nonce="n-1", state="st-1")

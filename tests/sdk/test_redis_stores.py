@@ -176,7 +176,7 @@ def _bound_session(expires_at: float) -> dict[str, Any]:
 def test_grant_is_consumed_once_for_exactly_its_details(
     client: redis.Redis[Any], redis_prefix: str
 ) -> None:
-    """RFC 9396 §2 (payment_initiation example) / PSD2 RTS Art. 5(1)(d): another amount finds no
+    """RFC 9396 §2; PSD2 RTS Art. 5(1)(d): another amount finds no
     grant; the grant runs once, whichever instance (sharing the Redis ledger) the copies of the
     session reach."""
     ledger = SyncRedisLedger(client, prefix=redis_prefix)

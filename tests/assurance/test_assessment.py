@@ -81,8 +81,8 @@ def test_stale_password_is_what_2fa_with_max_age_is_missing() -> None:
 
 
 def test_code_added_to_old_password_keeps_auth_time_at_the_password() -> None:
-    """Without max_age the 24 h window holds both: auth_time = the OLDER event (OIDC Core §2
-    (auth_time)).
+    """Without max_age the 24 h window holds both:
+    auth_time = the OLDER event (OIDC Core §2 (auth_time)).
     """
     result = assess([password(2 * HOUR), totp(MINUTE)], [ACR_2FA], now=NOW)
     assert result.met
@@ -92,8 +92,8 @@ def test_code_added_to_old_password_keeps_auth_time_at_the_password() -> None:
 
 
 def test_synced_passkey_never_meets_phrh() -> None:
-    """NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3: syncable authenticators stop at AAL2, even
-    with trusted attestation.
+    """NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3:
+    syncable authenticators stop at AAL2, even with trusted attestation.
     """
     events = [passkey(0, attestation_trusted=True), password(0), totp(0)]
     result = assess(events, ["phrh"], 0, now=NOW)
@@ -119,8 +119,8 @@ def test_unattested_device_bound_key_is_only_phr() -> None:
 
 @pytest.mark.parametrize("factor", [sms, totp, recovery])
 def test_codes_never_meet_phr(factor: object) -> None:
-    """NIST SP 800-63B-4 §3.1.3.3, §3.2.5; ASVS 5.0 6.6.1: SMS, OTP and recovery codes are not
-    phishing-resistant.
+    """NIST SP 800-63B-4 §3.1.3.3, §3.2.5; ASVS 5.0 6.6.1:
+    SMS, OTP and recovery codes are not phishing-resistant.
     """
     events = [password(0), factor(0)]  # type: ignore[operator]
     result = assess(events, ["phr"], now=NOW)

@@ -1,5 +1,5 @@
-"""AuthEvent: frozen, validated, JSON round trip (NIST SP 800-63B-4 Appendix B;
-WebAuthn L3 §6.1.3).
+"""AuthEvent: frozen, validated, JSON round trip
+(NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3).
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ def test_passkey_with_uv_is_a_multi_factor_phishing_resistant_authenticator() ->
 
 
 def test_uv0_passkey_is_single_factor_even_if_pin_is_listed() -> None:
-    """NIST SP 800-63B-4 Appendix B: with UV=0 the authenticator is a single-factor cryptographic
-    authenticator.
+    """NIST SP 800-63B-4 Appendix B: with UV=0 the authenticator
+    is a single-factor cryptographic authenticator.
     """
     event = AuthEvent(("pop", "user", "pin"), NOW, attrs={"uv": False})
     assert event.categories == {POSS}
@@ -95,8 +95,8 @@ def test_uv_without_named_activation_counts_as_knowledge() -> None:
 
 
 def test_hardware_key_with_trusted_attestation_is_hardware_bound() -> None:
-    """NIST SP 800-63B-4 §2.3.1, §2.3.2, Appendix B; WebAuthn L3 §6.1.3: BE=0 and attestation
-    chaining to a trusted root.
+    """NIST SP 800-63B-4 §2.3.1, §2.3.2, Appendix B; WebAuthn L3 §6.1.3:
+    BE=0 and attestation chaining to a trusted root.
     """
     assert security_key(0).hardware_bound
 
@@ -127,8 +127,8 @@ def test_software_key_is_never_hardware_bound() -> None:
 
 
 def test_restricted_events() -> None:
-    """NIST SP 800-63B-4 §3.1.3.3, §3.2.9: SMS is restricted; recovery codes are recorded as
-    restricted ``otp``.
+    """NIST SP 800-63B-4 §3.1.3.3, §3.2.9: SMS is restricted;
+    recovery codes are recorded as restricted ``otp``.
     """
     assert sms(0).restricted
     assert recovery(0).restricted

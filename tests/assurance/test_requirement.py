@@ -2,8 +2,8 @@
 
 Standards: RFC 9470 §3, §6 (decision rule), OIDC Core §2 (``auth_time``, ``acr``), OIDC Core
 §5.5.1.1, §3.1.3.7 step 12 and RFC 9470 §5 (the RP checks acr itself), OIDC Core §12.2, RFC 9470
-§6.1 and NIST SP 800-63B-4 §5.1 (auth_time survives refresh), NIST SP 800-63B-4 §5.2 (the RP
-decides freshness).
+§6.1 and NIST SP 800-63B-4 §5.1 (auth_time survives refresh),
+NIST SP 800-63B-4 §5.2 (the RP decides freshness).
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ def test_stale_auth_time_exceeds_max_age() -> None:
 
 
 def test_max_age_leeway_widens_the_window_by_exactly_its_value() -> None:
-    """OIDC Core §3.1.2.1 (max_age)/RFC 9470 §3, §6: older than max_age plus the leeway → step
-    up.
+    """OIDC Core §3.1.2.1 (max_age)/RFC 9470 §3, §6:
+    older than max_age plus the leeway → step up.
     """
     leeway = MAX_AGE_LEEWAY
     claims = {"acr": "phr", "auth_time": NOW - 300 - leeway - 1}
@@ -73,8 +73,8 @@ NOW_0 = Requirement(("phr",), max_age=0)
 
 
 def test_max_age_zero_passes_an_authentication_within_the_leeway() -> None:
-    """OIDC Core §3.1.2.1 (max_age): max_age=0 with whole-second auth_time is met by one made
-    just now.
+    """OIDC Core §3.1.2.1 (max_age): max_age=0 with whole-second
+    auth_time is met by one made just now.
     """
     lw = MAX_AGE_LEEWAY
     just_now = {"acr": "phr", "auth_time": int(NOW)}
@@ -181,8 +181,8 @@ def test_requirement_without_acr_values_still_needs_both_claims() -> None:
     ],
 )
 def test_missing_or_malformed_claims_never_satisfy(claims: dict[str, Any], reason: str) -> None:
-    """OIDC Core §2 (``auth_time``, ``acr``), RFC 9470 §3, §6: fail closed; ``bool`` is not an
-    ``int`` here.
+    """OIDC Core §2 (``auth_time``, ``acr``), RFC 9470 §3, §6:
+    fail closed; ``bool`` is not an ``int`` here.
     """
     result = evaluate(PHR_5MIN, claims, NOW)
     assert isinstance(result, StepUp)
@@ -304,8 +304,8 @@ def test_satisfied_means_fresh_enough(
 
 
 def test_downgrade_token_with_unregistered_acr_is_refused() -> None:
-    """OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5: an acr the ladder does not know never
-    stands in for a known level.
+    """OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5:
+    an acr the ladder does not know never stands in for a known level.
     """
     for acr in ("0", "PHR", "phr ", "urn:stepauth:acr:3fa"):
         result = evaluate(PHR_5MIN, {"acr": acr, "auth_time": NOW}, NOW)

@@ -265,8 +265,8 @@ async def test_unknown_first_factor_passkey_counts_against_the_address(
 async def test_refused_passkey_attempt_of_a_blocked_owner_burns_its_challenge(
     provider: Provider,
 ) -> None:
-    """WebAuthn L3 §13.5.3: the right assertion refused during the block cannot be replayed after
-    it.
+    """WebAuthn L3 §13.5.3: the right assertion refused
+    during the block cannot be replayed after it.
     """
     alice = await provider.store.get_user_by_username(USERNAME)
     authenticator = await enrol_passkey(provider, alice.id)

@@ -1,5 +1,5 @@
-"""OpenID conformance behaviours (the OpenID Foundation suite's oidcc-* tests) as black-box tests
-over HTTP.
+"""OpenID conformance behaviours (the OpenID Foundation
+suite's oidcc-* tests) as black-box tests over HTTP.
 
 Each test reproduces one ``oidcc-*`` test of the OpenID Foundation suite against a running
 Provider: a real login form, a real store, the standard ID Token checks of
@@ -71,8 +71,8 @@ async def test_oidcc_max_age_1(provider: Provider) -> None:
 
 
 async def test_oidcc_max_age_10000(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-max-age-10000: ``max_age=15000`` then ``max_age=10000``: no
-    second login, same auth_time.
+    """OpenID conformance suite: oidcc-max-age-10000: ``max_age=15000``
+    then ``max_age=10000``: no second login, same auth_time.
     """
     _, first = await provider.login_and_exchange(max_age="15000")
     provider.clock.advance(2)
@@ -164,8 +164,8 @@ async def test_oidcc_ensure_request_with_acr_values_succeeds_for_enforcing_clien
 
 
 async def test_oidcc_claims_essential(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-claims-essential: an essential userinfo claim (``name``) must
-    not fail the request.
+    """OpenID conformance suite: oidcc-claims-essential:
+    an essential userinfo claim (``name``) must not fail the request.
     """
     claims_request = json.dumps({"userinfo": {"name": {"essential": True}}})
     body, id_claims = await provider.login_and_exchange(claims=claims_request)
@@ -206,8 +206,8 @@ async def test_oidcc_codereuse(provider: Provider) -> None:
 
 
 async def test_oidcc_refresh_token(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-refresh-token: the refreshed ID Token keeps iss, sub, aud and
-    auth_time; new iat; no nonce.
+    """OpenID conformance suite: oidcc-refresh-token: the refreshed ID
+    Token keeps iss, sub, aud and auth_time; new iat; no nonce.
     """
     body, first = await provider.login_and_exchange(scope="openid offline_access")
     assert body["refresh_token"]

@@ -36,8 +36,8 @@ def _to_provider(response: httpx.Response, stack: BankStack) -> dict[str, list[s
 
 
 def test_sign_in_dashboard_pii_and_transfers(bank_stack: BankStack) -> None:
-    """RFC 9470 §4/OIDC Core §3.1.2.1 (max_age): PII asks phr with max_age=900; €20 is exempt;
-    €1,250.00 is bound.
+    """RFC 9470 §4/OIDC Core §3.1.2.1 (max_age): PII asks phr
+    with max_age=900; €20 is exempt; €1,250.00 is bound.
     """
     stack = bank_stack
     with httpx.Client(timeout=10) as ua:

@@ -97,8 +97,8 @@ async def _running(started: asyncio.Event, task: asyncio.Task[Any]) -> None:
 
 
 async def test_concurrent_wrong_guesses_verify_at_most_five(any_store: Any) -> None:
-    """PSD2 RTS Art. 4(3)(b) / NIST SP 800-63B-4 §3.2.2: 50 concurrent wrong guesses: five verified,
-    first-level block.
+    """PSD2 RTS Art. 4(3)(b) / NIST SP 800-63B-4 §3.2.2:
+    50 concurrent wrong guesses: five verified, first-level block.
     """
     user = await any_store.create_user("alice", None)
     guesses = Guesses(any_store, user)
@@ -215,8 +215,8 @@ async def test_a_success_in_flight_keeps_a_permanent_block(any_store: Any) -> No
 
 
 async def test_concurrent_lower_blocks_never_shorten_a_longer_one(any_store: Any) -> None:
-    """PSD2 RTS Art. 4(3)(b): concurrent block writes keep the longest block (one statement
-    each).
+    """PSD2 RTS Art. 4(3)(b): concurrent block writes
+    keep the longest block (one statement each).
     """
     writes = [NOW + d for d in throttle.BLOCK_DELAYS] * 10 + [throttle.PERMANENT]
     await asyncio.gather(*(any_store.raise_blocked_until("u1", "totp", w) for w in writes))
@@ -297,8 +297,8 @@ def _codes_sent() -> int:
 
 async def test_no_code_is_sent_to_a_blocked_oob_factor(store: Any) -> None:
     """NIST SP 800-63B-4 §3.1.3.3, §3.2.9 / PSD2 RTS Art. 4(3)(b): while the OOB factor is blocked,
-    "send me a code" sends nothing (no SMS pumping of a blocked account) and answers with the
-    generic message."""
+    "send me a code" sends nothing (no SMS pumping of a blocked
+    account) and answers with the generic message."""
     user, state = await _oob_user(store, "erin")
     assert (await _send(store, state, user, NOW)).description == CODE_SENT
     assert _codes_sent() == 1

@@ -115,8 +115,8 @@ async def test_wrong_code_and_other_user_are_rejected(store: Any, tmp_path: Path
 
 
 async def test_new_code_does_not_reset_the_failure_count(store: Any, tmp_path: Path) -> None:
-    """NIST SP 800-63B-4 §3.1.3: generating a new secret SHALL NOT reset the failed-attempt
-    count.
+    """NIST SP 800-63B-4 §3.1.3: generating a new secret
+    SHALL NOT reset the failed-attempt count.
     """
     sender = OutboxSender(tmp_path / "outbox.jsonl")
     user = await store.create_user("ivy", None)

@@ -1,5 +1,5 @@
-"""TOTP verifier: RFC 6238 Appendix B, RFC 4226 Appendix D, window and replay (RFC 6238 §4.2, §5.2;
-RFC 6238 §5.2).
+"""TOTP verifier: RFC 6238 Appendix B, RFC 4226 Appendix D,
+window and replay (RFC 6238 §4.2, §5.2).
 """
 
 from __future__ import annotations
@@ -131,8 +131,8 @@ async def test_malformed_codes_are_rejected(code: str) -> None:
 
 
 async def test_replayed_totp_code_in_the_same_step_is_rejected() -> None:
-    """RFC 6238 §5.2 / NIST SP 800-63B-4 §3.1.4, §3.1.5: the same code twice while valid -> second
-    refused.
+    """RFC 6238 §5.2 / NIST SP 800-63B-4 §3.1.4, §3.1.5:
+    the same code twice while valid -> second refused.
     """
     params = params_for("SHA1", digits=6)
     counter = StepCounter()

@@ -211,8 +211,8 @@ async def _id_token(provider: Provider, sub: str, *, key: Any = None, iss: str =
 
 
 async def test_id_token_hint_for_another_user_never_yields_their_token(provider: Provider) -> None:
-    """OIDC Core §3.1.2.2: alice's session with bob's (expired) hint → no token for a different
-    sub.
+    """OIDC Core §3.1.2.2: alice's session with bob's
+    (expired) hint → no token for a different sub.
     """
     alice = await provider.store.get_user_by_username(USERNAME)
     bob = await provider.create_user("bob", "bob's long passphrase")
@@ -279,8 +279,8 @@ async def test_access_token_is_refused_as_id_token_hint(provider: Provider) -> N
 
 
 async def test_forged_id_token_hint_is_refused(provider: Provider) -> None:
-    """OIDC Core §3.1.2.2 (id_token_hint): a hint not signed by our keys, or naming another issuer,
-    is rejected.
+    """OIDC Core §3.1.2.2 (id_token_hint): a hint not signed by
+    our keys, or naming another issuer, is rejected.
     """
     alice = await provider.store.get_user_by_username(USERNAME)
     await sign_in(provider.browser, query())

@@ -1,7 +1,7 @@
 """The authorization endpoint over HTTP: parameters, responses and the session behaviours.
 
-Black-box against a running Provider (SQLite, injectable clock). Tests cite the specification
-section they check.
+Black-box against a running Provider (SQLite, injectable clock).
+Tests cite the specification section they check.
 """
 
 from __future__ import annotations
@@ -104,8 +104,8 @@ async def test_code_flow_with_password(provider: Provider) -> None:
 
 
 async def test_session_cookie_attributes(provider: Provider) -> None:
-    """NIST SP 800-63B-4 §5.1, §5.1.1: opaque id, HttpOnly, SameSite=Lax, Path=/; expiry not
-    trusted.
+    """NIST SP 800-63B-4 §5.1, §5.1.1: opaque id, HttpOnly,
+    SameSite=Lax, Path=/; expiry not trusted.
     """
     shown = await open_interaction(provider.browser, query())
     response = await _password(provider, shown)
@@ -156,8 +156,8 @@ async def test_form_post_response_mode(provider: Provider) -> None:
 
 
 async def test_security_headers_on_every_page(provider: Provider) -> None:
-    """OIDC Core §3.1.2.3; RFC 6749 §10.12, §10.13: no framing (clickjacking), no referrer leaking
-    codes.
+    """OIDC Core §3.1.2.3; RFC 6749 §10.12, §10.13:
+    no framing (clickjacking), no referrer leaking codes.
     """
     for response in (
         await provider.browser.get("/authorize", params=query()),
@@ -239,8 +239,8 @@ async def test_max_age_zero_reprompts(provider: Provider) -> None:
 
 
 async def test_oidcc_max_age_1(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-max-age-1: max_age=1 after 2 s → login again; the new
-    auth_time is strictly later.
+    """OpenID conformance suite: oidcc-max-age-1: max_age=1 after
+    2 s → login again; the new auth_time is strictly later.
     """
     verifier1, challenge1 = pkce_pair()
     first = await sign_in(provider.browser, query(code_challenge=challenge1, nonce="n-1"))
@@ -259,8 +259,8 @@ async def test_oidcc_max_age_1(provider: Provider) -> None:
 
 
 async def test_oidcc_max_age_10000_does_not_prompt(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-max-age-10000: a fresh enough session answers without a login
-    page; same auth_time.
+    """OpenID conformance suite: oidcc-max-age-10000: a fresh enough
+    session answers without a login page; same auth_time.
     """
     first = await sign_in(provider.browser, query(max_age="15000"))
     provider.clock.advance(30)
@@ -345,8 +345,8 @@ async def test_login_hint_prefills_username(provider: Provider) -> None:
 
 
 async def test_voluntary_client_gets_the_session_acr(provider: Provider) -> None:
-    """OIDC Core §5.5.1.1: a client with acr_values="voluntary" gets the session's acr, never a
-    higher one.
+    """OIDC Core §5.5.1.1: a client with acr_values="voluntary"
+    gets the session's acr, never a higher one.
     """
     await sign_in(provider.browser, query())
     response = await provider.browser.get(

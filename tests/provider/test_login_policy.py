@@ -1,5 +1,5 @@
-"""The login policy's named checks over assess() (docs/concepts.md; OIDC Core §3.1.2.1,
-§3.1.2.2, §5.5.1.1).
+"""The login policy's named checks over assess() (docs/concepts.md;
+OIDC Core §3.1.2.1, §3.1.2.2, §5.5.1.1).
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ def test_session_answers_with_its_best_level() -> None:
 
 
 def test_prompt_login_needs_an_event_after_the_interaction_started() -> None:
-    """OIDC Core §3.1.2.3: prompt=login re-authenticates even a fresh session; only new events
-    count.
+    """OIDC Core §3.1.2.3: prompt=login re-authenticates
+    even a fresh session; only new events count.
     """
     assert evaluate(request([PWD], prompt_login=True)).reasons == ("prompt_login",)
     assert evaluate(request([PWD], prompt_login=True, before=[PWD])).reasons == ("prompt_login",)
@@ -95,8 +95,8 @@ def test_acr_not_met_lists_what_is_missing() -> None:
 
 
 def test_voluntary_acr_values_answer_with_the_session_acr() -> None:
-    """OIDC Core §5.5.1.1: with acr_values voluntary the session's own acr is returned, never
-    higher.
+    """OIDC Core §5.5.1.1: with acr_values voluntary
+    the session's own acr is returned, never higher.
     """
     decision = evaluate(request([PWD], acr_values=(ACR_2FA,), enforce_acr_values=False))
     assert decision.satisfied

@@ -1,5 +1,5 @@
-"""Server-side sessions: idle and absolute limits enforced by the store (NIST SP 800-63B-4 §5.2,
-ASVS 3.3.2).
+"""Server-side sessions: idle and absolute limits enforced
+by the store (NIST SP 800-63B-4 §5.2, ASVS 3.3.2).
 """
 
 from __future__ import annotations
@@ -104,8 +104,8 @@ def test_factor_helps_only_the_need_it_can_serve(
 
 
 async def test_https_issuer_uses_a_host_prefixed_secure_cookie(tmp_path: Path) -> None:
-    """NIST SP 800-63B-4 §5.1, §5.1.1: under https the cookie is ``__Host-`` prefixed, Secure,
-    HttpOnly, Path=/.
+    """NIST SP 800-63B-4 §5.1, §5.1.1: under https the cookie
+    is ``__Host-`` prefixed, Secure, HttpOnly, Path=/.
     """
     issuer = "https://op.example"
     webauthn = {"rp_id": "op.example", "rp_name": "stepauth test", "origins": [issuer]}

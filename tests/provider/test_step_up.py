@@ -1,7 +1,7 @@
 """Step-up through the interaction: ask only for the missing factor, never answer lower.
 
-The assurance model of docs/concepts.md; OpenID Connect unmet_authentication_requirements 1.0 §1;
-OIDC Core §5.5.1.1.
+The assurance model of docs/concepts.md;
+OpenID Connect unmet_authentication_requirements 1.0 §1; OIDC Core §5.5.1.1.
 """
 
 from __future__ import annotations
@@ -103,8 +103,8 @@ async def test_required_acr_the_user_cannot_meet_is_unmet(provider: Provider) ->
 
 
 async def test_essential_acr_unmeetable_is_unmet_value_form(provider: Provider) -> None:
-    """OIDC Core §5.5.1.1 / OpenID Connect unmet_authentication_requirements 1.0 §1 with the
-    ``value`` form.
+    """OIDC Core §5.5.1.1 / OpenID Connect unmet_authentication_requirements
+    1.0 §1 with the ``value`` form.
     """
     use_factors(provider)
     await sign_in(provider.browser, query())
@@ -127,8 +127,8 @@ async def test_essential_acr_unmeetable_is_unmet_values_form(provider: Provider)
 
 
 async def test_essential_acr_met_is_returned(provider: Provider) -> None:
-    """OpenID conformance suite: ValidateIdTokenACRClaimAgainstRequest: acr is one of the requested
-    values.
+    """OpenID conformance suite: ValidateIdTokenACRClaimAgainstRequest:
+    acr is one of the requested values.
     """
     await sign_in(provider.browser, query())
     claims = {"id_token": {"acr": {"essential": True, "values": [ACR_1FA]}}}

@@ -2,8 +2,8 @@
 
 Attacks each have their own test: a replayed code revokes what it issued, PKCE missing or
 wrong, redirect_uri mismatch, a code of another client, a reused refresh token revokes the
-grant, and a refresh never upgrades assurance (OIDC Core §12.2; RFC 9470 §6.1;
-NIST SP 800-63B-4 §5.1).
+grant, and a refresh never upgrades assurance (OIDC Core §12.2;
+RFC 9470 §6.1; NIST SP 800-63B-4 §5.1).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""RFC 9068 access tokens at a resource server and the RFC 9470 challenge (RFC 9470 §2-§6, §9;
-RFC 9068 §2.2.1).
+"""RFC 9068 access tokens at a resource server and
+the RFC 9470 challenge (RFC 9470 §2-§6, §9; RFC 9068 §2.2.1).
 """
 
 from __future__ import annotations

@@ -231,8 +231,8 @@ async def spost(client: httpx.AsyncClient, token: str | None = None, **kw: Any) 
 async def test_starlette_plain_step_up_token_cannot_run_a_bound_action(
     starlette_client: tuple[httpx.AsyncClient, list[str]], keys: Keys
 ) -> None:
-    """RFC 9396 §9; ASVS 5.0 10.3.2: acr and max_age met, but no granted authorization_details:
-    refused.
+    """RFC 9396 §9; ASVS 5.0 10.3.2: acr and max_age met,
+    but no granted authorization_details: refused.
     """
     client, paid = starlette_client
     token = bearer(keys, fields=None)

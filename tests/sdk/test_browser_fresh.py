@@ -2,8 +2,8 @@
 against node's oidc-provider.
 
 ``max_age=0`` means "authenticated after the request was made" (OIDC Core §3.1.2.1 (max_age)):
-the step-up passes however long the user then took, answers exactly one action, and the next one
-asks again.
+the step-up passes however long the user then took, answers
+exactly one action, and the next one asks again.
 """
 
 from __future__ import annotations

@@ -186,8 +186,8 @@ def pay(data: Any = None, token: str | None = None, **kw: Any) -> Any:
 
 
 def test_plain_step_up_token_cannot_run_a_bound_view(bound_api: Any, keys: Keys) -> None:
-    """RFC 9396 §9; ASVS 5.0 10.3.2: a phr token with no granted authorization_details pays nothing,
-    twice.
+    """RFC 9396 §9; ASVS 5.0 10.3.2: a phr token with no
+    granted authorization_details pays nothing, twice.
     """
     token = bearer(keys, fields=None)
     for _ in range(2):

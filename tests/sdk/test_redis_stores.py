@@ -177,8 +177,8 @@ def test_grant_is_consumed_once_for_exactly_its_details(
     client: redis.Redis[Any], redis_prefix: str
 ) -> None:
     """RFC 9396 §2; PSD2 RTS Art. 5(1)(d): another amount finds no
-    grant; the grant runs once, whichever instance (sharing the Redis ledger) the copies of the
-    session reach."""
+    grant; the grant runs once, whichever instance (sharing
+    the Redis ledger) the copies of the session reach."""
     ledger = SyncRedisLedger(client, prefix=redis_prefix)
     flow = BrowserStepUp(op_rp_offline(), ledger=ledger)
     binding = Binding(lambda fields: PAYMENT)

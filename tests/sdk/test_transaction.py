@@ -1,5 +1,5 @@
-"""require_transaction: the resource server's binding decision (RFC 9396 §9; ASVS 5.0 10.3.2;
-PSD2 RTS Art. 5).
+"""require_transaction: the resource server's binding decision
+(RFC 9396 §9; ASVS 5.0 10.3.2; PSD2 RTS Art. 5).
 
 Each tampering case is its own test and names the error and the field. The token's claims
 are built as dicts (signature validation is :func:`validate_access_token`'s job, tested
@@ -133,8 +133,8 @@ async def assert_mismatch(
 
 
 async def test_approved_transfer_executes_once(ledger: SQLLedger) -> None:
-    """RFC 9396 §9; ASVS 5.0 10.3.2 / PSD2 RTS Art. 5(1)(c): the approved action passes, and only
-    once (PSD2 RTS Art. 4(1)).
+    """RFC 9396 §9; ASVS 5.0 10.3.2 / PSD2 RTS Art. 5(1)(c):
+    the approved action passes, and only once (PSD2 RTS Art. 4(1)).
     """
     claims = claims_for(PAYMENT)
     bound = await run(PAYMENT, claims, ledger)

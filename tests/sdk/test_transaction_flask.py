@@ -117,8 +117,8 @@ def error_of(response: Any) -> str:
 
 
 def test_matching_details_pass_once(bank: Bank, keys: Keys) -> None:
-    """RFC 9396 §9; ASVS 5.0 10.3.2: the approved transfer runs once; the second use of the txn is
-    refused.
+    """RFC 9396 §9; ASVS 5.0 10.3.2: the approved transfer runs once;
+    the second use of the txn is refused.
     """
     bearer = token(keys)
     first = bank.post(bearer)

@@ -332,8 +332,8 @@ def test_max_age_zero_needs_authentication_now(keys: Keys) -> None:
 
 def test_max_age_zero_is_met_by_an_authentication_after_the_request(keys: Keys) -> None:
     """OIDC Core §3.1.2.1 (max_age=0): "authenticate now" = after the request was made
-    (not_before), however long the user took; an authentication from before the request never
-    passes."""
+    (not_before), however long the user took;
+    an authentication from before the request never passes."""
     req = Requirement(("phr",), 0)
     requested = NOW - 120
     after = sign(id_claims(auth_time=requested + 30), keys.rsa)

@@ -227,8 +227,8 @@ async def mint_id_token(
 
     ``auth_time`` is always present (OIDC Core §2, §3.1.2.1: required whenever ``max_age`` was
     sent or ``acr`` requested; always including it never harms). ``nonce`` only when the
-    authorization request carried one (OIDC Core §2) — a refreshed ID Token has none
-    (OIDC Core §12.2).
+    authorization request carried one (OIDC Core §2) —
+    a refreshed ID Token has none (OIDC Core §12.2).
     """
     alg = client.id_token_signed_response_alg or "RS256"
     if alg not in ID_TOKEN_ALGS:

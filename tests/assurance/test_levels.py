@@ -39,9 +39,7 @@ rule = { any_of = [{ categories = 2 }, { multi_factor = true }] }
 
 
 def test_default_ladder_order_and_windows() -> None:
-    """NIST 800-63B-4 reauthentication: AAL1 30 days, AAL2 24 h,
-    AAL3 12 h (NIST SP 800-63B-4 §2; NIST SP 800-63B-4 §5.2).
-    """
+    """NIST SP 800-63B-4 reauthentication (§2, §5.2): AAL1 30 days, AAL2 24 h, AAL3 12 h."""
     assert DEFAULT_LADDER.acr_values == (ACR_1FA, ACR_2FA, "phr", "phrh")
     windows = {level.acr: level.max_age for level in DEFAULT_LADDER}
     assert windows == {ACR_1FA: 30 * DAY, ACR_2FA: 24 * HOUR, "phr": 24 * HOUR, "phrh": 12 * HOUR}

@@ -1,5 +1,5 @@
-"""Out-of-band codes: 6+ digits, 10-minute life, single use, restricted (NIST SP 800-63B-4 §3.1.3;
-NIST SP 800-63B-4 §3.1.3.3, §3.2.9); never by email (NIST SP 800-63B-4 §3.1.3.1)."""
+"""Out-of-band codes: 6+ digits, 10-minute life, single use, restricted (NIST SP 800-63B-4
+§3.1.3, §3.1.3.3, §3.2.9); never by email (§3.1.3.1)."""
 
 from __future__ import annotations
 

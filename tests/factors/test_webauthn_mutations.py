@@ -220,8 +220,8 @@ def test_cloned_authenticator_sign_count_regression_is_rejected_and_flagged(
 
 
 def test_zero_sign_counts_are_legal(auth: SoftAuthenticator, stored: StoredCredential) -> None:
-    """WebAuthn L3 §7.2 step 22; §6.1.1 / NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3: many
-    synced passkeys never increment; 0 and 0 is fine.
+    """WebAuthn L3 §7.2 step 22, §6.1.1, §6.1.3; NIST SP 800-63B-4 Appendix B: many synced
+    passkeys never increment; 0 and 0 is fine.
     """
     assert assert_with(auth, stored, sign_count=0).attrs["sign_count"] == 0
 

@@ -281,8 +281,8 @@ async def test_password_only_account_adds_a_passkey_on_hold(provider: Provider) 
 
 
 async def test_held_passkey_cannot_approve_bound_details(provider: Provider) -> None:
-    """Transaction binding (DESIGN §3): a held passkey approves nothing — not with the
-    session (binding_unavailable), not as the first factor of a new browser."""
+    """Transaction binding (docs/transaction-binding.md): a held passkey approves nothing — not
+    with the session (binding_unavailable), not as the first factor of a new browser."""
     _, _, authenticator = await _bob_adds_a_passkey(provider)
     _, request_uri = await push_details(provider, THEFT)
     answered = await provider.browser.get("/authorize", params=front(request_uri))

@@ -67,7 +67,7 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
 
 
 def test_add_passkey_in_chromium(served: tuple[str, str]) -> None:
-    """Issue 4 §6: a signed-in user adds a passkey on /account with one button."""
+    """A signed-in user adds a passkey on /account with one button."""
     require(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (apt-get install chromium)")
     issuer, url = served
     errors: list[str] = []

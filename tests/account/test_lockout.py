@@ -1,4 +1,4 @@
-"""Brute force: PSD2 RTS Art. 4(3)(a)/(b) (PSD2 RTS Art. 4(3)(b)), NIST SP 800-63B-4 §3.2.2; NIST SP 800-63B-4 §3.1.3, per-IP throttling."""
+"""Brute force: PSD2 RTS Art. 4(3)(a)/(b), NIST SP 800-63B-4 §3.1.3, §3.2.2, per-IP throttling."""
 
 from __future__ import annotations
 
@@ -176,8 +176,9 @@ async def test_growing_blocks_then_permanent_with_warning(tmp_path: Path) -> Non
 
 
 async def test_concurrent_wrong_codes_through_the_page_count_five(provider: Provider) -> None:
-    """PSD2 RTS Art. 4(3)(b) / NIST SP 800-63B-4 §3.2.2 through /account/reauth: 50 concurrent wrong TOTP codes are counted
-    five times (one first-level block, one alert); the rest are refused unverified."""
+    """PSD2 RTS Art. 4(3)(b) / NIST SP 800-63B-4 §3.2.2 through /account/reauth: 50 concurrent wrong
+    TOTP codes are counted five times (one first-level block,
+    one alert); the rest are refused unverified."""
     user = await sign_in(provider)
     params = await _enrol_totp(provider, user.id)
     provider.clock.advance(301)

@@ -1,8 +1,9 @@
-"""assess(): DESIGN §2 exactly — hand-computed cases and properties.
+"""assess(): the assurance model of docs/concepts.md exactly — hand-computed cases and properties.
 
-Standards: OIDC Core §2 (auth_time) (auth_time), OIDC Core §2 (amr)/RFC 8176 §2 (amr), OpenID Connect EAP ACR Values 1.0 §2 (phr/phrh), NIST SP 800-63B-4 §2.2.1; NIST SP 800-63B-4 §2.3.1, §2.3.2
-(AAL2/AAL3), NIST SP 800-63B-4 §5.1 (a session is never above its events), NIST SP 800-63B-4 §3.2.5 (OTP/SMS are not
-phishing-resistant), NIST SP 800-63B-4 Appendix B (synced passkeys, UV=0), OIDC Core §12.2; RFC 9470 §6.1; NIST SP 800-63B-4 §5.1/NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3.
+Standards: OIDC Core §2 (``auth_time``, ``amr``), RFC 8176 §2 (``amr``), OpenID Connect EAP
+ACR Values 1.0 §2 (phr/phrh), NIST SP 800-63B-4 §2.2.1, §2.3.1, §2.3.2 (AAL2/AAL3), §5.1 (a
+session is never above its events), §3.2.5 (OTP/SMS are not phishing-resistant) and Appendix B
+(synced passkeys, UV=0), OIDC Core §12.2 and RFC 9470 §6.1 (refresh), WebAuthn L3 §6.1.3.
 """
 
 from __future__ import annotations
@@ -47,13 +48,13 @@ KNOW, POSS, INH = Category.KNOWLEDGE, Category.POSSESSION, Category.INHERENCE
 PSD2 = "urn:openbanking:psd2:sca"
 
 
-# --- the cases of issue 2, computed by hand ----------------------------------------------
+# --- worked cases, computed by hand -------------------------------------------------------
 
 
 def test_passkey_step_up_meets_phr_with_auth_time_of_the_passkey() -> None:
     """Password 2 h ago + passkey (UV) 1 min ago, phr with max_age=300 → met.
 
-    The passkey alone meets phr, so auth_time moves to the passkey (DESIGN §2.3).
+    The passkey alone meets phr, so auth_time moves to the passkey.
     """
     key = passkey(MINUTE)
     result = assess([password(2 * HOUR), key], ["phr"], 300, now=NOW)
@@ -67,7 +68,7 @@ def test_passkey_step_up_meets_phr_with_auth_time_of_the_passkey() -> None:
 
 def test_stale_password_is_what_2fa_with_max_age_is_missing() -> None:
     """2fa with max_age=300, password 2 h old, OTP fresh → not met; the knowledge factor
-    (or one multi-factor authenticator) is missing (DESIGN §2.3)."""
+    (or one multi-factor authenticator) is missing."""
     result = assess([password(2 * HOUR), totp(MINUTE)], [ACR_2FA], 300, now=NOW)
     assert not result.met
     assert result.acr is None
@@ -80,7 +81,9 @@ def test_stale_password_is_what_2fa_with_max_age_is_missing() -> None:
 
 
 def test_code_added_to_old_password_keeps_auth_time_at_the_password() -> None:
-    """Without max_age the 24 h window holds both: auth_time = the OLDER event (OIDC Core §2 (auth_time))."""
+    """Without max_age the 24 h window holds both:
+    auth_time = the OLDER event (OIDC Core §2 (auth_time)).
+    """
     result = assess([password(2 * HOUR), totp(MINUTE)], [ACR_2FA], now=NOW)
     assert result.met
     assert result.acr == ACR_2FA
@@ -89,7 +92,9 @@ def test_code_added_to_old_password_keeps_auth_time_at_the_password() -> None:
 
 
 def test_synced_passkey_never_meets_phrh() -> None:
-    """NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3, NIST SP 800-63B-4 Appendix B: syncable authenticators stop at AAL2, even with trusted attestation."""
+    """NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3:
+    syncable authenticators stop at AAL2, even with trusted attestation.
+    """
     events = [passkey(0, attestation_trusted=True), password(0), totp(0)]
     result = assess(events, ["phrh"], 0, now=NOW)
     assert not result.met
@@ -114,7 +119,9 @@ def test_unattested_device_bound_key_is_only_phr() -> None:
 
 @pytest.mark.parametrize("factor", [sms, totp, recovery])
 def test_codes_never_meet_phr(factor: object) -> None:
-    """NIST SP 800-63B-4 §3.2.5 / NIST SP 800-63B-4 §3.1.3.3; ASVS 5.0 6.6.1: SMS, OTP and recovery codes are not phishing-resistant."""
+    """NIST SP 800-63B-4 §3.1.3.3, §3.2.5; ASVS 5.0 6.6.1:
+    SMS, OTP and recovery codes are not phishing-resistant.
+    """
     events = [password(0), factor(0)]  # type: ignore[operator]
     result = assess(events, ["phr"], now=NOW)
     assert not result.met
@@ -137,7 +144,7 @@ def test_uv0_passkey_is_single_factor() -> None:
 
 
 def test_preference_order_returns_first_met_value() -> None:
-    """acr = the first requested value that is met (DESIGN §2.3, RFC 9470 §3)."""
+    """acr = the first requested value that is met (RFC 9470 §3)."""
     events = [password(0), totp(0), passkey(HOUR)]
     first = assess(events, [ACR_2FA, "phr"], now=NOW)
     assert first.acr == ACR_2FA
@@ -193,7 +200,7 @@ def test_max_age_zero_needs_an_event_at_now() -> None:
 
 
 def test_freshest_subset_wins_across_rules() -> None:
-    """Among satisfying subsets the one whose oldest event is newest (DESIGN §2.2)."""
+    """Among satisfying subsets the one whose oldest event is newest."""
     events = [passkey(3 * HOUR), password(2 * HOUR), totp(MINUTE)]
     result = assess(events, [ACR_2FA], now=NOW)
     assert result.auth_time == NOW - 2 * HOUR
@@ -290,7 +297,9 @@ rule = { categories = 2, exclude_methods = ["tel"], allow_restricted = false }
 
 
 def test_custom_psd2_level_from_toml() -> None:
-    """Open Banking UK Security Profile (acr urn:openbanking:psd2:sca) / PSD2 Art. 4: two independent categories within 5 minutes."""
+    """Open Banking UK Security Profile (acr urn:openbanking:psd2:sca) / PSD2 Art. 4: two
+    independent categories within 5 minutes.
+    """
     ladder = ladder_from_data(tomllib.loads(PSD2_TOML))
     fresh = assess([password(MINUTE), totp(0)], [PSD2], now=NOW, ladder=ladder)
     assert fresh.acr == PSD2
@@ -383,7 +392,7 @@ def test_adding_an_event_never_lowers_the_met_level(
     max_age: int | None,
     ladder: Ladder,
 ) -> None:
-    """DESIGN §2.4 / NIST SP 800-63B-4 §5.1: a new event can only raise the session."""
+    """NIST SP 800-63B-4 §5.1: a new event can only raise the session."""
     before = assess(events, now=NOW, ladder=ladder)
     after = assess([*events, *extra], now=NOW, ladder=ladder)
     assert _rank(ladder, after.acr) >= _rank(ladder, before.acr)
@@ -408,7 +417,7 @@ def test_time_passing_never_raises_the_met_level(
     max_age: int | None,
     ladder: Ladder,
 ) -> None:
-    """DESIGN §2.4: only a new event raises a session, never the clock."""
+    """Only a new event raises a session, never the clock."""
     before = assess(events, now=NOW, ladder=ladder)
     after = assess(events, now=NOW + later, ladder=ladder)
     assert _rank(ladder, after.acr) <= _rank(ladder, before.acr)
@@ -440,7 +449,7 @@ def _satisfies(ladder: Ladder, acr: str, subset: tuple[AuthEvent, ...]) -> bool:
 def test_prefix_scan_equals_subset_enumeration(
     events: list[AuthEvent], acr: str, max_age: int | None, ladder: Ladder
 ) -> None:
-    """The fast scan finds the same freshest subset as trying every subset (DESIGN §2.2)."""
+    """The fast scan finds the same freshest subset as trying every subset."""
     if acr not in ladder:
         return
     level = ladder.get(acr)
@@ -478,8 +487,8 @@ def test_prefix_scan_equals_subset_enumeration(
 def test_tokens_from_an_assessment_satisfy_the_same_requirement(
     events: list[AuthEvent], acr: str, max_age: int | None, later: int, ladder: Ladder
 ) -> None:
-    """The Provider's assess() and the SDK's evaluate() agree (DESIGN §2, RFC 9470 §3, §6): the claims
-    issued for a met level satisfy that requirement until max_age runs out, then never."""
+    """The Provider's assess() and the SDK's evaluate() agree (RFC 9470 §3, §6): the
+    claims issued for a met level satisfy that requirement until max_age runs out, then never."""
     if acr not in ladder:
         return
     result = assess(events, [acr], max_age, now=NOW, ladder=ladder)
@@ -506,7 +515,7 @@ def test_clock_skewed_event_cannot_raise_the_session() -> None:
 
 
 def test_stale_factor_cannot_be_refreshed_by_a_weaker_one() -> None:
-    """A fresh SMS does not make a day-old passkey count as a fresh phr (DESIGN §2.3)."""
+    """A fresh SMS does not make a day-old passkey count as a fresh phr."""
     result = assess([passkey(DAY - 1), sms(0)], ["phr"], 300, now=NOW)
     assert not result.met
     assert result.missing["phr"] == (Need(phishing_resistant=True, multi_factor=True),)

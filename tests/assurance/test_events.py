@@ -1,4 +1,6 @@
-"""AuthEvent: frozen, validated, JSON round trip (DESIGN §1; NIST SP 800-63B-4 Appendix B, NIST SP 800-63B-4 Appendix B, NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3)."""
+"""AuthEvent: frozen, validated, JSON round trip
+(NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3).
+"""
 
 from __future__ import annotations
 
@@ -55,7 +57,7 @@ def test_password_is_one_knowledge_factor() -> None:
 
 
 def test_passkey_with_uv_is_a_multi_factor_phishing_resistant_authenticator() -> None:
-    """DESIGN §1: a passkey with UV counts as possession + knowledge."""
+    """A passkey with UV counts as possession + knowledge (docs/concepts.md)."""
     event = passkey(0)
     assert event.categories == {POSS, KNOW}
     assert event.multi_factor
@@ -64,14 +66,18 @@ def test_passkey_with_uv_is_a_multi_factor_phishing_resistant_authenticator() ->
 
 
 def test_uv0_passkey_is_single_factor_even_if_pin_is_listed() -> None:
-    """NIST SP 800-63B-4 Appendix B: with UV=0 the authenticator is a single-factor cryptographic authenticator."""
+    """NIST SP 800-63B-4 Appendix B: with UV=0 the authenticator
+    is a single-factor cryptographic authenticator.
+    """
     event = AuthEvent(("pop", "user", "pin"), NOW, attrs={"uv": False})
     assert event.categories == {POSS}
     assert not event.multi_factor
 
 
 def test_key_proof_without_recorded_uv_is_single_factor() -> None:
-    """Fail closed: activation methods count only when UV was confirmed (NIST SP 800-63B-4 Appendix B)."""
+    """Fail closed: activation methods count only when UV was confirmed
+    (NIST SP 800-63B-4 Appendix B).
+    """
     event = AuthEvent(("hwk", "fpt"), NOW)
     assert event.categories == {POSS}
     assert not event.multi_factor
@@ -89,7 +95,9 @@ def test_uv_without_named_activation_counts_as_knowledge() -> None:
 
 
 def test_hardware_key_with_trusted_attestation_is_hardware_bound() -> None:
-    """NIST SP 800-63B-4 §2.3.1, §2.3.2, NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3: BE=0 and attestation chaining to a trusted root."""
+    """NIST SP 800-63B-4 §2.3.1, §2.3.2, Appendix B; WebAuthn L3 §6.1.3:
+    BE=0 and attestation chaining to a trusted root.
+    """
     assert security_key(0).hardware_bound
 
 
@@ -107,7 +115,9 @@ def test_hardware_key_with_trusted_attestation_is_hardware_bound() -> None:
     ],
 )
 def test_hardware_bound_needs_both_be0_and_trusted_attestation(attrs: dict[str, Any]) -> None:
-    """NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3: fail closed — only BE=0 *and* a trusted attestation make a key hardware-bound."""
+    """NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3: fail closed — only BE=0 *and* a trusted
+    attestation make a key hardware-bound.
+    """
     assert not AuthEvent(("hwk", "user", "pin"), NOW, attrs=attrs).hardware_bound
 
 
@@ -117,7 +127,9 @@ def test_software_key_is_never_hardware_bound() -> None:
 
 
 def test_restricted_events() -> None:
-    """NIST SP 800-63B-4 §3.1.3.3, §3.2.9: SMS is restricted; recovery codes are recorded as restricted ``otp``."""
+    """NIST SP 800-63B-4 §3.1.3.3, §3.2.9: SMS is restricted;
+    recovery codes are recorded as restricted ``otp``.
+    """
     assert sms(0).restricted
     assert recovery(0).restricted
     assert recovery(0).categories == {POSS}

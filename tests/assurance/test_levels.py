@@ -1,4 +1,6 @@
-"""The acr ladder: defaults, ordering, data loading (DESIGN §1; OpenID Connect EAP ACR Values 1.0 §2, Open Banking UK Security Profile (acr urn:openbanking:psd2:sca), NIST SP 800-63B-4 §2; NIST SP 800-63B-4 §5.2)."""
+"""The acr ladder: defaults, ordering, data loading (OpenID Connect EAP ACR Values 1.0 §2;
+the Open Banking UK Security Profile's ``urn:openbanking:psd2:sca``; NIST SP 800-63B-4 §2, §5.2).
+"""
 
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ rule = { any_of = [{ categories = 2 }, { multi_factor = true }] }
 
 
 def test_default_ladder_order_and_windows() -> None:
-    """NIST 800-63B-4 reauthentication: AAL1 30 days, AAL2 24 h, AAL3 12 h (NIST SP 800-63B-4 §2; NIST SP 800-63B-4 §5.2)."""
+    """NIST SP 800-63B-4 reauthentication (§2, §5.2): AAL1 30 days, AAL2 24 h, AAL3 12 h."""
     assert DEFAULT_LADDER.acr_values == (ACR_1FA, ACR_2FA, "phr", "phrh")
     windows = {level.acr: level.max_age for level in DEFAULT_LADDER}
     assert windows == {ACR_1FA: 30 * DAY, ACR_2FA: 24 * HOUR, "phr": 24 * HOUR, "phrh": 12 * HOUR}
@@ -84,7 +86,9 @@ def test_default_ladder_round_trips_through_data() -> None:
 
 
 def test_custom_level_from_toml_is_inserted_and_default_replaced() -> None:
-    """Open Banking UK Security Profile (acr urn:openbanking:psd2:sca): a deployment adds ``urn:openbanking:psd2:sca`` from plain data."""
+    """Open Banking UK Security Profile (acr urn:openbanking:psd2:sca): a deployment adds
+    ``urn:openbanking:psd2:sca`` from plain data.
+    """
     ladder = ladder_from_data(tomllib.loads(PSD2_TOML))
     assert ladder.acr_values == (ACR_1FA, ACR_2FA, "urn:openbanking:psd2:sca", "phr", "phrh")
     sca = ladder.get("urn:openbanking:psd2:sca")

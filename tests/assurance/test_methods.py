@@ -1,4 +1,4 @@
-"""The RFC 8176 registry (RFC 8176 §6.1, RFC 8176 §2, RFC 8176 §2; NIST SP 800-63B-4 §3.2.5, NIST SP 800-63B-4 §3.1.3.3, §3.2.9)."""
+"""The RFC 8176 registry (RFC 8176 §2, §6.1; NIST SP 800-63B-4 §3.1.3.3, §3.2.5, §3.2.9)."""
 
 from __future__ import annotations
 
@@ -50,13 +50,17 @@ def test_signals_and_summaries_count_towards_no_category(name: str) -> None:
 
 
 def test_only_cryptographic_proofs_are_phishing_resistant() -> None:
-    """NIST SP 800-63B-4 §3.2.5: manual-entry authenticators (OTP, SMS, phone) are not phishing-resistant."""
+    """NIST SP 800-63B-4 §3.2.5: manual-entry authenticators
+    (OTP, SMS, phone) are not phishing-resistant.
+    """
     resistant = {name for name, m in METHODS.items() if m.phishing_resistant}
     assert resistant == {"hwk", "swk", "pop", "sc"}
 
 
 def test_hardware_bound_methods() -> None:
-    """``pop`` leaves hardware vs software unspecified (RFC 8176 §2), so it is not hardware-bound."""
+    """``pop`` leaves hardware vs software unspecified
+    (RFC 8176 §2), so it is not hardware-bound.
+    """
     assert {name for name, m in METHODS.items() if m.hardware_bound} == {"hwk", "sc"}
 
 

@@ -1,7 +1,9 @@
 """evaluate(): token claims against a per-action requirement, fail closed.
 
-Standards: RFC 9470 §3, §6 (decision rule), OIDC Core §2 (auth_time); OIDC Core §2 (acr) (auth_time, acr), OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5 (the RP checks acr
-itself), OIDC Core §12.2; RFC 9470 §6.1; NIST SP 800-63B-4 §5.1 (auth_time survives refresh), NIST SP 800-63B-4 §5.2 (the RP decides freshness).
+Standards: RFC 9470 §3, §6 (decision rule), OIDC Core §2 (``auth_time``, ``acr``), OIDC Core
+§5.5.1.1, §3.1.3.7 step 12 and RFC 9470 §5 (the RP checks acr itself), OIDC Core §12.2, RFC 9470
+§6.1 and NIST SP 800-63B-4 §5.1 (auth_time survives refresh),
+NIST SP 800-63B-4 §5.2 (the RP decides freshness).
 """
 
 from __future__ import annotations
@@ -52,7 +54,9 @@ def test_stale_auth_time_exceeds_max_age() -> None:
 
 
 def test_max_age_leeway_widens_the_window_by_exactly_its_value() -> None:
-    """OIDC Core §3.1.2.1 (id_token_hint)/RFC 9470 §3, §6: older than max_age plus the leeway → step up."""
+    """OIDC Core §3.1.2.1 (max_age)/RFC 9470 §3, §6:
+    older than max_age plus the leeway → step up.
+    """
     leeway = MAX_AGE_LEEWAY
     claims = {"acr": "phr", "auth_time": NOW - 300 - leeway - 1}
     late = evaluate(PHR_5MIN, claims, NOW, max_age_leeway=leeway)
@@ -69,7 +73,9 @@ NOW_0 = Requirement(("phr",), max_age=0)
 
 
 def test_max_age_zero_passes_an_authentication_within_the_leeway() -> None:
-    """OIDC Core §3.1.2.1 (id_token_hint): max_age=0 with whole-second auth_time is met by one made just now."""
+    """OIDC Core §3.1.2.1 (max_age): max_age=0 with whole-second
+    auth_time is met by one made just now.
+    """
     lw = MAX_AGE_LEEWAY
     just_now = {"acr": "phr", "auth_time": int(NOW)}
     assert isinstance(evaluate(NOW_0, just_now, NOW + 0.9, max_age_leeway=lw), Satisfied)
@@ -81,8 +87,8 @@ def test_max_age_zero_passes_an_authentication_within_the_leeway() -> None:
 
 
 def test_max_age_zero_passes_an_authentication_after_the_request() -> None:
-    """OIDC Core §3.1.2.1 (id_token_hint): "authenticate now" = authenticated after the step-up request was made,
-    however long the user then took at the OP."""
+    """OIDC Core §3.1.2.1 (max_age): "authenticate now" = authenticated after the step-up
+    request was made, however long the user then took at the OP."""
     requested = NOW - 400
     after = {"acr": "phr", "auth_time": requested + 100}
     assert isinstance(evaluate(NOW_0, after, NOW, not_before=requested), Satisfied)
@@ -119,7 +125,7 @@ def test_not_before_does_not_excuse_a_weaker_acr_or_a_future_auth_time() -> None
 
 
 def test_without_max_age_the_level_window_applies() -> None:
-    """DESIGN §2.1: no max_age → the requested level's own maximum age (NIST SP 800-63B-4 §5.2)."""
+    """No max_age → the requested level's own maximum age (NIST SP 800-63B-4 §5.2)."""
     requirement = Requirement((ACR_2FA,))
     assert isinstance(
         evaluate(requirement, {"acr": "phr", "auth_time": NOW - HOUR}, NOW), Satisfied
@@ -175,7 +181,9 @@ def test_requirement_without_acr_values_still_needs_both_claims() -> None:
     ],
 )
 def test_missing_or_malformed_claims_never_satisfy(claims: dict[str, Any], reason: str) -> None:
-    """OIDC Core §2 (auth_time); OIDC Core §2 (acr), RFC 9470 §3, §6: fail closed; ``bool`` is not an ``int`` here."""
+    """OIDC Core §2 (``auth_time``, ``acr``), RFC 9470 §3, §6:
+    fail closed; ``bool`` is not an ``int`` here.
+    """
     result = evaluate(PHR_5MIN, claims, NOW)
     assert isinstance(result, StepUp)
     assert result.reason == reason
@@ -251,7 +259,7 @@ _requirements = st.builds(
 def test_claims_lacking_acr_or_auth_time_never_satisfy(
     requirement: Requirement, other: dict[str, Any], present: str, value: Any
 ) -> None:
-    """DESIGN §2.4: a missing ``acr`` or ``auth_time`` never satisfies (fail closed)."""
+    """A missing ``acr`` or ``auth_time`` never satisfies (fail closed)."""
     claims = {k: v for k, v in other.items() if k not in ("acr", "auth_time")}
     claims[present] = value
     assert isinstance(evaluate(requirement, claims, NOW, leeway=60), StepUp)
@@ -296,7 +304,9 @@ def test_satisfied_means_fresh_enough(
 
 
 def test_downgrade_token_with_unregistered_acr_is_refused() -> None:
-    """OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5: an acr the ladder does not know never stands in for a known level."""
+    """OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5:
+    an acr the ladder does not know never stands in for a known level.
+    """
     for acr in ("0", "PHR", "phr ", "urn:stepauth:acr:3fa"):
         result = evaluate(PHR_5MIN, {"acr": acr, "auth_time": NOW}, NOW)
         assert isinstance(result, StepUp)

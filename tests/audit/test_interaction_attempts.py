@@ -1,6 +1,6 @@
 """The interaction pages audit every attempt and step-up, and throttle per address.
 
-Issue 4 §7–8; ASVS 5.0 16.3.1 (every authentication operation, its type and factors);
+ASVS 5.0 16.3.1 (every authentication operation, its type and factors);
 PSD2 RTS Art. 4(3)(a) (: one generic message) and Art. 4(3)(b) (: at most
 five consecutive failures, a first-factor passkey included).
 """
@@ -104,7 +104,7 @@ async def _password_then_totp(provider: Provider) -> tuple[str, list[str]]:
 
 
 async def test_every_attempt_and_step_up_is_audited_with_its_fields(provider: Provider) -> None:
-    """Issue 4 §8 / ASVS 5.0 16.3.1: user, client, reason, method, credential, result,
+    """ASVS 5.0 16.3.1: user, client, reason, method, credential, result,
     acr before and after, IP and user agent — for failures and successes alike."""
     user_id, _ = await _password_then_totp(provider)
     rows = await _rows(provider)
@@ -214,8 +214,8 @@ async def test_per_ip_throttling_refuses_with_the_generic_message(provider: Prov
 
 
 async def test_first_factor_passkey_failures_block_the_owner(provider: Provider) -> None:
-    """PSD2 RTS Art. 4(3)(b): bad assertions for a known credential count against its owner; the sixth
-    attempt is refused even with the right passkey until the block expires."""
+    """PSD2 RTS Art. 4(3)(b): bad assertions for a known credential count against its owner; the
+    sixth attempt is refused even with the right passkey until the block expires."""
     alice = await provider.store.get_user_by_username(USERNAME)
     authenticator = await enrol_passkey(provider, alice.id)
     forged = replace(authenticator, key=ec.generate_private_key(ec.SECP256R1()))
@@ -265,7 +265,9 @@ async def test_unknown_first_factor_passkey_counts_against_the_address(
 async def test_refused_passkey_attempt_of_a_blocked_owner_burns_its_challenge(
     provider: Provider,
 ) -> None:
-    """WebAuthn L3 §13.5.3: the right assertion refused during the block cannot be replayed after it."""
+    """WebAuthn L3 §13.5.3: the right assertion refused
+    during the block cannot be replayed after it.
+    """
     alice = await provider.store.get_user_by_username(USERNAME)
     authenticator = await enrol_passkey(provider, alice.id)
     until = provider.clock() + 30

@@ -165,7 +165,7 @@ def test_clients_list(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_bad_config_exits_nonzero_naming_the_key(
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """OpenID conformance suite: oidcc-max-age-1: one clear line naming the key, no traceback, exit code != 0."""
+    """One clear line naming the key, no traceback, exit code != 0."""
     text = config.read_text().replace(
         'redirect_uris = ["http://localhost:8000/stepauth/callback"',
         'redirect_uris = ["http://rp.example/callback"',

@@ -127,8 +127,9 @@ def test_unlock_clears_the_lockout(config: Path) -> None:
 
 
 def test_unlock_lifts_a_permanent_block_made_by_the_totp_plugin(config: Path) -> None:
-    """NIST SP 800-63B-4 §3.2.2 / PSD2 RTS Art. 4(3)(b): after every temporary block the next series is permanent; only
-    ``stepauth users unlock NAME`` lifts it, then the right code verifies again."""
+    """NIST SP 800-63B-4 §3.2.2 / PSD2 RTS Art. 4(3)(b): after every temporary block the next series
+    is permanent; only ``stepauth users unlock NAME`` lifts
+    it, then the right code verifies again."""
     from types import SimpleNamespace
 
     from stepauth.provider import throttle

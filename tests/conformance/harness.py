@@ -1,7 +1,8 @@
 """A black-box harness for the Provider: a real app over HTTP, a real store, a real login form.
 
-Shared by the conformance behaviours (the OpenID Foundation conformance suite's oidcc-* tests) and the back-channel endpoint
-tests. The app runs in-process behind httpx's ASGI transport with its lifespan, a SQLite
+Shared by the conformance behaviours (the OpenID Foundation conformance suite's oidcc-* tests) and
+the back-channel endpoint tests. The app runs in-process behind httpx's ASGI transport with its
+lifespan, a SQLite
 database in a temporary directory and a controllable clock (so "wait two seconds" is
 ``clock.advance(2)``, never a sleep). The browser is an ``httpx.AsyncClient`` with a
 cookie jar that follows the Provider's redirects and fills the login form by its labels.

@@ -1,4 +1,5 @@
-"""OpenID conformance behaviours (the OpenID Foundation suite's oidcc-* tests) as black-box tests over HTTP.
+"""OpenID conformance behaviours (the OpenID Foundation
+suite's oidcc-* tests) as black-box tests over HTTP.
 
 Each test reproduces one ``oidcc-*`` test of the OpenID Foundation suite against a running
 Provider: a real login form, a real store, the standard ID Token checks of
@@ -36,7 +37,9 @@ async def _again(
 
 
 async def test_oidcc_server_standard_id_token_checks(provider: Provider) -> None:
-    """OpenID conformance suite: PerformStandardIdTokenChecks (ValidateIdTokenACRClaimAgainstRequest): a plain code flow yields an ID Token passing the standard checks."""
+    """OpenID conformance suite: PerformStandardIdTokenChecks: a plain code flow yields an ID
+    Token passing the standard checks.
+    """
     body, claims = await provider.login_and_exchange()
     assert body["token_type"] == "Bearer"
     assert isinstance(body["expires_in"], int)
@@ -46,14 +49,18 @@ async def test_oidcc_server_standard_id_token_checks(provider: Provider) -> None
 
 
 async def test_oidcc_server_public_client_es256(provider: Provider) -> None:
-    """OpenID conformance suite: PerformStandardIdTokenChecks (ValidateIdTokenACRClaimAgainstRequest) for a public client (auth method ``none`` + PKCE) with ES256 ID Tokens."""
+    """OpenID conformance suite: PerformStandardIdTokenChecks for a public client (auth method
+    ``none`` + PKCE) with ES256 ID Tokens.
+    """
     body, claims = await provider.login_and_exchange(client_id=PUBLIC, secret=None)
     assert decode_header(body["id_token"])["alg"] == "ES256"
     assert claims["aud"] == PUBLIC
 
 
 async def test_oidcc_max_age_1(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-max-age-1: after 2 s, ``max_age=1`` shows the login page again; auth_time moves forward."""
+    """OpenID conformance suite: oidcc-max-age-1: after 2 s, ``max_age=1`` shows the login page
+    again; auth_time moves forward.
+    """
     _, first = await provider.login_and_exchange()
     provider.clock.advance(2)
     second = await _again(provider, nonce=secrets.token_urlsafe(8), max_age="1", expect_login=True)
@@ -64,7 +71,9 @@ async def test_oidcc_max_age_1(provider: Provider) -> None:
 
 
 async def test_oidcc_max_age_10000(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-max-age-10000: ``max_age=15000`` then ``max_age=10000``: no second login, same auth_time."""
+    """OpenID conformance suite: oidcc-max-age-10000: ``max_age=15000``
+    then ``max_age=10000``: no second login, same auth_time.
+    """
     _, first = await provider.login_and_exchange(max_age="15000")
     provider.clock.advance(2)
     second = await _again(provider, max_age="10000", expect_login=False)
@@ -75,7 +84,9 @@ async def test_oidcc_max_age_10000(provider: Provider) -> None:
 
 
 async def test_oidcc_prompt_login(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-prompt-login: ``prompt=login`` re-authenticates; a later auth_time (equal is a failure)."""
+    """OpenID conformance suite: oidcc-prompt-login: ``prompt=login`` re-authenticates; a later
+    auth_time (equal is a failure).
+    """
     _, first = await provider.login_and_exchange()
     provider.clock.advance(1)
     second = await _again(provider, prompt="login", expect_login=True)
@@ -83,7 +94,9 @@ async def test_oidcc_prompt_login(provider: Provider) -> None:
 
 
 async def test_oidcc_prompt_none_logged_in(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-prompt-none-logged-in: with a session, ``prompt=none`` succeeds silently with the same sub/auth_time."""
+    """OpenID conformance suite: oidcc-prompt-none-logged-in: with a session, ``prompt=none``
+    succeeds silently with the same sub/auth_time.
+    """
     _, first = await provider.login_and_exchange()
     provider.clock.advance(1)
     second = await _again(provider, prompt="none", expect_login=False)
@@ -92,7 +105,9 @@ async def test_oidcc_prompt_none_logged_in(provider: Provider) -> None:
 
 
 async def test_oidcc_prompt_none_not_logged_in(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-prompt-none-not-logged-in: no session + ``prompt=none`` → an error that needs UI; 128-char state intact."""
+    """OpenID conformance suite: oidcc-prompt-none-not-logged-in: no session + ``prompt=none`` → an
+    error that needs UI; 128-char state intact.
+    """
     state = secrets.token_hex(64)
     assert len(state) == 128
     _, challenge = pkce_pair()
@@ -110,7 +125,9 @@ async def test_oidcc_prompt_none_not_logged_in(provider: Provider) -> None:
 
 
 async def test_oidcc_id_token_hint(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-id-token-hint: ``prompt=none`` + ``id_token_hint`` = the first ID Token succeeds at once."""
+    """OpenID conformance suite: oidcc-id-token-hint: ``prompt=none`` + ``id_token_hint`` = the
+    first ID Token succeeds at once.
+    """
     body, first = await provider.login_and_exchange()
     provider.clock.advance(1)
     second = await _again(
@@ -121,7 +138,9 @@ async def test_oidcc_id_token_hint(provider: Provider) -> None:
 
 
 async def test_oidcc_ensure_request_with_acr_values_succeeds(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-ensure-request-with-acr-values-succeeds: ``acr_values`` = all of ``acr_values_supported`` must not fail the request."""
+    """OpenID conformance suite: oidcc-ensure-request-with-acr-values-succeeds: ``acr_values`` = all
+    of ``acr_values_supported`` must not fail the request.
+    """
     metadata = (await provider.browser.get("/.well-known/openid-configuration")).json()
     supported = metadata["acr_values_supported"]
     assert ACR_1FA in supported
@@ -134,7 +153,9 @@ async def test_oidcc_ensure_request_with_acr_values_succeeds(provider: Provider)
 async def test_oidcc_ensure_request_with_acr_values_succeeds_for_enforcing_client(
     provider: Provider,
 ) -> None:
-    """OpenID conformance suite: oidcc-ensure-request-with-acr-values-succeeds for a client that enforces acr_values (the default): a met value succeeds."""
+    """OpenID conformance suite: oidcc-ensure-request-with-acr-values-succeeds for a client that
+    enforces acr_values (the default): a met value succeeds.
+    """
     metadata = (await provider.browser.get("/.well-known/openid-configuration")).json()
     _, claims = await provider.login_and_exchange(
         client_id=PUBLIC, secret=None, acr_values=" ".join(metadata["acr_values_supported"])
@@ -143,7 +164,9 @@ async def test_oidcc_ensure_request_with_acr_values_succeeds_for_enforcing_clien
 
 
 async def test_oidcc_claims_essential(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-claims-essential: an essential userinfo claim (``name``) must not fail the request."""
+    """OpenID conformance suite: oidcc-claims-essential:
+    an essential userinfo claim (``name``) must not fail the request.
+    """
     claims_request = json.dumps({"userinfo": {"name": {"essential": True}}})
     body, id_claims = await provider.login_and_exchange(claims=claims_request)
     assert "name" not in id_claims  # requested for userinfo only
@@ -155,7 +178,9 @@ async def test_oidcc_claims_essential(provider: Provider) -> None:
 
 
 async def test_oidcc_claims_essential_acr_value(provider: Provider) -> None:
-    """OpenID conformance suite: PerformStandardIdTokenChecks (ValidateIdTokenACRClaimAgainstRequest) (``ValidateIdTokenACRClaimAgainstRequest``): essential acr ``value`` is honoured."""
+    """OpenID conformance suite: PerformStandardIdTokenChecks
+    (``ValidateIdTokenACRClaimAgainstRequest``): an essential acr ``value`` is honoured.
+    """
     claims_request = json.dumps({"id_token": {"acr": {"essential": True, "value": ACR_1FA}}})
     _, claims = await provider.login_and_exchange(claims=claims_request, requested_acr=[ACR_1FA])
     assert claims["acr"] == ACR_1FA
@@ -181,7 +206,9 @@ async def test_oidcc_codereuse(provider: Provider) -> None:
 
 
 async def test_oidcc_refresh_token(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-refresh-token: the refreshed ID Token keeps iss, sub, aud and auth_time; new iat; no nonce."""
+    """OpenID conformance suite: oidcc-refresh-token: the refreshed ID
+    Token keeps iss, sub, aud and auth_time; new iat; no nonce.
+    """
     body, first = await provider.login_and_exchange(scope="openid offline_access")
     assert body["refresh_token"]
     provider.clock.advance(30)

@@ -1,7 +1,8 @@
 """The conformance basics over a real socket: uvicorn serving the Provider, httpx as browser.
 
 The other conformance tests drive the ASGI app in-process; this one proves the same flow
-holds over HTTP (discovery, login form, code, token, userinfo, refresh) — OpenID conformance suite: PerformStandardIdTokenChecks (ValidateIdTokenACRClaimAgainstRequest), OpenID conformance suite: oidcc-refresh-token.
+holds over HTTP (discovery, login form, code, token, userinfo, refresh) — the OpenID conformance
+suite's PerformStandardIdTokenChecks and oidcc-refresh-token.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Acme Bank against the real Provider over HTTP: sign in, then what each action asks for.
 
-The Provider's login form is filled like a browser would (OIDC Core §3.1.2.1 (acr_values) code flow with PKCE);
-the step-ups are checked at the source: the pushed authorization request (RFC 9126) the
-bank sends for each one (RFC 9470 §4 acr, OIDC Core §3.1.2.1 (id_token_hint) max_age, RFC 9396 §2 (payment_initiation example) authorization_details).
+The Provider's login form is filled like a browser would (the OIDC Core §3.1.2 code flow with
+PKCE); the step-ups are checked at the source: the pushed authorization request (RFC 9126) the
+bank sends for each one (``acr_values``, RFC 9470 §4; ``max_age``, OIDC Core §3.1.2.1;
+``authorization_details``, RFC 9396 §2).
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ def _to_provider(response: httpx.Response, stack: BankStack) -> dict[str, list[s
 
 
 def test_sign_in_dashboard_pii_and_transfers(bank_stack: BankStack) -> None:
-    """RFC 9470 §4/OIDC Core §3.1.2.1 (id_token_hint): PII asks phr with max_age=900; €20 is exempt; €1,250.00 is bound."""
+    """RFC 9470 §4/OIDC Core §3.1.2.1 (max_age): PII asks phr
+    with max_age=900; €20 is exempt; €1,250.00 is bound.
+    """
     stack = bank_stack
     with httpx.Client(timeout=10) as ua:
         dashboard = sign_in(ua, stack, "alice")

@@ -106,8 +106,9 @@ def _transfer(ua: httpx.Client, stack: BankStack, **fields: str) -> httpx.Respon
 def test_transfer_1250_is_shown_approved_and_executed_once(
     localhost_bank_stack: BankStack, tmp_path: Path
 ) -> None:
-    """RFC 9396 §2 (payment_initiation example)/PSD2 RTS Art. 5(1); RFC 9396 §2; SPC (CollectedClientPaymentData), WebAuthn L3 §13.5.3; PSD2 RTS Art. 5(1)(b): the Provider shows amount and payee; the passkey signs the hash
-    of exactly those details; the grant runs the payment once."""
+    """RFC 9396 §2; PSD2 RTS Art. 5(1)(b); SPC CollectedClientPaymentData; WebAuthn L3 §13.5.3:
+    the Provider shows amount and payee; the passkey signs the hash of exactly those details;
+    the grant runs the payment once."""
     stack = localhost_bank_stack
     passkey = enrol_passkey(tmp_path, stack, "alice")
     with httpx.Client(timeout=10) as ua:

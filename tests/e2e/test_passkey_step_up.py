@@ -1,12 +1,14 @@
 """Passkey step-up in a real browser (Debian Chromium, Playwright, DevTools virtual
-authenticator) against the Provider served by uvicorn (issue 4 and 6 browser tests).
+authenticator) against the Provider served by uvicorn.
 
 alice signs in with her password and an authenticator-app code, adds a passkey on
 ``/account`` (**Add passkey**), then an RP asks for ``phr``: the page asks for the passkey
-only and one click on **Use passkey** answers (WebAuthn L3 §5.8.6 (required); WebAuthn L3 §5.5 (allowCredentials), RFC 9470 §3). With UV impossible the
-step-up fails (WebAuthn L3 §7.1 step 16); a passkey of bob's cannot step up alice's session (WebAuthn L3 §7.2 step 6); a
-€1,250.00 payment pushed with PAR is shown exactly, its assertion's challenge is the
-hash of those details (PSD2 RTS Art. 5(1); RFC 9396 §2; SPC (CollectedClientPaymentData), WebAuthn L3 §13.5.3; PSD2 RTS Art. 5(1)(b)) and the token executes that transfer once (RFC 9396 §9; ASVS 5.0 10.3.2).
+only and one click on **Use passkey** answers (RFC 9470 §3; WebAuthn L3 §5.5
+``allowCredentials``, §5.8.6 ``required``). With UV impossible the step-up fails (WebAuthn L3
+§7.1 step 16); a passkey of bob's cannot step up alice's session (WebAuthn L3 §7.2 step 6); a
+€1,250.00 payment pushed with PAR is shown exactly, its assertion's challenge is the hash of
+those details (PSD2 RTS Art. 5(1)(b); RFC 9396 §2; SPC CollectedClientPaymentData; WebAuthn L3
+§13.5.3) and the token executes that transfer once (RFC 9396 §9; ASVS 5.0 10.3.2).
 """
 
 from __future__ import annotations
@@ -296,7 +298,7 @@ async def _execute_twice(served: Served, claims: dict[str, Any]) -> list[str]:
 
 
 def test_passkey_step_up_in_chromium(served: Served, chromium: Any) -> None:
-    """Issue 4 e2e + issue 6 e2e in one browser session (see the module docstring)."""
+    """Passkey step-up and transaction binding in one browser session (see the module docstring)."""
     alice_id, bob_id, secret = _setup_users(served)
     context = chromium.new_context()
     page = context.new_page()
@@ -402,7 +404,8 @@ def test_passkey_step_up_in_chromium(served: Served, chromium: Any) -> None:
         == hashlib.sha256(nonce + canonical_json(PAYMENT)).digest()
     )
     assert client_data["origin"] == served.issuer
-    # ... and the token executes that transfer once at a resource server (RFC 9396 §9; ASVS 5.0 10.3.2)
+    # ... and the token executes that transfer once at a resource server
+    # (RFC 9396 §9; ASVS 5.0 10.3.2)
     assert _run(_execute_twice(served, access)) == ["executed", "transaction_replayed"]
     assert violations == []
     context.close()

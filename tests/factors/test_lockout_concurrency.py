@@ -1,4 +1,4 @@
-"""The lockout under concurrent attempts (PSD2 RTS Art. 4(3)(b), PSD2 RTS Art. 4(4), NIST SP 800-63B-4 §3.2.2).
+"""The lockout under concurrent attempts (PSD2 RTS Art. 4(3)(b), 4(4); NIST SP 800-63B-4 §3.2.2).
 
 An attempt is counted before its factor is verified, in one atomic statement, so a
 burst of concurrent wrong guesses gets no more verifications than the limit allows,
@@ -97,7 +97,9 @@ async def _running(started: asyncio.Event, task: asyncio.Task[Any]) -> None:
 
 
 async def test_concurrent_wrong_guesses_verify_at_most_five(any_store: Any) -> None:
-    """PSD2 RTS Art. 4(3)(b) / NIST SP 800-63B-4 §3.2.2: 50 concurrent wrong guesses: five verified, first-level block."""
+    """PSD2 RTS Art. 4(3)(b) / NIST SP 800-63B-4 §3.2.2:
+    50 concurrent wrong guesses: five verified, first-level block.
+    """
     user = await any_store.create_user("alice", None)
     guesses = Guesses(any_store, user)
     refusals = await guesses.burst(NOW)
@@ -115,8 +117,8 @@ async def test_concurrent_wrong_guesses_verify_at_most_five(any_store: Any) -> N
 
 
 async def test_bursts_escalate_once_per_series_and_warn_before_permanent(any_store: Any) -> None:
-    """PSD2 RTS Art. 4(3)(b) / PSD2 RTS Art. 4(4): each burst crosses one threshold; the warning is sent while no
-    permanent block exists, and only the fifth series blocks permanently."""
+    """PSD2 RTS Art. 4(3)(b), 4(4): each burst crosses one threshold; the warning is
+    sent while no permanent block exists, and only the fifth series blocks permanently."""
     user = await any_store.create_user("bob", None)
     guesses = Guesses(any_store, user)
     now = NOW
@@ -140,8 +142,8 @@ async def test_bursts_escalate_once_per_series_and_warn_before_permanent(any_sto
 
 
 async def test_permanent_block_is_not_shortened_by_a_late_lower_block(any_store: Any) -> None:
-    """PSD2 RTS Art. 4(3)(b): a slow attempt that crossed the last temporary threshold finishes after
-    the permanent block was set: its one-hour block never replaces the permanent one."""
+    """PSD2 RTS Art. 4(3)(b): a slow attempt that crossed the last temporary threshold finishes
+    after the permanent block was set: its one-hour block never replaces the permanent one."""
     user = await any_store.create_user("carol", None)
     guesses = Guesses(any_store, user)
     now = NOW
@@ -176,8 +178,8 @@ async def test_permanent_block_is_not_shortened_by_a_late_lower_block(any_store:
 
 
 async def test_a_success_in_flight_keeps_a_permanent_block(any_store: Any) -> None:
-    """PSD2 RTS Art. 4(3)(b): only an operator lifts a permanent block; a right answer whose attempt was
-    counted before the block was set resets the count but not the block."""
+    """PSD2 RTS Art. 4(3)(b): only an operator lifts a permanent block; a right answer whose attempt
+    was counted before the block was set resets the count but not the block."""
     user = await any_store.create_user("dave", None)
     guesses = Guesses(any_store, user)
     now = NOW
@@ -213,7 +215,9 @@ async def test_a_success_in_flight_keeps_a_permanent_block(any_store: Any) -> No
 
 
 async def test_concurrent_lower_blocks_never_shorten_a_longer_one(any_store: Any) -> None:
-    """PSD2 RTS Art. 4(3)(b): concurrent block writes keep the longest block (one statement each)."""
+    """PSD2 RTS Art. 4(3)(b): concurrent block writes
+    keep the longest block (one statement each).
+    """
     writes = [NOW + d for d in throttle.BLOCK_DELAYS] * 10 + [throttle.PERMANENT]
     await asyncio.gather(*(any_store.raise_blocked_until("u1", "totp", w) for w in writes))
     assert (await any_store.failure_state("u1", "totp")).blocked_until == throttle.PERMANENT
@@ -292,8 +296,9 @@ def _codes_sent() -> int:
 
 
 async def test_no_code_is_sent_to_a_blocked_oob_factor(store: Any) -> None:
-    """NIST SP 800-63B-4 §3.1.3.3, §3.2.9 / PSD2 RTS Art. 4(3)(b): while the OOB factor is blocked, "send me a code" sends nothing
-    (no SMS pumping of a blocked account) and answers with the generic message."""
+    """NIST SP 800-63B-4 §3.1.3.3, §3.2.9 / PSD2 RTS Art. 4(3)(b): while the OOB factor is blocked,
+    "send me a code" sends nothing (no SMS pumping of a blocked
+    account) and answers with the generic message."""
     user, state = await _oob_user(store, "erin")
     assert (await _send(store, state, user, NOW)).description == CODE_SENT
     assert _codes_sent() == 1
@@ -307,8 +312,8 @@ async def test_no_code_is_sent_to_a_blocked_oob_factor(store: Any) -> None:
 
 
 async def test_concurrent_code_requests_are_rate_limited(store: Any) -> None:
-    """NIST SP 800-63B-4 §3.1.3.3, §3.2.9 (SMS pumping): 50 concurrent "send me a code" requests send at most
-    SENDS_PER_WINDOW codes per 10 minutes; the next window allows more."""
+    """NIST SP 800-63B-4 §3.1.3.3, §3.2.9 (SMS pumping): 50 concurrent "send me a code" requests
+    send at most SENDS_PER_WINDOW codes per 10 minutes; the next window allows more."""
     from stepauth.provider.factors.oob import CODE_TTL, SENDS_PER_WINDOW
 
     user, state = await _oob_user(store, "frank")

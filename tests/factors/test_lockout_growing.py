@@ -85,8 +85,8 @@ async def test_blocks_grow_warn_and_then_become_permanent(store: Any) -> None:
 
 
 async def test_a_success_resets_the_series(store: Any) -> None:
-    """NIST SP 800-63B-4 §3.2.2: previous failures are disregarded after a success (four, then one more,
-    is no block)."""
+    """NIST SP 800-63B-4 §3.2.2: previous failures are disregarded
+    after a success (four, then one more, is no block)."""
     user = await store.create_user("bob", None)
     params = TotpParams(secret=generate_secret())
     await store.add_factor(user.id, "totp", params.to_data(), label="phone", now=NOW)

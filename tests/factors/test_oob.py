@@ -1,5 +1,5 @@
-"""Out-of-band codes: 6+ digits, 10-minute life, single use, restricted (NIST SP 800-63B-4 §3.1.3; NIST SP 800-63B-4 §3.1.3.3, §3.2.9);
-never by email (NIST SP 800-63B-4 §3.1.3.1)."""
+"""Out-of-band codes: 6+ digits, 10-minute life, single use, restricted (NIST SP 800-63B-4
+§3.1.3, §3.1.3.3, §3.2.9); never by email (§3.1.3.1)."""
 
 from __future__ import annotations
 
@@ -115,7 +115,9 @@ async def test_wrong_code_and_other_user_are_rejected(store: Any, tmp_path: Path
 
 
 async def test_new_code_does_not_reset_the_failure_count(store: Any, tmp_path: Path) -> None:
-    """NIST SP 800-63B-4 §3.1.3: generating a new secret SHALL NOT reset the failed-attempt count."""
+    """NIST SP 800-63B-4 §3.1.3: generating a new secret
+    SHALL NOT reset the failed-attempt count.
+    """
     sender = OutboxSender(tmp_path / "outbox.jsonl")
     user = await store.create_user("ivy", None)
     await store.record_failure(user.id, "oob", now=NOW)

@@ -1,4 +1,4 @@
-"""Recovery codes: ten, high entropy, hashed, single use, never phr (issue 4 §3)."""
+"""Recovery codes: ten, high entropy, hashed, single use, never phr (NIST SP 800-63B-4 §3.1.2)."""
 
 from __future__ import annotations
 

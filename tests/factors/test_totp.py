@@ -1,4 +1,6 @@
-"""TOTP verifier: RFC 6238 Appendix B, RFC 4226 Appendix D, window and replay (RFC 6238 §4.2, §5.2; RFC 6238 §5.2)."""
+"""TOTP verifier: RFC 6238 Appendix B, RFC 4226 Appendix D,
+window and replay (RFC 6238 §4.2, §5.2).
+"""
 
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ from stepauth.provider.factors.totp import (
 )
 from tests.factors.conftest import StepCounter
 
-# RFC 6238 Appendix B: the SHA-256/512 rows use 32- and 64-byte seeds, not the 20-byte one of the prose.
+# RFC 6238 Appendix B: the SHA-256/512 rows use 32- and 64-byte seeds, not the 20-byte one of the
+# prose.
 SEEDS = {
     "SHA1": b"12345678901234567890",
     "SHA256": b"12345678901234567890123456789012",
@@ -128,7 +131,9 @@ async def test_malformed_codes_are_rejected(code: str) -> None:
 
 
 async def test_replayed_totp_code_in_the_same_step_is_rejected() -> None:
-    """RFC 6238 §5.2 / NIST SP 800-63B-4 §3.1.4, §3.1.5: the same code twice while valid -> second refused."""
+    """RFC 6238 §5.2 / NIST SP 800-63B-4 §3.1.4, §3.1.5:
+    the same code twice while valid -> second refused.
+    """
     params = params_for("SHA1", digits=6)
     counter = StepCounter()
     code = totp_mod.totp(params, 1000.0)

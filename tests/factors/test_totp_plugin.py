@@ -65,7 +65,8 @@ async def test_replayed_totp_code_is_refused_with_the_generic_message(store: Any
 
 
 async def test_sixth_totp_attempt_is_refused_even_when_correct(store: Any) -> None:
-    """Issue 4 §7: 5 consecutive failures block; the right code is refused until expiry."""
+    """PSD2 RTS Art. 4(3)(b): 5 consecutive failures block;
+    the right code is refused until expiry."""
     user, params = await enrolled(store)
     for i in range(MAX_FAILURES):
         with pytest.raises(FactorRejected):

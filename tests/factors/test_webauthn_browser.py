@@ -139,7 +139,9 @@ def step_up(page: Any, origin: str, stored: Any, **kw: Any) -> Any:
 def test_chromium_passkey_registers_and_steps_up(
     in_browser: Callable[[Scenario], None], origin: str
 ) -> None:
-    """WebAuthn L3 §7.1 steps 3, 5-6; WebAuthn L3 §7.1 step 7; WebAuthn L3 §7.1 step 8; WebAuthn L3 §7.1 step 9; §13.5.9; WebAuthn L3 §7.1 steps 10-11; WebAuthn L3 §7.1 step 14; WebAuthn L3 §7.1 step 15; WebAuthn L3 §7.1 step 16; WebAuthn L3 §7.1 steps 17-19; WebAuthn L3 §7.1 step 20; WebAuthn L3 §7.1 steps 21-22; WebAuthn L3 §7.1 steps 23-24; WebAuthn L3 §7.1 steps 25-26; WebAuthn L3 §7.1 steps 27-28; WebAuthn L3 §7.1 step 29; §13.5.5; WebAuthn L3 §7.2 step 3; WebAuthn L3 §7.2 step 5; WebAuthn L3 §7.2 step 6; WebAuthn L3 §7.2 steps 10-14; WebAuthn L3 §7.2 step 15; WebAuthn L3 §7.2 step 16; WebAuthn L3 §7.2 step 17; WebAuthn L3 §7.2 steps 18-19; §6.1; WebAuthn L3 §7.2 steps 20-21; WebAuthn L3 §7.2 step 22; §6.1.1 on real CTAP2 output: a device-bound passkey with UV -> pop user pin."""
+    """WebAuthn L3 §7.1 (registration) and §7.2 (assertion), signature counter included
+    (§6.1.1), on real CTAP2 output: a device-bound passkey with UV -> pop user pin.
+    """
 
     def scenario(context: Any, page: Any) -> None:
         add_virtual_authenticator(context, page)
@@ -180,8 +182,8 @@ def test_chromium_synced_passkey_reports_backup_flags(
 def test_chromium_assertion_without_user_verification_is_rejected(
     in_browser: Callable[[Scenario], None], origin: str
 ) -> None:
-    """WebAuthn L3 §7.2 step 17: UV off in the authenticator -> required get() fails in the browser, and a
-    "discouraged" assertion (UV=0) is refused by the verifier when step-up requires UV."""
+    """WebAuthn L3 §7.2 step 17: UV off in the authenticator -> required get() fails in the browser,
+    and a "discouraged" assertion (UV=0) is refused by the verifier when step-up requires UV."""
 
     def scenario(context: Any, page: Any) -> None:
         cdp, authenticator_id = add_virtual_authenticator(context, page)

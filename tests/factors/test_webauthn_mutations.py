@@ -114,13 +114,17 @@ def test_wrong_type_is_rejected(auth: SoftAuthenticator, stored: StoredCredentia
 
 
 def test_wrong_challenge_is_rejected(auth: SoftAuthenticator, stored: StoredCredential) -> None:
-    """WebAuthn L3 §7.2 steps 10-14: an assertion made for another (e.g. stolen or older) challenge."""
+    """WebAuthn L3 §7.2 steps 10-14: an assertion made for
+    another (e.g. stolen or older) challenge.
+    """
     with pytest.raises(ChallengeMismatch):
         assert_with(auth, stored, expected_challenge=os.urandom(32))
 
 
 def test_phishing_origin_is_rejected(auth: SoftAuthenticator, stored: StoredCredential) -> None:
-    """WebAuthn L3 §7.2 steps 10-14 / NIST SP 800-63B-4 §3.2.5.2: an assertion collected on a look-alike origin."""
+    """WebAuthn L3 §7.2 steps 10-14 / NIST SP 800-63B-4 §3.2.5.2:
+    an assertion collected on a look-alike origin.
+    """
     with pytest.raises(OriginMismatch):
         assert_with(auth, stored, client_data={"origin": "https://example.org.evil.test"})
 
@@ -128,7 +132,9 @@ def test_phishing_origin_is_rejected(auth: SoftAuthenticator, stored: StoredCred
 def test_unexpected_cross_origin_is_rejected(
     auth: SoftAuthenticator, stored: StoredCredential
 ) -> None:
-    """WebAuthn L3 §7.1 steps 10-11: an assertion from a cross-origin iframe the RP never embedded."""
+    """WebAuthn L3 §7.1 steps 10-11: an assertion from
+    a cross-origin iframe the RP never embedded.
+    """
     with pytest.raises(CrossOriginNotAllowed):
         assert_with(auth, stored, client_data={"crossOrigin": True})
 
@@ -148,7 +154,7 @@ def test_user_presence_is_required(auth: SoftAuthenticator, stored: StoredCreden
 def test_uv_zero_is_rejected_when_required(
     auth: SoftAuthenticator, stored: StoredCredential
 ) -> None:
-    """WebAuthn L3 §7.2 step 17 / WebAuthn L3 §5.8.6 (required): UV=0 under userVerification=required."""
+    """WebAuthn L3 §7.2 step 17, §5.8.6: UV=0 under userVerification=required."""
     with pytest.raises(UserNotVerified):
         assert_with(auth, stored, uv=False)
 
@@ -156,7 +162,9 @@ def test_uv_zero_is_rejected_when_required(
 def test_uv_zero_when_not_required_is_single_factor(
     auth: SoftAuthenticator, stored: StoredCredential
 ) -> None:
-    """NIST SP 800-63B-4 Appendix B: UV=0 -> single-factor cryptographic authenticator, never phr."""
+    """NIST SP 800-63B-4 Appendix B: UV=0 -> single-factor
+    cryptographic authenticator, never phr.
+    """
     event = assert_with(auth, stored, uv=False, require_user_verification=False)
     assert event.methods == ("pop", "user")
     assert not event.multi_factor
@@ -198,7 +206,9 @@ def test_backup_state_may_change(auth: SoftAuthenticator) -> None:
 def test_cloned_authenticator_sign_count_regression_is_rejected_and_flagged(
     auth: SoftAuthenticator, stored: StoredCredential
 ) -> None:
-    """WebAuthn L3 §7.2 step 22; §6.1.1: stored count 5, presented 5 (and 3) -> reject, flag the credential."""
+    """WebAuthn L3 §7.2 step 22; §6.1.1: stored count 5,
+    presented 5 (and 3) -> reject, flag the credential.
+    """
     from dataclasses import replace
 
     record = replace(stored, sign_count=5)
@@ -210,7 +220,9 @@ def test_cloned_authenticator_sign_count_regression_is_rejected_and_flagged(
 
 
 def test_zero_sign_counts_are_legal(auth: SoftAuthenticator, stored: StoredCredential) -> None:
-    """WebAuthn L3 §7.2 step 22; §6.1.1 / NIST SP 800-63B-4 Appendix B; WebAuthn L3 §6.1.3: many synced passkeys never increment; 0 and 0 is fine."""
+    """WebAuthn L3 §7.2 step 22, §6.1.1, §6.1.3; NIST SP 800-63B-4 Appendix B: many synced
+    passkeys never increment; 0 and 0 is fine.
+    """
     assert assert_with(auth, stored, sign_count=0).attrs["sign_count"] == 0
 
 
@@ -223,7 +235,9 @@ def test_unknown_credential_is_rejected(auth: SoftAuthenticator) -> None:
 def test_credential_not_in_allow_list_is_rejected(
     auth: SoftAuthenticator, stored: StoredCredential
 ) -> None:
-    """WebAuthn L3 §7.2 step 5: allowCredentials was the session user's list; another ID is refused."""
+    """WebAuthn L3 §7.2 step 5: allowCredentials was
+    the session user's list; another ID is refused.
+    """
     with pytest.raises(UnknownCredential):
         assert_with(auth, stored, allowed_credential_ids=[os.urandom(32)])
 
@@ -231,7 +245,9 @@ def test_credential_not_in_allow_list_is_rejected(
 def test_passkey_of_another_user_cannot_step_up_this_session(
     auth: SoftAuthenticator, stored: StoredCredential
 ) -> None:
-    """WebAuthn L3 §7.2 step 6: cross-user step-up: the credential belongs to a different user handle."""
+    """WebAuthn L3 §7.2 step 6: cross-user step-up:
+    the credential belongs to a different user handle.
+    """
     with pytest.raises(UserHandleMismatch):
         assert_with(auth, stored, expected_user_handle=os.urandom(16))
 
@@ -255,7 +271,9 @@ def test_discoverable_sign_in_requires_the_user_handle(
 
 
 def test_forged_signature_is_rejected(auth: SoftAuthenticator, stored: StoredCredential) -> None:
-    """WebAuthn L3 §7.2 steps 20-21: an assertion signed by another key for the same credential ID."""
+    """WebAuthn L3 §7.2 steps 20-21: an assertion signed
+    by another key for the same credential ID.
+    """
     impostor = SoftAuthenticator(credential_id=auth.credential_id, user_handle=auth.user_handle)
     with pytest.raises(InvalidSignature):
         assert_with(impostor, stored)
@@ -272,7 +290,9 @@ def test_credential_id_longer_than_1023_bytes_is_rejected() -> None:
 async def test_duplicate_credential_id_at_registration_is_rejected(
     auth: SoftAuthenticator, stored: StoredCredential
 ) -> None:
-    """WebAuthn L3 §7.1 steps 25-26: credential-swap defence; the caller's store lookup says it exists."""
+    """WebAuthn L3 §7.1 steps 25-26: credential-swap defence;
+    the caller's store lookup says it exists.
+    """
     registered = {b64url(stored.credential_id): object()}
 
     async def lookup(credential_id: str) -> object | None:
@@ -302,7 +322,9 @@ def test_stored_record_round_trips_through_json(stored: StoredCredential) -> Non
 
 
 def test_options_for_step_up() -> None:
-    """WebAuthn L3 §5.8.6 (required); WebAuthn L3 §5.5 (allowCredentials); WebAuthn L3 §13.5.3; WebAuthn L3 §15.1: required UV, the user's credentials only, >= 16-byte challenge, 5 min."""
+    """WebAuthn L3 §5.8.6, §5.5, §13.5.3, §15.1: required UV,
+    the user's credentials only, >= 16-byte challenge, 5 min.
+    """
     cid = os.urandom(32)
     opts = authentication_options(rp_id=RP_ID, allow_credentials=[cid])
     assert len(opts.challenge) == 32

@@ -1,4 +1,4 @@
-"""WebAuthn L3 §16 test vectors through the verifiers (WebAuthn L3 §16).
+"""WebAuthn L3 §16 test vectors through the verifiers.
 
 The vectors (tests/factors/vectors/webauthn_l3_s16.json) are the published hex; every
 assertion signature in them verifies, so a transcription slip would fail loudly.

@@ -5,7 +5,7 @@
 code with ``authorizationCodeGrant`` — which checks PKCE, state, nonce, ``iss`` (RFC 9207)
 and ``auth_time`` against ``max_age`` — with ID-token signature checks enabled. The Python
 side then re-verifies the tokens against ``/jwks`` and checks what openid-client does not:
-``acr`` (OIDC Core §3.1.3.7 step 12, OIDC Core §5.5.1.1) and ``amr``.
+``acr`` (OIDC Core §3.1.3.7 step 12, §5.5.1.1) and ``amr``.
 """
 
 from __future__ import annotations
@@ -74,9 +74,10 @@ def test_openid_client_code_flow_with_acr_values_and_max_age(
     """Discovery + code flow with acr_values and max_age; tokens carry acr, amr, auth_time.
 
     The password user reaches 1fa only: with ``2fa 1fa`` (order of preference) the answer
-    is the reachable listed value. OIDC Core §2 (auth_time) (auth_time required with max_age), OIDC Core §2 (acr); OIDC Core §2 (amr)
-    (acr, amr), OIDC Core §2 (nonce) (nonce), OIDC Core §5.5.1.1 (acr from the requested values), OpenID conformance suite: oidcc-ensure-request-with-acr-values-succeeds, OpenID conformance suite: PerformStandardIdTokenChecks (ValidateIdTokenACRClaimAgainstRequest)
-    (standard ID-token checks).
+    is the reachable listed value. OIDC Core §2 (``auth_time`` required with max_age, ``acr``,
+    ``amr``, ``nonce``), OIDC Core §5.5.1.1 (acr from the requested values); the OpenID
+    conformance suite's oidcc-ensure-request-with-acr-values-succeeds and its standard ID-token
+    checks (PerformStandardIdTokenChecks).
     """
     max_age = 300
     started = time.time()
@@ -119,7 +120,10 @@ def test_openid_client_code_flow_with_acr_values_and_max_age(
 def test_openid_client_userinfo_matches_id_token(
     node_peers: Path, stepauth_provider: Provider
 ) -> None:
-    """openid-client's fetchUserInfo checks the userinfo ``sub`` against the ID token (OIDC Core §5.5.1)."""
+    """openid-client's fetchUserInfo checks the userinfo ``sub`` against the ID token.
+
+    OIDC Core §5.3.2: the ``sub`` of the UserInfo response must equal the ID token's.
+    """
     result = run_rp(
         node_peers, stepauth_provider, "--acr-values", ACR_1FA, "--max-age", "60", "--userinfo"
     )
@@ -133,7 +137,7 @@ def test_openid_client_public_client_with_pkce(
     """A public client (token_endpoint_auth_method ``none``) redeems its code with PKCE only.
 
     RFC 7636 §4.5/§4.6 (S256 verifier), RFC 9700 §2.1.1 (PKCE for every client); the tokens
-    still say how the user authenticated (OIDC Core §2 (auth_time); OIDC Core §2 (acr); OIDC Core §2 (amr)).
+    still say how the user authenticated (OIDC Core §2: ``auth_time``, ``acr``, ``amr``).
     """
     public = stepauth_provider.public_client
     result = run_rp(
@@ -165,7 +169,8 @@ def test_openid_client_sees_unmet_authentication_requirements_for_acr_values(
     reach it, so the RP gets unmet_authentication_requirements, not a page that cannot
     succeed and never a token with the lower acr.
 
-    OpenID Connect unmet_authentication_requirements 1.0 §1 (the error code); enforced acr_values fail closed (DESIGN.md §2).
+    OpenID Connect unmet_authentication_requirements 1.0 §1 (the error code); enforced acr_values
+    fail closed (docs/concepts.md).
     """
     browser, _ = signed_in_browser(node_peers, stepauth_provider, tmp_path)
     result = run_rp(
@@ -195,7 +200,8 @@ def test_openid_client_sees_unmet_authentication_requirements_for_essential_acr(
     """Essential ``acr`` in ``claims`` that the signed-in user cannot reach fails the
     authentication.
 
-    OIDC Core §5.5.1.1 (essential acr with ``value`` or ``values``: a failed authentication), OpenID Connect unmet_authentication_requirements 1.0 §1.
+    OIDC Core §5.5.1.1 (essential acr with ``value`` or ``values``: a failed authentication), OpenID
+    Connect unmet_authentication_requirements 1.0 §1.
     """
     browser, _ = signed_in_browser(node_peers, stepauth_provider, tmp_path)
     claims = {"id_token": {"acr": {"essential": True, **acr_request}}}
@@ -219,9 +225,10 @@ def test_openid_client_one_browser_reauthenticates_only_when_asked(
     """Three authorizations from one browser through openid-client.
 
     An existing session answers ``max_age=300`` silently with the same ``auth_time``
-    (OpenID conformance suite: oidcc-max-age-10000, OpenID conformance suite: oidcc-prompt-none-logged-in); ``max_age=0`` re-prompts and ``auth_time`` moves strictly forward
-    (OIDC Core §3.1.2.1 (max_age); OIDC Core §3.1.2.3, OpenID conformance suite: oidcc-max-age-1); ``sub`` never changes. openid-client checks ``auth_time``
-    against every ``max_age`` it sent.
+    (OpenID conformance suite: oidcc-max-age-10000, oidcc-prompt-none-logged-in); ``max_age=0``
+    re-prompts and ``auth_time`` moves strictly forward (OIDC Core §3.1.2.1, §3.1.2.3; OpenID
+    conformance suite: oidcc-max-age-1);
+    ``sub`` never changes. openid-client checks ``auth_time`` against every ``max_age`` it sent.
     """
     browser, first = signed_in_browser(node_peers, stepauth_provider, tmp_path)
     silent = run_rp(node_peers, stepauth_provider, "--session-file", browser, "--max-age", "300")

@@ -1,4 +1,4 @@
-"""Policy.decide on the example policy: the per-action matrix of STANDARDS §12."""
+"""Policy.decide on the example policy: the per-action matrix of docs/policy.md."""
 
 from __future__ import annotations
 
@@ -121,7 +121,9 @@ def test_bad_context_values_are_policy_errors(make: object) -> None:
 
 
 def test_levels_come_from_the_deployment_ladder() -> None:
-    """A deployment ladder with an ecosystem SCA level (DESIGN §1, Open Banking UK Security Profile (essential acr urn:openbanking:psd2:sca); OIDC Core §5.5.1.1)."""
+    """A deployment ladder with an ecosystem SCA level (Open Banking UK Security Profile
+    (essential acr urn:openbanking:psd2:sca); OIDC Core §5.5.1.1).
+    """
     from stepauth.assurance import default_ladder_data, ladder_from_data
 
     data = default_ladder_data()

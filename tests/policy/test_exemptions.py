@@ -48,7 +48,9 @@ def _at(amount: str, rate: str) -> Context:
 def test_tra_exactly_at_threshold_with_rate_at_reference(
     payment_type: str, etv: str, reference: str
 ) -> None:
-    """PSD2 RTS Art. 18(1)-(2) (a)+(b): amount ≤ ETV and measured fraud rate ≤ the reference rate."""
+    """PSD2 RTS Art. 18(1)-(2) (a)+(b): amount ≤ ETV and
+    measured fraud rate ≤ the reference rate.
+    """
     decision = decide(_tra(payment_type), "transfer", _at(etv, reference))
     assert decision.exempt == "tra"
     assert decision.requirement is None

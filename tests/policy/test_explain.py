@@ -1,4 +1,4 @@
-"""Explanations name every rule that fired (issue 6; DESIGN: every decision has its reasons)."""
+"""Explanations name every rule that fired: every decision has its reasons."""
 
 from __future__ import annotations
 

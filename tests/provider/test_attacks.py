@@ -1,4 +1,4 @@
-"""Attacks on the front channel, each in its own test (issue 3 "Attacks")."""
+"""Attacks on the front channel, each in its own test."""
 
 from __future__ import annotations
 
@@ -116,7 +116,9 @@ async def test_pkce_malformed_challenge_is_refused(provider: Provider) -> None:
 
 
 async def test_csrf_token_missing_on_login_form(provider: Provider) -> None:
-    """OIDC Core §3.1.2.3; RFC 6749 §10.12, §10.13 / NIST SP 800-63B-4 §5.1, §5.1.1: a login post without the form's CSRF token → 403, no session."""
+    """OIDC Core §3.1.2.3; RFC 6749 §10.12, §10.13 / NIST SP 800-63B-4 §5.1, §5.1.1: a login post
+    without the form's CSRF token → 403, no session.
+    """
     shown = await open_interaction(provider.browser, query())
     form = shown.form("password")
     data = {"factor": "password", "username": USERNAME, "password": PASSWORD}
@@ -184,7 +186,10 @@ async def test_session_id_rotates_on_every_login(provider: Provider) -> None:
 
 
 async def test_prompt_none_with_max_age_0_is_login_required(provider: Provider) -> None:
-    """OIDC Core §5.5.1.1; OpenID conformance suite: DisallowMaxAgeEqualsZeroAndPromptNone / OpenID conformance suite: oidcc-client-test-form-post-error (DisallowMaxAgeEqualsZeroAndPromptNone): prompt=none + max_age=0 can never be answered silently."""
+    """prompt=none + max_age=0 can never be answered silently (OIDC Core §3.1.2.1: max_age=0
+    asks for a new login, prompt=none forbids one; the OpenID conformance suite's
+    oidcc-client-test-form-post-error expects the error).
+    """
     await sign_in(provider.browser, query())
     result = rp_params(
         await provider.browser.get("/authorize", params=query(prompt="none", max_age="0"))
@@ -206,7 +211,9 @@ async def _id_token(provider: Provider, sub: str, *, key: Any = None, iss: str =
 
 
 async def test_id_token_hint_for_another_user_never_yields_their_token(provider: Provider) -> None:
-    """OIDC Core §3.1.2.2: alice's session with bob's (expired) hint → no token for a different sub."""
+    """OIDC Core §3.1.2.2: alice's session with bob's
+    (expired) hint → no token for a different sub.
+    """
     alice = await provider.store.get_user_by_username(USERNAME)
     bob = await provider.create_user("bob", "bob's long passphrase")
     await sign_in(provider.browser, query())
@@ -237,7 +244,9 @@ async def test_id_token_hint_for_another_user_never_yields_their_token(provider:
 
 
 async def test_id_token_hint_of_the_same_user_answers_silently(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-id-token-hint / OIDC Core §3.1.2.2 (id_token_hint): our own (expired) ID token for the session user is accepted."""
+    """OpenID conformance suite: oidcc-id-token-hint / OIDC Core §3.1.2.2 (id_token_hint): our own
+    (expired) ID token for the session user is accepted.
+    """
     alice = await provider.store.get_user_by_username(USERNAME)
     await sign_in(provider.browser, query())
     hint = await _id_token(provider, alice.id)
@@ -270,7 +279,9 @@ async def test_access_token_is_refused_as_id_token_hint(provider: Provider) -> N
 
 
 async def test_forged_id_token_hint_is_refused(provider: Provider) -> None:
-    """OIDC Core §3.1.2.2 (id_token_hint): a hint not signed by our keys, or naming another issuer, is rejected."""
+    """OIDC Core §3.1.2.2 (id_token_hint): a hint not signed by
+    our keys, or naming another issuer, is rejected.
+    """
     alice = await provider.store.get_user_by_username(USERNAME)
     await sign_in(provider.browser, query())
     foreign = RSAKey.generate_key(2048, private=True)

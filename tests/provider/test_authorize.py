@@ -1,6 +1,7 @@
 """The authorization endpoint over HTTP: parameters, responses and the session behaviours.
 
-Black-box against a running Provider (SQLite, injectable clock). Tests cite the specification section they check.
+Black-box against a running Provider (SQLite, injectable clock).
+Tests cite the specification section they check.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ async def _exchange(provider: Provider, params: dict[str, str], verifier: str) -
 
 
 async def test_steps_run_in_the_documented_order() -> None:
-    """DESIGN.md §4: one visible ordered table of small steps."""
+    """The authorization endpoint is one visible ordered table of small steps."""
     assert [s.__name__ for s in STEPS] == [
         "parse",
         "check_client",
@@ -70,7 +71,9 @@ async def test_steps_run_in_the_documented_order() -> None:
 
 
 async def test_code_flow_with_password(provider: Provider) -> None:
-    """The full code flow: login page, code with state and iss (RFC 9207), tokens (OpenID conformance suite: PerformStandardIdTokenChecks (ValidateIdTokenACRClaimAgainstRequest))."""
+    """The full code flow: login page, code with state and iss (RFC 9207), tokens (OpenID
+    conformance suite: PerformStandardIdTokenChecks).
+    """
     verifier, challenge = pkce_pair()
     params = query(code_challenge=challenge, nonce="n-1", state="st-1")
     shown = await open_interaction(provider.browser, params)
@@ -101,7 +104,9 @@ async def test_code_flow_with_password(provider: Provider) -> None:
 
 
 async def test_session_cookie_attributes(provider: Provider) -> None:
-    """NIST SP 800-63B-4 §5.1, §5.1.1: opaque id, HttpOnly, SameSite=Lax, Path=/; expiry not trusted."""
+    """NIST SP 800-63B-4 §5.1, §5.1.1: opaque id, HttpOnly,
+    SameSite=Lax, Path=/; expiry not trusted.
+    """
     shown = await open_interaction(provider.browser, query())
     response = await _password(provider, shown)
     cookie = next(
@@ -151,7 +156,9 @@ async def test_form_post_response_mode(provider: Provider) -> None:
 
 
 async def test_security_headers_on_every_page(provider: Provider) -> None:
-    """OIDC Core §3.1.2.3; RFC 6749 §10.12, §10.13: no framing (clickjacking), no referrer leaking codes."""
+    """OIDC Core §3.1.2.3; RFC 6749 §10.12, §10.13:
+    no framing (clickjacking), no referrer leaking codes.
+    """
     for response in (
         await provider.browser.get("/authorize", params=query()),
         await provider.browser.get("/authorize", params={"client_id": "nobody"}),
@@ -164,7 +171,9 @@ async def test_security_headers_on_every_page(provider: Provider) -> None:
 
 
 async def test_oidcc_prompt_none_not_logged_in_returns_state(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-prompt-none-not-logged-in: no session + prompt=none → login_required, 128-character state intact."""
+    """OpenID conformance suite: oidcc-prompt-none-not-logged-in: no session + prompt=none →
+    login_required, 128-character state intact.
+    """
     state = secrets.token_urlsafe(96)[:128]
     assert len(state) == 128
     response = await provider.browser.get("/authorize", params=query(prompt="none", state=state))
@@ -176,7 +185,9 @@ async def test_oidcc_prompt_none_not_logged_in_returns_state(provider: Provider)
 
 
 async def test_oidcc_prompt_none_logged_in(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-prompt-none-logged-in: prompt=none with a session answers silently with the same sub/auth_time."""
+    """OpenID conformance suite: oidcc-prompt-none-logged-in: prompt=none with a session answers
+    silently with the same sub/auth_time.
+    """
     first = await sign_in(provider.browser, query())
     provider.clock.advance(5)
     response = await provider.browser.get("/authorize", params=query(prompt="none"))
@@ -199,7 +210,9 @@ async def _payload(provider: Provider, code: str) -> dict[str, object]:
 
 
 async def test_oidcc_prompt_login_reprompts(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-prompt-login / OIDC Core §3.1.2.3: prompt=login shows the login page again; auth_time strictly later."""
+    """OpenID conformance suite: oidcc-prompt-login / OIDC Core §3.1.2.3: prompt=login shows the
+    login page again; auth_time strictly later.
+    """
     first = await sign_in(provider.browser, query())
     provider.clock.advance(1)
     shown = await open_interaction(provider.browser, query(prompt="login"))
@@ -212,7 +225,9 @@ async def test_oidcc_prompt_login_reprompts(provider: Provider) -> None:
 
 
 async def test_max_age_zero_reprompts(provider: Provider) -> None:
-    """OIDC Core §3.1.2.1 (max_age): max_age=0 is prompt=login; the ID token must carry auth_time (OIDC Core §3.1.2.1 (max_age))."""
+    """OIDC Core §3.1.2.1 (max_age): max_age=0 is prompt=login; the ID token must carry auth_time
+    (OIDC Core §3.1.2.1 (max_age)).
+    """
     await sign_in(provider.browser, query())
     provider.clock.advance(1)
     shown = await open_interaction(provider.browser, query(max_age="0"))
@@ -224,7 +239,9 @@ async def test_max_age_zero_reprompts(provider: Provider) -> None:
 
 
 async def test_oidcc_max_age_1(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-max-age-1: max_age=1 after 2 s → login again; the new auth_time is strictly later."""
+    """OpenID conformance suite: oidcc-max-age-1: max_age=1 after
+    2 s → login again; the new auth_time is strictly later.
+    """
     verifier1, challenge1 = pkce_pair()
     first = await sign_in(provider.browser, query(code_challenge=challenge1, nonce="n-1"))
     provider.clock.advance(2)
@@ -242,7 +259,9 @@ async def test_oidcc_max_age_1(provider: Provider) -> None:
 
 
 async def test_oidcc_max_age_10000_does_not_prompt(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-max-age-10000: a fresh enough session answers without a login page; same auth_time."""
+    """OpenID conformance suite: oidcc-max-age-10000: a fresh enough
+    session answers without a login page; same auth_time.
+    """
     first = await sign_in(provider.browser, query(max_age="15000"))
     provider.clock.advance(30)
     second = rp_params(await provider.browser.get("/authorize", params=query(max_age="10000")))
@@ -253,7 +272,7 @@ async def test_oidcc_max_age_10000_does_not_prompt(provider: Provider) -> None:
 
 
 async def test_unknown_parameter_and_unknown_acr_are_ignored(provider: Provider) -> None:
-    """OIDC Core §3.1.2.2, OIDC Core §15.1 (oidcc-ensure-request-with-unknown-parameter-succeeds)."""
+    """OIDC Core §3.1.2.2, §15.1 (oidcc-ensure-request-with-unknown-parameter-succeeds)."""
     result = await sign_in(
         provider.browser,
         query(extra_param="foobar", acr_values="urn:example:unknown " + ACR_1FA, ui_locales="xx"),
@@ -264,7 +283,9 @@ async def test_unknown_parameter_and_unknown_acr_are_ignored(provider: Provider)
 
 
 async def test_only_unknown_acr_values_still_succeed(provider: Provider) -> None:
-    """OpenID conformance suite: oidcc-ensure-request-with-acr-values-succeeds: acr_values the Provider does not know never cause an error."""
+    """OpenID conformance suite: oidcc-ensure-request-with-acr-values-succeeds: acr_values the
+    Provider does not know never cause an error.
+    """
     result = await sign_in(provider.browser, query(acr_values="1 2"))
     assert "code" in result
 
@@ -324,7 +345,9 @@ async def test_login_hint_prefills_username(provider: Provider) -> None:
 
 
 async def test_voluntary_client_gets_the_session_acr(provider: Provider) -> None:
-    """OIDC Core §5.5.1.1: a client with acr_values="voluntary" gets the session's acr, never a higher one."""
+    """OIDC Core §5.5.1.1: a client with acr_values="voluntary"
+    gets the session's acr, never a higher one.
+    """
     await sign_in(provider.browser, query())
     response = await provider.browser.get(
         "/authorize", params=query(client_id=CONFIDENTIAL, acr_values=ACR_2FA, prompt="none")
@@ -384,7 +407,7 @@ async def test_expired_pushed_request_uri(provider: Provider) -> None:
 
 
 async def test_claims_sub_value_for_another_user_is_never_answered(provider: Provider) -> None:
-    """OIDC Core §3.1.2.2 / OIDC Core §5.5.1: a requested sub that is not the session's → no silent token."""
+    """OIDC Core §3.1.2.2, §5.5.1: a requested sub that is not the session's → no silent token."""
     await sign_in(provider.browser, query())
     claims = {"id_token": {"sub": {"value": "someone-else"}}}
     result = rp_params(

@@ -1,4 +1,4 @@
-"""Provider configuration: defaults, and one clear error naming the key (OpenID conformance suite: oidcc-max-age-1)."""
+"""Provider configuration: defaults, and one clear error naming the key."""
 
 from __future__ import annotations
 
@@ -237,7 +237,7 @@ BAD = [
 
 @pytest.mark.parametrize(("path", "value", "key"), BAD, ids=[f"{p}={v!r}" for p, v, _ in BAD])
 def test_bad_values_name_their_key(path: str, value: Any, key: str, tmp_path: Path) -> None:
-    """OpenID conformance suite: oidcc-max-age-1: every wrong value is rejected with its key path named."""
+    """Every wrong value is rejected with its key path named."""
     data = copy.deepcopy(base())
     _set(data, path, value)
     with pytest.raises(ConfigError) as caught:

@@ -70,7 +70,9 @@ async def test_every_private_key_jwt_endpoint_names_its_signing_algorithms(
 
 
 async def test_acr_values_supported_is_the_ladder(provider: Provider) -> None:
-    """RFC 9470 §7 / OIDC Discovery §3 (acr_values_supported): acr_values_supported signals that acr_values and max_age are honoured."""
+    """RFC 9470 §7 / OIDC Discovery §3 (acr_values_supported): acr_values_supported signals that
+    acr_values and max_age are honoured.
+    """
     meta = (await provider.browser.get("/.well-known/openid-configuration")).json()
     assert meta["acr_values_supported"] == list(provider.state.ladder.acr_values)
     assert ACR_1FA in meta["acr_values_supported"]

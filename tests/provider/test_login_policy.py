@@ -1,4 +1,6 @@
-"""The login policy's named checks over assess() (DESIGN.md §2, §4; OIDC Core §3.1.2.1 (max_age); OIDC Core §3.1.2.2; OIDC Core §5.5.1.1)."""
+"""The login policy's named checks over assess() (docs/concepts.md;
+OIDC Core §3.1.2.1, §3.1.2.2, §5.5.1.1).
+"""
 
 from __future__ import annotations
 
@@ -62,7 +64,9 @@ def test_session_answers_with_its_best_level() -> None:
 
 
 def test_prompt_login_needs_an_event_after_the_interaction_started() -> None:
-    """OIDC Core §3.1.2.3: prompt=login re-authenticates even a fresh session; only new events count."""
+    """OIDC Core §3.1.2.3: prompt=login re-authenticates
+    even a fresh session; only new events count.
+    """
     assert evaluate(request([PWD], prompt_login=True)).reasons == ("prompt_login",)
     assert evaluate(request([PWD], prompt_login=True, before=[PWD])).reasons == ("prompt_login",)
     fresh = AuthEvent(methods=("pwd",), at=NOW - 1)
@@ -82,7 +86,7 @@ def test_max_age_too_old() -> None:
 
 
 def test_acr_not_met_lists_what_is_missing() -> None:
-    """A 1fa session asked for 2fa is stepped up, never answered with 1fa (DESIGN.md §2)."""
+    """A 1fa session asked for 2fa is stepped up, never answered with 1fa (OIDC Core §5.5.1.1)."""
     decision = evaluate(request([PWD], acr_values=(ACR_2FA,)))
     assert decision.reasons == ("acr_not_met",)
     assert Need(categories=frozenset({Category.POSSESSION})) in decision.missing
@@ -91,7 +95,9 @@ def test_acr_not_met_lists_what_is_missing() -> None:
 
 
 def test_voluntary_acr_values_answer_with_the_session_acr() -> None:
-    """OIDC Core §5.5.1.1: with acr_values voluntary the session's own acr is returned, never higher."""
+    """OIDC Core §5.5.1.1: with acr_values voluntary
+    the session's own acr is returned, never higher.
+    """
     decision = evaluate(request([PWD], acr_values=(ACR_2FA,), enforce_acr_values=False))
     assert decision.satisfied
     assert decision.assessment is not None
@@ -111,7 +117,7 @@ def test_essential_acr_unknown_value_is_never_met() -> None:
 
 
 def test_two_factors_meet_2fa_with_the_older_auth_time() -> None:
-    """DESIGN.md §2: auth_time is the oldest event behind the acr."""
+    """auth_time is the oldest event behind the acr (docs/concepts.md)."""
     decision = evaluate(request([PWD, OTP], acr_values=(ACR_2FA,)))
     assert decision.assessment is not None
     assert decision.assessment.acr == ACR_2FA

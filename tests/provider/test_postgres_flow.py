@@ -21,7 +21,9 @@ pytestmark = pytest.mark.postgres
 
 
 async def test_code_flow_and_reprompt_on_postgres(tmp_path: Path, postgres_url: str) -> None:
-    """Sign in, silent re-use, prompt=login with rotation, PAR-free happy path (OpenID conformance suite: oidcc-prompt-login; OpenID conformance suite: oidcc-prompt-none-logged-in)."""
+    """Sign in, silent re-use, prompt=login with rotation, PAR-free happy path (OpenID conformance
+    suite: oidcc-prompt-login; OpenID conformance suite: oidcc-prompt-none-logged-in).
+    """
     async with running_provider(tmp_path, database={"url": postgres_url}) as provider:
         await provider.create_user()
         first = await sign_in(provider.browser, query(state="pg"))

@@ -1,4 +1,6 @@
-"""Server-side sessions: idle and absolute limits enforced by the store (NIST SP 800-63B-4 §5.2, ASVS 3.3.2)."""
+"""Server-side sessions: idle and absolute limits enforced
+by the store (NIST SP 800-63B-4 §5.2, ASVS 3.3.2).
+"""
 
 from __future__ import annotations
 
@@ -102,7 +104,9 @@ def test_factor_helps_only_the_need_it_can_serve(
 
 
 async def test_https_issuer_uses_a_host_prefixed_secure_cookie(tmp_path: Path) -> None:
-    """NIST SP 800-63B-4 §5.1, §5.1.1: under https the cookie is ``__Host-`` prefixed, Secure, HttpOnly, Path=/."""
+    """NIST SP 800-63B-4 §5.1, §5.1.1: under https the cookie
+    is ``__Host-`` prefixed, Secure, HttpOnly, Path=/.
+    """
     issuer = "https://op.example"
     webauthn = {"rp_id": "op.example", "rp_name": "stepauth test", "origins": [issuer]}
     async with running_provider(tmp_path, issuer=issuer, webauthn=webauthn) as provider:
@@ -142,8 +146,8 @@ async def test_locked_factor_is_named_when_the_user_is_known(provider: Provider)
 
 
 async def test_skipped_touches_never_extend_the_idle_limit(provider: Provider) -> None:
-    """NIST SP 800-63B-4 §5.2 / ASVS 3.3.2: activity within the touch interval does not slide the idle
-    limit, so a session is never live longer than the idle timeout after any activity;
+    """NIST SP 800-63B-4 §5.2 / ASVS 3.3.2: activity within the touch interval does not slide the
+    idle limit, so a session is never live longer than the idle timeout after any activity;
     activity after the interval slides it."""
     from stepauth.provider.sessions import touch_interval
 

@@ -1,6 +1,7 @@
 """Step-up through the interaction: ask only for the missing factor, never answer lower.
 
-DESIGN.md §2–3; OpenID Connect unmet_authentication_requirements 1.0 §1; OIDC Core §5.5.1.1; issue 3 "Step-up specific" tests.
+The assurance model of docs/concepts.md;
+OpenID Connect unmet_authentication_requirements 1.0 §1; OIDC Core §5.5.1.1.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ async def test_1fa_session_asked_for_2fa_is_prompted_acr_not_met(provider: Provi
     assert after["acr"] == ACR_2FA
     assert set(after["amr"]) == {"pwd", "otp", "mfa"}  # type: ignore[arg-type]
     assert after["sub"] == before["sub"] == user.id
-    # auth_time is the oldest factor behind 2fa: the password (DESIGN.md §2)
+    # auth_time is the oldest factor behind 2fa: the password (docs/concepts.md)
     assert after["auth_time"] == before["auth_time"]
     assert session_cookie(provider.browser) != cookie_1fa
     assert await provider.store.get_session(cookie_1fa, now=provider.clock()) is None
@@ -90,7 +91,8 @@ async def test_step_up_with_max_age_asks_for_every_stale_factor(provider: Provid
 
 
 async def test_required_acr_the_user_cannot_meet_is_unmet(provider: Provider) -> None:
-    """DESIGN.md §2: no enrolled factor can reach 2fa → unmet_authentication_requirements."""
+    """No enrolled factor can reach 2fa → unmet_authentication_requirements
+    (OpenID Connect unmet_authentication_requirements 1.0 §1)."""
     use_factors(provider, totp=True)  # the Provider offers TOTP, but alice has none
     await sign_in(provider.browser, query())
     response = await provider.browser.get("/authorize", params=query(acr_values=ACR_2FA, state="u"))
@@ -101,7 +103,9 @@ async def test_required_acr_the_user_cannot_meet_is_unmet(provider: Provider) ->
 
 
 async def test_essential_acr_unmeetable_is_unmet_value_form(provider: Provider) -> None:
-    """OIDC Core §5.5.1.1 / OpenID Connect unmet_authentication_requirements 1.0 §1 with the ``value`` form."""
+    """OIDC Core §5.5.1.1 / OpenID Connect unmet_authentication_requirements
+    1.0 §1 with the ``value`` form.
+    """
     use_factors(provider)
     await sign_in(provider.browser, query())
     claims = {"id_token": {"acr": {"essential": True, "value": "phrh"}}}
@@ -123,7 +127,9 @@ async def test_essential_acr_unmeetable_is_unmet_values_form(provider: Provider)
 
 
 async def test_essential_acr_met_is_returned(provider: Provider) -> None:
-    """OpenID conformance suite: PerformStandardIdTokenChecks (ValidateIdTokenACRClaimAgainstRequest) ValidateIdTokenACRClaimAgainstRequest: acr is one of the requested values."""
+    """OpenID conformance suite: ValidateIdTokenACRClaimAgainstRequest:
+    acr is one of the requested values.
+    """
     await sign_in(provider.browser, query())
     claims = {"id_token": {"acr": {"essential": True, "values": [ACR_1FA]}}}
     result = rp_params(

@@ -2,7 +2,8 @@
 
 Attacks each have their own test: a replayed code revokes what it issued, PKCE missing or
 wrong, redirect_uri mismatch, a code of another client, a reused refresh token revokes the
-grant, and a refresh never upgrades assurance (OIDC Core §12.2, OIDC Core §12.2; RFC 9470 §6.1; NIST SP 800-63B-4 §5.1).
+grant, and a refresh never upgrades assurance (OIDC Core §12.2;
+RFC 9470 §6.1; NIST SP 800-63B-4 §5.1).
 """
 
 from __future__ import annotations
@@ -230,8 +231,8 @@ async def test_reused_refresh_token_revokes_the_grant(provider_on_each_db: Provi
 
 
 async def test_refresh_never_upgrades_acr_or_auth_time(provider: Provider) -> None:
-    """OIDC Core §12.2 (RFC 9470 §6.1; NIST SP 800-63B-4 §5.1): a refresh repeats the original auth_time/acr/amr,
-    even after the same user re-authenticated in the browser since."""
+    """OIDC Core §12.2 (RFC 9470 §6.1; NIST SP 800-63B-4 §5.1): a refresh repeats the original
+    auth_time/acr/amr, even after the same user re-authenticated in the browser since."""
     body, first = await provider.login_and_exchange(scope="openid offline_access")
     provider.clock.advance(120)
     _, relogin = await provider.login_and_exchange(prompt="login")

@@ -1,4 +1,5 @@
-"""Transaction-bound step-up on the Provider (issue 6 item 1 and 3, DESIGN.md §3, PSD2 RTS Art. 5(1); RFC 9396 §2; SPC (CollectedClientPaymentData)).
+"""Transaction-bound step-up on the Provider (docs/transaction-binding.md; PSD2 RTS Art. 5(1);
+RFC 9396 §2; SPC CollectedClientPaymentData).
 
 A payment pushed with PAR is shown from the Provider's own copy, the passkey signs
 ``SHA-256(nonce ‖ JCS(details))``, the approval is stored as a re-verifiable
@@ -98,8 +99,9 @@ def _reverify(record: dict[str, Any]) -> bytes:
 
 
 async def test_challenge_is_the_hash_of_nonce_and_canonical_details(provider: Provider) -> None:
-    """WebAuthn L3 §13.5.3; PSD2 RTS Art. 5(1)(b), RFC 9396 §2; SPC (CollectedClientPaymentData), PSD2 RTS Art. 5(1): the page shows amount and payee from the Provider's
-    copy; the passkey challenge is SHA-256(nonce ‖ JCS(details)); the approval is stored
+    """WebAuthn L3 §13.5.3; PSD2 RTS Art. 5(1)(b), RFC 9396 §2; SPC (CollectedClientPaymentData):
+    the page shows amount and payee from the Provider's copy; the passkey challenge is SHA-256(nonce
+    ‖ JCS(details)); the approval is stored
     and re-verifiable; the tokens and introspection carry the details and the txn."""
     authenticator = await _signed_in(provider)
     verifier, request_uri = await push_details(provider, PAYMENT, acr_values=PHR)
@@ -163,7 +165,7 @@ async def test_changed_details_no_longer_reverify(provider: Provider) -> None:
 
 
 async def test_front_channel_details_refused_for_par_required_client(provider: Provider) -> None:
-    """RFC 9396 §10, issue 6: details sent (or altered) in the front channel for a client
+    """RFC 9396 §10: details sent (or altered) in the front channel for a client
     that must push them are refused; with a request_uri only the pushed copy counts."""
     await _signed_in(provider)
     altered = json.loads(json.dumps(PAYMENT))
@@ -182,7 +184,7 @@ async def test_front_channel_details_refused_for_par_required_client(provider: P
 
 
 async def test_bound_step_up_is_asked_once_per_transaction(provider: Provider) -> None:
-    """Issue 6 item 3: a session already at phr is still asked to approve a bound payment
+    """A session already at phr is still asked to approve a bound payment
     (once: the approval answers the request with no further page), while an unbound phr
     request already met asks nothing."""
     authenticator = await _signed_in(provider)
@@ -226,7 +228,7 @@ async def test_password_does_not_approve_a_bound_payment(provider: Provider) -> 
 
 
 def test_login_policy_binding_is_met_by_the_approval_only() -> None:
-    """Issue 6 item 3 at the policy level: binding_required is met only by this
+    """At the policy level: binding_required is met only by this
     interaction's bound approval, however strong the new event; a user who cannot give one
     gets binding_unavailable; an unbound requirement already met asks nothing."""
     from stepauth.assurance import DEFAULT_LADDER, AuthEvent

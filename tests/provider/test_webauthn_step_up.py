@@ -97,7 +97,7 @@ def webauthn_id(raw: bytes) -> str:
 
 
 async def test_passkey_signs_in_as_first_factor(provider: Provider) -> None:
-    """Issue 4 item 1: a discoverable passkey identifies the user (empty allowCredentials,
+    """A discoverable passkey identifies the user (empty allowCredentials,
     userHandle required, §7.2 step 6)."""
     use_passkeys(provider)
     alice = await provider.store.get_user_by_username(USERNAME)
@@ -220,7 +220,7 @@ async def test_backup_eligibility_change_flags_the_credential(provider: Provider
 async def test_trusted_security_key_reaches_phrh_untrusted_stays_phr(
     provider: Provider,
 ) -> None:
-    """Issue 4 item 1: hwk (phrh) only with an attestation chain to the configured trust
+    """hwk (phrh) only with an attestation chain to the configured trust
     store; without one the same key is a plain passkey at most phr."""
     import os
 

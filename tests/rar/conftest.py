@@ -1,4 +1,4 @@
-"""Fixtures for the RAR tests: the RFC 9396 example (RFC 9396 §2 (payment_initiation example)) and friends."""
+"""Fixtures for the RAR tests: the RFC 9396 §2 payment_initiation example and friends."""
 
 from __future__ import annotations
 

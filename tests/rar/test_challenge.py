@@ -1,4 +1,6 @@
-"""transaction_challenge: SHA-256(nonce ‖ JCS(details)) (DESIGN §3, PSD2 RTS Art. 5(1); RFC 9396 §2; SPC (CollectedClientPaymentData), PSD2 RTS Art. 5(1))."""
+"""transaction_challenge: SHA-256(nonce ‖ JCS(details)) (PSD2 RTS Art. 5(1); RFC 9396 §2;
+SPC (CollectedClientPaymentData)).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""match_details: the executed action equals the approved one (RFC 9396 §6, §6.1 §6.1, RFC 9396 §9; ASVS 5.0 10.3.2, PSD2 RTS Art. 5(1))."""
+"""match_details: the executed action equals the approved one (RFC 9396 §6, §6.1, §9;
+ASVS 5.0 10.3.2; PSD2 RTS Art. 5(1)).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Registry.validate: RFC 9396 §5 (RFC 9396 §2, RFC 9396 §2.2, RFC 9396 §2 (payment_initiation example))."""
+"""Registry.validate: RFC 9396 §5 (the request format of
+§2 and §2.2, its payment_initiation example).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The identity of a bound request (issue 6 item 3): client, user and canonical details."""
+"""The identity of a bound request: client, user and canonical details."""
 
 from __future__ import annotations
 

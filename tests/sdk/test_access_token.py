@@ -1,4 +1,6 @@
-"""RFC 9068 access tokens at a resource server and the RFC 9470 challenge (RFC 9470 §3; RFC 9470 §4; RFC 9470 §2; RFC 9470 §5; RFC 9470 §6.1; RFC 9068 §2.2.1; RFC 9470 §6.2; RFC 9470 §3, §6; RFC 9470 §9)."""
+"""RFC 9068 access tokens at a resource server and
+the RFC 9470 challenge (RFC 9470 §2-§6, §9; RFC 9068 §2.2.1).
+"""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ def test_acr_values_and_max_age_from_the_requirement() -> None:
 
 
 def test_essential_acr_mode_sends_claims_not_acr_values() -> None:
-    """OIDC Core §5.5.1.1; OIDC Core §5.5 and OIDC Core §5.5.1.1: essential acr in claims, never together with acr_values."""
+    """OIDC Core §5.5.1.1: essential acr in claims, never together with acr_values."""
     params = build(requirement=Requirement(("phr",), 300), acr_mode="claims")
     assert "acr_values" not in params
     claims = json.loads(params["claims"])
@@ -58,7 +58,7 @@ def test_essential_acr_mode_sends_claims_not_acr_values() -> None:
 
 
 def test_acr_values_and_a_claims_acr_request_are_never_both_sent() -> None:
-    """OIDC Core §5.5.1.1 / OIDC Core §5.5.1.1; OpenID conformance suite: DisallowMaxAgeEqualsZeroAndPromptNone."""
+    """OIDC Core §5.5.1.1; OpenID conformance suite: DisallowMaxAgeEqualsZeroAndPromptNone."""
     claims = json.dumps({"id_token": {"acr": {"essential": True, "value": "phr"}}})
     with pytest.raises(InvalidAuthorizationRequest):
         build(requirement=Requirement(("phr",)), extra={"claims": claims})
@@ -67,7 +67,9 @@ def test_acr_values_and_a_claims_acr_request_are_never_both_sent() -> None:
 
 
 def test_max_age_zero_with_prompt_none_is_never_sent() -> None:
-    """OpenID conformance suite: oidcc-client-test-form-post-error (DisallowMaxAgeEqualsZeroAndPromptNone) / OIDC Core §5.5.1.1; OpenID conformance suite: DisallowMaxAgeEqualsZeroAndPromptNone: the conformance suite rejects that combination."""
+    """The OpenID conformance suite rejects that combination in its RP tests
+    (``DisallowMaxAgeEqualsZeroAndPromptNone``).
+    """
     with pytest.raises(InvalidAuthorizationRequest):
         build(requirement=Requirement(("phr",), 0), prompt="none")
     assert build(requirement=Requirement(("phr",), 0), prompt="login")["max_age"] == "0"

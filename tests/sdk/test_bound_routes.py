@@ -93,8 +93,8 @@ def flask_bank(keys: Keys, sync_ledger: SyncSQLLedger) -> FlaskBank:
 def test_flask_plain_step_up_token_cannot_run_a_bound_action(
     flask_bank: FlaskBank, keys: Keys
 ) -> None:
-    """RFC 9396 §9; ASVS 5.0 10.3.2: a phr token without authorization_details/txn authorizes no payment, however
-    often it is sent (the reviewer's €99 999 replay)."""
+    """RFC 9396 §9; ASVS 5.0 10.3.2: a phr token without authorization_details/txn authorizes no
+    payment, however often it is sent (the reviewer's €99 999 replay)."""
     token = bearer(keys, fields=None)
     for _ in range(2):
         response = flask_bank.post(token)
@@ -231,7 +231,9 @@ async def spost(client: httpx.AsyncClient, token: str | None = None, **kw: Any) 
 async def test_starlette_plain_step_up_token_cannot_run_a_bound_action(
     starlette_client: tuple[httpx.AsyncClient, list[str]], keys: Keys
 ) -> None:
-    """RFC 9396 §9; ASVS 5.0 10.3.2: acr and max_age met, but no granted authorization_details: refused."""
+    """RFC 9396 §9; ASVS 5.0 10.3.2: acr and max_age met,
+    but no granted authorization_details: refused.
+    """
     client, paid = starlette_client
     token = bearer(keys, fields=None)
     for _ in range(2):

@@ -1,8 +1,9 @@
 """Browser step-up with ``max_age=0``, the session's access token, and RP-Initiated Logout,
 against node's oidc-provider.
 
-``max_age=0`` means "authenticated after the request was made" (OIDC Core §3.1.2.1 (id_token_hint)): the step-up passes
-however long the user then took, answers exactly one action, and the next one asks again.
+``max_age=0`` means "authenticated after the request was made" (OIDC Core §3.1.2.1 (max_age)):
+the step-up passes however long the user then took, answers
+exactly one action, and the next one asks again.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def step_up_payout(client: TestClient, ua: httpx.Client, clock: Clock) -> dict[s
     params = authorize_params(response.headers["location"])
     assert (
         params["max_age"] == "0"
-    )  # the real requirement, sent as it is (OIDC Core §3.1.2.1 (id_token_hint))
+    )  # the real requirement, sent as it is (OIDC Core §3.1.2.1 (max_age))
     page = client.get(
         "/stepauth/callback", params=through_op(ua, response.headers["location"], CALLBACK)
     )
@@ -112,8 +113,8 @@ def step_up_payout(client: TestClient, ua: httpx.Client, clock: Clock) -> dict[s
 def test_max_age_zero_is_met_by_an_authentication_after_the_request(
     node_op: OP, ua: httpx.Client
 ) -> None:
-    """OIDC Core §3.1.2.1 (id_token_hint): the user reads the confirmation page for 30 s (well past the leeway); the
-    authentication still answers the request it was made for."""
+    """OIDC Core §3.1.2.1 (max_age): the user reads the confirmation page for 30 s (well past
+    the leeway); the authentication still answers the request it was made for."""
     clock = Clock()
     client, _ = make_app(node_op, clock)
     sign_in(client, ua)
@@ -272,8 +273,9 @@ def pending_store(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
 def test_max_age_zero_mark_replayed_from_an_older_session_cookie_is_refused(
     node_op: OP, ua: httpx.Client, pending_store: dict[str, Any]
 ) -> None:
-    """OIDC Core §3.1.2.1 (id_token_hint), one action per "authenticate now": a cookie session copied before the mark
-    was used (or a second request sent at once with it) finds the mark spent on the server,
+    """OIDC Core §3.1.2.1 (max_age), one action per "authenticate now": a cookie session
+    copied before the mark was used (or a second request sent at once with it) finds the mark spent
+    on the server,
     within fresh_ttl and past the 5 s leeway."""
     clock = Clock()
     client, _ = make_app(node_op, clock, **pending_store)

@@ -1,4 +1,6 @@
-"""Callback handling: state, RFC 9207 iss, and distinct outcomes (OpenID Connect unmet_authentication_requirements 1.0 §1; OIDC Core §3.1.2.6)."""
+"""Callback handling: state, RFC 9207 iss, and distinct outcomes (OIDC Core §3.1.2.6;
+OpenID Connect unmet_authentication_requirements 1.0 §1).
+"""
 
 from __future__ import annotations
 

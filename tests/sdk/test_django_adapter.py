@@ -160,7 +160,7 @@ def test_bound_payment_is_approved_once(stepauth: Any, ua: httpx.Client) -> None
     assert client.post("/pay", fields).status_code == 303
 
 
-# -- transaction-bound /pay answered as an API call (RFC 9396 §9.1, ASVS 5.0 10.3.2) -----------------
+# -- transaction-bound /pay answered as an API call (RFC 9396 §9.1, ASVS 5.0 10.3.2) --------------
 
 
 @pytest.fixture
@@ -186,7 +186,9 @@ def pay(data: Any = None, token: str | None = None, **kw: Any) -> Any:
 
 
 def test_plain_step_up_token_cannot_run_a_bound_view(bound_api: Any, keys: Keys) -> None:
-    """RFC 9396 §9; ASVS 5.0 10.3.2: a phr token with no granted authorization_details pays nothing, twice."""
+    """RFC 9396 §9; ASVS 5.0 10.3.2: a phr token with no
+    granted authorization_details pays nothing, twice.
+    """
     token = bearer(keys, fields=None)
     for _ in range(2):
         response = pay(token=token)

@@ -1,4 +1,4 @@
-"""StepUpAuth: 401 insufficient_user_authentication → callback → one retry (RFC 9470 §4, RFC 9470 §2).
+"""StepUpAuth: 401 insufficient_user_authentication → callback → one retry (RFC 9470 §2, §4).
 
 The resource server is a real Starlette app guarded by the SDK, served by uvicorn.
 """

@@ -2,7 +2,8 @@
 
 oidc-provider treats ``acr_values`` as voluntary: a session with a lower acr is reused and
 that acr returned (PEERS.md). The SDK must get ``phr`` by *essential* acr and must refuse the
-lower acr answer to a voluntary request - never a silent downgrade (OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5, OIDC Core §3.1.3.7 step 12).
+lower acr answer to a voluntary request - never a silent downgrade (OIDC Core §5.5.1.1, §3.1.3.7
+step 12; RFC 9470 §5, OIDC Core §3.1.3.7 step 12).
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ def test_essential_acr_gets_phr(node_op: OP) -> None:
 
 
 def test_voluntary_lower_acr_from_an_existing_session_is_refused(node_op: OP) -> None:
-    """OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5: acr_values=phr answered with the session's 1fa → StepUp, not a login."""
+    """OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5:
+    acr_values=phr answered with the session's 1fa → StepUp, not a login.
+    """
     rp = op_rp(node_op, acr_mode="acr_values")
     with httpx.Client() as ua:
         login_low(node_op, ua)

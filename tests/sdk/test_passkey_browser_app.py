@@ -4,9 +4,11 @@ Debian Chromium (Playwright) with a DevTools virtual authenticator; the stepauth
 and the example app are each served by uvicorn. alice (password and authenticator app)
 signs in to the app with her password (1fa) and adds a passkey on the Provider's
 ``/account``. Then she sends a transfer: the app's guard (``phr``, ``max_age=300``) sends
-the browser to the Provider, which asks for the passkey only (WebAuthn L3 §5.8.6 (required); WebAuthn L3 §5.5 (allowCredentials), RFC 9470 §3); one click
-on **Use passkey** brings it back to the app's confirmation page (the POST is never
-replayed), and **Confirm** sends the transfer with the ``phr`` session (OIDC Core §3.1.2.1 (id_token_hint), RFC 9470 §3, §6).
+the browser to the Provider, which asks for the passkey only (WebAuthn L3 §5.8.6 (required);
+WebAuthn L3 §5.5 (allowCredentials), RFC 9470 §3); one click on **Use passkey** brings it back to
+the app's confirmation page (the POST is never
+replayed), and **Confirm** sends the transfer with the ``phr`` session (OIDC Core §3.1.2.1
+(id_token_hint), RFC 9470 §3, §6).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Pending actions and transaction grants on the real Redis: shared by instances, single use
 under concurrency, dropped at their TTL.
 
-Standards: RFC 6749 §10.12 / OIDC Core §3.1.2.2 (a callback's state is used once), PSD2 RTS Art. 5(1)
-and RFC 9396 §2 (payment_initiation example) (an approved transaction runs once, for exactly its details).
+Standards: RFC 6749 §10.12 / OIDC Core §3.1.2.2 (a callback's state is used once), PSD2 RTS
+Art. 5(1) and RFC 9396 §2 (an approved transaction runs once, for exactly its details).
 """
 
 from __future__ import annotations
@@ -176,8 +176,9 @@ def _bound_session(expires_at: float) -> dict[str, Any]:
 def test_grant_is_consumed_once_for_exactly_its_details(
     client: redis.Redis[Any], redis_prefix: str
 ) -> None:
-    """RFC 9396 §2 (payment_initiation example) / PSD2 RTS Art. 5(1)(d): another amount finds no grant; the grant runs once,
-    whichever instance (sharing the Redis ledger) the copies of the session reach."""
+    """RFC 9396 §2; PSD2 RTS Art. 5(1)(d): another amount finds no
+    grant; the grant runs once, whichever instance (sharing
+    the Redis ledger) the copies of the session reach."""
     ledger = SyncRedisLedger(client, prefix=redis_prefix)
     flow = BrowserStepUp(op_rp_offline(), ledger=ledger)
     binding = Binding(lambda fields: PAYMENT)

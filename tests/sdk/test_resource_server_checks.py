@@ -1,6 +1,7 @@
 """The resource server's prepared validation path (``ResourceServer.verify``) refuses every
-attack of the OpenID conformance suite's RP tests (oidcc-client-test-*) on access tokens, the same as on ID tokens: bad or absent
-signatures, ``alg=none``, algorithm confusion (HS256 keyed with the public key, ES256 named
+attack of the OpenID conformance suite's RP tests (oidcc-client-test-*) on access tokens, the same
+as on ID tokens: bad or absent signatures, ``alg=none``, algorithm confusion (HS256 keyed with the
+public key, ES256 named
 for an RSA key), absent or unknown ``kid``, ``crit``, wrong ``iss``/``aud``/``typ``,
 expired, missing ``sub``, non-JSON or non-object claims, and key rotation: what it
 remembers of a header never outlives the key set it was worked out with.
@@ -328,7 +329,10 @@ def test_many_distinct_headers_stay_bounded_and_valid(keys: Keys) -> None:
 
 
 def test_a_vendor_profile_is_translated_before_the_decision(keys: Keys) -> None:
-    """Okta's vocabulary: urn:okta:loa:2fa:any is 2fa, never phr (OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5)."""
+    """Okta's vocabulary: urn:okta:loa:2fa:any is 2fa, never phr.
+
+    OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5: the RP checks the acr itself.
+    """
     from stepauth.sdk.profiles import okta
 
     rs = ResourceServer(

@@ -110,7 +110,9 @@ def test_callback_from_another_browser_is_refused(node_op: OP, ua: httpx.Client)
 
 
 def test_voluntary_lower_acr_is_refused_without_a_loop(node_op: OP, ua: httpx.Client) -> None:
-    """OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5 in a browser: the OP answers acr_values=phr with 1fa; the app says no, once."""
+    """OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5 in a browser: the OP answers acr_values=phr
+    with 1fa; the app says no, once.
+    """
     client = make_client(node_op, acr_mode="acr_values")
     sign_in_low(client, ua)
     response = client.post("/transfer", data={"amount": "250", "iban": IBAN})

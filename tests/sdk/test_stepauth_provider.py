@@ -226,7 +226,7 @@ def test_flask_example_steps_up_against_stepauth(stepauth_op: StepauthOP, ua: ht
 
 
 def test_api_flow_against_stepauth(stepauth_op: StepauthOP, ua: httpx.Client, serve: Any) -> None:
-    """401 challenge → new token → 200; the old token is still 401 (issue 5)."""
+    """401 challenge → new token → 200; the old token is still 401 (RFC 9470 §3)."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse

@@ -1,4 +1,5 @@
-"""require_transaction: the resource server's binding decision (RFC 9396 §9; ASVS 5.0 10.3.2, PSD2 RTS Art. 5).
+"""require_transaction: the resource server's binding decision
+(RFC 9396 §9; ASVS 5.0 10.3.2; PSD2 RTS Art. 5).
 
 Each tampering case is its own test and names the error and the field. The token's claims
 are built as dicts (signature validation is :func:`validate_access_token`'s job, tested
@@ -71,7 +72,7 @@ BATCH: list[dict[str, Any]] = [
 
 
 def claims_for(details: Any, txn: str | None = "txn-A-3f9c2b", **overrides: Any) -> dict[str, Any]:
-    """Access-token claims as the Provider mints them for a bound step-up (RFC 9396 §9, §9.1, §9.2)."""
+    """Access-token claims as the Provider mints them for a bound step-up (RFC 9396 §9)."""
     claims: dict[str, Any] = {
         "iss": "https://op.example.com",
         "sub": "user-42",
@@ -132,7 +133,9 @@ async def assert_mismatch(
 
 
 async def test_approved_transfer_executes_once(ledger: SQLLedger) -> None:
-    """RFC 9396 §9; ASVS 5.0 10.3.2 / PSD2 RTS Art. 5(1)(c): the approved action passes, and only once (PSD2 RTS Art. 4(1))."""
+    """RFC 9396 §9; ASVS 5.0 10.3.2 / PSD2 RTS Art. 5(1)(c):
+    the approved action passes, and only once (PSD2 RTS Art. 4(1)).
+    """
     claims = claims_for(PAYMENT)
     bound = await run(PAYMENT, claims, ledger)
     assert bound.txn == "txn-A-3f9c2b"

@@ -167,7 +167,9 @@ def step(keys: Keys, token_details: Any = PAYMENT, **change: Any) -> dict[str, A
 
 
 def test_matching_details_pass_once(project: Any, keys: Keys) -> None:
-    """RFC 9396 §9; ASVS 5.0 10.3.2: the approved transfer runs once; the second use of the txn is refused."""
+    """RFC 9396 §9; ASVS 5.0 10.3.2: the approved transfer runs once;
+    the second use of the txn is refused.
+    """
     result = project(step(keys), step(keys))
     assert result["answers"] == [[200, None], [403, "transaction_replayed"]]
     assert result["executed"] == ["txn-A-3f9c2b"]

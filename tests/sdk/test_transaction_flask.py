@@ -1,5 +1,5 @@
-"""FlaskTransactionGuard: signed bound tokens over Flask's test client (RFC 9396 §9, ASVS 5.0 10.3.2,
-PSD2 RTS Art. 5(1)(c)-(d)).
+"""FlaskTransactionGuard: signed bound tokens over Flask's test client (RFC 9396 §9;
+ASVS 5.0 10.3.2; PSD2 RTS Art. 5(1)(c)-(d)).
 
 The token is a real RS256 JWT validated by :class:`ResourceServer` through
 ``FlaskStepAuth.require("phr")``; the guard compares the request's payment with the granted
@@ -117,7 +117,9 @@ def error_of(response: Any) -> str:
 
 
 def test_matching_details_pass_once(bank: Bank, keys: Keys) -> None:
-    """RFC 9396 §9; ASVS 5.0 10.3.2: the approved transfer runs once; the second use of the txn is refused."""
+    """RFC 9396 §9; ASVS 5.0 10.3.2: the approved transfer runs once;
+    the second use of the txn is refused.
+    """
     bearer = token(keys)
     first = bank.post(bearer)
     assert first.status_code == 200, first.get_data(as_text=True)

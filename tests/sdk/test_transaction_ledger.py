@@ -2,7 +2,8 @@
 
 Each backend gets the same behaviours: first use wins, the second is a replay, and of
 concurrent uses through separate connections exactly one wins — both for the bare ledger
-and for :func:`require_transaction` (PSD2 RTS Art. 4(1), Art. 5(1)(d); RFC 9396 §9; ASVS 5.0 10.3.2).
+and for :func:`require_transaction` (PSD2 RTS Art. 4(1),
+Art. 5(1)(d); RFC 9396 §9; ASVS 5.0 10.3.2).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""End to end: the Provider mints a bound access token, the SDK executes it once (RFC 9396 §7; RFC 9396 §9, §9.1, §9.2; RFC 9396 §9; ASVS 5.0 10.3.2).
+"""End to end: the Provider mints a bound access token, the SDK executes it once
+(RFC 9396 §7, §9; ASVS 5.0 10.3.2).
 
 The RP pushes ``authorization_details`` (PAR, RFC 9126), the user signs in and approves
 them with a passkey (the only factor that binds them, PSD2 RTS Art. 5), the code is
@@ -92,7 +93,7 @@ async def test_provider_token_executes_its_transaction_once(
     claims = await sdk_claims(provider, tokens["access_token"])
     assert (
         claims["authorization_details"] == tokens["authorization_details"]
-    )  # RFC 9396 §7; RFC 9396 §9, §9.1, §9.2
+    )  # RFC 9396 §7, §9, §9.1, §9.2
     assert isinstance(claims["txn"], str)
     assert claims["txn"]
     now = provider.clock()

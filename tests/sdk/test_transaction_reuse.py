@@ -1,5 +1,5 @@
 """Identical bound requests don't stack prompts, and never yield a second spendable txn
-(issue 6 item 3; RFC 9396, PSD2 RTS Art. 5 dynamic linking) — over HTTP, real Provider.
+(RFC 9396, PSD2 RTS Art. 5 dynamic linking) — over HTTP, real Provider.
 
 A double-clicked "Transfer" or a browser retry sends the same ``authorization_details`` for
 the same user and client again. Within the window the Provider hands the second request the
@@ -130,7 +130,7 @@ async def token_error(provider: Provider, code: str, verifier: str) -> str:
 
 
 async def test_double_click_opens_one_prompt(provider: Provider) -> None:
-    """Issue 6 item 3: the second identical request is handed the pending interaction;
+    """The second identical request is handed the pending interaction;
     one passkey approval answers the newest request, with no further page."""
     passkey = await passkey_payer(provider)
     first = await push(provider, state="click-1")
@@ -248,7 +248,7 @@ async def test_another_session_is_never_handed_the_prompt(provider: Provider) ->
 
 
 async def test_unbound_requirement_met_by_the_session_asks_nothing(provider: Provider) -> None:
-    """Issue 6 item 3: an unbound phr request already met by the session: no page."""
+    """An unbound phr request already met by the session: no page."""
     passkey = await passkey_payer(provider)
     shown = await open_interaction(provider.browser, query(acr_values=PHR))
     rp_params(await use_passkey(provider.browser, shown, passkey))  # the session is at phr
@@ -261,7 +261,7 @@ async def test_payer_without_a_passkey_gets_unmet_authentication_requirements(
 ) -> None:
     """PSD2 RTS Art. 5(1): a TOTP code does not bind amount and payee, so a payer with
     password + TOTP and no passkey is refused with a clear reason — no page offers the code,
-    no unbound approval, no txn (OpenID Connect unmet_authentication_requirements 1.0 §1 unmet_authentication_requirements)."""
+    no unbound approval, no txn (OpenID Connect unmet_authentication_requirements 1.0 §1)."""
     use_passkeys(provider)  # offered by the Provider, but alice has none
     alice = await provider.store.get_user_by_username("alice")
     await enrol_totp(provider, alice.id)

@@ -1,4 +1,5 @@
-"""transaction_guard on FastAPI and plain Starlette: signed bound tokens over HTTP (RFC 9396 §9; ASVS 5.0 10.3.2).
+"""transaction_guard on FastAPI and plain Starlette:
+signed bound tokens over HTTP (RFC 9396 §9; ASVS 5.0 10.3.2).
 
 The token is a real RS256 JWT validated by :class:`ResourceServer` (through
 ``require("phr")``); the guard then compares the request's payment with the granted one and

@@ -1,4 +1,8 @@
-"""ID token validation, OIDC Core §3.1.3.7 and the OIDF RP negatives (OpenID conformance suite: oidcc-client-test-form-post-error (DisallowMaxAgeEqualsZeroAndPromptNone))."""
+"""ID token validation, OIDC Core §3.1.3.7, and the ID-token negatives of the OpenID conformance
+suite's RP tests: oidcc-client-test-invalid-iss, -invalid-aud, -missing-aud, -missing-iat,
+-missing-sub, -nonce-invalid, -invalid-sig-rs256, -invalid-sig-es256, -invalid-sig-hs256,
+-idtoken-sig-none, -kid-absent-single-jwks and -kid-absent-multiple-jwks.
+"""
 
 from __future__ import annotations
 
@@ -56,7 +60,7 @@ def test_valid_token_returns_claims(keys: Keys) -> None:
 
 
 def test_invalid_iss_is_rejected(keys: Keys) -> None:
-    """oidcc-client-test-invalid-iss; step 2 'MUST exactly match' (OIDC Core §3.1.3.7 steps 1-11)."""
+    """oidcc-client-test-invalid-iss; OIDC Core §3.1.3.7 step 2: the issuer "MUST exactly match"."""
     token = sign(id_claims(iss="https://evil.example.com"), keys.rsa)
     with pytest.raises(InvalidIssuer):
         check(token, keys.key_set())
@@ -257,7 +261,9 @@ def test_missing_acr_fails_the_requirement(keys: Keys) -> None:
 
 
 def test_lower_acr_fails_the_requirement(keys: Keys) -> None:
-    """OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5: a voluntary acr_values answer with a lower acr is refused, not accepted."""
+    """A voluntary acr_values answer with a lower acr is refused, not accepted
+    (OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5).
+    """
     token = sign(id_claims(acr="urn:stepauth:acr:1fa"), keys.rsa)
     with pytest.raises(InsufficientAuthentication) as info:
         check(token, keys.key_set(), requirement=Requirement(("phr",)))
@@ -273,7 +279,9 @@ def test_higher_acr_satisfies_a_lower_requirement(keys: Keys) -> None:
 
 
 def test_missing_auth_time_fails_when_max_age_was_sent(keys: Keys) -> None:
-    """OIDC Core §3.1.3.7 step 13 / OpenID conformance suite: oidcc-max-age-1: auth_time is REQUIRED after a max_age request."""
+    """OIDC Core §3.1.3.7 step 13 (as in the conformance suite's oidcc-max-age-1): auth_time is
+    REQUIRED after a max_age request.
+    """
     token = sign(id_claims(auth_time=None), keys.rsa)
     with pytest.raises(InsufficientAuthentication) as info:
         check(token, keys.key_set(), max_age=300, requirement=Requirement(("phr",)))
@@ -281,7 +289,7 @@ def test_missing_auth_time_fails_when_max_age_was_sent(keys: Keys) -> None:
 
 
 def test_too_old_auth_time_fails(keys: Keys) -> None:
-    """OIDC Core §3.1.3.7 step 13: older than max_age plus the documented max_age leeway → step up."""
+    """OIDC Core §3.1.3.7 step 13: older than max_age plus the documented leeway → step up."""
     token = sign(id_claims(auth_time=NOW - 300 - MAX_AGE_LEEWAY - 1), keys.rsa)
     with pytest.raises(InsufficientAuthentication) as info:
         check(token, keys.key_set(), requirement=Requirement(("phr",), 300), leeway=0)
@@ -310,8 +318,8 @@ def test_smaller_of_request_and_requirement_max_age_wins(keys: Keys) -> None:
 
 
 def test_max_age_zero_needs_authentication_now(keys: Keys) -> None:
-    """max_age=0 is prompt=login (OIDC Core §3.1.2.1 (max_age)): an authentication within the max_age leeway of
-    now (whole-second auth_time, clock skew) passes; an older one does not."""
+    """max_age=0 is prompt=login (OIDC Core §3.1.2.1 (max_age)): an authentication within the
+    max_age leeway of now (whole-second auth_time, clock skew) passes; an older one does not."""
     req = Requirement(("phr",), 0)
     assert check(sign(id_claims(auth_time=NOW), keys.rsa), keys.key_set(), requirement=req)
     lw = int(MAX_AGE_LEEWAY)
@@ -323,8 +331,9 @@ def test_max_age_zero_needs_authentication_now(keys: Keys) -> None:
 
 
 def test_max_age_zero_is_met_by_an_authentication_after_the_request(keys: Keys) -> None:
-    """OIDC Core §3.1.2.1 (id_token_hint): "authenticate now" = after the request was made (not_before), however long
-    the user took; an authentication from before the request never passes."""
+    """OIDC Core §3.1.2.1 (max_age=0): "authenticate now" = after the request was made
+    (not_before), however long the user took;
+    an authentication from before the request never passes."""
     req = Requirement(("phr",), 0)
     requested = NOW - 120
     after = sign(id_claims(auth_time=requested + 30), keys.rsa)

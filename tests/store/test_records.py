@@ -63,7 +63,7 @@ async def test_session_absolute_limit_is_never_extended(store: SQLStore) -> None
 
 
 async def test_rotate_session_changes_id_and_appends(store: SQLStore) -> None:
-    """Session fixation: every new authentication event yields a new id (DESIGN §4)."""
+    """Session fixation: every new authentication event yields a new id."""
     first = {"methods": ["pwd"], "at": NOW}
     second = {"methods": ["otp"], "at": NOW + 10}
     session = await store.create_session(

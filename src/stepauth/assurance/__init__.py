@@ -1,6 +1,6 @@
 """The assurance core: one vocabulary for the Provider, the SDK and the Policy.
 
-No I/O and no framework imports (DESIGN §1–2, §5):
+No I/O and no framework imports (docs/concepts.md explains the model):
 
 * :mod:`~stepauth.assurance.methods` — the RFC 8176 ``amr`` registry and factor categories;
 * :mod:`~stepauth.assurance.events` — :class:`AuthEvent`, one verified factor;

@@ -1,4 +1,4 @@
-"""Assess a session's events against the ladder (DESIGN §2, exact semantics).
+"""Assess a session's events against the ladder (docs/concepts.md, exact semantics).
 
 1. The window is ``max_age`` if given, else the requested level's own maximum age.
 2. A level is met when some subset of the events inside the window satisfies its rule
@@ -217,7 +217,7 @@ def assess(
     now: float | None = None,
     ladder: Ladder = DEFAULT_LADDER,
 ) -> Assessment:
-    """Which ``acr`` do ``events`` meet at ``now``, and what is missing (DESIGN §2)."""
+    """Which ``acr`` do ``events`` meet at ``now``, and what is missing."""
     if max_age is not None and (
         not isinstance(max_age, int) or isinstance(max_age, bool) or max_age < 0
     ):

@@ -2,7 +2,7 @@
 
 NIST SP 800-63B-4 §6.1.2.1: binding an authenticator needs authentication at the level
 the new authenticator will be used at. A level is only as strong as the weakest way to
-obtain the factor behind it (DESIGN §2, "Binding level"):
+obtain the factor behind it (docs/concepts.md, "Binding level"):
 
 * :func:`binding_level` — the highest level :func:`~stepauth.assurance.assess` can reach
   with all of an account's active authenticators at once (``phr`` with a passkey,

@@ -1,4 +1,4 @@
-"""Authentication events: one factor presented and verified (DESIGN §1).
+"""Authentication events: one factor presented and verified.
 
 An :class:`AuthEvent` records the RFC 8176 ``amr`` values of one verification, when it
 happened and what the verifier learned (``attrs``). Recording choices:
@@ -21,12 +21,13 @@ Derived properties (computed once, at construction):
 * ``categories`` — the union of the methods' categories (none for an email code),
   except that activation
   methods (``pin``, biometrics) of a key proof count only with ``uv=True``: a UV=0
-  passkey is a single-factor cryptographic authenticator (NIST App. B, NIST SP 800-63B-4 Appendix B).
-  ``uv=True`` on a key proof with no activation method named counts as knowledge.
+  passkey is a single-factor cryptographic authenticator (NIST SP 800-63B-4 Appendix B). ``uv=True``
+  on a key proof with no activation method named counts as knowledge.
 * ``multi_factor`` — a key proof with ``uv=True`` (a multi-factor authenticator).
 * ``phishing_resistant`` — a cryptographic key proof (``hwk``/``swk``/``pop``/``sc``).
 * ``hardware_bound`` — a key proof other than ``swk`` with ``be=False`` (device-bound)
-  **and** ``attestation_trusted=True``; a synced passkey (BE=1) never is (NIST SP 800-63B-4 Appendix B).
+  **and** ``attestation_trusted=True``; a synced passkey (BE=1) never is
+  (NIST SP 800-63B-4 Appendix B).
 * ``restricted`` — ``sms``/``tel`` or a recovery code;
 * ``cap`` — ``attrs["cap"]``, an ``acr`` value: the event came from a factor on hold
   (bound during account recovery or by a one-factor account, NIST SP 800-63B-4

@@ -1,4 +1,4 @@
-"""The ordered ladder of ``acr`` values and the rules behind them (DESIGN §1–2).
+"""The ordered ladder of ``acr`` values and the rules behind them (docs/concepts.md).
 
 A :class:`Level` is an ``acr`` value, a :class:`Rule` over authentication events and
 the level's own maximum age. A rule is plain data: a disjunction (``any_of``) of
@@ -120,7 +120,7 @@ class Level:
 
 @dataclass(frozen=True, slots=True, init=False)
 class Ladder:
-    """Levels ordered lowest first; a higher level satisfies a lower one (DESIGN §1)."""
+    """Levels ordered lowest first; a higher level satisfies a lower one."""
 
     levels: tuple[Level, ...]
     _rank: Mapping[str, int] = field(repr=False, compare=False)
@@ -391,4 +391,4 @@ DEFAULT_LADDER = Ladder(
         ),
     )
 )
-"""The ladder of DESIGN §1 with NIST SP 800-63B-4 reauthentication windows."""
+"""The default ladder (docs/concepts.md) with NIST SP 800-63B-4 reauthentication windows."""

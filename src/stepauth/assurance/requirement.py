@@ -1,7 +1,8 @@
-"""Per-action requirements checked against token claims (DESIGN §5; RFC 9470 §3).
+"""Per-action requirements checked against token claims (RFC 9470 §3).
 
 :func:`evaluate` runs on every protected request, so it does dictionary look-ups only.
-It fails closed (RFC 9470 §3, §6, OIDC Core §2 (auth_time); OIDC Core §2 (acr), OIDC Core §5.5.1.1, §3.1.3.7 step 12; RFC 9470 §5, OIDC Core §12.2; RFC 9470 §6.1; NIST SP 800-63B-4 §5.1):
+It fails closed (RFC 9470 §3, §6; OIDC Core §2 (``acr``, ``auth_time``); OIDC Core §5.5.1.1,
+§3.1.3.7 step 12; RFC 9470 §5; OIDC Core §12.2; RFC 9470 §6.1; NIST SP 800-63B-4 §5.1):
 
 * claims that are not a mapping → ``claims_invalid``;
 * a missing ``acr`` → ``acr_missing``; a non-string or empty one → ``acr_invalid``;
@@ -10,7 +11,7 @@ It fails closed (RFC 9470 §3, §6, OIDC Core §2 (auth_time); OIDC Core §2 (ac
   negative one → ``auth_time_invalid``; one later than ``now + leeway`` →
   ``auth_time_in_future``;
 * ``now - auth_time`` above the requirement's ``max_age`` — or, without one, above the
-  maximum age of the level the ``acr`` was matched against (DESIGN §2.1) — plus
+  maximum age of the level the ``acr`` was matched against (docs/concepts.md) — plus
   ``max_age_leeway`` → ``max_age_exceeded``.
 
 Freshness and clock skew. ``auth_time`` is whole seconds (OIDC Core §2) and the OP's clock

@@ -1,8 +1,8 @@
 """Audit helpers: one JSON event per authentication attempt, step-up or factor change.
 
 ASVS 5.0 16.3.1 asks to "log all authentication operations, including the type of
-authentication and factors used"; issue 4 §8 names the fields: user, client, reason,
-method, credential, result, acr before and after, IP, user agent.
+authentication and factors used"; each event names the user, client, reason, method,
+credential, result, acr before and after, IP and user agent.
 
 Secrets never reach the log: the helpers take named fields only (no form, no payload
 pass-through; the optional ones shared by attempts and step-ups are the keys of

@@ -11,7 +11,8 @@ sub-parsers:
 * ``confirm-factor NAME ID`` — end the hold of a factor added during account recovery or
   by a one-factor account (:mod:`stepauth.provider.factors.hold`), after the operator
   confirmed out of band that its owner added it: from now on it counts at its full level;
-* ``unlock NAME`` — clear the lockout of every factor type (NIST SP 800-63B-4 §3.2.2: an operator reset).
+* ``unlock NAME`` — clear the lockout of every factor type (an operator reset,
+  NIST SP 800-63B-4 §3.2.2).
 
 Each change is written to the audit log (``event=factor_change``/``unlock``) and the
 user is notified (:func:`stepauth.provider.notices.notify`) with a "this wasn't me"

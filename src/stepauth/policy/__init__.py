@@ -1,4 +1,4 @@
-"""The action policy: which action needs which assurance, and why (DESIGN §1, STANDARDS §12).
+"""The action policy: which action needs which assurance, and why (docs/policy.md).
 
 One TOML file (format: ``docs/policy.md``) maps actions to requirements, escalates them on
 risk signals and relaxes payments under the PSD2 RTS exemptions. Pure: the application

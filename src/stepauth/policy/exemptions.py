@@ -1,4 +1,4 @@
-"""PSD2 RTS exemptions from strong customer authentication (Chapter III; STANDARDS §6).
+"""PSD2 RTS exemptions from strong customer authentication (PSD2 RTS Chapter III).
 
 Each check answers "does this exemption apply?" with a sentence saying why or why not.
 Counters and lists are the application's (the context carries them); every limit is in euro.
@@ -12,7 +12,7 @@ Counters and lists are the application's (the context carries them); every limit
   ≤ €100 *or* at most 5 transactions (the PSP chooses which counter). The RTS counts
   "previous" transactions; this module counts the current one too, the reading payment
   schemes use ("the 6th needs SCA"), which never exempts what the literal text forbids.
-- ``tra`` — Art. 18 + Annex (PSD2 RTS Art. 18(1)-(2), PSD2 RTS Annex): the amount is at most an exemption threshold
+- ``tra`` — PSD2 RTS Art. 18(1)-(2) and the Annex: the amount is at most an exemption threshold
   value (ETV) and the PSP's measured fraud rate is at most the reference rate for that ETV;
   the real-time analysis of Art. 18(2)(c) is the risk rules (none may fire).
 - ``account_information`` — Art. 10 as amended by (EU) 2022/2360: balance and the

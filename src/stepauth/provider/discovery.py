@@ -2,8 +2,8 @@
 
 OIDC Discovery 1.0 §3 / RFC 8414 §2 metadata. The members a step-up RP relies on:
 ``acr_values_supported`` (its presence says ``acr_values`` and ``max_age`` are honoured,
-RFC 9470 §7, OIDC Discovery §3 (acr_values_supported)), ``claims_parameter_supported: true`` (essential ``acr``,
-OIDC Discovery §3 (claims_parameter_supported)), ``claims_supported`` with ``acr``/``amr``/``auth_time`` (OIDC Discovery §3 (claims_supported)),
+RFC 9470 §7, OIDC Discovery §3), ``claims_parameter_supported: true`` (essential ``acr``,
+OIDC Core §5.5), ``claims_supported`` with ``acr``/``amr``/``auth_time`` (OIDC Discovery §3),
 ``authorization_details_types_supported`` (RFC 9396 §10), the PAR endpoint
 (RFC 9126 §5) and ``authorization_response_iss_parameter_supported`` (RFC 9207 §3).
 Every ``*_auth_methods_supported`` that lists ``private_key_jwt`` comes with its

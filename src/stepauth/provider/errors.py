@@ -15,7 +15,8 @@
     ├── LoginRequired                      login_required                 (OIDC Core §3.1.2.6)
     ├── InteractionRequired                interaction_required
     ├── ConsentRequired                    consent_required
-    ├── UnmetAuthenticationRequirements    unmet_authentication_requirements (OpenID Connect unmet_authentication_requirements 1.0 §1)
+    ├── UnmetAuthenticationRequirements    unmet_authentication_requirements
+    │                                      (OpenID Connect unmet_authentication_requirements 1.0 §1)
     ├── InvalidRequestUri                  invalid_request_uri            (RFC 9126 §4)
     ├── InvalidAuthorizationDetails        invalid_authorization_details  (RFC 9396 §5)
     ├── InvalidTarget                      invalid_target                 (RFC 8707 §2)

@@ -1,11 +1,12 @@
 """The login policy: named checks that decide whether a session may answer a request.
 
 Each check returns a reason or nothing; the reasons drive the interaction page (what to
-ask for and why), the audit log and the errors (node-oidc-provider's shape, DESIGN.md §4):
+ask for and why), the audit log and the errors (node-oidc-provider's shape, docs/architecture.md):
 
 ``no_session``               nobody is signed in
 ``id_token_hint_mismatch``   signed in as someone other than the hinted ``sub`` (OIDC Core §3.1.2.2)
-``prompt_login``             ``prompt=login`` or ``max_age=0``: re-authenticate (OIDC Core §3.1.2.1 (max_age); OIDC Core §3.1.2.3)
+``prompt_login``             ``prompt=login`` or ``max_age=0``: re-authenticate
+                             (OIDC Core §3.1.2.1 ``max_age`` and ``prompt``)
 ``binding_required``         ``authorization_details`` must be approved by a WebAuthn
                              assertion over the transaction challenge (asked once per
                              transaction, PSD2 RTS Art. 5 dynamic linking)
@@ -14,7 +15,7 @@ ask for and why), the audit log and the errors (node-oidc-provider's shape, DESI
                              ``unmet_authentication_requirements`` — never an unbound approval
 ``max_age``                  the factors behind the session are older than ``max_age``
 ``essential_acr``            an essential ``acr`` (claims parameter) is not met (OIDC Core §5.5.1.1)
-``acr_not_met``              an enforced ``acr_values`` value is not met (DESIGN.md §2)
+``acr_not_met``              an enforced ``acr_values`` value is not met (docs/concepts.md)
 ``factor_locked``            the factor that would help is blocked after failures
 
 Assurance is computed by :func:`stepauth.assurance.assess` over the session's events
@@ -22,7 +23,8 @@ Assurance is computed by :func:`stepauth.assurance.assess` over the session's ev
 interaction started, ``prompt_login`` and ``binding_required`` are met only by events added
 since then (the session's events minus ``before``, its events when the interaction
 started), and only those events count for the answer, so ``auth_time`` moves forward
-(OpenID conformance suite: oidcc-max-age-1; OpenID conformance suite: oidcc-prompt-login). Counting events, not comparing times, keeps this exact whatever the clock.
+(OpenID conformance suite: oidcc-max-age-1, oidcc-prompt-login). Counting events, not
+comparing times, keeps this exact whatever the clock.
 """
 
 from __future__ import annotations
@@ -76,8 +78,8 @@ class PolicyRequest:
     binding: bool = False
     before: Sequence[AuthEvent] | None = None
     #: The user can approve the details themselves (a passkey: the challenge is derived
-    #: from them, DESIGN.md §3). Only that approval ever meets ``binding``; a signed-in
-    #: user who cannot give it gets ``binding_unavailable``.
+    #: from them, docs/transaction-binding.md). Only that approval ever meets ``binding``;
+    #: a signed-in user who cannot give it gets ``binding_unavailable``.
     approval_required: bool = False
     #: This interaction already holds a bound approval (a stored ``txn_record``).
     approved: bool = False

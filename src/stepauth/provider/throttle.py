@@ -10,7 +10,8 @@ the per-IP limit and the audit (:mod:`stepauth.provider.interaction.outcome`):
   (``block_delays``, by default 1 min, 5 min, 15 min, 1 h). The user is alerted out of band
   at every block and warned at the last temporary one; one more series makes the block
   permanent until an operator runs ``stepauth users unlock NAME``. A success resets the
-  count (NIST SP 800-63B-4 §3.2.2 "previous failures SHOULD be disregarded"); a new OOB code does not.
+  count (NIST SP 800-63B-4 §3.2.2: "previous failures SHOULD be disregarded"); a new OOB
+  code does not.
 * **per IP address**: at most ``ip_limit`` failures per ``ip_window`` seconds from one
   client address (:mod:`stepauth.provider.forwarded`; an IPv6 client by its /64,
   :func:`address_bucket`), whatever the account — stops one client spraying many
@@ -77,7 +78,8 @@ __all__ = [
 DEFAULT_LIMITS = ThrottleConfig()
 #: PSD2 RTS Art. 4(3)(b): at most five consecutive failures, then a block.
 MAX_FAILURES = DEFAULT_LIMITS.max_failures
-#: Growing temporary blocks (NIST SP 800-63B-4 §3.2.2 "increasing waits, e.g. 30 seconds up to an hour").
+#: Growing temporary blocks
+#: (NIST SP 800-63B-4 §3.2.2: "increasing waits, e.g. 30 seconds up to an hour").
 BLOCK_DELAYS = tuple(float(d) for d in DEFAULT_LIMITS.block_delays)
 #: ``blocked_until`` of a permanent block (far future; cleared by ``users unlock``).
 PERMANENT = 32503680000.0  # 3000-01-01

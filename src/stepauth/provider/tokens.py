@@ -5,9 +5,10 @@
   ``id_token_signed_response_alg`` (RS256 by default; ES256, EdDSA and its fully-specified
   name Ed25519 (RFC 9864 §2) on request).
 * Access token — RFC 9068 JWT, header ``typ: at+jwt``, carrying ``acr``, ``amr`` and
-  ``auth_time`` (RFC 9470 §6.1, RFC 9470 §5; RFC 9068 §2.2.1) and the granted ``authorization_details`` with a
-  ``txn`` id (RFC 9396 §9.1). Every access token's ``jti`` is recorded in the store
-  under its grant so that revocation (RFC 7009) and a replayed code (RFC 6749 §4.1.2) end it.
+  ``auth_time`` (RFC 9470 §5, §6.1; RFC 9068 §2.2.1) and the granted
+  ``authorization_details`` with a ``txn`` id (RFC 9396 §9.1). Every access token's ``jti``
+  is recorded in the store under its grant so that revocation (RFC 7009) and a replayed
+  code (RFC 6749 §4.1.2) end it.
 * Refresh token — opaque, stored by its SHA-256, single use (rotated on every refresh).
 
 A :class:`Grant` is what the user authorised at the authorization endpoint. It travels
@@ -169,8 +170,8 @@ def requested_claims(
     """Claims for one member (``id_token`` or ``userinfo``) of the ``claims`` request.
 
     OIDC Core §5.5.1: a member is ``null`` or ``{essential, value, values}``; a value that
-    does not equal ``value`` / one of ``values`` is left out, never an error (§5.5, OIDC Core §5.5.1).
-    Scope ``profile`` adds the profile claims (§5.4).
+    does not equal ``value`` / one of ``values`` is left out, never an error (§5.5, §5.5.1). Scope
+    ``profile`` adds the profile claims (§5.4).
     """
     wanted: dict[str, Any] = {}
     if "profile" in scopes:
@@ -224,9 +225,10 @@ async def mint_id_token(
 ) -> str:
     """Sign an ID Token for ``grant`` (OIDC Core §2, §3.1.3.6).
 
-    ``auth_time`` is always present (OIDC Core §3.1.2.1 (max_age); OIDC Core §2 (auth_time): required whenever ``max_age`` was sent or
-    ``acr`` requested; always including it never harms). ``nonce`` only when the
-    authorization request carried one (OIDC Core §2 (nonce)) — a refreshed ID Token has none (OIDC Core §12.2).
+    ``auth_time`` is always present (OIDC Core §2, §3.1.2.1: required whenever ``max_age`` was
+    sent or ``acr`` requested; always including it never harms). ``nonce`` only when the
+    authorization request carried one (OIDC Core §2) —
+    a refreshed ID Token has none (OIDC Core §12.2).
     """
     alg = client.id_token_signed_response_alg or "RS256"
     if alg not in ID_TOKEN_ALGS:

@@ -1,9 +1,10 @@
 """The WebAuthn challenge that binds an authentication to one transaction.
 
-``challenge = SHA-256(nonce ‖ JCS(authorization_details))`` (DESIGN §3). The server nonce
-makes every challenge unique (WebAuthn §13.4.3: at least 16 random bytes); the canonical
-details make it specific to the amount and the payee (PSD2 RTS Art. 5(1)(b)), so any change
-to them yields a different challenge and the assertion no longer verifies (Art. 5(1)(d)).
+``challenge = SHA-256(nonce ‖ JCS(authorization_details))`` (docs/transaction-binding.md).
+The server nonce makes every challenge unique (WebAuthn L3 §13.4.3: at least 16 random
+bytes); the canonical details make it specific to the amount and the payee
+(PSD2 RTS Art. 5(1)(b)), so any change to them yields a different challenge and the
+assertion no longer verifies (Art. 5(1)(d)).
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@
 needs, with fresh ``state``, ``nonce`` and a PKCE S256 pair. Two rules from the specs are
 enforced rather than documented:
 
-* ``acr_values`` *or* an essential ``acr`` in ``claims``, never both (OIDC Core §5.5.1.1, OIDC Core §5.5.1.1; OpenID conformance suite: DisallowMaxAgeEqualsZeroAndPromptNone);
-* never ``max_age=0`` together with ``prompt=none`` (OpenID conformance suite: oidcc-client-test-form-post-error (DisallowMaxAgeEqualsZeroAndPromptNone), OIDC Core §5.5.1.1; OpenID conformance suite: DisallowMaxAgeEqualsZeroAndPromptNone).
+* ``acr_values`` *or* an essential ``acr`` in ``claims``, never both (OIDC Core §5.5.1.1);
+* never ``max_age=0`` together with ``prompt=none`` (the OpenID conformance suite's
+  ``DisallowMaxAgeEqualsZeroAndPromptNone`` condition).
 
 With PAR the same parameters are pushed (:func:`par_body`) and the browser gets only
 ``client_id`` and ``request_uri`` (:func:`par_redirect_url`).
@@ -81,11 +82,12 @@ def build_authorization_request(
     extra: Mapping[str, str] | None = None,
     randbytes: Callable[[int], bytes] = secrets.token_bytes,
 ) -> AuthorizationRequest:
-    """Build a code-flow request asking for ``requirement`` (RFC 9470 §4, OIDC Core §3.1.2.1 (acr_values); OIDC Core §3.1.2.1 (max_age); OIDC Core §3.1.2.1 (id_token_hint); OIDC Core §5.5.1.1).
+    """Build a code-flow request asking for ``requirement`` (RFC 9470 §4).
 
-    ``max_age`` defaults to the requirement's; ``id_token_hint`` makes the OP step up the same
-    subject (OIDC Core §3.1.2.1 (id_token_hint); OIDC Core §3.1.2.2). ``authorization_details`` (RFC 9396) binds the step-up to one
-    transaction. ``randbytes`` is injectable for tests.
+    ``acr_values``, ``max_age`` and ``id_token_hint`` follow OIDC Core §3.1.2.1, an essential
+    ``acr`` OIDC Core §5.5.1.1. ``max_age`` defaults to the requirement's; ``id_token_hint``
+    makes the OP step up the same subject (OIDC Core §3.1.2.2). ``authorization_details``
+    (RFC 9396) binds the step-up to one transaction. ``randbytes`` is injectable for tests.
     """
     if "openid" not in scope.split():
         raise InvalidAuthorizationRequest("scope must contain openid")

@@ -2,8 +2,9 @@
 
 :func:`handle_callback` checks ``state`` (CSRF, RFC 6749 §10.12) and ``iss`` (mix-up,
 RFC 9207 §2.4) *before* looking at anything else, then turns an error response into one
-distinct outcome (OpenID Connect unmet_authentication_requirements 1.0 §1; OIDC Core §3.1.2.6): the caller decides what each means, and none of them is retried
-automatically, so a step-up can never loop and never degrade silently.
+distinct outcome (OIDC Core §3.1.2.6; OpenID Connect unmet_authentication_requirements
+1.0 §1): the caller decides what each means, and none of them is retried automatically, so
+a step-up can never loop and never degrade silently.
 """
 
 from __future__ import annotations

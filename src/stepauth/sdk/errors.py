@@ -144,7 +144,11 @@ class InsufficientAuthentication(SDKError):
 
 
 class InvalidAuthorizationRequest(SDKError):
-    """An authorization request combining parameters that must not go together (OIDC Core §5.5.1.1; OpenID conformance suite: DisallowMaxAgeEqualsZeroAndPromptNone)."""
+    """An authorization request combining parameters that must not go together.
+
+    ``acr_values`` with an essential ``acr`` (OIDC Core §5.5.1.1), or ``max_age=0`` with
+    ``prompt=none`` (the OpenID conformance suite's ``DisallowMaxAgeEqualsZeroAndPromptNone``).
+    """
 
     error = "invalid_request"
 

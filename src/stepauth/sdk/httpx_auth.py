@@ -1,4 +1,4 @@
-"""``StepUpAuth``: an :class:`httpx.Auth` that answers RFC 9470 challenges (RFC 9470 §4, RFC 9470 §2).
+"""``StepUpAuth``: an :class:`httpx.Auth` that answers RFC 9470 challenges (§2, §4).
 
 One generator (:meth:`StepUpAuth._flow`) holds the logic for both clients: send the request
 with the current token; on ``401`` with ``error="insufficient_user_authentication"`` parse

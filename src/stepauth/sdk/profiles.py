@@ -86,7 +86,7 @@ class Profile:
     def authorization_params(
         self, requirement: Requirement, *, mode: AcrMode | None = None
     ) -> dict[str, str]:
-        """``acr_values`` or an essential ``acr`` claim, never both (OIDC Core §5.5.1.1, OIDC Core §5.5.1.1; OpenID conformance suite: DisallowMaxAgeEqualsZeroAndPromptNone)."""
+        """``acr_values`` or an essential ``acr`` claim, never both (OIDC Core §5.5.1.1)."""
         values = self.vendor_acr_values(requirement)
         if not values:
             return {}

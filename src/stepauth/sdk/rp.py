@@ -56,7 +56,7 @@ class ProviderMetadata:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, expected_issuer: str) -> ProviderMetadata:
-        """Parse discovery metadata; ``issuer`` must be identical to the one asked (OIDC Discovery §4.3)."""
+        """Parse discovery metadata; ``issuer`` must equal the one asked (OIDC Discovery §4.3)."""
         if data.get("issuer") != expected_issuer:
             raise SDKError(f"discovery issuer {data.get('issuer')!r} is not {expected_issuer!r}")
         try:

@@ -1,8 +1,8 @@
 """Transaction-bound access tokens at the resource server (RFC 9396 §9, PSD2 RTS Art. 5).
 
 A step-up bound to a transaction yields an access token that carries the granted
-``authorization_details`` and a ``txn`` id (RFC 9396 §7, RFC 9396 §9, §9.1, §9.2). Before executing the action,
-the resource server calls::
+``authorization_details`` and a ``txn`` id (RFC 9396 §7, §9, §9.1, §9.2). Before executing the
+action, the resource server calls::
 
     bound = await require_transaction(details, claims=claims, ledger=ledger, now=time.time())
 
@@ -12,8 +12,8 @@ which passes only if
    authorizes a bound action: fail closed, :class:`TransactionMissing`);
 2. the action's details equal the granted ones, type-aware (:func:`stepauth.rar.match_details`:
    amounts as decimals, currency, normalised IBAN, payee, batch entries in order), so any
-   change of amount or payee invalidates the approval (RFC 9396 §9; ASVS 5.0 10.3.2, PSD2 RTS Art. 5(1)(c)-(d);
-   :class:`TransactionMismatch` names the first difference);
+   change of amount or payee invalidates the approval (RFC 9396 §9; ASVS 5.0 10.3.2;
+   PSD2 RTS Art. 5(1)(c)-(d); :class:`TransactionMismatch` names the first difference);
 3. the ``txn`` has not been used: the ledger's ``consume`` records it in ONE atomic
    operation, so of two concurrent uses exactly one wins (:class:`TransactionReplayed`).
 

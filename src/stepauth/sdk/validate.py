@@ -2,8 +2,8 @@
 
 :func:`validate_id_token` is OpenID Connect Core 1.0 §3.1.3.7 (13 steps, errata set 2) with
 one error class per step; :func:`validate_access_token` is RFC 9068 §4 for JWT access
-tokens followed by the RFC 9470 decision (RFC 9470 §3, §6). Both are pure: the key set, the clock and
-the expectations are arguments.
+tokens followed by the RFC 9470 decision (RFC 9470 §3, §6). Both are pure: the key set, the
+clock and the expectations are arguments.
 
 Steps 6-7 (algorithm and signature) run before the claim checks: claims of a token whose
 signature has not been verified are attacker-controlled, and nothing should be decided on
@@ -138,13 +138,13 @@ def check_requirement(
     max_age_leeway: float = MAX_AGE_LEEWAY,
     not_before: float | None = None,
 ) -> None:
-    """Steps 12-13 (and RFC 9470 RFC 9470 §3, §6): ``acr`` appropriate, ``auth_time`` present and fresh.
+    """Steps 12-13 (and RFC 9470 §3, §6): ``acr`` appropriate, ``auth_time`` present and fresh.
 
     ``max_age`` is the value sent in the authorization request; it is combined with the
     requirement's own (the smaller wins). A missing ``auth_time`` when ``max_age`` was sent is
-    a failure, not a pass (OIDC Core §3.1.3.7 step 13). ``max_age_leeway`` and ``not_before`` are those of
-    :func:`stepauth.assurance.evaluate` (``not_before``: when the step-up request for
-    ``max_age=0`` was made). Raises :class:`InsufficientAuthentication` carrying the
+    a failure, not a pass (OIDC Core §3.1.3.7 step 13). ``max_age_leeway`` and ``not_before``
+    are those of :func:`stepauth.assurance.evaluate` (``not_before``: when the step-up request
+    for ``max_age=0`` was made). Raises :class:`InsufficientAuthentication` carrying the
     :class:`StepUp` that would pass.
     """
     acr_values: tuple[str, ...] = requirement.acr_values if requirement else ()

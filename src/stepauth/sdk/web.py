@@ -171,7 +171,8 @@ class WebStepAuth:
 
     def check_binding(self, binding: Binding | None) -> None:
         """Refuse, at configuration time, a bound route that API calls could never satisfy
-        safely: a resource server without a txn ledger (RFC 9396 §9; ASVS 5.0 10.3.2: one approval, one action)."""
+        safely: a resource server without a txn ledger (one approval, one action:
+        RFC 9396 §9; ASVS 5.0 10.3.2)."""
         if binding is not None and self.resource_server is not None and self.txn_ledger is None:
             raise SDKError(
                 f"a transaction-bound route of {type(self).__name__} with a resource_server "

@@ -3,7 +3,7 @@
 Implements :class:`~stepauth.store.repositories.ItemStore` (``put``, ``add``,
 ``get``, ``consume``, ``delete``, ``revoke_grant``, ``revoke_session_items``) for
 deployments that keep codes, PAR requests, challenges and transactions in Redis
-(DESIGN.md §4). Every item is a hash under ``{prefix}item:{kind}:{key}``; the members
+(docs/architecture.md). Every item is a hash under ``{prefix}item:{kind}:{key}``; the members
 of a grant are indexed in ``{prefix}grant:{grant_id}``, the items of a session in
 ``{prefix}sid:{sid}``.
 

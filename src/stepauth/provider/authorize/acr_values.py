@@ -2,9 +2,10 @@
 
 Values the ladder does not know are ignored (OIDC Core §15.1: their use must not cause an error).
 Whether known values are enforced is the login policy's business (client switch
-``acr_values = "required" | "voluntary"``, DESIGN.md §2). Unknown essential values stay:
+``acr_values = "required" | "voluntary"``, docs/concepts.md). Unknown essential values stay:
 an essential acr the Provider cannot produce is exactly what
-``unmet_authentication_requirements`` is for (OpenID Connect unmet_authentication_requirements 1.0 §1).
+``unmet_authentication_requirements`` is for
+(OpenID Connect unmet_authentication_requirements 1.0 §1).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ A JSON object whose ``id_token`` and ``userinfo`` members map claim names to ``n
 ``acr`` requested as essential for the ID token with ``value`` or ``values`` must be met
 or the request fails with ``unmet_authentication_requirements`` (OIDC Core §5.5.1.1); a voluntary
 ``acr`` request with values is treated like ``acr_values`` (OIDC Core §5.5.1.1). A ``sub`` value
-names the only user a token may be issued for (OIDC Core §3.1.2.2, OIDC Core §5.5.1).
+names the only user a token may be issued for (OIDC Core §3.1.2.2, §5.5.1).
 """
 
 from __future__ import annotations

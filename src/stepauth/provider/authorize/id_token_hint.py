@@ -1,10 +1,10 @@
-"""Step 12: ``id_token_hint`` must be an ID token we issued (OIDC Core §3.1.2.1, OIDC Core §3.1.2.2 (id_token_hint)).
+"""Step 12: ``id_token_hint`` must be an ID token we issued (OIDC Core §3.1.2.1, §3.1.2.2).
 
 Its signature is checked against our own published keys, its ``iss`` must be us and it
 must be an ID Token — not an access token, which is signed by the same keys (see
 :func:`~stepauth.provider.tokens.verify_id_token_hint`); an expired hint is accepted
-(OIDC Core §3.1.2.2 (id_token_hint)). Its ``sub`` becomes the only user a token may be issued for (OIDC Core §3.1.2.2): the
-login policy re-authenticates that user or fails.
+(OIDC Core §3.1.2.2). Its ``sub`` becomes the only user a token may be issued for: the login policy
+re-authenticates that user or fails.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Step 10: ``max_age``, a non-negative integer of seconds (OIDC Core §3.1.2.1).
 
-``max_age=0`` is ``prompt=login`` (OIDC Core §3.1.2.1 (max_age)); see ``AuthorizationContext.prompt_login``.
+``max_age=0`` is ``prompt=login`` (OIDC Core §3.1.2.1 (max_age)); see
+``AuthorizationContext.prompt_login``.
 """
 
 from __future__ import annotations

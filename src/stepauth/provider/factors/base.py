@@ -27,7 +27,7 @@ A :class:`FactorPlugin` describes one *kind* of factor (``"password"``, ``"totp"
     the submit button (default **Continue**; WebAuthn: **Use passkey**).
 ``binds``
     optional, ``True`` for a factor whose verification can be bound to the interaction's
-    ``authorization_details`` (WebAuthn: the challenge is derived from them, DESIGN.md §3).
+    ``authorization_details`` (WebAuthn: the challenge is derived from them).
 ``verify(attempt)``
     checks a submitted form (``attempt.form``) for ``attempt.user`` (or identifies the user
     when ``attempt.user`` is ``None`` and ``identifies`` is set) and returns a

@@ -16,7 +16,7 @@ seconds. The hold lives in the factor's JSON ``data`` (no schema change):
 :func:`apply_hold` is the one place a verified factor's event gets its cap; both pages
 that verify factors (the interaction pages and ``/account/reauth``) call it through
 :func:`stepauth.provider.interaction.outcome.verify_factor`. A factor on hold never
-approves ``authorization_details`` (the transaction binding of DESIGN §3).
+approves ``authorization_details`` (transaction binding, docs/transaction-binding.md).
 """
 
 from __future__ import annotations

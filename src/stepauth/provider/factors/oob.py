@@ -1,6 +1,6 @@
 """Out-of-band codes by SMS — a restricted factor, offered only after stronger ones.
 
-NIST SP 800-63B-4 §3.1.3 (NIST SP 800-63B-4 §3.1.3.3, §3.2.9, NIST SP 800-63B-4 §3.1.3.3; ASVS 5.0 6.6.1):
+NIST SP 800-63B-4 §3.1.3 (§3.1.3.3, §3.2.9; ASVS 5.0 6.6.1):
 
 * at least 6 decimal digits from an approved RBG (``secrets``);
 * valid for 10 minutes at most, and accepted once;
@@ -191,7 +191,8 @@ def _key(challenge_id: str, code: str) -> str:
 
 
 # --------------------------------------------------------------------------- plug-in
-#: Codes a user may be sent per :data:`CODE_TTL` window (SMS pumping, NIST SP 800-63B-4 §3.1.3.3, §3.2.9).
+#: Codes a user may be sent per :data:`CODE_TTL` window
+#: (SMS pumping, NIST SP 800-63B-4 §3.1.3.3, §3.2.9).
 SENDS_PER_WINDOW = 5
 PENDING_KIND = "oob_pending"
 CODE_DIGITS = 6
@@ -204,7 +205,7 @@ def _by_sms(factor: Factor) -> bool:
 
 
 class OobFactor(RecordFactor):
-    """A code sent by SMS: restricted (NIST SP 800-63B-4 §3.1.3.3, §3.2.9), never phishing-resistant.
+    """A code sent by SMS: restricted, never phishing-resistant (NIST SP 800-63B-4 §3.1.3.3).
 
     Only SMS factors are enrolled: a factor recorded with ``channel="email"`` is never
     offered nor verified (NIST SP 800-63B-4 §3.1.3.1).

@@ -18,7 +18,7 @@ code works only for its own account.
 "recovery", "restricted": True})``: a possession-category look-up secret (NIST
 SP 800-63B §3.1.2, allowed with a password at AAL2), never phishing-resistant, so it
 can never satisfy ``phr``/``phrh`` (``METHODS["otp"].phishing_resistant`` is False).
-The provider alerts the user on every use (issue 4 §3).
+The provider alerts the user on every use.
 
 The interaction plug-in (:data:`plugin`, label **Recovery code**) derives the pepper
 with HKDF-SHA-256 from the provider's secret (``secrets.key_env``), with its own

@@ -1,14 +1,14 @@
 """TOTP (RFC 6238) on HOTP (RFC 4226), with replay protection.
 
-* SHA-1 / SHA-256 / SHA-512, 6-8 digits, 30 s step, T0 = 0 (RFC 6238 §4; RFC 6238 §4.2, §5.2).
+* SHA-1 / SHA-256 / SHA-512, 6-8 digits, 30 s step, T0 = 0 (RFC 6238 §4, §4.2, §5.2).
 * Accept the time steps T-1, T and T+1 only (§5.2 "at most one time step";
   RFC 6238 §5.2; ASVS 5.0 6.5.5: a 30 s step, one step of network delay either way, single use).
 * Replay: pyotp does not remember anything, so every accepted step is claimed through
   an atomic "advance only if greater" (``Store.advance_counter(factor_id,
   "totp_step", step)``). The same code again, or an older code after a newer one, is
   refused (RFC 6238 §5.2 "MUST NOT accept the second attempt"; NIST SP 800-63B-4 §3.1.4, §3.1.5).
-* Secrets are random, at least 160 bits (RFC 4226 §4 R6; NIST SP 800-63B-4 §3.1.4, §3.1.5 ≥ 112 bits), and by
-  default as long as the HMAC output (RFC 6238 §5.1).
+* Secrets are random, at least 160 bits (RFC 4226 §4 R6; NIST SP 800-63B-4 §3.1.4 asks for
+  ≥ 112 bits), and by default as long as the HMAC output (RFC 6238 §5.1).
 
 The verifier only tells a wrong code (:class:`InvalidTotpCode`) from a replayed one
 (:class:`ReplayedTotpCode`). The interaction plug-in (:data:`plugin`, see

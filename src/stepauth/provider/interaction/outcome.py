@@ -11,7 +11,7 @@ The interaction pages (``/interaction/{uid}``) and ``/account/reauth`` both:
   and audit it (``failure``, ``locked``, ``code_sent``) with the account it was
   counted against;
 * audit every success as an attempt and as a step-up with the acr of the session
-  before and after the new event (ASVS 5.0 16.3.1; issue 4 §8).
+  before and after the new event (ASVS 5.0 16.3.1).
 
 :func:`verify_factor` is the one call both pages make to verify a form: the plug-in's
 ``verify``, then :func:`stepauth.provider.factors.hold.apply_hold` (an event of a factor

@@ -5,7 +5,8 @@ only the factors that can supply what :func:`stepauth.assurance.assess` reports 
 POST verifies one factor form:
 
 1. the interaction exists and this browser started it (a SameSite cookie bound to it);
-2. the ``csrf`` field equals the interaction's token (OIDC Core §3.1.2.3; RFC 6749 §10.12, §10.13, NIST SP 800-63B-4 §5.1, §5.1.1): else 403;
+2. the ``csrf`` field equals the interaction's token (OIDC Core §3.1.2.3; RFC 6749 §10.12, §10.13,
+   NIST SP 800-63B-4 §5.1, §5.1.1): else 403;
 3. the chosen factor is one the page offered;
 4. an address over the per-IP limit is refused (HTTP 429); otherwise the plug-in
    verifies the submission under its per-user lockout (errors never say whether a
@@ -21,11 +22,12 @@ POST verifies one factor form:
 the ``PublicKeyCredentialRequestOptions`` for the **Use passkey** button and keeps the
 challenge server-side (:func:`stepauth.provider.factors.webauthn.begin_authentication`).
 
-Transaction binding (DESIGN.md §3): when the request carries ``authorization_details`` the
-page renders them from the Provider's own copy (:func:`stepauth.rar.render_summary`), the
-passkey challenge is derived from them, and a verified approval's ``txn`` is kept on the
-interaction (:attr:`stepauth.provider.records.Interaction.txn`) so the binding is asked
-once per transaction and the code carries it to the tokens.
+Transaction binding (docs/transaction-binding.md): when the request carries
+``authorization_details`` the page renders them from the Provider's own copy
+(:func:`stepauth.rar.render_summary`), the passkey challenge is derived from them, and a
+verified approval's ``txn`` is kept on the interaction
+(:attr:`stepauth.provider.records.Interaction.txn`) so the binding is asked once per
+transaction and the code carries it to the tokens.
 """
 
 from __future__ import annotations
@@ -374,7 +376,10 @@ async def submit(request: Request) -> Response:
 
 
 async def webauthn_options(request: Request) -> Response:
-    """Options for the **Use passkey** button; the challenge stays on the server (WebAuthn L3 §13.5.3)."""
+    """Options for the **Use passkey** button; the challenge stays on the server.
+
+    WebAuthn L3 §13.5.3: the server keeps the challenge it issued.
+    """
     provider = get_state(request)
     uid, interaction, ctx = await _load(request, provider)
     try:

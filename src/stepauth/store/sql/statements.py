@@ -56,7 +56,7 @@ _usable = and_(
 )
 
 GET_ITEM = select(items).where(_item, _usable)
-#: The single-use claim: one atomic statement (DESIGN.md §4).
+#: The single-use claim: one atomic statement, never read-then-write.
 CLAIM_ITEM = (
     update(items)
     .where(_item, _usable)

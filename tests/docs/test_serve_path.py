@@ -8,12 +8,6 @@ on a free port, then the page's own API (``api_from_env``, in process over ASGI)
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
-import time
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,81 +18,18 @@ import pytest
 from fastapi.testclient import TestClient
 
 from stepauth.sdk import ProviderMetadata, RelyingParty, StepUpAuth
-from tests.conftest import free_port
 from tests.docs.samples import samples
+from tests.docs.serve_path import PASSWORD, ROOT, TOTP_SECRET
+from tests.docs.serve_path import served as serve_page
 
-ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "quickstart-api.md"
-PASSWORD = "correct horse battery staple"
-TOTP_SECRET = pyotp.random_base32()
-
-
-def _fenced(kind: str) -> list[str]:
-    return re.findall(rf"^```{kind}\n(.*?)^```", PAGE.read_text(encoding="utf-8"), re.M | re.S)
-
-
-def _cli(*argv: str, cwd: Path, stdin: str = "") -> str:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    env.pop("STEPAUTH_SECRET_KEY", None)  # the CLI reads it from op/.env, as a reader's would
-    proc = subprocess.run(
-        [sys.executable, "-m", "stepauth.cli", *argv],
-        cwd=cwd,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """The Provider as the page sets it up; yields its issuer and the page's client block."""
-    shell = "\n".join(_fenced("sh"))
-    for command in (
-        "stepauth init op",
-        "stepauth users add alice --config op/stepauth.toml",
-        "stepauth users add-totp alice --config op/stepauth.toml",
-        "stepauth serve --config op/stepauth.toml",
-    ):
-        assert command in shell, command
-    port = free_port()
-    _cli("init", "op", "--port", str(port), cwd=tmp_path)
-    (block,) = [b for b in _fenced("toml") if "[[clients]]" in b]
-    config = tmp_path / "op" / "stepauth.toml"
-    with config.open("a", encoding="utf-8") as handle:
-        handle.write("\n" + block)  # "add this block at its end"
-    (client,) = tomllib.loads(block)["clients"]
-    _cli("users", "add", "alice", "--password-stdin", "--config", "op/stepauth.toml",
-         cwd=tmp_path, stdin=PASSWORD + "\n")  # fmt: skip
-    _cli("users", "add-totp", "alice", "--secret", TOTP_SECRET, "--config", "op/stepauth.toml",
-         cwd=tmp_path)  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    env.pop("STEPAUTH_SECRET_KEY", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "stepauth.cli", "serve", "--config", "op/stepauth.toml"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    issuer = f"http://localhost:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while proc.poll() is None and time.monotonic() < deadline:
-            try:
-                httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=2)
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        assert proc.poll() is None, proc.communicate(timeout=5)[0].decode()
-        yield issuer, client
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with serve_page(PAGE, tmp_path) as provider:
+        yield provider
 
 
 def test_the_api_quick_start_against_stepauth_serve(

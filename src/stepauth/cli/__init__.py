@@ -176,9 +176,8 @@ def load_cli_config(args: argparse.Namespace) -> ProviderConfig:
         raise ConfigError(
             f"no config file at {path} (run `stepauth init`, or pass --config / ${CONFIG_ENV})"
         )
-    # optional: the provider extra, imported when a command needs it (MissingExtra)
-    from stepauth.provider.config import load_config
-    from stepauth.provider.ops.bootstrap import load_dotenv
+    from stepauth.provider.config import load_config  # optional: the provider extra
+    from stepauth.provider.ops.bootstrap import load_dotenv  # optional: the provider extra
 
     load_dotenv(path.resolve().parent / ".env")
     return load_config(path)

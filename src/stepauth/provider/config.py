@@ -73,6 +73,8 @@ from urllib.parse import urlsplit
 from stepauth.assurance import AssuranceError, ladder_from_data
 from stepauth.errors import ConfigError
 from stepauth.provider.resource import is_resource_uri
+from stepauth.sdk.errors import JWKSError
+from stepauth.sdk.jose import KeySet
 from stepauth.store.sql import Timeouts
 
 __all__ = [
@@ -508,9 +510,6 @@ def _webauthn(data: Any, issuer: str, base_dir: Path) -> WebAuthnConfig:
 
 
 def _jwks(value: Any, key: str) -> dict[str, Any]:
-    from stepauth.sdk.errors import JWKSError
-    from stepauth.sdk.jose import KeySet
-
     if not isinstance(value, Mapping) or not isinstance(value.get("keys"), list):
         raise ConfigError('must be a JWK Set: a table with a "keys" list', key=key)
     if not value["keys"]:

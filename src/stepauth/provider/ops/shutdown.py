@@ -16,6 +16,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from stepauth.store.sql.engine import truncate_wal
+
 __all__ = ["checkpoint_sqlite", "sqlite_path"]
 
 _log = logging.getLogger("stepauth.shutdown")
@@ -39,8 +41,6 @@ def checkpoint_sqlite(url: str) -> bool:
     path = sqlite_path(url)
     if path is None or not Path(path).exists():
         return False
-    from stepauth.store.sql.engine import truncate_wal
-
     try:
         complete = truncate_wal(path, timeout=5)
     except sqlite3.Error as exc:

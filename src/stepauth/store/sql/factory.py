@@ -182,6 +182,6 @@ def _reason(exc: DBAPIError | PoolTimeout) -> str:
 def _ephemeral(url: str, prefix: str, retain: float | None, timeout: float) -> RedisEphemeral:
     """The Redis half of a routed store; ``retain``: seconds its items outlive their
     expiry (default :data:`stepauth.store.redis.RETAIN`); ``timeout``: its waits."""
-    from stepauth.store.redis import RETAIN, RedisEphemeral
+    from stepauth.store.redis import RETAIN, RedisEphemeral  # optional: the redis extra
 
     return RedisEphemeral(url, prefix, timeout=timeout, retain=RETAIN if retain is None else retain)

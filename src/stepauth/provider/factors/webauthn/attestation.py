@@ -45,6 +45,8 @@ from cryptography.utils import CryptographyDeprecationWarning
 
 from stepauth.errors import ConfigError, FactorError
 from stepauth.provider.factors.webauthn.certpath import CertificatePathError, verify_path
+from stepauth.sdk.errors import SDKError
+from stepauth.sdk.jose import KeySet, PublicKey, Verifier, header_of
 
 __all__ = [
     "BLOCKING_STATUSES",
@@ -194,9 +196,6 @@ class TrustStore:
         model is still fine). Without a root this refuses, rather than skip the checks
         the way ``fido2.mds3.parse_blob(blob, None)`` does.
         """
-        from stepauth.sdk.errors import SDKError
-        from stepauth.sdk.jose import KeySet, PublicKey, Verifier, header_of
-
         if not root_certificate:
             raise ConfigError("an MDS3 root certificate is required", key="webauthn.mds_root")
         root = _load_cert(root_certificate)

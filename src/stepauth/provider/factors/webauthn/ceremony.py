@@ -29,6 +29,7 @@ from stepauth.provider.factors.webauthn.options import (
 )
 from stepauth.provider.factors.webauthn.records import StoredCredential
 from stepauth.provider.records import TxnRecord, WebAuthnChallenge
+from stepauth.rar import transaction_challenge
 
 if TYPE_CHECKING:
     from stepauth.provider.factors.webauthn.attestation import TrustStore
@@ -93,8 +94,6 @@ async def begin_authentication(
     with a fresh 32-byte nonce (PSD2 RTS Art. 5(1)(b): the code is specific to the
     amount and the payee).
     """
-    from stepauth.rar import transaction_challenge
-
     allow = [str(f.credential_id) for f in user_credentials(user, factors)]
     details = [dict(d) for d in authorization_details] if authorization_details else None
     nonce: bytes | None = None

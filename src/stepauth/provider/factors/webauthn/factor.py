@@ -32,6 +32,8 @@ from stepauth.provider.factors.webauthn.encoding import (
 from stepauth.provider.factors.webauthn.errors import SignCountRegression, WebAuthnError
 from stepauth.provider.factors.webauthn.records import StoredCredential
 from stepauth.provider.records import WebAuthnChallenge
+from stepauth.provider.throttle import GENERIC_FAILURE, guarded
+from stepauth.rar import canonical_json
 
 if TYPE_CHECKING:
     from stepauth.store import Factor, User
@@ -108,8 +110,6 @@ class WebAuthnFactor:
         credential's owner: an unknown credential has no owner to count against (the
         page counts it against the address), a bad assertion of a known credential
         counts against its owner and a blocked owner is refused even when right."""
-        from stepauth.provider.throttle import GENERIC_FAILURE, guarded
-
         owner = attempt.user if attempt.user is not None else await self._owner(attempt)
         try:
             if owner is None:
@@ -137,8 +137,6 @@ class WebAuthnFactor:
 
     async def _check(self, attempt: Attempt) -> Verified | None:
         """``None`` for any failure: the page shows one generic message (RTS Art. 4(3)(a))."""
-        from stepauth.rar import canonical_json
-
         state, store, user = attempt.state, attempt.state.store, attempt.user
         consumed = await store.consume(CHALLENGE_KIND, attempt.interaction_id, now=attempt.now)
         ceremony = WebAuthnChallenge.from_payload(consumed.payload) if consumed.ok else None

@@ -110,7 +110,10 @@ def test_a_payload_that_is_no_challenge_reads_as_none(payload: dict[str, Any] | 
 
 
 def test_txn_record_writes_the_keys_the_audit_verifier_reads() -> None:
-    from stepauth.audit.transaction import RECORD_KIND, verify_transaction
+    from stepauth.provider.factors.webauthn.transaction_audit import (
+        RECORD_KIND,
+        verify_transaction,
+    )
 
     record = TxnRecord(
         txn="txn-1",

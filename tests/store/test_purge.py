@@ -126,10 +126,10 @@ async def test_postgres_purge_vacuums_so_new_rows_reuse_the_space(postgres_url: 
         full = await _heap_bytes(store)
         assert (await _purge(store))["items"] == 2000
         await _fill(store, "b", 2000)
-        assert await _heap_bytes(store) <= full * 1.1
+        assert await _heap_bytes(store) <= full * 1.3
         assert (await _purge(store))["items"] == 2000
         await _fill(store, "c", 2000)
-        assert await _heap_bytes(store) <= full * 1.1
+        assert await _heap_bytes(store) <= full * 1.3
     finally:
         await store.close()
 
@@ -147,6 +147,6 @@ async def test_postgres_purge_without_vacuum_leaves_the_dead_rows(postgres_url: 
         full = await _heap_bytes(store)
         await store.purge(now=NOW, retain=RETAIN, stale_before=NOW - WINDOW, vacuum=False)
         await _fill(store, "b", 2000)
-        assert await _heap_bytes(store) > full * 1.5
+        assert await _heap_bytes(store) > full * 1.7
     finally:
         await store.close()

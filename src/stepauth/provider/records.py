@@ -11,7 +11,8 @@ as they always did.
 * :class:`WebAuthnChallenge` (kind ``webauthn_challenge``): the server-held challenge of
   one ceremony (WebAuthn L3 §13.4.3: single use, checked server-side);
 * :class:`TxnRecord` (kind ``txn_record``): the approval of ``authorization_details``,
-  kept to be re-verified later (:func:`stepauth.audit.transaction.verify_transaction`).
+  kept to be re-verified later
+  (:func:`~stepauth.provider.factors.webauthn.transaction_audit.verify_transaction`).
 
 ``from_payload`` of :class:`Interaction` and :class:`AuthorizationCode` raises
 :class:`~stepauth.store.StoreError` on a payload without its required members (the

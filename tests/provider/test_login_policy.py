@@ -9,7 +9,13 @@ from typing import Any
 from stepauth.assurance import DEFAULT_LADDER, AuthEvent, Category, Need
 from stepauth.provider.factors.base import Capability, helps
 from stepauth.provider.factors.password import PasswordFactor
-from stepauth.provider.login_policy import REASON_TEXT, REASONS, PolicyRequest, achievable, evaluate
+from stepauth.provider.login_policy import (
+    REASON_TEXT,
+    REASONS,
+    PolicyRequest,
+    achievable,
+    evaluate_login,
+)
 
 NOW = 1_800_000_000.0
 ACR_1FA = "urn:stepauth:acr:1fa"
@@ -50,13 +56,13 @@ def test_every_reason_has_words() -> None:
 
 
 def test_no_session() -> None:
-    decision = evaluate(request([]))
+    decision = evaluate_login(request([]))
     assert decision.reasons[0] == "no_session"
     assert decision.assessment is None
 
 
 def test_session_answers_with_its_best_level() -> None:
-    decision = evaluate(request([PWD]))
+    decision = evaluate_login(request([PWD]))
     assert decision.satisfied
     assert decision.assessment is not None
     assert decision.assessment.acr == ACR_1FA
@@ -67,10 +73,12 @@ def test_prompt_login_needs_an_event_after_the_interaction_started() -> None:
     """OIDC Core §3.1.2.3: prompt=login re-authenticates
     even a fresh session; only new events count.
     """
-    assert evaluate(request([PWD], prompt_login=True)).reasons == ("prompt_login",)
-    assert evaluate(request([PWD], prompt_login=True, before=[PWD])).reasons == ("prompt_login",)
+    assert evaluate_login(request([PWD], prompt_login=True)).reasons == ("prompt_login",)
+    assert evaluate_login(request([PWD], prompt_login=True, before=[PWD])).reasons == (
+        "prompt_login",
+    )
     fresh = AuthEvent(methods=("pwd",), at=NOW - 1)
-    decision = evaluate(request([PWD, fresh], prompt_login=True, before=[PWD]))
+    decision = evaluate_login(request([PWD, fresh], prompt_login=True, before=[PWD]))
     assert decision.satisfied
     assert decision.assessment is not None
     assert (
@@ -80,14 +88,14 @@ def test_prompt_login_needs_an_event_after_the_interaction_started() -> None:
 
 def test_max_age_too_old() -> None:
     """OIDC Core §3.1.2.1 (max_age): factors older than max_age → re-authenticate."""
-    assert evaluate(request([PWD], max_age=300)).reasons == ("max_age",)
-    decision = evaluate(request([PWD], max_age=10_000))
+    assert evaluate_login(request([PWD], max_age=300)).reasons == ("max_age",)
+    decision = evaluate_login(request([PWD], max_age=10_000))
     assert decision.satisfied
 
 
 def test_acr_not_met_lists_what_is_missing() -> None:
     """A 1fa session asked for 2fa is stepped up, never answered with 1fa (OIDC Core §5.5.1.1)."""
-    decision = evaluate(request([PWD], acr_values=(ACR_2FA,)))
+    decision = evaluate_login(request([PWD], acr_values=(ACR_2FA,)))
     assert decision.reasons == ("acr_not_met",)
     assert Need(categories=frozenset({Category.POSSESSION})) in decision.missing
     assert not any(helps(PasswordFactor.capability, n) for n in decision.missing)
@@ -98,7 +106,7 @@ def test_voluntary_acr_values_answer_with_the_session_acr() -> None:
     """OIDC Core §5.5.1.1: with acr_values voluntary
     the session's own acr is returned, never higher.
     """
-    decision = evaluate(request([PWD], acr_values=(ACR_2FA,), enforce_acr_values=False))
+    decision = evaluate_login(request([PWD], acr_values=(ACR_2FA,), enforce_acr_values=False))
     assert decision.satisfied
     assert decision.assessment is not None
     assert decision.assessment.acr == ACR_1FA
@@ -106,19 +114,19 @@ def test_voluntary_acr_values_answer_with_the_session_acr() -> None:
 
 def test_essential_acr_always_enforced() -> None:
     """OIDC Core §5.5.1.1: essential acr is enforced even for a voluntary client."""
-    decision = evaluate(request([PWD], essential_acr=(ACR_2FA,), enforce_acr_values=False))
+    decision = evaluate_login(request([PWD], essential_acr=(ACR_2FA,), enforce_acr_values=False))
     assert decision.reasons == ("essential_acr",)
 
 
 def test_essential_acr_unknown_value_is_never_met() -> None:
-    decision = evaluate(request([PWD, OTP], essential_acr=("urn:example:unknown",)))
+    decision = evaluate_login(request([PWD, OTP], essential_acr=("urn:example:unknown",)))
     assert decision.reasons == ("essential_acr",)
     assert decision.missing == ()
 
 
 def test_two_factors_meet_2fa_with_the_older_auth_time() -> None:
     """auth_time is the oldest event behind the acr (docs/concepts.md)."""
-    decision = evaluate(request([PWD, OTP], acr_values=(ACR_2FA,)))
+    decision = evaluate_login(request([PWD, OTP], acr_values=(ACR_2FA,)))
     assert decision.assessment is not None
     assert decision.assessment.acr == ACR_2FA
     assert decision.assessment.auth_time == PWD.at
@@ -126,13 +134,13 @@ def test_two_factors_meet_2fa_with_the_older_auth_time() -> None:
 
 
 def test_level_met_but_too_old_is_max_age_not_acr_not_met() -> None:
-    decision = evaluate(request([PWD, OTP], acr_values=(ACR_2FA,), max_age=300))
+    decision = evaluate_login(request([PWD, OTP], acr_values=(ACR_2FA,), max_age=300))
     assert decision.reasons == ("max_age",)
 
 
 def test_id_token_hint_mismatch() -> None:
     """OIDC Core §3.1.2.2: another user's session never answers."""
-    decision = evaluate(request([PWD], expected_sub="someone-else"))
+    decision = evaluate_login(request([PWD], expected_sub="someone-else"))
     assert "id_token_hint_mismatch" in decision.reasons
 
 
@@ -140,14 +148,14 @@ def test_binding_requires_the_bound_approval() -> None:
     """PSD2 RTS Art. 5: a new event of any factor never approves bound details; a user
     who cannot give a bound approval (no passkey) gets binding_unavailable."""
     fresh = AuthEvent(methods=("pwd",), at=NOW)
-    unbound = evaluate(request([PWD, fresh], binding=True, before=[PWD]))
+    unbound = evaluate_login(request([PWD, fresh], binding=True, before=[PWD]))
     assert unbound.reasons == ("binding_unavailable",)
     required = request([PWD, fresh], binding=True, before=[PWD], approval_required=True)
-    assert evaluate(required).reasons == ("binding_required",)
+    assert evaluate_login(required).reasons == ("binding_required",)
     approved = request(
         [PWD, fresh], binding=True, before=[PWD], approval_required=True, approved=True
     )
-    assert evaluate(approved).satisfied
+    assert evaluate_login(approved).satisfied
 
 
 def test_achievable_needs_the_right_authenticator() -> None:
@@ -161,7 +169,7 @@ def test_achievable_needs_the_right_authenticator() -> None:
 
 
 def test_a_passkey_alone_moves_auth_time_forward() -> None:
-    decision = evaluate(request([PWD, PASSKEY], acr_values=("phr",)))
+    decision = evaluate_login(request([PWD, PASSKEY], acr_values=("phr",)))
     assert decision.assessment is not None
     assert decision.assessment.acr == "phr"
     assert decision.assessment.auth_time == PASSKEY.at

@@ -1,4 +1,4 @@
-"""stepauth.provider.tokens: ID Token, RFC 9068 access token, refresh token, Grant."""
+"""stepauth.provider.token_minting: ID Token, RFC 9068 access token, refresh token, Grant."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from joserfc.errors import SecurityWarning
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from stepauth.provider.errors import InvalidToken, ServerError
-from stepauth.provider.tokens import (
+from stepauth.provider.token_minting import (
     Grant,
     issue_refresh_token,
     mint_access_token,

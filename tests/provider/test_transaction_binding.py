@@ -232,7 +232,7 @@ def test_login_policy_binding_is_met_by_the_approval_only() -> None:
     interaction's bound approval, however strong the new event; a user who cannot give one
     gets binding_unavailable; an unbound requirement already met asks nothing."""
     from stepauth.assurance import DEFAULT_LADDER, AuthEvent
-    from stepauth.provider.login_policy import PolicyRequest, evaluate
+    from stepauth.provider.login_policy import PolicyRequest, evaluate_login
 
     now = 1_700_000_000.0
     pwd = AuthEvent(methods=("pwd",), at=now)
@@ -250,7 +250,7 @@ def test_login_policy_binding_is_met_by_the_approval_only() -> None:
             "before": [pwd],
         }
         base.update(kw)
-        return evaluate(PolicyRequest(**base)).reasons
+        return evaluate_login(PolicyRequest(**base)).reasons
 
     assert decide(approval_required=True) == ("binding_required",)
     assert decide(approval_required=True, approved=True) == ()

@@ -30,7 +30,7 @@ from stepauth.policy.model import (
     LowValueSettings,
     Policy,
     Reason,
-    Rule,
+    RiskRule,
     TRASettings,
     Upgrade,
 )
@@ -47,7 +47,7 @@ __all__ = [
     "PolicyError",
     "Reason",
     "RecurringSeries",
-    "Rule",
+    "RiskRule",
     "TRASettings",
     "Upgrade",
     "decide",

@@ -18,7 +18,7 @@ from stepauth.assurance import Ladder, Requirement
 from stepauth.policy import exemptions, risk
 from stepauth.policy.context import Context, Counters
 from stepauth.policy.errors import PolicyError
-from stepauth.policy.levels import higher
+from stepauth.policy.ladder import higher
 from stepauth.policy.model import Decision, Policy, Reason
 
 __all__ = ["decide"]

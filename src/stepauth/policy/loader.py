@@ -22,7 +22,7 @@ from stepauth.assurance import DEFAULT_LADDER, Ladder
 from stepauth.policy.context import non_negative_decimal
 from stepauth.policy.errors import PolicyError
 from stepauth.policy.exemptions import APPLIES_TO, REFERENCE_FRAUD_RATES
-from stepauth.policy.levels import is_known
+from stepauth.policy.ladder import is_known
 from stepauth.policy.lines import Path as KeyPath
 from stepauth.policy.lines import format_path, key_lines, line_of
 from stepauth.policy.model import (
@@ -34,7 +34,7 @@ from stepauth.policy.model import (
     ExemptionSettings,
     LowValueSettings,
     Policy,
-    Rule,
+    RiskRule,
     TRASettings,
     Upgrade,
 )
@@ -276,7 +276,7 @@ def _action_exemptions(
     return tuple(names)
 
 
-def _rule(index: int, spec: Any, ladder: Ladder, actions: Mapping[str, Action]) -> Rule:
+def _rule(index: int, spec: Any, ladder: Ladder, actions: Mapping[str, Action]) -> RiskRule:
     path: KeyPath = ("rules", index)
     if not isinstance(spec, Mapping):
         _fail(path, "must be a table")
@@ -305,7 +305,7 @@ def _rule(index: int, spec: Any, ladder: Ladder, actions: Mapping[str, Action]) 
     for action in scope:
         if action not in actions:
             _fail((*path, "actions"), f"unknown action {action!r}")
-    return Rule(
+    return RiskRule(
         name=name,
         signal=signal,
         threshold=threshold,

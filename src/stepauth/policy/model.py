@@ -27,7 +27,7 @@ __all__ = [
     "LowValueSettings",
     "Policy",
     "Reason",
-    "Rule",
+    "RiskRule",
     "TRASettings",
     "Upgrade",
 ]
@@ -85,7 +85,7 @@ class Action:
 
 
 @dataclass(frozen=True)
-class Rule:
+class RiskRule:
     """A risk rule: when its signal fires, the requirement escalates and no exemption applies.
 
     ``threshold`` is the signal's parameter: an amount (``amount_above``), a count
@@ -180,7 +180,7 @@ class Policy:
     :func:`~stepauth.policy.parse_policy`; ask it with :func:`~stepauth.policy.decide`."""
 
     actions: Mapping[str, Action]
-    rules: tuple[Rule, ...] = ()
+    rules: tuple[RiskRule, ...] = ()
     exemptions: ExemptionSettings = field(default_factory=ExemptionSettings)
     currency: str = "EUR"
     ladder: Ladder = DEFAULT_LADDER

@@ -22,14 +22,14 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from stepauth.policy.context import Context
-from stepauth.policy.model import Rule
+from stepauth.policy.model import RiskRule
 
 __all__ = ["fired_rules"]
 
 
 def fired_rules(
-    rules: Sequence[Rule], action: str, context: Context, *, currency: str
-) -> list[tuple[Rule, str]]:
+    rules: Sequence[RiskRule], action: str, context: Context, *, currency: str
+) -> list[tuple[RiskRule, str]]:
     """The rules that fire for ``action`` in ``context``, each with a sentence saying why."""
     fired = []
     for rule in rules:
@@ -41,7 +41,7 @@ def fired_rules(
     return fired
 
 
-def _check(rule: Rule, context: Context, currency: str) -> str | None:
+def _check(rule: RiskRule, context: Context, currency: str) -> str | None:
     threshold = rule.threshold
     signal = rule.signal
     if signal in ("new_payee", "new_device", "new_ip_country"):

@@ -61,7 +61,7 @@ ENDPOINT_MODULES = (
     "stepauth.provider.authorize",
     "stepauth.provider.interaction.routes",
     "stepauth.provider.par",
-    "stepauth.provider.token",
+    "stepauth.provider.token_endpoint",
     "stepauth.provider.userinfo",
     "stepauth.provider.introspect",
     "stepauth.provider.revoke",

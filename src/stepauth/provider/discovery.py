@@ -24,8 +24,8 @@ from starlette.routing import BaseRoute, Route
 
 from stepauth.provider.client_auth import ASSERTION_ALGS, TOKEN_ENDPOINT_AUTH_METHODS
 from stepauth.provider.state import ProviderState, get_state
-from stepauth.provider.token import GRANT_TYPES
-from stepauth.provider.tokens import ID_TOKEN_ALGS, PROFILE_CLAIMS
+from stepauth.provider.token_endpoint import GRANT_TYPES
+from stepauth.provider.token_minting import ID_TOKEN_ALGS, PROFILE_CLAIMS
 from stepauth.rar import default_registry
 
 __all__ = ["metadata", "routes"]

@@ -22,7 +22,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from stepauth.provider.authorize.response import authorization_response
+from stepauth.provider.authorize.response_mode import authorization_response
 from stepauth.provider.errors import ProviderError, TemporarilyUnavailable
 from stepauth.provider.interaction.render import error_page, render
 from stepauth.provider.ops import metrics

@@ -24,7 +24,7 @@ from stepauth.provider.client_auth import authenticate_client, form_params
 from stepauth.provider.compare import sha256hex
 from stepauth.provider.errors import InvalidClient, InvalidRequest, InvalidToken
 from stepauth.provider.state import ProviderState, get_state
-from stepauth.provider.tokens import Grant, verify_access_token
+from stepauth.provider.token_minting import Grant, verify_access_token
 
 __all__ = ["introspect", "routes"]
 

@@ -39,10 +39,10 @@ from stepauth.provider.factors.base import Capability, provides
 __all__ = [
     "REASONS",
     "REASON_TEXT",
-    "Decision",
+    "LoginDecision",
     "PolicyRequest",
     "achievable",
-    "evaluate",
+    "evaluate_login",
 ]
 
 REASON_TEXT: Mapping[str, str] = {
@@ -113,7 +113,7 @@ class PolicyRequest:
 
 
 @dataclass(frozen=True)
-class Decision:
+class LoginDecision:
     """The outcome: no reasons = the session answers; ``assessment`` gives acr/amr/auth_time."""
 
     reasons: tuple[str, ...]
@@ -256,13 +256,13 @@ def achievable(need: Need, capabilities: Sequence[Capability]) -> bool:
     return set(need.categories) <= covered
 
 
-def evaluate(req: PolicyRequest) -> Decision:
+def evaluate_login(req: PolicyRequest) -> LoginDecision:
     """Run every check; the decision lists all reasons found, in :data:`CHECKS` order."""
     reasons = tuple(r for r in (check(req) for check in CHECKS) if r is not None)
     if reasons:
-        return Decision(reasons=reasons, assessment=None, missing=missing_needs(req))
+        return LoginDecision(reasons=reasons, assessment=None, missing=missing_needs(req))
     result = answer(req)
     if result.acr is None or result.auth_time is None:
         # No level is met by any event still inside its window: the session is stale.
-        return Decision(reasons=("max_age",), assessment=None, missing=missing_needs(req))
-    return Decision(reasons=(), assessment=result)
+        return LoginDecision(reasons=("max_age",), assessment=None, missing=missing_needs(req))
+    return LoginDecision(reasons=(), assessment=result)

@@ -41,7 +41,7 @@ from stepauth.provider.sessions import (
     sid_for,
 )
 from stepauth.provider.state import ProviderState, get_state
-from stepauth.provider.tokens import verify_id_token_hint
+from stepauth.provider.token_minting import verify_id_token_hint
 
 __all__ = ["routes"]
 

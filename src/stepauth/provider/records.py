@@ -93,7 +93,7 @@ class Interaction:
 @dataclass(frozen=True, slots=True)
 class AuthorizationCode:
     """What an authorization code stands for (the front channel's contract with the
-    token endpoint; :class:`stepauth.provider.tokens.Grant` is built from it)."""
+    token endpoint; :class:`stepauth.provider.token_minting.Grant` is built from it)."""
 
     KIND: ClassVar[str] = "code"
 

@@ -24,7 +24,7 @@ from stepauth.provider.compare import sha256hex
 from stepauth.provider.errors import InvalidRequest, InvalidToken
 from stepauth.provider.grants import revoke_grant
 from stepauth.provider.state import ProviderState, get_state
-from stepauth.provider.tokens import verify_own_jwt
+from stepauth.provider.token_minting import verify_own_jwt
 
 __all__ = ["revoke", "routes"]
 

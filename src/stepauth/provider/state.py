@@ -16,7 +16,7 @@ channel (token, userinfo, introspect, revoke, par, discovery, logout):
   ``store.put("code", sha256hex(code), record.to_payload(), expires_at=now +
   config.ttl.code, grant_id=grant_id, user_id=sub, sid=sid)`` with ``record`` an
   :class:`~stepauth.provider.records.AuthorizationCode` (see
-  :func:`stepauth.provider.authorize.respond.code_payload`); the token endpoint reads it
+  :func:`stepauth.provider.authorize.issue_code.code_payload`); the token endpoint reads it
   back with ``AuthorizationCode.from_payload``. ``sid`` is a stable
   per-login identifier (it survives session-id rotation), not the cookie value.
 * PAR: the back channel stores ``store.put("par", request_uri, {"client_id": ...,

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 from stepauth.provider.client_auth import single_params
 from stepauth.provider.errors import InsufficientScope, InvalidRequest, InvalidToken, ProviderError
 from stepauth.provider.state import get_state
-from stepauth.provider.tokens import requested_claims, verify_access_token
+from stepauth.provider.token_minting import requested_claims, verify_access_token
 
 __all__ = ["bearer_token", "routes", "userinfo_endpoint"]
 

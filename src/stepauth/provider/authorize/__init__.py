@@ -21,9 +21,9 @@ from stepauth.provider.authorize.acr_values import check_acr_values
 from stepauth.provider.authorize.authorization_details import check_authorization_details
 from stepauth.provider.authorize.claims import check_claims
 from stepauth.provider.authorize.client import check_client
+from stepauth.provider.authorize.conclude import conclude
 from stepauth.provider.authorize.context import AuthorizationContext
 from stepauth.provider.authorize.id_token_hint import check_id_token_hint
-from stepauth.provider.authorize.login import login
 from stepauth.provider.authorize.max_age import check_max_age
 from stepauth.provider.authorize.parse import parse
 from stepauth.provider.authorize.pkce import check_pkce
@@ -69,7 +69,7 @@ async def authorize(request: Request) -> Response:
     try:
         for step in STEPS:
             await step(ctx)
-        return await login(ctx, request)
+        return await conclude(ctx, request)
     except ProviderError as exc:
         raise bind_redirect(exc, ctx) from None
 

@@ -2,7 +2,7 @@
 
 Its signature is checked against our own published keys, its ``iss`` must be us and it
 must be an ID Token — not an access token, which is signed by the same keys (see
-:func:`~stepauth.provider.tokens.verify_id_token_hint`); an expired hint is accepted
+:func:`~stepauth.provider.token_minting.verify_id_token_hint`); an expired hint is accepted
 (OIDC Core §3.1.2.2). Its ``sub`` becomes the only user a token may be issued for: the login policy
 re-authenticates that user or fails.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from stepauth.provider.authorize.context import AuthorizationContext
 from stepauth.provider.errors import InvalidRequest, InvalidToken
-from stepauth.provider.tokens import verify_id_token_hint
+from stepauth.provider.token_minting import verify_id_token_hint
 
 __all__ = ["check_id_token_hint"]
 

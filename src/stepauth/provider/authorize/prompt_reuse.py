@@ -32,16 +32,16 @@ from starlette.responses import Response
 
 from stepauth.provider.authorize.bound_prompt import PROMPT_KIND, REUSE_WINDOW, transaction_key
 from stepauth.provider.authorize.context import AuthorizationContext
-from stepauth.provider.authorize.decision import decide
 from stepauth.provider.authorize.interaction_start import (
     INTERACTION_COOKIE,
     INTERACTION_TTL,
     interaction_redirect,
     start_interaction,
 )
-from stepauth.provider.authorize.respond import issue_code
+from stepauth.provider.authorize.issue_code import issue_code
+from stepauth.provider.authorize.login_decision import decide_login
 from stepauth.provider.compare import constant_time_equal, sha256hex
-from stepauth.provider.login_policy import Decision
+from stepauth.provider.login_policy import LoginDecision
 from stepauth.provider.records import Interaction
 from stepauth.provider.sessions import sid_for
 from stepauth.store import Session, User
@@ -58,7 +58,7 @@ async def _answer_again(
 ) -> Response | None:
     """The unredeemed approval answers this identical request; its old code is spent."""
     provider = ctx.provider
-    decision = await decide(ctx, loaded, before=None, approved=True)
+    decision = await decide_login(ctx, loaded, before=None, approved=True)
     if not decision.satisfied or decision.assessment is None:
         return None
     superseded = await provider.store.consume("code", code, now=provider.clock())
@@ -139,7 +139,7 @@ async def bound_interaction(
     ctx: AuthorizationContext,
     request: Request,
     loaded: tuple[Session, User],
-    decision: Decision,
+    decision: LoginDecision,
 ) -> Response:
     """A signed-in user's bound request that the session does not answer: reuse the one
     prompt of an identical request within :data:`REUSE_WINDOW`, or open it."""

@@ -43,9 +43,9 @@ from stepauth.errors import FactorError
 from stepauth.provider import jsonlimits
 from stepauth.provider.authorize import bind_redirect
 from stepauth.provider.authorize.context import AuthorizationContext
-from stepauth.provider.authorize.decision import available_plugins, can_approve, decide
 from stepauth.provider.authorize.interaction_start import INTERACTION_COOKIE, INTERACTION_TTL
-from stepauth.provider.authorize.respond import issue_code
+from stepauth.provider.authorize.issue_code import issue_code
+from stepauth.provider.authorize.login_decision import available_plugins, can_approve, decide_login
 from stepauth.provider.compare import constant_time_equal, sha256hex
 from stepauth.provider.error_responses import provider_error_handler
 from stepauth.provider.errors import (
@@ -65,7 +65,7 @@ from stepauth.provider.factors.hold import active_factors, hold_text
 from stepauth.provider.factors.webauthn import begin_authentication
 from stepauth.provider.interaction.outcome import Refusal, Submission, verify_factor
 from stepauth.provider.interaction.render import factor_forms, render
-from stepauth.provider.login_policy import REASON_TEXT, Decision
+from stepauth.provider.login_policy import REASON_TEXT, LoginDecision
 from stepauth.provider.ops.metrics import step_up_abandoned, step_up_completed
 from stepauth.provider.records import Interaction
 from stepauth.provider.sessions import load_session, record_event, set_session_cookie
@@ -108,7 +108,7 @@ async def _load(
 
 
 def _page_user(
-    ctx: AuthorizationContext, loaded: tuple[Session, User] | None, decision: Decision
+    ctx: AuthorizationContext, loaded: tuple[Session, User] | None, decision: LoginDecision
 ) -> User | None:
     """The user this page may name and whose factors it may offer: the signed-in user,
     when the request asks for that user or for nobody in particular.
@@ -140,7 +140,7 @@ def _signed_in(loaded: tuple[Session, User] | None, user: User | None) -> bool:
 
 
 async def _offered(
-    ctx: AuthorizationContext, user: User | None, decision: Decision, *, signed_in: bool
+    ctx: AuthorizationContext, user: User | None, decision: LoginDecision, *, signed_in: bool
 ) -> list[FactorPlugin]:
     """Factors that can supply what is missing.
 
@@ -169,7 +169,7 @@ async def _page(
     uid: str,
     interaction: Interaction,
     ctx: AuthorizationContext,
-    decision: Decision,
+    decision: LoginDecision,
     user: User | None,
     *,
     signed_in: bool,
@@ -226,7 +226,7 @@ async def _finish(
     uid: str,
     ctx: AuthorizationContext,
     session: Session,
-    decision: Decision,
+    decision: LoginDecision,
     interaction: Interaction,
 ) -> Response:
     assert decision.assessment is not None
@@ -253,7 +253,7 @@ async def show(request: Request) -> Response:
     uid, interaction, ctx = await _load(request, provider)
     try:
         loaded = await load_session(request, provider)
-        decision = await decide(
+        decision = await decide_login(
             ctx, loaded, before=interaction.before, approved=interaction.txn is not None
         )
         if decision.satisfied and loaded is not None:
@@ -281,7 +281,9 @@ async def submit(request: Request) -> Response:
     before = interaction.before
     try:
         loaded = await load_session(request, provider)
-        decision = await decide(ctx, loaded, before=before, approved=interaction.txn is not None)
+        decision = await decide_login(
+            ctx, loaded, before=before, approved=interaction.txn is not None
+        )
         user = _page_user(ctx, loaded, decision)
         signed_in = _signed_in(loaded, user)
         offered = {p.kind: p for p in await _offered(ctx, user, decision, signed_in=signed_in)}
@@ -358,7 +360,7 @@ async def submit(request: Request) -> Response:
         raise bind_redirect(exc, ctx) from None
     # From here the browser holds a new session id whatever happens next.
     try:
-        decision = await decide(
+        decision = await decide_login(
             ctx, (session, verified.user), before=before, approved=interaction.txn is not None
         )
         if decision.satisfied:
@@ -390,7 +392,7 @@ async def webauthn_options(request: Request) -> Response:
     if not isinstance(csrf, str) or not constant_time_equal(interaction.csrf, csrf):
         raise Forbidden("the request is not valid for this sign-in request")
     loaded = await load_session(request, provider)
-    decision = await decide(
+    decision = await decide_login(
         ctx, loaded, before=interaction.before, approved=interaction.txn is not None
     )
     user = _page_user(ctx, loaded, decision)

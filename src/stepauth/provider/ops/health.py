@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute, Route
 
 from stepauth.provider.ops import metrics
 from stepauth.provider.state import get_state
-from stepauth.provider.token import NO_STORE
+from stepauth.provider.token_endpoint import NO_STORE
 from stepauth.store.routed import RoutedStore
 from stepauth.store.sql import MIGRATIONS, SQLStore
 

@@ -1,6 +1,7 @@
 """Steps 13–14: run the login policy, then answer with a code or start an interaction.
 
-The decision and the errors of ``prompt=none`` are :mod:`stepauth.provider.authorize.decision`;
+The decision and the errors of ``prompt=none`` are
+:mod:`stepauth.provider.authorize.login_decision`;
 an interaction starts in :mod:`stepauth.provider.authorize.interaction_start`, or, for a bound
 request of a signed-in user, reuses the prompt of an identical request
 (:mod:`stepauth.provider.authorize.prompt_reuse`).
@@ -12,22 +13,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from stepauth.provider.authorize.context import AuthorizationContext
-from stepauth.provider.authorize.decision import decide
 from stepauth.provider.authorize.interaction_start import start_interaction
+from stepauth.provider.authorize.issue_code import issue_code
+from stepauth.provider.authorize.login_decision import decide_login
 from stepauth.provider.authorize.prompt_reuse import bound_interaction
-from stepauth.provider.authorize.respond import issue_code
 from stepauth.provider.ops.logs import note_client
 from stepauth.provider.ops.metrics import step_up_started
 from stepauth.provider.sessions import load_session
 
-__all__ = ["login"]
+__all__ = ["conclude"]
 
 
-async def login(ctx: AuthorizationContext, request: Request) -> Response:
+async def conclude(ctx: AuthorizationContext, request: Request) -> Response:
     """Answer from the session when the policy allows it, else hand over to an interaction."""
     note_client(ctx.client_id)
     loaded = await load_session(request, ctx.provider)
-    decision = await decide(ctx, loaded, before=None)
+    decision = await decide_login(ctx, loaded, before=None)
     if decision.satisfied and loaded is not None and decision.assessment is not None:
         session = loaded[0]
         return await issue_code(

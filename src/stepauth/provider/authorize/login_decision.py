@@ -22,7 +22,7 @@ from stepauth.provider.errors import (
 )
 from stepauth.provider.factors.base import FactorPlugin, capability_of
 from stepauth.provider.factors.hold import active_factors
-from stepauth.provider.login_policy import Decision, PolicyRequest, achievable, evaluate
+from stepauth.provider.login_policy import LoginDecision, PolicyRequest, achievable, evaluate_login
 from stepauth.store import Session, User
 
 __all__ = [
@@ -30,7 +30,7 @@ __all__ = [
     "available_plugins",
     "can_approve",
     "check_meetable",
-    "decide",
+    "decide_login",
     "policy_request",
 ]
 
@@ -86,7 +86,9 @@ async def available_plugins(ctx: AuthorizationContext, user: User | None) -> lis
     return registry.enrolled(user, active_factors(factors, ctx.provider.clock()))
 
 
-async def check_meetable(ctx: AuthorizationContext, decision: Decision, user: User | None) -> None:
+async def check_meetable(
+    ctx: AuthorizationContext, decision: LoginDecision, user: User | None
+) -> None:
     """Fail with ``unmet_authentication_requirements`` when no available factor can help."""
     if user is not None and "binding_unavailable" in decision.reasons:
         raise UnmetAuthenticationRequirements(
@@ -108,13 +110,13 @@ async def check_meetable(ctx: AuthorizationContext, decision: Decision, user: Us
         )
 
 
-async def decide(
+async def decide_login(
     ctx: AuthorizationContext,
     loaded: tuple[Session, User] | None,
     *,
     before: Sequence[Mapping[str, Any]] | None,
     approved: bool = False,
-) -> Decision:
+) -> LoginDecision:
     """The policy's decision for ``loaded`` (session, user); raises the prompt=none and
     unmet errors. ``approved``: the interaction holds a bound approval of its details."""
     session, user = loaded if loaded is not None else (None, None)
@@ -125,7 +127,7 @@ async def decide(
         approval_required=await can_approve(ctx, user),
         approved=approved,
     )
-    decision = evaluate(request)
+    decision = evaluate_login(request)
     if decision.satisfied:
         return decision
     if "none" in ctx.prompt:

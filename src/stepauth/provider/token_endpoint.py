@@ -60,7 +60,7 @@ from stepauth.provider.records import AuthorizationCode
 from stepauth.provider.resource import token_resource
 from stepauth.provider.sessions import session_ended
 from stepauth.provider.state import get_state
-from stepauth.provider.tokens import (
+from stepauth.provider.token_minting import (
     Grant,
     issue_refresh_token,
     mint_access_token,

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from stepauth.assurance import Assessment
 from stepauth.provider.authorize.bound_prompt import remember_approval
 from stepauth.provider.authorize.context import AuthorizationContext
-from stepauth.provider.authorize.response import authorization_response
+from stepauth.provider.authorize.response_mode import authorization_response
 from stepauth.provider.compare import sha256hex
 from stepauth.provider.records import AuthorizationCode
 from stepauth.provider.sessions import sid_for

@@ -16,6 +16,7 @@ this package loads none of them (and never :mod:`stepauth.provider`).
 """
 
 from stepauth.assurance import Requirement
+from stepauth.sdk.access_token import validate_access_token
 from stepauth.sdk.api import ResourceServer, error_response
 from stepauth.sdk.binding import Binding
 from stepauth.sdk.browser import BrowserStepUp
@@ -23,7 +24,6 @@ from stepauth.sdk.errors import InsufficientAuthentication, InvalidToken, SDKErr
 from stepauth.sdk.httpx_auth import StepUpAuth
 from stepauth.sdk.jwks import JWKSCache
 from stepauth.sdk.rp import ProviderMetadata, RelyingParty, Tokens
-from stepauth.sdk.validate import validate_access_token
 
 __all__ = [
     "Binding",

@@ -17,11 +17,11 @@ from typing import Any
 from stepauth.assurance import Requirement, StepUp
 from stepauth.assurance.requirement import MAX_AGE_LEEWAY
 from stepauth.sdk._io import Flow
+from stepauth.sdk.access_token import ACCESS_TOKEN_ALGS, AccessTokenValidator
 from stepauth.sdk.errors import InsufficientAuthentication, InvalidToken, KeyNotFound, SDKError
 from stepauth.sdk.jose import KeySet, parse_header
 from stepauth.sdk.jwks import JWKSCache
 from stepauth.sdk.profiles import STEPAUTH, STEPAUTH_ACR, Profile
-from stepauth.sdk.validate import ACCESS_TOKEN_ALGS, AccessTokenValidator
 
 __all__ = ["AuthErrorResponse", "ResourceServer", "challenge_for", "error_response"]
 

@@ -25,9 +25,14 @@
     │   ├── LoginRequired                   prompt=none and no session
     │   ├── InteractionRequired             prompt=none and UI needed
     │   └── AccessDenied                    the user or the OP refused
-    └── CallbackError                       the redirect itself is wrong
-        ├── StateMismatch                   CSRF / mix-up: state absent or different
-        └── IssuerMismatch                  RFC 9207 iss absent or different
+    ├── CallbackError                       the redirect itself is wrong
+    │   ├── StateMismatch                   CSRF / mix-up: state absent or different
+    │   └── IssuerMismatch                  RFC 9207 iss absent or different
+    └── TransactionError                    a bound action must not run (RFC 9396 §9)
+        ├── TransactionMissing              the token is not transaction-bound
+        ├── TransactionMismatch             the action differs from the approved details
+        ├── TransactionUnavailable          no ledger can record the txn here
+        └── TransactionReplayed             the txn was used before
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from stepauth.errors import StepAuthError
 
 if TYPE_CHECKING:
     from stepauth.assurance import StepUp
+    from stepauth.rar import RARError
 
 __all__ = [
     "AccessDenied",
@@ -65,6 +71,11 @@ __all__ = [
     "SDKError",
     "StateMismatch",
     "TokenExpired",
+    "TransactionError",
+    "TransactionMismatch",
+    "TransactionMissing",
+    "TransactionReplayed",
+    "TransactionUnavailable",
     "UnmetAuthenticationRequirements",
 ]
 
@@ -204,3 +215,49 @@ class StateMismatch(CallbackError):
 
 class IssuerMismatch(CallbackError):
     """RFC 9207 ``iss`` is absent or names another issuer (mix-up attack)."""
+
+
+class TransactionError(SDKError):
+    """Root of the transaction-binding failures: the action must not run."""
+
+    error = "transaction_error"
+
+
+class TransactionMissing(TransactionError):
+    """The token carries no granted ``authorization_details`` or no ``txn``: not bound."""
+
+    error = "transaction_missing"
+
+
+class TransactionMismatch(TransactionError):
+    """The action differs from the granted ``authorization_details`` (PSD2 RTS Art. 5(1)(d)).
+
+    ``reason`` is the :class:`~stepauth.rar.DetailsMismatch` (or, for a grant the registry
+    cannot read, the :class:`~stepauth.rar.InvalidAuthorizationDetails`); ``index`` and
+    ``path`` name the first difference.
+    """
+
+    error = "transaction_mismatch"
+
+    def __init__(self, description: str, *, reason: RARError) -> None:
+        super().__init__(description)
+        self.reason = reason
+        self.index: int | None = getattr(reason, "index", None)
+        self.path: str = getattr(reason, "path", "")
+
+
+class TransactionUnavailable(TransactionError):
+    """No ledger can record the ``txn`` here (none configured, or an async one under sync
+    code): the action must not run, since its single use could not be enforced."""
+
+    error = "transaction_unavailable"
+
+
+class TransactionReplayed(TransactionError):
+    """The token's ``txn`` has been used before: one approval executes one action."""
+
+    error = "transaction_replayed"
+
+    def __init__(self, description: str, *, txn: str) -> None:
+        super().__init__(description)
+        self.txn = txn

@@ -21,12 +21,13 @@ from stepauth.sdk.errors import (
     InsufficientAuthentication,
     InvalidAudience,
     InvalidIssuer,
+    InvalidKeyBinding,
     InvalidTokenType,
     MissingClaim,
     TokenExpired,
 )
 from stepauth.sdk.jose import KeySet, Verifier
-from stepauth.sdk.validate import check_asymmetric, check_requirement, claim_number
+from stepauth.sdk.validate import check_asymmetric, check_requirement, claim_number, same
 
 __all__ = ["ACCESS_TOKEN_ALGS", "AccessTokenValidator", "validate_access_token"]
 
@@ -43,6 +44,17 @@ def _same_issuer(iss: str, expected: str, expected_bytes: bytes) -> bool:
         return hmac.compare_digest(iss, expected)
     except TypeError:  # a non-ASCII string: compare the UTF-8 bytes
         return hmac.compare_digest(iss.encode("utf-8", "surrogatepass"), expected_bytes)
+
+
+def _check_binding(cnf: object, jkt: str | None) -> None:
+    """The token's sender constraint (RFC 7800 ``cnf``, RFC 9449 §6.1) against the proof."""
+    bound = cnf.get("jkt") if isinstance(cnf, Mapping) else None
+    if jkt is None:
+        if bound is not None:
+            raise InvalidKeyBinding("a DPoP-bound token was presented as a bearer token")
+        return
+    if not isinstance(bound, str) or not same(bound, jkt):
+        raise InvalidKeyBinding("the token is not bound to the DPoP proof's key")
 
 
 class AccessTokenValidator:
@@ -93,9 +105,18 @@ class AccessTokenValidator:
         self.ladder = ladder
 
     def validate(
-        self, token: str, keys: KeySet, now: float, requirement: Requirement | None = None
+        self,
+        token: str,
+        keys: KeySet,
+        now: float,
+        requirement: Requirement | None = None,
+        jkt: str | None = None,
     ) -> dict[str, Any]:
-        """The claims of a valid token; raises the error class of the first failed check."""
+        """The claims of a valid token; raises the error class of the first failed check.
+
+        ``jkt`` is the thumbprint of the DPoP proof's key the token came with (``None``: it
+        came as a bearer token); the token's ``cnf.jkt`` must name it (RFC 9449 §7.1), and a
+        token with a ``cnf.jkt`` is never accepted as a bearer token (§7.2)."""
         header, claims = self._verifier.verify(token, keys)
         typ = header.typ
         if (
@@ -125,6 +146,8 @@ class AccessTokenValidator:
         sub = claims.get("sub")
         if type(sub) is not str or not sub:
             raise MissingClaim("sub is required (RFC 9068 §2.2)")
+        if jkt is not None or "cnf" in claims:
+            _check_binding(claims.get("cnf"), jkt)
         if requirement is not None and unmet_reason(
             requirement, claims, now, self.leeway, self.ladder, self.max_age_leeway
         ):
@@ -175,8 +198,12 @@ def validate_access_token(
     ladder: Ladder = DEFAULT_LADDER,
     max_age_leeway: float = MAX_AGE_LEEWAY,
     allowed_clients: Collection[str] | None = None,
+    jkt: str | None = None,
 ) -> dict[str, Any]:
     """Validate a JWT access token (RFC 9068 §4), then its ``acr``/``auth_time`` (RFC 9470).
+
+    ``jkt``: the thumbprint of the key of the DPoP proof the token came with, once the proof
+    was checked (:mod:`stepauth.sdk.dpop_check`); a DPoP-bound token is refused without it.
 
     ``expected_typ=None`` accepts vendor tokens typed ``JWT`` (some IdPs do not follow
     RFC 9068 §2.1); the other checks stay. Raises :class:`InsufficientAuthentication` with
@@ -193,4 +220,5 @@ def validate_access_token(
         ladder=ladder,
         allowed_clients=allowed_clients,
     )
-    return validator.validate(token, jwks, time.time() if now is None else now, requirement)
+    now = time.time() if now is None else now
+    return validator.validate(token, jwks, now, requirement, jkt)

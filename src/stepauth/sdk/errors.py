@@ -16,7 +16,12 @@
     │   ├── InvalidIssuedAt                 step 10
     │   ├── InvalidNonce                    step 11
     │   ├── MissingClaim                    a REQUIRED claim is absent (sub, iat, exp, ...)
-    │   └── InvalidTokenType                RFC 9068 §4 typ is not at+jwt
+    │   ├── InvalidTokenType                RFC 9068 §4 typ is not at+jwt
+    │   └── InvalidKeyBinding               RFC 9449 §7.1-7.2: cnf.jkt is not the proof's
+    │                                       key, a DPoP-bound token sent as Bearer, or a
+    │                                       bearer token where DPoP is required
+    ├── InvalidDPoPProof                    error="invalid_dpop_proof" (RFC 9449 §4.3, §7.1)
+    │   └── UseDPoPNonce                    error="use_dpop_nonce" (RFC 9449 §9, carries nonce)
     ├── InsufficientAuthentication          steps 12-13: acr / auth_time fall short (carries StepUp)
     ├── InvalidAuthorizationRequest     the request the RP was asked to build is unsafe
     ├── JWKSError                           the key set cannot be fetched or parsed
@@ -56,8 +61,10 @@ __all__ = [
     "InvalidAudience",
     "InvalidAuthorizationRequest",
     "InvalidAuthorizedParty",
+    "InvalidDPoPProof",
     "InvalidIssuedAt",
     "InvalidIssuer",
+    "InvalidKeyBinding",
     "InvalidNonce",
     "InvalidSignature",
     "InvalidToken",
@@ -77,6 +84,7 @@ __all__ = [
     "TransactionReplayed",
     "TransactionUnavailable",
     "UnmetAuthenticationRequirements",
+    "UseDPoPNonce",
 ]
 
 
@@ -142,6 +150,29 @@ class MissingClaim(InvalidToken):
 
 class InvalidTokenType(InvalidToken):
     """The JOSE ``typ`` is not ``at+jwt`` (RFC 9068 §4)."""
+
+
+class InvalidKeyBinding(InvalidToken):
+    """The token's sender constraint does not hold (RFC 9449 §7.1, §7.2): its ``cnf.jkt``
+    names another key than the DPoP proof's, a DPoP-bound token came as ``Bearer``, or a
+    bearer token came where only DPoP-bound ones are accepted."""
+
+
+class InvalidDPoPProof(SDKError):
+    """The ``DPoP`` header is missing, repeated or fails a check of RFC 9449 §4.3."""
+
+    error = "invalid_dpop_proof"
+
+
+class UseDPoPNonce(InvalidDPoPProof):
+    """The server requires a nonce it issued in the proof (RFC 9449 §9); ``nonce`` is the
+    one to use, sent back in the ``DPoP-Nonce`` header."""
+
+    error = "use_dpop_nonce"
+
+    def __init__(self, description: str, *, nonce: str) -> None:
+        super().__init__(description)
+        self.nonce = nonce
 
 
 class InsufficientAuthentication(SDKError):

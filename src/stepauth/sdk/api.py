@@ -253,7 +253,11 @@ class ResourceServer:
         if self.dpop is None:
             raise InvalidToken("this resource does not accept DPoP-bound tokens")
         proof = self.dpop.check(
-            request.dpop, method=request.method, url=request.url, access_token=token
+            request.dpop,
+            method=request.method,
+            url=request.url,
+            access_token=token,
+            now=self.clock(),
         )
         return token, proof
 

@@ -170,6 +170,9 @@ class WebStepAuth:
             raise SDKError(
                 f"{name} needs a sync ledger (MemoryLedger, SyncSQLLedger, SyncRedisLedger)"
             )
+        dpop = resource_server.dpop if resource_server is not None else None
+        if dpop is not None and self.sync_only and inspect.iscoroutinefunction(dpop.ledger.consume):
+            raise SDKError(f"{name} needs a sync ledger for DPoP proofs (DPoPChecker(ledger=...))")
         self.resource_server = resource_server
         self.browser = browser
         self.txn_ledger = txn_ledger

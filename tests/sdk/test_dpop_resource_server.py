@@ -3,18 +3,23 @@ and the ``WWW-Authenticate`` answer the client sees."""
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
 from stepauth.assurance import parse_challenges
 from stepauth.sdk import ResourceServer
 from stepauth.sdk.api import ResourceRequest
+from stepauth.sdk.dpop_check import DPoPNonces
 from stepauth.sdk.errors import (
     InsufficientAuthentication,
     InvalidDPoPProof,
     InvalidKeyBinding,
     InvalidToken,
     SDKError,
+    UseDPoPNonce,
 )
 from tests.sdk.conftest import NOW, Keys
 from tests.sdk.dpop_flow import (
@@ -172,9 +177,6 @@ def test_replayed_jti_is_rejected(keys: Keys, key: ECKey, token: str) -> None:
 
 
 def _jti(compact: str) -> str:
-    import base64
-    import json
-
     payload = compact.split(".")[1]
     return str(json.loads(base64.urlsafe_b64decode(payload + "==="))["jti"])
 
@@ -284,3 +286,24 @@ def test_rsa_proofs_are_accepted_too(keys: Keys) -> None:
     token = bound_token(keys, rsa.thumbprint())
     rs = resource_server(keys)
     assert rs.verify_request(dpop_request(token, proof(rsa, alg="PS256", token=token)), PHR)
+
+
+def test_missing_or_stale_server_nonce_answers_use_dpop_nonce(
+    keys: Keys, key: ECKey, token: str
+) -> None:
+    """RFC 9449 §9: ``use_dpop_nonce`` with a fresh ``DPoP-Nonce``; with it, the call passes."""
+    issued_at = [NOW - 400]
+    nonces = DPoPNonces(b"n" * 32, clock=lambda: issued_at[0])
+    stale = nonces.issue()  # 400 s old by the time it is used: past its 300 s
+    issued_at[0] = NOW
+    rs = resource_server(keys, nonces=nonces)
+    for sent in (None, stale):
+        request = dpop_request(token, proof(key, token=token, nonce=sent))
+        with pytest.raises(UseDPoPNonce) as caught:
+            rs.verify_request(request, PHR)
+        answer = rs.refusal(caught.value, request)
+        (challenge,) = parse_challenges(answer.headers["WWW-Authenticate"])
+        assert (challenge.scheme, challenge.error) == ("DPoP", "use_dpop_nonce")
+        assert answer.headers["DPoP-Nonce"] == caught.value.nonce
+    fresh = caught.value.nonce
+    assert rs.verify_request(dpop_request(token, proof(key, token=token, nonce=fresh)), PHR)

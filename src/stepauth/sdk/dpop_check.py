@@ -16,9 +16,10 @@ access token presented with it (§7.1).
 
 Nothing is recorded by :meth:`~DPoPChecker.check`. Once the access token is valid and bound
 to the proof's key, :meth:`~DPoPChecker.consume` records ``jti`` in the SDK's consume-once
-ledger (:mod:`stepauth.sdk.ledger`: memory, SQL or Redis; one atomic ``add``) until the proof
-could no longer be accepted anyway (``iat`` + ``window`` + ``leeway``): a replay within the
-window is refused (§11.1), across processes when the ledger is shared.
+ledger (:mod:`stepauth.sdk.ledger`: memory, SQL or Redis; one atomic ``add``), under
+``dpop:<jkt>:<SHA-256 of jti>``, until the proof could no longer be accepted anyway (``iat`` +
+``window`` + ``leeway``): a replay within the window is refused (§11.1), across processes
+when the ledger is shared.
 
 Server nonces (:class:`DPoPNonces`) are stateless: a nonce is its issue time and an
 HMAC-SHA256 of it under the server's secret, accepted for ``lifetime`` seconds by every
@@ -238,8 +239,12 @@ class DPoPChecker:
 
     @staticmethod
     def _ledger_key(checked: CheckedProof) -> str:
-        # Per key: a jti is the client's choice, unique for its own proofs (§4.2).
-        return f"dpop:{checked.jkt}:{checked.jti}"
+        # Per key: a jti is the client's choice, unique for its own proofs (§4.2). Hashed,
+        # so that any jti fits the ledgers' keys (the SQL column holds 256 characters).
+        digest = b64url_encode(
+            hashlib.sha256(checked.jti.encode("utf-8", "surrogatepass")).digest()
+        )
+        return f"dpop:{checked.jkt}:{digest}"
 
     def consume(self, checked: CheckedProof) -> None:
         """Record the proof's ``jti`` once (sync ledger); a replay is ``invalid_dpop_proof``."""

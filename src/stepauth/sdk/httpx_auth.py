@@ -40,7 +40,7 @@ class _NeedToken:
 
 
 def find_step_up_challenge(response: httpx.Response) -> Challenge | None:
-    """The ``insufficient_user_authentication`` Bearer challenge of a 401, if any."""
+    """The ``insufficient_user_authentication`` challenge of a 401 (``Bearer`` or ``DPoP``)."""
     if response.status_code != 401:
         return None
     for value in response.headers.get_list("www-authenticate"):

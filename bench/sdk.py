@@ -11,6 +11,10 @@ Run: ``.venv/bin/python -m bench.sdk`` — prints a markdown section and writes 
 * **PyJWT** — ``jwt.decode`` with the key object parsed once, ``iss``/``aud``/``exp`` checks.
 * **joserfc** — ``jwt.decode`` with the key imported once plus a ``JWTClaimsRegistry``
   validation of ``iss``/``aud``/``exp``.
+* **stepauth DPoP** — the same call with a DPoP-bound token (RFC 9449): the client signs a
+  fresh ES256 proof (``make_proof``, with ``ath``) and the resource server runs
+  ``verify_request``: the proof's checks (RFC 9449 §4.3), the token, ``cnf.jkt`` against the
+  proof's key and the ``jti`` consumed in a :class:`MemoryLedger`. Client signing included.
 
 timeit on this process's CPU time (``time.process_time``: other processes' load is not
 counted), best of 40 short interleaved batches: the least-disturbed runs, not averages.
@@ -35,6 +39,10 @@ from joserfc.jwk import RSAKey
 
 from stepauth.assurance import Requirement
 from stepauth.sdk import JWKSCache, ResourceServer
+from stepauth.sdk.api import ResourceRequest
+from stepauth.sdk.dpop import ECDPoPKey, make_proof, thumbprint
+from stepauth.sdk.dpop_check import DPoPChecker
+from stepauth.sdk.ledger import MemoryLedger
 
 #: Many short interleaved batches: the best of them is the run least disturbed by the other
 #: processes sharing the CPUs (timeit's own advice: the minimum, not the mean).
@@ -77,6 +85,30 @@ def _machine() -> str:
         f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()} ({platform.python_implementation()})"
     )
+
+
+def dpop_call(key: RSAKey, claims: dict[str, object]) -> Callable[[], object]:
+    """A DPoP-bound protected API call: a fresh client proof, then ``verify_request``."""
+    client_key = ECDPoPKey()
+    header = {"alg": "RS256", "kid": key.kid, "typ": "at+jwt"}
+    token = jose_jwt.encode(header, {**claims, "cnf": {"jkt": thumbprint(client_key)}}, key)
+    rs = ResourceServer(
+        issuer=ISSUER,
+        audience=API,
+        jwks=JWKSCache(keys={"keys": [key.as_dict(private=False)]}),
+        # Every timed call consumes one jti: room for all of them within the proofs' window.
+        dpop=DPoPChecker(ledger=MemoryLedger(max_items=5_000_000)),
+        require_dpop=True,
+    )
+    requirement = Requirement(("phr",), 300)
+    url = f"{API}/transfers"
+    authorization = f"DPoP {token}"
+
+    def call() -> None:
+        proof = make_proof(client_key, method="POST", url=url, access_token=token)
+        rs.verify_request(ResourceRequest("POST", url, authorization, (proof,)), requirement)
+
+    return call
 
 
 def main() -> int:
@@ -143,11 +175,14 @@ def main() -> int:
         decoded = jose_jwt.decode(token, jose_key, algorithms=["RS256"])
         registry.validate(decoded.claims)
 
+    dpop = dpop_call(key, claims)
+
     # sanity: every contender accepts the token before it is timed
     bare()
     stepauth()
     pyjwt_decode()
     joserfc_decode()
+    dpop()
     assert signing_input
     assert s64
 
@@ -156,6 +191,7 @@ def main() -> int:
         ("stepauth: validate access token + evaluate requirement", stepauth),
         (f"PyJWT {pyjwt.__version__} decode + validate", pyjwt_decode),
         ("joserfc decode + claims registry", joserfc_decode),
+        ("stepauth DPoP: client ES256 proof + verify_request (proof, token, jkt, jti)", dpop),
     ]
     rows = _interleaved(contenders)
 

@@ -356,7 +356,7 @@ def test_the_sans_io_flow_needs_no_request_with_a_warm_key_set(keys: Keys) -> No
 
 
 def test_a_token_that_is_not_a_string_is_malformed(keys: Keys) -> None:
-    from stepauth.sdk.validate import AccessTokenValidator
+    from stepauth.sdk.access_token import AccessTokenValidator
 
     validator = AccessTokenValidator(expected_issuer=ISSUER, expected_audience=API)
     with pytest.raises(MalformedToken):

@@ -4,6 +4,7 @@ The common path, importable from here::
 
     from stepauth.sdk import RelyingParty, ProviderMetadata, ResourceServer, JWKSCache
     from stepauth.sdk import BrowserStepUp, StepUpAuth, Binding, Requirement
+    from stepauth.sdk import DPoPSigner, DPoPChecker, DPoPNonces     # RFC 9449
 
 The core has no I/O (:mod:`.jose`, :mod:`.validate`, :mod:`.authorize`, :mod:`.callback`,
 :mod:`.profiles`, :mod:`.api`, :mod:`.browser`); network exchanges are generator flows run
@@ -16,18 +17,25 @@ this package loads none of them (and never :mod:`stepauth.provider`).
 """
 
 from stepauth.assurance import Requirement
+from stepauth.sdk.access_token import validate_access_token
 from stepauth.sdk.api import ResourceServer, error_response
 from stepauth.sdk.binding import Binding
 from stepauth.sdk.browser import BrowserStepUp
+from stepauth.sdk.dpop import DPoPKey, DPoPSigner, ECDPoPKey
+from stepauth.sdk.dpop_check import DPoPChecker, DPoPNonces
 from stepauth.sdk.errors import InsufficientAuthentication, InvalidToken, SDKError
 from stepauth.sdk.httpx_auth import StepUpAuth
 from stepauth.sdk.jwks import JWKSCache
 from stepauth.sdk.rp import ProviderMetadata, RelyingParty, Tokens
-from stepauth.sdk.validate import validate_access_token
 
 __all__ = [
     "Binding",
     "BrowserStepUp",
+    "DPoPChecker",
+    "DPoPKey",
+    "DPoPNonces",
+    "DPoPSigner",
+    "ECDPoPKey",
     "InsufficientAuthentication",
     "InvalidToken",
     "JWKSCache",

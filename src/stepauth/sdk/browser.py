@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from stepauth.assurance import Requirement, StepUp
@@ -46,6 +46,7 @@ from stepauth.sdk.pending import (
     safe_path,
 )
 from stepauth.sdk.rp import RelyingParty
+from stepauth.sdk.verdicts import Resume, Verdict
 
 if TYPE_CHECKING:
     from stepauth.policy import Decision
@@ -62,24 +63,6 @@ _FRESH_KEYS = ("requested_at", "fresh_until", "fresh_mark")
 #: Ledger key prefix of a bound grant (the ledger may be shared with API ``txn`` ids).
 _GRANT_PREFIX = "grant:"
 _MAX_OPEN_STATES = 5
-
-
-@dataclass(frozen=True)
-class Resume:
-    """Where the browser goes after a successful callback."""
-
-    redirect: str | None = None
-    confirm_html: str | None = None
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The answer of :meth:`BrowserStepUp.require`: ``claims`` when the action may run,
-    else ``location``, where to send the browser (the OP), and why (``reason``)."""
-
-    claims: Mapping[str, Any] | None = None
-    location: str | None = None
-    reason: str | None = None
 
 
 def _live_grant(grant: object, now: float, scope: str | None) -> bool:

@@ -104,6 +104,8 @@ class DjangoStepAuth(WebStepAuth):
                 query=[(k, v) for k, values in request.GET.lists() for v in values],
                 url=request.get_full_path(),
                 form_body=form_body,
+                dpop=[request.headers["DPoP"]] if "DPoP" in request.headers else [],
+                absolute_url=request.build_absolute_uri(request.path),
             ),
             requirement,
             binding,

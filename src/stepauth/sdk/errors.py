@@ -16,7 +16,12 @@
     │   ├── InvalidIssuedAt                 step 10
     │   ├── InvalidNonce                    step 11
     │   ├── MissingClaim                    a REQUIRED claim is absent (sub, iat, exp, ...)
-    │   └── InvalidTokenType                RFC 9068 §4 typ is not at+jwt
+    │   ├── InvalidTokenType                RFC 9068 §4 typ is not at+jwt
+    │   └── InvalidKeyBinding               RFC 9449 §7.1-7.2: cnf.jkt is not the proof's
+    │                                       key, a DPoP-bound token sent as Bearer, or a
+    │                                       bearer token where DPoP is required
+    ├── InvalidDPoPProof                    error="invalid_dpop_proof" (RFC 9449 §4.3, §7.1)
+    │   └── UseDPoPNonce                    error="use_dpop_nonce" (RFC 9449 §9, carries nonce)
     ├── InsufficientAuthentication          steps 12-13: acr / auth_time fall short (carries StepUp)
     ├── InvalidAuthorizationRequest     the request the RP was asked to build is unsafe
     ├── JWKSError                           the key set cannot be fetched or parsed
@@ -25,9 +30,14 @@
     │   ├── LoginRequired                   prompt=none and no session
     │   ├── InteractionRequired             prompt=none and UI needed
     │   └── AccessDenied                    the user or the OP refused
-    └── CallbackError                       the redirect itself is wrong
-        ├── StateMismatch                   CSRF / mix-up: state absent or different
-        └── IssuerMismatch                  RFC 9207 iss absent or different
+    ├── CallbackError                       the redirect itself is wrong
+    │   ├── StateMismatch                   CSRF / mix-up: state absent or different
+    │   └── IssuerMismatch                  RFC 9207 iss absent or different
+    └── TransactionError                    a bound action must not run (RFC 9396 §9)
+        ├── TransactionMissing              the token is not transaction-bound
+        ├── TransactionMismatch             the action differs from the approved details
+        ├── TransactionUnavailable          no ledger can record the txn here
+        └── TransactionReplayed             the txn was used before
 """
 
 from __future__ import annotations
@@ -38,6 +48,7 @@ from stepauth.errors import StepAuthError
 
 if TYPE_CHECKING:
     from stepauth.assurance import StepUp
+    from stepauth.rar import RARError
 
 __all__ = [
     "AccessDenied",
@@ -50,8 +61,10 @@ __all__ = [
     "InvalidAudience",
     "InvalidAuthorizationRequest",
     "InvalidAuthorizedParty",
+    "InvalidDPoPProof",
     "InvalidIssuedAt",
     "InvalidIssuer",
+    "InvalidKeyBinding",
     "InvalidNonce",
     "InvalidSignature",
     "InvalidToken",
@@ -65,7 +78,13 @@ __all__ = [
     "SDKError",
     "StateMismatch",
     "TokenExpired",
+    "TransactionError",
+    "TransactionMismatch",
+    "TransactionMissing",
+    "TransactionReplayed",
+    "TransactionUnavailable",
     "UnmetAuthenticationRequirements",
+    "UseDPoPNonce",
 ]
 
 
@@ -131,6 +150,29 @@ class MissingClaim(InvalidToken):
 
 class InvalidTokenType(InvalidToken):
     """The JOSE ``typ`` is not ``at+jwt`` (RFC 9068 §4)."""
+
+
+class InvalidKeyBinding(InvalidToken):
+    """The token's sender constraint does not hold (RFC 9449 §7.1, §7.2): its ``cnf.jkt``
+    names another key than the DPoP proof's, a DPoP-bound token came as ``Bearer``, or a
+    bearer token came where only DPoP-bound ones are accepted."""
+
+
+class InvalidDPoPProof(SDKError):
+    """The ``DPoP`` header is missing, repeated or fails a check of RFC 9449 §4.3."""
+
+    error = "invalid_dpop_proof"
+
+
+class UseDPoPNonce(InvalidDPoPProof):
+    """The server requires a nonce it issued in the proof (RFC 9449 §9); ``nonce`` is the
+    one to use, sent back in the ``DPoP-Nonce`` header."""
+
+    error = "use_dpop_nonce"
+
+    def __init__(self, description: str, *, nonce: str) -> None:
+        super().__init__(description)
+        self.nonce = nonce
 
 
 class InsufficientAuthentication(SDKError):
@@ -204,3 +246,49 @@ class StateMismatch(CallbackError):
 
 class IssuerMismatch(CallbackError):
     """RFC 9207 ``iss`` is absent or names another issuer (mix-up attack)."""
+
+
+class TransactionError(SDKError):
+    """Root of the transaction-binding failures: the action must not run."""
+
+    error = "transaction_error"
+
+
+class TransactionMissing(TransactionError):
+    """The token carries no granted ``authorization_details`` or no ``txn``: not bound."""
+
+    error = "transaction_missing"
+
+
+class TransactionMismatch(TransactionError):
+    """The action differs from the granted ``authorization_details`` (PSD2 RTS Art. 5(1)(d)).
+
+    ``reason`` is the :class:`~stepauth.rar.DetailsMismatch` (or, for a grant the registry
+    cannot read, the :class:`~stepauth.rar.InvalidAuthorizationDetails`); ``index`` and
+    ``path`` name the first difference.
+    """
+
+    error = "transaction_mismatch"
+
+    def __init__(self, description: str, *, reason: RARError) -> None:
+        super().__init__(description)
+        self.reason = reason
+        self.index: int | None = getattr(reason, "index", None)
+        self.path: str = getattr(reason, "path", "")
+
+
+class TransactionUnavailable(TransactionError):
+    """No ledger can record the ``txn`` here (none configured, or an async one under sync
+    code): the action must not run, since its single use could not be enforced."""
+
+    error = "transaction_unavailable"
+
+
+class TransactionReplayed(TransactionError):
+    """The token's ``txn`` has been used before: one approval executes one action."""
+
+    error = "transaction_replayed"
+
+    def __init__(self, description: str, *, txn: str) -> None:
+        super().__init__(description)
+        self.txn = txn

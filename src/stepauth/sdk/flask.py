@@ -90,6 +90,8 @@ class FlaskStepAuth(WebStepAuth):
                 query=list(request.args.items(multi=True)),
                 url=request.full_path if request.query_string else request.path,
                 form_body=form_body,
+                dpop=request.headers.getlist("DPoP"),
+                absolute_url=request.base_url,
             ),
             requirement,
             binding,

@@ -8,6 +8,12 @@ retry **once**. A second 401 is returned to the caller as is: no loop.
 The callback may be a plain function or a coroutine function; with :class:`httpx.Client`
 it must be plain. Following RFC 9470 §2 the original token is kept; the stepped-up token is used
 for the retry and, with ``remember=True``, for later requests to the same URL path.
+
+With ``dpop=`` a :class:`~stepauth.sdk.dpop.DPoPSigner`, every request carries
+``Authorization: DPoP <token>`` and a fresh proof with ``ath`` (RFC 9449 §7.1). A ``401``
+``use_dpop_nonce`` with a ``DPoP-Nonce`` (§9) is answered by one new proof carrying that
+nonce - once per request sent, so a server that keeps asking gets no loop; the nonce is
+kept for the origin's later requests.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any
 import httpx
 
 from stepauth.assurance import Challenge, InvalidChallenge, parse_challenges
+from stepauth.sdk.dpop import DPoPSigner
 from stepauth.sdk.errors import SDKError
 
 __all__ = ["StepUpAuth", "find_step_up_challenge"]
@@ -33,7 +40,7 @@ class _NeedToken:
 
 
 def find_step_up_challenge(response: httpx.Response) -> Challenge | None:
-    """The ``insufficient_user_authentication`` Bearer challenge of a 401, if any."""
+    """The ``insufficient_user_authentication`` challenge of a 401 (``Bearer`` or ``DPoP``)."""
     if response.status_code != 401:
         return None
     for value in response.headers.get_list("www-authenticate"):
@@ -55,23 +62,45 @@ def _key(request: httpx.Request) -> tuple[str, str, str]:
 
 
 class StepUpAuth(httpx.Auth):
-    """Bearer auth that steps up once per request when the resource server asks for it."""
+    """Bearer (or DPoP) auth that steps up once per request when the resource server asks."""
 
     def __init__(
-        self, token: str, step_up: Callable[[Challenge], Any], *, remember: bool = False
+        self,
+        token: str,
+        step_up: Callable[[Challenge], Any],
+        *,
+        remember: bool = False,
+        dpop: DPoPSigner | None = None,
     ) -> None:
         self.token = token
         self.step_up = step_up
         self.remember = remember
+        self.dpop = dpop
         self._stepped_up: dict[tuple[str, str, str], str] = {}
+
+    def _send(
+        self, request: httpx.Request, token: str
+    ) -> Generator[httpx.Request | _NeedToken, httpx.Response | str, httpx.Response]:
+        """Send ``request`` with ``token``; with DPoP, once more on ``use_dpop_nonce``."""
+        dpop = self.dpop
+        if dpop is None:
+            request.headers["Authorization"] = f"Bearer {token}"
+        else:
+            dpop.sign(request, access_token=token)
+        response = yield request
+        assert isinstance(response, httpx.Response)
+        if dpop is not None and dpop.should_retry(response):
+            dpop.sign(request, access_token=token)  # the new nonce, in a new proof: once
+            response = yield request
+            assert isinstance(response, httpx.Response)
+            dpop.remember(response)
+        return response
 
     def _flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request | _NeedToken, httpx.Response | str, None]:
         token = self._stepped_up.get(_key(request), self.token)
-        request.headers["Authorization"] = f"Bearer {token}"
-        response = yield request
-        assert isinstance(response, httpx.Response)
+        response = yield from self._send(request, token)
         challenge = find_step_up_challenge(response)
         if challenge is None:
             return
@@ -80,8 +109,7 @@ class StepUpAuth(httpx.Auth):
             raise SDKError("the step-up callback did not return an access token")
         if self.remember:
             self._stepped_up[_key(request)] = new_token
-        request.headers["Authorization"] = f"Bearer {new_token}"
-        yield request  # the one retry; its response goes back to the caller as is
+        yield from self._send(request, new_token)  # the one retry; its answer goes back as is
 
     def sync_auth_flow(
         self, request: httpx.Request

@@ -11,9 +11,11 @@ BLOB) verify through it.
 
 Signing (:func:`sign_compact`): the Provider's ID tokens and access tokens.
 
-Algorithms live in one registry (:data:`ALGORITHMS`); ``none`` and every ``HS*`` are absent
-from it on purpose: a verifier with a public key set must never accept a MAC keyed with
-that public key (algorithm confusion, RFC 8725 §2.1 and §3.1).
+Algorithms live in one registry (:data:`ALGORITHMS`, :mod:`stepauth.sdk.jwa`); ``none`` and
+every ``HS*`` are absent from it on purpose: a verifier with a public key set must never
+accept a MAC keyed with that public key (algorithm confusion, RFC 8725 §2.1 and §3.1). Keys
+and key sets (:class:`PublicKey`, :class:`KeySet`, the RFC 7638 :func:`jwk_thumbprint`) are
+:mod:`stepauth.sdk.jwk`'s, re-exported here.
 """
 
 from __future__ import annotations
@@ -21,27 +23,19 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from stepauth.encoding import b64url_decode as _decode
 from stepauth.encoding import b64url_encode
-from stepauth.sdk.errors import (
-    DisallowedAlgorithm,
-    InvalidSignature,
-    JWKSError,
-    KeyNotFound,
-    MalformedToken,
-)
+from stepauth.sdk.errors import DisallowedAlgorithm, InvalidSignature, MalformedToken
+from stepauth.sdk.jwa import ALGORITHMS, CURVES, Algorithm
+from stepauth.sdk.jwk import KeySet, PublicKey, b64url_decode, jwk_thumbprint
 
 __all__ = [
     "ALGORITHMS",
@@ -54,201 +48,11 @@ __all__ = [
     "b64url_encode",
     "decode_claims",
     "header_of",
+    "jwk_thumbprint",
     "parse_header",
     "sign_compact",
     "verify_compact",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class _Alg:
-    kty: str
-    hash: type[hashes.HashAlgorithm] | None
-    kind: str  # "pkcs1", "pss", "ecdsa", "eddsa"
-    crv: str | None = None
-    size: int = 0  # ECDSA coordinate size in bytes
-    # Immutable helper objects built once rather than per verification.
-    hasher: Any = field(default=None, compare=False, repr=False)
-    padding: Any = field(default=None, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.hash is not None:
-            object.__setattr__(self, "hasher", self.hash())
-        if self.kind == "pkcs1":
-            object.__setattr__(self, "padding", padding.PKCS1v15())
-        elif self.kind == "pss":
-            assert self.hash is not None
-            pss = padding.PSS(padding.MGF1(self.hash()), padding.PSS.DIGEST_LENGTH)
-            object.__setattr__(self, "padding", pss)
-        elif self.kind == "ecdsa":
-            object.__setattr__(self, "padding", ec.ECDSA(self.hasher))
-
-
-#: The JWS algorithms an RP may accept (RFC 7518 §3, RFC 8037 §3.1). No ``none``, no ``HS*``.
-ALGORITHMS: Final[Mapping[str, _Alg]] = {
-    "RS256": _Alg("RSA", hashes.SHA256, "pkcs1"),
-    "RS384": _Alg("RSA", hashes.SHA384, "pkcs1"),
-    "RS512": _Alg("RSA", hashes.SHA512, "pkcs1"),
-    "PS256": _Alg("RSA", hashes.SHA256, "pss"),
-    "PS384": _Alg("RSA", hashes.SHA384, "pss"),
-    "PS512": _Alg("RSA", hashes.SHA512, "pss"),
-    "ES256": _Alg("EC", hashes.SHA256, "ecdsa", "P-256", 32),
-    "ES384": _Alg("EC", hashes.SHA384, "ecdsa", "P-384", 48),
-    "ES512": _Alg("EC", hashes.SHA512, "ecdsa", "P-521", 66),
-    "EdDSA": _Alg("OKP", None, "eddsa", "Ed25519"),
-    "Ed25519": _Alg("OKP", None, "eddsa", "Ed25519"),
-}
-
-_CURVES: Final[Mapping[str, ec.EllipticCurve]] = {
-    "P-256": ec.SECP256R1(),
-    "P-384": ec.SECP384R1(),
-    "P-521": ec.SECP521R1(),
-}
-
-
-def b64url_decode(data: str) -> bytes:
-    """Decode unpadded base64url (RFC 7515 §2); raise :class:`MalformedToken` on bad input."""
-    try:
-        return _decode(data)
-    except ValueError as exc:
-        raise MalformedToken("invalid base64url segment") from exc
-
-
-def _int(value: Any, what: str) -> int:
-    if not isinstance(value, str):
-        raise JWKSError(f"JWK member {what} must be a base64url string")
-    try:
-        return int.from_bytes(b64url_decode(value), "big")
-    except MalformedToken as exc:
-        raise JWKSError(f"JWK member {what} is not base64url") from exc
-
-
-@dataclass(frozen=True, slots=True)
-class PublicKey:
-    """One verification key parsed once from a JWK (RFC 7517 §4)."""
-
-    kid: str | None
-    kty: str
-    key: Any = field(repr=False)
-    alg: str | None = None
-    crv: str | None = None
-
-    @classmethod
-    def from_jwk(cls, jwk: Mapping[str, Any]) -> PublicKey:
-        """Parse a public JWK; private members are ignored, unknown key types refused."""
-        kty = jwk.get("kty")
-        kid = jwk.get("kid")
-        alg = jwk.get("alg")
-        if kid is not None and not isinstance(kid, str):
-            raise JWKSError("JWK kid must be a string")
-        if alg is not None and (not isinstance(alg, str) or alg not in ALGORITHMS):
-            raise JWKSError(f"JWK alg {alg!r} is not an allowed signature algorithm")
-        try:
-            if kty == "RSA":
-                rsa_key = rsa.RSAPublicNumbers(_int(jwk.get("e"), "e"), _int(jwk.get("n"), "n"))
-                return cls(kid, "RSA", rsa_key.public_key(), alg)
-            if kty == "EC":
-                crv = jwk.get("crv")
-                if not isinstance(crv, str) or crv not in _CURVES:
-                    raise JWKSError(f"unsupported EC curve {crv!r}")
-                ec_key = ec.EllipticCurvePublicNumbers(
-                    _int(jwk.get("x"), "x"), _int(jwk.get("y"), "y"), _CURVES[crv]
-                )
-                return cls(kid, "EC", ec_key.public_key(), alg, crv)
-            if kty == "OKP":
-                if jwk.get("crv") != "Ed25519":
-                    raise JWKSError(f"unsupported OKP curve {jwk.get('crv')!r}")
-                raw = b64url_decode(str(jwk.get("x", "")))
-                return cls(kid, "OKP", Ed25519PublicKey.from_public_bytes(raw), alg, "Ed25519")
-        except (ValueError, MalformedToken) as exc:
-            raise JWKSError(f"JWK {kid!r} is not a valid {kty} public key") from exc
-        raise JWKSError(f"unsupported JWK kty {kty!r}")
-
-    def check_alg(self, alg: str) -> _Alg:
-        """The registry entry for ``alg`` if this key may verify it (RFC 8725 §3.1)."""
-        spec = ALGORITHMS.get(alg)
-        if spec is None:
-            raise DisallowedAlgorithm(f"alg {alg!r} is never accepted")
-        if spec.kty != self.kty or (spec.crv is not None and spec.crv != (self.crv or spec.crv)):
-            raise DisallowedAlgorithm(f"alg {alg} does not belong to a {self.kty} key")
-        if self.alg is not None and self.alg != alg and not {self.alg, alg} <= {"EdDSA", "Ed25519"}:
-            raise DisallowedAlgorithm(f"key {self.kid!r} is registered for {self.alg}, not {alg}")
-        return spec
-
-    def verify(self, alg: str, signing_input: bytes, signature: bytes) -> None:
-        """Verify a JWS signature; raise :class:`InvalidSignature` when it does not hold."""
-        self.verify_spec(self.check_alg(alg), signing_input, signature)
-
-    def verify_spec(self, spec: _Alg, signing_input: bytes, signature: bytes) -> None:
-        """:meth:`verify` with an algorithm :meth:`check_alg` already accepted for this key."""
-        try:
-            if spec.kind in ("pkcs1", "pss"):
-                self.key.verify(signature, signing_input, spec.padding, spec.hasher)
-            elif spec.kind == "ecdsa":
-                # JWS carries R || S of fixed size (RFC 7518 §3.4), not DER.
-                if len(signature) != 2 * spec.size:
-                    raise InvalidSignature("ECDSA signature has the wrong length")
-                r = int.from_bytes(signature[: spec.size], "big")
-                s = int.from_bytes(signature[spec.size :], "big")
-                der = encode_dss_signature(r, s)
-                self.key.verify(der, signing_input, spec.padding)
-            else:
-                self.key.verify(signature, signing_input)
-        except _CryptoInvalidSignature as exc:
-            raise InvalidSignature("signature verification failed") from exc
-
-
-@dataclass(frozen=True, slots=True)
-class KeySet:
-    """An immutable, parsed JWK Set: keys by ``kid`` plus the keys without one."""
-
-    keys: tuple[PublicKey, ...] = ()
-    kid_set: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        kids = frozenset(k.kid for k in self.keys if k.kid is not None)
-        object.__setattr__(self, "kid_set", kids)
-
-    @classmethod
-    def from_jwks(cls, jwks: Mapping[str, Any], *, strict: bool = False) -> KeySet:
-        """Parse ``{"keys": [...]}``; skip encryption keys and (unless ``strict``) bad ones."""
-        raw = jwks.get("keys") if isinstance(jwks, Mapping) else None
-        if not isinstance(raw, list):
-            raise JWKSError('a JWK Set needs a "keys" array (RFC 7517 §5)')
-        parsed: list[PublicKey] = []
-        for jwk in raw:
-            if not isinstance(jwk, Mapping) or jwk.get("use", "sig") != "sig":
-                continue
-            try:
-                parsed.append(PublicKey.from_jwk(jwk))
-            except JWKSError:
-                if strict:
-                    raise
-        return cls(tuple(parsed))
-
-    @classmethod
-    def of(cls, keys: Iterable[PublicKey]) -> KeySet:
-        return cls(tuple(keys))
-
-    def kids(self) -> frozenset[str]:
-        return self.kid_set
-
-    def find(self, kid: str | None, alg: str) -> PublicKey:
-        """The one key for this ``kid`` (or, without ``kid``, the one key fit for ``alg``)."""
-        if alg not in ALGORITHMS:
-            raise DisallowedAlgorithm(f"alg {alg!r} is never accepted")
-        if kid is not None:
-            matches = [k for k in self.keys if k.kid == kid]
-        else:
-            kty = ALGORITHMS[alg].kty
-            matches = [k for k in self.keys if k.kty == kty]
-        if not matches:
-            raise KeyNotFound(f"no key for kid {kid!r}" if kid else f"no {alg} key in the key set")
-        if len(matches) > 1:
-            # Without a kid several candidates mean the RP cannot tell which key signed:
-            # fail closed rather than try each (OIDC Core §10.1).
-            raise KeyNotFound(f"{len(matches)} keys match kid {kid!r}; the token must name one")
-        return matches[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +138,7 @@ def _loads(text: str) -> Any:
 _SCAN: Final[Callable[[str, int], tuple[Any, int]]] = _DECODER.scan_once  # type: ignore[attr-defined]
 _PREPARED_MAX: Final = 64
 
-_Prepared = tuple[PublicKey, _Alg, JWSHeader]  # the key, its algorithm entry, the header
+_Prepared = tuple[PublicKey, Algorithm, JWSHeader]  # the key, its algorithm entry, the header
 
 
 class Verifier:
@@ -442,7 +246,7 @@ _PRIVATE_TYPES: Final[Mapping[str, type]] = {
     "EC": ec.EllipticCurvePrivateKey,
     "OKP": Ed25519PrivateKey,
 }
-_CURVE_NAMES: Final[Mapping[str, str]] = {curve.name: crv for crv, curve in _CURVES.items()}
+_CURVE_NAMES: Final[Mapping[str, str]] = {curve.name: crv for crv, curve in CURVES.items()}
 
 
 def _json_segment(value: Mapping[str, Any]) -> str:

@@ -1,6 +1,6 @@
 """The SDK's one "consume once" ledger: what makes an approval good for one action.
 
-Two things in the SDK may be used once only, and both are recorded here:
+Three things in the SDK may be used once only, and all are recorded here:
 
 * the ``txn`` of a transaction-bound access token, when a resource server runs the action
   (:mod:`stepauth.sdk.transaction`, RFC 9396 §9; PSD2 RTS Art. 5: one approval, one
@@ -9,6 +9,9 @@ Two things in the SDK may be used once only, and both are recorded here:
   (:meth:`stepauth.sdk.browser.BrowserStepUp.check_bound`): the session keeps what was
   granted, the ledger remembers that it was used, so a copy of an old session cookie, or two
   requests sent at once with the same one, run the action once.
+* the ``jti`` of a DPoP proof at a resource server (:mod:`stepauth.sdk.dpop_check`,
+  RFC 9449 §11.1): a proof is good for one request, and a captured one replayed within its
+  window is refused.
 
 ``consume(key, expires_at=...)`` is ONE atomic operation, never read-then-write: of any
 number of concurrent calls with one key exactly one gets ``True``, across processes and

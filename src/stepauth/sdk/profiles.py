@@ -97,13 +97,24 @@ class Profile:
             id_token["auth_time"] = {"essential": True}  # OIDC Core §5.5
         return {"claims": json.dumps({"id_token": id_token}, separators=(",", ":"))}
 
-    def challenge(self, step_up: StepUp, *, description: str | None = None) -> str:
-        """The RFC 9470 ``WWW-Authenticate`` value asking for ``step_up`` (in IdP terms)."""
+    def challenge(
+        self,
+        step_up: StepUp,
+        *,
+        description: str | None = None,
+        scheme: str = "Bearer",
+        params: Mapping[str, str] | None = None,
+    ) -> str:
+        """The RFC 9470 ``WWW-Authenticate`` value asking for ``step_up`` (in IdP terms);
+        ``scheme="DPoP"`` and ``params={"algs": ...}`` for a DPoP-bound token (RFC 9470 §3
+        names DPoP among the schemes that carry the error; RFC 9449 §7.1)."""
         values = self.vendor_acr_values(Requirement(step_up.acr_values, step_up.max_age))
         return build_challenge(
             acr_values=tuple(values),
             max_age=step_up.max_age,
             error_description=description,
+            scheme=scheme,
+            params=params,
         )
 
     # -- inbound ---------------------------------------------------------------------------
@@ -284,7 +295,14 @@ class _Entra(Profile):
             entry["values"] = list(context_ids)
         return {"id_token": {"acrs": entry}, "access_token": {"acrs": entry}}
 
-    def challenge(self, step_up: StepUp, *, description: str | None = None) -> str:
+    def challenge(
+        self,
+        step_up: StepUp,
+        *,
+        description: str | None = None,
+        scheme: str = "Bearer",
+        params: Mapping[str, str] | None = None,
+    ) -> str:
         # Entra ID's claims challenge: error="insufficient_claims" and the claims request,
         # base64-encoded, for the client to send back to the authorization endpoint.
         values = self.vendor_acr_values(Requirement(step_up.acr_values, step_up.max_age))
@@ -292,7 +310,10 @@ class _Entra(Profile):
         request = json.dumps(access_token_only, separators=(",", ":"))
         encoded = base64.b64encode(request.encode()).decode()
         return build_challenge(
-            error="insufficient_claims", error_description=description, params={"claims": encoded}
+            error="insufficient_claims",
+            error_description=description,
+            scheme=scheme,
+            params={**(params or {}), "claims": encoded},
         )
 
     def requirement(self, challenge: Challenge) -> Requirement:

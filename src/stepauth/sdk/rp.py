@@ -5,13 +5,18 @@
 
 * :meth:`RelyingParty.begin` - the URL to send the browser to (after a PAR push if enabled);
 * :meth:`RelyingParty.finish` - callback checks, code exchange (PKCE), ID token validation
-  (all 13 steps through the profile), same-subject check for a step-up (OIDC Core §3.1.2.2).
+  (all 13 steps through the profile), same-subject check for a step-up (OIDC Core §3.1.2.2);
+* :meth:`RelyingParty.refresh` - the refresh grant (RFC 6749 §6).
+
+With ``dpop=`` a :class:`~stepauth.sdk.dpop.DPoPSigner`, both grants carry a DPoP proof of
+the client's key (RFC 9449 §5; one retry with the server's nonce, §8), and with
+``dpop_jkt=True`` the authorization request names the key's thumbprint (``dpop_jkt``,
+§10), pushed with PAR like every other parameter.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,81 +35,28 @@ from stepauth.sdk.authorize import (
     par_redirect_url,
 )
 from stepauth.sdk.callback import handle_callback
+from stepauth.sdk.dpop import DPoPSigner
 from stepauth.sdk.errors import AuthorizationFailed, InvalidToken, SDKError
 from stepauth.sdk.jose import parse_header
 from stepauth.sdk.jwks import JWKSCache
+from stepauth.sdk.metadata import ProviderMetadata
 from stepauth.sdk.profiles import STEPAUTH, AcrMode, Profile
+from stepauth.sdk.token_endpoint import TokenResponse, json_object, token_request_flow
 from stepauth.sdk.validate import ID_TOKEN_ALGS, validate_id_token
 
-__all__ = ["ProviderMetadata", "RelyingParty", "Tokens"]
+__all__ = ["ProviderMetadata", "RelyingParty", "TokenResponse", "Tokens"]
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class ProviderMetadata:
-    """The OP endpoints the RP uses (OIDC Discovery §3, RFC 8414, RFC 9126, RFC 9207)."""
-
-    issuer: str
-    authorization_endpoint: str
-    token_endpoint: str
-    jwks_uri: str
-    pushed_authorization_request_endpoint: str | None = None
-    iss_parameter_supported: bool = False
-    acr_values_supported: tuple[str, ...] = ()
-    end_session_endpoint: str | None = None
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, expected_issuer: str) -> ProviderMetadata:
-        """Parse discovery metadata; ``issuer`` must equal the one asked (OIDC Discovery §4.3)."""
-        if data.get("issuer") != expected_issuer:
-            raise SDKError(f"discovery issuer {data.get('issuer')!r} is not {expected_issuer!r}")
-        try:
-            return cls(
-                issuer=expected_issuer,
-                authorization_endpoint=str(data["authorization_endpoint"]),
-                token_endpoint=str(data["token_endpoint"]),
-                jwks_uri=str(data["jwks_uri"]),
-                pushed_authorization_request_endpoint=data.get(
-                    "pushed_authorization_request_endpoint"
-                ),
-                iss_parameter_supported=bool(
-                    data.get("authorization_response_iss_parameter_supported", False)
-                ),
-                acr_values_supported=tuple(data.get("acr_values_supported") or ()),
-                end_session_endpoint=_str(data.get("end_session_endpoint")),
-            )
-        except KeyError as exc:
-            raise SDKError(f"discovery metadata lacks {exc.args[0]}") from exc
-
-    @staticmethod
-    def discovery_flow(issuer: str) -> Flow[ProviderMetadata]:
-        url = issuer.rstrip("/") + "/.well-known/openid-configuration"
-        response = yield httpx.Request("GET", url, headers={"Accept": "application/json"})
-        if response is None or response.status_code != 200:
-            raise SDKError(f"discovery at {url} failed")
-        try:
-            data = json.loads(response.content)
-        except ValueError as exc:
-            raise SDKError("discovery document is not JSON") from exc
-        return ProviderMetadata.from_dict(data, expected_issuer=issuer)
-
-    @classmethod
-    def discover(cls, issuer: str, client: httpx.Client) -> ProviderMetadata:
-        return run_sync(cls.discovery_flow(issuer), client)
-
-    @classmethod
-    async def adiscover(cls, issuer: str, client: httpx.AsyncClient) -> ProviderMetadata:
-        return await run_async(cls.discovery_flow(issuer), client)
-
-
-@dataclass(frozen=True)
 class Tokens:
-    """A validated token response."""
+    """A validated token response (``token_type`` ``DPoP`` for a bound access token)."""
 
     id_token: str
     claims: Mapping[str, Any]
     access_token: str | None = None
+    token_type: str | None = None
     refresh_token: str | None = None
     expires_in: int | None = None
     authorization_details: tuple[Mapping[str, Any], ...] = ()
@@ -132,8 +84,14 @@ class RelyingParty:
         clock: Callable[[], float] = time.time,
         client: httpx.Client | None = None,
         async_client: httpx.AsyncClient | None = None,
+        dpop: DPoPSigner | None = None,
+        dpop_jkt: bool = False,
     ) -> None:
+        if dpop_jkt and dpop is None:
+            raise SDKError("dpop_jkt needs dpop=DPoPSigner(...)")
         self.metadata = metadata
+        self.dpop = dpop
+        self.dpop_jkt = dpop_jkt
         self.max_age_leeway = max_age_leeway
         self.client_id = client_id
         self.redirect_uri = redirect_uri
@@ -170,6 +128,8 @@ class RelyingParty:
             prompt=prompt,
             id_token_hint=id_token_hint,
             authorization_details=authorization_details,
+            # RFC 9449 §10: the code is bound to this key; the token request must prove it.
+            extra={"dpop_jkt": self.dpop.jkt} if self.dpop is not None and self.dpop_jkt else None,
         )
 
     def logout_url(
@@ -223,7 +183,7 @@ class RelyingParty:
         body = par_body(request)
         headers = self._auth(body)
         response = yield httpx.Request("POST", endpoint, data=body, headers=headers)
-        data = _json(response)
+        data = json_object(response)
         if response is None or response.status_code not in (200, 201):
             raise AuthorizationFailed(
                 str(data.get("error_description", "PAR failed")),
@@ -260,15 +220,9 @@ class RelyingParty:
             "code_verifier": request.code_verifier,
         }
         headers = self._auth(body)
-        token_response = yield httpx.Request(
-            "POST", self.metadata.token_endpoint, data=body, headers=headers
+        data = yield from token_request_flow(
+            self.metadata.token_endpoint, body, headers, dpop=self.dpop
         )
-        data = _json(token_response)
-        if token_response is None or token_response.status_code != 200:
-            raise AuthorizationFailed(
-                str(data.get("error_description", "token request failed")),
-                error=str(data.get("error", "invalid_grant")),
-            )
         id_token = data.get("id_token")
         if not isinstance(id_token, str):
             raise InvalidToken("the token response has no id_token")
@@ -302,13 +256,32 @@ class RelyingParty:
             id_token=id_token,
             claims=claims,
             access_token=_str(data.get("access_token")),
+            token_type=_str(data.get("token_type")),
             refresh_token=_str(data.get("refresh_token")),
             expires_in=data.get("expires_in") if isinstance(data.get("expires_in"), int) else None,
             authorization_details=tuple(details) if isinstance(details, list) else (),
             raw=data,
         )
 
+    def refresh_flow(self, refresh_token: str, *, scope: str | None = None) -> Flow[TokenResponse]:
+        """The refresh grant (RFC 6749 §6), with a DPoP proof when the client has a key
+        (RFC 9449 §5: a public client's refresh token is bound to that key)."""
+        body = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        if scope is not None:
+            body["scope"] = scope
+        headers = self._auth(body)
+        data = yield from token_request_flow(
+            self.metadata.token_endpoint, body, headers, dpop=self.dpop
+        )
+        return TokenResponse.from_json(data)
+
     # -- drivers -----------------------------------------------------------------------------
+
+    def refresh(self, refresh_token: str, *, scope: str | None = None) -> TokenResponse:
+        return self.drive(self.refresh_flow(refresh_token, scope=scope))
+
+    async def arefresh(self, refresh_token: str, *, scope: str | None = None) -> TokenResponse:
+        return await self.adrive(self.refresh_flow(refresh_token, scope=scope))
 
     def begin(self, request: AuthorizationRequest) -> str:
         return self.drive(self.begin_flow(request))
@@ -359,16 +332,6 @@ class RelyingParty:
         finally:
             if self._async_client is None:
                 await client.aclose()
-
-
-def _json(response: httpx.Response | None) -> dict[str, Any]:
-    if response is None:
-        return {}
-    try:
-        data = json.loads(response.content)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _str(value: object) -> str | None:

@@ -131,6 +131,7 @@ class StepAuth(WebStepAuth):
                 query=request.query_params.multi_items(),
                 url=str(request.url),
                 form_body=form_body,
+                dpop=request.headers.getlist("dpop"),
             ),
             requirement,
             binding,

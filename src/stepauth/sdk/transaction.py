@@ -47,7 +47,16 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from stepauth.rar import DetailsMismatch, RARError, Registry, default_registry, match_details
-from stepauth.sdk.errors import MissingClaim, SDKError, TokenExpired
+from stepauth.sdk.errors import (
+    MissingClaim,
+    SDKError,
+    TokenExpired,
+    TransactionError,
+    TransactionMismatch,
+    TransactionMissing,
+    TransactionReplayed,
+    TransactionUnavailable,
+)
 from stepauth.sdk.ledger import AnyLedger, SyncLedger, consume
 
 __all__ = [
@@ -73,52 +82,6 @@ __all__ = [
 RETAIN_MARGIN = 300.0
 #: Longest ``txn`` accepted (the Provider issues 22 characters).
 TXN_MAX_LENGTH = 256
-
-
-class TransactionError(SDKError):
-    """Root of the transaction-binding failures: the action must not run."""
-
-    error = "transaction_error"
-
-
-class TransactionMissing(TransactionError):
-    """The token carries no granted ``authorization_details`` or no ``txn``: not bound."""
-
-    error = "transaction_missing"
-
-
-class TransactionMismatch(TransactionError):
-    """The action differs from the granted ``authorization_details`` (PSD2 RTS Art. 5(1)(d)).
-
-    ``reason`` is the :class:`~stepauth.rar.DetailsMismatch` (or, for a grant the registry
-    cannot read, the :class:`~stepauth.rar.InvalidAuthorizationDetails`); ``index`` and
-    ``path`` name the first difference.
-    """
-
-    error = "transaction_mismatch"
-
-    def __init__(self, description: str, *, reason: RARError) -> None:
-        super().__init__(description)
-        self.reason = reason
-        self.index: int | None = getattr(reason, "index", None)
-        self.path: str = getattr(reason, "path", "")
-
-
-class TransactionUnavailable(TransactionError):
-    """No ledger can record the ``txn`` here (none configured, or an async one under sync
-    code): the action must not run, since its single use could not be enforced."""
-
-    error = "transaction_unavailable"
-
-
-class TransactionReplayed(TransactionError):
-    """The token's ``txn`` has been used before: one approval executes one action."""
-
-    error = "transaction_replayed"
-
-    def __init__(self, description: str, *, txn: str) -> None:
-        super().__init__(description)
-        self.txn = txn
 
 
 @dataclass(frozen=True)

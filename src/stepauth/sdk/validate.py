@@ -1,9 +1,9 @@
-"""Token validation for relying parties and resource servers.
+"""ID token validation for relying parties, and the checks access tokens share.
 
 :func:`validate_id_token` is OpenID Connect Core 1.0 §3.1.3.7 (13 steps, errata set 2) with
-one error class per step; :func:`validate_access_token` is RFC 9068 §4 for JWT access
-tokens followed by the RFC 9470 decision (RFC 9470 §3, §6). Both are pure: the key set, the
-clock and the expectations are arguments.
+one error class per step; :func:`check_requirement` is steps 12-13 and the RFC 9470 decision
+(RFC 9470 §3, §6), which :mod:`stepauth.sdk.access_token` (RFC 9068 §4) applies to access
+tokens too. Pure: the key set, the clock and the expectations are arguments.
 
 Steps 6-7 (algorithm and signature) run before the claim checks: claims of a token whose
 signature has not been verified are attacker-controlled, and nothing should be decided on
@@ -19,10 +19,9 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final
 
-from stepauth.assurance import DEFAULT_LADDER, Ladder, Requirement, Satisfied, StepUp, evaluate
-from stepauth.assurance.requirement import MAX_AGE_LEEWAY, unmet_reason
+from stepauth.assurance import DEFAULT_LADDER, Ladder, Requirement, StepUp, evaluate
+from stepauth.assurance.requirement import MAX_AGE_LEEWAY
 from stepauth.sdk.errors import (
-    ClientNotAllowed,
     DisallowedAlgorithm,
     InsufficientAuthentication,
     InvalidAudience,
@@ -30,32 +29,26 @@ from stepauth.sdk.errors import (
     InvalidIssuedAt,
     InvalidIssuer,
     InvalidNonce,
-    InvalidTokenType,
     MalformedToken,
     MissingClaim,
     TokenExpired,
 )
-from stepauth.sdk.jose import KeySet, Verifier, verify_compact
+from stepauth.sdk.jose import KeySet, verify_compact
 
 __all__ = [
-    "ACCESS_TOKEN_ALGS",
     "ID_TOKEN_ALGS",
-    "AccessTokenValidator",
+    "check_asymmetric",
     "check_requirement",
-    "validate_access_token",
+    "claim_number",
+    "same",
     "validate_id_token",
 ]
 
 #: OIDC Core §3.1.3.7 step 7: RS256 unless the client registered another algorithm.
 ID_TOKEN_ALGS: Final = ("RS256",)
-#: Asymmetric algorithms a resource server commonly meets in RFC 9068 tokens.
-ACCESS_TOKEN_ALGS: Final = ("RS256", "PS256", "ES256", "EdDSA", "Ed25519")
-
-_AT_JWT_TYPES: Final = frozenset({"at+jwt", "application/at+jwt"})
-_FINITE: Final = 1e300  # a JSON number inside this range is finite; others take the slow path
 
 
-def _number(claims: Mapping[str, Any], name: str) -> float:
+def claim_number(claims: Mapping[str, Any], name: str) -> float:
     value = claims.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise MissingClaim(f"{name} is required and must be a JSON number")
@@ -76,7 +69,7 @@ def same(a: str, b: str) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _check_allowed(allowed_algs: tuple[str, ...]) -> None:
+def check_asymmetric(allowed_algs: tuple[str, ...]) -> None:
     if any(a.startswith("HS") or a == "none" for a in allowed_algs):
         raise DisallowedAlgorithm("allowed_algs may only name asymmetric algorithms")
 
@@ -111,14 +104,14 @@ def _check_times(
     claims: Mapping[str, Any], now: float, leeway: float, max_token_age: float | None
 ) -> None:
     # Step 9: the current time MUST be before exp.
-    exp = _number(claims, "exp")
+    exp = claim_number(claims, "exp")
     if now >= exp + leeway:
         raise TokenExpired("the token has expired")
     # Step 10: iat limits the time the RP accepts a token (client-specific window).
     if "iat" not in claims:
         raise InvalidIssuedAt("iat is required")
     try:
-        iat = _number(claims, "iat")
+        iat = claim_number(claims, "iat")
     except MissingClaim as exc:
         raise InvalidIssuedAt("iat must be a JSON number") from exc
     if iat > now + leeway:
@@ -211,7 +204,7 @@ def validate_id_token(
         raise MalformedToken("encrypted ID tokens are not accepted (no encryption negotiated)")
     # Steps 7 and 8: never `none`; MAC algorithms (HS*) are refused outright: the key set is
     # public, so an HMAC "verified" with it proves nothing (algorithm confusion, RFC 8725).
-    _check_allowed(tuple(allowed_algs))
+    check_asymmetric(tuple(allowed_algs))
     # Step 6 (and 7): the signature, with the key named by kid, under an allowed alg.
     _, claims = verify_compact(token, jwks, allowed_algs=allowed_algs)
     # Step 2: iss.
@@ -246,162 +239,3 @@ def validate_id_token(
         not_before=not_before,
     )
     return claims
-
-
-def _same_issuer(iss: str, expected: str, expected_bytes: bytes) -> bool:
-    """Constant-time issuer comparison; ``str`` directly when both are ASCII."""
-    try:
-        return hmac.compare_digest(iss, expected)
-    except TypeError:  # a non-ASCII string: compare the UTF-8 bytes
-        return hmac.compare_digest(iss.encode("utf-8", "surrogatepass"), expected_bytes)
-
-
-class AccessTokenValidator:
-    """RFC 9068 §4 checks for one issuer and audience, prepared once (a resource server's).
-
-    The signature goes through one :class:`~stepauth.sdk.jose.Verifier`, which works out
-    what depends only on the allow-list and the protected header once per encoded header
-    and key set (alg, ``crit``, the key named by ``kid`` and its ``kty``/``alg`` match). The
-    signature, ``typ``, the claims and the requirement are checked on every call, in the
-    order of :func:`validate_access_token`: nothing about a token is ever remembered.
-    """
-
-    __slots__ = (
-        "_audience",
-        "_clients",
-        "_issuer",
-        "_issuer_bytes",
-        "_verifier",
-        "expected_typ",
-        "ladder",
-        "leeway",
-        "max_age_leeway",
-    )
-
-    def __init__(
-        self,
-        *,
-        expected_issuer: str,
-        expected_audience: str,
-        allowed_algs: Sequence[str] = ACCESS_TOKEN_ALGS,
-        expected_typ: str | None = "at+jwt",
-        leeway: float = 30,
-        max_age_leeway: float = MAX_AGE_LEEWAY,
-        ladder: Ladder = DEFAULT_LADDER,
-        allowed_clients: Collection[str] | None = None,
-    ) -> None:
-        _check_allowed(tuple(allowed_algs))
-        if isinstance(allowed_clients, str):
-            raise TypeError("allowed_clients is a collection of client_ids, not one string")
-        self._clients = frozenset(allowed_clients) if allowed_clients is not None else None
-        self._verifier = Verifier(allowed_algs)
-        self._issuer = expected_issuer
-        self._issuer_bytes = expected_issuer.encode("utf-8", "surrogatepass")
-        self._audience = expected_audience
-        self.expected_typ = expected_typ
-        self.leeway = leeway
-        self.max_age_leeway = max_age_leeway
-        self.ladder = ladder
-
-    def validate(
-        self, token: str, keys: KeySet, now: float, requirement: Requirement | None = None
-    ) -> dict[str, Any]:
-        """The claims of a valid token; raises the error class of the first failed check."""
-        header, claims = self._verifier.verify(token, keys)
-        typ = header.typ
-        if (
-            typ not in _AT_JWT_TYPES  # the common spelling: no lower() per call
-            and self.expected_typ is not None
-            and (typ or "").lower() not in _AT_JWT_TYPES
-        ):
-            raise InvalidTokenType(f"typ {typ!r} is not at+jwt (RFC 9068 §4)")
-        iss = claims.get("iss")
-        if type(iss) is not str or not _same_issuer(iss, self._issuer, self._issuer_bytes):
-            raise InvalidIssuer(f"iss {iss!r} does not match the expected issuer")
-        aud = claims.get("aud")
-        audience = self._audience
-        if aud != audience and not (type(aud) is list and audience in aud):
-            raise InvalidAudience(f"aud does not contain {audience!r}")
-        clients = self._clients
-        if clients is not None:
-            client_id = claims.get("client_id")
-            if type(client_id) is not str or client_id not in clients:
-                raise ClientNotAllowed(f"client_id {client_id!r} is not allowed (RFC 9068 §2.2)")
-        exp: Any = claims.get("exp")
-        kind = type(exp)
-        if not ((kind is int or kind is float) and -_FINITE < exp < _FINITE):
-            exp = _number(claims, "exp")
-        if now >= exp + self.leeway:
-            raise TokenExpired("the access token has expired")
-        sub = claims.get("sub")
-        if type(sub) is not str or not sub:
-            raise MissingClaim("sub is required (RFC 9068 §2.2)")
-        if requirement is not None and unmet_reason(
-            requirement, claims, now, self.leeway, self.ladder, self.max_age_leeway
-        ):
-            self.check(claims, requirement, now)  # raises the precise step-up
-        return claims
-
-    def check(
-        self,
-        claims: Mapping[str, Any],
-        requirement: Requirement | None,
-        now: float,
-        ladder: Ladder | None = None,
-    ) -> None:
-        """RFC 9470 on validated claims: :func:`evaluate` directly when it passes, and
-        :func:`check_requirement` (for the exact error) when it does not."""
-        if requirement is None:
-            return
-        ladder = self.ladder if ladder is None else ladder
-        outcome = evaluate(
-            requirement, claims, now, self.leeway, ladder, max_age_leeway=self.max_age_leeway
-        )
-        if isinstance(outcome, Satisfied):
-            return
-        check_requirement(
-            claims,
-            requirement,
-            now=now,
-            leeway=self.leeway,
-            ladder=ladder,
-            max_age_leeway=self.max_age_leeway,
-        )
-        raise InsufficientAuthentication(  # pragma: no cover - check_requirement raised
-            "authentication does not meet the requirement", step_up=outcome
-        )
-
-
-def validate_access_token(
-    token: str,
-    *,
-    expected_issuer: str,
-    expected_audience: str,
-    jwks: KeySet,
-    allowed_algs: Sequence[str] = ACCESS_TOKEN_ALGS,
-    expected_typ: str | None = "at+jwt",
-    requirement: Requirement | None = None,
-    now: float | None = None,
-    leeway: float = 30,
-    ladder: Ladder = DEFAULT_LADDER,
-    max_age_leeway: float = MAX_AGE_LEEWAY,
-    allowed_clients: Collection[str] | None = None,
-) -> dict[str, Any]:
-    """Validate a JWT access token (RFC 9068 §4), then its ``acr``/``auth_time`` (RFC 9470).
-
-    ``expected_typ=None`` accepts vendor tokens typed ``JWT`` (some IdPs do not follow
-    RFC 9068 §2.1); the other checks stay. Raises :class:`InsufficientAuthentication` with
-    the :class:`StepUp` to put into the challenge when the token is valid but too weak.
-    A resource server keeps one :class:`AccessTokenValidator` instead (same checks).
-    """
-    validator = AccessTokenValidator(
-        expected_issuer=expected_issuer,
-        expected_audience=expected_audience,
-        allowed_algs=allowed_algs,
-        expected_typ=expected_typ,
-        leeway=leeway,
-        max_age_leeway=max_age_leeway,
-        ladder=ladder,
-        allowed_clients=allowed_clients,
-    )
-    return validator.validate(token, jwks, time.time() if now is None else now, requirement)

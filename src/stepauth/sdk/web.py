@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stepauth.assurance import Requirement, StepUp
-from stepauth.sdk.api import ResourceServer, bearer_token, error_response
+from stepauth.sdk.api import ResourceRequest, ResourceServer, credentials
 from stepauth.sdk.binding import Binding
 from stepauth.sdk.browser import BrowserStepUp, Resume
+from stepauth.sdk.dpop_check import split_dpop_headers
 from stepauth.sdk.errors import (
     AuthorizationFailed,
     CallbackError,
@@ -59,6 +60,10 @@ class WebRequest:
     #: The body is an HTML form (:data:`FORM_MEDIA_TYPES`) and ``form`` holds every field of
     #: it, repeated names included. ``False`` (the default) refuses bound non-GET requests.
     form_body: bool = False
+    #: Every ``DPoP`` header value (RFC 9449 §4.1), and the absolute URL the request was
+    #: received at (the proof's ``htu``, §4.3 step 9) when ``url`` is only a path.
+    dpop: Sequence[str] = ()
+    absolute_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,11 +124,11 @@ def _action_fields(request: WebRequest) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class _Verify:
-    """An API call: the bearer token goes to the resource server (and, for a bound route,
-    the action to the txn ledger)."""
+    """An API call: the token (and its DPoP proof) goes to the resource server (and, for a
+    bound route, the action to the txn ledger)."""
 
     rs: ResourceServer
-    token: str
+    presented: ResourceRequest
     request: WebRequest
     binding: Binding | None = None
 
@@ -165,6 +170,9 @@ class WebStepAuth:
             raise SDKError(
                 f"{name} needs a sync ledger (MemoryLedger, SyncSQLLedger, SyncRedisLedger)"
             )
+        dpop = resource_server.dpop if resource_server is not None else None
+        if dpop is not None and self.sync_only and inspect.iscoroutinefunction(dpop.ledger.consume):
+            raise SDKError(f"{name} needs a sync ledger for DPoP proofs (DPoPChecker(ledger=...))")
         self.resource_server = resource_server
         self.browser = browser
         self.txn_ledger = txn_ledger
@@ -186,8 +194,8 @@ class WebStepAuth:
         return self.resource_server is not None and bool(authorization or self.browser is None)
 
     @staticmethod
-    def _refused(rs: ResourceServer, exc: SDKError | None) -> Outcome:
-        answer = error_response(exc, profile=rs.profile)
+    def _refused(rs: ResourceServer, exc: SDKError | None, presented: ResourceRequest) -> Outcome:
+        answer = rs.refusal(exc, presented)
         return Outcome(status=answer.status, body=answer.body, headers=dict(answer.headers))
 
     def _plan(
@@ -196,10 +204,15 @@ class WebStepAuth:
         """Everything but the I/O: an answer already, a token to verify, or a step-up."""
         rs = self.resource_server
         if rs is not None and self.api_call(request.authorization):
-            token = bearer_token(request.authorization)
-            return (
-                self._refused(rs, None) if token is None else _Verify(rs, token, request, binding)
+            presented = ResourceRequest(
+                method=request.method,
+                url=request.absolute_url or request.url,
+                authorization=request.authorization,
+                dpop=split_dpop_headers(request.dpop),
             )
+            if credentials(request.authorization) is None:
+                return self._refused(rs, None, presented)
+            return _Verify(rs, presented, request, binding)
         browser = self.browser
         assert browser is not None
         session = request.session
@@ -285,9 +298,9 @@ class WebStepAuth:
         plan = self._plan(request, requirement, binding)
         if isinstance(plan, _Verify):
             try:
-                claims = plan.rs.verify(plan.token, requirement)
+                claims = plan.rs.verify_request(plan.presented, requirement)
             except SDKError as exc:
-                return self._refused(plan.rs, exc)
+                return self._refused(plan.rs, exc, plan.presented)
             return self._verified(plan, claims)
         if isinstance(plan, _Begin):
             assert self.browser is not None
@@ -302,9 +315,9 @@ class WebStepAuth:
         plan = self._plan(request, requirement, binding)
         if isinstance(plan, _Verify):
             try:
-                claims = await plan.rs.averify(plan.token, requirement)
+                claims = await plan.rs.averify_request(plan.presented, requirement)
             except SDKError as exc:
-                return self._refused(plan.rs, exc)
+                return self._refused(plan.rs, exc, plan.presented)
             return await self._averified(plan, claims)
         if isinstance(plan, _Begin):
             assert self.browser is not None

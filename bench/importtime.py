@@ -51,14 +51,14 @@ def build_wheel(dest: Path) -> Path:
     return wheel
 
 
-def make_venv(path: Path, requirement: str) -> Path:
-    """A fresh venv at ``path`` with ``requirement`` installed; returns its python."""
+def make_venv(path: Path, *requirements: str) -> Path:
+    """A fresh venv at ``path`` with ``requirements`` installed; returns its python."""
     subprocess.run(
         [sys.executable, "-m", "venv", str(path)], check=True, capture_output=True, text=True
     )
     python = path / "bin" / "python"
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", requirement],
+        [str(python), "-m", "pip", "install", "--quiet", *requirements],
         check=True,
         capture_output=True,
         text=True,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import subprocess
+import sys
 from types import ModuleType
 from typing import Any
 
@@ -70,3 +72,18 @@ def test_any_other_missing_module_is_a_bug_and_propagates(monkeypatch: pytest.Mo
     )
     with pytest.raises(ModuleNotFoundError):
         cli.main(["policy"])
+
+
+def test_the_provider_on_sqlite_loads_without_redis_or_psycopg() -> None:
+    """``stepauth serve`` and the Provider's modules load in a ``stepauth[provider]`` install:
+    Redis and PostgreSQL are extras of their own, imported only when a URL asks for them."""
+    code = (
+        "import sys\n"
+        "sys.modules.update(redis=None, psycopg=None)  # import of either raises ImportError\n"
+        "import stepauth.cli.serve, stepauth.cli.users, stepauth.cli.purge\n"
+        "import stepauth.provider.ops.health\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]

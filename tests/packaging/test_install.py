@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from bench.importtime import HEAVY, build_wheel, clean_env, import_profile, make_venv
+from bench.importtime import HEAVY, clean_env, import_profile, make_venv
 
 from stepauth.assurance import Requirement
 from tests.conftest import ROOT, free_port, require
@@ -54,15 +54,6 @@ def _installed(python: Path, requirement: str, tmp: Path) -> Path:
         return make_venv(tmp, requirement)
     except subprocess.CalledProcessError as exc:
         require(False, f"a venv with {requirement} ({(exc.stderr or '').strip()[-400:]})")
-        raise
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    try:
-        return build_wheel(tmp_path_factory.mktemp("wheel"))
-    except subprocess.CalledProcessError as exc:
-        require(False, f"pip wheel of the checkout ({(exc.stderr or '').strip()[-400:]})")
         raise
 
 

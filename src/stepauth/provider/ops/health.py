@@ -28,7 +28,6 @@ from starlette.routing import BaseRoute, Route
 from stepauth.provider.ops import metrics
 from stepauth.provider.state import get_state
 from stepauth.provider.token_endpoint import NO_STORE
-from stepauth.store.routed import RoutedStore
 from stepauth.store.sql import MIGRATIONS, SQLStore
 
 if TYPE_CHECKING:
@@ -97,11 +96,18 @@ async def _redis(client: Any, checks: dict[str, str]) -> None:
 async def readiness(store: Store) -> dict[str, str]:
     """Each check's word: ``ok`` or why not (``migrations`` only once the DB answers)."""
     checks: dict[str, str] = {}
-    if isinstance(store, RoutedStore):
-        await _database(store.store, checks)
-        await _redis(store.ephemeral.client, checks)
-    else:
+    if isinstance(store, SQLStore):
         await _database(store, checks)
+    else:
+        # Imported here: stepauth.store.routed imports redis, which only the redis extra
+        # installs; a Provider on SQLite (the provider extra alone) never routes to Redis.
+        from stepauth.store.routed import RoutedStore
+
+        if isinstance(store, RoutedStore):
+            await _database(store.store, checks)
+            await _redis(store.ephemeral.client, checks)
+        else:
+            await _database(store, checks)
     checks.setdefault("migrations", "unknown")
     return checks
 

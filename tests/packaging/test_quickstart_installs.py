@@ -263,3 +263,16 @@ def test_the_quick_start_steps_up_with_its_own_install_only(
     ).stdout
     assert where.startswith(str(venv)), where
     SERVE_PATHS[page.name](tmp_path, venv=venv)
+
+
+def test_the_readme_quick_start_is_one_the_pages_run() -> None:
+    """The README's quick start installs a line one of the pages installs (and so is run above
+    in a fresh venv), and its commands are the serve path those pages run."""
+    readme = ROOT / "README.md"
+    args = install_line(readme)
+    tested = {install_line(page): page.name for page in QUICK_STARTS}
+    assert args in tested, f"README.md installs {args}; the quick starts install {set(tested)}"
+    shell = "\n".join(fenced(readme, "sh"))
+    for command in ("stepauth init op", "stepauth users add alice --config op/stepauth.toml"):
+        assert command in shell, f"README.md's quick start lacks {command!r}"
+    assert "stepauth serve --config op/stepauth.toml" in shell

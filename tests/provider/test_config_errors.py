@@ -40,6 +40,8 @@ from tests.provider.test_config import DELETE, _set, base
         ),
         ("clients = 3", "clients", "must be an array of tables ([[clients]])"),
         ("server = 3", "server", "must be a table"),
+        ("[dpop]\nproof_max_age = 0", "dpop.proof_max_age", "must be between 1 and 3600"),
+        ("[[clients]]\nprofile = 'fapi1'", "clients[0].profile", "must be \"fapi2\" (got 'fapi1')"),
     ],
 )
 def test_a_file_error_names_key_expectation_and_file(

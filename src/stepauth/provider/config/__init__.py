@@ -61,7 +61,11 @@ Reference (defaults in brackets)::
                  acr_values ["required" | "voluntary"], token_endpoint_auth_method
                  [client_secret_basic with a secret, else none], jwks (private_key_jwt),
                  require_par_for_authorization_details [false], client_name,
-                 resources [[]] (RFC 8707 resources the client may ask for)
+                 resources [[]] (RFC 8707 resources the client may ask for),
+                 profile [none | "fapi2"], dpop_bound_access_tokens [false],
+                 request_object_signing_alg [none; a JWS algorithm, never "none"]
+    [dpop]       nonce_lifetime [300], require_nonce [false], proof_max_age [60]
+                      (seconds; RFC 9449 §8 server nonces, §11.1 proof age)
 
 Redirect URIs are compared exactly (RFC 9700 §4.1.3); they must be absolute ``https``
 URLs, or ``http`` on a loopback host (RFC 8252 §7.3), without a fragment
@@ -75,6 +79,7 @@ from stepauth.provider.config.model import (
     AccountConfig,
     ClientConfig,
     DatabaseConfig,
+    DPoPConfig,
     LoggingConfig,
     MetricsConfig,
     PurgeConfig,
@@ -96,6 +101,7 @@ from stepauth.provider.config.registry import (
     MAX_CODE_TTL,
     MAX_CONSECUTIVE_FAILURES,
     MIN_CLIENT_SECRET,
+    PROFILES,
     Network,
 )
 from stepauth.provider.config.template import (
@@ -116,8 +122,10 @@ __all__ = [
     "MAX_CODE_TTL",
     "MAX_CONSECUTIVE_FAILURES",
     "MIN_CLIENT_SECRET",
+    "PROFILES",
     "AccountConfig",
     "ClientConfig",
+    "DPoPConfig",
     "DatabaseConfig",
     "LoggingConfig",
     "MetricsConfig",

@@ -1,7 +1,8 @@
 """``[[clients]]`` → :class:`~stepauth.provider.config.model.ClientConfig`.
 
 The rules between a client's keys: how it authenticates follows from its secret (RFC 7591
-§2 ``token_endpoint_auth_method``), and ``private_key_jwt`` needs a public JWK Set.
+§2 ``token_endpoint_auth_method``), ``private_key_jwt`` needs a public JWK Set, and a
+request object is never unsigned (OIDC Core §6.1: ``none`` would let anyone write one).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from stepauth.provider.config.schema import ClientTable
 from stepauth.provider.config.sections import fill
 from stepauth.provider.config.urls import check_resource, uri_list
 from stepauth.sdk.errors import JWKSError
+from stepauth.sdk.jose import ALGORITHMS as JWS_ALGORITHMS
 from stepauth.sdk.jose import KeySet
 
 __all__ = ["clients"]
@@ -45,6 +47,16 @@ def _jwks(value: Mapping[str, Any], key: str) -> dict[str, Any]:
     return {"keys": [dict(k) for k in keys]}
 
 
+def _request_object_alg(alg: str | None, key: str) -> str | None:
+    if alg is None:
+        return None
+    if alg.lower() == "none":
+        raise ConfigError('must not be "none": an unsigned request object proves nothing', key=key)
+    if alg not in JWS_ALGORITHMS:
+        raise ConfigError(f"must be one of {', '.join(JWS_ALGORITHMS)} (got {alg!r})", key=key)
+    return alg
+
+
 def _client(table: ClientTable, where: str) -> ClientConfig:
     secret = table.client_secret
     if secret is not None and len(secret) < MIN_CLIENT_SECRET:
@@ -70,6 +82,9 @@ def _client(table: ClientTable, where: str) -> ClientConfig:
             table.post_logout_redirect_uris, f"{where}.post_logout_redirect_uris", required=False
         ),
         resources=tuple(check_resource(r, f"{where}.resources") for r in table.resources or ()),
+        request_object_signing_alg=_request_object_alg(
+            table.request_object_signing_alg, f"{where}.request_object_signing_alg"
+        ),
     )
 
 

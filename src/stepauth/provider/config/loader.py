@@ -29,6 +29,7 @@ from stepauth.provider.config.model import (
     AccountConfig,
     ClientConfig,
     DatabaseConfig,
+    DPoPConfig,
     LoggingConfig,
     MetricsConfig,
     PurgeConfig,
@@ -67,6 +68,7 @@ class ProviderConfig:
     purge: PurgeConfig = field(default_factory=PurgeConfig)
     base_dir: Path = field(default_factory=Path.cwd)
     default_resource: str | None = None
+    dpop: DPoPConfig = field(default_factory=DPoPConfig)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, base_dir: Path | None = None) -> ProviderConfig:
@@ -141,4 +143,5 @@ def _resolve(file: ConfigFile, base_dir: Path) -> ProviderConfig:
         purge=sections.fill(PurgeConfig, file.purge),
         base_dir=base_dir,
         default_resource=file.default_resource,
+        dpop=sections.fill(DPoPConfig, file.dpop),
     )

@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from stepauth.provider.config.registry import DEFAULT_KEY_ENV, Network
+from stepauth.provider.config.registry import DEFAULT_KEY_ENV, Network, Profile
 
 __all__ = [
     "AccountConfig",
     "ClientConfig",
+    "DPoPConfig",
     "DatabaseConfig",
     "LoggingConfig",
     "MetricsConfig",
@@ -138,6 +139,16 @@ class RedisConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DPoPConfig:
+    """RFC 9449 (DPoP) settings: how long a server nonce (§8) stays valid, whether every
+    proof must carry one, and how old a proof's ``iat`` may be (§11.1)."""
+
+    nonce_lifetime: int = 300
+    require_nonce: bool = False
+    proof_max_age: int = 60
+
+
+@dataclass(frozen=True, slots=True)
 class ClientConfig:
     client_id: str
     redirect_uris: tuple[str, ...]
@@ -150,6 +161,14 @@ class ClientConfig:
     require_par_for_authorization_details: bool = False
     client_name: str | None = None
     resources: tuple[str, ...] = ()
+    #: ``"fapi2"``: the client is held to the FAPI 2.0 Security Profile; ``None``: not.
+    profile: Profile | None = None
+    #: RFC 9449 §5 / RFC 7591 ``dpop_bound_access_tokens``: the client always binds its
+    #: access tokens to a DPoP key.
+    dpop_bound_access_tokens: bool = False
+    #: OIDC Dynamic Client Registration §2 ``request_object_signing_alg``: the one
+    #: algorithm the client's request objects must be signed with (never ``none``).
+    request_object_signing_alg: str | None = None
 
     @property
     def public(self) -> bool:

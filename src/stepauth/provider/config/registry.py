@@ -15,9 +15,11 @@ __all__ = [
     "MAX_CODE_TTL",
     "MAX_CONSECUTIVE_FAILURES",
     "MIN_CLIENT_SECRET",
+    "PROFILES",
     "Algorithm",
     "AuthMethod",
     "Network",
+    "Profile",
 ]
 
 #: The algorithms the Provider signs ID Tokens with.
@@ -26,6 +28,9 @@ ALGORITHMS: Final = get_args(Algorithm)
 #: RFC 8414 §2 ``token_endpoint_auth_methods_supported``, as far as the Provider has them.
 AuthMethod = Literal["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 AUTH_METHODS: Final = get_args(AuthMethod)
+#: The security profiles a client may be held to (FAPI 2.0 Security Profile).
+Profile = Literal["fapi2"]
+PROFILES: Final = get_args(Profile)
 
 DEFAULT_KEY_ENV = "STEPAUTH_SECRET_KEY"
 MIN_CLIENT_SECRET = 16

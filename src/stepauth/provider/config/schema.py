@@ -21,12 +21,14 @@ from stepauth.provider.config.registry import (
     MAX_CODE_TTL,
     Algorithm,
     AuthMethod,
+    Profile,
 )
 
 __all__ = [
     "AccountTable",
     "ClientTable",
     "ConfigFile",
+    "DPoPTable",
     "DatabaseTable",
     "LoggingTable",
     "MetricsTable",
@@ -135,6 +137,14 @@ class RedisTable(Table, frozen=True):
     timeout: Annotated[int, _between(1, 600)] | UnsetType = UNSET
 
 
+class DPoPTable(Table, frozen=True):
+    """RFC 9449 (DPoP): the server nonce (§8) and how old a proof may be (§11.1)."""
+
+    nonce_lifetime: Annotated[int, _between(1, DAY)] | UnsetType = UNSET
+    require_nonce: bool | UnsetType = UNSET
+    proof_max_age: Annotated[int, _between(1, 3600)] | UnsetType = UNSET
+
+
 class ClientTable(Table, frozen=True):
     client_id: Text
     client_secret: Text | None = None
@@ -147,6 +157,9 @@ class ClientTable(Table, frozen=True):
     require_par_for_authorization_details: bool | UnsetType = UNSET
     client_name: Text | None = None
     resources: Texts | None = None
+    profile: Profile | None = None
+    dpop_bound_access_tokens: bool | UnsetType = UNSET
+    request_object_signing_alg: Text | None = None
 
 
 class ConfigFile(Table, frozen=True):
@@ -168,3 +181,4 @@ class ConfigFile(Table, frozen=True):
     metrics: MetricsTable | None = None
     logging: LoggingTable | None = None
     purge: PurgeTable | None = None
+    dpop: DPoPTable | None = None

@@ -23,6 +23,8 @@ Every public function raises a subclass of :class:`StepAuthError`, never a bare
 
 from __future__ import annotations
 
+from os import PathLike
+
 __all__ = ["ConfigError", "FactorError", "StepAuthError"]
 
 
@@ -42,13 +44,23 @@ class StepAuthError(Exception):
 
 
 class ConfigError(StepAuthError):
-    """A configuration file or value is wrong; ``key`` names the offending setting."""
+    """A configuration file or value is wrong; ``key`` names the offending setting and
+    ``file`` (when known) the file it is in."""
 
     error = "invalid_config"
 
-    def __init__(self, description: str, *, key: str | None = None) -> None:
-        super().__init__(f"{key}: {description}" if key else description)
+    def __init__(
+        self, description: str, *, key: str | None = None, file: str | None = None
+    ) -> None:
+        message = f"{key}: {description}" if key else description
+        super().__init__(f"{message} (in {file})" if file else message)
         self.key = key
+        self.file = file
+        self.reason = description
+
+    def in_file(self, path: str | PathLike[str]) -> ConfigError:
+        """This error, naming the file the offending key is in."""
+        return ConfigError(self.reason, key=self.key, file=str(path))
 
 
 class FactorError(StepAuthError):

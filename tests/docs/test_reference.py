@@ -1,7 +1,7 @@
 """The reference pages cannot drift from the code they describe.
 
 * ``docs/configuration.md`` names every key the config loader accepts (read from the
-  loader's own ``_known(...)`` calls, and the ladder's key sets for ``[levels]``), and its
+  schema's msgspec Structs, and the ladder's key sets for ``[levels]``), and its
   complete example file loads;
 * ``docs/cli.md`` has a section for every sub-command the CLI parser knows and names every
   option of each;
@@ -11,17 +11,17 @@
 from __future__ import annotations
 
 import argparse
-import ast
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from msgspec import inspect as mi
 
 from stepauth.assurance import levels as ladder
 from stepauth.cli import build_parser
-from stepauth.provider import config as config_module
 from stepauth.provider.config import ProviderConfig
+from stepauth.provider.config.schema import ConfigFile
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -34,37 +34,29 @@ def _read(name: str) -> str:
 # -- configuration -------------------------------------------------------------------------
 
 
-def _set_literal(node: ast.expr, module: ast.Module) -> set[str]:
-    """A ``{"a", "b"}`` literal, or the module-level name bound to one."""
-    if isinstance(node, ast.Name):
-        for statement in module.body:
-            if isinstance(statement, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == node.id for t in statement.targets
-            ):
-                return _set_literal(statement.value, module)
-        raise AssertionError(f"{node.id} is not a module-level set")
-    assert isinstance(node, ast.Set), ast.dump(node)
-    return {str(ast.literal_eval(element)) for element in node.elts}
-
-
-def _table(node: ast.expr) -> str:
-    """The ``where`` argument of ``_known``: "" (top level), "server", or ``where`` (clients)."""
-    if isinstance(node, ast.Constant):
-        return str(node.value)
-    assert isinstance(node, ast.Name), ast.dump(node)
-    assert node.id == "where", ast.dump(node)
-    return "clients[]"
+def _keys(node: mi.Type, prefix: str) -> Iterator[str]:
+    """The dotted keys of one schema table; a list of tables is ``name[]``."""
+    if isinstance(node, mi.UnionType):  # an optional table: what it holds
+        (node,) = (t for t in node.types if not isinstance(t, mi.NoneType))
+    assert isinstance(node, mi.StructType), node
+    for field in node.fields:
+        key = f"{prefix}{field.encode_name}"
+        yield key
+        inner = field.type
+        if isinstance(inner, mi.UnionType):
+            inner = next(t for t in inner.types if not isinstance(t, mi.NoneType))
+        if isinstance(inner, mi.StructType):
+            yield from _keys(inner, f"{key}.")
+        elif isinstance(inner, mi.VarTupleType) and isinstance(inner.item_type, mi.StructType):
+            yield from _keys(inner.item_type, f"{key}[].")
 
 
 def accepted_config_keys() -> set[str]:
-    """Every key ``load_config`` accepts, dotted: ``issuer``, ``server.host``, …"""
-    source = Path(config_module.__file__).read_text(encoding="utf-8")
-    module = ast.parse(source)
-    keys: set[str] = set()
-    for node in ast.walk(module):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_known":
-            table = _table(node.args[2])
-            keys |= {f"{table}.{k}" if table else k for k in _set_literal(node.args[1], module)}
+    """Every key ``load_config`` accepts, dotted: ``issuer``, ``server.host``, …
+
+    Read from the schema the file is decoded against (msgspec Structs that forbid unknown
+    keys), so a key added there and not here fails this test."""
+    keys = set(_keys(mi.type_info(ConfigFile), ""))
     assert "clients[].client_id" in keys, "the loader changed shape"
     assert "server.port" in keys, "the loader changed shape"
     # [levels] is handed to stepauth.assurance.ladder_from_data: its keys count too.

@@ -81,6 +81,7 @@ EXTRA_MODULES = frozenset(
         "itsdangerous",
         "jinja2",
         "joserfc",
+        "msgspec",
         "multipart",
         "prometheus_client",
         "psycopg",

@@ -50,7 +50,14 @@ Reference (defaults in brackets)::
                  acr_values ["required" | "voluntary"], token_endpoint_auth_method
                  [client_secret_basic with a secret, else none], jwks (private_key_jwt),
                  require_par_for_authorization_details [false], client_name,
-                 resources [[]] (RFC 8707 resources the client may ask for)
+                 resources [[]] (RFC 8707 resources the client may ask for),
+                 dpop_bound_access_tokens [false] (RFC 9449 §5.2: every token request
+                 needs a DPoP proof), profile [none | "fapi2"] (FAPI 2.0: DPoP
+                 required, codes live at most 60 s, refresh tokens not rotated),
+                 rotate_refresh_tokens [none: on, off for "fapi2"]
+    [dpop]       nonce_lifetime [300] (seconds a DPoP-Nonce is accepted),
+                 require_nonce [false] (RFC 9449 §8: token requests must carry one),
+                 proof_max_age [60] (seconds a proof's iat may lie in the past)
 
 Redirect URIs are compared exactly (RFC 9700 §4.1.3); they must be absolute ``https``
 URLs, or ``http`` on a loopback host (RFC 8252 §7.3), without a fragment
@@ -84,6 +91,7 @@ __all__ = [
     "FORWARDED_HEADERS",
     "AccountConfig",
     "ClientConfig",
+    "DPoPConfig",
     "DatabaseConfig",
     "LoggingConfig",
     "MetricsConfig",
@@ -232,6 +240,15 @@ class PurgeConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DPoPConfig:
+    """DPoP proofs at the token endpoint (:mod:`stepauth.provider.dpop`, RFC 9449)."""
+
+    nonce_lifetime: int = 300
+    require_nonce: bool = False
+    proof_max_age: int = 60
+
+
+@dataclass(frozen=True, slots=True)
 class RedisConfig:
     url: str
     prefix: str = "stepauth:"
@@ -251,6 +268,9 @@ class ClientConfig:
     require_par_for_authorization_details: bool = False
     client_name: str | None = None
     resources: tuple[str, ...] = ()
+    dpop_bound_access_tokens: bool = False
+    profile: str | None = None
+    rotate_refresh_tokens: bool | None = None
 
     @property
     def public(self) -> bool:
@@ -276,6 +296,7 @@ class ProviderConfig:
     purge: PurgeConfig = field(default_factory=PurgeConfig)
     base_dir: Path = field(default_factory=Path.cwd)
     default_resource: str | None = None
+    dpop: DPoPConfig = field(default_factory=DPoPConfig)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, base_dir: Path | None = None) -> ProviderConfig:
@@ -542,7 +563,12 @@ _CLIENT_KEYS = {
     "require_par_for_authorization_details",
     "client_name",
     "resources",
+    "dpop_bound_access_tokens",
+    "profile",
+    "rotate_refresh_tokens",
 }
+#: Client profiles: ``fapi2`` holds the client to the FAPI 2.0 Security Profile's token rules.
+PROFILES = ("fapi2",)
 
 
 def _resource(value: str, key: str) -> str:
@@ -589,6 +615,12 @@ def _client(data: Any, where: str) -> ClientConfig:
         jwks = _jwks(table["jwks"], f"{where}.jwks")
     if method == "private_key_jwt" and jwks is None:
         raise ConfigError("private_key_jwt needs jwks", key=method_key)
+    profile = _opt_str(table, "profile", where)
+    if profile is not None and profile not in PROFILES:
+        raise ConfigError('must be "fapi2"', key=f"{where}.profile")
+    rotate = table.get("rotate_refresh_tokens")
+    if rotate is not None and not isinstance(rotate, bool):
+        raise ConfigError("must be true or false", key=f"{where}.rotate_refresh_tokens")
     return ClientConfig(
         client_id=client_id,
         client_secret=secret,
@@ -603,6 +635,9 @@ def _client(data: Any, where: str) -> ClientConfig:
         ),
         client_name=_opt_str(table, "client_name", where),
         resources=_resources(table, where),
+        dpop_bound_access_tokens=_bool(table, "dpop_bound_access_tokens", where, False),
+        profile=profile,
+        rotate_refresh_tokens=rotate,
     )
 
 
@@ -643,6 +678,16 @@ def _metrics(data: Any) -> MetricsConfig:
         enabled=_bool(table, "enabled", "metrics", False),
         host=_str(table, "host", "metrics", "127.0.0.1"),
         port=_int(table, "port", "metrics", 9464, 1, 65535),
+    )
+
+
+def _dpop(data: Any) -> DPoPConfig:
+    table = _table(data if data is not None else {}, "dpop")
+    _known(table, {"nonce_lifetime", "require_nonce", "proof_max_age"}, "dpop")
+    return DPoPConfig(
+        nonce_lifetime=_int(table, "nonce_lifetime", "dpop", 300, 1, 86400),
+        require_nonce=_bool(table, "require_nonce", "dpop", False),
+        proof_max_age=_int(table, "proof_max_age", "dpop", 60, 1, 3600),
     )
 
 
@@ -747,6 +792,7 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
             "metrics",
             "logging",
             "purge",
+            "dpop",
         },
         "",
     )
@@ -820,6 +866,7 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
         ),
         base_dir=base_dir,
         default_resource=default_resource,
+        dpop=_dpop(data.get("dpop")),
     )
 
 

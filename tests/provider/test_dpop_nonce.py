@@ -126,3 +126,23 @@ async def test_par_proof_without_a_nonce_gets_use_dpop_nonce(provider: Provider)
         headers={"DPoP": DPoPKey().proof(now=provider.clock(), htu=PAR_URL)},
     )
     assert_nonce_error(response)
+
+
+async def test_nonce_of_one_instance_is_accepted_by_another(tmp_path: Path) -> None:
+    """Nonces are stateless (the sealed issue time under a key derived from the Provider
+    secret): an instance that never saw a nonce accepts it, as behind a load balancer."""
+    dpop = {"require_nonce": True, "nonce_lifetime": LIFETIME}
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+    async with (
+        dpop_provider(tmp_path / "one", dpop=dpop) as one,
+        dpop_provider(tmp_path / "two", dpop=dpop) as two,
+    ):
+        nonce = await _nonce(one)
+        response = await post_token(
+            two,
+            bogus_code_grant(),
+            proof=DPoPKey().proof(now=two.clock(), nonce=nonce),
+            client_id=CONFIDENTIAL,
+        )
+        assert_error(response, 400, "invalid_grant")  # the proof, nonce included, passed

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.harness import CONFIDENTIAL, Provider, decode_unverified
+from tests.conformance.harness import CONFIDENTIAL, SECRET, Provider, decode_unverified
 from tests.provider.dpop_proofs import (
     BOUND,
     PAR_URL,
@@ -159,6 +159,31 @@ async def test_proof_for_another_host_is_refused(provider: Provider) -> None:
     proof = DPoPKey().proof(now=provider.clock(), htu="http://attacker.example/token")
     response = await post_token(provider, bogus_code_grant(), proof=proof, client_id=CONFIDENTIAL)
     assert_error(response, 400, "invalid_dpop_proof")
+
+
+async def test_htu_is_the_published_url_whatever_host_the_request_names(
+    provider: Provider,
+) -> None:
+    """Behind a proxy the request may name an internal host: the proof's htu is the URL the
+    Provider publishes (discovery's token_endpoint), and a proof naming the forwarded-to
+    host is refused."""
+    internal = {"Host": "op-internal:8080", "X-Forwarded-Host": "op-internal:8080"}
+    published = DPoPKey().proof(now=provider.clock(), htu=TOKEN_URL)
+    accepted = await provider.browser.post(
+        "/token",
+        data=bogus_code_grant(),
+        auth=(CONFIDENTIAL, SECRET),
+        headers={**internal, "DPoP": published},
+    )
+    assert_error(accepted, 400, "invalid_grant")  # the proof passed
+    internal_htu = DPoPKey().proof(now=provider.clock(), htu="http://op-internal:8080/token")
+    refused = await provider.browser.post(
+        "/token",
+        data=bogus_code_grant(),
+        auth=(CONFIDENTIAL, SECRET),
+        headers={**internal, "DPoP": internal_htu},
+    )
+    assert_error(refused, 400, "invalid_dpop_proof")
 
 
 async def test_htu_is_compared_after_normalisation(provider: Provider) -> None:

@@ -60,6 +60,7 @@ async def test_steps_run_in_the_documented_order() -> None:
         "refuse_request_objects",
         "check_response_type",
         "check_pkce",
+        "check_dpop_jkt",
         "check_claims",
         "check_acr_values",
         "check_authorization_details",

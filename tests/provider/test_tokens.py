@@ -1,4 +1,5 @@
-"""stepauth.provider.token_minting: ID Token, RFC 9068 access token, refresh token, Grant."""
+"""stepauth.provider.token_minting and grant_record: ID Token, RFC 9068 access token, refresh
+token, Grant."""
 
 from __future__ import annotations
 
@@ -13,12 +14,11 @@ from joserfc.errors import SecurityWarning
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from stepauth.provider.errors import InvalidToken, ServerError
+from stepauth.provider.grant_record import Grant, requested_claims
 from stepauth.provider.token_minting import (
-    Grant,
     issue_refresh_token,
     mint_access_token,
     mint_id_token,
-    requested_claims,
     verify_access_token,
     verify_own_jwt,
 )

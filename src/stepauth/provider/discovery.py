@@ -5,7 +5,8 @@ OIDC Discovery 1.0 §3 / RFC 8414 §2 metadata. The members a step-up RP relies 
 RFC 9470 §7, OIDC Discovery §3), ``claims_parameter_supported: true`` (essential ``acr``,
 OIDC Core §5.5), ``claims_supported`` with ``acr``/``amr``/``auth_time`` (OIDC Discovery §3),
 ``authorization_details_types_supported`` (RFC 9396 §10), the PAR endpoint
-(RFC 9126 §5) and ``authorization_response_iss_parameter_supported`` (RFC 9207 §3).
+(RFC 9126 §5), ``authorization_response_iss_parameter_supported`` (RFC 9207 §3) and
+``dpop_signing_alg_values_supported`` (RFC 9449 §5.1).
 Every ``*_auth_methods_supported`` that lists ``private_key_jwt`` comes with its
 ``*_auth_signing_alg_values_supported`` (RFC 8414 §2).
 ``issuer`` is exactly the configured issuer (Discovery §4.3).
@@ -23,9 +24,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from stepauth.provider.client_auth import ASSERTION_ALGS, TOKEN_ENDPOINT_AUTH_METHODS
+from stepauth.provider.dpop import DPOP_ALGS
+from stepauth.provider.grant_record import PROFILE_CLAIMS
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.provider.token_endpoint import GRANT_TYPES
-from stepauth.provider.token_minting import ID_TOKEN_ALGS, PROFILE_CLAIMS
+from stepauth.provider.token_minting import ID_TOKEN_ALGS
 from stepauth.rar import default_registry
 
 __all__ = ["metadata", "routes"]
@@ -90,6 +93,8 @@ def metadata(state: ProviderState) -> dict[str, Any]:
         "require_pushed_authorization_requests": False,
         "authorization_response_iss_parameter_supported": True,
         "authorization_details_types_supported": default_registry.types(),
+        # RFC 9449 §5.1: the JWS algorithms accepted for DPoP proofs.
+        "dpop_signing_alg_values_supported": list(DPOP_ALGS),
     }
 
 

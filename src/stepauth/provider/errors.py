@@ -20,6 +20,8 @@
     ├── InvalidRequestUri                  invalid_request_uri            (RFC 9126 §4)
     ├── InvalidAuthorizationDetails        invalid_authorization_details  (RFC 9396 §5)
     ├── InvalidTarget                      invalid_target                 (RFC 8707 §2)
+    ├── InvalidDPoPProof                   invalid_dpop_proof             400 (RFC 9449 §5)
+    ├── UseDPoPNonce                       use_dpop_nonce                 400, DPoP-Nonce (§8)
     ├── InvalidToken                       invalid_token                  401, back channel
     ├── InsufficientScope                  insufficient_scope             403, back channel
     ├── ServerError                        server_error                   500
@@ -50,6 +52,7 @@ __all__ = [
     "InteractionRequired",
     "InvalidAuthorizationDetails",
     "InvalidClient",
+    "InvalidDPoPProof",
     "InvalidGrant",
     "InvalidRedirectUri",
     "InvalidRequest",
@@ -65,6 +68,7 @@ __all__ = [
     "UnmetAuthenticationRequirements",
     "UnsupportedGrantType",
     "UnsupportedResponseType",
+    "UseDPoPNonce",
     "safe_description",
 ]
 
@@ -196,6 +200,20 @@ class InvalidTarget(ProviderError):
     """RFC 8707 §2: the requested resource is invalid, unknown or not allowed."""
 
     error = "invalid_target"
+
+
+class InvalidDPoPProof(ProviderError):
+    """RFC 9449 §5: the DPoP proof is missing, malformed or does not hold."""
+
+    error = "invalid_dpop_proof"
+    redirectable = False
+
+
+class UseDPoPNonce(ProviderError):
+    """RFC 9449 §8: the proof must carry a nonce the server issued (sent in ``DPoP-Nonce``)."""
+
+    error = "use_dpop_nonce"
+    redirectable = False
 
 
 class InvalidToken(ProviderError):

@@ -2,7 +2,8 @@
 
 An active access token answers with the RFC 7662 §2.2 members plus ``acr``, ``amr`` and
 ``auth_time`` (RFC 9470 §6.2) and, when granted, ``authorization_details``
-(RFC 9396 §9.2) and ``txn``. Anything else — unknown, expired, revoked, malformed,
+(RFC 9396 §9.2) and ``txn``; a DPoP-bound one ``token_type: DPoP`` and its ``cnf``
+(RFC 9449 §6.2). Anything else — unknown, expired, revoked, malformed,
 or a refresh token of another client — is just ``{"active": false}`` (§2.2: no reason given).
 
 The caller is an authenticated *confidential* client (§2.1: "the endpoint MUST require
@@ -23,8 +24,9 @@ from starlette.routing import BaseRoute, Route
 from stepauth.provider.client_auth import authenticate_client, form_params
 from stepauth.provider.compare import sha256hex
 from stepauth.provider.errors import InvalidClient, InvalidRequest, InvalidToken
+from stepauth.provider.grant_record import Grant
 from stepauth.provider.state import ProviderState, get_state
-from stepauth.provider.token_minting import Grant, verify_access_token
+from stepauth.provider.token_minting import verify_access_token
 
 __all__ = ["introspect", "routes"]
 
@@ -74,10 +76,14 @@ async def _access(state: ProviderState, token: str, now: float) -> dict[str, Any
         verified = await verify_access_token(state, token, now=now)
     except InvalidToken:
         return None
-    body: dict[str, Any] = {"active": True, "token_type": "Bearer"}
+    # RFC 9449 §6.2: a DPoP-bound token says so, and names its key in cnf.jkt.
+    bound = isinstance(verified.claims.get("cnf"), dict)
+    body: dict[str, Any] = {"active": True, "token_type": "DPoP" if bound else "Bearer"}
     for name in ACCESS_TOKEN_MEMBERS:
         if name in verified.claims:
             body[name] = verified.claims[name]
+    if bound:
+        body["cnf"] = dict(verified.claims["cnf"])
     return body
 
 

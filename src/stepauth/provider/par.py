@@ -31,6 +31,7 @@ from stepauth.provider.client_auth import (
     authenticate_client,
     single_params,
 )
+from stepauth.provider.dpop import bind_pushed_request, nonce_headers
 from stepauth.provider.errors import (
     InvalidAuthorizationDetails,
     InvalidRequest,
@@ -106,12 +107,14 @@ async def push_authorization_request(
 async def par_endpoint(request: Request) -> JSONResponse:
     state = get_state(request)
     params = single_params(await request.form())
+    # RFC 9449 §10.1: a DPoP proof here binds the request (and its code) to the proof's key.
+    params = await bind_pushed_request(request, state, params)
     client = await authenticate_client(request, params, endpoint="/par")
     request_uri, expires_in = await push_authorization_request(state, client, params)
     return JSONResponse(
         {"request_uri": request_uri, "expires_in": expires_in},
         status_code=201,
-        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache", **nonce_headers(state)},
     )
 
 

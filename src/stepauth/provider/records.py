@@ -93,7 +93,7 @@ class Interaction:
 @dataclass(frozen=True, slots=True)
 class AuthorizationCode:
     """What an authorization code stands for (the front channel's contract with the
-    token endpoint; :class:`stepauth.provider.token_minting.Grant` is built from it)."""
+    token endpoint; :class:`stepauth.provider.grant_record.Grant` is built from it)."""
 
     KIND: ClassVar[str] = "code"
 
@@ -116,6 +116,8 @@ class AuthorizationCode:
     resource: str | None
     #: The stored approval of ``authorization_details``; the tokens' ``txn`` claim.
     txn: str | None = None
+    #: RFC 9449 §10: the DPoP key (RFC 7638 thumbprint) that alone may redeem the code.
+    dpop_jkt: str | None = None
 
     def to_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -139,6 +141,8 @@ class AuthorizationCode:
         }
         if self.txn is not None:
             payload["txn"] = self.txn
+        if self.dpop_jkt is not None:
+            payload["dpop_jkt"] = self.dpop_jkt
         return payload
 
     @classmethod
@@ -164,6 +168,7 @@ class AuthorizationCode:
             grant_id=str(_required(payload, "grant_id", cls.KIND)),
             resource=_str_or_none(payload.get("resource")),
             txn=str(payload["txn"]) if payload.get("txn") else None,
+            dpop_jkt=_str_or_none(payload.get("dpop_jkt")),
         )
 
 

@@ -10,6 +10,8 @@
 
 ``refresh_token``
     Rotated on every use; a refresh token presented twice revokes its grant (RFC 9700 §4.14.2).
+    A ``fapi2`` client's refresh token is not rotated (unless it opts in, see
+    :mod:`stepauth.provider.fapi2`): it is checked, not consumed, and handed back unchanged.
     The new ID Token repeats the original ``auth_time``, ``acr`` and ``amr`` with a new ``iat``
     and no ``nonce`` (OIDC Core §12.2): a refresh never upgrades assurance.
 
@@ -29,6 +31,16 @@ token refreshed from it, carry neither (a refresh asking for them is refused).
 
 Refresh tokens are issued when the granted scope contains ``offline_access`` (OIDC Core §11);
 a grant without it ends with its access token. The response is never cached (``no-store``).
+
+DPoP (RFC 9449): a ``DPoP`` header is verified (:func:`stepauth.provider.dpop.verify_proof`,
+§4.3) before the client is authenticated or anything is consumed. A request with a valid
+proof gets ``token_type: DPoP`` and an access token bound to the key (``cnf.jkt``, §5,
+§6.1); a public client's refresh tokens are bound to it too, so a refresh with another key
+or none is refused (§5); a confidential client's are not, but its refresh needs a proof
+again to get a DPoP token. A client registered with ``dpop_bound_access_tokens`` or
+``profile = "fapi2"`` must send a proof (§5.2). A code requested with ``dpop_jkt`` (§10)
+is redeemed only with a proof by that key. With ``[dpop] require_nonce`` every response,
+error or not, carries a fresh ``DPoP-Nonce`` (§8.2).
 """
 
 from __future__ import annotations
@@ -46,14 +58,25 @@ from stepauth.encoding import b64url_encode
 from stepauth.provider import jsonlimits
 from stepauth.provider.client_auth import AuthenticatedClient, authenticate_client, form_params
 from stepauth.provider.compare import constant_time_equal, sha256hex
+from stepauth.provider.dpop import (
+    DPoPProof,
+    endpoint_url,
+    nonce_headers,
+    proof_header,
+    verify_proof,
+)
 from stepauth.provider.errors import (
     InvalidAuthorizationDetails,
+    InvalidDPoPProof,
     InvalidGrant,
     InvalidRequest,
     InvalidScope,
+    ProviderError,
     UnauthorizedClient,
     UnsupportedGrantType,
 )
+from stepauth.provider.fapi2 import requires_dpop, rotates_refresh_tokens
+from stepauth.provider.grant_record import Grant
 from stepauth.provider.grants import grant_revoked, revoke_grant
 from stepauth.provider.ops.metrics import replay_detected
 from stepauth.provider.records import AuthorizationCode
@@ -61,7 +84,6 @@ from stepauth.provider.resource import token_resource
 from stepauth.provider.sessions import session_ended
 from stepauth.provider.state import get_state
 from stepauth.provider.token_minting import (
-    Grant,
     issue_refresh_token,
     mint_access_token,
     mint_id_token,
@@ -96,18 +118,40 @@ def verify_pkce(*, code_verifier: str | None, expected_challenge: str, method: s
 
 async def token_endpoint(request: Request) -> JSONResponse:
     state = get_state(request)
-    params = await form_params(request)
-    client = await authenticate_client(request, params, endpoint="/token")
-    grant_type = params.get("grant_type")
-    if not grant_type:
-        raise InvalidRequest("grant_type is required")
-    if grant_type == "authorization_code":
-        body = await _authorization_code(state, client, params)
-    elif grant_type == "refresh_token":
-        body = await _refresh_token(state, client, params)
-    else:
-        raise UnsupportedGrantType("grant_type must be authorization_code or refresh_token")
-    return JSONResponse(body, headers=NO_STORE)
+    try:
+        params = await form_params(request)
+        proof = await _token_proof(request, state)
+        client = await authenticate_client(request, params, endpoint="/token")
+        if proof is None and requires_dpop(client.client):
+            raise InvalidDPoPProof("this client must send a DPoP proof (RFC 9449 §5.2)")
+        grant_type = params.get("grant_type")
+        if not grant_type:
+            raise InvalidRequest("grant_type is required")
+        if grant_type == "authorization_code":
+            body = await _authorization_code(state, client, params, proof)
+        elif grant_type == "refresh_token":
+            body = await _refresh_token(state, client, params, proof)
+        else:
+            raise UnsupportedGrantType("grant_type must be authorization_code or refresh_token")
+    except ProviderError as exc:
+        # RFC 9449 §8.2: a fresh nonce on every response, errors included.
+        exc.headers = {**nonce_headers(state), **exc.headers}
+        raise
+    return JSONResponse(body, headers={**NO_STORE, **nonce_headers(state)})
+
+
+async def _token_proof(request: Request, state: ProviderState) -> DPoPProof | None:
+    """The request's verified DPoP proof, or ``None`` without a ``DPoP`` header."""
+    proof = proof_header(request)
+    if proof is None:
+        return None
+    return await verify_proof(
+        state,
+        proof,
+        expected_htm="POST",
+        expected_htu=endpoint_url(state, "/token"),
+        now=state.clock(),
+    )
 
 
 async def _use_once(
@@ -131,7 +175,10 @@ async def _use_once(
 
 
 async def _authorization_code(
-    state: ProviderState, client: AuthenticatedClient, params: dict[str, str]
+    state: ProviderState,
+    client: AuthenticatedClient,
+    params: dict[str, str],
+    proof: DPoPProof | None,
 ) -> dict[str, Any]:
     code = params.get("code")
     if not code:
@@ -157,8 +204,17 @@ async def _authorization_code(
         expected_challenge=record.code_challenge or "",
         method=record.code_challenge_method,
     )
+    if record.dpop_jkt is not None:
+        # RFC 9449 §10: a code requested with dpop_jkt is redeemed by that key only.
+        if proof is None:
+            raise InvalidDPoPProof("this code is bound to a DPoP key; send a proof")
+        if not constant_time_equal(proof.jkt, record.dpop_jkt):
+            raise InvalidGrant("the DPoP proof key is not the one this code is bound to")
     txn = secrets.token_urlsafe(16) if record.authorization_details else None
     grant = Grant.from_code(record.to_payload(), txn=txn)
+    if proof is not None and client.client.public:
+        # RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key.
+        grant = grant.bound_to(proof.jkt)
     resource = token_resource(
         state.config, client.client, granted=grant.resource, requested=params.get("resource")
     )
@@ -169,12 +225,16 @@ async def _authorization_code(
         now=now,
         nonce=record.nonce,
         resource=resource,
+        jkt=proof.jkt if proof is not None else None,
         details=params.get("authorization_details"),
     )
 
 
 async def _refresh_token(
-    state: ProviderState, client: AuthenticatedClient, params: dict[str, str]
+    state: ProviderState,
+    client: AuthenticatedClient,
+    params: dict[str, str],
+    proof: DPoPProof | None,
 ) -> dict[str, Any]:
     token = params.get("refresh_token")
     if not token:
@@ -182,21 +242,27 @@ async def _refresh_token(
     now = state.clock()
     # Everything that can refuse the request is checked on the stored grant first, and the
     # token is consumed only once the request is known to succeed: a refused refresh (a
-    # wrong scope, another client's token) leaves it usable by its owner.
+    # wrong scope, another client's token, another DPoP key) leaves it usable by its owner.
     pending = await state.store.get("refresh_token", sha256hex(token), now=now)
     if pending is not None:
-        _check_refresh(state, client, Grant.from_json(pending.payload), params)
-    # A rotated refresh token that comes back: one of two parties holds a stolen copy.
-    payload = await _use_once(
-        state,
-        "refresh_token",
-        token,
-        now=now,
-        replayed="refresh token was already used; the grant is revoked",
-        invalid="refresh token is invalid, expired or revoked",
-    )
+        _check_refresh(state, client, Grant.from_json(pending.payload), params, proof)
+    rotate = rotates_refresh_tokens(client.client)
+    if rotate:
+        # A rotated refresh token that comes back: one of two parties holds a stolen copy.
+        payload = await _use_once(
+            state,
+            "refresh_token",
+            token,
+            now=now,
+            replayed="refresh token was already used; the grant is revoked",
+            invalid="refresh token is invalid, expired or revoked",
+        )
+    elif pending is None or pending.consumed_at is not None:
+        raise InvalidGrant("refresh token is invalid, expired or revoked")
+    else:
+        payload = pending.payload
     grant = Grant.from_json(payload)
-    resource = _check_refresh(state, client, grant, params)
+    resource = _check_refresh(state, client, grant, params, proof)
     # RFC 9396 §9.1: an approval of authorization_details is used once, by the access token
     # of the code exchange; a refreshed token never carries them (or their txn) again.
     grant = grant.without_details()
@@ -209,15 +275,27 @@ async def _refresh_token(
         nonce=None,
         scope=params.get("scope"),
         resource=resource,
+        jkt=proof.jkt if proof is not None else None,
+        kept_refresh_token=None if rotate else token,
     )
 
 
 def _check_refresh(
-    state: ProviderState, client: AuthenticatedClient, grant: Grant, params: dict[str, str]
+    state: ProviderState,
+    client: AuthenticatedClient,
+    grant: Grant,
+    params: dict[str, str],
+    proof: DPoPProof | None,
 ) -> str | None:
     """Every refusal of a refresh request (RFC 6749 §6); the access token's resource."""
     if grant.client_id != client.client_id:
         raise InvalidGrant("refresh token was issued to another client")
+    if grant.jkt is not None:
+        # RFC 9449 §5: a public client's refresh token is bound to its DPoP key.
+        if proof is None:
+            raise InvalidDPoPProof("this refresh token is bound to a DPoP key; send a proof")
+        if not constant_time_equal(proof.jkt, grant.jkt):
+            raise InvalidGrant("the DPoP proof key is not the one this refresh token is bound to")
     if "offline_access" not in grant.scopes:
         raise UnauthorizedClient("grant has no offline_access")
     requested = params.get("scope")
@@ -243,9 +321,13 @@ async def _issue(
     now: float,
     nonce: str | None,
     resource: str | None,
+    jkt: str | None = None,
     scope: str | None = None,
     details: str | None = None,
+    kept_refresh_token: str | None = None,
 ) -> dict[str, Any]:
+    """The token response; ``jkt`` binds the access token to a DPoP key (RFC 9449 §5);
+    ``kept_refresh_token`` is handed back instead of a new one (no rotation)."""
     token_grant = grant.narrowed(scope) if scope is not None else grant
     if details is not None:
         token_grant = token_grant.with_details(narrow_details(grant, details))
@@ -253,10 +335,10 @@ async def _issue(
     if user is None or user.disabled:
         await revoke_grant(state, grant.grant_id)
         raise InvalidGrant("the user of this grant is no longer active")
-    access = await mint_access_token(state, token_grant, now=now, audience=resource)
+    access = await mint_access_token(state, token_grant, now=now, audience=resource, jkt=jkt)
     body: dict[str, Any] = {
         "access_token": access.value,
-        "token_type": "Bearer",
+        "token_type": "DPoP" if jkt is not None else "Bearer",
         "expires_in": access.expires_in,
         "scope": token_grant.scope,
     }
@@ -264,7 +346,9 @@ async def _issue(
         body["id_token"] = await mint_id_token(
             state, token_grant, client=client.client, now=now, nonce=nonce, user=user
         )
-    if "offline_access" in grant.scopes:
+    if kept_refresh_token is not None:
+        body["refresh_token"] = kept_refresh_token
+    elif "offline_access" in grant.scopes:
         # The refresh token keeps the full original scope and resource, whatever this
         # response narrowed, but never the authorization_details: those are used once.
         body["refresh_token"] = await issue_refresh_token(state, grant.without_details(), now=now)

@@ -9,18 +9,20 @@
   ``authorization_details`` with a ``txn`` id (RFC 9396 §9.1). Every access token's ``jti``
   is recorded in the store under its grant so that revocation (RFC 7009) and a replayed
   code (RFC 6749 §4.1.2) end it.
-* Refresh token — opaque, stored by its SHA-256, single use (rotated on every refresh).
+  A DPoP-bound access token carries ``cnf: {"jkt": …}``, the RFC 7638 thumbprint of the
+  client's proof key (RFC 9449 §6.1).
+* Refresh token — opaque, stored by its SHA-256 with its
+  :class:`~stepauth.provider.grant_record.Grant` (its rotation is the token endpoint's).
 
-A :class:`Grant` is what the user authorised at the authorization endpoint. It travels
-unchanged from the code to every token of the grant: a refresh copies ``acr``, ``amr`` and
-``auth_time`` verbatim and never creates an authentication event (OIDC Core §12.2).
+The tokens' claims come from the :class:`~stepauth.provider.grant_record.Grant`, the
+record of what the user authorised.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
@@ -29,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from stepauth.provider.compare import sha256hex
 from stepauth.provider.errors import InvalidToken, ServerError
+from stepauth.provider.grant_record import Grant, claims_member, requested_claims
 from stepauth.sdk.errors import JWKSError, SDKError
 from stepauth.sdk.jose import KeySet, Verifier, sign_compact
 
@@ -41,12 +44,10 @@ __all__ = [
     "ACCESS_TOKEN_ALG",
     "ID_TOKEN_ALGS",
     "AccessToken",
-    "Grant",
     "VerifiedAccessToken",
     "issue_refresh_token",
     "mint_access_token",
     "mint_id_token",
-    "user_claims",
     "verify_access_token",
     "verify_id_token_hint",
     "verify_own_jwt",
@@ -62,142 +63,6 @@ ACCESS_TOKEN_TYP = "at+jwt"
 ID_TOKEN_TYP = "JWT"
 #: Claims only our access tokens carry (RFC 9068 §2.2); an ID Token has none of them.
 ACCESS_TOKEN_ONLY_CLAIMS = ("client_id", "scope", "jti")
-#: Claims a user record can supply (per OIDC Core §5.4 scope ``profile``).
-PROFILE_CLAIMS = ("preferred_username",)
-#: Claims this module sets itself; a ``claims`` request never overrides them.
-PROTOCOL_CLAIMS = frozenset(
-    {"iss", "sub", "aud", "exp", "iat", "nbf", "auth_time", "acr", "amr", "nonce", "sid", "azp"}
-)
-
-
-@dataclass(frozen=True)
-class Grant:
-    """What the user authorised once; shared by every token issued from one code."""
-
-    grant_id: str
-    client_id: str
-    sub: str
-    scope: str
-    auth_time: float | None
-    acr: str | None
-    amr: tuple[str, ...] = ()
-    sid: str | None = None
-    claims: Mapping[str, Any] | None = None
-    authorization_details: tuple[Mapping[str, Any], ...] | None = None
-    txn: str | None = None
-    resource: str | None = None
-    expires_at: float | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def scopes(self) -> frozenset[str]:
-        return frozenset(self.scope.split())
-
-    @classmethod
-    def from_code(cls, payload: Mapping[str, Any], *, txn: str | None = None) -> Grant:
-        """The grant behind an authorization code payload (the front channel's contract)."""
-        details = payload.get("authorization_details")
-        return cls.from_json(
-            {
-                **payload,
-                "claims": payload.get("claims") or None,
-                "authorization_details": details or None,
-                "txn": payload.get("txn") or (txn if details else None),
-                "expires_at": None,
-                "extra": {},
-            }
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["amr"] = list(self.amr)
-        data["authorization_details"] = (
-            list(self.authorization_details) if self.authorization_details is not None else None
-        )
-        return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Grant:
-        details = data.get("authorization_details")
-        return cls(
-            grant_id=str(data["grant_id"]),
-            client_id=str(data["client_id"]),
-            sub=str(data["sub"]),
-            scope=str(data.get("scope") or ""),
-            auth_time=_number_or_none(data.get("auth_time")),
-            acr=data.get("acr"),
-            amr=tuple(data.get("amr") or ()),
-            sid=data.get("sid"),
-            claims=data.get("claims"),
-            authorization_details=tuple(details) if details is not None else None,
-            txn=data.get("txn"),
-            resource=data.get("resource"),
-            expires_at=_number_or_none(data.get("expires_at")),
-            extra=dict(data.get("extra") or {}),
-        )
-
-    def narrowed(self, scope: str) -> Grant:
-        """The same grant with a subset of its scope (RFC 6749 §6)."""
-        return replace(self, scope=scope)
-
-    def with_details(self, details: tuple[Mapping[str, Any], ...]) -> Grant:
-        """The same grant carrying only ``details`` (RFC 9396 §6)."""
-        return replace(self, authorization_details=details)
-
-    def without_details(self) -> Grant:
-        """The same grant without ``authorization_details`` and ``txn``: what is left of
-        it once the one access token that carries an approval has been issued."""
-        return replace(self, authorization_details=None, txn=None)
-
-
-def _number_or_none(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def user_claims(user: User | None, names: set[str]) -> dict[str, Any]:
-    """The user's claims among ``names`` that this Provider can vouch for."""
-    if user is None:
-        return {}
-    available: dict[str, Any] = {"preferred_username": user.username}
-    return {name: value for name, value in available.items() if name in names}
-
-
-def requested_claims(
-    member: Mapping[str, Any] | None, user: User | None, *, scopes: frozenset[str]
-) -> dict[str, Any]:
-    """Claims for one member (``id_token`` or ``userinfo``) of the ``claims`` request.
-
-    OIDC Core §5.5.1: a member is ``null`` or ``{essential, value, values}``; a value that
-    does not equal ``value`` / one of ``values`` is left out, never an error (§5.5, §5.5.1). Scope
-    ``profile`` adds the profile claims (§5.4).
-    """
-    wanted: dict[str, Any] = {}
-    if "profile" in scopes:
-        wanted.update(dict.fromkeys(PROFILE_CLAIMS))
-    if isinstance(member, Mapping):
-        for name, spec in member.items():
-            if isinstance(name, str) and name not in PROTOCOL_CLAIMS:
-                wanted[name] = spec
-    values = user_claims(user, set(wanted))
-    result: dict[str, Any] = {}
-    for name, value in values.items():
-        spec = wanted[name]
-        if isinstance(spec, Mapping):
-            if "value" in spec and spec["value"] != value:
-                continue
-            if isinstance(spec.get("values"), list) and value not in spec["values"]:
-                continue
-        result[name] = value
-    return result
-
-
-def _claims_member(grant: Grant, member: str) -> Mapping[str, Any] | None:
-    if not isinstance(grant.claims, Mapping):
-        return None
-    value = grant.claims.get(member)
-    return value if isinstance(value, Mapping) else None
 
 
 async def _sign(
@@ -251,7 +116,7 @@ async def mint_id_token(
         claims["nonce"] = nonce
     if grant.sid:
         claims["sid"] = grant.sid
-    extra = requested_claims(_claims_member(grant, "id_token"), user, scopes=frozenset())
+    extra = requested_claims(claims_member(grant, "id_token"), user, scopes=frozenset())
     claims.update(extra)
     return await _sign(state, {"typ": ID_TOKEN_TYP}, claims, alg)
 
@@ -267,7 +132,12 @@ class AccessToken:
 
 
 async def mint_access_token(
-    state: ProviderState, grant: Grant, *, now: float, audience: str | None = None
+    state: ProviderState,
+    grant: Grant,
+    *,
+    now: float,
+    audience: str | None = None,
+    jkt: str | None = None,
 ) -> AccessToken:
     """Sign an RFC 9068 access token and record its ``jti`` under the grant.
 
@@ -277,7 +147,8 @@ async def mint_access_token(
 
     ``acr``/``amr``/``auth_time`` are the grant's, fixed at authentication time and never
     changed by a renewal (RFC 9470 §6.1). ``authorization_details`` and ``txn`` are present
-    only when details were granted (RFC 9396 §9.1).
+    only when details were granted (RFC 9396 §9.1). ``jkt`` (a verified DPoP proof key's
+    thumbprint) binds the token to that key: ``cnf.jkt`` (RFC 9449 §6.1).
     """
     iat = int(now)
     ttl = int(state.config.ttl.access_token)
@@ -302,13 +173,17 @@ async def mint_access_token(
         claims["authorization_details"] = [dict(d) for d in grant.authorization_details]
         if grant.txn:
             claims["txn"] = grant.txn
+    if jkt is not None:
+        claims["cnf"] = {"jkt": jkt}
     value = await _sign(state, {"typ": ACCESS_TOKEN_TYP}, claims, ACCESS_TOKEN_ALG)
     record = {
         "client_id": grant.client_id,
         "sub": grant.sub,
         "scope": grant.scope,
-        "userinfo_claims": _claims_member(grant, "userinfo"),
+        "userinfo_claims": claims_member(grant, "userinfo"),
     }
+    if jkt is not None:
+        record["jkt"] = jkt
     await state.store.put(
         "access_token",
         jti,

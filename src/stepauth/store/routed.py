@@ -2,7 +2,7 @@
 
 ``RoutedStore(store, ephemeral, kinds)`` sends ``put``/``add``/``get``/``consume``/``delete`` of
 the ``kinds`` (default :data:`EPHEMERAL_KINDS`: codes, PAR requests, interactions,
-challenges, one-time codes, pending transactions) to a
+challenges, one-time codes, pending transactions, seen assertion and DPoP proof ids) to a
 :class:`~stepauth.store.redis.RedisEphemeral`, and everything else (users, sessions,
 keys, factors, counters, audit, and long-lived items such as refresh and access tokens)
 to the SQL store (sessions and factors with their secrets included: see
@@ -58,6 +58,7 @@ EPHEMERAL_KINDS = frozenset(
         "txn",
         "pending",
         "client_jti",
+        "dpop_jti",
     }
 )
 

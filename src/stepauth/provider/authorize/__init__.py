@@ -23,6 +23,7 @@ from stepauth.provider.authorize.claims import check_claims
 from stepauth.provider.authorize.client import check_client
 from stepauth.provider.authorize.conclude import conclude
 from stepauth.provider.authorize.context import AuthorizationContext
+from stepauth.provider.authorize.dpop_jkt import check_dpop_jkt
 from stepauth.provider.authorize.id_token_hint import check_id_token_hint
 from stepauth.provider.authorize.max_age import check_max_age
 from stepauth.provider.authorize.parse import parse
@@ -47,6 +48,7 @@ STEPS: tuple[Step, ...] = (
     refuse_request_objects,  # request / other request_uri: not supported (redirected)
     check_response_type,  # response_type=code; response_mode query | form_post; openid
     check_pkce,  # code_challenge with S256, every client
+    check_dpop_jkt,  # RFC 9449 §10: the DPoP key that alone may redeem the code
     check_claims,  # claims parameter; essential acr; sub
     check_acr_values,  # known values in preference order, unknown ignored
     check_authorization_details,  # RFC 9396 registry; PAR-only clients

@@ -38,6 +38,7 @@ REQUEST_FIELDS = (
     "login_hint",
     "pushed",
     "resource",
+    "dpop_jkt",
 )
 
 
@@ -67,6 +68,7 @@ class AuthorizationContext:
     login_hint: str | None = None
     pushed: bool = False
     resource: str | None = None
+    dpop_jkt: str | None = None
 
     @property
     def redirect_verified(self) -> bool:

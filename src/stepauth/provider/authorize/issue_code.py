@@ -18,6 +18,7 @@ from stepauth.provider.authorize.bound_prompt import remember_approval
 from stepauth.provider.authorize.context import AuthorizationContext
 from stepauth.provider.authorize.response_mode import authorization_response
 from stepauth.provider.compare import sha256hex
+from stepauth.provider.fapi2 import code_lifetime
 from stepauth.provider.records import AuthorizationCode
 from stepauth.provider.sessions import sid_for
 from stepauth.provider.state import ProviderState
@@ -55,6 +56,7 @@ def code_payload(
         grant_id=grant_id,
         resource=ctx.resource,
         txn=txn if txn is not None and ctx.authorization_details else None,
+        dpop_jkt=ctx.dpop_jkt,
     )
 
 
@@ -85,7 +87,7 @@ async def issue_code(
         AuthorizationCode.KIND,
         sha256hex(code),
         record.to_payload(),
-        expires_at=now + provider.config.ttl.code,
+        expires_at=now + code_lifetime(provider.config, ctx.client),
         grant_id=grant_id,
         user_id=sub,
         sid=sid,

@@ -63,7 +63,8 @@ Reference (defaults in brackets)::
                  require_par_for_authorization_details [false], client_name,
                  resources [[]] (RFC 8707 resources the client may ask for),
                  profile [none | "fapi2"], dpop_bound_access_tokens [false],
-                 request_object_signing_alg [none; a JWS algorithm, never "none"]
+                 request_object_signing_alg [none; a JWS algorithm, never "none"],
+                 rotate_refresh_tokens [none: on, off for "fapi2"]
     [dpop]       nonce_lifetime [300], require_nonce [false], proof_max_age [60]
                       (seconds; RFC 9449 §8 server nonces, §11.1 proof age)
 

@@ -169,6 +169,9 @@ class ClientConfig:
     #: OIDC Dynamic Client Registration §2 ``request_object_signing_alg``: the one
     #: algorithm the client's request objects must be signed with (never ``none``).
     request_object_signing_alg: str | None = None
+    #: Refresh-token rotation (RFC 9700 §4.14.2): ``None`` is the profile's default, on for
+    #: ordinary clients and off for ``"fapi2"`` (FAPI 2.0 §5.3.2.1).
+    rotate_refresh_tokens: bool | None = None
 
     @property
     def public(self) -> bool:

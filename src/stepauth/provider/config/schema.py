@@ -160,6 +160,7 @@ class ClientTable(Table, frozen=True):
     profile: Profile | None = None
     dpop_bound_access_tokens: bool | UnsetType = UNSET
     request_object_signing_alg: Text | None = None
+    rotate_refresh_tokens: bool | None = None
 
 
 class ConfigFile(Table, frozen=True):

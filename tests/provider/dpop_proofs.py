@@ -1,0 +1,192 @@
+"""DPoP proofs (RFC 9449 §4.2) signed with joserfc, and a Provider with DPoP clients.
+
+The proofs are made by a JOSE library other than the Provider's own verifier, so a test
+checks the Provider against an independent reading of the format. Forged proofs (``none``,
+``HS256``) are assembled by hand: no library signs them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from joserfc import jwt
+from joserfc.jwk import ECKey, OKPKey, RSAKey
+
+from tests.conformance.harness import (
+    ISSUER,
+    REDIRECT_URI,
+    SECRET,
+    Provider,
+    config_data,
+    pkce_pair,
+    running_provider,
+)
+
+TOKEN_URL = ISSUER + "/token"
+USERINFO_URL = ISSUER + "/userinfo"
+PAR_URL = ISSUER + "/par"
+#: A confidential client registered with ``dpop_bound_access_tokens = true``.
+BOUND = "bound-app"
+#: A confidential client registered with ``profile = "fapi2"``.
+FAPI = "fapi-app"
+#: A public client (PKCE only) whose refresh tokens DPoP binds.
+SPA = "spa"
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64json(value: Mapping[str, Any]) -> str:
+    return b64(json.dumps(value, separators=(",", ":")).encode())
+
+
+class DPoPKey:
+    """A client's DPoP key pair; :meth:`proof` signs a proof for one request."""
+
+    def __init__(self, alg: str = "ES256") -> None:
+        self.alg = alg
+        if alg == "ES256":
+            self.key: Any = ECKey.generate_key("P-256", private=True)
+        elif alg in ("RS256", "PS256"):
+            self.key = RSAKey.generate_key(2048, private=True)
+        else:
+            self.key = OKPKey.generate_key("Ed25519", private=True)
+
+    @property
+    def public_jwk(self) -> dict[str, Any]:
+        return dict(self.key.as_dict(private=False))
+
+    @property
+    def thumbprint(self) -> str:
+        """RFC 7638 thumbprint, as joserfc computes it."""
+        return str(self.key.thumbprint())
+
+    def claims(
+        self,
+        *,
+        now: float,
+        htm: str = "POST",
+        htu: str = TOKEN_URL,
+        nonce: str | None = None,
+        access_token: str | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        claims: dict[str, Any] = {
+            "jti": secrets.token_urlsafe(16),
+            "htm": htm,
+            "htu": htu,
+            "iat": int(now),
+        }
+        if nonce is not None:
+            claims["nonce"] = nonce
+        if access_token is not None:
+            claims["ath"] = b64(hashlib.sha256(access_token.encode()).digest())
+        claims.update(extra)
+        return claims
+
+    def sign(self, claims: Mapping[str, Any], *, header: Mapping[str, Any] | None = None) -> str:
+        full = {"typ": "dpop+jwt", "alg": self.alg, "jwk": self.public_jwk, **(header or {})}
+        return jwt.encode(full, dict(claims), self.key, algorithms=[self.alg])
+
+    def proof(self, *, now: float, **claims: Any) -> str:
+        return self.sign(self.claims(now=now, **claims))
+
+
+def unsigned_proof(header: Mapping[str, Any], claims: Mapping[str, Any], signature: bytes) -> str:
+    """A proof assembled by hand (for ``alg: none`` and ``HS256`` forgeries)."""
+    return f"{b64json(header)}.{b64json(claims)}.{b64(signature)}"
+
+
+def dpop_clients(tmp_path: Path) -> list[dict[str, Any]]:
+    """The harness's clients plus a DPoP-bound one and a FAPI 2.0 one (both confidential)."""
+    clients: list[dict[str, Any]] = list(config_data(tmp_path / "unused.db")["clients"])
+    clients.append(
+        {
+            "client_id": BOUND,
+            "client_secret": SECRET,
+            "redirect_uris": [REDIRECT_URI],
+            "dpop_bound_access_tokens": True,
+        }
+    )
+    clients.append(
+        {
+            "client_id": FAPI,
+            "client_secret": SECRET,
+            "redirect_uris": [REDIRECT_URI],
+            "profile": "fapi2",
+        }
+    )
+    return clients
+
+
+@asynccontextmanager
+async def dpop_provider(tmp_path: Path, **overrides: Any) -> AsyncIterator[Provider]:
+    """A running Provider with the DPoP clients and the user ``alice``."""
+    async with running_provider(tmp_path, clients=dpop_clients(tmp_path), **overrides) as running:
+        await running.create_user()
+        yield running
+
+
+async def post_token(
+    provider: Provider,
+    data: Mapping[str, str],
+    *,
+    proof: str | None = None,
+    proofs: list[str] | None = None,
+    client_id: str,
+    secret: str | None = SECRET,
+) -> httpx.Response:
+    """POST /token as ``client_id`` with zero, one (``proof``) or several DPoP headers."""
+    headers: list[tuple[str, str]] = [("DPoP", p) for p in (proofs or [])]
+    if proof is not None:
+        headers.append(("DPoP", proof))
+    body = dict(data)
+    auth = (client_id, secret) if secret is not None else None
+    if secret is None:
+        body["client_id"] = client_id
+    return await provider.browser.post("/token", data=body, auth=auth, headers=headers)
+
+
+async def code_for(
+    provider: Provider, *, client_id: str, scope: str = "openid", **params: str
+) -> tuple[str, str]:
+    """An authorization code for ``client_id`` and its PKCE verifier."""
+    verifier, challenge = pkce_pair()
+    result = await provider.authorize(
+        client_id=client_id, code_challenge=challenge, scope=scope, **params
+    )
+    return result.code, verifier
+
+
+def code_grant(code: str, verifier: str) -> dict[str, str]:
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier,
+    }
+
+
+def refresh_grant(token: str) -> dict[str, str]:
+    return {"grant_type": "refresh_token", "refresh_token": token}
+
+
+def bogus_code_grant() -> dict[str, str]:
+    """A code exchange that fails only *after* the DPoP proof was checked (and its jti used)."""
+    verifier, _ = pkce_pair()
+    return code_grant(secrets.token_urlsafe(32), verifier)
+
+
+def assert_error(response: httpx.Response, status: int, error: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.json()["error"] == error, response.text
+    assert response.headers["cache-control"] == "no-store"

@@ -50,7 +50,10 @@ Reference (defaults in brackets)::
                  acr_values ["required" | "voluntary"], token_endpoint_auth_method
                  [client_secret_basic with a secret, else none], jwks (private_key_jwt),
                  require_par_for_authorization_details [false], client_name,
-                 resources [[]] (RFC 8707 resources the client may ask for)
+                 resources [[]] (RFC 8707 resources the client may ask for),
+                 profile [none | "fapi2"] (docs/fapi.md), request_object_signing_alg
+                 [none: any supported; never "none"], dpop_bound_access_tokens [false;
+                 true for fapi2]
 
 Redirect URIs are compared exactly (RFC 9700 §4.1.3); they must be absolute ``https``
 URLs, or ``http`` on a loopback host (RFC 8252 §7.3), without a fragment
@@ -72,8 +75,10 @@ from urllib.parse import urlsplit
 
 from stepauth.assurance import AssuranceError, ladder_from_data
 from stepauth.errors import ConfigError
+from stepauth.provider.profiles import fapi2
 from stepauth.provider.resource import is_resource_uri
 from stepauth.sdk.errors import JWKSError
+from stepauth.sdk.jose import ALGORITHMS as JWS_ALGORITHMS
 from stepauth.sdk.jose import KeySet
 from stepauth.store.sql import Timeouts
 
@@ -251,10 +256,25 @@ class ClientConfig:
     require_par_for_authorization_details: bool = False
     client_name: str | None = None
     resources: tuple[str, ...] = ()
+    profile: str | None = None
+    request_object_signing_alg: str | None = None
+    dpop_bound_access_tokens: bool = False
 
     @property
     def public(self) -> bool:
         return self.token_endpoint_auth_method == "none"
+
+    @property
+    def requires_dpop(self) -> bool:
+        """Access tokens must be DPoP-bound: asked for, or implied by the fapi2 profile
+        (FAPI 2.0 Security Profile §5.3.2.1: "shall only issue sender-constrained")."""
+        return self.dpop_bound_access_tokens or self.profile == fapi2.FAPI2
+
+    @property
+    def require_signed_request_object(self) -> bool:
+        """RFC 9101 §10.5: every pushed request of a fapi2 client that registered a
+        ``request_object_signing_alg`` is a signed request object."""
+        return self.profile == fapi2.FAPI2 and self.request_object_signing_alg is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -542,6 +562,9 @@ _CLIENT_KEYS = {
     "require_par_for_authorization_details",
     "client_name",
     "resources",
+    "profile",
+    "request_object_signing_alg",
+    "dpop_bound_access_tokens",
 }
 
 
@@ -589,7 +612,17 @@ def _client(data: Any, where: str) -> ClientConfig:
         jwks = _jwks(table["jwks"], f"{where}.jwks")
     if method == "private_key_jwt" and jwks is None:
         raise ConfigError("private_key_jwt needs jwks", key=method_key)
-    return ClientConfig(
+    profile = _opt_str(table, "profile", where)
+    if profile is not None and profile not in fapi2.PROFILES:
+        raise ConfigError(f"must be one of {', '.join(fapi2.PROFILES)}", key=f"{where}.profile")
+    ro_alg = _opt_str(table, "request_object_signing_alg", where)
+    ro_key = f"{where}.request_object_signing_alg"
+    if ro_alg is not None and ro_alg not in JWS_ALGORITHMS:
+        # RFC 8725 §3.1: never "none", never a MAC keyed with a public key
+        raise ConfigError(f"must be one of {', '.join(JWS_ALGORITHMS)}", key=ro_key)
+    if ro_alg is not None and jwks is None:
+        raise ConfigError("request objects are verified with the client's jwks", key=ro_key)
+    client = ClientConfig(
         client_id=client_id,
         client_secret=secret,
         redirect_uris=_uri_list(table, "redirect_uris", where, required=True),
@@ -603,7 +636,12 @@ def _client(data: Any, where: str) -> ClientConfig:
         ),
         client_name=_opt_str(table, "client_name", where),
         resources=_resources(table, where),
+        profile=profile,
+        request_object_signing_alg=ro_alg,
+        dpop_bound_access_tokens=_bool(table, "dpop_bound_access_tokens", where, False),
     )
+    fapi2.check_client(client, where)
+    return client
 
 
 def _clients(data: Any) -> tuple[ClientConfig, ...]:
@@ -790,17 +828,20 @@ def _parse(data: Mapping[str, Any], base_dir: Path) -> ProviderConfig:
             _int(redis_table, "timeout", "redis", 3, 1, 600),
         )
 
+    clients = _clients(data.get("clients"))
+    par_ttl = _int(ttl, "par", "ttl", 60, 1, MAX_CODE_TTL)
+    fapi2.check_par_lifetime(clients, par_ttl)
     return ProviderConfig(
         issuer=issuer,
         server=_server(data.get("server")),
         database=_database(data.get("database"), base_dir),
         webauthn=_webauthn(data.get("webauthn"), issuer, base_dir),
-        clients=_clients(data.get("clients")),
+        clients=clients,
         secrets=SecretsConfig(key_env=key_env),
         sessions=SessionsConfig(idle_timeout=idle, absolute_timeout=absolute),
         ttl=TTLConfig(
             code=_int(ttl, "code", "ttl", 60, 1, MAX_CODE_TTL),
-            par=_int(ttl, "par", "ttl", 60, 1, MAX_CODE_TTL),
+            par=par_ttl,
             access_token=_int(ttl, "access_token", "ttl", 300, 1, 86400),
             id_token=_int(ttl, "id_token", "ttl", 300, 1, 86400),
             refresh_token=_int(ttl, "refresh_token", "ttl", 86400, 1, 366 * 86400),

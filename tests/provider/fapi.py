@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from joserfc import jwt
-from joserfc.jwk import ECKey, OKPKey
+from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from tests.conformance.harness import (
     ISSUER,
@@ -37,6 +37,7 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 FAPI_KEY = ECKey.generate_key("P-256", parameters={"kid": "fapi-es"}, private=True)
 FAPI_ED_KEY = OKPKey.generate_key("Ed25519", parameters={"kid": "fapi-ed"}, private=True)
 FAPI_PAR_KEY = ECKey.generate_key("P-256", parameters={"kid": "fapi-par-es"}, private=True)
+FAPI_PAR_RSA = RSAKey.generate_key(2048, parameters={"kid": "fapi-par-rsa"}, private=True)
 JAR_KEY = ECKey.generate_key("P-256", parameters={"kid": "jar-es"}, private=True)
 KEYS = {FAPI: FAPI_KEY, FAPI_PAR: FAPI_PAR_KEY, JAR: JAR_KEY}
 
@@ -56,7 +57,9 @@ def fapi_clients() -> list[dict[str, Any]]:
             "client_id": FAPI_PAR,
             "profile": "fapi2",
             "token_endpoint_auth_method": "private_key_jwt",
-            "jwks": {"keys": [FAPI_PAR_KEY.as_dict(private=False)]},
+            "jwks": {
+                "keys": [FAPI_PAR_KEY.as_dict(private=False), FAPI_PAR_RSA.as_dict(private=False)]
+            },
             "redirect_uris": [REDIRECT_URI],
             "id_token_signed_response_alg": "EdDSA",
         },
@@ -133,7 +136,9 @@ def request_object(provider: Provider, client_id: str = FAPI, **extra: Any) -> s
     return sign(request_claims(provider, client_id, **extra), KEYS[client_id])
 
 
-def client_auth(provider: Provider, client_id: str) -> dict[str, str]:
+def client_auth(
+    provider: Provider, client_id: str, *, key: Any = None, alg: str = "ES256"
+) -> dict[str, str]:
     """private_key_jwt client authentication (RFC 7523) for a PAR request."""
     now = int(provider.clock())
     assertion = sign(
@@ -145,7 +150,8 @@ def client_auth(provider: Provider, client_id: str) -> dict[str, str]:
             "exp": now + 60,
             "jti": secrets.token_urlsafe(12),
         },
-        KEYS[client_id],
+        key or KEYS[client_id],
+        alg=alg,
     )
     return {"client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
 

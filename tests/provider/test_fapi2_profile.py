@@ -14,9 +14,11 @@ from tests.conformance.harness import ISSUER, REDIRECT_URI, Provider, pkce_pair,
 from tests.provider.fapi import (
     FAPI,
     FAPI_PAR,
+    FAPI_PAR_RSA,
     assert_error,
     assert_error_page,
     auth_params,
+    client_auth,
     fapi_clients,
     fapi_provider,
     push,
@@ -180,6 +182,23 @@ async def test_fapi2_pushed_request_without_client_authentication_is_refused(
     authentication"."""
     response = await fapi_provider.browser.post("/par", data={"client_id": FAPI_PAR, **_pushed()})
     assert_error(response, "invalid_client", status=401)
+
+
+async def test_fapi2_client_assertion_signed_with_rs256_is_refused(
+    fapi_provider: Provider,
+) -> None:
+    """§5.4: PS256, ES256 or EdDSA; RS256 fails client authentication even with the
+    client's own registered RSA key, which PS256 passes."""
+    provider = fapi_provider
+    for alg, status in (("RS256", 401), ("PS256", 201)):
+        auth = client_auth(provider, FAPI_PAR, key=FAPI_PAR_RSA, alg=alg)
+        response = await provider.browser.post(
+            "/par", data={"client_id": FAPI_PAR, **_pushed(), **auth}
+        )
+        assert response.status_code == status, (alg, response.text)
+    refused = client_auth(provider, FAPI_PAR, key=FAPI_PAR_RSA, alg="RS256")
+    response = await provider.browser.post("/par", data={**_pushed(), **refused})
+    assert_error(response, "invalid_client", status=401, because="alg")
 
 
 async def test_fapi2_request_uri_of_another_fapi2_client_is_refused(

@@ -32,6 +32,7 @@ from stepauth.provider import jsonlimits
 from stepauth.provider.authorize.context import find_client
 from stepauth.provider.compare import constant_time_equal, sha256hex
 from stepauth.provider.errors import InvalidClient, InvalidRequest
+from stepauth.provider.profiles.fapi2 import FAPI2, FAPI2_ALGS
 from stepauth.provider.state import get_state
 from stepauth.sdk.errors import SDKError
 from stepauth.sdk.jose import KeySet, Verifier
@@ -288,9 +289,11 @@ async def verify_client_assertion(
         raise InvalidClient("client has no registered jwks")
     _bounded_claims(assertion)
     try:
-        _, claims = _ASSERTIONS.verify(assertion, keys)
+        header, claims = _ASSERTIONS.verify(assertion, keys)
     except SDKError as exc:
         raise InvalidClient("client_assertion signature is invalid") from exc
+    if client.profile == FAPI2 and header.alg not in FAPI2_ALGS:
+        raise InvalidClient("client_assertion alg is not allowed by FAPI 2.0 (§5.4)")
     client_id = client.client_id
     if claims.get("iss") != client_id or claims.get("sub") != client_id:
         raise InvalidClient("client_assertion iss and sub must be the client_id")

@@ -17,6 +17,8 @@ from tests.provider.fapi import (
     FAPI,
     FAPI_ED_KEY,
     FAPI_KEY,
+    FAPI_PAR,
+    FAPI_PAR_RSA,
     JAR,
     assert_error,
     b64json,
@@ -297,3 +299,16 @@ async def test_outer_client_id_of_another_client_is_refused(fapi_provider: Provi
     provider = fapi_provider
     response = await push(provider, FAPI, {"request": request_object(provider), "client_id": JAR})
     assert response.status_code in (400, 401)
+
+
+async def test_fapi2_request_object_without_registered_alg_is_held_to_fapi_algs(
+    fapi_provider: Provider,
+) -> None:
+    """FAPI 2.0 §5.4: a fapi2 client that registered no request_object_signing_alg may
+    sign with PS256, ES256 or EdDSA only; RS256 with its own registered key is refused."""
+    provider = fapi_provider
+    claims = request_claims(provider, FAPI_PAR)
+    refused = sign(claims, FAPI_PAR_RSA, alg="RS256")
+    assert_error(await push_object(provider, FAPI_PAR, refused), INVALID, because="algorithm")
+    accepted = sign(request_claims(provider, FAPI_PAR), FAPI_PAR_RSA, alg="PS256")
+    assert (await push_object(provider, FAPI_PAR, accepted)).status_code == 201

@@ -14,12 +14,14 @@ from joserfc.jwk import ECKey, OctKey, RSAKey
 from stepauth.provider.request_object import JTI_KIND
 from tests.conformance.harness import CLIENT_KEY, ISSUER, REDIRECT_URI, Provider
 from tests.provider.fapi import (
+    ASSERTION_TYPE,
     FAPI,
     FAPI_ED_KEY,
     FAPI_KEY,
     FAPI_PAR,
     FAPI_PAR_RSA,
     JAR,
+    KEYS,
     assert_error,
     b64json,
     fapi_provider,
@@ -312,3 +314,33 @@ async def test_fapi2_request_object_without_registered_alg_is_held_to_fapi_algs(
     assert_error(await push_object(provider, FAPI_PAR, refused), INVALID, because="algorithm")
     accepted = sign(request_claims(provider, FAPI_PAR), FAPI_PAR_RSA, alg="PS256")
     assert (await push_object(provider, FAPI_PAR, accepted)).status_code == 201
+
+
+async def test_request_object_with_the_client_as_sub_is_refused(fapi_provider: Provider) -> None:
+    """RFC 9101 §10.8: with sub = client_id a request object would also pass as the
+    client's private_key_jwt assertion."""
+    provider = fapi_provider
+    token = request_object(provider, sub=FAPI)
+    assert_error(await push_object(provider, FAPI, token), INVALID, because="sub")
+
+
+async def test_typed_request_object_is_no_client_assertion(fapi_provider: Provider) -> None:
+    """RFC 9101 §10.8: a request object seen in a browser cannot authenticate its client,
+    even one carrying everything an assertion needs (iss = sub = client, aud, exp, jti)."""
+    provider = fapi_provider
+    claims = request_claims(provider, FAPI_PAR, sub=FAPI_PAR)
+    typed = sign(claims, KEYS[FAPI_PAR], typ="oauth-authz-req+jwt")
+    response = await provider.browser.post(
+        "/par",
+        data={
+            "client_id": FAPI_PAR,
+            "response_type": "code",
+            "redirect_uri": REDIRECT_URI,
+            "scope": "openid",
+            "code_challenge": claims["code_challenge"],
+            "code_challenge_method": "S256",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": typed,
+        },
+    )
+    assert_error(response, "invalid_client", status=401, because="request object")

@@ -292,6 +292,9 @@ async def verify_client_assertion(
         header, claims = _ASSERTIONS.verify(assertion, keys)
     except SDKError as exc:
         raise InvalidClient("client_assertion signature is invalid") from exc
+    if (header.typ or "").lower().removeprefix("application/") == "oauth-authz-req+jwt":
+        # RFC 9101 §10.8: a request object is never a client assertion
+        raise InvalidClient("client_assertion is a request object")
     if client.profile == FAPI2 and header.alg not in FAPI2_ALGS:
         raise InvalidClient("client_assertion alg is not allowed by FAPI 2.0 (§5.4)")
     client_id = client.client_id

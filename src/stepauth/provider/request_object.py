@@ -9,19 +9,22 @@ authorization request parameters, in the order of RFC 9101 §6.2 and §6.3:
    ``alg`` the client may use: its ``request_object_signing_alg`` when registered, the
    FAPI 2.0 algorithms for a fapi2 client, else any of
    :data:`REQUEST_OBJECT_ALGS`; ``none`` and ``HS*`` never (RFC 8725 §3.1);
-3. ``typ``, when present, is ``oauth-authz-req+jwt`` (RFC 9101 §4, §10.8) or the older
-   ``JWT``; any other type is another kind of JWT and is refused (RFC 8725 §3.11);
-4. ``iss`` is the client, ``aud`` the issuer (a string, or an array holding it), and the
-   inner ``client_id`` the outer one (RFC 9101 §5.2, §6.3);
+3. ``typ``, when present, is ``oauth-authz-req+jwt`` (RFC 9101 §4, §10.8) or ``JWT``
+   (``application/jwt``, which RFC 9101 §4 notes existing deployments use); any other type
+   is another kind of JWT and is refused (RFC 8725 §3.11);
+4. ``iss`` is the client, ``aud`` the issuer (a string, or an array holding it), the
+   inner ``client_id`` the outer one (RFC 9101 §4, §5, §6.3), and ``sub`` is not the
+   client: such an object would also pass as its ``private_key_jwt`` assertion
+   (RFC 9101 §10.8);
 5. ``exp`` is required and in the future; ``exp - nbf`` (or ``exp - now``) at most 60
    minutes and ``nbf`` at most 60 minutes old (FAPI 2.0 Message Signing, "Signing
    Authorization Requests"); a fapi2 client must send ``nbf``; no ``iat``/``nbf`` in the
    future beyond the clock leeway (FAPI 2.0 Security Profile §5.3.2.1 item 14);
-6. it carries no ``request`` or ``request_uri`` of its own (RFC 9101 §4);
+6. it carries no ``request`` or ``request_uri`` of its own (RFC 9101 §4, §10.7);
 7. it is used once: its ``jti`` (or, without one, its digest) is recorded by one atomic
    insert-if-absent until it expires, so a replayed request object is refused.
 
-Every failure is ``invalid_request_object`` (RFC 9101 §6.2, OIDC Core §6.1). Only the
+Every failure is ``invalid_request_object`` (RFC 9101 §6.2, §7). Only the
 request object's parameters are used (RFC 9101 §6.3); the caller drops the outer ones.
 """
 
@@ -168,6 +171,8 @@ async def verify_request_object(
     _check_audience(claims, str(state.config.issuer))
     if claims.get("client_id") != expected_client_id:
         raise InvalidRequestObject("request object client_id does not match the request")
+    if claims.get("sub") == client.client_id:
+        raise InvalidRequestObject("request object sub must not be the client_id")
     exp = _check_times(claims, fapi2=client.profile == FAPI2, now=now)
     if "request" in claims or "request_uri" in claims:
         raise InvalidRequestObject("a request object must not hold request or request_uri")

@@ -56,8 +56,10 @@ async def test_steps_run_in_the_documented_order() -> None:
         "parse",
         "check_client",
         "load_request_uri",
+        "check_profile",
+        "load_request_object",
         "check_redirect_uri",
-        "refuse_request_objects",
+        "refuse_request_uri",
         "check_response_type",
         "check_pkce",
         "check_dpop_jkt",
@@ -422,13 +424,13 @@ async def test_claims_sub_value_for_another_user_is_never_answered(provider: Pro
 async def test_request_object_error_goes_back_to_the_client_with_state(
     provider: Provider,
 ) -> None:
-    """OIDC Core §3.1.2.6: once client and redirect_uri are verified, ``request_not_supported``
-    is an authorization error response (with ``state`` and ``iss``), not an error page."""
+    """OIDC Core §3.1.2.6: with a registered outer redirect_uri, an invalid request object
+    (RFC 9101 §6.2) is an authorization error response (with ``state`` and ``iss``)."""
     response = await provider.browser.get(
         "/authorize", params=query(request="e30.e30.", state="ro-1")
     )
     result = rp_params(response)
-    assert result["error"] == "request_not_supported"
+    assert result["error"] == "invalid_request_object"
     assert result["state"] == "ro-1"
     assert result["iss"] == ISSUER
 

@@ -14,7 +14,7 @@ import pytest
 
 from stepauth.errors import ConfigError
 from stepauth.provider.config import ProviderConfig
-from stepauth.provider.fapi2 import code_lifetime, requires_dpop, rotates_refresh_tokens
+from stepauth.provider.profiles.fapi2 import code_lifetime
 from tests.conformance.harness import CONFIDENTIAL, Provider, config_data
 from tests.provider.dpop_proofs import (
     FAPI,
@@ -117,10 +117,10 @@ def test_rotation_follows_the_client_setting_over_the_profile(tmp_path: Path) ->
     fapi, ordinary = config.client(FAPI), config.client(CONFIDENTIAL)
     assert fapi is not None
     assert ordinary is not None
-    assert rotates_refresh_tokens(fapi) is True
-    assert rotates_refresh_tokens(ordinary) is False
-    assert requires_dpop(fapi)
-    assert not requires_dpop(ordinary)
+    assert fapi.rotates_refresh_tokens is True
+    assert ordinary.rotates_refresh_tokens is False
+    assert fapi.requires_dpop
+    assert not ordinary.requires_dpop
     assert code_lifetime(config, fapi) == 60
 
 

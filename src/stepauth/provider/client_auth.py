@@ -32,6 +32,7 @@ from stepauth.provider import jsonlimits
 from stepauth.provider.authorize.context import find_client
 from stepauth.provider.compare import constant_time_equal, sha256hex
 from stepauth.provider.errors import InvalidClient, InvalidRequest
+from stepauth.provider.profiles.fapi2 import FAPI2, FAPI2_ALGS
 from stepauth.provider.state import get_state
 from stepauth.sdk.errors import SDKError
 from stepauth.sdk.jose import KeySet, Verifier
@@ -47,7 +48,9 @@ __all__ = [
     "TOKEN_ENDPOINT_AUTH_METHODS",
     "AuthenticatedClient",
     "authenticate_client",
+    "bounded_jws_claims",
     "form_params",
+    "registered_keys",
     "single_params",
 ]
 
@@ -230,17 +233,34 @@ def _audiences(state: ProviderState, endpoint: str) -> frozenset[str]:
     return frozenset({issuer, base + "/token", base + endpoint})
 
 
-def _bounded_claims(assertion: str) -> Any:
-    """The assertion's claims, its header and payload first bounded in size and nesting
-    (RFC 8259 §9), so no JSON library recurses into a deeply nested text."""
+def bounded_jws_claims(token: str) -> Any:
+    """A compact JWS's claims, its header and payload first bounded in size and nesting
+    (RFC 8259 §9), so no JSON library recurses into a deeply nested text. Unverified: only
+    to refuse a malformed token early. Raises :class:`ValueError`."""
     try:
-        parts = assertion.split(".")
+        parts = token.split(".")
         if len(parts) != 3:
             raise ValueError("a compact JWS has three parts")
         jsonlimits.loads(b64url_decode(parts[0]))
         return jsonlimits.loads(b64url_decode(parts[1]))
     except (ValueError, TypeError) as exc:
+        raise ValueError("not a compact JWS within the JSON limits") from exc
+
+
+def _bounded_claims(assertion: str) -> Any:
+    try:
+        return bounded_jws_claims(assertion)
+    except ValueError as exc:
         raise InvalidClient("client_assertion is malformed") from exc
+
+
+def registered_keys(client: ClientConfig) -> KeySet | None:
+    """The client's registered public keys (its ``jwks``), parsed strictly; ``None`` when
+    it registered none. They verify its client assertions and its request objects."""
+    jwks = getattr(client, "jwks", None)
+    if not jwks:
+        return None
+    return KeySet.from_jwks(jwks, strict=True)
 
 
 def _assertion_issuer(assertion: str) -> str:
@@ -264,14 +284,19 @@ async def verify_client_assertion(
     """Verify a ``private_key_jwt`` client assertion (RFC 7523 §3, OIDC Core §9)."""
     if assertion_type != CLIENT_ASSERTION_TYPE:
         raise InvalidClient("client_assertion_type must be jwt-bearer")
-    jwks = getattr(client, "jwks", None)
-    if not jwks:
+    keys = registered_keys(client)
+    if keys is None:
         raise InvalidClient("client has no registered jwks")
     _bounded_claims(assertion)
     try:
-        _, claims = _ASSERTIONS.verify(assertion, KeySet.from_jwks(jwks, strict=True))
+        header, claims = _ASSERTIONS.verify(assertion, keys)
     except SDKError as exc:
         raise InvalidClient("client_assertion signature is invalid") from exc
+    if (header.typ or "").lower().removeprefix("application/") == "oauth-authz-req+jwt":
+        # RFC 9101 §10.8: a request object is never a client assertion
+        raise InvalidClient("client_assertion is a request object")
+    if client.profile == FAPI2 and header.alg not in FAPI2_ALGS:
+        raise InvalidClient("client_assertion alg is not allowed by FAPI 2.0 (§5.4)")
     client_id = client.client_id
     if claims.get("iss") != client_id or claims.get("sub") != client_id:
         raise InvalidClient("client_assertion iss and sub must be the client_id")

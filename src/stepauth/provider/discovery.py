@@ -7,6 +7,11 @@ OIDC Core §5.5), ``claims_supported`` with ``acr``/``amr``/``auth_time`` (OIDC 
 ``authorization_details_types_supported`` (RFC 9396 §10), the PAR endpoint
 (RFC 9126 §5), ``authorization_response_iss_parameter_supported`` (RFC 9207 §3) and
 ``dpop_signing_alg_values_supported`` (RFC 9449 §5.1).
+Signed request objects (RFC 9101 §10.1): ``request_parameter_supported`` and
+``request_object_signing_alg_values_supported`` (never ``none``);
+``require_signed_request_object`` (RFC 9101 §10.5) and
+``require_pushed_authorization_requests`` (RFC 9126 §5) are true only when every client
+is held to them — otherwise they are client settings (FAPI 2.0 clients, docs/fapi.md).
 Every ``*_auth_methods_supported`` that lists ``private_key_jwt`` comes with its
 ``*_auth_signing_alg_values_supported`` (RFC 8414 §2).
 ``issuer`` is exactly the configured issuer (Discovery §4.3).
@@ -26,6 +31,8 @@ from starlette.routing import BaseRoute, Route
 from stepauth.provider.client_auth import ASSERTION_ALGS, TOKEN_ENDPOINT_AUTH_METHODS
 from stepauth.provider.dpop import DPOP_ALGS
 from stepauth.provider.grant_record import PROFILE_CLAIMS
+from stepauth.provider.profiles.fapi2 import FAPI2
+from stepauth.provider.request_object import REQUEST_OBJECT_ALGS
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.provider.token_endpoint import GRANT_TYPES
 from stepauth.provider.token_minting import ID_TOKEN_ALGS
@@ -44,6 +51,7 @@ def _acr_values(state: ProviderState) -> list[str]:
 def metadata(state: ProviderState) -> dict[str, Any]:
     """The Provider's metadata document (OIDC Discovery 1.0 §3)."""
     issuer = str(state.config.issuer)
+    clients = state.config.clients
     base = issuer.rstrip("/")
     return {
         "issuer": issuer,
@@ -88,9 +96,13 @@ def metadata(state: ProviderState) -> dict[str, Any]:
         ],
         "claim_types_supported": ["normal"],
         "prompt_values_supported": ["none", "login"],
-        "request_parameter_supported": False,
+        "request_parameter_supported": True,
+        "request_object_signing_alg_values_supported": list(REQUEST_OBJECT_ALGS),
+        "require_signed_request_object": bool(clients)
+        and all(c.require_signed_request_object for c in clients),
         "request_uri_parameter_supported": True,
-        "require_pushed_authorization_requests": False,
+        "require_pushed_authorization_requests": bool(clients)
+        and all(c.profile == FAPI2 for c in clients),
         "authorization_response_iss_parameter_supported": True,
         "authorization_details_types_supported": default_registry.types(),
         # RFC 9449 §5.1: the JWS algorithms accepted for DPoP proofs.

@@ -18,6 +18,7 @@
     ├── UnmetAuthenticationRequirements    unmet_authentication_requirements
     │                                      (OpenID Connect unmet_authentication_requirements 1.0 §1)
     ├── InvalidRequestUri                  invalid_request_uri            (RFC 9126 §4)
+    ├── InvalidRequestObject               invalid_request_object         (RFC 9101 §6.2)
     ├── InvalidAuthorizationDetails        invalid_authorization_details  (RFC 9396 §5)
     ├── InvalidTarget                      invalid_target                 (RFC 8707 §2)
     ├── InvalidDPoPProof                   invalid_dpop_proof             400 (RFC 9449 §5)
@@ -56,6 +57,7 @@ __all__ = [
     "InvalidGrant",
     "InvalidRedirectUri",
     "InvalidRequest",
+    "InvalidRequestObject",
     "InvalidRequestUri",
     "InvalidScope",
     "InvalidTarget",
@@ -181,6 +183,13 @@ class UnmetAuthenticationRequirements(ProviderError):
 
 class InvalidRequestUri(ProviderError):
     error = "invalid_request_uri"
+
+
+class InvalidRequestObject(ProviderError):
+    """RFC 9101 §6.2 / OIDC Core §6.1: the ``request`` parameter holds an invalid Request
+    Object (signature, algorithm, type, issuer, audience, lifetime, replay)."""
+
+    error = "invalid_request_object"
 
 
 class InvalidAuthorizationDetails(ProviderError):

@@ -7,7 +7,12 @@ as it would an authorization request"), stores them under a fresh
 and answers ``201 {request_uri, expires_in}``. The front channel consumes the
 ``request_uri`` once at ``/authorize``.
 
-Checked early: no ``request_uri`` inside a pushed request (§2.1), no request object, the
+A signed request object (``request``, RFC 9126 §3) is verified against the authenticated
+client (:mod:`stepauth.provider.request_object`) and its parameters are the pushed ones
+(RFC 9101 §6.3); outer authorization parameters are ignored. A fapi2 client that
+registered ``request_object_signing_alg`` must send one (:mod:`stepauth.provider.profiles`).
+
+Checked early: no ``request_uri`` inside a pushed request (§2.1), the
 ``client_id`` is the authenticated client's, an exact registered ``redirect_uri``,
 ``response_type=code``, PKCE S256, ``authorization_details`` against the type registry
 (RFC 9396 §5 — pushing details is how they are protected from tampering, RFC 9396 §12), and
@@ -37,6 +42,8 @@ from stepauth.provider.errors import (
     InvalidRequest,
     UnsupportedResponseType,
 )
+from stepauth.provider.profiles.fapi2 import require_request_object
+from stepauth.provider.request_object import verify_request_object
 from stepauth.provider.resource import requested_resource
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.rar import InvalidAuthorizationDetails as InvalidDetails
@@ -53,8 +60,6 @@ def validate_pushed_params(
     """The authorization parameters to store, or the first error found (RFC 9126 §2.1)."""
     if "request_uri" in params:
         raise InvalidRequest("request_uri must not be pushed (RFC 9126 §2.1)")
-    if "request" in params:
-        raise InvalidRequest("request objects are not supported", error="request_not_supported")
     if params.get("client_id", client.client_id) != client.client_id:
         raise InvalidRequest("client_id does not match the authenticated client")
     pushed = {k: v for k, v in params.items() if k not in CLIENT_AUTH_PARAMS}
@@ -88,11 +93,34 @@ def _validate_details(raw: str) -> None:
         raise InvalidAuthorizationDetails.from_rar(exc) from exc
 
 
+async def authorization_params(
+    state: ProviderState, client: AuthenticatedClient, params: dict[str, str]
+) -> dict[str, str]:
+    """The pushed authorization parameters: the form's, or its request object's (RFC 9126
+    §3: all authorization parameters "MUST appear as claims of the JWT")."""
+    require_request_object(client.client, params)
+    request_object = params.get("request")
+    if request_object is None:
+        return params
+    if params.get("client_id", client.client_id) != client.client_id:
+        raise InvalidRequest("client_id does not match the authenticated client")
+    inner = await verify_request_object(
+        state,
+        client.client,
+        request_object,
+        expected_client_id=client.client_id,
+        now=state.clock(),
+    )
+    return {**inner, "client_id": client.client_id}
+
+
 async def push_authorization_request(
     state: ProviderState, client: AuthenticatedClient, params: dict[str, str]
 ) -> tuple[str, int]:
     """Store a validated pushed request; returns ``(request_uri, expires_in)``."""
-    pushed = validate_pushed_params(state, client, params)
+    pushed = validate_pushed_params(
+        state, client, await authorization_params(state, client, params)
+    )
     expires_in = int(state.config.ttl.par)
     request_uri = REQUEST_URI_PREFIX + secrets.token_urlsafe(32)
     await state.store.put(

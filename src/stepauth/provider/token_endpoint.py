@@ -11,7 +11,8 @@
 ``refresh_token``
     Rotated on every use; a refresh token presented twice revokes its grant (RFC 9700 §4.14.2).
     A ``fapi2`` client's refresh token is not rotated (unless it opts in, see
-    :mod:`stepauth.provider.fapi2`): it is checked, not consumed, and handed back unchanged.
+    :mod:`stepauth.provider.profiles.fapi2`): it is checked, not consumed, and handed back
+    unchanged.
     The new ID Token repeats the original ``auth_time``, ``acr`` and ``amr`` with a new ``iat``
     and no ``nonce`` (OIDC Core §12.2): a refresh never upgrades assurance.
 
@@ -75,7 +76,6 @@ from stepauth.provider.errors import (
     UnauthorizedClient,
     UnsupportedGrantType,
 )
-from stepauth.provider.fapi2 import requires_dpop, rotates_refresh_tokens
 from stepauth.provider.grant_record import Grant
 from stepauth.provider.grants import grant_revoked, revoke_grant
 from stepauth.provider.ops.metrics import replay_detected
@@ -122,7 +122,7 @@ async def token_endpoint(request: Request) -> JSONResponse:
         params = await form_params(request)
         proof = await _token_proof(request, state)
         client = await authenticate_client(request, params, endpoint="/token")
-        if proof is None and requires_dpop(client.client):
+        if proof is None and client.client.requires_dpop:
             raise InvalidDPoPProof("this client must send a DPoP proof (RFC 9449 §5.2)")
         grant_type = params.get("grant_type")
         if not grant_type:
@@ -246,7 +246,7 @@ async def _refresh_token(
     pending = await state.store.get("refresh_token", sha256hex(token), now=now)
     if pending is not None:
         _check_refresh(state, client, Grant.from_json(pending.payload), params, proof)
-    rotate = rotates_refresh_tokens(client.client)
+    rotate = client.client.rotates_refresh_tokens
     if rotate:
         # A rotated refresh token that comes back: one of two parties holds a stolen copy.
         payload = await _use_once(

@@ -6,7 +6,9 @@ redirect_uri has been verified go back to the client (with ``state`` and ``iss``
 that the user sees an error page (never an open redirect).
 
 The PAR step (``request_uri``) runs right after the client check, because the pushed
-request (RFC 9126 §4) is where redirect_uri, PKCE and everything else then come from.
+request (RFC 9126 §4) is where redirect_uri, PKCE and everything else then come from; a
+client's profile (FAPI 2.0: PAR only) is enforced next, then a signed request object by
+value (RFC 9101 §6.3) takes the place of the parameters.
 """
 
 from __future__ import annotations
@@ -28,9 +30,14 @@ from stepauth.provider.authorize.id_token_hint import check_id_token_hint
 from stepauth.provider.authorize.max_age import check_max_age
 from stepauth.provider.authorize.parse import parse
 from stepauth.provider.authorize.pkce import check_pkce
+from stepauth.provider.authorize.profile import check_profile
 from stepauth.provider.authorize.prompt import check_prompt
 from stepauth.provider.authorize.redirect_uri import check_redirect_uri
-from stepauth.provider.authorize.request_uri import load_request_uri, refuse_request_objects
+from stepauth.provider.authorize.request_uri import (
+    load_request_object,
+    load_request_uri,
+    refuse_request_uri,
+)
 from stepauth.provider.authorize.resource import check_resource
 from stepauth.provider.authorize.response_type import check_response_type
 from stepauth.provider.errors import ProviderError
@@ -44,8 +51,10 @@ STEPS: tuple[Step, ...] = (
     parse,  # query (GET) or form (POST); no repeated parameters
     check_client,  # registered client_id
     load_request_uri,  # PAR: its client's, consumed once; adopt the pushed parameters
+    check_profile,  # fapi2 clients: pushed requests only
+    load_request_object,  # JAR by value: verified, used once; adopt its parameters
     check_redirect_uri,  # exact match; from here on errors redirect
-    refuse_request_objects,  # request / other request_uri: not supported (redirected)
+    refuse_request_uri,  # a request_uri not from PAR: not supported (redirected)
     check_response_type,  # response_type=code; response_mode query | form_post; openid
     check_pkce,  # code_challenge with S256, every client
     check_dpop_jkt,  # RFC 9449 §10: the DPoP key that alone may redeem the code

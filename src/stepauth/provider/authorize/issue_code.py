@@ -18,7 +18,7 @@ from stepauth.provider.authorize.bound_prompt import remember_approval
 from stepauth.provider.authorize.context import AuthorizationContext
 from stepauth.provider.authorize.response_mode import authorization_response
 from stepauth.provider.compare import sha256hex
-from stepauth.provider.fapi2 import code_lifetime
+from stepauth.provider.profiles.fapi2 import code_lifetime
 from stepauth.provider.records import AuthorizationCode
 from stepauth.provider.sessions import sid_for
 from stepauth.provider.state import ProviderState

@@ -16,6 +16,7 @@ from stepauth.provider.config.registry import MIN_CLIENT_SECRET
 from stepauth.provider.config.schema import ClientTable
 from stepauth.provider.config.sections import fill
 from stepauth.provider.config.urls import check_resource, uri_list
+from stepauth.provider.profiles import fapi2
 from stepauth.sdk.errors import JWKSError
 from stepauth.sdk.jose import ALGORITHMS as JWS_ALGORITHMS
 from stepauth.sdk.jose import KeySet
@@ -72,7 +73,11 @@ def _client(table: ClientTable, where: str) -> ClientConfig:
     jwks = _jwks(table.jwks, f"{where}.jwks") if table.jwks is not None else None
     if method == "private_key_jwt" and jwks is None:
         raise ConfigError("private_key_jwt needs jwks", key=method_key)
-    return fill(
+    ro_key = f"{where}.request_object_signing_alg"
+    ro_alg = _request_object_alg(table.request_object_signing_alg, ro_key)
+    if ro_alg is not None and jwks is None:
+        raise ConfigError("request objects are verified with the client's jwks", key=ro_key)
+    client = fill(
         ClientConfig,
         table,
         token_endpoint_auth_method=method,
@@ -82,10 +87,10 @@ def _client(table: ClientTable, where: str) -> ClientConfig:
             table.post_logout_redirect_uris, f"{where}.post_logout_redirect_uris", required=False
         ),
         resources=tuple(check_resource(r, f"{where}.resources") for r in table.resources or ()),
-        request_object_signing_alg=_request_object_alg(
-            table.request_object_signing_alg, f"{where}.request_object_signing_alg"
-        ),
+        request_object_signing_alg=ro_alg,
     )
+    fapi2.check_client(client, where)
+    return client
 
 
 def clients(tables: tuple[ClientTable, ...] | None) -> tuple[ClientConfig, ...]:

@@ -44,6 +44,7 @@ from stepauth.provider.config.model import (
 from stepauth.provider.config.schema import ConfigFile
 from stepauth.provider.config.urls import check_issuer, check_resource
 from stepauth.provider.config.validation import config_error
+from stepauth.provider.profiles import fapi2
 from stepauth.store.sql import Timeouts
 
 __all__ = ["ProviderConfig", "load_config", "store_timeouts"]
@@ -125,15 +126,18 @@ def _resolve(file: ConfigFile, base_dir: Path) -> ProviderConfig:
     issuer = check_issuer(file.issuer)
     if file.default_resource is not None:
         check_resource(file.default_resource, "default_resource")
+    configured = clients(file.clients)
+    ttl = sections.fill(TTLConfig, file.ttl)
+    fapi2.check_par_lifetime(configured, ttl.par)
     return ProviderConfig(
         issuer=issuer,
         server=sections.server(file.server),
         database=sections.database(file.database, base_dir),
         webauthn=sections.webauthn(file.webauthn, issuer, base_dir),
-        clients=clients(file.clients),
+        clients=configured,
         secrets=sections.secrets(file.secrets),
         sessions=sections.sessions(file.sessions),
-        ttl=sections.fill(TTLConfig, file.ttl),
+        ttl=ttl,
         account=sections.fill(AccountConfig, file.account),
         throttle=sections.throttle(file.throttle),
         redis=sections.redis(file.redis),

@@ -176,3 +176,24 @@ class ClientConfig:
     @property
     def public(self) -> bool:
         return self.token_endpoint_auth_method == "none"
+
+    @property
+    def requires_dpop(self) -> bool:
+        """Every token request must carry a DPoP proof and access tokens are DPoP-bound:
+        asked for (RFC 9449 §5.2), or implied by the fapi2 profile (FAPI 2.0 Security
+        Profile §5.3.2.1: "shall only issue sender-constrained access tokens")."""
+        return self.dpop_bound_access_tokens or self.profile == "fapi2"
+
+    @property
+    def require_signed_request_object(self) -> bool:
+        """RFC 9101 §10.5: every pushed request of a fapi2 client that registered a
+        ``request_object_signing_alg`` is a signed request object."""
+        return self.profile == "fapi2" and self.request_object_signing_alg is not None
+
+    @property
+    def rotates_refresh_tokens(self) -> bool:
+        """Whether a refresh replaces the refresh token: the client's choice, else its
+        profile's default (on, RFC 9700 §4.14.2; off for fapi2, FAPI 2.0 §5.3.2.1)."""
+        if self.rotate_refresh_tokens is not None:
+            return self.rotate_refresh_tokens
+        return self.profile != "fapi2"

@@ -11,6 +11,7 @@ import pytest
 
 from stepauth.errors import ConfigError
 from stepauth.provider.config import DPoPConfig, ProviderConfig
+from tests.provider.fapi import fapi_clients
 from tests.provider.test_config import _set, base
 
 
@@ -33,17 +34,19 @@ def test_defaults_keep_todays_behaviour(tmp_path: Path) -> None:
 def test_values_are_read(tmp_path: Path) -> None:
     data = copy.deepcopy(base())
     data["dpop"] = {"nonce_lifetime": 120, "require_nonce": True, "proof_max_age": 30}
-    data["clients"][0] |= {
-        "profile": "fapi2",
-        "dpop_bound_access_tokens": True,
-        "request_object_signing_alg": "PS256",
-    }
+    data["clients"][0] |= {"dpop_bound_access_tokens": True}
+    data["clients"].append(fapi_clients()[0] | {"request_object_signing_alg": "PS256"})
     config = ProviderConfig.from_dict(data, base_dir=tmp_path)
     assert config.dpop == DPoPConfig(nonce_lifetime=120, require_nonce=True, proof_max_age=30)
-    bank, spa = config.clients
-    assert (bank.profile, bank.dpop_bound_access_tokens) == ("fapi2", True)
-    assert bank.request_object_signing_alg == "PS256"
-    assert (spa.profile, spa.dpop_bound_access_tokens) == (None, False)
+    bank, spa, fapi = config.clients
+    assert (bank.profile, bank.dpop_bound_access_tokens, bank.requires_dpop) == (None, True, True)
+    assert (fapi.profile, fapi.dpop_bound_access_tokens, fapi.requires_dpop) == (
+        "fapi2",
+        False,
+        True,
+    )
+    assert fapi.request_object_signing_alg == "PS256"
+    assert (spa.profile, spa.dpop_bound_access_tokens, spa.requires_dpop) == (None, False, False)
 
 
 BAD = [

@@ -27,7 +27,7 @@ from stepauth.audit.friction_records import (
     friction_record,
 )
 from stepauth.provider.authorize.interaction_start import INTERACTION_TTL
-from stepauth.provider.authorize.login_decision import available_plugins
+from stepauth.provider.authorize.login_decision import available_plugins, can_approve
 from stepauth.provider.compare import sha256hex
 from stepauth.provider.errors import UnmetAuthenticationRequirements
 from stepauth.provider.factors.base import useful
@@ -84,6 +84,9 @@ async def _asked(
     if {"no_session", "id_token_hint_mismatch"} & set(decision.reasons):
         user = None
     plugins = await available_plugins(ctx, user)
+    binding = user is not None and "binding_required" in decision.reasons
+    if binding and await can_approve(ctx, user):  # only an approval over the details meets it
+        return [p.kind for p in plugins if getattr(p, "binds", False)]
     if user is None or not decision.missing:
         return [p.kind for p in plugins]
     stored = await ctx.provider.store.list_factors(user.id)

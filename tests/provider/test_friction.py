@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from stepauth.audit.friction import TOTAL, friction_report
 from stepauth.audit.friction_records import SIGN_IN
 from stepauth.cli import main
 from stepauth.provider.authorize.interaction_start import INTERACTION_TTL
@@ -180,3 +181,30 @@ async def test_records_name_the_action_levels_and_factors_never_the_user(
     assert completed["acr_after"] == ACR_2FA
     assert completed["seconds"] == 31.0
     assert [r["stage"] for r in step_up].count("factor") == 1
+
+
+async def test_a_prompt_that_turns_out_unmeetable_is_settled_as_refused(
+    provider: Provider,
+) -> None:
+    """Nobody signed in asks for 2fa: the prompt asks who it is; bob has no second factor,
+    so the interaction ends with unmet_authentication_requirements, recorded against it."""
+    use_factors(provider, totp=True)
+    await provider.create_user(BOB, BOB_PASSWORD)
+    browser = provider.new_browser()
+    shown = await open_interaction(browser, query(acr_values=ACR_2FA))
+    ended = await submit(browser, shown, "password", username=BOB, password=BOB_PASSWORD)
+    assert rp_params(ended)["error"] == "unmet_authentication_requirements"
+
+    now = provider.clock()
+    records = await provider.store.audit_between(since=0, until=now + 1, event="friction")
+    assert [(r["stage"], r.get("result")) for r in records] == [
+        ("request", "prompted"),
+        ("factor", "success"),
+        ("refused", "refused_unmeetable"),
+    ]
+    assert records[0]["asked"] == ["password"]  # nobody known yet: a factor that identifies
+    (row,) = [
+        r for r in friction_report(records, since=0, until=now + 1, now=now) if r.day == TOTAL
+    ]
+    assert (row.action, row.attempts, row.prompts) == (ACR_2FA, 1, 1)
+    assert (row.refused_unmeetable, row.pending, row.completion_rate) == (1, 0, 0.0)

@@ -4,7 +4,8 @@ The decision and the errors of ``prompt=none`` are
 :mod:`stepauth.provider.authorize.login_decision`;
 an interaction starts in :mod:`stepauth.provider.authorize.interaction_start`, or, for a bound
 request of a signed-in user, reuses the prompt of an identical request
-(:mod:`stepauth.provider.authorize.prompt_reuse`).
+(:mod:`stepauth.provider.authorize.prompt_reuse`). Each answer, and each request refused as
+unmeetable, is recorded for the friction report (:mod:`stepauth.provider.friction.recorder`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ async def _answer(
     loaded: tuple[Session, User] | None,
     decision: LoginDecision,
 ) -> Response:
+    """A code from the session, or the prompt that asks for what is missing."""
     if decision.satisfied and loaded is not None and decision.assessment is not None:
         session = loaded[0]
         return await issue_code(

@@ -69,6 +69,10 @@ def _bad_inputs(config: Path, tmp: Path, busy_port: int) -> dict[Command, tuple[
         ("audit", "verify-transaction"): (["txn-0", *cfg], "no such transaction 'txn-0'"),
         ("outbox",): (["--path", str(tmp / "none.jsonl")], "no outbox file at"),
         ("purge",): (["--batch", "0", *cfg], "--batch must be at least 1"),
+        ("friction", "report"): (
+            ["--since", "2026-13-01", *cfg],
+            "--since must be a date (YYYY-MM-DD) or an ISO 8601 time, not '2026-13-01'",
+        ),
     }
 
 

@@ -67,6 +67,7 @@ COMMAND_MODULES = [
     "stepauth.cli.audit",
     "stepauth.cli.outbox",
     "stepauth.cli.purge",
+    "stepauth.cli.friction",
 ]
 #: The extra that installs what a command needs; any other command needs the Provider's.
 COMMAND_EXTRAS = {"demo": "demo", "policy": None}

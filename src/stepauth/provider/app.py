@@ -69,6 +69,7 @@ ENDPOINT_MODULES = (
     "stepauth.provider.logout",
     "stepauth.provider.account",
     "stepauth.provider.ops.health",
+    "stepauth.provider.friction.events",
 )
 
 STATIC_DIR = Path(__file__).parent / "interaction" / "static"

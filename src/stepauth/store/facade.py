@@ -245,3 +245,8 @@ class StoreFacade:
 
     async def tail_audit(self, limit: int = 50) -> list[dict[str, Any]]:
         return await self.audit.tail_audit(limit)
+
+    async def audit_between(
+        self, *, since: float, until: float, event: str | None = None
+    ) -> list[dict[str, Any]]:
+        return await self.audit.audit_between(since=since, until=until, event=event)

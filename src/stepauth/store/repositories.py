@@ -263,3 +263,10 @@ class AuditRepository(Protocol):
     async def tail_audit(self, limit: int = 50) -> list[dict[str, Any]]:
         """The newest ``limit`` events, oldest first; each has ``at`` and ``seq``."""
         ...
+
+    async def audit_between(
+        self, *, since: float, until: float, event: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The events with ``since <= at < until`` (of kind ``event`` when given), oldest
+        first; each has ``at`` and ``seq``."""
+        ...

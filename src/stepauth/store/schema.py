@@ -137,4 +137,5 @@ audit = Table(
     ),
     Column("at", Float, nullable=False),
     Column("event", JSONType, nullable=False),
+    Index("ix_audit_at", "at"),
 )

@@ -4,7 +4,8 @@ The decision and the errors of ``prompt=none`` are
 :mod:`stepauth.provider.authorize.login_decision`;
 an interaction starts in :mod:`stepauth.provider.authorize.interaction_start`, or, for a bound
 request of a signed-in user, reuses the prompt of an identical request
-(:mod:`stepauth.provider.authorize.prompt_reuse`).
+(:mod:`stepauth.provider.authorize.prompt_reuse`). Each answer, and each request refused as
+unmeetable, is recorded for the friction report (:mod:`stepauth.provider.friction.recorder`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from stepauth.provider.authorize.interaction_start import start_interaction
 from stepauth.provider.authorize.issue_code import issue_code
 from stepauth.provider.authorize.login_decision import decide_login
 from stepauth.provider.authorize.prompt_reuse import bound_interaction
+from stepauth.provider.friction import recorder as friction
+from stepauth.provider.login_policy import LoginDecision
 from stepauth.provider.ops.logs import note_client
 from stepauth.provider.ops.metrics import step_up_started
 from stepauth.provider.sessions import load_session
+from stepauth.store import Session, User
 
 __all__ = ["conclude"]
 
@@ -28,7 +32,20 @@ async def conclude(ctx: AuthorizationContext, request: Request) -> Response:
     """Answer from the session when the policy allows it, else hand over to an interaction."""
     note_client(ctx.client_id)
     loaded = await load_session(request, ctx.provider)
-    decision = await decide_login(ctx, loaded, before=None)
+    async with friction.refusals(ctx, loaded):
+        decision = await decide_login(ctx, loaded, before=None)
+    response = await _answer(ctx, request, loaded, decision)
+    await friction.answered(ctx, loaded, decision, response)
+    return response
+
+
+async def _answer(
+    ctx: AuthorizationContext,
+    request: Request,
+    loaded: tuple[Session, User] | None,
+    decision: LoginDecision,
+) -> Response:
+    """A code from the session, or the prompt that asks for what is missing."""
     if decision.satisfied and loaded is not None and decision.assessment is not None:
         session = loaded[0]
         return await issue_code(

@@ -63,6 +63,7 @@ from stepauth.provider.factors.base import (
 )
 from stepauth.provider.factors.hold import active_factors, hold_text
 from stepauth.provider.factors.webauthn import begin_authentication
+from stepauth.provider.friction import recorder as friction
 from stepauth.provider.interaction.outcome import Refusal, Submission, verify_factor
 from stepauth.provider.interaction.render import factor_forms, render
 from stepauth.provider.login_policy import REASON_TEXT, LoginDecision
@@ -245,6 +246,7 @@ async def _finish(
     )
     response.delete_cookie(INTERACTION_COOKIE, path=f"/interaction/{uid}")
     step_up_completed(acr_values=ctx.acr_values, essential_acr=ctx.essential_acr)
+    await friction.completed(ctx, uid, interaction, decision)
     return response
 
 
@@ -323,6 +325,7 @@ async def submit(request: Request) -> Response:
                 # Only a FactorRejected message is written for users; any other verifier
                 # error gets the generic text (never which step failed, RTS Art. 4(3)(a)).
                 refusal = await submission.refused(exc, user.id if user is not None else None)
+            await friction.factor_tried(ctx, uid, plugin.kind, refusal)
         if refusal is not None:
             return await _page(
                 request,
@@ -372,6 +375,7 @@ async def submit(request: Request) -> Response:
     except ProviderError as exc:
         await provider.store.delete("interaction", uid)
         step_up_abandoned("error")
+        await friction.ended(ctx, uid, exc)
         response = await provider_error_handler(request, bind_redirect(exc, ctx))
     set_session_cookie(response, provider, session.id)
     return response

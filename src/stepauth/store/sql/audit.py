@@ -27,4 +27,17 @@ class SQLAudit:
     async def tail_audit(self, limit: int = 50) -> list[dict[str, Any]]:
         stmt = select(audit).order_by(audit.c.seq.desc()).limit(max(0, int(limit)))
         rows = await self.db.read(lambda conn: conn.execute(stmt).all())
-        return [{**dict(row.event), "at": row.at, "seq": int(row.seq)} for row in reversed(rows)]
+        return [_row(row) for row in reversed(rows)]
+
+    async def audit_between(
+        self, *, since: float, until: float, event: str | None = None
+    ) -> list[dict[str, Any]]:
+        stmt = select(audit).where(audit.c.at >= since, audit.c.at < until)
+        if event is not None:
+            stmt = stmt.where(audit.c.event["event"].as_string() == event)
+        rows = await self.db.read(lambda conn: conn.execute(stmt.order_by(audit.c.seq)).all())
+        return [_row(row) for row in rows]
+
+
+def _row(row: Any) -> dict[str, Any]:
+    return {**dict(row.event), "at": row.at, "seq": int(row.seq)}

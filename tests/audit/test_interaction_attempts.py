@@ -29,7 +29,7 @@ from tests.conformance.harness import (
     Provider,
     running_provider,
 )
-from tests.factors.soft_authenticator import SoftAuthenticator
+from tests.helpers.soft_authenticator import SoftAuthenticator
 from tests.provider.frontchannel import (
     TOTP,
     enrol_totp,

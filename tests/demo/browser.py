@@ -5,7 +5,7 @@ attestation a test root signs.
 Chromium's DevTools virtual authenticator signs its attestations with one fixed batch key,
 so it cannot present a chain to a root made in the test. :func:`register_security_key`
 is the honest stand-in for a certified key: a Python soft authenticator
-(``tests/factors/soft_authenticator.py``) answers the Provider's own registration
+(``tests/helpers/soft_authenticator.py``) answers the Provider's own registration
 options (fetched and posted by the page, with its cookies and CSRF token, as
 ``account.js`` does) with a ``packed`` statement from a test CA; the key pair is then
 imported into a virtual authenticator of its own (``WebAuthn.addCredential``), so every
@@ -24,7 +24,7 @@ import pyotp
 from stepauth.demo.launcher import DEMO_USERS
 from tests.conftest import add_virtual_authenticator
 from tests.demo.conftest import TOTP_SECRET, BankStack
-from tests.factors.soft_authenticator import AttestationCA, SoftAuthenticator
+from tests.helpers.soft_authenticator import AttestationCA, SoftAuthenticator
 
 __all__ = [
     "add_key",

@@ -21,7 +21,7 @@ import httpx
 
 from stepauth.provider.factors import webauthn
 from tests.demo.conftest import BankStack, Forms, bank_csrf, sign_in
-from tests.factors.soft_authenticator import SoftAuthenticator
+from tests.helpers.soft_authenticator import SoftAuthenticator
 from tests.provider.passkeys import unb64url
 
 PAYMENT = {"payee": "py-1", "amount": "1250.00", "reference": "Invoice 7"}

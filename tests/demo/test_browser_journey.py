@@ -36,7 +36,7 @@ from tests.demo.browser import (
     watch,
 )
 from tests.demo.conftest import BankStack, serve_bank_stack
-from tests.factors.soft_authenticator import AttestationCA, make_test_ca
+from tests.helpers.soft_authenticator import AttestationCA, make_test_ca
 
 pytestmark = pytest.mark.browser
 

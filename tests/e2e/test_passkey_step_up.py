@@ -44,7 +44,7 @@ from tests.conformance.harness import (
     pkce_pair,
 )
 from tests.conftest import add_virtual_authenticator, free_port
-from tests.factors.soft_authenticator import cose_es256
+from tests.helpers.soft_authenticator import cose_es256
 from tests.rar.bank import BANK, PAYMENT, PHR, bank_client, code_request, front, par_body
 
 pytestmark = pytest.mark.browser

@@ -36,7 +36,7 @@ from tests.conformance.harness import (
     pkce_pair,
     running_provider,
 )
-from tests.factors.soft_authenticator import AttestationCA, SoftAuthenticator, make_test_ca
+from tests.helpers.soft_authenticator import AttestationCA, SoftAuthenticator, make_test_ca
 from tests.provider.frontchannel import open_interaction, query, sign_in
 from tests.provider.passkeys import rp_params, use_passkey, use_passkeys
 

@@ -26,7 +26,7 @@ from tests.conformance.harness import (
     pkce_pair,
     provider,
 )
-from tests.factors.soft_authenticator import SoftAuthenticator
+from tests.helpers.soft_authenticator import SoftAuthenticator
 from tests.provider.frontchannel import (
     Page,
     open_interaction,

@@ -32,7 +32,7 @@ from tests.conformance.harness import (
     pkce_pair,
     running_provider,
 )
-from tests.factors.soft_authenticator import SoftAuthenticator
+from tests.helpers.soft_authenticator import SoftAuthenticator
 from tests.provider.frontchannel import open_interaction, page, sign_in, submit
 from tests.provider.passkeys import (
     enrol_passkey,

@@ -19,7 +19,7 @@ import pytest
 
 from stepauth.provider.factors.webauthn import b64url
 from tests.conformance.harness import USERNAME, Provider, provider
-from tests.factors.soft_authenticator import SoftAuthenticator
+from tests.helpers.soft_authenticator import SoftAuthenticator
 from tests.provider.frontchannel import open_interaction, query, sign_in, submit
 from tests.provider.passkeys import (
     enrol_passkey,

@@ -226,7 +226,7 @@ async def test_trusted_security_key_reaches_phrh_untrusted_stays_phr(
 
     from stepauth.provider.factors import webauthn
     from stepauth.provider.factors.webauthn.attestation import MetadataEntry, TrustStore
-    from tests.factors.soft_authenticator import SoftAuthenticator, make_test_ca
+    from tests.helpers.soft_authenticator import SoftAuthenticator, make_test_ca
 
     use_passkeys(provider)
     alice = await provider.store.get_user_by_username(USERNAME)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from tests.conformance.harness import USERNAME, Provider
-from tests.factors.soft_authenticator import SoftAuthenticator
+from tests.helpers.soft_authenticator import SoftAuthenticator
 from tests.provider.frontchannel import open_interaction, query, rp_params, sign_in
 from tests.provider.passkeys import enrol_passkey, use_passkey, use_passkeys
 

@@ -41,7 +41,7 @@ from tests.conformance.harness import (
     decode_unverified,
     running_provider,
 )
-from tests.factors.soft_authenticator import SoftAuthenticator
+from tests.helpers.soft_authenticator import SoftAuthenticator
 from tests.provider.frontchannel import (
     enrol_totp,
     open_interaction,

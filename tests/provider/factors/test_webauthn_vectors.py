@@ -1,6 +1,6 @@
 """WebAuthn L3 §16 test vectors through the verifiers.
 
-The vectors (tests/factors/vectors/webauthn_l3_s16.json) are the published hex; every
+The vectors (tests/provider/factors/vectors/webauthn_l3_s16.json) are the published hex; every
 assertion signature in them verifies, so a transcription slip would fail loudly.
 Covered: 16.2 none/ES256, 16.3 packed self, 16.4 crossOrigin, 16.5 topOrigin and
 16.7 packed x5c chained to the 16.1 attestation root (16.8–16.16:

@@ -16,7 +16,7 @@ import pytest
 from stepauth.provider.factors import totp
 from stepauth.provider.notices import read_outbox
 from tests.conformance.harness import ISSUER, PASSWORD, USERNAME, Provider, running_provider
-from tests.factors.soft_authenticator import SoftAuthenticator
+from tests.helpers.soft_authenticator import SoftAuthenticator
 from tests.provider.passkeys import unb64url
 
 __all__ = [

@@ -18,14 +18,6 @@ import pytest
 from stepauth.cli.users_factors import confirm_factor
 from stepauth.provider.account.not_me import link_ttl
 from stepauth.provider.factors import recovery, totp
-from tests.account.conftest import (
-    account_page,
-    add_passkey,
-    csrf_of,
-    outbox,
-    reauth,
-    reauth_passkey,
-)
 from tests.conformance.harness import (
     PASSWORD,
     USERNAME,
@@ -35,7 +27,15 @@ from tests.conformance.harness import (
     pkce_pair,
     running_provider,
 )
-from tests.factors.soft_authenticator import SoftAuthenticator
+from tests.helpers.soft_authenticator import SoftAuthenticator
+from tests.provider.account.conftest import (
+    account_page,
+    add_passkey,
+    csrf_of,
+    outbox,
+    reauth,
+    reauth_passkey,
+)
 from tests.provider.frontchannel import open_interaction, page
 from tests.provider.passkeys import enrol_passkey, refused, rp_params, use_passkey
 from tests.rar.bank import BANK, PHR, bank_client, code_request, front, push_details

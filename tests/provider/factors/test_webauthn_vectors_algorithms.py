@@ -1,7 +1,7 @@
 """WebAuthn L3 §16.8–16.16 test vectors: other algorithms and attestation formats
 (WebAuthn L3 §16).
 
-The data (tests/factors/vectors/webauthn_l3_s16.json) comes from the spec's own
+The data (tests/provider/factors/vectors/webauthn_l3_s16.json) comes from the spec's own
 deterministic generator; the same run reproduces the published §16.1 root and every
 byte of §16.2–16.7, and its flag bytes are those read from the spec hex.
 
@@ -36,7 +36,7 @@ from stepauth.provider.factors.webauthn import (
     verify_registration,
 )
 from stepauth.provider.factors.webauthn.attestation import MetadataEntry, TrustStore
-from tests.factors.test_webauthn_vectors import (
+from tests.provider.factors.test_webauthn_vectors import (
     DATA,
     HANDLE,
     NOW,

@@ -29,9 +29,9 @@ from tests.conformance.harness import (
     pkce_pair,
     provider,
 )
+from tests.helpers.payments import OTHER_IBAN, PAYMENT
 from tests.helpers.soft_authenticator import SoftAuthenticator
 from tests.rar.bound import approve_with_passkey, passkey_payer
-from tests.sdk.test_transaction import OTHER_IBAN, PAYMENT
 
 __all__ = ["provider"]
 

@@ -6,6 +6,7 @@ httpx's ASGI transport, a real SQLite store and a controllable clock.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -146,3 +147,12 @@ async def sign_in(
 
 def session_cookie(browser: httpx.AsyncClient) -> str | None:
     return browser.cookies.get(COOKIE)
+
+
+async def code_payload(provider: Provider, code: str) -> dict[str, object]:
+    """What the Provider stored for an authorization code (keyed by its SHA-256)."""
+    item = await provider.store.get(
+        "code", hashlib.sha256(code.encode()).hexdigest(), now=provider.clock()
+    )
+    assert item is not None
+    return dict(item.payload)

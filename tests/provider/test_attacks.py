@@ -24,6 +24,7 @@ from tests.conformance.harness import (
 )
 from tests.provider.frontchannel import (
     COOKIE,
+    code_payload,
     open_interaction,
     page,
     query,
@@ -32,7 +33,6 @@ from tests.provider.frontchannel import (
     sign_in,
     submit,
 )
-from tests.provider.test_authorize import _payload
 
 
 def _no_redirect(response: Any) -> None:
@@ -239,7 +239,7 @@ async def test_id_token_hint_for_another_user_never_yields_their_token(provider:
             provider.browser, shown, "password", username="bob", password="bob's long passphrase"
         )
     )
-    payload = await _payload(provider, result["code"])
+    payload = await code_payload(provider, result["code"])
     assert payload["sub"] == bob.id != alice.id
 
 
@@ -253,7 +253,7 @@ async def test_id_token_hint_of_the_same_user_answers_silently(provider: Provide
     result = rp_params(
         await provider.browser.get("/authorize", params=query(prompt="none", id_token_hint=hint))
     )
-    assert (await _payload(provider, result["code"]))["sub"] == alice.id
+    assert (await code_payload(provider, result["code"]))["sub"] == alice.id
 
 
 async def test_access_token_is_refused_as_id_token_hint(provider: Provider) -> None:

@@ -30,6 +30,7 @@ from tests.conformance.harness import (
 )
 from tests.provider.frontchannel import (
     Page,
+    code_payload,
     open_interaction,
     page,
     query,
@@ -193,20 +194,10 @@ async def test_oidcc_prompt_none_logged_in(provider: Provider) -> None:
     response = await provider.browser.get("/authorize", params=query(prompt="none"))
     second = rp_params(response)
     assert second["code"] != first["code"]
-    a = await _payload(provider, first["code"])
-    b = await _payload(provider, second["code"])
+    a = await code_payload(provider, first["code"])
+    b = await code_payload(provider, second["code"])
     assert a["sub"] == b["sub"]
     assert a["auth_time"] == b["auth_time"]
-
-
-async def _payload(provider: Provider, code: str) -> dict[str, object]:
-    import hashlib
-
-    item = await provider.store.get(
-        "code", hashlib.sha256(code.encode()).hexdigest(), now=provider.clock()
-    )
-    assert item is not None
-    return dict(item.payload)
 
 
 async def test_oidcc_prompt_login_reprompts(provider: Provider) -> None:
@@ -218,8 +209,8 @@ async def test_oidcc_prompt_login_reprompts(provider: Provider) -> None:
     shown = await open_interaction(provider.browser, query(prompt="login"))
     assert shown.reasons() == ["prompt_login"]
     second = rp_params(await _password(provider, shown))
-    a = await _payload(provider, first["code"])
-    b = await _payload(provider, second["code"])
+    a = await code_payload(provider, first["code"])
+    b = await code_payload(provider, second["code"])
     assert int(b["auth_time"]) > int(a["auth_time"])  # type: ignore[call-overload]
     assert a["sub"] == b["sub"]
 
@@ -233,7 +224,7 @@ async def test_max_age_zero_reprompts(provider: Provider) -> None:
     shown = await open_interaction(provider.browser, query(max_age="0"))
     assert shown.reasons() == ["prompt_login"]
     result = rp_params(await _password(provider, shown))
-    payload = await _payload(provider, result["code"])
+    payload = await code_payload(provider, result["code"])
     assert payload["max_age_requested"] is True
     assert payload["auth_time"] == int(provider.clock())
 
@@ -265,8 +256,8 @@ async def test_oidcc_max_age_10000_does_not_prompt(provider: Provider) -> None:
     first = await sign_in(provider.browser, query(max_age="15000"))
     provider.clock.advance(30)
     second = rp_params(await provider.browser.get("/authorize", params=query(max_age="10000")))
-    a = await _payload(provider, first["code"])
-    b = await _payload(provider, second["code"])
+    a = await code_payload(provider, first["code"])
+    b = await code_payload(provider, second["code"])
     assert a["auth_time"] == b["auth_time"]
     assert b["max_age_requested"] is True
 
@@ -277,7 +268,7 @@ async def test_unknown_parameter_and_unknown_acr_are_ignored(provider: Provider)
         provider.browser,
         query(extra_param="foobar", acr_values="urn:example:unknown " + ACR_1FA, ui_locales="xx"),
     )
-    payload = await _payload(provider, result["code"])
+    payload = await code_payload(provider, result["code"])
     assert payload["acr"] == ACR_1FA
     assert payload["acr_requested"] is True
 
@@ -295,7 +286,7 @@ async def test_acr_values_met_by_session(provider: Provider) -> None:
     result = rp_params(
         await provider.browser.get("/authorize", params=query(acr_values=ACR_1FA, prompt="none"))
     )
-    assert (await _payload(provider, result["code"]))["acr"] == ACR_1FA
+    assert (await code_payload(provider, result["code"]))["acr"] == ACR_1FA
 
 
 async def test_malformed_parameters_are_invalid_request(provider: Provider) -> None:
@@ -353,13 +344,13 @@ async def test_voluntary_client_gets_the_session_acr(provider: Provider) -> None
         "/authorize", params=query(client_id=CONFIDENTIAL, acr_values=ACR_2FA, prompt="none")
     )
     result = rp_params(response)
-    assert (await _payload(provider, result["code"]))["acr"] == ACR_1FA
+    assert (await code_payload(provider, result["code"]))["acr"] == ACR_1FA
 
 
 async def test_claims_request_is_kept_for_the_token_endpoint(provider: Provider) -> None:
     claims = {"id_token": {"auth_time": {"essential": True}}, "userinfo": {"name": None}}
     result = await sign_in(provider.browser, query(claims=json.dumps(claims)))
-    assert (await _payload(provider, result["code"]))["claims"] == claims
+    assert (await code_payload(provider, result["code"]))["claims"] == claims
 
 
 async def _pushed(provider: Provider, item: dict[str, object]) -> str:

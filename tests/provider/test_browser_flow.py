@@ -26,7 +26,7 @@ from tests.conformance.harness import (
     pkce_pair,
 )
 from tests.conftest import free_port
-from tests.sdk.conftest import ServedApp
+from tests.helpers.served import ServedApp
 
 pytestmark = pytest.mark.browser
 

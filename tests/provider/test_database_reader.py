@@ -25,6 +25,7 @@ from tests.conformance.harness import (
     config_data,
     provider_on_each_db,
 )
+from tests.helpers.stolen import raw_rows
 from tests.provider.frontchannel import (
     COOKIE,
     TOTP,
@@ -39,7 +40,6 @@ from tests.provider.frontchannel import (
     totp_code,
     use_factors,
 )
-from tests.store.stolen import raw_rows
 
 __all__ = ["provider_on_each_db"]
 

@@ -18,7 +18,8 @@ from starlette.routing import Route
 from stepauth.assurance import Challenge
 from stepauth.sdk import JWKSCache, ResourceServer, SDKError, StepUpAuth
 from stepauth.sdk.starlette import StepAuth, require
-from tests.sdk.conftest import ISSUER, Keys, ServedApp, sign
+from tests.helpers.served import ServedApp
+from tests.sdk.conftest import ISSUER, Keys, sign
 
 API = "https://api.example.com"
 

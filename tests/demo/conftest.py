@@ -27,9 +27,9 @@ from stepauth.demo import BankSettings, create_app
 from stepauth.demo.launcher import DEMO_USERS, TOTP_SECRET
 from stepauth.provider.factors import webauthn
 from tests.conftest import free_port
+from tests.helpers.passkeys import unb64url
 from tests.helpers.served import ServedApp
 from tests.helpers.soft_authenticator import SoftAuthenticator
-from tests.provider.passkeys import unb64url
 
 CLIENT_ID = "acme-bank"
 CLIENT_SECRET = "acme-bank-test-secret-0123456789"

@@ -12,12 +12,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from stepauth.provider.factors import totp
-from tests.conformance.harness import (
+from tests.helpers.account_pages import csrf_of
+from tests.helpers.harness import (
     Provider,
     pkce_pair,
     running_provider,
 )
-from tests.provider.account.conftest import csrf_of
 
 
 @dataclass

@@ -11,18 +11,7 @@ from joserfc.jwk import RSAKey
 
 from stepauth.provider.factors.password import MAX_FAILURES
 from stepauth.provider.throttle import GENERIC_FAILURE
-from tests.conformance.harness import (
-    CONFIDENTIAL,
-    ISSUER,
-    PASSWORD,
-    PUBLIC,
-    REDIRECT_URI,
-    USERNAME,
-    Provider,
-    config_data,
-    running_provider,
-)
-from tests.provider.frontchannel import (
+from tests.helpers.frontchannel import (
     COOKIE,
     code_payload,
     open_interaction,
@@ -32,6 +21,17 @@ from tests.provider.frontchannel import (
     session_cookie,
     sign_in,
     submit,
+)
+from tests.helpers.harness import (
+    CONFIDENTIAL,
+    ISSUER,
+    PASSWORD,
+    PUBLIC,
+    REDIRECT_URI,
+    USERNAME,
+    Provider,
+    config_data,
+    running_provider,
 )
 
 
@@ -413,7 +413,7 @@ async def test_no_inline_script_in_any_template() -> None:
 async def test_hinted_user_is_not_signed_in_by_a_one_time_code_alone(provider: Provider) -> None:
     """A hint names a user but proves nothing: without that user's session the first
     factor must identify them (password), never a code alone."""
-    from tests.provider.frontchannel import TOTP, enrol_totp, use_factors
+    from tests.helpers.frontchannel import TOTP, enrol_totp, use_factors
 
     use_factors(provider, totp=True)
     bob = await provider.create_user("bob", "bob's long passphrase")

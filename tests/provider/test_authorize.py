@@ -15,7 +15,18 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from stepauth.provider.authorize import STEPS
-from tests.conformance.harness import (
+from tests.helpers.frontchannel import (
+    Page,
+    code_payload,
+    open_interaction,
+    page,
+    query,
+    rp_params,
+    session_cookie,
+    sign_in,
+    submit,
+)
+from tests.helpers.harness import (
     ACR_1FA,
     ACR_2FA,
     CONFIDENTIAL,
@@ -27,17 +38,6 @@ from tests.conformance.harness import (
     Provider,
     check_id_token,
     pkce_pair,
-)
-from tests.provider.frontchannel import (
-    Page,
-    code_payload,
-    open_interaction,
-    page,
-    query,
-    rp_params,
-    session_cookie,
-    sign_in,
-    submit,
 )
 
 
@@ -493,7 +493,7 @@ async def test_form_post_error_response(provider: Provider) -> None:
 async def test_registered_query_is_kept_when_the_code_is_added(tmp_path: Path) -> None:
     """RFC 6749 §3.1.2: the redirection URI's query component is retained as registered
     when the response parameters are added (and the response carries iss, RFC 9207)."""
-    from tests.conformance.harness import SECRET, running_provider
+    from tests.helpers.harness import SECRET, running_provider
 
     registered = "https://rp.example/cb?tenant=a%2Fb&empty="
     clients = [{"client_id": "q-client", "client_secret": SECRET, "redirect_uris": [registered]}]

@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 
 from stepauth.provider.notices import read_outbox
-from tests.conformance.harness import ACR_1FA, ACR_2FA, USERNAME, Provider, running_provider
-from tests.provider.frontchannel import (
+from tests.helpers.frontchannel import (
     TOTP,
     code_payload,
     enrol_totp,
@@ -28,6 +27,7 @@ from tests.provider.frontchannel import (
     submit,
     totp_code,
 )
+from tests.helpers.harness import ACR_1FA, ACR_2FA, USERNAME, Provider, running_provider
 
 OOB = "oob"
 

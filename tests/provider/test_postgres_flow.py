@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.harness import ACR_1FA, PASSWORD, USERNAME, running_provider
-from tests.provider.frontchannel import (
+from tests.helpers.frontchannel import (
     code_payload,
     open_interaction,
     query,
@@ -16,6 +15,7 @@ from tests.provider.frontchannel import (
     sign_in,
     submit,
 )
+from tests.helpers.harness import ACR_1FA, PASSWORD, USERNAME, running_provider
 
 pytestmark = pytest.mark.postgres
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 
-from tests.conformance.harness import ACR_1FA, ACR_2FA, ISSUER, PASSWORD, USERNAME, Provider
-from tests.provider.frontchannel import (
+from tests.helpers.bound import passkey_payer
+from tests.helpers.frontchannel import (
     TOTP,
     code_payload,
     enrol_totp,
@@ -23,8 +23,8 @@ from tests.provider.frontchannel import (
     totp_code,
     use_factors,
 )
-from tests.provider.passkeys import use_passkey
-from tests.rar.bound import passkey_payer
+from tests.helpers.harness import ACR_1FA, ACR_2FA, ISSUER, PASSWORD, USERNAME, Provider
+from tests.helpers.passkeys import use_passkey
 
 
 async def test_1fa_session_asked_for_2fa_is_prompted_acr_not_met(provider: Provider) -> None:

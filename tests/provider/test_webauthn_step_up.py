@@ -9,7 +9,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.conformance.harness import (
+from tests.helpers.frontchannel import (
+    open_interaction,
+    query,
+    session_cookie,
+    sign_in,
+    submit,
+)
+from tests.helpers.harness import (
     PUBLIC,
     USERNAME,
     Provider,
@@ -17,14 +24,7 @@ from tests.conformance.harness import (
     pkce_pair,
     provider,
 )
-from tests.provider.frontchannel import (
-    open_interaction,
-    query,
-    session_cookie,
-    sign_in,
-    submit,
-)
-from tests.provider.passkeys import (
+from tests.helpers.passkeys import (
     enrol_passkey,
     passkey_options,
     refused,

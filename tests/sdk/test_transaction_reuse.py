@@ -31,7 +31,18 @@ from stepauth.provider.authorize.bound_prompt import (
 from stepauth.provider.compare import sha256hex
 from stepauth.sdk.sql_ledger import SQLLedger
 from stepauth.sdk.transaction import TransactionReplayed, require_transaction
-from tests.conformance.harness import (
+from tests.helpers.bank import BANK, PAYMENT, PHR, bank_client, front, push_details
+from tests.helpers.bound import passkey_payer
+from tests.helpers.frontchannel import (
+    enrol_totp,
+    open_interaction,
+    page,
+    query,
+    rp_params,
+    sign_in,
+    submit,
+)
+from tests.helpers.harness import (
     PASSWORD,
     PUBLIC,
     REDIRECT_URI,
@@ -41,19 +52,8 @@ from tests.conformance.harness import (
     decode_unverified,
     running_provider,
 )
+from tests.helpers.passkeys import use_passkey, use_passkeys
 from tests.helpers.soft_authenticator import SoftAuthenticator
-from tests.provider.frontchannel import (
-    enrol_totp,
-    open_interaction,
-    page,
-    query,
-    rp_params,
-    sign_in,
-    submit,
-)
-from tests.provider.passkeys import use_passkey, use_passkeys
-from tests.rar.bank import BANK, PAYMENT, PHR, bank_client, front, push_details
-from tests.rar.bound import passkey_payer
 
 
 @pytest.fixture

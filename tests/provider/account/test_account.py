@@ -9,7 +9,7 @@ from html import unescape
 import pytest
 
 from stepauth.provider.factors import recovery, totp
-from tests.conformance.harness import PASSWORD, USERNAME, Provider
+from tests.helpers.harness import PASSWORD, USERNAME, Provider
 from tests.provider.account.conftest import (
     account_page,
     csrf_of,

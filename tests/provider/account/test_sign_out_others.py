@@ -8,7 +8,7 @@ import re
 import httpx
 
 from stepauth.provider.factors import totp
-from tests.conformance.harness import PASSWORD, USERNAME, Provider, pkce_pair
+from tests.helpers.harness import PASSWORD, USERNAME, Provider, pkce_pair
 from tests.provider.account.conftest import (
     account_page,
     csrf_of,

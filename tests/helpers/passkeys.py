@@ -17,9 +17,9 @@ from stepauth.provider.factors import totp as totp_factor
 from stepauth.provider.factors import webauthn
 from stepauth.provider.factors.base import FactorRegistry
 from stepauth.provider.factors.password import PasswordFactor
-from tests.conformance.harness import ISSUER, Provider
+from tests.helpers.frontchannel import Page, rp_params, submit
+from tests.helpers.harness import ISSUER, Provider
 from tests.helpers.soft_authenticator import SoftAuthenticator
-from tests.provider.frontchannel import Page, rp_params, submit
 
 
 def use_passkeys(provider: Provider) -> None:

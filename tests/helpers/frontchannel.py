@@ -1,6 +1,6 @@
 """Helpers for the front-channel tests: raw authorization requests, pages, TOTP enrolment.
 
-Built on the black-box harness (:mod:`tests.conformance.harness`): a real app over
+Built on the black-box harness (:mod:`tests.helpers.harness`): a real app over
 httpx's ASGI transport, a real SQLite store and a controllable clock.
 """
 
@@ -19,7 +19,7 @@ from stepauth.provider.factors import totp as totp_factor
 from stepauth.provider.factors.base import FactorRegistry
 from stepauth.provider.factors.password import PasswordFactor
 from stepauth.provider.factors.totp import TotpParams
-from tests.conformance.harness import (
+from tests.helpers.harness import (
     PASSWORD,
     PUBLIC,
     REDIRECT_URI,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tests.conformance.harness import USERNAME, Provider
+from tests.helpers.frontchannel import open_interaction, query, rp_params, sign_in
+from tests.helpers.harness import USERNAME, Provider
+from tests.helpers.passkeys import enrol_passkey, use_passkey, use_passkeys
 from tests.helpers.soft_authenticator import SoftAuthenticator
-from tests.provider.frontchannel import open_interaction, query, rp_params, sign_in
-from tests.provider.passkeys import enrol_passkey, use_passkey, use_passkeys
 
 __all__ = ["approve_with_passkey", "passkey_payer"]
 

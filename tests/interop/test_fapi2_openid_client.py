@@ -103,6 +103,7 @@ def test_fapi2_sign_in_with_par_jar_dpop_and_private_key_jwt(
     assert first["response_params"]["iss"] == setting.issuer
     assert first["token_type"].lower() == "dpop"
     assert first["id_token_alg"] == "ES256"
+    assert first["factors"] == ["password"]
     assert first["claims"]["acr"] == ACR_1FA
     claims = access_claims(setting, first["access_token"])
     assert claims["cnf"] == {"jkt": thumbprint}

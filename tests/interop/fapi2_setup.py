@@ -95,9 +95,11 @@ def client_table(api: str, key: ECKey) -> str:
     return "[[clients]]\n" + "\n".join(f"{k} = {_toml(v)}" for k, v in table.items()) + "\n"
 
 
-def _cli(args: list[str], env: dict[str, str], stdin: str = "") -> None:
+def _cli(args: list[str], directory: Path, env: dict[str, str], stdin: str = "") -> None:
+    """A ``stepauth`` command run in ``directory`` (where its outbox file goes)."""
     proc = subprocess.run(
         [*stepauth_command(), *args],
+        cwd=directory,
         input=stdin,
         capture_output=True,
         text=True,
@@ -115,8 +117,8 @@ def provider_process(directory: Path, setting: Setting, port: int) -> Iterator[N
     extra = "[dpop]\nrequire_nonce = true\n\n" + client_table(setting.api, setting.client_key)
     config = stepauth_config(directory, port=port, clients=[], extra_toml=extra)
     env = {"STEPAUTH_CONFIG": str(config), "STEPAUTH_SECRET_KEY": secrets.token_urlsafe(32)}
-    _cli(["users", "add", USERNAME, "--password-stdin"], env, setting.password + "\n")
-    _cli(["users", "add-totp", USERNAME, "--secret", setting.totp_secret], env)
+    _cli(["users", "add", USERNAME, "--password-stdin"], directory, env, setting.password + "\n")
+    _cli(["users", "add-totp", USERNAME, "--secret", setting.totp_secret], directory, env)
     log_path = directory / "stepauth-serve.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

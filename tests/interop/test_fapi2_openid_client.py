@@ -78,7 +78,7 @@ def assert_error(response: httpx.Response, error: str, because: str, status: int
     assert because in response.json().get("error_description", ""), response.text
 
 
-def code_request(setting: Setting, authorization: dict[str, Any]) -> dict[str, str]:
+def code_request(authorization: dict[str, Any]) -> dict[str, str]:
     return {
         "grant_type": "authorization_code",
         "code": authorization["response_params"]["code"],
@@ -230,7 +230,7 @@ def test_api_refuses_a_replayed_proof(setting: Setting, token: str) -> None:
 
 def test_replayed_code_is_invalid_grant(setting: Setting, flow: dict[str, Any]) -> None:
     """RFC 6749 §4.1.2: a code is used once (openid-client already redeemed it)."""
-    data = {**code_request(setting, flow["first"]), **client_assertion(setting)}
+    data = {**code_request(flow["first"]), **client_assertion(setting)}
     assert_error(
         post_with_dpop(setting, "/token", data, setting.dpop_key), "invalid_grant", "already used"
     )
@@ -270,7 +270,7 @@ def test_client_secret_instead_of_private_key_jwt_is_invalid_client(
 ) -> None:
     """FAPI 2.0 §5.3.2.1: a fapi2 client authenticates with private_key_jwt only; the
     refused request leaves the code unused (redeemed next with the right client auth)."""
-    data = {**code_request(setting, fresh_code), "client_secret": "x" * 32}
+    data = {**code_request(fresh_code), "client_secret": "x" * 32}
     response = post_with_dpop(setting, "/token", data, setting.dpop_key)
     assert_error(response, "invalid_client", "not registered for client_secret_post", status=401)
     redeem_properly(setting, fresh_code)
@@ -281,7 +281,7 @@ def test_token_request_without_a_proof_is_invalid_dpop_proof(
 ) -> None:
     """FAPI 2.0 §5.3.2.1 / RFC 9449 §10: the code was pushed with dpop_jkt, the client is
     fapi2: the token request needs a proof; the refusal leaves the code unused."""
-    data = {**code_request(setting, fresh_code), **client_assertion(setting)}
+    data = {**code_request(fresh_code), **client_assertion(setting)}
     assert_error(
         post_with_dpop(setting, "/token", data, None),
         "invalid_dpop_proof",
@@ -291,7 +291,7 @@ def test_token_request_without_a_proof_is_invalid_dpop_proof(
 
 
 def redeem_properly(setting: Setting, authorization: dict[str, Any]) -> None:
-    data = {**code_request(setting, authorization), **client_assertion(setting)}
+    data = {**code_request(authorization), **client_assertion(setting)}
     response = post_with_dpop(setting, "/token", data, setting.dpop_key)
     assert response.status_code == 200, response.text
     assert response.json()["token_type"] == "DPoP"

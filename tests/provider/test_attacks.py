@@ -393,14 +393,16 @@ async def test_password_blocked_after_repeated_failures(provider: Provider) -> N
 
 
 async def test_no_inline_script_in_any_template() -> None:
-    """The CSP forbids inline script; no template may need one."""
+    """The CSP forbids inline script; no template of any page (interaction, account,
+    console…) may need one."""
     import re
     from pathlib import Path
 
-    import stepauth.provider.interaction as interaction
+    import stepauth.provider as provider_package
 
-    templates = Path(interaction.__file__).parent / "templates"
-    for template in templates.glob("*.html"):
+    templates = sorted(Path(provider_package.__file__).parent.glob("**/templates/*.html"))
+    assert {t.parent.parent.name for t in templates} >= {"interaction", "account", "console"}
+    for template in templates:
         text = template.read_text()
         assert re.search(r"<script(?![^>]*\bsrc=)", text) is None, template.name
         assert re.search(r"\son[a-z]+\s*=", text) is None, template.name  # no inline handlers

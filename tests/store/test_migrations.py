@@ -15,7 +15,7 @@ from stepauth.store.sql import MIGRATIONS, sql_store
 from tests.store.conftest import SECRET
 
 #: The newest revision shipped.
-HEAD = "0005"
+HEAD = "0006"
 
 TABLES = {
     "alembic_version",

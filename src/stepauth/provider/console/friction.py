@@ -5,7 +5,8 @@ of the period (docs/friction.md says what each one means): per action, a server-
 SVG chart of the prompt, completion and abandonment rates by day (no script: the CSP
 allows none inline, and the chart needs none) and a table with the exact numbers —
 prompts, completions, abandonments, median and p90 time to complete, prompts avoided
-by exemptions and by reuse. ``?days=N`` (1 to 90, default 14) sets the period, ending now.
+by exemptions and by reuse. ``?days=N`` (1 to 90, default 14) sets the period: the last
+N UTC days, today included.
 """
 
 from __future__ import annotations
@@ -107,7 +108,9 @@ async def friction_page(request: Request) -> Response:
         return admin
     days = _days(request)
     now = admin.state.clock()
-    since, until = now - days * DAY, now
+    # whole UTC days, today included (a request of this very second is in the period)
+    until = (now // DAY + 1) * DAY
+    since = until - days * DAY
     # Outcomes of interactions started before ``until`` are recorded up to their lifetime later.
     records = await admin.state.store.audit_between(
         since=since, until=until + INTERACTION_TTL, event=EVENT

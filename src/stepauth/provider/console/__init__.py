@@ -9,6 +9,7 @@ audited with the admin and that step-up (:mod:`stepauth.provider.console.access`
 * ``GET /admin`` → ``/admin/users``; ``GET /admin/users``, ``/admin/users/{id}`` and the
   changes of :mod:`stepauth.provider.console.users`;
 * ``GET /admin/friction`` (:mod:`stepauth.provider.console.friction`);
+* ``GET /admin/audit`` (:mod:`stepauth.provider.console.audit_log`);
 * ``GET|POST /admin/reauth``, ``POST /admin/reauth/webauthn``: sign in and step up
   (:mod:`stepauth.provider.console.stepup`);
 * ``/admin/static/console.css``.
@@ -21,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from stepauth.provider.console import friction, stepup, users
+from stepauth.provider.console import audit_log, friction, stepup, users
 from stepauth.provider.console.render import HERE
 
 __all__ = ["routes"]
@@ -39,6 +40,7 @@ routes: list[BaseRoute] = [
     Route("/admin/users/{user_id}/unlock", users.unlock, methods=["POST"]),
     Route("/admin/users/{user_id}/sessions/end", users.end_sessions, methods=["POST"]),
     Route("/admin/friction", friction.friction_page, methods=["GET"]),
+    Route("/admin/audit", audit_log.audit_page, methods=["GET"]),
     Route("/admin/reauth", stepup.reauth_page, methods=["GET"]),
     Route("/admin/reauth", stepup.reauth_submit, methods=["POST"]),
     Route("/admin/reauth/webauthn", stepup.reauth_webauthn, methods=["POST"]),

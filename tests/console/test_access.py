@@ -7,7 +7,7 @@ import re
 import pytest
 
 from stepauth.provider.factors import totp
-from tests.conformance.harness import PASSWORD, Provider
+from tests.conformance.harness import PASSWORD, SECRET, Provider
 from tests.console.conftest import Admin, audit_rows, csrf_of, sign_in, step_up
 
 VICTIM = "bob"
@@ -219,20 +219,22 @@ async def test_step_up_return_target_stays_on_the_console(provider: Provider, ad
 
 
 async def test_no_secret_in_any_console_page(provider: Provider, admin: Admin) -> None:
-    """TOTP seeds, recovery codes and password hashes never reach a console page."""
+    """TOTP seeds, password hashes, client secrets and private keys never reach a
+    console page."""
     victim = await provider.create_user(VICTIM, password=PASSWORD)
     params = totp.TotpParams(secret=totp.generate_secret())
     await provider.store.add_factor(
         victim.id, "totp", params.to_data(), label="Phone", now=provider.clock()
     )
     stored = await provider.store.get_user(victim.id)
-    pages = [
-        await admin.browser.get("/admin/users"),
-        await admin.browser.get(f"/admin/users/{victim.id}"),
-        await admin.browser.get("/admin/friction"),
-    ]
+    await provider.state.keys.ensure()
+    paths = ["/admin/users", f"/admin/users/{victim.id}", "/admin/friction", "/admin/audit"]
+    paths += ["/admin/clients", "/admin/keys", "/admin/policy"]
+    pages = [await admin.browser.get(path) for path in paths]
     for page in pages:
         assert page.status_code == 200
+        assert SECRET not in page.text  # client secrets
+        assert '"d":' not in page.text  # private JWK members
         assert params.secret not in page.text
         assert params.secret[:8] not in page.text.replace(" ", "")
         assert stored.password_hash not in page.text

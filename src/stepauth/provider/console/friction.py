@@ -53,6 +53,8 @@ def chart(days: Sequence[ActionDay]) -> dict[str, Any]:
     step = plot_w / max(len(days) - 1, 1)
 
     def x(i: int) -> float:
+        if len(days) == 1:  # one day: in the middle, not on the axis
+            return round(g["left"] + plot_w / 2, 1)
         return round(g["left"] + i * step, 1)
 
     def y(rate: float) -> float:

@@ -251,3 +251,35 @@ async def test_console_pages_have_the_strict_csp(provider: Provider, admin: Admi
     assert "<script" not in page.text
     css = await admin.browser.get("/admin/static/console.css")
     assert css.status_code == 200
+
+
+async def test_fresh_password_does_not_authorise_a_change(provider: Provider, admin: Admin) -> None:
+    """Only a passkey or security key (phr/phrh) authorises a change: the password form
+    posted to the step-up page anyway is refused, and the change is still asked for."""
+    victim = await provider.create_user(VICTIM)
+    html = await _user_page(admin, victim.id)
+    asked = await admin.browser.post(f"/admin/users/{victim.id}/lock", data={"csrf": csrf_of(html)})
+    location = asked.headers["location"]
+    page = await admin.browser.get(location)
+    refused = await admin.browser.post(
+        location,
+        data={
+            "csrf": csrf_of(page.text),
+            "factor": "password",
+            "username": "ada",
+            "password": PASSWORD,
+        },
+    )
+    assert refused.status_code == 400
+    assert 'role="alert"' in refused.text
+    html = await _user_page(admin, victim.id)
+    again = await admin.browser.post(f"/admin/users/{victim.id}/lock", data={"csrf": csrf_of(html)})
+    assert again.headers["location"].startswith("/admin/reauth")
+    assert not (await provider.store.get_user(victim.id)).disabled
+
+
+async def test_revoked_admin_is_forbidden_at_once(provider: Provider, admin: Admin) -> None:
+    """The role is checked on every request: a revocation takes effect in open sessions."""
+    assert (await admin.browser.get("/admin/users")).status_code == 200
+    await provider.store.set_user_role(admin.user.id, "admin", False)
+    assert (await admin.browser.get("/admin/users")).status_code == 403

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, text
 __all__ = ["HEAD", "insert_factor", "insert_session"]
 
 #: The newest revision shipped.
-HEAD = "0005"
+HEAD = "0006"
 
 
 def insert_session(

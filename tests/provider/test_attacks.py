@@ -403,6 +403,8 @@ async def test_no_inline_script_in_any_template() -> None:
     package = Path(stepauth.__file__).parent
     templates = sorted(package.rglob("*.html"))
     assert templates, f"no *.html template found under {package}"
+    folders = {t.parent.parent.name for t in templates}
+    assert folders >= {"interaction", "account", "console", "demo"}, folders
     for template in templates:
         text = template.read_text()
         name = str(template.relative_to(package))

@@ -10,9 +10,11 @@ from __future__ import annotations
 from stepauth.audit.log import (
     AUDIT_FIELDS,
     Client,
+    admin_action,
     attempt,
     client_of,
     factor_change,
+    role_change,
     sessions_ended,
     step_up,
 )
@@ -20,9 +22,11 @@ from stepauth.audit.log import (
 __all__ = [
     "AUDIT_FIELDS",
     "Client",
+    "admin_action",
     "attempt",
     "client_of",
     "factor_change",
+    "role_change",
     "sessions_ended",
     "step_up",
 ]

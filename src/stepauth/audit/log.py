@@ -24,9 +24,11 @@ __all__ = [
     "AUDIT_FIELDS",
     "Client",
     "Context",
+    "admin_action",
     "attempt",
     "client_of",
     "factor_change",
+    "role_change",
     "sessions_ended",
     "step_up",
 ]
@@ -52,6 +54,12 @@ AUDIT_FIELDS = (
     "factors_before",
     "factors_after",
     "held_after",
+    "admin_id",
+    "stepup_acr",
+    "stepup_auth_time",
+    "role",
+    "before",
+    "after",
 )
 _MAX = 256
 
@@ -178,3 +186,43 @@ async def sessions_ended(
 ) -> None:
     """The user ended their other sessions (ASVS 5.0 7.4.3): how many there were."""
     await _write(store, now, client, "sessions_ended", "success", user_id, count=count)
+
+
+async def admin_action(
+    store: _AuditStore,
+    *,
+    now: float,
+    admin_id: str,
+    stepup_acr: str,
+    stepup_auth_time: float,
+    user_id: str | None,
+    action: str,
+    client: Client,
+    before: str | None = None,
+    after: str | None = None,
+) -> None:
+    """A change made on the operator console ``/admin``: the admin, the fresh step-up that
+    authorised it (its ``acr`` and ``auth_time``), the user it touched and what the
+    changed thing was ``before`` and ``after`` (states and counts, never a secret)."""
+    await _write(
+        store,
+        now,
+        client,
+        "admin_action",
+        "success",
+        user_id,
+        action=action,
+        admin_id=admin_id,
+        stepup_acr=stepup_acr,
+        stepup_auth_time=stepup_auth_time,
+        before=before,
+        after=after,
+    )
+
+
+async def role_change(
+    store: _AuditStore, *, now: float, user_id: str, role: str, granted: bool, client: Client
+) -> None:
+    """A role granted or revoked by the operator (``stepauth users grant-admin``)."""
+    action = "grant" if granted else "revoke"
+    await _write(store, now, client, "role_change", "success", user_id, action=action, role=role)

@@ -1,4 +1,8 @@
-"""``stepauth users add|set-password|list|disable|enable``: manage accounts.
+"""``stepauth users add|set-password|list|disable|enable|grant-admin|revoke-admin``.
+
+``grant-admin NAME`` / ``revoke-admin NAME`` give or take the ``admin`` role, which
+opens the operator console ``/admin`` (docs/console.md); each is audited
+(``event=role_change``).
 
 Passwords are hashed with argon2id (argon2-cffi defaults, RFC 9106). ``users add NAME
 --password-stdin`` reads one line from standard input; without it the password is asked
@@ -11,12 +15,15 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from stepauth import audit
 from stepauth.cli import add_action, add_command_group, find_user, load_cli_config, with_store
 from stepauth.cli.users_factors import register_users_commands
 from stepauth.errors import StepAuthError
+from stepauth.provider.console.access import ADMIN_ROLE
 from stepauth.provider.factors.password import MIN_PASSWORD_LENGTH, password_problem
 
 if TYPE_CHECKING:
@@ -41,6 +48,12 @@ def register(subparsers: Any) -> None:
         sub = add_action(commands, action, f"{action} a user", _set_disabled)
         sub.add_argument("name", metavar="NAME")
         sub.set_defaults(disabled=disabled)
+
+    for action, granted in (("grant-admin", True), ("revoke-admin", False)):
+        verb = "give" if granted else "take"
+        sub = add_action(commands, action, f"{verb} a user the admin role", _set_admin)
+        sub.add_argument("name", metavar="NAME")
+        sub.set_defaults(granted=granted)
 
     # add-totp, factors, remove-factor, unlock: the admin provisioning commands
     register_users_commands(commands)
@@ -127,6 +140,30 @@ def _set_disabled(args: argparse.Namespace) -> int:
 
     with_store(config, change)
     print(f"{'disabled' if args.disabled else 'enabled'} user {name}")
+    return 0
+
+
+def _set_admin(args: argparse.Namespace) -> int:
+    config = load_cli_config(args)
+    name = _username(args.name)
+
+    async def change(store: Store) -> bool:
+        user = await find_user(store, name)
+        changed = await store.set_user_role(user.id, ADMIN_ROLE, args.granted)
+        if changed:
+            await audit.role_change(
+                store,
+                now=time.time(),
+                user_id=user.id,
+                role=ADMIN_ROLE,
+                granted=args.granted,
+                client=audit.Client(),
+            )
+        return changed
+
+    changed = with_store(config, change)
+    verb = "granted" if args.granted else "revoked"
+    print(f"admin role {verb}: {name}" + ("" if changed else " (no change)"))
     return 0
 
 

@@ -68,6 +68,7 @@ ENDPOINT_MODULES = (
     "stepauth.provider.discovery",
     "stepauth.provider.logout",
     "stepauth.provider.account",
+    "stepauth.provider.console",
     "stepauth.provider.ops.health",
     "stepauth.provider.friction.events",
 )

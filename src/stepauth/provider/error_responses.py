@@ -39,7 +39,7 @@ __all__ = [
 _log = logging.getLogger("stepauth.provider")
 
 #: Paths a browser navigates to (the front channel): errors there are pages, not JSON.
-FRONT_CHANNEL_PREFIXES = ("/authorize", "/interaction", "/account", "/logout")
+FRONT_CHANNEL_PREFIXES = ("/authorize", "/interaction", "/account", "/logout", "/admin")
 
 
 async def store_unavailable_handler(request: Request, exc: Exception) -> Response:

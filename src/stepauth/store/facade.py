@@ -12,7 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from stepauth.store.records import Consumed, Factor, FailureState, Item, KeyRecord, Session, User
+from stepauth.store.records import (
+    Consumed,
+    Factor,
+    FailureState,
+    Item,
+    KeyRecord,
+    Session,
+    SessionSummary,
+    User,
+)
 from stepauth.store.repositories import (
     AuditRepository,
     FactorRepository,
@@ -112,7 +121,16 @@ class StoreFacade:
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
         await self.users.set_password_hash(user_id, password_hash)
 
+    async def user_roles(self, user_id: str) -> frozenset[str]:
+        return await self.users.user_roles(user_id)
+
+    async def set_user_role(self, user_id: str, role: str, granted: bool) -> bool:
+        return await self.users.set_user_role(user_id, role, granted)
+
     # SessionRepository: self.sessions
+
+    async def list_user_sessions(self, user_id: str, *, now: float) -> list[SessionSummary]:
+        return await self.sessions.list_user_sessions(user_id, now=now)
 
     async def create_session(
         self,

@@ -18,6 +18,7 @@ __all__ = [
     "KeyRecord",
     "KeyState",
     "Session",
+    "SessionSummary",
     "StoreError",
     "StoreUnavailable",
     "User",
@@ -86,6 +87,17 @@ class Session:
     #: Stable across rotations of ``id``; the ``sid`` claim and the tag of the items
     #: issued in this session (``None`` only for sessions older than the column).
     sid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """A live session as an operator sees it: never its id (the cookie value), only its
+    stable ``sid``, times and the methods (RFC 8176 ``amr``) of its events."""
+
+    sid: str | None
+    created_at: float
+    last_seen_at: float
+    methods: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from stepauth.store.records import Consumed, Factor, FailureState, Item, KeyRecord, Session, User
+from stepauth.store.records import (
+    Consumed,
+    Factor,
+    FailureState,
+    Item,
+    KeyRecord,
+    Session,
+    SessionSummary,
+    User,
+)
 
 __all__ = [
     "AuditRepository",
@@ -104,6 +113,12 @@ class UserRepository(Protocol):
 
     async def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
 
+    async def user_roles(self, user_id: str) -> frozenset[str]: ...
+
+    async def set_user_role(self, user_id: str, role: str, granted: bool) -> bool:
+        """Grant or revoke ``role``; whether anything changed."""
+        ...
+
 
 @runtime_checkable
 class SessionRepository(Protocol):
@@ -152,6 +167,10 @@ class SessionRepository(Protocol):
         self, user_id: str, *, except_session_id: str | None = None
     ) -> list[str]:
         """:meth:`delete_user_sessions`, returning the ``sid`` of each session it ended."""
+        ...
+
+    async def list_user_sessions(self, user_id: str, *, now: float) -> list[SessionSummary]:
+        """The live sessions of ``user_id``, oldest first (no ids: the store has hashes)."""
         ...
 
 

@@ -33,7 +33,7 @@ from stepauth import observe
 from stepauth.errors import ConfigError
 from stepauth.store.at_rest import SEALED_KINDS, AtRest
 from stepauth.store.facade import StoreFacade
-from stepauth.store.records import Consumed, Item, Session, StoreUnavailable
+from stepauth.store.records import Consumed, Item, Session, SessionSummary, StoreUnavailable
 from stepauth.store.redis import RedisEphemeral
 from stepauth.store.repositories import ItemStore, SessionRepository
 
@@ -192,6 +192,9 @@ class RoutedSessions:
             revocation = self.items.ephemeral.revoke_session_items(sid)
             await self.items.best_effort("session items", revocation)
         return sids
+
+    async def list_user_sessions(self, user_id: str, *, now: float) -> list[SessionSummary]:
+        return await self.durable.list_user_sessions(user_id, now=now)
 
 
 class RoutedStore(StoreFacade):

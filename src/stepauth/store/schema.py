@@ -33,6 +33,7 @@ __all__ = [
     "metadata",
     "sessions",
     "signing_keys",
+    "user_roles",
     "users",
 ]
 
@@ -48,6 +49,14 @@ users = Table(
     Column("password_hash", String(512), nullable=True),
     Column("disabled", Boolean, nullable=False, server_default=false()),
     Column("created_at", Float, nullable=False),
+)
+
+#: Roles granted to users (``admin``: the operator console ``/admin``).
+user_roles = Table(
+    "user_roles",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("role", String(64), primary_key=True),
 )
 
 items = Table(

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from stepauth.store.records import Session, session_sid
+from stepauth.store.records import Session, SessionSummary, session_sid
 from stepauth.store.sql import statements as stmts
 from stepauth.store.sql.database import Database, Values, new_id
 
@@ -130,3 +130,18 @@ class SQLSessions:
             return sids
 
         return await self.db.write(end)
+
+    async def list_user_sessions(self, user_id: str, *, now: float) -> list[SessionSummary]:
+        params = {"b_user": user_id, "b_now": now}
+        rows = await self.db.read(lambda conn: conn.execute(stmts.USER_SESSIONS, params).all())
+        return [
+            SessionSummary(
+                sid=row.sid,
+                created_at=row.created_at,
+                last_seen_at=row.last_seen_at,
+                methods=tuple(
+                    sorted({str(m) for e in row.events for m in dict(e).get("methods", ())})
+                ),
+            )
+            for row in rows
+        ]

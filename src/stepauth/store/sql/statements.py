@@ -150,6 +150,11 @@ _other_sessions = (
     sessions.c.user_id == bindparam("b_user"),
     or_(bindparam("b_except", type_=String).is_(None), sessions.c.id != bindparam("b_except")),
 )
+USER_SESSIONS = (
+    select(sessions)
+    .where(sessions.c.user_id == bindparam("b_user"), _live)
+    .order_by(sessions.c.created_at)
+)
 END_USER_SESSIONS = (
     delete(sessions).where(*_other_sessions).returning(sessions.c.id, sessions.c.sid)
 )

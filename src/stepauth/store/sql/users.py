@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import Row, update
+from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from stepauth.store.records import StoreError, User
-from stepauth.store.schema import users
+from stepauth.store.schema import user_roles, users
 from stepauth.store.sql import statements as stmts
 from stepauth.store.sql.database import Database, new_id
 
@@ -71,3 +71,24 @@ class SQLUsers:
 
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
         await self._update_user(user_id, password_hash=password_hash)
+
+    async def user_roles(self, user_id: str) -> frozenset[str]:
+        stmt = select(user_roles.c.role).where(user_roles.c.user_id == user_id)
+        rows = await self.db.read(lambda conn: conn.execute(stmt).all())
+        return frozenset(str(row.role) for row in rows)
+
+    async def set_user_role(self, user_id: str, role: str, granted: bool) -> bool:
+        if await self.get_user(user_id) is None:
+            raise StoreError("unknown user", error="unknown_user")
+        if not granted:
+            stmt = delete(user_roles).where(
+                (user_roles.c.user_id == user_id) & (user_roles.c.role == role)
+            )
+            return bool(await self.db.write(lambda conn: conn.execute(stmt).rowcount))
+        try:
+            await self.db.write(
+                lambda conn: conn.execute(insert(user_roles), {"user_id": user_id, "role": role})
+            )
+        except IntegrityError:
+            return False  # already granted
+        return True

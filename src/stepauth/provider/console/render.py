@@ -1,0 +1,42 @@
+"""The console's templates (with the interaction pages' ``base.html``) and formats."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from starlette.responses import HTMLResponse
+
+from stepauth.provider.console.access import Admin, set_browser_cookie
+from stepauth.provider.interaction.render import TEMPLATES as INTERACTION_TEMPLATES
+
+__all__ = ["HERE", "percent", "render_console", "timestamp"]
+
+HERE = Path(__file__).parent
+
+_env = Environment(
+    loader=ChoiceLoader(
+        [FileSystemLoader(HERE / "templates"), FileSystemLoader(INTERACTION_TEMPLATES)]
+    ),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+)
+
+
+def timestamp(value: float | None) -> str:
+    if value is None:
+        return "never"
+    return datetime.fromtimestamp(value, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f} %"
+
+
+def render_console(admin: Admin, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A console page for ``admin`` (its name, CSRF token and console cookie)."""
+    html = _env.get_template(name).render(admin=admin.user, csrf=admin.csrf, **context)
+    response = HTMLResponse(html, status_code=status_code)
+    set_browser_cookie(response, admin.state, admin.browser)
+    return response

@@ -61,12 +61,12 @@ def b64json(value: Mapping[str, Any]) -> str:
 class DPoPKey:
     """A client's DPoP key pair; :meth:`proof` signs a proof for one request."""
 
-    def __init__(self, alg: str = "ES256") -> None:
+    def __init__(self, alg: str = "ES256", *, rsa_bits: int = 2048) -> None:
         self.alg = alg
         if alg == "ES256":
             self.key: Any = ECKey.generate_key("P-256", private=True)
         elif alg in ("RS256", "PS256"):
-            self.key = RSAKey.generate_key(2048, private=True)
+            self.key = RSAKey.generate_key(rsa_bits, private=True)
         else:
             self.key = OKPKey.generate_key("Ed25519", private=True)
 

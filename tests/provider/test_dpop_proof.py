@@ -140,6 +140,19 @@ async def test_proof_with_bad_signature_is_refused(provider: Provider) -> None:
     assert_error(response, 400, "invalid_dpop_proof")
 
 
+@pytest.mark.parametrize("alg", ["RS256", "PS256"])
+@pytest.mark.filterwarnings("ignore:Key size should be")
+async def test_proof_with_a_1024_bit_rsa_key_is_refused(provider: Provider, alg: str) -> None:
+    """RFC 7518 §3.3: RS256 and PS256 keys of 2048 bits or more (RFC 9449 §11.6: signatures
+    deemed secure only); a correctly signed proof with a shorter key is refused
+    before its jti is used."""
+    key = DPoPKey(alg, rsa_bits=1024)
+    proof = key.proof(now=provider.clock())
+    response = await post_token(provider, bogus_code_grant(), proof=proof, client_id=CONFIDENTIAL)
+    assert_error(response, 400, "invalid_dpop_proof")
+    assert "2048 bits" in response.json()["error_description"]
+
+
 async def test_proof_with_wrong_htm_is_refused(provider: Provider) -> None:
     """RFC 9449 §4.3 step 8: htm is the request's method."""
     proof = DPoPKey().proof(now=provider.clock(), htm="GET")

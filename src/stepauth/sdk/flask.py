@@ -44,6 +44,7 @@ from werkzeug.wrappers import Response as HTTPResponse
 from stepauth.assurance import Requirement
 from stepauth.rar import Registry, default_registry
 from stepauth.sdk.binding import Binding, route_rule
+from stepauth.sdk.dpop import DPOP_ALGS
 from stepauth.sdk.ledger import SyncLedger
 from stepauth.sdk.transaction import SyncTransactionGuard, TransactionRefusal
 from stepauth.sdk.web import FORM_MEDIA_TYPES, Outcome, WebRequest, WebStepAuth
@@ -157,14 +158,29 @@ class FlaskTransactionGuard:
         registry: Registry = default_registry,
         leeway: float = 30,
         clock: Callable[[], float] = time.time,
+        dpop_algs: Sequence[str] = DPOP_ALGS,
+        require_dpop: bool = False,
     ) -> None:
-        self.guard = SyncTransactionGuard(ledger, registry=registry, leeway=leeway, clock=clock)
+        """``dpop_algs`` and ``require_dpop`` as the resource server's: a ``401`` to a DPoP
+        request (or where DPoP is required) is a DPoP challenge (RFC 9449 §7.1)."""
+        self.guard = SyncTransactionGuard(
+            ledger,
+            registry=registry,
+            leeway=leeway,
+            clock=clock,
+            dpop_algs=dpop_algs,
+            require_dpop=require_dpop,
+        )
         self.details = details
         self.claims = claims
 
     def check(self) -> flask.Response | None:
         """``None`` when the view may run (the transaction is consumed), else the answer."""
-        outcome = self.guard.check_request(self.claims(), lambda: self.details(flask.request))
+        outcome = self.guard.check_request(
+            self.claims(),
+            lambda: self.details(flask.request),
+            authorization=flask.request.headers.get("Authorization"),
+        )
         if isinstance(outcome, TransactionRefusal):
             return flask.Response(
                 outcome.body(),

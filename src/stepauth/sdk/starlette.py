@@ -52,6 +52,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from stepauth.assurance import Requirement
 from stepauth.rar import Registry, default_registry
 from stepauth.sdk.binding import Binding, route_rule
+from stepauth.sdk.dpop import DPOP_ALGS
 from stepauth.sdk.errors import SDKError as _SDKError
 from stepauth.sdk.ledger import AnyLedger
 from stepauth.sdk.transaction import BoundTransaction, TransactionGuard, TransactionRefusal
@@ -302,7 +303,11 @@ class TransactionDependency:
 
     async def __call__(self, request: Request) -> BoundTransaction:
         claims = await self.claims(request)
-        outcome = await self.guard.check_request(claims, lambda: self.details(request))
+        outcome = await self.guard.check_request(
+            claims,
+            lambda: self.details(request),
+            authorization=request.headers.get("authorization"),
+        )
         if isinstance(outcome, TransactionRefusal):
             raise HTTPException(
                 outcome.status,
@@ -320,10 +325,22 @@ def transaction_guard(
     registry: Registry = default_registry,
     leeway: float = 30,
     clock: Callable[[], float] = time.time,
+    dpop_algs: Sequence[str] = DPOP_ALGS,
+    require_dpop: bool = False,
 ) -> TransactionDependency:
-    """A dependency that consumes the token's ``txn`` if ``details`` are what was approved."""
+    """A dependency that consumes the token's ``txn`` if ``details`` are what was approved;
+    its ``401`` is in the DPoP scheme (with ``dpop_algs``) for a DPoP request or where
+    ``require_dpop`` (RFC 9449 §7.1)."""
+    guard = TransactionGuard(
+        ledger,
+        registry=registry,
+        leeway=leeway,
+        clock=clock,
+        dpop_algs=dpop_algs,
+        require_dpop=require_dpop,
+    )
     return TransactionDependency(
-        TransactionGuard(ledger, registry=registry, leeway=leeway, clock=clock),
+        guard,
         claims=claims,
         details=details,
     )

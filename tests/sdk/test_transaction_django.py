@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from stepauth.assurance import parse_challenges
+from stepauth.sdk.dpop import DPOP_ALGS
 from tests.sdk.conftest import Keys, sign
 from tests.sdk.test_transaction import BATCH, IBAN, NOW, OTHER_IBAN, PAYMENT, claims_for
 
@@ -92,11 +94,22 @@ async def transfer_async(request):
     return JsonResponse({"txn": request.stepauth_transaction.txn})
 
 
-urlpatterns = [path("transfers", transfer), path("transfers-async", transfer_async)]
+@DjangoTransactionGuard(ledger, details=payment, clock=lambda: NOW)
+def transfer_unvalidated(request):
+    executed.append(request.stepauth_transaction.txn)
+    return JsonResponse({"txn": request.stepauth_transaction.txn})
+
+
+urlpatterns = [
+    path("transfers", transfer),
+    path("transfers-async", transfer_async),
+    path("transfers-unvalidated", transfer_unvalidated),
+]
 
 
 def send(step):
-    headers = {"HTTP_AUTHORIZATION": "Bearer " + step["token"]} if step.get("token") else {}
+    scheme = step.get("scheme", "Bearer")
+    headers = {"HTTP_AUTHORIZATION": f"{scheme} {step['token']}"} if step.get("token") else {}
     response = Client().post(
         step.get("path", "/transfers"), data=json.dumps(step["body"]),
         content_type="application/json", **headers,
@@ -104,6 +117,8 @@ def send(step):
     error = None
     if response.status_code != 200 and response["Content-Type"] == "application/json":
         error = json.loads(response.content)["error"]
+    if step.get("challenge"):
+        return [response.status_code, error, response.get("WWW-Authenticate")]
     return [response.status_code, error]
 
 
@@ -212,6 +227,22 @@ def test_no_token_is_refused_before_the_binding(project: Any, keys: Keys) -> Non
     result = project({"body": TRANSFER}, step(keys))
     assert result["answers"][0][0] == 401
     assert result["answers"][1] == [200, None]
+
+
+@pytest.mark.parametrize("scheme", ["DPoP", "Bearer"])
+def test_guard_without_validated_claims_answers_in_the_request_scheme(
+    project: Any, keys: Keys, scheme: str
+) -> None:
+    """No validated claims (the guard is not under ``require``): 401 in the scheme the
+    request used, DPoP with ``algs`` (RFC 9449 §7.1) or Bearer (RFC 6750 §3)."""
+    sent = {**step(keys), "path": "/transfers-unvalidated", "scheme": scheme, "challenge": True}
+    result = project(sent)
+    status, error, header = result["answers"][0]
+    assert (status, error) == (401, "invalid_token")
+    (challenge,) = parse_challenges(header)
+    assert (challenge.scheme, challenge.error) == (scheme, "invalid_token")
+    assert challenge.params.get("algs") == (" ".join(DPOP_ALGS) if scheme == "DPoP" else None)
+    assert result["executed"] == []
 
 
 def test_concurrent_uses_exactly_one_wins(project: Any, keys: Keys) -> None:

@@ -55,6 +55,7 @@ class Client:
     client_id: str = "bench"
     client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     public: bool = False  # registered without its secret: token_endpoint_auth_method "none"
+    dpop_bound: bool = False  # dpop_bound_access_tokens (RFC 9449 §5.2): proofs required
     redirect_uri: str = "http://127.0.0.1:9/cb"  # never served: the RP captures the Location
 
 
@@ -161,6 +162,7 @@ def stepauth_config(
             f"redirect_uris = {_toml([client.redirect_uri])}",
             'id_token_signed_response_alg = "RS256"',
             f"acr_values = {_toml(acr_values)}",
+            *(["dpop_bound_access_tokens = true"] if client.dpop_bound else []),
         ]
     path = directory / "stepauth.toml"
     path.write_text("\n".join(lines) + "\n")
@@ -264,9 +266,21 @@ def stepauth_server(
 
 @contextmanager
 def oidc_provider(
-    directory: Path, *, client: Client, username: str, password: str, port: int | None = None
+    directory: Path,
+    *,
+    client: Client,
+    username: str,
+    password: str,
+    port: int | None = None,
+    dpop_client: Client | None = None,
 ) -> Iterator[Server]:
-    """node's oidc-provider configured like stepauth (``peers/bench-op.mjs``)."""
+    """node's oidc-provider configured like stepauth (``peers/bench-op.mjs``);
+    ``dpop_client`` (same secret and redirect URI as ``client``) must send DPoP proofs."""
+    if dpop_client is not None and (
+        dpop_client.client_secret != client.client_secret
+        or dpop_client.redirect_uri != client.redirect_uri
+    ):
+        raise ValueError("bench-op.mjs registers the DPoP client with the first one's secret")
     node = shutil.which("node")
     if node is None:
         raise ServerFailed("node is not installed")
@@ -283,6 +297,7 @@ def oidc_provider(
         client.redirect_uri,
         "--username",
         username,
+        *(["--dpop-client-id", dpop_client.client_id] if dpop_client else []),
     ]
     env = {"BENCH_PASSWORD": password, "NODE_ENV": "production"}
     with _running(

@@ -11,7 +11,13 @@ Reported: flows per second, latency percentiles, the server's CPU time per measu
 (read by the driver right around the measured flows), and its resident memory
 (``VmRSS``) after the measured flows.
 
-    .venv/bin/python -m bench.provider [--flows 10000] [--rounds 10] [--concurrency 8]
+Each server also runs DPoP flows (RFC 9449) in the same rounds: a second client, registered
+with ``dpop_bound_access_tokens`` on both, sends ``dpop_jkt`` at the authorization endpoint
+and a proof with every code exchange (``bench-flows.mjs --dpop``: one ES256 key per worker),
+nonces off on both. By default half as many DPoP flows as bearer flows (``--dpop-flows``).
+
+    .venv/bin/python -m bench.provider [--flows 10000] [--dpop-flows 5000] [--rounds 10]
+                                       [--variant both|bearer|dpop] [--concurrency 8]
                                        [--postgres [ADMIN_DSN]]
 
 Prints a markdown section and writes ``bench/results/provider.md``.
@@ -20,22 +26,21 @@ Prints a markdown section and writes ``bench/results/provider.md``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
-import platform
 import secrets
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench._provider_report import BEARER, DPOP, Outcome, render
 from bench._servers import (
     PEERS,
     ROOT,
@@ -54,45 +59,14 @@ WARMUP = 200
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-@dataclass
-class Outcome:
-    name: str
-    rounds: list[dict[str, Any]] = field(default_factory=list)
-    rss_start_kib: int | None = None
-    rss_end_kib: int | None = None
-    blocked: str | None = None
+@dataclass(frozen=True)
+class Variant:
+    """One kind of flow run against every server: its client, flows per server, driver options."""
 
-    @property
-    def flows(self) -> int:
-        return sum(int(r["flows"]) for r in self.rounds)
-
-    @property
-    def errors(self) -> int:
-        return sum(int(r["errors"]) for r in self.rounds)
-
-    @property
-    def flows_per_second(self) -> float | None:
-        seconds = sum(float(r["seconds"]) for r in self.rounds)
-        return self.flows / seconds if seconds else None
-
-    @property
-    def cpu_ms_per_flow(self) -> float | None:
-        """Server CPU time per measured flow: robust to other load on the machine."""
-        cpu = sum(float(r["server_cpu_seconds"]) for r in self.rounds)
-        return 1000 * cpu / self.flows if self.flows else None
-
-    @property
-    def driver_ms_per_flow(self) -> float | None:
-        """The load driver's own CPU time per measured flow (the same work for every server)."""
-        cpu = sum(float(r.get("driver_cpu_seconds", 0.0)) for r in self.rounds)
-        return 1000 * cpu / self.flows if self.flows else None
-
-    def round_rates(self) -> list[float]:
-        return [float(r["flows_per_second"]) for r in self.rounds]
-
-    def latency(self, key: str) -> float | None:
-        values = [r["latency_ms"][key] for r in self.rounds if r["latency_ms"][key] is not None]
-        return statistics.median(values) if values else None
+    name: str  # BEARER or DPOP
+    client: Client
+    flows: int
+    extra: tuple[str, ...] = ()
 
 
 def drive(
@@ -167,155 +141,74 @@ def postgres_database(admin_dsn: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+Lane = tuple[Outcome, Server | None]
+
+
 def start_all(
-    stack: ExitStack, starters: dict[str, Callable[[], AbstractContextManager[Server]]]
-) -> dict[str, tuple[Outcome, Server | None]]:
-    """Start every server (each stays up for the whole run); a failure is recorded, not raised."""
-    running: dict[str, tuple[Outcome, Server | None]] = {}
+    stack: ExitStack,
+    starters: dict[str, Callable[[], AbstractContextManager[Server]]],
+    variants: Sequence[Variant],
+) -> list[Lane]:
+    """Start every server (each stays up for the whole run); a failure is recorded, not raised.
+    One lane per variant and server, variant by variant: bearer A, bearer B, DPoP A, DPoP B."""
+    started: dict[str, tuple[Server | None, int | None, str | None]] = {}
     for name, start in starters.items():
-        outcome = Outcome(name)
         try:
             server = stack.enter_context(start())
-            outcome.rss_start_kib = server.rss_kib()
-            running[name] = (outcome, server)
+            started[name] = (server, server.rss_kib(), None)
         except ServerFailed as exc:
-            outcome.blocked = str(exc)
-            running[name] = (outcome, None)
-    return running
+            started[name] = (None, None, str(exc))
+    return [
+        (Outcome(name, variant.name, rss_start_kib=rss, blocked=blocked), server)
+        for variant in variants
+        for name, (server, rss, blocked) in started.items()
+    ]
 
 
 def interleave(
-    running: dict[str, tuple[Outcome, Server | None]],
-    client: Client,
+    lanes: list[Lane],
+    variants: Sequence[Variant],
     password: str,
     *,
-    flows: int,
     rounds: int,
     concurrency: int,
 ) -> None:
-    """Alternate equal rounds between the servers in ABBA order (A B, B A, A B, ...), so
-    load from elsewhere, and its drift over the run, hits both alike."""
-    per_round = max(1, flows // rounds)
-    servers = list(running.values())
+    """Alternate equal rounds between the lanes in ABBA order (A B, B A, A B, ...), so
+    load from elsewhere, and its drift over the run, hits every server alike."""
+    by_name = {variant.name: variant for variant in variants}
     for index in range(rounds):
-        for outcome, server in servers if index % 2 == 0 else servers[::-1]:
+        for outcome, server in lanes if index % 2 == 0 else lanes[::-1]:
             if server is None or outcome.blocked:
                 continue
+            variant = by_name[outcome.variant]
             print(f"bench/provider: {outcome.name} round {index + 1}/{rounds}", file=sys.stderr)
             try:
                 result = drive(
                     server,
-                    client,
+                    variant.client,
                     password,
-                    flows=per_round,
+                    flows=max(1, variant.flows // rounds),
                     concurrency=concurrency,
                     warmup=WARMUP if index == 0 else 0,
+                    extra=variant.extra,
                 )
                 # measured flows only: the driver reads the server's CPU time around them
                 result["server_cpu_seconds"] = result["server_cpu_ticks"] / CLOCK_TICKS
                 outcome.rounds.append(result)
             except ServerFailed as exc:
                 outcome.blocked = f"{exc}\nserver log tail:\n{server.log()[-1500:]}"
-    for outcome, server in running.values():
-        if server is not None and not outcome.blocked:
+    for outcome, server in lanes:
+        if server is not None and server.process.poll() is None:
             outcome.rss_end_kib = server.rss_kib()
-
-
-def _fmt(value: float | None, digits: int = 1) -> str:
-    return "—" if value is None else f"{value:,.{digits}f}"
-
-
-def render(
-    outcomes: list[Outcome], *, flows: int, rounds: int, concurrency: int, load_start: float
-) -> str:
-    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
-    lines = [
-        "## Provider: full code flows (stepauth vs node oidc-provider)",
-        "",
-        f"{flows:,} measured flows per server in {rounds} rounds that alternate between the "
-        "servers in ABBA order (both up for the whole run; "
-        f"{WARMUP} warm-up flows each first), "
-        f"{concurrency} concurrent "
-        "keep-alive connections, one server process each, loopback. A flow is GET /authorize "
-        "with an existing session (PKCE S256, state, nonce) → 302/303 with a code → POST /token "
-        "(client_secret_basic + code_verifier) → ID token (RS256) and JWT access token (RS256); "
-        "the driver checks state and nonce on every flow. Driver: `peers/bench-flows.mjs` "
-        "(the same for both; it signs in once per round through the provider's own form). "
-        "flows/s = all measured flows / their total time; latency percentiles are the median "
-        "over rounds. Server CPU ms/flow = user+system CPU time of the server process "
-        "(`/proc/<pid>/stat`, read by the driver right before and after the measured flows, "
-        "so sign-in and warm-up are left out) per measured flow, "
-        "the figure least affected by other load on the machine; driver CPU ms/flow is the "
-        "load driver's own (`process.cpuUsage()`), for comparison. RSS is `VmRSS` of the server "
-        "process once it answers discovery and after all flows.",
-        "",
-        "| Provider | flows/s | rounds flows/s | server CPU ms/flow | driver CPU ms/flow "
-        "| p50 ms | p95 ms | p99 ms | flows | errors | RSS start MiB | RSS after flows MiB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for o in outcomes:
-        rates = o.round_rates()
-        spread = f"{min(rates):,.1f}–{max(rates):,.1f}" if rates else "—"
-        lines.append(
-            f"| {o.name} | {_fmt(o.flows_per_second)} | {spread} | {_fmt(o.cpu_ms_per_flow, 2)} "
-            f"| {_fmt(o.driver_ms_per_flow, 2)} | {_fmt(o.latency('p50'))} "
-            f"| {_fmt(o.latency('p95'))} | {_fmt(o.latency('p99'))} | {o.flows:,} | {o.errors} "
-            f"| {_fmt(o.rss_start_kib and o.rss_start_kib / 1024)} "
-            f"| {_fmt(o.rss_end_kib and o.rss_end_kib / 1024)} |"
-        )
-    stepauth = next((o for o in outcomes if o.name == "stepauth"), None)
-    peer = next((o for o in outcomes if o.name.startswith("oidc-provider")), None)
-    if (
-        stepauth
-        and peer
-        and stepauth.flows_per_second
-        and peer.flows_per_second
-        and stepauth.rss_end_kib
-    ):
-        speed = stepauth.flows_per_second / peer.flows_per_second
-        cpu = (stepauth.cpu_ms_per_flow or 0) / (peer.cpu_ms_per_flow or 1)
-        memory = stepauth.rss_end_kib / (peer.rss_end_kib or 1)
-        pairs = list(zip(stepauth.round_rates(), peer.round_rates(), strict=False))
-        won = sum(1 for ours, theirs in pairs if ours >= theirs)
-        ratios = [ours / theirs for ours, theirs in pairs if theirs]
-        met = speed >= 1 and cpu < 1 and memory <= 1
-        lines += [
-            "",
-            f"stepauth / oidc-provider: throughput ×{speed:.2f}, server CPU per flow "
-            f"×{cpu:.2f}, RSS ×{memory:.2f}. Goal for the run (throughput ≥ ×1.00, server "
-            f"CPU per flow < ×1.00, RSS ≤ ×1.00): {'met' if met else 'not met'}. Round by "
-            f"round (each next to the other server's): stepauth at least as fast in {won} of "
-            f"{len(pairs)}, throughput ratios ×{min(ratios, default=0):.2f}–"
-            f"×{max(ratios, default=0):.2f} (median ×{statistics.median(ratios or [0]):.2f}); "
-            "single rounds swing with other load on the machine, the run's totals and the "
-            "CPU figures much less.",
-        ]
-    for o in outcomes:
-        if o.blocked:
-            lines += ["", f"**{o.name} not measured**:", "", "```", o.blocked.strip(), "```"]
-    lines += [
-        "",
-        "Setup: stepauth `stepauth serve --log-level warning` (uvicorn with uvloop and "
-        "httptools, one process, no access "
-        "log — oidc-provider logs no requests either) on SQLite (WAL) in a temporary "
-        "directory (the `stepauth (PostgreSQL)` row, with `--postgres`: the same on a fresh "
-        "database of the local PostgreSQL server); oidc-provider 9.x (`peers/bench-op.mjs`, "
-        "`NODE_ENV=production`) with an "
-        "in-process Map adapter that honours TTLs (its packaged development adapter is a "
-        "1,000-entry LRU that would evict the session). "
-        f"Python {platform.python_version()}, Node {node.stdout.strip() or '?'}, "
-        f"{os.cpu_count()} CPUs, load average {load_start:.1f} at the start of the run and "
-        f"{os.getloadavg()[0]:.1f} at its end "
-        "(other work on the machine slows both servers; the alternating rounds share it out), "
-        f"{time.strftime('%Y-%m-%d')}.",
-        "",
-    ]
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flows", type=int, default=10_000, help="measured flows per server")
+    parser.add_argument(
+        "--dpop-flows", type=int, help="measured DPoP flows per server (default: half --flows)"
+    )
+    parser.add_argument("--variant", choices=["both", BEARER, DPOP], default="both")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--only", choices=["stepauth", "oidc-provider"])
@@ -334,16 +227,31 @@ def main(argv: list[str] | None = None) -> int:
     load_start = os.getloadavg()[0]
     password = secrets.token_urlsafe(16)
     client = Client()
+    # the same secret and redirect URI: bench-op.mjs registers it beside the first
+    dpop_client = dataclasses.replace(client, client_id=f"{client.client_id}-dpop", dpop_bound=True)
+    variants = [
+        variant
+        for variant in (
+            Variant(BEARER, client, args.flows),
+            Variant(DPOP, dpop_client, args.dpop_flows or args.flows // 2, ("--dpop",)),
+        )
+        if args.variant in ("both", variant.name)
+    ]
     with tempfile.TemporaryDirectory(prefix="stepauth-bench-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
         (workdir / "stepauth").mkdir()
         starters: dict[str, Callable[[], AbstractContextManager[Server]]] = {
             "oidc-provider": lambda: oidc_provider(
-                workdir, client=client, username=USERNAME, password=password
+                workdir,
+                client=client,
+                username=USERNAME,
+                password=password,
+                dpop_client=dpop_client,
             ),
             "stepauth": lambda: stepauth_server(
                 workdir / "stepauth",
                 client=client,
+                extra_clients=[dpop_client],
                 users=[(USERNAME, password)],
                 log_level="warning",
             ),
@@ -356,25 +264,20 @@ def main(argv: list[str] | None = None) -> int:
             starters[STEPAUTH_PG] = lambda: stepauth_server(
                 workdir / "stepauth-pg",
                 client=client,
+                extra_clients=[dpop_client],
                 users=[(USERNAME, password)],
                 database_url=url,
                 log_level="warning",
             )
-        running = start_all(stack, starters)
-        interleave(
-            running,
-            client,
-            password,
-            flows=args.flows,
-            rounds=args.rounds,
-            concurrency=args.concurrency,
-        )
-    outcomes = [outcome for outcome, _ in running.values()]
+        lanes = start_all(stack, starters, variants)
+        interleave(lanes, variants, password, rounds=args.rounds, concurrency=args.concurrency)
+    outcomes = [outcome for outcome, _ in lanes]
     report = render(
         outcomes,
-        flows=args.flows,
+        flows={variant.name: variant.flows for variant in variants},
         rounds=args.rounds,
         concurrency=args.concurrency,
+        warmup=WARMUP,
         load_start=load_start,
     )
     print(report)

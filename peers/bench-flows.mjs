@@ -15,8 +15,14 @@
 // (/proc/<pid>/stat, clock ticks) over the measured flows only (not sign-in or warm-up).
 // --seconds S also stops the measured run after S seconds; --refresh adds a refresh grant to
 // every flow (with --scope 'openid offline_access').
+//
+// --dpop: DPoP (RFC 9449). Each worker (one per concurrent keep-alive connection) holds one
+// ES256 key for the whole run; every flow sends its thumbprint as dpop_jkt at the
+// authorization endpoint (§10) and a fresh proof (new jti, iat now; §4.2) with the code
+// exchange (and the refresh), and the token response must say token_type DPoP (§5). No
+// nonces: a use_dpop_nonce answer is an error.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
@@ -37,6 +43,7 @@ const { values: opts } = parseArgs({
     'server-pid': { type: 'string' },
     seconds: { type: 'string' },
     refresh: { type: 'boolean', default: false },
+    dpop: { type: 'boolean', default: false },
   },
 });
 for (const key of ['issuer', 'client-id', 'client-secret', 'redirect-uri', 'username']) {
@@ -71,6 +78,23 @@ function request(url, { method = 'GET', headers = {}, body } = {}) {
 }
 
 const b64url = (buf) => buf.toString('base64url');
+
+// RFC 9449 §4.2: one ES256 key per worker; its RFC 7638 thumbprint is the dpop_jkt.
+function dpopKey() {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { kty, crv, x, y } = publicKey.export({ format: 'jwk' });
+  const jwk = { kty, crv, x, y };
+  const jkt = b64url(createHash('sha256').update(JSON.stringify({ crv, kty, x, y })).digest());
+  const header = b64url(Buffer.from(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk })));
+  return { privateKey, jkt, header };
+}
+
+function dpopProof(key, method, url) {
+  const claims = { jti: randomUUID(), htm: method, htu: url.href, iat: Math.floor(Date.now() / 1000) };
+  const input = `${key.header}.${b64url(Buffer.from(JSON.stringify(claims)))}`;
+  const signature = sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${b64url(signature)}`;
+}
 const metadata = JSON.parse(
   (await request(new URL('/.well-known/openid-configuration', issuer))).body.toString(),
 );
@@ -83,7 +107,7 @@ function storeCookies(headers) {
   if (lines) jar.update({ headers: { getSetCookie: () => lines } });
 }
 
-function authorizationUrl() {
+function authorizationUrl(key) {
   const verifier = b64url(randomBytes(32));
   const state = b64url(randomBytes(16));
   const nonce = b64url(randomBytes(16));
@@ -97,10 +121,11 @@ function authorizationUrl() {
   q.set('nonce', nonce);
   q.set('code_challenge', b64url(createHash('sha256').update(verifier).digest()));
   q.set('code_challenge_method', 'S256');
+  if (key) q.set('dpop_jkt', key.jkt);
   return { url, verifier, state, nonce };
 }
 
-async function exchange(code, verifier, nonce) {
+async function exchange(code, verifier, nonce, key) {
   const body = new URLSearchParams({
     grant_type: 'authorization_code',
     code,
@@ -114,20 +139,30 @@ async function exchange(code, verifier, nonce) {
       'content-type': 'application/x-www-form-urlencoded',
       'content-length': Buffer.byteLength(body),
       accept: 'application/json',
+      ...(key ? { dpop: dpopProof(key, 'POST', tokenEndpoint) } : {}),
     },
     body,
   });
   if (res.status !== 200) throw new Error(`token endpoint HTTP ${res.status}: ${res.body.toString().slice(0, 300)}`);
   const tokens = JSON.parse(res.body.toString());
   if (!tokens.id_token || !tokens.access_token) throw new Error('token response without id_token/access_token');
+  const expectedType = key ? 'dpop' : 'bearer';
+  if (String(tokens.token_type).toLowerCase() !== expectedType) {
+    throw new Error(`token_type ${tokens.token_type}, expected ${expectedType}`);
+  }
+  if (key) {
+    // RFC 9449 §6.1: the JWT access token is bound to the proof's key
+    const access = JSON.parse(Buffer.from(tokens.access_token.split('.')[1] ?? '', 'base64url').toString() || '{}');
+    if (access.cnf?.jkt !== key.jkt) throw new Error('access token cnf.jkt is not the proof key thumbprint');
+  }
   const claims = JSON.parse(Buffer.from(tokens.id_token.split('.')[1], 'base64url').toString());
   if (claims.nonce !== nonce) throw new Error('ID token nonce mismatch');
-  if (opts.refresh) await refresh(tokens.refresh_token);
+  if (opts.refresh) await refresh(tokens.refresh_token, key);
   return claims;
 }
 
 // --refresh: one refresh grant (RFC 6749 §6) with the refresh token of each exchange.
-async function refresh(token) {
+async function refresh(token, key) {
   if (!token) throw new Error('token response without refresh_token (scope needs offline_access)');
   const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token }).toString();
   const res = await request(tokenEndpoint, {
@@ -137,14 +172,15 @@ async function refresh(token) {
       'content-type': 'application/x-www-form-urlencoded',
       'content-length': Buffer.byteLength(body),
       accept: 'application/json',
+      ...(key ? { dpop: dpopProof(key, 'POST', tokenEndpoint) } : {}),
     },
     body,
   });
   if (res.status !== 200) throw new Error(`refresh HTTP ${res.status}: ${res.body.toString().slice(0, 300)}`);
 }
 
-async function flow() {
-  const { url, verifier, state, nonce } = authorizationUrl();
+async function flow(key) {
+  const { url, verifier, state, nonce } = authorizationUrl(key);
   const res = await request(url, { headers: { cookie: jar.header(), accept: 'text/html' } });
   storeCookies(res.headers);
   const location = res.headers.location;
@@ -155,18 +191,19 @@ async function flow() {
   if (callback.searchParams.get('state') !== state) throw new Error('state mismatch');
   const code = callback.searchParams.get('code');
   if (!code) throw new Error(`no code: ${callback.search}`);
-  return exchange(code, verifier, nonce);
+  return exchange(code, verifier, nonce, key);
 }
 
 // 1. The session: one flow through the provider's sign-in form.
 {
-  const { url, verifier, nonce } = authorizationUrl();
+  const key = opts.dpop ? dpopKey() : undefined;
+  const { url, verifier, nonce } = authorizationUrl(key);
   const callback = new URL(
     await browseToCallback(url.href, { redirectUri: opts['redirect-uri'], username: opts.username, password, jar }),
   );
   const code = callback.searchParams.get('code');
   if (!code) throw new Error(`sign-in flow ended without a code: ${callback.search}`);
-  await exchange(code, verifier, nonce);
+  await exchange(code, verifier, nonce, key);
 }
 
 // 2. Warm-up, then the measured run, each with `concurrency` workers over a shared counter.
@@ -179,11 +216,12 @@ async function run(total) {
   // --seconds bounds the measured run in time as well as in flows
   const deadline = opts.seconds ? performance.now() + Number(opts.seconds) * 1000 : Infinity;
   async function worker() {
+    const key = opts.dpop ? dpopKey() : undefined;
     while (started < total && errors <= maxErrors && performance.now() < deadline) {
       started++;
       const t0 = performance.now();
       try {
-        await flow();
+        await flow(key);
         latencies.push(performance.now() - t0);
       } catch (err) {
         errors++;

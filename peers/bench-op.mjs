@@ -3,6 +3,9 @@
 // access tokens (RFC 9068, RS256, with acr/amr/auth_time) for a default resource, the same
 // TTLs, the same acr ladder, and a sign-in form with inputs labelled Username and Password plus
 // a CSRF field, so the same user agent (useragent.mjs) establishes the session on both.
+// DPoP (RFC 9449) is on, without nonces (no nonceSecret), as on `stepauth serve` by default;
+// --dpop-client-id registers a second client like the first whose token requests must carry
+// a proof (dpop_bound_access_tokens, RFC 9449 §5.2).
 //
 //   node bench-op.mjs --port 4000 --client-id bench --client-secret s3cret \
 //     --redirect-uri http://127.0.0.1:9/cb --username bench   (password from BENCH_PASSWORD)
@@ -33,6 +36,7 @@ const { values: opts } = parseArgs({
     'redirect-uri': { type: 'string' },
     username: { type: 'string', default: 'bench' },
     'opaque-access-tokens': { type: 'boolean', default: false },
+    'dpop-client-id': { type: 'string' },
   },
 });
 const password = process.env.BENCH_PASSWORD;
@@ -112,18 +116,23 @@ const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const signingJwk = { ...privateKey.export({ format: 'jwk' }), alg: 'RS256', use: 'sig', kid: 'bench-rs256' };
 
 // ---- provider --------------------------------------------------------------------------------
+const benchClient = (clientId, extra = {}) => ({
+  client_id: clientId,
+  client_secret: opts['client-secret'],
+  redirect_uris: [opts['redirect-uri']],
+  response_types: ['code'],
+  grant_types: ['authorization_code'],
+  token_endpoint_auth_method: 'client_secret_basic',
+  id_token_signed_response_alg: 'RS256',
+  ...extra,
+});
 const configuration = {
   adapter: MapAdapter,
   clients: [
-    {
-      client_id: opts['client-id'],
-      client_secret: opts['client-secret'],
-      redirect_uris: [opts['redirect-uri']],
-      response_types: ['code'],
-      grant_types: ['authorization_code'],
-      token_endpoint_auth_method: 'client_secret_basic',
-      id_token_signed_response_alg: 'RS256',
-    },
+    benchClient(opts['client-id']),
+    ...(opts['dpop-client-id']
+      ? [benchClient(opts['dpop-client-id'], { dpop_bound_access_tokens: true })]
+      : []),
   ],
   jwks: { keys: [signingJwk] },
   cookies: { keys: [randomBytes(32).toString('hex')] },
@@ -133,6 +142,7 @@ const configuration = {
   features: {
     devInteractions: { enabled: false },
     claimsParameter: { enabled: true },
+    dPoP: { enabled: true }, // no nonceSecret: proofs without nonces, as stepauth's default
     resourceIndicators: jwtResource(resource, { enabled: !opts['opaque-access-tokens'] }),
   },
   ttl: {

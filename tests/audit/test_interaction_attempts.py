@@ -20,17 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from stepauth.cli.audit import format_event
 from stepauth.provider import throttle
 from stepauth.provider.config import ThrottleConfig
-from tests.conformance.harness import (
-    ACR_1FA,
-    ACR_2FA,
-    PASSWORD,
-    PUBLIC,
-    USERNAME,
-    Provider,
-    running_provider,
-)
-from tests.factors.soft_authenticator import SoftAuthenticator
-from tests.provider.frontchannel import (
+from tests.helpers.frontchannel import (
     TOTP,
     enrol_totp,
     open_interaction,
@@ -40,7 +30,16 @@ from tests.provider.frontchannel import (
     submit,
     totp_code,
 )
-from tests.provider.passkeys import (
+from tests.helpers.harness import (
+    ACR_1FA,
+    ACR_2FA,
+    PASSWORD,
+    PUBLIC,
+    USERNAME,
+    Provider,
+    running_provider,
+)
+from tests.helpers.passkeys import (
     enrol_passkey,
     passkey_options,
     refused,
@@ -48,6 +47,7 @@ from tests.provider.passkeys import (
     use_passkey,
     use_passkeys,
 )
+from tests.helpers.soft_authenticator import SoftAuthenticator
 
 AGENT = "Mozilla/5.0 (X11; Linux x86_64) stepauth-audit-test"
 WRONG_PASSWORD = "not-the-password-7f3a"

@@ -14,8 +14,8 @@ from stepauth.cli import main
 from stepauth.provider.config import load_config
 from stepauth.provider.factors import totp
 from stepauth.store import open_store
-from tests.account.conftest import reauth
-from tests.conformance.harness import PASSWORD, USERNAME, Provider, running_provider
+from tests.helpers.account_pages import reauth
+from tests.helpers.harness import PASSWORD, USERNAME, Provider, running_provider
 
 USER_AGENT = "audit-test-browser/1.0"
 

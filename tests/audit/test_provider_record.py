@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 
 from stepauth.provider.factors.webauthn.transaction_audit import verify_transaction
-from tests.conformance.harness import (
+from tests.helpers.bank import BANK, bank_client, code_request, front, push_details
+from tests.helpers.frontchannel import open_interaction, sign_in
+from tests.helpers.harness import (
     SECRET,
     Provider,
     decode_unverified,
     pkce_pair,
     running_provider,
 )
-from tests.provider.frontchannel import open_interaction, sign_in
-from tests.provider.passkeys import enrol_passkey, rp_params, use_passkey, use_passkeys
-from tests.rar.bank import BANK, bank_client, code_request, front, push_details
+from tests.helpers.passkeys import enrol_passkey, rp_params, use_passkey, use_passkeys
 
 PAYMENT = [
     {

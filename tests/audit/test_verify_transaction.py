@@ -18,7 +18,7 @@ from stepauth.provider.config import load_config
 from stepauth.provider.factors.webauthn.transaction_audit import verify_transaction
 from stepauth.rar import transaction_challenge
 from stepauth.store import open_store
-from tests.factors.soft_authenticator import SoftAuthenticator, b64url, cose_es256
+from tests.helpers.soft_authenticator import SoftAuthenticator, b64url, cose_es256
 
 RP_ID = "bank.example"
 ORIGIN = "https://bank.example"

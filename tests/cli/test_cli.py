@@ -22,36 +22,13 @@ from stepauth import cli
 from stepauth.cli import main
 from stepauth.provider.config import load_config
 from stepauth.provider.keys import ALGORITHMS
+from tests.cli.conftest import KEY_ENV, Terminal, add_user
 from tests.cli.stored import password_hash as stored_password_hash
 from tests.conftest import free_port
 
-KEY_ENV = "STEPAUTH_SECRET_KEY"
-SECRET = "cli-test-secret-0123456789abcdef0123456789"
 RUN_MAIN = "import sys; from stepauth.cli import main; sys.exit(main(sys.argv[1:]))"
 
-
-@pytest.fixture(autouse=True)
-def environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(KEY_ENV, SECRET)
-    monkeypatch.delenv("STEPAUTH_CONFIG", raising=False)
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Path:
-    assert main(["init", str(tmp_path / "op")]) == 0
-    return tmp_path / "op" / "stepauth.toml"
-
-
-class Terminal(io.StringIO):
-    """Standard input that is a terminal (for the ``getpass`` prompts)."""
-
-    def isatty(self) -> bool:
-        return True
-
-
-def add_user(config: Path, name: str, password: str, monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setattr(sys, "stdin", io.StringIO(password + "\n"))
-    return main(["users", "add", name, "--password-stdin", "--config", str(config)])
+pytestmark = pytest.mark.usefixtures("environment")
 
 
 def test_init_writes_a_loadable_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -313,8 +290,8 @@ def test_serve_migrates_a_0003_database_under_its_secret(
     from stepauth.provider.ops.bootstrap import load_dotenv
     from stepauth.store.sql import sql_store
     from tests.cli.stored import store_call
-    from tests.store.stolen import raw_rows
-    from tests.store.test_migrations import insert_factor, insert_session
+    from tests.helpers.old_rows import insert_factor, insert_session
+    from tests.helpers.stolen import raw_rows
 
     monkeypatch.delenv(KEY_ENV)
     load_dotenv(config.parent / ".env")  # the secret `stepauth serve` reads
@@ -365,7 +342,7 @@ def test_a_command_without_the_secret_ends_no_session(
     from sqlalchemy import text
 
     from stepauth.store.sql import sql_store
-    from tests.store.test_migrations import insert_session
+    from tests.helpers.old_rows import insert_session
 
     url = load_config(config).database.url
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from stepauth.cli import build_parser, main
-from tests.cli.test_cli import Terminal, add_user, config, environment
+from tests.cli.conftest import Terminal, add_user
 
-__all__ = ["config", "environment"]
+pytestmark = pytest.mark.usefixtures("environment")
 
 Command = tuple[str, ...]
 

@@ -11,9 +11,6 @@ import pytest
 from stepauth.cli import main
 from stepauth.cli.friction import parse_time
 from stepauth.errors import StepAuthError
-from tests.cli.test_cli import config, environment
-
-__all__ = ["config", "environment"]
 
 DEC_1 = datetime(2026, 12, 1, tzinfo=UTC).timestamp()
 

@@ -13,9 +13,9 @@ from stepauth.cli import main
 from stepauth.provider.config import load_config
 from stepauth.provider.ops.purge import retention
 from stepauth.store import open_store
-from tests.cli.test_cli import SECRET, config, environment
+from tests.cli.conftest import SECRET
 
-__all__ = ["config", "environment"]
+pytestmark = pytest.mark.usefixtures("environment")
 
 
 def _seed(config: Path, *, expired: int, live: int) -> None:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conformance.harness import Provider, provider_on_each_db
+from tests.helpers.harness import Provider, provider_on_each_db
 
 __all__ = ["provider", "provider_on_each_db"]
 

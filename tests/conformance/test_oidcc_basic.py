@@ -12,7 +12,7 @@ import json
 import secrets
 from typing import Any
 
-from tests.conformance.harness import (
+from tests.helpers.harness import (
     ACR_1FA,
     ACR_2FA,
     CONFIDENTIAL,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conformance.harness import CONFIDENTIAL, check_id_token, served_provider
+from tests.helpers.harness import CONFIDENTIAL, check_id_token, served_provider
 
 
 async def test_code_flow_over_http(tmp_path: Path) -> None:

@@ -1,11 +1,12 @@
-"""The steps the demo's Chromium journeys share: sign in, add a key at the Provider, approve
-a step-up with the passkey, confirm at the bank, and a security key whose ``packed``
-attestation a test root signs.
+"""The steps the demo's Chromium journeys share: sign in, add a key at the Provider, send a
+transfer (exempt, or refused for want of a passkey), approve a bound step-up with the
+passkey and confirm at the bank, delete a tenant with a trusted key, and a security key
+whose ``packed`` attestation a test root signs.
 
 Chromium's DevTools virtual authenticator signs its attestations with one fixed batch key,
 so it cannot present a chain to a root made in the test. :func:`register_security_key`
 is the honest stand-in for a certified key: a Python soft authenticator
-(``tests/factors/soft_authenticator.py``) answers the Provider's own registration
+(``tests/helpers/soft_authenticator.py``) answers the Provider's own registration
 options (fetched and posted by the page, with its cookies and CSRF token, as
 ``account.js`` does) with a ``packed`` statement from a test CA; the key pair is then
 imported into a virtual authenticator of its own (``WebAuthn.addCredential``), so every
@@ -24,12 +25,17 @@ import pyotp
 from stepauth.demo.launcher import DEMO_USERS
 from tests.conftest import add_virtual_authenticator
 from tests.demo.conftest import TOTP_SECRET, BankStack
-from tests.factors.soft_authenticator import AttestationCA, SoftAuthenticator
+from tests.helpers.soft_authenticator import AttestationCA, SoftAuthenticator
 
 __all__ = [
     "add_key",
+    "approve_bound",
     "confirm",
+    "delete_tenant",
+    "refused_without_passkey",
     "register_security_key",
+    "send_exempt",
+    "send_transfer",
     "sign_in",
     "token",
     "totp_reauth",
@@ -103,6 +109,66 @@ def confirm(page: Any) -> str:
 
 def token(page: Any) -> str:
     return str(page.get_by_test_id("token").inner_text())
+
+
+def send_transfer(page: Any, stack: BankStack, amount: str, reference: str = "") -> None:
+    """The bank's transfer form to Jane Doe, filled and sent."""
+    page.goto(f"{stack.bank_url}/transfer")
+    page.get_by_label("Amount (EUR)").fill(amount)
+    page.get_by_label("Reference").fill(reference)
+    page.get_by_role("button", name="Send").click()
+
+
+def send_exempt(page: Any, stack: BankStack) -> None:
+    """€20: exempt under ``low_value`` (PSD2 RTS Art. 16), no trip to the Provider."""
+    send_transfer(page, stack, "20")
+    page.wait_for_url(f"{stack.bank_url}/transfer")
+    assert page.get_by_role("heading", name="Sent €20.00 to Jane Doe").is_visible()
+    assert "exempt under low_value" in page.locator("pre.explain").inner_text()
+
+
+def refused_without_passkey(page: Any, stack: BankStack, amount: str, reference: str) -> None:
+    """A bound transfer of a payer with no passkey: the Provider cannot approve it (PSD2 RTS
+    Art. 5: a one-time code cannot bind amount and payee); the bank keeps the form as typed
+    and says in words what is missing, never the bare error code."""
+    send_transfer(page, stack, amount, reference)
+    page.wait_for_url(f"{stack.bank_url}/callback?**")
+    assert "error=unmet_authentication_requirements" in page.url
+    assert "unmet_authentication_requirements" not in page.content()
+    assert "passkey" in page.get_by_test_id("need").inner_text()
+    assert "your account has none that can approve it yet" in page.locator("main").inner_text()
+    assert page.get_by_label("Amount (EUR)").input_value() == amount
+    assert page.get_by_label("Reference").input_value() == reference
+    assert page.locator("[role=alert]").count() == 1
+
+
+def approve_bound(page: Any, stack: BankStack, *shown: str) -> str:
+    """A bound step-up: the Provider shows each of ``shown`` in what is approved, one click
+    on Use passkey, then the bank's confirm page (what it shows is returned)."""
+    page.wait_for_url(f"{stack.issuer}/**")
+    approving = page.locator("section[aria-labelledby=details-heading]").inner_text()
+    for text in shown:
+        assert text in approving, approving
+    use_passkey(page, stack)
+    return confirm(page)
+
+
+def delete_tenant(page: Any, stack: BankStack, tenant: str = "t-42") -> str:
+    """Delete ``tenant`` in the admin console with a trusted device-bound key: approved for
+    exactly that tenant, ``phrh`` with ``hwk`` in the token, the other tenants stay.
+    Returns the admin console's tenant listing afterwards."""
+    page.goto(f"{stack.bank_url}/admin")
+    page.get_by_role("button", name=f"Delete {tenant}").click()
+    assert tenant in approve_bound(page, stack, tenant)
+    assert page.get_by_role("heading", name=f"Deleted tenant {tenant}").is_visible()
+    assert "delete_tenant requires phrh" in page.locator("pre.explain").inner_text()
+    assert "phrh" in token(page)
+    assert "hwk" in token(page)
+    assert page.goto(f"{stack.bank_url}/admin") is not None
+    listing = str(page.locator("table").nth(1).inner_text())
+    assert tenant not in listing
+    assert "t-43" in listing
+    return listing
 
 
 _POST = """async ([url, body]) => {

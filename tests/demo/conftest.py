@@ -2,13 +2,16 @@
 
 ``bank_stack`` seeds alice (password + TOTP) and bob (password only) through the store, as
 ``stepauth demo`` does, and records every request the bank sends to the Provider's PAR
-endpoint, so a test can check exactly what a step-up asked for.
+endpoint, so a test can check exactly what a step-up asked for. The httpx steps through
+it are here too: sign in, step up with TOTP, or with a software passkey enrolled in the
+Provider's database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,8 +25,11 @@ import pytest
 
 from stepauth.demo import BankSettings, create_app
 from stepauth.demo.launcher import DEMO_USERS, TOTP_SECRET
+from stepauth.provider.factors import webauthn
 from tests.conftest import free_port
-from tests.sdk.conftest import ServedApp
+from tests.helpers.passkeys import unb64url
+from tests.helpers.served import ServedApp
+from tests.helpers.soft_authenticator import SoftAuthenticator
 
 CLIENT_ID = "acme-bank"
 CLIENT_SECRET = "acme-bank-test-secret-0123456789"
@@ -194,6 +200,72 @@ def step_up_with_totp(
         else:
             data = {**form["fields"], "code": pyotp.TOTP(TOTP_SECRET).now()}
         response = ua.post(urljoin(str(response.url), form["action"]), data=data)
+    raise AssertionError("the step-up did not come back to the bank")
+
+
+def enrol_passkey(tmp_path: Path, stack: BankStack, username: str) -> SoftAuthenticator:
+    """Register a software passkey for ``username`` in the Provider's database."""
+    from stepauth.store import open_store
+
+    rp_id = stack.issuer.split("//", 1)[1].split(":", 1)[0]
+
+    async def enrol() -> SoftAuthenticator:
+        store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'stepauth.db'}")
+        try:
+            user = await store.get_user_by_username(username)
+            assert user is not None
+            authenticator = SoftAuthenticator(
+                rp_id=rp_id, origin=stack.issuer, user_handle=user.id.encode()
+            )
+            challenge = b"registration-challenge-" + username.encode()
+            verified = webauthn.verify_registration(
+                credential=authenticator.create(challenge),
+                expected_challenge=challenge,
+                expected_rp_id=rp_id,
+                expected_origins=[stack.issuer],
+            )
+            await store.add_factor(
+                user.id,
+                "webauthn",
+                verified.to_stored(user.id.encode()).to_data(),
+                label="passkey",
+                credential_id=webauthn.b64url(verified.credential_id),
+                now=time.time(),
+            )
+            return authenticator
+        finally:
+            await store.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, enrol()).result()
+
+
+def step_up_with_passkey(
+    ua: httpx.Client, stack: BankStack, response: httpx.Response, passkey: SoftAuthenticator
+) -> tuple[list[str], list[bytes], httpx.Response]:
+    """Follow the step-up at the Provider pressing **Use passkey** on each page. Returns the
+    Provider pages shown, the challenges signed and the bank page the browser lands on."""
+    shown: list[str] = []
+    signed: list[bytes] = []
+    for _ in range(12):
+        if response.status_code in (302, 303):
+            response = ua.get(urljoin(str(response.url), response.headers["location"]))
+            continue
+        if str(response.url).startswith(stack.bank_url):
+            return shown, signed, response
+        assert response.status_code == 200, response.text[:300]
+        shown.append(response.text)
+        forms = [f for f in Forms(response.text).forms if f["fields"].get("factor")]
+        assert [f["fields"]["factor"] for f in forms] == ["webauthn"], "only a passkey binds"
+        form = forms[0]
+        url = str(response.url)
+        options = ua.post(f"{url}/webauthn", json={"csrf": form["fields"]["csrf"]})
+        assert options.status_code == 200, options.text
+        challenge = unb64url(options.json()["publicKey"]["challenge"])
+        signed.append(challenge)
+        credential = json.dumps(passkey.get(challenge))
+        data = {**form["fields"], "credential": credential}
+        response = ua.post(urljoin(url, form["action"]), data=data)
     raise AssertionError("the step-up did not come back to the bank")
 
 

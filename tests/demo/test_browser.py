@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.demo.browser import sign_in, watch
+from tests.demo.browser import refused_without_passkey, send_exempt, sign_in, watch
 from tests.demo.conftest import BankStack
 
 pytestmark = pytest.mark.browser
@@ -29,24 +29,12 @@ def test_exempt_and_bound_transfers_on_screen(totp_bank_stack: BankStack, chromi
     assert page.get_by_role("heading", name="Hello, Alice Martin").is_visible()
 
     # €20: exempt, no trip to the Provider.
-    page.goto(f"{stack.bank_url}/transfer")
-    page.get_by_label("Amount (EUR)").fill("20")
-    page.get_by_role("button", name="Send").click()
-    page.wait_for_url(f"{stack.bank_url}/transfer")
-    assert page.get_by_role("heading", name="Sent €20.00 to Jane Doe").is_visible()
-    assert "exempt under low_value" in page.locator("pre.explain").inner_text()
+    send_exempt(page, stack)
 
     # €1,250.00 is bound to amount and payee: a one-time code cannot bind them (PSD2 RTS
     # Art. 5), so alice, who has no passkey yet, is refused with the reason - never
     # approved by the code. The passkey version is test_browser_journey.
-    page.goto(f"{stack.bank_url}/transfer")
-    page.get_by_label("Amount (EUR)").fill("1250.00")
-    page.get_by_role("button", name="Send").click()
-    page.wait_for_url(f"{stack.bank_url}/callback?**")
-    assert "error=unmet_authentication_requirements" in page.url
-    assert "unmet_authentication_requirements" not in page.content()
-    assert "passkey" in page.get_by_test_id("need").inner_text()
-    assert page.get_by_label("Amount (EUR)").input_value() == "1250.00"
+    refused_without_passkey(page, stack, "1250.00", "")
     page.goto(f"{stack.bank_url}/dashboard")
     assert "€1,250.00" not in page.content()
     assert errors == [], errors  # no CSP violation, script error or 404

@@ -28,15 +28,19 @@ import pytest
 from tests.conftest import add_virtual_authenticator
 from tests.demo.browser import (
     add_key,
-    confirm,
+    approve_bound,
+    delete_tenant,
+    refused_without_passkey,
     register_security_key,
+    send_exempt,
+    send_transfer,
     sign_in,
     token,
     use_passkey,
     watch,
 )
 from tests.demo.conftest import BankStack, serve_bank_stack
-from tests.factors.soft_authenticator import AttestationCA, make_test_ca
+from tests.helpers.soft_authenticator import AttestationCA, make_test_ca
 
 pytestmark = pytest.mark.browser
 
@@ -59,13 +63,6 @@ def attested_stack(
         yield stack, ca
 
 
-def _send(page: Any, stack: BankStack, amount: str, reference: str = "") -> None:
-    page.goto(f"{stack.bank_url}/transfer")
-    page.get_by_label("Amount (EUR)").fill(amount)
-    page.get_by_label("Reference").fill(reference)
-    page.get_by_role("button", name="Send").click()
-
-
 def test_first_time_customer_journey(
     attested_stack: tuple[BankStack, AttestationCA], chromium: Any
 ) -> None:
@@ -84,14 +81,7 @@ def test_first_time_customer_journey(
 
     # €1,250.00 with no passkey yet: the Provider cannot approve it; the bank keeps the
     # form as typed and says in words what is missing, with a link to add it.
-    _send(page, stack, "1250.00", "Invoice 2026-117")
-    page.wait_for_url(f"{stack.bank_url}/callback?**")
-    main = page.locator("main").inner_text()
-    assert "unmet_authentication_requirements" not in page.content()
-    assert "your account has none that can approve it yet" in main
-    assert page.get_by_label("Amount (EUR)").input_value() == "1250.00"
-    assert page.get_by_label("Reference").input_value() == "Invoice 2026-117"
-    assert page.locator("[role=alert]").count() == 1
+    refused_without_passkey(page, stack, "1250.00", "Invoice 2026-117")
 
     # The link leads to the Provider's account page; adding asks for her code once more.
     page.get_by_role("link", name="Add a passkey at your identity provider").click()
@@ -115,13 +105,8 @@ def test_first_time_customer_journey(
 
     # The transfer again: the Provider shows exactly what is approved; the bank's confirm
     # page shows the action it stored.
-    _send(page, stack, "1250.00", "Invoice 2026-117")
-    page.wait_for_url(f"{stack.issuer}/**")
-    approving = page.locator("section[aria-labelledby=details-heading]").inner_text()
-    assert "EUR 1,250.00" in approving
-    assert "Jane Doe" in approving
-    use_passkey(page, stack)
-    shown = confirm(page)
+    send_transfer(page, stack, "1250.00", "Invoice 2026-117")
+    shown = approve_bound(page, stack, "EUR 1,250.00", "Jane Doe")
     assert "€1,250.00" in shown
     assert "Invoice 2026-117" in shown
     assert page.get_by_role("heading", name="Sent €1,250.00 to Jane Doe").is_visible()
@@ -129,20 +114,15 @@ def test_first_time_customer_journey(
     assert "phr" in token(page)
 
     # €20: exempt (the counters restarted at the SCA above), no trip to the Provider.
-    _send(page, stack, "20")
-    page.wait_for_url(f"{stack.bank_url}/transfer")
-    assert page.get_by_role("heading", name="Sent €20.00 to Jane Doe").is_visible()
-    assert "exempt under low_value" in page.locator("pre.explain").inner_text()
+    send_exempt(page, stack)
 
     # Change payout details: a new step-up now (max_age=0), bound to the new account.
     page.goto(f"{stack.bank_url}/payout")
     page.get_by_label("New IBAN").fill("DE44 5001 0517 5407 3249 31")
     page.get_by_role("button", name="Change payout account").click()
-    page.wait_for_url(f"{stack.issuer}/**")
-    approving = page.locator("section[aria-labelledby=details-heading]").inner_text()
-    assert "DE44 5001 0517 5407 3249 31" in approving
-    use_passkey(page, stack)
-    assert "DE44 5001 0517 5407 3249 31" in confirm(page)
+    assert "DE44 5001 0517 5407 3249 31" in approve_bound(
+        page, stack, "DE44 5001 0517 5407 3249 31"
+    )
     assert page.get_by_role("heading", name="Payout details changed").is_visible()
     assert "max_age=0" in page.locator("pre.explain").inner_text()
     assert "phr" in token(page)
@@ -153,11 +133,7 @@ def test_first_time_customer_journey(
     page.get_by_label("User").select_option("bob")
     page.get_by_label("Role").select_option("support")
     page.get_by_role("button", name="Grant role").click()
-    page.wait_for_url(f"{stack.issuer}/**")
-    approving = page.locator("section[aria-labelledby=details-heading]").inner_text()
-    assert "User\nbob\nNew role\nsupport" in approving
-    use_passkey(page, stack)
-    assert "support" in confirm(page)
+    assert "support" in approve_bound(page, stack, "User\nbob\nNew role\nsupport")
     assert page.get_by_role("heading", name="Granted support to bob").is_visible()
 
     # Delete a tenant: phrh, which no key of hers reaches yet; the page says exactly that.
@@ -179,20 +155,7 @@ def test_first_time_customer_journey(
     page.get_by_role("link", name="Back to Acme Bank").click()
     page.wait_for_url(f"{stack.bank_url}/dashboard")
 
-    page.goto(f"{stack.bank_url}/admin")
-    page.get_by_role("button", name="Delete t-42").click()
-    page.wait_for_url(f"{stack.issuer}/**")
-    assert "t-42" in page.locator("section[aria-labelledby=details-heading]").inner_text()
-    use_passkey(page, stack)
-    assert "t-42" in confirm(page)
-    assert page.get_by_role("heading", name="Deleted tenant t-42").is_visible()
-    assert "delete_tenant requires phrh" in page.locator("pre.explain").inner_text()
-    assert "phrh" in token(page)
-    assert "hwk" in token(page)
-    page.goto(f"{stack.bank_url}/admin")
-    listing = page.locator("table").nth(1).inner_text()
-    assert "t-42" not in listing
-    assert "t-43" in listing
+    delete_tenant(page, stack, "t-42")
 
     dashboard = page.goto(f"{stack.bank_url}/dashboard")
     assert dashboard is not None

@@ -164,7 +164,7 @@ def test_demo_provider_trusts_the_fido_metadata_service_and_keeps_added_roots(
     from stepauth.provider.factors.webauthn.attestation import TrustStore
     from stepauth.provider.factors.webauthn.mds import load_trust
     from stepauth.store import open_store
-    from tests.factors.soft_authenticator import make_test_ca
+    from tests.helpers.soft_authenticator import make_test_ca
 
     monkeypatch.delenv("STEPAUTH_SECRET_KEY", raising=False)
     directory = tmp_path / "demo"

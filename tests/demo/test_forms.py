@@ -14,8 +14,14 @@ import pytest
 from stepauth.demo import transactions
 from stepauth.demo.web import euros
 from stepauth.rar import render_summary
-from tests.demo.conftest import BankStack, Forms, bank_csrf, sign_in
-from tests.demo.test_bound_step_up import enrol_passkey, step_up_with_passkey
+from tests.demo.conftest import (
+    BankStack,
+    Forms,
+    bank_csrf,
+    enrol_passkey,
+    sign_in,
+    step_up_with_passkey,
+)
 
 
 @pytest.mark.parametrize(

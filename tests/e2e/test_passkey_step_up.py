@@ -34,7 +34,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from stepauth.rar import canonical_json, transaction_challenge
-from tests.conformance.harness import (
+from tests.conftest import add_virtual_authenticator, free_port
+from tests.helpers.bank import BANK, PAYMENT, PHR, bank_client, code_request, front, par_body
+from tests.helpers.harness import (
     PASSWORD,
     REDIRECT_URI,
     SECRET,
@@ -43,9 +45,7 @@ from tests.conformance.harness import (
     decode_unverified,
     pkce_pair,
 )
-from tests.conftest import add_virtual_authenticator, free_port
-from tests.factors.soft_authenticator import cose_es256
-from tests.rar.bank import BANK, PAYMENT, PHR, bank_client, code_request, front, par_body
+from tests.helpers.soft_authenticator import cose_es256
 
 pytestmark = pytest.mark.browser
 

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from stepauth.provider.factors import totp
-from tests.account.conftest import csrf_of
-from tests.conformance.harness import (
+from tests.helpers.account_pages import csrf_of
+from tests.helpers.harness import (
     Provider,
     pkce_pair,
     running_provider,

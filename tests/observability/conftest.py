@@ -10,28 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from stepauth.provider.app import create_app
 from stepauth.provider.config import ProviderConfig
-from tests.conformance.harness import ISSUER, Clock, config_data, provider
+from tests.helpers.harness import ISSUER, Clock, config_data, provider
+from tests.helpers.metrics import sample, value
 
 __all__ = ["app_over", "provider", "sample", "value"]
-
-
-def sample(exposition: str, name: str, **labels: str) -> float:
-    """The value of sample ``name`` with exactly ``labels`` in a text exposition (0 if absent)."""
-    for family in text_string_to_metric_families(exposition):
-        for metric in family.samples:
-            if metric.name == name and metric.labels == labels:
-                return float(metric.value)
-    return 0.0
-
-
-def value(app: Any, name: str, **labels: str) -> float:
-    """The current value of ``name`` in the app's own registry (0 if never observed)."""
-    found = app.state.metrics.registry.get_sample_value(name, labels)
-    return float(found) if found is not None else 0.0
 
 
 @asynccontextmanager

@@ -9,7 +9,7 @@ import pytest
 
 from stepauth.errors import ConfigError
 from stepauth.provider.config import LoggingConfig, MetricsConfig, ProviderConfig
-from tests.conformance.harness import config_data
+from tests.helpers.harness import config_data
 
 
 def _load(tmp_path: Path, **overrides: Any) -> ProviderConfig:

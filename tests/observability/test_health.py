@@ -10,10 +10,10 @@ import psycopg
 import pytest
 
 from stepauth.store import build_store, open_store
-from tests.conformance.harness import Provider, running_provider
 from tests.conftest import PG_ADMIN_DSN, free_port
+from tests.helpers.frontchannel import query
+from tests.helpers.harness import Provider, running_provider
 from tests.observability.conftest import app_over, value
-from tests.provider.frontchannel import query
 
 
 class _NoStore:

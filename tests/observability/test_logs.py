@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from stepauth.provider.ops import configure_logging
-from tests.conformance.harness import PASSWORD, SECRET, Provider, pkce_pair
+from tests.helpers.harness import PASSWORD, SECRET, Provider, pkce_pair
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ async def test_each_request_gets_its_own_id(provider: Provider, captured: io.Str
 
 
 async def test_client_id_is_logged_once_known(provider: Provider, captured: io.StringIO) -> None:
-    from tests.provider.frontchannel import open_interaction, query, submit
+    from tests.helpers.frontchannel import open_interaction, query, submit
 
     shown = await open_interaction(provider.browser, query())
     await submit(provider.browser, shown, "password", username="alice", password="nope")

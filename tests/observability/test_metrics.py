@@ -8,17 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conformance.harness import (
-    ACR_2FA,
-    PASSWORD,
-    USERNAME,
-    Provider,
-    pkce_pair,
-    running_provider,
-)
 from tests.conftest import free_port
-from tests.observability.conftest import sample, value
-from tests.provider.frontchannel import (
+from tests.helpers.frontchannel import (
     TOTP,
     enrol_totp,
     open_interaction,
@@ -29,6 +20,15 @@ from tests.provider.frontchannel import (
     totp_code,
     use_factors,
 )
+from tests.helpers.harness import (
+    ACR_2FA,
+    PASSWORD,
+    USERNAME,
+    Provider,
+    pkce_pair,
+    running_provider,
+)
+from tests.observability.conftest import sample, value
 
 
 async def test_metrics_listen_on_their_own_port_and_not_on_the_public_one(

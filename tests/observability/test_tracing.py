@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from stepauth.provider.ops import tracing
-from tests.conformance.harness import running_provider
 from tests.conftest import require
+from tests.helpers.harness import running_provider
 
 
 def _exporter() -> Any:

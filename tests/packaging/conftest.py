@@ -8,8 +8,8 @@ import pytest
 from bench.importtime import build_wheel
 
 from tests.conftest import require
-from tests.sdk.conftest import serve
-from tests.sdk.test_stepauth_provider import stepauth_op, ua
+from tests.helpers.served import serve
+from tests.helpers.stepauth_op import stepauth_op, ua
 
 __all__ = ["serve", "stepauth_op", "ua", "wheel"]
 

@@ -33,16 +33,17 @@ from bench.importtime import HEAVY, clean_env, import_profile, make_venv
 
 from stepauth.assurance import Requirement
 from tests.conftest import ROOT, free_port, require
-from tests.sdk.test_stepauth_provider import (
+from tests.helpers.stepauth_op import (
     ACR_2FA,
+    API_RESOURCE,
     CLIENT_ID,
     CLIENT_SECRET,
     IBAN,
     LOCAL_CALLBACK,
     RP_CALLBACK,
     StepauthOP,
-    _browser_flow,
     drive_stepauth,
+    example_browser_flow,
     rp_for,
 )
 
@@ -150,7 +151,6 @@ def test_the_api_client_example_steps_up_in_the_base_install(
     from stepauth.sdk import JWKSCache, ResourceServer
     from stepauth.sdk.starlette import StepAuth
     from stepauth.sdk.starlette import require as route_requires
-    from tests.sdk.test_stepauth_provider import API_RESOURCE
 
     rp = rp_for(stepauth_op, RP_CALLBACK, acr_mode="claims")
     first = rp.authorization_request(Requirement(("urn:stepauth:acr:1fa",)))
@@ -268,7 +268,7 @@ def test_the_fastapi_quick_start_runs_with_the_fastapi_extra_only(
     assert not profile.loaded("redis")
     assert not profile.loaded("stepauth.provider")
     with httpx.Client(base_url=fastapi_example, follow_redirects=False) as app:
-        status, text = _browser_flow(
+        status, text = example_browser_flow(
             stepauth_op,
             ua,
             lambda path, q: app.get(path, params=q),

@@ -1,5 +1,5 @@
 """Fixtures of the Provider tests: the black-box harness's running Provider."""
 
-from tests.conformance.harness import provider
+from tests.helpers.harness import provider
 
 __all__ = ["provider"]

@@ -25,7 +25,7 @@ import httpx
 from joserfc import jwt
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
-from tests.conformance.harness import (
+from tests.helpers.harness import (
     ISSUER,
     REDIRECT_URI,
     SECRET,

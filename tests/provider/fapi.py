@@ -1,6 +1,6 @@
 """Helpers of the FAPI 2.0 and JAR tests: clients with keys, request objects, PAR calls.
 
-The Provider is the black-box harness's (:mod:`tests.conformance.harness`) with three
+The Provider is the black-box harness's (:mod:`tests.helpers.harness`) with three
 more clients: ``FAPI`` (fapi2, request objects required, ES256), ``FAPI_PAR`` (fapi2 with
 plain pushed requests) and ``JAR`` (an ordinary private_key_jwt client that may send
 request objects by value or pushed).
@@ -20,7 +20,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
-from tests.conformance.harness import (
+from tests.helpers.harness import (
     ISSUER,
     REDIRECT_URI,
     Provider,

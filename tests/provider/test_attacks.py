@@ -11,7 +11,18 @@ from joserfc.jwk import RSAKey
 
 from stepauth.provider.factors.password import MAX_FAILURES
 from stepauth.provider.throttle import GENERIC_FAILURE
-from tests.conformance.harness import (
+from tests.helpers.frontchannel import (
+    COOKIE,
+    code_payload,
+    open_interaction,
+    page,
+    query,
+    rp_params,
+    session_cookie,
+    sign_in,
+    submit,
+)
+from tests.helpers.harness import (
     CONFIDENTIAL,
     ISSUER,
     PASSWORD,
@@ -22,17 +33,6 @@ from tests.conformance.harness import (
     config_data,
     running_provider,
 )
-from tests.provider.frontchannel import (
-    COOKIE,
-    open_interaction,
-    page,
-    query,
-    rp_params,
-    session_cookie,
-    sign_in,
-    submit,
-)
-from tests.provider.test_authorize import _payload
 
 
 def _no_redirect(response: Any) -> None:
@@ -239,7 +239,7 @@ async def test_id_token_hint_for_another_user_never_yields_their_token(provider:
             provider.browser, shown, "password", username="bob", password="bob's long passphrase"
         )
     )
-    payload = await _payload(provider, result["code"])
+    payload = await code_payload(provider, result["code"])
     assert payload["sub"] == bob.id != alice.id
 
 
@@ -253,7 +253,7 @@ async def test_id_token_hint_of_the_same_user_answers_silently(provider: Provide
     result = rp_params(
         await provider.browser.get("/authorize", params=query(prompt="none", id_token_hint=hint))
     )
-    assert (await _payload(provider, result["code"]))["sub"] == alice.id
+    assert (await code_payload(provider, result["code"]))["sub"] == alice.id
 
 
 async def test_access_token_is_refused_as_id_token_hint(provider: Provider) -> None:
@@ -393,23 +393,27 @@ async def test_password_blocked_after_repeated_failures(provider: Provider) -> N
 
 
 async def test_no_inline_script_in_any_template() -> None:
-    """The CSP forbids inline script; no template may need one."""
+    """The CSP forbids inline script; no template anywhere in the package may need one
+    (every folder of ``*.html`` under ``src/stepauth``, found by globbing, not listed)."""
     import re
     from pathlib import Path
 
-    import stepauth.provider.interaction as interaction
+    import stepauth
 
-    templates = Path(interaction.__file__).parent / "templates"
-    for template in templates.glob("*.html"):
+    package = Path(stepauth.__file__).parent
+    templates = sorted(package.rglob("*.html"))
+    assert templates, f"no *.html template found under {package}"
+    for template in templates:
         text = template.read_text()
-        assert re.search(r"<script(?![^>]*\bsrc=)", text) is None, template.name
-        assert re.search(r"\son[a-z]+\s*=", text) is None, template.name  # no inline handlers
+        name = str(template.relative_to(package))
+        assert re.search(r"<script(?![^>]*\bsrc=)", text) is None, name
+        assert re.search(r"\son[a-z]+\s*=", text) is None, name  # no inline handlers
 
 
 async def test_hinted_user_is_not_signed_in_by_a_one_time_code_alone(provider: Provider) -> None:
     """A hint names a user but proves nothing: without that user's session the first
     factor must identify them (password), never a code alone."""
-    from tests.provider.frontchannel import TOTP, enrol_totp, use_factors
+    from tests.helpers.frontchannel import TOTP, enrol_totp, use_factors
 
     use_factors(provider, totp=True)
     bob = await provider.create_user("bob", "bob's long passphrase")

@@ -26,7 +26,8 @@ from stepauth.provider.config import ProviderConfig
 from stepauth.provider.factors import webauthn
 from stepauth.provider.factors.webauthn.attestation import AttestationError, TrustStore
 from stepauth.provider.factors.webauthn.mds import MDS_SERIAL_KIND, keep_trust_fresh, refresh_trust
-from tests.conformance.harness import (
+from tests.helpers.frontchannel import open_interaction, query, sign_in
+from tests.helpers.harness import (
     ISSUER,
     PUBLIC,
     USERNAME,
@@ -36,9 +37,8 @@ from tests.conformance.harness import (
     pkce_pair,
     running_provider,
 )
-from tests.factors.soft_authenticator import AttestationCA, SoftAuthenticator, make_test_ca
-from tests.provider.frontchannel import open_interaction, query, sign_in
-from tests.provider.passkeys import rp_params, use_passkey, use_passkeys
+from tests.helpers.passkeys import rp_params, use_passkey, use_passkeys
+from tests.helpers.soft_authenticator import AttestationCA, SoftAuthenticator, make_test_ca
 
 RP_ID, ORIGIN = "localhost", "http://localhost:8080"
 

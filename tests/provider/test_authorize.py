@@ -15,7 +15,18 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from stepauth.provider.authorize import STEPS
-from tests.conformance.harness import (
+from tests.helpers.frontchannel import (
+    Page,
+    code_payload,
+    open_interaction,
+    page,
+    query,
+    rp_params,
+    session_cookie,
+    sign_in,
+    submit,
+)
+from tests.helpers.harness import (
     ACR_1FA,
     ACR_2FA,
     CONFIDENTIAL,
@@ -27,16 +38,6 @@ from tests.conformance.harness import (
     Provider,
     check_id_token,
     pkce_pair,
-)
-from tests.provider.frontchannel import (
-    Page,
-    open_interaction,
-    page,
-    query,
-    rp_params,
-    session_cookie,
-    sign_in,
-    submit,
 )
 
 
@@ -196,20 +197,10 @@ async def test_oidcc_prompt_none_logged_in(provider: Provider) -> None:
     response = await provider.browser.get("/authorize", params=query(prompt="none"))
     second = rp_params(response)
     assert second["code"] != first["code"]
-    a = await _payload(provider, first["code"])
-    b = await _payload(provider, second["code"])
+    a = await code_payload(provider, first["code"])
+    b = await code_payload(provider, second["code"])
     assert a["sub"] == b["sub"]
     assert a["auth_time"] == b["auth_time"]
-
-
-async def _payload(provider: Provider, code: str) -> dict[str, object]:
-    import hashlib
-
-    item = await provider.store.get(
-        "code", hashlib.sha256(code.encode()).hexdigest(), now=provider.clock()
-    )
-    assert item is not None
-    return dict(item.payload)
 
 
 async def test_oidcc_prompt_login_reprompts(provider: Provider) -> None:
@@ -221,8 +212,8 @@ async def test_oidcc_prompt_login_reprompts(provider: Provider) -> None:
     shown = await open_interaction(provider.browser, query(prompt="login"))
     assert shown.reasons() == ["prompt_login"]
     second = rp_params(await _password(provider, shown))
-    a = await _payload(provider, first["code"])
-    b = await _payload(provider, second["code"])
+    a = await code_payload(provider, first["code"])
+    b = await code_payload(provider, second["code"])
     assert int(b["auth_time"]) > int(a["auth_time"])  # type: ignore[call-overload]
     assert a["sub"] == b["sub"]
 
@@ -236,7 +227,7 @@ async def test_max_age_zero_reprompts(provider: Provider) -> None:
     shown = await open_interaction(provider.browser, query(max_age="0"))
     assert shown.reasons() == ["prompt_login"]
     result = rp_params(await _password(provider, shown))
-    payload = await _payload(provider, result["code"])
+    payload = await code_payload(provider, result["code"])
     assert payload["max_age_requested"] is True
     assert payload["auth_time"] == int(provider.clock())
 
@@ -268,8 +259,8 @@ async def test_oidcc_max_age_10000_does_not_prompt(provider: Provider) -> None:
     first = await sign_in(provider.browser, query(max_age="15000"))
     provider.clock.advance(30)
     second = rp_params(await provider.browser.get("/authorize", params=query(max_age="10000")))
-    a = await _payload(provider, first["code"])
-    b = await _payload(provider, second["code"])
+    a = await code_payload(provider, first["code"])
+    b = await code_payload(provider, second["code"])
     assert a["auth_time"] == b["auth_time"]
     assert b["max_age_requested"] is True
 
@@ -280,7 +271,7 @@ async def test_unknown_parameter_and_unknown_acr_are_ignored(provider: Provider)
         provider.browser,
         query(extra_param="foobar", acr_values="urn:example:unknown " + ACR_1FA, ui_locales="xx"),
     )
-    payload = await _payload(provider, result["code"])
+    payload = await code_payload(provider, result["code"])
     assert payload["acr"] == ACR_1FA
     assert payload["acr_requested"] is True
 
@@ -298,7 +289,7 @@ async def test_acr_values_met_by_session(provider: Provider) -> None:
     result = rp_params(
         await provider.browser.get("/authorize", params=query(acr_values=ACR_1FA, prompt="none"))
     )
-    assert (await _payload(provider, result["code"]))["acr"] == ACR_1FA
+    assert (await code_payload(provider, result["code"]))["acr"] == ACR_1FA
 
 
 async def test_malformed_parameters_are_invalid_request(provider: Provider) -> None:
@@ -356,13 +347,13 @@ async def test_voluntary_client_gets_the_session_acr(provider: Provider) -> None
         "/authorize", params=query(client_id=CONFIDENTIAL, acr_values=ACR_2FA, prompt="none")
     )
     result = rp_params(response)
-    assert (await _payload(provider, result["code"]))["acr"] == ACR_1FA
+    assert (await code_payload(provider, result["code"]))["acr"] == ACR_1FA
 
 
 async def test_claims_request_is_kept_for_the_token_endpoint(provider: Provider) -> None:
     claims = {"id_token": {"auth_time": {"essential": True}}, "userinfo": {"name": None}}
     result = await sign_in(provider.browser, query(claims=json.dumps(claims)))
-    assert (await _payload(provider, result["code"]))["claims"] == claims
+    assert (await code_payload(provider, result["code"]))["claims"] == claims
 
 
 async def _pushed(provider: Provider, item: dict[str, object]) -> str:
@@ -505,7 +496,7 @@ async def test_form_post_error_response(provider: Provider) -> None:
 async def test_registered_query_is_kept_when_the_code_is_added(tmp_path: Path) -> None:
     """RFC 6749 §3.1.2: the redirection URI's query component is retained as registered
     when the response parameters are added (and the response carries iss, RFC 9207)."""
-    from tests.conformance.harness import SECRET, running_provider
+    from tests.helpers.harness import SECRET, running_provider
 
     registered = "https://rp.example/cb?tenant=a%2Fb&empty="
     clients = [{"client_id": "q-client", "client_secret": SECRET, "redirect_uris": [registered]}]

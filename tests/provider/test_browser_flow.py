@@ -17,7 +17,8 @@ from urllib.parse import parse_qs, urlencode
 
 import pytest
 
-from tests.conformance.harness import (
+from tests.conftest import free_port
+from tests.helpers.harness import (
     PASSWORD,
     PUBLIC,
     REDIRECT_URI,
@@ -25,8 +26,7 @@ from tests.conformance.harness import (
     config_data,
     pkce_pair,
 )
-from tests.conftest import free_port
-from tests.sdk.conftest import ServedApp
+from tests.helpers.served import ServedApp
 
 pytestmark = pytest.mark.browser
 

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from stepauth.provider import throttle
-from tests.conformance.harness import PASSWORD, USERNAME, Provider, running_provider
-from tests.provider.frontchannel import open_interaction, page, query, rp_params, submit
+from tests.helpers.frontchannel import open_interaction, page, query, rp_params, submit
+from tests.helpers.harness import PASSWORD, USERNAME, Provider, running_provider
 
 PROXY = "10.0.0.5"
 SERVER = {"trusted_proxies": ["10.0.0.0/24"], "forwarded_header": "x-forwarded-for"}
@@ -199,8 +199,8 @@ async def test_access_log_and_audit_name_the_forwarded_client_over_a_socket(
 
     from stepauth.provider.app import create_app
     from stepauth.provider.config import ProviderConfig
-    from tests.conformance.harness import Clock, config_data
     from tests.conftest import free_port
+    from tests.helpers.harness import Clock, config_data
 
     os.environ.setdefault("STEPAUTH_SECRET_KEY", base64.urlsafe_b64encode(b"k" * 32).decode())
     caplog.set_level(logging.INFO, logger="uvicorn.access")

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from joserfc.jwk import ECKey, OctKey
 
-from tests.conformance.harness import (
+from tests.helpers.harness import (
     CONFIDENTIAL,
     ISSUER,
     JWT_CLIENT,

@@ -15,6 +15,7 @@ from stepauth.provider.config import (
     default_config_text,
     load_config,
 )
+from tests.helpers.config_dicts import DELETE, base, set_path
 
 PUBLIC_JWK = {
     "kty": "EC",
@@ -23,20 +24,6 @@ PUBLIC_JWK = {
     "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
     "kid": "rp-1",
 }
-
-
-def base() -> dict[str, Any]:
-    return {
-        "issuer": "https://op.example",
-        "clients": [
-            {
-                "client_id": "bank",
-                "client_secret": "s" * 32,
-                "redirect_uris": ["https://rp.example/cb"],
-            },
-            {"client_id": "spa", "redirect_uris": ["http://localhost:3000/cb"]},
-        ],
-    }
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -139,21 +126,6 @@ def test_valid_levels_are_kept(tmp_path: Path) -> None:
     assert ladder_from_data(config.levels).levels == DEFAULT_LADDER.levels
 
 
-def _set(data: dict[str, Any], path: str, value: Any) -> None:
-    """Set ``a.b[0].c`` in nested data (``value is DELETE`` removes the key)."""
-    node: Any = data
-    parts = path.replace("]", "").replace("[", ".").split(".")
-    for part in parts[:-1]:
-        node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
-    last = parts[-1]
-    if value is DELETE:
-        del node[last]
-    else:
-        node[int(last) if last.isdigit() else last] = value
-
-
-DELETE = object()
-
 BAD = [
     ("issuer", DELETE, "issuer"),
     ("issuer", "http://op.example", "issuer"),
@@ -239,7 +211,7 @@ BAD = [
 def test_bad_values_name_their_key(path: str, value: Any, key: str, tmp_path: Path) -> None:
     """Every wrong value is rejected with its key path named."""
     data = copy.deepcopy(base())
-    _set(data, path, value)
+    set_path(data, path, value)
     with pytest.raises(ConfigError) as caught:
         ProviderConfig.from_dict(data, base_dir=tmp_path)
     assert caught.value.key == key

@@ -11,14 +11,14 @@ import pytest
 
 from stepauth.errors import ConfigError
 from stepauth.provider.config import DPoPConfig, ProviderConfig
+from tests.helpers.config_dicts import base, set_path
 from tests.provider.fapi import fapi_clients
-from tests.provider.test_config import _set, base
 
 
 def _load(tmp_path: Path, **changes: Any) -> ProviderConfig:
     data = copy.deepcopy(base())
     for path, value in changes.items():
-        _set(data, path.replace("__", "."), value)
+        set_path(data, path.replace("__", "."), value)
     return ProviderConfig.from_dict(data, base_dir=tmp_path)
 
 
@@ -79,7 +79,7 @@ BAD = [
 @pytest.mark.parametrize(("path", "value", "says"), BAD, ids=[f"{p}={v!r}" for p, v, _ in BAD])
 def test_bad_values_name_their_key(path: str, value: Any, says: str, tmp_path: Path) -> None:
     data = copy.deepcopy(base())
-    _set(data, path, value)
+    set_path(data, path, value)
     with pytest.raises(ConfigError) as caught:
         ProviderConfig.from_dict(data, base_dir=tmp_path)
     assert caught.value.key == path

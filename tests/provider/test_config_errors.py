@@ -11,7 +11,7 @@ import pytest
 
 from stepauth.errors import ConfigError
 from stepauth.provider.config import ProviderConfig, load_config
-from tests.provider.test_config import DELETE, _set, base
+from tests.helpers.config_dicts import DELETE, base, set_path
 
 
 @pytest.mark.parametrize(
@@ -68,7 +68,7 @@ def test_a_missing_required_key_is_named(
     tmp_path: Path, path: str, value: Any, message: str
 ) -> None:
     data = copy.deepcopy(base())
-    _set(data, path, value)
+    set_path(data, path, value)
     with pytest.raises(ConfigError) as caught:
         ProviderConfig.from_dict(data, base_dir=tmp_path)
     assert str(caught.value) == message

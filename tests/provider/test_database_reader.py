@@ -16,16 +16,7 @@ import httpx
 import pytest
 
 from stepauth.provider.throttle import GENERIC_FAILURE
-from tests.conformance.harness import (
-    ACR_2FA,
-    ISSUER,
-    USERNAME,
-    Clock,
-    Provider,
-    config_data,
-    provider_on_each_db,
-)
-from tests.provider.frontchannel import (
+from tests.helpers.frontchannel import (
     COOKIE,
     TOTP,
     enrol_totp,
@@ -39,7 +30,16 @@ from tests.provider.frontchannel import (
     totp_code,
     use_factors,
 )
-from tests.store.stolen import raw_rows
+from tests.helpers.harness import (
+    ACR_2FA,
+    ISSUER,
+    USERNAME,
+    Clock,
+    Provider,
+    config_data,
+    provider_on_each_db,
+)
+from tests.helpers.stolen import raw_rows
 
 __all__ = ["provider_on_each_db"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conformance.harness import ACR_1FA, ACR_2FA, ISSUER, Provider, decode_header, provider
+from tests.helpers.harness import ACR_1FA, ACR_2FA, ISSUER, Provider, decode_header, provider
 
 __all__ = ["provider"]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.harness import (
+from tests.helpers.harness import (
     CONFIDENTIAL,
     PUBLIC,
     REDIRECT_URI,

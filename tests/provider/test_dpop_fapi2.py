@@ -19,7 +19,7 @@ import pytest
 from stepauth.errors import ConfigError
 from stepauth.provider.config import ProviderConfig
 from stepauth.provider.profiles.fapi2 import code_lifetime
-from tests.conformance.harness import (
+from tests.helpers.harness import (
     CONFIDENTIAL,
     Provider,
     config_data,

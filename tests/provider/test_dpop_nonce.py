@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conformance.harness import CONFIDENTIAL, Provider
+from tests.helpers.harness import CONFIDENTIAL, Provider
 from tests.provider.dpop_proofs import (
     PAR_URL,
     DPoPKey,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.harness import CONFIDENTIAL, SECRET, Provider, decode_unverified
+from tests.helpers.harness import CONFIDENTIAL, SECRET, Provider, decode_unverified
 from tests.provider.dpop_proofs import (
     BOUND,
     PAR_URL,

@@ -13,7 +13,7 @@ import pytest
 
 from stepauth.provider.dpop import JTI_KIND
 from stepauth.store.routed import EPHEMERAL_KINDS
-from tests.conformance.harness import CONFIDENTIAL
+from tests.helpers.harness import CONFIDENTIAL
 from tests.provider.dpop_proofs import DPoPKey, assert_error, bogus_code_grant, post_token
 from tests.reliability.providers import provider_on
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.harness import CONFIDENTIAL, Provider
+from tests.helpers.harness import CONFIDENTIAL, Provider
 from tests.provider.dpop_proofs import (
     USERINFO_URL,
     DPoPKey,

@@ -14,7 +14,7 @@ import pytest
 
 from stepauth.errors import ConfigError
 from stepauth.provider.config import ProviderConfig
-from tests.conformance.harness import SECRET
+from tests.helpers.harness import SECRET
 from tests.provider.fapi import FAPI, FAPI_PAR, JAR, fapi_config
 
 

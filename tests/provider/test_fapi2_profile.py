@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.conformance.harness import ISSUER, REDIRECT_URI, Provider, pkce_pair, running_provider
+from tests.helpers.harness import ISSUER, REDIRECT_URI, Provider, pkce_pair, running_provider
 from tests.provider.fapi import (
     FAPI,
     FAPI_PAR,

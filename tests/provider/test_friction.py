@@ -23,8 +23,7 @@ from stepauth.audit.friction_records import SIGN_IN
 from stepauth.cli import main
 from stepauth.provider.authorize.interaction_start import INTERACTION_TTL
 from stepauth.provider.friction.recorder import interaction_key
-from tests.conformance.harness import ACR_2FA, ISSUER, USERNAME, Provider
-from tests.provider.frontchannel import (
+from tests.helpers.frontchannel import (
     TOTP,
     enrol_totp,
     open_interaction,
@@ -35,6 +34,7 @@ from tests.provider.frontchannel import (
     totp_code,
     use_factors,
 )
+from tests.helpers.harness import ACR_2FA, ISSUER, USERNAME, Provider
 
 BOB, BOB_PASSWORD = "bob", "another long enough password"
 

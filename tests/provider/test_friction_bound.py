@@ -4,13 +4,29 @@ both count as reuse, not as prompts (docs/friction.md)."""
 
 from __future__ import annotations
 
-from stepauth.audit.friction import TOTAL, friction_report
-from tests.conformance.harness import Provider
-from tests.provider.frontchannel import rp_params
-from tests.rar.bound import passkey_payer
-from tests.sdk.test_transaction_reuse import approve, authorize, interaction_of, provider, push
+from collections.abc import AsyncIterator
+from pathlib import Path
 
-__all__ = ["provider"]
+import pytest
+
+from stepauth.audit.friction import TOTAL, friction_report
+from tests.helpers.bound import (
+    approve,
+    authorize,
+    bank_provider,
+    interaction_of,
+    passkey_payer,
+    push,
+)
+from tests.helpers.frontchannel import rp_params
+from tests.helpers.harness import Provider
+
+
+@pytest.fixture
+async def provider(tmp_path: Path) -> AsyncIterator[Provider]:
+    async with bank_provider(tmp_path) as running:
+        yield running
+
 
 PAYMENT_ACTION = "payment_initiation"
 

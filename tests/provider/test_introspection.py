@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conformance.harness import (
+from tests.helpers.harness import (
     CONFIDENTIAL,
     ISSUER,
     POST_CLIENT,

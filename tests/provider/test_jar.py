@@ -12,7 +12,7 @@ import secrets
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
 from stepauth.provider.request_object import JTI_KIND
-from tests.conformance.harness import CLIENT_KEY, ISSUER, REDIRECT_URI, Provider
+from tests.helpers.harness import CLIENT_KEY, ISSUER, REDIRECT_URI, Provider
 from tests.provider.fapi import (
     ASSERTION_TYPE,
     FAPI,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from tests.conformance.harness import ISSUER, REDIRECT_URI, Provider
+from tests.helpers.harness import ISSUER, REDIRECT_URI, Provider
 from tests.provider.fapi import (
     JAR,
     JAR_KEY,

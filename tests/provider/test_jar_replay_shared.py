@@ -19,7 +19,7 @@ from sqlalchemy import Connection, text
 
 from stepauth.provider.request_object import JTI_KIND
 from stepauth.store.routed import EPHEMERAL_KINDS
-from tests.conformance.harness import config_data
+from tests.helpers.harness import config_data
 from tests.provider.fapi import JAR, assert_error, fapi_clients, push_object, request_object
 from tests.reliability.providers import provider_on
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Connection, text
 
 from stepauth.provider.sessions import revoke_session
-from tests.conformance.harness import (
+from tests.helpers.harness import (
     CONFIDENTIAL,
     LOGOUT_REDIRECT_URI,
     REDIRECT_URI,

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from tests.conformance.harness import (
+from tests.helpers.harness import (
     CONFIDENTIAL,
     JWT_CLIENT,
     REDIRECT_URI,

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from stepauth.provider.notices import read_outbox
-from tests.conformance.harness import ACR_1FA, ACR_2FA, USERNAME, Provider, running_provider
-from tests.provider.frontchannel import (
+from tests.helpers.frontchannel import (
     TOTP,
+    code_payload,
     enrol_totp,
     open_interaction,
     page,
@@ -27,7 +27,7 @@ from tests.provider.frontchannel import (
     submit,
     totp_code,
 )
-from tests.provider.test_authorize import _payload
+from tests.helpers.harness import ACR_1FA, ACR_2FA, USERNAME, Provider, running_provider
 
 OOB = "oob"
 
@@ -56,7 +56,7 @@ async def test_password_and_emailed_code_do_not_reach_2fa(provider: Provider) ->
     acr is unmet instead of being met by password + email code, and no code is sent."""
     await enrol(provider, "email", "alice@example.org")
     first = await sign_in(provider.browser, query())
-    assert (await _payload(provider, first["code"]))["acr"] == ACR_1FA
+    assert (await code_payload(provider, first["code"]))["acr"] == ACR_1FA
     provider.clock.advance(60)
     response = await provider.browser.get("/authorize", params=query(acr_values=ACR_2FA))
     assert rp_params(response)["error"] == "unmet_authentication_requirements"
@@ -83,7 +83,7 @@ async def test_step_up_to_2fa_does_not_offer_the_emailed_code(provider: Provider
     shown = await open_interaction(provider.browser, query(acr_values=ACR_2FA))
     code = totp_code(provider, params)
     result = rp_params(await submit(provider.browser, shown, TOTP, code=code))
-    claims = await _payload(provider, result["code"])
+    claims = await code_payload(provider, result["code"])
     assert claims["acr"] == ACR_2FA
     assert set(claims["amr"]) == {"pwd", "otp", "mfa"}  # type: ignore[arg-type]
 
@@ -103,7 +103,7 @@ async def test_sms_code_completes_2fa_but_never_phr(provider: Provider) -> None:
     code = re.search(r"code: (\d{6})", str(message["message"]))
     assert code is not None
     result = rp_params(await submit(provider.browser, page(sent), OOB, oob_code=code.group(1)))
-    claims = await _payload(provider, result["code"])
+    claims = await code_payload(provider, result["code"])
     assert claims["acr"] == ACR_2FA
     assert set(claims["amr"]) == {"pwd", "sms", "mfa"}  # type: ignore[arg-type]
     response = await provider.browser.get("/authorize", params=query(acr_values="phr"))

@@ -7,7 +7,8 @@ from typing import Any
 
 import httpx
 
-from tests.conformance.harness import (
+from tests.helpers.bound import approve_with_passkey
+from tests.helpers.harness import (
     CONFIDENTIAL,
     REDIRECT_URI,
     SECRET,
@@ -16,7 +17,6 @@ from tests.conformance.harness import (
     pkce_pair,
     provider,
 )
-from tests.rar.bound import approve_with_passkey
 
 __all__ = ["provider"]
 

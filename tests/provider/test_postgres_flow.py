@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.harness import ACR_1FA, PASSWORD, USERNAME, running_provider
-from tests.provider.frontchannel import (
+from tests.helpers.frontchannel import (
+    code_payload,
     open_interaction,
     query,
     rp_params,
@@ -15,7 +15,7 @@ from tests.provider.frontchannel import (
     sign_in,
     submit,
 )
-from tests.provider.test_authorize import _payload
+from tests.helpers.harness import ACR_1FA, PASSWORD, USERNAME, running_provider
 
 pytestmark = pytest.mark.postgres
 
@@ -28,7 +28,7 @@ async def test_code_flow_and_reprompt_on_postgres(tmp_path: Path, postgres_url: 
         await provider.create_user()
         first = await sign_in(provider.browser, query(state="pg"))
         assert first["state"] == "pg"
-        payload = await _payload(provider, first["code"])
+        payload = await code_payload(provider, first["code"])
         assert payload["acr"] == ACR_1FA
         old = session_cookie(provider.browser)
 
@@ -41,7 +41,7 @@ async def test_code_flow_and_reprompt_on_postgres(tmp_path: Path, postgres_url: 
         again = rp_params(
             await submit(provider.browser, shown, "password", username=USERNAME, password=PASSWORD)
         )
-        later = await _payload(provider, again["code"])
+        later = await code_payload(provider, again["code"])
         assert int(later["auth_time"]) > int(payload["auth_time"])  # type: ignore[call-overload]
         assert session_cookie(provider.browser) != old
         assert await provider.store.get_session(str(old), now=provider.clock()) is None

@@ -14,7 +14,8 @@ import pytest
 
 from stepauth.errors import ConfigError
 from stepauth.provider.config import ProviderConfig
-from tests.conformance.harness import (
+from tests.helpers.frontchannel import query, rp_params, sign_in
+from tests.helpers.harness import (
     CONFIDENTIAL,
     ISSUER,
     PUBLIC,
@@ -26,7 +27,6 @@ from tests.conformance.harness import (
     pkce_pair,
     running_provider,
 )
-from tests.provider.frontchannel import query, rp_params, sign_in
 
 PAYMENTS = "https://payments.example/api"
 DEFAULT = "https://accounts.example/api"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conformance.harness import CONFIDENTIAL, PUBLIC, SECRET, Provider, provider
+from tests.helpers.harness import CONFIDENTIAL, PUBLIC, SECRET, Provider, provider
 
 __all__ = ["provider"]
 

@@ -12,8 +12,7 @@ import pytest
 from stepauth.assurance import Category, Need
 from stepauth.provider.factors.base import Capability, helps, provides
 from stepauth.provider.factors.password import MAX_FAILURES
-from tests.conformance.harness import PASSWORD, USERNAME, Provider, running_provider
-from tests.provider.frontchannel import (
+from tests.helpers.frontchannel import (
     open_interaction,
     page,
     query,
@@ -21,6 +20,7 @@ from tests.provider.frontchannel import (
     sign_in,
     submit,
 )
+from tests.helpers.harness import PASSWORD, USERNAME, Provider, running_provider
 
 
 async def test_idle_session_expires(provider: Provider) -> None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 
-from tests.conformance.harness import ACR_1FA, ACR_2FA, ISSUER, PASSWORD, USERNAME, Provider
-from tests.provider.frontchannel import (
+from tests.helpers.bound import passkey_payer
+from tests.helpers.frontchannel import (
     TOTP,
+    code_payload,
     enrol_totp,
     open_interaction,
     page,
@@ -22,9 +23,8 @@ from tests.provider.frontchannel import (
     totp_code,
     use_factors,
 )
-from tests.provider.passkeys import use_passkey
-from tests.provider.test_authorize import _payload
-from tests.rar.bound import passkey_payer
+from tests.helpers.harness import ACR_1FA, ACR_2FA, ISSUER, PASSWORD, USERNAME, Provider
+from tests.helpers.passkeys import use_passkey
 
 
 async def test_1fa_session_asked_for_2fa_is_prompted_acr_not_met(provider: Provider) -> None:
@@ -37,7 +37,7 @@ async def test_1fa_session_asked_for_2fa_is_prompted_acr_not_met(provider: Provi
     user = await provider.store.get_user_by_username(USERNAME)
     params = await enrol_totp(provider, user.id)
     first = await sign_in(provider.browser, query())
-    before = await _payload(provider, first["code"])
+    before = await code_payload(provider, first["code"])
     assert before["acr"] == ACR_1FA
     cookie_1fa = session_cookie(provider.browser)
 
@@ -56,7 +56,7 @@ async def test_1fa_session_asked_for_2fa_is_prompted_acr_not_met(provider: Provi
     result = rp_params(await submit(provider.browser, shown, TOTP, code=code))
     assert result["state"] == "up"
     assert result["iss"] == ISSUER
-    after = await _payload(provider, result["code"])
+    after = await code_payload(provider, result["code"])
     assert after["acr"] == ACR_2FA
     assert set(after["amr"]) == {"pwd", "otp", "mfa"}  # type: ignore[arg-type]
     assert after["sub"] == before["sub"] == user.id
@@ -72,7 +72,7 @@ async def test_step_up_with_max_age_asks_for_every_stale_factor(provider: Provid
     user = await provider.store.get_user_by_username(USERNAME)
     params = await enrol_totp(provider, user.id)
     first = await sign_in(provider.browser, query())
-    before = await _payload(provider, first["code"])
+    before = await code_payload(provider, first["code"])
     provider.clock.advance(600)
     shown = await open_interaction(provider.browser, query(acr_values=ACR_2FA, max_age="300"))
     assert "max_age" in shown.reasons() or "acr_not_met" in shown.reasons()
@@ -85,7 +85,7 @@ async def test_step_up_with_max_age_asks_for_every_stale_factor(provider: Provid
     assert second_page.kinds() == [TOTP]
     code = totp_code(provider, params)
     result = rp_params(await submit(provider.browser, second_page, TOTP, code=code))
-    after = await _payload(provider, result["code"])
+    after = await code_payload(provider, result["code"])
     assert after["acr"] == ACR_2FA
     assert int(after["auth_time"]) > int(before["auth_time"])  # type: ignore[call-overload]
 
@@ -137,7 +137,7 @@ async def test_essential_acr_met_is_returned(provider: Provider) -> None:
             "/authorize", params=query(claims=json.dumps(claims), prompt="none")
         )
     )
-    payload = await _payload(provider, result["code"])
+    payload = await code_payload(provider, result["code"])
     assert payload["acr"] == ACR_1FA
     assert payload["acr_requested"] is True
 
@@ -216,7 +216,7 @@ async def test_pushed_authorization_details_are_shown_and_confirmed(provider: Pr
     assert "DE02100100109307118603" not in shown.text  # masked IBAN
     assert shown.kinds() == ["webauthn"]  # only an approval over the details binds them
     result = rp_params(await use_passkey(provider.browser, shown, authenticator))
-    payload = await _payload(provider, result["code"])
+    payload = await code_payload(provider, result["code"])
     granted = payload["authorization_details"]
     assert isinstance(granted, list)
     assert granted[0]["creditorName"] == "Merchant A"

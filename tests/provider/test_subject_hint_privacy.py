@@ -16,7 +16,16 @@ import re
 from typing import Any
 
 from stepauth.provider.factors.webauthn import b64url
-from tests.conformance.harness import (
+from tests.helpers.frontchannel import (
+    Page,
+    open_interaction,
+    page,
+    query,
+    session_cookie,
+    sign_in,
+    submit,
+)
+from tests.helpers.harness import (
     ISSUER,
     PASSWORD,
     PUBLIC,
@@ -26,17 +35,7 @@ from tests.conformance.harness import (
     pkce_pair,
     provider,
 )
-from tests.factors.soft_authenticator import SoftAuthenticator
-from tests.provider.frontchannel import (
-    Page,
-    open_interaction,
-    page,
-    query,
-    session_cookie,
-    sign_in,
-    submit,
-)
-from tests.provider.passkeys import (
+from tests.helpers.passkeys import (
     enrol_passkey,
     passkey_options,
     refused,
@@ -45,6 +44,7 @@ from tests.provider.passkeys import (
     use_passkey,
     use_passkeys,
 )
+from tests.helpers.soft_authenticator import SoftAuthenticator
 
 __all__ = ["provider"]
 

@@ -22,7 +22,7 @@ from stepauth.provider.token_minting import (
     verify_access_token,
     verify_own_jwt,
 )
-from tests.conformance.harness import (
+from tests.helpers.harness import (
     ACR_2FA,
     CONFIDENTIAL,
     ISSUER,

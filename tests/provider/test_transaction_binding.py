@@ -22,7 +22,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from stepauth.rar import canonical_json, transaction_challenge
-from tests.conformance.harness import (
+from tests.helpers.bank import BANK, PHR, bank_client, code_request, front, push_details
+from tests.helpers.frontchannel import open_interaction, page, sign_in, submit
+from tests.helpers.harness import (
     ISSUER,
     REDIRECT_URI,
     SECRET,
@@ -32,9 +34,7 @@ from tests.conformance.harness import (
     pkce_pair,
     running_provider,
 )
-from tests.factors.soft_authenticator import SoftAuthenticator
-from tests.provider.frontchannel import open_interaction, page, sign_in, submit
-from tests.provider.passkeys import (
+from tests.helpers.passkeys import (
     enrol_passkey,
     passkey_options,
     refused,
@@ -43,7 +43,7 @@ from tests.provider.passkeys import (
     use_passkey,
     use_passkeys,
 )
-from tests.rar.bank import BANK, PHR, bank_client, code_request, front, push_details
+from tests.helpers.soft_authenticator import SoftAuthenticator
 
 #: The bank's payment, with a remittance line the page must show verbatim.
 PAYMENT = [

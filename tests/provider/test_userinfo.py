@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conformance.harness import USERNAME, Provider, provider
+from tests.helpers.harness import USERNAME, Provider, provider
 
 __all__ = ["provider"]
 

@@ -18,10 +18,9 @@ from typing import Any
 import pytest
 
 from stepauth.provider.factors.webauthn import b64url
-from tests.conformance.harness import USERNAME, Provider, provider
-from tests.factors.soft_authenticator import SoftAuthenticator
-from tests.provider.frontchannel import open_interaction, query, sign_in, submit
-from tests.provider.passkeys import (
+from tests.helpers.frontchannel import open_interaction, query, sign_in, submit
+from tests.helpers.harness import USERNAME, Provider, provider
+from tests.helpers.passkeys import (
     enrol_passkey,
     passkey_options,
     refused,
@@ -30,6 +29,7 @@ from tests.provider.passkeys import (
     use_passkey,
     use_passkeys,
 )
+from tests.helpers.soft_authenticator import SoftAuthenticator
 
 __all__ = ["provider"]
 

@@ -9,7 +9,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.conformance.harness import (
+from tests.helpers.frontchannel import (
+    open_interaction,
+    query,
+    session_cookie,
+    sign_in,
+    submit,
+)
+from tests.helpers.harness import (
     PUBLIC,
     USERNAME,
     Provider,
@@ -17,14 +24,7 @@ from tests.conformance.harness import (
     pkce_pair,
     provider,
 )
-from tests.provider.frontchannel import (
-    open_interaction,
-    query,
-    session_cookie,
-    sign_in,
-    submit,
-)
-from tests.provider.passkeys import (
+from tests.helpers.passkeys import (
     enrol_passkey,
     passkey_options,
     refused,
@@ -226,7 +226,7 @@ async def test_trusted_security_key_reaches_phrh_untrusted_stays_phr(
 
     from stepauth.provider.factors import webauthn
     from stepauth.provider.factors.webauthn.attestation import MetadataEntry, TrustStore
-    from tests.factors.soft_authenticator import SoftAuthenticator, make_test_ca
+    from tests.helpers.soft_authenticator import SoftAuthenticator, make_test_ca
 
     use_passkeys(provider)
     alice = await provider.store.get_user_by_username(USERNAME)

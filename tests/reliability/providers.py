@@ -1,6 +1,6 @@
 """A Provider on SQLite, PostgreSQL or PostgreSQL + Redis for the reliability tests.
 
-The black-box harness's Provider (:mod:`tests.conformance.harness`), with its store built
+The black-box harness's Provider (:mod:`tests.helpers.harness`), with its store built
 here so that the ephemeral kinds can be routed to a Redis server of the test's choosing.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Connection, text
 
-from tests.conformance.harness import ISSUER, Clock, Provider, config_data
+from tests.helpers.harness import ISSUER, Clock, Provider, config_data
 
 __all__ = ["live_tokens", "provider_on"]
 

@@ -20,9 +20,9 @@ from bench.provider import USERNAME, drive
 from bench.soak import WAL_GOAL_MIB, Measure, Soak, wal_watch
 
 from stepauth.provider.ops.purge import retention
-from tests.conformance.harness import running_provider
 from tests.conftest import require
-from tests.observability.conftest import value
+from tests.helpers.harness import running_provider
+from tests.helpers.metrics import value
 
 TTL = 2
 EXTRA_TOML = f"""[ttl]

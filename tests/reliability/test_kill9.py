@@ -32,7 +32,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conformance.harness import (
+from tests.conftest import free_port
+from tests.helpers.harness import (
     CONFIDENTIAL,
     LOGOUT_REDIRECT_URI,
     PASSWORD,
@@ -43,7 +44,6 @@ from tests.conformance.harness import (
     Provider,
     pkce_pair,
 )
-from tests.conftest import free_port
 
 RUN_MAIN = "import sys; from stepauth.cli import main; sys.exit(main(sys.argv[1:]))"
 SECRET_KEY = base64.urlsafe_b64encode(b"kill-9 test secret, 32+ bytes long").decode()

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conformance.harness import (
+from tests.helpers.harness import (
     CONFIDENTIAL,
     ISSUER,
     REDIRECT_URI,

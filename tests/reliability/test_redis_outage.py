@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from tests.conformance.harness import REDIRECT_URI, Provider, pkce_pair
 from tests.conftest import free_port, require
-from tests.observability.conftest import value
+from tests.helpers.harness import REDIRECT_URI, Provider, pkce_pair
+from tests.helpers.metrics import value
 from tests.reliability.providers import live_tokens, provider_on
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conformance.harness import CONFIDENTIAL, REDIRECT_URI, SECRET, Provider, pkce_pair
+from tests.helpers.harness import CONFIDENTIAL, REDIRECT_URI, SECRET, Provider, pkce_pair
 from tests.reliability.providers import live_tokens, provider_on
 
 ROUNDS = int(os.environ.get("STEPAUTH_RACE_ROUNDS", "100"))

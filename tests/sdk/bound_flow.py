@@ -11,8 +11,8 @@ from examples._payment import payment
 
 from stepauth.sdk import JWKSCache, ProviderMetadata, RelyingParty, ResourceServer
 from stepauth.sdk.binding import Binding
+from tests.helpers.payments import NOW, claims_for
 from tests.sdk.conftest import ISSUER, Keys, sign
-from tests.sdk.test_transaction import NOW, claims_for
 
 API = "https://api.bank.example"
 IBAN = "DE89370400440532013000"

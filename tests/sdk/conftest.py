@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,10 +19,12 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from stepauth.sdk.jose import KeySet
 from tests.conftest import free_port
+from tests.helpers.served import serve as serve  # the fixture, for the SDK tests
 
 ISSUER = "https://op.example.com"
 CLIENT_ID = "client-1"
 NOW = 1_764_000_000.0
+API = "https://api.example.com"
 OP_REDIRECT_URI = "http://127.0.0.1:9/cb"
 #: The callback URLs of the in-process test clients (Starlette/FastAPI, Django: testserver).
 APP_REDIRECT_URIS = (
@@ -73,6 +75,24 @@ def id_claims(**overrides: Any) -> dict[str, Any]:
         "nonce": "n-0S6_WzA2Mj",
         "acr": "phr",
         "amr": ["pop", "user", "mfa"],
+        "auth_time": NOW - 60,
+    }
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def at_claims(**overrides: Any) -> dict[str, Any]:
+    """RFC 9068 access-token claims for :data:`API` after a ``phr`` step-up."""
+    claims: dict[str, Any] = {
+        "iss": ISSUER,
+        "sub": "user-42",
+        "aud": API,
+        "client_id": "client-1",
+        "exp": NOW + 300,
+        "iat": NOW - 5,
+        "jti": "at-1",
+        "acr": "phr",
+        "amr": ["pop", "user"],
         "auth_time": NOW - 60,
     }
     claims.update(overrides)
@@ -210,39 +230,19 @@ def jwks_server() -> Iterator[JWKSServer]:
     server.stop()
 
 
-class ServedApp:
-    """An ASGI app served by uvicorn on a free port in a background thread (real HTTP)."""
-
-    def __init__(self, app: Any, *, port: int | None = None) -> None:
-        import threading
-
-        import uvicorn
-
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self.server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise AssertionError("uvicorn did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self._thread.join(timeout=10)
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[Any], ServedApp]]:
-    served: list[ServedApp] = []
-
-    def start(app: Any) -> ServedApp:
-        served.append(ServedApp(app))
-        return served[-1]
-
-    yield start
-    for s in served:
-        s.stop()
+def token(keys: Keys, acr: str, age: float = 10, **extra: Any) -> str:
+    """An RFC 9068 access token for :data:`API` at ``acr``, authenticated ``age`` seconds ago."""
+    now = time.time()
+    claims = {
+        "iss": ISSUER,
+        "sub": "user-42",
+        "aud": API,
+        "client_id": "cli",
+        "iat": int(now),
+        "exp": int(now) + 300,
+        "jti": f"at-{acr}-{age}",
+        "acr": acr,
+        "auth_time": int(now - age),
+        **extra,
+    }
+    return sign(claims, keys.rsa, typ="at+jwt")

@@ -17,8 +17,7 @@ from stepauth.sdk import JWKSCache, ResourceServer
 from stepauth.sdk.api import ResourceRequest
 from stepauth.sdk.dpop_check import DPoPChecker, DPoPNonces
 from stepauth.sdk.ledger import AnyLedger, MemoryLedger
-from tests.sdk.conftest import NOW, Keys, sign
-from tests.sdk.test_access_token import API, at_claims
+from tests.sdk.conftest import API, NOW, Keys, at_claims, sign
 
 URL = f"{API}/transfers"
 PHR = Requirement(("phr",), 300)

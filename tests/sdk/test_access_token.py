@@ -18,26 +18,7 @@ from stepauth.sdk import (
 )
 from stepauth.sdk.api import challenge_for
 from stepauth.sdk.errors import InvalidAudience, InvalidToken, InvalidTokenType, TokenExpired
-from tests.sdk.conftest import ISSUER, NOW, Keys, sign
-
-API = "https://api.example.com"
-
-
-def at_claims(**overrides: Any) -> dict[str, Any]:
-    claims: dict[str, Any] = {
-        "iss": ISSUER,
-        "sub": "user-42",
-        "aud": API,
-        "client_id": "client-1",
-        "exp": NOW + 300,
-        "iat": NOW - 5,
-        "jti": "at-1",
-        "acr": "phr",
-        "amr": ["pop", "user"],
-        "auth_time": NOW - 60,
-    }
-    claims.update(overrides)
-    return {k: v for k, v in claims.items() if v is not None}
+from tests.sdk.conftest import API, ISSUER, NOW, Keys, at_claims, sign
 
 
 def check(token: str, keys: Keys, **kw: Any) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from stepauth.sdk.ledger import Ledger
 from stepauth.sdk.redis_stores import RedisLedger
 from stepauth.sdk.sql_ledger import SQLLedger, SyncSQLLedger
 from stepauth.sdk.starlette import StepAuth, require
+from tests.helpers.payments import NOW
 from tests.sdk.bound_flow import (
     FIELDS,
     IBAN,
@@ -43,7 +44,6 @@ from tests.sdk.bound_flow import (
     resource_server,
 )
 from tests.sdk.conftest import Keys
-from tests.sdk.test_transaction import NOW
 
 FORM = "application/x-www-form-urlencoded"
 Claims = dict[str, Any]

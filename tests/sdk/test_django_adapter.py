@@ -15,10 +15,10 @@ from stepauth.sdk import BrowserStepUp
 from stepauth.sdk.django import DjangoStepAuth
 from stepauth.sdk.errors import SDKError
 from stepauth.sdk.sql_ledger import SQLLedger, SyncSQLLedger
+from tests.helpers.payments import NOW
 from tests.sdk.bound_flow import FIELDS, IBAN, REPEATED, bearer, error_of, resource_server
 from tests.sdk.browser_flow import authorize_params, confirm_fields, essential_acr, through_op
 from tests.sdk.conftest import OP, Keys, op_rp
-from tests.sdk.test_transaction import NOW
 
 pytestmark = pytest.mark.node
 

@@ -18,9 +18,8 @@ from joserfc.jwk import ECKey
 from stepauth.assurance import parse_challenges
 from stepauth.sdk.errors import SDKError
 from stepauth.sdk.flask import FlaskStepAuth
-from tests.sdk.conftest import NOW, Keys
+from tests.sdk.conftest import API, NOW, Keys
 from tests.sdk.dpop_flow import bound_token, client_key, proof, resource_server
-from tests.sdk.test_access_token import API
 
 
 def flask_client(keys: Keys) -> Any:

@@ -26,8 +26,8 @@ from stepauth.sdk.dpop_check import DPoPChecker, DPoPNonces, split_dpop_headers
 from stepauth.sdk.errors import AuthorizationFailed, InvalidDPoPProof, UseDPoPNonce
 from stepauth.sdk.ledger import MemoryLedger
 from stepauth.sdk.starlette import StepAuth, require
-from tests.sdk.conftest import CLIENT_ID, ISSUER, NOW, Keys, ServedApp, id_claims, sign
-from tests.sdk.test_httpx_auth import API, token
+from tests.helpers.served import ServedApp
+from tests.sdk.conftest import API, CLIENT_ID, ISSUER, NOW, Keys, id_claims, sign, token
 
 Serve = Callable[[Any], ServedApp]
 

@@ -29,7 +29,7 @@ from stepauth.sdk.friction import (
     action_executed,
     prompt_avoided,
 )
-from tests.conformance.harness import (
+from tests.helpers.harness import (
     CLIENT_KEY,
     CONFIDENTIAL,
     ISSUER,

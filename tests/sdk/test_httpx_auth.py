@@ -18,28 +18,8 @@ from starlette.routing import Route
 from stepauth.assurance import Challenge
 from stepauth.sdk import JWKSCache, ResourceServer, SDKError, StepUpAuth
 from stepauth.sdk.starlette import StepAuth, require
-from tests.sdk.conftest import ISSUER, Keys, ServedApp, sign
-
-API = "https://api.example.com"
-
-
-def token(keys: Keys, acr: str, age: float = 10, **extra: Any) -> str:
-    import time
-
-    now = time.time()
-    claims = {
-        "iss": ISSUER,
-        "sub": "user-42",
-        "aud": API,
-        "client_id": "cli",
-        "iat": int(now),
-        "exp": int(now) + 300,
-        "jti": f"at-{acr}-{age}",
-        "acr": acr,
-        "auth_time": int(now - age),
-        **extra,
-    }
-    return sign(claims, keys.rsa, typ="at+jwt")
+from tests.helpers.served import ServedApp
+from tests.sdk.conftest import API, ISSUER, Keys, token
 
 
 @pytest.fixture

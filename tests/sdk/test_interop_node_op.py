@@ -16,7 +16,8 @@ import pytest
 from stepauth.assurance import Challenge, Requirement
 from stepauth.sdk import InsufficientAuthentication, JWKSCache, ResourceServer, StepUpAuth
 from stepauth.sdk.errors import InvalidToken, StateMismatch
-from tests.sdk.conftest import OP, ServedApp, drive, op_rp
+from tests.helpers.served import ServedApp
+from tests.sdk.conftest import OP, drive, op_rp
 
 pytestmark = pytest.mark.node
 

@@ -29,7 +29,7 @@ import pytest
 
 from stepauth.sdk import ProviderMetadata, RelyingParty
 from tests.conftest import add_virtual_authenticator, free_port
-from tests.sdk.conftest import ServedApp
+from tests.helpers.served import ServedApp
 
 pytestmark = pytest.mark.browser
 

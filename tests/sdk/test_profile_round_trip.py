@@ -30,8 +30,7 @@ from stepauth.sdk.profiles import (
     okta,
 )
 from stepauth.sdk.starlette import StepAuth, require
-from tests.sdk.conftest import ISSUER, NOW, Keys, sign
-from tests.sdk.test_access_token import API, at_claims
+from tests.sdk.conftest import API, ISSUER, NOW, Keys, at_claims, sign
 
 TWO_FA = "urn:stepauth:acr:2fa"
 KEYCLOAK = keycloak({"silver": 1, "gold": 2}, {TWO_FA: "silver", "phr": "gold"})

@@ -33,8 +33,7 @@ from stepauth.sdk.errors import (
     SDKError,
     TokenExpired,
 )
-from tests.sdk.conftest import ISSUER, NOW, JWKSServer, Keys, sign, sign_raw
-from tests.sdk.test_access_token import API, at_claims
+from tests.sdk.conftest import API, ISSUER, NOW, JWKSServer, Keys, at_claims, sign, sign_raw
 
 PHR = Requirement(("phr",), 300)
 

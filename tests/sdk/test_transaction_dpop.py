@@ -3,13 +3,17 @@
 A DPoP request refused by the guard (no validated claims, or an expired token) is answered
 ``DPoP error="invalid_token", algs="..."``, as the resource server answers it; a Bearer
 request keeps ``Bearer error="invalid_token"`` (RFC 6750 §3); ``require_dpop`` answers
-every 401 in the DPoP scheme. The core guards, and the Flask and Starlette adapters over
-HTTP; nothing is ever consumed.
+every 401 in the DPoP scheme. The core guards, and the Flask, Starlette and Django
+adapters over HTTP (Django in a fresh interpreter: its settings are process-wide);
+nothing is ever consumed.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import flask
@@ -30,7 +34,7 @@ from stepauth.sdk.transaction import (
     TransactionGuard,
     TransactionRefusal,
 )
-from tests.sdk.test_transaction import NOW, PAYMENT, claims_for
+from tests.helpers.payments import NOW, PAYMENT, claims_for
 
 DPOP = "DPoP eyJhbGciOiJFUzI1NiJ9.e30.c2ln"
 BEARER = "Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln"
@@ -145,3 +149,67 @@ async def test_starlette_guard_answers_in_the_request_scheme(
     answer = challenge(response.headers)
     assert (answer.scheme, answer.error) == (scheme, "invalid_token")
     assert ran == []
+
+
+DJANGO_PROJECT = r"""
+import json, sys
+
+import django
+from django.conf import settings
+
+job = json.load(sys.stdin)
+settings.configure(
+    DEBUG=False, SECRET_KEY="transaction-test-" + "k" * 40, ALLOWED_HOSTS=["testserver"],
+    ROOT_URLCONF="__main__", INSTALLED_APPS=[], MIDDLEWARE=[],
+)
+django.setup()
+
+from django.http import JsonResponse
+from django.test import Client
+from django.urls import path
+
+from stepauth.sdk.django import DjangoTransactionGuard
+from stepauth.sdk.ledger import MemoryLedger
+
+executed = []
+
+
+@DjangoTransactionGuard(MemoryLedger(), details=lambda request: job["details"])
+def transfer(request):
+    executed.append(request.stepauth_transaction.txn)
+    return JsonResponse({"txn": request.stepauth_transaction.txn})
+
+
+urlpatterns = [path("transfers", transfer)]
+response = Client().post(
+    "/transfers", data="{}", content_type="application/json",
+    HTTP_AUTHORIZATION=job["authorization"],
+)
+print(json.dumps({
+    "status": response.status_code,
+    "challenge": response.get("WWW-Authenticate"),
+    "executed": executed,
+}))
+"""
+
+
+@pytest.mark.parametrize(("authorization", "scheme"), [(DPOP, "DPoP"), (BEARER, "Bearer")])
+def test_django_guard_answers_in_the_request_scheme(authorization: str, scheme: str) -> None:
+    """No validated claims (the guard is not under ``require``): 401 in the request's
+    scheme, never executed."""
+    done = subprocess.run(
+        [sys.executable, "-c", DJANGO_PROJECT],
+        input=json.dumps({"authorization": authorization, "details": PAYMENT}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=Path(__file__).parents[2],
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["status"] == 401
+    answer = challenge({"WWW-Authenticate": result["challenge"]})
+    assert (answer.scheme, answer.error) == (scheme, "invalid_token")
+    assert answer.params.get("algs") == (" ".join(DPOP_ALGS) if scheme == "DPoP" else None)
+    assert result["executed"] == []

@@ -21,7 +21,7 @@ from stepauth.sdk.ledger import Ledger
 from stepauth.sdk.redis_stores import RedisLedger
 from stepauth.sdk.sql_ledger import SQLLedger, used_txn
 from stepauth.sdk.transaction import TransactionReplayed, require_transaction
-from tests.sdk.test_transaction import NOW, PAYMENT, claims_for
+from tests.helpers.payments import NOW, PAYMENT, claims_for
 
 #: Concurrent contenders per race; each on its own connection.
 CONTENDERS = 8

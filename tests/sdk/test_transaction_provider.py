@@ -21,7 +21,8 @@ from stepauth.sdk import validate_access_token
 from stepauth.sdk.jose import KeySet
 from stepauth.sdk.sql_ledger import SQLLedger
 from stepauth.sdk.transaction import TransactionMismatch, TransactionReplayed, require_transaction
-from tests.conformance.harness import (
+from tests.helpers.bound import approve_with_passkey, passkey_payer
+from tests.helpers.harness import (
     CONFIDENTIAL,
     REDIRECT_URI,
     SECRET,
@@ -29,9 +30,8 @@ from tests.conformance.harness import (
     pkce_pair,
     provider,
 )
-from tests.factors.soft_authenticator import SoftAuthenticator
-from tests.rar.bound import approve_with_passkey, passkey_payer
-from tests.sdk.test_transaction import OTHER_IBAN, PAYMENT
+from tests.helpers.payments import OTHER_IBAN, PAYMENT
+from tests.helpers.soft_authenticator import SoftAuthenticator
 
 __all__ = ["provider"]
 

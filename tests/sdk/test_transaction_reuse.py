@@ -18,9 +18,7 @@ import copy
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from stepauth.provider.authorize.bound_prompt import (
@@ -31,18 +29,16 @@ from stepauth.provider.authorize.bound_prompt import (
 from stepauth.provider.compare import sha256hex
 from stepauth.sdk.sql_ledger import SQLLedger
 from stepauth.sdk.transaction import TransactionReplayed, require_transaction
-from tests.conformance.harness import (
-    PASSWORD,
-    PUBLIC,
-    REDIRECT_URI,
-    SECRET,
-    USERNAME,
-    Provider,
-    decode_unverified,
-    running_provider,
+from tests.helpers.bank import BANK, PAYMENT, PHR
+from tests.helpers.bound import (
+    approve,
+    authorize,
+    bank_provider,
+    interaction_of,
+    passkey_payer,
+    push,
 )
-from tests.factors.soft_authenticator import SoftAuthenticator
-from tests.provider.frontchannel import (
+from tests.helpers.frontchannel import (
     enrol_totp,
     open_interaction,
     page,
@@ -51,16 +47,20 @@ from tests.provider.frontchannel import (
     sign_in,
     submit,
 )
-from tests.provider.passkeys import use_passkey, use_passkeys
-from tests.rar.bank import BANK, PAYMENT, PHR, bank_client, front, push_details
-from tests.rar.bound import passkey_payer
+from tests.helpers.harness import (
+    PASSWORD,
+    REDIRECT_URI,
+    SECRET,
+    USERNAME,
+    Provider,
+    decode_unverified,
+)
+from tests.helpers.passkeys import use_passkey, use_passkeys
 
 
 @pytest.fixture
 async def provider(tmp_path: Path) -> AsyncIterator[Provider]:
-    clients = [bank_client(), {"client_id": PUBLIC, "redirect_uris": [REDIRECT_URI]}]
-    async with running_provider(tmp_path, clients=clients) as running:
-        await running.create_user()
+    async with bank_provider(tmp_path) as running:
         yield running
 
 
@@ -70,42 +70,6 @@ async def ledger(tmp_path: Path) -> AsyncIterator[SQLLedger]:
     await ledger.create_schema()
     yield ledger
     await ledger.close()
-
-
-class Pushed:
-    """One bound request pushed by the bank: its front-channel query and PKCE verifier."""
-
-    def __init__(self, verifier: str, request_uri: str, state: str) -> None:
-        self.verifier = verifier
-        self.front = front(request_uri)
-        self.state = state
-
-
-async def push(
-    provider: Provider, details: Any = PAYMENT, *, state: str = "s", acr: str = PHR
-) -> Pushed:
-    extra = {"acr_values": acr} if acr else {}
-    verifier, request_uri = await push_details(provider, details, state=state, **extra)
-    return Pushed(verifier, request_uri, state)
-
-
-async def authorize(browser: httpx.AsyncClient, pushed: Pushed) -> httpx.Response:
-    return await browser.get("/authorize", params=pushed.front)
-
-
-def interaction_of(response: httpx.Response) -> str:
-    assert response.status_code == 303, response.text[:300]
-    location = response.headers["location"]
-    assert "/interaction/" in location, location
-    return location
-
-
-async def approve(
-    browser: httpx.AsyncClient, location: str, passkey: SoftAuthenticator
-) -> dict[str, str]:
-    shown = page(await browser.get(location))
-    assert shown.reasons()[0] == "binding_required"
-    return rp_params(await use_passkey(browser, shown, passkey))
 
 
 async def code_txn(provider: Provider, code: str) -> str:

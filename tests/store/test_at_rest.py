@@ -21,9 +21,9 @@ from stepauth.store import SQLStore, StoreError, open_store
 from stepauth.store.at_rest import AtRest
 from stepauth.store.routed import EPHEMERAL_KINDS, RoutedStore
 from stepauth.store.sql import sql_store
+from tests.helpers.old_rows import HEAD, insert_factor, insert_session
+from tests.helpers.stolen import raw_rows, sqlite_bytes
 from tests.store.conftest import SECRET
-from tests.store.stolen import raw_rows, sqlite_bytes
-from tests.store.test_migrations import HEAD, insert_factor, insert_session
 
 NOW = 1.0e9
 SEED = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # RFC 6238 Appendix B seed, base32

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Connection, inspect, text
@@ -12,10 +10,8 @@ from sqlalchemy import Connection, inspect, text
 from stepauth.errors import ConfigError
 from stepauth.store import StoreError, open_store, session_sid
 from stepauth.store.sql import MIGRATIONS, sql_store
+from tests.helpers.old_rows import HEAD, insert_session
 from tests.store.conftest import SECRET
-
-#: The newest revision shipped.
-HEAD = "0005"
 
 TABLES = {
     "alembic_version",
@@ -176,27 +172,6 @@ async def test_migrations_match_the_schema(store_url: str) -> None:
         await store.close()
 
 
-def insert_session(
-    conn: Connection, session_id: str, user_id: str, sid: str | None, *, now: float = 1.0e9
-) -> None:
-    """A session row as revisions 0001-0003 stored it: the cookie value in ``id``."""
-    conn.execute(
-        text(
-            "INSERT INTO sessions (id, user_id, events, created_at, last_seen_at, idle_timeout,"
-            " idle_expires_at, absolute_expires_at, sid) VALUES (:id, :user, '[]', :now, :now,"
-            " 600, :idle, :absolute, :sid)"
-        ),
-        {
-            "id": session_id,
-            "user": user_id,
-            "now": now,
-            "idle": now + 600,
-            "absolute": now + 3600,
-            "sid": sid,
-        },
-    )
-
-
 async def test_sessions_from_before_sid_are_backfilled_and_revocable(store_url: str) -> None:
     """A session stored before ``sid`` existed (NULL) gets the digest its items were tagged
     with (revision 0003), so ending it revokes them, and a rotation keeps that ``sid``."""
@@ -225,14 +200,3 @@ async def test_sessions_from_before_sid_are_backfilled_and_revocable(store_url: 
         assert (await store.consume("refresh", "rt", now=1.0e9 + 2)).status == "missing"
     finally:
         await store.close()
-
-
-def insert_factor(conn: Connection, factor_id: str, user_id: str, kind: str, data: Any) -> None:
-    """A factor row as revisions 0001-0003 stored it: its secrets in clear."""
-    conn.execute(
-        text(
-            "INSERT INTO factors (id, user_id, kind, label, data, created_at, disabled)"
-            " VALUES (:id, :user, :kind, 'old', :data, 1.0e9, false)"
-        ),
-        {"id": factor_id, "user": user_id, "kind": kind, "data": json.dumps(data)},
-    )

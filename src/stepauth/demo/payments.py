@@ -9,9 +9,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from stepauth.demo import transactions
+from stepauth.demo.account_form import AccountForm, read_account_form
 from stepauth.demo.ledger import Customer, Payee
 from stepauth.demo.stepup import Passed
-from stepauth.demo.transactions import account_errors
 from stepauth.demo.web import (
     bank_of,
     check_csrf,
@@ -24,7 +24,7 @@ from stepauth.demo.web import (
     render,
 )
 from stepauth.policy import Context
-from stepauth.rar import format_iban, mask_iban, normalise_iban
+from stepauth.rar import format_iban, mask_iban
 
 __all__ = ["router", "summaries", "transfer_errors"]
 
@@ -149,16 +149,17 @@ async def add_payee(
     name: Annotated[str, Form()] = "",
     iban: Annotated[str, Form()] = "",
 ) -> Response:
-    customer = customer_of(request)
-    if customer is None:
-        return RedirectResponse("/login?next=/payees", status_code=303)
-    typed = {"name": name, "iban": iban}
-    name, clean = " ".join(name.split()), normalise_iban(iban)
-    if not check_csrf(request, csrf):
-        return form_expired(request, "payees.html", "Payees", typed)
-    errors = account_errors(name, clean, holder_field="name", holder_label="Name")
-    if errors:
-        return render(request, "payees.html", 400, title="Payees", form=typed, errors=errors)
+    entry = read_account_form(
+        request,
+        csrf=csrf,
+        fields={"name": name, "iban": iban},
+        page=("/payees", "payees.html", "Payees"),
+        holder_field="name",
+        holder_label="Name",
+    )
+    if not isinstance(entry, AccountForm):
+        return entry
+    customer, name, clean = entry.customer, entry.name, entry.iban
     details = transactions.add_payee(name=name, iban=clean)
     bank = bank_of(request)
     result = await bank.gate.check(

@@ -9,20 +9,18 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from stepauth.demo import transactions
+from stepauth.demo.account_form import AccountForm, read_account_form
 from stepauth.demo.ledger import Customer
 from stepauth.demo.stepup import Passed
-from stepauth.demo.transactions import account_errors
 from stepauth.demo.web import (
     bank_of,
-    check_csrf,
     confirm_url,
     customer_of,
-    form_expired,
     outcome,
     render,
 )
 from stepauth.policy import Context
-from stepauth.rar import format_iban, normalise_iban
+from stepauth.rar import format_iban
 from stepauth.sdk import BrowserStepUp
 
 __all__ = ["router", "summaries"]
@@ -57,18 +55,15 @@ async def change_payout(
     holder: Annotated[str, Form()] = "",
     iban: Annotated[str, Form()] = "",
 ) -> Response:
-    customer = customer_of(request)
-    if customer is None:
-        return RedirectResponse("/login?next=/payout", status_code=303)
-    typed = {"holder": holder, "iban": iban}
-    holder, clean = " ".join(holder.split()), normalise_iban(iban)
-    if not check_csrf(request, csrf):
-        return form_expired(request, "payout.html", "Payout details", typed)
-    errors = account_errors(holder, clean)
-    if errors:
-        return render(
-            request, "payout.html", 400, title="Payout details", form=typed, errors=errors
-        )
+    entry = read_account_form(
+        request,
+        csrf=csrf,
+        fields={"holder": holder, "iban": iban},
+        page=("/payout", "payout.html", "Payout details"),
+    )
+    if not isinstance(entry, AccountForm):
+        return entry
+    customer, holder, clean = entry.customer, entry.name, entry.iban
     result = await bank_of(request).gate.check(
         request.session,
         "change_payout_details",

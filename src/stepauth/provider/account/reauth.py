@@ -47,8 +47,8 @@ from stepauth.provider.factors.base import Attempt, FactorPlugin, FactorRejected
 from stepauth.provider.factors.hold import active_factors
 from stepauth.provider.factors.webauthn import begin_authentication
 from stepauth.provider.interaction.outcome import Submission, verify_factor
+from stepauth.provider.interaction.page import held_notices
 from stepauth.provider.interaction.render import factor_forms, render
-from stepauth.provider.interaction.routes import held_notices
 from stepauth.provider.notices import notify
 from stepauth.provider.sessions import load_session, record_event, set_session_cookie
 from stepauth.provider.state import ProviderState, get_state

@@ -8,8 +8,10 @@ goes on hold like one added by a one-factor account
 (:mod:`stepauth.provider.factors.hold`). Every change is audited with the account before
 and after, and notified with a "this wasn't me" link
 (:mod:`stepauth.provider.account.changes`, :mod:`stepauth.provider.account.not_me`).
+That guard and the signed-in browser are :mod:`stepauth.provider.account.signed_in`.
 
-* ``GET /account`` — factors with their kind, name, creation, last use and hold;
+* ``GET /account`` — factors with their kind, name, creation, last use and hold
+  (:mod:`stepauth.provider.account.overview`);
 * ``POST /account/totp`` — a new TOTP secret: QR code (inline SVG, segno) and the
   base32 secret; kept server-side for 10 minutes until
   ``POST /account/totp/confirm`` checks a first code (whose time step is then claimed,
@@ -21,7 +23,7 @@ and after, and notified with a "this wasn't me" link
   :func:`stepauth.provider.factors.password.password_problem`);
 * ``POST /account/sessions/end-others`` — **Sign out other sessions**, offered after a
   factor was added or removed (ASVS 5.0 7.4.3): every other session of the user ends,
-  this one stays;
+  this one stays (:mod:`stepauth.provider.account.overview`);
 * passkeys and security keys: :mod:`stepauth.provider.account.webauthn_routes` with the
   static ``/account/static/account.js`` (no inline script, CSP ``script-src 'self'``).
 """
@@ -29,65 +31,31 @@ and after, and notified with a "this wasn't me" link
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from stepauth import audit
 from stepauth.provider.account import webauthn_routes
-from stepauth.provider.account.binding import Authority, authority, snapshot
-from stepauth.provider.account.changes import end_other_sessions, offers_sign_out, record_change
-from stepauth.provider.account.fresh import (
-    browser_token,
-    check_csrf,
-    csrf_token,
-    reauth_url,
-    set_browser_cookie,
-)
 from stepauth.provider.account.not_me import not_me_page, not_me_submit
+from stepauth.provider.account.overview import account, account_page, sign_out_others
 from stepauth.provider.account.reauth import reauth_page, reauth_submit, reauth_webauthn
-from stepauth.provider.account.render import HERE, render_account
+from stepauth.provider.account.render import HERE
+from stepauth.provider.account.signed_in import AccountPage, begin_change, done, record
 from stepauth.provider.errors import InvalidRequest
 from stepauth.provider.factors import recovery, totp
-from stepauth.provider.factors.hold import hold_text
 from stepauth.provider.factors.password import hash_password, password_problem
-from stepauth.provider.sessions import load_session
-from stepauth.provider.state import ProviderState, get_state
 
 if TYPE_CHECKING:
-    from stepauth.store import Factor, Session, User
+    from stepauth.store import Factor
 
 __all__ = ["routes"]
 
 TOTP_PENDING = "totp_enrolment"
 TOTP_PENDING_TTL = 600
-
-KIND_NAMES = {
-    "webauthn": "Passkey",
-    "totp": "Authenticator app",
-    "recovery": "Recovery codes",
-    "oob": "Phone",
-    "password": "Password",
-}
-
-
-def _when(value: float | None) -> str:
-    if value is None:
-        return "never"
-    return datetime.fromtimestamp(value, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _kind_name(factor: Factor) -> str:
-    if factor.kind == "webauthn" and factor.data.get("type") == "security-key":
-        return "Security key"
-    return KIND_NAMES.get(factor.kind, factor.kind)
 
 
 def _change_kind(factor: Factor) -> str:
@@ -95,158 +63,9 @@ def _change_kind(factor: Factor) -> str:
     return str(factor.data.get("type", factor.kind))
 
 
-class _Page:
-    """The signed-in browser: state, session, user, its account cookie, and (for a change)
-    the session's authority and the account before the change."""
-
-    def __init__(self, state: ProviderState, session: Session, user: User, browser: str):
-        self.state = state
-        self.session = session
-        self.user = user
-        self.browser = browser
-        self.authority: Authority | None = None
-        self.before: dict[str, Any] | None = None
-
-    def hold(self) -> dict[str, Any]:
-        """The hold members of a factor added by this change (none: not on hold)."""
-        return self.authority.hold(self.state) if self.authority is not None else {}
-
-    def render(self, name: str, status_code: int = 200, **context: Any) -> Response:
-        response = render_account(
-            name, status_code, csrf=csrf_token(self.state, self.browser), user=self.user, **context
-        )
-        set_browser_cookie(response, self.state, self.browser)
-        return response
-
-
-async def _signed_in(request: Request) -> _Page | Response:
-    state = get_state(request)
-    loaded = await load_session(request, state)
-    if loaded is None:
-        return RedirectResponse(reauth_url(request.url.path), status_code=303)
-    browser, _ = browser_token(request)
-    return _Page(state, loaded[0], loaded[1], browser)
-
-
-async def _change(
-    request: Request, *, adds: bool = False
-) -> tuple[_Page | Response, dict[str, str]]:
-    """A POST that changes factors: CSRF first, then a step-up at the binding level (or,
-    when it only ``adds`` a factor, the recovery path)."""
-    state = get_state(request)
-    form = {k: v for k, v in (await request.form()).multi_items() if isinstance(v, str)}
-    check_csrf(state, request, form.get("csrf", ""))
-    page = await _signed_in(request)
-    if not isinstance(page, _Page):
-        return page, form
-    page.authority = await authority(state, page.session, page.user)
-    if not page.authority.allows(adds=adds):
-        return RedirectResponse(reauth_url("/account"), status_code=303), form
-    page.before = await snapshot(state, page.user.id)
-    return page, form
-
-
-async def _record(
-    page: _Page,
-    request: Request,
-    action: str,
-    kind: str,
-    *,
-    credential: str | None = None,
-) -> None:
-    """Audit and notify a change made on this page (and, after an added, removed or
-    changed factor, offer this session to sign out the others)."""
-    await record_change(
-        page.state,
-        user_id=page.user.id,
-        action=action,
-        kind=kind,
-        client=audit.client_of(request),
-        credential=credential,
-        session=page.session,
-        before=page.before,
-    )
-
-
-def _done() -> Response:
-    return RedirectResponse("/account", status_code=303)
-
-
-def _way_back(state: ProviderState, client_id: str | None) -> tuple[str, str] | None:
-    """``?return_to=<client_id>``: the name and home of a registered client (the origin of
-    its first web redirect URI), so the page can lead back to the app; never a URL from
-    the query (no open redirect)."""
-    client = state.config.client(client_id) if client_id else None
-    if client is None:
-        return None
-    for uri in client.redirect_uris:
-        parts = urlsplit(uri)
-        if parts.scheme in ("https", "http") and parts.netloc:
-            return client.client_name or client.client_id, f"{parts.scheme}://{parts.netloc}/"
-    return None
-
-
-async def _account_page(
-    page: _Page,
-    *,
-    ended: int | None = None,
-    error: str | None = None,
-    query: Mapping[str, str] | None = None,
-) -> Response:
-    factors = await page.state.store.list_factors(page.user.id)
-    now = page.state.clock()
-    rows = [
-        {
-            "id": f.id,
-            "kind": _kind_name(f),
-            "label": f.label,
-            "created": _when(f.created_at),
-            "last_used": _when(f.last_used_at),
-            "disabled": f.disabled,
-            "hold": hold_text(f, now),
-        }
-        for f in factors
-    ]
-    fresh = (await authority(page.state, page.session, page.user)).full
-    offer = await offers_sign_out(page.state, page.session)
-    query = query or {}
-    added = next((r for r in rows if r["id"] == query.get("added")), None)
-    return page.render(
-        "account.html",
-        status_code=400 if error else 200,
-        factors=rows,
-        fresh=fresh,
-        offer=offer,
-        ended=ended,
-        error=error,
-        added=added,
-        back=_way_back(page.state, query.get("return_to")),
-    )
-
-
-async def account(request: Request) -> Response:
-    page = await _signed_in(request)
-    if not isinstance(page, _Page):
-        return page
-    return await _account_page(page, query=request.query_params)
-
-
-async def sign_out_others(request: Request) -> Response:
-    """**Sign out other sessions**: CSRF and a session; no fresh step-up (ending
-    sessions only takes access away)."""
-    state = get_state(request)
-    form = {k: v for k, v in (await request.form()).multi_items() if isinstance(v, str)}
-    check_csrf(state, request, form.get("csrf", ""))
-    page = await _signed_in(request)
-    if not isinstance(page, _Page):
-        return page
-    ended = await end_other_sessions(state, page.session, client=audit.client_of(request))
-    return await _account_page(page, ended=ended)
-
-
 async def totp_start(request: Request) -> Response:
-    page, _ = await _change(request, adds=True)
-    if not isinstance(page, _Page):
+    page, _ = await begin_change(request, adds=True)
+    if not isinstance(page, AccountPage):
         return page
     params = totp.TotpParams(secret=totp.generate_secret())
     pending = secrets.token_urlsafe(16)
@@ -262,7 +81,7 @@ async def totp_start(request: Request) -> Response:
 
 
 def _totp_page(
-    page: _Page, params: totp.TotpParams, pending: str, *, error: str | None = None
+    page: AccountPage, params: totp.TotpParams, pending: str, *, error: str | None = None
 ) -> Response:
     uri = totp.provisioning_uri(
         params, account_name=page.user.username, issuer=page.state.config.webauthn.rp_name
@@ -278,8 +97,8 @@ def _totp_page(
 
 
 async def totp_confirm(request: Request) -> Response:
-    page, form = await _change(request, adds=True)
-    if not isinstance(page, _Page):
+    page, form = await begin_change(request, adds=True)
+    if not isinstance(page, AccountPage):
         return page
     store = page.state.store
     now = page.state.clock()
@@ -306,13 +125,13 @@ async def totp_confirm(request: Request) -> Response:
     data = {**params.to_data(), **page.hold()}
     factor = await store.add_factor(page.user.id, "totp", data, label=label, now=now)
     await store.advance_counter(factor.id, "totp_step", claimed[-1])
-    await _record(page, request, "add", "totp", credential=factor.id)
-    return _done()
+    await record(page, request, "add", "totp", credential=factor.id)
+    return done()
 
 
 async def recovery_codes(request: Request) -> Response:
-    page, _ = await _change(request)
-    if not isinstance(page, _Page):
+    page, _ = await begin_change(request)
+    if not isinstance(page, AccountPage):
         return page
     store = page.state.store
     existing = [
@@ -337,27 +156,27 @@ async def recovery_codes(request: Request) -> Response:
         factor_id = (
             await store.add_factor(page.user.id, "recovery", data, label="Recovery codes", now=now)
         ).id
-    await _record(page, request, "add", "recovery", credential=factor_id)
+    await record(page, request, "add", "recovery", credential=factor_id)
     return page.render("recovery.html", codes=codes)
 
 
 async def change_password(request: Request) -> Response:
-    page, form = await _change(request)
-    if not isinstance(page, _Page):
+    page, form = await begin_change(request)
+    if not isinstance(page, AccountPage):
         return page
     new = form.get("new_password", "")
     problem = password_problem(new)
     if problem is None and new != form.get("confirm_password", ""):
         problem = "The two passwords are not the same."
     if problem is not None:
-        return await _account_page(page, error=problem)
+        return await account_page(page, error=problem)
     hashed = await anyio.to_thread.run_sync(hash_password, new)
     await page.state.store.set_password_hash(page.user.id, hashed)
-    await _record(page, request, "change", "password")
-    return _done()
+    await record(page, request, "change", "password")
+    return done()
 
 
-async def _own_factor(page: _Page, factor_id: str) -> Factor:
+async def _own_factor(page: AccountPage, factor_id: str) -> Factor:
     factor = await page.state.store.get_factor(factor_id)
     if factor is None or factor.user_id != page.user.id:
         raise InvalidRequest("no such sign-in method")
@@ -365,29 +184,29 @@ async def _own_factor(page: _Page, factor_id: str) -> Factor:
 
 
 async def rename(request: Request) -> Response:
-    page, form = await _change(request)
-    if not isinstance(page, _Page):
+    page, form = await begin_change(request)
+    if not isinstance(page, AccountPage):
         return page
     factor = await _own_factor(page, request.path_params["factor_id"])
     label = form.get("label", "").strip()
     if not label or len(label) > 64 or not label.isprintable():
         raise InvalidRequest("a name is 1 to 64 printable characters")
     await page.state.store.update_factor(factor.id, label=label)
-    await _record(page, request, "rename", _change_kind(factor), credential=factor.id)
-    return _done()
+    await record(page, request, "rename", _change_kind(factor), credential=factor.id)
+    return done()
 
 
 async def remove(request: Request) -> Response:
-    page, _ = await _change(request)
-    if not isinstance(page, _Page):
+    page, _ = await begin_change(request)
+    if not isinstance(page, AccountPage):
         return page
     factor = await _own_factor(page, request.path_params["factor_id"])
     if factor.kind == recovery.RecoveryFactor.kind:
         keys = [str(k) for k in factor.data.get("keys", [])]
         await recovery.revoke_codes(page.state.store, keys=keys)
     await page.state.store.remove_factor(factor.id)
-    await _record(page, request, "remove", _change_kind(factor), credential=factor.id)
-    return _done()
+    await record(page, request, "remove", _change_kind(factor), credential=factor.id)
+    return done()
 
 
 routes: list[BaseRoute] = [

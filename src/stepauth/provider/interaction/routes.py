@@ -1,7 +1,8 @@
 """The interaction pages: ``/interaction/{uid}`` asks for the missing factor, then resumes.
 
 GET shows why the Provider is asking (the login policy's reasons, in words) and offers
-only the factors that can supply what :func:`stepauth.assurance.assess` reports missing.
+only the factors that can supply what :func:`stepauth.assurance.assess` reports missing
+(the page itself is :mod:`stepauth.provider.interaction.page`).
 POST verifies one factor form:
 
 1. the interaction exists and this browser started it (a SameSite cookie bound to it);
@@ -45,37 +46,37 @@ from stepauth.provider.authorize import bind_redirect
 from stepauth.provider.authorize.context import AuthorizationContext
 from stepauth.provider.authorize.interaction_start import INTERACTION_COOKIE, INTERACTION_TTL
 from stepauth.provider.authorize.issue_code import issue_code
-from stepauth.provider.authorize.login_decision import available_plugins, can_approve, decide_login
+from stepauth.provider.authorize.login_decision import decide_login
 from stepauth.provider.compare import constant_time_equal, sha256hex
 from stepauth.provider.error_responses import provider_error_handler
 from stepauth.provider.errors import (
-    AccessDenied,
     InvalidRequest,
     ProviderError,
 )
 from stepauth.provider.factors.base import (
     Attempt,
-    FactorPlugin,
     FactorRejected,
-    FormView,
     Verified,
-    useful,
 )
-from stepauth.provider.factors.hold import active_factors, hold_text
+from stepauth.provider.factors.hold import active_factors
 from stepauth.provider.factors.webauthn import begin_authentication
 from stepauth.provider.friction import recorder as friction
-from stepauth.provider.interaction.outcome import Refusal, Submission, verify_factor
-from stepauth.provider.interaction.render import factor_forms, render
-from stepauth.provider.login_policy import REASON_TEXT, LoginDecision
+from stepauth.provider.interaction.outcome import Submission, verify_factor
+from stepauth.provider.interaction.page import (
+    offered_factors,
+    page_user,
+    render_page,
+    signed_in_as,
+)
+from stepauth.provider.login_policy import LoginDecision
 from stepauth.provider.ops.metrics import step_up_abandoned, step_up_completed
 from stepauth.provider.records import Interaction
 from stepauth.provider.sessions import load_session, record_event, set_session_cookie
 from stepauth.provider.state import ProviderState, get_state
 from stepauth.provider.throttle import GENERIC_FAILURE
-from stepauth.rar import render_summary
 
 if TYPE_CHECKING:
-    from stepauth.store import Session, User
+    from stepauth.store import Session
 
 __all__ = ["routes"]
 
@@ -108,118 +109,12 @@ async def _load(
     return uid, interaction, ctx
 
 
-def _page_user(
-    ctx: AuthorizationContext, loaded: tuple[Session, User] | None, decision: LoginDecision
-) -> User | None:
-    """The user this page may name and whose factors it may offer: the signed-in user,
-    when the request asks for that user or for nobody in particular.
-
-    A ``sub`` named by the request alone (``claims``, ``id_token_hint``: values any
-    relying party may hold) is never looked up for the page: without that user's
-    session the page, the passkey options (discoverable, empty ``allowCredentials``)
-    and every error look the same for every subject, known or not, and the subject is
-    enforced once a factor has identified the user (:func:`_refuse_other_subject`).
-    """
-    if loaded is None or "no_session" in decision.reasons:
-        return None
-    user = loaded[1]
-    if ctx.expected_sub is not None and ctx.expected_sub != user.id:
-        return None
-    return user
-
-
 def _refuse_other_subject(ctx: AuthorizationContext, verified: Verified) -> None:
     """OIDC Core §3.1.2.1 / §5.5.1: a token is issued for the requested ``sub`` only. A
     factor of anyone else is refused with the one generic message (RTS Art. 4(3)(a)),
     which never says that the factor itself was right."""
     if ctx.expected_sub is not None and verified.user.id != ctx.expected_sub:
         raise FactorRejected(GENERIC_FAILURE)
-
-
-def _signed_in(loaded: tuple[Session, User] | None, user: User | None) -> bool:
-    return loaded is not None and user is not None and loaded[1].id == user.id
-
-
-async def _offered(
-    ctx: AuthorizationContext, user: User | None, decision: LoginDecision, *, signed_in: bool
-) -> list[FactorPlugin]:
-    """Factors that can supply what is missing.
-
-    Without a session of this user the first factor must identify them (password,
-    discoverable passkey): a user named only by an ``id_token_hint`` or ``sub`` request
-    is not signed in by a one-time code alone.
-    """
-    plugins = await available_plugins(ctx, user)
-    if not signed_in:
-        plugins = [p for p in plugins if p.identifies]
-    elif "binding_required" in decision.reasons and await can_approve(ctx, user):
-        # Only an approval over the details themselves meets the binding (PSD2 dynamic
-        # linking): offer the factors that bind (a passkey, which also brings phr).
-        return [p for p in plugins if getattr(p, "binds", False)]
-    if not decision.missing:
-        return plugins
-    factors = await ctx.provider.store.list_factors(user.id) if user is not None else []
-    helpful = useful(plugins, active_factors(factors, ctx.provider.clock()), decision.missing)
-    if not helpful and not signed_in:
-        return plugins  # the user must first say who they are
-    return helpful
-
-
-async def _page(
-    request: Request,
-    uid: str,
-    interaction: Interaction,
-    ctx: AuthorizationContext,
-    decision: LoginDecision,
-    user: User | None,
-    *,
-    signed_in: bool,
-    refusal: Refusal | None = None,
-) -> Response:
-    offered = await _offered(ctx, user, decision, signed_in=signed_in)
-    if not offered:
-        raise AccessDenied("no sign-in method is available for this account")
-    view = FormView(
-        login_hint=ctx.login_hint,
-        user=user,
-        interaction_id=uid,
-        authorization_details=ctx.authorization_details,
-    )
-    locked = refusal is not None and refusal.locked and user is not None
-    reasons = list(decision.reasons) + (["factor_locked"] if locked else [])
-    shown = [{"code": r, "text": REASON_TEXT[r]} for r in reasons]
-    if user is not None and signed_in:
-        shown += await held_notices(ctx.provider, user.id)
-    details = _details(ctx)
-    step_up = user is not None and "no_session" not in decision.reasons
-    return render(
-        "interaction.html",
-        {
-            "title": "Confirm it is you" if step_up else "Sign in",
-            "reasons": shown,
-            "client_name": getattr(ctx.client, "client_name", None) or ctx.client_id,
-            "details": details,
-            "error": refusal.message if refusal is not None else None,
-            "csrf": interaction.csrf,
-            "action": str(request.url_for("interaction", uid=uid)),
-            "options_url": str(request.url_for("interaction_webauthn", uid=uid)),
-            **factor_forms(offered, view),
-        },
-        status_code=refusal.status_code if refusal is not None else 200,
-    )
-
-
-async def held_notices(provider: ProviderState, user_id: str) -> list[dict[str, str]]:
-    """One line per factor of the user on hold (``factor_on_hold``), in words."""
-    now = provider.clock()
-    texts = [hold_text(f, now) for f in await provider.store.list_factors(user_id)]
-    return [{"code": "factor_on_hold", "text": t} for t in texts if t]
-
-
-def _details(ctx: AuthorizationContext) -> list[list[tuple[str, str]]]:
-    if not ctx.authorization_details:
-        return []
-    return [render_summary(d) for d in ctx.authorization_details]
 
 
 async def _finish(
@@ -260,15 +155,15 @@ async def show(request: Request) -> Response:
         )
         if decision.satisfied and loaded is not None:
             return await _finish(request, uid, ctx, loaded[0], decision, interaction)
-        user = _page_user(ctx, loaded, decision)
-        return await _page(
+        user = page_user(ctx, loaded, decision)
+        return await render_page(
             request,
             uid,
             interaction,
             ctx,
             decision,
             user,
-            signed_in=_signed_in(loaded, user),
+            signed_in=signed_in_as(loaded, user),
         )
     except ProviderError as exc:
         raise bind_redirect(exc, ctx) from None
@@ -286,9 +181,11 @@ async def submit(request: Request) -> Response:
         decision = await decide_login(
             ctx, loaded, before=before, approved=interaction.txn is not None
         )
-        user = _page_user(ctx, loaded, decision)
-        signed_in = _signed_in(loaded, user)
-        offered = {p.kind: p for p in await _offered(ctx, user, decision, signed_in=signed_in)}
+        user = page_user(ctx, loaded, decision)
+        signed_in = signed_in_as(loaded, user)
+        offered = {
+            p.kind: p for p in await offered_factors(ctx, user, decision, signed_in=signed_in)
+        }
         plugin = offered.get(form.get("factor", ""))
         if plugin is None:
             raise InvalidRequest("that sign-in method is not offered here")
@@ -327,7 +224,7 @@ async def submit(request: Request) -> Response:
                 refusal = await submission.refused(exc, user.id if user is not None else None)
             await friction.factor_tried(ctx, uid, plugin.kind, refusal)
         if refusal is not None:
-            return await _page(
+            return await render_page(
                 request,
                 uid,
                 interaction,
@@ -399,8 +296,8 @@ async def webauthn_options(request: Request) -> Response:
     decision = await decide_login(
         ctx, loaded, before=interaction.before, approved=interaction.txn is not None
     )
-    user = _page_user(ctx, loaded, decision)
-    offered = await _offered(ctx, user, decision, signed_in=_signed_in(loaded, user))
+    user = page_user(ctx, loaded, decision)
+    offered = await offered_factors(ctx, user, decision, signed_in=signed_in_as(loaded, user))
     if not any(p.kind == "webauthn" for p in offered):
         return JSONResponse({"error": "a passkey is not offered here"}, status_code=400)
     stored = await provider.store.list_factors(user.id) if user is not None else []

@@ -8,7 +8,8 @@ import re
 import httpx
 
 from stepauth.provider.factors import totp
-from tests.account.conftest import (
+from tests.helpers.harness import PASSWORD, USERNAME, Provider, pkce_pair
+from tests.provider.account.conftest import (
     account_page,
     csrf_of,
     outbox,
@@ -16,7 +17,6 @@ from tests.account.conftest import (
     sign_in,
     step_up_totp,
 )
-from tests.conformance.harness import PASSWORD, USERNAME, Provider, pkce_pair
 
 OFFER = "Sign out other sessions"
 

@@ -1,6 +1,6 @@
 """Passkey helpers for the Provider tests: enrol a software authenticator, run the button.
 
-The software authenticator (:mod:`tests.factors.soft_authenticator`) signs real P-256
+The software authenticator (:mod:`tests.helpers.soft_authenticator`) signs real P-256
 assertions; enrolment goes through the real registration verifier.
 """
 
@@ -17,9 +17,9 @@ from stepauth.provider.factors import totp as totp_factor
 from stepauth.provider.factors import webauthn
 from stepauth.provider.factors.base import FactorRegistry
 from stepauth.provider.factors.password import PasswordFactor
-from tests.conformance.harness import ISSUER, Provider
-from tests.factors.soft_authenticator import SoftAuthenticator
-from tests.provider.frontchannel import Page, rp_params, submit
+from tests.helpers.frontchannel import Page, rp_params, submit
+from tests.helpers.harness import ISSUER, Provider
+from tests.helpers.soft_authenticator import SoftAuthenticator
 
 
 def use_passkeys(provider: Provider) -> None:

@@ -1,7 +1,7 @@
 """WebAuthn L3 §16.8–16.16 test vectors: other algorithms and attestation formats
 (WebAuthn L3 §16).
 
-The data (tests/factors/vectors/webauthn_l3_s16.json) comes from the spec's own
+The data (tests/provider/factors/vectors/webauthn_l3_s16.json) comes from the spec's own
 deterministic generator; the same run reproduces the published §16.1 root and every
 byte of §16.2–16.7, and its flag bytes are those read from the spec hex.
 
@@ -36,15 +36,15 @@ from stepauth.provider.factors.webauthn import (
     verify_registration,
 )
 from stepauth.provider.factors.webauthn.attestation import MetadataEntry, TrustStore
-from tests.factors.test_webauthn_vectors import (
+from tests.helpers.webauthn_vectors import (
     DATA,
     HANDLE,
     NOW,
     ORIGIN,
     RP_ID,
     V,
-    _flip,
     auth_credential,
+    flip,
     reg_credential,
     register,
 )
@@ -153,7 +153,7 @@ def test_one_byte_mutation_of_an_assertion_fails(name: str, part: str, where: in
     source = {"ad": a["authenticator_data"], "cdj": a["client_data_json"], "sig": a["signature"]}
     size = len(bytes.fromhex(source[part]))
     index = where if where >= 0 else size - 1
-    mutated = auth_credential(V[name], **{part: _flip(source[part], min(index, size - 1))})
+    mutated = auth_credential(V[name], **{part: flip(source[part], min(index, size - 1))})
     with pytest.raises(WebAuthnError):
         _authenticate(name, credential=mutated)
 
@@ -169,7 +169,7 @@ def test_one_byte_mutation_of_a_registration_fails(name: str, part: str) -> None
     index = raw.index(_attested(name).auth_data.rp_id_hash) + 5 if part == "att" else len(raw) - 3
     with pytest.raises(WebAuthnError):
         verify_registration(
-            credential=reg_credential(V[name], **{part: _flip(source, index)}),
+            credential=reg_credential(V[name], **{part: flip(source, index)}),
             expected_challenge=bytes.fromhex(r["challenge"]),
             expected_rp_id=RP_ID,
             expected_origins=[ORIGIN],

@@ -9,9 +9,9 @@ from typing import Any
 
 from stepauth.cli.users_factors import confirm_factor
 from stepauth.provider.factors.webauthn.attestation import MetadataEntry, TrustStore
-from tests.account.conftest import account_page, csrf_of, outbox, sign_in
-from tests.conformance.harness import ISSUER, Provider
-from tests.factors.soft_authenticator import SoftAuthenticator, make_test_ca
+from tests.helpers.harness import ISSUER, Provider
+from tests.helpers.soft_authenticator import SoftAuthenticator, make_test_ca
+from tests.provider.account.conftest import account_page, csrf_of, outbox, sign_in
 
 RP_ID = "localhost"
 
@@ -220,7 +220,7 @@ async def test_added_key_is_confirmed_with_a_way_back_to_a_registered_app(
     unknown client or a URL in the query: no open redirect, RFC 9700 §4.11)."""
     from urllib.parse import urlsplit
 
-    from tests.conformance.harness import CONFIDENTIAL, REDIRECT_URI
+    from tests.helpers.harness import CONFIDENTIAL, REDIRECT_URI
 
     await sign_in(provider)
     csrf = csrf_of(await account_page(provider.browser))

@@ -1,11 +1,12 @@
 """Helpers for the front-channel tests: raw authorization requests, pages, TOTP enrolment.
 
-Built on the black-box harness (:mod:`tests.conformance.harness`): a real app over
+Built on the black-box harness (:mod:`tests.helpers.harness`): a real app over
 httpx's ASGI transport, a real SQLite store and a controllable clock.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from stepauth.provider.factors import totp as totp_factor
 from stepauth.provider.factors.base import FactorRegistry
 from stepauth.provider.factors.password import PasswordFactor
 from stepauth.provider.factors.totp import TotpParams
-from tests.conformance.harness import (
+from tests.helpers.harness import (
     PASSWORD,
     PUBLIC,
     REDIRECT_URI,
@@ -146,3 +147,12 @@ async def sign_in(
 
 def session_cookie(browser: httpx.AsyncClient) -> str | None:
     return browser.cookies.get(COOKIE)
+
+
+async def code_payload(provider: Provider, code: str) -> dict[str, object]:
+    """What the Provider stored for an authorization code (keyed by its SHA-256)."""
+    item = await provider.store.get(
+        "code", hashlib.sha256(code.encode()).hexdigest(), now=provider.clock()
+    )
+    assert item is not None
+    return dict(item.payload)

@@ -28,7 +28,7 @@ from stepauth.provider.factors.webauthn.attestation import (
     TrustStore,
     assess_attestation,
 )
-from tests.factors.soft_authenticator import SoftAuthenticator, make_test_ca
+from tests.helpers.soft_authenticator import SoftAuthenticator, make_test_ca
 
 RP_ID, ORIGIN = "example.org", "https://example.org"
 NOW = 1_800_000_000.0

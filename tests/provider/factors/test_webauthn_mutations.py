@@ -46,7 +46,7 @@ from stepauth.provider.factors.webauthn import (
     verify_authentication,
     verify_registration,
 )
-from tests.factors.soft_authenticator import SoftAuthenticator
+from tests.helpers.soft_authenticator import SoftAuthenticator
 
 RP_ID, ORIGIN = "example.org", "https://example.org"
 NOW = 1_800_000_000.0

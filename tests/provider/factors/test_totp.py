@@ -22,7 +22,7 @@ from stepauth.provider.factors.totp import (
     qr_svg,
     verify_totp,
 )
-from tests.factors.conftest import StepCounter
+from tests.provider.factors.conftest import StepCounter
 
 # RFC 6238 Appendix B: the SHA-256/512 rows use 32- and 64-byte seeds, not the 20-byte one of the
 # prose.

@@ -18,15 +18,9 @@ import pytest
 from stepauth.cli.users_factors import confirm_factor
 from stepauth.provider.account.not_me import link_ttl
 from stepauth.provider.factors import recovery, totp
-from tests.account.conftest import (
-    account_page,
-    add_passkey,
-    csrf_of,
-    outbox,
-    reauth,
-    reauth_passkey,
-)
-from tests.conformance.harness import (
+from tests.helpers.bank import BANK, PHR, bank_client, code_request, front, push_details
+from tests.helpers.frontchannel import open_interaction, page
+from tests.helpers.harness import (
     PASSWORD,
     USERNAME,
     Provider,
@@ -35,10 +29,16 @@ from tests.conformance.harness import (
     pkce_pair,
     running_provider,
 )
-from tests.factors.soft_authenticator import SoftAuthenticator
-from tests.provider.frontchannel import open_interaction, page
-from tests.provider.passkeys import enrol_passkey, refused, rp_params, use_passkey
-from tests.rar.bank import BANK, PHR, bank_client, code_request, front, push_details
+from tests.helpers.passkeys import enrol_passkey, refused, rp_params, use_passkey
+from tests.helpers.soft_authenticator import SoftAuthenticator
+from tests.provider.account.conftest import (
+    account_page,
+    add_passkey,
+    csrf_of,
+    outbox,
+    reauth,
+    reauth_passkey,
+)
 
 ACR_1FA = "urn:stepauth:acr:1fa"
 ACR_2FA = "urn:stepauth:acr:2fa"

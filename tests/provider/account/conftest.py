@@ -4,9 +4,7 @@ and helpers that sign in through ``/account/reauth`` like a browser."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator
-from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +13,15 @@ import pytest
 
 from stepauth.provider.factors import totp
 from stepauth.provider.notices import read_outbox
-from tests.conformance.harness import ISSUER, PASSWORD, USERNAME, Provider, running_provider
-from tests.factors.soft_authenticator import SoftAuthenticator
-from tests.provider.passkeys import unb64url
+from tests.helpers.account_pages import csrf_of, error_of, field, reauth
+from tests.helpers.harness import ISSUER, PASSWORD, USERNAME, Provider, running_provider
+from tests.helpers.passkeys import unb64url
+from tests.helpers.soft_authenticator import SoftAuthenticator
 
 __all__ = [
     "add_passkey",
     "csrf_of",
+    "error_of",
     "field",
     "outbox",
     "reauth",
@@ -46,44 +46,6 @@ async def provider(tmp_path: Path, outbox_path: Path) -> AsyncIterator[Provider]
 
 def outbox() -> list[str]:
     return [str(m["message"]) for m in read_outbox()]
-
-
-def field(html: str, name: str) -> str:
-    match = re.search(rf'name="{name}" value="([^"]*)"', html)
-    assert match, f"no {name} field in: {html[:400]}"
-    return unescape(match.group(1))
-
-
-def csrf_of(html: str) -> str:
-    return field(html, "csrf")
-
-
-def error_of(html: str) -> str:
-    match = re.search(r'<p role="alert" class="error">([^<]*)</p>', html)
-    return unescape(match.group(1)) if match else ""
-
-
-async def reauth(
-    browser: httpx.AsyncClient,
-    factor: str,
-    expect: int = 303,
-    *,
-    recovery: bool = False,
-    **form: str,
-) -> httpx.Response:
-    """Open /account/reauth (``recovery``: its recovery-code variant) and submit
-    ``factor``'s form with ``form``."""
-    params = {"next": "/account", **({"mode": "recovery"} if recovery else {})}
-    page = await browser.get("/account/reauth", params=params)
-    assert page.status_code == 200, page.text[:300]
-    assert f'data-factor="{factor}"' in page.text, page.text[:600]
-    response = await browser.post(
-        "/account/reauth",
-        params=params,
-        data={"csrf": csrf_of(page.text), "factor": factor, **form},
-    )
-    assert response.status_code == expect, f"{response.status_code}: {response.text[:400]}"
-    return response
 
 
 async def sign_in(provider: Provider, browser: httpx.AsyncClient | None = None, **user: Any) -> Any:

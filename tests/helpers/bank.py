@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.conformance.harness import REDIRECT_URI, SECRET, Provider, pkce_pair
-from tests.provider.frontchannel import query
+from tests.helpers.frontchannel import query
+from tests.helpers.harness import REDIRECT_URI, SECRET, Provider, pkce_pair
 
 __all__ = [
     "BANK",

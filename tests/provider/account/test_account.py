@@ -9,7 +9,8 @@ from html import unescape
 import pytest
 
 from stepauth.provider.factors import recovery, totp
-from tests.account.conftest import (
+from tests.helpers.harness import PASSWORD, USERNAME, Provider
+from tests.provider.account.conftest import (
     account_page,
     csrf_of,
     field,
@@ -18,7 +19,6 @@ from tests.account.conftest import (
     sign_in,
     step_up_totp,
 )
-from tests.conformance.harness import PASSWORD, USERNAME, Provider
 
 STALE = 301
 

@@ -19,8 +19,8 @@ import pytest
 from stepauth.provider.factors import totp
 from stepauth.provider.factors.password import hash_password
 from stepauth.store import open_store
-from tests.conformance.harness import PASSWORD, USERNAME, config_data
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, add_virtual_authenticator, free_port, require
+from tests.helpers.harness import PASSWORD, USERNAME, config_data
 
 pytestmark = pytest.mark.browser
 

@@ -1,6 +1,6 @@
 """WebAuthn L3 §16 test vectors through the verifiers.
 
-The vectors (tests/factors/vectors/webauthn_l3_s16.json) are the published hex; every
+The vectors (tests/provider/factors/vectors/webauthn_l3_s16.json) are the published hex; every
 assertion signature in them verifies, so a transcription slip would fail loudly.
 Covered: 16.2 none/ES256, 16.3 packed self, 16.4 crossOrigin, 16.5 topOrigin and
 16.7 packed x5c chained to the 16.1 attestation root (16.8–16.16:
@@ -9,10 +9,6 @@ userHandle, so each stored record gets the test's own handle.
 """
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography import x509
@@ -28,89 +24,19 @@ from stepauth.provider.factors.webauthn import (
     UserNotVerified,
     WebAuthnError,
     WrongCeremonyType,
-    b64url,
-    verify_authentication,
-    verify_registration,
 )
 from stepauth.provider.factors.webauthn.attestation import MetadataEntry, TrustStore
-
-DATA = json.loads((Path(__file__).parent / "vectors" / "webauthn_l3_s16.json").read_text())
-RP_ID, ORIGIN, TOP = DATA["rp_id"], DATA["origin"], DATA["top_origin"]
-V = DATA["vectors"]
-HANDLE = b"vector-user"
-NOW = 1_790_000_000.0  # inside the 16.1 root's validity (2024..3024)
-
-
-#: Per ceremony, each response member: (its JSON name, the vector's field, its patch name).
-_MEMBERS = {
-    "registration": (
-        ("clientDataJSON", "client_data_json", "cdj"),
-        ("attestationObject", "attestation_object", "att"),
-    ),
-    "authentication": (
-        ("clientDataJSON", "client_data_json", "cdj"),
-        ("authenticatorData", "authenticator_data", "ad"),
-        ("signature", "signature", "sig"),
-    ),
-}
-
-
-def _credential(vec: dict[str, Any], ceremony: str, patch: dict[str, str]) -> dict[str, Any]:
-    """The vector's PublicKeyCredential JSON for ``ceremony``; ``patch`` replaces members
-    (hex, by patch name)."""
-    cid = b64url(bytes.fromhex(vec["credential_id"]))
-    response = {
-        name: b64url(bytes.fromhex(patch.get(short, vec[ceremony][field])))
-        for name, field, short in _MEMBERS[ceremony]
-    }
-    return {
-        "id": cid,
-        "rawId": cid,
-        "type": "public-key",
-        "response": response,
-        "clientExtensionResults": {},
-    }
-
-
-def reg_credential(vec: dict[str, Any], **patch: str) -> dict[str, Any]:
-    return _credential(vec, "registration", patch)
-
-
-def auth_credential(vec: dict[str, Any], **patch: str) -> dict[str, Any]:
-    return _credential(vec, "authentication", patch)
-
-
-def _expected(vec: dict[str, Any], ceremony: str) -> dict[str, Any]:
-    """What the RP expects for the vector's ceremony; a test overrides any of it."""
-    return {
-        "expected_challenge": bytes.fromhex(vec[ceremony]["challenge"]),
-        "expected_rp_id": RP_ID,
-        "expected_origins": [ORIGIN],
-        "now": NOW,
-        "require_user_verification": False,
-    }
-
-
-def register(name: str, *, credential: dict[str, Any] | None = None, **kw: Any) -> Any:
-    vec = V[name]
-    return verify_registration(
-        credential=credential or reg_credential(vec), **{**_expected(vec, "registration"), **kw}
-    )
-
-
-def authenticate(
-    name: str, *, credential: dict[str, Any] | None = None, stored: Any = None, **kw: Any
-) -> Any:
-    vec = V[name]
-    top = [TOP] if name in ("16.4", "16.5") else []
-    if stored is None:
-        stored = register(name, expected_top_origins=top).to_stored(HANDLE)
-    return verify_authentication(
-        credential=credential or auth_credential(vec),
-        stored=stored,
-        expected_user_handle=HANDLE,
-        **{**_expected(vec, "authentication"), "expected_top_origins": top, **kw},
-    )
+from tests.helpers.webauthn_vectors import (
+    DATA,
+    HANDLE,
+    NOW,
+    V,
+    auth_credential,
+    authenticate,
+    flip,
+    reg_credential,
+    register,
+)
 
 
 @pytest.mark.parametrize(
@@ -215,12 +141,6 @@ def test_cross_origin_vectors_verify_with_expected_top_origins(name: str) -> Non
     assert event.attrs["be"] is False
 
 
-def _flip(hex_str: str, index: int) -> str:
-    raw = bytearray(bytes.fromhex(hex_str))
-    raw[index] ^= 0x01
-    return raw.hex()
-
-
 @pytest.mark.parametrize("part", ["ad", "cdj", "sig"])
 @pytest.mark.parametrize("where", [0, 10, 32, -1])
 def test_one_byte_mutation_of_the_16_2_assertion_fails(part: str, where: int) -> None:
@@ -228,7 +148,7 @@ def test_one_byte_mutation_of_the_16_2_assertion_fails(part: str, where: int) ->
     a = V["16.2"]["authentication"]
     source = {"ad": a["authenticator_data"], "cdj": a["client_data_json"], "sig": a["signature"]}
     index = where if where >= 0 else len(bytes.fromhex(source[part])) - 1
-    mutated = auth_credential(V["16.2"], **{part: _flip(source[part], index)})
+    mutated = auth_credential(V["16.2"], **{part: flip(source[part], index)})
     with pytest.raises(WebAuthnError):
         authenticate("16.2", credential=mutated)
 
@@ -256,7 +176,7 @@ def test_mutated_attestation_signature_fails() -> None:
     r = V["16.3"]["registration"]
     att = bytes.fromhex(r["attestation_object"])
     sig_at = att.index(bytes.fromhex("30440220067a"))
-    mutated = _flip(r["attestation_object"], sig_at + 10)
+    mutated = flip(r["attestation_object"], sig_at + 10)
     with pytest.raises((InvalidSignature, InvalidResponse)):
         register("16.3", credential=reg_credential(V["16.3"], att=mutated))
 

@@ -1,0 +1,1 @@
+"""Helpers shared by test packages: no tests here, only the tools they drive."""

@@ -92,7 +92,9 @@ def test_two_proofs_are_rejected(keys: Keys, key: ECKey, token: str) -> None:
 
 def test_wrong_typ_is_rejected(keys: Keys, key: ECKey, token: str) -> None:
     bad = proof(key, token=token, header={"typ": "JWT"})
-    invalid_proof(resource_server(keys), dpop_request(token, bad), "typ 'JWT' is not dpop+jwt")
+    invalid_proof(
+        resource_server(keys), dpop_request(token, bad), "typ is not dpop+jwt (got 'JWT')"
+    )
 
 
 def test_alg_none_is_rejected(keys: Keys, key: ECKey, token: str) -> None:
@@ -101,14 +103,18 @@ def test_alg_none_is_rejected(keys: Keys, key: ECKey, token: str) -> None:
     invalid_proof(
         resource_server(keys),
         dpop_request(token, unsigned(header, claims)),
-        "alg 'none' is not accepted",
+        "alg is not accepted for DPoP proofs (got 'none')",
     )
 
 
 def test_hs256_is_rejected(keys: Keys, token: str) -> None:
     secret = OctKey.generate_key(256)
     bad = proof(secret, token=token, alg="HS256", header={"jwk": {"kty": "oct"}})
-    invalid_proof(resource_server(keys), dpop_request(token, bad), "alg 'HS256' is not accepted")
+    invalid_proof(
+        resource_server(keys),
+        dpop_request(token, bad),
+        "alg is not accepted for DPoP proofs (got 'HS256')",
+    )
 
 
 def test_private_key_in_jwk_is_rejected(keys: Keys, key: ECKey, token: str) -> None:
@@ -153,7 +159,7 @@ def test_htm_mismatch_is_rejected(keys: Keys, key: ECKey, token: str) -> None:
     invalid_proof(
         resource_server(keys),
         dpop_request(token, proof(key, htm="GET", token=token)),
-        "htm 'GET' is not the request's method",
+        "htm is not the request's method (got 'GET')",
     )
 
 

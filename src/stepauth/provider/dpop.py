@@ -50,7 +50,7 @@ from stepauth.provider import jsonlimits
 from stepauth.provider.compare import sha256hex
 from stepauth.provider.errors import InvalidDPoPProof, InvalidRequest, UseDPoPNonce
 from stepauth.sdk.dpop import DPOP_TYP
-from stepauth.sdk.dpop_check import check_proof
+from stepauth.sdk.dpop_check import GOT, check_proof
 from stepauth.sdk.errors import InvalidDPoPProof as SDKInvalidDPoPProof
 from stepauth.sdk.errors import SDKError
 from stepauth.sdk.errors import UseDPoPNonce as SDKUseDPoPNonce
@@ -195,7 +195,8 @@ async def verify_proof(
     except SDKUseDPoPNonce as exc:
         raise UseDPoPNonce(exc.description, headers={NONCE_HEADER: exc.nonce}) from exc
     except SDKInvalidDPoPProof as exc:
-        raise InvalidDPoPProof(f"DPoP proof: {exc.description}") from exc
+        # The step that failed, never the value the sender put in it.
+        raise InvalidDPoPProof(f"DPoP proof: {exc.description.partition(GOT)[0]}") from exc
     except SDKError as exc:  # a non-ASCII access token: no ath can match it
         raise InvalidDPoPProof("DPoP proof ath does not match the access token") from exc
     # §11.1: the jti once per key, only after every other check held.

@@ -56,6 +56,7 @@ from stepauth.sdk.ledger import AnyLedger, consume
 from stepauth.sdk.validate import check_asymmetric, same
 
 __all__ = [
+    "GOT",
     "MIN_RSA_BITS",
     "CheckedProof",
     "DPoPChecker",
@@ -142,6 +143,15 @@ def _finite_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+#: Where a refusal's description quotes the value the proof sent: a server that answers
+#: with the description (the Provider) cuts it there, so no sender's value is echoed.
+GOT: Final = " (got "
+
+
+def _got(value: object) -> str:
+    return f"{GOT}{value!r})"
+
+
 class ServerNonces(Protocol):
     """Where a server's DPoP nonces come from: :class:`DPoPNonces` here, the Provider's
     sealed nonces there (RFC 9449 §8, §9)."""
@@ -194,9 +204,9 @@ def check_proof(
         raise InvalidDPoPProof("the DPoP proof is not a compact JWS") from exc
     # Step 4: typ; step 5: an allowed asymmetric alg.
     if (header.typ or "").lower() != DPOP_TYP:
-        raise InvalidDPoPProof(f"typ {header.typ!r} is not {DPOP_TYP}")
+        raise InvalidDPoPProof(f"typ is not {DPOP_TYP}{_got(header.typ)}")
     if header.alg not in verifier.algs:
-        raise InvalidDPoPProof(f"alg {header.alg!r} is not accepted for DPoP proofs")
+        raise InvalidDPoPProof(f"alg is not accepted for DPoP proofs{_got(header.alg)}")
     jwk, keys = _proof_key(header.raw)
     # Step 6: the signature, with the jwk of the header.
     try:
@@ -212,7 +222,7 @@ def check_proof(
         raise InvalidDPoPProof("htm, htu and iat are required")
     # Step 8: the method; step 9: the target URI without query and fragment.
     if htm != expected_htm:
-        raise InvalidDPoPProof(f"htm {htm!r} is not the request's method")
+        raise InvalidDPoPProof(f"htm is not the request's method{_got(htm)}")
     try:
         matches = same(normalize_htu(htu), normalize_htu(expected_htu))
     except ValueError as exc:

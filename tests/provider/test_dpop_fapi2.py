@@ -25,6 +25,7 @@ from tests.helpers.harness import (
     config_data,
     decode_header,
     pkce_pair,
+    running_provider,
 )
 from tests.provider.dpop_proofs import (
     FAPI,
@@ -120,6 +121,33 @@ async def test_fapi2_refresh_without_a_proof_is_refused(provider: Provider) -> N
     tokens = await _fapi_tokens(provider, DPoPKey())
     response = await post_token(provider, refresh_grant(tokens["refresh_token"]), client_id=FAPI)
     assert_error(response, 400, "invalid_dpop_proof")
+
+
+async def test_fapi2_client_that_opts_in_rotates_its_refresh_token(tmp_path: Path) -> None:
+    """``rotate_refresh_tokens = true`` on the fapi2 client: a new refresh token on each
+    refresh (still DPoP-bound), and the old one is then single use (RFC 9700 §4.14.2)."""
+    clients = dpop_clients(tmp_path)
+    clients[-1]["rotate_refresh_tokens"] = True
+    async with running_provider(tmp_path, clients=clients) as provider:
+        await provider.create_user()
+        key = DPoPKey()
+        tokens = await _fapi_tokens(provider, key)
+        response = await post_token(
+            provider,
+            refresh_grant(tokens["refresh_token"]),
+            proof=key.proof(now=provider.clock()),
+            client_id=FAPI,
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["refresh_token"] != tokens["refresh_token"]
+        assert response.json()["token_type"] == "DPoP"
+        again = await post_token(
+            provider,
+            refresh_grant(tokens["refresh_token"]),
+            proof=key.proof(now=provider.clock()),
+            client_id=FAPI,
+        )
+        assert_error(again, 400, "invalid_grant")
 
 
 async def test_ordinary_client_refresh_token_is_still_rotated(provider: Provider) -> None:

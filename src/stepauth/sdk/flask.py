@@ -34,19 +34,16 @@ validated claims at all (the guard is not under ``require``) answers ``401``: fa
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 import flask
 from werkzeug.wrappers import Response as HTTPResponse
 
 from stepauth.assurance import Requirement
-from stepauth.rar import Registry, default_registry
 from stepauth.sdk.binding import Binding, route_rule
-from stepauth.sdk.dpop import DPOP_ALGS
 from stepauth.sdk.ledger import SyncLedger
-from stepauth.sdk.transaction import SyncTransactionGuard, TransactionRefusal
+from stepauth.sdk.transaction import GuardSettings, SyncTransactionGuard, TransactionRefusal
 from stepauth.sdk.web import FORM_MEDIA_TYPES, Outcome, WebRequest, WebStepAuth
 
 if TYPE_CHECKING:
@@ -155,22 +152,12 @@ class FlaskTransactionGuard:
         *,
         details: Callable[[flask.Request], Details],
         claims: Callable[[], Mapping[str, Any] | None] = _g_claims,
-        registry: Registry = default_registry,
-        leeway: float = 30,
-        clock: Callable[[], float] = time.time,
-        dpop_algs: Sequence[str] = DPOP_ALGS,
-        require_dpop: bool = False,
+        **settings: Unpack[GuardSettings],
     ) -> None:
-        """``dpop_algs`` and ``require_dpop`` as the resource server's: a ``401`` to a DPoP
-        request (or where DPoP is required) is a DPoP challenge (RFC 9449 §7.1)."""
-        self.guard = SyncTransactionGuard(
-            ledger,
-            registry=registry,
-            leeway=leeway,
-            clock=clock,
-            dpop_algs=dpop_algs,
-            require_dpop=require_dpop,
-        )
+        """``settings``: the guard's ``registry``, ``leeway``, ``clock``, and ``dpop_algs``
+        and ``require_dpop`` as the resource server's (a ``401`` to a DPoP request, or where
+        DPoP is required, is a DPoP challenge: RFC 9449 §7.1)."""
+        self.guard = SyncTransactionGuard(ledger, **settings)
         self.details = details
         self.claims = claims
 

@@ -39,9 +39,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack, overload
 
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
@@ -50,12 +49,15 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stepauth.assurance import Requirement
-from stepauth.rar import Registry, default_registry
 from stepauth.sdk.binding import Binding, route_rule
-from stepauth.sdk.dpop import DPOP_ALGS
 from stepauth.sdk.errors import SDKError as _SDKError
 from stepauth.sdk.ledger import AnyLedger
-from stepauth.sdk.transaction import BoundTransaction, TransactionGuard, TransactionRefusal
+from stepauth.sdk.transaction import (
+    BoundTransaction,
+    GuardSettings,
+    TransactionGuard,
+    TransactionRefusal,
+)
 from stepauth.sdk.web import (
     FORM_MEDIA_TYPES,
     Outcome,
@@ -322,25 +324,13 @@ def transaction_guard(
     *,
     claims: ClaimsFrom,
     details: DetailsFrom,
-    registry: Registry = default_registry,
-    leeway: float = 30,
-    clock: Callable[[], float] = time.time,
-    dpop_algs: Sequence[str] = DPOP_ALGS,
-    require_dpop: bool = False,
+    **settings: Unpack[GuardSettings],
 ) -> TransactionDependency:
     """A dependency that consumes the token's ``txn`` if ``details`` are what was approved;
-    its ``401`` is in the DPoP scheme (with ``dpop_algs``) for a DPoP request or where
-    ``require_dpop`` (RFC 9449 §7.1)."""
-    guard = TransactionGuard(
-        ledger,
-        registry=registry,
-        leeway=leeway,
-        clock=clock,
-        dpop_algs=dpop_algs,
-        require_dpop=require_dpop,
-    )
+    ``settings`` as the guard's (its ``401`` is in the DPoP scheme, with ``dpop_algs``, for
+    a DPoP request or where ``require_dpop``: RFC 9449 §7.1)."""
     return TransactionDependency(
-        guard,
+        TransactionGuard(ledger, **settings),
         claims=claims,
         details=details,
     )

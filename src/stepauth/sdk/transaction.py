@@ -44,7 +44,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar
 
 from stepauth.assurance import build_challenge
 from stepauth.rar import DetailsMismatch, RARError, Registry, default_registry, match_details
@@ -66,6 +66,7 @@ __all__ = [
     "TXN_MAX_LENGTH",
     "BoundTransaction",
     "CheckedTransaction",
+    "GuardSettings",
     "SyncTransactionGuard",
     "TransactionError",
     "TransactionGuard",
@@ -259,6 +260,16 @@ def _unreadable(exc: Exception) -> TransactionRefusal:
 
 
 _LedgerT = TypeVar("_LedgerT", AnyLedger, SyncLedger)
+
+
+class GuardSettings(TypedDict, total=False):
+    """The settings a framework adapter passes through to its guard (see ``_Guard``)."""
+
+    registry: Registry
+    leeway: float
+    clock: Callable[[], float]
+    dpop_algs: Sequence[str]
+    require_dpop: bool
 
 
 class _Guard(Generic[_LedgerT]):

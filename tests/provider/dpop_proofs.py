@@ -3,6 +3,11 @@
 The proofs are made by a JOSE library other than the Provider's own verifier, so a test
 checks the Provider against an independent reading of the format. Forged proofs (``none``,
 ``HS256``) are assembled by hand: no library signs them.
+
+The fapi2 client ``FAPI`` is a real FAPI 2.0 client (private_key_jwt with its own key,
+ES256 ID tokens and request objects): :func:`code_for` gets its codes through PAR with a
+signed request object and :func:`post_token` authenticates it with a client assertion,
+the helpers of :mod:`tests.provider.fapi`.
 """
 
 from __future__ import annotations
@@ -29,14 +34,18 @@ from tests.helpers.harness import (
     pkce_pair,
     running_provider,
 )
+from tests.provider.fapi import client_auth, request_claims, sign
 
 TOKEN_URL = ISSUER + "/token"
 USERINFO_URL = ISSUER + "/userinfo"
 PAR_URL = ISSUER + "/par"
 #: A confidential client registered with ``dpop_bound_access_tokens = true``.
 BOUND = "bound-app"
-#: A confidential client registered with ``profile = "fapi2"``.
+#: A FAPI 2.0 client (``profile = "fapi2"``): private_key_jwt, signed request objects.
 FAPI = "fapi-app"
+#: ``FAPI``'s signing key (client assertions, request objects); only its public half is
+#: registered.
+FAPI_KEY = ECKey.generate_key("P-256", parameters={"kid": "fapi-app-es"}, private=True)
 #: A public client (PKCE only) whose refresh tokens DPoP binds.
 SPA = "spa"
 
@@ -52,12 +61,12 @@ def b64json(value: Mapping[str, Any]) -> str:
 class DPoPKey:
     """A client's DPoP key pair; :meth:`proof` signs a proof for one request."""
 
-    def __init__(self, alg: str = "ES256") -> None:
+    def __init__(self, alg: str = "ES256", *, rsa_bits: int = 2048) -> None:
         self.alg = alg
         if alg == "ES256":
             self.key: Any = ECKey.generate_key("P-256", private=True)
         elif alg in ("RS256", "PS256"):
-            self.key = RSAKey.generate_key(2048, private=True)
+            self.key = RSAKey.generate_key(rsa_bits, private=True)
         else:
             self.key = OKPKey.generate_key("Ed25519", private=True)
 
@@ -120,9 +129,12 @@ def dpop_clients(tmp_path: Path) -> list[dict[str, Any]]:
     clients.append(
         {
             "client_id": FAPI,
-            "client_secret": SECRET,
-            "redirect_uris": [REDIRECT_URI],
             "profile": "fapi2",
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": {"keys": [FAPI_KEY.as_dict(private=False)]},
+            "redirect_uris": [REDIRECT_URI],
+            "id_token_signed_response_alg": "ES256",
+            "request_object_signing_alg": "ES256",
         }
     )
     return clients
@@ -145,11 +157,16 @@ async def post_token(
     client_id: str,
     secret: str | None = SECRET,
 ) -> httpx.Response:
-    """POST /token as ``client_id`` with zero, one (``proof``) or several DPoP headers."""
+    """POST /token as ``client_id`` with zero, one (``proof``) or several DPoP headers;
+    ``FAPI`` authenticates with a client assertion (RFC 7523), the others with ``secret``
+    (HTTP Basic) or as public clients (``secret=None``)."""
     headers: list[tuple[str, str]] = [("DPoP", p) for p in (proofs or [])]
     if proof is not None:
         headers.append(("DPoP", proof))
     body = dict(data)
+    if client_id == FAPI:
+        body |= {"client_id": FAPI, **client_auth(provider, FAPI, key=FAPI_KEY)}
+        return await provider.browser.post("/token", data=body, headers=headers)
     auth = (client_id, secret) if secret is not None else None
     if secret is None:
         body["client_id"] = client_id
@@ -159,10 +176,31 @@ async def post_token(
 async def code_for(
     provider: Provider, *, client_id: str, scope: str = "openid", **params: str
 ) -> tuple[str, str]:
-    """An authorization code for ``client_id`` and its PKCE verifier."""
+    """An authorization code for ``client_id`` and its PKCE verifier; ``FAPI``'s comes
+    through PAR (:func:`fapi_code`)."""
+    if client_id == FAPI:
+        return await fapi_code(provider, scope=scope, **params)
     verifier, challenge = pkce_pair()
     result = await provider.authorize(
         client_id=client_id, code_challenge=challenge, scope=scope, **params
+    )
+    return result.code, verifier
+
+
+async def fapi_code(provider: Provider, *, scope: str = "openid", **params: str) -> tuple[str, str]:
+    """FAPI 2.0 Security Profile §5.3.2.2: ``FAPI`` pushes a signed request object (PKCE
+    S256, its registered ES256) with private_key_jwt, then sends only the request_uri."""
+    verifier, challenge = pkce_pair()
+    claims = request_claims(provider, FAPI, code_challenge=challenge, scope=scope, **params)
+    body = {
+        "client_id": FAPI,
+        "request": sign(claims, FAPI_KEY),
+        **client_auth(provider, FAPI, key=FAPI_KEY),
+    }
+    pushed = await provider.browser.post("/par", data=body)
+    assert pushed.status_code == 201, pushed.text
+    result = await provider.authorize_raw(
+        {"client_id": FAPI, "request_uri": pushed.json()["request_uri"]}
     )
     return result.code, verifier
 

@@ -99,6 +99,25 @@ async def test_proof_with_wrong_typ_is_refused(provider: Provider) -> None:
     assert_error(response, 400, "invalid_dpop_proof")
 
 
+async def test_refusal_names_the_step_but_never_echoes_the_sent_value(
+    provider: Provider,
+) -> None:
+    """The error_description says which check failed; the proof's own typ and htm (the
+    sender's input) are not reflected to the client."""
+    key = DPoPKey()
+    sent = {"typ": "evil-typ-<x>"}
+    typ = key.sign(key.claims(now=provider.clock()), header=sent)
+    htm = key.proof(now=provider.clock(), htm="EVIL-METHOD")
+    for proof, says, echoed in ((typ, "typ is not dpop+jwt", "evil"), (htm, "htm", "EVIL")):
+        response = await post_token(
+            provider, bogus_code_grant(), proof=proof, client_id=CONFIDENTIAL
+        )
+        assert_error(response, 400, "invalid_dpop_proof")
+        description = response.json()["error_description"]
+        assert says in description
+        assert echoed not in description
+
+
 async def test_proof_with_alg_none_is_refused(provider: Provider) -> None:
     """RFC 9449 §4.3 step 5: not ``none``."""
     key = DPoPKey()
@@ -138,6 +157,19 @@ async def test_proof_with_bad_signature_is_refused(provider: Provider) -> None:
     proof = other.sign(key.claims(now=provider.clock()), header={"jwk": key.public_jwk})
     response = await post_token(provider, bogus_code_grant(), proof=proof, client_id=CONFIDENTIAL)
     assert_error(response, 400, "invalid_dpop_proof")
+
+
+@pytest.mark.parametrize("alg", ["RS256", "PS256"])
+@pytest.mark.filterwarnings("ignore:Key size should be")
+async def test_proof_with_a_1024_bit_rsa_key_is_refused(provider: Provider, alg: str) -> None:
+    """RFC 7518 §3.3: RS256 and PS256 keys of 2048 bits or more (RFC 9449 §11.6: signatures
+    deemed secure only); a correctly signed proof with a shorter key is refused
+    before its jti is used."""
+    key = DPoPKey(alg, rsa_bits=1024)
+    proof = key.proof(now=provider.clock())
+    response = await post_token(provider, bogus_code_grant(), proof=proof, client_id=CONFIDENTIAL)
+    assert_error(response, 400, "invalid_dpop_proof")
+    assert "2048 bits" in response.json()["error_description"]
 
 
 async def test_proof_with_wrong_htm_is_refused(provider: Provider) -> None:

@@ -28,9 +28,13 @@ async def provider_on(
     database_url: str | None = None,
     redis_url: str | None = None,
     redis_prefix: str = "stepauth:",
+    clients: list[dict[str, Any]] | None = None,
+    with_user: bool = True,
 ) -> AsyncIterator[Provider]:
-    """A running Provider (with the user ``alice``) on ``database_url`` (default: a fresh
-    SQLite file), its codes and other ephemeral items in Redis when ``redis_url`` is given."""
+    """A running Provider (with the user ``alice`` unless ``with_user`` is false: a second
+    instance on the same database) on ``database_url`` (default: a fresh SQLite file), its
+    codes and other ephemeral items in Redis when ``redis_url`` is given; ``clients``
+    replaces the harness's clients."""
     from stepauth.provider.app import create_app
     from stepauth.provider.config import ProviderConfig
     from stepauth.store import open_store
@@ -39,6 +43,8 @@ async def provider_on(
     data = config_data(tmp_path / "stepauth.db")
     url = database_url or data["database"]["url"]
     data["database"] = {"url": url}
+    if clients is not None:
+        data["clients"] = clients
     if redis_url is not None:
         data["redis"] = {"url": redis_url, "prefix": redis_prefix}
     config = ProviderConfig.from_dict(data)
@@ -53,7 +59,8 @@ async def provider_on(
         browser = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ISSUER)
         provider = Provider(app=app, browser=browser, clock=clock, state=app.state.stepauth)
         try:
-            await provider.create_user()
+            if with_user:
+                await provider.create_user()
             yield provider
         finally:
             await browser.aclose()

@@ -92,7 +92,9 @@ def test_two_proofs_are_rejected(keys: Keys, key: ECKey, token: str) -> None:
 
 def test_wrong_typ_is_rejected(keys: Keys, key: ECKey, token: str) -> None:
     bad = proof(key, token=token, header={"typ": "JWT"})
-    invalid_proof(resource_server(keys), dpop_request(token, bad), "typ 'JWT' is not dpop+jwt")
+    invalid_proof(
+        resource_server(keys), dpop_request(token, bad), "typ is not dpop+jwt (got 'JWT')"
+    )
 
 
 def test_alg_none_is_rejected(keys: Keys, key: ECKey, token: str) -> None:
@@ -101,14 +103,18 @@ def test_alg_none_is_rejected(keys: Keys, key: ECKey, token: str) -> None:
     invalid_proof(
         resource_server(keys),
         dpop_request(token, unsigned(header, claims)),
-        "alg 'none' is not accepted",
+        "alg is not accepted for DPoP proofs (got 'none')",
     )
 
 
 def test_hs256_is_rejected(keys: Keys, token: str) -> None:
     secret = OctKey.generate_key(256)
     bad = proof(secret, token=token, alg="HS256", header={"jwk": {"kty": "oct"}})
-    invalid_proof(resource_server(keys), dpop_request(token, bad), "alg 'HS256' is not accepted")
+    invalid_proof(
+        resource_server(keys),
+        dpop_request(token, bad),
+        "alg is not accepted for DPoP proofs (got 'HS256')",
+    )
 
 
 def test_private_key_in_jwk_is_rejected(keys: Keys, key: ECKey, token: str) -> None:
@@ -130,11 +136,30 @@ def test_proof_signed_by_another_key_than_its_jwk_is_rejected(
     invalid_proof(resource_server(keys), dpop_request(token, bad), "signature does not verify")
 
 
+@pytest.mark.parametrize("alg", ["RS256", "PS256"])
+@pytest.mark.filterwarnings("ignore:Key size should be")
+def test_proof_with_a_1024_bit_rsa_key_is_rejected(keys: Keys, alg: str) -> None:
+    """RFC 7518 §3.3: RSA keys of 2048 bits or more, even with a valid signature."""
+    short = RSAKey.generate_key(1024, private=True)
+    token = bound_token(keys, short.thumbprint())
+    bad = proof(short, token=token, alg=alg)
+    invalid_proof(resource_server(keys), dpop_request(token, bad), "shorter than 2048 bits")
+
+
+def test_proof_with_a_2048_bit_rsa_key_passes(keys: Keys) -> None:
+    rsa = RSAKey.generate_key(2048, private=True)
+    token = bound_token(keys, rsa.thumbprint())
+    checked = resource_server(keys).verify_request(
+        dpop_request(token, proof(rsa, token=token, alg="PS256")), PHR
+    )
+    assert checked["cnf"] == {"jkt": rsa.thumbprint()}
+
+
 def test_htm_mismatch_is_rejected(keys: Keys, key: ECKey, token: str) -> None:
     invalid_proof(
         resource_server(keys),
         dpop_request(token, proof(key, htm="GET", token=token)),
-        "htm 'GET' is not the request's method",
+        "htm is not the request's method (got 'GET')",
     )
 
 

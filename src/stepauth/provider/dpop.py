@@ -1,12 +1,16 @@
 """DPoP proofs (RFC 9449) at the Provider: checking a proof, issuing and checking nonces.
 
-:func:`verify_proof` is RFC 9449 §4.3's list of checks, in its order, each failure an
-:class:`~stepauth.provider.errors.InvalidDPoPProof` naming the step:
+:func:`verify_proof` runs RFC 9449 §4.3's checks through the one implementation the SDK's
+resource server uses too, :func:`stepauth.sdk.dpop_check.check_proof` (pure, no I/O), and
+answers each failure with an :class:`~stepauth.provider.errors.InvalidDPoPProof` naming
+the step:
 
-1. exactly one ``DPoP`` header (:func:`proof_header`), holding a compact JWS;
+1. exactly one ``DPoP`` header (:func:`proof_header`), holding a compact JWS whose header
+   and claims are bounded in size (:mod:`stepauth.provider.jsonlimits`);
 2. ``typ`` is ``dpop+jwt``; ``alg`` one of :data:`DPOP_ALGS` (asymmetric: ``none`` and
    the HMAC family are refused by the project's one JOSE verifier,
-   :mod:`stepauth.sdk.jose`); ``jwk`` a public key with no private member;
+   :mod:`stepauth.sdk.jose`); ``jwk`` a public key with no private member, an RSA one of
+   2048 bits or more (RFC 7518 §3.3);
 3. the signature verifies with that ``jwk``;
 4. ``htm`` is the request's method and ``htu`` the endpoint's URL as the Provider
    publishes it (``issuer`` + path: the same URL discovery advertises, whatever host a
@@ -19,9 +23,9 @@
    seconds ahead (§11.1);
 7. ``ath`` is the access token's hash when one is presented (§7);
 8. ``jti`` is used once (§11.1): one insert-if-absent (:meth:`~stepauth.store.Store.add`)
-   keyed by the key's thumbprint and the ``jti``, kept until the proof could no longer be
-   accepted. With Redis configured the store keeps it there (kind ``dpop_jti`` is
-   ephemeral), so every instance sharing that Redis sees the same set.
+   keyed by the key's RFC 7638 thumbprint and the ``jti``, kept until the proof could no
+   longer be accepted. With Redis configured the store keeps it there (kind ``dpop_jti``
+   is ephemeral), so every instance sharing that Redis sees the same set.
 
 Nothing changes state before step 8, and step 8 runs only once every other check held.
 
@@ -35,22 +39,22 @@ stolen signing capability can pre-compute proofs (§11.2).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any, Final
 
 from starlette.requests import HTTPConnection
 
-from stepauth.encoding import b64url_encode
 from stepauth.provider import jsonlimits
-from stepauth.provider.compare import constant_time_equal, sha256hex
+from stepauth.provider.compare import sha256hex
 from stepauth.provider.errors import InvalidDPoPProof, InvalidRequest, UseDPoPNonce
+from stepauth.sdk.dpop import DPOP_TYP
+from stepauth.sdk.dpop_check import GOT, check_proof
+from stepauth.sdk.errors import InvalidDPoPProof as SDKInvalidDPoPProof
 from stepauth.sdk.errors import SDKError
-from stepauth.sdk.jose import PublicKey, b64url_decode, decode_claims, header_of
+from stepauth.sdk.errors import UseDPoPNonce as SDKUseDPoPNonce
+from stepauth.sdk.jose import Verifier, b64url_decode
 
 if TYPE_CHECKING:
     from stepauth.provider.state import ProviderState
@@ -62,12 +66,10 @@ __all__ = [
     "JTI_KIND",
     "NONCE_HEADER",
     "DPoPProof",
-    "access_token_hash",
     "bind_pushed_request",
     "checked_jkt",
     "endpoint_url",
     "issue_nonce",
-    "jwk_thumbprint",
     "nonce_headers",
     "proof_header",
     "verify_proof",
@@ -75,29 +77,18 @@ __all__ = [
 
 #: RFC 9449 §5.1 ``dpop_signing_alg_values_supported``: asymmetric algorithms the JOSE
 #: layer verifies (RFC 7518 §3, RFC 8037; Ed25519 is EdDSA's fully-specified name, RFC 9864).
-DPOP_ALGS = ("ES256", "RS256", "PS256", "EdDSA", "Ed25519")
-DPOP_TYP = "dpop+jwt"
-#: JWK members of a private key (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2): a proof's
-#: ``jwk`` carrying one is refused (§4.3 step 7: "does not contain a private key").
-PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+DPOP_ALGS: Final = ("ES256", "RS256", "PS256", "EdDSA", "Ed25519")
+#: The one JWS verifier of proofs, for :data:`DPOP_ALGS` only (never ``none`` nor ``HS*``).
+_VERIFIER: Final = Verifier(DPOP_ALGS)
 #: Seconds a proof's ``iat`` (or a nonce's issue time) may lie in the future (clock skew).
-CLOCK_SKEW = 5
-#: Longest ``jti`` accepted (a random identifier; §4.2 suggests 96 bits or more).
-MAX_JTI = 256
+CLOCK_SKEW: Final = 5
 #: Store kind of the seen proofs (``jti`` per key).
-JTI_KIND = "dpop_jti"
-NONCE_HEADER = "DPoP-Nonce"
+JTI_KIND: Final = "dpop_jti"
+NONCE_HEADER: Final = "DPoP-Nonce"
 #: What a sealed nonce is bound to (AES-GCM associated data).
-NONCE_CONTEXT = "stepauth dpop nonce v1"
-#: RFC 7638 §3.2: the required members of each key type, in the thumbprint.
-_THUMBPRINT_MEMBERS: Mapping[str, tuple[str, ...]] = {
-    "EC": ("crv", "kty", "x", "y"),
-    "RSA": ("e", "kty", "n"),
-    "OKP": ("crv", "kty", "x"),
-}
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+NONCE_CONTEXT: Final = "stepauth dpop nonce v1"
 #: A base64url SHA-256 digest: 43 characters (RFC 7638 §3.1 with SHA-256).
-_JKT = re.compile(r"[A-Za-z0-9_-]{43}")
+_JKT: Final = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,15 +110,6 @@ def proof_header(request: HTTPConnection) -> str | None:
     return values[0]
 
 
-def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
-    """RFC 7638 §3: SHA-256 over the required members, sorted, without whitespace."""
-    members = _THUMBPRINT_MEMBERS.get(str(jwk.get("kty")))
-    if members is None or any(not isinstance(jwk.get(m), str) for m in members):
-        raise InvalidDPoPProof("jwk is not an EC, RSA or OKP public key")
-    canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True)
-    return b64url_encode(hashlib.sha256(canonical.encode("utf-8")).digest())
-
-
 def checked_jkt(value: str) -> str:
     """A ``dpop_jkt`` parameter (RFC 9449 §10) that is a base64url SHA-256 thumbprint."""
     if not _JKT.fullmatch(value):
@@ -135,32 +117,9 @@ def checked_jkt(value: str) -> str:
     return value
 
 
-def access_token_hash(token: str) -> str:
-    """RFC 9449 §4.2 ``ath``: base64url(SHA-256(ASCII access token))."""
-    return b64url_encode(hashlib.sha256(token.encode("ascii", "replace")).digest())
-
-
 def endpoint_url(state: ProviderState, path: str) -> str:
     """The URL of one of our endpoints as discovery publishes it (the issuer's base)."""
     return str(state.config.issuer).rstrip("/") + path
-
-
-def _normalised(url: str) -> str | None:
-    """RFC 3986 §6.2.2-6.2.3: lower-case scheme and host, default port and empty path
-    dropped; query and fragment ignored (RFC 9449 §4.3 step 9)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if not scheme or not host:
-        return None
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
-    return urlunsplit((scheme, netloc, parts.path or "/", "", ""))
 
 
 def issue_nonce(state: ProviderState, *, now: float) -> str:
@@ -176,30 +135,37 @@ def nonce_headers(state: ProviderState) -> dict[str, str]:
     return {NONCE_HEADER: issue_nonce(state, now=state.clock())}
 
 
-def _nonce_fresh(state: ProviderState, nonce: Any, *, now: float) -> bool:
-    if not isinstance(nonce, str) or not nonce or len(nonce) > 512:
-        return False
-    opened = state.keys.unseal(nonce, context=NONCE_CONTEXT)
-    if opened is None or not opened.isdigit():
-        return False
-    issued = int(opened)
-    return now - state.config.dpop.nonce_lifetime <= issued <= now + CLOCK_SKEW
+@dataclass(frozen=True, slots=True)
+class _SealedNonces:
+    """The Provider's nonces as the shared check asks for them (RFC 9449 §8)."""
+
+    state: ProviderState
+    now: float
+
+    def valid(self, nonce: object) -> bool:
+        if not isinstance(nonce, str) or not nonce or len(nonce) > 512:
+            return False
+        opened = self.state.keys.unseal(nonce, context=NONCE_CONTEXT)
+        if opened is None or not opened.isdigit():
+            return False
+        issued = int(opened)
+        lifetime = self.state.config.dpop.nonce_lifetime
+        return self.now - lifetime <= issued <= self.now + CLOCK_SKEW
+
+    def issue(self) -> str:
+        return issue_nonce(self.state, now=self.now)
 
 
-def _parts(proof: str) -> tuple[str, str, str]:
+def _bounded(proof: str) -> None:
+    # Header and claims bounded in size and nesting before any JSON library sees them.
     parts = proof.split(".")
     if len(parts) != 3:
         raise InvalidDPoPProof("DPoP proof is not a compact JWS")
-    return parts[0], parts[1], parts[2]
-
-
-def _public_jwk(header: Mapping[str, Any]) -> Mapping[str, Any]:
-    jwk = header.get("jwk")
-    if not isinstance(jwk, Mapping):
-        raise InvalidDPoPProof("DPoP proof header has no jwk")
-    if PRIVATE_MEMBERS & set(jwk):
-        raise InvalidDPoPProof("DPoP proof jwk contains private key members")
-    return jwk
+    try:
+        jsonlimits.loads(b64url_decode(parts[0]))
+        jsonlimits.loads(b64url_decode(parts[1]))
+    except (ValueError, TypeError, SDKError) as exc:
+        raise InvalidDPoPProof("DPoP proof is malformed") from exc
 
 
 async def verify_proof(
@@ -212,63 +178,37 @@ async def verify_proof(
     access_token: str | None = None,
 ) -> DPoPProof:
     """RFC 9449 §4.3's checks of one proof, in order (see the module docstring)."""
-    h64, p64, s64 = _parts(proof)
+    _bounded(proof)
+    nonces = _SealedNonces(state, now) if state.config.dpop.require_nonce else None
     try:
-        # Header and claims bounded in size and nesting before any JSON library sees them.
-        jsonlimits.loads(b64url_decode(h64))
-        jsonlimits.loads(b64url_decode(p64))
-        header = header_of(h64)
-    except (ValueError, TypeError, SDKError) as exc:
-        raise InvalidDPoPProof("DPoP proof is malformed") from exc
-    if str(header.typ or "").lower() != DPOP_TYP:
-        raise InvalidDPoPProof("DPoP proof typ must be dpop+jwt")
-    if header.alg not in DPOP_ALGS:
-        raise InvalidDPoPProof("DPoP proof alg is not an allowed asymmetric algorithm")
-    jwk = _public_jwk(header.raw)
-    try:
-        key = PublicKey.from_jwk(jwk)
-        key.verify(header.alg, f"{h64}.{p64}".encode("ascii"), b64url_decode(s64))
-        claims = decode_claims(p64)
-    except (SDKError, UnicodeEncodeError) as exc:
-        raise InvalidDPoPProof("DPoP proof signature does not verify with its jwk") from exc
-    jkt = jwk_thumbprint(jwk)
-    if claims.get("htm") != expected_htm:
-        raise InvalidDPoPProof("DPoP proof htm does not match the request method")
-    htu = claims.get("htu")
-    expected = _normalised(expected_htu)
-    if not isinstance(htu, str) or expected is None or _normalised(htu) != expected:
-        raise InvalidDPoPProof("DPoP proof htu does not match the endpoint URL")
-    if state.config.dpop.require_nonce and not _nonce_fresh(state, claims.get("nonce"), now=now):
-        raise UseDPoPNonce(
-            "a fresh DPoP nonce is required",
-            headers={NONCE_HEADER: issue_nonce(state, now=now)},
+        checked = check_proof(
+            proof,
+            verifier=_VERIFIER,
+            expected_htm=expected_htm,
+            expected_htu=expected_htu,
+            access_token=access_token,
+            now=now,
+            max_age=state.config.dpop.proof_max_age,
+            leeway=CLOCK_SKEW,
+            nonces=nonces,
         )
-    iat = claims.get("iat")
-    if not isinstance(iat, int | float) or isinstance(iat, bool):
-        raise InvalidDPoPProof("DPoP proof has no iat")
-    max_age = state.config.dpop.proof_max_age
-    if iat < now - max_age:
-        raise InvalidDPoPProof("DPoP proof is too old")
-    if iat > now + CLOCK_SKEW:
-        raise InvalidDPoPProof("DPoP proof iat is in the future")
-    if access_token is not None:
-        ath = claims.get("ath")
-        if not isinstance(ath, str) or not constant_time_equal(
-            ath, access_token_hash(access_token)
-        ):
-            raise InvalidDPoPProof("DPoP proof ath does not match the access token")
-    jti = claims.get("jti")
-    if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI:
-        raise InvalidDPoPProof("DPoP proof has no usable jti")
+    except SDKUseDPoPNonce as exc:
+        raise UseDPoPNonce(exc.description, headers={NONCE_HEADER: exc.nonce}) from exc
+    except SDKInvalidDPoPProof as exc:
+        # The step that failed, never the value the sender put in it.
+        raise InvalidDPoPProof(f"DPoP proof: {exc.description.partition(GOT)[0]}") from exc
+    except SDKError as exc:  # a non-ASCII access token: no ath can match it
+        raise InvalidDPoPProof("DPoP proof ath does not match the access token") from exc
+    # §11.1: the jti once per key, only after every other check held.
     added = await state.store.add(
         JTI_KIND,
-        sha256hex(f"{jkt}\x00{jti}"),
-        expires_at=float(iat) + max_age + CLOCK_SKEW,
+        sha256hex(f"{checked.jkt}\x00{checked.jti}"),
+        expires_at=checked.expires_at,
         now=now,
     )
     if not added:
         raise InvalidDPoPProof("DPoP proof was already used")
-    return DPoPProof(jkt=jkt, jwk=dict(jwk), claims=claims)
+    return DPoPProof(jkt=checked.jkt, jwk=checked.jwk, claims=checked.claims)
 
 
 async def bind_pushed_request(

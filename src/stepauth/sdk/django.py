@@ -29,20 +29,18 @@ from __future__ import annotations
 
 import functools
 import inspect
-import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 
 from stepauth.assurance import Requirement
-from stepauth.rar import Registry, default_registry
 from stepauth.sdk.binding import Binding, route_rule
 from stepauth.sdk.errors import SDKError as _SDKError
 from stepauth.sdk.ledger import SyncLedger
-from stepauth.sdk.transaction import SyncTransactionGuard, TransactionRefusal
+from stepauth.sdk.transaction import GuardSettings, SyncTransactionGuard, TransactionRefusal
 from stepauth.sdk.web import (
     FORM_MEDIA_TYPES,
     Outcome,
@@ -218,17 +216,22 @@ class DjangoTransactionGuard:
         *,
         details: Callable[[HttpRequest], Details],
         claims: Callable[[HttpRequest], Mapping[str, Any] | None] = _request_claims,
-        registry: Registry = default_registry,
-        leeway: float = 30,
-        clock: Callable[[], float] = time.time,
+        **settings: Unpack[GuardSettings],
     ) -> None:
-        self.guard = SyncTransactionGuard(ledger, registry=registry, leeway=leeway, clock=clock)
+        """``settings``: the guard's ``registry``, ``leeway``, ``clock``, and ``dpop_algs``
+        and ``require_dpop`` as the resource server's (a ``401`` to a DPoP request, or where
+        DPoP is required, is a DPoP challenge: RFC 9449 §7.1)."""
+        self.guard = SyncTransactionGuard(ledger, **settings)
         self.details = details
         self.claims = claims
 
     def check(self, request: HttpRequest) -> HttpResponse | None:
         """``None`` when the view may run (the transaction is consumed), else the answer."""
-        outcome = self.guard.check_request(self.claims(request), lambda: self.details(request))
+        outcome = self.guard.check_request(
+            self.claims(request),
+            lambda: self.details(request),
+            authorization=request.headers.get("Authorization"),
+        )
         if isinstance(outcome, TransactionRefusal):
             response = HttpResponse(
                 outcome.body(), status=outcome.status, content_type="application/json"

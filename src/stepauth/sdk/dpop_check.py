@@ -1,18 +1,21 @@
 """DPoP proofs at the resource server: RFC 9449 §4.3 checks, the replay cache and nonces.
 
-:meth:`DPoPChecker.check` runs the steps of RFC 9449 §4.3 in order, one error per step, all
+:func:`check_proof` runs the steps of RFC 9449 §4.3 in order, one error per step, all
 :class:`~stepauth.sdk.errors.InvalidDPoPProof` (``invalid_dpop_proof``, §7.1) but a missing
-or stale server nonce, :class:`~stepauth.sdk.errors.UseDPoPNonce` (``use_dpop_nonce``, §9):
+or stale server nonce, :class:`~stepauth.sdk.errors.UseDPoPNonce` (``use_dpop_nonce``, §9).
+It is pure (no I/O), the one implementation of these steps: :meth:`DPoPChecker.check`
+(step 1 on the header values, then this) and the Provider's token, PAR and userinfo
+endpoints both call it:
 
 1. exactly one ``DPoP`` header; 2. a well-formed compact JWS; 4. ``typ`` is ``dpop+jwt``;
 5. ``alg`` an allowed asymmetric algorithm (never ``none`` nor ``HS*``: the one
 :class:`~stepauth.sdk.jose.Verifier` has neither); 7. ``jwk`` a public key, no private
-member; 6. the signature verifies with that ``jwk``; 3. the required claims, of their
-types (read only once the signature holds); 8. ``htm`` is the request's method; 9. ``htu``
-the request's URI without query and fragment, both normalised
-(:func:`~stepauth.sdk.dpop.normalize_htu`); 10. the server's nonce when it requires one;
-11. ``iat`` within ``window`` seconds (``leeway`` for clock skew); 12. ``ath`` the hash of the
-access token presented with it (§7.1).
+member, an RSA modulus of at least 2048 bits (RFC 7518 §3.3); 6. the signature verifies
+with that ``jwk``; 3. the required claims, of their types (read only once the signature
+holds); 8. ``htm`` is the request's method; 9. ``htu`` the request's URI without query and
+fragment, both normalised (:func:`~stepauth.sdk.dpop.normalize_htu`); 10. the server's nonce
+when it requires one; 11. ``iat`` within ``window`` seconds (``leeway`` for clock skew);
+12. ``ath`` the hash of the access token presented with it (§7.1).
 
 Nothing is recorded by :meth:`~DPoPChecker.check`. Once the access token is valid and bound
 to the proof's key, :meth:`~DPoPChecker.consume` records ``jti`` in the SDK's consume-once
@@ -35,8 +38,8 @@ import math
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Final
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol
 
 from stepauth.encoding import b64url_decode, b64url_encode
 from stepauth.sdk.dpop import DPOP_ALGS, DPOP_TYP, access_token_hash, normalize_htu
@@ -52,11 +55,22 @@ from stepauth.sdk.jose import KeySet, PublicKey, Verifier, jwk_thumbprint, parse
 from stepauth.sdk.ledger import AnyLedger, consume
 from stepauth.sdk.validate import check_asymmetric, same
 
-__all__ = ["CheckedProof", "DPoPChecker", "DPoPNonces", "split_dpop_headers"]
+__all__ = [
+    "GOT",
+    "MIN_RSA_BITS",
+    "CheckedProof",
+    "DPoPChecker",
+    "DPoPNonces",
+    "ServerNonces",
+    "check_proof",
+    "split_dpop_headers",
+]
 
 #: JWK members that belong to a private or symmetric key (RFC 7518 §6.2.2, §6.3.2, §6.4).
 _PRIVATE_MEMBERS: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _JTI_MAX_LENGTH: Final = 256
+#: The shortest RSA modulus accepted in a proof's jwk (RFC 7518 §3.3).
+MIN_RSA_BITS: Final = 2048
 _NONCE_CONTEXT: Final = b"stepauth dpop nonce "
 
 
@@ -68,12 +82,15 @@ def split_dpop_headers(values: Iterable[str]) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class CheckedProof:
-    """A proof that passed :meth:`DPoPChecker.check`: its key's thumbprint, its ``jti`` and
-    when a replay of it could no longer be accepted."""
+    """A proof that passed :func:`check_proof`: its key's thumbprint, its ``jti`` and when
+    a replay of it could no longer be accepted."""
 
     jkt: str
     jti: str
     expires_at: float
+    #: The proof's public key and its (signed) claims.
+    jwk: Mapping[str, Any] = field(default_factory=dict)
+    claims: Mapping[str, Any] = field(default_factory=dict)
 
 
 class DPoPNonces:
@@ -126,6 +143,116 @@ def _finite_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+#: Where a refusal's description quotes the value the proof sent: a server that answers
+#: with the description (the Provider) cuts it there, so no sender's value is echoed.
+GOT: Final = " (got "
+
+
+def _got(value: object) -> str:
+    return f"{GOT}{value!r})"
+
+
+class ServerNonces(Protocol):
+    """Where a server's DPoP nonces come from: :class:`DPoPNonces` here, the Provider's
+    sealed nonces there (RFC 9449 §8, §9)."""
+
+    def valid(self, nonce: object) -> bool: ...
+
+    def issue(self) -> str: ...
+
+
+def _proof_key(header: Mapping[str, Any]) -> tuple[Mapping[str, Any], KeySet]:
+    # Step 7: a public JWK, never one with private (or symmetric) members.
+    jwk = header.get("jwk")
+    if not isinstance(jwk, Mapping):
+        raise InvalidDPoPProof("the proof's header carries no jwk")
+    if _PRIVATE_MEMBERS & set(jwk) or jwk.get("kty") == "oct":
+        raise InvalidDPoPProof("the proof's jwk holds a private key")
+    kid = header.get("kid")
+    try:
+        key = PublicKey.from_jwk({**jwk, "kid": kid if isinstance(kid, str) else None})
+    except JWKSError as exc:
+        raise InvalidDPoPProof("the proof's jwk is not a usable public key") from exc
+    # RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be used" with RS256 and PS256
+    # (RFC 9449 §11.6: only algorithms, and so keys, deemed secure).
+    if key.kty == "RSA" and key.key.key_size < MIN_RSA_BITS:
+        raise InvalidDPoPProof(f"the proof's RSA key is shorter than {MIN_RSA_BITS} bits")
+    return jwk, KeySet.of([key])
+
+
+def check_proof(
+    proof: str,
+    *,
+    verifier: Verifier,
+    expected_htm: str,
+    expected_htu: str,
+    access_token: str | None,
+    now: float,
+    max_age: float,
+    leeway: float,
+    nonces: ServerNonces | None = None,
+) -> CheckedProof:
+    """The steps of RFC 9449 §4.3 (and §7.1 ``ath``) for one proof, in order, with no I/O:
+    the one implementation the resource server (:class:`DPoPChecker`) and the Provider
+    share. ``iat`` may be ``max_age`` seconds old and ``leeway`` seconds ahead; the proof's
+    ``jti`` is left to the caller's consume-once store. Raises :class:`InvalidDPoPProof`,
+    :class:`UseDPoPNonce`, or :class:`MalformedToken` for a non-ASCII access token."""
+    # Step 2: a well-formed compact JWS.
+    try:
+        header = parse_header(proof)[0]
+    except MalformedToken as exc:
+        raise InvalidDPoPProof("the DPoP proof is not a compact JWS") from exc
+    # Step 4: typ; step 5: an allowed asymmetric alg.
+    if (header.typ or "").lower() != DPOP_TYP:
+        raise InvalidDPoPProof(f"typ is not {DPOP_TYP}{_got(header.typ)}")
+    if header.alg not in verifier.algs:
+        raise InvalidDPoPProof(f"alg is not accepted for DPoP proofs{_got(header.alg)}")
+    jwk, keys = _proof_key(header.raw)
+    # Step 6: the signature, with the jwk of the header.
+    try:
+        _, claims = verifier.verify(proof, keys)
+    except InvalidToken as exc:
+        raise InvalidDPoPProof("the DPoP proof's signature does not verify") from exc
+    # Step 3: the required claims (RFC 9449 §4.2), now that they are signed.
+    jti, htm, htu = claims.get("jti"), claims.get("htm"), claims.get("htu")
+    iat = _finite_number(claims.get("iat"))
+    if not isinstance(jti, str) or not 0 < len(jti) <= _JTI_MAX_LENGTH:
+        raise InvalidDPoPProof("jti is missing or malformed")
+    if not isinstance(htm, str) or not isinstance(htu, str) or iat is None:
+        raise InvalidDPoPProof("htm, htu and iat are required")
+    # Step 8: the method; step 9: the target URI without query and fragment.
+    if htm != expected_htm:
+        raise InvalidDPoPProof(f"htm is not the request's method{_got(htm)}")
+    try:
+        matches = same(normalize_htu(htu), normalize_htu(expected_htu))
+    except ValueError as exc:
+        raise InvalidDPoPProof("htu is not an absolute http(s) URI") from exc
+    if not matches:
+        raise InvalidDPoPProof("htu is not the request's URI")
+    # Step 10: the server's nonce, when it requires one.
+    if nonces is not None and not nonces.valid(claims.get("nonce")):
+        raise UseDPoPNonce("a fresh server nonce is required", nonce=nonces.issue())
+    # Step 11: created within the window.
+    if iat > now + leeway:
+        raise InvalidDPoPProof("iat is in the future")
+    if iat < now - max_age:
+        raise InvalidDPoPProof("iat is older than the accepted window")
+    # Step 12 (§7.1): the hash of the access token presented with the proof.
+    if access_token is not None:
+        try:
+            expected = access_token_hash(access_token)
+        except UnicodeEncodeError as exc:
+            raise MalformedToken("the access token is not ASCII") from exc
+        ath = claims.get("ath")
+        if not isinstance(ath, str) or not same(ath, expected):
+            raise InvalidDPoPProof("ath is missing or not the access token's hash")
+    try:
+        jkt = jwk_thumbprint(jwk)
+    except JWKSError as exc:
+        raise InvalidDPoPProof("the proof's jwk has no thumbprint") from exc
+    return CheckedProof(jkt, jti, iat + max_age + 1, dict(jwk), claims)
+
+
 class DPoPChecker:
     """RFC 9449 §4.3 for one resource server: allowed ``algs``, the ``iat`` ``window`` (and
     ``leeway`` for clock skew), the ``jti`` ``ledger`` and, when given, server ``nonces``."""
@@ -152,20 +279,6 @@ class DPoPChecker:
         self.nonces = nonces
         self.clock = clock
 
-    def _key(self, header: Mapping[str, Any]) -> tuple[Mapping[str, Any], KeySet]:
-        # Step 7: a public JWK, never one with private (or symmetric) members.
-        jwk = header.get("jwk")
-        if not isinstance(jwk, Mapping):
-            raise InvalidDPoPProof("the proof's header carries no jwk")
-        if _PRIVATE_MEMBERS & set(jwk) or jwk.get("kty") == "oct":
-            raise InvalidDPoPProof("the proof's jwk holds a private key")
-        kid = header.get("kid")
-        try:
-            key = PublicKey.from_jwk({**jwk, "kid": kid if isinstance(kid, str) else None})
-        except JWKSError as exc:
-            raise InvalidDPoPProof("the proof's jwk is not a usable public key") from exc
-        return jwk, KeySet.of([key])
-
     def check(
         self,
         proofs: Sequence[str],
@@ -176,66 +289,22 @@ class DPoPChecker:
         now: float | None = None,
     ) -> CheckedProof:
         """The steps of RFC 9449 §4.3 (and §7.1 ``ath``) for the ``DPoP`` header values of
-        one request; raises :class:`InvalidDPoPProof` or :class:`UseDPoPNonce`."""
-        now = self.clock() if now is None else now
+        one request (:func:`check_proof`); raises :class:`InvalidDPoPProof` or
+        :class:`UseDPoPNonce`."""
         # Step 1: exactly one DPoP header.
         if len(proofs) != 1:
             raise InvalidDPoPProof(f"{len(proofs)} DPoP proofs: exactly one is required")
-        proof = proofs[0]
-        # Step 2: a well-formed compact JWS.
-        try:
-            header = parse_header(proof)[0]
-        except MalformedToken as exc:
-            raise InvalidDPoPProof("the DPoP proof is not a compact JWS") from exc
-        # Step 4: typ; step 5: an allowed asymmetric alg.
-        if (header.typ or "").lower() != DPOP_TYP:
-            raise InvalidDPoPProof(f"typ {header.typ!r} is not {DPOP_TYP}")
-        if header.alg not in self.algs:
-            raise InvalidDPoPProof(f"alg {header.alg!r} is not accepted for DPoP proofs")
-        jwk, keys = self._key(header.raw)
-        # Step 6: the signature, with the jwk of the header.
-        try:
-            _, claims = self._verifier.verify(proof, keys)
-        except InvalidToken as exc:
-            raise InvalidDPoPProof("the DPoP proof's signature does not verify") from exc
-        # Step 3: the required claims (RFC 9449 §4.2), now that they are signed.
-        jti, htm, htu = claims.get("jti"), claims.get("htm"), claims.get("htu")
-        iat = _finite_number(claims.get("iat"))
-        if not isinstance(jti, str) or not 0 < len(jti) <= _JTI_MAX_LENGTH:
-            raise InvalidDPoPProof("jti is missing or malformed")
-        if not isinstance(htm, str) or not isinstance(htu, str) or iat is None:
-            raise InvalidDPoPProof("htm, htu and iat are required")
-        # Step 8: the method; step 9: the target URI without query and fragment.
-        if htm != method:
-            raise InvalidDPoPProof(f"htm {htm!r} is not the request's method")
-        try:
-            matches = same(normalize_htu(htu), normalize_htu(url))
-        except ValueError as exc:
-            raise InvalidDPoPProof("htu is not an absolute http(s) URI") from exc
-        if not matches:
-            raise InvalidDPoPProof("htu is not the request's URI")
-        # Step 10: the server's nonce, when it requires one.
-        if self.nonces is not None and not self.nonces.valid(claims.get("nonce")):
-            raise UseDPoPNonce("a fresh server nonce is required", nonce=self.nonces.issue())
-        # Step 11: created within the window.
-        if iat > now + self.leeway:
-            raise InvalidDPoPProof("iat is in the future")
-        if iat < now - self.window - self.leeway:
-            raise InvalidDPoPProof("iat is older than the accepted window")
-        # Step 12 (§7.1): the hash of the access token presented with the proof.
-        if access_token is not None:
-            try:
-                expected = access_token_hash(access_token)
-            except UnicodeEncodeError as exc:
-                raise MalformedToken("the access token is not ASCII") from exc
-            ath = claims.get("ath")
-            if not isinstance(ath, str) or not same(ath, expected):
-                raise InvalidDPoPProof("ath is missing or not the access token's hash")
-        try:
-            jkt = jwk_thumbprint(jwk)
-        except JWKSError as exc:
-            raise InvalidDPoPProof("the proof's jwk has no thumbprint") from exc
-        return CheckedProof(jkt, jti, iat + self.window + self.leeway + 1)
+        return check_proof(
+            proofs[0],
+            verifier=self._verifier,
+            expected_htm=method,
+            expected_htu=url,
+            access_token=access_token,
+            now=self.clock() if now is None else now,
+            max_age=self.window + self.leeway,
+            leeway=self.leeway,
+            nonces=self.nonces,
+        )
 
     @staticmethod
     def _ledger_key(checked: CheckedProof) -> str:

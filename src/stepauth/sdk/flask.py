@@ -34,18 +34,16 @@ validated claims at all (the guard is not under ``require``) answers ``401``: fa
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 import flask
 from werkzeug.wrappers import Response as HTTPResponse
 
 from stepauth.assurance import Requirement
-from stepauth.rar import Registry, default_registry
 from stepauth.sdk.binding import Binding, route_rule
 from stepauth.sdk.ledger import SyncLedger
-from stepauth.sdk.transaction import SyncTransactionGuard, TransactionRefusal
+from stepauth.sdk.transaction import GuardSettings, SyncTransactionGuard, TransactionRefusal
 from stepauth.sdk.web import FORM_MEDIA_TYPES, Outcome, WebRequest, WebStepAuth
 
 if TYPE_CHECKING:
@@ -154,17 +152,22 @@ class FlaskTransactionGuard:
         *,
         details: Callable[[flask.Request], Details],
         claims: Callable[[], Mapping[str, Any] | None] = _g_claims,
-        registry: Registry = default_registry,
-        leeway: float = 30,
-        clock: Callable[[], float] = time.time,
+        **settings: Unpack[GuardSettings],
     ) -> None:
-        self.guard = SyncTransactionGuard(ledger, registry=registry, leeway=leeway, clock=clock)
+        """``settings``: the guard's ``registry``, ``leeway``, ``clock``, and ``dpop_algs``
+        and ``require_dpop`` as the resource server's (a ``401`` to a DPoP request, or where
+        DPoP is required, is a DPoP challenge: RFC 9449 §7.1)."""
+        self.guard = SyncTransactionGuard(ledger, **settings)
         self.details = details
         self.claims = claims
 
     def check(self) -> flask.Response | None:
         """``None`` when the view may run (the transaction is consumed), else the answer."""
-        outcome = self.guard.check_request(self.claims(), lambda: self.details(flask.request))
+        outcome = self.guard.check_request(
+            self.claims(),
+            lambda: self.details(flask.request),
+            authorization=flask.request.headers.get("Authorization"),
+        )
         if isinstance(outcome, TransactionRefusal):
             return flask.Response(
                 outcome.body(),

@@ -39,9 +39,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack, overload
 
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
@@ -50,11 +49,15 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stepauth.assurance import Requirement
-from stepauth.rar import Registry, default_registry
 from stepauth.sdk.binding import Binding, route_rule
 from stepauth.sdk.errors import SDKError as _SDKError
 from stepauth.sdk.ledger import AnyLedger
-from stepauth.sdk.transaction import BoundTransaction, TransactionGuard, TransactionRefusal
+from stepauth.sdk.transaction import (
+    BoundTransaction,
+    GuardSettings,
+    TransactionGuard,
+    TransactionRefusal,
+)
 from stepauth.sdk.web import (
     FORM_MEDIA_TYPES,
     Outcome,
@@ -302,7 +305,11 @@ class TransactionDependency:
 
     async def __call__(self, request: Request) -> BoundTransaction:
         claims = await self.claims(request)
-        outcome = await self.guard.check_request(claims, lambda: self.details(request))
+        outcome = await self.guard.check_request(
+            claims,
+            lambda: self.details(request),
+            authorization=request.headers.get("authorization"),
+        )
         if isinstance(outcome, TransactionRefusal):
             raise HTTPException(
                 outcome.status,
@@ -317,13 +324,13 @@ def transaction_guard(
     *,
     claims: ClaimsFrom,
     details: DetailsFrom,
-    registry: Registry = default_registry,
-    leeway: float = 30,
-    clock: Callable[[], float] = time.time,
+    **settings: Unpack[GuardSettings],
 ) -> TransactionDependency:
-    """A dependency that consumes the token's ``txn`` if ``details`` are what was approved."""
+    """A dependency that consumes the token's ``txn`` if ``details`` are what was approved;
+    ``settings`` as the guard's (its ``401`` is in the DPoP scheme, with ``dpop_algs``, for
+    a DPoP request or where ``require_dpop``: RFC 9449 §7.1)."""
     return TransactionDependency(
-        TransactionGuard(ledger, registry=registry, leeway=leeway, clock=clock),
+        TransactionGuard(ledger, **settings),
         claims=claims,
         details=details,
     )

@@ -44,9 +44,11 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar
 
+from stepauth.assurance import build_challenge
 from stepauth.rar import DetailsMismatch, RARError, Registry, default_registry, match_details
+from stepauth.sdk.dpop import DPOP_ALGS
 from stepauth.sdk.errors import (
     MissingClaim,
     SDKError,
@@ -64,6 +66,7 @@ __all__ = [
     "TXN_MAX_LENGTH",
     "BoundTransaction",
     "CheckedTransaction",
+    "GuardSettings",
     "SyncTransactionGuard",
     "TransactionError",
     "TransactionGuard",
@@ -225,11 +228,16 @@ def require_transaction_sync(
 class TransactionRefusal:
     """The answer to a request whose bound action must not run: ``401`` without a
     validated token (or for an expired one), ``400`` for an unreadable action, ``403`` for a
-    failed binding; never cached (``Cache-Control: no-store``)."""
+    failed binding; never cached (``Cache-Control: no-store``).
+
+    A ``401`` challenges in the scheme the request used: ``Bearer error="invalid_token"``
+    (RFC 6750 §3), or, with ``dpop_algs`` (a DPoP request, or DPoP required),
+    ``DPoP error="invalid_token", algs="..."`` (RFC 9449 §7.1)."""
 
     status: int
     error: str
     description: str
+    dpop_algs: tuple[str, ...] | None = None
 
     def body(self) -> str:
         return json.dumps({"error": self.error, "error_description": self.description})
@@ -237,7 +245,13 @@ class TransactionRefusal:
     def headers(self) -> dict[str, str]:
         headers = {"Cache-Control": "no-store"}
         if self.status == 401:
-            headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+            if self.dpop_algs is not None:
+                algs = {"algs": " ".join(self.dpop_algs)}
+                headers["WWW-Authenticate"] = build_challenge(
+                    error=self.error, scheme="DPoP", params=algs
+                )
+            else:
+                headers["WWW-Authenticate"] = f'Bearer error="{self.error}"'
         return headers
 
 
@@ -246,6 +260,16 @@ def _unreadable(exc: Exception) -> TransactionRefusal:
 
 
 _LedgerT = TypeVar("_LedgerT", AnyLedger, SyncLedger)
+
+
+class GuardSettings(TypedDict, total=False):
+    """The settings a framework adapter passes through to its guard (see ``_Guard``)."""
+
+    registry: Registry
+    leeway: float
+    clock: Callable[[], float]
+    dpop_algs: Sequence[str]
+    require_dpop: bool
 
 
 class _Guard(Generic[_LedgerT]):
@@ -258,11 +282,24 @@ class _Guard(Generic[_LedgerT]):
         registry: Registry = default_registry,
         leeway: float = 30,
         clock: Callable[[], float] = time.time,
+        dpop_algs: Sequence[str] = DPOP_ALGS,
+        require_dpop: bool = False,
     ) -> None:
+        """``dpop_algs`` are announced in the DPoP challenge of a ``401`` (RFC 9449 §7.1:
+        the resource server's accepted proof algorithms); ``require_dpop`` answers every
+        ``401`` in the DPoP scheme, as a resource server that accepts only DPoP does."""
         self.ledger: _LedgerT = ledger
         self.registry = registry
         self.leeway = leeway
         self.clock = clock
+        self.dpop_algs = tuple(dpop_algs)
+        self.require_dpop = require_dpop
+
+    def _challenge_algs(self, authorization: str | None) -> tuple[str, ...] | None:
+        """The algorithms of a DPoP challenge when the request used the DPoP scheme (or
+        DPoP is required), else ``None`` for a Bearer one."""
+        scheme = (authorization or "").partition(" ")[0].lower()
+        return self.dpop_algs if self.require_dpop or scheme == "dpop" else None
 
     def _check(
         self, details: Sequence[Mapping[str, Any]], claims: Mapping[str, Any], now: float | None
@@ -275,26 +312,32 @@ class _Guard(Generic[_LedgerT]):
             leeway=self.leeway,
         )
 
-    @staticmethod
     def _refusal(
-        claims: Mapping[str, Any] | None, details: Callable[[], Any]
+        self,
+        claims: Mapping[str, Any] | None,
+        details: Callable[[], Any],
+        authorization: str | None,
     ) -> TransactionRefusal | Any:
         """The refusal for a request without claims or whose action cannot be read, else
         what ``details()`` returned (called only once a token is there)."""
         if claims is None:
             return TransactionRefusal(
-                401, "invalid_token", "no validated access token for this action"
+                401,
+                "invalid_token",
+                "no validated access token for this action",
+                self._challenge_algs(authorization),
             )
         try:
             return details()
         except (KeyError, TypeError, ValueError) as exc:
             return _unreadable(exc)
 
-    @staticmethod
-    def _refused(exc: SDKError) -> TransactionRefusal:
+    def _refused(self, exc: SDKError, authorization: str | None) -> TransactionRefusal:
         if isinstance(exc, TransactionError):
             return TransactionRefusal(403, exc.error, exc.description)
-        return TransactionRefusal(401, "invalid_token", exc.description)  # expired, no exp
+        # An expired token, or one without exp.
+        algs = self._challenge_algs(authorization)
+        return TransactionRefusal(401, "invalid_token", exc.description, algs)
 
 
 class TransactionGuard(_Guard[AnyLedger]):
@@ -316,10 +359,12 @@ class TransactionGuard(_Guard[AnyLedger]):
         self,
         claims: Mapping[str, Any] | None,
         details: Callable[[], Sequence[Mapping[str, Any]] | Awaitable[Sequence[Mapping[str, Any]]]],
+        *,
+        authorization: str | None = None,
     ) -> BoundTransaction | TransactionRefusal:
         """:meth:`SyncTransactionGuard.check_request` for async adapters (``details`` may be
         a coroutine function)."""
-        action = self._refusal(claims, details)
+        action = self._refusal(claims, details, authorization)
         if inspect.isawaitable(action):
             try:
                 action = await action
@@ -331,7 +376,7 @@ class TransactionGuard(_Guard[AnyLedger]):
         try:
             return await self.check(action, claims)
         except SDKError as exc:
-            return self._refused(exc)
+            return self._refused(exc, authorization)
 
 
 class SyncTransactionGuard(_Guard[SyncLedger]):
@@ -351,15 +396,18 @@ class SyncTransactionGuard(_Guard[SyncLedger]):
         self,
         claims: Mapping[str, Any] | None,
         details: Callable[[], Sequence[Mapping[str, Any]]],
+        *,
+        authorization: str | None = None,
     ) -> BoundTransaction | TransactionRefusal:
         """:meth:`check` for a framework adapter: ``claims`` validated from the request
         (``None`` when there are none) and ``details`` read from it only once a token is
-        there; the consumed transaction, or the refusal to answer with (fail closed)."""
-        action = self._refusal(claims, details)
+        there; the consumed transaction, or the refusal to answer with (fail closed).
+        ``authorization`` (the request's header) picks the scheme of a ``401``."""
+        action = self._refusal(claims, details, authorization)
         if isinstance(action, TransactionRefusal):
             return action
         assert claims is not None
         try:
             return self.check(action, claims)
         except SDKError as exc:
-            return self._refused(exc)
+            return self._refused(exc, authorization)

@@ -83,7 +83,11 @@ def _text(status: int, body: str) -> Outcome:
 
 
 def _refusal(status: int, error: str, description: str) -> Outcome:
-    refusal = TransactionRefusal(status, error, description)
+    return _refusal_outcome(TransactionRefusal(status, error, description))
+
+
+def _refusal_outcome(refusal: TransactionRefusal) -> Outcome:
+    status = refusal.status
     return Outcome(
         status=status,
         body=refusal.body(),
@@ -261,14 +265,24 @@ class WebStepAuth:
     @staticmethod
     def _guard_settings(plan: _Verify) -> dict[str, Any]:
         """The transaction guard's settings for this route: the binding's RAR registry, the
-        resource server's clock and leeway (RFC 9396 §9.1 checks, then one consume)."""
+        resource server's clock and leeway (RFC 9396 §9.1 checks, then one consume), and
+        its DPoP settings (the scheme of a 401, RFC 9449 §7.1)."""
         assert plan.binding is not None
-        return {"registry": plan.binding.registry, "leeway": plan.rs.leeway, "clock": plan.rs.clock}
+        rs = plan.rs
+        settings: dict[str, Any] = {
+            "registry": plan.binding.registry,
+            "leeway": rs.leeway,
+            "clock": rs.clock,
+            "require_dpop": rs.require_dpop,
+        }
+        if rs.dpop is not None:
+            settings["dpop_algs"] = rs.dpop.algs
+        return settings
 
     @staticmethod
     def _answer(outcome: BoundTransaction | TransactionRefusal, claims: dict[str, Any]) -> Outcome:
         if isinstance(outcome, TransactionRefusal):
-            return _refusal(outcome.status, outcome.error, outcome.description)
+            return _refusal_outcome(outcome)
         return Outcome(claims=claims)
 
     def _verified(self, plan: _Verify, claims: dict[str, Any]) -> Outcome:
@@ -279,7 +293,9 @@ class WebStepAuth:
             return bound
         ledger, details = bound
         guard = SyncTransactionGuard(ledger, **self._guard_settings(plan))  # type: ignore[arg-type]
-        return self._answer(guard.check_request(claims, lambda: details), claims)
+        authorization = plan.request.authorization
+        outcome = guard.check_request(claims, lambda: details, authorization=authorization)
+        return self._answer(outcome, claims)
 
     async def _averified(self, plan: _Verify, claims: dict[str, Any]) -> Outcome:
         if plan.binding is None:
@@ -289,7 +305,9 @@ class WebStepAuth:
             return bound
         ledger, details = bound
         guard = TransactionGuard(ledger, **self._guard_settings(plan))
-        return self._answer(await guard.check_request(claims, lambda: details), claims)
+        authorization = plan.request.authorization
+        outcome = await guard.check_request(claims, lambda: details, authorization=authorization)
+        return self._answer(outcome, claims)
 
     def decide(
         self, request: WebRequest, requirement: Requirement, binding: Binding | None = None

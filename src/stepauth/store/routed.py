@@ -2,7 +2,8 @@
 
 ``RoutedStore(store, ephemeral, kinds)`` sends ``put``/``add``/``get``/``consume``/``delete`` of
 the ``kinds`` (default :data:`EPHEMERAL_KINDS`: codes, PAR requests, interactions,
-challenges, one-time codes, pending transactions, seen assertion and DPoP proof ids) to a
+challenges, one-time codes, pending transactions, seen client assertion, DPoP proof and
+request object ids) to a
 :class:`~stepauth.store.redis.RedisEphemeral`, and everything else (users, sessions,
 keys, factors, counters, audit, and long-lived items such as refresh and access tokens)
 to the SQL store (sessions and factors with their secrets included: see
@@ -59,6 +60,7 @@ EPHEMERAL_KINDS = frozenset(
         "pending",
         "client_jti",
         "dpop_jti",
+        "request_object_jti",
     }
 )
 

@@ -43,7 +43,8 @@ from werkzeug.wrappers import Response as HTTPResponse
 from stepauth.assurance import Requirement
 from stepauth.sdk.binding import Binding, route_rule
 from stepauth.sdk.ledger import SyncLedger
-from stepauth.sdk.transaction import GuardSettings, SyncTransactionGuard, TransactionRefusal
+from stepauth.sdk.transaction import GuardSettings, SyncTransactionGuard
+from stepauth.sdk.transaction_refusal import TransactionRefusal
 from stepauth.sdk.web import FORM_MEDIA_TYPES, Outcome, WebRequest, WebStepAuth
 
 if TYPE_CHECKING:

@@ -56,8 +56,8 @@ from stepauth.sdk.transaction import (
     BoundTransaction,
     GuardSettings,
     TransactionGuard,
-    TransactionRefusal,
 )
+from stepauth.sdk.transaction_refusal import TransactionRefusal
 from stepauth.sdk.web import (
     FORM_MEDIA_TYPES,
     Outcome,

@@ -26,7 +26,7 @@ Sync frameworks (Flask, Django) call :func:`require_transaction_sync` with a
 :class:`~stepauth.sdk.ledger.SyncLedger`; both share :func:`check_transaction`, the
 checks without I/O. Their adapters share :meth:`SyncTransactionGuard.check_request` (and
 :meth:`TransactionGuard.check_request`), which turn a failure into the
-:class:`TransactionRefusal` they answer with.
+:class:`~stepauth.sdk.transaction_refusal.TransactionRefusal` they answer with.
 
 Ledgers (:mod:`stepauth.sdk.ledger`, the SDK's one consume-once protocol):
 :class:`~stepauth.sdk.ledger.MemoryLedger` (one process),
@@ -40,13 +40,11 @@ used ``txn`` is remembered until the token can no longer be accepted (``exp`` + 
 from __future__ import annotations
 
 import inspect
-import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypedDict, TypeVar
 
-from stepauth.assurance import build_challenge
 from stepauth.rar import DetailsMismatch, RARError, Registry, default_registry, match_details
 from stepauth.sdk.dpop import DPOP_ALGS
 from stepauth.sdk.errors import (
@@ -60,6 +58,7 @@ from stepauth.sdk.errors import (
     TransactionUnavailable,
 )
 from stepauth.sdk.ledger import AnyLedger, SyncLedger, consume
+from stepauth.sdk.transaction_refusal import TransactionRefusal
 
 __all__ = [
     "RETAIN_MARGIN",
@@ -222,37 +221,6 @@ def require_transaction_sync(
     order, with a :class:`~stepauth.sdk.ledger.SyncLedger`."""
     checked = check_transaction(details, claims=claims, now=now, registry=registry, leeway=leeway)
     return _consumed(checked, _consume_sync(ledger, checked), claims)
-
-
-@dataclass(frozen=True)
-class TransactionRefusal:
-    """The answer to a request whose bound action must not run: ``401`` without a
-    validated token (or for an expired one), ``400`` for an unreadable action, ``403`` for a
-    failed binding; never cached (``Cache-Control: no-store``).
-
-    A ``401`` challenges in the scheme the request used: ``Bearer error="invalid_token"``
-    (RFC 6750 §3), or, with ``dpop_algs`` (a DPoP request, or DPoP required),
-    ``DPoP error="invalid_token", algs="..."`` (RFC 9449 §7.1)."""
-
-    status: int
-    error: str
-    description: str
-    dpop_algs: tuple[str, ...] | None = None
-
-    def body(self) -> str:
-        return json.dumps({"error": self.error, "error_description": self.description})
-
-    def headers(self) -> dict[str, str]:
-        headers = {"Cache-Control": "no-store"}
-        if self.status == 401:
-            if self.dpop_algs is not None:
-                algs = {"algs": " ".join(self.dpop_algs)}
-                headers["WWW-Authenticate"] = build_challenge(
-                    error=self.error, scheme="DPoP", params=algs
-                )
-            else:
-                headers["WWW-Authenticate"] = f'Bearer error="{self.error}"'
-        return headers
 
 
 def _unreadable(exc: Exception) -> TransactionRefusal:

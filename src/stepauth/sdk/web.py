@@ -32,8 +32,8 @@ from stepauth.sdk.transaction import (
     BoundTransaction,
     SyncTransactionGuard,
     TransactionGuard,
-    TransactionRefusal,
 )
+from stepauth.sdk.transaction_refusal import TransactionRefusal
 
 __all__ = ["FORM_MEDIA_TYPES", "Outcome", "WebRequest", "WebStepAuth", "media_type"]
 

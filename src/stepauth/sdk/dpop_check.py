@@ -31,6 +31,7 @@ instance holding the same secret. Nothing is stored; the ``jti`` ledger stops re
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import inspect
@@ -161,23 +162,61 @@ class ServerNonces(Protocol):
     def issue(self) -> str: ...
 
 
-def _proof_key(header: Mapping[str, Any]) -> tuple[Mapping[str, Any], KeySet]:
-    # Step 7: a public JWK, never one with private (or symmetric) members.
-    jwk = header.get("jwk")
-    if not isinstance(jwk, Mapping):
-        raise InvalidDPoPProof("the proof's header carries no jwk")
-    if _PRIVATE_MEMBERS & set(jwk) or jwk.get("kty") == "oct":
-        raise InvalidDPoPProof("the proof's jwk holds a private key")
-    kid = header.get("kid")
+#: The JWK members an imported proof key and its RFC 7638 thumbprint are made of (RFC 7638
+#: §3.2 for each kty, plus the ``alg`` a key may be restricted to), then the header's ``kid``.
+_KEY_MEMBERS: Final = ("kty", "crv", "x", "y", "e", "n", "alg")
+#: Imported proof keys kept (least recently used dropped first): a client's key comes back in
+#: every proof it signs, while a flood of fresh keys only evicts, never grows the cache.
+_KEY_CACHE_MAX: Final = 256
+_STR_OR_NONE: Final = frozenset({str, type(None)})
+
+
+def _import_key(jwk: Mapping[str, Any], kid: str | None) -> tuple[KeySet, str | None]:
+    # Step 7: the jwk as a usable public key, of RSA at least MIN_RSA_BITS; with its
+    # thumbprint (None when it has none: refused after the claims' checks, step order kept).
     try:
-        key = PublicKey.from_jwk({**jwk, "kid": kid if isinstance(kid, str) else None})
+        key = PublicKey.from_jwk({**jwk, "kid": kid})
     except JWKSError as exc:
         raise InvalidDPoPProof("the proof's jwk is not a usable public key") from exc
     # RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be used" with RS256 and PS256
     # (RFC 9449 §11.6: only algorithms, and so keys, deemed secure).
     if key.kty == "RSA" and key.key.key_size < MIN_RSA_BITS:
         raise InvalidDPoPProof(f"the proof's RSA key is shorter than {MIN_RSA_BITS} bits")
-    return jwk, KeySet.of([key])
+    try:
+        jkt: str | None = jwk_thumbprint(jwk)
+    except JWKSError:
+        jkt = None
+    return KeySet.of([key]), jkt
+
+
+@functools.lru_cache(maxsize=_KEY_CACHE_MAX)
+def _imported_key(members: tuple[str | None, ...]) -> tuple[KeySet, str | None]:
+    """:func:`_import_key` memoised on exactly the members it reads (``_KEY_MEMBERS``, then
+    the ``kid``), so a hit is what importing would give; a refused key raises and is never
+    kept. The proof's signature is still verified with the key, every time."""
+    *values, kid = members
+    jwk = {name: v for name, v in zip(_KEY_MEMBERS, values, strict=True) if v is not None}
+    return _import_key(jwk, kid)
+
+
+#: The normalised form of an htu (the proofs' and the requests' URLs repeat): memoised on the
+#: exact string, bounded; a URL that does not normalise raises and is never kept.
+_normalized_htu: Final = functools.lru_cache(maxsize=_KEY_CACHE_MAX)(normalize_htu)
+
+
+def _proof_key(header: Mapping[str, Any]) -> tuple[Mapping[str, Any], KeySet, str | None]:
+    # Step 7: a public JWK, never one with private (or symmetric) members.
+    jwk = header.get("jwk")
+    if not isinstance(jwk, Mapping):
+        raise InvalidDPoPProof("the proof's header carries no jwk")
+    if not _PRIVATE_MEMBERS.isdisjoint(jwk) or jwk.get("kty") == "oct":
+        raise InvalidDPoPProof("the proof's jwk holds a private key")
+    kid = header.get("kid")
+    members = (*map(jwk.get, _KEY_MEMBERS), kid if isinstance(kid, str) else None)
+    if _STR_OR_NONE.issuperset(map(type, members)):
+        return jwk, *_imported_key(members)
+    # A member of another JSON type (refused, or ignored by its kty): imported, not kept.
+    return jwk, *_import_key(jwk, members[-1])
 
 
 def check_proof(
@@ -207,7 +246,7 @@ def check_proof(
         raise InvalidDPoPProof(f"typ is not {DPOP_TYP}{_got(header.typ)}")
     if header.alg not in verifier.algs:
         raise InvalidDPoPProof(f"alg is not accepted for DPoP proofs{_got(header.alg)}")
-    jwk, keys = _proof_key(header.raw)
+    jwk, keys, jkt = _proof_key(header.raw)
     # Step 6: the signature, with the jwk of the header.
     try:
         _, claims = verifier.verify(proof, keys)
@@ -224,7 +263,7 @@ def check_proof(
     if htm != expected_htm:
         raise InvalidDPoPProof(f"htm is not the request's method{_got(htm)}")
     try:
-        matches = same(normalize_htu(htu), normalize_htu(expected_htu))
+        matches = same(_normalized_htu(htu), _normalized_htu(expected_htu))
     except ValueError as exc:
         raise InvalidDPoPProof("htu is not an absolute http(s) URI") from exc
     if not matches:
@@ -246,10 +285,8 @@ def check_proof(
         ath = claims.get("ath")
         if not isinstance(ath, str) or not same(ath, expected):
             raise InvalidDPoPProof("ath is missing or not the access token's hash")
-    try:
-        jkt = jwk_thumbprint(jwk)
-    except JWKSError as exc:
-        raise InvalidDPoPProof("the proof's jwk has no thumbprint") from exc
+    if jkt is None:
+        raise InvalidDPoPProof("the proof's jwk has no thumbprint")
     return CheckedProof(jkt, jti, iat + max_age + 1, dict(jwk), claims)
 
 

@@ -193,9 +193,12 @@ def dpop_goal(rows: list[tuple[str, float, int]]) -> list[str]:
         f"{extra / es256_import:.2f}× one with the key imported from the proof's jwk "
         f"({es256_import * 1e6:.2f} µs). The whole DPoP call with the client's signing takes "
         f"{full * 1e6:.2f} µs ({full / bearer:.2f}× the bearer call). Besides the signature, "
-        "the proof check parses the proof's header and claims, imports its jwk, computes the "
-        "key's RFC 7638 thumbprint, normalises and compares htu, hashes the token for ath and "
-        "records the jti in the ledger.",
+        "the proof check parses the proof's header and claims, imports its jwk and computes "
+        "the key's RFC 7638 thumbprint (both kept for a key seen before, in a bounded cache "
+        "keyed on the members the import reads; the signature is verified every time), "
+        "normalises and compares htu (normalised forms kept likewise), hashes the token for "
+        "ath and records the jti in the ledger; verify_request also parses the Authorization "
+        "header and matches cnf.jkt, which the bearer call does not.",
     ]
 
 

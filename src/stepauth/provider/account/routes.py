@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -58,6 +57,8 @@ from stepauth.provider.errors import InvalidRequest
 from stepauth.provider.factors import recovery, totp
 from stepauth.provider.factors.hold import hold_text
 from stepauth.provider.factors.password import hash_password, password_problem
+from stepauth.provider.i18n import N_, gettext
+from stepauth.provider.i18n.formatting import format_instant
 from stepauth.provider.sessions import load_session
 from stepauth.provider.state import ProviderState, get_state
 
@@ -70,23 +71,21 @@ TOTP_PENDING = "totp_enrolment"
 TOTP_PENDING_TTL = 600
 
 KIND_NAMES = {
-    "webauthn": "Passkey",
-    "totp": "Authenticator app",
-    "recovery": "Recovery codes",
-    "oob": "Phone",
-    "password": "Password",
+    "webauthn": N_("Passkey"),
+    "totp": N_("Authenticator app"),
+    "recovery": N_("Recovery codes"),
+    "oob": N_("Phone"),
+    "password": N_("Password"),
 }
 
 
 def _when(value: float | None) -> str:
-    if value is None:
-        return "never"
-    return datetime.fromtimestamp(value, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return gettext("never") if value is None else format_instant(value)
 
 
 def _kind_name(factor: Factor) -> str:
     if factor.kind == "webauthn" and factor.data.get("type") == "security-key":
-        return "Security key"
+        return N_("Security key")
     return KIND_NAMES.get(factor.kind, factor.kind)
 
 
@@ -301,7 +300,9 @@ async def totp_confirm(request: Request) -> Response:
         await store.put(
             TOTP_PENDING, pending, payload, expires_at=now + TOTP_PENDING_TTL, user_id=page.user.id
         )
-        return _totp_page(page, params, pending, error="That code is not right; try the next one.")
+        return _totp_page(
+            page, params, pending, error=N_("That code is not right; try the next one.")
+        )
     label = form.get("label", "").strip()[:64] or "Authenticator app"
     data = {**params.to_data(), **page.hold()}
     factor = await store.add_factor(page.user.id, "totp", data, label=label, now=now)
@@ -348,7 +349,7 @@ async def change_password(request: Request) -> Response:
     new = form.get("new_password", "")
     problem = password_problem(new)
     if problem is None and new != form.get("confirm_password", ""):
-        problem = "The two passwords are not the same."
+        problem = N_("The two passwords are not the same.")
     if problem is not None:
         return await _account_page(page, error=problem)
     hashed = await anyio.to_thread.run_sync(hash_password, new)

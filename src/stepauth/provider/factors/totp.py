@@ -44,6 +44,7 @@ from stepauth.provider.factors.base import (
     code_field,
     numeric_code,
 )
+from stepauth.provider.i18n import N_
 from stepauth.provider.throttle import GENERIC_FAILURE, guarded
 
 __all__ = [
@@ -262,7 +263,7 @@ class TotpFactor(RecordFactor):
     """An authenticator app (RFC 6238): a possession factor, not phishing-resistant."""
 
     kind: ClassVar[str] = "totp"
-    title: ClassVar[str] = "Authenticator app"
+    title: ClassVar[str] = N_("Authenticator app")
 
     def fields(self, view: FormView) -> Sequence[FormField]:
         return (code_field(),)

@@ -3,6 +3,7 @@
 English keeps the forms the pages have always shown (``EUR 9,000.00``,
 ``2026-03-01 09:30 UTC``); another language gets its own separators and word order, with
 the ISO 4217 code, never a symbol (``9.000,00 EUR``): ``$`` alone names a dozen currencies.
+CLDR's no-break spaces are kept: an amount never wraps between its digits and its code.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_skeleton
+from babel.dates import format_date, format_time
 from babel.numbers import format_currency
 
 from stepauth.provider.i18n.catalogue import SOURCE_LOCALE
@@ -42,7 +43,7 @@ def format_amount(money: Mapping[str, Any]) -> str:
         currency_digits=True,
         decimal_quantization=False,
         group_separator=values.minor_units(currency) > 0,
-    ).replace("\xa0", " ")
+    )
 
 
 def format_instant(timestamp: float) -> str:
@@ -51,9 +52,13 @@ def format_instant(timestamp: float) -> str:
     locale = current_locale()
     if locale == SOURCE_LOCALE:
         return when.strftime("%Y-%m-%d %H:%M UTC")
-    return f"{format_skeleton('yMMMdHm', when, tzinfo=UTC, locale=locale)} UTC".replace(
-        "\u202f", " "
+    cldr = Locale.parse(locale)
+    # the locale's own way to join a date and a time ("{1}, {0}"), then the zone, named
+    joined = str(cldr.datetime_formats["long"]).format(
+        format_time(when, "short", tzinfo=UTC, locale=cldr),
+        format_date(when, "long", locale=cldr),
     )
+    return f"{joined} UTC"
 
 
 def summary_wording() -> SummaryWording:

@@ -303,7 +303,7 @@ async def totp_confirm(request: Request) -> Response:
         return _totp_page(
             page, params, pending, error=N_("That code is not right; try the next one.")
         )
-    label = form.get("label", "").strip()[:64] or "Authenticator app"
+    label = form.get("label", "").strip()[:64] or gettext("Authenticator app")
     data = {**params.to_data(), **page.hold()}
     factor = await store.add_factor(page.user.id, "totp", data, label=label, now=now)
     await store.advance_counter(factor.id, "totp_step", claimed[-1])
@@ -336,7 +336,9 @@ async def recovery_codes(request: Request) -> Response:
             await store.remove_factor(extra.id)
     else:
         factor_id = (
-            await store.add_factor(page.user.id, "recovery", data, label="Recovery codes", now=now)
+            await store.add_factor(
+                page.user.id, "recovery", data, label=gettext("Recovery codes"), now=now
+            )
         ).id
     await _record(page, request, "add", "recovery", credential=factor_id)
     return page.render("recovery.html", codes=codes)

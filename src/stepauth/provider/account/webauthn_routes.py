@@ -46,6 +46,7 @@ from stepauth.provider.factors.webauthn import (
     verify_registration,
 )
 from stepauth.provider.factors.webauthn.encoding import unb64url
+from stepauth.provider.i18n import gettext
 from stepauth.provider.records import WebAuthnChallenge
 from stepauth.provider.sessions import load_session
 from stepauth.provider.state import ProviderState, get_state
@@ -157,7 +158,7 @@ async def register(request: Request) -> Response:
     stored = verified.to_stored(user.id.encode())
     data = {**stored.to_data(), "type": kind, "fmt": verified.fmt, **allowed.hold(state)}
     label = str(body.get("label") or "").strip()[:64] or (
-        "Passkey" if kind == "passkey" else "Security key"
+        gettext("Passkey") if kind == "passkey" else gettext("Security key")
     )
     before = await snapshot(state, user.id)
     try:

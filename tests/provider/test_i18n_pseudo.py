@@ -55,11 +55,13 @@ ALLOWED = {
     USERNAME,  # the signed-in user's own username ("Signed in as alice")
     "phone",  # the factor's name its owner chose (enrol_totp's label)
     "passkey",  # the name the test passkey was registered with (enrol_passkey's label)
+    # the OAuth error code of the error page (RFC 6749 §4.1.2.1): a protocol identifier
+    # for the application's support, the same in every language
+    "invalid_request",
     "spa",  # the test client's id, shown for a client without a client_name: its brand
     "bank",  # the bank client's id, shown for a client without a client_name: its brand
 }
-#: Text in these elements is data, never words: OAuth error codes (RFC 6749 §4.1.2.1),
-#: TOTP secrets and recovery codes (<code>); the approved values (<dd>: amounts with
+#: Text in these elements is data, never words: TOTP secrets and recovery codes (<code>); the approved values (<dd>: amounts with
 #: their ISO 4217 code, IBANs, RFC 9396 §2.2 URIs and actions, as the request says them).
 DATA_ELEMENTS = {"code", "dd", "script", "style"}
 #: What is left of a text node once its messages are taken out may be punctuation,

@@ -61,8 +61,9 @@ ALLOWED = {
     "spa",  # the test client's id, shown for a client without a client_name: its brand
     "bank",  # the bank client's id, shown for a client without a client_name: its brand
 }
-#: Text in these elements is data, never words: TOTP secrets and recovery codes (<code>); the approved values (<dd>: amounts with
-#: their ISO 4217 code, IBANs, RFC 9396 §2.2 URIs and actions, as the request says them).
+#: Text in these elements is data, never words: TOTP secrets and recovery codes (<code>);
+#: the approved values (<dd>: amounts with their ISO 4217 code, IBANs, RFC 9396 §2.2 URIs
+#: and actions, as the request says them).
 DATA_ELEMENTS = {"code", "dd", "script", "style"}
 #: What is left of a text node once its messages are taken out may be punctuation,
 #: digits, times in UTC and whitespace only.

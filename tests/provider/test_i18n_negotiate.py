@@ -12,7 +12,7 @@ import pytest
 
 from stepauth.provider.config import ProviderConfig, UIConfig
 from stepauth.provider.i18n import activate, choose_locale, parse_accept_language
-from stepauth.provider.i18n.current import _current
+from stepauth.provider.i18n.current import restore
 from stepauth.provider.i18n.formatting import format_amount, format_instant, summary_wording
 from stepauth.rar import render_summary
 
@@ -20,16 +20,11 @@ UI = UIConfig()
 
 
 @pytest.fixture
-def locale() -> Iterator[object]:
-    """Set the request's language for one test and put it back."""
-    tokens = []
-
-    def use(name: str) -> None:
-        tokens.append(_current.set(name))
-
-    yield use
-    for token in reversed(tokens):
-        _current.reset(token)
+def locale() -> Iterator[None]:
+    """The test's activate() calls are undone afterwards."""
+    token = activate("en")
+    yield
+    restore(token)
 
 
 def test_q_values_order_the_ranges() -> None:
@@ -86,7 +81,7 @@ def test_english_amounts_and_times_keep_their_form() -> None:
     assert format_instant(0) == "1970-01-01 00:00 UTC"
 
 
-def test_amounts_in_german_keep_the_iso_code_and_every_digit(locale: object) -> None:
+def test_amounts_in_german_keep_the_iso_code_and_every_digit(locale: None) -> None:
     activate("de")
     assert format_amount({"currency": "EUR", "amount": "9000"}) == "9.000,00\xa0EUR"
     assert format_amount({"currency": "EUR", "amount": "0.005"}) == "0,005\xa0EUR"
@@ -95,19 +90,19 @@ def test_amounts_in_german_keep_the_iso_code_and_every_digit(locale: object) -> 
     assert format_amount({"currency": "JPY", "amount": "125000"}) == "125000\xa0JPY"
 
 
-def test_amounts_in_french_and_italian(locale: object) -> None:
+def test_amounts_in_french_and_italian(locale: None) -> None:
     activate("fr")
     assert format_amount({"currency": "EUR", "amount": "1250"}) == "1\u202f250,00\xa0EUR"
     activate("it")
     assert format_amount({"currency": "GBP", "amount": "1250.5"}) == "1.250,50\xa0GBP"
 
 
-def test_times_in_german_say_utc(locale: object) -> None:
+def test_times_in_german_say_utc(locale: None) -> None:
     activate("de")
     assert format_instant(1_800_000_000) == "15. Januar 2027, 08:00 UTC"
 
 
-def test_approval_summary_in_german(locale: object) -> None:
+def test_approval_summary_in_german(locale: None) -> None:
     activate("de")
     detail = {
         "type": "payment_initiation",

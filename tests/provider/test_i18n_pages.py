@@ -8,8 +8,9 @@ import re
 from html import unescape
 
 from stepauth.provider.config import UI_LOCALES
-from tests.conformance.harness import PASSWORD, USERNAME, Provider
-from tests.provider.frontchannel import open_interaction, page, query, submit
+from tests.conformance.harness import ACR_2FA, PASSWORD, USERNAME, Provider
+from tests.provider.frontchannel import enrol_totp, open_interaction, page, query, submit
+from tests.provider.passkeys import use_passkeys
 
 _LANG = re.compile(r'<html lang="([^"]+)">')
 
@@ -27,11 +28,27 @@ async def test_discovery_lists_the_page_languages(provider: Provider) -> None:
 
 async def test_english_labels_stay_exactly(provider: Provider) -> None:
     """The Chromium journeys find these controls by their English text."""
+    use_passkeys(provider)
     shown = await open_interaction(provider.browser, query())
     assert _lang(shown.text) == "en"
     assert {"Username", "Password"} <= set(shown.labels.values()) | set(shown.labels)
-    assert "Continue" in shown.buttons
+    assert {"Continue", "Use passkey"} <= set(shown.buttons)
     assert "<title>Sign in · stepauth</title>" in shown.text
+    await submit(provider.browser, shown, "password", username=USERNAME, password=PASSWORD)
+    user = await provider.store.get_user_by_username(USERNAME)
+    await enrol_totp(provider, user.id)
+    provider.clock.advance(60)
+    step_up = await open_interaction(provider.browser, query(acr_values=ACR_2FA))
+    assert "One-time code" in set(step_up.labels.values()) | set(step_up.labels)
+    account = await provider.browser.get("/account")
+    assert ">Add passkey</button>" in account.text
+
+
+async def test_account_pages_follow_accept_language(provider: Provider) -> None:
+    provider.browser.headers["accept-language"] = "de-CH;q=0.9, en;q=0.5"
+    reauth = await provider.browser.get("/account/reauth")
+    assert _lang(reauth.text) == "de"
+    assert "Bestätigen Sie" in reauth.text or "Anmelden" in reauth.text
 
 
 async def test_ui_locales_de_gives_german_pages(provider: Provider) -> None:

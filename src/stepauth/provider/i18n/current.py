@@ -11,7 +11,7 @@ from contextvars import ContextVar, Token
 
 from stepauth.provider.i18n.catalogue import SOURCE_LOCALE, translations
 
-__all__ = ["N_", "activate", "current_locale", "gettext", "ngettext"]
+__all__ = ["N_", "activate", "current_locale", "gettext", "ngettext", "restore"]
 
 _current: ContextVar[str] = ContextVar("stepauth_locale", default=SOURCE_LOCALE)
 
@@ -23,6 +23,11 @@ def current_locale() -> str:
 def activate(locale: str) -> Token[str]:
     """Use ``locale`` for the rest of this request (its context)."""
     return _current.set(locale)
+
+
+def restore(token: Token[str]) -> None:
+    """Back to the language before :func:`activate` returned ``token``."""
+    _current.reset(token)
 
 
 def gettext(message: str) -> str:

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stepauth.provider.config import UIConfig
-from stepauth.provider.i18n.current import _current
+from stepauth.provider.i18n.current import activate, restore
 from stepauth.provider.i18n.negotiate import choose_locale
 
 __all__ = ["Locales"]
@@ -32,7 +32,7 @@ class Locales:
             (v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"accept-language"),
             None,
         )
-        token = _current.set(
+        token = activate(
             choose_locale(
                 ui_locales=" ".join(query.get("ui_locales", [])[:1]).split(),
                 accept_language=accept,
@@ -42,4 +42,4 @@ class Locales:
         try:
             await self.app(scope, receive, send)
         finally:
-            _current.reset(token)
+            restore(token)

@@ -12,7 +12,7 @@ import pytest
 
 from stepauth.provider.config import ProviderConfig, UIConfig
 from stepauth.provider.i18n import activate, choose_locale, parse_accept_language
-from stepauth.provider.i18n.current import restore
+from stepauth.provider.i18n.current import gettext, in_source_language, restore
 from stepauth.provider.i18n.formatting import format_amount, format_instant, summary_wording
 from stepauth.rar import render_summary
 
@@ -115,3 +115,11 @@ def test_approval_summary_in_german(locale: None) -> None:
         ("Zahlungsempfänger", "Merchant A"),
         ("Konto des Zahlungsempfängers", "DE02 1001 0010 9307 1186 03"),
     ]
+
+
+def test_notices_are_written_in_english_whatever_the_page_language(locale: None) -> None:
+    """A notice (SMS, e-mail) has no catalogue yet: never half German, half English."""
+    activate("de")
+    with in_source_language():
+        assert gettext("passkey") == "passkey"
+    assert gettext("passkey") == "Passkey"

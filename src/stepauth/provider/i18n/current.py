@@ -7,11 +7,21 @@ in every language.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar, Token
 
 from stepauth.provider.i18n.catalogue import SOURCE_LOCALE, translations
 
-__all__ = ["N_", "activate", "current_locale", "gettext", "ngettext", "restore"]
+__all__ = [
+    "N_",
+    "activate",
+    "current_locale",
+    "gettext",
+    "in_source_language",
+    "ngettext",
+    "restore",
+]
 
 _current: ContextVar[str] = ContextVar("stepauth_locale", default=SOURCE_LOCALE)
 
@@ -28,6 +38,17 @@ def activate(locale: str) -> Token[str]:
 def restore(token: Token[str]) -> None:
     """Back to the language before :func:`activate` returned ``token``."""
     _current.reset(token)
+
+
+@contextmanager
+def in_source_language() -> Iterator[None]:
+    """English for what is written inside, whatever the request's language: the notices
+    (SMS, e-mail) have no catalogue yet, and a notice is never half translated."""
+    token = activate(SOURCE_LOCALE)
+    try:
+        yield
+    finally:
+        restore(token)
 
 
 def gettext(message: str) -> str:

@@ -65,6 +65,15 @@ ALLOWED = {
 #: the approved values (<dd>: amounts with their ISO 4217 code, IBANs, RFC 9396 §2.2 URIs
 #: and actions, as the request says them).
 DATA_ELEMENTS = {"code", "dd", "script", "style"}
+#: Attributes holding the words a script shows in a status line.
+MESSAGE_ATTRIBUTES = {
+    "data-unsupported",
+    "data-waiting",
+    "data-checking",
+    "data-failed",
+    "data-prompt",
+    "data-request-failed",
+}
 #: What is left of a text node once its messages are taken out may be punctuation,
 #: digits, times in UTC and whitespace only.
 _NEUTRAL = re.compile(r"^[\s\d.,:;()·/–—\-“”\"'!?]*(?:\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC)?[\s.]*$")
@@ -79,6 +88,8 @@ class _Text(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in ("input", "meta", "link", "br"):
             self.open.append(tag)
+        # the status lines the scripts write (webauthn.js, account.js) are shown text too
+        self.nodes.extend(v for k, v in attrs if k in MESSAGE_ATTRIBUTES and v)
 
     def handle_endtag(self, tag: str) -> None:
         while self.open and self.open.pop() != tag:
@@ -139,6 +150,7 @@ async def bank(tmp_path: Path) -> AsyncIterator[Provider]:
 def test_the_checker_catches_english() -> None:
     html = "<p>⟦Sign in⟧</p><p>Sign in</p><p>⟦Signed in as <strong>alice</strong>.⟧</p>"
     assert escaped(html) == ["Sign in"]
+    assert escaped('<p data-waiting="Waiting…" data-failed="⟦Failed⟧"></p>') == ["Waiting…"]
     assert escaped("<p>⟦Done.⟧ Switched off.</p>") == ["⟦Done.⟧ Switched off."]
 
 

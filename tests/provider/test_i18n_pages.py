@@ -8,6 +8,7 @@ import re
 from html import unescape
 
 from stepauth.provider.config import UI_LOCALES
+from tests.account.conftest import account_page, csrf_of, reauth
 from tests.conformance.harness import ACR_2FA, PASSWORD, USERNAME, Provider
 from tests.provider.frontchannel import enrol_totp, open_interaction, page, query, submit
 from tests.provider.passkeys import use_passkeys
@@ -117,3 +118,15 @@ async def test_error_page_in_italian(provider: Provider) -> None:
     assert "Questa richiesta non può essere completata" in text
     assert "questa richiesta di accesso è scaduta; torni all’applicazione" in text
     assert "<strong>invalid_request</strong>" in text  # the OAuth code is never translated
+
+
+async def test_account_script_refusals_are_translated(provider: Provider) -> None:
+    """account.js shows the server's refusal in its status line: in the page's language."""
+    await reauth(provider.browser, "password", username=USERNAME, password=PASSWORD)
+    csrf = csrf_of(await account_page(provider.browser))
+    provider.browser.headers["accept-language"] = "fr"
+    refused = await provider.browser.post(
+        "/account/webauthn/options", json={"csrf": csrf, "type": "smart-card"}
+    )
+    assert refused.status_code == 400
+    assert refused.json() == {"error": "type d’authentificateur inconnu"}

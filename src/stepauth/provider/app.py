@@ -38,6 +38,8 @@ from stepauth.provider.error_responses import FRONT_CHANNEL_PREFIXES, exception_
 from stepauth.provider.factors.base import FactorRegistry, default_factors
 from stepauth.provider.factors.webauthn.mds import keep_trust_fresh, load_trust
 from stepauth.provider.forwarded import TrustedProxies
+from stepauth.provider.i18n import translations
+from stepauth.provider.i18n.middleware import Locales
 from stepauth.provider.keys import KeyRing
 from stepauth.provider.ops import Metrics, RequestObserver, tracing_middleware
 from stepauth.provider.ops.metrics import serve_metrics
@@ -161,6 +163,8 @@ def create_app(
 
     ladder = _ladder(config)
     metrics = Metrics(ladder=ladder)
+    for locale in config.ui.locales:
+        translations(locale)  # a configured language without its catalogue stops start-up
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -222,6 +226,7 @@ def create_app(
         *tracing_middleware(routes),
         Middleware(RequestObserver, metrics=metrics),
         Middleware(SecurityHeaders),
+        Middleware(Locales, ui=config.ui),
     ]
     if config.server.trusted_proxies and config.server.forwarded_header:
         # outermost: every layer below (logs and metrics included) and the server's

@@ -81,6 +81,8 @@ def metadata(state: ProviderState) -> dict[str, Any]:
         "code_challenge_methods_supported": ["S256"],
         "acr_values_supported": _acr_values(state),
         "claims_parameter_supported": True,
+        # OIDC Discovery §3: the languages the hosted pages speak ([ui] locales)
+        "ui_locales_supported": list(state.config.ui.locales),
         "claims_supported": [
             "sub",
             "iss",

@@ -35,6 +35,7 @@ from typing import Any
 
 from stepauth.assurance import Assessment, AuthEvent, Ladder, Need, assess
 from stepauth.provider.factors.base import Capability, provides
+from stepauth.provider.i18n import N_
 
 __all__ = [
     "REASONS",
@@ -46,17 +47,20 @@ __all__ = [
 ]
 
 REASON_TEXT: Mapping[str, str] = {
-    "no_session": "Please sign in to continue.",
-    "id_token_hint_mismatch": "The application asked for a different account. "
-    "Please sign in as that user.",
-    "prompt_login": "The application asked you to sign in again.",
-    "binding_required": "Please check the details below and approve exactly this request.",
-    "binding_unavailable": "Approving these details needs a passkey, and this account has "
-    "none. Add a passkey to your account, then try again.",
-    "max_age": "Your last sign-in is too long ago for this action. Please confirm it is you.",
-    "essential_acr": "This action needs a stronger sign-in.",
-    "acr_not_met": "This action needs a stronger sign-in than your current one.",
-    "factor_locked": "This sign-in method is temporarily locked after too many attempts.",
+    "no_session": N_("Please sign in to continue."),
+    "id_token_hint_mismatch": N_(
+        "The application asked for a different account. Please sign in as that user."
+    ),
+    "prompt_login": N_("The application asked you to sign in again."),
+    "binding_required": N_("Please check the details below and approve exactly this request."),
+    "binding_unavailable": N_(
+        "Approving these details needs a passkey, and this account has "
+        "none. Add a passkey to your account, then try again."
+    ),
+    "max_age": N_("Your last sign-in is too long ago for this action. Please confirm it is you."),
+    "essential_acr": N_("This action needs a stronger sign-in."),
+    "acr_not_met": N_("This action needs a stronger sign-in than your current one."),
+    "factor_locked": N_("This sign-in method is temporarily locked after too many attempts."),
 }
 REASONS = tuple(REASON_TEXT)
 

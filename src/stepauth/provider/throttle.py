@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from stepauth.provider import notices
 from stepauth.provider.config import ThrottleConfig
 from stepauth.provider.factors.base import Attempt, FactorRejected, Verified
+from stepauth.provider.i18n import N_
 
 if TYPE_CHECKING:
     from stepauth.provider.state import ProviderState
@@ -87,7 +88,7 @@ PERMANENT = 32503680000.0  # 3000-01-01
 IP_LIMIT = DEFAULT_LIMITS.ip_limit
 IP_WINDOW = DEFAULT_LIMITS.ip_window
 #: The one message for any failed factor (Art. 4(3)(a)).
-GENERIC_FAILURE = "We could not verify that. Please try again."
+GENERIC_FAILURE = N_("We could not verify that. Please try again.")
 
 Notify = Callable[[str, str], Awaitable[None]]
 

@@ -21,7 +21,13 @@ from stepauth.rar.jcs import canonical_json
 from stepauth.rar.match import match_details
 from stepauth.rar.registry import Registry, default_registry
 from stepauth.rar.schema import Field, TypeSchema
-from stepauth.rar.summary import format_iban, format_money, render_summary, visible_text
+from stepauth.rar.summary import (
+    SummaryWording,
+    format_iban,
+    format_money,
+    render_summary,
+    visible_text,
+)
 from stepauth.rar.values import mask_iban, normalise_iban
 
 __all__ = [
@@ -30,6 +36,7 @@ __all__ = [
     "InvalidAuthorizationDetails",
     "RARError",
     "Registry",
+    "SummaryWording",
     "TypeSchema",
     "canonical_json",
     "default_registry",

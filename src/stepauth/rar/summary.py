@@ -13,13 +13,17 @@ from the server's own copy — what you see is what you sign:
   no-break or ideographic space like a plain one, so two different payees would look alike;
 * the RFC 9396 §2.2 common fields (``locations``, ``actions``, ``datatypes``,
   ``identifier``, ``privileges``) when the request carries them.
+
+A :class:`SummaryWording` words the rows for a reader: the default is English; the
+Provider passes its page's language (labels translated, amounts in local notation).
 """
 
 from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +31,14 @@ from stepauth.rar import values
 from stepauth.rar.registry import Registry, default_registry
 from stepauth.rar.schema import COMMON_FIELDS, Field
 
-__all__ = ["COMMON_FIELD_LABELS", "format_iban", "format_money", "render_summary", "visible_text"]
+__all__ = [
+    "COMMON_FIELD_LABELS",
+    "SummaryWording",
+    "format_iban",
+    "format_money",
+    "render_summary",
+    "visible_text",
+]
 
 #: Labels of the RFC 9396 §2.2 common fields, in the order the section lists them.
 COMMON_FIELD_LABELS: Mapping[str, str] = {
@@ -91,6 +102,24 @@ def visible_text(value: str) -> str:
     return "".join(out)
 
 
+def _same(label: str) -> str:
+    return label
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryWording:
+    """The words and number forms of the rows: ``label`` translates one schema label,
+    ``money`` writes an amount (it must keep the ISO code and every digit)."""
+
+    label: Callable[[str], str] = _same
+    money: Callable[[Mapping[str, Any]], str] = format_money
+    yes: str = "yes"
+    no: str = "no"
+
+
+ENGLISH = SummaryWording()
+
+
 def _blank(ch: str) -> bool:
     return ch.isspace() or unicodedata.category(ch) in ("Zs", "Zl", "Zp", "Cc", "Cf")
 
@@ -106,7 +135,10 @@ def _text_list(items: Sequence[Any]) -> str:
 
 
 def render_summary(
-    detail: Mapping[str, Any], *, registry: Registry = default_registry
+    detail: Mapping[str, Any],
+    *,
+    registry: Registry = default_registry,
+    wording: SummaryWording = ENGLISH,
 ) -> list[tuple[str, str]]:
     """Label/value rows for one validated authorization-details entry.
 
@@ -116,10 +148,11 @@ def render_summary(
     schema = registry.schema(str(detail["type"]))
     rows: list[tuple[str, str]] = []
     fields = {k: v for k, v in schema.fields.items() if k not in COMMON_FIELDS}
-    _rows(detail, fields, "", rows)
-    for name, label in COMMON_FIELD_LABELS.items():
+    _rows(detail, fields, "", rows, wording)
+    for name, english in COMMON_FIELD_LABELS.items():
         if name not in detail:
             continue
+        label = wording.label(english)
         item = detail[name]
         if isinstance(item, list | tuple):
             rows.append((label, _text_list(item)))
@@ -129,33 +162,38 @@ def render_summary(
 
 
 def _rows(
-    value: Mapping[str, Any], fields: Mapping[str, Field], prefix: str, out: list[tuple[str, str]]
+    value: Mapping[str, Any],
+    fields: Mapping[str, Field],
+    prefix: str,
+    out: list[tuple[str, str]],
+    wording: SummaryWording,
 ) -> None:
     for name, spec in fields.items():
         if name not in value:
             continue
-        label = prefix + (spec.label or name)
+        label = prefix + (wording.label(spec.label) if spec.label else name)
         item = value[name]
         if spec.kind == "money":
-            out.append((label, format_money(item)))
+            out.append((label, wording.money(item)))
         elif spec.kind == "iban":
             out.append((label, format_iban(item)))
         elif spec.kind == "object" and set(spec.fields) == {"iban"}:
             out.append((label, format_iban(item["iban"])))
         elif spec.kind == "object":
-            _rows(item, spec.fields, f"{label} ", out)
+            _rows(item, spec.fields, f"{label} ", out, wording)
         elif spec.kind == "array" and spec.items is not None:
             out.append((label, str(len(item))))
-            item_label = prefix + (spec.items.label or spec.label or name)
+            item_label = spec.items.label or spec.label
+            item_label = prefix + (wording.label(item_label) if item_label else name)
             for i, element in enumerate(item, start=1):
                 if spec.items.kind == "object":
-                    _rows(element, spec.items.fields, f"{item_label} {i}: ", out)
+                    _rows(element, spec.items.fields, f"{item_label} {i}: ", out, wording)
                 else:
                     out.append((f"{item_label} {i}", visible_text(str(element))))
         elif spec.kind == "string_list":
             out.append((label, _text_list(item)))
         elif spec.kind == "boolean":
-            out.append((label, "yes" if item else "no"))
+            out.append((label, wording.yes if item else wording.no))
         elif spec.kind == "name":
             out.append((label, visible_text(values.normalise_name(item))))
         else:

@@ -25,6 +25,7 @@ from stepauth.provider.account.binding import snapshot
 from stepauth.provider.account.not_me import issue_link
 from stepauth.provider.factors.base import NOTICE_NAMES as NAMES
 from stepauth.provider.factors.hold import hold_text
+from stepauth.provider.i18n.current import in_source_language
 from stepauth.provider.notices import notify
 from stepauth.provider.sessions import revoke_session
 from stepauth.provider.state import ProviderState
@@ -88,7 +89,8 @@ async def record_change(
     if action == "add" and kind == "recovery":
         message = "New recovery codes were created for your account; the old ones stop working."
     added = await state.store.get_factor(credential) if credential and action == "add" else None
-    held = hold_text(added, now) if added is not None else None
+    with in_source_language():
+        held = hold_text(added, now) if added is not None else None
     if held:
         message += " " + held
     link = await issue_link(

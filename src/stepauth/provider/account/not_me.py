@@ -26,6 +26,7 @@ from starlette.responses import Response
 
 from stepauth import audit
 from stepauth.provider.account.render import render_account
+from stepauth.provider.i18n import N_, gettext
 from stepauth.provider.sessions import revoke_session
 from stepauth.provider.state import get_state
 
@@ -39,7 +40,9 @@ NOT_ME_KIND = "not_me"
 #: A "this wasn't me" link works this long at least (and as long as a hold).
 NOT_ME_TTL = 7 * 86400
 PATH = "/account/not-me"
-_REFUSED = "This link has expired or was already used. Sign in and check your account."
+#: The ``action`` words a link names (:func:`stepauth.provider.account.changes.record_change`).
+ACTIONS = (N_("add"), N_("remove"), N_("rename"), N_("change"))
+_REFUSED = N_("This link has expired or was already used. Sign in and check your account.")
 
 
 def _page(name: str, status_code: int = 200, **context: Any) -> Response:
@@ -92,7 +95,8 @@ async def not_me_page(request: Request) -> Response:
     disables = bool(item.payload.get("factor_id"))
     return _page(
         "not_me.html",
-        notice=f"This link is about a change to your account: {what} ({action}).",
+        notice=gettext("This link is about a change to your account: %(what)s (%(action)s).")
+        % {"what": gettext(what), "action": gettext(action)},
         token=token,
         disables=disables,
         what=what,

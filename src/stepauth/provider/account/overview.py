@@ -4,7 +4,6 @@ hold, the way back to the app, and **Sign out other sessions** (ASVS 5.0 7.4.3).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -17,6 +16,8 @@ from stepauth.provider.account.changes import end_other_sessions, offers_sign_ou
 from stepauth.provider.account.fresh import check_csrf
 from stepauth.provider.account.signed_in import AccountPage, signed_in
 from stepauth.provider.factors.hold import hold_text
+from stepauth.provider.i18n import N_, gettext
+from stepauth.provider.i18n.formatting import format_instant
 from stepauth.provider.state import ProviderState, get_state
 
 if TYPE_CHECKING:
@@ -25,23 +26,21 @@ if TYPE_CHECKING:
 __all__ = ["account", "account_page", "sign_out_others"]
 
 KIND_NAMES = {
-    "webauthn": "Passkey",
-    "totp": "Authenticator app",
-    "recovery": "Recovery codes",
-    "oob": "Phone",
-    "password": "Password",
+    "webauthn": N_("Passkey"),
+    "totp": N_("Authenticator app"),
+    "recovery": N_("Recovery codes"),
+    "oob": N_("Phone"),
+    "password": N_("Password"),
 }
 
 
 def _when(value: float | None) -> str:
-    if value is None:
-        return "never"
-    return datetime.fromtimestamp(value, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return gettext("never") if value is None else format_instant(value)
 
 
 def _kind_name(factor: Factor) -> str:
     if factor.kind == "webauthn" and factor.data.get("type") == "security-key":
-        return "Security key"
+        return N_("Security key")
     return KIND_NAMES.get(factor.kind, factor.kind)
 
 

@@ -46,6 +46,7 @@ from stepauth.provider.account.fresh import (
 from stepauth.provider.factors.base import Attempt, FactorPlugin, FactorRejected, FormView, useful
 from stepauth.provider.factors.hold import active_factors
 from stepauth.provider.factors.webauthn import begin_authentication
+from stepauth.provider.i18n import N_
 from stepauth.provider.interaction.outcome import Submission, verify_factor
 from stepauth.provider.interaction.page import held_notices
 from stepauth.provider.interaction.render import factor_forms, render
@@ -59,10 +60,10 @@ if TYPE_CHECKING:
 
 __all__ = ["reauth_page", "reauth_submit", "reauth_webauthn"]
 
-CONFIRM_TEXT = (
+CONFIRM_TEXT = N_(
     "Please confirm it is you before changing how you sign in, with your strongest way to sign in."
 )
-RECOVERY_TEXT = (
+RECOVERY_TEXT = N_(
     "Lost your strongest way to sign in? Your password and a recovery code let you add a "
     "replacement. It stays on hold for a while, and we tell you about it."
 )
@@ -124,7 +125,7 @@ async def _page(
     response = render(
         "interaction.html",
         {
-            "title": "Confirm it is you" if user is not None else "Sign in",
+            "title": N_("Confirm it is you") if user is not None else N_("Sign in"),
             "reasons": reasons,
             "client_name": None,
             "details": [],

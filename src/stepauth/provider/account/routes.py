@@ -48,6 +48,7 @@ from stepauth.provider.account.signed_in import AccountPage, begin_change, done,
 from stepauth.provider.errors import InvalidRequest
 from stepauth.provider.factors import recovery, totp
 from stepauth.provider.factors.password import hash_password, password_problem
+from stepauth.provider.i18n import N_, gettext
 
 if TYPE_CHECKING:
     from stepauth.store import Factor
@@ -120,8 +121,10 @@ async def totp_confirm(request: Request) -> Response:
         await store.put(
             TOTP_PENDING, pending, payload, expires_at=now + TOTP_PENDING_TTL, user_id=page.user.id
         )
-        return _totp_page(page, params, pending, error="That code is not right; try the next one.")
-    label = form.get("label", "").strip()[:64] or "Authenticator app"
+        return _totp_page(
+            page, params, pending, error=N_("That code is not right; try the next one.")
+        )
+    label = form.get("label", "").strip()[:64] or gettext("Authenticator app")
     data = {**params.to_data(), **page.hold()}
     factor = await store.add_factor(page.user.id, "totp", data, label=label, now=now)
     await store.advance_counter(factor.id, "totp_step", claimed[-1])
@@ -154,7 +157,9 @@ async def recovery_codes(request: Request) -> Response:
             await store.remove_factor(extra.id)
     else:
         factor_id = (
-            await store.add_factor(page.user.id, "recovery", data, label="Recovery codes", now=now)
+            await store.add_factor(
+                page.user.id, "recovery", data, label=gettext("Recovery codes"), now=now
+            )
         ).id
     await record(page, request, "add", "recovery", credential=factor_id)
     return page.render("recovery.html", codes=codes)
@@ -167,7 +172,7 @@ async def change_password(request: Request) -> Response:
     new = form.get("new_password", "")
     problem = password_problem(new)
     if problem is None and new != form.get("confirm_password", ""):
-        problem = "The two passwords are not the same."
+        problem = N_("The two passwords are not the same.")
     if problem is not None:
         return await account_page(page, error=problem)
     hashed = await anyio.to_thread.run_sync(hash_password, new)

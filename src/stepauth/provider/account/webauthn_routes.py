@@ -46,6 +46,7 @@ from stepauth.provider.factors.webauthn import (
     verify_registration,
 )
 from stepauth.provider.factors.webauthn.encoding import unb64url
+from stepauth.provider.i18n import N_, gettext
 from stepauth.provider.records import WebAuthnChallenge
 from stepauth.provider.sessions import load_session
 from stepauth.provider.state import ProviderState, get_state
@@ -57,7 +58,8 @@ TYPES = ("passkey", "security-key")
 
 
 def _error(message: str, status: int = 400) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+    """A refusal account.js shows in its status line: in the page's language."""
+    return JSONResponse({"error": gettext(message)}, status_code=status)
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -94,7 +96,7 @@ async def options(request: Request) -> Response:
     now = state.clock()
     kind = str(body.get("type", "passkey"))
     if kind not in TYPES:
-        return _error("unknown authenticator type")
+        return _error(N_("unknown authenticator type"))
     existing = [
         f.credential_id
         for f in await state.store.list_factors(user.id)
@@ -134,11 +136,11 @@ async def register(request: Request) -> Response:
     consumed = await state.store.consume(CHALLENGE_KIND, str(body.get("ceremony", "")), now=now)
     challenge = WebAuthnChallenge.from_payload(consumed.payload) if consumed.ok else None
     if challenge is None or challenge.user_id != user.id or challenge.purpose != "register":
-        return _error("this registration has expired; please try again")
+        return _error(N_("this registration has expired; please try again"))
     kind = challenge.type or "passkey"
     credential = body.get("credential")
     if not isinstance(credential, dict):
-        return _error("no credential was sent")
+        return _error(N_("no credential was sent"))
     try:
         verified = verify_registration(
             credential=credential,
@@ -153,11 +155,11 @@ async def register(request: Request) -> Response:
             verified.credential_id, lookup=state.store.get_factor_by_credential_id
         )
     except FactorError:
-        return _error("the authenticator's response could not be verified")
+        return _error(N_("the authenticator's response could not be verified"))
     stored = verified.to_stored(user.id.encode())
     data = {**stored.to_data(), "type": kind, "fmt": verified.fmt, **allowed.hold(state)}
     label = str(body.get("label") or "").strip()[:64] or (
-        "Passkey" if kind == "passkey" else "Security key"
+        gettext("Passkey") if kind == "passkey" else gettext("Security key")
     )
     before = await snapshot(state, user.id)
     try:
@@ -170,7 +172,7 @@ async def register(request: Request) -> Response:
             now=now,
         )
     except StepAuthError:
-        return _error("this credential is already registered", 409)
+        return _error(N_("this credential is already registered"), 409)
     await record_change(
         state,
         user_id=user.id,

@@ -36,6 +36,7 @@ REQUEST_FIELDS = (
     "authorization_details",
     "expected_sub",
     "login_hint",
+    "ui_locales",
     "pushed",
     "resource",
     "dpop_jkt",
@@ -66,6 +67,7 @@ class AuthorizationContext:
     authorization_details: list[dict[str, Any]] | None = None
     expected_sub: str | None = None
     login_hint: str | None = None
+    ui_locales: list[str] = field(default_factory=list)
     pushed: bool = False
     resource: str | None = None
     dpop_jkt: str | None = None

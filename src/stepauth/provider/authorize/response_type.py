@@ -29,3 +29,5 @@ async def check_response_type(ctx: AuthorizationContext) -> None:
     ctx.scope = " ".join(dict.fromkeys(scope.split()))
     ctx.nonce = ctx.params.get("nonce")
     ctx.login_hint = ctx.params.get("login_hint")
+    # OIDC Core §3.1.2.1: space-separated BCP 47 tags, most preferred first
+    ctx.ui_locales = ctx.params.get("ui_locales", "").split()[:20]

@@ -67,6 +67,9 @@ Reference (defaults in brackets)::
                  rotate_refresh_tokens [none: on, off for "fapi2"]
     [dpop]       nonce_lifetime [300], require_nonce [false], proof_max_age [60]
                       (seconds; RFC 9449 §8 server nonces, §11.1 proof age)
+    [ui]         default_locale ["en"], locales [["en", "de", "fr", "es", "it"]]: the
+                      languages of the hosted pages (OIDC Core §3.1.2.1 ui_locales,
+                      then Accept-Language, then default_locale)
 
 Redirect URIs are compared exactly (RFC 9700 §4.1.3); they must be absolute ``https``
 URLs, or ``http`` on a loopback host (RFC 8252 §7.3), without a fragment
@@ -90,6 +93,7 @@ from stepauth.provider.config.model import (
     SessionsConfig,
     ThrottleConfig,
     TTLConfig,
+    UIConfig,
     WebAuthnConfig,
 )
 from stepauth.provider.config.registry import (
@@ -103,6 +107,7 @@ from stepauth.provider.config.registry import (
     MAX_CONSECUTIVE_FAILURES,
     MIN_CLIENT_SECRET,
     PROFILES,
+    UI_LOCALES,
     Network,
 )
 from stepauth.provider.config.template import (
@@ -124,6 +129,7 @@ __all__ = [
     "MAX_CONSECUTIVE_FAILURES",
     "MIN_CLIENT_SECRET",
     "PROFILES",
+    "UI_LOCALES",
     "AccountConfig",
     "ClientConfig",
     "DPoPConfig",
@@ -139,6 +145,7 @@ __all__ = [
     "SessionsConfig",
     "TTLConfig",
     "ThrottleConfig",
+    "UIConfig",
     "WebAuthnConfig",
     "default_config_text",
     "load_config",

@@ -39,6 +39,7 @@ from stepauth.provider.config.model import (
     SessionsConfig,
     ThrottleConfig,
     TTLConfig,
+    UIConfig,
     WebAuthnConfig,
 )
 from stepauth.provider.config.schema import ConfigFile
@@ -70,6 +71,7 @@ class ProviderConfig:
     base_dir: Path = field(default_factory=Path.cwd)
     default_resource: str | None = None
     dpop: DPoPConfig = field(default_factory=DPoPConfig)
+    ui: UIConfig = field(default_factory=UIConfig)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, base_dir: Path | None = None) -> ProviderConfig:
@@ -148,4 +150,5 @@ def _resolve(file: ConfigFile, base_dir: Path) -> ProviderConfig:
         base_dir=base_dir,
         default_resource=file.default_resource,
         dpop=sections.fill(DPoPConfig, file.dpop),
+        ui=sections.ui(file.ui),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from stepauth.provider.config.registry import DEFAULT_KEY_ENV, Network, Profile
+from stepauth.provider.config.registry import DEFAULT_KEY_ENV, UI_LOCALES, Network, Profile
 
 __all__ = [
     "AccountConfig",
@@ -25,6 +25,7 @@ __all__ = [
     "SessionsConfig",
     "TTLConfig",
     "ThrottleConfig",
+    "UIConfig",
     "WebAuthnConfig",
 ]
 
@@ -129,6 +130,16 @@ class PurgeConfig:
     interval: int = 300
     batch: int = 1000
     vacuum: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class UIConfig:
+    """The languages of the hosted pages: ``locales`` offered (in the order a tie is
+    broken), ``default_locale`` when neither ``ui_locales`` nor ``Accept-Language`` names
+    one of them (:mod:`stepauth.provider.i18n`)."""
+
+    default_locale: str = "en"
+    locales: tuple[str, ...] = UI_LOCALES
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,10 +16,12 @@ __all__ = [
     "MAX_CONSECUTIVE_FAILURES",
     "MIN_CLIENT_SECRET",
     "PROFILES",
+    "UI_LOCALES",
     "Algorithm",
     "AuthMethod",
     "Network",
     "Profile",
+    "UILocale",
 ]
 
 #: The algorithms the Provider signs ID Tokens with.
@@ -31,6 +33,10 @@ AUTH_METHODS: Final = get_args(AuthMethod)
 #: The security profiles a client may be held to (FAPI 2.0 Security Profile).
 Profile = Literal["fapi2"]
 PROFILES: Final = get_args(Profile)
+#: The languages the hosted pages have a catalogue for (``stepauth/provider/locales``),
+#: as BCP 47 primary language subtags (OIDC Core §3.1.2.1 ``ui_locales``).
+UILocale = Literal["en", "de", "fr", "es", "it"]
+UI_LOCALES: Final = get_args(UILocale)
 
 DEFAULT_KEY_ENV = "STEPAUTH_SECRET_KEY"
 MIN_CLIENT_SECRET = 16

@@ -22,6 +22,7 @@ from stepauth.provider.config.registry import (
     Algorithm,
     AuthMethod,
     Profile,
+    UILocale,
 )
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "SessionsTable",
     "TTLTable",
     "ThrottleTable",
+    "UITable",
     "WebAuthnTable",
 ]
 
@@ -131,6 +133,13 @@ class PurgeTable(Table, frozen=True):
     vacuum: bool | UnsetType = UNSET
 
 
+class UITable(Table, frozen=True):
+    """The languages of the hosted pages (OIDC Core §3.1.2.1 ``ui_locales``)."""
+
+    default_locale: UILocale | UnsetType = UNSET
+    locales: Annotated[tuple[UILocale, ...], Meta(min_length=1)] | UnsetType = UNSET
+
+
 class RedisTable(Table, frozen=True):
     url: Text
     prefix: Text | UnsetType = UNSET
@@ -183,3 +192,4 @@ class ConfigFile(Table, frozen=True):
     logging: LoggingTable | None = None
     purge: PurgeTable | None = None
     dpop: DPoPTable | None = None
+    ui: UITable | None = None

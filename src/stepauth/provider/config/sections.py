@@ -29,6 +29,7 @@ from stepauth.provider.config.model import (
     ServerConfig,
     SessionsConfig,
     ThrottleConfig,
+    UIConfig,
     WebAuthnConfig,
 )
 from stepauth.provider.config.registry import (
@@ -45,6 +46,7 @@ from stepauth.provider.config.schema import (
     SessionsTable,
     Table,
     ThrottleTable,
+    UITable,
     WebAuthnTable,
 )
 from stepauth.provider.config.urls import origin_of
@@ -59,6 +61,7 @@ __all__ = [
     "server",
     "sessions",
     "throttle",
+    "ui",
     "webauthn",
 ]
 
@@ -220,3 +223,12 @@ def levels(table: dict[str, Any] | None) -> dict[str, Any] | None:
         where = where.removeprefix("ladder").lstrip(".")
         raise ConfigError(description, key=f"levels.{where}" if where else "levels") from None
     return table
+
+
+def ui(table: UITable | None) -> UIConfig:
+    config = fill(UIConfig, table)
+    if len(set(config.locales)) != len(config.locales):
+        raise ConfigError("names a language twice", key="ui.locales")
+    if config.default_locale not in config.locales:
+        raise ConfigError("must be one of ui.locales", key="ui.default_locale")
+    return config

@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from stepauth.assurance import Category
 from stepauth.errors import FactorError
+from stepauth.provider.i18n import N_
 
 if TYPE_CHECKING:
     from stepauth.assurance import AuthEvent, Need
@@ -96,7 +97,7 @@ class FactorRejected(FactorError):
     def __init__(
         self, description: str = "", *, locked: bool = False, user_id: str | None = None
     ) -> None:
-        super().__init__(description or "We could not verify that. Please try again.")
+        super().__init__(description or N_("We could not verify that. Please try again."))
         self.locked = locked
         self.user_id = user_id
 
@@ -114,19 +115,19 @@ class Capability:
 #: How a factor is named in notices and on pages ("A passkey was added…"), by its kind or,
 #: for WebAuthn, its ``data["type"]``.
 NOTICE_NAMES = {
-    "passkey": "passkey",
-    "security-key": "security key",
-    "webauthn": "passkey",
-    "totp": "authenticator app",
-    "recovery": "set of recovery codes",
-    "oob": "phone number",
-    "password": "password",
+    "passkey": N_("passkey"),
+    "security-key": N_("security key"),
+    "webauthn": N_("passkey"),
+    "totp": N_("authenticator app"),
+    "recovery": N_("set of recovery codes"),
+    "oob": N_("phone number"),
+    "password": N_("password"),
 }
 
 
 def notice_name(factor: Factor) -> str:
     """The words for ``factor`` in a notice (``passkey``, ``security key``…)."""
-    return NOTICE_NAMES.get(str(factor.data.get("type", factor.kind)), "sign-in method")
+    return NOTICE_NAMES.get(str(factor.data.get("type", factor.kind)), N_("sign-in method"))
 
 
 def provides(capability: Capability, need: Need) -> bool:

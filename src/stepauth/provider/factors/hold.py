@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from stepauth.assurance import AuthEvent
 from stepauth.provider.factors.base import FactorRejected, Verified, notice_name
 from stepauth.provider.factors.webauthn import TXN_RECORD_KIND
+from stepauth.provider.i18n import N_, gettext
+from stepauth.provider.i18n.formatting import format_instant
 
 if TYPE_CHECKING:
     from stepauth.provider.state import ProviderState
@@ -47,8 +48,8 @@ __all__ = [
 
 HOLD_KEYS = ("hold_until", "hold_acr", "hold_reason")
 _REASONS = {
-    "recovery": "it was added during account recovery",
-    "single_factor": "it was added while the account had only one way to sign in",
+    "recovery": N_("it was added during account recovery"),
+    "single_factor": N_("it was added while the account had only one way to sign in"),
 }
 
 
@@ -84,12 +85,16 @@ def hold_text(factor: Factor, now: float) -> str | None:
     until = held_until(factor, now)
     if until is None:
         return None
-    when = datetime.fromtimestamp(until, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
     why = _REASONS.get(str(factor.data.get("hold_reason")), _REASONS["recovery"])
-    return (
-        f"This {notice_name(factor)} ({factor.label}) is on hold until {when} because {why}. "
+    return gettext(
+        "This %(what)s (%(label)s) is on hold until %(when)s because %(why)s. "
         "Until then it cannot approve payments or reach the strongest sign-in levels."
-    )
+    ) % {
+        "what": gettext(notice_name(factor)),
+        "label": factor.label,
+        "when": format_instant(until),
+        "why": gettext(why),
+    }
 
 
 async def apply_hold(state: ProviderState, verified: Verified, *, now: float) -> Verified:

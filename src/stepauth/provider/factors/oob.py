@@ -58,6 +58,7 @@ from stepauth.provider.factors.base import (
     code_field,
     numeric_code,
 )
+from stepauth.provider.i18n import N_
 from stepauth.provider.notices import Sender
 from stepauth.provider.throttle import GENERIC_FAILURE, guarded, is_blocked
 
@@ -197,7 +198,7 @@ SENDS_PER_WINDOW = 5
 PENDING_KIND = "oob_pending"
 CODE_DIGITS = 6
 
-CODE_SENT = "We sent a code. Enter it below; it is valid for 10 minutes."
+CODE_SENT = N_("We sent a code. Enter it below; it is valid for 10 minutes.")
 
 
 def _by_sms(factor: Factor) -> bool:
@@ -212,7 +213,7 @@ class OobFactor(RecordFactor):
     """
 
     kind: ClassVar[str] = "oob"
-    title: ClassVar[str] = "Code sent to your phone"
+    title: ClassVar[str] = N_("Code sent to your phone")
 
     def is_enrolled(self, user: User, factors: Sequence[Factor]) -> bool:
         return any(f.kind == self.kind and not f.disabled and _by_sms(f) for f in factors)

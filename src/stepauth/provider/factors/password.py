@@ -32,6 +32,7 @@ from stepauth.provider.factors.base import (
     FormView,
     Verified,
 )
+from stepauth.provider.i18n import N_, gettext
 from stepauth.provider.throttle import GENERIC_FAILURE, MAX_FAILURES, guarded
 
 if TYPE_CHECKING:
@@ -65,9 +66,9 @@ def password_problem(password: str) -> str | None:
 
     Length only (NIST SP 800-63B §3.1.1.2: no composition rules)."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"A password needs at least {MIN_PASSWORD_LENGTH} characters."
+        return gettext("A password needs at least %(n)d characters.") % {"n": MIN_PASSWORD_LENGTH}
     if len(password) > MAX_PASSWORD_LENGTH:
-        return f"A password has at most {MAX_PASSWORD_LENGTH} characters."
+        return gettext("A password has at most %(n)d characters.") % {"n": MAX_PASSWORD_LENGTH}
     return None
 
 
@@ -87,7 +88,7 @@ class PasswordFactor:
     """Username + password (knowledge factor)."""
 
     kind: ClassVar[str] = "password"
-    title: ClassVar[str] = "Password"
+    title: ClassVar[str] = N_("Password")
     capability: ClassVar[Capability] = Capability(categories=frozenset({Category.KNOWLEDGE}))
     identifies: ClassVar[bool] = True
     scripts: ClassVar[tuple[str, ...]] = ()
@@ -98,8 +99,8 @@ class PasswordFactor:
     def fields(self, view: FormView) -> Sequence[FormField]:
         username = view.user.username if view.user is not None else (view.login_hint or "")
         return (
-            FormField("username", "Username", autocomplete="username", value=username),
-            FormField("password", "Password", type="password", autocomplete="current-password"),
+            FormField("username", N_("Username"), autocomplete="username", value=username),
+            FormField("password", N_("Password"), type="password", autocomplete="current-password"),
         )
 
     async def verify(self, attempt: Attempt) -> Verified:

@@ -46,6 +46,7 @@ from stepauth.provider.factors.base import (
     RecordFactor,
     Verified,
 )
+from stepauth.provider.i18n import N_
 from stepauth.provider.throttle import GENERIC_FAILURE, guarded
 
 if TYPE_CHECKING:
@@ -190,10 +191,10 @@ class RecoveryFactor(RecordFactor):
     """Single-use recovery codes: a last resort, restricted, never phishing-resistant."""
 
     kind: ClassVar[str] = "recovery"
-    title: ClassVar[str] = "Recovery code"
+    title: ClassVar[str] = N_("Recovery code")
 
     def fields(self, view: FormView) -> Sequence[FormField]:
-        return (FormField("recovery_code", "Recovery code", autocomplete="off"),)
+        return (FormField("recovery_code", N_("Recovery code"), autocomplete="off"),)
 
     async def verify(self, attempt: Attempt) -> Verified:
         if not well_formed(attempt.form.get("recovery_code", "")):

@@ -44,6 +44,7 @@ from stepauth.provider.factors.base import (
     code_field,
     numeric_code,
 )
+from stepauth.provider.i18n import N_, gettext
 from stepauth.provider.throttle import GENERIC_FAILURE, guarded
 
 __all__ = [
@@ -196,7 +197,7 @@ def provisioning_uri(params: TotpParams, *, account_name: str, issuer: str) -> s
 
 def qr_svg(uri: str, *, scale: int = 4) -> str:
     """The URI as an inline SVG QR code (no external image, works under a strict CSP)."""
-    return str(segno.make(uri, error="m").svg_inline(scale=scale, title="TOTP QR code"))
+    return str(segno.make(uri, error="m").svg_inline(scale=scale, title=gettext("TOTP QR code")))
 
 
 def claim_step_in(store: _CounterStore, factor_id: str) -> Callable[[int], Awaitable[bool]]:
@@ -262,7 +263,7 @@ class TotpFactor(RecordFactor):
     """An authenticator app (RFC 6238): a possession factor, not phishing-resistant."""
 
     kind: ClassVar[str] = "totp"
-    title: ClassVar[str] = "Authenticator app"
+    title: ClassVar[str] = N_("Authenticator app")
 
     def fields(self, view: FormView) -> Sequence[FormField]:
         return (code_field(),)

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import Response
 
+from stepauth.provider import i18n
 from stepauth.provider.authorize.context import AuthorizationContext
 from stepauth.provider.authorize.login_decision import available_plugins, can_approve
 from stepauth.provider.errors import AccessDenied
 from stepauth.provider.factors.base import FactorPlugin, FormView, useful
 from stepauth.provider.factors.hold import active_factors, hold_text
+from stepauth.provider.i18n.formatting import summary_wording
 from stepauth.provider.interaction.outcome import Refusal
 from stepauth.provider.interaction.render import factor_forms, render
 from stepauth.provider.login_policy import REASON_TEXT, LoginDecision
@@ -119,7 +121,7 @@ async def render_page(
     return render(
         "interaction.html",
         {
-            "title": "Confirm it is you" if step_up else "Sign in",
+            "title": i18n.N_("Confirm it is you") if step_up else i18n.N_("Sign in"),
             "reasons": shown,
             "client_name": getattr(ctx.client, "client_name", None) or ctx.client_id,
             "details": details,
@@ -143,4 +145,5 @@ async def held_notices(provider: ProviderState, user_id: str) -> list[dict[str, 
 def details_of(ctx: AuthorizationContext) -> list[list[tuple[str, str]]]:
     if not ctx.authorization_details:
         return []
-    return [render_summary(d) for d in ctx.authorization_details]
+    wording = summary_wording()
+    return [render_summary(d, wording=wording) for d in ctx.authorization_details]

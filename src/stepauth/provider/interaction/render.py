@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import FileSystemLoader
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from stepauth.provider.errors import ProviderError
+from stepauth.provider.i18n import gettext
+from stepauth.provider.i18n.templates import page_environment
 
 if TYPE_CHECKING:
     from stepauth.provider.factors.base import FactorPlugin, FormView
@@ -19,11 +22,7 @@ __all__ = ["error_page", "factor_forms", "form_post_page", "render"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-_env = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    enable_async=False,
-)
+_env = page_environment(FileSystemLoader(TEMPLATES))
 
 
 def render(name: str, context: Mapping[str, Any], *, status_code: int = 200) -> HTMLResponse:
@@ -32,15 +31,16 @@ def render(name: str, context: Mapping[str, Any], *, status_code: int = 200) -> 
 
 
 def factor_forms(offered: Sequence[FactorPlugin], view: FormView) -> dict[str, Any]:
-    """The ``forms`` and ``scripts`` of ``interaction.html`` for the offered plug-ins."""
+    """The ``forms`` and ``scripts`` of ``interaction.html`` for the offered plug-ins, in
+    the request's language (a plug-in's title, button and labels are msgids)."""
     return {
         "scripts": [s for p in offered for s in p.scripts],
         "forms": [
             {
                 "kind": p.kind,
-                "title": p.title,
-                "button": getattr(p, "button", "Continue"),
-                "fields": list(p.fields(view)),
+                "title": gettext(p.title),
+                "button": gettext(getattr(p, "button", "Continue")),
+                "fields": [replace(f, label=gettext(f.label)) for f in p.fields(view)],
             }
             for p in offered
         ],
@@ -51,7 +51,7 @@ def error_page(request: Request, exc: ProviderError) -> HTMLResponse:
     """The page shown instead of a redirect (unknown client, bad redirect_uri, CSRF…)."""
     return render(
         "error.html",
-        {"error": exc.error, "description": exc.description},
+        {"error": exc.error, "description": gettext(exc.description) if exc.description else ""},
         status_code=exc.status,
     )
 

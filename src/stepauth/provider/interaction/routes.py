@@ -41,7 +41,7 @@ from starlette.routing import BaseRoute, Route
 
 from stepauth import audit
 from stepauth.errors import FactorError
-from stepauth.provider import jsonlimits
+from stepauth.provider import i18n, jsonlimits
 from stepauth.provider.authorize import bind_redirect
 from stepauth.provider.authorize.context import AuthorizationContext
 from stepauth.provider.authorize.interaction_start import INTERACTION_COOKIE, INTERACTION_TTL
@@ -96,16 +96,17 @@ async def _load(
     item = await provider.store.get(Interaction.KIND, uid, now=provider.clock())
     if item is None:
         step_up_abandoned("expired")
-        raise InvalidRequest("this sign-in request has expired; return to the application")
+        raise InvalidRequest(i18n.N_("this sign-in request has expired; return to the application"))
     interaction = Interaction.from_payload(item.payload)
     cookie = request.cookies.get(INTERACTION_COOKIE, "")
     if not constant_time_equal(interaction.browser, sha256hex(cookie)):
-        raise Forbidden("this sign-in request was started in another browser")
+        raise Forbidden(i18n.N_("this sign-in request was started in another browser"))
     ctx = AuthorizationContext.from_request_json(
         dict(interaction.request), http=request, provider=provider
     )
     if ctx.client is None or ctx.redirect_uri not in ctx.client.redirect_uris:
-        raise InvalidRequest("the client of this sign-in request is no longer registered")
+        raise InvalidRequest(i18n.N_("the client of this sign-in request is no longer registered"))
+    i18n.prefer(ctx.ui_locales, provider.config.ui)
     return uid, interaction, ctx
 
 
@@ -174,7 +175,7 @@ async def submit(request: Request) -> Response:
     uid, interaction, ctx = await _load(request, provider)
     form = {k: v for k, v in (await request.form()).multi_items() if isinstance(v, str)}
     if not constant_time_equal(interaction.csrf, form.get("csrf", "")):
-        raise Forbidden("the form is not valid for this sign-in request")
+        raise Forbidden(i18n.N_("the form is not valid for this sign-in request"))
     before = interaction.before
     try:
         loaded = await load_session(request, provider)

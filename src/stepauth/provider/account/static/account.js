@@ -40,12 +40,12 @@
       window.location.assign(keepReturnTo(data.reauth));
       return null;
     }
-    if (!response.ok) throw new Error(data.error || "The request failed.");
+    if (!response.ok) throw new Error(data.error || status.dataset.requestFailed || "The request failed.");
     return data;
   }
 
   async function add(type) {
-    status.textContent = "Follow your browser's prompt…";
+    status.textContent = status.dataset.prompt || "Follow your browser's prompt…";
     const started = await post("/account/webauthn/options", { type: type });
     if (!started) return;
     const options = started.publicKey;
@@ -77,7 +77,8 @@
   section.querySelectorAll("button[data-add-webauthn]").forEach((button) => {
     button.addEventListener("click", () => {
       add(button.dataset.addWebauthn).catch((error) => {
-        status.textContent = error.message || "The passkey could not be added.";
+        status.textContent =
+          error.message || status.dataset.failed || "The passkey could not be added.";
       });
     });
   });

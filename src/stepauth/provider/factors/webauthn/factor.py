@@ -31,6 +31,7 @@ from stepauth.provider.factors.webauthn.encoding import (
 )
 from stepauth.provider.factors.webauthn.errors import SignCountRegression, WebAuthnError
 from stepauth.provider.factors.webauthn.records import StoredCredential
+from stepauth.provider.i18n import N_
 from stepauth.provider.records import WebAuthnChallenge
 from stepauth.provider.throttle import GENERIC_FAILURE, guarded
 from stepauth.rar import canonical_json
@@ -76,8 +77,8 @@ class WebAuthnFactor:
     """
 
     kind: ClassVar[str] = "webauthn"
-    title: ClassVar[str] = "Passkey"
-    button: ClassVar[str] = "Use passkey"
+    title: ClassVar[str] = N_("Passkey")
+    button: ClassVar[str] = N_("Use passkey")
     capability: ClassVar[Capability] = Capability(
         categories=frozenset({Category.POSSESSION, Category.KNOWLEDGE}),
         phishing_resistant=True,
@@ -103,7 +104,7 @@ class WebAuthnFactor:
         return replace(self.capability, hardware_bound=bound) if bound else self.capability
 
     def fields(self, view: FormView) -> Sequence[FormField]:
-        return (FormField("credential", "Passkey response", type="hidden", required=False),)
+        return (FormField("credential", N_("Passkey response"), type="hidden", required=False),)
 
     async def verify(self, attempt: Attempt) -> Verified:
         """Under the lockout of the session's user, or for a first-factor passkey of the

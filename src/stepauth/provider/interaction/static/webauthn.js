@@ -54,6 +54,11 @@
     const field = form.querySelector("input[name=credential]");
     const csrf = form.querySelector("input[name=csrf]").value;
 
+    // the page's words, in its language (data-* of the status line); English if absent
+    function say(key, english) {
+      return status.dataset[key] || english;
+    }
+
     function fail(message) {
       status.textContent = message;
       status.classList.add("error");
@@ -62,7 +67,7 @@
     }
 
     if (!window.PublicKeyCredential || !navigator.credentials) {
-      fail("This browser cannot use passkeys. Please choose another way to sign in.");
+      fail(say("unsupported", "This browser cannot use passkeys. Please choose another way to sign in."));
       button.disabled = true;
       return;
     }
@@ -72,7 +77,7 @@
       event.preventDefault();
       button.disabled = true;
       status.classList.remove("error");
-      status.textContent = "Waiting for your passkey…";
+      status.textContent = say("waiting", "Waiting for your passkey…");
       try {
         const response = await fetch(form.dataset.options, {
           method: "POST",
@@ -87,10 +92,10 @@
         });
         if (!credential) throw new Error("no credential");
         field.value = JSON.stringify(credentialJSON(credential));
-        status.textContent = "Checking…";
+        status.textContent = say("checking", "Checking…");
         form.submit();
       } catch (err) {
-        fail("We could not verify your passkey. Please try again.");
+        fail(say("failed", "We could not verify your passkey. Please try again."));
       }
     });
   }

@@ -1,0 +1,125 @@
+"""Which language a request gets, and amounts and times in it.
+
+OIDC Core §3.1.2.1 ``ui_locales``; RFC 9110 §12.5.4 ``Accept-Language``; CLDR number and
+date forms (Babel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from stepauth.provider.config import ProviderConfig, UIConfig
+from stepauth.provider.i18n import activate, choose_locale, parse_accept_language
+from stepauth.provider.i18n.current import gettext, in_source_language, restore
+from stepauth.provider.i18n.formatting import format_amount, format_instant, summary_wording
+from stepauth.rar import render_summary
+
+UI = UIConfig()
+
+
+@pytest.fixture
+def locale() -> Iterator[None]:
+    """The test's activate() calls are undone afterwards."""
+    token = activate("en")
+    yield
+    restore(token)
+
+
+def test_q_values_order_the_ranges() -> None:
+    assert parse_accept_language("fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7, *;q=0.5") == [
+        "fr-CH",
+        "fr",
+        "en",
+        "de",
+    ]
+    assert parse_accept_language("en;q=0.1, it") == ["it", "en"]
+
+
+def test_q_zero_and_malformed_weights_are_not_acceptable() -> None:
+    assert parse_accept_language("de;q=0, es;q=abc, it;q=1.5, fr") == ["fr"]
+
+
+def test_ui_locales_first_supported_wins() -> None:
+    """OIDC Core §3.1.2.1: the first tag with a catalogue, over Accept-Language."""
+    chosen = choose_locale(ui_locales=["ja", "de-AT", "fr"], accept_language="it", ui=UI)
+    assert chosen == "de"
+
+
+def test_accept_language_region_falls_back_to_its_language() -> None:
+    chosen = choose_locale(ui_locales=[], accept_language="fr-CH,fr;q=0.9", ui=UI)
+    assert chosen == "fr"
+
+
+def test_unsupported_languages_get_the_default() -> None:
+    ui = UIConfig(default_locale="it", locales=("en", "it"))
+    assert choose_locale(ui_locales=["ja"], accept_language="pt-BR,ko;q=0.5", ui=ui) == "it"
+    assert choose_locale(ui_locales=[], accept_language=None, ui=ui) == "it"
+
+
+def test_a_language_not_offered_by_the_config_is_never_chosen() -> None:
+    ui = UIConfig(default_locale="en", locales=("en", "fr"))
+    assert choose_locale(ui_locales=["de"], accept_language="de", ui=ui) == "en"
+
+
+def test_config_refuses_a_default_outside_its_languages() -> None:
+    from stepauth.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"ui\.default_locale"):
+        ProviderConfig.from_dict(
+            {"issuer": "https://op.example", "ui": {"locales": ["en"], "default_locale": "de"}}
+        )
+    with pytest.raises(ConfigError, match=r"ui\.locales"):
+        ProviderConfig.from_dict({"issuer": "https://op.example", "ui": {"locales": ["en", "xx"]}})
+    with pytest.raises(ConfigError, match=r"ui\.locales"):
+        ProviderConfig.from_dict({"issuer": "https://op.example", "ui": {"locales": ["de", "de"]}})
+
+
+def test_english_amounts_and_times_keep_their_form() -> None:
+    assert format_amount({"currency": "EUR", "amount": "9000"}) == "EUR 9,000.00"
+    assert format_instant(0) == "1970-01-01 00:00 UTC"
+
+
+def test_amounts_in_german_keep_the_iso_code_and_every_digit(locale: None) -> None:
+    activate("de")
+    assert format_amount({"currency": "EUR", "amount": "9000"}) == "9.000,00\xa0EUR"
+    assert format_amount({"currency": "EUR", "amount": "0.005"}) == "0,005\xa0EUR"
+    assert format_amount({"currency": "USD", "amount": "12.5"}) == "12,50\xa0USD"
+    # a zero-decimal currency is not grouped: "125.000" reads as 125 in English
+    assert format_amount({"currency": "JPY", "amount": "125000"}) == "125000\xa0JPY"
+
+
+def test_amounts_in_french_and_italian(locale: None) -> None:
+    activate("fr")
+    assert format_amount({"currency": "EUR", "amount": "1250"}) == "1\u202f250,00\xa0EUR"
+    activate("it")
+    assert format_amount({"currency": "GBP", "amount": "1250.5"}) == "1.250,50\xa0GBP"
+
+
+def test_times_in_german_say_utc(locale: None) -> None:
+    activate("de")
+    assert format_instant(1_800_000_000) == "15. Januar 2027, 08:00 UTC"
+
+
+def test_approval_summary_in_german(locale: None) -> None:
+    activate("de")
+    detail = {
+        "type": "payment_initiation",
+        "instructedAmount": {"currency": "EUR", "amount": "1250.00"},
+        "creditorName": "Merchant A",
+        "creditorAccount": {"iban": "DE02100100109307118603"},
+    }
+    assert render_summary(detail, wording=summary_wording()) == [
+        ("Betrag", "1.250,00\xa0EUR"),
+        ("Zahlungsempfänger", "Merchant A"),
+        ("Konto des Zahlungsempfängers", "DE02 1001 0010 9307 1186 03"),
+    ]
+
+
+def test_notices_are_written_in_english_whatever_the_page_language(locale: None) -> None:
+    """A notice (SMS, e-mail) has no catalogue yet: never half German, half English."""
+    activate("de")
+    with in_source_language():
+        assert gettext("passkey") == "passkey"
+    assert gettext("passkey") == "Passkey"

@@ -69,7 +69,10 @@ def _started(response: Response) -> str | None:
     """The id of the interaction ``response`` sends the browser to, if it does."""
     if response.status_code not in (302, 303):
         return None
-    path = urlsplit(response.headers.get("location", "")).path
+    location = response.headers.get("location", "")
+    if _INTERACTION_PATH not in location:  # a code or an error for the client: no parse
+        return None
+    path = urlsplit(location).path
     if not path.startswith(_INTERACTION_PATH):
         return None
     return path.removeprefix(_INTERACTION_PATH).split("/", 1)[0] or None

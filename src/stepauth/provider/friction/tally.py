@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from stepauth.audit.friction_records import REQUEST, SATISFIED, friction_record
@@ -30,6 +29,7 @@ __all__ = ["FLUSH_INTERVAL", "MAX_KEYS", "SessionAnswers", "flush_logged", "keep
 FLUSH_INTERVAL: Final = 60.0
 #: Keys held before a flush is forced: memory stays bounded whatever the requests name.
 MAX_KEYS: Final = 1000
+_DAY: Final = 86_400  # POSIX time has no leap seconds: every UTC day is this long
 
 _log = logging.getLogger("stepauth.friction")
 
@@ -44,14 +44,15 @@ class _Count:
 class SessionAnswers:
     """Counts of session-answered requests per (action, client, UTC day), not yet written."""
 
-    _counts: dict[tuple[str, str | None, str], _Count] = field(default_factory=dict)
+    #: by (action, client, UTC day number: POSIX seconds // 86,400)
+    _counts: dict[tuple[str, str | None, int], _Count] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self._counts)
 
     def count(self, *, action: str, client_id: str | None, at: float) -> bool:
         """Count one request answered at ``at``; whether a flush is due (:data:`MAX_KEYS`)."""
-        day = datetime.fromtimestamp(at, tz=UTC).strftime("%Y-%m-%d")
+        day = int(at // _DAY)
         held = self._counts.get((action, client_id, day))
         if held is None:
             held = self._counts[(action, client_id, day)] = _Count(first_at=at)

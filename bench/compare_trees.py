@@ -42,7 +42,8 @@ def _sampled(server: Server, out: Path) -> Iterator[None]:
     """``py-spy record`` on ``server`` until the block ends (raw collapsed stacks)."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     argv = [py_spy, "record", "--pid", str(server.pid), "--format", "raw", "-o", str(out)]
-    process = subprocess.Popen([*argv, "--rate", "200"], stdout=subprocess.DEVNULL)
+    # --gil: only samples holding the GIL (CPU spent in Python), not waits on the machine
+    process = subprocess.Popen([*argv, "--rate", "200", "--gil"], stdout=subprocess.DEVNULL)
     try:
         yield
     finally:

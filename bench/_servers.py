@@ -104,9 +104,10 @@ def cpu_seconds(pid: int) -> float:
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
-def stepauth_command() -> list[str]:
-    """The ``stepauth`` console script of this checkout's venv (or ``python -m stepauth.cli``)."""
-    if VENV_STEPAUTH.exists():
+def stepauth_command(src: Path | None = None) -> list[str]:
+    """The ``stepauth`` console script of this checkout's venv (or ``python -m stepauth.cli``);
+    with ``src`` (a tree's ``src`` directory, put on ``PYTHONPATH``), always the module."""
+    if src is None and VENV_STEPAUTH.exists():
         return [str(VENV_STEPAUTH)]
     return [sys.executable, "-m", "stepauth.cli"]
 
@@ -228,8 +229,10 @@ def stepauth_server(
     log_level: str = "info",
     extra_clients: Sequence[Client] = (),
     extra_toml: str = "",
+    src: Path | None = None,
 ) -> Iterator[Server]:
-    """``stepauth serve --config`` on a fresh config; ``users`` added through the CLI first."""
+    """``stepauth serve --config`` on a fresh config; ``users`` added through the CLI first.
+    ``src``: run the ``stepauth`` package of that directory (another checkout's ``src``)."""
     port = port or free_port()
     config = stepauth_config(
         directory,
@@ -240,7 +243,9 @@ def stepauth_server(
         extra_toml=extra_toml,
     )
     env = {**stepauth_env(secrets.token_urlsafe(32)), "STEPAUTH_CONFIG": str(config)}
-    cli = stepauth_command()
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    cli = stepauth_command(src)
     for username, password in users:
         proc = subprocess.run(
             [*cli, "users", "add", username, "--password-stdin"],

@@ -50,7 +50,10 @@ def _config(tmp_path: Path) -> Path:
 async def _report(
     tmp_path: Path, provider: Provider, monkeypatch: pytest.MonkeyPatch, *argv: str
 ) -> tuple[int, str, str]:
-    """Run the CLI at the Provider's clock, in a thread: it runs its own event loop."""
+    """Run the CLI at the Provider's clock, in a thread: it runs its own event loop. The
+    CLI reads the store: first the Provider writes the requests its sessions answered,
+    as a running one does every interval and at shutdown."""
+    await provider.state.friction.flush(provider.store)
     monkeypatch.setattr("stepauth.cli.friction.time.time", provider.clock)
     args = ["friction", "report", "--config", str(_config(tmp_path)), *argv]
     out, err = io.StringIO(), io.StringIO()

@@ -44,6 +44,7 @@ async def test_a_shared_and_an_answered_again_prompt_count_as_reuse(provider: Pr
     assert "code" in rp_params(await authorize(provider.browser, retry))  # no prompt
 
     now = provider.clock()
+    assert await provider.state.friction.flush(provider.store) == 1  # the answered retry
     records = await provider.store.audit_between(since=0, until=now + 1, event="friction")
     (row,) = [
         r

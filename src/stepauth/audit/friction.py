@@ -27,7 +27,8 @@ log returns them: dicts with ``at``), so the numbers are testable without a Prov
                         actions the app reports it executed after a step-up
 
 "Abandoned" needs no background job: an interaction is abandoned when, at report time,
-its ``expires_at`` has passed and no completion was recorded for it.
+its ``expires_at`` has passed and no completion was recorded for it. Requests a session
+answered arrive as aggregated records (``count`` requests each, on the day of their ``at``).
 """
 
 from __future__ import annotations
@@ -209,6 +210,12 @@ def _request(
 ) -> None:
     rows = tally.rows_of(str(record.get("action")), float(record["at"]))
     result, ix = record.get("result"), record.get("ix")
+    if result == SATISFIED:  # requests the session answered, counted in aggregate
+        count = int(record.get("count") or 1)
+        for row in rows:
+            row.attempts += count
+            row.avoided_reuse += count
+        return
     for row in rows:
         row.attempts += 1
     if result == PROMPTED and isinstance(ix, str) and ix not in prompts:
@@ -218,7 +225,7 @@ def _request(
     for row in rows:
         if result == REFUSED_UNMEETABLE:
             row.refused_unmeetable += 1
-        elif result in (SATISFIED, PROMPTED):  # a session, or one prompt shared by two requests
+        elif result == PROMPTED:  # one prompt shared by two requests
             row.avoided_reuse += 1
 
 

@@ -12,6 +12,9 @@ opens the prompt). The user is never named: the report counts, it does not follo
     (``unmet_authentication_requirements``); ``acr_before`` the session's level,
     ``acr_requested`` what was asked. A second request handed a pending interaction
     (identical bound requests share one prompt) carries that interaction's ``ix``.
+    Requests the session answered are written in aggregate: one :data:`SATISFIED` record
+    per action, client and UTC day counts ``count`` of them (its ``at`` the first; no
+    ``acr_before`` or ``acr_requested``).
 ``factor`` (a factor form of interaction ``ix`` was verified or refused)
     ``factor`` the kind, ``result`` ``success``, ``failure`` or ``locked``.
 ``completed`` (interaction ``ix`` answered the request)
@@ -85,6 +88,7 @@ FRICTION_FIELDS = (
     "factor",
     "seconds",
     "expires_at",
+    "count",
     "kind",
     "reason",
     "exemption",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import signal
 import socket
 import threading
@@ -175,14 +176,26 @@ def _stopped(signum: int, frame: FrameType | None) -> None:
 def _run_uvicorn(app: Any, config: ProviderConfig, args: argparse.Namespace, level: str) -> None:
     import uvicorn
 
-    uvicorn.run(
-        app,
-        host=args.host or config.server.host,
-        port=args.port or config.server.port,
-        log_level=level,
-        log_config=None,  # configure_logging's handler; one access event per request is ours
-        access_log=False,
-        timeout_graceful_shutdown=config.server.shutdown_timeout,
-        proxy_headers=False,
-        http=http_protocol(),  # httptools, one socket write per response (loop: uvloop)
-    )
+    # What is loaded by now (modules, config, the app) lives as long as the process: out of
+    # the cyclic collector's way (gc.freeze), a full collection scans only what requests
+    # allocate instead of the whole heap (~150,000 objects, ~0.1 s per collection). Only a
+    # process of its own: `serve` run in a thread (the tests) leaves its host's heap alone.
+    own_process = threading.current_thread() is threading.main_thread()
+    if own_process:
+        gc.collect()
+        gc.freeze()
+    try:
+        uvicorn.run(
+            app,
+            host=args.host or config.server.host,
+            port=args.port or config.server.port,
+            log_level=level,
+            log_config=None,  # configure_logging's handler; one access event per request is ours
+            access_log=False,
+            timeout_graceful_shutdown=config.server.shutdown_timeout,
+            proxy_headers=False,
+            http=http_protocol(),  # httptools, one socket write per response (loop: uvloop)
+        )
+    finally:
+        if own_process:
+            gc.unfreeze()

@@ -11,7 +11,8 @@ Operations (:mod:`stepauth.provider.ops`): ``/healthz`` and ``/readyz`` are moun
 the endpoints; the outermost middleware gives each request its id, access event and
 metrics (``app.state.metrics``, a registry of this app's own); with ``[metrics]
 enabled`` the lifespan serves them on their own listener; OpenTelemetry wraps the app
-when it is installed. On shutdown the store is closed and a SQLite WAL truncated.
+when it is installed. On shutdown the friction counts still in memory are written
+(:mod:`stepauth.provider.friction.tally`), the store is closed and a SQLite WAL truncated.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from stepauth.provider.error_responses import FRONT_CHANNEL_PREFIXES, exception_
 from stepauth.provider.factors.base import FactorRegistry, default_factors
 from stepauth.provider.factors.webauthn.mds import keep_trust_fresh, load_trust
 from stepauth.provider.forwarded import TrustedProxies
+from stepauth.provider.friction.tally import flush_logged, keep_flushing
 from stepauth.provider.i18n import translations
 from stepauth.provider.i18n.middleware import Locales
 from stepauth.provider.keys import KeyRing
@@ -207,6 +209,7 @@ def create_app(
             purger = None
             if config.purge.interval:
                 purger = asyncio.create_task(keep_purging(state, metrics))
+            flusher = asyncio.create_task(keep_flushing(state.friction, active))
             stop_metrics = _metrics_listener(config, metrics)
             try:
                 yield
@@ -216,6 +219,9 @@ def create_app(
                     refresher.cancel()
                 if purger is not None:
                     purger.cancel()
+                flusher.cancel()
+                # after the last request in flight: the counts not yet written
+                await flush_logged(state.friction, active)
         finally:
             if owned:
                 await active.close()

@@ -11,7 +11,9 @@ channel (token, userinfo, introspect, revoke, par, discovery, logout):
   (an optional attestation :class:`~stepauth.provider.factors.webauthn.attestation.TrustStore`;
   without one no WebAuthn credential counts as hardware-bound) and ``sender`` (the
   :class:`~stepauth.provider.notices.Sender` of OOB codes and account notices; by default
-  the development outbox).
+  the development outbox) and ``friction`` (the in-memory count of requests a session
+  answered, :class:`~stepauth.provider.friction.tally.SessionAnswers`, flushed by the
+  lifespan).
 * Authorization codes: the front channel stores
   ``store.put("code", sha256hex(code), record.to_payload(), expires_at=now +
   config.ttl.code, grant_id=grant_id, user_id=sub, sid=sid)`` with ``record`` an
@@ -34,6 +36,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import HTTPConnection
 
 from stepauth.provider.factors.base import FactorRegistry, default_factors
+from stepauth.provider.friction.tally import SessionAnswers
 from stepauth.provider.notices import OutboxSender, Sender
 
 if TYPE_CHECKING:
@@ -58,6 +61,7 @@ class ProviderState:
     factors: FactorRegistry = field(default_factory=default_factors)
     trust: TrustStore | None = None
     sender: Sender = field(default_factory=OutboxSender)
+    friction: SessionAnswers = field(default_factory=SessionAnswers)
 
 
 def get_state(request: HTTPConnection) -> ProviderState:

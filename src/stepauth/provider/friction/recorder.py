@@ -1,6 +1,7 @@
 """Record the friction of each authorization request and interaction (audit events).
 
-Called at four points, one line each: when ``/authorize`` answers (:func:`answered`) or
+Called at four points, one line each: when ``/authorize`` answers (:func:`answered`: a
+request the session answers is only counted, :mod:`.tally`) or
 refuses with ``unmet_authentication_requirements`` (:func:`refusals`), when a factor
 form of an interaction is verified or refused (:func:`factor_tried`), when an
 interaction answers the request (:func:`completed`), and when it ends with
@@ -22,7 +23,6 @@ from stepauth.audit.friction_records import (
     REFUSED,
     REFUSED_UNMEETABLE,
     REQUEST,
-    SATISFIED,
     action_of,
     friction_record,
 )
@@ -69,7 +69,10 @@ def _started(response: Response) -> str | None:
     """The id of the interaction ``response`` sends the browser to, if it does."""
     if response.status_code not in (302, 303):
         return None
-    path = urlsplit(response.headers.get("location", "")).path
+    location = response.headers.get("location", "")
+    if _INTERACTION_PATH not in location:  # a code or an error for the client: no parse
+        return None
+    path = urlsplit(location).path
     if not path.startswith(_INTERACTION_PATH):
         return None
     return path.removeprefix(_INTERACTION_PATH).split("/", 1)[0] or None
@@ -110,22 +113,23 @@ async def answered(
     decision: LoginDecision,
     response: Response,
 ) -> None:
-    """``/authorize`` answered: from the session (a code), or with a prompt."""
+    """``/authorize`` answered: from the session (a code: counted in memory, written in
+    aggregate by :mod:`.tally`), or with a prompt (one record)."""
     uid = _started(response)
-    prompt: dict[str, Any] = {}
-    if uid is not None:
-        prompt = {
-            "ix": interaction_key(uid),
-            "asked": await _asked(ctx, loaded, decision),
-            "expires_at": ctx.provider.clock() + INTERACTION_TTL,
-        }
+    if uid is None:
+        state = ctx.provider
+        if state.friction.count(action=_action(ctx), client_id=ctx.client_id, at=state.clock()):
+            await state.friction.flush(state.store)
+        return
     await _write(
         ctx,
         REQUEST,
-        result=PROMPTED if uid is not None else SATISFIED,
+        result=PROMPTED,
         acr_before=_acr_before(ctx, loaded),
         acr_requested=_requested(ctx),
-        **prompt,
+        ix=interaction_key(uid),
+        asked=await _asked(ctx, loaded, decision),
+        expires_at=ctx.provider.clock() + INTERACTION_TTL,
     )
 
 

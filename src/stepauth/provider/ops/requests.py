@@ -21,7 +21,7 @@ import logging
 import re
 import secrets
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.routing import Match, Mount
 
@@ -71,6 +71,10 @@ class RequestObserver:
     def __init__(self, app: ASGIApp, *, metrics: _metrics.Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # the labelled children of the two HTTP metrics, looked up once per label set
+        # (bounded: route templates × METHODS × status codes)
+        self._counted: dict[tuple[str, str, str], Any] = {}
+        self._timed: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -109,8 +113,16 @@ class RequestObserver:
         route = template_of(matched) if matched is not None else "unmatched"
         method = str(scope.get("method", ""))
         method = method if method in _metrics.METHODS else _metrics.OTHER
-        self.metrics.requests.labels(route, method, str(status)).inc()
-        self.metrics.latency.labels(route, method).observe(duration)
+        counted = self._counted.get((route, method, str(status)))
+        if counted is None:
+            counted = self._counted[(route, method, str(status))] = self.metrics.requests.labels(
+                route, method, str(status)
+            )
+        counted.inc()
+        timed = self._timed.get((route, method))
+        if timed is None:
+            timed = self._timed[(route, method)] = self.metrics.latency.labels(route, method)
+        timed.observe(duration)
         fields: dict[str, object] = {
             "method": method,
             "route": route,

@@ -55,6 +55,8 @@ def _bad_inputs(config: Path, tmp: Path, busy_port: int) -> dict[Command, tuple[
         ("users", "remove-factor"): (["ghost", "f1", *cfg], no_user),
         ("users", "confirm-factor"): (["ghost", "f1", *cfg], no_user),
         ("users", "unlock"): (["ghost", *cfg], no_user),
+        ("users", "grant-admin"): (["ghost", *cfg], no_user),
+        ("users", "revoke-admin"): (["ghost", *cfg], no_user),
         ("clients", "list"): no_config,
         ("keys", "rotate"): no_config,
         ("keys", "list"): no_config,

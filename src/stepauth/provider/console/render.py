@@ -6,21 +6,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, FileSystemLoader
 from starlette.responses import HTMLResponse
 
 from stepauth.provider.console.access import Admin, set_browser_cookie
+from stepauth.provider.i18n.templates import page_environment
 from stepauth.provider.interaction.render import TEMPLATES as INTERACTION_TEMPLATES
 
 __all__ = ["HERE", "percent", "render_console", "timestamp"]
 
 HERE = Path(__file__).parent
 
-_env = Environment(
-    loader=ChoiceLoader(
-        [FileSystemLoader(HERE / "templates"), FileSystemLoader(INTERACTION_TEMPLATES)]
-    ),
-    autoescape=select_autoescape(default=True, default_for_string=True),
+_env = page_environment(
+    ChoiceLoader([FileSystemLoader(HERE / "templates"), FileSystemLoader(INTERACTION_TEMPLATES)])
 )
 
 

@@ -67,6 +67,8 @@ Reference (defaults in brackets)::
                  rotate_refresh_tokens [none: on, off for "fapi2"]
     [dpop]       nonce_lifetime [300], require_nonce [false], proof_max_age [60]
                       (seconds; RFC 9449 §8 server nonces, §11.1 proof age)
+    [console]    listen [none: /admin on the main listener] ("host:port": the operator
+                      console on a listener of its own, and not on the main one)
 
 Redirect URIs are compared exactly (RFC 9700 §4.1.3); they must be absolute ``https``
 URLs, or ``http`` on a loopback host (RFC 8252 §7.3), without a fragment
@@ -79,6 +81,7 @@ from stepauth.provider.config.loader import ProviderConfig, load_config, store_t
 from stepauth.provider.config.model import (
     AccountConfig,
     ClientConfig,
+    ConsoleConfig,
     DatabaseConfig,
     DPoPConfig,
     LoggingConfig,
@@ -126,6 +129,7 @@ __all__ = [
     "PROFILES",
     "AccountConfig",
     "ClientConfig",
+    "ConsoleConfig",
     "DPoPConfig",
     "DatabaseConfig",
     "LoggingConfig",

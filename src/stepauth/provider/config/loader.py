@@ -28,6 +28,7 @@ from stepauth.provider.config.clients import clients
 from stepauth.provider.config.model import (
     AccountConfig,
     ClientConfig,
+    ConsoleConfig,
     DatabaseConfig,
     DPoPConfig,
     LoggingConfig,
@@ -70,6 +71,7 @@ class ProviderConfig:
     base_dir: Path = field(default_factory=Path.cwd)
     default_resource: str | None = None
     dpop: DPoPConfig = field(default_factory=DPoPConfig)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, base_dir: Path | None = None) -> ProviderConfig:
@@ -148,4 +150,5 @@ def _resolve(file: ConfigFile, base_dir: Path) -> ProviderConfig:
         base_dir=base_dir,
         default_resource=file.default_resource,
         dpop=sections.fill(DPoPConfig, file.dpop),
+        console=sections.console(file.console),
     )

@@ -143,6 +143,21 @@ async def _assert_only_keep_usable(store: Store, now: float) -> None:
     assert (await store.consume("code", "code-keep", now=now + 1)).ok
 
 
+async def test_ending_one_session_by_sid_revokes_what_it_issued(store: SQLStore) -> None:
+    """``end_user_session``: only the session of that user with that sid ends, and with it
+    the tokens and codes issued in it (the console's per-session sign-out)."""
+    keep, other = await _sessions_with_items(store, NOW)
+    ended = await store.get_session(other, now=NOW)
+    assert ended is not None
+    assert ended.sid is not None
+    assert not await store.end_user_session("u2", ended.sid)  # the sid of another user
+    assert await store.end_user_session("u1", ended.sid)
+    assert await store.get_session(other, now=NOW) is None
+    assert await store.get_session(keep, now=NOW) is not None
+    await _assert_only_keep_usable(store, NOW)
+    assert not await store.end_user_session("u1", ended.sid)  # already ended
+
+
 async def test_ending_other_sessions_revokes_what_they_issued(store: SQLStore) -> None:
     """ASVS 5.0 7.4.3: the tokens and codes of the ended sessions stop working with them."""
     keep, _ = await _sessions_with_items(store, NOW)

@@ -11,6 +11,12 @@ with its id); ``[metrics] enabled`` opens the Prometheus listener. On SIGTERM (o
 uvicorn stops accepting connections, lets the requests in flight finish for up to
 ``[server] shutdown_timeout`` seconds, then the app's lifespan closes the store and
 truncates a SQLite WAL; after SIGTERM the exit status is 0.
+
+With ``[console] listen = "host:port"`` a second uvicorn server in the same process and
+event loop serves the operator console there
+(:func:`stepauth.provider.app.create_console_app`, the same state and store); it starts
+once the Provider's lifespan is up, and stops with it: the signal that stops the
+Provider stops it too, before the store is closed.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from typing import TYPE_CHECKING, Any, cast
 from stepauth.cli import add_config_argument, load_cli_config, run
 from stepauth.errors import StepAuthError
 from stepauth.provider import create_app
+from stepauth.provider.app import create_console_app
 from stepauth.provider.config import LOG_LEVELS, store_timeouts
 from stepauth.provider.ops import configure_logging
 from stepauth.provider.ops.bootstrap import key_secret, prepare
@@ -118,6 +125,8 @@ def serve(args: argparse.Namespace) -> int:
         raise StepAuthError("--port must be between 1 and 65535", error="usage")
     config = load_cli_config(args)
     _check_port_free(args.host or config.server.host, args.port or config.server.port)
+    if config.console.host is not None and config.console.port is not None:
+        _check_port_free(config.console.host, config.console.port, key="[console] listen")
     level = args.log_level or config.logging.level
     configure_logging(format=config.logging.format, level=level)
     run(prepare(config))
@@ -149,7 +158,7 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_port_free(host: str, port: int) -> None:
+def _check_port_free(host: str, port: int, *, key: str = "--port or [server] port") -> None:
     """A taken address is one error line before anything starts (uvicorn would log and
     exit 3). A probe, so a server that grabs the port in between still fails in uvicorn."""
     try:
@@ -163,8 +172,7 @@ def _check_port_free(host: str, port: int) -> None:
             probe.bind(address)
         except OSError as exc:
             raise StepAuthError(
-                f"cannot listen on {host}:{port}: {exc.strerror} "
-                "(choose another with --port or [server] port)",
+                f"cannot listen on {host}:{port}: {exc.strerror} (choose another with {key})",
                 error="usage",
             ) from None
 
@@ -173,9 +181,22 @@ def _stopped(signum: int, frame: FrameType | None) -> None:
     del signum, frame
 
 
-def _run_uvicorn(app: Any, config: ProviderConfig, args: argparse.Namespace, level: str) -> None:
-    import uvicorn
+def _uvicorn_options(config: ProviderConfig, host: str, port: int, level: str) -> dict[str, Any]:
+    return {
+        "host": host,
+        "port": port,
+        "log_level": level,
+        "log_config": None,  # configure_logging's handler; one access event per request is ours
+        "access_log": False,
+        "timeout_graceful_shutdown": config.server.shutdown_timeout,
+        "proxy_headers": False,
+        "http": http_protocol(),  # httptools, one socket write per response (loop: uvloop)
+    }
 
+
+def _run_uvicorn(app: Any, config: ProviderConfig, args: argparse.Namespace, level: str) -> None:
+    host, port = args.host or config.server.host, args.port or config.server.port
+    options = _uvicorn_options(config, host, port, level)
     # What is loaded by now (modules, config, the app) lives as long as the process: out of
     # the cyclic collector's way (gc.freeze), a full collection scans only what requests
     # allocate instead of the whole heap (~150,000 objects, ~0.1 s per collection). Only a
@@ -185,17 +206,57 @@ def _run_uvicorn(app: Any, config: ProviderConfig, args: argparse.Namespace, lev
         gc.collect()
         gc.freeze()
     try:
-        uvicorn.run(
-            app,
-            host=args.host or config.server.host,
-            port=args.port or config.server.port,
-            log_level=level,
-            log_config=None,  # configure_logging's handler; one access event per request is ours
-            access_log=False,
-            timeout_graceful_shutdown=config.server.shutdown_timeout,
-            proxy_headers=False,
-            http=http_protocol(),  # httptools, one socket write per response (loop: uvloop)
-        )
+        _run_servers(app, config, options, level)
     finally:
         if own_process:
             gc.unfreeze()
+
+
+def _run_servers(app: Any, config: ProviderConfig, options: dict[str, Any], level: str) -> None:
+    """The Provider; with ``[console] listen``, the console's listener beside it."""
+    import uvicorn
+
+    if config.console.host is None or config.console.port is None:
+        uvicorn.run(app, **options)
+        return
+    main = uvicorn.Server(uvicorn.Config(app, **options))
+    console_options = _uvicorn_options(config, config.console.host, config.console.port, level)
+    # no lifespan: the state is the Provider's, published by the main app's lifespan
+    console_app = create_console_app(app, config)
+    console = uvicorn.Server(uvicorn.Config(console_app, lifespan="off", **console_options))
+    try:
+        with asyncio.Runner(loop_factory=main.config.get_loop_factory()) as runner:
+            runner.run(_serve_both(main, console))
+    except KeyboardInterrupt:  # Ctrl-C after the graceful shutdown, as uvicorn.run ends
+        pass
+
+
+async def _serve_both(main: Any, console: Any) -> None:
+    """Run the Provider; once its lifespan is up, the console listener beside it, until
+    the Provider is told to stop (its signal handler sets ``main.should_exit``)."""
+
+    async def console_while_main_runs() -> None:
+        while not main.started:
+            if main.should_exit:
+                return
+            await asyncio.sleep(0.05)
+        stopper = asyncio.create_task(stop_with_main())
+        try:
+            # _serve, not serve: the signals are the main server's (serve would take them)
+            await console._serve()
+        finally:
+            stopper.cancel()
+
+    async def stop_with_main() -> None:
+        while True:  # should_exit is a flag set by a signal handler: no event to await
+            if main.should_exit:
+                console.should_exit = True
+                return
+            await asyncio.sleep(0.1)
+
+    task = asyncio.create_task(console_while_main_runs())
+    try:
+        await main.serve()
+    finally:
+        console.should_exit = True
+        await task

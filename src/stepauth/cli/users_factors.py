@@ -10,7 +10,8 @@ sub-parsers:
 * ``remove-factor NAME ID`` — remove one (recovery codes are revoked with it);
 * ``confirm-factor NAME ID`` — end the hold of a factor added during account recovery or
   by a one-factor account (:mod:`stepauth.provider.factors.hold`), after the operator
-  confirmed out of band that its owner added it: from now on it counts at its full level;
+  confirmed out of band that its owner added it: from now on it counts at its full level
+  (:func:`stepauth.provider.factors.confirm.confirm_factor`, which ``/admin`` uses too);
 * ``unlock NAME`` — clear the lockout of every factor type (an operator reset,
   NIST SP 800-63B-4 §3.2.2).
 
@@ -28,15 +29,14 @@ from typing import TYPE_CHECKING, Any
 
 from stepauth.cli import add_action, find_user, load_cli_config, with_store
 from stepauth.errors import StepAuthError
-from stepauth.provider.account.not_me import issue_link
 from stepauth.provider.factors import totp
-from stepauth.provider.factors.hold import is_held, released
+from stepauth.provider.factors.confirm import confirm_factor
+from stepauth.provider.factors.confirm import factor_change_audit as _audit
+from stepauth.provider.factors.confirm import operator_notice as _notice
 from stepauth.provider.factors.recovery import revoke_codes
-from stepauth.provider.notices import OutboxSender
 
 if TYPE_CHECKING:
-    from stepauth.provider.config import ProviderConfig
-    from stepauth.store import Store, User
+    from stepauth.store import Store
 
 __all__ = ["FACTOR_TYPES", "confirm_factor", "register_users_commands"]
 
@@ -62,51 +62,6 @@ def register_users_commands(commands: Any) -> None:
     confirm.add_argument("factor_id", metavar="ID")
     unlock = add_action(commands, "unlock", "clear a user's failed-attempt lockout", _unlock)
     unlock.add_argument("name", metavar="NAME")
-
-
-async def _notice(
-    store: Store,
-    user: User,
-    message: str,
-    *,
-    config: ProviderConfig | None = None,
-    action: str = "",
-    what: str = "",
-    factor_id: str | None = None,
-) -> None:
-    """Tell the user; with ``config``, add the change's "this wasn't me" link
-    (:func:`stepauth.provider.account.not_me.issue_link`)."""
-    if config is not None:
-        link = await issue_link(
-            store,
-            config,
-            now=time.time(),
-            user_id=user.id,
-            action=action,
-            what=what,
-            factor_id=factor_id,
-        )
-        message = f"{message} If this was not you: {link}"
-    factors = await store.list_factors(user.id)
-    oob = next((f for f in factors if f.kind == "oob" and not f.disabled), None)
-    channel = str(oob.data.get("channel", "sms")) if oob is not None else "email"
-    to = str(oob.data.get("to", user.username)) if oob is not None else user.username
-    await OutboxSender().send(channel=channel, to=to, message=message)
-
-
-async def _audit(store: Store, user: User, action: str, factor: str, credential: str) -> None:
-    await store.append_audit(
-        {
-            "event": "factor_change",
-            "result": "success",
-            "action": action,
-            "factor": factor,
-            "user_id": user.id,
-            "credential": credential,
-            "client_id": "stepauth-cli",
-        },
-        now=time.time(),
-    )
 
 
 def _with_store(args: argparse.Namespace, work: Any) -> Any:
@@ -189,35 +144,6 @@ def _remove(args: argparse.Namespace) -> int:
     kind = _with_store(args, work)
     print(f"removed {kind} factor {args.factor_id} from {args.name}")
     return 0
-
-
-async def confirm_factor(
-    store: Store,
-    user: User,
-    factor_id: str,
-    *,
-    now: float | None = None,
-    config: ProviderConfig | None = None,
-) -> str:
-    """Take the hold off ``factor_id`` of ``user`` (audited, notified); its kind."""
-    factor = await store.get_factor(factor_id)
-    if factor is None or factor.user_id != user.id:
-        raise StepAuthError(f"{user.username} has no factor {factor_id}", error="unknown")
-    if not is_held(factor, time.time() if now is None else now):
-        raise StepAuthError(f"factor {factor_id} is not on hold", error="not_held")
-    await store.update_factor(factor.id, data=released(factor.data))
-    await _audit(store, user, "confirm", factor.kind, factor.id)
-    await _notice(
-        store,
-        user,
-        "An administrator confirmed a sign-in method added to your account: "
-        "it now works at its full strength.",
-        config=config,
-        action="confirm",
-        what="sign-in method",
-        factor_id=factor.id,
-    )
-    return factor.kind
 
 
 def _confirm(args: argparse.Namespace) -> int:

@@ -13,6 +13,11 @@ metrics (``app.state.metrics``, a registry of this app's own); with ``[metrics]
 enabled`` the lifespan serves them on their own listener; OpenTelemetry wraps the app
 when it is installed. On shutdown the friction counts still in memory are written
 (:mod:`stepauth.provider.friction.tally`), the store is closed and a SQLite WAL truncated.
+
+With ``[console] listen`` the operator console is not mounted here:
+:func:`create_console_app` builds it as an app of its own, sharing this app's state
+(the same :class:`ProviderState` and store), which ``stepauth serve`` runs on that
+address (docs/console.md).
 """
 
 from __future__ import annotations
@@ -57,7 +62,14 @@ if TYPE_CHECKING:
     from stepauth.provider.factors.webauthn.attestation import TrustStore
     from stepauth.store import Store
 
-__all__ = ["ENDPOINT_MODULES", "SECURITY_HEADERS", "SecurityHeaders", "create_app"]
+__all__ = [
+    "CONSOLE_MODULE",
+    "ENDPOINT_MODULES",
+    "SECURITY_HEADERS",
+    "SecurityHeaders",
+    "create_app",
+    "create_console_app",
+]
 
 #: Endpoint modules in mount order; each exposes ``routes``. A module that fails to
 #: import is an error: the Provider never starts with an endpoint silently missing.
@@ -76,6 +88,9 @@ ENDPOINT_MODULES = (
     "stepauth.provider.ops.health",
     "stepauth.provider.friction.events",
 )
+
+#: The operator console: mounted with the others, unless ``[console] listen`` is set.
+CONSOLE_MODULE = "stepauth.provider.console"
 
 STATIC_DIR = Path(__file__).parent / "interaction" / "static"
 
@@ -139,9 +154,11 @@ def _ladder(config: ProviderConfig) -> Ladder:
     return ladder_from_data(levels) if levels else DEFAULT_LADDER
 
 
-def endpoint_routes() -> list[BaseRoute]:
+def endpoint_routes(*, console: bool = True) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for name in ENDPOINT_MODULES:
+        if name == CONSOLE_MODULE and not console:
+            continue
         module = importlib.import_module(name)
         routes.extend(module.routes)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"))
@@ -227,24 +244,14 @@ def create_app(
                 await active.close()
                 checkpoint_sqlite(config.database.url)
 
-    routes = endpoint_routes()
+    routes = endpoint_routes(console=not config.console.separate)
     middleware = [
+        *_trusted_proxies(config),
         *tracing_middleware(routes),
         Middleware(RequestObserver, metrics=metrics),
         Middleware(SecurityHeaders),
         Middleware(Locales, ui=config.ui),
     ]
-    if config.server.trusted_proxies and config.server.forwarded_header:
-        # outermost: every layer below (logs and metrics included) and the server's
-        # access log see the client
-        middleware.insert(
-            0,
-            Middleware(
-                TrustedProxies,
-                trusted_proxies=config.server.trusted_proxies,
-                header=config.server.forwarded_header,
-            ),
-        )
     app = Starlette(
         routes=routes,
         middleware=middleware,
@@ -253,6 +260,40 @@ def create_app(
     )
     app.state.metrics = metrics
     return app
+
+
+def _trusted_proxies(config: ProviderConfig) -> list[Middleware]:
+    """Outermost when configured: every layer below (logs and metrics included) and the
+    server's access log see the client."""
+    if not (config.server.trusted_proxies and config.server.forwarded_header):
+        return []
+    return [
+        Middleware(
+            TrustedProxies,
+            trusted_proxies=config.server.trusted_proxies,
+            header=config.server.forwarded_header,
+        )
+    ]
+
+
+def create_console_app(app: Starlette, config: ProviderConfig) -> Starlette:
+    """The operator console alone, for its own listener (``[console] listen``).
+
+    It shares ``app``'s state, so it answers with the :class:`ProviderState` and store
+    that ``app``'s lifespan publishes: serve it only while ``app`` runs (it has no
+    lifespan of its own). Same trusted proxies, security headers, error pages and
+    request metrics as ``app``."""
+    console = Starlette(
+        routes=list(importlib.import_module(CONSOLE_MODULE).routes),
+        middleware=[
+            *_trusted_proxies(config),
+            Middleware(RequestObserver, metrics=app.state.metrics),
+            Middleware(SecurityHeaders),
+        ],
+        exception_handlers=exception_handlers(),
+    )
+    console.state = app.state
+    return console
 
 
 def _metrics_listener(config: ProviderConfig, metrics: Metrics) -> Callable[[], None]:

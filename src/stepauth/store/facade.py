@@ -171,6 +171,9 @@ class StoreFacade:
     ) -> list[str]:
         return await self.sessions.end_user_sessions(user_id, except_session_id=except_session_id)
 
+    async def end_user_session(self, user_id: str, sid: str) -> bool:
+        return await self.sessions.end_user_session(user_id, sid)
+
     # KeyRepository: self.signing_keys
 
     async def add_key(self, key: KeyRecord) -> None:

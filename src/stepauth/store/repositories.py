@@ -169,6 +169,11 @@ class SessionRepository(Protocol):
         """:meth:`delete_user_sessions`, returning the ``sid`` of each session it ended."""
         ...
 
+    async def end_user_session(self, user_id: str, sid: str) -> bool:
+        """End the one session of ``user_id`` whose ``sid`` is ``sid`` and revoke its
+        items; whether there was one."""
+        ...
+
     async def list_user_sessions(self, user_id: str, *, now: float) -> list[SessionSummary]:
         """The live sessions of ``user_id``, oldest first (no ids: the store has hashes)."""
         ...

@@ -195,6 +195,13 @@ class RoutedSessions:
             await self.items.best_effort("session items", revocation)
         return sids
 
+    async def end_user_session(self, user_id: str, sid: str) -> bool:
+        ended = await self.durable.end_user_session(user_id, sid)
+        if ended:  # as end_user_sessions: then what the session left in Redis
+            revocation = self.items.ephemeral.revoke_session_items(sid)
+            await self.items.best_effort("session items", revocation)
+        return ended
+
     async def list_user_sessions(self, user_id: str, *, now: float) -> list[SessionSummary]:
         return await self.durable.list_user_sessions(user_id, now=now)
 

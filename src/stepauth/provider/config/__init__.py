@@ -70,6 +70,8 @@ Reference (defaults in brackets)::
     [ui]         default_locale ["en"], locales [["en", "de", "fr", "es", "it"]]: the
                       languages of the hosted pages (OIDC Core §3.1.2.1 ui_locales,
                       then Accept-Language, then default_locale)
+    [console]    listen [none: /admin on the main listener] ("host:port": the operator
+                      console on a listener of its own, and not on the main one)
 
 Redirect URIs are compared exactly (RFC 9700 §4.1.3); they must be absolute ``https``
 URLs, or ``http`` on a loopback host (RFC 8252 §7.3), without a fragment
@@ -82,6 +84,7 @@ from stepauth.provider.config.loader import ProviderConfig, load_config, store_t
 from stepauth.provider.config.model import (
     AccountConfig,
     ClientConfig,
+    ConsoleConfig,
     DatabaseConfig,
     DPoPConfig,
     LoggingConfig,
@@ -132,6 +135,7 @@ __all__ = [
     "UI_LOCALES",
     "AccountConfig",
     "ClientConfig",
+    "ConsoleConfig",
     "DPoPConfig",
     "DatabaseConfig",
     "LoggingConfig",

@@ -28,6 +28,7 @@ from stepauth.provider.config.clients import clients
 from stepauth.provider.config.model import (
     AccountConfig,
     ClientConfig,
+    ConsoleConfig,
     DatabaseConfig,
     DPoPConfig,
     LoggingConfig,
@@ -72,6 +73,7 @@ class ProviderConfig:
     default_resource: str | None = None
     dpop: DPoPConfig = field(default_factory=DPoPConfig)
     ui: UIConfig = field(default_factory=UIConfig)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, base_dir: Path | None = None) -> ProviderConfig:
@@ -151,4 +153,5 @@ def _resolve(file: ConfigFile, base_dir: Path) -> ProviderConfig:
         default_resource=file.default_resource,
         dpop=sections.fill(DPoPConfig, file.dpop),
         ui=sections.ui(file.ui),
+        console=sections.console(file.console),
     )

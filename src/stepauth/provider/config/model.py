@@ -14,6 +14,7 @@ from stepauth.provider.config.registry import DEFAULT_KEY_ENV, UI_LOCALES, Netwo
 __all__ = [
     "AccountConfig",
     "ClientConfig",
+    "ConsoleConfig",
     "DPoPConfig",
     "DatabaseConfig",
     "LoggingConfig",
@@ -157,6 +158,19 @@ class DPoPConfig:
     nonce_lifetime: int = 300
     require_nonce: bool = False
     proof_max_age: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleConfig:
+    """Where ``/admin`` is served: on the main listener (``host`` is ``None``), or on
+    ``host:port`` of its own (``[console] listen``) and then not on the main one."""
+
+    host: str | None = None
+    port: int | None = None
+
+    @property
+    def separate(self) -> bool:
+        return self.host is not None
 
 
 @dataclass(frozen=True, slots=True)

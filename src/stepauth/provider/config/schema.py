@@ -29,6 +29,7 @@ __all__ = [
     "AccountTable",
     "ClientTable",
     "ConfigFile",
+    "ConsoleTable",
     "DPoPTable",
     "DatabaseTable",
     "LoggingTable",
@@ -154,6 +155,13 @@ class DPoPTable(Table, frozen=True):
     proof_max_age: Annotated[int, _between(1, 3600)] | UnsetType = UNSET
 
 
+class ConsoleTable(Table, frozen=True):
+    """The operator console ``/admin``: ``listen = "host:port"`` serves it on a listener of
+    its own (checked in :func:`stepauth.provider.config.sections.console`)."""
+
+    listen: Text | None = None
+
+
 class ClientTable(Table, frozen=True):
     client_id: Text
     client_secret: Text | None = None
@@ -193,3 +201,4 @@ class ConfigFile(Table, frozen=True):
     purge: PurgeTable | None = None
     dpop: DPoPTable | None = None
     ui: UITable | None = None
+    console: ConsoleTable | None = None

@@ -22,6 +22,7 @@ from msgspec import UNSET
 from stepauth.assurance import AssuranceError, ladder_from_data
 from stepauth.errors import ConfigError
 from stepauth.provider.config.model import (
+    ConsoleConfig,
     DatabaseConfig,
     LoggingConfig,
     RedisConfig,
@@ -38,6 +39,7 @@ from stepauth.provider.config.registry import (
     MAX_CONSECUTIVE_FAILURES,
 )
 from stepauth.provider.config.schema import (
+    ConsoleTable,
     DatabaseTable,
     LoggingTable,
     RedisTable,
@@ -52,6 +54,7 @@ from stepauth.provider.config.schema import (
 from stepauth.provider.config.urls import origin_of
 
 __all__ = [
+    "console",
     "database",
     "fill",
     "levels",
@@ -67,6 +70,7 @@ __all__ = [
 
 T = TypeVar("T")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 
 
 def fill(model: Callable[..., T], table: Table | None, **resolved: Any) -> T:
@@ -232,3 +236,22 @@ def ui(table: UITable | None) -> UIConfig:
     if config.default_locale not in config.locales:
         raise ConfigError("must be one of ui.locales", key="ui.default_locale")
     return config
+
+
+def console(table: ConsoleTable | None) -> ConsoleConfig:
+    """``[console] listen = "host:port"`` (an IPv6 address in brackets: ``"[::1]:9443"``)."""
+    if table is None or table.listen is None:
+        return ConsoleConfig()
+    key = "console.listen"
+    host, sep, port = table.listen.strip().rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ConfigError(f"{host!r} is not an IPv6 address", key=key) from None
+    elif not _HOST_NAME.match(host):
+        raise ConfigError('must be "host:port", e.g. "127.0.0.1:9443"', key=key)
+    if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError("must end with a port between 1 and 65535 (host:port)", key=key)
+    return ConsoleConfig(host=host, port=int(port))

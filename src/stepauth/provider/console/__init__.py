@@ -2,9 +2,9 @@
 
 Admins — users with the ``admin`` role (``stepauth users grant-admin NAME``) — see users,
 their factors and sessions, the friction report, the audit log, clients, signing keys
-and a policy simulator; every change (lock, unlock, sign-out, key rotation) needs a
-fresh passkey or security-key step-up (``phr``/``phrh``) and is audited with the admin
-and that step-up (:mod:`stepauth.provider.console.access`).
+and a policy simulator; every change (lock, unlock, sign-out, ending a factor's hold,
+key rotation) needs a fresh passkey or security-key step-up (``phr``/``phrh``) and
+is audited with the admin and that step-up (:mod:`stepauth.provider.console.access`).
 :data:`routes` is mounted by :func:`stepauth.provider.app.create_app`.
 
 * ``GET /admin`` → ``/admin/users``; ``GET /admin/users``, ``/admin/users/{id}`` and the
@@ -43,6 +43,12 @@ routes: list[BaseRoute] = [
     Route("/admin/users/{user_id}/lock", users.lock, methods=["POST"]),
     Route("/admin/users/{user_id}/unlock", users.unlock, methods=["POST"]),
     Route("/admin/users/{user_id}/sessions/end", users.end_sessions, methods=["POST"]),
+    Route("/admin/users/{user_id}/sessions/{sid}/end", users.end_session, methods=["POST"]),
+    Route(
+        "/admin/users/{user_id}/factors/{factor_id}/confirm",
+        users.confirm_hold,
+        methods=["POST"],
+    ),
     Route("/admin/friction", friction.friction_page, methods=["GET"]),
     Route("/admin/audit", audit_log.audit_page, methods=["GET"]),
     Route("/admin/clients", settings.clients_page, methods=["GET"]),

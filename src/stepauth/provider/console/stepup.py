@@ -50,6 +50,7 @@ REASONS = {
     "lock": "Locking a user needs your passkey.",
     "unlock": "Unlocking a user needs your passkey.",
     "end_session": "Signing a user out needs your passkey.",
+    "confirm_factor": "Confirming a sign-in method needs your passkey.",
     "rotate_keys": "Rotating the signing keys needs your passkey.",
 }
 CHANGE_TEXT = "Changes on the console need your passkey or security key."

@@ -9,7 +9,12 @@
   :func:`stepauth.provider.sessions.load_session` for a session already open); locking
   also ends every session of the user;
 * ``POST /admin/users/{id}/sessions/end`` — end every session of the user (and revoke
-  what was issued in them, :func:`stepauth.provider.sessions.revoke_session`).
+  what was issued in them, :func:`stepauth.provider.sessions.revoke_session`);
+  ``POST /admin/users/{id}/sessions/{sid}/end`` — end that one session;
+* ``POST /admin/users/{id}/factors/{factor_id}/confirm`` — end the hold of a factor on
+  hold, as ``stepauth users confirm-factor`` does
+  (:func:`stepauth.provider.factors.confirm.confirm_factor`): 404 for a factor of
+  another user, 400 for one not on hold.
 
 Each POST: CSRF, then an admin session, then a fresh ``phr``/``phrh`` step-up
 (:mod:`stepauth.provider.console.access`), then the change, then its audit event
@@ -24,6 +29,7 @@ from starlette.responses import RedirectResponse, Response
 
 from stepauth import audit
 from stepauth.assurance import Assessment
+from stepauth.errors import StepAuthError
 from stepauth.provider.console.access import (
     Admin,
     admin_of,
@@ -33,11 +39,21 @@ from stepauth.provider.console.access import (
 )
 from stepauth.provider.console.render import render_console, timestamp
 from stepauth.provider.errors import InvalidRequest
-from stepauth.provider.factors.hold import hold_text
+from stepauth.provider.factors.confirm import confirm_factor
+from stepauth.provider.factors.hold import held_until, hold_text
 from stepauth.provider.sessions import revoke_session
 from stepauth.store import Factor, User
 
-__all__ = ["end_sessions", "lock", "unlock", "user_page", "users_page"]
+__all__ = [
+    "NotFound",
+    "confirm_hold",
+    "end_session",
+    "end_sessions",
+    "lock",
+    "unlock",
+    "user_page",
+    "users_page",
+]
 
 _KINDS = {"totp": "Authenticator app", "recovery": "Recovery codes", "oob": "Phone"}
 _MAX_LISTED = 200
@@ -46,7 +62,15 @@ DONE = {
     "locked": "Locked: this user cannot sign in, and their sessions have ended.",
     "unlocked": "Unlocked: this user can sign in again.",
     "signed-out": "Every session of this user has ended.",
+    "session-ended": "That session has ended; the user's other sessions go on.",
+    "confirmed": "Confirmed: the sign-in method is no longer on hold.",
 }
+
+
+class NotFound(InvalidRequest):
+    """A factor or session the user does not have — 404."""
+
+    status = 404
 
 
 def _kind(factor: Factor) -> str:
@@ -97,12 +121,14 @@ async def user_page(request: Request) -> Response:
             "last_used": timestamp(f.last_used_at),
             "disabled": f.disabled,
             "hold": hold_text(f, now),
+            "held": held_until(f, now) is not None,
         }
         for f in await store.list_factors(user.id)
     ]
     sessions = [
         {
             "sid": s.sid or "(unnamed)",
+            "can_end": s.sid is not None,
             "created": timestamp(s.created_at),
             "last_seen": timestamp(s.last_seen_at),
             "methods": s.methods,
@@ -209,3 +235,42 @@ async def end_sessions(request: Request) -> Response:
     ended = await _end_all(admin, user)
     await _audit(request, admin, stepup, user, "end_sessions", f"{live} sessions", f"{ended} ended")
     return _back(user, "signed-out")
+
+
+async def end_session(request: Request) -> Response:
+    """End the one session ``sid`` of the user (its tokens revoked), not the others."""
+    changed = await _change(request, "end_session")
+    if not isinstance(changed, tuple):
+        return changed
+    admin, stepup, user = changed
+    sid = request.path_params["sid"]
+    if not await admin.state.store.end_user_session(user.id, sid):
+        raise NotFound("this user has no such session")
+    await revoke_session(admin.state, sid)  # and for requests in flight: the ended record
+    await _audit(request, admin, stepup, user, "end_session", f"session {sid}", "ended")
+    return _back(user, "session-ended")
+
+
+async def confirm_hold(request: Request) -> Response:
+    """End the hold of one factor of the user (NIST SP 800-63B-4 §4.2: the operator
+    confirmed out of band that its owner added it)."""
+    changed = await _change(request, "confirm_factor")
+    if not isinstance(changed, tuple):
+        return changed
+    admin, stepup, user = changed
+    state, now = admin.state, admin.state.clock()
+    factor = await state.store.get_factor(request.path_params["factor_id"])
+    if factor is None or factor.user_id != user.id:
+        raise NotFound("this user has no such sign-in method")
+    until = held_until(factor, now)
+    if until is None:
+        raise InvalidRequest("this sign-in method is not on hold")
+    before = f"hold_until {timestamp(until)}, hold_reason {factor.data.get('hold_reason')}"
+    try:
+        await confirm_factor(
+            state.store, user, factor.id, now=now, config=state.config, client_id="stepauth-console"
+        )
+    except StepAuthError as exc:  # its hold ended in between
+        raise InvalidRequest("this sign-in method is not on hold") from exc
+    await _audit(request, admin, stepup, user, "confirm_factor", before, "none")
+    return _back(user, "confirmed")

@@ -131,6 +131,18 @@ class SQLSessions:
 
         return await self.db.write(end)
 
+    async def end_user_session(self, user_id: str, sid: str) -> bool:
+        params = {"b_user": user_id, "b_sid": sid}
+
+        def end(conn: Connection) -> bool:
+            # as end_user_sessions: the session and its items go in one transaction
+            if not conn.execute(stmts.END_USER_SESSION, params).all():
+                return False
+            conn.execute(stmts.REVOKE_SIDS, {"b_sids": [sid]})
+            return True
+
+        return await self.db.write(end)
+
     async def list_user_sessions(self, user_id: str, *, now: float) -> list[SessionSummary]:
         params = {"b_user": user_id, "b_now": now}
         rows = await self.db.read(lambda conn: conn.execute(stmts.USER_SESSIONS, params).all())

@@ -158,6 +158,11 @@ USER_SESSIONS = (
 END_USER_SESSIONS = (
     delete(sessions).where(*_other_sessions).returning(sessions.c.id, sessions.c.sid)
 )
+END_USER_SESSION = (
+    delete(sessions)
+    .where(sessions.c.user_id == bindparam("b_user"), sessions.c.sid == bindparam("b_sid"))
+    .returning(sessions.c.sid)
+)
 REVOKE_SIDS = (
     update(items)
     .where(items.c.sid.in_(bindparam("b_sids", expanding=True)), items.c.revoked == false())

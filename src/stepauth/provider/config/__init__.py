@@ -70,6 +70,10 @@ Reference (defaults in brackets)::
     [ui]         default_locale ["en"], locales [["en", "de", "fr", "es", "it"]]: the
                       languages of the hosted pages (OIDC Core §3.1.2.1 ui_locales,
                       then Accept-Language, then default_locale)
+    [branding]   product_name ["stepauth"], logo [none: a .png/.svg/.webp file beside the
+                      config, or an https URL], primary_colour [none; #rrggbb, 4.5:1
+                      against white], support_url [none; https]; each [[clients]] may
+                      set branding = { name, logo, primary_colour }
 
 Redirect URIs are compared exactly (RFC 9700 §4.1.3); they must be absolute ``https``
 URLs, or ``http`` on a loopback host (RFC 8252 §7.3), without a fragment
@@ -78,6 +82,7 @@ URLs, or ``http`` on a loopback host (RFC 8252 §7.3), without a fragment
 
 from __future__ import annotations
 
+from stepauth.provider.config.branding import BrandingConfig, ClientBranding, LogoFile
 from stepauth.provider.config.loader import ProviderConfig, load_config, store_timeouts
 from stepauth.provider.config.model import (
     AccountConfig,
@@ -131,10 +136,13 @@ __all__ = [
     "PROFILES",
     "UI_LOCALES",
     "AccountConfig",
+    "BrandingConfig",
+    "ClientBranding",
     "ClientConfig",
     "DPoPConfig",
     "DatabaseConfig",
     "LoggingConfig",
+    "LogoFile",
     "MetricsConfig",
     "Network",
     "ProviderConfig",

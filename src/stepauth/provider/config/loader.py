@@ -24,6 +24,7 @@ import msgspec
 
 from stepauth.errors import ConfigError
 from stepauth.provider.config import sections
+from stepauth.provider.config.branding import BrandingConfig, branding
 from stepauth.provider.config.clients import clients
 from stepauth.provider.config.model import (
     AccountConfig,
@@ -72,6 +73,7 @@ class ProviderConfig:
     default_resource: str | None = None
     dpop: DPoPConfig = field(default_factory=DPoPConfig)
     ui: UIConfig = field(default_factory=UIConfig)
+    branding: BrandingConfig = field(default_factory=BrandingConfig)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, base_dir: Path | None = None) -> ProviderConfig:
@@ -128,7 +130,7 @@ def _resolve(file: ConfigFile, base_dir: Path) -> ProviderConfig:
     issuer = check_issuer(file.issuer)
     if file.default_resource is not None:
         check_resource(file.default_resource, "default_resource")
-    configured = clients(file.clients)
+    configured = clients(file.clients, base_dir)
     ttl = sections.fill(TTLConfig, file.ttl)
     fapi2.check_par_lifetime(configured, ttl.par)
     return ProviderConfig(
@@ -151,4 +153,5 @@ def _resolve(file: ConfigFile, base_dir: Path) -> ProviderConfig:
         default_resource=file.default_resource,
         dpop=sections.fill(DPoPConfig, file.dpop),
         ui=sections.ui(file.ui),
+        branding=branding(file.branding, base_dir),
     )

@@ -171,3 +171,13 @@ async def test_default_branding_renders_as_today(provider: Provider) -> None:
     assert shown.response.headers["content-security-policy"] == (
         "default-src 'self'; frame-ancestors 'none'; script-src 'self'"
     )
+
+
+async def test_branding_lines_are_translated(branded: Provider) -> None:
+    shown = await open_interaction(branded.browser, query(ui_locales="de"))
+    assert "<title>Anmelden · Acme Sign-in</title>" in shown.text
+    assert (
+        "<strong>Acme &lt;Bank&gt;</strong> bittet Sie, über Acme Sign-in zu bestätigen."
+        in shown.text
+    )
+    assert ">Brauchen Sie Hilfe?</a>" in shown.text

@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stepauth.assurance import DEFAULT_LADDER, ladder_from_data
 from stepauth.errors import ConfigError
+from stepauth.provider.branding import Branding, Themes
 from stepauth.provider.config import store_timeouts
 from stepauth.provider.error_responses import FRONT_CHANNEL_PREFIXES, exception_handlers
 from stepauth.provider.factors.base import FactorRegistry, default_factors
@@ -65,8 +66,10 @@ if TYPE_CHECKING:
 __all__ = [
     "CONSOLE_MODULE",
     "ENDPOINT_MODULES",
+    "IMAGE_CSP",
     "SECURITY_HEADERS",
     "SecurityHeaders",
+    "content_security_policy",
     "create_app",
     "create_console_app",
 ]
@@ -87,6 +90,7 @@ ENDPOINT_MODULES = (
     "stepauth.provider.console",
     "stepauth.provider.ops.health",
     "stepauth.provider.friction.events",
+    "stepauth.provider.branding.routes",
 )
 
 #: The operator console: mounted with the others, unless ``[console] listen`` is set.
@@ -94,14 +98,29 @@ CONSOLE_MODULE = "stepauth.provider.console"
 
 STATIC_DIR = Path(__file__).parent / "interaction" / "static"
 
-#: Sent on every response. No inline script anywhere (CSP), no framing (clickjacking,
-#: OIDC Core §3.1.2.3 / RFC 6749 §10.13), no referrer (codes and states stay private).
+_PAGE_CSP = "default-src 'self'; frame-ancestors 'none'; script-src 'self'"
+#: A served branding file (an SVG logo above all) opened on its own: no script, no
+#: request, no form, no plug-in (CSP 3 ``sandbox``); as an ``<img>`` it is an image only.
+IMAGE_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
+_BRANDING_PREFIX = "/branding/"
+
+#: Sent on every response. No inline script or style anywhere (CSP), no framing
+#: (clickjacking, OIDC Core §3.1.2.3 / RFC 6749 §10.13), no referrer (codes and states
+#: stay private).
 SECURITY_HEADERS = {
-    "content-security-policy": "default-src 'self'; frame-ancestors 'none'; script-src 'self'",
+    "content-security-policy": _PAGE_CSP,
     "x-frame-options": "DENY",
     "referrer-policy": "no-referrer",
     "x-content-type-options": "nosniff",
 }
+
+
+def content_security_policy(image_origins: tuple[str, ...] = ()) -> str:
+    """The pages' policy: images may also come from the configured https logos' origins
+    (and from nowhere else: ``img-src`` then replaces ``default-src`` for images only)."""
+    if not image_origins:
+        return _PAGE_CSP
+    return f"{_PAGE_CSP}; img-src 'self' {' '.join(image_origins)}"
 
 
 def _raw(headers: dict[str, str]) -> tuple[frozenset[bytes], list[tuple[bytes, bytes]]]:
@@ -109,27 +128,35 @@ def _raw(headers: dict[str, str]) -> tuple[frozenset[bytes], list[tuple[bytes, b
     return frozenset(name for name, _ in raw), raw
 
 
-_PLAIN = _raw(SECURITY_HEADERS)
-_AUTH_PAGE = _raw({**SECURITY_HEADERS, "cache-control": "no-store", "pragma": "no-cache"})
-
-
 class SecurityHeaders:
-    """Plain ASGI middleware adding :data:`SECURITY_HEADERS`, and ``no-store`` on auth pages.
+    """Plain ASGI middleware adding :data:`SECURITY_HEADERS` (with the logos' origins in
+    ``img-src``), ``no-store`` on auth pages, and :data:`IMAGE_CSP` on branding files.
 
     The headers are encoded once; each response's own headers of the same names are
     replaced (never duplicated).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, image_origins: tuple[str, ...] = ()) -> None:
         self.app = app
+        headers = {
+            **SECURITY_HEADERS,
+            "content-security-policy": content_security_policy(image_origins),
+        }
+        self._plain = _raw(headers)
+        self._auth_page = _raw({**headers, "cache-control": "no-store", "pragma": "no-cache"})
+        self._image = _raw({**SECURITY_HEADERS, "content-security-policy": IMAGE_CSP})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        names, added = (
-            _AUTH_PAGE if str(scope.get("path", "")).startswith(FRONT_CHANNEL_PREFIXES) else _PLAIN
-        )
+        path = str(scope.get("path", ""))
+        if path.startswith(FRONT_CHANNEL_PREFIXES):
+            names, added = self._auth_page
+        elif path.startswith(_BRANDING_PREFIX):
+            names, added = self._image
+        else:
+            names, added = self._plain
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -182,6 +209,7 @@ def create_app(
 
     ladder = _ladder(config)
     metrics = Metrics(ladder=ladder)
+    themes = Themes.build(config.branding, config.clients)
     for locale in config.ui.locales:
         translations(locale)  # a configured language without its catalogue stops start-up
 
@@ -249,8 +277,9 @@ def create_app(
         *_trusted_proxies(config),
         *tracing_middleware(routes),
         Middleware(RequestObserver, metrics=metrics),
-        Middleware(SecurityHeaders),
+        Middleware(SecurityHeaders, image_origins=themes.image_origins),
         Middleware(Locales, ui=config.ui),
+        Middleware(Branding, themes=themes),
     ]
     app = Starlette(
         routes=routes,
@@ -259,6 +288,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.metrics = metrics
+    app.state.branding = themes
     return app
 
 

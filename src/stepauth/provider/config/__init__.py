@@ -72,6 +72,10 @@ Reference (defaults in brackets)::
                       then Accept-Language, then default_locale)
     [console]    listen [none: /admin on the main listener] ("host:port": the operator
                       console on a listener of its own, and not on the main one)
+    [branding]   product_name ["stepauth"], logo [none: a .png/.svg/.webp file beside the
+                      config, or an https URL], primary_colour [none; #rrggbb, 4.5:1
+                      against white], support_url [none; https]; each [[clients]] may
+                      set branding = { name, logo, primary_colour }
 
 Redirect URIs are compared exactly (RFC 9700 §4.1.3); they must be absolute ``https``
 URLs, or ``http`` on a loopback host (RFC 8252 §7.3), without a fragment
@@ -80,6 +84,7 @@ URLs, or ``http`` on a loopback host (RFC 8252 §7.3), without a fragment
 
 from __future__ import annotations
 
+from stepauth.provider.config.branding import BrandingConfig, ClientBranding, LogoFile
 from stepauth.provider.config.loader import ProviderConfig, load_config, store_timeouts
 from stepauth.provider.config.model import (
     AccountConfig,
@@ -134,11 +139,14 @@ __all__ = [
     "PROFILES",
     "UI_LOCALES",
     "AccountConfig",
+    "BrandingConfig",
+    "ClientBranding",
     "ClientConfig",
     "ConsoleConfig",
     "DPoPConfig",
     "DatabaseConfig",
     "LoggingConfig",
+    "LogoFile",
     "MetricsConfig",
     "Network",
     "ProviderConfig",

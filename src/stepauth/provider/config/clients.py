@@ -8,9 +8,11 @@ request object is never unsigned (OIDC Core §6.1: ``none`` would let anyone wri
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from stepauth.errors import ConfigError
+from stepauth.provider.config.branding import client_branding
 from stepauth.provider.config.model import ClientConfig
 from stepauth.provider.config.registry import MIN_CLIENT_SECRET
 from stepauth.provider.config.schema import ClientTable
@@ -58,7 +60,7 @@ def _request_object_alg(alg: str | None, key: str) -> str | None:
     return alg
 
 
-def _client(table: ClientTable, where: str) -> ClientConfig:
+def _client(table: ClientTable, where: str, base_dir: Path) -> ClientConfig:
     secret = table.client_secret
     if secret is not None and len(secret) < MIN_CLIENT_SECRET:
         raise ConfigError(
@@ -88,14 +90,17 @@ def _client(table: ClientTable, where: str) -> ClientConfig:
         ),
         resources=tuple(check_resource(r, f"{where}.resources") for r in table.resources or ()),
         request_object_signing_alg=ro_alg,
+        branding=client_branding(table.branding, where, base_dir),
     )
     fapi2.check_client(client, where)
     return client
 
 
-def clients(tables: tuple[ClientTable, ...] | None) -> tuple[ClientConfig, ...]:
-    """Every client, each ``client_id`` once."""
-    configs = tuple(_client(table, f"clients[{i}]") for i, table in enumerate(tables or ()))
+def clients(tables: tuple[ClientTable, ...] | None, base_dir: Path) -> tuple[ClientConfig, ...]:
+    """Every client, each ``client_id`` once (a logo file is relative to ``base_dir``)."""
+    configs = tuple(
+        _client(table, f"clients[{i}]", base_dir) for i, table in enumerate(tables or ())
+    )
     seen: set[str] = set()
     for i, client in enumerate(configs):
         if client.client_id in seen:

@@ -24,6 +24,7 @@ import msgspec
 
 from stepauth.errors import ConfigError
 from stepauth.provider.config import sections
+from stepauth.provider.config.branding import BrandingConfig, branding
 from stepauth.provider.config.clients import clients
 from stepauth.provider.config.model import (
     AccountConfig,
@@ -74,6 +75,7 @@ class ProviderConfig:
     dpop: DPoPConfig = field(default_factory=DPoPConfig)
     ui: UIConfig = field(default_factory=UIConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
+    branding: BrandingConfig = field(default_factory=BrandingConfig)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, base_dir: Path | None = None) -> ProviderConfig:
@@ -130,7 +132,7 @@ def _resolve(file: ConfigFile, base_dir: Path) -> ProviderConfig:
     issuer = check_issuer(file.issuer)
     if file.default_resource is not None:
         check_resource(file.default_resource, "default_resource")
-    configured = clients(file.clients)
+    configured = clients(file.clients, base_dir)
     ttl = sections.fill(TTLConfig, file.ttl)
     fapi2.check_par_lifetime(configured, ttl.par)
     return ProviderConfig(
@@ -154,4 +156,5 @@ def _resolve(file: ConfigFile, base_dir: Path) -> ProviderConfig:
         dpop=sections.fill(DPoPConfig, file.dpop),
         ui=sections.ui(file.ui),
         console=sections.console(file.console),
+        branding=branding(file.branding, base_dir),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from stepauth.provider.config.branding import ClientBranding
 from stepauth.provider.config.registry import DEFAULT_KEY_ENV, UI_LOCALES, Network, Profile
 
 __all__ = [
@@ -197,6 +198,8 @@ class ClientConfig:
     #: Refresh-token rotation (RFC 9700 §4.14.2): ``None`` is the profile's default, on for
     #: ordinary clients and off for ``"fapi2"`` (FAPI 2.0 §5.3.2.1).
     rotate_refresh_tokens: bool | None = None
+    #: The client's own name, logo and colour on its step-up and approval pages.
+    branding: ClientBranding | None = None
 
     @property
     def public(self) -> bool:

@@ -27,6 +27,8 @@ from stepauth.provider.config.registry import (
 
 __all__ = [
     "AccountTable",
+    "BrandingTable",
+    "ClientBrandingTable",
     "ClientTable",
     "ConfigFile",
     "ConsoleTable",
@@ -162,6 +164,23 @@ class ConsoleTable(Table, frozen=True):
     listen: Text | None = None
 
 
+class BrandingTable(Table, frozen=True):
+    """The hosted pages' name, logo, colour and help link."""
+
+    product_name: Text | UnsetType = UNSET
+    logo: Text | None = None
+    primary_colour: Text | None = None
+    support_url: Text | None = None
+
+
+class ClientBrandingTable(Table, frozen=True):
+    """A relying party's own name, logo and colour on its pages."""
+
+    name: Text | None = None
+    logo: Text | None = None
+    primary_colour: Text | None = None
+
+
 class ClientTable(Table, frozen=True):
     client_id: Text
     client_secret: Text | None = None
@@ -178,6 +197,7 @@ class ClientTable(Table, frozen=True):
     dpop_bound_access_tokens: bool | UnsetType = UNSET
     request_object_signing_alg: Text | None = None
     rotate_refresh_tokens: bool | None = None
+    branding: ClientBrandingTable | None = None
 
 
 class ConfigFile(Table, frozen=True):
@@ -202,3 +222,4 @@ class ConfigFile(Table, frozen=True):
     dpop: DPoPTable | None = None
     ui: UITable | None = None
     console: ConsoleTable | None = None
+    branding: BrandingTable | None = None

@@ -118,12 +118,14 @@ async def render_page(
         shown += await held_notices(ctx.provider, user.id)
     details = details_of(ctx)
     step_up = user is not None and "no_session" not in decision.reasons
+    client_name = getattr(ctx.client, "client_name", None) or ctx.client_id
     return render(
         "interaction.html",
         {
             "title": i18n.N_("Confirm it is you") if step_up else i18n.N_("Sign in"),
             "reasons": shown,
-            "client_name": getattr(ctx.client, "client_name", None) or ctx.client_id,
+            "client_name": client_name,
+            "page_brand": request.app.state.branding.for_client(ctx.client, client_name),
             "details": details,
             "error": refusal.message if refusal is not None else None,
             "csrf": interaction.csrf,

@@ -7,6 +7,7 @@ date forms (Babel).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -14,6 +15,7 @@ from stepauth.provider.config import ProviderConfig, UIConfig
 from stepauth.provider.i18n import activate, choose_locale, parse_accept_language
 from stepauth.provider.i18n.current import gettext, in_source_language, restore
 from stepauth.provider.i18n.formatting import format_amount, format_instant, summary_wording
+from stepauth.provider.i18n.middleware import _ui_locales_parameters
 from stepauth.rar import render_summary
 
 UI = UIConfig()
@@ -123,3 +125,19 @@ def test_notices_are_written_in_english_whatever_the_page_language(locale: None)
     with in_source_language():
         assert gettext("passkey") == "passkey"
     assert gettext("passkey") == "Passkey"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "response_type=code&client_id=c&redirect_uri=https%3A%2F%2Frp%2Fcb&ui_locales=de+fr",
+        "ui_locales=&ui_locales=fr%20de",  # a blank value is skipped, as parse_qs does
+        "%75i_locales=it",  # a percent-encoded name
+        "ui+locales=x&ui_locales",
+        "x=%26ui_locales%3Dde&ui_locales=en",  # an encoded '&' inside a value
+        "ui_locales=de;ui_locales=fr",
+    ],
+)
+def test_the_middleware_reads_ui_locales_as_parse_qs_does(query: str) -> None:
+    assert _ui_locales_parameters(query).get("ui_locales") == parse_qs(query).get("ui_locales")

@@ -135,3 +135,27 @@ async def test_session_sid_survives_rotation(store: SQLStore) -> None:
     assert await store.get_session(rotated.id, now=NOW + 2) == rotated
     other = await store.create_session("u", [], now=NOW, idle_timeout=60, absolute_timeout=600)
     assert other.sid != session.sid
+
+
+async def test_any_live_is_get_over_several_items(store: SQLStore) -> None:
+    """``any_live`` answers as ``get`` would for any of the items (two per statement)."""
+    await store.put("revoked_grant", "g1", {}, expires_at=NOW + 60)
+    await store.put("ended_sid", "s1", {}, expires_at=NOW + 10)
+    await store.put("code", "c1", {}, expires_at=NOW + 60)
+    assert await store.any_live([("revoked_grant", "g1")], now=NOW)
+    assert await store.any_live([("revoked_grant", "g0"), ("ended_sid", "s1")], now=NOW)
+    assert await store.any_live([("ended_sid", "s1"), ("revoked_grant", "g0")], now=NOW)
+    assert not await store.any_live([("revoked_grant", "g0"), ("ended_sid", "s0")], now=NOW)
+    assert not await store.any_live([("ended_sid", "g1"), ("revoked_grant", "s1")], now=NOW)
+    assert not await store.any_live([], now=NOW)
+    # expired, consumed and revoked items are not live, as for get
+    assert not await store.any_live([("revoked_grant", "g0"), ("ended_sid", "s1")], now=NOW + 10)
+    assert (await store.consume("revoked_grant", "g1", now=NOW)).status == "ok"
+    assert not await store.any_live([("revoked_grant", "g1")], now=NOW)
+    await store.put("code", "c2", {}, expires_at=NOW + 60, grant_id="g2")
+    await store.revoke_grant("g2")
+    assert not await store.any_live([("code", "c2")], now=NOW)
+    # past the first pair
+    many = [("x", "1"), ("x", "2"), ("x", "3"), ("code", "c1"), ("x", "4")]
+    assert await store.any_live(many, now=NOW)
+    assert not await store.any_live(many[:3] + many[4:], now=NOW)

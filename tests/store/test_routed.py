@@ -46,6 +46,13 @@ async def test_ephemeral_kinds_live_in_redis_and_grants_revoke_everywhere(
         assert (await store.consume("refresh_token", "r2", now=now)).status == "missing"
         assert (await store.consume("code", "c3", now=now)).ok
 
+        # any_live asks each backend about its own kinds
+        await store.put("revoked_grant", "g9", {}, expires_at=now + 60)
+        await store.put("code", "c4", {}, expires_at=now + 60)
+        assert await other.any_live([("code", "c4"), ("revoked_grant", "nope")], now=now)
+        assert await other.any_live([("code", "nope"), ("revoked_grant", "g9")], now=now)
+        assert not await other.any_live([("code", "c2"), ("revoked_grant", "g8")], now=now)
+
         user = await store.create_user("alice", None)
         assert await other.get_user_by_username("alice") == user
     finally:

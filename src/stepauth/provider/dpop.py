@@ -102,12 +102,14 @@ class DPoPProof:
 
 def proof_header(request: HTTPConnection) -> str | None:
     """The one ``DPoP`` header of ``request``; ``None`` without one (RFC 9449 §4.3 step 1)."""
-    values = request.headers.getlist("dpop")
-    if len(values) > 1:
-        raise InvalidDPoPProof("more than one DPoP header")
+    # the raw ASGI header list (names are lowercase), as Headers.getlist reads it; a
+    # request without the header builds nothing
+    values = [value for name, value in request.scope["headers"] if name == b"dpop"]
     if not values:
         return None
-    return values[0]
+    if len(values) > 1:
+        raise InvalidDPoPProof("more than one DPoP header")
+    return bytes(values[0]).decode("latin-1")
 
 
 def checked_jkt(value: str) -> str:

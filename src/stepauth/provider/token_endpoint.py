@@ -77,11 +77,11 @@ from stepauth.provider.errors import (
     UnsupportedGrantType,
 )
 from stepauth.provider.grant_record import Grant
-from stepauth.provider.grants import grant_revoked, revoke_grant
+from stepauth.provider.grants import REVOKED_GRANT_KIND, revoke_grant
 from stepauth.provider.ops.metrics import replay_detected
 from stepauth.provider.records import AuthorizationCode
 from stepauth.provider.resource import token_resource
-from stepauth.provider.sessions import session_ended
+from stepauth.provider.sessions import ENDED_SID_KIND, session_ended
 from stepauth.provider.state import get_state
 from stepauth.provider.token_minting import (
     issue_refresh_token,
@@ -352,15 +352,18 @@ async def _issue(
         # The refresh token keeps the full original scope and resource, whatever this
         # response narrowed, but never the authorization_details: those are used once.
         body["refresh_token"] = await issue_refresh_token(state, grant.without_details(), now=now)
-    if await session_ended(state, grant.sid):
-        # The session ended while this request was in flight: what was just stored is
-        # revoked with the grant and nothing is handed out (see provider.sessions).
+    # The session ended, or a replay of this grant's code or refresh token (or a
+    # revocation) landed, while this request was in flight: what was just stored is revoked
+    # with the grant and nothing is handed out (provider.sessions, provider.grants). Both
+    # records are looked up in one store query; which one it was is read only on refusal.
+    ended = [(REVOKED_GRANT_KIND, grant.grant_id)]
+    if grant.sid:
+        ended.append((ENDED_SID_KIND, grant.sid))
+    if await state.store.any_live(ended, now=state.clock()):
+        session_gone = await session_ended(state, grant.sid)
         await state.store.revoke_grant(grant.grant_id)
-        raise InvalidGrant("the session of this grant has ended")
-    if await grant_revoked(state, grant.grant_id):
-        # A replay of this grant's code or refresh token (or a revocation) landed while
-        # this request was in flight: what was just stored is revoked too (provider.grants).
-        await state.store.revoke_grant(grant.grant_id)
+        if session_gone:
+            raise InvalidGrant("the session of this grant has ended")
         raise InvalidGrant("the grant was revoked while this request was in flight")
     if token_grant.authorization_details:
         # RFC 9396 §7: the details as granted, assigned to this access token.

@@ -73,7 +73,8 @@ class AtRest:
 
     def session_key(self, session_id: str) -> str:
         """The stored form of a session id: HMAC-SHA-256 under the session key, hex."""
-        return hmac.new(self._session, session_id.encode(), hashlib.sha256).hexdigest()
+        # hmac.digest: the one-shot (OpenSSL) form, no HMAC object per lookup
+        return hmac.digest(self._session, session_id.encode(), "sha256").hex()
 
     # -- factors -------------------------------------------------------------------------
 

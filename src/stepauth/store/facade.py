@@ -78,6 +78,9 @@ class StoreFacade:
     async def get(self, kind: str, key: str, *, now: float) -> Item | None:
         return await self.items.get(kind, key, now=now)
 
+    async def any_live(self, wanted: Sequence[tuple[str, str]], *, now: float) -> bool:
+        return await self.items.any_live(wanted, now=now)
+
     async def consume(self, kind: str, key: str, *, now: float) -> Consumed:
         return await self.items.consume(kind, key, now=now)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -189,6 +189,12 @@ class RedisEphemeral:
             consumed_at=None,
             created_at=float(fields.get("created_at") or 0.0),
         )
+
+    async def any_live(self, wanted: Sequence[tuple[str, str]], *, now: float) -> bool:
+        for kind, key in wanted:
+            if await self.get(kind, key, now=now) is not None:
+                return True
+        return False
 
     async def consume(self, kind: str, key: str, *, now: float) -> Consumed:
         with _reachable():

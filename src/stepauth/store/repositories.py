@@ -61,6 +61,11 @@ class ItemStore(Protocol):
         """The item, or ``None`` if absent, expired, revoked or already consumed."""
         ...
 
+    async def any_live(self, wanted: Sequence[tuple[str, str]], *, now: float) -> bool:
+        """Whether any of the ``(kind, key)`` items in ``wanted`` is one :meth:`get` would
+        return (two of them are looked up in one statement)."""
+        ...
+
     async def consume(self, kind: str, key: str, *, now: float) -> Consumed:
         """Mark the item consumed in one atomic statement; see :class:`Consumed`."""
         ...

@@ -103,6 +103,13 @@ class RoutedItems:
     async def get(self, kind: str, key: str, *, now: float) -> Item | None:
         return await self._items(kind).get(kind, key, now=now)
 
+    async def any_live(self, wanted: Sequence[tuple[str, str]], *, now: float) -> bool:
+        durable = [(kind, key) for kind, key in wanted if kind not in self.kinds]
+        ephemeral = [(kind, key) for kind, key in wanted if kind in self.kinds]
+        if durable and await self.durable.any_live(durable, now=now):
+            return True
+        return bool(ephemeral) and await self.ephemeral.any_live(ephemeral, now=now)
+
     async def consume(self, kind: str, key: str, *, now: float) -> Consumed:
         return await self._items(kind).consume(kind, key, now=now)
 

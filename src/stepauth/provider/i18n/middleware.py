@@ -13,6 +13,19 @@ from stepauth.provider.i18n.negotiate import choose_locale
 __all__ = ["Locales"]
 
 
+def _ui_locales_parameters(query: str) -> dict[str, list[str]]:
+    """``parse_qs(query)`` reduced to the parameters that can be ``ui_locales``: the
+    same answer for that name, without unquoting every other value of a long
+    authorization request (only a name that is ``ui_locales`` or has ``%`` or ``+`` in it
+    can decode to it)."""
+    kept = [
+        piece
+        for piece in query.split("&")
+        if (name := piece.partition("=")[0]) == "ui_locales" or "%" in name or "+" in name
+    ]
+    return parse_qs("&".join(kept)) if kept else {}
+
+
 class Locales:
     """Choose the language from the query's ``ui_locales`` (an authorization request's
     own pages, OIDC Core §3.1.2.1), ``Accept-Language`` and ``[ui]``; an interaction
@@ -27,7 +40,7 @@ class Locales:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        query = parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1"))
+        query = _ui_locales_parameters(bytes(scope.get("query_string", b"")).decode("latin-1"))
         accept = next(
             (v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"accept-language"),
             None,

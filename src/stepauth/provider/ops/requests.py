@@ -113,16 +113,21 @@ class RequestObserver:
         route = template_of(matched) if matched is not None else "unmatched"
         method = str(scope.get("method", ""))
         method = method if method in _metrics.METHODS else _metrics.OTHER
-        counted = self._counted.get((route, method, str(status)))
+        code = str(status)
+        counted = self._counted.get((route, method, code))
         if counted is None:
-            counted = self._counted[(route, method, str(status))] = self.metrics.requests.labels(
-                route, method, str(status)
+            counted = self._counted[(route, method, code)] = self.metrics.requests.labels(
+                route, method, code
             )
         counted.inc()
         timed = self._timed.get((route, method))
         if timed is None:
             timed = self._timed[(route, method)] = self.metrics.latency.labels(route, method)
         timed.observe(duration)
+        # a prober's every-few-seconds success is noise at info; its failure is not
+        level = logging.DEBUG if route in _PROBES and status < 400 else logging.INFO
+        if not _access.isEnabledFor(level):
+            return  # the event's fields are built only for a logger that takes it
         fields: dict[str, object] = {
             "method": method,
             "route": route,
@@ -131,6 +136,4 @@ class RequestObserver:
         }
         if context.client_id is not None:
             fields["client_id"] = context.client_id
-        # a prober's every-few-seconds success is noise at info; its failure is not
-        level = logging.DEBUG if route in _PROBES and status < 400 else logging.INFO
         _access.log(level, "%s %s %s", method, route, status, extra=fields)

@@ -6,6 +6,7 @@ Every single-use operation is ONE statement:
   IS NULL AND (expires_at IS NULL OR expires_at > :now) AND revoked = false RETURNING
   payload, grant_id``; only when nothing is returned does a read-only look tell replayed,
   expired and missing apart.
+* :meth:`SQLItems.any_live` — one ``SELECT … LIMIT 1`` over two ``(kind, key)`` at a time.
 * :meth:`SQLItems.add` — ``INSERT … ON CONFLICT DO UPDATE … WHERE expires_at <= :now
   RETURNING``: a row comes back only when nothing live held the key.
 
@@ -16,7 +17,7 @@ Items of the kinds in :data:`~stepauth.store.at_rest.SEALED_KINDS` are sealed to
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from stepauth.store.at_rest import SEALED_KINDS
@@ -79,6 +80,24 @@ class SQLItems:
             consumed_at=row.consumed_at,
             created_at=row.created_at,
         )
+
+    async def any_live(self, wanted: Sequence[tuple[str, str]], *, now: float) -> bool:
+        for start in range(0, len(wanted), 2):
+            pair = wanted[start : start + 2]
+            if any(kind in SEALED_KINDS for kind, _ in pair):
+                # a sealed payload counts only if it opens: read each as get() does
+                for kind, key in pair:
+                    if await self.get(kind, key, now=now) is not None:
+                        return True
+                continue
+            params = {"b_kind": pair[0][0], "b_key": pair[0][1], "b_now": now}
+            stmt = stmts.LIVE_ITEM
+            if len(pair) == 2:
+                params |= {"b_kind2": pair[1][0], "b_key2": pair[1][1]}
+                stmt = stmts.LIVE_ITEM_OF_TWO
+            if await self.db.first(stmt, params) is not None:
+                return True
+        return False
 
     async def consume(self, kind: str, key: str, *, now: float) -> Consumed:
         params = {"b_kind": kind, "b_key": key, "b_now": now}

@@ -56,6 +56,19 @@ _usable = and_(
 )
 
 GET_ITEM = select(items).where(_item, _usable)
+#: Whether an item (or either of two) is live: one statement for two lookups.
+LIVE_ITEM = select(items.c.kind).where(_item, _usable).limit(1)
+LIVE_ITEM_OF_TWO = (
+    select(items.c.kind)
+    .where(
+        or_(
+            _item,
+            and_(items.c.kind == bindparam("b_kind2"), items.c.key == bindparam("b_key2")),
+        ),
+        _usable,
+    )
+    .limit(1)
+)
 #: The single-use claim: one atomic statement, never read-then-write.
 CLAIM_ITEM = (
     update(items)

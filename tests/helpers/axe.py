@@ -1,0 +1,59 @@
+"""axe-core (peers/node_modules) run in a Playwright page against the WCAG 2.0, 2.1 and 2.2
+A and AA success criteria; and moving through a page by keyboard only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import PEERS
+
+__all__ = ["AXE", "WCAG_TAGS", "audit", "blocking", "tab_to"]
+
+AXE = PEERS / "node_modules" / "axe-core" / "axe.min.js"
+#: axe-core's tags for WCAG 2.0, 2.1 and 2.2 levels A and AA.
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+#: The impacts that fail a test (axe-core's two highest).
+BLOCKING = {"serious", "critical"}
+
+
+def audit(page: Any, state: str, axe: Path = AXE) -> list[dict[str, Any]]:
+    """Every WCAG A/AA violation axe-core finds on ``page`` now, one dict per element:
+    ``state``, ``id``, ``impact``, ``target``, ``help``. The page's CSP allows no injected
+    script: the browser context must be opened with ``bypass_csp=True``."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(axe))
+    result = page.evaluate(
+        "tags => axe.run(document,"
+        " {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        WCAG_TAGS,
+    )
+    return [
+        {
+            "state": state,
+            "id": v["id"],
+            "impact": v["impact"],
+            "target": node["target"],
+            "help": v["help"],
+        }
+        for v in result["violations"]
+        for node in v["nodes"]
+    ]
+
+
+def blocking(found: list[dict[str, Any]]) -> list[str]:
+    """The serious and critical violations among ``found``, one line each."""
+    return [
+        f"{v['state']}: {v['id']} ({v['impact']}) {v['target']} — {v['help']}"
+        for v in found
+        if v["impact"] in BLOCKING
+    ]
+
+
+def tab_to(page: Any, selector: str, *, limit: int = 40) -> None:
+    """Press Tab until the focused element matches ``selector`` (fails after ``limit``)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement?.matches(s) ?? false", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector} in {limit} presses")

@@ -3,12 +3,13 @@ A and AA success criteria; and moving through a page by keyboard only."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import PEERS
 
-__all__ = ["AXE", "WCAG_TAGS", "audit", "blocking", "tab_to"]
+__all__ = ["AXE", "WCAG_TAGS", "audit", "blocking", "focus_ring_contrast", "tab_to"]
 
 AXE = PEERS / "node_modules" / "axe-core" / "axe.min.js"
 #: axe-core's tags for WCAG 2.0, 2.1 and 2.2 levels A and AA.
@@ -57,3 +58,35 @@ def tab_to(page: Any, selector: str, *, limit: int = 40) -> None:
         if page.evaluate("s => document.activeElement?.matches(s) ?? false", selector):
             return
     raise AssertionError(f"Tab never reached {selector} in {limit} presses")
+
+
+_RING = """() => {
+  const el = document.activeElement;
+  const s = getComputedStyle(el);
+  let around = "rgb(255, 255, 255)";
+  for (let p = el.parentElement; p; p = p.parentElement) {
+    const b = getComputedStyle(p).backgroundColor;
+    if (b !== "transparent" && !/, 0\\)$/.test(b)) { around = b; break; }
+  }
+  return {style: s.outlineStyle, width: parseFloat(s.outlineWidth), color: s.outlineColor, around};
+}"""
+
+
+def _luminance(css: str) -> float:
+    """Relative luminance of an ``rgb(...)`` colour (WCAG 2.2, "relative luminance")."""
+    r, g, b = (int(c) / 255 for c in re.findall(r"\d+(?:\.\d+)?", css)[:3])
+
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+
+
+def focus_ring_contrast(page: Any) -> float:
+    """Contrast ratio of the focused element's outline against the background around it
+    (WCAG 2.2 SC 1.4.11 Non-text Contrast: at least 3:1); 0 when there is no outline."""
+    ring = page.evaluate(_RING)
+    if ring["style"] == "none" or ring["width"] < 1:
+        return 0.0
+    lighter, darker = sorted((_luminance(ring["color"]), _luminance(ring["around"])), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)

@@ -13,15 +13,17 @@ with the keyboard only (WCAG 2.2 SC 2.1.1 Keyboard): Tab, typing, Enter and Spac
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import add_virtual_authenticator, require
 from tests.e2e import test_passkey_step_up as e2e
-from tests.helpers.axe import AXE, audit, blocking, tab_to
+from tests.helpers.axe import AXE, audit, blocking, focus_ring_contrast, tab_to
 from tests.helpers.bank import PAYMENT, PHR
 from tests.helpers.harness import PASSWORD, USERNAME
 
@@ -84,6 +86,12 @@ def test_every_page_state_meets_wcag_2_2_aa(served: e2e.Served, chromium: Any) -
     page.get_by_role("button", name="Continue").click()
     page.locator("[role=alert]").first.wait_for()
     check("sign-in, refused")
+    # the refusal is tied to the fields and marked by more than its colour (WCAG 2.2 SC 1.4.1)
+    expect(page.get_by_label("Password")).to_have_accessible_description(
+        re.compile("could not verify")
+    )
+    icon = "() => getComputedStyle(document.querySelector('.error'), '::before').content"
+    assert page.evaluate(icon) not in {"none", "normal", ""}
     page.get_by_label("Username").fill(USERNAME)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Continue").click()
@@ -124,6 +132,8 @@ def test_every_page_state_meets_wcag_2_2_aa(served: e2e.Served, chromium: Any) -
     page.get_by_role("button", name="Confirm").click()
     page.locator("[role=alert]").first.wait_for()
     check("authenticator app enrolment, refused")
+    expect(page.get_by_label("One-time code")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("One-time code")).to_have_accessible_description(re.compile(r"\w"))
     page.goto(f"{served.issuer}/account")
     page.get_by_role("button", name="Create recovery codes").click()
     page.locator("#recovery-codes").wait_for()
@@ -167,7 +177,7 @@ def test_every_page_state_meets_wcag_2_2_aa(served: e2e.Served, chromium: Any) -
         app.get_by_label("One-time code").fill("000000")
         app.get_by_role("button", name="Continue").click()
         page.wait_for_load_state("load")
-    page.locator("[data-reason=factor_locked]").wait_for()
+    page.locator("[data-reason=factor_locked][role=alert]").wait_for()
     check("lockout notice")
     context.close()
 
@@ -191,9 +201,14 @@ def test_totp_and_passkey_step_up_by_keyboard_only(served: e2e.Served, chromium:
     verifier, url = rp.request(acr_values=e2e.ACR_2FA)
     page.goto(url)
     tab_to(page, "input[name=username]")
+    rings = [focus_ring_contrast(page)]
     page.keyboard.type(USERNAME)
     tab_to(page, "input[name=password]")
+    rings.append(focus_ring_contrast(page))
     page.keyboard.type(PASSWORD)
+    tab_to(page, "button")
+    assert page.evaluate("() => document.activeElement.textContent.trim()") == "Continue"
+    rings.append(focus_ring_contrast(page))
     keys("Enter")
     page.get_by_label("One-time code").wait_for()
     tab_to(page, "input[name=code]")
@@ -211,7 +226,10 @@ def test_totp_and_passkey_step_up_by_keyboard_only(served: e2e.Served, chromium:
         tab_to(page, "form[data-factor=webauthn] button")
         focused = page.evaluate("() => document.activeElement.textContent.trim()")
         assert focused == "Use passkey"
+        rings.append(focus_ring_contrast(page))
         back = rp.follow(lambda key=key: keys(key))
         assert "code" in back, (key, back)
         _settle(page)
     context.close()
+    # each focused field and button showed a ring of at least 3:1 (WCAG 2.2 SC 2.4.7, 1.4.11)
+    assert min(rings) >= 3, rings

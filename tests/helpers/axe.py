@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.conftest import PEERS
 
-__all__ = ["AXE", "WCAG_TAGS", "audit", "blocking", "focus_ring_contrast", "tab_to"]
+__all__ = ["AXE", "WCAG_TAGS", "audit", "blocking", "focus_ring_contrast", "reflow", "tab_to"]
 
 AXE = PEERS / "node_modules" / "axe-core" / "axe.min.js"
 #: axe-core's tags for WCAG 2.0, 2.1 and 2.2 levels A and AA.
@@ -39,6 +39,29 @@ def audit(page: Any, state: str, axe: Path = AXE) -> list[dict[str, Any]]:
         }
         for v in result["violations"]
         for node in v["nodes"]
+    ]
+
+
+def reflow(page: Any, state: str, width: int = 320) -> list[dict[str, Any]]:
+    """WCAG 2.2 SC 1.4.10 Reflow, which axe-core cannot judge: at ``width`` CSS pixels
+    the page must not scroll sideways (a data table may scroll inside its own region).
+    One serious violation when it does."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": width, "height": 640})
+    try:
+        wide = page.evaluate("() => document.documentElement.scrollWidth")
+    finally:
+        page.set_viewport_size(size)
+    if wide <= width:
+        return []
+    return [
+        {
+            "state": state,
+            "id": "reflow",
+            "impact": "serious",
+            "target": [f"html (scrollWidth {wide} at {width}px)"],
+            "help": "Content must reflow at 320 CSS pixels without scrolling sideways",
+        }
     ]
 
 

@@ -19,11 +19,10 @@ from typing import Any
 
 import pyotp
 import pytest
-from playwright.sync_api import expect
 
 from tests.conftest import add_virtual_authenticator, require
 from tests.e2e import test_passkey_step_up as e2e
-from tests.helpers.axe import AXE, audit, blocking, focus_ring_contrast, tab_to
+from tests.helpers.axe import AXE, audit, blocking, focus_ring_contrast, reflow, tab_to
 from tests.helpers.bank import PAYMENT, PHR
 from tests.helpers.harness import PASSWORD, USERNAME
 
@@ -66,6 +65,8 @@ def _settle(page: Any) -> None:
 
 def test_every_page_state_meets_wcag_2_2_aa(served: e2e.Served, chromium: Any) -> None:
     require(AXE.is_file(), f"axe-core at {AXE} (make peers)")
+    from playwright.sync_api import expect
+
     alice_id, _, secret = e2e._setup_users(served)
     context = chromium.new_context(bypass_csp=True)
     page = context.new_page()
@@ -76,6 +77,7 @@ def test_every_page_state_meets_wcag_2_2_aa(served: e2e.Served, chromium: Any) -
     def check(state: str) -> None:
         page.wait_for_load_state("load")
         found.extend(audit(page, state))
+        found.extend(reflow(page, state))
 
     # sign-in, wrong then right password; one-time code, wrong then right
     _, url = rp.request(acr_values=e2e.ACR_2FA)

@@ -5,10 +5,13 @@ step (and its error), the account page before and after a passkey is added, auth
 app enrolment (and its error), recovery codes, the step-up at ``/account/reauth``, the
 passkey step-up, the approval of a payment (RFC 9396 ``authorization_details``), the error
 page, the outage page and the lockout notice. axe-core runs on each with the WCAG 2.0, 2.1
-and 2.2 A and AA rules; any serious or critical violation fails the test, listed.
+and 2.2 A and AA rules, and each is laid out 320 CSS pixels wide, which must not scroll
+sideways (WCAG 2.2 SC 1.4.10, beyond axe-core); any serious or critical violation fails the
+test, every one listed. Form errors must describe their fields and show more than colour.
 
 A second test completes a sign-in with an authenticator-app code and a passkey step-up
-with the keyboard only (WCAG 2.2 SC 2.1.1 Keyboard): Tab, typing, Enter and Space.
+with the keyboard only (WCAG 2.2 SC 2.1.1 Keyboard): Tab, typing, Enter and Space; every
+field and button it focuses shows a ring of at least 3:1 (SC 2.4.7, SC 1.4.11).
 """
 
 from __future__ import annotations
@@ -73,8 +76,10 @@ def test_every_page_state_meets_wcag_2_2_aa(served: e2e.Served, chromium: Any) -
     cdp, authenticator = add_virtual_authenticator(context, page)
     rp = e2e.RP(served, page)
     found: list[dict[str, Any]] = []
+    checked: list[str] = []
 
     def check(state: str) -> None:
+        checked.append(state)
         page.wait_for_load_state("load")
         found.extend(audit(page, state))
         found.extend(reflow(page, state))
@@ -183,6 +188,8 @@ def test_every_page_state_meets_wcag_2_2_aa(served: e2e.Served, chromium: Any) -
     check("lockout notice")
     context.close()
 
+    assert "account step-up" in checked, checked
+    assert len(checked) == 16, checked
     assert blocking(found) == [], "\n".join(blocking(found))
 
 

@@ -125,8 +125,8 @@ def test_every_page_state_meets_wcag_2_2_aa(served: e2e.Served, chromium: Any) -
     check("account with factors")
 
     # authenticator app enrolment, wrong code; recovery codes
-    page.get_by_role("button", name="Add authenticator app").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add authenticator app").click()
     if "/account/reauth" in page.url:
         # a change after a new factor: confirm with the strongest one first
         check("account step-up")
@@ -182,8 +182,8 @@ def test_every_page_state_meets_wcag_2_2_aa(served: e2e.Served, chromium: Any) -
     app = page.get_by_role("group", name="Authenticator app")
     for _ in range(5):
         app.get_by_label("One-time code").fill("000000")
-        app.get_by_role("button", name="Continue").click()
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            app.get_by_role("button", name="Continue").click()
     page.locator("[data-reason=factor_locked][role=alert]").wait_for()
     check("lockout notice")
     context.close()

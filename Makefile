@@ -34,7 +34,7 @@ pytest: $(STAMP)
 	$(BIN)/pytest --cov=stepauth --cov-report=term:skip-covered $(PYTEST_ARGS)
 	$(BIN)/coverage report --include='src/stepauth/assurance/*' --fail-under=95
 
-## peers: the Node.js third-party peers (oidc-provider, openid-client), when npm is present
+## peers: the Node.js peers (oidc-provider, openid-client; axe-core for the accessibility test), when npm is present
 peers:
 	@if command -v npm >/dev/null 2>&1; then \
 		cd peers && npm install --silent --no-audit --no-fund; \

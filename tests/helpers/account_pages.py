@@ -22,7 +22,7 @@ def csrf_of(html: str) -> str:
 
 
 def error_of(html: str) -> str:
-    match = re.search(r'<p role="alert" class="error">([^<]*)</p>', html)
+    match = re.search(r'<p[^>]* role="alert" class="error"[^>]*>([^<]*)</p>', html)
     return unescape(match.group(1)) if match else ""
 
 

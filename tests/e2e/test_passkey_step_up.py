@@ -297,6 +297,19 @@ async def _execute_twice(served: Served, claims: dict[str, Any]) -> list[str]:
     return outcomes
 
 
+def _goto(page: Any, url: str) -> None:
+    """Open ``url``. Chromium may still be finishing the previous step's navigation to the
+    unreachable RP callback (``chrome-error://``), which interrupts a new ``goto``: wait
+    for it to settle and open ``url`` once more."""
+    try:
+        page.goto(url)
+    except Exception as exc:  # playwright's Error: "interrupted by another navigation"
+        if "interrupted by another navigation" not in str(exc):
+            raise
+        page.wait_for_load_state()
+        page.goto(url)
+
+
 def test_passkey_step_up_in_chromium(served: Served, chromium: Any) -> None:
     """Passkey step-up and transaction binding in one browser session (see the module docstring)."""
     alice_id, bob_id, secret = _setup_users(served)
@@ -312,7 +325,7 @@ def test_passkey_step_up_in_chromium(served: Served, chromium: Any) -> None:
 
     # 1. password + authenticator-app code
     verifier, url = rp.request(acr_values=ACR_2FA)
-    page.goto(url)
+    _goto(page, url)
     page.get_by_label("Username").fill(USERNAME)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Continue").click()
@@ -336,7 +349,7 @@ def test_passkey_step_up_in_chromium(served: Served, chromium: Any) -> None:
     # 3. the RP asks for phr: the passkey only, one click
     served.clock.offset += 120
     verifier, url = rp.request(acr_values=PHR)
-    page.goto(url)
+    _goto(page, url)
     assert page.locator("form.factor").count() == 1
     assert page.locator("form.factor[data-factor=webauthn]").count() == 1
     back = rp.follow(page.get_by_role("button", name="Use passkey").click)
@@ -354,7 +367,7 @@ def test_passkey_step_up_in_chromium(served: Served, chromium: Any) -> None:
     served.clock.offset += 60
     callbacks = len(rp.callbacks)
     _, url = rp.request(acr_values=PHR, prompt="login")
-    page.goto(url)
+    _goto(page, url)
     page.get_by_role("button", name="Use passkey").click()
     status = page.locator("#webauthn-status")
     status.filter(has_text="could not verify").wait_for(timeout=15_000)
@@ -375,7 +388,7 @@ def test_passkey_step_up_in_chromium(served: Served, chromium: Any) -> None:
         {"authenticatorId": authenticator, "credentialId": held[0]["credentialId"]},
     )
     _, url = rp.request(acr_values=PHR, prompt="login")
-    page.goto(url)
+    _goto(page, url)
     page.get_by_role("button", name="Use passkey").click()
     page.locator("#webauthn-status").filter(has_text="could not verify").wait_for(timeout=15_000)
     assert len(rp.callbacks) == callbacks
@@ -384,7 +397,7 @@ def test_passkey_step_up_in_chromium(served: Served, chromium: Any) -> None:
 
     # 6. €1,250.00 to Merchant A, pushed with PAR: shown exactly, signed exactly
     verifier, url = rp.push(PAYMENT, acr_values=PHR)
-    page.goto(url)
+    _goto(page, url)
     approving = page.locator("section[aria-labelledby=details-heading]")
     assert "EUR 1,250.00" in approving.inner_text()
     assert "Merchant A" in approving.inner_text()

@@ -1,13 +1,15 @@
 """The hosted pages against WCAG 2.2 AA, checked by axe-core in Debian Chromium.
 
-One browser walks every state a user can meet: sign-in (and its error), the one-time-code
-step (and its error), the account page before and after a passkey is added, authenticator
-app enrolment (and its error), recovery codes, the step-up at ``/account/reauth``, the
-passkey step-up, the approval of a payment (RFC 9396 ``authorization_details``), the error
-page, the outage page and the lockout notice. axe-core runs on each with the WCAG 2.0, 2.1
-and 2.2 A and AA rules, and each is laid out 320 CSS pixels wide, which must not scroll
-sideways (WCAG 2.2 SC 1.4.10, beyond axe-core); any serious or critical violation fails the
-test, every one listed. Form errors must describe their fields and show more than colour.
+One browser walks every state a user can meet (``tests/helpers/page_states.py``, the walk
+the page screenshots take too): sign-in (and its error), the one-time-code step (and its
+error), the account page before and after a passkey is added, the step-up at
+``/account/reauth``, authenticator app enrolment (and its error), recovery codes, the
+passkey step-up (and its error), the approval of a payment (RFC 9396
+``authorization_details``), the error page, the outage page and the lockout notice.
+axe-core runs on each with the WCAG 2.0, 2.1 and 2.2 A and AA rules, and each is laid out
+320 CSS pixels wide, which must not scroll sideways (WCAG 2.2 SC 1.4.10, beyond axe-core);
+any serious or critical violation fails the test, every one listed. Form errors must
+describe their fields and show more than colour.
 
 A second test completes a sign-in with an authenticator-app code and a passkey step-up
 with the keyboard only (WCAG 2.2 SC 2.1.1 Keyboard): Tab, typing, Enter and Space; every

@@ -156,7 +156,9 @@ def walk(served: Served, page: Any, visit: Visit) -> list[str]:
     at("account")
     page.locator("[data-add-webauthn=passkey]").click()
     wait_for_factor(served, alice_id, "webauthn")
-    page.goto(f"{served.issuer}/account")
+    # the page's own script goes on to /account?added=…; a goto now would race it
+    page.wait_for_url(f"{served.issuer}/account?added=*")
+    page.wait_for_load_state("load")
     at("account with factors")
 
     # a change after a new factor: confirmed with the strongest one first; then

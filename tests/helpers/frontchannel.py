@@ -25,10 +25,10 @@ from tests.helpers.harness import (
     REDIRECT_URI,
     USERNAME,
     Provider,
-    _Forms,
     check_id_token,
     pkce_pair,
 )
+from tests.helpers.page_forms import PageForms
 
 COOKIE = "stepauth_session"
 
@@ -107,7 +107,7 @@ class Page:
 
 
 def page(response: httpx.Response) -> Page:
-    parser = _Forms()
+    parser = PageForms()
     parser.feed(response.text)
     return Page(response, parser.forms, parser.labels, parser.buttons)
 

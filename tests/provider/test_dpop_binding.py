@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.client_side import DPoPKey
 from tests.helpers.harness import (
     CONFIDENTIAL,
     PUBLIC,
@@ -23,7 +24,6 @@ from tests.helpers.harness import (
 )
 from tests.provider.dpop_proofs import (
     PAR_URL,
-    DPoPKey,
     assert_error,
     code_for,
     code_grant,

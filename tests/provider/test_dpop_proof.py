@@ -14,14 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.client_side import TOKEN_URL, DPoPKey, b64json
 from tests.helpers.harness import CONFIDENTIAL, SECRET, Provider, decode_unverified
 from tests.provider.dpop_proofs import (
     BOUND,
     PAR_URL,
-    TOKEN_URL,
-    DPoPKey,
     assert_error,
-    b64json,
     bogus_code_grant,
     code_for,
     code_grant,

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.client_side import DPoPKey
 from tests.helpers.harness import CONFIDENTIAL, Provider
 from tests.provider.dpop_proofs import (
     USERINFO_URL,
-    DPoPKey,
     code_for,
     code_grant,
     dpop_provider,

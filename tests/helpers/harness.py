@@ -79,6 +79,7 @@ __all__ = [
     "decode_unverified",
     "pkce_pair",
     "provider",
+    "provider_of",
     "provider_on_each_db",
     "running_provider",
     "served_provider",
@@ -283,7 +284,14 @@ async def running_provider(tmp_path: Path, **overrides: Any) -> AsyncIterator[Pr
     os.environ.setdefault("STEPAUTH_SECRET_KEY", base64.urlsafe_b64encode(b"k" * 32).decode())
     config = ProviderConfig.from_dict(config_data(tmp_path / "stepauth.db", **overrides))
     clock = Clock()
-    app = create_app(config, clock=clock)
+    async with provider_of(create_app(config, clock=clock), clock) as provider:
+        yield provider
+
+
+@asynccontextmanager
+async def provider_of(app: Any, clock: Clock) -> AsyncIterator[Provider]:
+    """The Provider of ``app`` (made with ``clock``): its lifespan running, one browser over
+    ASGI, every browser closed at the end."""
     async with app.router.lifespan_context(app):
         browser = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ISSUER)
         provider = Provider(app=app, browser=browser, clock=clock, state=app.state.stepauth)

@@ -1,7 +1,8 @@
 """WebAuthn ceremonies with the software authenticator, verified by the Provider's functions.
 
 :func:`enrol` runs a registration (WebAuthn L3 §7.1) and returns the stored record;
-:func:`assert_with` runs an authentication (§7.2) whose every input a test may change.
+:func:`assert_with` runs an authentication (§7.2) whose every input a test may change;
+:func:`verify_made` verifies an assertion a test made and tampered with itself.
 The fixtures ``auth`` and ``stored`` (import them where needed) are an authenticator and
 its enrolled credential.
 """
@@ -50,6 +51,22 @@ def assert_with(auth: SoftAuthenticator, stored: StoredCredential, **kw: Any) ->
         expected_user_handle=kw.pop("expected_user_handle", auth.user_handle),
         now=NOW,
         **kw,
+    )
+
+
+def verify_made(
+    auth: SoftAuthenticator, stored: StoredCredential, credential: Any, challenge: bytes
+) -> Any:
+    """Verify an assertion already made (and tampered with) by ``auth`` for ``challenge``,
+    every expectation the default one."""
+    return verify_authentication(
+        credential=credential,
+        expected_challenge=challenge,
+        expected_rp_id=RP_ID,
+        expected_origins=[ORIGIN],
+        stored=stored,
+        expected_user_handle=auth.user_handle,
+        now=NOW,
     )
 
 

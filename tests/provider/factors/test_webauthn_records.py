@@ -31,11 +31,19 @@ from stepauth.provider.factors.webauthn import (
     ensure_new_credential_id,
     record_update,
     registration_options,
-    verify_authentication,
     verify_registration,
 )
 from tests.helpers.soft_authenticator import SoftAuthenticator
-from tests.helpers.webauthn_ceremonies import NOW, ORIGIN, RP_ID, assert_with, auth, enrol, stored
+from tests.helpers.webauthn_ceremonies import (
+    NOW,
+    ORIGIN,
+    RP_ID,
+    assert_with,
+    auth,
+    enrol,
+    stored,
+    verify_made,
+)
 
 __all__ = ["auth", "stored"]
 
@@ -136,15 +144,7 @@ def test_trailing_bytes_after_authenticator_data_are_refused(
     response["authenticatorData"] = b64url(auth_data)
     response["signature"] = b64url(auth.key.sign(signed, ec.ECDSA(hashes.SHA256())))
     with pytest.raises(InvalidResponse):
-        verify_authentication(
-            credential=credential,
-            expected_challenge=challenge,
-            expected_rp_id=RP_ID,
-            expected_origins=[ORIGIN],
-            stored=stored,
-            expected_user_handle=auth.user_handle,
-            now=NOW,
-        )
+        verify_made(auth, stored, credential, challenge)
 
 
 def test_padded_credential_id_is_refused(auth: SoftAuthenticator, stored: StoredCredential) -> None:
@@ -154,15 +154,7 @@ def test_padded_credential_id_is_refused(auth: SoftAuthenticator, stored: Stored
     credential = auth.get(challenge)
     credential["id"] += "=" * (-len(credential["id"]) % 4) or "===="
     with pytest.raises(InvalidResponse):
-        verify_authentication(
-            credential=credential,
-            expected_challenge=challenge,
-            expected_rp_id=RP_ID,
-            expected_origins=[ORIGIN],
-            stored=stored,
-            expected_user_handle=auth.user_handle,
-            now=NOW,
-        )
+        verify_made(auth, stored, credential, challenge)
 
 
 def test_attestation_object_with_truncated_authenticator_data_is_an_invalid_response() -> None:

@@ -4,13 +4,8 @@ pushed requests in Redis, and the client address left to ``[server] trusted_prox
 
 from __future__ import annotations
 
-import os
 import stat
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,44 +17,16 @@ from stepauth.cli import main
 from stepauth.provider.config import load_config
 from stepauth.provider.keys import ALGORITHMS
 from tests.cli.conftest import KEY_ENV
-from tests.conftest import free_port
-
-RUN_MAIN = "import sys; from stepauth.cli import main; sys.exit(main(sys.argv[1:]))"
+from tests.helpers.cli_process import serving
 
 pytestmark = pytest.mark.usefixtures("environment")
 
-
-@contextmanager
-def serving(config: Path) -> Iterator[str]:
-    """``stepauth serve`` in a child process (secret taken from .env); yields its base URL."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != KEY_ENV}
-    command = [sys.executable, "-c", RUN_MAIN, "serve", "--config", str(config)]
-    proc = subprocess.Popen(
-        [*command, "--port", str(port), "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                httpx.get(f"{base}/.well-known/openid-configuration", timeout=2)
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        assert proc.poll() is None, proc.communicate(timeout=5)[0].decode()
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+DISCOVERY = "/.well-known/openid-configuration"
 
 
 def test_serve_migrates_and_serves(config: Path) -> None:
     """``stepauth serve`` on a fresh directory: schema created, discovery and JWKS served."""
-    with serving(config) as base:
+    with serving(config, "--log-level", "warning", ready=DISCOVERY) as (_, base):
         discovery = httpx.get(f"{base}/.well-known/openid-configuration", timeout=5)
         assert discovery.status_code == 200
         assert discovery.json()["issuer"] == "http://localhost:8080"
@@ -109,7 +76,7 @@ def test_serve_migrates_a_0003_database_under_its_secret(
             await store.close()
 
     asyncio.run(at_0003())
-    with serving(config):
+    with serving(config, "--log-level", "warning", ready=DISCOVERY):
         database = config.parent / "stepauth.db"
         for path in (database, *(database.with_name(f"stepauth.db-{x}") for x in ("wal", "shm"))):
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
@@ -181,7 +148,7 @@ def test_serve_keeps_pushed_requests_in_redis(
     demo = load_config(config).client("demo")
     assert demo is not None
     assert demo.client_secret is not None
-    with serving(config) as base:
+    with serving(config, "--log-level", "warning", ready=DISCOVERY) as (_, base):
         pushed = httpx.post(
             f"{base}/par",
             auth=(demo.client_id, demo.client_secret),

@@ -1,9 +1,9 @@
 """What a client computes, made with joserfc independently of the Provider's own code.
 
-PKCE pairs (RFC 7636 §4.2, S256), compact JWS (request objects, RFC 9101), private_key_jwt
-client assertions (RFC 7523 §2.2), DPoP proofs (RFC 9449 §4.2), and unverified reads of the
-JWTs a client receives. A test then checks the Provider against an independent reading of
-each format.
+PKCE pairs (RFC 7636 §4.2, S256), token request bodies (RFC 6749 §4.1.3, §6), compact JWS
+(request objects, RFC 9101), private_key_jwt client assertions (RFC 7523 §2.2), DPoP proofs
+(RFC 9449 §4.2), and unverified reads of the JWTs a client receives. A test then checks the
+Provider against an independent reading of each format.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from joserfc import jwt
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
-from tests.helpers.provider_config import CLIENT_KEY, ISSUER, JWT_CLIENT
+from tests.helpers.provider_config import CLIENT_KEY, ISSUER, JWT_CLIENT, REDIRECT_URI
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 TOKEN_URL = ISSUER + "/token"
@@ -39,6 +39,21 @@ def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
     digest = hashlib.sha256(verifier.encode()).digest()
     return verifier, b64(digest)
+
+
+def code_grant(code: str, verifier: str) -> dict[str, str]:
+    """The token request redeeming ``code`` (RFC 6749 §4.1.3, with RFC 7636 §4.5's verifier)."""
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier,
+    }
+
+
+def refresh_grant(token: str) -> dict[str, str]:
+    """The token request refreshing with ``token`` (RFC 6749 §6)."""
+    return {"grant_type": "refresh_token", "refresh_token": token}
 
 
 def sign(claims: dict[str, Any], key: Any, *, alg: str = "ES256", **header: Any) -> str:

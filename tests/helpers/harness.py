@@ -29,6 +29,7 @@ from joserfc.jwk import KeySet
 
 from tests.helpers.client_side import (
     client_assertion,
+    code_grant,
     decode_header,
     decode_unverified,
     pkce_pair,
@@ -224,16 +225,7 @@ class Provider:
         client_id: str = CONFIDENTIAL,
         secret: str | None = SECRET,
     ) -> dict[str, Any]:
-        response = await self.token(
-            {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": REDIRECT_URI,
-                "code_verifier": verifier,
-            },
-            client_id=client_id,
-            secret=secret,
-        )
+        response = await self.token(code_grant(code, verifier), client_id=client_id, secret=secret)
         assert response.status_code == 200, response.text
         assert response.headers["cache-control"] == "no-store"
         body: dict[str, Any] = response.json()

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from joserfc.jwk import ECKey
 
-from tests.helpers.client_side import b64, b64json
+from tests.helpers.client_side import b64, b64json, code_grant
 from tests.helpers.harness import (
     ISSUER,
     REDIRECT_URI,
@@ -140,19 +140,6 @@ async def fapi_code(provider: Provider, *, scope: str = "openid", **params: str)
         {"client_id": FAPI, "request_uri": pushed.json()["request_uri"]}
     )
     return result.code, verifier
-
-
-def code_grant(code: str, verifier: str) -> dict[str, str]:
-    return {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": REDIRECT_URI,
-        "code_verifier": verifier,
-    }
-
-
-def refresh_grant(token: str) -> dict[str, str]:
-    return {"grant_type": "refresh_token", "refresh_token": token}
 
 
 def bogus_code_grant() -> dict[str, str]:

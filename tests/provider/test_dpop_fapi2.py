@@ -19,7 +19,7 @@ import pytest
 from stepauth.errors import ConfigError
 from stepauth.provider.config import ProviderConfig
 from stepauth.provider.profiles.fapi2 import code_lifetime
-from tests.helpers.client_side import DPoPKey
+from tests.helpers.client_side import DPoPKey, code_grant, refresh_grant
 from tests.helpers.harness import (
     CONFIDENTIAL,
     Provider,
@@ -32,12 +32,10 @@ from tests.provider.dpop_proofs import (
     FAPI,
     assert_error,
     code_for,
-    code_grant,
     dpop_clients,
     dpop_provider,
     fapi_code,
     post_token,
-    refresh_grant,
 )
 from tests.provider.fapi import (
     assert_error_page,

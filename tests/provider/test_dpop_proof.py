@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.client_side import TOKEN_URL, DPoPKey, b64json
+from tests.helpers.client_side import TOKEN_URL, DPoPKey, b64json, code_grant
 from tests.helpers.harness import CONFIDENTIAL, SECRET, Provider, decode_unverified
 from tests.provider.dpop_proofs import (
     BOUND,
@@ -22,7 +22,6 @@ from tests.provider.dpop_proofs import (
     assert_error,
     bogus_code_grant,
     code_for,
-    code_grant,
     dpop_provider,
     post_token,
     unsigned_proof,

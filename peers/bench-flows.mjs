@@ -125,14 +125,9 @@ function authorizationUrl(key) {
   return { url, verifier, state, nonce };
 }
 
-async function exchange(code, verifier, nonce, key) {
-  const body = new URLSearchParams({
-    grant_type: 'authorization_code',
-    code,
-    redirect_uri: opts['redirect-uri'],
-    code_verifier: verifier,
-  }).toString();
-  const res = await request(tokenEndpoint, {
+// POST the token endpoint (client_secret_basic), with a fresh DPoP proof when `key` is given.
+function tokenRequest(body, key) {
+  return request(tokenEndpoint, {
     method: 'POST',
     headers: {
       authorization: basic,
@@ -143,6 +138,16 @@ async function exchange(code, verifier, nonce, key) {
     },
     body,
   });
+}
+
+async function exchange(code, verifier, nonce, key) {
+  const body = new URLSearchParams({
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: opts['redirect-uri'],
+    code_verifier: verifier,
+  }).toString();
+  const res = await tokenRequest(body, key);
   if (res.status !== 200) throw new Error(`token endpoint HTTP ${res.status}: ${res.body.toString().slice(0, 300)}`);
   const tokens = JSON.parse(res.body.toString());
   if (!tokens.id_token || !tokens.access_token) throw new Error('token response without id_token/access_token');
@@ -165,17 +170,7 @@ async function exchange(code, verifier, nonce, key) {
 async function refresh(token, key) {
   if (!token) throw new Error('token response without refresh_token (scope needs offline_access)');
   const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token }).toString();
-  const res = await request(tokenEndpoint, {
-    method: 'POST',
-    headers: {
-      authorization: basic,
-      'content-type': 'application/x-www-form-urlencoded',
-      'content-length': Buffer.byteLength(body),
-      accept: 'application/json',
-      ...(key ? { dpop: dpopProof(key, 'POST', tokenEndpoint) } : {}),
-    },
-    body,
-  });
+  const res = await tokenRequest(body, key);
   if (res.status !== 200) throw new Error(`refresh HTTP ${res.status}: ${res.body.toString().slice(0, 300)}`);
 }
 

@@ -14,7 +14,16 @@
 import { webcrypto } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import * as client from 'openid-client';
-import { browseToCallback, CookieJar } from './useragent.mjs';
+import {
+  authorizationRequest,
+  discover,
+  failer,
+  recordingFetch,
+  requireOptions,
+  secretOrPublic,
+  signIn,
+} from './rp-common.mjs';
+import { CookieJar } from './useragent.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -30,78 +39,25 @@ const { values: opts } = parseArgs({
   },
 });
 
-function fail(step, err) {
-  const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  const extra = err?.cause ? ` (cause: ${JSON.stringify(err.cause)})` : '';
-  process.stderr.write(`rp-dpop: ${step} failed: ${detail}${extra}\n`);
-  process.exit(1);
-}
-
-for (const key of ['issuer', 'client-id', 'redirect-uri', 'username']) {
-  if (!opts[key]) fail('arguments', new Error(`--${key} is required`));
-}
+const fail = failer('rp-dpop');
+requireOptions(opts, ['issuer', 'client-id', 'redirect-uri', 'username'], fail);
 const password = process.env.RP_PASSWORD;
 if (password === undefined) fail('arguments', new Error('RP_PASSWORD is required'));
-
-const clientAuth = opts['client-secret']
-  ? client.ClientSecretBasic(opts['client-secret'])
-  : client.None();
 
 // Every back-channel exchange, as "METHOD path status error" lines, so the caller can see
 // the use_dpop_nonce answers and the retries openid-client made on its own.
 const exchanges = [];
-async function recordingFetch(url, options) {
-  const response = await fetch(url, options);
-  let error = null;
-  if (response.status >= 400) {
-    error = await response
-      .clone()
-      .json()
-      .then((body) => body.error ?? null)
-      .catch(() => null);
-    const challenge = response.headers.get('www-authenticate');
-    if (error === null && challenge) error = challenge;
-  }
-  exchanges.push({
-    method: options?.method ?? 'GET',
-    path: new URL(url).pathname,
-    status: response.status,
-    error,
-    dpop: Boolean(new Headers(options?.headers).get('dpop')),
-    nonce: response.headers.get('dpop-nonce') !== null,
-  });
-  return response;
-}
-
-let config;
-try {
-  config = await client.discovery(
-    new URL(opts.issuer),
-    opts['client-id'],
-    { redirect_uris: [opts['redirect-uri']], response_types: ['code'] },
-    clientAuth,
-    { execute: [client.allowInsecureRequests] },
-  );
-} catch (err) {
-  fail('discovery', err);
-}
-config[client.customFetch] = recordingFetch;
+const config = await discover(opts, secretOrPublic(opts), fail);
+config[client.customFetch] = recordingFetch(exchanges, {
+  challengeAsError: true,
+  describe: (_url, _options, response) => ({ nonce: response.headers.get('dpop-nonce') !== null }),
+});
 
 const keyPair = await client.randomDPoPKeyPair('ES256');
 const DPoP = client.getDPoPHandle(config, keyPair);
 const publicJwk = await webcrypto.subtle.exportKey('jwk', keyPair.publicKey);
 
-const codeVerifier = client.randomPKCECodeVerifier();
-const state = client.randomState();
-const nonce = client.randomNonce();
-const params = {
-  redirect_uri: opts['redirect-uri'],
-  scope: opts.scope,
-  code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
-  code_challenge_method: 'S256',
-  state,
-  nonce,
-};
+const { codeVerifier, state, nonce, params } = await authorizationRequest(opts, opts.scope);
 if (opts['dpop-jkt']) params.dpop_jkt = await DPoP.calculateThumbprint();
 
 let authorizationUrl;
@@ -113,20 +69,7 @@ try {
   fail('authorization request', err);
 }
 
-const hops = [];
-let callback;
-try {
-  callback = await browseToCallback(authorizationUrl.href, {
-    redirectUri: opts['redirect-uri'],
-    username: opts.username,
-    password,
-    jar: new CookieJar(),
-    log: hops,
-  });
-} catch (err) {
-  process.stderr.write(`${hops.join('\n')}\n`);
-  fail('user agent', err);
-}
+const { callback } = await signIn(authorizationUrl.href, opts, password, new CookieJar(), fail);
 
 let tokens;
 try {

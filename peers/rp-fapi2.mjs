@@ -4,7 +4,7 @@
 // token. When the API answers RFC 9470 insufficient_user_authentication, the RP pushes a new
 // request with the challenge's acr_values, the user steps up with an authenticator app code
 // (RFC 6238, computed here from the shared secret) and the call is made again.
-// The browser is a fetch loop with a cookie jar that fills the Provider's factor forms.
+// The browser is useragent.mjs's fetch loop (a cookie jar) answering the Provider's factor forms.
 // Prints one JSON object on stdout; exits non-zero with the reason on stderr when a step fails.
 //
 //   node rp-fapi2.mjs --issuer http://127.0.0.1:8000 --client-id bank-app \
@@ -19,7 +19,14 @@
 import { createHmac, webcrypto } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import * as client from 'openid-client';
-import { CookieJar, pageErrors } from './useragent.mjs';
+import {
+  authorizationRequest,
+  discover,
+  failer,
+  recordingFetch,
+  requireOptions,
+} from './rp-common.mjs';
+import { browse, CookieJar, pageErrors } from './useragent.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -33,16 +40,8 @@ const { values: opts } = parseArgs({
   },
 });
 
-function fail(step, err) {
-  const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  const extra = err?.cause ? ` (cause: ${JSON.stringify(err.cause)})` : '';
-  process.stderr.write(`rp-fapi2: ${step} failed: ${detail}${extra}\n`);
-  process.exit(1);
-}
-
-for (const key of ['issuer', 'client-id', 'redirect-uri', 'username', 'resource']) {
-  if (!opts[key]) fail('arguments', new Error(`--${key} is required`));
-}
+const fail = failer('rp-fapi2');
+requireOptions(opts, ['issuer', 'client-id', 'redirect-uri', 'username', 'resource'], fail);
 const env = {};
 for (const name of ['RP_PASSWORD', 'RP_TOTP_SECRET', 'RP_CLIENT_JWK', 'RP_DPOP_JWK']) {
   if (process.env[name] === undefined) fail('arguments', new Error(`${name} is required`));
@@ -71,45 +70,20 @@ const dpopKeys = await importPair(JSON.parse(env.RP_DPOP_JWK));
 // ------------------------------------------------------------------ back channel
 // Every back-channel exchange, so the caller sees the nonce retries and what was pushed.
 const exchanges = [];
-async function recordingFetch(url, options) {
-  const response = await fetch(url, options);
-  const path = new URL(url).pathname;
-  let error = null;
-  if (response.status >= 400) {
-    error = await response
-      .clone()
-      .json()
-      .then((body) => body.error ?? null)
-      .catch(() => null);
-  }
-  const body = options?.body;
-  const sent =
-    body instanceof URLSearchParams || typeof body === 'string' ? new URLSearchParams(body) : null;
-  exchanges.push({
-    method: options?.method ?? 'GET',
-    path,
-    status: response.status,
-    error,
-    dpop: Boolean(new Headers(options?.headers).get('dpop')),
-    assertion_type: sent?.get('client_assertion_type') ?? null,
-    request: sent?.get('request') ?? null,
-  });
-  return response;
-}
-
-let config;
-try {
-  config = await client.discovery(
-    new URL(opts.issuer),
-    opts['client-id'],
-    { redirect_uris: [opts['redirect-uri']], response_types: ['code'], id_token_signed_response_alg: 'ES256' },
-    client.PrivateKeyJwt(clientKey),
-    { execute: [client.allowInsecureRequests] },
-  );
-} catch (err) {
-  fail('discovery', err);
-}
-config[client.customFetch] = recordingFetch;
+const config = await discover(opts, client.PrivateKeyJwt(clientKey), fail, {
+  metadata: { id_token_signed_response_alg: 'ES256' },
+});
+config[client.customFetch] = recordingFetch(exchanges, {
+  describe: (_url, options) => {
+    const body = options?.body;
+    const sent =
+      body instanceof URLSearchParams || typeof body === 'string' ? new URLSearchParams(body) : null;
+    return {
+      assertion_type: sent?.get('client_assertion_type') ?? null,
+      request: sent?.get('request') ?? null,
+    };
+  },
+});
 const DPoP = client.getDPoPHandle(config, dpopKeys);
 const jkt = await DPoP.calculateThumbprint();
 
@@ -153,26 +127,9 @@ function totp(secret, now = Date.now()) {
 }
 
 /** Browse from `startUrl` to the redirect URI, answering each factor form once. */
-async function browse(startUrl, jar, log) {
-  let url = startUrl;
-  let method = 'GET';
-  let body;
+async function browseFactors(startUrl, jar, log) {
   const used = [];
-  for (let hop = 0; hop < 20; hop++) {
-    if (url.startsWith(opts['redirect-uri'])) return { callback: url, factors: used };
-    const headers = { accept: 'text/html' };
-    if (jar.header()) headers.cookie = jar.header();
-    if (body) headers['content-type'] = 'application/x-www-form-urlencoded';
-    const response = await fetch(url, { method, headers, body, redirect: 'manual' });
-    jar.update(response);
-    log.push(`${method} ${url} -> ${response.status}`);
-    const location = response.headers.get('location');
-    if (response.status >= 300 && response.status < 400 && location) {
-      await response.arrayBuffer();
-      [url, method, body] = [new URL(location, url).href, 'GET', undefined];
-      continue;
-    }
-    const html = await response.text();
+  const answer = (html, url, response) => {
     const forms = response.ok ? factorForms(html, url) : {};
     let kind;
     if (forms.password && !used.includes('password')) {
@@ -190,29 +147,21 @@ async function browse(startUrl, jar, log) {
       );
     }
     used.push(kind);
-    [url, method, body] = [forms[kind].action, 'POST', forms[kind].fields.toString()];
-  }
-  throw new Error('more than 20 hops without reaching the redirect URI');
+    return { url: forms[kind].action, method: 'POST', body: forms[kind].fields.toString() };
+  };
+  const callback = await browse(startUrl, { redirectUri: opts['redirect-uri'], jar, log, answer });
+  return { callback, factors: used };
 }
 
 // ------------------------------------------------------------------ one authorization
 const jar = new CookieJar();
 
 async function authorize(step, extra = {}) {
-  const codeVerifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const params = {
-    redirect_uri: opts['redirect-uri'],
-    scope: 'openid',
+  const { codeVerifier, state, nonce, params } = await authorizationRequest(opts, 'openid', {
     resource: opts.resource,
-    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
     dpop_jkt: jkt,
     ...extra,
-  };
+  });
   let url;
   try {
     const signed = await client.buildAuthorizationUrlWithJAR(config, params, clientKey);
@@ -224,7 +173,7 @@ async function authorize(step, extra = {}) {
   const log = [];
   let browsed;
   try {
-    browsed = await browse(url.href, jar, log);
+    browsed = await browseFactors(url.href, jar, log);
   } catch (err) {
     process.stderr.write(`${log.join('\n')}\n`);
     fail(`${step}: user agent`, err);

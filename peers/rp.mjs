@@ -14,7 +14,15 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as client from 'openid-client';
-import { browseToCallback, CookieJar } from './useragent.mjs';
+import {
+  authorizationRequest,
+  discover,
+  failer,
+  requireOptions,
+  secretOrPublic,
+  signIn,
+} from './rp-common.mjs';
+import { CookieJar } from './useragent.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -35,47 +43,16 @@ const { values: opts } = parseArgs({
   },
 });
 
-function fail(step, err) {
-  const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  const extra = err?.cause ? ` (cause: ${JSON.stringify(err.cause)})` : '';
-  process.stderr.write(`rp: ${step} failed: ${detail}${extra}\n`);
-  process.exit(1);
-}
-
-for (const key of ['issuer', 'client-id', 'redirect-uri', 'username']) {
-  if (!opts[key]) fail('arguments', new Error(`--${key} is required`));
-}
+const fail = failer('rp');
+requireOptions(opts, ['issuer', 'client-id', 'redirect-uri', 'username'], fail);
 const password = opts.password ?? process.env.RP_PASSWORD;
 if (password === undefined) fail('arguments', new Error('--password or RP_PASSWORD is required'));
 
-const clientAuth = opts['client-secret']
-  ? client.ClientSecretBasic(opts['client-secret'])
-  : client.None();
+const config = await discover(opts, secretOrPublic(opts), fail, {
+  execute: [client.enableNonRepudiationChecks],
+});
 
-let config;
-try {
-  config = await client.discovery(
-    new URL(opts.issuer),
-    opts['client-id'],
-    { redirect_uris: [opts['redirect-uri']], response_types: ['code'] },
-    clientAuth,
-    { execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks] },
-  );
-} catch (err) {
-  fail('discovery', err);
-}
-
-const codeVerifier = client.randomPKCECodeVerifier();
-const state = client.randomState();
-const nonce = client.randomNonce();
-const params = {
-  redirect_uri: opts['redirect-uri'],
-  scope: opts.scope,
-  code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
-  code_challenge_method: 'S256',
-  state,
-  nonce,
-};
+const { codeVerifier, state, nonce, params } = await authorizationRequest(opts, opts.scope);
 if (opts['acr-values']) params.acr_values = opts['acr-values'];
 if (opts['max-age'] !== undefined) params.max_age = opts['max-age'];
 if (opts.claims) params.claims = opts.claims;
@@ -87,19 +64,10 @@ const jar =
   sessionFile && existsSync(sessionFile)
     ? CookieJar.fromJSON(JSON.parse(readFileSync(sessionFile, 'utf8')))
     : new CookieJar();
-const hops = [];
 let callback;
+let hops;
 try {
-  callback = await browseToCallback(authorizationUrl.href, {
-    redirectUri: opts['redirect-uri'],
-    username: opts.username,
-    password,
-    jar,
-    log: hops,
-  });
-} catch (err) {
-  process.stderr.write(`${hops.join('\n')}\n`);
-  fail('user agent', err);
+  ({ callback, hops } = await signIn(authorizationUrl.href, opts, password, jar, fail));
 } finally {
   if (sessionFile) writeFileSync(sessionFile, JSON.stringify(jar), { mode: 0o600 });
 }

@@ -131,15 +131,15 @@ export function pageErrors(html) {
 export class UserAgentError extends Error {}
 
 /**
- * Act as the browser from `startUrl` until the provider redirects to `redirectUri`: follow
- * redirects, sign in once with `username`/`password` when a sign-in form appears, and return
- * the callback URL (never fetched). `log` collects the hops for failure reports.
+ * Follow the provider from `startUrl` until it redirects to `redirectUri` (the callback URL
+ * is returned, never fetched). Redirects are followed with the cookies of `jar`; any other
+ * page goes to `answer(html, url, response)`, which returns the next request as
+ * `{ url, method, body }` or throws. `log` collects the hops for failure reports.
  */
-export async function browseToCallback(startUrl, { redirectUri, username, password, jar, log = [] }) {
+export async function browse(startUrl, { redirectUri, jar, log = [], answer }) {
   let url = startUrl;
   let method = 'GET';
   let body;
-  let signedIn = false;
   for (let hop = 0; hop < MAX_HOPS; hop++) {
     if (url.startsWith(redirectUri)) return url;
     const headers = { accept: 'text/html' };
@@ -157,7 +157,19 @@ export async function browseToCallback(startUrl, { redirectUri, username, passwo
       body = undefined;
       continue;
     }
-    const html = await response.text();
+    ({ url, method, body } = answer(await response.text(), url, response));
+  }
+  throw new UserAgentError(`more than ${MAX_HOPS} hops without reaching ${redirectUri}`);
+}
+
+/**
+ * Act as the browser from `startUrl` until the provider redirects to `redirectUri`: follow
+ * redirects, sign in once with `username`/`password` when a sign-in form appears, and return
+ * the callback URL (never fetched). `log` collects the hops for failure reports.
+ */
+export async function browseToCallback(startUrl, { redirectUri, username, password, jar, log = [] }) {
+  let signedIn = false;
+  const answer = (html, url, response) => {
     const autoPost = html.match(/<form\b[^>]*method="post"[^>]*>/i);
     if (autoPost && attr(autoPost[0], 'action')?.startsWith(redirectUri)) {
       throw new UserAgentError(`response_mode=form_post is not handled by this user agent`);
@@ -179,16 +191,11 @@ export async function browseToCallback(startUrl, { redirectUri, username, passwo
     form.fields.set(form.passwordName, password);
     signedIn = true;
     if (form.method === 'POST') {
-      method = 'POST';
-      body = form.fields.toString();
-      url = form.action;
-    } else {
-      const next = new URL(form.action);
-      for (const [k, v] of form.fields) next.searchParams.set(k, v);
-      url = next.href;
-      method = 'GET';
-      body = undefined;
+      return { url: form.action, method: 'POST', body: form.fields.toString() };
     }
-  }
-  throw new UserAgentError(`more than ${MAX_HOPS} hops without reaching ${redirectUri}`);
+    const next = new URL(form.action);
+    for (const [k, v] of form.fields) next.searchParams.set(k, v);
+    return { url: next.href, method: 'GET', body: undefined };
+  };
+  return browse(startUrl, { redirectUri, jar, log, answer });
 }

@@ -14,6 +14,17 @@ DAY = 86_400
 ACR_1FA = "urn:stepauth:acr:1fa"
 ACR_2FA = "urn:stepauth:acr:2fa"
 
+#: A custom level from data: PSD2 SCA (two categories, no SMS, no restricted methods)
+#: above the default 2fa, fresh within five minutes.
+PSD2_TOML = """
+base = "default"
+[[levels]]
+acr = "urn:openbanking:psd2:sca"
+above = "urn:stepauth:acr:2fa"
+max_age = 300
+rule = { categories = 2, exclude_methods = ["tel"], allow_restricted = false }
+"""
+
 
 def password(ago: float, now: float = NOW) -> AuthEvent:
     return AuthEvent(("pwd",), now - ago, attrs={"factor": "password"})

@@ -1,34 +1,18 @@
-"""assess(): the assurance model of docs/concepts.md exactly — hand-computed cases and properties.
+"""assess(): the assurance model of docs/concepts.md exactly — hand-computed cases.
 
 Standards: OIDC Core §2 (``auth_time``, ``amr``), RFC 8176 §2 (``amr``), OpenID Connect EAP
 ACR Values 1.0 §2 (phr/phrh), NIST SP 800-63B-4 §2.2.1, §2.3.1, §2.3.2 (AAL2/AAL3), §5.1 (a
 session is never above its events), §3.2.5 (OTP/SMS are not phishing-resistant) and Appendix B
 (synced passkeys, UV=0), OIDC Core §12.2 and RFC 9470 §6.1 (refresh), WebAuthn L3 §6.1.3.
+Levels from data and the generated properties are in ``test_assessment_custom_levels`` and
+``test_assessment_properties``.
 """
 
 from __future__ import annotations
 
-import tomllib
-from itertools import combinations
-
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from stepauth.assurance import (
-    DEFAULT_LADDER,
-    AuthEvent,
-    Category,
-    InvalidEvent,
-    InvalidRequirement,
-    Ladder,
-    Need,
-    Requirement,
-    Satisfied,
-    assess,
-    evaluate,
-    ladder_from_data,
-)
+from stepauth.assurance import AuthEvent, Category, InvalidEvent, InvalidRequirement, Need, assess
 from tests.assurance.factories import (
     ACR_1FA,
     ACR_2FA,
@@ -45,7 +29,6 @@ from tests.assurance.factories import (
 )
 
 KNOW, POSS, INH = Category.KNOWLEDGE, Category.POSSESSION, Category.INHERENCE
-PSD2 = "urn:openbanking:psd2:sca"
 
 
 # --- worked cases, computed by hand -------------------------------------------------------
@@ -282,229 +265,6 @@ def test_invalid_acr_values() -> None:
 def test_now_defaults_to_the_clock() -> None:
     event = AuthEvent(("pwd",), 0)
     assert assess([event], [ACR_1FA], 10**12).met
-
-
-# --- custom ladders from data -------------------------------------------------------------
-
-PSD2_TOML = """
-base = "default"
-[[levels]]
-acr = "urn:openbanking:psd2:sca"
-above = "urn:stepauth:acr:2fa"
-max_age = 300
-rule = { categories = 2, exclude_methods = ["tel"], allow_restricted = false }
-"""
-
-
-def test_custom_psd2_level_from_toml() -> None:
-    """Open Banking UK Security Profile (acr urn:openbanking:psd2:sca) / PSD2 Art. 4: two
-    independent categories within 5 minutes.
-    """
-    ladder = ladder_from_data(tomllib.loads(PSD2_TOML))
-    fresh = assess([password(MINUTE), totp(0)], [PSD2], now=NOW, ladder=ladder)
-    assert fresh.acr == PSD2
-    assert fresh.amr == ("pwd", "otp", "mfa")
-    stale = assess([password(10 * MINUTE), totp(0)], [PSD2], now=NOW, ladder=ladder)
-    assert not stale.met
-    assert Need(categories=frozenset({KNOW})) in stale.missing[PSD2]
-
-
-def test_custom_level_excludes_restricted_and_named_methods() -> None:
-    ladder = ladder_from_data(tomllib.loads(PSD2_TOML))
-    for second in (sms(0), recovery(0), AuthEvent(("tel",), NOW)):
-        result = assess([password(0), second], [PSD2], now=NOW, ladder=ladder)
-        assert not result.met
-        assert result.missing[PSD2] == (
-            Need(categories=frozenset({POSS})),
-            Need(categories=frozenset({INH})),
-        )
-    assert assess([passkey(0)], [PSD2], now=NOW, ladder=ladder).acr == PSD2  # phr above it
-
-
-def test_custom_rule_with_three_categories_and_an_authenticator() -> None:
-    ladder = ladder_from_data(
-        {
-            "levels": [
-                {
-                    "acr": "all-three",
-                    "max_age": 600,
-                    "rule": {"any_of": [{"categories": 3, "multi_factor": True}]},
-                },
-            ]
-        }
-    )
-    needs = assess([password(0)], ["all-three"], now=NOW, ladder=ladder).missing["all-three"]
-    # A multi-factor key adds possession and knowledge-or-inherence: nothing more is named.
-    assert needs == (Need(multi_factor=True),)
-    fpt_key = AuthEvent(("pop", "fpt"), NOW, attrs={"uv": True})
-    assert assess([fpt_key, password(0)], ["all-three"], now=NOW, ladder=ladder).met
-    only_key = assess([passkey(0)], ["all-three"], now=NOW, ladder=ladder)
-    assert only_key.missing["all-three"] == (Need(categories=frozenset({INH})),)
-    nothing = assess([], ["all-three"], now=NOW, ladder=ladder).missing["all-three"]
-    assert nothing == (
-        Need(categories=frozenset({KNOW}), multi_factor=True),
-        Need(categories=frozenset({INH}), multi_factor=True),
-    )
-
-
-# --- properties ---------------------------------------------------------------------------
-
-_FACTORIES = [password, totp, sms, recovery, passkey, security_key]
-_LADDERS = [DEFAULT_LADDER, ladder_from_data(tomllib.loads(PSD2_TOML))]
-
-
-@st.composite
-def _events(draw: st.DrawFn, max_size: int = 8) -> list[AuthEvent]:
-    out = []
-    for _ in range(draw(st.integers(0, max_size))):
-        factory = draw(st.sampled_from(_FACTORIES))
-        ago = draw(st.integers(0, 40 * DAY))
-        if factory is passkey:
-            out.append(passkey(ago, uv=draw(st.booleans()), be=draw(st.booleans())))
-        elif factory is security_key:
-            out.append(security_key(ago, attestation_trusted=draw(st.booleans())))
-        else:
-            out.append(factory(ago))
-    return out
-
-
-def _rank(ladder: Ladder, acr: str | None) -> int:
-    rank = None if acr is None else ladder.rank(acr)
-    return -1 if rank is None else rank
-
-
-_acr_lists = st.lists(st.sampled_from([*_LADDERS[1].acr_values, "unknown"]), max_size=3)
-_max_ages = st.one_of(st.none(), st.integers(0, 30 * DAY))
-
-
-@settings(max_examples=300)
-@given(
-    events=_events(),
-    extra=_events(max_size=1).filter(bool),
-    acr_values=_acr_lists,
-    max_age=_max_ages,
-    ladder=st.sampled_from(_LADDERS),
-)
-def test_adding_an_event_never_lowers_the_met_level(
-    events: list[AuthEvent],
-    extra: list[AuthEvent],
-    acr_values: list[str],
-    max_age: int | None,
-    ladder: Ladder,
-) -> None:
-    """NIST SP 800-63B-4 §5.1: a new event can only raise the session."""
-    before = assess(events, now=NOW, ladder=ladder)
-    after = assess([*events, *extra], now=NOW, ladder=ladder)
-    assert _rank(ladder, after.acr) >= _rank(ladder, before.acr)
-    requested_before = assess(events, acr_values, max_age, now=NOW, ladder=ladder)
-    requested_after = assess([*events, *extra], acr_values, max_age, now=NOW, ladder=ladder)
-    assert requested_after.met or not requested_before.met
-    assert set(requested_after.missing) <= set(requested_before.missing)
-
-
-@settings(max_examples=300)
-@given(
-    events=_events(),
-    later=st.integers(0, 40 * DAY),
-    acr_values=_acr_lists,
-    max_age=_max_ages,
-    ladder=st.sampled_from(_LADDERS),
-)
-def test_time_passing_never_raises_the_met_level(
-    events: list[AuthEvent],
-    later: int,
-    acr_values: list[str],
-    max_age: int | None,
-    ladder: Ladder,
-) -> None:
-    """Only a new event raises a session, never the clock."""
-    before = assess(events, now=NOW, ladder=ladder)
-    after = assess(events, now=NOW + later, ladder=ladder)
-    assert _rank(ladder, after.acr) <= _rank(ladder, before.acr)
-    requested_before = assess(events, acr_values, max_age, now=NOW, ladder=ladder)
-    requested_after = assess(events, acr_values, max_age, now=NOW + later, ladder=ladder)
-    assert requested_before.met or not requested_after.met
-
-
-def _satisfies(ladder: Ladder, acr: str, subset: tuple[AuthEvent, ...]) -> bool:
-    level = ladder.get(acr)
-    assert level is not None
-    if not all(level.rule.eligible(e) for e in subset):
-        return False
-    categories = frozenset().union(*(e.categories for e in subset))
-    return any(
-        len(categories) >= clause.categories
-        and (not clause.needs_authenticator or any(clause.is_authenticator(e) for e in subset))
-        for clause in level.rule.any_of
-    )
-
-
-@settings(max_examples=300)
-@given(
-    events=_events(max_size=6),
-    acr=st.sampled_from(_LADDERS[1].acr_values),
-    max_age=_max_ages,
-    ladder=st.sampled_from(_LADDERS),
-)
-def test_prefix_scan_equals_subset_enumeration(
-    events: list[AuthEvent], acr: str, max_age: int | None, ladder: Ladder
-) -> None:
-    """The fast scan finds the same freshest subset as trying every subset."""
-    if acr not in ladder:
-        return
-    level = ladder.get(acr)
-    assert level is not None
-    window = level.max_age if max_age is None else max_age
-    fresh = [e for e in events if NOW - e.at <= window]
-    best: float | None = None
-    for size in range(1, len(fresh) + 1):
-        for subset in combinations(fresh, size):
-            oldest = min(e.at for e in subset)
-            if any(_satisfies(ladder, h.acr, subset) for h in ladder.at_or_above(acr)) and (
-                best is None or oldest > best
-            ):
-                best = oldest
-    result = assess(events, [acr], max_age, now=NOW, ladder=ladder)
-    assert result.met == (best is not None)
-    assert result.auth_time == best
-    if result.met:
-        assert result.auth_time == min(e.at for e in result.events)
-        assert any(_satisfies(ladder, h.acr, result.events) for h in ladder.at_or_above(acr))
-        assert ("mfa" in result.amr) == (
-            len(frozenset().union(*(e.categories for e in result.events))) >= 2
-            or any(e.multi_factor for e in result.events)
-        )
-
-
-@settings(max_examples=300)
-@given(
-    events=_events(),
-    acr=st.sampled_from(_LADDERS[1].acr_values),
-    max_age=_max_ages,
-    later=st.integers(0, DAY),
-    ladder=st.sampled_from(_LADDERS),
-)
-def test_tokens_from_an_assessment_satisfy_the_same_requirement(
-    events: list[AuthEvent], acr: str, max_age: int | None, later: int, ladder: Ladder
-) -> None:
-    """The Provider's assess() and the SDK's evaluate() agree (RFC 9470 §3, §6): the
-    claims issued for a met level satisfy that requirement until max_age runs out, then never."""
-    if acr not in ladder:
-        return
-    result = assess(events, [acr], max_age, now=NOW, ladder=ladder)
-    if not result.met:
-        return
-    assert result.acr is not None
-    assert result.auth_time is not None
-    claims = {"acr": result.acr, "auth_time": result.auth_time}
-    requirement = Requirement((acr,), max_age)
-    assert isinstance(evaluate(requirement, claims, NOW, ladder=ladder), Satisfied)
-    level = ladder.get(acr)
-    assert level is not None
-    window = level.max_age if max_age is None else max_age
-    still_fresh = NOW + later - result.auth_time <= window
-    later_result = evaluate(requirement, claims, NOW + later, ladder=ladder)
-    assert isinstance(later_result, Satisfied) == still_fresh
 
 
 def test_clock_skewed_event_cannot_raise_the_session() -> None:

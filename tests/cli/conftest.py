@@ -1,5 +1,6 @@
 """Fixtures of the CLI tests: the Provider's secret in the environment, a config written
-by ``stepauth init``, a terminal for the ``getpass`` prompts and a user added by the CLI."""
+by ``stepauth init``, a terminal for the ``getpass`` prompts and a user added by the CLI
+(``add_user``, or the fixture ``with_alice``)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,12 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def config(tmp_path: Path) -> Path:
     assert main(["init", str(tmp_path / "op")]) == 0
     return tmp_path / "op" / "stepauth.toml"
+
+
+@pytest.fixture
+def with_alice(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The password user ``alice`` added to ``config`` by the CLI."""
+    assert add_user(config, "alice", "a long enough password", monkeypatch) == 0
 
 
 class Terminal(io.StringIO):

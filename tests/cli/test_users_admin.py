@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,23 +10,7 @@ import pytest
 from stepauth.cli import main
 from tests.cli.stored import store_call
 
-KEY_ENV = "STEPAUTH_SECRET_KEY"
-SECRET = "cli-test-secret-0123456789abcdef0123456789"
-
-
-@pytest.fixture(autouse=True)
-def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv(KEY_ENV, SECRET)
-    monkeypatch.delenv("STEPAUTH_CONFIG", raising=False)
-
-
-@pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    assert main(["init", str(tmp_path / "op")]) == 0
-    path = tmp_path / "op" / "stepauth.toml"
-    monkeypatch.setattr(sys, "stdin", io.StringIO("a long enough password\n"))
-    assert main(["users", "add", "alice", "--password-stdin", "--config", str(path)]) == 0
-    return path
+pytestmark = pytest.mark.usefixtures("environment", "with_alice")
 
 
 def _roles_and_audit(config: Path) -> tuple[frozenset[str], list[dict[str, Any]]]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -17,28 +15,19 @@ from stepauth.provider.factors import totp
 from stepauth.provider.notices import OutboxSender, read_outbox
 from tests.cli.stored import store_call
 
-KEY_ENV = "STEPAUTH_SECRET_KEY"
-SECRET = "cli-test-secret-0123456789abcdef0123456789"
 RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # RFC 6238 Appendix B seed, base32
 
 #: The Provider's default limits, as a configured Provider has them.
 CONFIG = SimpleNamespace(throttle=ThrottleConfig())
 
 
+pytestmark = pytest.mark.usefixtures("environment", "with_alice")
+
+
 @pytest.fixture(autouse=True)
-def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv(KEY_ENV, SECRET)
+def outbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Account notices go to a per-test dev outbox."""
     monkeypatch.setenv("STEPAUTH_OUTBOX", str(tmp_path / "outbox.jsonl"))
-    monkeypatch.delenv("STEPAUTH_CONFIG", raising=False)
-
-
-@pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    assert main(["init", str(tmp_path / "op")]) == 0
-    path = tmp_path / "op" / "stepauth.toml"
-    monkeypatch.setattr(sys, "stdin", io.StringIO("a long enough password\n"))
-    assert main(["users", "add", "alice", "--password-stdin", "--config", str(path)]) == 0
-    return path
 
 
 def _factors(config: Path) -> list[Any]:

@@ -25,9 +25,10 @@ from tests.helpers.harness import (
     REDIRECT_URI,
     USERNAME,
     Provider,
-    _Forms,
+    check_id_token,
     pkce_pair,
 )
+from tests.helpers.page_forms import PageForms
 
 COOKIE = "stepauth_session"
 
@@ -106,7 +107,7 @@ class Page:
 
 
 def page(response: httpx.Response) -> Page:
-    parser = _Forms()
+    parser = PageForms()
     parser.feed(response.text)
     return Page(response, parser.forms, parser.labels, parser.buttons)
 
@@ -156,3 +157,17 @@ async def code_payload(provider: Provider, code: str) -> dict[str, object]:
     )
     assert item is not None
     return dict(item.payload)
+
+
+async def answer_password(provider: Provider, shown: Page) -> httpx.Response:
+    """Answer the shown login page with the test user's password."""
+    return await submit(provider.browser, shown, "password", username=USERNAME, password=PASSWORD)
+
+
+async def exchange_public(
+    provider: Provider, params: dict[str, str], verifier: str
+) -> dict[str, object]:
+    """Redeem the public client's code (its request had nonce ``n-1``); the checked ID Token's
+    claims."""
+    body = await provider.exchange(params["code"], verifier, client_id=PUBLIC, secret=None)
+    return await check_id_token(provider, str(body["id_token"]), client_id=PUBLIC, nonce="n-1")

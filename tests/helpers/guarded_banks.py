@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +38,7 @@ from stepauth.sdk.flask import FlaskStepAuth, FlaskTransactionGuard
 from stepauth.sdk.sql_ledger import SQLLedger
 from stepauth.sdk.starlette import StepAuth, require, transaction_guard
 from stepauth.sdk.transaction import BoundTransaction
+from tests.helpers.django_script import DJANGO_SETUP, run_django
 from tests.helpers.payments import API, NOW, TRANSFER, payment_of
 
 __all__ = [
@@ -244,25 +243,11 @@ class AsgiBank:
         return asyncio.run(self.batch(sends))
 
 
-DJANGO_PROJECT = r"""
-import json, sys, threading
+DJANGO_PROJECT = (
+    DJANGO_SETUP
+    + r"""
+import threading
 from concurrent.futures import ThreadPoolExecutor
-
-import django
-from django.conf import settings
-
-job = json.load(sys.stdin)
-settings.configure(
-    DEBUG=False, SECRET_KEY="transaction-test-" + "k" * 40, ALLOWED_HOSTS=["testserver"],
-    ROOT_URLCONF="__main__", INSTALLED_APPS=["django.contrib.sessions"],
-    MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware"],
-    SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies",
-)
-django.setup()
-
-from django.http import JsonResponse
-from django.test import Client
-from django.urls import path
 
 from stepauth.sdk import JWKSCache, ResourceServer
 from stepauth.sdk.jose import KeySet
@@ -333,6 +318,7 @@ for step in job["steps"]:
 ledger.close()
 print(json.dumps({"answers": answers, "executed": executed}))
 """
+)
 
 
 class DjangoBank:
@@ -355,17 +341,7 @@ class DjangoBank:
             "prefix": self.redis_prefix,
             "steps": steps,
         }
-        done = subprocess.run(
-            [sys.executable, "-c", DJANGO_PROJECT],
-            input=json.dumps(job),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            cwd=Path(__file__).parents[2],
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        result: dict[str, Any] = run_django(DJANGO_PROJECT, job)
 
         def answer(raw: Mapping[str, Any]) -> Answer:
             return _answer(raw["status"], raw["headers"], raw["body"].encode(), detail=False)

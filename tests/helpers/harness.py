@@ -6,140 +6,85 @@ lifespan, a SQLite
 database in a temporary directory and a controllable clock (so "wait two seconds" is
 ``clock.advance(2)``, never a sleep). The browser is an ``httpx.AsyncClient`` with a
 cookie jar that follows the Provider's redirects and fills the login form by its labels.
+
+The fixed world (issuer, clients, user, clock) is :mod:`tests.helpers.provider_config`, the
+client-side builders (PKCE, client assertions, unverified JWT reads) are
+:mod:`tests.helpers.client_side`; both are re-exported here for the tests that import them.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 import secrets
-import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
-from joserfc import jwt
-from joserfc.jwk import ECKey, KeySet
+from joserfc.jwk import KeySet
 
-ISSUER = "http://localhost:8080"
-REDIRECT_URI = "https://rp.example/callback"
-LOGOUT_REDIRECT_URI = "https://rp.example/signed-out"
-CONFIDENTIAL = "bank-app"
-SECRET = "s3cr3t-" + "x" * 24
-PUBLIC = "spa"
-USERNAME = "alice"
-PASSWORD = "correct horse battery staple"
-ACR_1FA = "urn:stepauth:acr:1fa"
-ACR_2FA = "urn:stepauth:acr:2fa"
-JWT_CLIENT = "api-client"
-POST_CLIENT = "form-client"
-#: The private_key_jwt client's signing key (RFC 7523); only its public half is registered.
-CLIENT_KEY = ECKey.generate_key("P-256", parameters={"kid": "rp-key-1"}, private=True)
+from tests.helpers.client_side import (
+    client_assertion,
+    code_grant,
+    decode_header,
+    decode_unverified,
+    pkce_pair,
+)
+from tests.helpers.id_token_checks import check_id_token
+from tests.helpers.page_forms import PageForms
+from tests.helpers.provider_config import (
+    ACR_1FA,
+    ACR_2FA,
+    CLIENT_KEY,
+    CONFIDENTIAL,
+    ISSUER,
+    JWT_CLIENT,
+    LOGOUT_REDIRECT_URI,
+    PASSWORD,
+    POST_CLIENT,
+    PUBLIC,
+    REDIRECT_URI,
+    SECRET,
+    USERNAME,
+    Clock,
+    config_data,
+)
 
-
-class Clock:
-    """An injectable wall clock that only moves when a test says so."""
-
-    def __init__(self, start: float | None = None) -> None:
-        self.now = float(int(start if start is not None else time.time()))
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def config_data(db_path: Path, *, issuer: str = ISSUER, **overrides: Any) -> dict[str, Any]:
-    host = urlsplit(issuer).hostname or "localhost"
-    data: dict[str, Any] = {
-        "issuer": issuer,
-        "database": {"url": f"sqlite+aiosqlite:///{db_path}"},
-        "webauthn": {"rp_id": host, "rp_name": "stepauth test", "origins": [issuer]},
-        "clients": [
-            {
-                "client_id": CONFIDENTIAL,
-                "client_secret": SECRET,
-                "redirect_uris": [REDIRECT_URI],
-                "post_logout_redirect_uris": [LOGOUT_REDIRECT_URI],
-                "acr_values": "voluntary",
-            },
-            {
-                "client_id": PUBLIC,
-                "redirect_uris": [REDIRECT_URI],
-                "post_logout_redirect_uris": [LOGOUT_REDIRECT_URI],
-                "id_token_signed_response_alg": "ES256",
-            },
-            {
-                "client_id": JWT_CLIENT,
-                "token_endpoint_auth_method": "private_key_jwt",
-                "jwks": {"keys": [CLIENT_KEY.as_dict(private=False)]},
-                "redirect_uris": [REDIRECT_URI],
-                "id_token_signed_response_alg": "EdDSA",
-            },
-            {
-                "client_id": POST_CLIENT,
-                "client_secret": SECRET,
-                "token_endpoint_auth_method": "client_secret_post",
-                "redirect_uris": [REDIRECT_URI],
-            },
-        ],
-    }
-    data.update(overrides)
-    return data
-
-
-def pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-class _Forms(HTMLParser):
-    """Collect forms, their inputs and the text of their labels."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[dict[str, Any]] = []
-        self._label_for: str | None = None
-        self._label_text: list[str] = []
-        self.labels: dict[str, str] = {}
-        self.buttons: list[str] = []
-        self._in_button = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.forms.append(
-                {"action": a.get("action", ""), "method": a.get("method", "get"), "inputs": []}
-            )
-        elif tag == "input" and self.forms:
-            self.forms[-1]["inputs"].append(a)
-        elif tag == "label":
-            self._label_for = a.get("for")
-            self._label_text = []
-        elif tag == "button":
-            self._in_button = True
-            self._label_text = []
-
-    def handle_data(self, data: str) -> None:
-        if self._label_for is not None or self._in_button:
-            self._label_text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "label" and self._label_for is not None:
-            self.labels["".join(self._label_text).strip()] = self._label_for
-            self._label_for = None
-        elif tag == "button" and self._in_button:
-            self.buttons.append("".join(self._label_text).strip())
-            self._in_button = False
+#: What the black-box tests import from here (the fixed world, the client-side helpers,
+#: the running Provider and its fixtures).
+__all__ = [
+    "ACR_1FA",
+    "ACR_2FA",
+    "CLIENT_KEY",
+    "CONFIDENTIAL",
+    "ISSUER",
+    "JWT_CLIENT",
+    "LOGOUT_REDIRECT_URI",
+    "PASSWORD",
+    "POST_CLIENT",
+    "PUBLIC",
+    "REDIRECT_URI",
+    "SECRET",
+    "USERNAME",
+    "AuthorizationResult",
+    "Clock",
+    "Provider",
+    "check_id_token",
+    "client_assertion",
+    "config_data",
+    "decode_header",
+    "decode_unverified",
+    "pkce_pair",
+    "provider",
+    "provider_of",
+    "provider_on_each_db",
+    "running_provider",
+    "served_provider",
+]
 
 
 @dataclass
@@ -244,7 +189,7 @@ class Provider:
     async def _submit_login(
         self, browser: httpx.AsyncClient, page: httpx.Response, username: str, password: str
     ) -> httpx.Response:
-        parser = _Forms()
+        parser = PageForms()
         parser.feed(page.text)
         assert "Continue" in parser.buttons, f"not a login page: {page.text[:500]}"
         assert "Username" in parser.labels, parser.labels
@@ -280,16 +225,7 @@ class Provider:
         client_id: str = CONFIDENTIAL,
         secret: str | None = SECRET,
     ) -> dict[str, Any]:
-        response = await self.token(
-            {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": REDIRECT_URI,
-                "code_verifier": verifier,
-            },
-            client_id=client_id,
-            secret=secret,
-        )
+        response = await self.token(code_grant(code, verifier), client_id=client_id, secret=secret)
         assert response.status_code == 200, response.text
         assert response.headers["cache-control"] == "no-store"
         body: dict[str, Any] = response.json()
@@ -329,52 +265,6 @@ class Provider:
         return body
 
 
-async def check_id_token(
-    provider: Provider,
-    id_token: str,
-    *,
-    client_id: str,
-    nonce: str | None,
-    requested_acr: list[str] | None = None,
-) -> dict[str, Any]:
-    """The standard ID Token checks every OP test runs (``PerformStandardIdTokenChecks``).
-
-    OIDC Core §3.1.3.7: signature with a published key, ``iss`` exact, ``aud`` contains the
-    client, ``exp`` in the future, ``iat`` present, ``auth_time`` not in the future and not
-    older than a year, ``acr`` not empty, ``sub`` present, ``nonce`` equal to the request's;
-    and (§5.5.1.1) when ``acr`` values were requested as essential, ``acr`` is one of them.
-    """
-    keys = await provider.jwks()
-    token = jwt.decode(id_token, keys, algorithms=["RS256", "ES256", "EdDSA"])
-    assert token.header.get("kid"), "ID Token header has no kid"
-    claims = dict(token.claims)
-    now = provider.clock()
-    assert claims["iss"] == provider.issuer
-    aud = claims["aud"]
-    assert client_id == aud or (isinstance(aud, list) and client_id in aud)
-    if isinstance(aud, list) and len(aud) > 1:
-        assert claims.get("azp") == client_id
-    assert isinstance(claims["exp"], int)
-    assert claims["exp"] > now
-    assert isinstance(claims["iat"], int)
-    assert claims["iat"] <= now + 300
-    assert isinstance(claims.get("sub"), str)
-    assert claims["sub"]
-    if "auth_time" in claims:
-        assert isinstance(claims["auth_time"], int)
-        assert now - 365 * 86400 <= claims["auth_time"] <= now + 300
-    if "acr" in claims:
-        assert isinstance(claims["acr"], str)
-        assert claims["acr"] != ""
-    if nonce is not None:
-        assert claims.get("nonce") == nonce
-    else:
-        assert "nonce" not in claims
-    if requested_acr is not None:
-        assert claims.get("acr") in requested_acr, claims.get("acr")
-    return claims
-
-
 @asynccontextmanager
 async def running_provider(tmp_path: Path, **overrides: Any) -> AsyncIterator[Provider]:
     """A Provider on a fresh SQLite database with a fixed clock and one browser."""
@@ -386,7 +276,14 @@ async def running_provider(tmp_path: Path, **overrides: Any) -> AsyncIterator[Pr
     os.environ.setdefault("STEPAUTH_SECRET_KEY", base64.urlsafe_b64encode(b"k" * 32).decode())
     config = ProviderConfig.from_dict(config_data(tmp_path / "stepauth.db", **overrides))
     clock = Clock()
-    app = create_app(config, clock=clock)
+    async with provider_of(create_app(config, clock=clock), clock) as provider:
+        yield provider
+
+
+@asynccontextmanager
+async def provider_of(app: Any, clock: Clock) -> AsyncIterator[Provider]:
+    """The Provider of ``app`` (made with ``clock``): its lifespan running, one browser over
+    ASGI, every browser closed at the end."""
     async with app.router.lifespan_context(app):
         browser = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ISSUER)
         provider = Provider(app=app, browser=browser, clock=clock, state=app.state.stepauth)
@@ -442,47 +339,6 @@ async def served_provider(tmp_path: Path) -> AsyncIterator[Provider]:
     finally:
         server.should_exit = True
         await task
-
-
-def client_assertion(
-    *,
-    client_id: str = JWT_CLIENT,
-    audience: str = ISSUER + "/token",
-    now: float,
-    lifetime: int = 60,
-    jti: str | None = None,
-    key: Any = CLIENT_KEY,
-    alg: str = "ES256",
-    **claims: Any,
-) -> str:
-    """An RFC 7523 client assertion signed with ``key``."""
-    payload = {
-        "iss": client_id,
-        "sub": client_id,
-        "aud": audience,
-        "iat": int(now),
-        "exp": int(now) + lifetime,
-        "jti": jti or secrets.token_urlsafe(12),
-        **claims,
-    }
-    return jwt.encode({"alg": alg, "kid": "rp-key-1"}, payload, key, algorithms=[alg])
-
-
-def form_body(**params: str) -> str:
-    return urlencode(params)
-
-
-def decode_header(token: str) -> dict[str, Any]:
-    return _b64json(token.split(".")[0])
-
-
-def decode_unverified(token: str) -> dict[str, Any]:
-    return _b64json(token.split(".")[1])
-
-
-def _b64json(payload: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    return data
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import asyncio
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
@@ -20,6 +19,7 @@ import pytest
 
 from stepauth.sdk import ProviderMetadata, RelyingParty
 from tests.conftest import free_port
+from tests.helpers.page_forms import PageForms
 from tests.helpers.served import ServedApp
 from tests.sdk.browser_flow import authorize_params, confirm_fields
 
@@ -109,19 +109,6 @@ def stepauth_op(
     return StepauthOP(issuer, secret, served)
 
 
-class _Forms(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[dict[str, Any]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.forms.append({"action": a.get("action", ""), "inputs": []})
-        elif tag == "input" and self.forms:
-            self.forms[-1]["inputs"].append(a)
-
-
 def drive_stepauth(ua: httpx.Client, url: str, redirect_uri: str, op: StepauthOP) -> dict[str, str]:
     """A user at the stepauth Provider: password when asked, TOTP code when asked."""
     response = ua.get(url)
@@ -133,7 +120,7 @@ def drive_stepauth(ua: httpx.Client, url: str, redirect_uri: str, op: StepauthOP
             response = ua.get(target)
             continue
         assert response.status_code == 200, f"{response.status_code}: {response.text[:300]}"
-        parser = _Forms()
+        parser = PageForms()
         parser.feed(response.text)
         forms = {
             next((i["value"] for i in f["inputs"] if i.get("name") == "factor"), ""): f

@@ -7,12 +7,17 @@ loopback port, one confidential client) with a password user added through the C
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from bench._servers import Client, Server, stepauth_server
+
+from tests.conftest import run_node
 
 
 @dataclass(frozen=True)
@@ -40,3 +45,28 @@ def stepauth_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prov
         directory, client=client, extra_clients=[public], users=[("alice", password)]
     ) as server:
         yield Provider(server, client, public, "alice", password)
+
+
+def run_peer_rp(
+    script: Path, provider: Provider, *args: str, client: Client | None = None
+) -> dict[str, Any]:
+    """A relying party script of ``peers/`` for ``client`` (the confidential one unless
+    given) signing in as the provider's user; its JSON result."""
+    client = client or provider.client
+    secret = [] if client.public else [f"--client-secret={client.client_secret}"]
+    out = run_node(
+        script,
+        "--issuer",
+        provider.issuer,
+        "--client-id",
+        client.client_id,
+        *secret,
+        "--redirect-uri",
+        client.redirect_uri,
+        "--username",
+        provider.username,
+        *args,
+        env={"RP_PASSWORD": provider.password},
+    )
+    result: dict[str, Any] = json.loads(out)
+    return result

@@ -10,14 +10,13 @@
 * ``peers/rp-fapi2.mjs`` (openid-client v6) is the RP; it gets the private client and DPoP
   keys as JWKs in its environment and prints what happened as JSON.
 
-The token and PAR requests the misuse tests make are built here with joserfc, independent
-of both openid-client and the SDK.
+The token and PAR requests the misuse tests make are built with joserfc
+(:mod:`tests.helpers.client_side`), independent of both openid-client and the SDK.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import secrets
@@ -33,7 +32,6 @@ from typing import Any
 import httpx
 import uvicorn
 from bench._servers import free_port, stepauth_command, stepauth_config
-from joserfc import jwt
 from joserfc.jwk import ECKey
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -45,13 +43,13 @@ from stepauth.sdk.dpop_check import DPoPChecker
 from stepauth.sdk.ledger import MemoryLedger
 from stepauth.sdk.starlette import StepAuth, require
 from tests.conftest import run_node
+from tests.helpers.client_side import DPoPKey, assertion_form
 
 CLIENT_ID = "budget-app"
 REDIRECT_URI = "https://budget.example/callback"  # never fetched: the user agent stops there
 USERNAME = "alice"
 ACR_1FA = "urn:stepauth:acr:1fa"
 ACR_2FA = "urn:stepauth:acr:2fa"
-ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 def _toml(value: Any) -> str:
@@ -244,10 +242,6 @@ def run_rp(node_peers: Path, setting: Setting, *args: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- requests built here
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def dpop_proof(
     key: ECKey,
     htm: str,
@@ -257,34 +251,14 @@ def dpop_proof(
     nonce: str | None = None,
 ) -> str:
     """An RFC 9449 §4.2 proof signed by joserfc."""
-    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.as_dict(private=False)}
-    claims: dict[str, Any] = {
-        "jti": secrets.token_urlsafe(16),
-        "htm": htm,
-        "htu": htu,
-        "iat": int(time.time()),
-    }
-    if token is not None:
-        claims["ath"] = b64url(hashlib.sha256(token.encode()).digest())
-    if nonce is not None:
-        claims["nonce"] = nonce
-    return jwt.encode(header, claims, key, algorithms=["ES256"])
+    return DPoPKey(key=key).proof(
+        now=time.time(), htm=htm, htu=htu, access_token=token, nonce=nonce
+    )
 
 
 def client_assertion(setting: Setting) -> dict[str, str]:
     """private_key_jwt client authentication (RFC 7523 §2.2), ``aud`` the issuer."""
-    now = int(time.time())
-    claims = {
-        "iss": CLIENT_ID,
-        "sub": CLIENT_ID,
-        "aud": setting.issuer,
-        "iat": now,
-        "exp": now + 60,
-        "jti": secrets.token_urlsafe(16),
-    }
-    header = {"alg": "ES256", "kid": "budget-1"}
-    assertion = jwt.encode(header, claims, setting.client_key, algorithms=["ES256"])
-    return {"client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
+    return assertion_form(CLIENT_ID, setting.issuer, setting.client_key, now=time.time())
 
 
 def post_with_dpop(

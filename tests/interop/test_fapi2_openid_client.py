@@ -25,10 +25,10 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
+from tests.helpers.client_side import ASSERTION_TYPE
 from tests.interop.fapi2_setup import (
     ACR_1FA,
     ACR_2FA,
-    ASSERTION_TYPE,
     CLIENT_ID,
     REDIRECT_URI,
     Setting,

@@ -21,8 +21,7 @@ from bench._servers import Client
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from tests.conftest import run_node
-from tests.interop.conftest import Provider
+from tests.interop.conftest import Provider, run_peer_rp
 
 pytestmark = pytest.mark.node
 
@@ -36,24 +35,7 @@ def run_rp(
 ) -> dict[str, Any]:
     """One authorization with ``peers/rp.mjs``; its JSON result (``--session-file`` keeps the
     browser's cookies between runs)."""
-    client = client or provider.client
-    secret = [] if client.public else [f"--client-secret={client.client_secret}"]
-    out = run_node(
-        node_peers / "rp.mjs",
-        "--issuer",
-        provider.issuer,
-        "--client-id",
-        client.client_id,
-        *secret,
-        "--redirect-uri",
-        client.redirect_uri,
-        "--username",
-        provider.username,
-        *args,
-        env={"RP_PASSWORD": provider.password},
-    )
-    result: dict[str, Any] = json.loads(out)
-    return result
+    return run_peer_rp(node_peers / "rp.mjs", provider, *args, client=client)
 
 
 def verified_claims(provider: Provider, token: str) -> tuple[dict[str, Any], dict[str, Any]]:

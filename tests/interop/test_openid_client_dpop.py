@@ -10,7 +10,6 @@ thumbprint of the public key the peer printed.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +21,7 @@ from bench._servers import Client, stepauth_server
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
-from tests.conftest import run_node
-from tests.interop.conftest import Provider
+from tests.interop.conftest import Provider, run_peer_rp
 
 pytestmark = pytest.mark.node
 
@@ -48,24 +46,7 @@ def dpop_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider
 def run_dpop_rp(
     node_peers: Path, provider: Provider, *args: str, client: Client | None = None
 ) -> dict[str, Any]:
-    client = client or provider.client
-    secret = [] if client.public else [f"--client-secret={client.client_secret}"]
-    out = run_node(
-        node_peers / "rp-dpop.mjs",
-        "--issuer",
-        provider.issuer,
-        "--client-id",
-        client.client_id,
-        *secret,
-        "--redirect-uri",
-        client.redirect_uri,
-        "--username",
-        provider.username,
-        *args,
-        env={"RP_PASSWORD": provider.password},
-    )
-    result: dict[str, Any] = json.loads(out)
-    return result
+    return run_peer_rp(node_peers / "rp-dpop.mjs", provider, *args, client=client)
 
 
 def access_claims(provider: Provider, token: str) -> dict[str, Any]:

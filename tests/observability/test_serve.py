@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -18,9 +13,7 @@ import pytest
 
 from stepauth.cli import main
 from tests.conftest import free_port
-
-KEY_ENV = "STEPAUTH_SECRET_KEY"
-RUN_MAIN = "import sys; from stepauth.cli import main; sys.exit(main(sys.argv[1:]))"
+from tests.helpers.cli_process import KEY_ENV, serving
 
 
 @pytest.fixture
@@ -35,33 +28,6 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     text = text.replace("[server]\n", "[server]\nshutdown_timeout = 20\n")
     path.write_text(text)
     return path
-
-
-@contextmanager
-def serving(config: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != KEY_ENV}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", RUN_MAIN, "serve", "--config", str(config), "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        assert proc.poll() is None, proc.communicate(timeout=5)[1].decode()
-        yield proc, base
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=30)
 
 
 def _metrics_port(config: Path) -> int:

@@ -1,8 +1,9 @@
 """DPoP proofs (RFC 9449 §4.2) signed with joserfc, and a Provider with DPoP clients.
 
-The proofs are made by a JOSE library other than the Provider's own verifier, so a test
-checks the Provider against an independent reading of the format. Forged proofs (``none``,
-``HS256``) are assembled by hand: no library signs them.
+The proofs are made by :class:`tests.helpers.client_side.DPoPKey`, with a JOSE library other
+than the Provider's own verifier, so a test checks the Provider against an independent
+reading of the format. Forged proofs (``none``, ``HS256``) are assembled by hand: no library
+signs them.
 
 The fapi2 client ``FAPI`` is a real FAPI 2.0 client (private_key_jwt with its own key,
 ES256 ID tokens and request objects): :func:`code_for` gets its codes through PAR with a
@@ -12,9 +13,6 @@ the helpers of :mod:`tests.provider.fapi`.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -22,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from joserfc import jwt
-from joserfc.jwk import ECKey, OKPKey, RSAKey
+from joserfc.jwk import ECKey
 
+from tests.helpers.client_side import b64, b64json, code_grant
 from tests.helpers.harness import (
     ISSUER,
     REDIRECT_URI,
@@ -36,7 +34,6 @@ from tests.helpers.harness import (
 )
 from tests.provider.fapi import client_auth, request_claims, sign
 
-TOKEN_URL = ISSUER + "/token"
 USERINFO_URL = ISSUER + "/userinfo"
 PAR_URL = ISSUER + "/par"
 #: A confidential client registered with ``dpop_bound_access_tokens = true``.
@@ -48,66 +45,6 @@ FAPI = "fapi-app"
 FAPI_KEY = ECKey.generate_key("P-256", parameters={"kid": "fapi-app-es"}, private=True)
 #: A public client (PKCE only) whose refresh tokens DPoP binds.
 SPA = "spa"
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def b64json(value: Mapping[str, Any]) -> str:
-    return b64(json.dumps(value, separators=(",", ":")).encode())
-
-
-class DPoPKey:
-    """A client's DPoP key pair; :meth:`proof` signs a proof for one request."""
-
-    def __init__(self, alg: str = "ES256", *, rsa_bits: int = 2048) -> None:
-        self.alg = alg
-        if alg == "ES256":
-            self.key: Any = ECKey.generate_key("P-256", private=True)
-        elif alg in ("RS256", "PS256"):
-            self.key = RSAKey.generate_key(rsa_bits, private=True)
-        else:
-            self.key = OKPKey.generate_key("Ed25519", private=True)
-
-    @property
-    def public_jwk(self) -> dict[str, Any]:
-        return dict(self.key.as_dict(private=False))
-
-    @property
-    def thumbprint(self) -> str:
-        """RFC 7638 thumbprint, as joserfc computes it."""
-        return str(self.key.thumbprint())
-
-    def claims(
-        self,
-        *,
-        now: float,
-        htm: str = "POST",
-        htu: str = TOKEN_URL,
-        nonce: str | None = None,
-        access_token: str | None = None,
-        **extra: Any,
-    ) -> dict[str, Any]:
-        claims: dict[str, Any] = {
-            "jti": secrets.token_urlsafe(16),
-            "htm": htm,
-            "htu": htu,
-            "iat": int(now),
-        }
-        if nonce is not None:
-            claims["nonce"] = nonce
-        if access_token is not None:
-            claims["ath"] = b64(hashlib.sha256(access_token.encode()).digest())
-        claims.update(extra)
-        return claims
-
-    def sign(self, claims: Mapping[str, Any], *, header: Mapping[str, Any] | None = None) -> str:
-        full = {"typ": "dpop+jwt", "alg": self.alg, "jwk": self.public_jwk, **(header or {})}
-        return jwt.encode(full, dict(claims), self.key, algorithms=[self.alg])
-
-    def proof(self, *, now: float, **claims: Any) -> str:
-        return self.sign(self.claims(now=now, **claims))
 
 
 def unsigned_proof(header: Mapping[str, Any], claims: Mapping[str, Any], signature: bytes) -> str:
@@ -203,19 +140,6 @@ async def fapi_code(provider: Provider, *, scope: str = "openid", **params: str)
         {"client_id": FAPI, "request_uri": pushed.json()["request_uri"]}
     )
     return result.code, verifier
-
-
-def code_grant(code: str, verifier: str) -> dict[str, str]:
-    return {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": REDIRECT_URI,
-        "code_verifier": verifier,
-    }
-
-
-def refresh_grant(token: str) -> dict[str, str]:
-    return {"grant_type": "refresh_token", "refresh_token": token}
 
 
 def bogus_code_grant() -> dict[str, str]:

@@ -8,8 +8,6 @@ request objects by value or pushed).
 
 from __future__ import annotations
 
-import base64
-import json
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,9 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
-from joserfc import jwt
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
+from tests.helpers.client_side import assertion_form, sign
 from tests.helpers.harness import (
     ISSUER,
     REDIRECT_URI,
@@ -32,7 +30,6 @@ from tests.helpers.harness import (
 FAPI = "bank-fapi"
 FAPI_PAR = "bank-fapi-par"
 JAR = "jar-client"
-ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #: Each client's signing keys; only the public halves are registered.
 FAPI_KEY = ECKey.generate_key("P-256", parameters={"kid": "fapi-es"}, private=True)
 FAPI_ED_KEY = OKPKey.generate_key("Ed25519", parameters={"kid": "fapi-ed"}, private=True)
@@ -87,17 +84,6 @@ async def fapi_provider(tmp_path: Path) -> AsyncIterator[Provider]:
         yield running
 
 
-def sign(claims: dict[str, Any], key: Any, *, alg: str = "ES256", **header: Any) -> str:
-    """A compact JWS of ``claims`` with ``key`` (its ``kid`` in the header)."""
-    kid = key.as_dict().get("kid")
-    protected = {"alg": alg, **({"kid": kid} if kid else {}), **header}
-    return jwt.encode(protected, claims, key, algorithms=[alg])
-
-
-def b64json(value: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
-
-
 def auth_params(challenge: str, client_id: str = FAPI, **extra: Any) -> dict[str, Any]:
     """A valid authorization request of ``client_id`` (PKCE S256) plus ``extra``."""
     return {
@@ -140,20 +126,7 @@ def client_auth(
     provider: Provider, client_id: str, *, key: Any = None, alg: str = "ES256"
 ) -> dict[str, str]:
     """private_key_jwt client authentication (RFC 7523) for a PAR request."""
-    now = int(provider.clock())
-    assertion = sign(
-        {
-            "iss": client_id,
-            "sub": client_id,
-            "aud": ISSUER,
-            "iat": now,
-            "exp": now + 60,
-            "jti": secrets.token_urlsafe(12),
-        },
-        key or KEYS[client_id],
-        alg=alg,
-    )
-    return {"client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
+    return assertion_form(client_id, ISSUER, key or KEYS[client_id], now=provider.clock(), alg=alg)
 
 
 async def push(provider: Provider, client_id: str, data: dict[str, Any]) -> httpx.Response:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.client_side import DPoPKey, code_grant, refresh_grant
 from tests.helpers.harness import (
     CONFIDENTIAL,
     PUBLIC,
@@ -23,13 +24,10 @@ from tests.helpers.harness import (
 )
 from tests.provider.dpop_proofs import (
     PAR_URL,
-    DPoPKey,
     assert_error,
     code_for,
-    code_grant,
     dpop_provider,
     post_token,
-    refresh_grant,
 )
 
 OFFLINE = "openid offline_access"

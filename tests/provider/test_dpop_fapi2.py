@@ -19,6 +19,7 @@ import pytest
 from stepauth.errors import ConfigError
 from stepauth.provider.config import ProviderConfig
 from stepauth.provider.profiles.fapi2 import code_lifetime
+from tests.helpers.client_side import DPoPKey, code_grant, refresh_grant
 from tests.helpers.harness import (
     CONFIDENTIAL,
     Provider,
@@ -29,17 +30,17 @@ from tests.helpers.harness import (
 )
 from tests.provider.dpop_proofs import (
     FAPI,
-    DPoPKey,
     assert_error,
     code_for,
-    code_grant,
     dpop_clients,
     dpop_provider,
     fapi_code,
     post_token,
-    refresh_grant,
 )
-from tests.provider.fapi import assert_error_page, auth_params
+from tests.provider.fapi import (
+    assert_error_page,
+    auth_params,
+)
 
 OFFLINE = "openid offline_access"
 

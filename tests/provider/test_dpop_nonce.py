@@ -13,14 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.helpers.client_side import DPoPKey, code_grant
 from tests.helpers.harness import CONFIDENTIAL, Provider
 from tests.provider.dpop_proofs import (
     PAR_URL,
-    DPoPKey,
     assert_error,
     bogus_code_grant,
     code_for,
-    code_grant,
     dpop_provider,
     post_token,
 )

@@ -14,17 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.client_side import TOKEN_URL, DPoPKey, b64json, code_grant
 from tests.helpers.harness import CONFIDENTIAL, SECRET, Provider, decode_unverified
 from tests.provider.dpop_proofs import (
     BOUND,
     PAR_URL,
-    TOKEN_URL,
-    DPoPKey,
     assert_error,
-    b64json,
     bogus_code_grant,
     code_for,
-    code_grant,
     dpop_provider,
     post_token,
     unsigned_proof,

@@ -13,8 +13,13 @@ import pytest
 
 from stepauth.provider.dpop import JTI_KIND
 from stepauth.store.routed import EPHEMERAL_KINDS
+from tests.helpers.client_side import DPoPKey
 from tests.helpers.harness import CONFIDENTIAL
-from tests.provider.dpop_proofs import DPoPKey, assert_error, bogus_code_grant, post_token
+from tests.provider.dpop_proofs import (
+    assert_error,
+    bogus_code_grant,
+    post_token,
+)
 from tests.reliability.providers import provider_on
 
 pytestmark = pytest.mark.redis

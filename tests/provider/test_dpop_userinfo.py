@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.client_side import DPoPKey, code_grant
 from tests.helpers.harness import CONFIDENTIAL, Provider
 from tests.provider.dpop_proofs import (
     USERINFO_URL,
-    DPoPKey,
     code_for,
-    code_grant,
     dpop_provider,
     post_token,
 )

@@ -12,9 +12,9 @@ import secrets
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
 from stepauth.provider.request_object import JTI_KIND
+from tests.helpers.client_side import ASSERTION_TYPE, b64json, sign
 from tests.helpers.harness import CLIENT_KEY, ISSUER, REDIRECT_URI, Provider
 from tests.provider.fapi import (
-    ASSERTION_TYPE,
     FAPI,
     FAPI_ED_KEY,
     FAPI_KEY,
@@ -23,13 +23,11 @@ from tests.provider.fapi import (
     JAR,
     KEYS,
     assert_error,
-    b64json,
     fapi_provider,
     push,
     push_object,
     request_claims,
     request_object,
-    sign,
 )
 
 __all__ = ["fapi_provider"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+from tests.helpers.client_side import sign
 from tests.helpers.harness import ISSUER, REDIRECT_URI, Provider
 from tests.provider.fapi import (
     JAR,
@@ -18,7 +19,6 @@ from tests.provider.fapi import (
     push_object,
     request_claims,
     request_object,
-    sign,
 )
 
 __all__ = ["fapi_provider"]

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from tests.helpers.frontchannel import (
+    Page,
     open_interaction,
     query,
     session_cookie,
@@ -33,6 +34,7 @@ from tests.helpers.passkeys import (
     use_passkey,
     use_passkeys,
 )
+from tests.helpers.soft_authenticator import SoftAuthenticator
 
 __all__ = ["provider"]
 
@@ -52,6 +54,17 @@ def _request(**extra: str) -> tuple[str, dict[str, str]]:
 async def _password_session(provider: Provider) -> dict[str, Any]:
     verifier, params = _request()
     return await _claims(provider, await sign_in(provider.browser, params), verifier)
+
+
+async def _at_the_passkey_step(provider: Provider) -> tuple[Any, SoftAuthenticator, Page]:
+    """alice with a passkey and a password session, shown the phr step-up: alice, her
+    passkey and the page."""
+    use_passkeys(provider)
+    alice = await provider.store.get_user_by_username(USERNAME)
+    authenticator = await enrol_passkey(provider, alice.id)
+    await _password_session(provider)
+    _, params = _request(acr_values=PHR)
+    return alice, authenticator, await open_interaction(provider.browser, params)
 
 
 async def test_passkey_step_up_from_password_session_reaches_phr(provider: Provider) -> None:
@@ -116,12 +129,7 @@ async def test_passkey_signs_in_as_first_factor(provider: Provider) -> None:
 
 async def test_step_up_with_uv_zero_refused(provider: Provider) -> None:
     """§5.8.6, §7.2 step 16: userVerification is required for step-up; UV=0 is refused."""
-    use_passkeys(provider)
-    alice = await provider.store.get_user_by_username(USERNAME)
-    authenticator = await enrol_passkey(provider, alice.id)
-    await _password_session(provider)
-    _, params = _request(acr_values=PHR)
-    shown = await open_interaction(provider.browser, params)
+    _, authenticator, shown = await _at_the_passkey_step(provider)
     response = await use_passkey(provider.browser, shown, authenticator, uv=False)
     assert refused(response)
     assert "location" not in response.headers
@@ -130,13 +138,7 @@ async def test_step_up_with_uv_zero_refused(provider: Provider) -> None:
 async def test_assertion_replay_refused(provider: Provider) -> None:
     """§13.5.3: the challenge is single use. A second assertion over a consumed challenge,
     and a captured assertion replayed in a later step-up, are both refused."""
-    use_passkeys(provider)
-    alice = await provider.store.get_user_by_username(USERNAME)
-    authenticator = await enrol_passkey(provider, alice.id)
-    await _password_session(provider)
-
-    _, params = _request(acr_values=PHR)
-    shown = await open_interaction(provider.browser, params)
+    _, authenticator, shown = await _at_the_passkey_step(provider)
     options = await passkey_options(provider.browser, shown)
     challenge = unb64url(options["challenge"])
     first = authenticator.get(challenge, uv=False)  # fails, and uses the challenge up
@@ -177,12 +179,7 @@ async def test_another_users_credential_refused(provider: Provider) -> None:
 async def test_sign_count_regression_flags_the_credential(provider: Provider) -> None:
     """§7.2 step 22: a signCount that does not advance refuses the assertion and disables the
     credential (a possible clone); it is not offered again."""
-    use_passkeys(provider)
-    alice = await provider.store.get_user_by_username(USERNAME)
-    authenticator = await enrol_passkey(provider, alice.id)
-    await _password_session(provider)
-    _, params = _request(acr_values=PHR)
-    shown = await open_interaction(provider.browser, params)
+    alice, authenticator, shown = await _at_the_passkey_step(provider)
     rp_params(await use_passkey(provider.browser, shown, authenticator, sign_count=10))
 
     provider.clock.advance(5)
@@ -205,12 +202,7 @@ async def test_sign_count_regression_flags_the_credential(provider: Provider) ->
 async def test_backup_eligibility_change_flags_the_credential(provider: Provider) -> None:
     """§7.2 step 18: BE must never change after registration; an assertion that flips it is
     refused and the credential is disabled."""
-    use_passkeys(provider)
-    alice = await provider.store.get_user_by_username(USERNAME)
-    authenticator = await enrol_passkey(provider, alice.id)
-    await _password_session(provider)
-    _, params = _request(acr_values=PHR)
-    shown = await open_interaction(provider.browser, params)
+    alice, authenticator, shown = await _at_the_passkey_step(provider)
     response = await use_passkey(provider.browser, shown, authenticator, be=True, bs=True)
     assert "code" not in response.headers.get("location", "")
     factors = [f for f in await provider.store.list_factors(alice.id) if f.kind == "webauthn"]
@@ -226,7 +218,7 @@ async def test_trusted_security_key_reaches_phrh_untrusted_stays_phr(
 
     from stepauth.provider.factors import webauthn
     from stepauth.provider.factors.webauthn.attestation import MetadataEntry, TrustStore
-    from tests.helpers.soft_authenticator import SoftAuthenticator, make_test_ca
+    from tests.helpers.soft_authenticator import make_test_ca
 
     use_passkeys(provider)
     alice = await provider.store.get_user_by_username(USERNAME)

@@ -22,13 +22,13 @@ import pytest
 
 from tests.helpers.harness import (
     CONFIDENTIAL,
-    ISSUER,
     REDIRECT_URI,
     SECRET,
     Clock,
     Provider,
     config_data,
     pkce_pair,
+    provider_of,
     running_provider,
 )
 from tests.reliability.faults import PausableProxy, PrivateRedis
@@ -188,15 +188,8 @@ async def _with_redis(tmp_path: Path, redis: PrivateRedis) -> AsyncIterator[Prov
     )
     clock = Clock()
     app = create_app(config, store=store, clock=clock, close_store=True)
-    async with app.router.lifespan_context(app):
-        browser = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ISSUER)
-        provider = Provider(app=app, browser=browser, clock=clock, state=app.state.stepauth)
-        try:
-            yield provider
-        finally:
-            await browser.aclose()
-            for extra in provider.extra_clients:
-                await extra.aclose()
+    async with provider_of(app, clock) as provider:
+        yield provider
 
 
 @pytest.mark.redis

@@ -20,7 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers.harness import CONFIDENTIAL, REDIRECT_URI, SECRET, Provider, pkce_pair
+from tests.helpers.client_side import code_grant, refresh_grant
+from tests.helpers.harness import CONFIDENTIAL, SECRET, Provider, pkce_pair
 from tests.reliability.providers import live_tokens, provider_on
 
 ROUNDS = int(os.environ.get("STEPAUTH_RACE_ROUNDS", "100"))
@@ -59,19 +60,6 @@ async def _code(provider: Provider) -> tuple[str, str]:
     return result.code, verifier
 
 
-def _code_request(code: str, verifier: str) -> dict[str, str]:
-    return {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": REDIRECT_URI,
-        "code_verifier": verifier,
-    }
-
-
-def _refresh_request(refresh_token: str) -> dict[str, str]:
-    return {"grant_type": "refresh_token", "refresh_token": refresh_token}
-
-
 async def _race(provider: Provider, data: dict[str, str]) -> list[httpx.Response]:
     """The same /token request twice at once."""
     return list(await asyncio.gather(provider.token(data), provider.token(data)))
@@ -83,7 +71,7 @@ async def _assert_dead(provider: Provider, bodies: list[dict[str, Any]]) -> None
     for body in bodies:
         for name in ("access_token", "refresh_token"):
             assert await provider.introspect(str(body[name])) == {"active": False}, name
-        refreshed = await provider.token(_refresh_request(str(body["refresh_token"])))
+        refreshed = await provider.token(refresh_grant(str(body["refresh_token"])))
         assert refreshed.status_code == 400
         assert refreshed.json()["error"] == "invalid_grant"
 
@@ -100,7 +88,7 @@ def _settle(responses: list[httpx.Response]) -> list[dict[str, Any]]:
 async def test_concurrent_code_replay_leaves_no_live_token(racing: Provider) -> None:
     for _ in range(ROUNDS):
         code, verifier = await _code(racing)
-        issued = _settle(await _race(racing, _code_request(code, verifier)))
+        issued = _settle(await _race(racing, code_grant(code, verifier)))
         await _assert_dead(racing, issued)
     assert await live_tokens(racing) == 0
 
@@ -109,7 +97,7 @@ async def test_concurrent_refresh_reuse_leaves_no_live_token(racing: Provider) -
     for _ in range(ROUNDS):
         code, verifier = await _code(racing)
         first = await racing.exchange(code, verifier)
-        issued = _settle(await _race(racing, _refresh_request(str(first["refresh_token"]))))
+        issued = _settle(await _race(racing, refresh_grant(str(first["refresh_token"]))))
         await _assert_dead(racing, [first, *issued])
     assert await live_tokens(racing) == 0
 
@@ -146,7 +134,7 @@ async def test_code_replay_revoking_before_the_winner_stores_leaves_nothing_live
     """The bad ordering forced: the replay revokes the grant between the winner's consume
     and its first store. The winner hands nothing out, and nothing it stored is live."""
     code, verifier = await _code(racing)
-    winner = await _replay_lands_before_the_winner_stores(racing, _code_request(code, verifier))
+    winner = await _replay_lands_before_the_winner_stores(racing, code_grant(code, verifier))
     assert (winner.status_code, winner.json()["error"]) == (400, "invalid_grant")
     assert await live_tokens(racing) == 0
 
@@ -157,7 +145,7 @@ async def test_refresh_reuse_revoking_before_the_winner_stores_leaves_nothing_li
     code, verifier = await _code(racing)
     first = await racing.exchange(code, verifier)
     winner = await _replay_lands_before_the_winner_stores(
-        racing, _refresh_request(str(first["refresh_token"]))
+        racing, refresh_grant(str(first["refresh_token"]))
     )
     assert (winner.status_code, winner.json()["error"]) == (400, "invalid_grant")
     await _assert_dead(racing, [first])

@@ -10,10 +10,8 @@ The real CLI runs in a subprocess.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,9 +19,7 @@ import pytest
 
 from stepauth.cli import main
 from tests.conftest import free_port
-
-KEY_ENV = "STEPAUTH_SECRET_KEY"
-RUN_MAIN = "import sys; from stepauth.cli import main; sys.exit(main(sys.argv[1:]))"
+from tests.helpers.cli_process import KEY_ENV, env_without_secret, stepauth_argv
 
 
 @pytest.fixture
@@ -39,10 +35,9 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _stepauth(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != KEY_ENV}
     return subprocess.run(
-        [sys.executable, "-c", RUN_MAIN, "--config", str(config), *args],
-        env=env,
+        stepauth_argv("--config", str(config), *args),
+        env=env_without_secret(),
         capture_output=True,
         text=True,
         timeout=60,

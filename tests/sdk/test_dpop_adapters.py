@@ -6,9 +6,6 @@ Django's settings are process-wide, so its scenario runs in a fresh interpreter 
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from typing import Any
 
 import flask
@@ -18,6 +15,7 @@ from joserfc.jwk import ECKey
 from stepauth.assurance import parse_challenges
 from stepauth.sdk.errors import SDKError
 from stepauth.sdk.flask import FlaskStepAuth
+from tests.helpers.django_script import DJANGO_SETUP, run_django
 from tests.sdk.conftest import API, NOW, Keys
 from tests.sdk.dpop_flow import bound_token, client_key, proof, resource_server
 
@@ -59,25 +57,9 @@ def test_flask_refuses_two_dpop_headers(keys: Keys) -> None:
     assert 'DPoP error="invalid_dpop_proof"' in response.headers["WWW-Authenticate"]
 
 
-PROJECT = r"""
-import json, sys
-
-import django
-from django.conf import settings
-
-job = json.load(sys.stdin)
-settings.configure(
-    DEBUG=False, SECRET_KEY="dpop-test-" + "k" * 40, ALLOWED_HOSTS=["testserver"],
-    ROOT_URLCONF="__main__", INSTALLED_APPS=["django.contrib.sessions"],
-    MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware"],
-    SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies",
-)
-django.setup()
-
-from django.http import JsonResponse
-from django.test import Client
-from django.urls import path
-
+PROJECT = (
+    DJANGO_SETUP
+    + r"""
 from stepauth.sdk import DPoPChecker, JWKSCache, ResourceServer
 from stepauth.sdk.django import DjangoStepAuth, require
 from stepauth.sdk.jose import KeySet
@@ -105,6 +87,7 @@ for step in job["steps"]:
     answers.append([response.status_code, response.get("WWW-Authenticate")])
 print(json.dumps(answers))
 """
+)
 
 
 def test_django_accepts_a_dpop_bound_call_once(keys: Keys) -> None:
@@ -119,15 +102,7 @@ def test_django_accepts_a_dpop_bound_call_once(keys: Keys) -> None:
         "token": token,
         "steps": [once, once, elsewhere],
     }
-    result = subprocess.run(
-        [sys.executable, "-c", PROJECT],
-        input=json.dumps(job),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    (ok, replay, wrong_htu) = json.loads(result.stdout)
+    (ok, replay, wrong_htu) = run_django(PROJECT, job)
     assert ok == [200, None]
     assert replay[0] == wrong_htu[0] == 401
     assert replay[1].startswith('DPoP error="invalid_dpop_proof"')

@@ -11,9 +11,6 @@ nothing is ever consumed.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import flask
@@ -34,6 +31,7 @@ from stepauth.sdk.transaction import (
     TransactionGuard,
     TransactionRefusal,
 )
+from tests.helpers.django_script import run_django
 from tests.helpers.payments import NOW, PAYMENT, claims_for
 
 DPOP = "DPoP eyJhbGciOiJFUzI1NiJ9.e30.c2ln"
@@ -197,17 +195,7 @@ print(json.dumps({
 def test_django_guard_answers_in_the_request_scheme(authorization: str, scheme: str) -> None:
     """No validated claims (the guard is not under ``require``): 401 in the request's
     scheme, never executed."""
-    done = subprocess.run(
-        [sys.executable, "-c", DJANGO_PROJECT],
-        input=json.dumps({"authorization": authorization, "details": PAYMENT}),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=Path(__file__).parents[2],
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_django(DJANGO_PROJECT, {"authorization": authorization, "details": PAYMENT})
     assert result["status"] == 401
     answer = challenge({"WWW-Authenticate": result["challenge"]})
     assert (answer.scheme, answer.error) == (scheme, "invalid_token")

@@ -88,7 +88,7 @@ def journey(browser: Any, bank: str, provider: str, out: Path) -> None:
     page.wait_for_url(f"{provider}/account")
     page.get_by_label("Name for the new passkey or key").fill("Laptop")
     page.get_by_role("button", name="Add passkey").click()
-    page.wait_for_selector("td:has-text('Laptop')")
+    page.wait_for_selector("[data-factor-id]:has-text('Laptop')")
     take(page, out, "04-provider-passkey-added")
 
     page.goto(f"{bank}/profile/full")

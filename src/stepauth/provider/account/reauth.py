@@ -15,11 +15,14 @@ recovery code and the password: enough to *add* a replacement, which goes on hol
 
 * every form carries the account ``csrf`` token (403 otherwise);
 * throttling and audit as on the interaction pages
-  (:class:`stepauth.provider.interaction.outcome.Submission`): a failure shows
+  (:func:`stepauth.provider.interaction.outcome.verify_step_up`): a failure shows
   :data:`stepauth.provider.throttle.GENERIC_FAILURE` whatever factor failed (PSD2 RTS
   Art. 4(3)(a)) and counts against the address; the plug-ins apply the per-user
   lockout; a success is audited as an attempt and as a step-up (acr before and
-  after); a recovery code used here alerts the user out of band.
+  after); a recovery code used here alerts the user out of band;
+* friction: the step-up of a signed-in user is recorded under the action
+  ``account_change`` (:mod:`stepauth.provider.friction.pages`), complete once the
+  session holds the binding level (or, on the recovery variant, both halves).
 """
 
 from __future__ import annotations
@@ -31,10 +34,10 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from stepauth import audit
 from stepauth.assurance import recovery_step_up
-from stepauth.errors import FactorError
 from stepauth.provider import jsonlimits
 from stepauth.provider.account.binding import authority, binding_factors
 from stepauth.provider.account.fresh import (
+    ACCOUNT_FORMS,
     browser_id,
     browser_token,
     check_csrf,
@@ -43,17 +46,17 @@ from stepauth.provider.account.fresh import (
     safe_next,
     set_browser_cookie,
 )
-from stepauth.provider.factors.base import Attempt, FactorPlugin, FactorRejected, FormView, useful
+from stepauth.provider.factors.base import FactorPlugin, FormView, useful
 from stepauth.provider.factors.hold import active_factors
 from stepauth.provider.factors.webauthn import begin_authentication
+from stepauth.provider.friction.pages import ACCOUNT, page_prompt
 from stepauth.provider.i18n import N_
-from stepauth.provider.interaction.outcome import Submission, verify_factor
+from stepauth.provider.interaction.outcome import Refusal, Submission, verify_step_up
 from stepauth.provider.interaction.page import held_notices
 from stepauth.provider.interaction.render import factor_forms, render
 from stepauth.provider.notices import notify
-from stepauth.provider.sessions import load_session, record_event, set_session_cookie
+from stepauth.provider.sessions import load_session, set_session_cookie
 from stepauth.provider.state import ProviderState, get_state
-from stepauth.provider.throttle import GENERIC_FAILURE
 
 if TYPE_CHECKING:
     from stepauth.store import Session, User
@@ -122,6 +125,7 @@ async def _page(
         reasons += await held_notices(state, user.id)
         if not recovery:
             recovery_link = await _recovery_link(state, user, next_path)
+    await page_prompt(state, ACCOUNT, loaded, browser, [p.kind for p in offered])
     response = render(
         "interaction.html",
         {
@@ -178,11 +182,9 @@ async def reauth_webauthn(request: Request) -> Response:
 
 async def reauth_submit(request: Request) -> Response:
     state = get_state(request)
-    form = {k: v for k, v in (await request.form()).multi_items() if isinstance(v, str)}
-    check_csrf(state, request, form.get("csrf", ""))
+    form = await ACCOUNT_FORMS.checked_form(state, request)
     browser, _ = browser_token(request)
     loaded = await load_session(request, state)
-    session: Session | None = loaded[0] if loaded else None
     user: User | None = loaded[1] if loaded else None
     kind = form.get("factor", "")
     submission = Submission(
@@ -192,41 +194,24 @@ async def reauth_submit(request: Request) -> Response:
         now=state.clock(),
         reason="account_change",
     )
-    refusal = await submission.throttled(user.id if user is not None else None)
-    if refusal is not None:
-        return await _page(
-            request, state, loaded, browser, error=refusal.message, status_code=refusal.status_code
-        )
-    offered = await _offered(state, loaded, recovery=_recovery(request) and user is not None)
-    plugin = next((p for p in offered if p.kind == kind), None)
-    factors = await state.store.list_factors(user.id) if user is not None else []
-    try:
-        if plugin is None:
-            raise FactorRejected(GENERIC_FAILURE)
-        verified = await verify_factor(
-            plugin,
-            Attempt(
-                state=state,
-                form=form,
-                user=user,
-                factors=factors,
-                now=submission.now,
-                interaction_id=browser_id(browser),
-                context={"purpose": "account"},
-            ),
-        )
-        if user is not None and verified.user.id != user.id:
-            raise FactorRejected(GENERIC_FAILURE)
-    except FactorError as exc:
-        refusal = await submission.refused(exc, user.id if user is not None else None)
-        return await _page(
-            request, state, loaded, browser, error=refusal.message, status_code=refusal.status_code
-        )
-    before = list(session.events) if session is not None else []
-    new_session = await record_event(
-        state, current=session, user_id=verified.user.id, event=verified.event.to_json()
+    recovery = _recovery(request) and user is not None
+    offered = await _offered(state, loaded, recovery=recovery)
+    prompt = await page_prompt(state, ACCOUNT, loaded, browser, [p.kind for p in offered])
+    result = await verify_step_up(
+        submission,
+        loaded,
+        offered,
+        form=form,
+        interaction_id=browser_id(browser),
+        purpose="account",
     )
-    await submission.verified(verified, before=before, after=list(new_session.events))
+    if prompt is not None:
+        await prompt.tried(kind, result if isinstance(result, Refusal) else None)
+    if isinstance(result, Refusal):
+        return await _page(
+            request, state, loaded, browser, error=result.message, status_code=result.status_code
+        )
+    verified, new_session = result.verified, result.session
     if kind == "recovery":
         # A recovery code used here alerts the user (ASVS 5.0 6.3.7).
         await notify(
@@ -235,12 +220,15 @@ async def reauth_submit(request: Request) -> Response:
             "A recovery code was used to confirm it is you. If this was not you, contact support.",
         )
     next_path = safe_next(request.query_params.get("next"))
-    if (
-        _recovery(request)
-        and user is not None
-        and recovery_step_up(new_session.events, now=submission.now, ladder=state.ladder) is None
-    ):
-        next_path = reauth_url(next_path, recovery=True)  # the other half is still to come
+    if recovery:
+        met = recovery_step_up(new_session.events, now=submission.now, ladder=state.ladder)
+        done = met is not None
+        if not done:
+            next_path = reauth_url(next_path, recovery=True)  # the other half is still to come
+    else:
+        done = user is not None and (await authority(state, new_session, user)).full
+    if prompt is not None and done:
+        await prompt.completed(new_session)
     response = RedirectResponse(next_path, status_code=303)
     set_session_cookie(response, state, new_session.id)
     set_browser_cookie(response, state, browser)

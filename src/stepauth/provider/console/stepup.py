@@ -7,8 +7,8 @@ with one, only what reaches ``phr``/``phrh`` — a passkey or a security key
 (``?reason=`` names one of :data:`REASONS`, e.g. "Locking a user needs your passkey").
 Throttling, audit (an attempt and a step-up with ``reason=admin_change``) and the
 session id rotation are those of every factor form
-(:class:`stepauth.provider.interaction.outcome.Submission`,
-:func:`stepauth.provider.sessions.record_event`).
+(:func:`stepauth.provider.interaction.outcome.verify_step_up`); the step-up's friction
+is recorded under the action ``admin_change`` (:mod:`stepauth.provider.friction.pages`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from stepauth import audit
-from stepauth.errors import FactorError
 from stepauth.provider import jsonlimits
 from stepauth.provider.account.fresh import browser_id
 from stepauth.provider.console.access import (
@@ -28,17 +27,18 @@ from stepauth.provider.console.access import (
     check_csrf,
     csrf_token,
     form_of,
+    fresh_step_up,
     safe_next,
     set_browser_cookie,
 )
-from stepauth.provider.factors.base import Attempt, FactorPlugin, FactorRejected, FormView
+from stepauth.provider.factors.base import FactorPlugin, FormView
 from stepauth.provider.factors.hold import active_factors
 from stepauth.provider.factors.webauthn import begin_authentication
-from stepauth.provider.interaction.outcome import Submission, verify_factor
+from stepauth.provider.friction.pages import CONSOLE, page_prompt
+from stepauth.provider.interaction.outcome import Refusal, Submission, verify_step_up
 from stepauth.provider.interaction.render import factor_forms, render
-from stepauth.provider.sessions import load_session, record_event, set_session_cookie
+from stepauth.provider.sessions import load_session, set_session_cookie
 from stepauth.provider.state import ProviderState, get_state
-from stepauth.provider.throttle import GENERIC_FAILURE
 
 if TYPE_CHECKING:
     from stepauth.store import Session, User
@@ -83,6 +83,8 @@ async def _page(
     status_code: int = 200,
 ) -> Response:
     user = loaded[1] if loaded is not None else None
+    offered = _offered(state, loaded)
+    await page_prompt(state, CONSOLE, loaded, browser, [p.kind for p in offered])
     reason = request.query_params.get("reason", "")
     text = SIGN_IN_TEXT if user is None else REASONS.get(reason, CHANGE_TEXT)
     response = render(
@@ -98,7 +100,7 @@ async def _page(
             "options_url": "/admin/reauth/webauthn",
             "recovery_link": None,
             **factor_forms(
-                _offered(state, loaded),
+                offered,
                 FormView(login_hint=None, user=user, interaction_id=browser_id(browser)),
             ),
         },
@@ -144,8 +146,6 @@ async def reauth_submit(request: Request) -> Response:
     form = await form_of(request)
     browser, _ = browser_token(request)
     loaded = await load_session(request, state)
-    session = loaded[0] if loaded else None
-    user = loaded[1] if loaded else None
     kind = form.get("factor", "")
     submission = Submission(
         state=state,
@@ -154,41 +154,25 @@ async def reauth_submit(request: Request) -> Response:
         now=state.clock(),
         reason="admin_change",
     )
-    refusal = await submission.throttled(user.id if user is not None else None)
-    if refusal is not None:
-        return await _page(
-            request, state, loaded, browser, error=refusal.message, status_code=refusal.status_code
-        )
-    plugin = next((p for p in _offered(state, loaded) if p.kind == kind), None)
-    factors = await state.store.list_factors(user.id) if user is not None else []
-    try:
-        if plugin is None:
-            raise FactorRejected(GENERIC_FAILURE)
-        verified = await verify_factor(
-            plugin,
-            Attempt(
-                state=state,
-                form=form,
-                user=user,
-                factors=factors,
-                now=submission.now,
-                interaction_id=browser_id(browser),
-                context={"purpose": "admin"},
-            ),
-        )
-        if user is not None and verified.user.id != user.id:
-            raise FactorRejected(GENERIC_FAILURE)
-    except FactorError as exc:
-        refusal = await submission.refused(exc, user.id if user is not None else None)
-        return await _page(
-            request, state, loaded, browser, error=refusal.message, status_code=refusal.status_code
-        )
-    before = list(session.events) if session is not None else []
-    new_session = await record_event(
-        state, current=session, user_id=verified.user.id, event=verified.event.to_json()
+    offered = _offered(state, loaded)
+    prompt = await page_prompt(state, CONSOLE, loaded, browser, [p.kind for p in offered])
+    result = await verify_step_up(
+        submission,
+        loaded,
+        offered,
+        form=form,
+        interaction_id=browser_id(browser),
+        purpose="admin",
     )
-    await submission.verified(verified, before=before, after=list(new_session.events))
+    if prompt is not None:
+        await prompt.tried(kind, result if isinstance(result, Refusal) else None)
+    if isinstance(result, Refusal):
+        return await _page(
+            request, state, loaded, browser, error=result.message, status_code=result.status_code
+        )
+    if prompt is not None and fresh_step_up(state, result.session) is not None:
+        await prompt.completed(result.session)
     response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
-    set_session_cookie(response, state, new_session.id)
+    set_session_cookie(response, state, result.session.id)
     set_browser_cookie(response, state, browser)
     return response

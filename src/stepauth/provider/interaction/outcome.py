@@ -17,6 +17,11 @@ The interaction pages (``/interaction/{uid}``) and ``/account/reauth`` both:
 ``verify``, then :func:`stepauth.provider.factors.hold.apply_hold` (an event of a factor
 on hold is capped at the level that bound it; it never approves bound details).
 
+:func:`verify_step_up` is the whole submission of a step-up page outside an interaction
+(``/account/reauth``, ``/admin/reauth``): throttle, the offered plug-in, verify, the same
+user as the session's, then the event appended with the session id rotated
+(:func:`stepauth.provider.sessions.record_event`) and the success audited.
+
 Only named fields reach the log (:mod:`stepauth.audit.log`): the factor kind, the
 RFC 8176 methods and the credential id, never a submitted value.
 """
@@ -29,16 +34,18 @@ from typing import TYPE_CHECKING, Any
 
 from stepauth import audit
 from stepauth.assurance import AuthEvent, assess
+from stepauth.errors import FactorError
 from stepauth.provider.factors.base import Attempt, FactorPlugin, FactorRejected, Verified
 from stepauth.provider.factors.hold import apply_hold
 from stepauth.provider.factors.oob import CODE_SENT
+from stepauth.provider.sessions import record_event
 from stepauth.provider.throttle import GENERIC_FAILURE, claim_ip_attempt, release_ip_attempt
 
 if TYPE_CHECKING:
-    from stepauth.errors import FactorError
     from stepauth.provider.state import ProviderState
+    from stepauth.store import Session, User
 
-__all__ = ["Refusal", "Submission", "acr_of", "verify_factor"]
+__all__ = ["Refusal", "SteppedUp", "Submission", "acr_of", "verify_factor", "verify_step_up"]
 
 
 def acr_of(state: ProviderState, events: Sequence[Mapping[str, Any]], now: float) -> str | None:
@@ -150,3 +157,58 @@ class Submission:
             method=method,
             credential=verified.factor_id,
         )
+
+
+@dataclass(frozen=True)
+class SteppedUp:
+    """A verified step-up: the factor's result and the session it was appended to."""
+
+    verified: Verified
+    session: Session
+
+
+async def verify_step_up(
+    submission: Submission,
+    loaded: tuple[Session, User] | None,
+    offered: Sequence[FactorPlugin],
+    *,
+    form: Mapping[str, str],
+    interaction_id: str,
+    purpose: str,
+) -> Refusal | SteppedUp:
+    """Verify the form of ``submission.factor`` (one of ``offered``) for the session
+    ``loaded`` (``None``: a sign-in) and record it; a :class:`Refusal` when throttled, not
+    offered, refused or verified as another user than the signed-in one."""
+    state = submission.state
+    session, user = loaded if loaded is not None else (None, None)
+    user_id = user.id if user is not None else None
+    refusal = await submission.throttled(user_id)
+    if refusal is not None:
+        return refusal
+    plugin = next((p for p in offered if p.kind == submission.factor), None)
+    factors = await state.store.list_factors(user.id) if user is not None else []
+    try:
+        if plugin is None:
+            raise FactorRejected(GENERIC_FAILURE)
+        verified = await verify_factor(
+            plugin,
+            Attempt(
+                state=state,
+                form=form,
+                user=user,
+                factors=factors,
+                now=submission.now,
+                interaction_id=interaction_id,
+                context={"purpose": purpose},
+            ),
+        )
+        if user is not None and verified.user.id != user.id:
+            raise FactorRejected(GENERIC_FAILURE)
+    except FactorError as exc:
+        return await submission.refused(exc, user_id)
+    before = list(session.events) if session is not None else []
+    new_session = await record_event(
+        state, current=session, user_id=verified.user.id, event=verified.event.to_json()
+    )
+    await submission.verified(verified, before=before, after=list(new_session.events))
+    return SteppedUp(verified, new_session)

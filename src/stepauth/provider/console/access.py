@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from stepauth import audit
 from stepauth.assurance import Assessment, assess
 from stepauth.provider.csrf import Forbidden, FormBinding
 from stepauth.provider.sessions import load_session
@@ -42,6 +43,7 @@ __all__ = [
     "Admin",
     "NotAnAdmin",
     "admin_of",
+    "audit_change",
     "browser_token",
     "check_csrf",
     "csrf_token",
@@ -132,3 +134,30 @@ async def admin_of(request: Request) -> Admin | Response:
         raise NotAnAdmin("this page is for administrators")
     browser, _ = browser_token(request)
     return Admin(state, session, user, browser)
+
+
+async def audit_change(
+    request: Request,
+    admin: Admin,
+    stepup: Assessment,
+    user_id: str | None,
+    action: str,
+    before: str,
+    after: str,
+) -> None:
+    """Audit a change (``before`` and ``after``) with the admin and the acr and
+    auth_time of the step-up that allowed it (:func:`fresh_step_up`)."""
+    assert stepup.acr is not None
+    assert stepup.auth_time is not None
+    await audit.admin_action(
+        admin.state.store,
+        now=admin.state.clock(),
+        admin_id=admin.user.id,
+        stepup_acr=stepup.acr,
+        stepup_auth_time=stepup.auth_time,
+        user_id=user_id,
+        action=action,
+        client=audit.client_of(request),
+        before=before,
+        after=after,
+    )

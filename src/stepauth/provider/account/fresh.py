@@ -18,7 +18,6 @@ MAC, and a cookie planted by a sibling host is useless without the key.
 
 from __future__ import annotations
 
-import hashlib
 from urllib.parse import urlencode
 
 from stepauth.provider.csrf import Forbidden, FormBinding
@@ -27,7 +26,6 @@ __all__ = [
     "ACCOUNT_FORMS",
     "BROWSER_COOKIE",
     "Forbidden",
-    "browser_id",
     "browser_token",
     "check_csrf",
     "csrf_token",
@@ -59,8 +57,3 @@ browser_token = ACCOUNT_FORMS.browser_token
 csrf_token = ACCOUNT_FORMS.csrf_token
 check_csrf = ACCOUNT_FORMS.check_csrf
 set_browser_cookie = ACCOUNT_FORMS.set_browser_cookie
-
-
-def browser_id(value: str) -> str:
-    """A stable, non-secret id of the browser (keys OOB challenges of the reauth page)."""
-    return "account-" + hashlib.sha256(value.encode()).hexdigest()[:32]

@@ -30,33 +30,27 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
-from stepauth import audit
 from stepauth.assurance import recovery_step_up
-from stepauth.provider import jsonlimits
 from stepauth.provider.account.binding import authority, binding_factors
 from stepauth.provider.account.fresh import (
     ACCOUNT_FORMS,
-    browser_id,
     browser_token,
-    check_csrf,
-    csrf_token,
     reauth_url,
     safe_next,
     set_browser_cookie,
 )
-from stepauth.provider.factors.base import FactorPlugin, FormView, useful
+from stepauth.provider.factors.base import FactorPlugin, useful
 from stepauth.provider.factors.hold import active_factors
-from stepauth.provider.factors.webauthn import begin_authentication
-from stepauth.provider.friction.pages import ACCOUNT, page_prompt
+from stepauth.provider.friction.pages import ACCOUNT
 from stepauth.provider.i18n import N_
-from stepauth.provider.interaction.outcome import Refusal, Submission, verify_step_up
+from stepauth.provider.interaction.outcome import Refusal
 from stepauth.provider.interaction.page import held_notices
-from stepauth.provider.interaction.render import factor_forms, render
 from stepauth.provider.notices import notify
 from stepauth.provider.sessions import load_session, set_session_cookie
 from stepauth.provider.state import ProviderState, get_state
+from stepauth.provider.stepup_pages import passkey_options, step_up_page, submit_step_up
 
 if TYPE_CHECKING:
     from stepauth.store import Session, User
@@ -117,7 +111,6 @@ async def _page(
     user = loaded[1] if loaded is not None else None
     recovery = _recovery(request) and user is not None
     offered = await _offered(state, loaded, recovery=recovery)
-    view = FormView(login_hint=None, user=user, interaction_id=browser_id(browser))
     next_path = safe_next(request.query_params.get("next"))
     reasons = [{"code": "account_change", "text": RECOVERY_TEXT if recovery else CONFIRM_TEXT}]
     recovery_link = None
@@ -125,25 +118,24 @@ async def _page(
         reasons += await held_notices(state, user.id)
         if not recovery:
             recovery_link = await _recovery_link(state, user, next_path)
-    await page_prompt(state, ACCOUNT, loaded, browser, [p.kind for p in offered])
-    response = render(
-        "interaction.html",
-        {
-            "title": N_("Confirm it is you") if user is not None else N_("Sign in"),
-            "reasons": reasons,
-            "client_name": None,
-            "details": [],
-            "error": error,
-            "csrf": csrf_token(state, browser),
-            "action": "/account/reauth?next=" + next_path + ("&mode=recovery" if recovery else ""),
-            "options_url": "/account/reauth/webauthn",
-            "recovery_link": recovery_link,
-            **factor_forms(offered, view),
-        },
+    page = {
+        "title": N_("Confirm it is you") if user is not None else N_("Sign in"),
+        "reasons": reasons,
+        "error": error,
+        "action": "/account/reauth?next=" + next_path + ("&mode=recovery" if recovery else ""),
+        "options_url": "/account/reauth/webauthn",
+        "recovery_link": recovery_link,
+    }
+    return await step_up_page(
+        state,
+        ACCOUNT_FORMS,
+        loaded,
+        browser,
+        offered,
+        reason=ACCOUNT,
+        page=page,
         status_code=status_code,
     )
-    set_browser_cookie(response, state, browser)
-    return response
 
 
 async def reauth_page(request: Request) -> Response:
@@ -154,30 +146,8 @@ async def reauth_page(request: Request) -> Response:
 
 
 async def reauth_webauthn(request: Request) -> Response:
-    """Request options for the **Use passkey** button of this page (challenge kept
-    server-side under this browser's id, single use, UV required)."""
-    state = get_state(request)
-    try:
-        body = await jsonlimits.request_json(request)
-    except ValueError:
-        body = None
-    check_csrf(state, request, str(body.get("csrf", "")) if isinstance(body, dict) else "")
-    browser, _ = browser_token(request)
-    loaded = await load_session(request, state)
-    user = loaded[1] if loaded else None
-    if not any(p.kind == "webauthn" for p in await _offered(state, loaded)):
-        return JSONResponse({"error": "a passkey is not offered here"}, status_code=400)
-    stored = await state.store.list_factors(user.id) if user is not None else []
-    factors = active_factors(stored, state.clock())
-    options = await begin_authentication(
-        state,
-        interaction_id=browser_id(browser),
-        user=user,
-        factors=factors,
-        authorization_details=None,
-        now=state.clock(),
-    )
-    return JSONResponse({"publicKey": options.public_key}, headers={"cache-control": "no-store"})
+    """Request options for the **Use passkey** button of this page."""
+    return await passkey_options(request, ACCOUNT_FORMS, _offered)
 
 
 async def reauth_submit(request: Request) -> Response:
@@ -186,33 +156,22 @@ async def reauth_submit(request: Request) -> Response:
     browser, _ = browser_token(request)
     loaded = await load_session(request, state)
     user: User | None = loaded[1] if loaded else None
-    kind = form.get("factor", "")
-    submission = Submission(
-        state=state,
-        client=audit.client_of(request),
-        factor=kind,
-        now=state.clock(),
-        reason="account_change",
-    )
     recovery = _recovery(request) and user is not None
-    offered = await _offered(state, loaded, recovery=recovery)
-    prompt = await page_prompt(state, ACCOUNT, loaded, browser, [p.kind for p in offered])
-    result = await verify_step_up(
-        submission,
-        loaded,
-        offered,
-        form=form,
-        interaction_id=browser_id(browser),
+    result, prompt = await submit_step_up(
+        request,
+        form,
+        browser=browser,
+        loaded=loaded,
+        offered=await _offered(state, loaded, recovery=recovery),
+        reason=ACCOUNT,
         purpose="account",
     )
-    if prompt is not None:
-        await prompt.tried(kind, result if isinstance(result, Refusal) else None)
     if isinstance(result, Refusal):
         return await _page(
             request, state, loaded, browser, error=result.message, status_code=result.status_code
         )
     verified, new_session = result.verified, result.session
-    if kind == "recovery":
+    if form.get("factor") == "recovery":
         # A recovery code used here alerts the user (ASVS 5.0 6.3.7).
         await notify(
             state,
@@ -221,7 +180,7 @@ async def reauth_submit(request: Request) -> Response:
         )
     next_path = safe_next(request.query_params.get("next"))
     if recovery:
-        met = recovery_step_up(new_session.events, now=submission.now, ladder=state.ladder)
+        met = recovery_step_up(new_session.events, now=state.clock(), ladder=state.ladder)
         done = met is not None
         if not done:
             next_path = reauth_url(next_path, recovery=True)  # the other half is still to come

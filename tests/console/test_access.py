@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from starlette.requests import Request
 
+from stepauth.provider.account.fresh import ACCOUNT_FORMS, BROWSER_COOKIE
+from stepauth.provider.console.access import ADMIN_COOKIE, CONSOLE_FORMS
+from stepauth.provider.csrf import Forbidden, FormBinding
 from stepauth.provider.factors import totp
 from tests.console.conftest import Admin, audit_rows, csrf_of, sign_in, step_up
 from tests.helpers.harness import PASSWORD, SECRET, Provider
@@ -195,6 +199,34 @@ async def test_account_csrf_token_is_not_a_console_token(provider: Provider, adm
         f"/admin/users/{victim.id}/lock", data={"csrf": csrf_of(account.text)}
     )
     assert asked.status_code == 403
+
+
+async def test_console_csrf_token_is_not_an_account_token(provider: Provider, admin: Admin) -> None:
+    """The other way round: a console token posted to ``/account`` is refused."""
+    await admin.browser.get("/account")  # the account cookie is set
+    console = csrf_of(await _user_page(admin, admin.user.id))
+    ended = await admin.browser.post("/account/sessions/end-others", data={"csrf": console})
+    assert ended.status_code == 403
+    assert "the form is not valid" in ended.text
+
+
+@pytest.mark.parametrize("labels", [(CONSOLE_FORMS, ACCOUNT_FORMS), (ACCOUNT_FORMS, CONSOLE_FORMS)])
+async def test_one_cookie_value_gets_a_different_token_under_each_label(
+    provider: Provider, labels: tuple[FormBinding, FormBinding]
+) -> None:
+    """Even a browser whose two cookies hold one value (a planted cookie) cannot carry a
+    token across: each set of pages MACs under the key of its own HKDF label
+    (RFC 5869 §3.2, ``info``)."""
+    minted_by, checked_by = labels
+    state = provider.state
+    value = "v" * 43
+    cookie = f"{ADMIN_COOKIE}={value}; {BROWSER_COOKIE}={value}"
+    request = Request({"type": "http", "headers": [(b"cookie", cookie.encode())]})
+    token = minted_by.csrf_token(state, value)
+    assert token != checked_by.csrf_token(state, value)
+    minted_by.check_csrf(state, request, token)  # its own pages accept it
+    with pytest.raises(Forbidden):
+        checked_by.check_csrf(state, request, token)
 
 
 async def test_admin_cannot_lock_themselves(provider: Provider, admin: Admin) -> None:

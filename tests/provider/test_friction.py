@@ -8,21 +8,17 @@ without a second factor), one answered by the session without a prompt (reuse).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import io
 import json
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from stepauth.audit.friction import TOTAL, friction_report
 from stepauth.audit.friction_records import SIGN_IN
-from stepauth.cli import main
 from stepauth.provider.authorize.interaction_start import INTERACTION_TTL
 from stepauth.provider.friction.recorder import interaction_key
+from tests.helpers.friction import action_total, cli_report
 from tests.helpers.frontchannel import (
     TOTP,
     enrol_totp,
@@ -34,48 +30,15 @@ from tests.helpers.frontchannel import (
     totp_code,
     use_factors,
 )
-from tests.helpers.harness import ACR_2FA, ISSUER, USERNAME, Provider
+from tests.helpers.harness import ACR_2FA, USERNAME, Provider
 
 BOB, BOB_PASSWORD = "bob", "another long enough password"
-
-
-def _config(tmp_path: Path) -> Path:
-    """A config file for the CLI naming the harness's database."""
-    path = tmp_path / "cli.toml"
-    url = f"sqlite+aiosqlite:///{tmp_path / 'stepauth.db'}"
-    path.write_text(f'issuer = "{ISSUER}"\n\n[database]\nurl = "{url}"\n')
-    return path
-
-
-async def _report(
-    tmp_path: Path, provider: Provider, monkeypatch: pytest.MonkeyPatch, *argv: str
-) -> tuple[int, str, str]:
-    """Run the CLI at the Provider's clock, in a thread: it runs its own event loop. The
-    CLI reads the store: first the Provider writes the requests its sessions answered,
-    as a running one does every interval and at shutdown."""
-    await provider.state.friction.flush(provider.store)
-    monkeypatch.setattr("stepauth.cli.friction.time.time", provider.clock)
-    args = ["friction", "report", "--config", str(_config(tmp_path)), *argv]
-    out, err = io.StringIO(), io.StringIO()
-
-    def run() -> int:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            return main(args)
-
-    code = await asyncio.to_thread(run)
-    return code, out.getvalue(), err.getvalue()
 
 
 async def _signed_in(provider: Provider, username: str = USERNAME, **kw: str) -> httpx.AsyncClient:
     browser = provider.new_browser()
     await sign_in(browser, query(), username=username, **kw)
     return browser
-
-
-async def _action(rows: dict[str, Any], action: str) -> dict[str, Any]:
-    (entry,) = [a for a in rows["actions"] if a["action"] == action]
-    total: dict[str, Any] = entry["total"]
-    return total
 
 
 async def test_scripted_step_ups_are_reported_exactly(
@@ -113,16 +76,16 @@ async def test_scripted_step_ups_are_reported_exactly(
     assert refused["error"] == "unmet_authentication_requirements"
 
     # Before the interactions expire the two unanswered prompts are still open.
-    code, out, err = await _report(tmp_path, provider, monkeypatch, "--json")
+    code, out, err = await cli_report(tmp_path, provider, monkeypatch, "--json")
     assert (code, err) == (0, "")
-    early = await _action(json.loads(out), ACR_2FA)
+    early = action_total(json.loads(out), ACR_2FA)
     assert (early["pending"], early["abandoned"]) == (2, 0)
 
     provider.clock.advance(INTERACTION_TTL + 1)
-    code, out, err = await _report(tmp_path, provider, monkeypatch, "--json")
+    code, out, err = await cli_report(tmp_path, provider, monkeypatch, "--json")
     assert (code, err) == (0, "")
     document = json.loads(out)
-    step_up = await _action(document, ACR_2FA)
+    step_up = action_total(document, ACR_2FA)
     assert step_up == {
         "action": ACR_2FA,
         "day": "total",
@@ -143,10 +106,10 @@ async def test_scripted_step_ups_are_reported_exactly(
         "avoided_exemption": 0,
         "executed_after_step_up": 0,
     }
-    sign_ins = await _action(document, SIGN_IN)
+    sign_ins = action_total(document, SIGN_IN)
     assert (sign_ins["attempts"], sign_ins["prompts"], sign_ins["completed"]) == (6, 6, 6)
 
-    code, table, _ = await _report(tmp_path, provider, monkeypatch)
+    code, table, _ = await cli_report(tmp_path, provider, monkeypatch)
     assert code == 0
     assert f"action: {ACR_2FA}" in table
     assert "failures by factor: totp 1" in table

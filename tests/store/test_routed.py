@@ -86,6 +86,7 @@ async def test_only_the_item_store_is_routed(
         UserRepository,
     )
     from stepauth.store.routed import RoutedItems, RoutedSessions, RoutedStore
+    from stepauth.store.sql.sessions import SQLSessions
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'parts.db'}"
     store = await open_store(url, redis_url=redis_url, redis_prefix=redis_prefix, secret=SECRET)
@@ -107,7 +108,8 @@ async def test_only_the_item_store_is_routed(
         assert isinstance(store.items, RoutedItems)
         assert store.items.durable is sql.items
         assert isinstance(store.sessions, RoutedSessions)
-        assert store.sessions.durable is sql.sessions
+        assert isinstance(store.sessions, SQLSessions)  # the SQL sessions, Redis revocation added
+        assert store.sessions.db is sql.sessions.db
         # every other repository is the SQL store's own
         assert store.users is sql.users
         assert store.signing_keys is sql.signing_keys

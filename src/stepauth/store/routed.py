@@ -17,7 +17,8 @@ token is stored, refuse what a code left live in Redis could still be exchanged 
 Build one with ``open_store(url, redis_url=…, redis_prefix=…)``.
 
 Only the item store is routed (:class:`RoutedItems`); the session repository is the SQL
-one with the Redis half of its revocation added (:class:`RoutedSessions`); every other
+one with the Redis half of its revocation added (:class:`RoutedSessions`, a subclass of
+:class:`~stepauth.store.sql.sessions.SQLSessions`); every other
 repository is the SQL store's own, composed by :class:`~stepauth.store.facade.StoreFacade`
 (explicit, typed forwarding).
 """
@@ -34,9 +35,10 @@ from stepauth import observe
 from stepauth.errors import ConfigError
 from stepauth.store.at_rest import SEALED_KINDS, AtRest
 from stepauth.store.facade import StoreFacade
-from stepauth.store.records import Consumed, Item, Session, SessionSummary, StoreUnavailable
+from stepauth.store.records import Consumed, Item, StoreUnavailable
 from stepauth.store.redis import RedisEphemeral
-from stepauth.store.repositories import ItemStore, SessionRepository
+from stepauth.store.repositories import ItemStore
+from stepauth.store.sql.sessions import SQLSessions
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -152,65 +154,34 @@ class RoutedItems:
         return durable + await self.best_effort("session items", ephemeral)
 
 
-class RoutedSessions:
-    """The SQL sessions; ending a user's sessions also revokes what they left in Redis."""
+class RoutedSessions(SQLSessions):
+    """The SQL sessions; ending a user's sessions also revokes what they left in Redis
+    (``delete_user_sessions`` ends them through :meth:`end_user_sessions`)."""
 
-    def __init__(self, durable: SessionRepository, items: RoutedItems) -> None:
-        self.durable = durable
+    def __init__(self, durable: SQLSessions, items: RoutedItems) -> None:
+        super().__init__(durable.db)
         self.items = items
-
-    async def create_session(
-        self,
-        user_id: str,
-        events: Sequence[Mapping[str, Any]],
-        *,
-        now: float,
-        idle_timeout: int,
-        absolute_timeout: int,
-    ) -> Session:
-        return await self.durable.create_session(
-            user_id, events, now=now, idle_timeout=idle_timeout, absolute_timeout=absolute_timeout
-        )
-
-    async def get_session(self, session_id: str, *, now: float) -> Session | None:
-        return await self.durable.get_session(session_id, now=now)
-
-    async def rotate_session(
-        self, session_id: str, *, append_events: Sequence[Mapping[str, Any]], now: float
-    ) -> Session | None:
-        return await self.durable.rotate_session(session_id, append_events=append_events, now=now)
-
-    async def touch_session(self, session_id: str, *, now: float) -> None:
-        await self.durable.touch_session(session_id, now=now)
-
-    async def delete_session(self, session_id: str) -> None:
-        await self.durable.delete_session(session_id)
-
-    async def delete_user_sessions(
-        self, user_id: str, *, except_session_id: str | None = None
-    ) -> int:
-        return len(await self.end_user_sessions(user_id, except_session_id=except_session_id))
 
     async def end_user_sessions(
         self, user_id: str, *, except_session_id: str | None = None
     ) -> list[str]:
         # SQL ends the sessions and revokes their durable items in one transaction; then
         # what those same sessions left in Redis (codes, PAR requests) is revoked.
-        sids = await self.durable.end_user_sessions(user_id, except_session_id=except_session_id)
+        sids = await super().end_user_sessions(user_id, except_session_id=except_session_id)
         for sid in sids:
-            revocation = self.items.ephemeral.revoke_session_items(sid)
-            await self.items.best_effort("session items", revocation)
+            await self._revoke_ephemeral(sid)
         return sids
 
     async def end_user_session(self, user_id: str, sid: str) -> bool:
-        ended = await self.durable.end_user_session(user_id, sid)
+        ended = await super().end_user_session(user_id, sid)
         if ended:  # as end_user_sessions: then what the session left in Redis
-            revocation = self.items.ephemeral.revoke_session_items(sid)
-            await self.items.best_effort("session items", revocation)
+            await self._revoke_ephemeral(sid)
         return ended
 
-    async def list_user_sessions(self, user_id: str, *, now: float) -> list[SessionSummary]:
-        return await self.durable.list_user_sessions(user_id, now=now)
+    async def _revoke_ephemeral(self, sid: str) -> None:
+        await self.items.best_effort(
+            "session items", self.items.ephemeral.revoke_session_items(sid)
+        )
 
 
 class RoutedStore(StoreFacade):

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from stepauth import audit
 from stepauth.provider.account.binding import authority
 from stepauth.provider.account.changes import end_other_sessions, offers_sign_out
-from stepauth.provider.account.fresh import check_csrf
+from stepauth.provider.account.fresh import ACCOUNT_FORMS
 from stepauth.provider.account.signed_in import AccountPage, signed_in
 from stepauth.provider.factors.hold import hold_text
 from stepauth.provider.i18n import N_, gettext
@@ -107,8 +107,7 @@ async def sign_out_others(request: Request) -> Response:
     """**Sign out other sessions**: CSRF and a session; no fresh step-up (ending
     sessions only takes access away)."""
     state = get_state(request)
-    form = {k: v for k, v in (await request.form()).multi_items() if isinstance(v, str)}
-    check_csrf(state, request, form.get("csrf", ""))
+    await ACCOUNT_FORMS.checked_form(state, request)
     page = await signed_in(request)
     if not isinstance(page, AccountPage):
         return page

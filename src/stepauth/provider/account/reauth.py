@@ -15,11 +15,14 @@ recovery code and the password: enough to *add* a replacement, which goes on hol
 
 * every form carries the account ``csrf`` token (403 otherwise);
 * throttling and audit as on the interaction pages
-  (:class:`stepauth.provider.interaction.outcome.Submission`): a failure shows
+  (:func:`stepauth.provider.interaction.outcome.verify_step_up`): a failure shows
   :data:`stepauth.provider.throttle.GENERIC_FAILURE` whatever factor failed (PSD2 RTS
   Art. 4(3)(a)) and counts against the address; the plug-ins apply the per-user
   lockout; a success is audited as an attempt and as a step-up (acr before and
-  after); a recovery code used here alerts the user out of band.
+  after); a recovery code used here alerts the user out of band;
+* friction: the step-up of a signed-in user is recorded under the action
+  ``account_change`` (:mod:`stepauth.provider.friction.pages`), complete once the
+  session holds the binding level (or, on the recovery variant, both halves).
 """
 
 from __future__ import annotations
@@ -27,33 +30,27 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
-from stepauth import audit
 from stepauth.assurance import recovery_step_up
-from stepauth.errors import FactorError
-from stepauth.provider import jsonlimits
 from stepauth.provider.account.binding import authority, binding_factors
 from stepauth.provider.account.fresh import (
-    browser_id,
+    ACCOUNT_FORMS,
     browser_token,
-    check_csrf,
-    csrf_token,
     reauth_url,
     safe_next,
     set_browser_cookie,
 )
-from stepauth.provider.factors.base import Attempt, FactorPlugin, FactorRejected, FormView, useful
+from stepauth.provider.factors.base import FactorPlugin, useful
 from stepauth.provider.factors.hold import active_factors
-from stepauth.provider.factors.webauthn import begin_authentication
+from stepauth.provider.friction.pages import ACCOUNT
 from stepauth.provider.i18n import N_
-from stepauth.provider.interaction.outcome import Submission, verify_factor
+from stepauth.provider.interaction.outcome import Refusal
 from stepauth.provider.interaction.page import held_notices
-from stepauth.provider.interaction.render import factor_forms, render
 from stepauth.provider.notices import notify
-from stepauth.provider.sessions import load_session, record_event, set_session_cookie
+from stepauth.provider.sessions import load_session, set_session_cookie
 from stepauth.provider.state import ProviderState, get_state
-from stepauth.provider.throttle import GENERIC_FAILURE
+from stepauth.provider.stepup_pages import passkey_options, step_up_page, submit_step_up
 
 if TYPE_CHECKING:
     from stepauth.store import Session, User
@@ -114,7 +111,6 @@ async def _page(
     user = loaded[1] if loaded is not None else None
     recovery = _recovery(request) and user is not None
     offered = await _offered(state, loaded, recovery=recovery)
-    view = FormView(login_hint=None, user=user, interaction_id=browser_id(browser))
     next_path = safe_next(request.query_params.get("next"))
     reasons = [{"code": "account_change", "text": RECOVERY_TEXT if recovery else CONFIRM_TEXT}]
     recovery_link = None
@@ -122,24 +118,24 @@ async def _page(
         reasons += await held_notices(state, user.id)
         if not recovery:
             recovery_link = await _recovery_link(state, user, next_path)
-    response = render(
-        "interaction.html",
-        {
-            "title": N_("Confirm it is you") if user is not None else N_("Sign in"),
-            "reasons": reasons,
-            "client_name": None,
-            "details": [],
-            "error": error,
-            "csrf": csrf_token(state, browser),
-            "action": "/account/reauth?next=" + next_path + ("&mode=recovery" if recovery else ""),
-            "options_url": "/account/reauth/webauthn",
-            "recovery_link": recovery_link,
-            **factor_forms(offered, view),
-        },
+    page = {
+        "title": N_("Confirm it is you") if user is not None else N_("Sign in"),
+        "reasons": reasons,
+        "error": error,
+        "action": "/account/reauth?next=" + next_path + ("&mode=recovery" if recovery else ""),
+        "options_url": "/account/reauth/webauthn",
+        "recovery_link": recovery_link,
+    }
+    return await step_up_page(
+        state,
+        ACCOUNT_FORMS,
+        loaded,
+        browser,
+        offered,
+        reason=ACCOUNT,
+        page=page,
         status_code=status_code,
     )
-    set_browser_cookie(response, state, browser)
-    return response
 
 
 async def reauth_page(request: Request) -> Response:
@@ -150,84 +146,32 @@ async def reauth_page(request: Request) -> Response:
 
 
 async def reauth_webauthn(request: Request) -> Response:
-    """Request options for the **Use passkey** button of this page (challenge kept
-    server-side under this browser's id, single use, UV required)."""
-    state = get_state(request)
-    try:
-        body = await jsonlimits.request_json(request)
-    except ValueError:
-        body = None
-    check_csrf(state, request, str(body.get("csrf", "")) if isinstance(body, dict) else "")
-    browser, _ = browser_token(request)
-    loaded = await load_session(request, state)
-    user = loaded[1] if loaded else None
-    if not any(p.kind == "webauthn" for p in await _offered(state, loaded)):
-        return JSONResponse({"error": "a passkey is not offered here"}, status_code=400)
-    stored = await state.store.list_factors(user.id) if user is not None else []
-    factors = active_factors(stored, state.clock())
-    options = await begin_authentication(
-        state,
-        interaction_id=browser_id(browser),
-        user=user,
-        factors=factors,
-        authorization_details=None,
-        now=state.clock(),
-    )
-    return JSONResponse({"publicKey": options.public_key}, headers={"cache-control": "no-store"})
+    """Request options for the **Use passkey** button of this page."""
+    return await passkey_options(request, ACCOUNT_FORMS, _offered)
 
 
 async def reauth_submit(request: Request) -> Response:
     state = get_state(request)
-    form = {k: v for k, v in (await request.form()).multi_items() if isinstance(v, str)}
-    check_csrf(state, request, form.get("csrf", ""))
+    form = await ACCOUNT_FORMS.checked_form(state, request)
     browser, _ = browser_token(request)
     loaded = await load_session(request, state)
-    session: Session | None = loaded[0] if loaded else None
     user: User | None = loaded[1] if loaded else None
-    kind = form.get("factor", "")
-    submission = Submission(
-        state=state,
-        client=audit.client_of(request),
-        factor=kind,
-        now=state.clock(),
-        reason="account_change",
+    recovery = _recovery(request) and user is not None
+    result, prompt = await submit_step_up(
+        request,
+        form,
+        browser=browser,
+        loaded=loaded,
+        offered=await _offered(state, loaded, recovery=recovery),
+        reason=ACCOUNT,
+        purpose="account",
     )
-    refusal = await submission.throttled(user.id if user is not None else None)
-    if refusal is not None:
+    if isinstance(result, Refusal):
         return await _page(
-            request, state, loaded, browser, error=refusal.message, status_code=refusal.status_code
+            request, state, loaded, browser, error=result.message, status_code=result.status_code
         )
-    offered = await _offered(state, loaded, recovery=_recovery(request) and user is not None)
-    plugin = next((p for p in offered if p.kind == kind), None)
-    factors = await state.store.list_factors(user.id) if user is not None else []
-    try:
-        if plugin is None:
-            raise FactorRejected(GENERIC_FAILURE)
-        verified = await verify_factor(
-            plugin,
-            Attempt(
-                state=state,
-                form=form,
-                user=user,
-                factors=factors,
-                now=submission.now,
-                interaction_id=browser_id(browser),
-                context={"purpose": "account"},
-            ),
-        )
-        if user is not None and verified.user.id != user.id:
-            raise FactorRejected(GENERIC_FAILURE)
-    except FactorError as exc:
-        refusal = await submission.refused(exc, user.id if user is not None else None)
-        return await _page(
-            request, state, loaded, browser, error=refusal.message, status_code=refusal.status_code
-        )
-    before = list(session.events) if session is not None else []
-    new_session = await record_event(
-        state, current=session, user_id=verified.user.id, event=verified.event.to_json()
-    )
-    await submission.verified(verified, before=before, after=list(new_session.events))
-    if kind == "recovery":
+    verified, new_session = result.verified, result.session
+    if form.get("factor") == "recovery":
         # A recovery code used here alerts the user (ASVS 5.0 6.3.7).
         await notify(
             state,
@@ -235,12 +179,15 @@ async def reauth_submit(request: Request) -> Response:
             "A recovery code was used to confirm it is you. If this was not you, contact support.",
         )
     next_path = safe_next(request.query_params.get("next"))
-    if (
-        _recovery(request)
-        and user is not None
-        and recovery_step_up(new_session.events, now=submission.now, ladder=state.ladder) is None
-    ):
-        next_path = reauth_url(next_path, recovery=True)  # the other half is still to come
+    if recovery:
+        met = recovery_step_up(new_session.events, now=state.clock(), ladder=state.ladder)
+        done = met is not None
+        if not done:
+            next_path = reauth_url(next_path, recovery=True)  # the other half is still to come
+    else:
+        done = user is not None and (await authority(state, new_session, user)).full
+    if prompt is not None and done:
+        await prompt.completed(new_session)
     response = RedirectResponse(next_path, status_code=303)
     set_session_cookie(response, state, new_session.id)
     set_browser_cookie(response, state, browser)

@@ -20,8 +20,8 @@ from stepauth import audit
 from stepauth.provider.account.binding import Authority, authority, snapshot
 from stepauth.provider.account.changes import record_change
 from stepauth.provider.account.fresh import (
+    ACCOUNT_FORMS,
     browser_token,
-    check_csrf,
     csrf_token,
     reauth_url,
     set_browser_cookie,
@@ -75,8 +75,7 @@ async def begin_change(
     """A POST that changes factors: CSRF first, then a step-up at the binding level (or,
     when it only ``adds`` a factor, the recovery path)."""
     state = get_state(request)
-    form = {k: v for k, v in (await request.form()).multi_items() if isinstance(v, str)}
-    check_csrf(state, request, form.get("csrf", ""))
+    form = await ACCOUNT_FORMS.checked_form(state, request)
     page = await signed_in(request)
     if not isinstance(page, AccountPage):
         return page, form

@@ -47,16 +47,7 @@ async def _answer(
 ) -> Response:
     """A code from the session, or the prompt that asks for what is missing."""
     if decision.satisfied and loaded is not None and decision.assessment is not None:
-        session = loaded[0]
-        return await issue_code(
-            ctx.provider,
-            ctx,
-            decision.assessment,
-            sub=session.user_id,
-            session_id=session.id,
-            sid=session.sid,
-            request=request,
-        )
+        return await issue_code(ctx.provider, ctx, decision.assessment, loaded[0], request=request)
     step_up_started(decision.reasons, acr_values=ctx.acr_values, essential_acr=ctx.essential_acr)
     if ctx.authorization_details and loaded is not None:
         # identical bound requests share one prompt

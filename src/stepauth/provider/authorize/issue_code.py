@@ -9,7 +9,7 @@ endpoint (see :mod:`stepauth.provider.state`).
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
@@ -22,6 +22,9 @@ from stepauth.provider.profiles.fapi2 import code_lifetime
 from stepauth.provider.records import AuthorizationCode
 from stepauth.provider.sessions import sid_for
 from stepauth.provider.state import ProviderState
+
+if TYPE_CHECKING:
+    from stepauth.store import Session
 
 __all__ = ["code_payload", "issue_code"]
 
@@ -64,14 +67,12 @@ async def issue_code(
     provider: ProviderState,
     ctx: AuthorizationContext,
     assessment: Assessment,
+    session: Session,
     *,
-    sub: str,
-    session_id: str,
-    sid: str | None,
     request: Any,
     txn: str | None = None,
 ) -> Response:
-    """Store a fresh code for this grant and answer the client with it.
+    """Store a fresh code for this grant of ``session``'s user and answer the client with it.
 
     The code, and every token issued from it, is tagged with the session's ``sid``
     (``Session.sid``; sessions from before it existed fall back to a digest of their id),
@@ -81,7 +82,8 @@ async def issue_code(
     now = provider.clock()
     code = secrets.token_urlsafe(32)
     grant_id = secrets.token_urlsafe(16)
-    sid = sid or sid_for(session_id)
+    sub = session.user_id
+    sid = session.sid or sid_for(session.id)
     record = code_payload(ctx, assessment, sub=sub, sid=sid, grant_id=grant_id, txn=txn)
     await provider.store.put(
         AuthorizationCode.KIND,

@@ -64,14 +64,11 @@ async def _answer_again(
     superseded = await provider.store.consume("code", code, now=provider.clock())
     if not superseded.ok:
         return None  # redeemed (or expired): the approval has been delivered once already
-    session = loaded[0]
     return await issue_code(
         provider,
         ctx,
         decision.assessment,
-        sub=session.user_id,
-        session_id=session.id,
-        sid=session.sid,
+        loaded[0],
         request=request,
         txn=txn,
     )

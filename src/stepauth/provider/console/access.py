@@ -9,7 +9,8 @@
   phishing-resistant, NIST SP 800-63B-4 §3.2.5) at most :data:`FRESH_MAX_AGE` seconds
   old (ASVS 5.0 7.5.1: re-authenticate before sensitive changes). The ``acr`` and
   ``auth_time`` of that step-up are written into the audit event of the change.
-* **CSRF** as on ``/account`` (:mod:`stepauth.provider.account.fresh`): a random
+* **CSRF** as on ``/account`` (:class:`stepauth.provider.csrf.FormBinding`,
+  :data:`CONSOLE_FORMS`): a random
   browser cookie (``stepauth_admin``, HttpOnly, SameSite=Lax, ``Path=/admin``) and
   ``csrf`` = HMAC-SHA-256 under a key derived by HKDF from the Provider's secret with
   its own label, so an account token is never an admin token.
@@ -17,20 +18,16 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from stepauth import audit
 from stepauth.assurance import Assessment, assess
-from stepauth.keying import derive_key, secret_from_env
-from stepauth.provider.account.fresh import Forbidden
-from stepauth.provider.compare import constant_time_equal
+from stepauth.provider.csrf import Forbidden, FormBinding
 from stepauth.provider.sessions import load_session
 from stepauth.provider.state import ProviderState, get_state
 
@@ -41,15 +38,20 @@ __all__ = [
     "ADMIN_COOKIE",
     "ADMIN_ROLE",
     "CHANGE_LEVELS",
+    "CONSOLE_FORMS",
     "FRESH_MAX_AGE",
     "Admin",
     "NotAnAdmin",
     "admin_of",
+    "audit_change",
+    "browser_token",
     "check_csrf",
+    "csrf_token",
     "form_of",
     "fresh_step_up",
     "reauth_url",
     "safe_next",
+    "set_browser_cookie",
 ]
 
 #: The role that opens ``/admin``.
@@ -79,45 +81,17 @@ def reauth_url(next_path: str = "/admin", *, reason: str | None = None) -> str:
     return "/admin/reauth?" + urlencode(query)
 
 
-def browser_token(request: HTTPConnection) -> tuple[str, bool]:
-    value = request.cookies.get(ADMIN_COOKIE, "")
-    if len(value) >= 32:
-        return value, False
-    return secrets.token_urlsafe(32), True
-
-
-def _key(state: ProviderState) -> bytes:
-    key_env = state.config.secrets.key_env
-    return derive_key(secret_from_env(key_env), b"stepauth admin csrf", key_env=key_env)
-
-
-def csrf_token(state: ProviderState, browser: str) -> str:
-    return hmac.new(_key(state), browser.encode(), hashlib.sha256).hexdigest()
-
-
-def check_csrf(state: ProviderState, request: HTTPConnection, submitted: str) -> None:
-    """Raise :class:`Forbidden` unless ``submitted`` is this browser's console token."""
-    browser = request.cookies.get(ADMIN_COOKIE, "")
-    if len(browser) < 32 or not constant_time_equal(csrf_token(state, browser), submitted):
-        raise Forbidden("the form is not valid; reload the page and try again")
-
-
-def set_browser_cookie(response: Response, state: ProviderState, value: str) -> None:
-    response.set_cookie(
-        ADMIN_COOKIE,
-        value,
-        httponly=True,
-        secure=state.config.issuer.startswith("https://"),
-        samesite="lax",
-        path="/admin",
-    )
+#: The console's form binding: its own cookie, path and HKDF label.
+CONSOLE_FORMS = FormBinding(ADMIN_COOKIE, b"stepauth admin csrf", "/admin")
+browser_token = CONSOLE_FORMS.browser_token
+csrf_token = CONSOLE_FORMS.csrf_token
+check_csrf = CONSOLE_FORMS.check_csrf
+set_browser_cookie = CONSOLE_FORMS.set_browser_cookie
 
 
 async def form_of(request: Request) -> dict[str, str]:
     """The submitted form's text fields, after its ``csrf`` was checked."""
-    form = {k: v for k, v in (await request.form()).multi_items() if isinstance(v, str)}
-    check_csrf(get_state(request), request, form.get("csrf", ""))
-    return form
+    return await CONSOLE_FORMS.checked_form(get_state(request), request)
 
 
 def fresh_step_up(state: ProviderState, session: Session) -> Assessment | None:
@@ -160,3 +134,30 @@ async def admin_of(request: Request) -> Admin | Response:
         raise NotAnAdmin("this page is for administrators")
     browser, _ = browser_token(request)
     return Admin(state, session, user, browser)
+
+
+async def audit_change(
+    request: Request,
+    admin: Admin,
+    stepup: Assessment,
+    user_id: str | None,
+    action: str,
+    before: str,
+    after: str,
+) -> None:
+    """Audit a change (``before`` and ``after``) with the admin and the acr and
+    auth_time of the step-up that allowed it (:func:`fresh_step_up`)."""
+    assert stepup.acr is not None
+    assert stepup.auth_time is not None
+    await audit.admin_action(
+        admin.state.store,
+        now=admin.state.clock(),
+        admin_id=admin.user.id,
+        stepup_acr=stepup.acr,
+        stepup_auth_time=stepup.auth_time,
+        user_id=user_id,
+        action=action,
+        client=audit.client_of(request),
+        before=before,
+        after=after,
+    )

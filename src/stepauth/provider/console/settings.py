@@ -18,11 +18,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from stepauth import audit
 from stepauth.provider.config import ClientConfig
 from stepauth.provider.console.access import (
     Admin,
     admin_of,
+    audit_change,
     form_of,
     fresh_step_up,
     reauth_url,
@@ -161,16 +161,5 @@ async def rotate_keys(request: Request) -> Response:
     await admin.state.keys.refresh()
     before = active()
     await admin.state.keys.rotate()
-    await audit.admin_action(
-        admin.state.store,
-        now=admin.state.clock(),
-        admin_id=admin.user.id,
-        stepup_acr=stepup.acr,
-        stepup_auth_time=stepup.auth_time,
-        user_id=None,
-        action="rotate_keys",
-        client=audit.client_of(request),
-        before=before,
-        after=active(),
-    )
+    await audit_change(request, admin, stepup, None, "rotate_keys", before, active())
     return RedirectResponse("/admin/keys?done=rotated", status_code=303)

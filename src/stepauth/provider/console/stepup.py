@@ -7,8 +7,8 @@ with one, only what reaches ``phr``/``phrh`` — a passkey or a security key
 (``?reason=`` names one of :data:`REASONS`, e.g. "Locking a user needs your passkey").
 Throttling, audit (an attempt and a step-up with ``reason=admin_change``) and the
 session id rotation are those of every factor form
-(:class:`stepauth.provider.interaction.outcome.Submission`,
-:func:`stepauth.provider.sessions.record_event`).
+(:func:`stepauth.provider.interaction.outcome.verify_step_up`); the step-up's friction
+is recorded under the action ``admin_change`` (:mod:`stepauth.provider.friction.pages`).
 """
 
 from __future__ import annotations
@@ -17,28 +17,22 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
-from stepauth import audit
-from stepauth.errors import FactorError
-from stepauth.provider import jsonlimits
-from stepauth.provider.account.fresh import browser_id
 from stepauth.provider.console.access import (
+    CONSOLE_FORMS,
     browser_token,
-    check_csrf,
-    csrf_token,
     form_of,
+    fresh_step_up,
     safe_next,
     set_browser_cookie,
 )
-from stepauth.provider.factors.base import Attempt, FactorPlugin, FactorRejected, FormView
-from stepauth.provider.factors.hold import active_factors
-from stepauth.provider.factors.webauthn import begin_authentication
-from stepauth.provider.interaction.outcome import Submission, verify_factor
-from stepauth.provider.interaction.render import factor_forms, render
-from stepauth.provider.sessions import load_session, record_event, set_session_cookie
+from stepauth.provider.factors.base import FactorPlugin
+from stepauth.provider.friction.pages import CONSOLE
+from stepauth.provider.interaction.outcome import Refusal
+from stepauth.provider.sessions import load_session, set_session_cookie
 from stepauth.provider.state import ProviderState, get_state
-from stepauth.provider.throttle import GENERIC_FAILURE
+from stepauth.provider.stepup_pages import passkey_options, step_up_page, submit_step_up
 
 if TYPE_CHECKING:
     from stepauth.store import Session, User
@@ -59,7 +53,7 @@ SIGN_IN_TEXT = "Sign in to the operator console."
 STRONG_KINDS = ("webauthn",)
 
 
-def _offered(state: ProviderState, loaded: tuple[Session, User] | None) -> list[FactorPlugin]:
+async def _offered(state: ProviderState, loaded: tuple[Session, User] | None) -> list[FactorPlugin]:
     if loaded is None:
         return [p for p in state.factors if p.identifies]
     return [p for p in state.factors if p.kind in STRONG_KINDS]
@@ -83,29 +77,27 @@ async def _page(
     status_code: int = 200,
 ) -> Response:
     user = loaded[1] if loaded is not None else None
+    offered = await _offered(state, loaded)
     reason = request.query_params.get("reason", "")
     text = SIGN_IN_TEXT if user is None else REASONS.get(reason, CHANGE_TEXT)
-    response = render(
-        "interaction.html",
-        {
-            "title": "Sign in" if user is None else "Confirm it is you",
-            "reasons": [{"code": "admin_change" if user else "admin_sign_in", "text": text}],
-            "client_name": None,
-            "details": [],
-            "error": error,
-            "csrf": csrf_token(state, browser),
-            "action": _action(request),
-            "options_url": "/admin/reauth/webauthn",
-            "recovery_link": None,
-            **factor_forms(
-                _offered(state, loaded),
-                FormView(login_hint=None, user=user, interaction_id=browser_id(browser)),
-            ),
-        },
+    page = {
+        "title": "Sign in" if user is None else "Confirm it is you",
+        "reasons": [{"code": "admin_change" if user else "admin_sign_in", "text": text}],
+        "error": error,
+        "action": _action(request),
+        "options_url": "/admin/reauth/webauthn",
+        "recovery_link": None,
+    }
+    return await step_up_page(
+        state,
+        CONSOLE_FORMS,
+        loaded,
+        browser,
+        offered,
+        reason=CONSOLE,
+        page=page,
         status_code=status_code,
     )
-    set_browser_cookie(response, state, browser)
-    return response
 
 
 async def reauth_page(request: Request) -> Response:
@@ -116,27 +108,7 @@ async def reauth_page(request: Request) -> Response:
 
 async def reauth_webauthn(request: Request) -> Response:
     """Request options for **Use passkey** (challenge kept server-side, single use)."""
-    state = get_state(request)
-    try:
-        body = await jsonlimits.request_json(request)
-    except ValueError:
-        body = None
-    check_csrf(state, request, str(body.get("csrf", "")) if isinstance(body, dict) else "")
-    browser, _ = browser_token(request)
-    loaded = await load_session(request, state)
-    user = loaded[1] if loaded else None
-    if not any(p.kind == "webauthn" for p in _offered(state, loaded)):
-        return JSONResponse({"error": "a passkey is not offered here"}, status_code=400)
-    stored = await state.store.list_factors(user.id) if user is not None else []
-    options = await begin_authentication(
-        state,
-        interaction_id=browser_id(browser),
-        user=user,
-        factors=active_factors(stored, state.clock()),
-        authorization_details=None,
-        now=state.clock(),
-    )
-    return JSONResponse({"publicKey": options.public_key}, headers={"cache-control": "no-store"})
+    return await passkey_options(request, CONSOLE_FORMS, _offered)
 
 
 async def reauth_submit(request: Request) -> Response:
@@ -144,51 +116,22 @@ async def reauth_submit(request: Request) -> Response:
     form = await form_of(request)
     browser, _ = browser_token(request)
     loaded = await load_session(request, state)
-    session = loaded[0] if loaded else None
-    user = loaded[1] if loaded else None
-    kind = form.get("factor", "")
-    submission = Submission(
-        state=state,
-        client=audit.client_of(request),
-        factor=kind,
-        now=state.clock(),
-        reason="admin_change",
+    result, prompt = await submit_step_up(
+        request,
+        form,
+        browser=browser,
+        loaded=loaded,
+        offered=await _offered(state, loaded),
+        reason=CONSOLE,
+        purpose="admin",
     )
-    refusal = await submission.throttled(user.id if user is not None else None)
-    if refusal is not None:
+    if isinstance(result, Refusal):
         return await _page(
-            request, state, loaded, browser, error=refusal.message, status_code=refusal.status_code
+            request, state, loaded, browser, error=result.message, status_code=result.status_code
         )
-    plugin = next((p for p in _offered(state, loaded) if p.kind == kind), None)
-    factors = await state.store.list_factors(user.id) if user is not None else []
-    try:
-        if plugin is None:
-            raise FactorRejected(GENERIC_FAILURE)
-        verified = await verify_factor(
-            plugin,
-            Attempt(
-                state=state,
-                form=form,
-                user=user,
-                factors=factors,
-                now=submission.now,
-                interaction_id=browser_id(browser),
-                context={"purpose": "admin"},
-            ),
-        )
-        if user is not None and verified.user.id != user.id:
-            raise FactorRejected(GENERIC_FAILURE)
-    except FactorError as exc:
-        refusal = await submission.refused(exc, user.id if user is not None else None)
-        return await _page(
-            request, state, loaded, browser, error=refusal.message, status_code=refusal.status_code
-        )
-    before = list(session.events) if session is not None else []
-    new_session = await record_event(
-        state, current=session, user_id=verified.user.id, event=verified.event.to_json()
-    )
-    await submission.verified(verified, before=before, after=list(new_session.events))
+    if prompt is not None and fresh_step_up(state, result.session) is not None:
+        await prompt.completed(result.session)
     response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
-    set_session_cookie(response, state, new_session.id)
+    set_session_cookie(response, state, result.session.id)
     set_browser_cookie(response, state, browser)
     return response

@@ -27,12 +27,12 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from stepauth import audit
 from stepauth.assurance import Assessment
 from stepauth.errors import StepAuthError
 from stepauth.provider.console.access import (
     Admin,
     admin_of,
+    audit_change,
     form_of,
     fresh_step_up,
     reauth_url,
@@ -165,31 +165,6 @@ async def _change(request: Request, reason: str) -> tuple[Admin, Assessment, Use
     return admin, stepup, user
 
 
-async def _audit(
-    request: Request,
-    admin: Admin,
-    stepup: Assessment,
-    user: User,
-    action: str,
-    before: str,
-    after: str,
-) -> None:
-    assert stepup.acr is not None
-    assert stepup.auth_time is not None
-    await audit.admin_action(
-        admin.state.store,
-        now=admin.state.clock(),
-        admin_id=admin.user.id,
-        stepup_acr=stepup.acr,
-        stepup_auth_time=stepup.auth_time,
-        user_id=user.id,
-        action=action,
-        client=audit.client_of(request),
-        before=before,
-        after=after,
-    )
-
-
 async def _end_all(admin: Admin, user: User) -> int:
     sids = await admin.state.store.end_user_sessions(user.id)
     for sid in sids:  # and for requests in flight: the ended record, then revoke again
@@ -211,7 +186,9 @@ async def lock(request: Request) -> Response:
     before = "locked" if user.disabled else "active"
     await admin.state.store.set_user_disabled(user.id, True)
     ended = await _end_all(admin, user)
-    await _audit(request, admin, stepup, user, "lock", before, f"locked, {ended} sessions ended")
+    await audit_change(
+        request, admin, stepup, user.id, "lock", before, f"locked, {ended} sessions ended"
+    )
     return _back(user, "locked")
 
 
@@ -222,7 +199,7 @@ async def unlock(request: Request) -> Response:
     admin, stepup, user = changed
     before = "locked" if user.disabled else "active"
     await admin.state.store.set_user_disabled(user.id, False)
-    await _audit(request, admin, stepup, user, "unlock", before, "active")
+    await audit_change(request, admin, stepup, user.id, "unlock", before, "active")
     return _back(user, "unlocked")
 
 
@@ -233,7 +210,9 @@ async def end_sessions(request: Request) -> Response:
     admin, stepup, user = changed
     live = len(await admin.state.store.list_user_sessions(user.id, now=admin.state.clock()))
     ended = await _end_all(admin, user)
-    await _audit(request, admin, stepup, user, "end_sessions", f"{live} sessions", f"{ended} ended")
+    await audit_change(
+        request, admin, stepup, user.id, "end_sessions", f"{live} sessions", f"{ended} ended"
+    )
     return _back(user, "signed-out")
 
 
@@ -247,7 +226,7 @@ async def end_session(request: Request) -> Response:
     if not await admin.state.store.end_user_session(user.id, sid):
         raise NotFound("this user has no such session")
     await revoke_session(admin.state, sid)  # and for requests in flight: the ended record
-    await _audit(request, admin, stepup, user, "end_session", f"session {sid}", "ended")
+    await audit_change(request, admin, stepup, user.id, "end_session", f"session {sid}", "ended")
     return _back(user, "session-ended")
 
 
@@ -272,5 +251,5 @@ async def confirm_hold(request: Request) -> Response:
         )
     except StepAuthError as exc:  # its hold ended in between
         raise InvalidRequest("this sign-in method is not on hold") from exc
-    await _audit(request, admin, stepup, user, "confirm_factor", before, "none")
+    await audit_change(request, admin, stepup, user.id, "confirm_factor", before, "none")
     return _back(user, "confirmed")

@@ -43,7 +43,15 @@ if TYPE_CHECKING:
     from stepauth.provider.records import Interaction
     from stepauth.store import Session, User
 
-__all__ = ["answered", "completed", "ended", "factor_tried", "interaction_key", "refusals"]
+__all__ = [
+    "answered",
+    "completed",
+    "ended",
+    "factor_result",
+    "factor_tried",
+    "interaction_key",
+    "refusals",
+]
 
 _INTERACTION_PATH = "/interaction/"
 
@@ -51,6 +59,17 @@ _INTERACTION_PATH = "/interaction/"
 def interaction_key(uid: str) -> str:
     """The ``ix`` of interaction ``uid`` in the records: never the id, which opens it."""
     return sha256hex(uid)[:32]
+
+
+def factor_result(refusal: Refusal | None) -> str | None:
+    """A ``factor`` record's ``result``: ``success`` (no ``refusal``), ``failure`` or
+    ``locked``; ``None`` for a throttled address (429) or a code sent (200), which are no
+    factor's failure."""
+    if refusal is None:
+        return "success"
+    if refusal.status_code == 400:
+        return "locked" if refusal.locked else "failure"
+    return None
 
 
 def _action(ctx: AuthorizationContext) -> str:
@@ -155,14 +174,10 @@ async def factor_tried(
     ctx: AuthorizationContext, uid: str, factor: str, refusal: Refusal | None
 ) -> None:
     """A factor form of interaction ``uid`` was verified (``refusal`` is ``None``) or
-    refused; a throttled address (429) and a code sent (200) are no factor's failure."""
-    if refusal is None:
-        result = "success"
-    elif refusal.status_code == 400:
-        result = "locked" if refusal.locked else "failure"
-    else:
-        return
-    await _write(ctx, FACTOR, ix=interaction_key(uid), factor=factor, result=result)
+    refused (:func:`factor_result`)."""
+    result = factor_result(refusal)
+    if result is not None:
+        await _write(ctx, FACTOR, ix=interaction_key(uid), factor=factor, result=result)
 
 
 async def completed(

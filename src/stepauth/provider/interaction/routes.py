@@ -33,6 +33,7 @@ transaction and the code carries it to the tokens.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -40,7 +41,6 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from stepauth import audit
-from stepauth.errors import FactorError
 from stepauth.provider import i18n, jsonlimits
 from stepauth.provider.authorize import bind_redirect
 from stepauth.provider.authorize.context import AuthorizationContext
@@ -54,14 +54,13 @@ from stepauth.provider.errors import (
     ProviderError,
 )
 from stepauth.provider.factors.base import (
-    Attempt,
     FactorRejected,
     Verified,
 )
 from stepauth.provider.factors.hold import active_factors
 from stepauth.provider.factors.webauthn import begin_authentication
 from stepauth.provider.friction import recorder as friction
-from stepauth.provider.interaction.outcome import Submission, verify_factor
+from stepauth.provider.interaction.outcome import Refusal, Submission, verify_form
 from stepauth.provider.interaction.page import (
     offered_factors,
     page_user,
@@ -134,9 +133,7 @@ async def _finish(
         provider,
         ctx,
         decision.assessment,
-        sub=session.user_id,
-        session_id=session.id,
-        sid=session.sid,
+        session,
         request=request,
         txn=str(txn) if txn else None,
     )
@@ -198,33 +195,20 @@ async def submit(request: Request) -> Response:
             reason=list(decision.reasons),
             client_id=ctx.client_id,
         )
-        refusal = await submission.throttled(user.id if user is not None else None)
-        if refusal is None:
-            factors = await provider.store.list_factors(user.id) if user is not None else []
-            attempt = Attempt(
-                state=provider,
-                form=form,
-                user=user,
-                factors=factors,
-                now=submission.now,
-                interaction_id=uid,
-                context={
-                    "authorization_details": ctx.authorization_details,
-                    "nonce": ctx.nonce,
-                },
-                client_id=ctx.client_id,
-                authorization_details=ctx.authorization_details,
-                session_events=list(loaded[0].events) if signed_in and loaded else [],
-            )
-            try:
-                verified = await verify_factor(plugin, attempt)
-                _refuse_other_subject(ctx, verified)
-            except FactorError as exc:
-                # Only a FactorRejected message is written for users; any other verifier
-                # error gets the generic text (never which step failed, RTS Art. 4(3)(a)).
-                refusal = await submission.refused(exc, user.id if user is not None else None)
-            await friction.factor_tried(ctx, uid, plugin.kind, refusal)
-        if refusal is not None:
+        verified = await verify_form(
+            submission,
+            plugin,
+            user,
+            form,
+            interaction_id=uid,
+            context={"authorization_details": ctx.authorization_details, "nonce": ctx.nonce},
+            check=partial(_refuse_other_subject, ctx),
+            authorization_details=ctx.authorization_details,
+            session_events=list(loaded[0].events) if signed_in and loaded else [],
+        )
+        refusal = verified if isinstance(verified, Refusal) else None
+        await friction.factor_tried(ctx, uid, plugin.kind, refusal)
+        if isinstance(verified, Refusal):
             return await render_page(
                 request,
                 uid,
@@ -233,7 +217,7 @@ async def submit(request: Request) -> Response:
                 decision,
                 user,
                 signed_in=signed_in,
-                refusal=refusal,
+                refusal=verified,
             )
         current = loaded[0] if loaded is not None else None
         session = await record_event(

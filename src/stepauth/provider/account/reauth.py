@@ -46,7 +46,7 @@ from stepauth.provider.account.fresh import (
 from stepauth.provider.factors.base import Attempt, FactorPlugin, FactorRejected, FormView, useful
 from stepauth.provider.factors.hold import active_factors
 from stepauth.provider.factors.webauthn import begin_authentication
-from stepauth.provider.i18n import N_
+from stepauth.provider.i18n import N_, gettext
 from stepauth.provider.interaction.outcome import Submission, verify_factor
 from stepauth.provider.interaction.page import held_notices
 from stepauth.provider.interaction.render import factor_forms, render
@@ -232,7 +232,10 @@ async def reauth_submit(request: Request) -> Response:
         await notify(
             state,
             verified.user.id,
-            "A recovery code was used to confirm it is you. If this was not you, contact support.",
+            gettext(
+                "A recovery code was used to confirm it is you. "
+                "If this was not you, contact support."
+            ),
         )
     next_path = safe_next(request.query_params.get("next"))
     if (

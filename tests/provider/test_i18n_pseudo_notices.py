@@ -1,7 +1,7 @@
-"""No word of a code message or an account notice escapes the catalogue.
+"""No word of a code message, an account notice or a sign-out page escapes the catalogue.
 
 Under the pseudo-locale (:mod:`tests.helpers.pseudo`) every catalogued message reads
-``⟦msgid⟧``: whatever the outbox shows outside the brackets, less links,
+``⟦msgid⟧``: whatever the outbox or the page shows outside the brackets, less links,
 digits and the data named here, was never translated.
 """
 
@@ -29,10 +29,11 @@ from stepauth.provider.throttle import block_notice
 from tests.helpers.account_pages import csrf_of, reauth
 from tests.helpers.frontchannel import open_interaction, query, sign_in, submit
 from tests.helpers.harness import ACR_2FA, PASSWORD, USERNAME, Provider, running_provider
-from tests.helpers.pseudo import Pseudo, uncatalogued
+from tests.helpers.pseudo import Pseudo, page_text, uncatalogued
 
 #: A factor's label: its owner's own words, shown as they were given.
 LABEL = "Work phone"
+PRODUCT = "stepauth"  # the product's name in every <title>: a brand, never translated
 
 
 @pytest.fixture
@@ -135,3 +136,20 @@ async def test_the_operators_notices(provider: Provider) -> None:
     messages = sent()
     assert len(messages) == 3
     assert [uncatalogued(m) for m in messages] == ["", "", ""]
+
+
+async def test_the_sign_out_pages(provider: Provider) -> None:
+    await sign_in(provider.browser, query())
+    shown = {}
+    ask = await provider.browser.get("/logout")
+    shown["confirm"] = ask.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', ask.text)
+    assert csrf
+    done = await provider.browser.post("/logout", data={"csrf": csrf[1]})
+    shown["signed out"] = done.text
+    again = await provider.browser.post("/logout", data={"csrf": csrf[1]})
+    assert again.status_code == 400
+    shown["form used"] = again.text.replace("invalid_request", "")  # the protocol's code
+    for state, html in shown.items():
+        assert "⟦" in html, state
+        assert uncatalogued(page_text(html), allowed=(PRODUCT,)) == "", state

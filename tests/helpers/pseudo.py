@@ -60,6 +60,11 @@ def uncatalogued(message: str, *, allowed: tuple[str, ...] = ()) -> str:
     return "" if _NEUTRAL.match(rest) else rest.strip()
 
 
+#: Elements whose text is data, not words: scripts, and <code> (a description for a
+#: client's developer, an identifier).
+_DATA = ("script", "style", "code")
+
+
 class _Visible(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
@@ -67,10 +72,10 @@ class _Visible(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._skip += tag in ("script", "style")
+        self._skip += tag in _DATA
 
     def handle_endtag(self, tag: str) -> None:
-        self._skip -= tag in ("script", "style")
+        self._skip -= tag in _DATA
 
     def handle_data(self, data: str) -> None:
         if data.strip() and not self._skip:
@@ -78,7 +83,8 @@ class _Visible(HTMLParser):
 
 
 def page_text(html: str) -> str:
-    """The visible text of a simple page, its nodes joined by spaces."""
+    """The visible words of a simple page, its nodes joined by spaces (data elements
+    left out)."""
     parser = _Visible()
     parser.feed(html)
     return " ".join(parser.nodes)

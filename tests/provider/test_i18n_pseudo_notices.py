@@ -150,6 +150,9 @@ async def test_the_sign_out_pages(provider: Provider) -> None:
     again = await provider.browser.post("/logout", data={"csrf": csrf[1]})
     assert again.status_code == 400
     shown["form used"] = again.text.replace("invalid_request", "")  # the protocol's code
+    unknown = await provider.browser.get("/authorize", params=query(client_id="nobody"))
+    assert '<code lang="en">' in unknown.text
+    shown["unknown client"] = unknown.text.replace("invalid_client", "")
     for state, html in shown.items():
         assert "⟦" in html, state
         assert uncatalogued(page_text(html), allowed=(PRODUCT,)) == "", state

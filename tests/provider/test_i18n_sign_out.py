@@ -73,7 +73,8 @@ async def test_the_sign_out_pages_speak_the_request_language(
     assert done in text(signed_out.text)
     again = await provider.browser.post("/logout", data={"csrf": csrf[1]})
     assert again.status_code == 400
-    assert used in text(again.text)
+    assert f"<strong>invalid_request</strong>: {used}</p>" in unescape(again.text)
+    assert "<code" not in again.text  # the user's own words, not a developer's detail
 
 
 async def test_an_account_error_page_speaks_the_request_language(
@@ -90,3 +91,33 @@ async def test_an_account_error_page_speaks_the_request_language(
     assert refused.status_code == 400
     assert "diese Anmeldemethode gibt es nicht" in text(refused.text)
     assert read_outbox() == []  # nothing changed, nothing notified
+
+
+@pytest.mark.parametrize(
+    ("locale", "heading", "label"),
+    [
+        ("en", "This request cannot be completed", "Details for the application's developer:"),
+        (
+            "de",
+            "Diese Anfrage kann nicht abgeschlossen werden",
+            "Details für die Entwickler der Anwendung:",
+        ),
+        (
+            "it",
+            "Questa richiesta non può essere completata",
+            "Dettagli per gli sviluppatori dell’applicazione:",
+        ),
+    ],
+)
+async def test_a_developers_description_stays_english_under_translated_words(
+    provider: Provider, locale: str, heading: str, label: str
+) -> None:
+    """RFC 6749 §4.1.2.1: an unknown client is never redirected to; what the page says of
+    it is for the client's developer, in English, marked so (WCAG 2.2 SC 3.1.2)."""
+    provider.browser.headers["Accept-Language"] = locale
+    shown = await provider.browser.get("/authorize", params=query(client_id="nobody"))
+    assert shown.status_code == 401
+    assert f'<html lang="{locale}">' in shown.text
+    assert heading in unescape(shown.text)
+    assert "<strong>invalid_client</strong></p>" in shown.text
+    assert f'{label} <code lang="en">unknown client_id</code>' in unescape(shown.text)

@@ -26,19 +26,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-from tests.audit.test_verify_transaction import ORIGIN, RP_ID  # noqa: E402
-from tests.audit.test_verify_transaction import approval as make_approval  # noqa: E402
-from tests.conformance.harness import ACR_2FA, PASSWORD  # noqa: E402
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, add_virtual_authenticator  # noqa: E402
 from tests.console.served import serve_provider, stored  # noqa: E402
-from tests.factors.soft_authenticator import SoftAuthenticator  # noqa: E402
-from tests.provider.frontchannel import (  # noqa: E402
+from tests.helpers.approvals import ORIGIN, RP_ID  # noqa: E402
+from tests.helpers.approvals import approval as make_approval  # noqa: E402
+from tests.helpers.frontchannel import (  # noqa: E402
     open_interaction,
     query,
     rp_params,
     sign_in,
     submit,
 )
+from tests.helpers.harness import ACR_2FA, PASSWORD  # noqa: E402
+from tests.helpers.soft_authenticator import SoftAuthenticator  # noqa: E402
 
 from stepauth.provider.factors import totp  # noqa: E402
 from stepauth.provider.factors.webauthn.transaction_audit import RECORD_KIND  # noqa: E402

@@ -57,7 +57,7 @@ APPROVAL = {
         ("Conto del beneficiario", IBAN),
     ],
 }
-_CELL = re.compile(r"<td>([^<]*)</td>")
+_FACT = re.compile(r"<dd>([^<]*)</dd>")
 _ROW = re.compile(r"<dt>([^<]*)</dt><dd>([^<]*)</dd>")
 
 
@@ -77,11 +77,11 @@ async def test_account_page_dates_in_each_language(provider: Provider, locale: s
     await enrol_totp(provider, user.id)
     provider.browser.headers["Accept-Language"] = locale
     await reauth(provider.browser, "password", username=USERNAME, password=PASSWORD)
-    cells = [unescape(c) for c in _CELL.findall((await provider.browser.get("/account")).text)]
+    cells = [unescape(c) for c in _FACT.findall((await provider.browser.get("/account")).text)]
     assert [added, never] == cells[cells.index(added) : cells.index(added) + 2], cells
     (factor,) = await provider.store.list_factors(user.id)
     await provider.store.update_factor(factor.id, last_used_at=USED)
-    cells = [unescape(c) for c in _CELL.findall((await provider.browser.get("/account")).text)]
+    cells = [unescape(c) for c in _FACT.findall((await provider.browser.get("/account")).text)]
     assert [added, used] == cells[cells.index(added) : cells.index(added) + 2], cells
 
 

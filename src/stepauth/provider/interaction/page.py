@@ -22,6 +22,7 @@ from stepauth.provider.errors import AccessDenied
 from stepauth.provider.factors.base import FactorPlugin, FormView, useful
 from stepauth.provider.factors.hold import active_factors, hold_text
 from stepauth.provider.i18n.formatting import summary_wording
+from stepauth.provider.interaction.asking import step_up_sentence
 from stepauth.provider.interaction.outcome import Refusal
 from stepauth.provider.interaction.render import factor_forms, render
 from stepauth.provider.login_policy import REASON_TEXT, LoginDecision
@@ -118,6 +119,10 @@ async def render_page(
         shown += await held_notices(ctx.provider, user.id)
     details = details_of(ctx)
     step_up = user is not None and "no_session" not in decision.reasons
+    if step_up and shown:
+        # the notice opens with one sentence: why the page asks and what it asks for
+        sentence = step_up_sentence(shown[0]["code"], [p.kind for p in offered])
+        shown[0] = {"code": shown[0]["code"], "text": sentence or shown[0]["text"]}
     client_name = getattr(ctx.client, "client_name", None) or ctx.client_id
     return render(
         "interaction.html",

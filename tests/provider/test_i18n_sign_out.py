@@ -90,6 +90,12 @@ async def test_an_account_error_page_speaks_the_request_language(
     )
     assert refused.status_code == 400
     assert "diese Anmeldemethode gibt es nicht" in text(refused.text)
+    stale = await provider.browser.post("/account/recovery", data={"csrf": "from-an-old-page"})
+    assert stale.status_code == 403
+    assert (
+        "das Formular ist nicht gültig; laden Sie die Seite neu und versuchen Sie es erneut"
+        in text(stale.text)
+    )
     assert read_outbox() == []  # nothing changed, nothing notified
 
 

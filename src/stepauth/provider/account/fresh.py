@@ -28,6 +28,7 @@ from starlette.responses import Response
 from stepauth.keying import derive_key, secret_from_env
 from stepauth.provider.compare import constant_time_equal
 from stepauth.provider.errors import ProviderError
+from stepauth.provider.i18n import N_
 from stepauth.provider.state import ProviderState
 
 __all__ = [
@@ -93,7 +94,7 @@ def check_csrf(state: ProviderState, request: HTTPConnection, submitted: str) ->
     """Raise :class:`Forbidden` unless ``submitted`` is this browser's token."""
     browser = request.cookies.get(BROWSER_COOKIE, "")
     if len(browser) < 32 or not constant_time_equal(csrf_token(state, browser), submitted):
-        raise Forbidden("the form is not valid; reload the page and try again")
+        raise Forbidden(N_("the form is not valid; reload the page and try again"))
 
 
 def set_browser_cookie(response: Response, state: ProviderState, value: str) -> None:

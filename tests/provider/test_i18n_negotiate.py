@@ -13,7 +13,7 @@ import pytest
 
 from stepauth.provider.config import ProviderConfig, UIConfig
 from stepauth.provider.i18n import activate, choose_locale, parse_accept_language
-from stepauth.provider.i18n.current import gettext, in_source_language, restore
+from stepauth.provider.i18n.current import gettext, in_locale, restore
 from stepauth.provider.i18n.formatting import format_amount, format_instant, summary_wording
 from stepauth.provider.i18n.middleware import _ui_locales_parameters
 from stepauth.rar import render_summary
@@ -119,11 +119,11 @@ def test_approval_summary_in_german(locale: None) -> None:
     ]
 
 
-def test_notices_are_written_in_english_whatever_the_page_language(locale: None) -> None:
-    """A notice (SMS, e-mail) has no catalogue yet: never half German, half English."""
+def test_an_operators_notice_is_written_in_a_language_of_its_own(locale: None) -> None:
+    """``in_locale``: the words inside in that language, the request's again after."""
     activate("de")
-    with in_source_language():
-        assert gettext("passkey") == "passkey"
+    with in_locale("fr"):
+        assert gettext("passkey") == "clé d’accès"
     assert gettext("passkey") == "Passkey"
 
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from stepauth.cli import add_action, find_user, load_cli_config, with_store
 from stepauth.errors import StepAuthError
 from stepauth.provider.factors import totp
-from stepauth.provider.factors.confirm import confirm_factor
+from stepauth.provider.factors.confirm import ADDED_BY_OPERATOR, REMOVED_BY_OPERATOR, confirm_factor
 from stepauth.provider.factors.confirm import factor_change_audit as _audit
 from stepauth.provider.factors.confirm import operator_notice as _notice
 from stepauth.provider.factors.recovery import revoke_codes
@@ -82,7 +82,7 @@ def _add_totp(args: argparse.Namespace) -> int:
         await _notice(
             store,
             user,
-            "An authenticator app was added to your account by an administrator.",
+            ADDED_BY_OPERATOR,
             config=config,
             action="add",
             what="authenticator app",
@@ -134,7 +134,7 @@ def _remove(args: argparse.Namespace) -> int:
         await _notice(
             store,
             user,
-            "A sign-in method was removed from your account by an administrator.",
+            REMOVED_BY_OPERATOR,
             config=config,
             action="remove",
             what="sign-in method",

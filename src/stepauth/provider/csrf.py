@@ -24,6 +24,7 @@ from starlette.responses import Response
 from stepauth.keying import derive_key, secret_from_env
 from stepauth.provider.compare import constant_time_equal
 from stepauth.provider.errors import ProviderError
+from stepauth.provider.i18n import N_
 from stepauth.provider.state import ProviderState
 
 __all__ = ["MIN_BROWSER_TOKEN", "Forbidden", "FormBinding"]
@@ -69,7 +70,7 @@ class FormBinding:
         if len(browser) < MIN_BROWSER_TOKEN or not constant_time_equal(
             self.csrf_token(state, browser), submitted
         ):
-            raise Forbidden("the form is not valid; reload the page and try again")
+            raise Forbidden(N_("the form is not valid; reload the page and try again"))
 
     async def checked_form(self, state: ProviderState, request: Request) -> dict[str, str]:
         """The submitted form's text fields, after its ``csrf`` was checked."""

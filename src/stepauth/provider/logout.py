@@ -21,7 +21,6 @@
 
 from __future__ import annotations
 
-import html
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -34,6 +33,8 @@ from starlette.routing import BaseRoute, Route
 from stepauth.provider.authorize.context import find_client
 from stepauth.provider.client_auth import single_params
 from stepauth.provider.errors import InvalidRequest, InvalidToken
+from stepauth.provider.i18n import N_
+from stepauth.provider.interaction.render import render
 from stepauth.provider.sessions import (
     clear_session_cookie,
     load_session,
@@ -47,6 +48,9 @@ __all__ = ["routes"]
 
 CONFIRM_TTL = 600
 LOGOUT_KIND = "logout_confirmation"
+#: What the error page says of a sign-out form that cannot be used (a user's words, in
+#: the catalogue; the other errors here are the client developer's and stay English).
+_FORM_EXPIRED = N_("the sign-out form expired or was already used")
 
 
 def _hint_claims(state: ProviderState, hint: str | None) -> dict[str, Any] | None:
@@ -97,13 +101,12 @@ def _redirect_target(
     return uri
 
 
-def _page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
-    document = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title></head>"
-        f"<body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"
-    )
-    return HTMLResponse(document, status_code=status, headers={"Cache-Control": "no-store"})
+def _page(csrf: str | None = None) -> HTMLResponse:
+    """The confirmation form (with its ``csrf``) or, without one, the signed-out page: in
+    the request's language and the Provider's branding, like every hosted page."""
+    page = render("logout.html", {"csrf": csrf})
+    page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 async def _end_session(state: ProviderState, session_id: str, sid: str | None) -> None:
@@ -114,11 +117,9 @@ async def _end_session(state: ProviderState, session_id: str, sid: str | None) -
 
 
 def _done(state: ProviderState, target: str | None) -> Response:
-    response: Response
-    if target is not None:
-        response = RedirectResponse(target, status_code=303)
-    else:
-        response = _page("Signed out", "<p>You are signed out.</p>")
+    response: Response = (
+        RedirectResponse(target, status_code=303) if target is not None else _page()
+    )
     clear_session_cookie(response, state)
     return response
 
@@ -149,25 +150,19 @@ async def logout_endpoint(request: Request) -> Response:
         expires_at=state.clock() + CONFIRM_TTL,
         user_id=user.id,
     )
-    form = (
-        "<p>Do you want to sign out of this provider?</p>"
-        '<form method="post" action="logout">'
-        f'<input type="hidden" name="csrf" value="{html.escape(csrf)}">'
-        '<button type="submit">Sign out</button></form>'
-    )
-    return _page("Sign out", form)
+    return _page(csrf)
 
 
 async def _confirmed(request: Request, state: ProviderState, params: Mapping[str, str]) -> Response:
     consumed = await state.store.consume(LOGOUT_KIND, params["csrf"], now=state.clock())
     if consumed.status != "ok" or consumed.payload is None:
-        raise InvalidRequest("the sign-out form expired or was already used")
+        raise InvalidRequest(_FORM_EXPIRED)
     sid = consumed.payload.get("sid")
     if not isinstance(sid, str) or not sid:
-        raise InvalidRequest("the sign-out form expired or was already used")
+        raise InvalidRequest(_FORM_EXPIRED)
     current = await load_session(request, state)
     if current is not None and (current[0].sid or sid_for(current[0].id)) != sid:
-        raise InvalidRequest("the sign-out form belongs to another session")
+        raise InvalidRequest(N_("the sign-out form belongs to another session"))
     if current is not None:
         await _end_session(state, current[0].id, sid)
     else:  # no live session in this browser any more: what it issued ends all the same

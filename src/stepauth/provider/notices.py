@@ -5,6 +5,18 @@ is the development sender and the default: it appends one JSON line per message 
 local outbox file that the operator reads with ``stepauth outbox``. OOB codes
 (:mod:`stepauth.provider.factors.oob`) and account notices (:func:`notify`: a factor added
 or removed, a sign-in block) go out through it.
+
+**Language.** A message is written in the language of the request that causes it (the
+current locale, :func:`stepauth.provider.i18n.current_locale`: ``ui_locales``, then
+``Accept-Language``, then ``[ui] default_locale``), so the code sent from a German sign-in
+page and the notice of a factor added on a German account page are German, and the
+reader gets the same words as on the page. Each message is one catalogue entry (a
+plural one where it counts minutes or attempts), never English pieces joined together;
+what it carries as data (a code, a link, a factor's own label, an instant formatted by
+:mod:`stepauth.provider.i18n.formatting`) is not translated. The Provider keeps no
+language per user: a notice that no request of the user causes (an operator's change,
+:func:`stepauth.provider.factors.confirm.operator_notice`) is written in
+``[ui] default_locale``.
 """
 
 from __future__ import annotations
@@ -68,7 +80,8 @@ def read_outbox(path: str | os.PathLike[str] | None = None) -> list[dict[str, An
 async def notify(state: ProviderState, user_id: str, message: str) -> None:
     """Send an account notice to the user (ASVS 5.0 6.3.7 / 4.0.3 2.5.5).
 
-    Goes to the address of the user's first OOB factor, else by email to the username.
+    ``message`` is already in the request's language (module docstring). Goes to the
+    address of the user's first OOB factor, else by email to the username.
     """
     user = await state.store.get_user(user_id)
     if user is None:

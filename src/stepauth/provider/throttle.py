@@ -41,6 +41,7 @@ The limits are the ``[throttle]`` table of the configuration
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -48,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from stepauth.provider import notices
 from stepauth.provider.config import ThrottleConfig
 from stepauth.provider.factors.base import Attempt, FactorRejected, Verified
-from stepauth.provider.i18n import N_
+from stepauth.provider.i18n import N_, gettext, ngettext
 
 if TYPE_CHECKING:
     from stepauth.provider.state import ProviderState
@@ -65,6 +66,7 @@ __all__ = [
     "Lockout",
     "address_bucket",
     "block_for",
+    "block_notice",
     "claim_attempt",
     "claim_ip_attempt",
     "guarded",
@@ -185,21 +187,42 @@ async def register_failure(
     until = PERMANENT if permanent else now + delay
     await store.raise_blocked_until(user_id, factor_type, until)
     if notify is not None:
-        if permanent:
-            message = (
-                "Sign-in to your account was blocked after repeated failed attempts. "
-                "Contact support to unlock it."
-            )
-        else:
-            message = (
-                f"Sign-in to your account was paused for {int(delay // 60)} minutes after "
-                f"{limits.max_failures} failed attempts. "
-                "If this was not you, change your password."
-            )
-            if count // limits.max_failures == len(limits.block_delays):
-                message += " More failed attempts will block sign-in until support unlocks it."
-        await notify(user_id, message)
+        last = not permanent and count // limits.max_failures == len(limits.block_delays)
+        await notify(user_id, block_notice(delay, limits.max_failures, last=last))
     return Lockout(count=count, blocked_until=until, permanent=permanent)
+
+
+def block_notice(delay: float, failures: int, *, last: bool = False) -> str:
+    """The alert of a block of ``delay`` seconds (``inf``: until support unlocks it) after
+    ``failures`` failed attempts, in the request's language (the request whose failure
+    set the block, :mod:`stepauth.provider.notices`); ``last``: the next block is
+    permanent, and the alert says so."""
+    if delay == float("inf"):
+        return gettext(
+            "Sign-in to your account was blocked after repeated failed attempts. "
+            "Contact support to unlock it."
+        )
+    minutes = max(math.ceil(delay / 60), 1)  # never shorter than it is
+    sentences = [
+        ngettext(
+            "There was %(num)d failed attempt to sign in to your account.",
+            "There were %(num)d failed attempts to sign in to your account.",
+            failures,
+        )
+        % {"num": failures},
+        ngettext(
+            "Sign-in is paused for %(num)d minute.",
+            "Sign-in is paused for %(num)d minutes.",
+            minutes,
+        )
+        % {"num": minutes},
+        gettext("If this was not you, change your password."),
+    ]
+    if last:
+        sentences.append(
+            gettext("More failed attempts will block sign-in until support unlocks it.")
+        )
+    return " ".join(sentences)
 
 
 async def register_success(store: _FailureStore, user_id: str, factor_type: str) -> None:

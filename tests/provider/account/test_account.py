@@ -141,7 +141,7 @@ async def test_add_totp_needs_a_first_code(provider: Provider, outbox_path: obje
     # the confirming code's time step is claimed: it cannot sign in afterwards
     step = totp.time_step(provider.clock())
     assert not await provider.store.advance_counter(factor.id, "totp_step", step)
-    assert "An authenticator app was added to your account." in outbox()[-1]
+    assert "A sign-in method was added to your account: authenticator app." in outbox()[-1]
 
 
 async def test_replayed_totp_setup_is_refused(provider: Provider) -> None:
@@ -202,13 +202,13 @@ async def test_rename_and_remove_a_factor(provider: Provider) -> None:
     renamed = await provider.store.get_factor(factor.id)
     assert renamed is not None
     assert renamed.label == "new"
-    assert "An authenticator app was renamed on your account." in outbox()[-1]
+    assert "A sign-in method on your account was renamed: authenticator app." in outbox()[-1]
     response = await provider.browser.post(
         f"/account/factors/{factor.id}/remove", data={"csrf": csrf_of(html)}
     )
     assert response.status_code == 303
     assert await provider.store.get_factor(factor.id) is None
-    assert "An authenticator app was removed from your account." in outbox()[-1]
+    assert "A sign-in method was removed from your account: authenticator app." in outbox()[-1]
     events = [e for e in await provider.store.tail_audit(50) if e["event"] == "factor_change"]
     assert [e["action"] for e in events] == ["rename", "remove"]
 

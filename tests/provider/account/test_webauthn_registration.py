@@ -60,7 +60,7 @@ async def test_add_passkey(provider: Provider) -> None:
     assert factor.data["backup_eligible"] is True
     assert factor.data["attestation_trusted"] is False
     assert factor.credential_id == credential["rawId"]
-    assert "A passkey was added to your account." in outbox()[-1]
+    assert "A sign-in method was added to your account: passkey." in outbox()[-1]
     # the challenge was single use
     again = await _register(provider, csrf, started["ceremony"], credential)
     assert again.status_code == 400
@@ -125,7 +125,7 @@ async def test_security_key_with_trusted_attestation(provider: Provider) -> None
     (factor,) = await provider.store.list_factors(user.id)
     assert factor.data["type"] == "security-key"
     assert factor.data["attestation_trusted"] is True
-    assert "A security key was added to your account." in outbox()[-1]
+    assert "A sign-in method was added to your account: security key." in outbox()[-1]
 
 
 async def test_security_key_without_trust_store_stays_untrusted(provider: Provider) -> None:

@@ -108,7 +108,7 @@ async def test_concurrent_wrong_guesses_verify_at_most_five(any_store: Any) -> N
     assert state.count == throttle.MAX_FAILURES
     assert state.blocked_until == NOW + throttle.BLOCK_DELAYS[0]
     assert len(guesses.notices) == 1
-    assert "paused for 1 minutes" in guesses.notices[0][0]
+    assert "Sign-in is paused for 1 minute." in guesses.notices[0][0]
     assert sum(r.locked for r in refusals) == BURST - throttle.MAX_FAILURES + 1
     # the block holds against another burst, and nothing more is counted
     await guesses.burst(NOW + 30)

@@ -6,7 +6,9 @@ with what the account's factors and binding level were before and after
 (:func:`stepauth.provider.account.binding.snapshot`). NIST SP 800-63B-4 §6.1.2.1: the
 notice goes through the OOB outbox with a single-use, expiring "this wasn't me" link
 (:mod:`stepauth.provider.account.not_me`) that disables the factor the change added and
-ends every session of the user. A factor added on hold says so and until when.
+ends every session of the user. A factor added on hold says so and until when. The
+notice is in the language of the request that made the change
+(:mod:`stepauth.provider.notices`).
 
 ASVS 5.0 7.4.3: after a factor is added, removed or changed the account page offers **Sign out
 other sessions** (:func:`offers_sign_out`, kept for :data:`OFFER_TTL` seconds under the
@@ -22,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from stepauth import audit
 from stepauth.provider.account.binding import snapshot
-from stepauth.provider.account.not_me import issue_link
+from stepauth.provider.account.not_me import NOT_ME, issue_link
 from stepauth.provider.factors.base import NOTICE_NAMES as NAMES
 from stepauth.provider.factors.hold import hold_text
-from stepauth.provider.i18n.current import in_source_language
+from stepauth.provider.i18n import N_, gettext
 from stepauth.provider.notices import notify
 from stepauth.provider.sessions import revoke_session
 from stepauth.provider.state import ProviderState
@@ -39,12 +41,19 @@ __all__ = ["NAMES", "OFFER_TTL", "end_other_sessions", "offers_sign_out", "recor
 OFFER_TTL = 3600
 OFFER_KIND = "sign_out_offer"
 
-_VERBS = {
-    "add": "added to",
-    "remove": "removed from",
-    "rename": "renamed on",
-    "change": "changed on",
+#: The notice of each change, in words of their own for each language (the factor named
+#: after the colon: no article or agreement to get wrong).
+_NOTICES = {
+    "add": N_("A sign-in method was added to your account: %(what)s."),
+    "remove": N_("A sign-in method was removed from your account: %(what)s."),
+    "rename": N_("A sign-in method on your account was renamed: %(what)s."),
+    "change": N_("A sign-in method on your account was changed: %(what)s."),
 }
+_PASSWORD_CHANGED = N_("Your account password was changed.")
+_RECOVERY_CREATED = N_(
+    "New recovery codes were created for your account; the old ones stop working."
+)
+_OTHER_CHANGE = N_("A sign-in method on your account was changed.")
 #: Changes after which other sessions may be signed out (ASVS 5.0 7.4.3).
 _OFFERED_AFTER = ("add", "remove", "change")
 
@@ -84,13 +93,9 @@ async def record_change(
         after=await snapshot(state, user_id),
     )
     name = NAMES.get(kind, "sign-in method")
-    article = "An" if name[0] in "aeiou" else "A"
-    message = f"{article} {name} was {_VERBS.get(action, action)} your account."
-    if action == "add" and kind == "recovery":
-        message = "New recovery codes were created for your account; the old ones stop working."
     added = await state.store.get_factor(credential) if credential and action == "add" else None
-    with in_source_language():
-        held = hold_text(added, now) if added is not None else None
+    message = _notice(action, kind)
+    held = hold_text(added, now) if added is not None else None
     if held:
         message += " " + held
     link = await issue_link(
@@ -102,7 +107,20 @@ async def record_change(
         what=name,
         factor_id=added.id if added is not None else None,
     )
-    await notify(state, user_id, f"{message} If this was not you: {link}")
+    footer = gettext(NOT_ME) % {"link": link}
+    await notify(state, user_id, f"{message} {footer}")
+
+
+def _notice(action: str, kind: str) -> str:
+    """The first sentence of the notice of ``action`` on a factor of ``kind``, in the
+    request's language (:mod:`stepauth.provider.notices`)."""
+    if action == "add" and kind == "recovery":
+        return gettext(_RECOVERY_CREATED)
+    if action == "change" and kind == "password":
+        return gettext(_PASSWORD_CHANGED)
+    if action not in _NOTICES or kind not in NAMES:
+        return gettext(_OTHER_CHANGE)
+    return gettext(_NOTICES[action]) % {"what": gettext(NAMES[kind])}
 
 
 def _offer_key(session: Session) -> str:

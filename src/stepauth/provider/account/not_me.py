@@ -34,7 +34,15 @@ if TYPE_CHECKING:
     from stepauth.provider.config import ProviderConfig
     from stepauth.store import Store
 
-__all__ = ["NOT_ME_KIND", "NOT_ME_TTL", "issue_link", "link_ttl", "not_me_page", "not_me_submit"]
+__all__ = [
+    "NOT_ME",
+    "NOT_ME_KIND",
+    "NOT_ME_TTL",
+    "issue_link",
+    "link_ttl",
+    "not_me_page",
+    "not_me_submit",
+]
 
 NOT_ME_KIND = "not_me"
 #: A "this wasn't me" link works this long at least (and as long as a hold).
@@ -42,6 +50,8 @@ NOT_ME_TTL = 7 * 86400
 PATH = "/account/not-me"
 #: The ``action`` words a link names (:func:`stepauth.provider.account.changes.record_change`).
 ACTIONS = (N_("add"), N_("remove"), N_("rename"), N_("change"))
+#: The last sentence of a notice, with the link (:func:`issue_link`).
+NOT_ME = N_("If this was not you: %(link)s")
 _REFUSED = N_("This link has expired or was already used. Sign in and check your account.")
 
 

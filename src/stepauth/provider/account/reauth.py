@@ -44,7 +44,7 @@ from stepauth.provider.account.fresh import (
 from stepauth.provider.factors.base import FactorPlugin, useful
 from stepauth.provider.factors.hold import active_factors
 from stepauth.provider.friction.pages import ACCOUNT
-from stepauth.provider.i18n import N_
+from stepauth.provider.i18n import N_, gettext
 from stepauth.provider.interaction.outcome import Refusal
 from stepauth.provider.interaction.page import held_notices
 from stepauth.provider.notices import notify
@@ -176,7 +176,10 @@ async def reauth_submit(request: Request) -> Response:
         await notify(
             state,
             verified.user.id,
-            "A recovery code was used to confirm it is you. If this was not you, contact support.",
+            gettext(
+                "A recovery code was used to confirm it is you. "
+                "If this was not you, contact support."
+            ),
         )
     next_path = safe_next(request.query_params.get("next"))
     if recovery:

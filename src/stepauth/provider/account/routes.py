@@ -106,7 +106,7 @@ async def totp_confirm(request: Request) -> Response:
     consumed = await store.consume(TOTP_PENDING, form.get("pending", ""), now=now)
     payload = dict(consumed.payload or {})
     if consumed.status != "ok" or payload.get("user_id") != page.user.id:
-        raise InvalidRequest("this setup has expired; start again")
+        raise InvalidRequest(N_("this setup has expired; start again"))
     params = totp.TotpParams.from_data(payload)
     claimed: list[int] = []
 
@@ -184,7 +184,7 @@ async def change_password(request: Request) -> Response:
 async def _own_factor(page: AccountPage, factor_id: str) -> Factor:
     factor = await page.state.store.get_factor(factor_id)
     if factor is None or factor.user_id != page.user.id:
-        raise InvalidRequest("no such sign-in method")
+        raise InvalidRequest(N_("no such sign-in method"))
     return factor
 
 
@@ -195,7 +195,7 @@ async def rename(request: Request) -> Response:
     factor = await _own_factor(page, request.path_params["factor_id"])
     label = form.get("label", "").strip()
     if not label or len(label) > 64 or not label.isprintable():
-        raise InvalidRequest("a name is 1 to 64 printable characters")
+        raise InvalidRequest(N_("a name is 1 to 64 printable characters"))
     await page.state.store.update_factor(factor.id, label=label)
     await record(page, request, "rename", _change_kind(factor), credential=factor.id)
     return done()

@@ -14,15 +14,28 @@ import time
 from typing import TYPE_CHECKING
 
 from stepauth.errors import StepAuthError
-from stepauth.provider.account.not_me import issue_link
+from stepauth.provider.account.not_me import NOT_ME, issue_link
 from stepauth.provider.factors.hold import is_held, released
+from stepauth.provider.i18n import N_, gettext
+from stepauth.provider.i18n.catalogue import SOURCE_LOCALE
+from stepauth.provider.i18n.current import in_locale
 from stepauth.provider.notices import OutboxSender
 
 if TYPE_CHECKING:
     from stepauth.provider.config import ProviderConfig
     from stepauth.store import Store, User
 
-__all__ = ["confirm_factor", "factor_change_audit", "operator_notice"]
+__all__ = [
+    "ADDED_BY_OPERATOR",
+    "REMOVED_BY_OPERATOR",
+    "confirm_factor",
+    "factor_change_audit",
+    "operator_notice",
+]
+
+#: The notices of the operator's other changes (``stepauth users add-totp``, ``remove``).
+ADDED_BY_OPERATOR = N_("An authenticator app was added to your account by an administrator.")
+REMOVED_BY_OPERATOR = N_("A sign-in method was removed from your account by an administrator.")
 
 
 async def operator_notice(
@@ -36,7 +49,15 @@ async def operator_notice(
     factor_id: str | None = None,
 ) -> None:
     """Tell the user of an operator's change; with ``config``, add the change's "this
-    wasn't me" link (:func:`stepauth.provider.account.not_me.issue_link`)."""
+    wasn't me" link (:func:`stepauth.provider.account.not_me.issue_link`).
+
+    ``message`` is a msgid. No request of the user causes this notice (the operator's
+    console or command line does, in the operator's language), so it is written in
+    ``[ui] default_locale`` (:mod:`stepauth.provider.notices`); English without ``config``.
+    """
+    locale = config.ui.default_locale if config is not None else SOURCE_LOCALE
+    with in_locale(locale):
+        text = gettext(message)
     if config is not None:
         link = await issue_link(
             store,
@@ -47,12 +68,14 @@ async def operator_notice(
             what=what,
             factor_id=factor_id,
         )
-        message = f"{message} If this was not you: {link}"
+        with in_locale(locale):
+            footer = gettext(NOT_ME) % {"link": link}
+        text = f"{text} {footer}"
     factors = await store.list_factors(user.id)
     oob = next((f for f in factors if f.kind == "oob" and not f.disabled), None)
     channel = str(oob.data.get("channel", "sms")) if oob is not None else "email"
     to = str(oob.data.get("to", user.username)) if oob is not None else user.username
-    await OutboxSender().send(channel=channel, to=to, message=message)
+    await OutboxSender().send(channel=channel, to=to, message=text)
 
 
 async def factor_change_audit(
@@ -103,8 +126,10 @@ async def confirm_factor(
     await operator_notice(
         store,
         user,
-        "An administrator confirmed a sign-in method added to your account: "
-        "it now works at its full strength.",
+        N_(
+            "An administrator confirmed a sign-in method added to your account: "
+            "it now works at its full strength."
+        ),
         config=config,
         action="confirm",
         what="sign-in method",

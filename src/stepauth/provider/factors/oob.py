@@ -58,7 +58,7 @@ from stepauth.provider.factors.base import (
     code_field,
     numeric_code,
 )
-from stepauth.provider.i18n import N_
+from stepauth.provider.i18n import N_, ngettext
 from stepauth.provider.notices import Sender
 from stepauth.provider.throttle import GENERIC_FAILURE, guarded, is_blocked
 
@@ -74,6 +74,7 @@ __all__ = [
     "OobError",
     "OobFactor",
     "ReplayedOobCode",
+    "code_message",
     "generate_code",
     "plugin",
     "send_code",
@@ -133,7 +134,8 @@ async def send_code(
     issuer: str = "stepauth",
     now: float | None = None,
 ) -> OobChallenge:
-    """Create a code, store its hash for ``ttl`` seconds and send it (by SMS only)."""
+    """Create a code, store its hash for ``ttl`` seconds and send it (by SMS only), in
+    the request's language (:func:`code_message`)."""
     if channel == "email":
         raise OobError(EMAIL_REFUSED, error="invalid_request")
     if channel not in CHANNELS:
@@ -145,12 +147,19 @@ async def send_code(
     code = generate_code(digits)
     payload = {"user_id": user_id, "factor_id": factor_id, "channel": channel}
     await store.put(KIND, _key(challenge_id, code), payload, expires_at=now + ttl, user_id=user_id)
-    await sender.send(
-        channel=channel,
-        to=to,
-        message=f"{issuer} code: {code} (valid {ttl // 60} minutes; never share it)",
-    )
+    await sender.send(channel=channel, to=to, message=code_message(issuer, code, ttl))
     return OobChallenge(challenge_id=challenge_id, channel=channel, expires_at=now + ttl)
+
+
+def code_message(issuer: str, code: str, ttl: int) -> str:
+    """The text that carries ``code``, in the language of the request that asked for it
+    (:mod:`stepauth.provider.notices`): the page the user types it into speaks the same."""
+    minutes = max(ttl // 60, 1)
+    return ngettext(
+        "%(issuer)s code: %(code)s (valid %(num)d minute; never share it)",
+        "%(issuer)s code: %(code)s (valid %(num)d minutes; never share it)",
+        minutes,
+    ) % {"issuer": issuer, "code": code, "num": minutes}
 
 
 async def verify_code(

@@ -9,6 +9,9 @@
 * :mod:`~stepauth.provider.i18n.current` holds it for the request (a context variable the
   :class:`~stepauth.provider.i18n.middleware.Locales` middleware sets) and translates;
 * :mod:`~stepauth.provider.i18n.formatting` writes amounts and instants for it (Babel).
+
+What the Provider sends outside the browser (one-time codes, account notices) is written
+in the same language, the one of the request that causes it (:mod:`stepauth.provider.notices`).
 """
 
 from stepauth.provider.i18n.catalogue import LOCALES_DIR, translations

@@ -17,7 +17,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-__all__ = ["DOMAIN", "LOCALES_DIR", "SOURCE_LOCALE", "po_path", "translations"]
+__all__ = ["DOMAIN", "LOCALES_DIR", "SOURCE_LOCALE", "catalogued", "po_path", "translations"]
 
 DOMAIN = "stepauth"
 SOURCE_LOCALE = "en"
@@ -40,3 +40,18 @@ def translations(locale: str) -> gettext.NullTranslations:
     write_mo(compiled, catalog)
     compiled.seek(0)
     return Translations(compiled, domain=DOMAIN)
+
+
+@functools.cache
+def _msgids() -> frozenset[str]:
+    ids: set[str] = set()
+    for po in sorted(LOCALES_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        with po.open("rb") as source:
+            ids.update(m.id if isinstance(m.id, str) else m.id[0] for m in read_po(source) if m.id)
+    return frozenset(ids)
+
+
+def catalogued(message: str) -> bool:
+    """Whether ``message`` is a msgid of the shipped catalogues: words for the reader,
+    rather than a description written for a client's developer (which stays English)."""
+    return message in _msgids()

@@ -18,7 +18,7 @@ __all__ = [
     "activate",
     "current_locale",
     "gettext",
-    "in_source_language",
+    "in_locale",
     "ngettext",
     "restore",
 ]
@@ -41,10 +41,11 @@ def restore(token: Token[str]) -> None:
 
 
 @contextmanager
-def in_source_language() -> Iterator[None]:
-    """English for what is written inside, whatever the request's language: the notices
-    (SMS, e-mail) have no catalogue yet, and a notice is never half translated."""
-    token = activate(SOURCE_LOCALE)
+def in_locale(locale: str) -> Iterator[None]:
+    """``locale`` for what is written inside, then the request's language again: a notice
+    an operator causes is written in the Provider's default language
+    (:func:`stepauth.provider.factors.confirm.operator_notice`), not the operator's."""
+    token = activate(locale)
     try:
         yield
     finally:

@@ -105,7 +105,7 @@ async def render_page(
 ) -> Response:
     offered = await offered_factors(ctx, user, decision, signed_in=signed_in)
     if not offered:
-        raise AccessDenied("no sign-in method is available for this account")
+        raise AccessDenied(i18n.N_("no sign-in method is available for this account"))
     view = FormView(
         login_hint=ctx.login_hint,
         user=user,

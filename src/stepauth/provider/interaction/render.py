@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse
 
 from stepauth.provider.errors import ProviderError
 from stepauth.provider.i18n import gettext
+from stepauth.provider.i18n.catalogue import catalogued
 from stepauth.provider.i18n.templates import page_environment
 
 if TYPE_CHECKING:
@@ -48,10 +49,22 @@ def factor_forms(offered: Sequence[FactorPlugin], view: FormView) -> dict[str, A
 
 
 def error_page(request: Request, exc: ProviderError) -> HTMLResponse:
-    """The page shown instead of a redirect (unknown client, bad redirect_uri, CSRF…)."""
+    """The page shown instead of a redirect (unknown client, bad redirect_uri, CSRF…).
+
+    A description in the catalogue (one the user met by their own action: an expired
+    sign-in, a used sign-out form) is shown in the request's language; any other is
+    written for the client's developer (RFC 6749 §4.1.2.1: an unknown client, a
+    redirect_uri not registered) and is shown as such, English and marked so
+    (``lang="en"``, WCAG 2.2 SC 3.1.2), under a translated heading."""
+    description = exc.description
+    reader = bool(description) and catalogued(description)
     return render(
         "error.html",
-        {"error": exc.error, "description": gettext(exc.description) if exc.description else ""},
+        {
+            "error": exc.error,
+            "description": gettext(description) if reader else "",
+            "detail": "" if reader else description,
+        },
         status_code=exc.status,
     )
 

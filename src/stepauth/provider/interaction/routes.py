@@ -186,7 +186,7 @@ async def submit(request: Request) -> Response:
         }
         plugin = offered.get(form.get("factor", ""))
         if plugin is None:
-            raise InvalidRequest("that sign-in method is not offered here")
+            raise InvalidRequest(i18n.N_("that sign-in method is not offered here"))
         submission = Submission(
             state=provider,
             client=audit.client_of(request),

@@ -9,18 +9,15 @@ outage is the only way to it).
 
 from __future__ import annotations
 
-import gettext
 import re
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from babel.messages.pofile import read_po
 
 from stepauth.provider.account.not_me import issue_link
 from stepauth.provider.i18n import current
-from stepauth.provider.i18n.catalogue import po_path
 from stepauth.provider.interaction.render import render
 from tests.helpers.bank import bank_client, code_request, front, push_details
 from tests.helpers.frontchannel import (
@@ -33,21 +30,8 @@ from tests.helpers.frontchannel import (
 from tests.helpers.harness import ACR_2FA, PASSWORD, USERNAME, Provider, pkce_pair
 from tests.helpers.harness import running_provider as run
 from tests.helpers.passkeys import enrol_passkey, use_passkeys
+from tests.helpers.pseudo import Pseudo
 from tests.provider.account.conftest import account_page, csrf_of, field, reauth
-
-with po_path("de").open("rb") as _source:
-    MSGIDS = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(_source) if m.id}
-
-
-class Pseudo(gettext.NullTranslations):
-    """``⟦msgid⟧`` for each catalogued msgid; anything else unchanged (and so caught)."""
-
-    def gettext(self, message: str) -> str:
-        return f"⟦{message}⟧" if message in MSGIDS else message
-
-    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
-        return self.gettext(msgid1) if n == 1 else f"⟦{msgid2}⟧"
-
 
 #: Text shown on the pages that is not a message of the Provider, and why it may stay as is.
 ALLOWED = {

@@ -47,8 +47,8 @@ async def test_change_by_a_non_admin_is_forbidden(provider: Provider, admin: Adm
     victim = await provider.create_user(VICTIM)
     mallory = provider.new_browser()
     await provider.create_user("mallory")
-    await sign_in(mallory, "mallory")
     page = await mallory.get("/admin/reauth")
+    await sign_in(mallory, "mallory")
     response = await mallory.post(
         f"/admin/users/{victim.id}/lock", data={"csrf": csrf_of(page.text)}
     )

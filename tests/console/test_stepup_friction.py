@@ -7,9 +7,11 @@ from typing import Any
 
 from stepauth.audit.friction import TOTAL, ActionDay, friction_report
 from stepauth.provider.authorize.interaction_start import INTERACTION_TTL
-from stepauth.provider.friction.pages import CONSOLE
-from tests.console.conftest import Admin, csrf_of, step_up
+from stepauth.provider.console.access import ADMIN_COOKIE, ADMIN_ROLE, reauth_url
+from stepauth.provider.friction.pages import CONSOLE, PROMPT_KIND, PagePrompt
+from tests.console.conftest import Admin, csrf_of, sign_in, step_up
 from tests.helpers.harness import PASSWORD, Provider
+from tests.helpers.passkeys import enrol_passkey
 
 ACTION = "admin_change"
 
@@ -77,3 +79,40 @@ async def test_a_refused_console_step_up_left_unfinished_counts_as_failed(
     total = await _total(provider)
     assert (total.prompts, total.completed, total.failed, total.abandoned) == (1, 0, 1, 0)
     assert dict(total.failures_by_factor) == {"password": 1}
+
+
+async def test_a_non_admin_gets_the_console_403_and_leaves_no_prompt(provider: Provider) -> None:
+    """A signed-in user without the admin role is refused on the step-up page, its form and
+    its passkey options as on the rest of /admin, before a prompt is recorded or a factor
+    verified; granted the role, the same user in the same browser is asked and recorded."""
+    mallory = await provider.create_user("mallory")
+    await enrol_passkey(provider, mallory.id)
+    browser = provider.browser
+    csrf = csrf_of((await browser.get("/admin/reauth")).text)  # the sign-in page's token
+    await sign_in(browser, "mallory")
+    audited = len(await provider.store.tail_audit(200))
+    location = reauth_url("/admin/users", reason="lock")
+    answers = [
+        await browser.get("/admin/users"),
+        await browser.get(location),
+        await browser.post("/admin/reauth/webauthn", json={"csrf": csrf}),
+        await browser.post(
+            location,
+            data={"csrf": csrf, "factor": "password", "password": PASSWORD},
+        ),
+    ]
+    assert [a.status_code for a in answers] == [403] * 4
+    assert all("access_denied</strong>: this page is for administrators" in a.text for a in answers)
+    assert await _records(provider) == []
+    prompt = PagePrompt.of(provider.state, CONSOLE, browser.cookies[ADMIN_COOKIE], mallory.id)
+    assert await provider.store.get(PROMPT_KIND, prompt.key, now=provider.clock()) is None
+    assert len(await provider.store.tail_audit(200)) == audited  # no attempt, no step-up
+
+    await provider.store.set_user_role(mallory.id, ADMIN_ROLE, True)
+    page = await browser.get(location)
+    assert page.status_code == 200
+    assert "Locking a user needs your passkey." in page.text
+    assert [(r["stage"], r.get("result")) for r in await _records(provider)] == [
+        ("request", "prompted")
+    ]
+    assert await provider.store.get(PROMPT_KIND, prompt.key, now=provider.clock()) is not None

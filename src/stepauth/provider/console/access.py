@@ -45,6 +45,7 @@ __all__ = [
     "admin_of",
     "audit_change",
     "browser_token",
+    "check_admin",
     "check_csrf",
     "csrf_token",
     "form_of",
@@ -123,6 +124,12 @@ class Admin:
         return csrf_token(self.state, self.browser)
 
 
+async def check_admin(state: ProviderState, user: User) -> None:
+    """Raise :class:`NotAnAdmin` (403) unless ``user`` holds :data:`ADMIN_ROLE`."""
+    if ADMIN_ROLE not in await state.store.user_roles(user.id):
+        raise NotAnAdmin("this page is for administrators")
+
+
 async def admin_of(request: Request) -> Admin | Response:
     """The signed-in admin, a 303 to sign in, or :class:`NotAnAdmin` (403)."""
     state = get_state(request)
@@ -130,8 +137,7 @@ async def admin_of(request: Request) -> Admin | Response:
     if loaded is None:
         return RedirectResponse(reauth_url(request.url.path), status_code=303)
     session, user = loaded
-    if ADMIN_ROLE not in await state.store.user_roles(user.id):
-        raise NotAnAdmin("this page is for administrators")
+    await check_admin(state, user)
     browser, _ = browser_token(request)
     return Admin(state, session, user, browser)
 

@@ -9,6 +9,11 @@ Throttling, audit (an attempt and a step-up with ``reason=admin_change``) and th
 session id rotation are those of every factor form
 (:func:`stepauth.provider.interaction.outcome.verify_step_up`); the step-up's friction
 is recorded under the action ``admin_change`` (:mod:`stepauth.provider.friction.pages`).
+
+A signed-in user without the admin role gets the 403 of the rest of ``/admin``
+(:class:`stepauth.provider.console.access.NotAnAdmin`) from the page, its form and its
+passkey options alike, before a prompt is recorded or a factor verified: a step-up here
+would open nothing for them, and their abandoned prompts would count as console friction.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from starlette.responses import RedirectResponse, Response
 from stepauth.provider.console.access import (
     CONSOLE_FORMS,
     browser_token,
+    check_admin,
     form_of,
     fresh_step_up,
     safe_next,
@@ -54,8 +60,12 @@ STRONG_KINDS = ("webauthn",)
 
 
 async def _offered(state: ProviderState, loaded: tuple[Session, User] | None) -> list[FactorPlugin]:
+    """The factors offered: those that identify for a sign-in, the strong ones to a signed-in
+    admin; a signed-in non-admin is refused (:class:`NotAnAdmin`). The page, its form and
+    its passkey options each ask this before recording a prompt or verifying a factor."""
     if loaded is None:
         return [p for p in state.factors if p.identifies]
+    await check_admin(state, loaded[1])
     return [p for p in state.factors if p.kind in STRONG_KINDS]
 
 

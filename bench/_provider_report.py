@@ -16,7 +16,7 @@ __all__ = ["BEARER", "DPOP", "FRICTION_GOAL", "NO_FRICTION", "Outcome", "frictio
 
 BEARER = "bearer"
 DPOP = "dpop"
-#: The stepauth server that records no friction telemetry (``bench.friction_off``).
+#: The stepauth server that records no friction telemetry (``bench._friction_off``).
 NO_FRICTION = "stepauth (friction off)"
 #: The most server CPU per flow friction telemetry may add (a fraction).
 FRICTION_GOAL = 0.05
@@ -234,7 +234,7 @@ def render(
         "log — oidc-provider logs no requests either) on SQLite (WAL) in a temporary "
         "directory (the `stepauth (PostgreSQL)` row, with `--postgres`: the same on a fresh "
         "database of the local PostgreSQL server; the `stepauth (friction off)` row, with "
-        "`--friction-off`: the same server run by `python -m bench.friction_off`, which "
+        "`--friction-off`: the same server run by `python -m bench._friction_off`, which "
         "replaces the friction recorder's entry points with no-ops); oidc-provider 9.x "
         "(`peers/bench-op.mjs`, "
         "`NODE_ENV=production`, `features.dPoP` on without a `nonceSecret`) with an "

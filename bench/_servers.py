@@ -114,12 +114,12 @@ def stepauth_command(src: Path | None = None) -> list[str]:
 
 
 def friction_off_command(src: Path | None = None) -> tuple[list[str], str]:
-    """The ``stepauth`` command with friction telemetry off (:mod:`bench.friction_off`)
+    """The ``stepauth`` command with friction telemetry off (:mod:`bench._friction_off`)
     and the ``PYTHONPATH`` it needs: ``src`` (or this process's path) first, then this
     checkout's root for the ``bench`` package."""
     path = [str(src)] if src is not None else []
     path += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    return [sys.executable, "-m", "bench.friction_off"], os.pathsep.join([*path, str(ROOT)])
+    return [sys.executable, "-m", "bench._friction_off"], os.pathsep.join([*path, str(ROOT)])
 
 
 def _toml(value: Any) -> str:
@@ -244,7 +244,7 @@ def stepauth_server(
 ) -> Iterator[Server]:
     """``stepauth serve --config`` on a fresh config; ``users`` added through the CLI first.
     ``src``: run the ``stepauth`` package of that directory (another checkout's ``src``).
-    ``friction=False``: the server records no friction telemetry (``bench.friction_off``)."""
+    ``friction=False``: the server records no friction telemetry (``bench._friction_off``)."""
     port = port or free_port()
     config = stepauth_config(
         directory,

@@ -21,7 +21,7 @@ nonces off on both. By default half as many DPoP flows as bearer flows (``--dpop
                                        [--postgres [ADMIN_DSN]] [--friction-off]
 
 ``--friction-off`` adds a third server: stepauth with the friction recorder replaced by
-no-ops (``bench.friction_off``), in the same rounds, so the report shows what friction
+no-ops (``bench._friction_off``), in the same rounds, so the report shows what friction
 telemetry adds to a flow.
 
 Prints a markdown section and writes ``bench/results/provider.md``.

@@ -11,7 +11,7 @@ import pytest
 from bench._provider_report import BEARER, NO_FRICTION, Outcome, friction_cost
 from bench._servers import ROOT, friction_off_command
 
-from bench import friction_off
+from bench import _friction_off as friction_off
 from stepauth.provider.friction import recorder
 
 

@@ -1,6 +1,6 @@
 """Bench only: the ``stepauth`` command with friction telemetry replaced by no-ops.
 
-``python -m bench.friction_off serve --config …`` runs :func:`stepauth.cli.main` after
+``python -m bench._friction_off serve --config …`` runs :func:`stepauth.cli.main` after
 replacing the recorder's entry points (:mod:`stepauth.provider.friction.recorder`:
 ``answered``, ``refusals``, ``factor_tried``, ``completed``, ``ended``) with functions
 that record nothing, in this process only. The Provider has no setting that turns the

@@ -160,6 +160,7 @@ def render(
     concurrency: int,
     warmup: int,
     load_start: float,
+    command: str | None = None,
 ) -> str:
     node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
     counts = f"{flows[BEARER]:,} measured bearer flows" if BEARER in flows else ""
@@ -168,6 +169,7 @@ def render(
     lines = [
         "## Provider: full code flows (stepauth vs node oidc-provider)",
         "",
+        *([f"Command: `{command}`", ""] if command else []),
         f"{counts} per server in {rounds} rounds that alternate between the "
         "servers in ABBA order (both up for the whole run; each round runs the bearer flows "
         "of both servers, then the DPoP flows of both, and the next round the same list "

@@ -298,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         concurrency=args.concurrency,
         warmup=WARMUP,
         load_start=load_start,
+        command=" ".join([".venv/bin/python -m bench.provider", *(argv or sys.argv[1:])]),
     )
     print(report)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ import subprocess
 from typing import Any
 
 import pytest
-from bench._provider_report import BEARER, NO_FRICTION, Outcome, friction_cost
+from bench._provider_report import BEARER, NO_FRICTION, Outcome, friction_cost, render
 from bench._servers import ROOT, friction_off_command
 
 from bench import _friction_off as friction_off
@@ -88,3 +88,23 @@ def test_friction_cost_over_goal() -> None:
 
 def test_no_friction_row_no_sentence() -> None:
     assert friction_cost([_outcome("stepauth", [2.0])]) is None
+
+
+def test_render_names_the_command() -> None:
+    outcomes = [_outcome("stepauth", [2.04]), _outcome(NO_FRICTION, [2.0])]
+    for o in outcomes:
+        o.rounds[0].update(
+            flows_per_second=100.0, latency_ms={"p50": 1.0, "p95": 2.0, "p99": 3.0}, errors=0
+        )
+    text = render(
+        outcomes,
+        flows={BEARER: 100},
+        rounds=1,
+        concurrency=8,
+        warmup=0,
+        load_start=1.0,
+        command=".venv/bin/python -m bench.provider --friction-off",
+    )
+    assert "Command: `.venv/bin/python -m bench.provider --friction-off`" in text
+    assert "| stepauth (friction off) |" in text
+    assert "goal ≤ +5 %: met." in text

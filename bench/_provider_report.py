@@ -12,10 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BEARER", "DPOP", "Outcome", "render"]
+__all__ = ["BEARER", "DPOP", "FRICTION_GOAL", "NO_FRICTION", "Outcome", "friction_cost", "render"]
 
 BEARER = "bearer"
 DPOP = "dpop"
+#: The stepauth server that records no friction telemetry (``bench._friction_off``).
+NO_FRICTION = "stepauth (friction off)"
+#: The most server CPU per flow friction telemetry may add (a fraction).
+FRICTION_GOAL = 0.05
 
 
 @dataclass
@@ -115,6 +119,39 @@ def _dpop_cost(outcomes: Sequence[Outcome]) -> str | None:
     )
 
 
+def friction_cost(outcomes: Sequence[Outcome]) -> str | None:
+    """What friction telemetry adds to a flow: the ``stepauth`` row against the
+    :data:`NO_FRICTION` row of the same variant (the same flows in the same rounds)."""
+    parts = []
+    for variant in (BEARER, DPOP):
+        on, off = _find(outcomes, "stepauth", variant), _find(outcomes, NO_FRICTION, variant)
+        if not (on and off and on.cpu_ms_per_flow and off.cpu_ms_per_flow):
+            continue
+        extra = on.cpu_ms_per_flow / off.cpu_ms_per_flow - 1
+        pairs = zip(on.rounds, off.rounds, strict=False)
+        ratios = [
+            (a["server_cpu_seconds"] / a["flows"]) / (b["server_cpu_seconds"] / b["flows"])
+            for a, b in pairs
+            if b["server_cpu_seconds"] and a["flows"] and b["flows"]
+        ]
+        rounds = (
+            f", round by round ×{min(ratios):.2f}–×{max(ratios):.2f} "
+            f"(median ×{statistics.median(ratios):.2f})"
+            if ratios
+            else ""
+        )
+        met = "met" if extra <= FRICTION_GOAL else "not met"
+        parts.append(
+            f"{on.name} / {off.name}: server CPU per flow "
+            f"{on.cpu_ms_per_flow - off.cpu_ms_per_flow:+.2f} ms ({100 * extra:+.1f} %){rounds}; "
+            f"goal ≤ +{100 * FRICTION_GOAL:.0f} %: {met}."
+        )
+    if not parts:
+        return None
+    head = "Friction telemetry (the same server with the recorder replaced by no-ops): "
+    return head + " ".join(parts)
+
+
 def render(
     outcomes: list[Outcome],
     *,
@@ -123,6 +160,7 @@ def render(
     concurrency: int,
     warmup: int,
     load_start: float,
+    command: str | None = None,
 ) -> str:
     node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
     counts = f"{flows[BEARER]:,} measured bearer flows" if BEARER in flows else ""
@@ -131,6 +169,7 @@ def render(
     lines = [
         "## Provider: full code flows (stepauth vs node oidc-provider)",
         "",
+        *([f"Command: `{command}`", ""] if command else []),
         f"{counts} per server in {rounds} rounds that alternate between the "
         "servers in ABBA order (both up for the whole run; each round runs the bearer flows "
         "of both servers, then the DPoP flows of both, and the next round the same list "
@@ -179,6 +218,7 @@ def render(
         if ours and theirs:
             sentences.append(_comparison(ours, theirs, with_rss=variant == BEARER))
     sentences.append(_dpop_cost(outcomes))
+    sentences.append(friction_cost(outcomes))
     text = " ".join(s for s in sentences if s)
     if text:
         lines += [
@@ -195,7 +235,10 @@ def render(
         "httptools, one process, no access "
         "log — oidc-provider logs no requests either) on SQLite (WAL) in a temporary "
         "directory (the `stepauth (PostgreSQL)` row, with `--postgres`: the same on a fresh "
-        "database of the local PostgreSQL server); oidc-provider 9.x (`peers/bench-op.mjs`, "
+        "database of the local PostgreSQL server; the `stepauth (friction off)` row, with "
+        "`--friction-off`: the same server run by `python -m bench._friction_off`, which "
+        "replaces the friction recorder's entry points with no-ops); oidc-provider 9.x "
+        "(`peers/bench-op.mjs`, "
         "`NODE_ENV=production`, `features.dPoP` on without a `nonceSecret`) with an "
         "in-process Map adapter that honours TTLs (its packaged development adapter is a "
         "1,000-entry LRU that would evict the session). "

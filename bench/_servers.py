@@ -36,6 +36,7 @@ __all__ = [
     "ServerFailed",
     "cpu_seconds",
     "free_port",
+    "friction_off_command",
     "oidc_provider",
     "rss_kib",
     "stepauth_command",
@@ -110,6 +111,15 @@ def stepauth_command(src: Path | None = None) -> list[str]:
     if src is None and VENV_STEPAUTH.exists():
         return [str(VENV_STEPAUTH)]
     return [sys.executable, "-m", "stepauth.cli"]
+
+
+def friction_off_command(src: Path | None = None) -> tuple[list[str], str]:
+    """The ``stepauth`` command with friction telemetry off (:mod:`bench._friction_off`)
+    and the ``PYTHONPATH`` it needs: ``src`` (or this process's path) first, then this
+    checkout's root for the ``bench`` package."""
+    path = [str(src)] if src is not None else []
+    path += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return [sys.executable, "-m", "bench._friction_off"], os.pathsep.join([*path, str(ROOT)])
 
 
 def _toml(value: Any) -> str:
@@ -230,9 +240,11 @@ def stepauth_server(
     extra_clients: Sequence[Client] = (),
     extra_toml: str = "",
     src: Path | None = None,
+    friction: bool = True,
 ) -> Iterator[Server]:
     """``stepauth serve --config`` on a fresh config; ``users`` added through the CLI first.
-    ``src``: run the ``stepauth`` package of that directory (another checkout's ``src``)."""
+    ``src``: run the ``stepauth`` package of that directory (another checkout's ``src``).
+    ``friction=False``: the server records no friction telemetry (``bench._friction_off``)."""
     port = port or free_port()
     config = stepauth_config(
         directory,
@@ -258,12 +270,16 @@ def stepauth_server(
         )
         if proc.returncode != 0:
             raise ServerFailed(f"stepauth users add {username} failed:\n{proc.stdout}{proc.stderr}")
+    serve_env = env
+    if not friction:
+        cli, pythonpath = friction_off_command(src)
+        serve_env = {**env, "PYTHONPATH": pythonpath}
     with _running(
         "stepauth",
         f"http://127.0.0.1:{port}",
         [*cli, "serve", "--config", str(config), "--log-level", log_level],
         cwd=directory,
-        env=env,
+        env=serve_env,
         log_path=directory / "stepauth-serve.log",
     ) as server:
         yield server

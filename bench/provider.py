@@ -18,7 +18,11 @@ nonces off on both. By default half as many DPoP flows as bearer flows (``--dpop
 
     .venv/bin/python -m bench.provider [--flows 10000] [--dpop-flows 5000] [--rounds 10]
                                        [--variant both|bearer|dpop] [--concurrency 8]
-                                       [--postgres [ADMIN_DSN]]
+                                       [--postgres [ADMIN_DSN]] [--friction-off]
+
+``--friction-off`` adds a third server: stepauth with the friction recorder replaced by
+no-ops (``bench._friction_off``), in the same rounds, so the report shows what friction
+telemetry adds to a flow.
 
 Prints a markdown section and writes ``bench/results/provider.md``.
 """
@@ -40,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench._provider_report import BEARER, DPOP, Outcome, render
+from bench._provider_report import BEARER, DPOP, NO_FRICTION, Outcome, render
 from bench._servers import (
     PEERS,
     ROOT,
@@ -219,6 +223,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ADMIN_DSN",
         help="also run stepauth on a fresh PostgreSQL database (created and dropped here)",
     )
+    parser.add_argument(
+        "--friction-off",
+        action="store_true",
+        help="also run stepauth with friction telemetry off (bench only), in the same rounds",
+    )
     args = parser.parse_args(argv)
     if shutil.which("node") is None or not (PEERS / "node_modules" / "oidc-provider").is_dir():
         print("bench/provider: node and peers/node_modules are required (make peers)")
@@ -269,6 +278,16 @@ def main(argv: list[str] | None = None) -> int:
                 database_url=url,
                 log_level="warning",
             )
+        if args.friction_off:
+            (workdir / "stepauth-no-friction").mkdir()
+            starters[NO_FRICTION] = lambda: stepauth_server(
+                workdir / "stepauth-no-friction",
+                client=client,
+                extra_clients=[dpop_client],
+                users=[(USERNAME, password)],
+                log_level="warning",
+                friction=False,
+            )
         lanes = start_all(stack, starters, variants)
         interleave(lanes, variants, password, rounds=args.rounds, concurrency=args.concurrency)
     outcomes = [outcome for outcome, _ in lanes]
@@ -279,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         concurrency=args.concurrency,
         warmup=WARMUP,
         load_start=load_start,
+        command=" ".join([".venv/bin/python -m bench.provider", *(argv or sys.argv[1:])]),
     )
     print(report)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

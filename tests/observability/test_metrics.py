@@ -8,6 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from stepauth.assurance import DEFAULT_LADDER
+from stepauth.provider.ops import metrics as ops_metrics
 from tests.conftest import free_port
 from tests.helpers.frontchannel import (
     TOTP,
@@ -223,3 +225,12 @@ async def test_refresh_token_replay_is_counted(provider: Provider) -> None:
     assert (await provider.token(grant)).status_code == 200
     assert (await provider.token(grant)).status_code == 400
     assert value(provider.app, "stepauth_replays_detected_total", kind="refresh_token") == 1
+
+
+def test_activate_makes_metrics_current_until_deactivated() -> None:
+    registry = ops_metrics.Metrics(ladder=DEFAULT_LADDER)
+    assert ops_metrics.current() is None
+    token = ops_metrics.activate(registry)
+    assert ops_metrics.current() is registry
+    ops_metrics.deactivate(token)
+    assert ops_metrics.current() is None

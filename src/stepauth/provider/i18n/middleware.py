@@ -18,6 +18,8 @@ def _ui_locales_parameters(query: str) -> dict[str, list[str]]:
     same answer for that name, without unquoting every other value of a long
     authorization request (only a name that is ``ui_locales`` or has ``%`` or ``+`` in it
     can decode to it)."""
+    if not query:
+        return {}
     kept = [
         piece
         for piece in query.split("&")

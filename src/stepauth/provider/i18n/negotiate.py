@@ -48,7 +48,7 @@ def choose_locale(*, ui_locales: Sequence[str], accept_language: str | None, ui:
     """OIDC Core §3.1.2.1: ``ui_locales`` (space-separated BCP 47 tags, most preferred
     first) decides when one of them is offered; then ``Accept-Language``; then
     ``[ui] default_locale``."""
-    chosen = _first_supported(ui_locales[:MAX_PREFERENCES], ui.locales)
+    chosen = _first_supported(ui_locales[:MAX_PREFERENCES], ui.locales) if ui_locales else None
     if chosen is None and accept_language:
         chosen = _first_supported(parse_accept_language(accept_language), ui.locales)
     return chosen or ui.default_locale

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -34,8 +34,10 @@ if TYPE_CHECKING:
 __all__ = [
     "METHODS",
     "Metrics",
+    "activate",
     "attempt",
     "current",
+    "deactivate",
     "purged",
     "replay_detected",
     "step_up_abandoned",
@@ -163,11 +165,21 @@ def current() -> Metrics | None:
 @contextmanager
 def active(metrics: Metrics) -> Iterator[None]:
     """Make ``metrics`` :func:`current` for the duration (one request)."""
-    token = _current.set(metrics)
+    token = activate(metrics)
     try:
         yield
     finally:
-        _current.reset(token)
+        deactivate(token)
+
+
+def activate(metrics: Metrics) -> Token[Metrics | None]:
+    """Make ``metrics`` :func:`current` until :func:`deactivate` with the token returned
+    (what :func:`active` does, without a context manager's calls on every request)."""
+    return _current.set(metrics)
+
+
+def deactivate(token: Token[Metrics | None]) -> None:
+    _current.reset(token)
 
 
 def attempt(factor: str, result: str) -> None:

@@ -95,15 +95,16 @@ class RequestObserver:
             await send(message)
 
         token = request_context.set(context)
+        active = _metrics.activate(self.metrics)
         try:
-            with _metrics.active(self.metrics):
-                await self.app(scope, receive, send_observed)
+            await self.app(scope, receive, send_observed)
         except Exception as exc:
             backend = _metrics.backend_of(exc)
             if backend is not None:
                 _metrics.store_error(backend, self.metrics)
             raise
         finally:
+            _metrics.deactivate(active)
             self._observe(scope, status, time.perf_counter() - start, context)
             request_context.reset(token)
 

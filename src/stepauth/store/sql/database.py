@@ -26,12 +26,13 @@ store keeps session ids and factor secrets under (:attr:`Database.at_rest`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
@@ -115,7 +116,7 @@ class Database:
         self.lane = lane if sync_engine is not None else None
         self._inline_lock = threading.Lock()
         self._inline_writes = 0
-        self._checkpointing = False
+        self._checkpoint: Future[None] | None = None  # the one running, if any
         self.at_rest = at_rest
         self.timeouts = timeouts
 
@@ -195,7 +196,9 @@ class Database:
             ) from None
 
     async def _run_sqlite(self, fn: Callable[[Connection], T], write: bool) -> T:
-        if self.inline_engine is not None and self._inline_lock.acquire(blocking=False):
+        for _ in range(2):  # again inline once this store's own checkpoint is over
+            if self.inline_engine is None or not self._inline_lock.acquire(blocking=False):
+                break
             try:
                 result = self._run(self.inline_engine, fn, write)
             except OperationalError as exc:
@@ -207,6 +210,8 @@ class Database:
                 return result
             finally:
                 self._inline_lock.release()
+            if not await self._checkpoint_over():
+                break
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, partial(self._in_thread, fn, write))
 
@@ -227,13 +232,36 @@ class Database:
         checkpoint in a worker thread (the inline connection has automatic checkpoints
         off): see :func:`~stepauth.store.sql.engine.checkpoint`."""
         self._inline_writes += 1
-        if self._inline_writes % CHECKPOINT_EVERY or self._checkpointing:
+        if self._inline_writes % CHECKPOINT_EVERY or self._checkpoint is not None:
             return
         if self.inline_engine is self.sync_engine or self._executor is None:
             return
-        self._checkpointing = True
-        future = self._executor.submit(self._checkpoint)
-        future.add_done_callback(lambda _: setattr(self, "_checkpointing", False))
+        self._start_checkpoint()
+
+    def _start_checkpoint(self) -> Future[None]:
+        assert self._executor is not None
+        future = self._checkpoint = self._executor.submit(self._checkpoint_now)
+        future.add_done_callback(self._checkpoint_done)
+        return future
+
+    def _checkpoint_done(self, future: Future[None]) -> None:
+        if self._checkpoint is future:
+            self._checkpoint = None
+
+    async def _checkpoint_over(self) -> bool:
+        """Wait for this store's own running checkpoint, if there is one; whether there was.
+
+        A ``TRUNCATE`` checkpoint (:func:`~stepauth.store.sql.engine.checkpoint`) holds
+        writers off while it copies the WAL: an inline operation refused meanwhile waits
+        here for it and runs inline again, rather than in a worker thread that would
+        sleep on the lock (SQLite's busy handler) and then run it through SQLAlchemy.
+        A lock held by another process still sends the operation to the threads."""
+        running = self._checkpoint
+        if running is None:
+            return False
+        with contextlib.suppress(Exception):  # a failed checkpoint is the next one's
+            await asyncio.wrap_future(running)
+        return True
 
     async def checkpoint_after_purge(self) -> None:
         """On SQLite, a checkpoint after each purge batch: a batch rewrites many pages in
@@ -241,8 +269,8 @@ class Database:
         between two of the every-``CHECKPOINT_EVERY``-writes checkpoints."""
         if self.inline_engine is None or self.inline_engine is self.sync_engine:
             return
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._checkpoint)
+        await self._checkpoint_over()  # the one running, if any, first
+        await asyncio.wrap_future(self._start_checkpoint())
 
     async def vacuum_after_purge(self, tables: Sequence[str]) -> None:
         """On PostgreSQL, a plain ``VACUUM (SKIP_LOCKED)`` of the tables a purge deleted
@@ -278,7 +306,7 @@ class Database:
         except (OperationalError, InterfaceError, PoolTimeout, StoreUnavailable) as exc:
             _purge_log.warning("vacuum after purge failed: %s", type(exc).__name__)
 
-    def _checkpoint(self) -> None:
+    def _checkpoint_now(self) -> None:
         assert self.sync_engine is not None
         checkpoint(self.sync_engine)
 
@@ -287,19 +315,21 @@ class Database:
     ) -> tuple[Sequence[Any], int]:
         """One prebuilt statement: (rows, rowcount). On SQLite through the direct lane
         (:mod:`stepauth.store.sql.lane`) unless it is busy, else through SQLAlchemy."""
-        if self.lane is not None:
+        for _ in range(2 if self.lane is not None else 0):
+            assert self.lane is not None
             try:
                 result = self.lane.execute(stmt, params)
             except Busy:
-                pass
+                if not await self._checkpoint_over():  # then again on the lane, once
+                    break
+                continue
             except sqlite3.OperationalError as exc:
                 if unavailable(exc):
                     raise database_unavailable(exc) from exc
                 raise
-            else:
-                if write:
-                    self._after_inline_write()
-                return result
+            if write:
+                self._after_inline_write()
+            return result
 
         def run(conn: Connection) -> tuple[Sequence[Any], int]:
             cursor = conn.execute(stmt, params)

@@ -1,7 +1,8 @@
 """Run every benchmark in bench/ and assemble BENCHMARKS.md.
 
 Each ``bench/<name>.py`` script (assurance, sdk, factors, provider, … whichever exist; files
-starting with ``_`` are shared code; ``soak`` only when named, ``make soak``) runs as
+starting with ``_`` are shared code; ``compare_trees`` is a tool with arguments of its own;
+``soak`` only when named, ``make soak``) runs as
 ``python -m bench.<name>``, prints a markdown section and writes ``bench/results/<name>.md``.
 The sections in ``bench/results/`` are then concatenated, in name order, into
 ``BENCHMARKS.md`` at the repository root.
@@ -23,6 +24,9 @@ RESULTS = BENCH / "results"
 OUTPUT = ROOT / "BENCHMARKS.md"
 #: Run only when named (``make soak`` runs ``soak``): they take minutes per backend.
 LONG = frozenset({"soak"})
+#: Tools run by hand with their own arguments (``python -m bench.compare_trees OLD NEW``),
+#: not benchmarks that write a section.
+TOOLS = frozenset({"compare_trees"})
 
 HEADER = """# stepauth benchmarks
 
@@ -33,7 +37,9 @@ Numbers depend on the machine: reproduce them with `make bench` on yours.
 
 
 def scripts(selected: list[str]) -> list[str]:
-    names = sorted(p.stem for p in BENCH.glob("*.py") if not p.stem.startswith("_"))
+    names = sorted(
+        p.stem for p in BENCH.glob("*.py") if not p.stem.startswith("_") and p.stem not in TOOLS
+    )
     unknown = sorted(set(selected) - set(names))
     if unknown:
         raise SystemExit(f"unknown benchmark(s): {', '.join(unknown)} (have: {', '.join(names)})")

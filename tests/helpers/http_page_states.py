@@ -18,7 +18,14 @@ from typing import Any
 from stepauth.provider.account.not_me import issue_link
 from tests.helpers.account_pages import account_page, csrf_of, field, reauth
 from tests.helpers.bank import PAYMENT, code_request, front, push_details
-from tests.helpers.frontchannel import enrol_totp, open_interaction, page, query, submit
+from tests.helpers.frontchannel import (
+    enrol_totp,
+    open_interaction,
+    page,
+    query,
+    submit,
+    wrong_passwords,
+)
 from tests.helpers.harness import ACR_2FA, PASSWORD, USERNAME, Provider, pkce_pair
 from tests.helpers.passkeys import enrol_passkey
 
@@ -41,9 +48,9 @@ async def interaction_states(provider: Provider) -> dict[str, str]:
     provider.clock.advance(60)
     shown["one-time code"] = (await open_interaction(browser, query(acr_values=ACR_2FA))).text
     provider.clock.advance(1)
+    tries = provider.state.config.throttle.max_failures + 1
     locked = await open_interaction(browser, query(prompt="login"))
-    for _ in range(provider.state.config.throttle.max_failures + 1):
-        locked = page(await submit(browser, locked, "password", username=USERNAME, password="x"))
+    locked = await wrong_passwords(browser, locked, [USERNAME] * tries)
     assert "factor_locked" in locked.reasons(), locked.text[:600]
     shown["lockout"] = locked.text
     shown["error"] = (await browser.get("/interaction/no-such-request")).text

@@ -8,7 +8,14 @@ import re
 from html import unescape
 
 from stepauth.provider.config import UI_LOCALES
-from tests.helpers.frontchannel import enrol_totp, open_interaction, page, query, submit
+from tests.helpers.frontchannel import (
+    enrol_totp,
+    open_interaction,
+    page,
+    query,
+    submit,
+    wrong_passwords,
+)
 from tests.helpers.harness import ACR_2FA, PASSWORD, USERNAME, Provider
 from tests.helpers.passkeys import use_passkeys
 from tests.provider.account.conftest import account_page, csrf_of, reauth
@@ -93,10 +100,7 @@ async def test_lockout_warning_is_translated(provider: Provider) -> None:
     provider.clock.advance(1)
     shown = await open_interaction(provider.browser, query(prompt="login"))
     max_failures = provider.state.config.throttle.max_failures
-    for _ in range(max_failures):
-        shown = page(
-            await submit(provider.browser, shown, "password", username=USERNAME, password="x")
-        )
+    shown = await wrong_passwords(provider.browser, shown, [USERNAME] * max_failures)
     response = await submit(
         provider.browser, shown, "password", username=USERNAME, password=PASSWORD
     )

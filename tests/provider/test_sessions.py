@@ -19,6 +19,7 @@ from tests.helpers.frontchannel import (
     rp_params,
     sign_in,
     submit,
+    wrong_passwords,
 )
 from tests.helpers.harness import PASSWORD, USERNAME, Provider, running_provider
 
@@ -133,11 +134,7 @@ async def test_locked_factor_is_named_when_the_user_is_known(provider: Provider)
     await sign_in(provider.browser, query())
     provider.clock.advance(1)
     shown = await open_interaction(provider.browser, query(prompt="login"))
-    for _ in range(MAX_FAILURES):
-        response = await submit(
-            provider.browser, shown, "password", username=USERNAME, password="wrong"
-        )
-        shown = page(response)
+    shown = await wrong_passwords(provider.browser, shown, [USERNAME] * MAX_FAILURES, "wrong")
     response = await submit(
         provider.browser, shown, "password", username=USERNAME, password=PASSWORD
     )

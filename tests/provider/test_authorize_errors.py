@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from tests.helpers.frontchannel import page, query, rp_params
 from tests.helpers.harness import ISSUER, REDIRECT_URI, Provider
 
@@ -53,32 +55,26 @@ async def test_unsupported_response_mode_is_not_redirected(provider: Provider) -
     assert "location" not in response.headers
 
 
-async def test_request_object_error_goes_back_to_the_client_with_state(
-    provider: Provider,
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        # OIDC Core §3.1.2.6: with a registered outer redirect_uri, an invalid request
+        # object (RFC 9101 §6.2) is an authorization error response
+        ({"request": "e30.e30."}, "invalid_request_object"),
+        # OIDC Core §6.2: a request_uri not from our PAR endpoint is never fetched
+        ({"request_uri": "https://attacker.example/request.jwt"}, "request_uri_not_supported"),
+    ],
+    ids=["request object", "foreign request_uri"],
+)
+async def test_request_object_errors_go_back_to_the_client_with_state(
+    provider: Provider, params: dict[str, str], error: str
 ) -> None:
-    """OIDC Core §3.1.2.6: with a registered outer redirect_uri, an invalid request object
-    (RFC 9101 §6.2) is an authorization error response (with ``state`` and ``iss``)."""
-    response = await provider.browser.get(
-        "/authorize", params=query(request="e30.e30.", state="ro-1")
-    )
+    """The client hears the error at its verified redirect_uri, with ``state`` and
+    ``iss`` (RFC 9207)."""
+    response = await provider.browser.get("/authorize", params=query(**params, state="s-1"))
     result = rp_params(response)
-    assert result["error"] == "invalid_request_object"
-    assert result["state"] == "ro-1"
-    assert result["iss"] == ISSUER
-
-
-async def test_foreign_request_uri_error_goes_back_to_the_client_with_state(
-    provider: Provider,
-) -> None:
-    """OIDC Core §6.2: a ``request_uri`` not from our PAR endpoint is never fetched; the
-    client hears ``request_uri_not_supported`` at its verified redirect_uri."""
-    response = await provider.browser.get(
-        "/authorize",
-        params=query(request_uri="https://attacker.example/request.jwt", state="ru-1"),
-    )
-    result = rp_params(response)
-    assert result["error"] == "request_uri_not_supported"
-    assert result["state"] == "ru-1"
+    assert result["error"] == error
+    assert result["state"] == "s-1"
     assert result["iss"] == ISSUER
 
 

@@ -35,7 +35,8 @@ __all__ = ["account_states", "approval_page", "form_post_page", "interaction_sta
 async def interaction_states(provider: Provider) -> dict[str, str]:
     """``sign-in``, ``sign-in refused`` (a wrong password), ``one-time code`` (a step-up
     to two factors once an authenticator app is enrolled), ``lockout`` (wrong passwords
-    until the password factor is locked) and ``error`` (an unknown interaction)."""
+    until the password factor is locked) and ``error`` (an unknown interaction). The
+    lockout notice goes to the outbox (``STEPAUTH_OUTBOX``)."""
     shown: dict[str, str] = {}
     browser = provider.browser
     user = await provider.store.get_user_by_username(USERNAME)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
@@ -166,6 +167,7 @@ async def test_disabled_user_session_stops_answering(provider: Provider) -> None
     assert result["error"] == "login_required"
 
 
+@pytest.mark.usefixtures("outbox_path")  # the lockout notice goes to a dev outbox
 async def test_password_blocked_after_repeated_failures(provider: Provider) -> None:
     """PSD2 RTS Art. 4(3)(b): at most 5 consecutive failures, then blocked."""
     shown = await open_interaction(provider.browser, query())

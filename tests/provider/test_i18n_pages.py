@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from html import unescape
 
+import pytest
+
 from stepauth.provider.config import UI_LOCALES
 from tests.helpers.frontchannel import (
     enrol_totp,
@@ -91,6 +93,7 @@ async def test_unsupported_language_falls_back_to_the_default(provider: Provider
     assert "Please sign in to continue." in shown.text
 
 
+@pytest.mark.usefixtures("outbox_path")  # the lockout notice goes to a dev outbox
 async def test_lockout_warning_is_translated(provider: Provider) -> None:
     """The factor_locked warning and the generic message, in Spanish, once the signed-in
     user's password is blocked."""

@@ -99,14 +99,6 @@ def pseudo(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(current, "translations", lambda locale: Pseudo())
 
 
-@pytest.fixture
-def outbox_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Notices of account changes go to a file of this test."""
-    path = tmp_path / "outbox.jsonl"
-    monkeypatch.setenv("STEPAUTH_OUTBOX", str(path))
-    return path
-
-
 def test_the_checker_catches_english() -> None:
     html = "<p>⟦Sign in⟧</p><p>Sign in</p><p>⟦Signed in as <strong>alice</strong>.⟧</p>"
     assert escaped(html) == ["Sign in"]
@@ -114,6 +106,7 @@ def test_the_checker_catches_english() -> None:
     assert escaped("<p>⟦Done.⟧ Switched off.</p>") == ["⟦Done.⟧ Switched off."]
 
 
+@pytest.mark.usefixtures("outbox_path")  # the lockout notice goes to a dev outbox
 async def test_interaction_pages_have_no_text_outside_the_catalogue(
     provider: Provider, pseudo: None
 ) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from stepauth.provider.interaction.asking import step_up_sentence
 from stepauth.provider.interaction.render import render
 from tests.helpers.frontchannel import enrol_totp, open_interaction, query, submit
@@ -88,6 +90,7 @@ def test_step_up_sentence_names_the_one_way_offered_or_none() -> None:
     assert step_up_sentence("acr_not_met", []) is None
 
 
+@pytest.mark.usefixtures("outbox_path")  # the lockout notice goes to a dev outbox
 async def test_every_interaction_state_has_at_most_one_notice(provider: Provider) -> None:
     shown = await interaction_states(provider)
     refused = tree(shown["sign-in refused"])

@@ -128,6 +128,7 @@ async def test_https_issuer_uses_a_host_prefixed_secure_cookie(tmp_path: Path) -
             assert "Domain" not in session
 
 
+@pytest.mark.usefixtures("outbox_path")  # the lockout notice goes to a dev outbox
 async def test_locked_factor_is_named_when_the_user_is_known(provider: Provider) -> None:
     """factor_locked: once the signed-in user's password is blocked, the re-authentication
     page says so (the user is already known, so nothing is enumerated)."""

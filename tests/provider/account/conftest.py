@@ -14,7 +14,14 @@ import pytest
 from stepauth.provider.factors import totp
 from stepauth.provider.notices import read_outbox
 from tests.helpers.account_pages import account_page, csrf_of, error_of, field, reauth
-from tests.helpers.harness import ISSUER, PASSWORD, USERNAME, Provider, running_provider
+from tests.helpers.harness import (
+    ISSUER,
+    PASSWORD,
+    USERNAME,
+    Provider,
+    outbox_path,
+    running_provider,
+)
 from tests.helpers.passkeys import unb64url
 from tests.helpers.soft_authenticator import SoftAuthenticator
 
@@ -25,18 +32,12 @@ __all__ = [
     "error_of",
     "field",
     "outbox",
+    "outbox_path",
     "reauth",
     "reauth_passkey",
     "sign_in",
     "step_up_totp",
 ]
-
-
-@pytest.fixture
-def outbox_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "outbox.jsonl"
-    monkeypatch.setenv("STEPAUTH_OUTBOX", str(path))
-    return path
 
 
 @pytest.fixture

@@ -48,9 +48,22 @@ async def test_response_type_other_than_code(provider: Provider) -> None:
     assert rp_params(response)["error"] == "unsupported_response_type"
 
 
-async def test_unsupported_response_mode_is_not_redirected(provider: Provider) -> None:
-    """OIDC Core §3.1.2.6: an unsupported response_mode gets a 400 without redirect."""
-    response = await provider.browser.get("/authorize", params=query(response_mode="fragment"))
+@pytest.mark.parametrize(
+    "params",
+    [
+        # OIDC Core §3.1.2.6: an unsupported response_mode gets a 400 without redirect
+        {"response_mode": "fragment"},
+        # an invalid request object with a redirect_uri that is not registered
+        {"request": "e30.e30.", "redirect_uri": "https://attacker.example/cb"},
+        # a parameter over the size limit
+        {"claims": "x" * 20_000},
+    ],
+    ids=["unsupported response_mode", "unregistered redirect_uri", "oversized parameter"],
+)
+async def test_refused_with_a_page_never_redirected(
+    provider: Provider, params: dict[str, str]
+) -> None:
+    response = await provider.browser.get("/authorize", params=query(**params))
     assert response.status_code == 400
     assert "location" not in response.headers
 
@@ -76,23 +89,6 @@ async def test_request_object_errors_go_back_to_the_client_with_state(
     assert result["error"] == error
     assert result["state"] == "s-1"
     assert result["iss"] == ISSUER
-
-
-async def test_request_object_with_an_unregistered_redirect_uri_is_never_redirected(
-    provider: Provider,
-) -> None:
-    response = await provider.browser.get(
-        "/authorize",
-        params=query(request="e30.e30.", redirect_uri="https://attacker.example/cb"),
-    )
-    assert response.status_code == 400
-    assert "location" not in response.headers
-
-
-async def test_oversized_parameter_is_refused(provider: Provider) -> None:
-    response = await provider.browser.get("/authorize", params=query(claims="x" * 20_000))
-    assert response.status_code == 400
-    assert "location" not in response.headers
 
 
 async def test_form_post_error_response(provider: Provider) -> None:

@@ -29,6 +29,7 @@ from tests.helpers.frontchannel import (
     rp_params,
     submit,
     totp_code,
+    wrong_passwords,
 )
 from tests.helpers.harness import (
     ACR_1FA,
@@ -174,12 +175,7 @@ async def test_per_ip_throttling_refuses_with_the_generic_message(provider: Prov
     is refused with the one generic message (HTTP 429); another address still signs in."""
     provider.state.config = replace(provider.state.config, throttle=ThrottleConfig(ip_limit=3))
     shown = await open_interaction(provider.browser, query())
-    for name in ("carol", "dave", "erin"):
-        response = await submit(
-            provider.browser, shown, "password", username=name, password="guess"
-        )
-        assert response.status_code == 400
-        shown = page(response)
+    shown = await wrong_passwords(provider.browser, shown, ["carol", "dave", "erin"], "guess")
     blocked = await submit(
         provider.browser, shown, "password", username=USERNAME, password=PASSWORD
     )

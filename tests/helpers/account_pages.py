@@ -8,7 +8,7 @@ from html import unescape
 
 import httpx
 
-__all__ = ["csrf_of", "error_of", "field", "reauth"]
+__all__ = ["account_page", "csrf_of", "error_of", "field", "reauth"]
 
 
 def field(html: str, name: str) -> str:
@@ -24,6 +24,12 @@ def csrf_of(html: str) -> str:
 def error_of(html: str) -> str:
     match = re.search(r'<p[^>]* role="alert" class="error"[^>]*>([^<]*)</p>', html)
     return unescape(match.group(1)) if match else ""
+
+
+async def account_page(browser: httpx.AsyncClient) -> str:
+    page = await browser.get("/account")
+    assert page.status_code == 200, page.text[:300]
+    return page.text
 
 
 async def reauth(

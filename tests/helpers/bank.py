@@ -4,15 +4,21 @@ the requests that carry it (RFC 9126 PAR with RFC 9396 ``authorization_details``
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.helpers.frontchannel import query
-from tests.helpers.harness import REDIRECT_URI, SECRET, Provider, pkce_pair
+from tests.helpers.harness import REDIRECT_URI, SECRET, Provider, pkce_pair, running_provider
+from tests.helpers.passkeys import use_passkeys
 
 __all__ = [
     "BANK",
     "PAYMENT",
     "PHR",
+    "bank",
     "bank_client",
     "code_request",
     "front",
@@ -43,6 +49,15 @@ def bank_client(*, require_par: bool = True) -> dict[str, Any]:
     if require_par:
         client["require_par_for_authorization_details"] = True
     return client
+
+
+@pytest.fixture
+async def bank(tmp_path: Path) -> AsyncIterator[Provider]:
+    """A running Provider with the bank client, alice, and passkeys enabled."""
+    async with running_provider(tmp_path, clients=[bank_client()]) as running:
+        await running.create_user()
+        use_passkeys(running)
+        yield running
 
 
 def code_request(challenge: str, client_id: str = BANK, **extra: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -144,6 +144,18 @@ async def sign_in(
     shown = await open_interaction(browser, params)
     response = await submit(browser, shown, "password", username=username, password=password)
     return rp_params(response)
+
+
+async def wrong_passwords(
+    browser: httpx.AsyncClient, shown: Page, usernames: Iterable[str], password: str = "x"
+) -> Page:
+    """Submit ``password`` for each of ``usernames`` in turn on the page the last one
+    shows, each refused (HTTP 400); returns the last page shown."""
+    for username in usernames:
+        response = await submit(browser, shown, "password", username=username, password=password)
+        assert response.status_code == 400, f"{response.status_code}: {response.text[:300]}"
+        shown = page(response)
+    return shown
 
 
 def session_cookie(browser: httpx.AsyncClient) -> str | None:

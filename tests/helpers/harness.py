@@ -78,6 +78,7 @@ __all__ = [
     "config_data",
     "decode_header",
     "decode_unverified",
+    "outbox_path",
     "pkce_pair",
     "provider",
     "provider_of",
@@ -347,6 +348,14 @@ async def provider(tmp_path: Path) -> AsyncIterator[Provider]:
     async with running_provider(tmp_path) as running:
         await running.create_user()
         yield running
+
+
+@pytest.fixture
+def outbox_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Notices to users (account changes, codes) go to a dev outbox of this test."""
+    path = tmp_path / "outbox.jsonl"
+    monkeypatch.setenv("STEPAUTH_OUTBOX", str(path))
+    return path
 
 
 @pytest.fixture(

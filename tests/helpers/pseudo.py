@@ -3,20 +3,21 @@
 :class:`Pseudo` answers every msgid of the shipped catalogues as ``⟦msgid⟧`` and leaves
 anything else alone, so words outside the brackets never went through the catalogue.
 :func:`uncatalogued` says what is left of a message once its catalogue text and its data
-(links, digits) are taken out.
+(links, digits) are taken out; :func:`outside` what of some texts is outside the brackets.
 """
 
 from __future__ import annotations
 
 import gettext
 import re
+from collections.abc import Iterable
 from html.parser import HTMLParser
 
 from babel.messages.pofile import read_po
 
 from stepauth.provider.i18n.catalogue import po_path
 
-__all__ = ["MSGIDS", "Pseudo", "page_text", "uncatalogued"]
+__all__ = ["MSGIDS", "Pseudo", "outside", "page_text", "uncatalogued"]
 
 with po_path("de").open("rb") as _source:
     MSGIDS = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(_source) if m.id}
@@ -37,17 +38,22 @@ class Pseudo(gettext.NullTranslations):
         return self.gettext(msgid1) if n == 1 else f"⟦{msgid2}⟧"
 
 
-def _outside(text: str) -> str:
-    """The characters of ``text`` outside every ``⟦…⟧`` (a message may hold another)."""
-    depth, kept = 0, []
-    for ch in text:
-        if ch == "⟦":
-            depth += 1
-        elif ch == "⟧":
-            depth = max(depth - 1, 0)
-        elif depth == 0:
-            kept.append(ch)
-    return "".join(kept)
+def outside(texts: Iterable[str]) -> list[str]:
+    """The characters of each of ``texts`` outside every ``⟦…⟧`` (a message may hold
+    another); the depth is carried from one text to the next, as a message holding markup
+    (``⟦Signed in as <strong>alice</strong>.⟧``) spans several text nodes of a page."""
+    depth, each = 0, []
+    for text in texts:
+        kept = []
+        for ch in text:
+            if ch == "⟦":
+                depth += 1
+            elif ch == "⟧":
+                depth = max(depth - 1, 0)
+            elif depth == 0:
+                kept.append(ch)
+        each.append("".join(kept))
+    return each
 
 
 def uncatalogued(message: str, *, allowed: tuple[str, ...] = ()) -> str:
@@ -56,7 +62,7 @@ def uncatalogued(message: str, *, allowed: tuple[str, ...] = ()) -> str:
     rest = _LINK.sub("", message)
     for data in sorted(allowed, key=len, reverse=True):
         rest = rest.replace(data, "")
-    rest = _outside(rest)
+    (rest,) = outside([rest])
     return "" if _NEUTRAL.match(rest) else rest.strip()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
@@ -24,6 +25,7 @@ from tests.helpers.frontchannel import (
     session_cookie,
     sign_in,
     submit,
+    wrong_passwords,
 )
 from tests.helpers.harness import CONFIDENTIAL, ISSUER, PASSWORD, PUBLIC, USERNAME, Provider
 
@@ -165,15 +167,11 @@ async def test_disabled_user_session_stops_answering(provider: Provider) -> None
     assert result["error"] == "login_required"
 
 
+@pytest.mark.usefixtures("outbox_path")  # the lockout notice goes to a dev outbox
 async def test_password_blocked_after_repeated_failures(provider: Provider) -> None:
     """PSD2 RTS Art. 4(3)(b): at most 5 consecutive failures, then blocked."""
     shown = await open_interaction(provider.browser, query())
-    for _ in range(MAX_FAILURES):
-        response = await submit(
-            provider.browser, shown, "password", username=USERNAME, password="x"
-        )
-        assert response.status_code == 400
-        shown = page(response)
+    shown = await wrong_passwords(provider.browser, shown, [USERNAME] * MAX_FAILURES)
     response = await submit(
         provider.browser, shown, "password", username=USERNAME, password=PASSWORD
     )

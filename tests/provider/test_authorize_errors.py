@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from tests.helpers.frontchannel import page, query, rp_params
 from tests.helpers.harness import ISSUER, REDIRECT_URI, Provider
 
@@ -46,57 +48,47 @@ async def test_response_type_other_than_code(provider: Provider) -> None:
     assert rp_params(response)["error"] == "unsupported_response_type"
 
 
-async def test_unsupported_response_mode_is_not_redirected(provider: Provider) -> None:
-    """OIDC Core §3.1.2.6: an unsupported response_mode gets a 400 without redirect."""
-    response = await provider.browser.get("/authorize", params=query(response_mode="fragment"))
+@pytest.mark.parametrize(
+    "params",
+    [
+        # OIDC Core §3.1.2.6: an unsupported response_mode gets a 400 without redirect
+        {"response_mode": "fragment"},
+        # an invalid request object with a redirect_uri that is not registered
+        {"request": "e30.e30.", "redirect_uri": "https://attacker.example/cb"},
+        # a parameter over the size limit
+        {"claims": "x" * 20_000},
+    ],
+    ids=["unsupported response_mode", "unregistered redirect_uri", "oversized parameter"],
+)
+async def test_refused_with_a_page_never_redirected(
+    provider: Provider, params: dict[str, str]
+) -> None:
+    response = await provider.browser.get("/authorize", params=query(**params))
     assert response.status_code == 400
     assert "location" not in response.headers
 
 
-async def test_request_object_error_goes_back_to_the_client_with_state(
-    provider: Provider,
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        # OIDC Core §3.1.2.6: with a registered outer redirect_uri, an invalid request
+        # object (RFC 9101 §6.2) is an authorization error response
+        ({"request": "e30.e30."}, "invalid_request_object"),
+        # OIDC Core §6.2: a request_uri not from our PAR endpoint is never fetched
+        ({"request_uri": "https://attacker.example/request.jwt"}, "request_uri_not_supported"),
+    ],
+    ids=["request object", "foreign request_uri"],
+)
+async def test_request_object_errors_go_back_to_the_client_with_state(
+    provider: Provider, params: dict[str, str], error: str
 ) -> None:
-    """OIDC Core §3.1.2.6: with a registered outer redirect_uri, an invalid request object
-    (RFC 9101 §6.2) is an authorization error response (with ``state`` and ``iss``)."""
-    response = await provider.browser.get(
-        "/authorize", params=query(request="e30.e30.", state="ro-1")
-    )
+    """The client hears the error at its verified redirect_uri, with ``state`` and
+    ``iss`` (RFC 9207)."""
+    response = await provider.browser.get("/authorize", params=query(**params, state="s-1"))
     result = rp_params(response)
-    assert result["error"] == "invalid_request_object"
-    assert result["state"] == "ro-1"
+    assert result["error"] == error
+    assert result["state"] == "s-1"
     assert result["iss"] == ISSUER
-
-
-async def test_foreign_request_uri_error_goes_back_to_the_client_with_state(
-    provider: Provider,
-) -> None:
-    """OIDC Core §6.2: a ``request_uri`` not from our PAR endpoint is never fetched; the
-    client hears ``request_uri_not_supported`` at its verified redirect_uri."""
-    response = await provider.browser.get(
-        "/authorize",
-        params=query(request_uri="https://attacker.example/request.jwt", state="ru-1"),
-    )
-    result = rp_params(response)
-    assert result["error"] == "request_uri_not_supported"
-    assert result["state"] == "ru-1"
-    assert result["iss"] == ISSUER
-
-
-async def test_request_object_with_an_unregistered_redirect_uri_is_never_redirected(
-    provider: Provider,
-) -> None:
-    response = await provider.browser.get(
-        "/authorize",
-        params=query(request="e30.e30.", redirect_uri="https://attacker.example/cb"),
-    )
-    assert response.status_code == 400
-    assert "location" not in response.headers
-
-
-async def test_oversized_parameter_is_refused(provider: Provider) -> None:
-    response = await provider.browser.get("/authorize", params=query(claims="x" * 20_000))
-    assert response.status_code == 400
-    assert "location" not in response.headers
 
 
 async def test_form_post_error_response(provider: Provider) -> None:

@@ -9,17 +9,15 @@ request (OIDC Core §3.1.2.1, RFC 9126).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from html import unescape
-from pathlib import Path
 
 import pytest
 
 from tests.helpers.account_pages import reauth
-from tests.helpers.bank import PAYMENT, bank_client, code_request, front, push_details
-from tests.helpers.frontchannel import enrol_totp, open_interaction, submit
-from tests.helpers.harness import PASSWORD, USERNAME, Provider, pkce_pair, running_provider
-from tests.helpers.passkeys import enrol_passkey, use_passkeys
+from tests.helpers.bank import PAYMENT
+from tests.helpers.frontchannel import enrol_totp
+from tests.helpers.harness import PASSWORD, USERNAME, Provider
+from tests.helpers.http_page_states import approval_page
 
 ADDED = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
 USED = ADDED + 30 * 86400 + 6 * 3600 + 59  # 2027-02-14 14:00:59 UTC: minutes, not rounded
@@ -61,14 +59,6 @@ _FACT = re.compile(r"<dd>([^<]*)</dd>")
 _ROW = re.compile(r"<dt>([^<]*)</dt><dd>([^<]*)</dd>")
 
 
-@pytest.fixture
-async def bank(tmp_path: Path) -> AsyncIterator[Provider]:
-    async with running_provider(tmp_path, clients=[bank_client()]) as running:
-        await running.create_user()
-        use_passkeys(running)
-        yield running
-
-
 @pytest.mark.parametrize("locale", sorted(INSTANTS))
 async def test_account_page_dates_in_each_language(provider: Provider, locale: str) -> None:
     added, used, never = INSTANTS[locale]
@@ -87,13 +77,7 @@ async def test_account_page_dates_in_each_language(provider: Provider, locale: s
 
 @pytest.mark.parametrize("locale", sorted(APPROVAL))
 async def test_approval_page_in_each_language(bank: Provider, locale: str) -> None:
-    alice = await bank.store.get_user_by_username(USERNAME)
-    await enrol_passkey(bank, alice.id)
-    _, challenge = pkce_pair()
-    first = await open_interaction(bank.browser, code_request(challenge))
-    await submit(bank.browser, first, "password", username=USERNAME, password=PASSWORD)
-    _, request_uri = await push_details(bank, PAYMENT_DETAILS, ui_locales=locale)
-    approval = await open_interaction(bank.browser, front(request_uri))
-    assert f'<html lang="{locale}">' in approval.text
-    rows = [(unescape(k), unescape(v)) for k, v in _ROW.findall(approval.text)]
+    approval = await approval_page(bank, PAYMENT_DETAILS, ui_locales=locale)
+    assert f'<html lang="{locale}">' in approval
+    rows = [(unescape(k), unescape(v)) for k, v in _ROW.findall(approval)]
     assert rows == APPROVAL[locale]

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -21,7 +19,7 @@ from stepauth.provider.i18n.current import activate, restore
 from stepauth.provider.notices import read_outbox
 from tests.helpers.account_pages import csrf_of, reauth
 from tests.helpers.frontchannel import open_interaction, query, sign_in, submit
-from tests.helpers.harness import ACR_2FA, ISSUER, PASSWORD, USERNAME, Provider, running_provider
+from tests.helpers.harness import ACR_2FA, ISSUER, PASSWORD, USERNAME, Provider
 
 #: The code message of each language (``{code}`` stands for the six digits).
 CODE = {
@@ -59,12 +57,8 @@ PAUSED = {
 LOCALES = sorted(CODE)
 
 
-@pytest.fixture
-async def provider(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Provider]:
-    monkeypatch.setenv("STEPAUTH_OUTBOX", str(tmp_path / "outbox.jsonl"))
-    async with running_provider(tmp_path) as running:
-        await running.create_user()
-        yield running
+#: The codes and notices go to a dev outbox of each test.
+pytestmark = pytest.mark.usefixtures("outbox_path")
 
 
 def last_message() -> str:

@@ -7,8 +7,17 @@ from __future__ import annotations
 import re
 from html import unescape
 
+import pytest
+
 from stepauth.provider.config import UI_LOCALES
-from tests.helpers.frontchannel import enrol_totp, open_interaction, page, query, submit
+from tests.helpers.frontchannel import (
+    enrol_totp,
+    open_interaction,
+    page,
+    query,
+    submit,
+    wrong_passwords,
+)
 from tests.helpers.harness import ACR_2FA, PASSWORD, USERNAME, Provider
 from tests.helpers.passkeys import use_passkeys
 from tests.provider.account.conftest import account_page, csrf_of, reauth
@@ -84,6 +93,7 @@ async def test_unsupported_language_falls_back_to_the_default(provider: Provider
     assert "Please sign in to continue." in shown.text
 
 
+@pytest.mark.usefixtures("outbox_path")  # the lockout notice goes to a dev outbox
 async def test_lockout_warning_is_translated(provider: Provider) -> None:
     """The factor_locked warning and the generic message, in Spanish, once the signed-in
     user's password is blocked."""
@@ -93,10 +103,7 @@ async def test_lockout_warning_is_translated(provider: Provider) -> None:
     provider.clock.advance(1)
     shown = await open_interaction(provider.browser, query(prompt="login"))
     max_failures = provider.state.config.throttle.max_failures
-    for _ in range(max_failures):
-        shown = page(
-            await submit(provider.browser, shown, "password", username=USERNAME, password="x")
-        )
+    shown = await wrong_passwords(provider.browser, shown, [USERNAME] * max_failures)
     response = await submit(
         provider.browser, shown, "password", username=USERNAME, password=PASSWORD
     )

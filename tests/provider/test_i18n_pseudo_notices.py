@@ -42,10 +42,7 @@ def pseudo(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-async def provider(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pseudo: None
-) -> AsyncIterator[Provider]:
-    monkeypatch.setenv("STEPAUTH_OUTBOX", str(tmp_path / "outbox.jsonl"))
+async def provider(tmp_path: Path, outbox_path: Path, pseudo: None) -> AsyncIterator[Provider]:
     async with running_provider(tmp_path) as running:
         await running.create_user()
         yield running

@@ -7,9 +7,8 @@ parameters count (RFC 9101 §6.3); a request object is used once.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
 from tests.helpers.client_side import sign
+from tests.helpers.frontchannel import rp_params
 from tests.helpers.harness import ISSUER, REDIRECT_URI, Provider
 from tests.provider.fapi import (
     JAR,
@@ -80,10 +79,7 @@ async def test_invalid_request_object_goes_back_to_a_registered_outer_redirect_u
         "/authorize",
         params={"client_id": JAR, "request": token, "redirect_uri": REDIRECT_URI, "state": "o"},
     )
-    assert response.status_code in (302, 303)
-    location = response.headers["location"]
-    assert location.startswith(REDIRECT_URI)
-    params = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    params = rp_params(response)
     assert params["error"] == "invalid_request_object"
     assert params["state"] == "o"
     assert params["iss"] == ISSUER

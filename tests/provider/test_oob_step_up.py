@@ -8,8 +8,6 @@ a phishing-resistant level).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,17 +25,13 @@ from tests.helpers.frontchannel import (
     submit,
     totp_code,
 )
-from tests.helpers.harness import ACR_1FA, ACR_2FA, USERNAME, Provider, running_provider
+from tests.helpers.harness import ACR_1FA, ACR_2FA, USERNAME, Provider
 
 OOB = "oob"
 
 
-@pytest.fixture
-async def provider(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Provider]:
-    monkeypatch.setenv("STEPAUTH_OUTBOX", str(tmp_path / "outbox.jsonl"))
-    async with running_provider(tmp_path) as running:
-        await running.create_user()
-        yield running
+#: The codes and notices go to a dev outbox of each test.
+pytestmark = pytest.mark.usefixtures("outbox_path")
 
 
 async def enrol(provider: Provider, channel: str, to: str) -> Any:

@@ -12,42 +12,19 @@ spacing scales, the primary, secondary and danger buttons and a visible focus
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from stepauth.provider.interaction.asking import step_up_sentence
 from stepauth.provider.interaction.render import render
-from tests.helpers.bank import bank_client, code_request, front, push_details
-from tests.helpers.frontchannel import enrol_totp, open_interaction, page, query, submit
-from tests.helpers.harness import ACR_2FA, PASSWORD, USERNAME, Provider, pkce_pair
-from tests.helpers.harness import running_provider as run
+from tests.helpers.frontchannel import enrol_totp, open_interaction, query, submit
+from tests.helpers.harness import ACR_2FA, PASSWORD, USERNAME, Provider
+from tests.helpers.http_page_states import approval_page, form_post_page, interaction_states
 from tests.helpers.page_tree import assert_one_notice, main_of, primary_buttons, tree
-from tests.helpers.passkeys import enrol_passkey, use_passkeys
-
-
-@pytest.fixture
-async def bank(tmp_path: Path) -> AsyncIterator[Provider]:
-    async with run(tmp_path, clients=[bank_client()]) as running:
-        await running.create_user()
-        use_passkeys(running)
-        yield running
-
-
-async def _approval(bank: Provider, **extra: str) -> str:
-    alice = await bank.store.get_user_by_username(USERNAME)
-    await enrol_passkey(bank, alice.id)
-    _, challenge = pkce_pair()
-    first = await open_interaction(bank.browser, code_request(challenge))
-    await submit(bank.browser, first, "password", username=USERNAME, password=PASSWORD)
-    _, request_uri = await push_details(bank, **extra)
-    shown = await open_interaction(bank.browser, front(request_uri))
-    return shown.text
 
 
 async def test_approval_leads_with_the_payment_and_has_one_primary_action(bank: Provider) -> None:
-    html = await _approval(bank)
+    html = await approval_page(bank)
     content = main_of(html).elements()
     assert content[0].tag == "h1"
     payment = content[1]
@@ -70,7 +47,7 @@ async def test_approval_leads_with_the_payment_and_has_one_primary_action(bank: 
 
 
 async def test_approval_sentence_is_translated(bank: Provider) -> None:
-    html = await _approval(bank, ui_locales="de")
+    html = await approval_page(bank, ui_locales="de")
     (lead,) = tree(html).find("p", class_="lead")
     assert lead.text == (
         "Um genau diese Angaben freizugeben, bestätigen Sie mit Ihrem Passkey, dass Sie es sind."
@@ -113,30 +90,18 @@ def test_step_up_sentence_names_the_one_way_offered_or_none() -> None:
     assert step_up_sentence("acr_not_met", []) is None
 
 
+@pytest.mark.usefixtures("outbox_path")  # the lockout notice goes to a dev outbox
 async def test_every_interaction_state_has_at_most_one_notice(provider: Provider) -> None:
-    browser = provider.browser
-    user = await provider.store.get_user_by_username(USERNAME)
-    shown: dict[str, str] = {}
-    sign_in = await open_interaction(browser, query())
-    shown["sign-in"] = sign_in.text
-    refused = await submit(browser, sign_in, "password", username=USERNAME, password="x")
-    shown["sign-in refused"] = refused.text
-    (notice,) = tree(refused.text).find(class_="notice")
+    shown = await interaction_states(provider)
+    refused = tree(shown["sign-in refused"])
+    (notice,) = refused.find(class_="notice")
     alert = notice.elements()[0]
     assert (alert.attrs["id"], alert.attrs["role"]) == ("form-error", "alert")
-    assert page(refused).reasons() == ["no_session"]
-    await submit(browser, page(refused), "password", username=USERNAME, password=PASSWORD)
-    await enrol_totp(provider, user.id)
-    provider.clock.advance(60)
-    shown["one-time code"] = (await open_interaction(browser, query(acr_values=ACR_2FA))).text
-    provider.clock.advance(1)
-    locked = await open_interaction(browser, query(prompt="login"))
-    for _ in range(provider.state.config.throttle.max_failures + 1):
-        locked = page(await submit(browser, locked, "password", username=USERNAME, password="x"))
-    shown["lockout"] = locked.text
-    (alert,) = tree(locked.text).find(role="alert")
+    assert [n.attrs["data-reason"] for n in refused.walk() if "data-reason" in n.attrs] == [
+        "no_session"
+    ]
+    (alert,) = tree(shown["lockout"]).find(role="alert")
     assert alert.attrs["data-reason"] == "factor_locked"
-    shown["error"] = (await browser.get("/interaction/no-such-request")).text
     shown["outage"] = render("unavailable.html", {}, status_code=503).body.decode()
     for state, html in shown.items():
         assert_one_notice(state, html)
@@ -146,14 +111,10 @@ async def test_every_interaction_state_has_at_most_one_notice(provider: Provider
 
 
 async def test_form_post_page_has_one_primary_button(bank: Provider) -> None:
-    html = await _approval(bank)
-    assert "<dd>" in html
-    _, challenge = pkce_pair()
-    posted = await bank.browser.get(
-        "/authorize", params=code_request(challenge, response_mode="form_post")
-    )
-    assert [b.text for b in primary_buttons(posted.text)] == ["Continue"]
-    assert_one_notice("form_post", posted.text)
+    await approval_page(bank)
+    posted = await form_post_page(bank)
+    assert [b.text for b in primary_buttons(posted)] == ["Continue"]
+    assert_one_notice("form_post", posted)
 
 
 async def test_stylesheet_defines_the_scales_the_buttons_and_the_focus(provider: Provider) -> None:

@@ -19,6 +19,7 @@ from tests.helpers.frontchannel import (
     rp_params,
     sign_in,
     submit,
+    wrong_passwords,
 )
 from tests.helpers.harness import PASSWORD, USERNAME, Provider, running_provider
 
@@ -127,17 +128,14 @@ async def test_https_issuer_uses_a_host_prefixed_secure_cookie(tmp_path: Path) -
             assert "Domain" not in session
 
 
+@pytest.mark.usefixtures("outbox_path")  # the lockout notice goes to a dev outbox
 async def test_locked_factor_is_named_when_the_user_is_known(provider: Provider) -> None:
     """factor_locked: once the signed-in user's password is blocked, the re-authentication
     page says so (the user is already known, so nothing is enumerated)."""
     await sign_in(provider.browser, query())
     provider.clock.advance(1)
     shown = await open_interaction(provider.browser, query(prompt="login"))
-    for _ in range(MAX_FAILURES):
-        response = await submit(
-            provider.browser, shown, "password", username=USERNAME, password="wrong"
-        )
-        shown = page(response)
+    shown = await wrong_passwords(provider.browser, shown, [USERNAME] * MAX_FAILURES, "wrong")
     response = await submit(
         provider.browser, shown, "password", username=USERNAME, password=PASSWORD
     )

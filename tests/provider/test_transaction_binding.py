@@ -12,8 +12,6 @@ import hashlib
 import html
 import json
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import cbor2
@@ -22,7 +20,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from stepauth.rar import canonical_json, transaction_challenge
-from tests.helpers.bank import BANK, PHR, bank_client, code_request, front, push_details
+from tests.helpers.bank import BANK, PHR, code_request, front, push_details
 from tests.helpers.frontchannel import open_interaction, page, sign_in, submit
 from tests.helpers.harness import (
     ISSUER,
@@ -32,7 +30,6 @@ from tests.helpers.harness import (
     check_id_token,
     decode_unverified,
     pkce_pair,
-    running_provider,
 )
 from tests.helpers.passkeys import (
     enrol_passkey,
@@ -41,7 +38,6 @@ from tests.helpers.passkeys import (
     rp_params,
     unb64url,
     use_passkey,
-    use_passkeys,
 )
 from tests.helpers.soft_authenticator import SoftAuthenticator
 
@@ -58,12 +54,9 @@ PAYMENT = [
 
 
 @pytest.fixture
-async def provider(tmp_path: Path) -> AsyncIterator[Provider]:
+def provider(bank: Provider) -> Provider:
     """A Provider whose bank client must push authorization_details (RFC 9396 §10)."""
-    async with running_provider(tmp_path, clients=[bank_client()]) as running:
-        await running.create_user()
-        use_passkeys(running)
-        yield running
+    return bank
 
 
 async def _signed_in(provider: Provider) -> SoftAuthenticator:

@@ -13,29 +13,31 @@ import pytest
 
 from stepauth.provider.factors import totp
 from stepauth.provider.notices import read_outbox
-from tests.helpers.account_pages import csrf_of, error_of, field, reauth
-from tests.helpers.harness import ISSUER, PASSWORD, USERNAME, Provider, running_provider
+from tests.helpers.account_pages import account_page, csrf_of, error_of, field, reauth
+from tests.helpers.harness import (
+    ISSUER,
+    PASSWORD,
+    USERNAME,
+    Provider,
+    outbox_path,
+    running_provider,
+)
 from tests.helpers.passkeys import unb64url
 from tests.helpers.soft_authenticator import SoftAuthenticator
 
 __all__ = [
+    "account_page",
     "add_passkey",
     "csrf_of",
     "error_of",
     "field",
     "outbox",
+    "outbox_path",
     "reauth",
     "reauth_passkey",
     "sign_in",
     "step_up_totp",
 ]
-
-
-@pytest.fixture
-def outbox_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "outbox.jsonl"
-    monkeypatch.setenv("STEPAUTH_OUTBOX", str(path))
-    return path
 
 
 @pytest.fixture
@@ -67,12 +69,6 @@ async def step_up_totp(
     accepted once per time step)."""
     provider.clock.advance(30)
     await reauth(browser or provider.browser, "totp", code=totp.totp(params, provider.clock()))
-
-
-async def account_page(browser: httpx.AsyncClient) -> str:
-    page = await browser.get("/account")
-    assert page.status_code == 200, page.text[:300]
-    return page.text
 
 
 async def add_passkey(

@@ -21,7 +21,7 @@ from joserfc.jwk import ECKey
 
 from stepauth.assurance import assess
 from stepauth.errors import ConfigError
-from stepauth.provider.factors.webauthn import verify_authentication, verify_registration
+from stepauth.provider.factors.webauthn import VerifiedCredential, verify_registration
 from stepauth.provider.factors.webauthn.attestation import (
     AttestationError,
     MetadataEntry,
@@ -29,9 +29,7 @@ from stepauth.provider.factors.webauthn.attestation import (
     assess_attestation,
 )
 from tests.helpers.soft_authenticator import SoftAuthenticator, make_test_ca
-
-RP_ID, ORIGIN = "example.org", "https://example.org"
-NOW = 1_800_000_000.0
+from tests.helpers.webauthn_ceremonies import NOW, ORIGIN, RP_ID, assert_with
 
 
 def hardware_key(*, backup_eligible: bool = False) -> SoftAuthenticator:
@@ -47,27 +45,28 @@ def trust_for(auth: SoftAuthenticator, **kw: object) -> TrustStore:
     return TrustStore([replace(entry, **kw)])  # type: ignore[arg-type]
 
 
-def register_and_step_up(
-    auth: SoftAuthenticator, trust: TrustStore | None, *, trust_at_use: TrustStore | None = None
-) -> tuple[bool, str, str | None]:
+def register(
+    auth: SoftAuthenticator, trust: TrustStore | None, attestation: str = "packed"
+) -> VerifiedCredential:
+    """``auth``'s registration with an ``attestation`` statement of that format."""
     challenge = os.urandom(32)
-    cred = verify_registration(
-        credential=auth.create(challenge, attestation="packed"),
+    return verify_registration(
+        credential=auth.create(challenge, attestation=attestation),
         expected_challenge=challenge,
         expected_rp_id=RP_ID,
         expected_origins=[ORIGIN],
         trust=trust,
     )
-    challenge = os.urandom(32)
-    event = verify_authentication(
-        credential=auth.get(challenge),
-        expected_challenge=challenge,
-        expected_rp_id=RP_ID,
-        expected_origins=[ORIGIN],
-        stored=cred.to_stored(auth.user_handle),
-        expected_user_handle=auth.user_handle,
+
+
+def register_and_step_up(
+    auth: SoftAuthenticator, trust: TrustStore | None, *, trust_at_use: TrustStore | None = None
+) -> tuple[bool, str, str | None]:
+    cred = register(auth, trust)
+    event = assert_with(
+        auth,
+        cred.to_stored(auth.user_handle),
         trust=trust_at_use if trust_at_use is not None else trust,
-        now=NOW,
     )
     acr = assess([event], acr_values=("phrh", "phr"), now=NOW).acr
     return cred.attestation_trusted, cred.attestation_reason, acr
@@ -146,14 +145,7 @@ def test_self_and_none_attestation_are_never_trusted() -> None:
     auth = hardware_key()
     trust = trust_for(auth)
     for fmt in ("none", "self"):
-        challenge = os.urandom(32)
-        cred = verify_registration(
-            credential=auth.create(challenge, attestation=fmt),
-            expected_challenge=challenge,
-            expected_rp_id=RP_ID,
-            expected_origins=[ORIGIN],
-            trust=trust,
-        )
+        cred = register(auth, trust, fmt)
         assert cred.attestation_trusted is False
         assert cred.attestation_reason == "no_certificate_chain"
 

@@ -137,6 +137,11 @@ def test_an_operators_notice_is_written_in_a_language_of_its_own(locale: None) -
         "ui+locales=x&ui_locales",
         "x=%26ui_locales%3Dde&ui_locales=en",  # an encoded '&' inside a value
         "ui_locales=de;ui_locales=fr",
+        "response_type=code&redirect_uri=https%3A%2F%2Frp%2Fcb+x",  # no candidate name
+        "ui_localesx=de&xui_locales=fr&x=ui_locales=it",  # names that only look like it
+        "a=b&ui_locales",  # the name alone, at the end
+        "a=b&ui_locales&ui_locales=pt",
+        "ui_locale%73=nl",
     ],
 )
 def test_the_middleware_reads_ui_locales_as_parse_qs_does(query: str) -> None:

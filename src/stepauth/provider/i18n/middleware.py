@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -12,13 +13,17 @@ from stepauth.provider.i18n.negotiate import choose_locale
 
 __all__ = ["Locales"]
 
+#: A parameter whose name is ``ui_locales`` or has ``%`` or ``+`` in it (the names that
+#: can decode to ``ui_locales``): without one, the query has no ``ui_locales``.
+_CANDIDATE = re.compile(r"(?:^|&)(?:ui_locales(?:[=&]|$)|[^&=]*[%+])")
+
 
 def _ui_locales_parameters(query: str) -> dict[str, list[str]]:
     """``parse_qs(query)`` reduced to the parameters that can be ``ui_locales``: the
     same answer for that name, without unquoting every other value of a long
     authorization request (only a name that is ``ui_locales`` or has ``%`` or ``+`` in it
     can decode to it)."""
-    if not query:
+    if not query or _CANDIDATE.search(query) is None:
         return {}
     kept = [
         piece
@@ -43,10 +48,11 @@ class Locales:
             await self.app(scope, receive, send)
             return
         query = _ui_locales_parameters(bytes(scope.get("query_string", b"")).decode("latin-1"))
-        accept = next(
-            (v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"accept-language"),
-            None,
-        )
+        accept = None
+        for name, value in scope.get("headers", ()):
+            if name == b"accept-language":
+                accept = value.decode("latin-1")
+                break
         token = activate(
             choose_locale(
                 ui_locales=" ".join(query.get("ui_locales", [])[:1]).split(),

@@ -117,13 +117,12 @@ class SQLiteLane:
             # the cache hit and the open connection inline: this runs for every query
             prepared = self._prepared.get((id(stmt), tuple(params))) or self._get(stmt, params)
             fixed = prepared.fixed
-            args = []
-            for name in prepared.order:
-                if name in params:
-                    value = params[name]
-                    args.append(json.dumps(value) if isinstance(value, _JSON_VALUES) else value)
-                else:
-                    args.append(fixed.get(name))
+            args = [
+                (json.dumps(value) if isinstance(value := params[name], _JSON_VALUES) else value)
+                if name in params
+                else fixed.get(name)
+                for name in prepared.order
+            ]
             try:
                 cursor = (self._connection or self._db()).execute(prepared.sql, args)
                 raw = cursor.fetchall()

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from stepauth.provider.grant_record import Grant
 from stepauth.provider.records import AuthorizationCode, Interaction, TxnRecord, WebAuthnChallenge
 from stepauth.store import StoreError
 
@@ -77,6 +78,24 @@ def test_authorization_code_round_trips_the_stored_payload() -> None:
     assert code.to_payload() == CODE
     with_txn = {**CODE, "txn": "txn-1"}
     assert AuthorizationCode.from_payload(with_txn).to_payload() == with_txn
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"txn": "txn-stored"},
+        {"authorization_details": None, "claims": None, "auth_time": None, "sid": None},
+        {"authorization_details": [], "claims": {}, "amr": [], "acr": None, "resource": None},
+        {"client_id": None, "scope": "", "auth_time": 1_700_000_000.5, "dpop_jkt": "jkt-1"},
+    ],
+)
+@pytest.mark.parametrize("txn", [None, "txn-new"])
+def test_the_grant_of_a_code_record_is_the_grant_of_its_payload(
+    changes: dict[str, Any], txn: str | None
+) -> None:
+    code = AuthorizationCode.from_payload({**CODE, **changes})
+    assert Grant.from_code_record(code, txn=txn) == Grant.from_code(code.to_payload(), txn=txn)
 
 
 def test_authorization_code_without_its_grant_is_refused() -> None:

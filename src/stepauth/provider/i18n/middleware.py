@@ -47,19 +47,19 @@ class Locales:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        query = _ui_locales_parameters(bytes(scope.get("query_string", b"")).decode("latin-1"))
+        raw_query = scope.get("query_string", b"")
+        query = _ui_locales_parameters(bytes(raw_query).decode("latin-1")) if raw_query else {}
+        ui_locales = " ".join(query.get("ui_locales", [])[:1]).split() if query else []
         accept = None
         for name, value in scope.get("headers", ()):
             if name == b"accept-language":
                 accept = value.decode("latin-1")
                 break
-        token = activate(
-            choose_locale(
-                ui_locales=" ".join(query.get("ui_locales", [])[:1]).split(),
-                accept_language=accept,
-                ui=self.ui,
-            )
-        )
+        if ui_locales or accept:
+            locale = choose_locale(ui_locales=ui_locales, accept_language=accept, ui=self.ui)
+        else:
+            locale = self.ui.default_locale  # what choose_locale answers with neither
+        token = activate(locale)
         try:
             await self.app(scope, receive, send)
         finally:

@@ -74,8 +74,7 @@ class RequestObserver:
         self.metrics = metrics
         # the labelled children of the two HTTP metrics, looked up once per label set
         # (bounded: route templates × METHODS × status codes)
-        self._counted: dict[tuple[str, str, str], Any] = {}
-        self._timed: dict[tuple[str, str], Any] = {}
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -115,16 +114,14 @@ class RequestObserver:
         route = template_of(matched) if matched is not None else "unmatched"
         method = str(scope.get("method", ""))
         method = method if method in _metrics.METHODS else _metrics.OTHER
-        code = str(status)
-        counted = self._counted.get((route, method, code))
-        if counted is None:
-            counted = self._counted[(route, method, code)] = self.metrics.requests.labels(
-                route, method, code
+        children = self._children.get((route, method, status))
+        if children is None:
+            children = self._children[(route, method, status)] = (
+                self.metrics.requests.labels(route, method, str(status)),
+                self.metrics.latency.labels(route, method),
             )
+        counted, timed = children
         counted.inc()
-        timed = self._timed.get((route, method))
-        if timed is None:
-            timed = self._timed[(route, method)] = self.metrics.latency.labels(route, method)
         timed.observe(duration)
         # a prober's every-few-seconds success is noise at info; its failure is not
         level = logging.DEBUG if route in _PROBES and status < 400 else logging.INFO

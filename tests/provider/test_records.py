@@ -98,6 +98,16 @@ def test_the_grant_of_a_code_record_is_the_grant_of_its_payload(
     assert Grant.from_code_record(code, txn=txn) == Grant.from_code(code.to_payload(), txn=txn)
 
 
+def test_optional_text_of_a_code_that_is_not_text_reads_as_none() -> None:
+    names = ("client_id", "redirect_uri", "code_challenge", "nonce", "sid", "acr", "resource")
+    odd = {**CODE, **dict.fromkeys(names, 7), "dpop_jkt": ["k"]}
+    code = AuthorizationCode.from_payload(odd)
+    assert [getattr(code, name) for name in (*names, "dpop_jkt")] == [None] * 8
+    assert (code.sub, code.grant_id, code.scope) == ("user-1", "grant-1", "openid profile")
+    missing = AuthorizationCode.from_payload({"sub": "user-1", "grant_id": "grant-1"})
+    assert [getattr(missing, name) for name in (*names, "dpop_jkt")] == [None] * 8
+
+
 def test_authorization_code_without_its_grant_is_refused() -> None:
     with pytest.raises(StoreError):
         AuthorizationCode.from_payload({k: v for k, v in CODE.items() if k != "grant_id"})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -13,18 +12,14 @@ from stepauth.provider.i18n.negotiate import choose_locale
 
 __all__ = ["Locales"]
 
-#: A parameter whose name is ``ui_locales`` or has ``%`` or ``+`` in it (the names that
-#: can decode to ``ui_locales``): without one, the query has no ``ui_locales``.
-_CANDIDATE = re.compile(r"(?:^|&)(?:ui_locales(?:[=&]|$)|[^&=]*[%+])")
-
 
 def _ui_locales_parameters(query: str) -> dict[str, list[str]]:
     """``parse_qs(query)`` reduced to the parameters that can be ``ui_locales``: the
     same answer for that name, without unquoting every other value of a long
     authorization request (only a name that is ``ui_locales`` or has ``%`` or ``+`` in it
     can decode to it)."""
-    if not query or _CANDIDATE.search(query) is None:
-        return {}
+    if not query or ("ui_locales" not in query and "%" not in query and "+" not in query):
+        return {}  # no name that is or decodes to ui_locales: nothing to split
     kept = [
         piece
         for piece in query.split("&")

@@ -38,18 +38,6 @@ def _required(payload: Mapping[str, Any], name: str, kind: str) -> Any:
         raise StoreError(f"a stored {kind} lacks {name!r}") from None
 
 
-_CODE_TEXT_FIELDS = (
-    "client_id",
-    "redirect_uri",
-    "code_challenge",
-    "nonce",
-    "sid",
-    "acr",
-    "resource",
-    "dpop_jkt",
-)
-
-
 def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -159,24 +147,18 @@ class AuthorizationCode:
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> AuthorizationCode:
-        # the optional text fields in one comprehension (this runs for every code
-        # exchange): a value that is not a string reads as None
-        text = {
-            name: value if isinstance(value := payload.get(name), str) else None
-            for name in _CODE_TEXT_FIELDS
-        }
         auth_time = payload.get("auth_time")
         details = payload.get("authorization_details")
         return cls(
-            client_id=text["client_id"],
-            redirect_uri=text["redirect_uri"],
-            code_challenge=text["code_challenge"],
+            client_id=_str_or_none(payload.get("client_id")),
+            redirect_uri=_str_or_none(payload.get("redirect_uri")),
+            code_challenge=_str_or_none(payload.get("code_challenge")),
             code_challenge_method=str(payload.get("code_challenge_method") or ""),
             scope=str(payload.get("scope") or ""),
-            nonce=text["nonce"],
+            nonce=_str_or_none(payload.get("nonce")),
             sub=str(_required(payload, "sub", cls.KIND)),
-            sid=text["sid"],
-            acr=text["acr"],
+            sid=_str_or_none(payload.get("sid")),
+            acr=_str_or_none(payload.get("acr")),
             amr=[str(m) for m in payload.get("amr") or ()],
             auth_time=int(auth_time) if isinstance(auth_time, int | float) else None,
             claims=dict(payload["claims"]) if payload.get("claims") else None,
@@ -184,9 +166,9 @@ class AuthorizationCode:
             max_age_requested=bool(payload.get("max_age_requested")),
             acr_requested=bool(payload.get("acr_requested")),
             grant_id=str(_required(payload, "grant_id", cls.KIND)),
-            resource=text["resource"],
+            resource=_str_or_none(payload.get("resource")),
             txn=str(payload["txn"]) if payload.get("txn") else None,
-            dpop_jkt=text["dpop_jkt"],
+            dpop_jkt=_str_or_none(payload.get("dpop_jkt")),
         )
 
 

@@ -13,9 +13,9 @@ import pytest
 
 from stepauth.provider.config import ProviderConfig, UIConfig
 from stepauth.provider.i18n import activate, choose_locale, parse_accept_language
-from stepauth.provider.i18n.current import gettext, in_locale, restore
+from stepauth.provider.i18n.current import current_locale, gettext, in_locale, restore
 from stepauth.provider.i18n.formatting import format_amount, format_instant, summary_wording
-from stepauth.provider.i18n.middleware import _ui_locales_parameters
+from stepauth.provider.i18n.middleware import Locales, _ui_locales_parameters
 from stepauth.rar import render_summary
 
 UI = UIConfig()
@@ -137,7 +137,37 @@ def test_an_operators_notice_is_written_in_a_language_of_its_own(locale: None) -
         "ui+locales=x&ui_locales",
         "x=%26ui_locales%3Dde&ui_locales=en",  # an encoded '&' inside a value
         "ui_locales=de;ui_locales=fr",
+        "response_type=code&redirect_uri=https%3A%2F%2Frp%2Fcb+x",  # no candidate name
+        "ui_localesx=de&xui_locales=fr&x=ui_locales=it",  # names that only look like it
+        "a=b&ui_locales",  # the name alone, at the end
+        "a=b&ui_locales&ui_locales=pt",
+        "ui_locale%73=nl",
     ],
 )
 def test_the_middleware_reads_ui_locales_as_parse_qs_does(query: str) -> None:
     assert _ui_locales_parameters(query).get("ui_locales") == parse_qs(query).get("ui_locales")
+
+
+@pytest.mark.parametrize(
+    ("query", "headers", "expected"),
+    [
+        (b"", [], "it"),  # neither: [ui] default_locale
+        (b"client_id=c&scope=openid", [(b"accept", b"text/html")], "it"),
+        (b"ui_locales=en", [], "en"),
+        (b"", [(b"accept-language", b"en-GB, it;q=0.5")], "en"),
+        (b"", [(b"accept-language", b"")], "it"),
+        (b"ui_locales=", [(b"accept-language", b"de")], "it"),  # neither offered
+        (b"ui_locales=de+en", [(b"accept-language", b"it")], "en"),
+    ],
+)
+async def test_the_middleware_sets_the_language_of_the_request(
+    query: bytes, headers: list[tuple[bytes, bytes]], expected: str
+) -> None:
+    seen: list[str] = []
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        seen.append(current_locale())
+
+    scope = {"type": "http", "query_string": query, "headers": headers}
+    await Locales(app, ui=UIConfig(default_locale="it", locales=("en", "it")))(scope, None, None)  # type: ignore[arg-type]
+    assert seen == [expected]

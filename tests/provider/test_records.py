@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from stepauth.provider.grant_record import Grant
 from stepauth.provider.records import AuthorizationCode, Interaction, TxnRecord, WebAuthnChallenge
 from stepauth.store import StoreError
 
@@ -77,6 +78,34 @@ def test_authorization_code_round_trips_the_stored_payload() -> None:
     assert code.to_payload() == CODE
     with_txn = {**CODE, "txn": "txn-1"}
     assert AuthorizationCode.from_payload(with_txn).to_payload() == with_txn
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"txn": "txn-stored"},
+        {"authorization_details": None, "claims": None, "auth_time": None, "sid": None},
+        {"authorization_details": [], "claims": {}, "amr": [], "acr": None, "resource": None},
+        {"client_id": None, "scope": "", "auth_time": 1_700_000_000.5, "dpop_jkt": "jkt-1"},
+    ],
+)
+@pytest.mark.parametrize("txn", [None, "txn-new"])
+def test_the_grant_of_a_code_record_is_the_grant_of_its_payload(
+    changes: dict[str, Any], txn: str | None
+) -> None:
+    code = AuthorizationCode.from_payload({**CODE, **changes})
+    assert Grant.from_code_record(code, txn=txn) == Grant.from_code(code.to_payload(), txn=txn)
+
+
+def test_optional_text_of_a_code_that_is_not_text_reads_as_none() -> None:
+    names = ("client_id", "redirect_uri", "code_challenge", "nonce", "sid", "acr", "resource")
+    odd = {**CODE, **dict.fromkeys(names, 7), "dpop_jkt": ["k"]}
+    code = AuthorizationCode.from_payload(odd)
+    assert [getattr(code, name) for name in (*names, "dpop_jkt")] == [None] * 8
+    assert (code.sub, code.grant_id, code.scope) == ("user-1", "grant-1", "openid profile")
+    missing = AuthorizationCode.from_payload({"sub": "user-1", "grant_id": "grant-1"})
+    assert [getattr(missing, name) for name in (*names, "dpop_jkt")] == [None] * 8
 
 
 def test_authorization_code_without_its_grant_is_refused() -> None:

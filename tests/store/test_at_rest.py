@@ -6,6 +6,8 @@ Session ids are stored as keyed hashes, factor secrets sealed to their row
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import sqlite3
 import stat
@@ -17,8 +19,9 @@ import pytest
 from sqlalchemy import Connection, text
 
 from stepauth.errors import ConfigError
+from stepauth.keying import derive_key
 from stepauth.store import SQLStore, StoreError, open_store
-from stepauth.store.at_rest import AtRest
+from stepauth.store.at_rest import AtRest, _hmac_pads
 from stepauth.store.routed import EPHEMERAL_KINDS, RoutedStore
 from stepauth.store.sql import sql_store
 from tests.helpers.old_rows import HEAD, insert_factor, insert_session
@@ -354,3 +357,21 @@ async def test_routed_store_keeps_sessions_hashed_and_sealed_kinds_out_of_redis(
             RoutedStore(store.store, store.ephemeral, EPHEMERAL_KINDS | {"totp_enrolment"})
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("session_id", ["", "s", "sess-" + "x" * 200, "ünïcode-id"])
+def test_a_session_id_is_stored_as_its_hmac_sha256_under_the_session_key(session_id: str) -> None:
+    # RFC 2104 with SHA-256, under the key derived for session ids: stored sessions of
+    # earlier versions still match
+    key = derive_key(SECRET, b"stepauth session ids v1")
+    expected = hmac.new(key, session_id.encode(), hashlib.sha256).hexdigest()
+    assert AtRest(SECRET).session_key(session_id) == expected
+
+
+@pytest.mark.parametrize("length", [0, 1, 32, 64, 65, 200])
+def test_the_precomputed_hmac_pads_give_hmac_sha256_for_any_key_length(length: int) -> None:
+    key = bytes(range(256))[:length]
+    inner, outer = _hmac_pads(key)
+    inner.update(b"message")
+    outer.update(inner.digest())
+    assert outer.hexdigest() == hmac.new(key, b"message", hashlib.sha256).hexdigest()

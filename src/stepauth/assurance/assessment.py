@@ -113,9 +113,11 @@ def _scan(clause: Clause, events: Sequence[AuthEvent]) -> _Found | None:
 
 def _eligible(level: Level, events: Sequence[AuthEvent], ladder: Ladder) -> Sequence[AuthEvent]:
     rule = level.rule
-    if any(e.cap is not None for e in events):
-        rank = ladder.rank(level.acr)
-        events = [e for e in events if e.cap is None or _within_cap(e.cap, rank, ladder)]
+    for capped in events:  # a plain loop: most sessions have no capped event
+        if capped.cap is not None:
+            rank = ladder.rank(level.acr)
+            events = [e for e in events if e.cap is None or _within_cap(e.cap, rank, ladder)]
+            break
     if rule.allow_restricted and not rule.exclude_methods:
         return events
     return [e for e in events if rule.eligible(e)]

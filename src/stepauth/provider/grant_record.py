@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from stepauth.provider.records import AuthorizationCode
     from stepauth.store import User
 
 __all__ = [
@@ -74,6 +75,26 @@ class Grant:
                 "extra": {},
                 "jkt": None,
             }
+        )
+
+    @classmethod
+    def from_code_record(cls, code: AuthorizationCode, *, txn: str | None = None) -> Grant:
+        """``from_code(code.to_payload(), txn=txn)`` without the payload in between (the
+        token endpoint decodes the code's record first)."""
+        details = code.authorization_details
+        return cls(
+            grant_id=str(code.grant_id),
+            client_id=str(code.client_id),
+            sub=str(code.sub),
+            scope=str(code.scope or ""),
+            auth_time=_number_or_none(code.auth_time),
+            acr=code.acr,
+            amr=tuple(code.amr or ()),
+            sid=code.sid,
+            claims=code.claims or None,
+            authorization_details=tuple(details) if details else None,
+            txn=code.txn or (txn if details else None),
+            resource=code.resource,
         )
 
     def to_json(self) -> dict[str, Any]:

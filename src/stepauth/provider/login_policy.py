@@ -262,9 +262,13 @@ def achievable(need: Need, capabilities: Sequence[Capability]) -> bool:
 
 def evaluate_login(req: PolicyRequest) -> LoginDecision:
     """Run every check; the decision lists all reasons found, in :data:`CHECKS` order."""
-    reasons = tuple(r for r in (check(req) for check in CHECKS) if r is not None)
-    if reasons:
-        return LoginDecision(reasons=reasons, assessment=None, missing=missing_needs(req))
+    found: list[str] = []
+    for check in CHECKS:  # a plain loop: it runs for every authorization request
+        reason = check(req)
+        if reason is not None:
+            found.append(reason)
+    if found:
+        return LoginDecision(reasons=tuple(found), assessment=None, missing=missing_needs(req))
     result = answer(req)
     if result.acr is None or result.auth_time is None:
         # No level is met by any event still inside its window: the session is stale.

@@ -211,7 +211,7 @@ async def _authorization_code(
         if not constant_time_equal(proof.jkt, record.dpop_jkt):
             raise InvalidGrant("the DPoP proof key is not the one this code is bound to")
     txn = secrets.token_urlsafe(16) if record.authorization_details else None
-    grant = Grant.from_code(record.to_payload(), txn=txn)
+    grant = Grant.from_code_record(record, txn=txn)
     if proof is not None and client.client.public:
         # RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key.
         grant = grant.bound_to(proof.jkt)

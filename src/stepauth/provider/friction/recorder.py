@@ -11,8 +11,6 @@ submitted value reaches the record (:func:`stepauth.audit.friction_records.frict
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -152,22 +150,35 @@ async def answered(
     )
 
 
-@asynccontextmanager
-async def refusals(
-    ctx: AuthorizationContext, loaded: tuple[Session, User] | None
-) -> AsyncIterator[None]:
+class _Refusals:
+    """The context manager of :func:`refusals` (a class: no generator per request)."""
+
+    __slots__ = ("ctx", "loaded")
+
+    def __init__(self, ctx: AuthorizationContext, loaded: tuple[Session, User] | None) -> None:
+        self.ctx = ctx
+        self.loaded = loaded
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> bool:
+        if kind is not None and issubclass(kind, UnmetAuthenticationRequirements):
+            await _write(
+                self.ctx,
+                REQUEST,
+                result=REFUSED_UNMEETABLE,
+                acr_before=_acr_before(self.ctx, self.loaded),
+                acr_requested=_requested(self.ctx),
+            )
+        return False  # the error goes on
+
+
+def refusals(ctx: AuthorizationContext, loaded: tuple[Session, User] | None) -> _Refusals:
     """Record a request the login policy refuses as unmeetable, then let the error go on."""
-    try:
-        yield
-    except UnmetAuthenticationRequirements:
-        await _write(
-            ctx,
-            REQUEST,
-            result=REFUSED_UNMEETABLE,
-            acr_before=_acr_before(ctx, loaded),
-            acr_requested=_requested(ctx),
-        )
-        raise
+    return _Refusals(ctx, loaded)
 
 
 async def factor_tried(

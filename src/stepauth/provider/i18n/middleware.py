@@ -18,8 +18,8 @@ def _ui_locales_parameters(query: str) -> dict[str, list[str]]:
     same answer for that name, without unquoting every other value of a long
     authorization request (only a name that is ``ui_locales`` or has ``%`` or ``+`` in it
     can decode to it)."""
-    if not query:
-        return {}
+    if not query or ("ui_locales" not in query and "%" not in query and "+" not in query):
+        return {}  # no name that is or decodes to ui_locales: nothing to split
     kept = [
         piece
         for piece in query.split("&")
@@ -42,18 +42,19 @@ class Locales:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        query = _ui_locales_parameters(bytes(scope.get("query_string", b"")).decode("latin-1"))
-        accept = next(
-            (v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"accept-language"),
-            None,
-        )
-        token = activate(
-            choose_locale(
-                ui_locales=" ".join(query.get("ui_locales", [])[:1]).split(),
-                accept_language=accept,
-                ui=self.ui,
-            )
-        )
+        raw_query = scope.get("query_string", b"")
+        query = _ui_locales_parameters(bytes(raw_query).decode("latin-1")) if raw_query else {}
+        ui_locales = " ".join(query.get("ui_locales", [])[:1]).split() if query else []
+        accept = None
+        for name, value in scope.get("headers", ()):
+            if name == b"accept-language":
+                accept = value.decode("latin-1")
+                break
+        if ui_locales or accept:
+            locale = choose_locale(ui_locales=ui_locales, accept_language=accept, ui=self.ui)
+        else:
+            locale = self.ui.default_locale  # what choose_locale answers with neither
+        token = activate(locale)
         try:
             await self.app(scope, receive, send)
         finally:

@@ -18,8 +18,8 @@ A plain ASGI middleware (outermost, so it times everything and sees every status
 from __future__ import annotations
 
 import logging
+import os
 import re
-import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["REQUEST_ID_HEADER", "RequestObserver", "route_template"]
 
 REQUEST_ID_HEADER = "x-request-id"
+_HEADER_NAME = REQUEST_ID_HEADER.encode()
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _access = logging.getLogger(ACCESS_LOGGER)
 _PROBES = frozenset({"/healthz", "/readyz"})
@@ -57,12 +58,12 @@ def route_template(routes: list[BaseRoute], scope: Scope) -> str:
 
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
-        if name == b"x-request-id":
+        if name == _HEADER_NAME:
             candidate = bytes(value).decode("latin-1")
             if _SANE_ID.match(candidate):
                 return candidate
             break
-    return secrets.token_hex(16)
+    return os.urandom(16).hex()  # what secrets.token_hex(16) is
 
 
 class RequestObserver:
@@ -73,8 +74,7 @@ class RequestObserver:
         self.metrics = metrics
         # the labelled children of the two HTTP metrics, looked up once per label set
         # (bounded: route templates × METHODS × status codes)
-        self._counted: dict[tuple[str, str, str], Any] = {}
-        self._timed: dict[tuple[str, str], Any] = {}
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,13 +83,13 @@ class RequestObserver:
         start = time.perf_counter()
         context = RequestContext(_request_id(scope))
         status = 500
-        header = (REQUEST_ID_HEADER.encode(), context.request_id.encode())
+        header = (_HEADER_NAME, context.request_id.encode())
 
         async def send_observed(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                headers = [h for h in message.get("headers", ()) if h[0].lower() != header[0]]
+                headers = [h for h in message.get("headers", ()) if h[0].lower() != _HEADER_NAME]
                 headers.append(header)
                 message["headers"] = headers
             await send(message)
@@ -114,16 +114,14 @@ class RequestObserver:
         route = template_of(matched) if matched is not None else "unmatched"
         method = str(scope.get("method", ""))
         method = method if method in _metrics.METHODS else _metrics.OTHER
-        code = str(status)
-        counted = self._counted.get((route, method, code))
-        if counted is None:
-            counted = self._counted[(route, method, code)] = self.metrics.requests.labels(
-                route, method, code
+        children = self._children.get((route, method, status))
+        if children is None:
+            children = self._children[(route, method, status)] = (
+                self.metrics.requests.labels(route, method, str(status)),
+                self.metrics.latency.labels(route, method),
             )
+        counted, timed = children
         counted.inc()
-        timed = self._timed.get((route, method))
-        if timed is None:
-            timed = self._timed[(route, method)] = self.metrics.latency.labels(route, method)
         timed.observe(duration)
         # a prober's every-few-seconds success is noise at info; its failure is not
         level = logging.DEBUG if route in _PROBES and status < 400 else logging.INFO

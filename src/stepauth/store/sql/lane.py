@@ -64,10 +64,12 @@ def _prepare(stmt: Any, column_keys: Sequence[str] | None) -> _Prepared:
     return _Prepared(str(compiled), order, json_columns, fixed)
 
 
+_JSON_VALUES = (dict, list)
+
+
 def _bind(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return json.dumps(value)
-    return value
+    """A parameter as SQLite takes it: a dict or a list as its JSON text."""
+    return json.dumps(value) if isinstance(value, _JSON_VALUES) else value
 
 
 class SQLiteLane:
@@ -112,14 +114,17 @@ class SQLiteLane:
         if not self._lock.acquire(blocking=False):
             raise Busy
         try:
-            prepared = self._get(stmt, params)
+            # the cache hit and the open connection inline: this runs for every query
+            prepared = self._prepared.get((id(stmt), tuple(params))) or self._get(stmt, params)
             fixed = prepared.fixed
             args = [
-                _bind(params[name]) if name in params else fixed.get(name)
+                (json.dumps(value) if isinstance(value := params[name], _JSON_VALUES) else value)
+                if name in params
+                else fixed.get(name)
                 for name in prepared.order
             ]
             try:
-                cursor = self._db().execute(prepared.sql, args)
+                cursor = (self._connection or self._db()).execute(prepared.sql, args)
                 raw = cursor.fetchall()
             except sqlite3.OperationalError as exc:
                 if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
@@ -129,15 +134,13 @@ class SQLiteLane:
                 return [], cursor.rowcount
             names = [d[0] for d in cursor.description]
             decode = prepared.json_columns
-            rows = [
-                Rows(
-                    {
-                        name: json.loads(value) if name in decode and value is not None else value
-                        for name, value in zip(names, row, strict=True)
-                    }
-                )
-                for row in raw
-            ]
+            rows = []
+            for row in raw:
+                values = dict(zip(names, row, strict=True))
+                for name in decode:
+                    if values.get(name) is not None:
+                        values[name] = json.loads(values[name])
+                rows.append(Rows(values))
             return rows, cursor.rowcount
         finally:
             self._lock.release()

@@ -51,7 +51,6 @@ SEALED = "sealed"
 _FORMAT = b"\x03"  # AES-256-GCM, 96-bit nonce, its own HKDF-SHA256 key
 _SESSION_INFO = b"stepauth session ids v1"
 _SEAL_INFO = b"stepauth secrets at rest v1"  # factor fields and item payloads
-_SHA256_BLOCK = 64  # bytes (FIPS 180-4 §1)
 _log = logging.getLogger("stepauth.store")
 
 
@@ -59,41 +58,26 @@ def _factor_context(factor_id: str, user_id: str, kind: str, field: str) -> str:
     return f"factor|{factor_id}|{user_id}|{kind}|{field}"
 
 
-def _hmac_pads(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
-    """HMAC-SHA-256's inner and outer hashes after the padded key (RFC 2104 §2)."""
-    if len(key) > _SHA256_BLOCK:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(_SHA256_BLOCK, b"\0")
-    return (
-        hashlib.sha256(bytes(b ^ 0x36 for b in key)),
-        hashlib.sha256(bytes(b ^ 0x5C for b in key)),
-    )
-
-
 class AtRest:
     """The store's keys from the Provider's secret (see the module docstring)."""
 
-    __slots__ = ("_inner", "_outer", "_sealer", "_session", "fingerprint")
+    __slots__ = ("_sealer", "_session", "_session_mac", "fingerprint")
 
     def __init__(self, secret: bytes, *, key_env: str = DEFAULT_KEY_ENV) -> None:
         self._session = derive_key(secret, _SESSION_INFO, key_env=key_env)
         self._sealer = Sealer(derive_key(secret, _SEAL_INFO, key_env=key_env), fmt=_FORMAT)
         #: Tells two ``AtRest`` apart without revealing a key (same secret, same value).
         self.fingerprint = hmac.new(self._session, b"fingerprint", hashlib.sha256).hexdigest()
-        # RFC 2104 §2: SHA-256 over (key ^ ipad) and over (key ^ opad), hashed once here;
-        # each session lookup copies them (the HMAC of hmac.digest, without its per-call
-        # digest lookup)
-        self._inner, self._outer = _hmac_pads(self._session)
+        # keyed once; each lookup copies it (no key schedule or digest lookup per call)
+        self._session_mac = hmac.new(self._session, digestmod=hashlib.sha256)
 
     # -- sessions ------------------------------------------------------------------------
 
     def session_key(self, session_id: str) -> str:
         """The stored form of a session id: HMAC-SHA-256 under the session key, hex."""
-        inner = self._inner.copy()
-        inner.update(session_id.encode())
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.hexdigest()
+        mac = self._session_mac.copy()
+        mac.update(session_id.encode())
+        return mac.hexdigest()
 
     # -- factors -------------------------------------------------------------------------
 

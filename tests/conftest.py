@@ -67,6 +67,16 @@ def free_port() -> int:
             return port
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _outbox_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Messages to users that a test does not read go to a file of this run, never to
+    ``stepauth-outbox.jsonl`` in the working directory (the sender's default); a test
+    that reads its outbox sets ``STEPAUTH_OUTBOX`` itself (``outbox_path``)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STEPAUTH_OUTBOX", str(tmp_path_factory.mktemp("outbox") / "outbox.jsonl"))
+        yield
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database (SQLAlchemy URL), dropped afterwards."""

@@ -28,6 +28,7 @@ from starlette.responses import RedirectResponse, Response
 from stepauth import audit
 from stepauth.assurance import Assessment, assess
 from stepauth.provider.csrf import Forbidden, FormBinding
+from stepauth.provider.i18n import N_
 from stepauth.provider.sessions import load_session
 from stepauth.provider.state import ProviderState, get_state
 
@@ -127,7 +128,7 @@ class Admin:
 async def check_admin(state: ProviderState, user: User) -> None:
     """Raise :class:`NotAnAdmin` (403) unless ``user`` holds :data:`ADMIN_ROLE`."""
     if ADMIN_ROLE not in await state.store.user_roles(user.id):
-        raise NotAnAdmin("this page is for administrators")
+        raise NotAnAdmin(N_("this page is for administrators"))  # also seen by non-admins
 
 
 async def admin_of(request: Request) -> Admin | Response:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +14,7 @@ from stepauth.provider.factors.password import hash_password
 from stepauth.store import open_store
 from tests.conftest import free_port
 from tests.helpers.harness import PASSWORD, config_data
+from tests.helpers.served import ServedApp
 
 __all__ = ["serve_provider", "stored"]
 
@@ -44,8 +43,6 @@ def serve_provider(
     """Yield (issuer, database url) of a served Provider whose ``users`` have the test
     password and whose ``admins`` also have the admin role. ``STEPAUTH_SECRET_KEY``
     must be set."""
-    import uvicorn
-
     from stepauth.provider.app import create_app
     from stepauth.provider.config import ProviderConfig
 
@@ -62,18 +59,8 @@ def serve_provider(
 
     stored(url, seed)
     app = create_app(ProviderConfig.from_dict(data))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped during startup"
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
+    served = ServedApp(app, port=port, lifespan="on")
     try:
         yield issuer, url
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+        served.stop()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +23,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -46,6 +44,7 @@ from tests.helpers.harness import (
     config_data,
     pkce_pair,
 )
+from tests.helpers.served import ServedApp
 from tests.helpers.soft_authenticator import cose_es256
 
 __all__ = [
@@ -104,12 +103,10 @@ class Served:
     issuer: str
     db_url: str
     clock: Clock
-    server: Any
-    thread: threading.Thread
+    app: ServedApp
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.app.stop()
 
 
 @contextmanager
@@ -127,24 +124,8 @@ def serve_provider(directory: Path) -> Iterator[Served]:
     )
     config = ProviderConfig.from_dict(data)
     clock = Clock()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config, clock=clock),
-            host="127.0.0.1",
-            port=port,
-            lifespan="on",
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            server.should_exit = True
-            raise AssertionError("uvicorn did not start")
-        time.sleep(0.02)
-    running = Served(issuer, config.database.url, clock, server, thread)
+    app = ServedApp(create_app(config, clock=clock), port=port, lifespan="on")
+    running = Served(issuer, config.database.url, clock, app)
     try:
         yield running
     finally:

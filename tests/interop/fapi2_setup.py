@@ -21,7 +21,6 @@ import json
 import os
 import secrets
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from bench._servers import free_port, stepauth_command, stepauth_config
 from joserfc.jwk import ECKey
 from starlette.applications import Starlette
@@ -44,6 +42,7 @@ from stepauth.sdk.ledger import MemoryLedger
 from stepauth.sdk.starlette import StepAuth, require
 from tests.conftest import run_node
 from tests.helpers.client_side import DPoPKey, assertion_form
+from tests.helpers.served import ServedApp
 
 CLIENT_ID = "budget-app"
 REDIRECT_URI = "https://budget.example/callback"  # never fetched: the user agent stops there
@@ -178,20 +177,11 @@ def api_app(issuer: str, audience: str) -> Starlette:
 @contextmanager
 def api_server(app: Starlette, port: int) -> Iterator[None]:
     """uvicorn on a thread (no signal handlers off the main thread)."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive(), "the API stopped during startup"
-        assert time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.02)
+    served = ServedApp(app, port=port, lifespan="off")
     try:
         yield
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        served.stop()
 
 
 @contextmanager

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +20,7 @@ from stepauth.provider.factors.password import hash_password
 from stepauth.store import open_store
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, add_virtual_authenticator, free_port, require
 from tests.helpers.harness import PASSWORD, USERNAME, config_data
+from tests.helpers.served import ServedApp
 
 pytestmark = pytest.mark.browser
 
@@ -28,8 +28,6 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
     """The Provider under uvicorn at http://localhost:PORT; yields (issuer, database url)."""
-    import uvicorn
-
     from stepauth.provider.app import create_app
     from stepauth.provider.config import ProviderConfig
 
@@ -49,21 +47,11 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
 
     asyncio.run(seed())
     app = create_app(ProviderConfig.from_dict(data))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped during startup"
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
+    served = ServedApp(app, port=port, lifespan="on")
     try:
         yield issuer, url
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+        served.stop()
 
 
 def test_add_passkey_in_chromium(served: tuple[str, str]) -> None:

@@ -26,12 +26,8 @@ __all__ = [
     "ACCOUNT_FORMS",
     "BROWSER_COOKIE",
     "Forbidden",
-    "browser_token",
-    "check_csrf",
-    "csrf_token",
     "reauth_url",
     "safe_next",
-    "set_browser_cookie",
 ]
 
 BROWSER_COOKIE = "stepauth_account"
@@ -53,7 +49,3 @@ def reauth_url(next_path: str = "/account", *, recovery: bool = False) -> str:
 
 
 ACCOUNT_FORMS = FormBinding(BROWSER_COOKIE, b"stepauth account csrf", "/account")
-browser_token = ACCOUNT_FORMS.browser_token
-csrf_token = ACCOUNT_FORMS.csrf_token
-check_csrf = ACCOUNT_FORMS.check_csrf
-set_browser_cookie = ACCOUNT_FORMS.set_browser_cookie

@@ -36,10 +36,8 @@ from stepauth.assurance import recovery_step_up
 from stepauth.provider.account.binding import authority, binding_factors
 from stepauth.provider.account.fresh import (
     ACCOUNT_FORMS,
-    browser_token,
     reauth_url,
     safe_next,
-    set_browser_cookie,
 )
 from stepauth.provider.factors.base import FactorPlugin, useful
 from stepauth.provider.factors.hold import active_factors
@@ -141,7 +139,7 @@ async def _page(
 async def reauth_page(request: Request) -> Response:
     state = get_state(request)
     loaded = await load_session(request, state)
-    browser, _ = browser_token(request)
+    browser, _ = ACCOUNT_FORMS.browser_token(request)
     return await _page(request, state, loaded, browser)
 
 
@@ -153,7 +151,7 @@ async def reauth_webauthn(request: Request) -> Response:
 async def reauth_submit(request: Request) -> Response:
     state = get_state(request)
     form = await ACCOUNT_FORMS.checked_form(state, request)
-    browser, _ = browser_token(request)
+    browser, _ = ACCOUNT_FORMS.browser_token(request)
     loaded = await load_session(request, state)
     user: User | None = loaded[1] if loaded else None
     recovery = _recovery(request) and user is not None
@@ -193,5 +191,5 @@ async def reauth_submit(request: Request) -> Response:
         await prompt.completed(new_session)
     response = RedirectResponse(next_path, status_code=303)
     set_session_cookie(response, state, new_session.id)
-    set_browser_cookie(response, state, browser)
+    ACCOUNT_FORMS.set_browser_cookie(response, state, browser)
     return response

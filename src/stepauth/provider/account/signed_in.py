@@ -21,10 +21,7 @@ from stepauth.provider.account.binding import Authority, authority, snapshot
 from stepauth.provider.account.changes import record_change
 from stepauth.provider.account.fresh import (
     ACCOUNT_FORMS,
-    browser_token,
-    csrf_token,
     reauth_url,
-    set_browser_cookie,
 )
 from stepauth.provider.account.render import render_account
 from stepauth.provider.sessions import load_session
@@ -54,9 +51,13 @@ class AccountPage:
 
     def render(self, name: str, status_code: int = 200, **context: Any) -> Response:
         response = render_account(
-            name, status_code, csrf=csrf_token(self.state, self.browser), user=self.user, **context
+            name,
+            status_code,
+            csrf=ACCOUNT_FORMS.csrf_token(self.state, self.browser),
+            user=self.user,
+            **context,
         )
-        set_browser_cookie(response, self.state, self.browser)
+        ACCOUNT_FORMS.set_browser_cookie(response, self.state, self.browser)
         return response
 
 
@@ -65,7 +66,7 @@ async def signed_in(request: Request) -> AccountPage | Response:
     loaded = await load_session(request, state)
     if loaded is None:
         return RedirectResponse(reauth_url(request.url.path), status_code=303)
-    browser, _ = browser_token(request)
+    browser, _ = ACCOUNT_FORMS.browser_token(request)
     return AccountPage(state, loaded[0], loaded[1], browser)
 
 

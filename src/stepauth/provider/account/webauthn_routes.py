@@ -35,7 +35,7 @@ from stepauth.errors import FactorError, StepAuthError
 from stepauth.provider import jsonlimits
 from stepauth.provider.account.binding import Authority, authority, snapshot
 from stepauth.provider.account.changes import record_change
-from stepauth.provider.account.fresh import check_csrf, reauth_url
+from stepauth.provider.account.fresh import ACCOUNT_FORMS, reauth_url
 from stepauth.provider.factors.webauthn import (
     CHALLENGE_KIND,
     CHALLENGE_TTL,
@@ -78,7 +78,7 @@ async def _fresh_request(
     the step-up."""
     state = get_state(request)
     body = await _body(request)
-    check_csrf(state, request, str(body.get("csrf", "")))
+    ACCOUNT_FORMS.check_csrf(state, request, str(body.get("csrf", "")))
     loaded = await load_session(request, state)
     if loaded is None:
         return JSONResponse({"reauth": reauth_url()}, status_code=401)

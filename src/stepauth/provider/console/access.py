@@ -45,15 +45,11 @@ __all__ = [
     "NotAnAdmin",
     "admin_of",
     "audit_change",
-    "browser_token",
     "check_admin",
-    "check_csrf",
-    "csrf_token",
     "form_of",
     "fresh_step_up",
     "reauth_url",
     "safe_next",
-    "set_browser_cookie",
 ]
 
 #: The role that opens ``/admin``.
@@ -85,10 +81,6 @@ def reauth_url(next_path: str = "/admin", *, reason: str | None = None) -> str:
 
 #: The console's form binding: its own cookie, path and HKDF label.
 CONSOLE_FORMS = FormBinding(ADMIN_COOKIE, b"stepauth admin csrf", "/admin")
-browser_token = CONSOLE_FORMS.browser_token
-csrf_token = CONSOLE_FORMS.csrf_token
-check_csrf = CONSOLE_FORMS.check_csrf
-set_browser_cookie = CONSOLE_FORMS.set_browser_cookie
 
 
 async def form_of(request: Request) -> dict[str, str]:
@@ -122,7 +114,7 @@ class Admin:
 
     @property
     def csrf(self) -> str:
-        return csrf_token(self.state, self.browser)
+        return CONSOLE_FORMS.csrf_token(self.state, self.browser)
 
 
 async def check_admin(state: ProviderState, user: User) -> None:
@@ -139,7 +131,7 @@ async def admin_of(request: Request) -> Admin | Response:
         return RedirectResponse(reauth_url(request.url.path), status_code=303)
     session, user = loaded
     await check_admin(state, user)
-    browser, _ = browser_token(request)
+    browser, _ = CONSOLE_FORMS.browser_token(request)
     return Admin(state, session, user, browser)
 
 

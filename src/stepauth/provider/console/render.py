@@ -9,7 +9,7 @@ from typing import Any
 from jinja2 import ChoiceLoader, FileSystemLoader
 from starlette.responses import HTMLResponse
 
-from stepauth.provider.console.access import Admin, set_browser_cookie
+from stepauth.provider.console.access import CONSOLE_FORMS, Admin
 from stepauth.provider.i18n.templates import page_environment
 from stepauth.provider.interaction.render import TEMPLATES as INTERACTION_TEMPLATES
 
@@ -36,5 +36,5 @@ def render_console(admin: Admin, name: str, status_code: int = 200, **context: A
     """A console page for ``admin`` (its name, CSRF token and console cookie)."""
     html = _env.get_template(name).render(admin=admin.user, csrf=admin.csrf, **context)
     response = HTMLResponse(html, status_code=status_code)
-    set_browser_cookie(response, admin.state, admin.browser)
+    CONSOLE_FORMS.set_browser_cookie(response, admin.state, admin.browser)
     return response

@@ -26,12 +26,10 @@ from starlette.responses import RedirectResponse, Response
 
 from stepauth.provider.console.access import (
     CONSOLE_FORMS,
-    browser_token,
     check_admin,
     form_of,
     fresh_step_up,
     safe_next,
-    set_browser_cookie,
 )
 from stepauth.provider.factors.base import FactorPlugin
 from stepauth.provider.friction.pages import CONSOLE
@@ -112,7 +110,7 @@ async def _page(
 
 async def reauth_page(request: Request) -> Response:
     state = get_state(request)
-    browser, _ = browser_token(request)
+    browser, _ = CONSOLE_FORMS.browser_token(request)
     return await _page(request, state, await load_session(request, state), browser)
 
 
@@ -124,7 +122,7 @@ async def reauth_webauthn(request: Request) -> Response:
 async def reauth_submit(request: Request) -> Response:
     state = get_state(request)
     form = await form_of(request)
-    browser, _ = browser_token(request)
+    browser, _ = CONSOLE_FORMS.browser_token(request)
     loaded = await load_session(request, state)
     result, prompt = await submit_step_up(
         request,
@@ -143,5 +141,5 @@ async def reauth_submit(request: Request) -> Response:
         await prompt.completed(result.session)
     response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
     set_session_cookie(response, state, result.session.id)
-    set_browser_cookie(response, state, browser)
+    CONSOLE_FORMS.set_browser_cookie(response, state, browser)
     return response

@@ -27,7 +27,6 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, add_virtual_authenticator  # noqa: E402
-from tests.console.served import serve_provider, stored  # noqa: E402
 from tests.helpers.approvals import ORIGIN, RP_ID  # noqa: E402
 from tests.helpers.approvals import approval as make_approval  # noqa: E402
 from tests.helpers.frontchannel import (  # noqa: E402
@@ -38,6 +37,7 @@ from tests.helpers.frontchannel import (  # noqa: E402
     submit,
 )
 from tests.helpers.harness import ACR_2FA, PASSWORD  # noqa: E402
+from tests.helpers.seeded_provider import serve_provider, stored  # noqa: E402
 from tests.helpers.soft_authenticator import SoftAuthenticator  # noqa: E402
 
 from stepauth.provider.factors import totp  # noqa: E402

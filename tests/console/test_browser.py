@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, add_virtual_authenticator, require
-from tests.console.served import serve_provider, stored
 from tests.helpers.harness import PASSWORD
+from tests.helpers.seeded_provider import serve_provider, stored
 
 pytestmark = pytest.mark.browser
 

@@ -4,9 +4,7 @@ then sign in again on /account/reauth with **Use passkey** only."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,11 +14,9 @@ from typing import Any
 import pytest
 
 from stepauth.provider.factors import totp
-from stepauth.provider.factors.password import hash_password
-from stepauth.store import open_store
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, add_virtual_authenticator, free_port, require
-from tests.helpers.harness import PASSWORD, USERNAME, config_data
-from tests.helpers.served import ServedApp
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, add_virtual_authenticator, require
+from tests.helpers.harness import PASSWORD, USERNAME
+from tests.helpers.seeded_provider import serve_provider, stored
 
 pytestmark = pytest.mark.browser
 
@@ -28,30 +24,19 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
     """The Provider under uvicorn at http://localhost:PORT; yields (issuer, database url)."""
-    from stepauth.provider.app import create_app
-    from stepauth.provider.config import ProviderConfig
-
     monkeypatch.setenv("STEPAUTH_SECRET_KEY", base64.urlsafe_b64encode(b"k" * 32).decode())
     monkeypatch.setenv("STEPAUTH_OUTBOX", str(tmp_path / "outbox.jsonl"))
-    port = free_port()
-    issuer = f"http://localhost:{port}"
-    data = config_data(tmp_path / "stepauth.db", issuer=issuer)
-    url = data["database"]["url"]
+    with serve_provider(tmp_path, users=[USERNAME], admins=[]) as running:
+        yield running
 
-    async def seed() -> None:
-        store = await open_store(url, secret=os.environ["STEPAUTH_SECRET_KEY"].encode())
-        try:
-            await store.create_user(USERNAME, hash_password(PASSWORD))
-        finally:
-            await store.close()
 
-    asyncio.run(seed())
-    app = create_app(ProviderConfig.from_dict(data))
-    served = ServedApp(app, port=port, lifespan="on")
-    try:
-        yield issuer, url
-    finally:
-        served.stop()
+def _sign_in(page: Any, issuer: str) -> None:
+    """Username and password on the Provider's /account sign-in page."""
+    page.goto(issuer + "/account")
+    page.get_by_label("Username").fill(USERNAME)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(issuer + "/account")
 
 
 def test_add_passkey_in_chromium(served: tuple[str, str]) -> None:
@@ -70,11 +55,7 @@ def test_add_passkey_in_chromium(served: tuple[str, str]) -> None:
                 page = context.new_page()
                 page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
                 add_virtual_authenticator(context, page)
-                page.goto(issuer + "/account")
-                page.get_by_label("Username").fill(USERNAME)
-                page.get_by_label("Password").fill(PASSWORD)
-                page.get_by_role("button", name="Continue").click()
-                page.wait_for_url(issuer + "/account")
+                _sign_in(page, issuer)
                 page.get_by_label("Name for the new passkey or key").fill("Chromium passkey")
                 page.get_by_role("button", name="Add passkey").click()
                 page.get_by_text("Chromium passkey").first.wait_for(timeout=30_000)
@@ -94,16 +75,12 @@ def test_add_passkey_in_chromium(served: tuple[str, str]) -> None:
         pool.submit(scenario).result()
     assert not [e for e in errors if "Content Security Policy" in e]
 
-    async def factors() -> list[Any]:
-        store = await open_store(url, secret=os.environ["STEPAUTH_SECRET_KEY"].encode())
-        try:
-            user = await store.get_user_by_username(USERNAME)
-            assert user is not None
-            return list(await store.list_factors(user.id))
-        finally:
-            await store.close()
+    async def factors(store: Any) -> list[Any]:
+        user = await store.get_user_by_username(USERNAME)
+        assert user is not None
+        return list(await store.list_factors(user.id))
 
-    (factor,) = asyncio.run(factors())
+    (factor,) = stored(url, factors)
     assert factor.kind == "webauthn"
     assert factor.label == "Chromium passkey"
     assert factor.data["type"] == "passkey"
@@ -121,27 +98,16 @@ def test_passkey_is_added_at_the_binding_level_in_chromium(served: tuple[str, st
     issuer, url = served
     params = totp.TotpParams(secret=totp.generate_secret())
 
-    async def enrol() -> None:
-        store = await open_store(url, secret=os.environ["STEPAUTH_SECRET_KEY"].encode())
-        try:
-            user = await store.get_user_by_username(USERNAME)
-            assert user is not None
-            await store.add_factor(user.id, "totp", params.to_data(), label="app", now=time.time())
-        finally:
-            await store.close()
+    async def enrol(store: Any) -> None:
+        user = await store.get_user_by_username(USERNAME)
+        assert user is not None
+        await store.add_factor(user.id, "totp", params.to_data(), label="app", now=time.time())
 
-    asyncio.run(enrol())
+    stored(url, enrol)
     seen: dict[str, Any] = {}
 
     def scenario() -> None:
-        from playwright.sync_api import Page, sync_playwright
-
-        def sign_in(page: Page) -> None:
-            page.goto(issuer + "/account")
-            page.get_by_label("Username").fill(USERNAME)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Continue").click()
-            page.wait_for_url(issuer + "/account")
+        from playwright.sync_api import sync_playwright
 
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -149,7 +115,7 @@ def test_passkey_is_added_at_the_binding_level_in_chromium(served: tuple[str, st
                 context = browser.new_context()
                 page = context.new_page()
                 add_virtual_authenticator(context, page)
-                sign_in(page)
+                _sign_in(page, issuer)
                 page.get_by_role("button", name="Add passkey").click()
                 page.wait_for_url("**/account/reauth**")
                 seen["first"] = [
@@ -165,7 +131,7 @@ def test_passkey_is_added_at_the_binding_level_in_chromium(served: tuple[str, st
                 # a password-only session of the same account
                 other = browser.new_context()
                 elsewhere = other.new_page()
-                sign_in(elsewhere)
+                _sign_in(elsewhere, issuer)
                 elsewhere.get_by_role("button", name="Add passkey").click()
                 elsewhere.wait_for_url("**/account/reauth**")
                 seen["second"] = [
@@ -189,14 +155,7 @@ def test_sign_out_other_sessions_in_chromium(served: tuple[str, str]) -> None:
     seen: dict[str, str] = {}
 
     def scenario() -> None:
-        from playwright.sync_api import Page, sync_playwright
-
-        def sign_in(page: Page) -> None:
-            page.goto(issuer + "/account")
-            page.get_by_label("Username").fill(USERNAME)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Continue").click()
-            page.wait_for_url(issuer + "/account")
+        from playwright.sync_api import sync_playwright
 
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -204,8 +163,8 @@ def test_sign_out_other_sessions_in_chromium(served: tuple[str, str]) -> None:
                 mine, other = browser.new_context(), browser.new_context()
                 page, elsewhere = mine.new_page(), other.new_page()
                 add_virtual_authenticator(mine, page)
-                sign_in(page)
-                sign_in(elsewhere)
+                _sign_in(page, issuer)
+                _sign_in(elsewhere, issuer)
                 page.get_by_label("Name for the new passkey or key").fill("Laptop")
                 page.get_by_role("button", name="Add passkey").click()
                 page.get_by_role("button", name="Sign out other sessions").click()

@@ -1,5 +1,5 @@
-"""The Provider under uvicorn for the console's Chromium test and its screenshots:
-users seeded (some with the admin role), then served at ``http://localhost:PORT``."""
+"""The Provider under uvicorn for the Chromium tests of /account and /admin and the console
+screenshots: users seeded (some with the admin role), served at ``http://localhost:PORT``."""
 
 from __future__ import annotations
 

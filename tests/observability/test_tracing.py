@@ -78,7 +78,7 @@ async def test_without_a_tracer_provider_nothing_is_added(
     assert tracing.tracing_middleware([]) == []
     async with running_provider(tmp_path) as provider:
         names = [m.cls.__name__ for m in provider.app.user_middleware]
-        assert names == ["RequestObserver", "SecurityHeaders", "Locales", "Branding"]
+        assert names == ["RequestFrame"]
 
 
 async def test_without_opentelemetry_nothing_is_added(
@@ -95,5 +95,5 @@ async def test_without_opentelemetry_nothing_is_added(
     assert tracing.tracing_middleware([]) == []
     async with running_provider(tmp_path) as provider:
         names = [m.cls.__name__ for m in provider.app.user_middleware]
-        assert names == ["RequestObserver", "SecurityHeaders", "Locales", "Branding"]
+        assert names == ["RequestFrame"]
         assert (await provider.browser.get("/healthz")).status_code == 200

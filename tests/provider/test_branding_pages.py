@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from stepauth.provider.app import IMAGE_CSP
+from stepauth.provider.security_headers import IMAGE_CSP
 from tests.helpers.bank import PAYMENT
 from tests.helpers.frontchannel import enrol_totp, open_interaction, query, submit
 from tests.helpers.harness import (

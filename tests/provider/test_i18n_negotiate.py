@@ -13,9 +13,16 @@ import pytest
 
 from stepauth.provider.config import ProviderConfig, UIConfig
 from stepauth.provider.i18n import activate, choose_locale, parse_accept_language
-from stepauth.provider.i18n.current import current_locale, gettext, in_locale, restore
+from stepauth.provider.i18n.catalogue import translations
+from stepauth.provider.i18n.current import (
+    activate_on_use,
+    current_locale,
+    gettext,
+    in_locale,
+    restore,
+)
 from stepauth.provider.i18n.formatting import format_amount, format_instant, summary_wording
-from stepauth.provider.i18n.middleware import Locales, _ui_locales_parameters
+from stepauth.provider.i18n.request import _ui_locales_parameters, request_locale
 from stepauth.rar import render_summary
 
 UI = UIConfig()
@@ -160,14 +167,28 @@ def test_the_middleware_reads_ui_locales_as_parse_qs_does(query: str) -> None:
         (b"ui_locales=de+en", [(b"accept-language", b"it")], "en"),
     ],
 )
-async def test_the_middleware_sets_the_language_of_the_request(
+def test_the_language_of_a_request(
     query: bytes, headers: list[tuple[bytes, bytes]], expected: str
 ) -> None:
-    seen: list[str] = []
-
-    async def app(scope: object, receive: object, send: object) -> None:
-        seen.append(current_locale())
-
     scope = {"type": "http", "query_string": query, "headers": headers}
-    await Locales(app, ui=UIConfig(default_locale="it", locales=("en", "it")))(scope, None, None)  # type: ignore[arg-type]
-    assert seen == [expected]
+    ui = UIConfig(default_locale="it", locales=("en", "it"))
+    assert request_locale(scope, ui) == expected
+
+
+def test_a_request_language_is_chosen_once_and_only_when_asked() -> None:
+    """A redirect or a token response never needs the language: it is chosen on first use."""
+    chosen: list[str] = []
+
+    def choose(locale: str) -> str:
+        chosen.append(locale)
+        return locale
+
+    token = activate_on_use(choose, "de")
+    try:
+        assert chosen == []
+        assert current_locale() == "de"
+        assert gettext("Continue") == translations("de").gettext("Continue") != "Continue"
+        assert chosen == ["de"]
+    finally:
+        restore(token)
+    assert current_locale() == "en"

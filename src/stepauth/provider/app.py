@@ -8,7 +8,8 @@ none is given), gives it the keys that protect session ids and factor secrets at
 :class:`ProviderState` on ``app.state.stepauth``.
 
 Operations (:mod:`stepauth.provider.ops`): ``/healthz`` and ``/readyz`` are mounted with
-the endpoints; the outermost middleware gives each request its id, access event and
+the endpoints; one layer around every request (:mod:`stepauth.provider.request_frame`)
+gives it its id, access event, security headers, language, branding and
 metrics (``app.state.metrics``, a registry of this app's own); with ``[metrics]
 enabled`` the lifespan serves them on their own listener; OpenTelemetry wraps the app
 when it is installed. On shutdown the friction counts still in memory are written
@@ -35,24 +36,23 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stepauth.assurance import DEFAULT_LADDER, ladder_from_data
 from stepauth.errors import ConfigError
-from stepauth.provider.branding import Branding, Themes
+from stepauth.provider.branding import Themes
 from stepauth.provider.config import store_timeouts
-from stepauth.provider.error_responses import FRONT_CHANNEL_PREFIXES, exception_handlers
+from stepauth.provider.error_responses import exception_handlers
 from stepauth.provider.factors.base import FactorRegistry, default_factors
 from stepauth.provider.factors.webauthn.mds import keep_trust_fresh, load_trust
 from stepauth.provider.forwarded import TrustedProxies
 from stepauth.provider.friction.tally import flush_logged, keep_flushing
 from stepauth.provider.i18n import translations
-from stepauth.provider.i18n.middleware import Locales
 from stepauth.provider.keys import KeyRing
-from stepauth.provider.ops import Metrics, RequestObserver, tracing_middleware
+from stepauth.provider.ops import Metrics, tracing_middleware
 from stepauth.provider.ops.metrics import serve_metrics
 from stepauth.provider.ops.purge import keep_purging
 from stepauth.provider.ops.shutdown import checkpoint_sqlite
+from stepauth.provider.request_frame import RequestFrame
 from stepauth.provider.state import ProviderState
 from stepauth.store import open_store
 from stepauth.store.at_rest import AtRest
@@ -66,10 +66,6 @@ if TYPE_CHECKING:
 __all__ = [
     "CONSOLE_MODULE",
     "ENDPOINT_MODULES",
-    "IMAGE_CSP",
-    "SECURITY_HEADERS",
-    "SecurityHeaders",
-    "content_security_policy",
     "create_app",
     "create_console_app",
 ]
@@ -97,75 +93,6 @@ ENDPOINT_MODULES = (
 CONSOLE_MODULE = "stepauth.provider.console"
 
 STATIC_DIR = Path(__file__).parent / "interaction" / "static"
-
-_PAGE_CSP = "default-src 'self'; frame-ancestors 'none'; script-src 'self'"
-#: A served branding file (an SVG logo above all) opened on its own: no script, no
-#: request, no form, no plug-in (CSP 3 ``sandbox``); as an ``<img>`` it is an image only.
-IMAGE_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
-_BRANDING_PREFIX = "/branding/"
-
-#: Sent on every response. No inline script or style anywhere (CSP), no framing
-#: (clickjacking, OIDC Core §3.1.2.3 / RFC 6749 §10.13), no referrer (codes and states
-#: stay private).
-SECURITY_HEADERS = {
-    "content-security-policy": _PAGE_CSP,
-    "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
-    "x-content-type-options": "nosniff",
-}
-
-
-def content_security_policy(image_origins: tuple[str, ...] = ()) -> str:
-    """The pages' policy: images may also come from the configured https logos' origins
-    (and from nowhere else: ``img-src`` then replaces ``default-src`` for images only)."""
-    if not image_origins:
-        return _PAGE_CSP
-    return f"{_PAGE_CSP}; img-src 'self' {' '.join(image_origins)}"
-
-
-def _raw(headers: dict[str, str]) -> tuple[frozenset[bytes], list[tuple[bytes, bytes]]]:
-    raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
-    return frozenset(name for name, _ in raw), raw
-
-
-class SecurityHeaders:
-    """Plain ASGI middleware adding :data:`SECURITY_HEADERS` (with the logos' origins in
-    ``img-src``), ``no-store`` on auth pages, and :data:`IMAGE_CSP` on branding files.
-
-    The headers are encoded once; each response's own headers of the same names are
-    replaced (never duplicated).
-    """
-
-    def __init__(self, app: ASGIApp, *, image_origins: tuple[str, ...] = ()) -> None:
-        self.app = app
-        headers = {
-            **SECURITY_HEADERS,
-            "content-security-policy": content_security_policy(image_origins),
-        }
-        self._plain = _raw(headers)
-        self._auth_page = _raw({**headers, "cache-control": "no-store", "pragma": "no-cache"})
-        self._image = _raw({**SECURITY_HEADERS, "content-security-policy": IMAGE_CSP})
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = str(scope.get("path", ""))
-        if path.startswith(FRONT_CHANNEL_PREFIXES):
-            names, added = self._auth_page
-        elif path.startswith(_BRANDING_PREFIX):
-            names, added = self._image
-        else:
-            names, added = self._plain
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", ()) if h[0].lower() not in names]
-                headers.extend(added)
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 def _key_secret(config: ProviderConfig) -> bytes:
@@ -276,10 +203,13 @@ def create_app(
     middleware = [
         *_trusted_proxies(config),
         *tracing_middleware(routes),
-        Middleware(RequestObserver, metrics=metrics),
-        Middleware(SecurityHeaders, image_origins=themes.image_origins),
-        Middleware(Locales, ui=config.ui),
-        Middleware(Branding, themes=themes),
+        Middleware(
+            RequestFrame,
+            metrics=metrics,
+            image_origins=themes.image_origins,
+            ui=config.ui,
+            brand=themes.provider,
+        ),
     ]
     app = Starlette(
         routes=routes,
@@ -317,8 +247,7 @@ def create_console_app(app: Starlette, config: ProviderConfig) -> Starlette:
         routes=list(importlib.import_module(CONSOLE_MODULE).routes),
         middleware=[
             *_trusted_proxies(config),
-            Middleware(RequestObserver, metrics=app.state.metrics),
-            Middleware(SecurityHeaders),
+            Middleware(RequestFrame, metrics=app.state.metrics),
         ],
         exception_handlers=exception_handlers(),
     )

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from stepauth.provider.branding.theme import PageBrand, Themes
+from stepauth.provider.branding.theme import PageBrand
 from stepauth.provider.config.branding import DEFAULT_PRODUCT_NAME
 
-__all__ = ["Branding", "current_brand"]
+__all__ = ["current_brand", "restore_brand", "use_brand"]
 
 _DEFAULT = PageBrand(product_name=DEFAULT_PRODUCT_NAME)
 _current: ContextVar[PageBrand] = ContextVar("stepauth_brand", default=_DEFAULT)
@@ -20,16 +18,10 @@ def current_brand() -> PageBrand:
     return _current.get()
 
 
-class Branding:
-    """Plain ASGI middleware: every page of this Provider wears its branding."""
+def use_brand(brand: PageBrand) -> Token[PageBrand]:
+    """Wear ``brand`` for the rest of this request (its context)."""
+    return _current.set(brand)
 
-    def __init__(self, app: ASGIApp, *, themes: Themes) -> None:
-        self.app = app
-        self.themes = themes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        token = _current.set(self.themes.provider)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            _current.reset(token)
+def restore_brand(token: Token[PageBrand]) -> None:
+    _current.reset(token)

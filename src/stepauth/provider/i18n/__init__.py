@@ -7,7 +7,7 @@
   §3.1.2.1 ``ui_locales`` (first supported wins), then ``Accept-Language`` (RFC 9110
   §12.5.4 q-values), then ``[ui] default_locale``;
 * :mod:`~stepauth.provider.i18n.current` holds it for the request (a context variable the
-  :class:`~stepauth.provider.i18n.middleware.Locales` middleware sets) and translates;
+  :func:`~stepauth.provider.i18n.request.request_locale` chooses) and translates;
 * :mod:`~stepauth.provider.i18n.formatting` writes amounts and instants for it (Babel).
 
 What the Provider sends outside the browser (one-time codes, account notices) is written

@@ -7,15 +7,17 @@ in every language.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
+from typing import Any
 
 from stepauth.provider.i18n.catalogue import SOURCE_LOCALE, translations
 
 __all__ = [
     "N_",
     "activate",
+    "activate_on_use",
     "current_locale",
     "gettext",
     "in_locale",
@@ -23,19 +25,43 @@ __all__ = [
     "restore",
 ]
 
-_current: ContextVar[str] = ContextVar("stepauth_locale", default=SOURCE_LOCALE)
+
+class _OnUse:
+    """A language chosen the first time something asks for it."""
+
+    __slots__ = ("_args", "_choose", "_locale")
+
+    def __init__(self, choose: Callable[..., str], args: tuple[Any, ...]) -> None:
+        self._choose = choose
+        self._args = args
+        self._locale: str | None = None
+
+    def locale(self) -> str:
+        if self._locale is None:
+            self._locale = self._choose(*self._args)
+        return self._locale
+
+
+_current: ContextVar[str | _OnUse] = ContextVar("stepauth_locale", default=SOURCE_LOCALE)
 
 
 def current_locale() -> str:
-    return _current.get()
+    value = _current.get()
+    return value if type(value) is str else value.locale()  # type: ignore[union-attr]
 
 
-def activate(locale: str) -> Token[str]:
+def activate(locale: str) -> Token[str | _OnUse]:
     """Use ``locale`` for the rest of this request (its context)."""
     return _current.set(locale)
 
 
-def restore(token: Token[str]) -> None:
+def activate_on_use(choose: Callable[..., str], *args: Any) -> Token[str | _OnUse]:
+    """Use ``choose(*args)`` for the rest of this request, called when a page or a message
+    first needs the language (most answers, a redirect or a token, never do)."""
+    return _current.set(_OnUse(choose, args))
+
+
+def restore(token: Token[str | _OnUse]) -> None:
     """Back to the language before :func:`activate` returned ``token``."""
     _current.reset(token)
 
@@ -54,11 +80,11 @@ def in_locale(locale: str) -> Iterator[None]:
 
 def gettext(message: str) -> str:
     """``message`` in the request's language; unchanged when it is not in the catalogue."""
-    return translations(_current.get()).gettext(message)
+    return translations(current_locale()).gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    return translations(_current.get()).ngettext(singular, plural, n)
+    return translations(current_locale()).ngettext(singular, plural, n)
 
 
 def N_(message: str) -> str:

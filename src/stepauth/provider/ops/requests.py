@@ -1,6 +1,7 @@
 """Per-request observation: the request id, the access event and the HTTP metrics.
 
-A plain ASGI middleware (outermost, so it times everything and sees every status):
+Done around every request by :class:`~stepauth.provider.request_frame.RequestFrame` (the
+outermost layer, so it times everything and sees every status):
 
 * the request id is the client's ``X-Request-Id`` when it is sane (1–128 characters of
   ``[A-Za-z0-9._:-]``, so nothing can be smuggled into a log line), else a fresh random
@@ -20,19 +21,18 @@ from __future__ import annotations
 import logging
 import os
 import re
-import time
 from typing import TYPE_CHECKING, Any
 
 from starlette.routing import Match, Mount
 
 from stepauth.provider.ops import metrics as _metrics
-from stepauth.provider.ops.logs import ACCESS_LOGGER, RequestContext, request_context
+from stepauth.provider.ops.logs import ACCESS_LOGGER, RequestContext
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
-    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+    from starlette.types import Scope
 
-__all__ = ["REQUEST_ID_HEADER", "RequestObserver", "route_template"]
+__all__ = ["REQUEST_ID_HEADER", "RequestObserver", "request_id", "route_template"]
 
 REQUEST_ID_HEADER = "x-request-id"
 _HEADER_NAME = REQUEST_ID_HEADER.encode()
@@ -56,7 +56,8 @@ def route_template(routes: list[BaseRoute], scope: Scope) -> str:
     return "unmatched"
 
 
-def _request_id(scope: Scope) -> str:
+def request_id(scope: Scope) -> str:
+    """The client's sane ``X-Request-Id``, else a fresh random one."""
     for name, value in scope.get("headers", ()):
         if name == _HEADER_NAME:
             candidate = bytes(value).decode("latin-1")
@@ -67,53 +68,27 @@ def _request_id(scope: Scope) -> str:
 
 
 class RequestObserver:
-    """See the module docstring."""
+    """See the module docstring: :meth:`failed` and :meth:`finished` for each request."""
 
-    def __init__(self, app: ASGIApp, *, metrics: _metrics.Metrics) -> None:
-        self.app = app
+    def __init__(self, metrics: _metrics.Metrics) -> None:
         self.metrics = metrics
         # the labelled children of the two HTTP metrics, looked up once per label set
         # (bounded: route templates × METHODS × status codes)
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        context = RequestContext(_request_id(scope))
-        status = 500
-        header = (_HEADER_NAME, context.request_id.encode())
+    def failed(self, exc: BaseException) -> None:
+        """An exception escaped the app: a store's is counted (it propagates anyway)."""
+        backend = _metrics.backend_of(exc)
+        if backend is not None:
+            _metrics.store_error(backend, self.metrics)
 
-        async def send_observed(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-                headers = [h for h in message.get("headers", ()) if h[0].lower() != _HEADER_NAME]
-                headers.append(header)
-                message["headers"] = headers
-            await send(message)
-
-        token = request_context.set(context)
-        active = _metrics.activate(self.metrics)
-        try:
-            await self.app(scope, receive, send_observed)
-        except Exception as exc:
-            backend = _metrics.backend_of(exc)
-            if backend is not None:
-                _metrics.store_error(backend, self.metrics)
-            raise
-        finally:
-            _metrics.deactivate(active)
-            self._observe(scope, status, time.perf_counter() - start, context)
-            request_context.reset(token)
-
-    def _observe(self, scope: Scope, status: int, duration: float, context: RequestContext) -> None:
+    def finished(self, scope: Scope, status: int, duration: float, context: RequestContext) -> None:
+        """The access event and the HTTP metrics of one answered request."""
         # the router records the route it matched in the scope; no match: no route
         matched = scope.get("route")
         route = template_of(matched) if matched is not None else "unmatched"
-        method = str(scope.get("method", ""))
-        method = method if method in _metrics.METHODS else _metrics.OTHER
+        method = scope.get("method", "")
+        method = method if method in _metrics.METHODS else _metrics.OTHER  # a client's word
         children = self._children.get((route, method, status))
         if children is None:
             children = self._children[(route, method, status)] = (

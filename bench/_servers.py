@@ -241,10 +241,12 @@ def stepauth_server(
     extra_toml: str = "",
     src: Path | None = None,
     friction: bool = True,
+    wrap: Sequence[str] = (),
 ) -> Iterator[Server]:
     """``stepauth serve --config`` on a fresh config; ``users`` added through the CLI first.
     ``src``: run the ``stepauth`` package of that directory (another checkout's ``src``).
-    ``friction=False``: the server records no friction telemetry (``bench._friction_off``)."""
+    ``friction=False``: the server records no friction telemetry (``bench._friction_off``).
+    ``wrap``: a command the server runs under (``valgrind --tool=callgrind …``)."""
     port = port or free_port()
     config = stepauth_config(
         directory,
@@ -277,7 +279,7 @@ def stepauth_server(
     with _running(
         "stepauth",
         f"http://127.0.0.1:{port}",
-        [*cli, "serve", "--config", str(config), "--log-level", log_level],
+        [*wrap, *cli, "serve", "--config", str(config), "--log-level", log_level],
         cwd=directory,
         env=serve_env,
         log_path=directory / "stepauth-serve.log",

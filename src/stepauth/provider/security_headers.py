@@ -3,7 +3,7 @@
 
 No inline script or style anywhere (CSP), no framing (clickjacking, OIDC Core §3.1.2.3,
 RFC 6749 §10.13), no referrer (codes and states stay private); ``no-store`` on the pages
-of the front channel (RFC 6749 §5.1 for what they carry); a served branding file gets a
+of the front channel (they carry codes, states and forms); a served branding file gets a
 sandbox policy of its own (:data:`IMAGE_CSP`).
 """
 

@@ -47,7 +47,7 @@ _current: ContextVar[str | _OnUse] = ContextVar("stepauth_locale", default=SOURC
 
 def current_locale() -> str:
     value = _current.get()
-    return value if type(value) is str else value.locale()  # type: ignore[union-attr]
+    return value if isinstance(value, str) else value.locale()
 
 
 def activate(locale: str) -> Token[str | _OnUse]:

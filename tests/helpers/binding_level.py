@@ -14,12 +14,11 @@ import httpx
 import pytest
 
 from stepauth.provider.factors import recovery, totp
-from tests.helpers.account_pages import csrf_of, reauth
+from tests.helpers.account_pages import account_page, add_passkey, csrf_of, reauth
 from tests.helpers.bank import bank_client
 from tests.helpers.harness import PASSWORD, USERNAME, Provider, config_data, running_provider
 from tests.helpers.passkeys import enrol_passkey
 from tests.helpers.soft_authenticator import SoftAuthenticator
-from tests.provider.account.conftest import account_page, add_passkey
 
 __all__ = [
     "THEFT",

@@ -10,6 +10,7 @@ from html import unescape
 import pytest
 
 from stepauth.provider.config import UI_LOCALES
+from tests.helpers.account_pages import account_page, csrf_of, reauth
 from tests.helpers.frontchannel import (
     enrol_totp,
     open_interaction,
@@ -20,7 +21,6 @@ from tests.helpers.frontchannel import (
 )
 from tests.helpers.harness import ACR_2FA, PASSWORD, USERNAME, Provider
 from tests.helpers.passkeys import use_passkeys
-from tests.provider.account.conftest import account_page, csrf_of, reauth
 
 _LANG = re.compile(r'<html lang="([^"]+)">')
 

@@ -9,8 +9,7 @@ from html import unescape
 import pytest
 
 from stepauth.provider.factors import recovery, totp
-from tests.helpers.harness import PASSWORD, USERNAME, Provider
-from tests.provider.account.conftest import (
+from tests.helpers.account_pages import (
     account_page,
     csrf_of,
     field,
@@ -19,6 +18,7 @@ from tests.provider.account.conftest import (
     sign_in,
     step_up_totp,
 )
+from tests.helpers.harness import PASSWORD, USERNAME, Provider
 
 STALE = 301
 

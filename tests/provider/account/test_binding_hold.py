@@ -12,6 +12,7 @@ import httpx
 
 from stepauth.cli.users_factors import confirm_factor
 from stepauth.provider.factors import totp
+from tests.helpers.account_pages import account_page, add_passkey, csrf_of, outbox, reauth
 from tests.helpers.bank import BANK, PHR, code_request, front, push_details
 from tests.helpers.binding_level import (
     THEFT,
@@ -27,7 +28,6 @@ from tests.helpers.frontchannel import open_interaction
 from tests.helpers.harness import Provider, check_id_token, pkce_pair, running_provider
 from tests.helpers.passkeys import refused, rp_params, use_passkey
 from tests.helpers.soft_authenticator import SoftAuthenticator
-from tests.provider.account.conftest import account_page, add_passkey, csrf_of, outbox, reauth
 
 __all__ = ["provider"]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from stepauth.provider.factors import totp
+from tests.helpers.account_pages import add_passkey, reauth, reauth_passkey
 from tests.helpers.bank import PHR, front, push_details
 from tests.helpers.binding_level import (
     THEFT,
@@ -23,7 +24,6 @@ from tests.helpers.binding_level import (
 from tests.helpers.frontchannel import open_interaction, page
 from tests.helpers.harness import Provider
 from tests.helpers.passkeys import refused, use_passkey
-from tests.provider.account.conftest import add_passkey, reauth, reauth_passkey
 
 __all__ = ["provider"]
 

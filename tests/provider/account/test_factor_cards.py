@@ -8,11 +8,11 @@ import re
 
 from stepauth.provider.factors.hold import hold_data
 from stepauth.provider.factors.totp import TotpParams, generate_secret
+from tests.helpers.account_pages import account_page, reauth
 from tests.helpers.frontchannel import TOTP
 from tests.helpers.harness import PASSWORD, USERNAME, Provider
 from tests.helpers.http_page_states import account_states
 from tests.helpers.page_tree import Node, assert_one_notice, primary_buttons, tree
-from tests.provider.account.conftest import account_page, reauth
 
 _UTC = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$")
 

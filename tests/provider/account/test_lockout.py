@@ -14,8 +14,8 @@ from stepauth.provider.config import ThrottleConfig
 from stepauth.provider.factors import totp
 from stepauth.provider.notices import read_outbox
 from stepauth.store import open_store
+from tests.helpers.account_pages import error_of, field, outbox, reauth, sign_in
 from tests.helpers.harness import PASSWORD, USERNAME, Provider
-from tests.provider.account.conftest import error_of, field, outbox, reauth, sign_in
 
 
 async def _enrol_totp(provider: Provider, user_id: str) -> totp.TotpParams:

@@ -7,8 +7,8 @@ import json
 
 from stepauth.provider import throttle
 from stepauth.provider.factors import recovery, totp
+from tests.helpers.account_pages import account_page, csrf_of, error_of, reauth, sign_in
 from tests.helpers.harness import Provider
-from tests.provider.account.conftest import account_page, csrf_of, error_of, reauth, sign_in
 
 BOMB = "[" * 1000 + "]" * 1000
 

@@ -13,9 +13,9 @@ import pytest
 from stepauth.provider.authorize.interaction_start import INTERACTION_TTL
 from stepauth.provider.factors import totp
 from stepauth.provider.friction.pages import ACCOUNT
+from tests.helpers.account_pages import reauth, sign_in
 from tests.helpers.friction import action_total, cli_report
 from tests.helpers.harness import PASSWORD, USERNAME, Provider
-from tests.provider.account.conftest import reauth, sign_in
 
 ACTION = "account_change"
 

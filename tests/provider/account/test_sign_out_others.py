@@ -8,8 +8,7 @@ import re
 import httpx
 
 from stepauth.provider.factors import totp
-from tests.helpers.harness import PASSWORD, USERNAME, Provider, pkce_pair
-from tests.provider.account.conftest import (
+from tests.helpers.account_pages import (
     account_page,
     csrf_of,
     outbox,
@@ -17,6 +16,7 @@ from tests.provider.account.conftest import (
     sign_in,
     step_up_totp,
 )
+from tests.helpers.harness import PASSWORD, USERNAME, Provider, pkce_pair
 
 OFFER = "Sign out other sessions"
 

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from stepauth.provider.account.not_me import link_ttl
+from tests.helpers.account_pages import outbox
 from tests.helpers.binding_level import bob_adds_a_passkey, provider, sign_in_with_password
 from tests.helpers.harness import Provider, pkce_pair
-from tests.provider.account.conftest import outbox
 
 __all__ = ["provider"]
 

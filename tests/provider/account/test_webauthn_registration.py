@@ -9,9 +9,9 @@ from typing import Any
 
 from stepauth.cli.users_factors import confirm_factor
 from stepauth.provider.factors.webauthn.attestation import MetadataEntry, TrustStore
+from tests.helpers.account_pages import account_page, csrf_of, outbox, sign_in
 from tests.helpers.harness import ISSUER, Provider
 from tests.helpers.soft_authenticator import SoftAuthenticator, make_test_ca
-from tests.provider.account.conftest import account_page, csrf_of, outbox, sign_in
 
 RP_ID = "localhost"
 

@@ -244,6 +244,18 @@ async def test_stale_session_cannot_remove_a_factor(provider: Provider) -> None:
     assert await provider.store.get_factor(factor.id) is not None
 
 
+async def test_a_return_path_cannot_add_parameters_to_the_reauth_form(
+    provider: Provider,
+) -> None:
+    """``next`` is one parameter of the form's address, whatever ``&`` or ``#`` it holds."""
+    await provider.create_user()
+    page = await provider.browser.get(
+        "/account/reauth", params={"next": "/account?x=1&mode=recovery#é"}
+    )
+    assert 'action="/account/reauth?next=/account%3Fx%3D1%26mode%3Drecovery%23%C3%A9"' in page.text
+    assert "mode=recovery" not in page.text
+
+
 async def test_open_redirect_after_reauth_is_refused(provider: Provider) -> None:
     await provider.create_user()
     page = await provider.browser.get("/account/reauth", params={"next": "https://evil.example/"})

@@ -28,6 +28,7 @@ recovery code and the password: enough to *add* a replacement, which goes on hol
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -120,7 +121,10 @@ async def _page(
         "title": N_("Confirm it is you") if user is not None else N_("Sign in"),
         "reasons": reasons,
         "error": error,
-        "action": "/account/reauth?next=" + next_path + ("&mode=recovery" if recovery else ""),
+        # the return path quoted: a "&" or "#" in it stays part of it, not another parameter
+        "action": "/account/reauth?next="
+        + quote(next_path, safe="/")
+        + ("&mode=recovery" if recovery else ""),
         "options_url": "/account/reauth/webauthn",
         "recovery_link": recovery_link,
     }

@@ -11,7 +11,8 @@ from stepauth.provider.account.fresh import ACCOUNT_FORMS, BROWSER_COOKIE
 from stepauth.provider.console.access import ADMIN_COOKIE, CONSOLE_FORMS
 from stepauth.provider.csrf import Forbidden, FormBinding
 from stepauth.provider.factors import totp
-from tests.console.conftest import Admin, audit_rows, csrf_of, sign_in, step_up
+from tests.helpers.account_pages import csrf_of
+from tests.helpers.console_pages import Admin, audit_rows, sign_in, step_up
 from tests.helpers.harness import PASSWORD, SECRET, Provider
 
 VICTIM = "bob"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from stepauth.provider.factors.webauthn.transaction_audit import RECORD_KIND
-from tests.console.conftest import Admin, csrf_of, step_up
+from tests.helpers.account_pages import csrf_of
 from tests.helpers.approvals import DETAILS, ORIGIN, RP_ID, approval
+from tests.helpers.console_pages import Admin, step_up
 from tests.helpers.harness import Provider
 from tests.helpers.soft_authenticator import SoftAuthenticator
 

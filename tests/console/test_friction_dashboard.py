@@ -10,7 +10,7 @@ import httpx
 
 from stepauth.audit.friction_records import SIGN_IN
 from stepauth.provider.authorize.interaction_start import INTERACTION_TTL
-from tests.console.conftest import Admin
+from tests.helpers.console_pages import Admin
 from tests.helpers.frontchannel import (
     TOTP,
     enrol_totp,

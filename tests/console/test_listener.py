@@ -21,7 +21,8 @@ from stepauth.errors import ConfigError
 from stepauth.provider.app import create_console_app
 from stepauth.provider.config import ProviderConfig
 from tests.conftest import free_port
-from tests.console.conftest import ADMIN, csrf_of, sign_in, step_up
+from tests.helpers.account_pages import csrf_of
+from tests.helpers.console_pages import ADMIN, sign_in, step_up
 from tests.helpers.harness import ISSUER, Provider, config_data, running_provider
 from tests.helpers.passkeys import enrol_passkey, use_passkeys
 

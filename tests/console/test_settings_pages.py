@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.console.conftest import Admin, audit_rows, csrf_of, step_up
+from tests.helpers.account_pages import csrf_of
+from tests.helpers.console_pages import Admin, audit_rows, step_up
 from tests.helpers.harness import CONFIDENTIAL, SECRET, Provider
 
 EXAMPLE_POLICY = Path(__file__).resolve().parents[2] / "examples" / "policy.toml"

@@ -9,7 +9,8 @@ from stepauth.audit.friction import TOTAL, ActionDay, friction_report
 from stepauth.provider.authorize.interaction_start import INTERACTION_TTL
 from stepauth.provider.console.access import ADMIN_COOKIE, ADMIN_ROLE, reauth_url
 from stepauth.provider.friction.pages import CONSOLE, PROMPT_KIND, PagePrompt
-from tests.console.conftest import Admin, csrf_of, sign_in, step_up
+from tests.helpers.account_pages import csrf_of
+from tests.helpers.console_pages import Admin, sign_in, step_up
 from tests.helpers.harness import PASSWORD, Provider
 from tests.helpers.passkeys import enrol_passkey
 

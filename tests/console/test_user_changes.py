@@ -11,7 +11,8 @@ import pytest
 from stepauth.provider.factors import totp
 from stepauth.provider.factors.hold import hold_data, is_held
 from stepauth.store import Factor
-from tests.console.conftest import Admin, audit_rows, csrf_of, sign_in, step_up
+from tests.helpers.account_pages import csrf_of
+from tests.helpers.console_pages import Admin, audit_rows, sign_in, step_up
 from tests.helpers.harness import Provider
 
 VICTIM = "bob"

@@ -24,6 +24,7 @@ __all__ = [
     "error_of",
     "field",
     "outbox",
+    "passkey_step_up",
     "reauth",
     "reauth_passkey",
     "sign_in",
@@ -125,19 +126,39 @@ async def add_passkey(
     return registered, authenticator
 
 
+async def passkey_step_up(
+    browser: httpx.AsyncClient,
+    authenticator: SoftAuthenticator,
+    page_url: str,
+    *,
+    options_url: str,
+    expect: int = 303,
+) -> httpx.Response:
+    """**Use passkey** on the step-up page at ``page_url`` (``/account/reauth``,
+    ``/admin/reauth``): the page, its options request at ``options_url``,
+    ``credentials.get()`` and the assertion posted back to the page."""
+    page = await browser.get(page_url)
+    assert page.status_code == 200, page.text[:300]
+    assert 'data-factor="webauthn"' in page.text, page.text[:600]
+    csrf = csrf_of(page.text)
+    options = await browser.post(options_url, json={"csrf": csrf})
+    assert options.status_code == 200, options.text
+    assertion = authenticator.get(unb64url(options.json()["publicKey"]["challenge"]))
+    response = await browser.post(
+        page_url, data={"csrf": csrf, "factor": "webauthn", "credential": json.dumps(assertion)}
+    )
+    assert response.status_code == expect, f"{response.status_code}: {response.text[:400]}"
+    return response
+
+
 async def reauth_passkey(
     browser: httpx.AsyncClient, authenticator: SoftAuthenticator, expect: int = 303
 ) -> httpx.Response:
     """**Use passkey** on /account/reauth."""
-    page = await browser.get("/account/reauth", params={"next": "/account"})
-    assert 'data-factor="webauthn"' in page.text, page.text[:600]
-    csrf = csrf_of(page.text)
-    options = await browser.post("/account/reauth/webauthn", json={"csrf": csrf})
-    assert options.status_code == 200, options.text
-    assertion = authenticator.get(unb64url(options.json()["publicKey"]["challenge"]))
-    response = await browser.post(
+    return await passkey_step_up(
+        browser,
+        authenticator,
         "/account/reauth?next=/account",
-        data={"csrf": csrf, "factor": "webauthn", "credential": json.dumps(assertion)},
+        options_url="/account/reauth/webauthn",
+        expect=expect,
     )
-    assert response.status_code == expect, f"{response.status_code}: {response.text[:400]}"
-    return response

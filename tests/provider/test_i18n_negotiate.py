@@ -151,7 +151,7 @@ def test_an_operators_notice_is_written_in_a_language_of_its_own(locale: None) -
         "ui_locale%73=nl",
     ],
 )
-def test_the_middleware_reads_ui_locales_as_parse_qs_does(query: str) -> None:
+def test_a_request_reads_ui_locales_as_parse_qs_does(query: str) -> None:
     assert _ui_locales_parameters(query).get("ui_locales") == parse_qs(query).get("ui_locales")
 
 

@@ -111,7 +111,8 @@ def _redact_value(key: str, value: Any) -> Any:
 
 
 class RequestContext:
-    """What the log knows about the request being served (set by the middleware)."""
+    """What the log knows about the request being served (set for it by
+    :class:`~stepauth.provider.request_frame.RequestFrame`)."""
 
     __slots__ = ("client_id", "request_id")
 

@@ -6,7 +6,8 @@ the audit helpers (:mod:`stepauth.audit.log`) for attempts, failures and lockout
 authorization step (started) and the interaction pages (completed, abandoned) for
 step-ups, the token endpoint for replays.
 Those callers use the module functions below, which find the app's :class:`Metrics`
-through a context variable the middleware sets for each request; outside a request
+through a context variable set for each request (by
+:class:`~stepauth.provider.request_frame.RequestFrame`); outside a request
 (the CLI, unit tests of a single module) they do nothing.
 
 Labels have bounded values only: a route *template* (``/interaction/{uid}``, never the
